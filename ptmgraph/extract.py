@@ -1,0 +1,335 @@
+"""Metadata -> records and references.
+
+Every source ends up here: a Hub API record (``GET /api/models/{id}`` shape), a model card's YAML
+front matter, ``config.json``, ``adapter_config.json`` and model-tree listings each become a
+:class:`~ptmgraph.records.ModelRecord` and/or :class:`~ptmgraph.records.Reference` objects. Nothing
+here resolves ids against other models; ``assemble`` does that once everything is read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import yaml
+
+from ptmgraph.records import WEIGHT_FORMATS, EvidenceKind, ModelRecord, Reference, Relation
+
+CARD = "README.md"
+CONFIG = "config.json"
+ADAPTER_CONFIG = "adapter_config.json"
+
+# Files that only adapters ship (PEFT, diffusers LoRA conventions).
+_ADAPTER_FILES = re.compile(
+    r"(^|/)(adapter_config\.json|adapter_model\.(safetensors|bin)|pytorch_lora_weights\.(safetensors|bin))$"
+)
+# Quantization methods as they appear in repo names ("-GGUF", "-AWQ", "-4bit", "Q4_K_M", ...).
+_QUANT_NAME = re.compile(
+    r"(?<![a-z0-9])(gguf|ggml|gptq|awq|exl2|exl3|bnb|hqq|aqlm|eetq|mlx-?\d+-?bits?|\d+-?bits?|int[48]|"
+    r"nf4|fp8|q[2-8](_k)?(_[msl])?|iq[1-4]_\w+|w4a16|w8a8)(?![a-z0-9])",
+    re.IGNORECASE,
+)
+
+
+class CardError(ValueError):
+    """A model card whose YAML front matter cannot be read."""
+
+
+def card_metadata(readme: str) -> dict[str, Any] | None:
+    """The YAML front matter of a raw README.md as a dict; None when the card has none.
+
+    Tolerates a BOM, leading blank lines, Windows line ends and a closing ``...``. Raises
+    :class:`CardError` for front matter that is not valid YAML or not a mapping.
+    """
+    text = readme.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.lstrip(" \t\n")
+    if not text.startswith("---"):
+        return None
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return None
+    for end in range(1, len(lines)):
+        if lines[end].strip() in {"---", "..."}:
+            break
+    else:
+        raise CardError("front matter opened with '---' is never closed")
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        raise CardError(f"front matter is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CardError(f"front matter is a {type(data).__name__}, not a mapping")
+    return data
+
+
+def weight_formats(files: Iterable[str]) -> list[str]:
+    """Weight-format families present among ``files`` (see :data:`WEIGHT_FORMATS`), sorted."""
+    found: set[str] = set()
+    for name in files:
+        lower = name.lower()
+        for suffix, family in WEIGHT_FORMATS.items():
+            if lower.endswith(suffix):
+                found.add(family)
+    # training_args.bin / optimizer.pt are pickles too: they execute code when loaded just the same.
+    return sorted(found)
+
+
+def has_adapter_files(files: Iterable[str]) -> bool:
+    return any(_ADAPTER_FILES.search(name) for name in files)
+
+
+def quantization_from_name(model_id: str) -> str | None:
+    """The quantization method a repo name advertises (``TheBloke/X-GPTQ`` -> ``gptq``), or None."""
+    match = _QUANT_NAME.search(model_id.rsplit("/", 1)[-1])
+    if not match:
+        return None
+    word = match.group(1).lower()
+    for method in ("gguf", "ggml", "gptq", "awq", "exl2", "exl3", "bnb", "hqq", "aqlm", "eetq", "mlx"):
+        if word.startswith(method):
+            return method
+    return word
+
+
+def _as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _time(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _license(card: Mapping[str, Any], tags: Iterable[str]) -> str | None:
+    for key in ("license", "licence"):
+        values = [v for v in (_text(x) for x in _as_list(card.get(key))) if v]
+        if values:
+            lic = ",".join(v.lower() for v in values)
+            name = _text(card.get("license_name"))
+            return f"other:{name.lower()}" if lic == "other" and name else lic
+    for tag in tags:
+        if tag.startswith("license:"):
+            return tag.split(":", 1)[1].lower()
+    return None
+
+
+def apply_card(record: ModelRecord, card: Mapping[str, Any]) -> None:
+    """Fill ``record`` from card metadata, keeping values it already has."""
+    record.has_card = True
+    record.card_fields = sorted(set(record.card_fields) | {str(k) for k in card})
+    record.license = record.license or _license(card, record.tags)
+    record.library = record.library or _text(card.get("library_name"))
+    record.pipeline_tag = record.pipeline_tag or _text(card.get("pipeline_tag"))
+    datasets = [d for d in (_text(x) for x in _as_list(card.get("datasets"))) if d]
+    record.datasets = sorted(set(record.datasets) | set(datasets))
+    record.new_version = record.new_version or _text(card.get("new_version"))
+
+
+def references_from_card(child: str, card: Mapping[str, Any], source: str) -> list[Reference]:
+    """One reference per ``base_model`` entry; ``base_model_relation`` is the relation they state."""
+    declared = Relation.parse(card.get("base_model_relation"))
+    if "base_model" not in card:
+        return []
+    raw_bases = card.get("base_model")
+    bases = raw_bases if isinstance(raw_bases, list) else [raw_bases]
+    field = "base_model" + ("[]" if isinstance(raw_bases, list) else "")
+    return [
+        Reference(child, raw, EvidenceKind.CARD_BASE_MODEL, f"{CARD}:{field}", source, declared)
+        for raw in bases
+    ]
+
+
+def references_from_tags(child: str, tags: Iterable[str], source: str) -> list[Reference]:
+    """References from Hub tags ``base_model:<id>`` and ``base_model:<relation>:<id>``.
+
+    The plain tag is kept only for bases that no relation tag names, so each base gets one reference.
+    """
+    with_relation: dict[str, Relation] = {}
+    plain: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.startswith("base_model:"):
+            continue
+        rest = tag[len("base_model:") :]
+        head, sep, tail = rest.partition(":")
+        relation = Relation.parse(head) if sep else None
+        if relation is not None:
+            with_relation.setdefault(tail, relation)
+        else:
+            plain.append(rest)
+    refs = [
+        Reference(child, base, EvidenceKind.HUB_TAG, f"tags:base_model:{rel.value}", source, rel)
+        for base, rel in with_relation.items()
+    ]
+    refs += [
+        Reference(child, base, EvidenceKind.HUB_TAG, "tags:base_model", source)
+        for base in plain
+        if base not in with_relation
+    ]
+    return refs
+
+
+def references_from_config(child: str, config: Mapping[str, Any], source: str) -> list[Reference]:
+    """``config.json`` ``_name_or_path`` (often a local training directory, which dangles)."""
+    if "_name_or_path" not in config:
+        return []
+    raw = config.get("_name_or_path")
+    if isinstance(raw, str) and raw.strip().lower() == child.lower():
+        return []  # a model saved under its own name says nothing about its base
+    return [Reference(child, raw, EvidenceKind.CONFIG, f"{CONFIG}:_name_or_path", source)]
+
+
+def references_from_adapter_config(child: str, config: Mapping[str, Any], source: str) -> list[Reference]:
+    """PEFT's ``adapter_config.json`` ``base_model_name_or_path``: the model the adapter plugs into."""
+    if "base_model_name_or_path" not in config:
+        return []
+    return [
+        Reference(
+            child,
+            config.get("base_model_name_or_path"),
+            EvidenceKind.ADAPTER_CONFIG,
+            f"{ADAPTER_CONFIG}:base_model_name_or_path",
+            source,
+            Relation.ADAPTER,
+        )
+    ]
+
+
+MODEL_TREE_HEADINGS: dict[str, Relation] = {
+    "finetunes": Relation.FINETUNE,
+    "adapters": Relation.ADAPTER,
+    "quantizations": Relation.QUANTIZED,
+    "merges": Relation.MERGE,
+}
+
+
+def references_from_model_tree(row: Mapping[str, Any], source: str) -> tuple[list[Reference], list[str]]:
+    """References from one model-tree row (``{"id", "finetunes", "adapters", ...}``).
+
+    Returns the references (child listed under a heading -> the row's model) and every child id, which
+    the Hub listed itself and so spells canonically.
+    """
+    base = row.get("id")
+    refs: list[Reference] = []
+    children: list[str] = []
+    for heading, relation in MODEL_TREE_HEADINGS.items():
+        for child in _as_list(row.get(heading)):
+            if isinstance(child, str) and child.strip():
+                children.append(child.strip())
+                refs.append(
+                    Reference(child.strip(), base, EvidenceKind.MODEL_TREE, f"model_tree:{heading}", source, relation)
+                )
+    return refs, children
+
+
+def record_from_api(row: Mapping[str, Any], source: str) -> tuple[ModelRecord, list[Reference]]:
+    """A Hub API model record (``/api/models/{id}`` with ``expand``) -> record and its references.
+
+    Raises ValueError when the row has no usable ``id``.
+    """
+    model_id = _text(row.get("id") or row.get("modelId"))
+    if model_id is None:
+        raise ValueError("record has no 'id'")
+    tags = [t for t in _as_list(row.get("tags")) if isinstance(t, str)]
+    files = [
+        s["rfilename"]
+        for s in _as_list(row.get("siblings"))
+        if isinstance(s, Mapping) and isinstance(s.get("rfilename"), str)
+    ]
+    config = row.get("config") if isinstance(row.get("config"), Mapping) else {}
+    gated = row.get("gated")
+    record = ModelRecord(
+        id=model_id,
+        author=_text(row.get("author")) or (model_id.split("/", 1)[0] if "/" in model_id else None),
+        sha=_text(row.get("sha")),
+        created_at=_time(row.get("createdAt")),
+        last_modified=_time(row.get("lastModified")),
+        downloads=_int(row.get("downloads")),
+        likes=_int(row.get("likes")),
+        library=_text(row.get("library_name")),
+        pipeline_tag=_text(row.get("pipeline_tag")),
+        gated=None if gated is None else str(gated).lower(),
+        disabled=row.get("disabled") if isinstance(row.get("disabled"), bool) else None,
+        private=row.get("private") if isinstance(row.get("private"), bool) else None,
+        model_type=_text(config.get("model_type")),
+        files=files,
+        weight_formats=weight_formats(files),
+        tags=tags,
+        datasets=sorted({t.split(":", 1)[1] for t in tags if t.startswith("dataset:")}),
+        source=source,
+    )
+    if "siblings" in row:
+        record.has_card = CARD in files
+    card = row.get("cardData")
+    refs: list[Reference] = []
+    if isinstance(card, Mapping):
+        apply_card(record, card)
+        refs += references_from_card(model_id, card, source)
+    record.license = record.license or _license({}, tags)
+    refs += references_from_tags(model_id, tags, source)
+    refs += references_from_config(model_id, config, source)
+    record.quantization = quantization_hint(record, config)
+    return record, refs
+
+
+def quantization_hint(record: ModelRecord, config: Mapping[str, Any] | None = None) -> str | None:
+    """The quantization method this repo shows: GGUF files, a ``quantization_config``, or its name."""
+    if "gguf" in record.weight_formats or "ggml" in record.weight_formats:
+        return "gguf"
+    qc = (config or {}).get("quantization_config")
+    if isinstance(qc, Mapping):
+        method = _text(qc.get("quant_method"))
+        if method:
+            return method.lower()
+        if qc.get("load_in_4bit") or qc.get("load_in_8bit"):
+            return "bnb"
+        return "unspecified"
+    return record.quantization or quantization_from_name(record.id)
+
+
+def inferred_relation(child_id: str, child: ModelRecord | None, base_id: str, n_bases: int) -> Relation | None:
+    """The relation the child's own files suggest, independent of what any card or the Hub says.
+
+    adapter: the child ships adapter files (adapter_config.json, adapter_model.*, LoRA weights);
+    quantized: GGUF weights, a quantization_config, or a quantization marker in the child's name
+    that its base's name lacks; merge: two or more distinct bases; otherwise None.
+    """
+    if child is not None and has_adapter_files(child.files):
+        return Relation.ADAPTER
+    hint = child.quantization if child is not None else quantization_from_name(child_id)
+    if hint is not None and (hint in {"gguf", "unspecified"} or quantization_from_name(base_id) != hint):
+        return Relation.QUANTIZED
+    if n_bases >= 2:
+        return Relation.MERGE
+    return None

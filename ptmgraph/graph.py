@@ -1,0 +1,70 @@
+"""Snapshot tables -> a NetworkX directed graph (base -> derived), and lookups on it.
+
+Nodes carry the ``models`` columns as attributes; edges carry the ``edges`` columns. Cycles and
+self-loops are kept: every traversal in ``analyses`` tolerates them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from ptmgraph import snapshot as snapshot_io
+from ptmgraph.ids import IdIndex, normalize_reference
+from ptmgraph.snapshot import Snapshot
+
+
+class UnknownModelError(LookupError):
+    """A model id that is not in the snapshot; ``suggestions`` holds the closest known ids."""
+
+    def __init__(self, query: str, suggestions: list[str]) -> None:
+        self.query = query
+        self.suggestions = suggestions
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown model '{query}'{hint}")
+
+
+class LineageGraph:
+    """The lineage graph of one snapshot."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.graph: nx.DiGraph = nx.DiGraph()
+        for row in snapshot.models.iter_rows(named=True):
+            self.graph.add_node(row["id"], **row)
+        for row in snapshot.edges.iter_rows(named=True):
+            self.graph.add_edge(row["base"], row["child"], **row)
+        self.index = IdIndex(self.graph.nodes)
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self.index
+
+    def resolve(self, query: str) -> str:
+        """The canonical id for what a user typed (URL, other letter case, trailing slash ...).
+
+        Raises :class:`UnknownModelError` with the closest known ids when there is none.
+        """
+        norm = normalize_reference(query)
+        found = self.index.canonical(norm.id) if norm.id else None
+        if found is None:
+            raise UnknownModelError(query, self.index.closest(norm.id or query))
+        return found
+
+    def node(self, model_id: str) -> dict[str, Any]:
+        return dict(self.graph.nodes[model_id])
+
+    def parents(self, model_id: str) -> list[str]:
+        return sorted(self.graph.predecessors(model_id))
+
+    def children(self, model_id: str) -> list[str]:
+        return sorted(self.graph.successors(model_id))
+
+    def edge(self, base: str, child: str) -> dict[str, Any]:
+        return dict(self.graph.edges[base, child])
+
+
+def load_graph(directory: Path | None = None) -> LineageGraph:
+    """The graph of the snapshot in ``directory``, or of the bundled snapshot when None."""
+    return LineageGraph(snapshot_io.load(directory or snapshot_io.bundled_path()))

@@ -1,0 +1,142 @@
+"""Hub model ids: normalising what authors write into canonical ``ORG/NAME`` ids.
+
+A *reference* is whatever a card, config or table says a base model is. :func:`normalize_reference`
+turns it into a Hub id or a :class:`~ptmgraph.records.DanglingReason`; :class:`IdIndex` then maps
+ids that differ only in letter case onto the spelling the Hub uses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ptmgraph.records import DanglingReason
+
+# Hub repo names: letters, digits, '-', '_', '.'; at most 96 characters; no '--' or '..'; they do
+# not start or end with '-' or '.'. Legacy canonical models have no namespace ("gpt2").
+_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
+_HUB_ID = re.compile(rf"^(?:{_PART}/)?{_PART}$")
+_HUB_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
+# Path segments that name a Hub page rather than part of the repo id.
+_URL_STOPS = {"tree", "blob", "resolve", "raw", "commit", "commits", "discussions", "settings", "edit"}
+# Directory names that turn up in `_name_or_path` when a model was saved from a training run.
+_LOCAL_DIR_NAMES = {
+    "output", "outputs", "out", "tmp", "temp", "content", "home", "root", "mnt", "data", "workspace",
+    "kaggle", "checkpoints", "ckpt", "ckpts", "results", "runs", "drive", "models--",
+}
+_CHECKPOINT = re.compile(r"^(checkpoint|ckpt|step|epoch|global_step)[-_]?\d+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """The outcome of normalising one reference: an ``id`` or a dangling ``reason``."""
+
+    id: str | None
+    reason: DanglingReason | None = None
+
+
+def normalize_reference(raw: object) -> Normalized:
+    """Normalise one base-model reference.
+
+    Handles ``https://huggingface.co/ORG/NAME[/tree/rev]`` URLs, ``hf.co`` links, ``ORG/NAME/``
+    trailing slashes, surrounding whitespace and quotes, and ``@revision`` suffixes. Local paths,
+    other sites, empty strings and non-string values become dangling reasons.
+    """
+    if not isinstance(raw, str):
+        return Normalized(None, DanglingReason.NOT_A_STRING)
+    text = raw.strip().strip("\"'`").strip()
+    if not text:
+        return Normalized(None, DanglingReason.EMPTY)
+    if "://" in text or text.lower().startswith(("huggingface.co/", "hf.co/", "www.huggingface.co/")):
+        return _from_url(text)
+    if text.startswith(("./", "../", "/", "~", ".\\")) or "\\" in text or re.match(r"^[A-Za-z]:", text):
+        return Normalized(None, DanglingReason.LOCAL_PATH)
+    text = text.rstrip("/")
+    if "@" in text:
+        text = text.split("@", 1)[0].rstrip("/")
+    return _checked(text)
+
+
+def _from_url(text: str) -> Normalized:
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "hf":  # hf://ORG/NAME
+        path = (parts.netloc + parts.path).strip("/")
+    elif host in _HUB_HOSTS:
+        path = parts.path.strip("/")
+    elif parts.scheme == "file":
+        return Normalized(None, DanglingReason.LOCAL_PATH)
+    else:
+        return Normalized(None, DanglingReason.OTHER_SITE)
+    segments = [s for s in path.split("/") if s]
+    if segments and segments[0] in {"models", "api"}:
+        segments = segments[1:] if segments[0] == "models" else segments[2:]
+    if segments and segments[0] in {"datasets", "spaces"}:
+        return Normalized(None, DanglingReason.INVALID_ID)
+    kept: list[str] = []
+    for segment in segments:
+        if segment in _URL_STOPS or len(kept) == 2:
+            break
+        kept.append(segment)
+    return _checked("/".join(kept).split("@", 1)[0])
+
+
+def _checked(text: str) -> Normalized:
+    if not _HUB_ID.match(text) or "--" in text or ".." in text:
+        return Normalized(None, DanglingReason.INVALID_ID)
+    return Normalized(text)
+
+
+def looks_like_local_path(model_id: str) -> bool:
+    """True for ids shaped like a Hub id that are much likelier a training-run directory.
+
+    Used only for ids that no source knows: ``outputs/checkpoint-500`` is a path, not a repo.
+    """
+    segments = model_id.split("/")
+    if any(_CHECKPOINT.match(s) for s in segments):
+        return True
+    return len(segments) == 2 and segments[0].lower() in _LOCAL_DIR_NAMES
+
+
+class IdIndex:
+    """Known ids, looked up case-insensitively (the Hub treats ``Org/Name`` and ``org/name`` alike)."""
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        self._by_lower: dict[str, str] = {}
+        for model_id in ids:
+            self.add(model_id)
+
+    def add(self, model_id: str) -> None:
+        """Remember ``model_id``; the first spelling seen is the canonical one."""
+        self._by_lower.setdefault(model_id.lower(), model_id)
+
+    def __contains__(self, model_id: object) -> bool:
+        return isinstance(model_id, str) and model_id.lower() in self._by_lower
+
+    def __len__(self) -> int:
+        return len(self._by_lower)
+
+    def canonical(self, model_id: str) -> str | None:
+        """The known spelling of ``model_id``, or None if it is unknown."""
+        return self._by_lower.get(model_id.lower())
+
+    def closest(self, query: str, n: int = 5) -> list[str]:
+        """Known ids most similar to ``query`` (for "did you mean" messages)."""
+        q = query.strip().lower()
+        if not q:
+            return []
+        name = q.rsplit("/", 1)[-1]
+        # Substring hits first: cheap on millions of ids and usually what the user meant.
+        hits = [v for k, v in self._by_lower.items() if name in k]
+        hits.sort(key=lambda v: (abs(len(v) - len(query)), v))
+        fuzzy = difflib.get_close_matches(q, list(self._by_lower) if len(self) < 200_000 else [], n=n, cutoff=0.6)
+        out: list[str] = []
+        for candidate in [self._by_lower[k] for k in fuzzy] + hits:
+            if candidate not in out:
+                out.append(candidate)
+        return out[:n]

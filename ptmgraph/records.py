@@ -1,0 +1,243 @@
+"""The data model every layer shares.
+
+Sources turn metadata into :class:`ModelRecord` and :class:`Reference` objects (a :class:`Harvest`).
+``assemble`` resolves references into edges and dangling references; ``snapshot`` stores the
+resulting Polars tables as Parquet; ``graph`` builds a NetworkX graph from them.
+
+Direction: an edge goes from the *base* model to the *derived* (child) model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+import polars as pl
+
+
+class Relation(str, Enum):
+    """How a derived model was made from its base."""
+
+    FINETUNE = "finetune"
+    ADAPTER = "adapter"
+    QUANTIZED = "quantized"
+    MERGE = "merge"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> Relation | None:
+        """Map the spellings found on the Hub and in datasets to a relation; None if unrecognised."""
+        if not isinstance(value, str):
+            return None
+        key = value.strip().lower().replace("-", "_").replace(" ", "_")
+        return _RELATION_SPELLINGS.get(key)
+
+
+_RELATION_SPELLINGS: dict[str, Relation] = {
+    "finetune": Relation.FINETUNE,
+    "fine_tune": Relation.FINETUNE,
+    "finetunes": Relation.FINETUNE,
+    "finetuned": Relation.FINETUNE,
+    "fine_tuned": Relation.FINETUNE,
+    "adapter": Relation.ADAPTER,
+    "adapters": Relation.ADAPTER,
+    "lora": Relation.ADAPTER,
+    "peft": Relation.ADAPTER,
+    "quantized": Relation.QUANTIZED,
+    "quantization": Relation.QUANTIZED,
+    "quantizations": Relation.QUANTIZED,
+    "quantised": Relation.QUANTIZED,
+    "quant": Relation.QUANTIZED,
+    "merge": Relation.MERGE,
+    "merges": Relation.MERGE,
+    "merged": Relation.MERGE,
+    "unknown": Relation.UNKNOWN,
+}
+
+
+class EvidenceKind(str, Enum):
+    """Where a piece of lineage evidence comes from."""
+
+    CARD_BASE_MODEL = "card_base_model"  # model-card YAML `base_model`
+    HUB_TAG = "hub_tag"  # Hub tag `base_model:<id>` or `base_model:<relation>:<id>`
+    CONFIG = "config"  # config.json `_name_or_path`
+    ADAPTER_CONFIG = "adapter_config"  # adapter_config.json `base_model_name_or_path`
+    MODEL_TREE = "model_tree"  # the Hub's model-tree listing of a base (list_models filter)
+    EDGE_LIST = "edge_list"  # an imported (child, base, relation) table
+
+
+class DanglingReason(str, Enum):
+    """Why a reference could not become an edge to a Hub model."""
+
+    NOT_A_STRING = "not_a_string"  # YAML gave a number, mapping, bool, ...
+    EMPTY = "empty"
+    LOCAL_PATH = "local_path"  # ./output, /content/ckpt, C:\\models, checkpoint-500, ...
+    OTHER_SITE = "other_site"  # a URL that is not huggingface.co
+    INVALID_ID = "invalid_id"  # not shaped like a Hub repo id
+    NOT_FOUND = "not_found"  # the Hub answered 404 (deleted, renamed or private)
+    GATED = "gated"  # exists, but its metadata needs accepted terms
+    DISABLED = "disabled"  # taken down by the Hub
+
+
+WEIGHT_FORMATS: dict[str, str] = {
+    ".safetensors": "safetensors",
+    ".bin": "pickle",
+    ".pt": "pickle",
+    ".pth": "pickle",
+    ".ckpt": "pickle",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".gguf": "gguf",
+    ".ggml": "ggml",
+    ".onnx": "onnx",
+    ".h5": "keras_h5",
+    ".keras": "keras",
+    ".msgpack": "flax_msgpack",
+    ".tflite": "tflite",
+    ".mlmodel": "coreml",
+    ".npz": "numpy",
+}
+"""Weight-file suffix -> format family. ``pickle`` marks formats that execute code when loaded."""
+
+
+@dataclass
+class ModelRecord:
+    """What ptmgraph knows about one model repo. ``None`` means *not known*, never *false*."""
+
+    id: str
+    author: str | None = None
+    sha: str | None = None
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+    downloads: int | None = None
+    likes: int | None = None
+    license: str | None = None
+    library: str | None = None
+    pipeline_tag: str | None = None
+    gated: str | None = None  # "auto", "manual" or "false"
+    disabled: bool | None = None
+    private: bool | None = None
+    model_type: str | None = None  # config.json model_type
+    files: list[str] = field(default_factory=list)
+    weight_formats: list[str] = field(default_factory=list)
+    has_card: bool | None = None
+    card_fields: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    new_version: str | None = None
+    quantization: str | None = None  # method hinted by files/config/name: gguf, gptq, awq, exl2, bnb, ...
+    source: str = ""  # where this record was read
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One piece of evidence that ``child`` derives from ``raw`` (an unresolved base reference).
+
+    ``relation`` is the relation this evidence itself states (None if it states none);
+    ``field`` names the field it was read from, ``source`` the file or endpoint.
+    """
+
+    child: str
+    raw: object
+    kind: EvidenceKind
+    field: str
+    source: str
+    relation: Relation | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Input that was read but could not be used (a broken card, a bad line): kept as data."""
+
+    source: str  # file and line, or endpoint
+    model: str | None
+    message: str
+
+
+@dataclass
+class Harvest:
+    """What one or more sources produced: records plus unresolved references."""
+
+    records: list[ModelRecord] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    known_ids: set[str] = field(default_factory=set)  # ids the Hub itself listed (canonical spelling)
+    dangling: list[tuple[Reference, DanglingReason]] = field(default_factory=list)  # found dead by a source
+    problems: list[Problem] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def extend(self, other: Harvest) -> None:
+        self.records.extend(other.records)
+        self.references.extend(other.references)
+        self.known_ids |= other.known_ids
+        self.dangling.extend(other.dangling)
+        self.problems.extend(other.problems)
+        self.sources.extend(other.sources)
+
+
+# Table schemas: empty tables keep their types, and every layer agrees on column names.
+MODELS_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "author": pl.String(),
+    "sha": pl.String(),
+    "created_at": pl.Datetime("us", "UTC"),
+    "last_modified": pl.Datetime("us", "UTC"),
+    "downloads": pl.Int64(),
+    "likes": pl.Int64(),
+    "license": pl.String(),
+    "library": pl.String(),
+    "pipeline_tag": pl.String(),
+    "gated": pl.String(),
+    "disabled": pl.Boolean(),
+    "private": pl.Boolean(),
+    "model_type": pl.String(),
+    "files": pl.List(pl.String()),
+    "weight_formats": pl.List(pl.String()),
+    "has_card": pl.Boolean(),
+    "card_fields": pl.List(pl.String()),
+    "datasets": pl.List(pl.String()),
+    "tags": pl.List(pl.String()),
+    "new_version": pl.String(),
+    "quantization": pl.String(),
+    "source": pl.String(),
+    "has_record": pl.Boolean(),  # False for ids only seen as a base or in a tree listing
+}
+
+EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
+    "base": pl.String(),
+    "child": pl.String(),
+    "kind": pl.String(),
+    "field": pl.String(),
+    "source": pl.String(),
+    "relation": pl.String(),  # stated by this evidence, null if it states none
+    "raw": pl.String(),
+}
+
+EDGES_SCHEMA: dict[str, pl.DataType] = {
+    "base": pl.String(),
+    "child": pl.String(),
+    "relation": pl.String(),  # the resolved relation (see assemble.resolve_relation)
+    "relation_rule": pl.String(),  # which evidence decided it: declared / files / hub / edge_list / none
+    "declared_relation": pl.String(),  # card base_model_relation or edge-list column
+    "hub_relation": pl.String(),  # Hub tag or model-tree heading
+    "inferred_relation": pl.String(),  # from the child's files, config and name
+    "relations_disagree": pl.Boolean(),
+    "evidence_kinds": pl.List(pl.String()),
+    "n_evidence": pl.Int64(),
+    "self_loop": pl.Boolean(),
+}
+
+PROBLEMS_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "model": pl.String(),
+    "message": pl.String(),
+}
+
+DANGLING_SCHEMA: dict[str, pl.DataType] = {
+    "child": pl.String(),
+    "raw": pl.String(),
+    "kind": pl.String(),
+    "field": pl.String(),
+    "source": pl.String(),
+    "reason": pl.String(),
+}

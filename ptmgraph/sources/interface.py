@@ -1,0 +1,24 @@
+"""The one interface every source implements."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ptmgraph.records import Harvest
+
+
+class SourceError(Exception):
+    """Input a source cannot read. The message names the input and the problem, in one line."""
+
+
+class Source(Protocol):
+    """Something that yields model records and lineage references.
+
+    ``describe`` names the input for messages and snapshot metadata; ``harvest`` reads it all.
+    Problems with single rows (a broken card, an odd value) become data; problems with the input
+    as a whole (missing file, wrong format) raise :class:`SourceError`.
+    """
+
+    def describe(self) -> str: ...
+
+    def harvest(self) -> Harvest: ...
