@@ -5,10 +5,12 @@ Its ``relation`` is decided by the first rule that gives one:
 
 1. ``declared``: the child's card states ``base_model_relation`` (or an edge list states a relation);
 2. ``files``: the child's own files say so: adapter files or ``adapter_config.json`` -> adapter;
-   GGUF weights, a ``quantization_config`` or a quantization marker in the name -> quantized;
-3. ``hub``: the Hub's tag ``base_model:<relation>:<base>`` or its model-tree heading;
-4. ``base_count``: the card lists two or more bases -> merge;
-5. ``none``: unknown.
+   GGUF weights or a ``quantization_config`` -> quantized;
+3. ``name``: a quantization marker in the child's name (GPTQ, AWQ, 4bit, ...) that the base's name
+   lacks -> quantized, but only where the Hub says finetune or nothing (its known misfiling);
+4. ``hub``: the Hub's tag ``base_model:<relation>:<base>`` or its model-tree heading;
+5. ``base_count``: the card lists two or more bases -> merge (also ``name`` where the Hub says nothing);
+6. ``none``: unknown.
 
 ``declared_relation``, ``hub_relation`` and ``inferred_relation`` are all kept, so disagreements can
 be reported (``relations_disagree``).
@@ -139,19 +141,17 @@ def _edges(evidence: list[dict[str, object]], records: dict[str, ModelRecord]) -
     for (base, child), rows in by_pair.items():
         declared = next((r["relation"] for r in rows if r["kind"] in _DECLARING and r["relation"]), None)
         hub = next((r["relation"] for kind in _HUB for r in rows if r["kind"] == kind and r["relation"]), None)
-        from_adapter_config = any(r["kind"] == EvidenceKind.ADAPTER_CONFIG for r in rows)
-        inferred = extract.inferred_relation(child, records.get(child), base, len(card_bases[child]))
-        if from_adapter_config and inferred in (None, Relation.MERGE):
-            inferred = Relation.ADAPTER
-        strong = inferred if inferred in (Relation.ADAPTER, Relation.QUANTIZED) else None
+        inferred, basis = extract.inferred_relation(child, records.get(child), base, len(card_bases[child]))
+        if any(r["kind"] == EvidenceKind.ADAPTER_CONFIG for r in rows) and basis != "files":
+            inferred, basis = Relation.ADAPTER, "files"
         if declared:
             relation, rule = declared, "declared"
-        elif strong:
-            relation, rule = strong.value, "files"
+        elif inferred is not None and (basis == "files" or (basis == "name" and hub in (None, "finetune"))):
+            relation, rule = inferred.value, basis
         elif hub:
             relation, rule = hub, "hub"
-        elif inferred == Relation.MERGE:
-            relation, rule = Relation.MERGE.value, "base_count"
+        elif inferred is not None:
+            relation, rule = inferred.value, str(basis)
         else:
             relation, rule = Relation.UNKNOWN.value, "none"
         stated = {x for x in (declared, hub, inferred.value if inferred else None) if x}

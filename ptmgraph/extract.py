@@ -132,9 +132,13 @@ def _int(value: object) -> int | None:
         return None
 
 
+_NO_LICENSE = {"license", "licence", "none", "null", "n/a", "unknown", "tbd", "todo"}
+
+
 def _license(card: Mapping[str, Any], tags: Iterable[str]) -> str | None:
     for key in ("license", "licence"):
-        values = [v for v in (_text(x) for x in _as_list(card.get(key))) if v]
+        # Card generators leave placeholders such as `licence: license`: they name no licence.
+        values = [v for v in (_text(x) for x in _as_list(card.get(key))) if v and v.lower() not in _NO_LICENSE]
         if values:
             lic = ",".join(v.lower() for v in values)
             name = _text(card.get("license_name"))
@@ -165,10 +169,7 @@ def references_from_card(child: str, card: Mapping[str, Any], source: str) -> li
     raw_bases = card.get("base_model")
     bases = raw_bases if isinstance(raw_bases, list) else [raw_bases]
     field = "base_model" + ("[]" if isinstance(raw_bases, list) else "")
-    return [
-        Reference(child, raw, EvidenceKind.CARD_BASE_MODEL, f"{CARD}:{field}", source, declared)
-        for raw in bases
-    ]
+    return [Reference(child, raw, EvidenceKind.CARD_BASE_MODEL, f"{CARD}:{field}", source, declared) for raw in bases]
 
 
 def references_from_tags(child: str, tags: Iterable[str], source: str) -> list[Reference]:
@@ -318,18 +319,28 @@ def quantization_hint(record: ModelRecord, config: Mapping[str, Any] | None = No
     return record.quantization or quantization_from_name(record.id)
 
 
-def inferred_relation(child_id: str, child: ModelRecord | None, base_id: str, n_bases: int) -> Relation | None:
-    """The relation the child's own files suggest, independent of what any card or the Hub says.
+def inferred_relation(
+    child_id: str, child: ModelRecord | None, base_id: str, n_bases: int
+) -> tuple[Relation | None, str | None]:
+    """The relation the child's own repo suggests, independent of any card or the Hub, and its basis.
 
-    adapter: the child ships adapter files (adapter_config.json, adapter_model.*, LoRA weights);
-    quantized: GGUF weights, a quantization_config, or a quantization marker in the child's name
-    that its base's name lacks; merge: two or more distinct bases; otherwise None.
+    - ``("adapter", "files")``: the child ships adapter files (adapter_config.json, adapter_model.*, LoRA weights);
+    - ``("quantized", "files")``: GGUF weights or a ``quantization_config`` in config.json;
+    - ``("quantized", "name")``: a quantization marker (GPTQ, AWQ, 4bit, ...) in the child's name that the
+      base's name lacks (weak: a name is only a name);
+    - ``("merge", "base_count")``: the card lists two or more distinct bases;
+    - ``(None, None)`` otherwise.
     """
     if child is not None and has_adapter_files(child.files):
-        return Relation.ADAPTER
-    hint = child.quantization if child is not None else quantization_from_name(child_id)
-    if hint is not None and (hint in {"gguf", "unspecified"} or quantization_from_name(base_id) != hint):
-        return Relation.QUANTIZED
+        return Relation.ADAPTER, "files"
+    if child is not None and (
+        {"gguf", "ggml"} & set(child.weight_formats)
+        or child.quantization not in (None, quantization_from_name(child_id))
+    ):
+        return Relation.QUANTIZED, "files"
+    hint = quantization_from_name(child_id)
+    if hint is not None and quantization_from_name(base_id) != hint:
+        return Relation.QUANTIZED, "name"
     if n_bases >= 2:
-        return Relation.MERGE
-    return None
+        return Relation.MERGE, "base_count"
+    return None, None

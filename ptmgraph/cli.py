@@ -1,0 +1,238 @@
+"""The ``ptmgraph`` command line: wires sources, snapshot, graph, analyses and formats together."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+import analyses
+from analyses.result import AnalysisResult
+from ptmgraph import snapshot as snapshot_io
+from ptmgraph.assemble import assemble
+from ptmgraph.formats import console as console_format
+from ptmgraph.formats.csv_table import result_to_csv
+from ptmgraph.formats.json_doc import result_to_json
+from ptmgraph.graph import UnknownModelError, load_graph
+from ptmgraph.records import Harvest, Relation
+from ptmgraph.snapshot import SnapshotError
+from ptmgraph.sources import SourceError
+
+app = typer.Typer(
+    name="ptmgraph",
+    help="Lineage graphs of pre-trained models: where a model comes from, and what depends on it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ImageFormat(str, Enum):
+    dot = "dot"
+    svg = "svg"
+    png = "png"
+
+
+SnapshotOption = Annotated[
+    Path | None,
+    typer.Option("--snapshot", "-s", help="Snapshot directory (default: the bundled Hub sample).", show_default=False),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+LimitOption = Annotated[int, typer.Option(help="Table rows to print (0: all). JSON and CSV are never cut.")]
+RelationOption = Annotated[
+    list[Relation] | None,
+    typer.Option("--relation", "-r", help="Follow only edges of this relation (repeatable).", show_default=False),
+]
+DepthOption = Annotated[int | None, typer.Option("--max-depth", min=1, help="Follow at most this many hops.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, then exit non-zero."""
+    err.print(f"[red]ptmgraph: error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors users cause into one-line messages and exit codes (2: unknown model)."""
+    from ptmgraph.formats import ExportError  # the export layer is optional for the other commands
+
+    try:
+        yield
+    except UnknownModelError as e:
+        fail(str(e).replace("[", r"\["), 2)
+    except (SnapshotError, SourceError, ExportError) as e:
+        fail(str(e).replace("[", r"\["))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+def emit(result: AnalysisResult, fmt: OutputFormat, limit: int, table: Callable[[], None] | None = None) -> None:
+    if fmt is OutputFormat.json:
+        sys.stdout.write(result_to_json(result) + "\n")
+    elif fmt is OutputFormat.csv:
+        sys.stdout.write(result_to_csv(result))
+    elif table is not None:
+        table()
+    else:
+        console_format.print_result(out, result, limit=limit)
+
+
+@app.command()
+def ancestry(
+    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+    max_paths: Annotated[int, typer.Option(min=1, help="List at most this many paths to roots.")] = 200,
+) -> None:
+    """Where MODEL comes from: every ancestor, its depth and relation, the paths to each root."""
+    with user_errors():
+        lg = load_graph(snapshot)
+        result = analyses.ancestry(lg, model, max_paths=max_paths)
+
+        def table() -> None:
+            console_format.print_summary(out, result)
+            out.print(console_format.ancestry_tree(lg, result.summary["model"]))
+            if result.rows.height:
+                out.print(console_format.frame_table(result.rows, limit=limit))
+
+        emit(result, fmt, limit, table)
+
+
+@app.command()
+def impact(
+    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    relation: RelationOption = None,
+    max_depth: DepthOption = None,
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """What depends on MODEL: every transitive descendant (the blast radius), by depth and relation."""
+    with user_errors():
+        lg = load_graph(snapshot)
+        result = analyses.impact(lg, model, relations=[r.value for r in relation or []], max_depth=max_depth)
+        emit(result, fmt, limit)
+
+
+@app.command()
+def info(
+    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """MODEL's record, its direct parents and children, and the evidence for each edge."""
+    with user_errors():
+        emit(analyses.model_info(load_graph(snapshot), model), fmt, limit)
+
+
+@app.command()
+def stats(
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 0,
+) -> None:
+    """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
+    with user_errors():
+        emit(analyses.stats(load_graph(snapshot)), fmt, limit)
+
+
+@app.command()
+def export(
+    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write (its folder is created).")],
+    show_ancestry: Annotated[bool, typer.Option("--ancestry", help="Draw where MODEL comes from.")] = False,
+    show_impact: Annotated[bool, typer.Option("--impact", help="Draw what depends on MODEL.")] = False,
+    fmt: Annotated[ImageFormat, typer.Option("--format", "-f", help="Output format.")] = ImageFormat.svg,
+    max_nodes: Annotated[
+        int, typer.Option(min=2, help="Draw at most this many models; the rest are summarised.")
+    ] = 150,
+    relation: RelationOption = None,
+    max_depth: DepthOption = None,
+    snapshot: SnapshotOption = None,
+) -> None:
+    """Draw MODEL's ancestry or impact with Graphviz (DOT, SVG or PNG)."""
+    if show_ancestry == show_impact:
+        fail("choose exactly one of --ancestry and --impact", 2)
+    from ptmgraph.formats import lineage_subgraph, write_graph
+
+    with user_errors():
+        lg = load_graph(snapshot)
+        relations = {r.value for r in relation or []} or None
+        if show_ancestry:
+            result, direction = analyses.ancestry(lg, model), "ancestry"
+        else:
+            result, direction = analyses.impact(lg, model, relations=relations, max_depth=max_depth), "impact"
+        drawn = lineage_subgraph(lg, result, direction=direction, max_nodes=max_nodes, relations=relations)
+        write_graph(drawn, out_file, fmt.value, title=result.title)
+        err.print(f"wrote {out_file} ({drawn.note})", highlight=False, markup=False)
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[Path], typer.Argument(help="Hub record files or folders, edge lists, model repos.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
+    kind: Annotated[str | None, typer.Option(help="Force the input kind: hub-records, edge-list or local.")] = None,
+) -> None:
+    """Build a snapshot from files: Hub API records, READMEs, model trees, edge lists, local repos or the HF cache."""
+    from ptmgraph.sources import open_source
+
+    with user_errors():
+        harvest = Harvest()
+        for path in sources:
+            harvest.extend(open_source(path, kind).harvest())
+        snap = assemble(harvest)
+        snapshot_io.save(snap, out_dir)
+        err.print(
+            f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "
+            f"{snap.dangling.height} dangling references, {snap.problems.height} problems",
+            highlight=False,
+        )
+
+
+@app.command()
+def crawl(
+    root: Annotated[list[str], typer.Option("--root", help="Crawl the descendants of this model (repeatable).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
+    endpoint: Annotated[str | None, typer.Option(help="Hub URL (default: HF_ENDPOINT or huggingface.co).")] = None,
+    max_depth: DepthOption = None,
+    state_dir: Annotated[Path | None, typer.Option(help="Where progress is kept for resuming.")] = None,
+    fetch_files: Annotated[
+        str, typer.Option(help="auto: fetch config/adapter/README files when needed; never.")
+    ] = "auto",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Crawl the live Hub (or HF_ENDPOINT) for all descendants of the roots; resumable."""
+    from ptmgraph.sources.hub_api import crawl as crawl_hub
+
+    with user_errors():
+        result = crawl_hub(
+            root,
+            out_dir,
+            endpoint=endpoint,
+            max_depth=max_depth,
+            fetch_files=fetch_files,
+            state_dir=state_dir,
+            progress=progress,
+        )
+        err.print(f"wrote snapshot {out_dir}: {result.stats}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,87 @@
+"""Format: human-readable terminal output (rich tables and trees)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from analyses.result import AnalysisResult
+from ptmgraph.graph import LineageGraph
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def frame_table(frame: pl.DataFrame, *, title: str | None = None, limit: int = 0) -> Table:
+    """A rich table of ``frame`` (the first ``limit`` rows when limit > 0)."""
+    table = Table(title=escape(title) if title else None, show_lines=False, header_style="bold")
+    for column in frame.columns:
+        table.add_column(escape(column), overflow="fold")
+    shown = frame.head(limit) if limit > 0 else frame
+    for row in shown.iter_rows():
+        table.add_row(*(escape(_cell(v)) for v in row))
+    if limit > 0 and frame.height > limit:
+        table.caption = f"{limit} of {frame.height} rows shown; --limit 0 shows all, --format csv exports them"
+    return table
+
+
+def print_summary(console: Console, result: AnalysisResult) -> None:
+    console.print(f"[bold]{escape(result.title)}[/bold]")
+    for key, value in result.summary.items():
+        if key == "record" and isinstance(value, dict):
+            for k, v in value.items():
+                console.print(f"  {escape(k)}: {escape(_cell(v))}")
+            continue
+        console.print(f"  {escape(key.replace('_', ' '))}: {escape(_cell(value))}")
+
+
+def print_result(console: Console, result: AnalysisResult, *, limit: int = 50) -> None:
+    """Summary lines, the main table, then the secondary tables."""
+    print_summary(console, result)
+    if result.rows.height:
+        console.print(frame_table(result.rows, limit=limit))
+    for name, frame in result.tables.items():
+        if frame.height:
+            console.print(frame_table(frame, title=name.replace("_", " "), limit=limit))
+
+
+def ancestry_tree(lg: LineageGraph, model: str, *, max_lines: int = 500) -> Tree:
+    """The ancestry of ``model`` as a tree growing upwards: each child lists its parents.
+
+    A model reached a second time is shown once more, marked "(see above)", without its parents.
+    """
+    root = Tree(f"[bold]{escape(model)}[/bold]")
+    seen: set[str] = {model}
+    lines = 1
+    stack: list[tuple[Tree, str]] = [(root, model)]
+    while stack:
+        branch, node = stack.pop()
+        for parent in lg.parents(node):
+            if lines >= max_lines:
+                branch.add(f"[dim]… more ancestors not shown (over {max_lines} lines)[/dim]")
+                return root
+            relation = lg.edge(parent, node)["relation"]
+            lines += 1
+            if parent in seen:
+                branch.add(f"{escape(parent)} [dim]({relation}; see above)[/dim]")
+                continue
+            seen.add(parent)
+            is_root = not any(p != parent for p in lg.parents(parent))
+            mark = " [green]root[/green]" if is_root else ""
+            stack.append((branch.add(f"{escape(parent)} [cyan]{relation}[/cyan]{mark}"), parent))
+    return root

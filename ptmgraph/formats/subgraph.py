@@ -1,0 +1,277 @@
+"""Choose what to draw for an ancestry or impact result: a small, honest subgraph.
+
+The drawn set is the focus model (``result.summary["model"]``) plus the models in ``result.rows``,
+with every graph edge among them (for impact, only edges whose relation was followed).
+
+**Cap rule.** When the result has more than ``max_nodes`` models, models are kept in order of
+``depth`` (nearest first), then ``downloads`` (most first, unknown last), then ``id``, up to
+``max_nodes``; every kept model's ``via`` chain to the focus is kept too (with this order it always
+is already, since a model's ``via`` is one hop nearer). Each hidden model is counted in exactly one
+``+K more`` node: the one attached to its nearest kept model along its ``via`` chain (the focus if
+none), with a breakdown by the relation of the hidden model's own hop. So
+``shown + hidden == total`` and the ``+K`` of all summary nodes add up to ``hidden``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from analyses.result import AnalysisResult
+from ptmgraph.graph import LineageGraph
+from ptmgraph.records import Relation
+
+Direction = Literal["ancestry", "impact"]
+NodeKind = Literal["focus", "model", "more"]
+
+RELATION_ORDER: tuple[str, ...] = tuple(r.value for r in Relation)
+"""The order relations are listed in (legend, ``+K more`` breakdowns); unrecognised values follow, sorted."""
+
+
+def relation_sort_key(relation: str) -> tuple[int, str]:
+    return (RELATION_ORDER.index(relation), "") if relation in RELATION_ORDER else (len(RELATION_ORDER), relation)
+
+
+@dataclass(frozen=True)
+class DrawnNode:
+    """One box of the picture: the focus, a related model, or a ``+K more`` summary of hidden models.
+
+    ``key`` is unique within the drawing (the model id for models). For ``more`` nodes ``anchor`` is
+    the kept model the hidden ones hang from, and ``hidden_ids`` lists them in cap order.
+    """
+
+    key: str
+    kind: NodeKind
+    id: str | None = None
+    depth: int = 0
+    relation: str | None = None  # the hop into this model along its via chain (None for the focus)
+    downloads: int | None = None
+    likes: int | None = None
+    license: str | None = None
+    has_record: bool | None = None
+    anchor: str | None = None
+    hidden_by_relation: dict[str, int] = field(default_factory=dict)
+    hidden_ids: tuple[str, ...] = ()
+
+    @property
+    def hidden_count(self) -> int:
+        return len(self.hidden_ids)
+
+    @property
+    def summary_text(self) -> str:
+        """``+K more (finetune: a, adapter: b)`` for a ``more`` node; empty otherwise."""
+        if self.kind != "more":
+            return ""
+        parts = ", ".join(f"{rel}: {n}" for rel, n in self.hidden_by_relation.items())
+        return f"+{self.hidden_count} more ({parts})" if parts else f"+{self.hidden_count} more"
+
+
+@dataclass(frozen=True)
+class DrawnEdge:
+    """An edge between two drawn nodes (by ``key``), base -> derived. ``relation`` is None for summary edges."""
+
+    tail: str
+    head: str
+    relation: str | None
+    relation_rule: str | None = None
+    evidence_kinds: tuple[str, ...] = ()
+
+    @property
+    def is_summary(self) -> bool:
+        return self.relation is None
+
+
+@dataclass(frozen=True)
+class DrawnGraph:
+    """What to draw, and what was left out.
+
+    ``total`` counts the result's models (the focus excluded); ``shown`` of them are drawn as boxes and
+    ``hidden`` are counted in ``+K more`` nodes; ``caption`` states the rule in one sentence.
+    """
+
+    focus: str
+    direction: Direction
+    nodes: tuple[DrawnNode, ...]
+    edges: tuple[DrawnEdge, ...]
+    shown: int
+    total: int
+    hidden: int
+    max_nodes: int
+    caption: str
+    relations: tuple[str, ...] | None = None  # relations followed (impact), None for all
+
+    @property
+    def capped(self) -> bool:
+        return self.hidden > 0
+
+    def node(self, key: str) -> DrawnNode:
+        for node in self.nodes:
+            if node.key == key:
+                return node
+        raise KeyError(key)
+
+    @property
+    def relations_drawn(self) -> list[str]:
+        """The relations of the drawn model edges, in legend order."""
+        return sorted({e.relation for e in self.edges if e.relation is not None}, key=relation_sort_key)
+
+
+_REQUIRED_COLUMNS = ("id", "depth", "via", "relation")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def cap_order_key(row: dict[str, Any]) -> tuple[int, bool, int, str]:
+    """Nearest first, then most downloads (unknown last), then id."""
+    downloads = _int_or_none(row.get("downloads"))
+    return (int(row["depth"]), downloads is None, -(downloads or 0), str(row["id"]))
+
+
+def lineage_subgraph(
+    lg: LineageGraph,
+    result: AnalysisResult,
+    *,
+    direction: Direction,
+    max_nodes: int = 150,
+    relations: Iterable[str] | None = None,
+) -> DrawnGraph:
+    """The part of ``result`` (from :func:`analyses.lineage.ancestry` or ``impact``) to draw.
+
+    ``relations`` (impact only) restricts drawn edges to those relations; when None, the relations the
+    impact analysis followed (``summary["relations_followed"]``) are used, and all when it followed all.
+    See the module docstring for the cap rule applied beyond ``max_nodes`` models.
+    """
+    if direction not in ("ancestry", "impact"):
+        raise ValueError(f"direction must be 'ancestry' or 'impact', not {direction!r}")
+    if max_nodes < 0:
+        raise ValueError(f"max_nodes must be >= 0, not {max_nodes}")
+    focus = result.summary.get("model")
+    if not isinstance(focus, str):
+        raise ValueError("result.summary has no 'model': not an ancestry or impact result")
+    missing = [c for c in _REQUIRED_COLUMNS if c not in result.rows.columns]
+    if missing:
+        raise ValueError(f"result rows lack column(s) {', '.join(missing)}: not an ancestry or impact result")
+
+    wanted: set[str] | None = None
+    if direction == "impact":
+        if relations is not None:
+            wanted = {str(getattr(r, "value", r)) for r in relations}
+        elif isinstance(result.summary.get("relations_followed"), list):
+            wanted = {str(r) for r in result.summary["relations_followed"]}
+
+    rows: dict[str, dict[str, Any]] = {}
+    for row in result.rows.iter_rows(named=True):
+        if row["id"] != focus:
+            rows.setdefault(row["id"], row)
+    order = sorted(rows.values(), key=cap_order_key)
+    total = len(order)
+
+    kept: set[str] = {r["id"] for r in order[:max_nodes]}
+    for model_id in list(kept):  # keep every kept model's path to the focus
+        step = rows[model_id]["via"]
+        while step is not None and step != focus and step in rows and step not in kept:
+            kept.add(step)
+            step = rows[step]["via"]
+    kept_order = [r for r in order if r["id"] in kept]
+
+    # Every hidden model goes to the summary node of its nearest kept model along its via chain.
+    hidden_under: dict[str, list[dict[str, Any]]] = {}
+    for row in order:
+        if row["id"] in kept:
+            continue
+        anchor, seen = row["via"], {row["id"]}
+        while anchor is not None and anchor != focus and anchor not in kept and anchor in rows and anchor not in seen:
+            seen.add(anchor)
+            anchor = rows[anchor]["via"]
+        if anchor is None or (anchor != focus and anchor not in kept):
+            anchor = focus
+        hidden_under.setdefault(anchor, []).append(row)
+
+    graph = lg.graph
+
+    def attrs(model_id: str, row: dict[str, Any] | None) -> dict[str, Any]:
+        data = dict(graph.nodes[model_id]) if model_id in graph else {}
+        if row is not None:
+            for column in ("downloads", "likes", "license", "has_record"):
+                if data.get(column) is None and row.get(column) is not None:
+                    data[column] = row[column]
+        return {
+            "downloads": _int_or_none(data.get("downloads")),
+            "likes": _int_or_none(data.get("likes")),
+            "license": data.get("license") if isinstance(data.get("license"), str) else None,
+            "has_record": data.get("has_record") if isinstance(data.get("has_record"), bool) else None,
+        }
+
+    nodes: list[DrawnNode] = [DrawnNode(key=focus, kind="focus", id=focus, depth=0, **attrs(focus, None))]
+    for row in kept_order:
+        nodes.append(
+            DrawnNode(
+                key=row["id"], kind="model", id=row["id"], depth=int(row["depth"]), relation=row["relation"],
+                **attrs(row["id"], row),
+            )
+        )
+    drawn_ids = {focus} | kept
+
+    edges: list[DrawnEdge] = []
+    position = {n.key: i for i, n in enumerate(nodes)}
+    for base, child, data in graph.subgraph(drawn_ids).edges(data=True):
+        relation = data.get("relation")
+        if wanted is not None and relation not in wanted:
+            continue
+        kinds = data.get("evidence_kinds") or ()
+        edges.append(
+            DrawnEdge(
+                tail=base, head=child, relation=str(relation) if relation is not None else Relation.UNKNOWN.value,
+                relation_rule=data.get("relation_rule"), evidence_kinds=tuple(str(k) for k in kinds),
+            )
+        )
+    edges.sort(key=lambda e: (position[e.tail], position[e.head]))
+
+    used_keys = set(drawn_ids)
+    anchors = sorted(hidden_under, key=lambda a: position[a])
+    for anchor in anchors:
+        members = hidden_under[anchor]
+        counts = Counter(str(m["relation"]) if m["relation"] is not None else Relation.UNKNOWN.value for m in members)
+        key = f"more:{anchor}"
+        while key in used_keys:
+            key += "'"
+        used_keys.add(key)
+        anchor_depth = next(n.depth for n in nodes if n.key == anchor)
+        nodes.append(
+            DrawnNode(
+                key=key, kind="more", depth=anchor_depth + 1, anchor=anchor,
+                hidden_by_relation={r: counts[r] for r in sorted(counts, key=relation_sort_key)},
+                hidden_ids=tuple(m["id"] for m in members),
+            )
+        )
+        # base above derived: hidden descendants hang below their anchor, hidden ancestors above it
+        edges.append(
+            DrawnEdge(tail=anchor, head=key, relation=None)
+            if direction == "impact"
+            else DrawnEdge(tail=key, head=anchor, relation=None)
+        )
+
+    shown = len(kept)
+    hidden = total - shown
+    caption = _caption(direction, shown, total, hidden)
+    return DrawnGraph(
+        focus=focus, direction=direction, nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
+        hidden=hidden, max_nodes=max_nodes, caption=caption,
+        relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
+    )
+
+
+def _caption(direction: Direction, shown: int, total: int, hidden: int) -> str:
+    kin = "ancestors" if direction == "ancestry" else "descendants"
+    if total == 0:
+        return f"no {kin} in this snapshot"
+    if hidden == 0:
+        return f"showing all {total} models" if total > 1 else "showing the 1 model"
+    return (
+        f"showing {shown} of {total} models: nearest first, then by downloads (unknown last), then by id; "
+        f"{hidden} hidden in '+N more' nodes"
+    )

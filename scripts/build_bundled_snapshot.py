@@ -1,0 +1,31 @@
+"""Rebuild the snapshot the package ships, from the real Hub sample beside the project.
+
+Usage: python scripts/build_bundled_snapshot.py [SAMPLE_DIR]
+(default SAMPLE_DIR: ../shared/data/hub-sample relative to the repository root).
+Only facts are kept (ids, relations, evidence kinds, dates, licences, counts, file names); README
+prose is parsed for its YAML metadata and never stored.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ptmgraph import snapshot
+from ptmgraph.assemble import assemble
+from ptmgraph.sources.hub_records import HubRecordsSource
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    sample = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "data" / "hub-sample"
+    harvest = HubRecordsSource.from_directory(sample).harvest()
+    snap = assemble(harvest)
+    snap.meta["sources"] = [f"Hugging Face Hub sample, 2025 ({', '.join(sorted(p.name for p in sample.iterdir()))})"]
+    target = snapshot.save(snap, REPO / "ptmgraph" / "data" / "hub-sample")
+    print(f"{target}: {snap.models.height} models, {snap.edges.height} edges, {snap.evidence.height} evidence rows")
+
+
+if __name__ == "__main__":
+    main()

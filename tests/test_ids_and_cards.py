@@ -1,0 +1,110 @@
+"""What authors write as a base model, and how ptmgraph reads it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ptmgraph.assemble import assemble
+from ptmgraph.extract import CardError, card_metadata, record_from_api
+from ptmgraph.ids import IdIndex, normalize_reference
+from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Reference, Relation
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-7b-hf"),
+        ("  meta-llama/Llama-2-7b-hf/ ", "meta-llama/Llama-2-7b-hf"),
+        ("https://huggingface.co/meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-7b-hf"),
+        ("https://huggingface.co/meta-llama/Llama-2-7b-hf/tree/main", "meta-llama/Llama-2-7b-hf"),
+        ("hf.co/google/gemma-7b", "google/gemma-7b"),
+        ("google/gemma-7b@a1b2c3", "google/gemma-7b"),
+        ("gpt2", "gpt2"),
+    ],
+)
+def test_hub_ids_are_recognised_in_their_usual_spellings(raw: str, expected: str) -> None:
+    assert normalize_reference(raw).id == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("./output", DanglingReason.LOCAL_PATH),
+        ("/content/drive/MyDrive/ckpt", DanglingReason.LOCAL_PATH),
+        ("C:\\models\\llama", DanglingReason.LOCAL_PATH),
+        ("~/models/x", DanglingReason.LOCAL_PATH),
+        ("https://github.com/org/repo", DanglingReason.OTHER_SITE),
+        ("", DanglingReason.EMPTY),
+        ("   ", DanglingReason.EMPTY),
+        (None, DanglingReason.NOT_A_STRING),
+        (7, DanglingReason.NOT_A_STRING),
+        ({"name": "x"}, DanglingReason.NOT_A_STRING),
+        ("not an id!", DanglingReason.INVALID_ID),
+        ("a/b/c/d", DanglingReason.INVALID_ID),
+    ],
+)
+def test_references_that_are_not_hub_ids_dangle_with_a_reason(raw: object, reason: DanglingReason) -> None:
+    got = normalize_reference(raw)
+    assert got.id is None and got.reason is reason
+
+
+def test_ids_differing_only_in_case_resolve_to_the_known_spelling() -> None:
+    index = IdIndex(["meta-llama/Llama-2-7b-hf"])
+    assert index.canonical("META-LLAMA/llama-2-7B-HF") == "meta-llama/Llama-2-7b-hf"
+    assert index.canonical("meta-llama/other") is None
+
+
+def test_a_card_with_bom_blank_lines_and_crlf_is_read() -> None:
+    card = card_metadata("\ufeff\n\n---\r\nbase_model: google/gemma-7b\r\nlicense: mit\r\n---\r\n# Title\r\n")
+    assert card == {"base_model": "google/gemma-7b", "license": "mit"}
+
+
+def test_a_card_without_front_matter_has_no_metadata() -> None:
+    assert card_metadata("# Just a title\n\nSome prose.") is None
+
+
+@pytest.mark.parametrize("text", ["---\nbase_model: [unclosed\n---\n", "---\n- a list\n---\n", "---\nkey: v\n"])
+def test_a_broken_card_raises_a_clear_error(text: str) -> None:
+    with pytest.raises(CardError):
+        card_metadata(text)
+
+
+def test_yaml_tags_that_would_run_code_are_refused() -> None:
+    with pytest.raises(CardError):
+        card_metadata("---\nbase_model: !!python/object/apply:os.system ['echo hi']\n---\n")
+
+
+def test_an_api_record_gives_card_tag_and_relation_evidence() -> None:
+    record, refs = record_from_api(
+        {
+            "id": "someone/llama-lora",
+            "cardData": {"base_model": "meta-llama/Llama-2-7b-hf", "licence": "MIT"},
+            "tags": ["base_model:meta-llama/Llama-2-7b-hf", "base_model:finetune:meta-llama/Llama-2-7b-hf"],
+            "siblings": [{"rfilename": "README.md"}, {"rfilename": "adapter_config.json"},
+                         {"rfilename": "adapter_model.bin"}],
+        },
+        "test",
+    )
+    assert record.license == "mit" and record.has_card and record.weight_formats == ["pickle"]
+    kinds = {(r.kind, r.relation) for r in refs}
+    assert kinds == {(EvidenceKind.CARD_BASE_MODEL, None), (EvidenceKind.HUB_TAG, Relation.FINETUNE)}
+    snap = assemble(Harvest(records=[record], references=refs))
+    edge = snap.edges.row(0, named=True)
+    # The Hub says finetune, the files say adapter: the files win, and the disagreement is kept.
+    assert (edge["relation"], edge["relation_rule"], edge["hub_relation"]) == ("adapter", "files", "finetune")
+    assert edge["relations_disagree"] and edge["n_evidence"] == 2
+
+
+def test_self_loops_cycles_and_dangling_references_are_data() -> None:
+    refs = [
+        Reference("org/a", "org/a", EvidenceKind.CARD_BASE_MODEL, "README.md:base_model", "t"),
+        Reference("org/b", "org/c", EvidenceKind.CARD_BASE_MODEL, "README.md:base_model", "t"),
+        Reference("org/c", "org/b", EvidenceKind.CARD_BASE_MODEL, "README.md:base_model", "t"),
+        Reference("org/d", "./output", EvidenceKind.CONFIG, "config.json:_name_or_path", "t"),
+        Reference("org/d", "outputs/checkpoint-500", EvidenceKind.CONFIG, "config.json:_name_or_path", "t"),
+    ]
+    snap = assemble(Harvest(records=[ModelRecord(id=x) for x in ("org/a", "org/b", "org/c", "org/d")],
+                            references=refs))
+    assert snap.edges["self_loop"].sum() == 1
+    assert snap.edges.height == 3
+    assert sorted(snap.dangling["reason"]) == ["local_path", "local_path"]
