@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,7 +32,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=False)
+# Not a terminal (a pipe, CI): rich would assume 80 columns and fold ids; COLUMNS still wins.
+out = Console(soft_wrap=False, width=shutil.get_terminal_size((140, 40)).columns)
 err = Console(stderr=True)
 
 
@@ -109,7 +111,8 @@ def ancestry(
             console_format.print_summary(out, result)
             out.print(console_format.ancestry_tree(lg, result.summary["model"]))
             if result.rows.height:
-                out.print(console_format.frame_table(result.rows, limit=limit))
+                columns = ["id", "depth", "relation", "via", "is_root", "license", "created_at"]
+                out.print(console_format.frame_table(result.rows.select(columns), limit=limit))
 
         emit(result, fmt, limit, table)
 
@@ -127,7 +130,12 @@ def impact(
     with user_errors():
         lg = load_graph(snapshot)
         result = analyses.impact(lg, model, relations=[r.value for r in relation or []], max_depth=max_depth)
-        emit(result, fmt, limit)
+
+        def table() -> None:
+            columns = ["id", "depth", "relation_path", "via", "downloads", "likes", "license"]
+            console_format.print_result(out, result, limit=limit, columns=columns)
+
+        emit(result, fmt, limit, table)
 
 
 @app.command()
@@ -181,7 +189,7 @@ def export(
             result, direction = analyses.impact(lg, model, relations=relations, max_depth=max_depth), "impact"
         drawn = lineage_subgraph(lg, result, direction=direction, max_nodes=max_nodes, relations=relations)
         write_graph(drawn, out_file, fmt.value, title=result.title)
-        err.print(f"wrote {out_file} ({drawn.note})", highlight=False, markup=False)
+        err.print(f"wrote {out_file}: {drawn.caption}", highlight=False, markup=False)
 
 
 @app.command()

@@ -31,7 +31,7 @@ def frame_table(frame: pl.DataFrame, *, title: str | None = None, limit: int = 0
     """A rich table of ``frame`` (the first ``limit`` rows when limit > 0)."""
     table = Table(title=escape(title) if title else None, show_lines=False, header_style="bold")
     for column in frame.columns:
-        table.add_column(escape(column), overflow="fold")
+        table.add_column(escape(column), overflow="fold", no_wrap=column in {"id", "via", "base", "child"})
     shown = frame.head(limit) if limit > 0 else frame
     for row in shown.iter_rows():
         table.add_row(*(escape(_cell(v)) for v in row))
@@ -50,11 +50,13 @@ def print_summary(console: Console, result: AnalysisResult) -> None:
         console.print(f"  {escape(key.replace('_', ' '))}: {escape(_cell(value))}")
 
 
-def print_result(console: Console, result: AnalysisResult, *, limit: int = 50) -> None:
-    """Summary lines, the main table, then the secondary tables."""
+def print_result(
+    console: Console, result: AnalysisResult, *, limit: int = 50, columns: list[str] | None = None
+) -> None:
+    """Summary lines, the main table (only ``columns`` when given), then the secondary tables."""
     print_summary(console, result)
     if result.rows.height:
-        console.print(frame_table(result.rows, limit=limit))
+        console.print(frame_table(result.rows.select(columns) if columns else result.rows, limit=limit))
     for name, frame in result.tables.items():
         if frame.height:
             console.print(frame_table(frame, title=name.replace("_", " "), limit=limit))
