@@ -1,0 +1,429 @@
+"""The live-Hub crawl (ptmgraph.sources.hub_api), run through real huggingface_hub calls against a local
+Hub-shaped server (tests/hub_server.py) that serves the shared hub-sample data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hub_server import HubData, HubServer, point_hf_at
+from huggingface_hub.utils import _http as hf_http
+
+from ptmgraph import snapshot
+from ptmgraph.assemble import assemble
+from ptmgraph.snapshot import Snapshot
+from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, crawl
+from ptmgraph.sources.hub_records import HubRecordsSource
+from ptmgraph.sources.interface import SourceError
+
+BIG_ROOT = "meta-llama/Llama-2-7b-chat-hf"  # 1,682 descendants, 3 levels; the root listing spans 33 pages
+SMALL_ROOT = "meta-llama/Llama-2-7b"  # 173 descendants, 4 levels
+EDGE_COLUMNS = ["base", "child", "relation", "relation_rule", "declared_relation", "hub_relation",
+                "inferred_relation", "relations_disagree"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def hub_data(hub_sample: Path) -> HubData:
+    return HubData.from_directory(hub_sample)
+
+
+@pytest.fixture(scope="session")
+def file_ingest(hub_sample: Path) -> Snapshot:
+    """The same sample read from files: the reference the crawl is compared with."""
+    return assemble(HubRecordsSource.from_directory(hub_sample).harvest())
+
+
+@pytest.fixture
+def hub(hub_data: HubData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """The sample Hub, 50 models a page, with HF_ENDPOINT pointing at it."""
+    with HubServer(hub_data, page_size=50) as server:
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        yield server
+    assert not any(r.authorized for r in server.log), "a token was sent although none is configured"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the file ingest says the crawl must find
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Lineage:
+    descendants: set[str]
+    edges: set[tuple[object, ...]]  # EDGE_COLUMNS of every edge into the root or a descendant
+    dangling: set[tuple[object, ...]]  # (child, raw, kind, reason) of those models
+
+
+def expected_lineage(files: Snapshot, root: str) -> Lineage:
+    """The root's descendants and their lineage according to the file ingest.
+
+    Descendants are followed over Hub-listed evidence only (Hub tags and model-tree lists): that is what
+    ``list_models(filter="base_model:<id>")`` answers. A card can name a base the Hub never tagged (the
+    Hub tags some multi-base cards with their first base only); such a child is out of reach of a Hub
+    crawl and of this set, see ``test_card_only_children_are_out_of_a_crawls_reach``.
+    The edges compared are all edges *into* the root and its descendants, including those from bases
+    outside the subtree (a merge's other parent, a card base): they come from the child's own record,
+    which the crawl reads too.
+    """
+    listed = files.evidence.filter(pl.col("kind").is_in(["hub_tag", "model_tree"]))
+    return _lineage(files, root, listed.select("base", "child").iter_rows())
+
+
+def crawled_lineage(snap: Snapshot, root: str) -> Lineage:
+    """The same view of a crawl's snapshot; descendants are the models it holds a record of (root aside)."""
+    lineage = _lineage(snap, root, snap.edges.select("base", "child").iter_rows())
+    recorded = set(snap.models.filter(pl.col("has_record"))["id"]) - {root}
+    assert lineage.descendants == recorded, "every crawled model must be reachable from the root and vice versa"
+    return lineage
+
+
+def _lineage(snap: Snapshot, root: str, pairs: Iterator[tuple[str, str]]) -> Lineage:
+    children: dict[str, set[str]] = defaultdict(set)
+    for base, child in pairs:
+        children[base].add(child)
+    seen, todo = {root}, [root]
+    while todo:
+        for child in children[todo.pop()] - seen:
+            seen.add(child)
+            todo.append(child)
+    nodes = list(seen)
+    edges = set(snap.edges.filter(pl.col("child").is_in(nodes)).select(EDGE_COLUMNS).iter_rows())
+    dangling = set(snap.dangling.filter(pl.col("child").is_in(nodes)).select("child", "raw", "kind", "reason")
+                   .iter_rows())
+    return Lineage(seen - {root}, edges, dangling)
+
+
+def assert_same_lineage(crawled: Lineage, expected: Lineage) -> None:
+    assert crawled.descendants == expected.descendants, (
+        f"missing {sorted(expected.descendants - crawled.descendants)[:5]}, "
+        f"extra {sorted(crawled.descendants - expected.descendants)[:5]}")
+    assert crawled.edges == expected.edges, (
+        f"missing {sorted(expected.edges - crawled.edges, key=str)[:3]}, "
+        f"extra {sorted(crawled.edges - expected.edges, key=str)[:3]}")
+    assert crawled.dangling == expected.dangling
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (a) + (d): a crawl finds what the file ingest finds, and counts its requests
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("root", [BIG_ROOT, SMALL_ROOT])
+def test_crawl_matches_file_ingest(hub: HubServer, file_ingest: Snapshot, tmp_path: Path, root: str) -> None:
+    factory_before = hf_http._GLOBAL_CLIENT_FACTORY
+    result = crawl([root], tmp_path / "snap", progress=False)  # endpoint from HF_ENDPOINT
+    print(f"\ncrawl of {root}: {result.stats}")
+
+    snap = snapshot.load(result.snapshot)
+    expected = expected_lineage(file_ingest, root)
+    assert len(expected.descendants) > 100
+    assert_same_lineage(crawled_lineage(snap, root), expected)
+
+    # Same edges, but not the same evidence: the crawl never reads a model-tree file, it sees the Hub's
+    # tags (the test server derives them from the tree lists, as the Hub derives them from cards).
+    kinds = set(snap.evidence["kind"])
+    assert "model_tree" not in kinds and "hub_tag" in kinds
+
+    # (d) every request is counted: the client's count is the server's.
+    stats = result.stats
+    assert stats["requests"] == hub.request_count
+    assert stats["retries_429"] == stats["retries_5xx"] == 0
+    assert stats["models"] == len(expected.descendants) + 1
+    # One listing per model, none twice.
+    listed = hub.listed_parents()
+    assert len(listed) == len(set(listed)) == stats["parents_listed"] == len(expected.descendants) + 1
+    assert hf_http._GLOBAL_CLIENT_FACTORY is factory_before, "the request-counting client factory must be removed"
+    assert not result.state_dir.exists(), "the state directory goes once the snapshot is saved"
+    assert snap.meta["crawl"]["stats"]["requests"] == stats["requests"]
+
+
+def test_card_only_children_are_out_of_a_crawls_reach(file_ingest: Snapshot) -> None:
+    """Why the comparison follows Hub-listed evidence: the only extra descendant of BIG_ROOT over *any*
+    edge is reached through a card base the Hub did not tag, which no base_model listing returns."""
+    everything = _lineage(file_ingest, BIG_ROOT, file_ingest.edges.select("base", "child").iter_rows())
+    extra = everything.descendants - expected_lineage(file_ingest, BIG_ROOT).descendants
+    assert extra == {"sherooz/ahmed"}
+    into = file_ingest.evidence.filter(pl.col("child").is_in(list(extra)) & (pl.col("base") == BIG_ROOT))
+    assert set(into["kind"]) == {"card_base_model"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (b): rate limits, server errors, a crash mid-crawl and a resumed run
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_faults_kill_and_resume(hub: HubServer, file_ingest: Snapshot, tmp_path: Path) -> None:
+    out, state = tmp_path / "snap", tmp_path / "state"
+    hub.inject(503, match=f"/api/models/{BIG_ROOT}")  # model_info of the root (retried by the crawl itself)
+    hub.inject(429, match="/api/models?")  # the first listing page (retried by huggingface_hub)
+    hub.inject(500, match="cursor=")  # a later page of the root's listing
+    hub.inject(429, match="/resolve/")  # a file's HEAD request (hf_hub_download retries it)
+    hub.inject_every(40, 503, match="/resolve/")  # and every 40th file request
+    hub.die_after(700)  # then every request fails with 403, which nobody retries
+
+    with pytest.raises(CrawlInterrupted) as stopped:
+        crawl([BIG_ROOT], out, state_dir=state, progress=False)
+    first = stopped.value.stats
+    print(f"\ninterrupted run: {first}\n{stopped.value}")
+    assert "run the same crawl again to resume" in str(stopped.value)
+    assert first["retries_429"] == len(hub.requests(status=429)) == 2
+    assert first["retries_5xx"] == len(hub.requests(status=500) + hub.requests(status=503)) > 2
+    assert first["requests"] == hub.request_count
+    assert not out.exists(), "an interrupted crawl writes no snapshot"
+
+    journal = state / JOURNAL_NAME
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    done_before = {line["parent"] for line in lines if line["kind"] == "children" and line["complete"]}
+    assert 100 < len(done_before) < 1683, "the kill should fall in the middle of the crawl"
+    assert first["parents_listed"] == len(done_before)
+    with journal.open("a") as handle:  # a crash in the middle of a write leaves a torn last line
+        handle.write('{"kind": "children", "parent": "torn/li')
+
+    hub.revive()
+    log_start = hub.request_count
+    result = crawl([BIG_ROOT], out, state_dir=state, progress=False, keep_state=True)
+    second = result.stats
+    print(f"resumed run: {second}")
+
+    # The resumed run lists exactly the parents the first run had not finished, and nothing else.
+    listed_now = hub.listed_parents(since=log_start)
+    assert not set(listed_now) & done_before
+    assert len(listed_now) == len(set(listed_now)) == second["parents_listed"] == 1683 - len(done_before)
+    assert second["parents_resumed"] == len(done_before)
+    assert second["requests"] == hub.request_count - log_start
+    # Listing requests are all it made: records and files of the first run came from the journal.
+    assert second["requests"] == len(hub.requests(contains="/api/models?", since=log_start))
+    assert not hub.requests(contains=f"/api/models/{BIG_ROOT}", since=log_start), "the root comes from the journal"
+
+    # Nothing is duplicated: every model is journaled once, every parent listed once.
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    ids = Counter(entry["row"]["id"] for line in lines for entry in line.get("records", []))
+    assert max(ids.values()) == 1 and len(ids) == 1683
+    parents = Counter(line["parent"] for line in lines if line["kind"] == "children")
+    assert max(parents.values()) == 1
+
+    snap = snapshot.load(result.snapshot)
+    assert snap.models["id"].is_unique().all()
+    assert_same_lineage(crawled_lineage(snap, BIG_ROOT), expected_lineage(file_ingest, BIG_ROOT))
+
+
+@pytest.mark.parametrize("die_with", [403, None], ids=["error-status", "dropped-connection"])
+def test_kill_during_file_downloads_then_resume(small: HubServer, tmp_path: Path, die_with: int | None) -> None:
+    clean = HubCrawl([ROOT], progress=False).harvest()
+    small.log.clear()
+    # The root's record, its config.json (HEAD, HEAD, GET), the first listing page, then a file request fails.
+    # (huggingface_hub does not retry a HEAD whose connection drops, so this fails fast either way.)
+    small.die_after(5, status=die_with)
+    cache, state = tmp_path / "fresh-cache", tmp_path / "state"  # files the clean run cached are not re-asked
+    with pytest.raises(CrawlInterrupted, match="listing the children of org/base-model"):
+        HubCrawl([ROOT], state_dir=state, cache_dir=cache, progress=False).harvest()
+    assert small.requests(status=die_with or 0)[0].path.endswith("/adapter_config.json")
+    small.revive()
+    resumed = HubCrawl([ROOT], state_dir=state, cache_dir=cache, progress=False)
+    harvest = resumed.harvest()
+    assert resumed.stats["parents_resumed"] == 0 and resumed.stats["models"] == len(clean.records)
+    assert sorted(map(repr, harvest.references)) == sorted(map(repr, clean.references))
+    assert sorted(map(repr, harvest.problems)) == sorted(map(repr, clean.problems))
+
+
+def test_journal_of_another_endpoint_is_refused(hub: HubServer, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / JOURNAL_NAME).write_text(json.dumps({"kind": "header", "v": 1, "endpoint": "http://elsewhere"}) + "\n")
+    with pytest.raises(SourceError, match="elsewhere"):
+        HubCrawl([SMALL_ROOT], state_dir=state, progress=False).harvest()
+    assert hub.request_count == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (c): roots that are not there
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_missing_and_disabled_roots_dangle(hub_data: HubData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with HubServer(hub_data, page_size=50, disabled={"EleutherAI/gpt-neox-20b"}) as server:
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        result = crawl(["nobody/does-not-exist", "EleutherAI/gpt-neox-20b", "bigscience/bloom"], tmp_path / "snap",
+                       progress=False)
+    snap = snapshot.load(result.snapshot)
+    reasons = dict(snap.dangling.filter(pl.col("field") == "crawl:root").select("raw", "reason").iter_rows())
+    assert reasons == {"nobody/does-not-exist": "not_found", "EleutherAI/gpt-neox-20b": "disabled"}
+    recorded = set(snap.models.filter(pl.col("has_record"))["id"])
+    assert "nobody/does-not-exist" not in set(snap.models["id"])
+    # The crawl carried on: bloom and its children, and the children of the disabled root, which outlive it.
+    for root, n_children in (("bigscience/bloom", 6), ("EleutherAI/gpt-neox-20b", 8)):
+        children = set(snap.edges.filter(pl.col("base") == root)["child"])
+        assert len(children) == n_children and children <= recorded
+
+
+def test_invalid_root_is_refused_before_any_request(hub: HubServer) -> None:
+    with pytest.raises(SourceError, match="not a Hub model id"):
+        HubCrawl(["./checkpoints/run-1"], progress=False)
+    assert hub.request_count == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fetched files, limits, bulk listing and progress, on a small hand-made Hub
+# ---------------------------------------------------------------------------------------------------------------
+
+ROOT = "org/base-model"
+
+
+def _record(model_id: str, *, bases: tuple[str, ...] = (), relation: str = "finetune", files: tuple[str, ...] = (),
+            card: dict[str, object] | None = None) -> dict[str, object]:
+    tags = [t for b in bases for t in (f"base_model:{b}", f"base_model:{relation}:{b}")]
+    row: dict[str, object] = {"id": model_id, "_id": model_id, "author": model_id.split("/")[0], "tags": tags,
+                              "siblings": [{"rfilename": f} for f in files],
+                              "sha": hashlib.sha1(model_id.encode()).hexdigest()}
+    if card is not None:
+        row["cardData"] = card
+    return row
+
+
+def small_hub() -> tuple[HubData, dict[tuple[str, str], bytes]]:
+    rows = [
+        _record(ROOT, files=("config.json", "README.md", "model.safetensors"), card={"license": "apache-2.0"}),
+        _record("u/adapter-a", bases=(ROOT,), relation="adapter", card={"base_model": ROOT},
+                files=("adapter_config.json", "adapter_model.safetensors", "README.md")),
+        _record("u/no-card", bases=(ROOT,), files=("README.md", "model.safetensors")),
+        _record("u/huge", bases=(ROOT,), files=("README.md",)),
+        _record("u/evil", bases=(ROOT,), files=("README.md", "adapter_config.json")),
+        _record("u/gated", bases=(ROOT,), files=("adapter_config.json",), card={"base_model": ROOT}),
+        _record("u/missing-file", bases=(ROOT,), files=("adapter_config.json",), card={"base_model": ROOT}),
+        _record("v/grandchild", bases=("u/adapter-a",), card={"base_model": "u/adapter-a"}),
+        _record("org/present", card={"license": "mit"}),
+    ]
+    files = {
+        (ROOT, "config.json"): json.dumps({"_name_or_path": "org/ancestor", "model_type": "llama"}).encode(),
+        ("u/adapter-a", "adapter_config.json"): json.dumps({"base_model_name_or_path": ROOT}).encode(),
+        ("u/no-card", "README.md"): f"---\nbase_model:\n- {ROOT}\n- org/present\nbase_model_relation: merge\n---\n"
+                                    "# A merge\n".encode(),
+        ("u/huge", "README.md"): b"---\nbase_model: org/elsewhere\n---\n" + b"x" * 1_100_000,
+        ("u/evil", "README.md"): b"---\nx: !!python/object/apply:os.system ['echo pwned']\n---\n",
+        ("u/evil", "adapter_config.json"): b"{not json",
+        ("u/gated", "adapter_config.json"): b"{}",
+    }
+    return HubData(records={r["id"]: r for r in rows}), files  # type: ignore[misc]
+
+
+@pytest.fixture
+def small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    data, files = small_hub()
+    with HubServer(data, page_size=2, files=files, gated={"u/gated"}) as server:
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        yield server
+
+
+def test_lineage_files_are_fetched_when_needed(small: HubServer, tmp_path: Path) -> None:
+    result = crawl([ROOT], tmp_path / "snap", progress=False, check_bases=True)
+    snap = snapshot.load(result.snapshot)
+    edges = {(b, c): r for b, c, r in snap.edges.select("base", "child", "relation").iter_rows()}
+    kinds = {(b, c): set(k) for b, c, k in snap.evidence.group_by("base", "child").agg(pl.col("kind"))
+             .iter_rows()}
+    problems = dict(snap.problems.select("model", "message").iter_rows())
+
+    assert kinds[(ROOT, "u/adapter-a")] == {"card_base_model", "hub_tag", "adapter_config"}
+    # README read because the listing carried no cardData: two bases, declared a merge.
+    assert edges[(ROOT, "u/no-card")] == edges[("org/present", "u/no-card")] == "merge"
+    assert edges[("u/adapter-a", "v/grandchild")] == "finetune"
+    # Files asked for: adapter configs where listed, config.json only for the root (the one model whose card
+    # and tags name no base), READMEs only where the listing had no cardData.
+    assert _resolved(small) == {
+        (ROOT, "config.json"), ("u/adapter-a", "adapter_config.json"), ("u/no-card", "README.md"),
+        ("u/huge", "README.md"), ("u/evil", "README.md"), ("u/evil", "adapter_config.json"),
+        ("u/gated", "adapter_config.json"), ("u/missing-file", "adapter_config.json")}
+    # The base the root's config names does not exist: with check_bases its reference dangles, no edge.
+    assert set(snap.dangling.select("child", "raw", "kind", "reason").iter_rows()) == {
+        (ROOT, "org/ancestor", "config", "not_found")}
+    assert ROOT not in set(snap.edges["child"])
+    # check_bases also read the record of a base outside the crawl.
+    assert snap.models.filter(pl.col("id") == "org/present")["has_record"].item() is True
+    assert snap.models.filter(pl.col("id") == ROOT)["model_type"].item() == "llama"
+
+    assert "over the 1000000-byte limit" in problems["u/huge"]
+    assert ("u/huge", "org/elsewhere") not in edges
+    evil = set(snap.problems.filter(pl.col("model") == "u/evil")["message"])
+    assert any("not valid YAML" in m for m in evil) and any("not valid JSON" in m for m in evil)
+    assert "gated" in problems["u/gated"]
+    assert "404" in problems["u/missing-file"]
+    assert not small.requests(method="GET", contains="u/huge/resolve"), "too big: only its size was asked (HEAD)"
+
+
+def _resolved(server: HubServer) -> set[tuple[str, str]]:
+    """(repo, file) of every file request the server saw."""
+    out = set()
+    for entry in server.requests(contains="/resolve/"):
+        repo, _, rest = entry.path.lstrip("/").partition("/resolve/")
+        out.add((repo, rest.split("/", 1)[1]))
+    return out
+
+
+def test_fetch_files_never_and_depth_and_model_limits(small: HubServer, tmp_path: Path) -> None:
+    harvest = HubCrawl([ROOT], fetch_files="never", max_depth=1, progress=False).harvest()
+    assert not small.requests(contains="/resolve/")
+    assert {r.id for r in harvest.records} == set(small.data.records) - {"v/grandchild", "org/present"}
+    assert small.listed_parents() == [ROOT], "max_depth=1 lists the root's children and stops"
+    assert not any(ref.kind.value == "card_base_model" and ref.child == "u/no-card" for ref in harvest.references)
+
+    limited = HubCrawl([ROOT], fetch_files="never", max_models=3, progress=False)
+    harvest = limited.harvest()
+    assert len(harvest.records) == 3 and limited.stats["truncated"] == 1
+
+
+def test_resume_with_a_larger_model_limit_finishes_the_cut_listing(small: HubServer, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    HubCrawl([ROOT], fetch_files="never", max_models=3, state_dir=state, progress=False).harvest()
+    again = HubCrawl([ROOT], fetch_files="never", state_dir=state, progress=False)
+    harvest = again.harvest()
+    assert sorted(r.id for r in harvest.records) == sorted(set(small.data.records) - {"org/present"})
+    assert again.stats["parents_resumed"] == 0, "a listing cut short by max_models is not complete"
+
+
+def test_bulk_listing(small: HubServer) -> None:
+    source = HubCrawl(author="u", sort="downloads", max_depth=0, progress=False)
+    harvest = source.harvest()
+    assert {r.id for r in harvest.records} == {i for i in small.data.records if i.startswith("u/")}
+    assert source.stats["parents_listed"] == 0
+    with pytest.raises(SourceError):
+        HubCrawl(sort="downloads")
+
+
+def test_progress_goes_to_stderr(small: HubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = crawl([ROOT], tmp_path / "snap", fetch_files="never", progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"{result.stats['requests']} requests" in captured.err
+
+
+def test_the_test_server_answers_like_the_hub(hub: HubServer) -> None:
+    """The parts of the server the crawl does not exercise: search, sort, limit, revisions, errors."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    api = HfApi(endpoint=hub.url)
+    top = list(api.list_models(search="llama-2-7b-chat", sort="likes", limit=60, expand=["likes"]))
+    likes = [m.likes for m in top if m.likes is not None]  # models known only from tree lists have none: last
+    assert len(top) == 60 and likes == sorted(likes, reverse=True)
+    assert all(m.likes is None for m in top[len(likes):])
+    assert all("llama-2-7b-chat" in m.id.lower() for m in top)
+    assert len(hub.requests(contains="cursor=")) == 1, "limit 60 at 50 a page: a second page, then stop"
+    sha = hub.data.records[BIG_ROOT]["sha"]
+    info = api.model_info(BIG_ROOT, revision=sha, expand=["tags"])
+    assert hub.log[-1].path.startswith(f"/api/models/{BIG_ROOT}/revision/{sha}")
+    assert info.id == BIG_ROOT and info.tags and info.author is None, "expand returns only what was asked"
+    assert api.model_info(BIG_ROOT.upper()).id == BIG_ROOT, "ids are looked up case-insensitively"
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info("nobody/nothing")
+    with pytest.raises(Exception, match="expand"):
+        list(api.list_models(expand=["baseModels"], limit=1))  # type: ignore[list-item]
