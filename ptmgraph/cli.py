@@ -239,7 +239,13 @@ def crawl(
             state_dir=state_dir,
             progress=progress,
         )
-        err.print(f"wrote snapshot {out_dir}: {result.stats}", highlight=False)
+        st = result.stats
+        err.print(
+            f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
+            f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors "
+            f"retried) in {st['seconds']:.1f} s",
+            highlight=False,
+        )
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -92,6 +92,8 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
 def load(directory: Path) -> Snapshot:
     """Read a snapshot directory; raises :class:`SnapshotError` naming what is wrong."""
     directory = Path(directory)
+    if directory.is_file():
+        raise SnapshotError(f"{directory}: is a file; a snapshot is a directory (see 'ptmgraph ingest --help')")
     if not directory.is_dir():
         raise SnapshotError(f"{directory}: no such snapshot directory")
     meta_path = directory / "meta.json"

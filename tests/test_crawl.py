@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -427,3 +430,21 @@ def test_the_test_server_answers_like_the_hub(hub: HubServer) -> None:
         api.model_info("nobody/nothing")
     with pytest.raises(Exception, match="expand"):
         list(api.list_models(expand=["baseModels"], limit=1))  # type: ignore[list-item]
+
+
+def test_crawl_command_writes_a_snapshot_and_reports_its_requests(hub: HubServer, tmp_path: Path) -> None:
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    env.pop("HF_TOKEN", None)
+    out = tmp_path / "crawled"
+    before = hub.request_count
+    proc = subprocess.run(
+        [sys.executable, "-m", "ptmgraph", "crawl", "--root", SMALL_ROOT, "--out", str(out), "--no-progress"],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"{hub.request_count - before} HTTP requests" in proc.stderr
+    stats = subprocess.run(
+        [sys.executable, "-m", "ptmgraph", "impact", SMALL_ROOT, "--snapshot", str(out), "-f", "json"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert json.loads(stats.stdout)["affected_models"] > 100
