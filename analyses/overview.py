@@ -142,3 +142,27 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
         },
         tables={"dangling": dangling},
     )
+
+
+def dangling(lg: LineageGraph, *, reason: str | None = None) -> AnalysisResult:
+    """References that could not become edges (local paths, other sites, deleted models ...), with a count by reason.
+
+    One row per reference: the model that made it (``id``), the raw value, where it was found and why it dangles.
+    """
+    frame = lg.snapshot.dangling
+    if reason is not None:
+        frame = frame.filter(pl.col("reason") == reason)
+    rows = frame.rename({"child": "id"}).sort(["reason", "id"])
+    by_reason = rows.group_by("reason").len("references").sort("references", descending=True)
+    return AnalysisResult(
+        title="Dangling references",
+        rows=rows,
+        summary={"references": rows.height, "models": rows["id"].n_unique(), "reason_filter": reason},
+        tables={"by_reason": by_reason},
+    )
+
+
+def problems(lg: LineageGraph) -> AnalysisResult:
+    """Input that was read but could not be used: broken card YAML, bad JSON lines, unreadable files."""
+    rows = lg.snapshot.problems.rename({"model": "id"}).select("id", "source", "message")
+    return AnalysisResult(title="Input problems", rows=rows, summary={"problems": rows.height})

@@ -10,6 +10,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import polars as pl
 import typer
 from rich.console import Console
 
@@ -113,6 +114,10 @@ def ancestry(
             if result.rows.height:
                 columns = ["id", "depth", "relation", "via", "is_root", "license", "created_at"]
                 out.print(console_format.frame_table(result.rows.select(columns), limit=limit))
+                paths = result.tables["paths"].select(
+                    "root", "length", pl.col("path").list.join(" -> ").alias("path (root first)")
+                )
+                out.print(console_format.frame_table(paths, title="paths to the roots", limit=limit))
 
         emit(result, fmt, limit, table)
 
@@ -147,7 +152,24 @@ def info(
 ) -> None:
     """MODEL's record, its direct parents and children, and the evidence for each edge."""
     with user_errors():
-        emit(analyses.model_info(load_graph(snapshot), model), fmt, limit)
+        result = analyses.model_info(load_graph(snapshot), model)
+
+        def table() -> None:
+            console_format.print_summary(out, result)
+            views = result.rows.select(
+                "id",
+                "direction",
+                "relation",
+                pl.col("relation_rule").alias("decided by"),
+                pl.concat_str(
+                    [pl.col(c).fill_null("-") for c in ("declared_relation", "hub_relation", "inferred_relation")],
+                    separator=" / ",
+                ).alias("declared / hub / inferred"),
+                pl.col("evidence").list.join("\n"),
+            )
+            out.print(console_format.frame_table(views, limit=limit))
+
+        emit(result, fmt, limit, table)
 
 
 @app.command()
@@ -159,6 +181,31 @@ def stats(
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
     with user_errors():
         emit(analyses.stats(load_graph(snapshot)), fmt, limit)
+
+
+@app.command()
+def dangling(
+    reason: Annotated[
+        str | None, typer.Option(help="Only this reason: local_path, other_site, empty, not_a_string, invalid_id, ...")
+    ] = None,
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """References that could not become edges (local paths, other sites, deleted or private models)."""
+    with user_errors():
+        emit(analyses.dangling(load_graph(snapshot), reason=reason), fmt, limit)
+
+
+@app.command()
+def problems(
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable files."""
+    with user_errors():
+        emit(analyses.problems(load_graph(snapshot)), fmt, limit)
 
 
 @app.command()

@@ -21,7 +21,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        shown = ", ".join(str(v) for v in value[:8])
+        return shown + (f" (+{len(value) - 8} more)" if len(value) > 8 else "")
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
