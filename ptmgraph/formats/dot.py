@@ -14,6 +14,7 @@ generated ``n0``, ``n1``... so ids never reach DOT syntax). No HTML-like or reco
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import tempfile
@@ -53,7 +54,8 @@ MAX_ID_CHARS = 100
 MAX_TEXT_CHARS = 48
 MAX_TOOLTIP_CHARS = 300
 LABEL_EDGES_UP_TO = 40  # edges get a text label when the drawing has at most this many model edges
-FAN_PER_ROW = 7  # a fan of more leaf models than this is spread over several rows
+FAN_PER_ROW = 7  # a fan of more models than this is spread over several rows ...
+FAN_MAX_ROWS = 15  # ... but never more rows than this (long edges through many rows make dot slow)
 
 
 def relation_style(relation: str) -> dict[str, str]:
@@ -92,7 +94,7 @@ def _model_lines(node: DrawnNode) -> list[str]:
     lines = [clean_text(node.id, MAX_ID_CHARS)]
     facts = []
     if node.downloads is not None:
-        facts.append(f"{node.downloads:,} downloads")
+        facts.append(f"{node.downloads:,} download{'' if node.downloads == 1 else 's'}")
     if node.license is not None:
         facts.append(f"license: {clean_text(node.license, MAX_TEXT_CHARS)}")
     if facts:
@@ -129,12 +131,9 @@ def _node_attrs(node: DrawnNode) -> dict[str, str]:
             "fontcolor": "#333333",
             "tooltip": dot_text(clean_text(f"hidden: {shown}{more}", 4000)),
         }
-    attrs = {
-        "label": dot_text(*_model_lines(node)),
-        "tooltip": dot_text(_model_tooltip(node)),
-        "URL": dot_text(_hub_url(str(node.id))),
-        "target": "_blank",
-    }
+    attrs = {"label": dot_text(*_model_lines(node)), "tooltip": dot_text(_model_tooltip(node))}
+    if len(str(node.id)) <= MAX_ID_CHARS:  # a link to the model's Hub page (SVG)
+        attrs |= {"URL": dot_text(_hub_url(str(node.id))), "target": "_blank"}
     styles = ["rounded"]
     if node.has_record is False:
         styles.append("dashed")
@@ -184,7 +183,7 @@ def _fan_grid(drawn: DrawnGraph) -> tuple[dict[tuple[str, str], int], list[tuple
             pairs = [(p, node.key) for p in leaves]
         if len(pairs) <= FAN_PER_ROW:
             continue
-        rows = math.ceil(len(pairs) / FAN_PER_ROW)
+        rows = min(math.ceil(len(pairs) / FAN_PER_ROW), FAN_MAX_ROWS)
         per_row = math.ceil(len(pairs) / rows)
         for i, pair in enumerate(pairs):
             minlen[pair] = 1 + i // per_row
@@ -218,7 +217,7 @@ def _legend(graph: graphviz.Digraph, drawn: DrawnGraph) -> None:
                         penwidth=style["penwidth"])
         with legend.subgraph() as row:  # left to right in this order
             row.attr(rank="same")
-            for left, right in zip(tops, tops[1:]):
+            for left, right in itertools.pairwise(tops):
                 row.edge(left, right, style="invis")
 
 
