@@ -263,28 +263,49 @@ def ingest(
 
 @app.command()
 def crawl(
-    root: Annotated[list[str], typer.Option("--root", help="Crawl the descendants of this model (repeatable).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
+    root: Annotated[
+        list[str] | None, typer.Option("--root", help="Crawl the descendants of this model (repeatable).")
+    ] = None,
+    author: Annotated[str | None, typer.Option(help="Bulk listing: models of this user or organisation.")] = None,
+    search: Annotated[str | None, typer.Option(help="Bulk listing: models whose id contains this text.")] = None,
+    sort: Annotated[
+        str | None, typer.Option(help="Bulk listing order: downloads, likes, created_at, last_modified, ...")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Bulk listing: at most this many models.")] = None,
+    max_depth: Annotated[
+        int | None, typer.Option("--max-depth", min=0, help="List children at most this many hops from a seed.")
+    ] = None,
+    max_models: Annotated[int | None, typer.Option(min=1, help="Stop after this many models.")] = None,
     endpoint: Annotated[str | None, typer.Option(help="Hub URL (default: HF_ENDPOINT or huggingface.co).")] = None,
-    max_depth: DepthOption = None,
-    state_dir: Annotated[Path | None, typer.Option(help="Where progress is kept for resuming.")] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="Where progress is kept for resuming (default: OUT.crawl).")
+    ] = None,
     fetch_files: Annotated[
-        str, typer.Option(help="auto: fetch config/adapter/README files when needed; never.")
+        str, typer.Option(help="auto: fetch adapter_config/config/README when they add lineage; never.")
     ] = "auto",
+    check_bases: Annotated[
+        bool, typer.Option(help="Look up bases outside the crawl; missing ones become dangling references.")
+    ] = False,
+    keep_state: Annotated[bool, typer.Option(help="Keep the state directory after a successful crawl.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
-    """Crawl the live Hub (or HF_ENDPOINT) for all descendants of the roots; resumable."""
+    """Crawl the Hub (or HF_ENDPOINT): descendants of --root models and/or a bulk listing. Resumable.
+
+    The token comes from HF_TOKEN or the huggingface_hub login, and is never printed or stored.
+    """
     from ptmgraph.sources.hub_api import crawl as crawl_hub
 
+    if not root and not (author or search or limit):
+        fail("give --root, or a bulk listing with --author, --search or --limit", 2)
+    if fetch_files not in ("auto", "never"):
+        fail(f"--fetch-files must be auto or never, not {fetch_files!r}", 2)
     with user_errors():
         result = crawl_hub(
-            root,
-            out_dir,
-            endpoint=endpoint,
-            max_depth=max_depth,
-            fetch_files=fetch_files,
-            state_dir=state_dir,
-            progress=progress,
+            root or [], out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,
+            fetch_files=fetch_files,  # type: ignore[arg-type]
+            state_dir=state_dir, progress=progress, check_bases=check_bases, keep_state=keep_state,
+            author=author, search=search, sort=sort, limit=limit,
         )
         st = result.stats
         err.print(

@@ -448,3 +448,23 @@ def test_crawl_command_writes_a_snapshot_and_reports_its_requests(hub: HubServer
         capture_output=True, text=True, env=env, check=True,
     )
     assert json.loads(stats.stdout)["affected_models"] > 100
+
+
+def test_crawl_command_bulk_listing_by_search(hub: HubServer, tmp_path: Path) -> None:
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    out = tmp_path / "bulk"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ptmgraph", "crawl", "--search", "Llama-2-7b-chat", "--limit", "5", "--max-depth", "0",
+         "--out", str(out), "--no-progress", "--fetch-files", "never"],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote snapshot" in proc.stderr and " 5 models" in proc.stderr
+    models = snapshot.load(out).models.filter(pl.col("has_record"))
+    assert models.height == 5 and all("llama-2-7b-chat" in m.lower() for m in models["id"])
+
+
+def test_crawl_command_without_roots_or_listing_is_a_usage_error(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "ptmgraph", "crawl", "--out", str(tmp_path / "x")],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "--root" in proc.stderr

@@ -759,8 +759,12 @@ def crawl(
     max_models: int | None = None,
     check_bases: bool = False,
     keep_state: bool = False,
+    author: str | None = None,
+    search: str | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
 ) -> CrawlResult:
-    """Crawl the descendants of ``roots``, assemble them and save the snapshot to ``out_dir``.
+    """Crawl the descendants of ``roots`` (and of a bulk listing), assemble them and save the snapshot.
 
     ``state_dir`` defaults to ``<out_dir>.crawl`` next to the snapshot. An interrupted crawl raises
     :class:`CrawlInterrupted` and keeps its journal there; calling ``crawl`` again with the same arguments
@@ -769,11 +773,13 @@ def crawl(
     """
     out = Path(out_dir)
     state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
-    source = HubCrawl(roots, endpoint=endpoint, token=token, max_depth=max_depth, max_models=max_models,
-                      fetch_files=fetch_files, state_dir=state, check_bases=check_bases, progress=progress)
+    source = HubCrawl(roots, author=author, search=search, sort=sort, limit=limit, endpoint=endpoint, token=token,
+                      max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
+                      check_bases=check_bases, progress=progress)
     harvest = source.harvest()
     snap = assemble.assemble(harvest)
-    snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "max_depth": max_depth,
+    snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
+                          "sort": sort, "limit": limit, "max_depth": max_depth,
                           "max_models": max_models, "fetch_files": fetch_files, "stats": dict(source.stats)}
     path = snapshot.save(snap, out)
     if not keep_state:
