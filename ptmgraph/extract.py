@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ptmgraph.records import WEIGHT_FORMATS, EvidenceKind, ModelRecord, Reference, Relation
+from ptmgraph.records import WEIGHT_FORMATS, EvidenceKind, ModelRecord, Problem, Reference, Relation
 
 CARD = "README.md"
 CONFIG = "config.json"
@@ -254,12 +254,21 @@ def references_from_model_tree(row: Mapping[str, Any], source: str) -> tuple[lis
     return refs, children
 
 
-def record_from_api(row: Mapping[str, Any], source: str) -> tuple[ModelRecord, list[Reference]]:
+def _first(row: Mapping[str, Any], *keys: str) -> Any:
+    return next((row[k] for k in keys if row.get(k) is not None), None)
+
+
+def record_from_api(
+    row: Mapping[str, Any], source: str, problems: list[Problem] | None = None
+) -> tuple[ModelRecord, list[Reference]]:
     """A Hub API model record (``/api/models/{id}`` with ``expand``) -> record and its references.
 
+    Also reads the snake_case dumps of Hub metadata that research datasets publish (``modelId``,
+    ``created_at``, ``last_modified``, and the raw README under ``card`` or ``readme`` when there is no
+    parsed ``cardData``). A README whose front matter is broken adds a :class:`Problem` to ``problems``.
     Raises ValueError when the row has no usable ``id``.
     """
-    model_id = _text(row.get("id") or row.get("modelId"))
+    model_id = _text(_first(row, "id", "modelId", "model_id"))
     if model_id is None:
         raise ValueError("record has no 'id'")
     tags = [t for t in _as_list(row.get("tags")) if isinstance(t, str)]
@@ -274,8 +283,8 @@ def record_from_api(row: Mapping[str, Any], source: str) -> tuple[ModelRecord, l
         id=model_id,
         author=_text(row.get("author")) or (model_id.split("/", 1)[0] if "/" in model_id else None),
         sha=_text(row.get("sha")),
-        created_at=_time(row.get("createdAt")),
-        last_modified=_time(row.get("lastModified")),
+        created_at=_time(_first(row, "createdAt", "created_at")),
+        last_modified=_time(_first(row, "lastModified", "last_modified")),
         downloads=_int(row.get("downloads")),
         likes=_int(row.get("likes")),
         library=_text(row.get("library_name")),
@@ -292,7 +301,15 @@ def record_from_api(row: Mapping[str, Any], source: str) -> tuple[ModelRecord, l
     )
     if "siblings" in row:
         record.has_card = CARD in files
-    card = row.get("cardData")
+    card = _first(row, "cardData", "card_data")
+    readme = _first(row, "card", "readme")
+    if not isinstance(card, Mapping) and isinstance(readme, str):
+        record.has_card = True
+        try:
+            card = card_metadata(readme)
+        except CardError as err:
+            if problems is not None:
+                problems.append(Problem(source, model_id, f"model card: {err}"))
     refs: list[Reference] = []
     if isinstance(card, Mapping):
         apply_card(record, card)

@@ -108,3 +108,26 @@ def test_self_loops_cycles_and_dangling_references_are_data() -> None:
     assert snap.edges["self_loop"].sum() == 1
     assert snap.edges.height == 3
     assert sorted(snap.dangling["reason"]) == ["local_path", "local_path"]
+
+
+def test_a_research_dump_with_snake_case_keys_and_raw_cards_is_read(tmp_path) -> None:
+    import polars as pl
+
+    from ptmgraph.sources import open_source
+
+    dump = tmp_path / "models.parquet"
+    pl.DataFrame(
+        {
+            "modelId": ["someone/tuned", "someone/broken"],
+            "author": ["someone", "someone"],
+            "last_modified": ["2024-05-01T10:00:00Z", "2024-05-02T10:00:00Z"],
+            "downloads": [10, 3],
+            "tags": [["text-generation"], []],
+            "card": ["---\nbase_model: google/gemma-7b\nlicense: gemma\n---\n# prose", "---\nbase_model: [x\n---\n"],
+        }
+    ).write_parquet(dump)
+    snap = assemble(open_source(dump).harvest())
+    assert snap.edges.select("base", "child").rows() == [("google/gemma-7b", "someone/tuned")]
+    tuned = snap.models.filter(pl.col("id") == "someone/tuned").row(0, named=True)
+    assert tuned["license"] == "gemma" and tuned["last_modified"].year == 2024
+    assert snap.problems["model"].to_list() == ["someone/broken"]

@@ -66,7 +66,7 @@ class HubRecordsSource:
     def _read_models(self, path: Path, out: Harvest) -> None:
         for where, row in read_rows(path, out.problems):
             try:
-                record, refs = extract.record_from_api(row, where)
+                record, refs = extract.record_from_api(row, where, out.problems)
             except ValueError as err:
                 out.problems.append(Problem(where, None, str(err)))
                 continue
