@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -82,6 +83,13 @@ def user_errors() -> Iterator[None]:
         fail(str(e).replace("[", r"\["))
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as e:
+        # A bug of ours, not the user's input: one line by default, the traceback on request.
+        if os.environ.get("PTMGRAPH_DEBUG"):
+            raise
+        fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
 
 
 def emit(result: AnalysisResult, fmt: OutputFormat, limit: int, table: Callable[[], None] | None = None) -> None:

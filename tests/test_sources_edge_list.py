@@ -184,3 +184,22 @@ def test_open_source_tells_edge_lists_from_hub_records(tmp_path: Path) -> None:
     assert isinstance(open_source(other_pq, kind="edge-list"), EdgeListSource)  # forced: fails at harvest
     with pytest.raises(SourceError, match="no child column"):
         open_source(other_pq, kind="edge-list").harvest()
+
+
+def test_a_json_lines_edge_list_with_list_bases(tmp_path: Path) -> None:
+    path = tmp_path / "lineage.jsonl"
+    path.write_text(
+        json.dumps({"model_id": "a/lora", "base_model": "b/base", "relation": "LoRA"}) + "\n"
+        + json.dumps({"model_id": "a/merged", "base_model": ["b/base", "c/other"]}) + "\n"
+    )
+    snap = assemble(open_source(path).harvest())
+    edges = {(b, c): r for b, c, r in snap.edges.select("base", "child", "relation").iter_rows()}
+    assert edges == {("b/base", "a/lora"): "adapter", ("b/base", "a/merged"): "merge", ("c/other", "a/merged"): "merge"}
+
+
+def test_a_json_lines_edge_list_keeps_good_lines_and_reports_bad_ones(tmp_path: Path) -> None:
+    path = tmp_path / "lineage.jsonl"
+    path.write_text(json.dumps({"child": "a/x", "base": "b/y"}) + "\n{oops\n")
+    harvest = EdgeListSource(path).harvest()
+    assert [(r.child, r.raw) for r in harvest.references] == [("a/x", "b/y")]
+    assert [(p.source, p.message.split(" (")[0]) for p in harvest.problems] == [("lineage.jsonl:2", "not valid JSON")]

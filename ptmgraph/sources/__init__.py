@@ -39,7 +39,8 @@ def open_source(path: Path, kind: str | None = None) -> Source:
     - ``.csv`` / ``.tsv`` -> edge list (its header must name child and base columns);
     - ``.parquet`` -> Hub records when its columns look like them (``tags``/``cardData``/``siblings``
       for models, ``readme``, model-tree headings), edge list when they name child and base columns;
-    - ``.jsonl`` / ``.json`` -> Hub records, the role told by the first row's keys.
+    - ``.jsonl`` / ``.json`` -> Hub records, the role told by the first row's keys; an edge list when
+      those keys name child and base columns.
 
     Raises :class:`SourceError` with a one-line message when the path is missing or unrecognised.
     """
@@ -76,9 +77,15 @@ def open_source(path: Path, kind: str | None = None) -> Source:
             raise _unknown(path) from None
         return EdgeListSource(path)
     if suffix in (".jsonl", ".json", ".ndjson"):
-        role = _role_from_keys(_first_json_keys(path))
+        keys = _first_json_keys(path)
+        role = _role_from_keys(keys)
         if role is not None:
             return _hub_file(path, role)
+        try:
+            find_columns(sorted(keys))
+        except ValueError:
+            raise _unknown(path) from None
+        return EdgeListSource(path)
     raise _unknown(path)
 
 

@@ -1,7 +1,8 @@
-"""Source: a table of (child, base[, relation]) rows, as CSV, TSV or Parquet.
+"""Source: a table of (child, base[, relation]) rows, as CSV, TSV, Parquet or JSON Lines.
 
 The format is chosen by suffix: ``.csv`` (comma; a header with no comma but tabs or semicolons
-switches to that separator), ``.tsv``/``.tab`` (tab), ``.parquet``. Text must be UTF-8 (a BOM is fine).
+switches to that separator), ``.tsv``/``.tab`` (tab), ``.parquet``, ``.jsonl``/``.ndjson`` (one object
+per line; the columns are the keys of all objects). Text must be UTF-8 (a BOM is fine).
 
 Columns are matched by name, case-insensitively, with spaces and ``-`` read as ``_``; the first
 alias present wins:
@@ -23,6 +24,7 @@ no known base adds nothing to the lineage); a row with no child or an unrecognis
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from pathlib import Path
 
@@ -30,6 +32,7 @@ import polars as pl
 
 from ptmgraph.records import EvidenceKind, Harvest, Problem, Reference, Relation
 from ptmgraph.sources.interface import SourceError
+from ptmgraph.sources.jsonl import read_rows
 
 CHILD_ALIASES = ("child", "model", "model_id", "derived", "target")
 BASE_ALIASES = ("base", "base_model", "parent", "source")
@@ -37,6 +40,7 @@ RELATION_ALIASES = ("relation", "relationship", "type", "relation_type")
 
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 PARQUET_SUFFIXES = (".parquet", ".pq")
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 _SPLIT = re.compile(r"[,;]")
 _KNOWN_RELATIONS = ", ".join(r.value for r in Relation)
 
@@ -73,6 +77,7 @@ class EdgeListSource:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._line_problems: list[Problem] = []
 
     def describe(self) -> str:
         return f"edge list: {self.path}"
@@ -94,7 +99,7 @@ class EdgeListSource:
         frame = self._read()
         roles = self._roles(frame.columns)
         child_col, base_col, rel_col = roles["child"], roles["base"], roles["relation"]
-        out = Harvest(sources=[self.describe()])
+        out = Harvest(sources=[self.describe()], problems=list(self._line_problems))
         field = f"{EvidenceKind.EDGE_LIST.value}:{base_col}"
         names = frame.columns
         i_child, i_base = names.index(str(child_col)), names.index(str(base_col))
@@ -129,8 +134,10 @@ class EdgeListSource:
         if not path.exists():
             raise SourceError(f"{path}: no such file")
         if not path.is_file():
-            raise SourceError(f"{path}: not a file (expected a .csv, .tsv or .parquet edge list)")
+            raise SourceError(f"{path}: not a file (expected a .csv, .tsv, .parquet or .jsonl edge list)")
         suffix = path.suffix.lower()
+        if suffix in JSON_LINES_SUFFIXES:
+            return self._read_json_lines(header_only)
         if suffix in PARQUET_SUFFIXES:
             try:
                 if header_only:
@@ -139,7 +146,9 @@ class EdgeListSource:
             except Exception as err:  # polars raises several unrelated types for corrupt files
                 raise SourceError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
         if suffix not in CSV_SUFFIXES:
-            raise SourceError(f"{path}: expected a .csv, .tsv or .parquet edge list, not '{suffix or path.name}'")
+            raise SourceError(
+                f"{path}: expected a .csv, .tsv, .parquet or .jsonl edge list, not '{suffix or path.name}'"
+            )
         try:
             with path.open("rb") as handle:
                 head = handle.read(8192)
@@ -169,6 +178,15 @@ class EdgeListSource:
                 ) from None
             first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
             raise SourceError(f"{path}: not a readable CSV file ({first[:200]})") from None
+
+    def _read_json_lines(self, header_only: bool) -> pl.DataFrame:
+        self._line_problems: list[Problem] = []  # bad lines are data, as in every JSON Lines input
+        rows = [
+            row for _, row in itertools.islice(read_rows(self.path, self._line_problems), 1 if header_only else None)
+        ]
+        names = list(dict.fromkeys(k for row in rows for k in row))
+        # Cells stay Python objects (a base may be a list); _cells reads both.
+        return pl.DataFrame({name: pl.Series(name, [row.get(name) for row in rows], dtype=pl.Object) for name in names})
 
 
 def _separator(head: bytes, default: str) -> str:
