@@ -24,7 +24,7 @@ from dataclasses import fields
 import polars as pl
 
 from ptmgraph import extract
-from ptmgraph.ids import IdIndex, looks_like_local_path, normalize_reference
+from ptmgraph.ids import IdIndex, current_id, looks_like_local_path, normalize_reference
 from ptmgraph.records import (
     DANGLING_SCHEMA,
     EDGES_SCHEMA,
@@ -49,7 +49,7 @@ def merge_records(records: list[ModelRecord], index: IdIndex) -> dict[str, Model
     """One record per canonical id: scalar fields from the first source that knows them, lists united."""
     merged: dict[str, ModelRecord] = {}
     for record in records:
-        model_id = index.canonical(record.id) or record.id
+        model_id = index.canonical(current_id(record.id)) or current_id(record.id)
         have = merged.get(model_id)
         if have is None:
             merged[model_id] = ModelRecord(**{**record.__dict__, "id": model_id})
@@ -73,9 +73,9 @@ def _raw_text(raw: object) -> str:
 
 def assemble(harvest: Harvest) -> Snapshot:
     """Build the snapshot tables from everything the sources read."""
-    index = IdIndex(r.id for r in harvest.records)
+    index = IdIndex(current_id(r.id) for r in harvest.records)
     for model_id in sorted(harvest.known_ids):
-        index.add(model_id)
+        index.add(current_id(model_id))
     records = merge_records(harvest.records, index)
 
     evidence: dict[tuple[str, str, str, str, str | None], dict[str, object]] = {}
@@ -114,7 +114,7 @@ def assemble(harvest: Harvest) -> Snapshot:
 
     edges = _edges(list(evidence.values()), records)
     node_ids = set(records) | {e["base"] for e in edges} | {e["child"] for e in edges}
-    node_ids |= {index.canonical(k) or k for k in harvest.known_ids}
+    node_ids |= {index.canonical(current_id(k)) or current_id(k) for k in harvest.known_ids}
     model_rows = [{**records[i].__dict__, "has_record": True} for i in sorted(records)]
     model_rows += [
         {"id": i, "author": i.split("/", 1)[0] if "/" in i else None, "has_record": False}

@@ -127,9 +127,10 @@ def _int(value: object) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if -(2**63) <= number < 2**63 else None  # the tables store Int64
 
 
 _NO_LICENSE = {"license", "licence", "none", "null", "n/a", "unknown", "tbd", "todo"}

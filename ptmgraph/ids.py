@@ -8,9 +8,12 @@ ids that differ only in letter case onto the spelling the Hub uses.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from urllib.parse import urlsplit
 
 from ptmgraph.records import DanglingReason
@@ -89,7 +92,25 @@ def _from_url(text: str) -> Normalized:
 def _checked(text: str) -> Normalized:
     if not _HUB_ID.match(text) or "--" in text or ".." in text:
         return Normalized(None, DanglingReason.INVALID_ID)
-    return Normalized(text)
+    return Normalized(current_id(text))
+
+
+@cache
+def _legacy_ids() -> dict[str, str]:
+    table = json.loads((resources.files("ptmgraph") / "data" / "legacy_ids.json").read_text())["ids"]
+    return {old.lower(): new for old, new in table.items()}
+
+
+def current_id(model_id: str) -> str:
+    """The id the Hub serves ``model_id`` under today.
+
+    In 2024 the Hub moved its namespace-less models under organisations (``bert-base-uncased`` ->
+    ``google-bert/bert-base-uncased``, ``gpt2`` -> ``openai-community/gpt2``); the old ids redirect, so
+    real metadata uses both. Without this, one base model would split into two nodes.
+    """
+    if "/" in model_id:
+        return model_id
+    return _legacy_ids().get(model_id.lower(), model_id)
 
 
 def looks_like_local_path(model_id: str) -> bool:

@@ -19,7 +19,8 @@ from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord,
         ("https://huggingface.co/meta-llama/Llama-2-7b-hf/tree/main", "meta-llama/Llama-2-7b-hf"),
         ("hf.co/google/gemma-7b", "google/gemma-7b"),
         ("google/gemma-7b@a1b2c3", "google/gemma-7b"),
-        ("gpt2", "gpt2"),
+        ("gpt2", "openai-community/gpt2"),
+        ("my-own-model", "my-own-model"),
     ],
 )
 def test_hub_ids_are_recognised_in_their_usual_spellings(raw: str, expected: str) -> None:
@@ -131,3 +132,18 @@ def test_a_research_dump_with_snake_case_keys_and_raw_cards_is_read(tmp_path) ->
     tuned = snap.models.filter(pl.col("id") == "someone/tuned").row(0, named=True)
     assert tuned["license"] == "gemma" and tuned["last_modified"].year == 2024
     assert snap.problems["model"].to_list() == ["someone/broken"]
+
+
+def test_namespace_less_legacy_ids_are_read_as_the_ids_the_hub_moved_them_to() -> None:
+    assert normalize_reference("bert-base-uncased").id == "google-bert/bert-base-uncased"
+    assert normalize_reference("https://huggingface.co/gpt2").id == "openai-community/gpt2"
+    refs = [
+        Reference("me/bert-ft", "bert-base-uncased", EvidenceKind.CONFIG, "config.json:_name_or_path", "t"),
+        Reference("me/bert-ft", "google-bert/bert-base-uncased", EvidenceKind.HUB_TAG, "tags:base_model", "t"),
+    ]
+    snap = assemble(Harvest(records=[ModelRecord(id="bert-base-uncased"), ModelRecord(id="me/bert-ft")],
+                            references=refs))
+    # One base, one edge, two pieces of evidence: the old spelling does not split the model in two.
+    edges = snap.edges.select("base", "child", "n_evidence").rows()
+    assert edges == [("google-bert/bert-base-uncased", "me/bert-ft", 2)]
+    assert "bert-base-uncased" not in snap.models["id"].to_list()
