@@ -113,7 +113,7 @@ def assemble(harvest: Harvest) -> Snapshot:
         dangle(ref, index.canonical(ref.child) or ref.child, reason)
 
     edges = _edges(list(evidence.values()), records)
-    node_ids = set(records) | {e["base"] for e in edges} | {e["child"] for e in edges}
+    node_ids: set[str] = set(records) | {str(e["base"]) for e in edges} | {str(e["child"]) for e in edges}
     node_ids |= {index.canonical(current_id(k)) or current_id(k) for k in harvest.known_ids}
     model_rows = [{**records[i].__dict__, "has_record": True} for i in sorted(records)]
     model_rows += [

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import polars as pl
 import typer
@@ -239,9 +239,10 @@ def export(
         lg = load_graph(snapshot)
         relations = {r.value for r in relation or []} or None
         if show_ancestry:
-            result, direction = analyses.ancestry(lg, model), "ancestry"
+            result = analyses.ancestry(lg, model)
         else:
-            result, direction = analyses.impact(lg, model, relations=relations, max_depth=max_depth), "impact"
+            result = analyses.impact(lg, model, relations=relations, max_depth=max_depth)
+        direction: Literal["ancestry", "impact"] = "ancestry" if show_ancestry else "impact"
         drawn = lineage_subgraph(lg, result, direction=direction, max_nodes=max_nodes, relations=relations)
         write_graph(drawn, out_file, fmt.value, title=result.title)
         err.print(f"wrote {out_file}: {drawn.caption}", highlight=False, markup=False)

@@ -278,7 +278,7 @@ def record_from_api(
         for s in _as_list(row.get("siblings"))
         if isinstance(s, Mapping) and isinstance(s.get("rfilename"), str)
     ]
-    config = row.get("config") if isinstance(row.get("config"), Mapping) else {}
+    config: Mapping[str, Any] = row["config"] if isinstance(row.get("config"), Mapping) else {}
     gated = row.get("gated")
     record = ModelRecord(
         id=model_id,

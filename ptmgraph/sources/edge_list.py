@@ -180,7 +180,7 @@ class EdgeListSource:
             raise SourceError(f"{path}: not a readable CSV file ({first[:200]})") from None
 
     def _read_json_lines(self, header_only: bool) -> pl.DataFrame:
-        self._line_problems: list[Problem] = []  # bad lines are data, as in every JSON Lines input
+        self._line_problems = []  # bad lines are data, as in every JSON Lines input
         rows = [
             row for _, row in itertools.islice(read_rows(self.path, self._line_problems), 1 if header_only else None)
         ]

@@ -611,7 +611,7 @@ class HubCrawl:
             where = f"{self.endpoint}/{record.id}/resolve/{result.get('revision') or 'main'}/{name}"
             status = result.get("status")
             if status != "ok":
-                problems.append(Problem(where, record.id, _FILE_PROBLEMS.get(status, f"not read ({status})")
+                problems.append(Problem(where, record.id, _FILE_PROBLEMS.get(str(status), f"not read ({status})")
                                         .format(name=name, size=result.get("size"), limit=MAX_FILE_BYTES)))
                 continue
             text = str(result.get("text", ""))

@@ -26,8 +26,8 @@ def read_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[str, dict[s
             frame = pl.read_parquet(path)
         except Exception as err:  # polars raises several unrelated types for corrupt files
             raise SourceError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
-        for i, row in enumerate(frame.iter_rows(named=True), start=1):
-            yield f"{path.name}:{i}", row
+        for i, named in enumerate(frame.iter_rows(named=True), start=1):
+            yield f"{path.name}:{i}", named
         return
     good = bad = 0
     try:
@@ -35,10 +35,10 @@ def read_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[str, dict[s
             for lineno, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
+                row: Any = None
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as err:
-                    row = None
                     reason = f"not valid JSON ({err.msg})"
                 else:
                     reason = "not a JSON object"
