@@ -552,9 +552,9 @@ class HubCrawl:
             if size is not None and size > MAX_FILE_BYTES:
                 return {"status": "too_large", "revision": revision, "size": size}
             if getattr(dry, "is_cached", False):
-                path = Path(dry.local_path)  # type: ignore[union-attr]
+                path = Path(dry.local_path)
             else:
-                path = Path(hf_hub_download(row["id"], name, revision=revision, **kwargs))  # type: ignore[arg-type]
+                path = Path(hf_hub_download(row["id"], name, revision=revision, **kwargs))
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
                 return {"status": "too_large", "revision": revision, "size": size}
