@@ -257,7 +257,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, [shape(r, expand, DEFAULT_LIST_FIELDS) for r in page], headers, head=head)
 
     def _info(self, rest: str, query: dict[str, list[str]], *, head: bool) -> None:
-        hub = self.server.hub
         model_id, _, _revision = rest.partition("/revision/")
         model_id = model_id.rstrip("/")
         expand = query.get("expand", [])
@@ -265,25 +264,27 @@ class _Handler(BaseHTTPRequestHandler):
         if bad:
             self._error(400, f'"expand" must be one of the model properties, got {bad}', head=head)
             return
+        record = self._served(model_id, head=head)
+        if record is not None:
+            self._json(200, shape(record, expand, None), head=head)
+
+    def _served(self, model_id: str, *, head: bool) -> dict[str, Any] | None:
+        """The record of a repo the Hub serves; otherwise answers 404 / 403 as the Hub does and returns None."""
+        hub = self.server.hub
         record = hub.data.find(model_id)
         if record is None:
             self._error(404, "Repository not found", "RepoNotFound", head=head)
-            return
-        if record["id"] in hub.disabled:
+        elif record["id"] in hub.disabled:
             self._error(403, "Access to this resource is disabled.", head=head)
-            return
-        self._json(200, shape(record, expand, None), head=head)
+            return None
+        return record
 
     def _resolve(self, path: str, *, head: bool) -> None:
         hub = self.server.hub
         repo, _, rest = path.lstrip("/").partition("/resolve/")
         revision, _, filename = rest.partition("/")
-        record = hub.data.find(repo)
+        record = self._served(repo, head=head)
         if record is None:
-            self._error(404, "Repository not found", "RepoNotFound", head=head)
-            return
-        if record["id"] in hub.disabled:
-            self._error(403, "Access to this resource is disabled.", head=head)
             return
         commit = hub.data.commit(record)
         if record["id"] in hub.gated:
