@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ptmgraph import snapshot
 from ptmgraph.cli import app
 
 runner = CliRunner()
@@ -117,6 +118,12 @@ def test_ingest_then_query_the_new_snapshot(tmp_path: Path, hub_sample: Path) ->
     mine = json.loads(run("stats", "-s", str(snap), "-f", "json").stdout)
     shipped = json.loads(run("stats", "-f", "json").stdout)
     assert (mine["models"], mine["edges"]) == (shipped["models"], shipped["edges"])
+    # The shipped snapshot is exactly what the project's own ingest makes of the sample (no stale copy).
+    for table in ("edges", "evidence", "models"):
+        ours = snapshot.load(snap).table(table)
+        bundled = snapshot.load(snapshot.bundled_path()).table(table)
+        key = ["id"] if table == "models" else ["base", "child"] + (["kind", "field"] if table == "evidence" else [])
+        assert ours.drop("source", strict=False).sort(key).equals(bundled.drop("source", strict=False).sort(key)), table
 
 
 def test_ingest_of_a_missing_file_fails_cleanly_and_writes_nothing(tmp_path: Path) -> None:
