@@ -3,14 +3,19 @@
 An *edge* is one (base, child) pair; it aggregates every piece of *evidence* for that pair.
 Its ``relation`` is decided by the first rule that gives one:
 
-1. ``declared``: the child's card states ``base_model_relation`` (or an edge list states a relation);
+1. ``declared``: the child's card states ``base_model_relation`` adapter, quantized or merge (or an
+   edge list states a relation);
 2. ``files``: the child's own files say so: adapter files or ``adapter_config.json`` -> adapter;
    GGUF weights or a ``quantization_config`` -> quantized;
 3. ``name``: a quantization marker in the child's name (GPTQ, AWQ, 4bit, ...) that the base's name
-   lacks -> quantized, but only where the Hub says finetune or nothing (its known misfiling);
-4. ``hub``: the Hub's tag ``base_model:<relation>:<base>`` or its model-tree heading;
-5. ``base_count``: the card lists two or more bases -> merge (also ``name`` where the Hub says nothing);
-6. ``none``: unknown.
+   lacks -> quantized, where card and Hub say finetune or nothing;
+4. ``declared`` finetune: quantization tools (gguf-my-repo, mlx) copy the original card, and with it a
+   ``base_model_relation: finetune`` that was true of the original, so a declared finetune yields to
+   the files and the name;
+5. ``hub``: the Hub's tag ``base_model:<relation>:<base>`` or its model-tree heading (the Hub files
+   non-GGUF quantizations and repos with adapter files as finetunes: rules 2 and 3 correct that);
+6. ``base_count``: the card lists two or more bases -> merge;
+7. ``none``: unknown.
 
 ``declared_relation``, ``hub_relation`` and ``inferred_relation`` are all kept, so disagreements can
 be reported (``relations_disagree``).
@@ -144,10 +149,13 @@ def _edges(evidence: list[dict[str, object]], records: dict[str, ModelRecord]) -
         inferred, basis = extract.inferred_relation(child, records.get(child), base, len(card_bases[child]))
         if any(r["kind"] == EvidenceKind.ADAPTER_CONFIG for r in rows) and basis != "files":
             inferred, basis = Relation.ADAPTER, "files"
-        if declared:
+        weakly_said = {declared, hub} <= {None, Relation.FINETUNE.value}
+        if declared and declared != Relation.FINETUNE.value:
             relation, rule = declared, "declared"
-        elif inferred is not None and (basis == "files" or (basis == "name" and hub in (None, "finetune"))):
-            relation, rule = inferred.value, basis
+        elif inferred is not None and (basis == "files" or (basis == "name" and weakly_said)):
+            relation, rule = inferred.value, str(basis)
+        elif declared:
+            relation, rule = declared, "declared"
         elif hub:
             relation, rule = hub, "hub"
         elif inferred is not None:

@@ -147,3 +147,25 @@ def test_namespace_less_legacy_ids_are_read_as_the_ids_the_hub_moved_them_to() -
     edges = snap.edges.select("base", "child", "n_evidence").rows()
     assert edges == [("google-bert/bert-base-uncased", "me/bert-ft", 2)]
     assert "bert-base-uncased" not in snap.models["id"].to_list()
+
+
+def test_a_gguf_repo_whose_copied_card_says_finetune_is_a_quantization() -> None:
+    record, refs = record_from_api(
+        {
+            "id": "someone/gemma-7b-it-GGUF",
+            "cardData": {"base_model": "google/gemma-7b-it", "base_model_relation": "finetune"},
+            "tags": ["base_model:finetune:google/gemma-7b-it"],
+            "siblings": [{"rfilename": "README.md"}, {"rfilename": "gemma-7b-it-q4_k_m.gguf"}],
+        },
+        "test",
+    )
+    edge = assemble(Harvest(records=[record], references=refs)).edges.row(0, named=True)
+    assert (edge["relation"], edge["relation_rule"], edge["declared_relation"]) == ("quantized", "files", "finetune")
+
+
+def test_a_declared_adapter_relation_is_taken_at_its_word() -> None:
+    record, refs = record_from_api(
+        {"id": "someone/x-GPTQ", "cardData": {"base_model": "org/x", "base_model_relation": "adapter"}}, "test"
+    )
+    edge = assemble(Harvest(records=[record], references=refs)).edges.row(0, named=True)
+    assert (edge["relation"], edge["relation_rule"]) == ("adapter", "declared")
