@@ -296,6 +296,9 @@ def crawl(
     check_bases: Annotated[
         bool, typer.Option(help="Look up bases outside the crawl; missing ones become dangling references.")
     ] = False,
+    ancestors: Annotated[
+        bool, typer.Option(help="Also follow the bases' bases up to the roots (with --max-depth 0: ancestry only).")
+    ] = False,
     keep_state: Annotated[bool, typer.Option(help="Keep the state directory after a successful crawl.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
@@ -313,7 +316,8 @@ def crawl(
         result = crawl_hub(
             root or [], out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,
             fetch_files=fetch_files,  # type: ignore[arg-type]
-            state_dir=state_dir, progress=progress, check_bases=check_bases, keep_state=keep_state,
+            state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
+            keep_state=keep_state,
             author=author, search=search, sort=sort, limit=limit,
         )
         st = result.stats

@@ -468,3 +468,19 @@ def test_crawl_command_without_roots_or_listing_is_a_usage_error(tmp_path: Path)
     proc = subprocess.run([sys.executable, "-m", "ptmgraph", "crawl", "--out", str(tmp_path / "x")],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2 and "--root" in proc.stderr
+
+
+def test_an_ancestors_crawl_answers_where_a_model_comes_from(hub: HubServer, file_ingest: Snapshot,
+                                                              tmp_path: Path) -> None:
+    from analyses import ancestry
+    from ptmgraph.graph import LineageGraph
+
+    model = "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B"  # depth 3 below google/gemma-7b
+    result = crawl([model], tmp_path / "up", max_depth=0, ancestors=True, fetch_files="never", progress=False)
+    crawled = ancestry(LineageGraph(snapshot.load(result.snapshot)), model)
+    expected = ancestry(LineageGraph(file_ingest), model)
+    assert crawled.rows.select("id", "depth", "relation").equals(expected.rows.select("id", "depth", "relation"))
+    assert crawled.summary["roots"] == expected.summary["roots"] == ["google/gemma-7b"]
+    # One model_info for the seed and one for each ancestor; no listing at all.
+    assert hub.requests(contains="/api/models?") == []
+    assert result.stats["requests"] == 1 + expected.rows.height

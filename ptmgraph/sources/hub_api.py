@@ -308,7 +308,9 @@ class HubCrawl:
     docstring, ``"never"`` none. ``state_dir``: where the journal lives (None: no journal, no resuming).
     ``check_bases``: after the crawl, look up every base a record names that the crawl did not reach; a
     base the Hub does not serve turns its references into dangling ones (NOT_FOUND / GATED / DISABLED),
-    a base it serves adds its record. ``progress``: a progress bar on stderr.
+    a base it serves adds its record. ``ancestors``: the same, repeated for the bases' own bases until
+    every chain ends at a root or a missing model (the ancestry of the seeds from the live Hub; with
+    ``max_depth=0`` nothing else is listed). ``progress``: a progress bar on stderr.
 
     A root the Hub does not serve (404, gated, disabled) becomes a dangling reference (child and raw: the
     root; kind ``model_tree``; field ``crawl:root``) and is still listed: children can outlive their base.
@@ -336,6 +338,7 @@ class HubCrawl:
         fetch_files: FetchFiles = "auto",
         state_dir: Path | str | None = None,
         check_bases: bool = False,
+        ancestors: bool = False,
         cache_dir: Path | str | None = None,
         progress: bool = True,
     ) -> None:
@@ -358,6 +361,7 @@ class HubCrawl:
         self.fetch_files: FetchFiles = fetch_files
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.check_bases = check_bases
+        self.ancestors = ancestors
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.progress = progress
         self.stats: dict[str, int | float] = {}
@@ -413,11 +417,19 @@ class HubCrawl:
                     self.stats["parents_listed"] += 1
                     queue.extend(m for m in fresh if self._to_list(m, state))
                     bar.update(state, queue, self.stats)
-                if self.check_bases:
+                if self.check_bases or self.ancestors:
                     doing = "checking bases"
-                    for base in self._unchecked_bases(state):
-                        doing = f"checking base {base}"
-                        record(self._base_line(base))
+                    # One round looks up the bases the records name; with ``ancestors`` the bases' own bases
+                    # are looked up in turn, until every chain ends at a root or a missing model.
+                    while bases := self._unchecked_bases(state):
+                        for base in bases:
+                            if self.max_models is not None and len(state.entries) >= self.max_models:
+                                self.stats["truncated"] = 1
+                                break
+                            doing = f"checking base {base}"
+                            record(self._base_line(base))
+                        if not self.ancestors or self.stats["truncated"]:
+                            break
         except (httpx2.HTTPError, OSError) as err:
             self.stats["models"] = len(state.entries)
             self.stats["seconds"] = round(time.monotonic() - started, 3)
@@ -758,6 +770,7 @@ def crawl(
     progress: bool = True,
     max_models: int | None = None,
     check_bases: bool = False,
+    ancestors: bool = False,
     keep_state: bool = False,
     author: str | None = None,
     search: str | None = None,
@@ -775,7 +788,7 @@ def crawl(
     state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
     source = HubCrawl(roots, author=author, search=search, sort=sort, limit=limit, endpoint=endpoint, token=token,
                       max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
-                      check_bases=check_bases, progress=progress)
+                      check_bases=check_bases, ancestors=ancestors, progress=progress)
     harvest = source.harvest()
     snap = assemble.assemble(harvest)
     snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
