@@ -43,7 +43,12 @@ _RELATION_SPELLINGS: dict[str, Relation] = {
     "adapter": Relation.ADAPTER,
     "adapters": Relation.ADAPTER,
     "lora": Relation.ADAPTER,
+    "qlora": Relation.ADAPTER,
     "peft": Relation.ADAPTER,
+    "gguf": Relation.QUANTIZED,
+    "gptq": Relation.QUANTIZED,
+    "awq": Relation.QUANTIZED,
+    "exl2": Relation.QUANTIZED,
     "quantized": Relation.QUANTIZED,
     "quantization": Relation.QUANTIZED,
     "quantizations": Relation.QUANTIZED,
@@ -52,6 +57,7 @@ _RELATION_SPELLINGS: dict[str, Relation] = {
     "merge": Relation.MERGE,
     "merges": Relation.MERGE,
     "merged": Relation.MERGE,
+    "model_merge": Relation.MERGE,
     "unknown": Relation.UNKNOWN,
 }
 
