@@ -17,6 +17,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import shutil
+import subprocess
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -255,19 +257,23 @@ def render(drawn: DrawnGraph, fmt: Format, *, title: str) -> bytes:
     graph = to_graphviz(drawn, title=title)
     if fmt == "dot":
         return graph.source.encode("utf-8")
-    try:
-        return graph.pipe(format=fmt, quiet=True)
-    except graphviz.ExecutableNotFound:
+    dot = shutil.which("dot")
+    if dot is None:
         raise ExportError(
             f"cannot render {fmt}: the Graphviz 'dot' program is not installed or not on PATH "
             "(install Graphviz, e.g. 'apt-get install graphviz', or export as dot)"
-        ) from None
-    except graphviz.CalledProcessError as err:
-        stderr = err.stderr.decode("utf-8", "replace") if isinstance(err.stderr, bytes) else str(err.stderr or "")
-        first = next((line.strip() for line in stderr.splitlines() if line.strip()), f"exit status {err.returncode}")
-        raise ExportError(f"Graphviz 'dot' failed to render {fmt}: {first}") from None
+        )
+    try:
+        # subprocess.run, not graphviz.pipe: a dot that dies before reading its input must still be
+        # reported by its own stderr, not by the broken pipe it leaves behind.
+        done = subprocess.run([dot, f"-T{fmt}"], input=graph.source.encode("utf-8"), capture_output=True, check=False)
     except OSError as err:
         raise ExportError(f"cannot run Graphviz 'dot' to render {fmt}: {err.strerror or err}") from None
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", "replace")
+        first = next((line.strip() for line in stderr.splitlines() if line.strip()), f"exit status {done.returncode}")
+        raise ExportError(f"Graphviz 'dot' failed to render {fmt}: {first}")
+    return done.stdout
 
 
 def _umask() -> int:
