@@ -128,8 +128,9 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
                     "evidence": [f"{k} {f} ({s})" for k, f, s in items.select("kind", "field", "source").iter_rows()],
                 }
             )
-    record = {k: v for k, v in lg.node(model).items() if k not in {"files", "tags"}}
-    record["files"] = len(lg.node(model).get("files") or [])
+    full = lg.record(model)
+    record = {k: v for k, v in full.items() if k not in {"files", "tags"}}
+    record["files"] = len(full.get("files") or [])
     dangling = snap.dangling.filter(pl.col("child") == model)
     return AnalysisResult(
         title=f"{model}",

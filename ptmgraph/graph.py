@@ -1,6 +1,7 @@
 """Snapshot tables -> a NetworkX directed graph (base -> derived), and lookups on it.
 
-Nodes carry the ``models`` columns as attributes; edges carry the ``edges`` columns. Cycles and
+Nodes carry the scalar ``models`` columns as attributes (:data:`NODE_ATTRIBUTES`; the full record,
+lists included, is :meth:`LineageGraph.record`); edges carry the ``edges`` columns. Cycles and
 self-loops are kept: every traversal in ``analyses`` tolerates them.
 """
 
@@ -10,10 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import polars as pl
 
 from ptmgraph import snapshot as snapshot_io
 from ptmgraph.ids import IdIndex, normalize_reference
+from ptmgraph.records import MODELS_SCHEMA
 from ptmgraph.snapshot import Snapshot
+
+NODE_ATTRIBUTES = [c for c, t in MODELS_SCHEMA.items() if not isinstance(t, pl.List) and c != "id"] + [
+    "weight_formats"
+]
+"""Model columns copied onto the graph's nodes: the scalars analyses read, and the (short) weight formats.
+Files, tags, card fields and datasets stay in the table: copying them would dominate the build."""
 
 
 class UnknownModelError(LookupError):
@@ -32,10 +41,12 @@ class LineageGraph:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.graph: nx.DiGraph = nx.DiGraph()
-        for row in snapshot.models.iter_rows(named=True):
-            self.graph.add_node(row["id"], **row)
-        for row in snapshot.edges.iter_rows(named=True):
-            self.graph.add_edge(row["base"], row["child"], **row)
+        models = snapshot.models
+        self.graph.add_nodes_from(zip(models["id"].to_list(), models.select(NODE_ATTRIBUTES).to_dicts(), strict=True))
+        edges = snapshot.edges
+        self.graph.add_edges_from(
+            zip(edges["base"].to_list(), edges["child"].to_list(), edges.to_dicts(), strict=True)
+        )
         self.index = IdIndex(self.graph.nodes)
 
     def __contains__(self, model_id: object) -> bool:
@@ -53,7 +64,13 @@ class LineageGraph:
         return found
 
     def node(self, model_id: str) -> dict[str, Any]:
+        """The node's attributes (see :data:`NODE_ATTRIBUTES`)."""
         return dict(self.graph.nodes[model_id])
+
+    def record(self, model_id: str) -> dict[str, Any]:
+        """Everything the snapshot knows of one model: its ``models`` row, lists included."""
+        rows = self.snapshot.models.filter(pl.col("id") == model_id)
+        return rows.row(0, named=True) if rows.height else {"id": model_id}
 
     def parents(self, model_id: str) -> list[str]:
         return sorted(self.graph.predecessors(model_id))
