@@ -64,6 +64,23 @@ RelationOption = Annotated[
 DepthOption = Annotated[int | None, typer.Option("--max-depth", min=1, help="Follow at most this many hops.")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from ptmgraph import __version__
+
+        out.print(f"ptmgraph {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Lineage graphs of pre-trained models: where a model comes from, and what depends on it."""
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit non-zero."""
     err.print(f"[red]ptmgraph: error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
