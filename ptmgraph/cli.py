@@ -236,7 +236,10 @@ def problems(
 @app.command()
 def export(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
-    out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write (its folder is created).")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="File to write (default: outputs/DIRECTION-ORG__NAME.FORMAT)."),
+    ] = None,
     show_ancestry: Annotated[bool, typer.Option("--ancestry", help="Draw where MODEL comes from.")] = False,
     show_impact: Annotated[bool, typer.Option("--impact", help="Draw what depends on MODEL.")] = False,
     fmt: Annotated[ImageFormat, typer.Option("--format", "-f", help="Output format.")] = ImageFormat.svg,
@@ -261,6 +264,8 @@ def export(
             result = analyses.impact(lg, model, relations=relations, max_depth=max_depth)
         direction: Literal["ancestry", "impact"] = "ancestry" if show_ancestry else "impact"
         drawn = lineage_subgraph(lg, result, direction=direction, max_nodes=max_nodes, relations=relations)
+        if out_file is None:
+            out_file = Path("outputs") / f"{direction}-{result.summary['model'].replace('/', '__')}.{fmt.value}"
         write_graph(drawn, out_file, fmt.value, title=result.title)
         err.print(f"wrote {out_file}: {drawn.caption}", highlight=False, markup=False)
 

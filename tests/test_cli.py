@@ -163,3 +163,10 @@ def test_export_draws_the_ancestry_as_dot_with_every_ancestor(tmp_path: Path) ->
 def test_export_needs_exactly_one_direction(tmp_path: Path) -> None:
     result = run("export", DEPTH3, "-o", str(tmp_path / "x.svg"))
     assert result.exit_code == 2 and "--ancestry" in result.stderr
+
+
+def test_export_without_out_writes_into_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("export", DEPTH3, "--ancestry", "-f", "dot")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "outputs" / "ancestry-AmberYifan__Gemma-7B-sft-SPIN-Gemma-2-27B.dot").is_file()
