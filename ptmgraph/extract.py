@@ -163,12 +163,15 @@ def apply_card(record: ModelRecord, card: Mapping[str, Any]) -> None:
 
 
 def references_from_card(child: str, card: Mapping[str, Any], source: str) -> list[Reference]:
-    """One reference per ``base_model`` entry; ``base_model_relation`` is the relation they state."""
+    """One reference per ``base_model`` entry (a comma-separated string counts as a list);
+    ``base_model_relation`` is the relation they state."""
     declared = Relation.parse(card.get("base_model_relation"))
     if "base_model" not in card:
         return []
     raw_bases = card.get("base_model")
     bases = raw_bases if isinstance(raw_bases, list) else [raw_bases]
+    # Hub ids never hold a comma, so "a/x, b/y" is an author's list written as one string.
+    bases = [p for b in bases for p in (b.split(",") if isinstance(b, str) and "," in b else [b])]
     field = "base_model" + ("[]" if isinstance(raw_bases, list) else "")
     return [Reference(child, raw, EvidenceKind.CARD_BASE_MODEL, f"{CARD}:{field}", source, declared) for raw in bases]
 

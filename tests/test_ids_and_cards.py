@@ -169,3 +169,9 @@ def test_a_declared_adapter_relation_is_taken_at_its_word() -> None:
     )
     edge = assemble(Harvest(records=[record], references=refs)).edges.row(0, named=True)
     assert (edge["relation"], edge["relation_rule"]) == ("adapter", "declared")
+
+
+def test_bases_written_as_one_comma_separated_string_are_each_a_base() -> None:
+    record, refs = record_from_api({"id": "me/mix", "cardData": {"base_model": "org/a, org/b"}}, "test")
+    snap = assemble(Harvest(records=[record], references=refs))
+    assert sorted(snap.edges.select("base", "relation").rows()) == [("org/a", "merge"), ("org/b", "merge")]
