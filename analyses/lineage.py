@@ -13,6 +13,8 @@ Definitions, on the lineage graph G (edge base -> derived):
   ``relation_path`` (the relations along one shortest path, joined by ``>``) are as for ancestors.
 - **affected downloads**: the sum of the descendants' download counts (as recorded in the snapshot:
   the Hub's last-30-days count); models with no known count add nothing and are counted separately.
+- **affected Space links**: the sum of the descendants' counts of Hugging Face Spaces using them (a
+  Space that uses two affected models counts twice); unknown where the source did not list Spaces.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import polars as pl
 from analyses.result import AnalysisResult
 from ptmgraph.graph import LineageGraph
 
-_NODE_COLUMNS = ("downloads", "likes", "license", "created_at", "has_record")
+_NODE_COLUMNS = ("downloads", "likes", "spaces", "license", "created_at", "has_record")
 _ROW_SCHEMA = {
     "id": pl.String(),
     "depth": pl.Int64(),
@@ -36,6 +38,7 @@ _ROW_SCHEMA = {
     "relation_path": pl.String(),
     "downloads": pl.Int64(),
     "likes": pl.Int64(),
+    "spaces": pl.Int64(),
     "license": pl.String(),
     "created_at": pl.Datetime("us", "UTC"),
     "has_record": pl.Boolean(),
@@ -177,6 +180,7 @@ def impact(
             "affected_models": rows.height,
             "affected_downloads": int(rows["downloads"].sum() or 0),
             "models_without_download_count": int(rows["downloads"].null_count()),
+            "affected_space_links": int(rows["spaces"].sum() or 0),
             "max_depth": int(rows["depth"].max()) if rows.height else 0,  # type: ignore[arg-type]
             "relations_followed": sorted(wanted) if wanted else "all",
             "depth_limit": max_depth,

@@ -162,7 +162,7 @@ def impact(
         result = analyses.impact(lg, model, relations=[r.value for r in relation or []], max_depth=max_depth)
 
         def table() -> None:
-            columns = ["id", "depth", "relation_path", "via", "downloads", "likes", "license"]
+            columns = ["id", "depth", "relation_path", "via", "downloads", "likes", "spaces", "license"]
             console_format.print_result(out, result, limit=limit, columns=columns)
 
         emit(result, fmt, limit, table)

@@ -116,8 +116,10 @@ class ModelRecord:
     sha: str | None = None
     created_at: datetime | None = None
     last_modified: datetime | None = None
-    downloads: int | None = None
+    downloads: int | None = None  # the Hub's count over the last 30 days, on the day the record was taken
+    downloads_all_time: int | None = None
     likes: int | None = None
+    spaces: int | None = None  # Hugging Face Spaces (apps) that use this model
     license: str | None = None
     library: str | None = None
     pipeline_tag: str | None = None
@@ -189,7 +191,9 @@ MODELS_SCHEMA: dict[str, pl.DataType] = {
     "created_at": pl.Datetime("us", "UTC"),
     "last_modified": pl.Datetime("us", "UTC"),
     "downloads": pl.Int64(),
+    "downloads_all_time": pl.Int64(),
     "likes": pl.Int64(),
+    "spaces": pl.Int64(),
     "license": pl.String(),
     "library": pl.String(),
     "pipeline_tag": pl.String(),

@@ -28,6 +28,7 @@ def test_impact_as_json_prints_one_document_with_rows_and_summary() -> None:
     assert doc["affected_models"] == len(doc["rows"]) > 1500
     assert {"id", "depth", "relation_path", "downloads", "likes"} <= set(doc["rows"][0])
     assert doc["affected_downloads"] == sum(r["downloads"] or 0 for r in doc["rows"])
+    assert doc["affected_space_links"] == sum(r["spaces"] or 0 for r in doc["rows"]) > 0
     assert {r["depth"] for r in doc["tables"]["by_depth"]} == {r["depth"] for r in doc["rows"]}
 
 

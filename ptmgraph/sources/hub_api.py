@@ -73,8 +73,8 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 EXPAND: list[str] = [
-    "author", "cardData", "config", "createdAt", "disabled", "downloads", "gated", "lastModified",
-    "library_name", "likes", "pipeline_tag", "private", "sha", "siblings", "tags",
+    "author", "cardData", "config", "createdAt", "disabled", "downloads", "downloadsAllTime", "gated",
+    "lastModified", "library_name", "likes", "pipeline_tag", "private", "sha", "siblings", "tags",
 ]
 """The record fields requested from the Hub (``expand=``) for every listing and ``model_info`` call."""
 
@@ -136,7 +136,8 @@ def row_from_model_info(info: ModelInfo) -> dict[str, Any]:
     row: dict[str, Any] = {"id": info.id}
     plain = {
         "author": info.author, "sha": info.sha, "private": info.private, "gated": info.gated,
-        "disabled": info.disabled, "downloads": info.downloads, "likes": info.likes,
+        "disabled": info.disabled, "downloads": info.downloads, "downloadsAllTime": info.downloads_all_time,
+        "likes": info.likes,
         "library_name": info.library_name, "pipeline_tag": info.pipeline_tag, "tags": info.tags,
         "config": info.config,
     }
