@@ -171,3 +171,17 @@ def test_export_without_out_writes_into_outputs(tmp_path: Path, monkeypatch: pyt
     result = run("export", DEPTH3, "--ancestry", "-f", "dot")
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "outputs" / "ancestry-AmberYifan__Gemma-7B-sft-SPIN-Gemma-2-27B.dot").is_file()
+
+
+def test_ingest_combines_hub_records_local_repos_and_an_edge_list(tmp_path: Path, hub_sample: Path) -> None:
+    edges = tmp_path / "lineage.csv"
+    edges.write_text("child,base,relation\nme/minilm-ft,sentence-transformers/all-MiniLM-L6-v2,finetune\n")
+    snap = tmp_path / "snap"
+    local = hub_sample.parent / "local-repos"
+    result = run("ingest", str(hub_sample), str(local), str(edges), "--out", str(snap))
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(run("ancestry", "me/minilm-ft", "-s", str(snap), "-f", "json").stdout)
+    assert [(r["id"], r["depth"]) for r in doc["rows"]] == [
+        ("sentence-transformers/all-MiniLM-L6-v2", 1), ("nreimers/MiniLM-L6-H384-uncased", 2)]
+    stats = json.loads(run("stats", "-s", str(snap), "-f", "json").stdout)
+    assert stats["models"] == 6810 + 3 and len(stats["sources"]) == 3
