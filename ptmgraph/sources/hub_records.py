@@ -35,11 +35,10 @@ class HubRecordsSource:
         def first(names: tuple[str, ...]) -> Path | None:
             return next((folder / n for n in names if (folder / n).is_file()), None)
 
-        found = cls.__new__(cls)
-        found.models, found.readmes, found.tree = first(_MODELS_NAMES), first(_READMES_NAMES), first(_TREE_NAMES)
-        if found.models is None and found.readmes is None and found.tree is None:
+        files = {"models": first(_MODELS_NAMES), "readmes": first(_READMES_NAMES), "tree": first(_TREE_NAMES)}
+        if not any(files.values()):
             raise SourceError(f"{folder}: no models.jsonl, readmes.jsonl or model_tree.jsonl in this directory")
-        return found
+        return cls(**files)
 
     @staticmethod
     def role_of_file(path: Path) -> str | None:
