@@ -124,7 +124,8 @@ def ancestry(lg: LineageGraph, model: str, *, max_paths: int = 200) -> AnalysisR
         for p in sorted(paths, key=lambda p: (len(p), p))
     ]
     roots = sorted(rows.filter(pl.col("is_root"))["id"].to_list()) if found else [model]
-    in_cycle = [n for n in found if n in _cycle_nodes(graph, found.keys() | {model})]
+    cycle_nodes = _cycle_nodes(graph, found.keys() | {model})
+    in_cycle = [n for n in found if n in cycle_nodes]
     return AnalysisResult(
         title=f"Ancestry of {model}",
         rows=rows,
@@ -156,6 +157,11 @@ def _cycle_nodes(graph: nx.DiGraph, nodes: Iterable[str]) -> set[str]:
     return {n for comp in nx.strongly_connected_components(sub) if len(comp) > 1 for n in comp}
 
 
+def _totals(rows: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Models and summed downloads per value of ``by``."""
+    return rows.group_by(by).agg(pl.len().alias("models"), pl.col("downloads").sum().alias("downloads"))
+
+
 def impact(
     lg: LineageGraph, model: str, *, relations: Iterable[str] | None = None, max_depth: int | None = None
 ) -> AnalysisResult:
@@ -164,14 +170,8 @@ def impact(
     wanted = {str(r) for r in relations} if relations else None
     found = _bfs(lg.graph, model, upward=False, relations=wanted, max_depth=max_depth)
     rows = _rows(lg, found)
-    by_depth = (
-        rows.group_by("depth").agg(pl.len().alias("models"), pl.col("downloads").sum().alias("downloads")).sort("depth")
-    )
-    by_relation = (
-        rows.group_by("relation")
-        .agg(pl.len().alias("models"), pl.col("downloads").sum().alias("downloads"))
-        .sort("models", descending=True)
-    )
+    by_depth = _totals(rows, "depth").sort("depth")
+    by_relation = _totals(rows, "relation").sort("models", descending=True)
     return AnalysisResult(
         title=f"Impact of {model}",
         rows=rows,

@@ -65,10 +65,9 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
             break
         hub = max(sorted(comp), key=graph.out_degree)
         rows.append({"section": "largest_components", "id": hub, "count": len(comp)})
-    top_roots = sorted(roots, key=lambda r: (-len(nx.descendants(graph, r)), r))[:top]
-    rows += [
-        {"section": "top_roots_by_descendants", "id": r, "count": len(nx.descendants(graph, r))} for r in top_roots
-    ]
+    reach = {r: len(nx.descendants(graph, r)) for r in roots}
+    top_roots = sorted(roots, key=lambda r: (-reach[r], r))[:top]
+    rows += [{"section": "top_roots_by_descendants", "id": r, "count": reach[r]} for r in top_roots]
     summary = {
         "models": graph.number_of_nodes(),
         "models_with_record": int(snap.models["has_record"].sum()),

@@ -240,7 +240,7 @@ def lineage_subgraph(
         while key in used_keys:
             key += "'"
         used_keys.add(key)
-        anchor_depth = next(n.depth for n in nodes if n.key == anchor)
+        anchor_depth = nodes[position[anchor]].depth
         nodes.append(
             DrawnNode(
                 key=key, kind="more", depth=anchor_depth + 1, anchor=anchor,
