@@ -2,6 +2,6 @@
 
 from analyses.lineage import ancestry, impact
 from analyses.overview import dangling, model_info, problems, stats
-from analyses.result import AnalysisResult
+from ptmgraph.result import AnalysisResult
 
 __all__ = ["AnalysisResult", "ancestry", "dangling", "impact", "model_info", "problems", "stats"]

@@ -26,8 +26,8 @@ from itertools import pairwise
 import networkx as nx
 import polars as pl
 
-from analyses.result import AnalysisResult
 from ptmgraph.graph import LineageGraph
+from ptmgraph.result import AnalysisResult
 
 _NODE_COLUMNS = ("downloads", "likes", "spaces", "license", "created_at", "has_record")
 _ROW_SCHEMA = {

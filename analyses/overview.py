@@ -14,8 +14,8 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-from analyses.result import AnalysisResult
 from ptmgraph.graph import LineageGraph
+from ptmgraph.result import AnalysisResult
 
 _METRIC_SCHEMA = {"section": pl.String(), "id": pl.String(), "count": pl.Int64()}
 

@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 
 import analyses
-from analyses.result import AnalysisResult
 from ptmgraph import snapshot as snapshot_io
 from ptmgraph.assemble import assemble
 from ptmgraph.formats import console as console_format
@@ -24,6 +23,7 @@ from ptmgraph.formats.csv_table import result_to_csv
 from ptmgraph.formats.json_doc import result_to_json
 from ptmgraph.graph import UnknownModelError, load_graph
 from ptmgraph.records import Harvest, Relation
+from ptmgraph.result import AnalysisResult
 from ptmgraph.snapshot import SnapshotError
 from ptmgraph.sources import SourceError
 

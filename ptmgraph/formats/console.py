@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from analyses.result import AnalysisResult
 from ptmgraph.graph import LineageGraph
+from ptmgraph.result import AnalysisResult
 
 
 def _cell(value: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from analyses.result import AnalysisResult
+from ptmgraph.result import AnalysisResult
 
 
 def result_to_csv(result: AnalysisResult) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from analyses.result import AnalysisResult
+from ptmgraph.result import AnalysisResult
 
 
 def _plain(value: Any) -> Any:

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from analyses.result import AnalysisResult
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import Relation
+from ptmgraph.result import AnalysisResult
 
 Direction = Literal["ancestry", "impact"]
 NodeKind = Literal["focus", "model", "more"]

@@ -1,4 +1,7 @@
-"""The shape every analysis returns."""
+"""The shape every analysis returns.
+
+It lives in ``ptmgraph`` rather than ``analyses`` so that formats render results without importing analyses.
+"""
 
 from __future__ import annotations
 
