@@ -332,8 +332,8 @@ def crawl(
 
     if not root and not (author or search or limit):
         fail("give --root, or a bulk listing with --author, --search or --limit", 2)
-    if fetch_files not in ("auto", "never"):
-        fail(f"--fetch-files must be auto or never, not {fetch_files!r}", 2)
+    if fetch_files not in ("auto", "all", "never"):
+        fail(f"--fetch-files must be auto, all or never, not {fetch_files!r}", 2)
     with user_errors():
         result = crawl_hub(
             root or [], out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,

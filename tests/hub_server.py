@@ -18,10 +18,19 @@ synthesized record (id, author, tags, no files). Every record's tags include ``b
 ``base_model:<relation>:<parent>`` for each parent the tree lists name (added when the raw record lacks them),
 because the Hub answers ``filter=base_model:<id>`` from exactly those tags.
 
-Faults, for resilience tests: :meth:`HubServer.inject` (statuses for the next requests),
-:meth:`HubServer.inject_every` (every k-th request) and :meth:`HubServer.die_after` (every request after
-the next k fails, by an error status or by closing the connection). 429s carry ``Retry-After: 0`` and
-``RateLimit`` headers. Each request is logged (:attr:`HubServer.log`).
+Faults, for resilience tests: :meth:`HubServer.inject` (statuses or fault kinds for the next requests),
+:meth:`HubServer.inject_every` (every k-th request), :meth:`HubServer.die_after` (every request after the
+next k fails, by an error status or by closing the connection) and :meth:`HubServer.random_faults` (a
+seeded share of all answers). Fault kinds besides a status: ``close`` (the connection is closed without an
+answer), ``cut`` (half the body, then the connection closes: fewer bytes than ``Content-Length``),
+``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``slow`` (the answer
+waits :attr:`HubServer.slow_seconds` first), ``429`` (``Retry-After: 0`` and ``RateLimit`` headers saying
+none is left) and ``429-bare`` (no header). Hostile paging: :attr:`HubServer.link_to_self` (a listing's
+last page links to itself), :attr:`HubServer.repeat_pages` (every cursor page repeats the first page's
+ids, with a new cursor each time), :attr:`HubServer.next_page_host` (first pages link to another server).
+:meth:`HubServer.rate_limit` sends ``RateLimit`` headers on every answer and 429s past a quota.
+:meth:`HubServer.kill_at` SIGKILLs a process when the n-th request arrives. Each request is logged
+(:attr:`HubServer.log`).
 
 :func:`point_hf_at` sets up a test's environment for it: ``HF_ENDPOINT``, a cache and home in ``tmp_path``,
 telemetry off and no token.
@@ -32,7 +41,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import random
+import signal
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -150,13 +163,17 @@ def shape(record: dict[str, Any], expand: list[str] | None, default: tuple[str, 
 class LoggedRequest:
     method: str
     path: str  # path and query, as sent
-    status: int
+    status: int  # 0: no complete answer (connection closed, body cut short)
     authorized: bool  # an Authorization header was sent
+    fault: str | None = None  # the injected fault, if any
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     hub: HubServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up on a slow answer closed its end: nothing to report
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -176,13 +193,26 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing ---------------------------------------------------------------------------------------------
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, *, head: bool = False,
               content_type: str = "application/json") -> None:
+        hub = self.server.hub
+        fault = getattr(self, "_body_fault", None)
+        self._body_fault = None
+        body_fault = fault if status == 200 else None
+        declared = len(body)
+        if body_fault == "truncated":
+            body = body[:len(body) // 2]
+            declared = len(body)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
+        self.send_header("Content-Length", str(declared))
+        for key, value in {**(headers or {}), **hub._quota_headers()}.items():
             self.send_header(key, value)
-        self.server.hub._log(self, status)  # before the answer leaves, so a client never outruns the log
+        # Logged before the answer leaves, so that a client never outruns the log.
+        hub._log(self, 0 if body_fault == "cut" else status, fault)
         self.end_headers()
+        if body_fault == "cut":
+            self.wfile.write(body[:len(body) // 2])
+            self.close_connection = True
+            return
         if not head and body:
             self.wfile.write(body)
 
@@ -199,17 +229,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, *, head: bool) -> None:
         hub = self.server.hub
+        hub._maybe_kill()
         fault = hub._next_fault(self.path)
         if fault == "close":
             self.close_connection = True
-            hub._log(self, 0)
+            hub._log(self, 0, "close")
             return
-        if isinstance(fault, int):
+        if fault == "slow":
+            time.sleep(hub.slow_seconds)
+        self._body_fault = None if fault is None else str(fault)
+        if isinstance(fault, int) or fault == "429-bare":
             headers = {}
             if fault == 429:
                 headers = {"Retry-After": "0", "RateLimit": '"api";r=0;t=0',
                            "RateLimit-Policy": '"fixed window";"api";q=500;w=300'}
-            self._error(fault, f"injected fault {fault}", head=head, headers=headers)
+            status = 429 if fault == "429-bare" else int(fault)
+            self._error(status, f"injected fault {status}", head=head, headers=headers)
+            return
+        if hub._over_quota():
+            self._error(429, "rate limited", head=head)
             return
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
@@ -247,13 +285,17 @@ class _Handler(BaseHTTPRequestHandler):
             size = max(1, min(size, int(limit)))
         cursor = _one(query, "cursor")
         start = json.loads(base64.urlsafe_b64decode(cursor.encode()))["o"] if cursor else 0
-        page = rows[start:start + size]
+        page = rows[0:size] if cursor and hub.repeat_pages else rows[start:start + size]
         headers = {}
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        if hub.next_page_host and not cursor:
+            host = hub.next_page_host
+        params = [(k, v) for k, values in query.items() if k != "cursor" for v in values]
         if start + size < len(rows):
-            params = [(k, v) for k, values in query.items() if k != "cursor" for v in values]
             params.append(("cursor", base64.urlsafe_b64encode(json.dumps({"o": start + size}).encode()).decode()))
-            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
             headers["Link"] = f'<http://{host}/api/models?{urlencode(params)}>; rel="next"'
+        elif hub.link_to_self:
+            headers["Link"] = f'<http://{host}{self.path}>; rel="next"'
         self._json(200, [shape(r, expand, DEFAULT_LIST_FIELDS) for r in page], headers, head=head)
 
     def _info(self, rest: str, query: dict[str, list[str]], *, head: bool) -> None:
@@ -342,6 +384,16 @@ class HubServer:
         self._seen_for_every = 0
         self._die_at: int | None = None
         self._die_with: int | str = 403
+        self._random: tuple[float, int, tuple[int | str, ...], int] | None = None
+        self._tries: dict[str, int] = defaultdict(int)
+        self._in_a_row: dict[str, int] = defaultdict(int)
+        self._quota: tuple[int, float] | None = None
+        self._window: tuple[float, int] = (0.0, 0)
+        self._kill: tuple[int, int] | None = None
+        self.slow_seconds = 1.0
+        self.link_to_self = False
+        self.repeat_pages = False
+        self.next_page_host: str | None = None
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -383,10 +435,11 @@ class HubServer:
         return None
 
     # -- faults -----------------------------------------------------------------------------------------------
-    def inject(self, *statuses: int, match: str | None = None) -> None:
-        """Answer the next ``len(statuses)`` requests (whose path contains ``match``) with these statuses."""
+    def inject(self, *statuses: int | str, match: str | None = None) -> None:
+        """Answer the next ``len(statuses)`` requests (whose path contains ``match``) with these statuses or
+        fault kinds (see the module docstring)."""
         with self._lock:
-            self._queued.extend((s, match) for s in statuses)
+            self._queued.extend((status, match) for status in statuses)
 
     def inject_every(self, k: int, status: int, *, match: str | None = None) -> None:
         """Answer every ``k``-th request (counting those whose path contains ``match``) with ``status``."""
@@ -401,14 +454,67 @@ class HubServer:
             self._die_at = len(self.log) + k
             self._die_with = "close" if status is None else status
 
+    def random_faults(self, rate: float, kinds: tuple[int | str, ...], *, seed: int = 0,
+                      max_in_a_row: int = 3) -> None:
+        """Answer a share ``rate`` of requests with one of ``kinds``, drawn from a generator seeded by ``seed``,
+        the request's path and how many times that path was asked before: the same faults whatever order
+        concurrent requests arrive in. A path fails at most ``max_in_a_row`` times running."""
+        with self._lock:
+            self._random = (rate, seed, kinds, max_in_a_row)
+
+    def rate_limit(self, quota: int, window: float) -> None:
+        """Allow ``quota`` requests per fixed window of ``window`` seconds (429 past it), and say so in the
+        ``RateLimit`` / ``RateLimit-Policy`` headers of every answer."""
+        with self._lock:
+            self._quota = (quota, window)
+            self._window = (time.monotonic(), 0)
+
+    def kill_at(self, n: int, pid: int) -> None:
+        """SIGKILL process ``pid`` when the ``n``-th request from now arrives (before it is answered)."""
+        with self._lock:
+            self._kill = (len(self.log) + n, pid)
+
     def revive(self) -> None:
         """Clear every injected fault."""
         with self._lock:
             self._queued.clear()
             self._every = None
             self._die_at = None
+            self._random = None
+            self._kill = None
+            self.link_to_self = self.repeat_pages = False
+            self.next_page_host = None
+
+    def _maybe_kill(self) -> None:
+        with self._lock:
+            if self._kill is None or len(self.log) + 1 < self._kill[0]:
+                return
+            pid, self._kill = self._kill[1], None
+        os.kill(pid, signal.SIGKILL)
+
+    def _over_quota(self) -> bool:
+        with self._lock:
+            if self._quota is None:
+                return False
+            started, used = self._window
+            if time.monotonic() - started >= self._quota[1]:
+                started, used = time.monotonic(), 0
+            self._window = (started, used + 1)
+            return used + 1 > self._quota[0]
+
+    def _quota_headers(self) -> dict[str, str]:
+        with self._lock:
+            if self._quota is None:
+                return {}
+            quota, window = self._quota
+            started, used = self._window
+        left = max(0, quota - used)
+        reset = max(0, int(window - (time.monotonic() - started) + 0.999))
+        return {"RateLimit": f'"api";r={left};t={reset}',
+                "RateLimit-Policy": f'"fixed window";"api";q={quota};w={int(window)}'}
 
     def _next_fault(self, path: str) -> int | str | None:
+        """The fault for this request, if any: queued ones first, then every-k-th, then random ones."""
         with self._lock:
             if self._die_at is not None and len(self.log) >= self._die_at:
                 return self._die_with
@@ -422,12 +528,21 @@ class HubServer:
                     self._seen_for_every += 1
                     if self._seen_for_every % k == 0:
                         return status
+            if self._random is not None:
+                rate, seed, kinds, max_in_a_row = self._random
+                tries = self._tries[path]
+                self._tries[path] += 1
+                draw = random.Random(f"{seed}|{path}|{tries}")
+                if draw.random() < rate and self._in_a_row[path] < max_in_a_row:
+                    self._in_a_row[path] += 1
+                    return draw.choice(kinds)
+                self._in_a_row[path] = 0
         return None
 
     # -- log --------------------------------------------------------------------------------------------------
-    def _log(self, handler: BaseHTTPRequestHandler, status: int) -> None:
+    def _log(self, handler: BaseHTTPRequestHandler, status: int, fault: str | None = None) -> None:
         entry = LoggedRequest(handler.command, handler.path, status, "authorization" in
-                              {k.lower() for k in handler.headers})
+                              {k.lower() for k in handler.headers}, fault)
         with self._lock:
             self.log.append(entry)
 
@@ -449,6 +564,8 @@ class HubServer:
         """The ``base_model:<id>`` filters of successful listing requests (first pages only), in order."""
         out = []
         for entry in self.requests(method="GET", status=200, since=since):
+            if entry.fault:
+                continue
             parts = urlsplit(entry.path)
             if parts.path != "/api/models":
                 continue

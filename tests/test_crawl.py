@@ -21,7 +21,7 @@ from huggingface_hub.utils import _http as hf_http
 from ptmgraph import snapshot
 from ptmgraph.assemble import assemble
 from ptmgraph.snapshot import Snapshot
-from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, crawl
+from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, Limits, crawl
 from ptmgraph.sources.hub_records import HubRecordsSource
 from ptmgraph.sources.interface import SourceError
 
@@ -168,12 +168,11 @@ def test_card_only_children_are_out_of_a_crawls_reach(file_ingest: Snapshot) -> 
 
 def test_faults_kill_and_resume(hub: HubServer, file_ingest: Snapshot, tmp_path: Path) -> None:
     out, state = tmp_path / "snap", tmp_path / "state"
-    hub.inject(503, match=f"/api/models/{BIG_ROOT}")  # model_info of the root (retried by the crawl itself)
-    hub.inject(429, match="/api/models?")  # the first listing page (retried by huggingface_hub)
+    hub.inject(503, match=f"/api/models/{BIG_ROOT}")  # the root's record
+    hub.inject(429, match="/api/models?")  # the first listing page
     hub.inject(500, match="cursor=")  # a later page of the root's listing
-    hub.inject(429, match="/resolve/")  # a file's HEAD request (hf_hub_download retries it)
-    hub.inject_every(40, 503, match="/resolve/")  # and every 40th file request
-    hub.die_after(700)  # then every request fails with 403, which nobody retries
+    hub.inject(429, match="/resolve/")  # the root's config.json
+    hub.die_after(700)  # then every request fails with 403, which is not retried
 
     with pytest.raises(CrawlInterrupted) as stopped:
         crawl([BIG_ROOT], out, state_dir=state, progress=False)
@@ -181,7 +180,7 @@ def test_faults_kill_and_resume(hub: HubServer, file_ingest: Snapshot, tmp_path:
     print(f"\ninterrupted run: {first}\n{stopped.value}")
     assert "run the same crawl again to resume" in str(stopped.value)
     assert first["retries_429"] == len(hub.requests(status=429)) == 2
-    assert first["retries_5xx"] == len(hub.requests(status=500) + hub.requests(status=503)) > 2
+    assert first["retries_5xx"] == len(hub.requests(status=500) + hub.requests(status=503)) == 2
     assert first["requests"] == hub.request_count
     assert not out.exists(), "an interrupted crawl writes no snapshot"
 
@@ -223,17 +222,17 @@ def test_faults_kill_and_resume(hub: HubServer, file_ingest: Snapshot, tmp_path:
 
 @pytest.mark.parametrize("die_with", [403, None], ids=["error-status", "dropped-connection"])
 def test_kill_during_file_downloads_then_resume(small: HubServer, tmp_path: Path, die_with: int | None) -> None:
-    clean = HubCrawl([ROOT], progress=False).harvest()
+    one_at_a_time = Limits(workers=1, max_tries=2, backoff=0.01)  # a known order of requests; fails fast
+    clean = HubCrawl([ROOT], fetch_files="all", limits=one_at_a_time, progress=False).harvest()
     small.log.clear()
-    # The root's record, its config.json (HEAD, HEAD, GET), the first listing page, then a file request fails.
-    # (huggingface_hub does not retry a HEAD whose connection drops, so this fails fast either way.)
+    # The root's record, its config.json, the three pages of its listing, then a file request fails.
     small.die_after(5, status=die_with)
-    cache, state = tmp_path / "fresh-cache", tmp_path / "state"  # files the clean run cached are not re-asked
+    state = tmp_path / "state"
     with pytest.raises(CrawlInterrupted, match="listing the children of org/base-model"):
-        HubCrawl([ROOT], state_dir=state, cache_dir=cache, progress=False).harvest()
+        HubCrawl([ROOT], fetch_files="all", state_dir=state, limits=one_at_a_time, progress=False).harvest()
     assert small.requests(status=die_with or 0)[0].path.endswith("/adapter_config.json")
     small.revive()
-    resumed = HubCrawl([ROOT], state_dir=state, cache_dir=cache, progress=False)
+    resumed = HubCrawl([ROOT], fetch_files="all", state_dir=state, limits=one_at_a_time, progress=False)
     harvest = resumed.harvest()
     assert resumed.stats["parents_resumed"] == 0 and resumed.stats["models"] == len(clean.records)
     assert sorted(map(repr, harvest.references)) == sorted(map(repr, clean.references))
@@ -329,7 +328,7 @@ def small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer
 
 
 def test_lineage_files_are_fetched_when_needed(small: HubServer, tmp_path: Path) -> None:
-    result = crawl([ROOT], tmp_path / "snap", progress=False, check_bases=True)
+    result = crawl([ROOT], tmp_path / "snap", progress=False, check_bases=True, fetch_files="all")
     snap = snapshot.load(result.snapshot)
     edges = {(b, c): r for b, c, r in snap.edges.select("base", "child", "relation").iter_rows()}
     kinds = {(b, c): set(k) for b, c, k in snap.evidence.group_by("base", "child").agg(pl.col("kind"))
@@ -360,7 +359,20 @@ def test_lineage_files_are_fetched_when_needed(small: HubServer, tmp_path: Path)
     assert any("not valid YAML" in m for m in evil) and any("not valid JSON" in m for m in evil)
     assert "gated" in problems["u/gated"]
     assert "404" in problems["u/missing-file"]
-    assert not small.requests(method="GET", contains="u/huge/resolve"), "too big: only its size was asked (HEAD)"
+    # One request a file, never a HEAD first.
+    assert len(small.requests(contains="/resolve/")) == len(_resolved(small)) == 8
+    assert not small.requests(method="HEAD")
+
+
+def test_auto_fetches_files_only_where_nothing_else_names_a_base(small: HubServer, tmp_path: Path) -> None:
+    result = crawl([ROOT], tmp_path / "snap", progress=False)  # fetch_files="auto"
+    # The root names no base: its config.json is the only lineage evidence. Every listed model names one.
+    assert _resolved(small) == {(ROOT, "config.json")}
+    snap = snapshot.load(result.snapshot)
+    assert set(snap.evidence.filter(pl.col("kind") == "config").select("base", "child").iter_rows()) == {
+        ("org/ancestor", ROOT)}
+    listings = small.requests(contains="/api/models?")
+    assert result.stats["requests"] == small.request_count == 2 + len(listings)  # record, file, then listings
 
 
 def _resolved(server: HubServer) -> set[tuple[str, str]]:

@@ -1,30 +1,36 @@
-"""Source: a crawl of the Hugging Face Hub (or any Hub-compatible endpoint) through ``huggingface_hub``.
+"""Source: a crawl of the Hugging Face Hub (or any Hub-compatible endpoint).
 
 Definitions used throughout:
 
 - *endpoint*: the base URL of a Hub-compatible server: the ``endpoint`` argument, else ``HF_ENDPOINT``,
   else the library's default (https://huggingface.co).
-- *seed*: a model the crawl starts from, at *depth* 0: a root given by id (read with ``model_info``), or a
-  model returned by the bulk listing (``list_models`` with author / search / sort / limit).
-- *child* of P: a model the Hub returns for ``list_models(filter="base_model:P")``, i.e. one whose tags
+- *seed*: a model the crawl starts from, at *depth* 0: a root given by id (read with ``GET /api/models/{id}``),
+  or a model returned by the bulk listing (``GET /api/models`` with author / search / sort / limit).
+- *child* of P: a model the Hub returns for ``GET /api/models?filter=base_model:P``, i.e. one whose tags
   include ``base_model:P``; the Hub derives those tags from the child's card. The crawl never reads a
   model-tree file: children are found only through that listing.
-- *depth*: parent-to-child hops from the nearest seed. The crawl is breadth-first (all models of depth d are
-  listed before any of depth d + 1), so a model's depth is its shortest distance from a seed.
-- *listing* of P: every page of that query; *complete* when read to its end, not cut short by ``max_models``.
-- *journal*: ``<state_dir>/journal.jsonl``, append-only JSON Lines: a header, then one line per completed seed
-  fetch, bulk listing, parent listing or base check. A listing line holds the ids the listing returned and
-  the raw Hub records (the dict shape of ``GET /api/models/{id}``, as in ``models.jsonl``) of the models that
-  were new, with the results of the files fetched for them; a line is written (flushed and fsynced) only
-  once all of that is done. A restarted
-  crawl replays the journal (a torn last line is dropped), skips every parent already listed and continues
-  the breadth-first order; records are keyed by id, so nothing is duplicated.
+- *depth*: parent-to-child hops from the nearest seed. The crawl is breadth-first, level by level (every
+  model of depth d is listed before any of depth d + 1), so a model's depth is its shortest distance from a
+  seed. The listings of one level run ``Limits.workers`` at a time.
+- *listing* of P: every page of that query; *complete* when read to its end (or as far as hostile paging
+  lets it be read, with a problem saying so), not cut short by ``max_models``.
+- *request*: one HTTP request, retries included; the limits, retries and origin checks are those of
+  :mod:`ptmgraph.sources.hub_client`, the journal that makes the crawl resumable that of
+  :mod:`ptmgraph.sources.crawl_journal`.
 
-Every record goes through :func:`ptmgraph.extract.record_from_api`, exactly like file-ingested records. Per
-model, files are fetched with ``hf_hub_download`` only when they can add lineage evidence: ``adapter_config.json``
-when the repo lists it, ``config.json`` when neither card nor tags name a base, ``README.md`` when the listing
-carried no ``cardData``. Files are JSON- or YAML-safe-parsed, never executed, and skipped above
-:data:`MAX_FILE_BYTES` (their size is asked first, with a HEAD request, so a large one is never downloaded).
+Cost: a descendants crawl makes one listing request per model that may have children (every model within
+``max_depth``) plus one per extra page of 1,000 children; a bulk listing one request per page. Files are
+fetched (one GET each, never more than :data:`MAX_FILE_BYTES` read) only when the listing's ``siblings``
+say the repo has them, and only as ``fetch_files`` asks: ``"auto"`` reads ``adapter_config.json``,
+``config.json`` and (when the record has no ``cardData``) ``README.md`` of the models read one by one (the
+roots, and bases looked up after the crawl) whose card and tags name no base, the one case where a file
+is the only lineage evidence; ``"all"`` reads ``adapter_config.json`` of every model that has one, and
+``config.json`` / ``README.md`` under the same conditions for every model (about one more request per
+adapter); ``"never"`` reads none.
+
+Every record goes through :func:`ptmgraph.extract.record_from_api`, exactly like file-ingested records.
+Files are JSON- or YAML-safe-parsed, never executed. A reply or file that cannot be used (not JSON after
+every retry, the wrong shape, a hostile card) is a problem row and costs only that record or listing.
 """
 
 from __future__ import annotations
@@ -34,66 +40,53 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
+from typing import Any, Literal
 
 # ptmgraph sends no telemetry unless the user asks for it; the library reads this once, at import.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import httpx2
-from huggingface_hub import HfApi, constants, hf_hub_download
-from huggingface_hub.errors import (
-    DisabledRepoError,
-    GatedRepoError,
-    HfHubHTTPError,
-    LocalEntryNotFoundError,
-    RemoteEntryNotFoundError,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
-from huggingface_hub.hf_api import ModelInfo
-from huggingface_hub.utils import _http as hf_http
-from huggingface_hub.utils import parse_ratelimit_headers, set_client_factory
+from huggingface_hub import constants
+from huggingface_hub.errors import DisabledRepoError, GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ptmgraph import assemble, extract, snapshot
 from ptmgraph.ids import looks_like_local_path, normalize_reference
 from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Problem, Reference
+from ptmgraph.sources.crawl_journal import JOURNAL_NAME, CrawlState, Journal
+from ptmgraph.sources.hub_client import BadReply, CrawlStop, HubClient, Limits
 from ptmgraph.sources.interface import SourceError
 
-try:  # POSIX: keep two crawls from appending to one journal
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+__all__ = ["EXPAND", "JOURNAL_NAME", "MAX_FILE_BYTES", "CrawlInterrupted", "CrawlResult", "HubCrawl", "Limits",
+           "crawl", "default_endpoint"]
 
 EXPAND: list[str] = [
     "author", "cardData", "config", "createdAt", "disabled", "downloads", "downloadsAllTime", "gated",
     "lastModified", "library_name", "likes", "pipeline_tag", "private", "sha", "siblings", "tags",
 ]
-"""The record fields requested from the Hub (``expand=``) for every listing and ``model_info`` call."""
+"""The record fields requested from the Hub (``expand=``) for every listing and record."""
 
 MAX_FILE_BYTES = 1_000_000
-"""Fetched files larger than this are not downloaded (or not read) and become a problem instead."""
+"""Fetched files larger than this are not read past this many bytes and become a problem instead."""
 
-JOURNAL_NAME = "journal.jsonl"
-JOURNAL_VERSION = 1
-FetchFiles = Literal["auto", "never"]
+FetchFiles = Literal["auto", "all", "never"]
+FETCH_FILES: tuple[str, ...] = ("auto", "all", "never")
 
-_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_MAX_TRIES = 5
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _LINEAGE_KINDS = (EvidenceKind.CARD_BASE_MODEL, EvidenceKind.HUB_TAG)
-_T = TypeVar("_T")
+_Line = dict[str, Any]
 
 
 class CrawlInterrupted(SourceError):
-    """The crawl stopped part-way (server error, lost connection, exhausted retries).
+    """The crawl stopped part-way (server errors or timeouts past the retries, a wait over ``max_wait``,
+    an unexpected HTTP error, a lost connection).
 
     Everything completed so far is in the journal; running the same crawl with the same state directory
     resumes it. ``stats`` holds the counters of the interrupted run.
@@ -118,186 +111,6 @@ def default_endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
-def default_cache_dir() -> Path:
-    """The Hub file cache as the environment names it now (``HF_HUB_CACHE``, else ``HF_HOME/hub``)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]) / "hub"
-    return Path(constants.HF_HUB_CACHE)
-
-
-def row_from_model_info(info: ModelInfo) -> dict[str, Any]:
-    """A :class:`ModelInfo` back in the Hub API's JSON shape (camelCase keys, as in ``models.jsonl``).
-
-    Only fields the Hub returned are kept (None means *not returned*); timestamps become ISO strings,
-    ``cardData`` a plain dict and ``siblings`` a list of ``{"rfilename": ...}``.
-    """
-    row: dict[str, Any] = {"id": info.id}
-    plain = {
-        "author": info.author, "sha": info.sha, "private": info.private, "gated": info.gated,
-        "disabled": info.disabled, "downloads": info.downloads, "downloadsAllTime": info.downloads_all_time,
-        "likes": info.likes,
-        "library_name": info.library_name, "pipeline_tag": info.pipeline_tag, "tags": info.tags,
-        "config": info.config,
-    }
-    row.update({key: value for key, value in plain.items() if value is not None})
-    for key, stamp in (("createdAt", info.created_at), ("lastModified", info.last_modified)):
-        if isinstance(stamp, datetime):
-            row[key] = stamp.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    if info.card_data is not None:
-        row["cardData"] = info.card_data.to_dict()
-    if info.siblings is not None:
-        row["siblings"] = [{"rfilename": s.rfilename} for s in info.siblings]
-    return row
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Journal and crawl state
-# --------------------------------------------------------------------------------------------------------------
-
-
-class _Journal:
-    """The append-only journal of one state directory (see the module docstring)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / JOURNAL_NAME
-        self._handle: IO[bytes] | None = None
-
-    def open(self, endpoint: str) -> list[dict[str, Any]]:
-        """Lock the journal, read its completed lines (dropping a torn last line) and get ready to append."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            existed = self.path.exists()
-            handle = self.path.open("a+b")
-        except OSError as err:
-            raise SourceError(f"{self.path}: cannot use this state directory ({err.strerror})") from None
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
-                raise SourceError(f"{self.path}: another crawl is using this state directory") from None
-        handle.seek(0)
-        chunks = handle.read().split(b"\n")
-        lines: list[dict[str, Any]] = []
-        good_end = 0
-        # Every line is written whole, newline last, so only the last line can be torn (no newline, or
-        # garbage a crash left behind); a bad line anywhere else means the file is not ours to fix.
-        for number, chunk in enumerate(chunks[:-1], start=1):
-            try:
-                entry = json.loads(chunk)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                entry = None
-            if not isinstance(entry, dict):
-                if number == len(chunks) - 1 and not chunks[-1]:
-                    break
-                handle.close()
-                raise SourceError(f"{self.path}:{number}: not a journal line; remove the state directory to start over")
-            lines.append(entry)
-            good_end += len(chunk) + 1
-        handle.truncate(good_end)
-        self._handle = handle
-        if not lines:
-            self.append({"kind": "header", "v": JOURNAL_VERSION, "endpoint": endpoint,
-                         "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-            if not existed:
-                _fsync_directory(self.path.parent)
-            return []
-        header = lines[0]
-        if header.get("kind") != "header" or header.get("v") != JOURNAL_VERSION:
-            self.close()
-            raise SourceError(f"{self.path}: not a version-{JOURNAL_VERSION} crawl journal")
-        if header.get("endpoint") != endpoint:
-            self.close()
-            raise SourceError(f"{self.path}: this crawl ran against {header.get('endpoint')}, not {endpoint}; "
-                              "use another state directory")
-        return lines[1:]
-
-    def append(self, entry: dict[str, Any]) -> None:
-        """Write one line and make it durable before returning."""
-        assert self._handle is not None, "journal is not open"
-        line = json.dumps(entry, default=str, separators=(",", ":")) + "\n"
-        self._handle.write(line.encode("utf-8"))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()  # closing releases the lock
-            self._handle = None
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@dataclass
-class _State:
-    """What the crawl knows, rebuilt from journal lines by :meth:`apply` (live lines go through it too).
-
-    ``entries``: id -> {"row": Hub record dict, "files": {name: fetch result}}, first one seen wins (a
-    listing line holds the entries of its new models only, and ``ids``, every model it returned);
-    ``depth``: id -> depth, for seeds and children (checked bases have none, they are not descended);
-    ``order``: ids in the order they were discovered (breadth-first); ``listed``: parents whose listing
-    completed; ``seeds``: root -> dangling reason (None when found); ``bases``: lower-case id -> dangling
-    reason (None when found) for checked bases.
-    """
-
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    depth: dict[str, int] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)
-    listed: set[str] = field(default_factory=set)
-    seeds: dict[str, str | None] = field(default_factory=dict)
-    bulk_done: bool = False
-    bases: dict[str, str | None] = field(default_factory=dict)
-
-    def apply(self, line: Mapping[str, Any]) -> list[str]:
-        """Take in one journal line; returns the ids it gave a depth to for the first time."""
-        kind = line.get("kind")
-        depth: int | None = None
-        fresh: list[str] = []
-        if kind == "seed":
-            self.seeds[line["root"]] = line.get("missing")
-            depth = 0
-            if line.get("missing"):  # a missing root is still listed: its children may outlive it
-                fresh += self._place(line["root"], 0)
-        elif kind == "bulk":
-            self.bulk_done = True
-            depth = 0
-        elif kind == "children":
-            if line.get("complete"):
-                self.listed.add(line["parent"])
-            depth = self.depth.get(line["parent"], 0) + 1
-        elif kind == "base":
-            self.bases[line["id"].lower()] = line.get("missing")
-        for entry in line.get("records", []):
-            self.entries.setdefault(entry["row"]["id"], entry)
-        if depth is not None:
-            # Every model the listing returned, also those already recorded (a checked base, say).
-            for model_id in line.get("ids", [e["row"]["id"] for e in line.get("records", [])]):
-                fresh += self._place(model_id, depth)
-        return fresh
-
-    def _place(self, model_id: str, depth: int) -> list[str]:
-        if model_id in self.depth:
-            self.depth[model_id] = min(self.depth[model_id], depth)
-            return []
-        self.depth[model_id] = depth
-        self.order.append(model_id)
-        return [model_id]
-
-
-# --------------------------------------------------------------------------------------------------------------
-# The source
-# --------------------------------------------------------------------------------------------------------------
-
-
 class HubCrawl:
     """A descendants crawl of the Hub from ``roots`` (and/or a bulk listing), as a :class:`Source`.
 
@@ -305,21 +118,22 @@ class HubCrawl:
     ``limit`` as in ``HfApi.list_models``; its models are seeds too (needs author, search or limit).
     ``max_depth``: list children only of models less than this many hops from a seed (None: no limit;
     0: only the seeds). ``max_models``: stop once this many models are recorded (the listing that reaches
-    the limit is cut short). ``fetch_files``: ``"auto"`` fetches the lineage files described in the module
-    docstring, ``"never"`` none. ``state_dir``: where the journal lives (None: no journal, no resuming).
-    ``check_bases``: after the crawl, look up every base a record names that the crawl did not reach; a
-    base the Hub does not serve turns its references into dangling ones (NOT_FOUND / GATED / DISABLED),
-    a base it serves adds its record. ``ancestors``: the same, repeated for the bases' own bases until
-    every chain ends at a root or a missing model (the ancestry of the seeds from the live Hub; with
-    ``max_depth=0`` nothing else is listed). ``progress``: a progress bar on stderr.
+    the limit is cut short). ``fetch_files``: see the module docstring. ``state_dir``: where the journal
+    lives (None: no journal, no resuming). ``check_bases``: after the crawl, look up every base a record
+    names that the crawl did not reach; a base the Hub does not serve turns its references into dangling
+    ones (NOT_FOUND / GATED / DISABLED), a base it serves adds its record. ``ancestors``: the same, repeated
+    for the bases' own bases until every chain ends at a root or a missing model (the ancestry of the seeds
+    from the live Hub; with ``max_depth=0`` nothing else is listed). ``limits``: timeouts, retries, waits,
+    pages and workers (:class:`Limits`). ``progress``: a progress bar on stderr.
 
     A root the Hub does not serve (404, gated, disabled) becomes a dangling reference (child and raw: the
     root; kind ``model_tree``; field ``crawl:root``) and is still listed: children can outlive their base.
     Fetched files that fail (404 although listed, gated, too large, not JSON / YAML) become problems.
 
     After :meth:`harvest`, ``stats`` holds the run's counters: ``requests`` (HTTP requests sent, retries
-    included), ``retries_429`` and ``retries_5xx`` (responses with those statuses, each followed by a retry
-    or an abort), ``models`` (records in the harvest), ``parents_listed`` (listings made in this run),
+    included), ``retries_429``, ``retries_5xx`` and ``retries_other`` (failed attempts: 429s, 5xx, and
+    timeouts, dropped connections and bodies cut short), ``models`` (records in the harvest),
+    ``parents_listed`` (listings made in this run), ``pages`` (listing pages read in this run),
     ``parents_resumed`` (listings replayed from the journal), ``files_fetched`` (file downloads attempted),
     ``truncated`` (1 when ``max_models`` stopped the crawl) and ``seconds``.
     """
@@ -340,7 +154,7 @@ class HubCrawl:
         state_dir: Path | str | None = None,
         check_bases: bool = False,
         ancestors: bool = False,
-        cache_dir: Path | str | None = None,
+        limits: Limits | None = None,
         progress: bool = True,
     ) -> None:
         if isinstance(roots, str):
@@ -352,8 +166,8 @@ class HubCrawl:
             raise SourceError("a bulk listing needs an author, a search text or a limit")
         if not self.roots and not self.bulk:
             raise SourceError("nothing to crawl: give root model ids or a bulk listing (author / search / limit)")
-        if fetch_files not in ("auto", "never"):
-            raise SourceError(f"fetch_files must be 'auto' or 'never', not {fetch_files!r}")
+        if fetch_files not in FETCH_FILES:
+            raise SourceError(f"fetch_files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}")
         if max_depth is not None and max_depth < 0:
             raise SourceError("max_depth must be 0 or more")
         self.endpoint = (endpoint or default_endpoint()).rstrip("/")
@@ -363,10 +177,9 @@ class HubCrawl:
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.check_bases = check_bases
         self.ancestors = ancestors
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.limits = limits or Limits()
         self.progress = progress
         self.stats: dict[str, int | float] = {}
-        self._api = HfApi(endpoint=self.endpoint, token=token)
 
     def describe(self) -> str:
         parts = [f"hub crawl of {self.endpoint}"]
@@ -381,62 +194,54 @@ class HubCrawl:
     # -- the crawl --------------------------------------------------------------------------------------------
     def harvest(self) -> Harvest:
         """Run (or resume) the crawl and return its records and references."""
-        self.stats = {"requests": 0, "retries_429": 0, "retries_5xx": 0, "models": 0, "parents_listed": 0,
-                      "parents_resumed": 0, "files_fetched": 0, "truncated": 0, "seconds": 0.0}
+        self.stats = {"requests": 0, "retries_429": 0, "retries_5xx": 0, "retries_other": 0, "models": 0,
+                      "parents_listed": 0, "pages": 0, "parents_resumed": 0, "files_fetched": 0, "truncated": 0,
+                      "seconds": 0.0}
         started = time.monotonic()
-        state = _State()
-        journal = _Journal(self.state_dir) if self.state_dir is not None else None
-        doing = "starting"
+        state = CrawlState()
+        journal = Journal(self.state_dir) if self.state_dir is not None else None
+        doing = ["starting"]
         try:
-            with self._counting_requests(), self._progress_bar() as bar:
-                replayed = journal.open(self.endpoint) if journal is not None else []
-                for line in replayed:
+            with HubClient(self.endpoint, self._token, self.limits, self.stats) as client, \
+                    ThreadPoolExecutor(max(1, self.limits.workers), thread_name_prefix="crawl") as pool, \
+                    self._progress_bar() as bar:
+                for line in journal.open(self.endpoint) if journal is not None else []:
                     state.apply(line)
                 self.stats["parents_resumed"] = len(state.listed)
 
-                def record(line: dict[str, Any]) -> list[str]:
+                def record(line: _Line) -> None:
+                    line = self._only_new(line, state)
                     if journal is not None:
                         journal.append(line)
-                    return state.apply(line)
+                    state.apply(line)
+                    if line["kind"] == "children":
+                        self.stats["parents_listed"] += 1
+                    bar.update(state, self.stats)
 
-                for root in self.roots:
-                    if root not in state.seeds:
-                        doing = f"reading root {root}"
-                        record(self._seed_line(root))
+                roots = [r for r in self.roots if r not in state.seeds]
+                self._run(pool, roots, lambda r: self._seed_line(client, r), record, state, doing, "reading root")
                 if self.bulk and not state.bulk_done:
-                    doing = "running the bulk listing"
-                    record(self._bulk_line(state))
-                queue = deque(m for m in state.order if self._to_list(m, state))
-                bar.update(state, queue, self.stats)
-                while queue:
-                    if self.max_models is not None and len(state.entries) >= self.max_models:
-                        self.stats["truncated"] = 1
+                    doing[0] = "running the bulk listing"
+                    record(self._bulk_line(client))
+                while level := self._next_level(state):
+                    self._run(pool, level, lambda p: self._children_line(client, p, state), record, state, doing,
+                              "listing the children of")
+                    if self.stats["truncated"]:
                         break
-                    parent = queue.popleft()
-                    doing = f"listing the children of {parent}"
-                    fresh = record(self._children_line(parent, state))
-                    self.stats["parents_listed"] += 1
-                    queue.extend(m for m in fresh if self._to_list(m, state))
-                    bar.update(state, queue, self.stats)
-                if self.check_bases or self.ancestors:
-                    doing = "checking bases"
+                if (self.check_bases or self.ancestors) and not self.stats["truncated"]:
                     # One round looks up the bases the records name; with ``ancestors`` the bases' own bases
                     # are looked up in turn, until every chain ends at a root or a missing model.
                     while bases := self._unchecked_bases(state):
-                        for base in bases:
-                            if self.max_models is not None and len(state.entries) >= self.max_models:
-                                self.stats["truncated"] = 1
-                                break
-                            doing = f"checking base {base}"
-                            record(self._base_line(base))
+                        self._run(pool, bases, lambda b: self._base_line(client, b), record, state, doing,
+                                  "checking base")
                         if not self.ancestors or self.stats["truncated"]:
                             break
-        except (httpx2.HTTPError, OSError) as err:
+        except (CrawlStop, HfHubHTTPError, httpx2.HTTPError, OSError) as err:
             self.stats["models"] = len(state.entries)
             self.stats["seconds"] = round(time.monotonic() - started, 3)
             kept = (f"completed steps are kept in {journal.path}; run the same crawl again to resume"
                     if journal is not None else "no state directory was given, so nothing is kept")
-            raise CrawlInterrupted(f"crawl interrupted while {doing}: {_first_line(err)}; {kept}",
+            raise CrawlInterrupted(f"crawl interrupted while {doing[0]}: {_first_line(err)}; {kept}",
                                    dict(self.stats)) from err
         finally:
             if journal is not None:
@@ -446,154 +251,173 @@ class HubCrawl:
         self.stats["seconds"] = round(time.monotonic() - started, 3)
         return out
 
-    def _to_list(self, model_id: str, state: _State) -> bool:
+    def _run(self, pool: ThreadPoolExecutor, items: Sequence[str], step: Callable[[str], _Line],
+             record: Callable[[_Line], None], state: CrawlState, doing: list[str], verb: str) -> None:
+        """Run ``step`` on ``items``, ``workers`` at a time, and record each line as it completes.
+
+        On the first failure no further step starts; the steps in flight finish and are recorded, so the
+        journal keeps all the work done, then the failure is raised. ``max_models`` stops new steps too.
+        """
+        pending: dict[Future[_Line], str] = {}
+        todo = list(items)
+        failure: BaseException | None = None
+        while todo or pending:
+            while todo and failure is None and len(pending) < max(1, self.limits.workers) and not self._full(state):
+                item = todo.pop(0)
+                pending[pool.submit(step, item)] = item
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = pending.pop(future)
+                try:
+                    line = future.result()
+                except (CrawlStop, HfHubHTTPError, httpx2.HTTPError, OSError) as err:
+                    if failure is None:
+                        failure, doing[0] = err, f"{verb} {item}"
+                    continue
+                record(line)
+        if failure is not None:
+            raise failure
+        if todo and self._full(state):
+            self.stats["truncated"] = 1
+
+    def _full(self, state: CrawlState) -> bool:
+        return self.max_models is not None and len(state.entries) >= self.max_models
+
+    def _only_new(self, line: _Line, state: CrawlState) -> _Line:
+        """``line`` with the records the state already holds left out (two listings of one level can both
+        return a model of two parents), and cut at ``max_models`` (the listing is then not complete)."""
+        records = [e for e in line.get("records", []) if e["row"]["id"] not in state.entries]
+        if self.max_models is not None and len(state.entries) + len(records) > self.max_models:
+            records = records[:max(0, self.max_models - len(state.entries))]
+            kept = {e["row"]["id"] for e in records}
+            ids = line.get("ids", [])
+            last = max((i for i, model_id in enumerate(ids) if model_id in kept), default=-1)
+            line = {**line, "ids": ids[:last + 1], "complete": False}
+            self.stats["truncated"] = 1
+        return {**line, "records": records}
+
+    def _next_level(self, state: CrawlState) -> list[str]:
+        """The models of the smallest depth that still need listing, in discovery order."""
+        todo = [m for m in state.order if self._to_list(m, state)]
+        if not todo:
+            return []
+        depth = min(state.depth[m] for m in todo)
+        return [m for m in todo if state.depth[m] == depth]
+
+    def _to_list(self, model_id: str, state: CrawlState) -> bool:
         depth = state.depth.get(model_id)
         return (depth is not None and model_id not in state.listed
                 and (self.max_depth is None or depth < self.max_depth))
 
-    def _seed_line(self, root: str) -> dict[str, Any]:
-        info, missing = self._model_info(root)
-        records = [self._entry(row_from_model_info(info))] if info is not None else []
-        return {"kind": "seed", "root": root, "missing": missing, "records": records}
+    # -- steps: each returns one journal line -----------------------------------------------------------------
+    def _seed_line(self, client: HubClient, root: str) -> _Line:
+        row, missing, problem = self._model_info(client, root)
+        line: _Line = {"kind": "seed", "root": root, "missing": missing,
+                       "records": [self._entry(client, row, alone=True)] if row is not None else []}
+        if problem:  # unreadable, but it may have children: list it under the name given
+            line.update(ids=[root], problems=[problem])
+        return line
 
-    def _base_line(self, base: str) -> dict[str, Any]:
-        info, missing = self._model_info(base)
-        records = [self._entry(row_from_model_info(info))] if info is not None else []
-        return {"kind": "base", "id": base, "missing": missing, "records": records}
+    def _base_line(self, client: HubClient, base: str) -> _Line:
+        row, missing, problem = self._model_info(client, base)
+        line: _Line = {"kind": "base", "id": base, "missing": missing,
+                       "records": [self._entry(client, row, alone=True)] if row is not None else []}
+        if problem:
+            line["problems"] = [problem]
+        return line
 
-    def _bulk_line(self, state: _State) -> dict[str, Any]:
-        listing = self._api.list_models(expand=EXPAND, **self.bulk)  # type: ignore[arg-type]
-        ids, records, _ = self._read_listing(listing, state)
-        return {"kind": "bulk", "query": self.bulk, "ids": ids, "records": records}
+    def _bulk_line(self, client: HubClient) -> _Line:
+        params = [(key, str(value)) for key, value in self.bulk.items() if key != "sort"]
+        if "sort" in self.bulk:
+            params.append(("sort", _SORT_KEYS.get(str(self.bulk["sort"]), str(self.bulk["sort"]))))
+        limit = self.bulk.get("limit")
+        return {"kind": "bulk", "query": self.bulk,
+                **self._listing(client, params, "bulk listing", int(limit) if limit is not None else None)}
 
-    def _children_line(self, parent: str, state: _State) -> dict[str, Any]:
-        listing = self._api.list_models(filter=f"base_model:{parent}", expand=EXPAND)  # type: ignore[arg-type]
-        ids, records, complete = self._read_listing(listing, state)
-        return {"kind": "children", "parent": parent, "complete": complete, "ids": ids, "records": records}
+    def _children_line(self, client: HubClient, parent: str, state: CrawlState) -> _Line:
+        budget = None if self.max_models is None else max(1, self.max_models - len(state.entries))
+        line = self._listing(client, [("filter", f"base_model:{parent}")], parent, budget, known=state.entries)
+        return {"kind": "children", "parent": parent, **line}
 
-    def _read_listing(
-        self, listing: Iterable[ModelInfo], state: _State
-    ) -> tuple[list[str], list[dict[str, Any]], bool]:
-        """The ids a listing returned, entries for those the crawl had not recorded, and whether it was read
-        to its end (False when ``max_models`` cut it short; the listing is lazy, so the pages after the cut
-        are never requested)."""
-        ids: list[str] = []
-        seen: set[str] = set()
-        records: list[dict[str, Any]] = []
-        for info in listing:
-            if info.id in seen:
-                continue
-            seen.add(info.id)
-            ids.append(info.id)
-            if info.id in state.entries:
-                continue
-            records.append(self._entry(row_from_model_info(info)))
-            if self.max_models is not None and len(state.entries) + len(records) >= self.max_models:
-                return ids, records, False
-        return ids, records, True
-
-    def _model_info(self, model_id: str) -> tuple[ModelInfo | None, str | None]:
-        """``model_info`` with the crawl's expand; a missing repo gives (None, dangling reason)."""
+    def _listing(self, client: HubClient, params: list[tuple[str, str]], what: str, max_rows: int | None,
+                 known: Mapping[str, Any] | None = None) -> _Line:
+        """One listing: ids, entries of the models not ``known``, completeness and problems."""
+        where = f"{self.endpoint}/api/models?{'&'.join(f'{k}={v}' for k, v in params)}"
         try:
-            return self._retrying(lambda: self._api.model_info(model_id, expand=EXPAND)), None  # type: ignore[arg-type]
+            listing = client.list_models([*params, *(("expand", e) for e in EXPAND)], max_rows=max_rows)
+        except BadReply as err:
+            return {"ids": [], "records": [], "complete": True,
+                    "problems": [[where, None, f"listing of {what} not read: {err}"]]}
+        with _counting(self.stats) as count:
+            count["pages"] += listing.pages
+        known = known or {}
+        records = [self._entry(client, row) for row in listing.rows if row["id"] not in known]
+        return {"ids": [row["id"] for row in listing.rows], "records": records, "complete": listing.complete,
+                "problems": [[where, None, message] for message in listing.problems]}
+
+    def _model_info(self, client: HubClient, model_id: str) -> tuple[dict[str, Any] | None, str | None,
+                                                                      list[Any] | None]:
+        """The record of ``model_id``; a repo the Hub does not serve gives (None, dangling reason, None), an
+        unusable reply (None, None, problem)."""
+        try:
+            return client.model_info(model_id, EXPAND), None, None
         except GatedRepoError:  # a subclass of RepositoryNotFoundError: test it first
-            return None, DanglingReason.GATED.value
+            return None, DanglingReason.GATED.value, None
         except RepositoryNotFoundError:
-            return None, DanglingReason.NOT_FOUND.value
+            return None, DanglingReason.NOT_FOUND.value, None
         except DisabledRepoError:
-            return None, DanglingReason.DISABLED.value
-
-    def _retrying(self, call: Callable[[], _T]) -> _T:
-        """Retry ``call`` on 429/5xx and dropped connections, honouring ``RateLimit`` and ``Retry-After``.
-
-        ``list_models`` and ``hf_hub_download`` retry by themselves; ``model_info`` does not.
-        """
-        wait = 1.0
-        for attempt in range(1, _MAX_TRIES + 1):
-            try:
-                return call()
-            except HfHubHTTPError as err:
-                response = err.response
-                status = response.status_code if response is not None else None
-                if status not in _RETRY_STATUSES or attempt == _MAX_TRIES:
-                    raise
-                time.sleep(_retry_after(response.headers, wait))
-            except httpx2.TransportError:
-                if attempt == _MAX_TRIES:
-                    raise
-                time.sleep(wait)
-            wait = min(8.0, wait * 2)
-        raise AssertionError("unreachable")
+            return None, DanglingReason.DISABLED.value, None
+        except BadReply as err:
+            return None, None, [f"{self.endpoint}/api/models/{model_id}", model_id, f"record not read: {err}"]
 
     # -- files ------------------------------------------------------------------------------------------------
-    def _entry(self, row: dict[str, Any]) -> dict[str, Any]:
-        """A journal entry for one record: the row and the results of the files fetched for it."""
-        return {"row": row, "files": {name: self._fetch(row, name) for name in self._wanted_files(row)}}
+    def _entry(self, client: HubClient, row: dict[str, Any], *, alone: bool = False) -> dict[str, Any]:
+        """A journal entry for one record: the row and the results of the files fetched for it. ``alone``:
+        the record was read by itself (a root or a base), not from a listing."""
+        return {"row": row, "files": {name: self._fetch(client, row, name)
+                                      for name in self._wanted_files(row, alone=alone)}}
 
-    def _wanted_files(self, row: Mapping[str, Any]) -> list[str]:
+    def _wanted_files(self, row: Mapping[str, Any], *, alone: bool) -> list[str]:
         if self.fetch_files == "never":
             return []
-        record, refs = extract.record_from_api(row, "")
+        try:
+            record, refs = extract.record_from_api(row, "")
+        except (ValueError, TypeError, RecursionError):  # a bad record: a problem row when it is built
+            return []
+        names_a_base = any(r.kind in _LINEAGE_KINDS for r in refs)
+        if self.fetch_files == "auto" and (names_a_base or not alone):
+            return []
         files = set(record.files)
         wanted = []
         if extract.ADAPTER_CONFIG in files:
             wanted.append(extract.ADAPTER_CONFIG)
-        if extract.CONFIG in files and not any(r.kind in _LINEAGE_KINDS for r in refs):
+        if extract.CONFIG in files and not names_a_base:
             wanted.append(extract.CONFIG)
         if extract.CARD in files and not isinstance(row.get("cardData"), Mapping):
             wanted.append(extract.CARD)
         return wanted
 
-    def _fetch(self, row: Mapping[str, Any], name: str) -> dict[str, Any]:
-        """Download one small file: {"status": "ok", "revision", "text"} or {"status": <why not>, ...}.
-
-        Statuses other than "ok": missing (404 although listed), gated, not_found, disabled, too_large. Any
-        other failure (server errors after retries, lost connection) propagates and interrupts the crawl.
-        """
+    def _fetch(self, client: HubClient, row: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """Download one small file (see :meth:`HubClient.get_file`) at the listed commit, else ``main``."""
         sha = row.get("sha")
-        revision = sha if isinstance(sha, str) and _COMMIT.match(sha) else None
-        self.stats["files_fetched"] += 1
-        kwargs: dict[str, Any] = {"cache_dir": self.cache_dir or default_cache_dir(), "endpoint": self.endpoint,
-                                  "token": self._token}
-        try:
-            try:
-                dry = hf_hub_download(row["id"], name, revision=revision, dry_run=True, **kwargs)
-            except RevisionNotFoundError:  # the listing's commit is gone (force-push): read the branch
-                revision = None
-                dry = hf_hub_download(row["id"], name, dry_run=True, **kwargs)
-            size = getattr(dry, "file_size", None)
-            if size is not None and size > MAX_FILE_BYTES:
-                return {"status": "too_large", "revision": revision, "size": size}
-            if getattr(dry, "is_cached", False):
-                path = Path(dry.local_path)
-            else:
-                path = Path(hf_hub_download(row["id"], name, revision=revision, **kwargs))
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                return {"status": "too_large", "revision": revision, "size": size}
-            text = path.read_bytes().decode("utf-8", errors="replace")
-        except LocalEntryNotFoundError:  # an EntryNotFoundError too, but it means "could not reach the Hub"
-            raise
-        except RemoteEntryNotFoundError:
-            return {"status": "missing", "revision": revision}
-        except GatedRepoError:
-            return {"status": "gated", "revision": revision}
-        except RepositoryNotFoundError:
-            return {"status": "not_found", "revision": revision}
-        except DisabledRepoError:
-            return {"status": "disabled", "revision": revision}
-        return {"status": "ok", "revision": revision, "text": text}
+        revision = sha if isinstance(sha, str) and _COMMIT.match(sha) else "main"
+        with _counting(self.stats) as count:
+            count["files_fetched"] += 1
+        return client.get_file(str(row["id"]), revision, name, MAX_FILE_BYTES)
 
-    # -- harvest ----------------------------------------------------------------------------------------------
-    def _build(self, state: _State) -> Harvest:
+    def _build(self, state: CrawlState) -> Harvest:
         """The harvest of the crawl state: every record through ``record_from_api``, plus fetched files."""
         out = Harvest(sources=[self.describe()])
-        for model_id, entry in state.entries.items():
+        # Sorted, so that the harvest does not depend on the order in which concurrent listings completed.
+        for model_id in sorted(state.entries):
+            entry = state.entries[model_id]
             source = f"{self.endpoint}/api/models/{model_id}"
             try:
                 record, refs = extract.record_from_api(entry["row"], source)
-            except ValueError as err:
-                out.problems.append(Problem(source, model_id, str(err)))
+            except (ValueError, TypeError, RecursionError) as err:  # one bad record costs only that record
+                out.problems.append(Problem(source, model_id, f"record not read: {_first_line(err)}"))
                 continue
             refs += self._apply_files(record, entry.get("files", {}), out.problems)
             out.records.append(record)
@@ -613,6 +437,8 @@ class HubCrawl:
                 else:
                     out.dangling.append((ref, reason))
             out.references = kept
+        out.problems += [Problem(source, model, message) for source, model, message in sorted(state.problems,
+                                                                                         key=str)]
         return out
 
     def _apply_files(
@@ -625,14 +451,15 @@ class HubCrawl:
             status = result.get("status")
             if status != "ok":
                 problems.append(Problem(where, record.id, _FILE_PROBLEMS.get(str(status), f"not read ({status})")
-                                        .format(name=name, size=result.get("size"), limit=MAX_FILE_BYTES)))
+                                        .format(name=name, size=result.get("size"), limit=MAX_FILE_BYTES,
+                                                reason=result.get("reason"))))
                 continue
             text = str(result.get("text", ""))
             if name == extract.CARD:
                 try:
                     card = extract.card_metadata(text)
-                except extract.CardError as err:
-                    problems.append(Problem(where, record.id, f"model card: {err}"))
+                except (extract.CardError, ValueError, RecursionError) as err:  # a hostile card: this record only
+                    problems.append(Problem(where, record.id, f"model card: {_first_line(err)}"))
                     continue
                 if card is not None:
                     extract.apply_card(record, card)
@@ -642,6 +469,9 @@ class HubCrawl:
                 data = json.loads(text)
             except json.JSONDecodeError as err:
                 problems.append(Problem(where, record.id, f"{name}: not valid JSON ({err.msg})"))
+                continue
+            except (ValueError, RecursionError) as err:  # too deep, or an integer of thousands of digits
+                problems.append(Problem(where, record.id, f"{name}: JSON that cannot be read ({_first_line(err)})"))
                 continue
             if not isinstance(data, dict):
                 problems.append(Problem(where, record.id, f"{name}: not a JSON object"))
@@ -656,7 +486,7 @@ class HubCrawl:
                     record.quantization = extract.quantization_hint(record, data)
         return refs
 
-    def _unchecked_bases(self, state: _State) -> list[str]:
+    def _unchecked_bases(self, state: CrawlState) -> list[str]:
         """Ids the crawled records name as a base, that the crawl has no record of and has not checked yet."""
         have = {model_id.lower() for model_id in state.entries}
         found: dict[str, str] = {}
@@ -665,34 +495,6 @@ class HubCrawl:
             if base and base.lower() not in have and base.lower() not in state.bases:
                 found.setdefault(base.lower(), base)
         return sorted(found.values())
-
-    # -- instrumentation --------------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _counting_requests(self) -> Iterator[None]:
-        """Count every request of ``huggingface_hub``'s shared client, and 429/5xx answers, while crawling."""
-        previous = getattr(hf_http, "_GLOBAL_CLIENT_FACTORY", hf_http.default_client_factory)
-        stats = self.stats
-
-        def on_request(request: httpx2.Request) -> None:
-            stats["requests"] += 1
-
-        def on_response(response: httpx2.Response) -> None:
-            if response.status_code == 429:
-                stats["retries_429"] += 1
-            elif 500 <= response.status_code < 600:
-                stats["retries_5xx"] += 1
-
-        def factory() -> httpx2.Client:
-            client = previous()
-            client.event_hooks["request"].append(on_request)
-            client.event_hooks["response"].append(on_response)
-            return client
-
-        set_client_factory(factory)
-        try:
-            yield
-        finally:
-            set_client_factory(previous)
 
     @contextlib.contextmanager
     def _progress_bar(self) -> Iterator[_Bar]:
@@ -707,7 +509,21 @@ _FILE_PROBLEMS = {
     "not_found": "{name}: the repo was not found when its files were read",
     "disabled": "{name}: the repo is disabled",
     "too_large": "{name}: {size} bytes, over the {limit}-byte limit; not read",
+    "refused": "{name}: {reason}",
 }
+
+# HfApi.list_models' names for the listing's sort keys, and the API's.
+_SORT_KEYS = {"created_at": "createdAt", "last_modified": "lastModified", "trending_score": "trendingScore"}
+
+
+@contextlib.contextmanager
+def _counting(stats: dict[str, int | float]) -> Iterator[dict[str, int | float]]:
+    """``stats`` for counting from a worker thread (one counter update at a time)."""
+    with _STATS_LOCK:
+        yield stats
+
+
+_STATS_LOCK = threading.Lock()
 
 
 class _Bar:
@@ -723,20 +539,11 @@ class _Bar:
         )
         self.task = self.progress.add_task("crawl", total=None, models=0, requests=0, rate=0.0)
 
-    def update(self, state: _State, queue: deque[str], stats: Mapping[str, int | float]) -> None:
+    def update(self, state: CrawlState, stats: Mapping[str, int | float]) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        self.progress.update(self.task, completed=len(state.listed), total=len(state.listed) + len(queue),
+        self.progress.update(self.task, completed=len(state.listed), total=len(state.depth),
                              models=len(state.entries), requests=stats["requests"],
                              rate=stats["requests"] / elapsed)
-
-
-def _retry_after(headers: Mapping[str, str], fallback: float) -> float:
-    """Seconds to wait before retrying: the rate-limit reset, else ``Retry-After``, else ``fallback``."""
-    info = parse_ratelimit_headers(headers)
-    if info is not None and info.remaining == 0:
-        return float(info.reset_in_seconds)
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), "").strip()
-    return float(value) if value.isdigit() else fallback
 
 
 def _root_id(raw: str) -> str:
@@ -777,6 +584,7 @@ def crawl(
     search: str | None = None,
     sort: str | None = None,
     limit: int | None = None,
+    limits: Limits | None = None,
 ) -> CrawlResult:
     """Crawl the descendants of ``roots`` (and of a bulk listing), assemble them and save the snapshot.
 
@@ -789,7 +597,7 @@ def crawl(
     state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
     source = HubCrawl(roots, author=author, search=search, sort=sort, limit=limit, endpoint=endpoint, token=token,
                       max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
-                      check_bases=check_bases, ancestors=ancestors, progress=progress)
+                      check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress)
     harvest = source.harvest()
     snap = assemble.assemble(harvest)
     snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,

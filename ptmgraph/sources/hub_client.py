@@ -1,0 +1,406 @@
+"""The crawl's HTTP client: one Hub endpoint, with timeouts, origin checks, pacing and retries.
+
+Definitions used throughout:
+
+- *origin*: the (scheme, host, port) of a URL, with the scheme's default port when none is written.
+  The client sends requests to the endpoint's origin only: a redirect or a ``Link: rel="next"`` page on
+  any other origin is not followed, so the token (sent with every request) never leaves the endpoint.
+- *attempt*: one HTTP request. A *call* (one API reply, one file) makes up to ``Limits.max_tries``
+  attempts. An attempt is retried when it fails in a way that a later attempt may not: 408, 429 and 5xx
+  answers, a dropped or refused connection, a connect or read timeout, a body cut short or not JSON.
+- *wait*: seconds slept before a retry: the server's ``Retry-After`` or, on a 429 whose ``RateLimit`` header
+  says no request is left, the seconds until the window resets; otherwise ``Limits.backoff`` doubled on
+  each retry (up to 8 s), with +-25 % jitter. A wait the server asks for that exceeds ``Limits.max_wait``
+  stops the crawl (:class:`CrawlStop`) instead of sleeping.
+- *pacing*: every reply's ``RateLimit: "api";r=<remaining>;t=<seconds>`` header spreads the remaining
+  quota evenly over the rest of the window: the next attempt starts no sooner than ``t / (r + 1)``
+  seconds after the previous one, across all threads, so a crawl never has to be told with a 429.
+
+The requests are built with ``huggingface_hub`` (its headers, token lookup, and error classes through
+``hf_raise_for_status``) and sent with one ``httpx2.Client`` of the crawl's own, so that nothing the
+library does by itself (following any ``Link`` header, sleeping 1 s or more per retry) escapes these
+limits. Bodies are read with a size cap and never executed: JSON is parsed with :func:`json.loads` only.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx2
+from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, parse_ratelimit_headers
+
+from ptmgraph.sources.interface import SourceError
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+_MAX_BACKOFF = 8.0
+MAX_REPLY_BYTES = 256 * 1024 * 1024
+"""An API reply (one listing page of up to 1,000 records, or one record) larger than this is refused."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The crawl's bounds. Times are seconds.
+
+    ``connect_timeout``: to open a connection; ``read_timeout``: the longest silence while a reply is read;
+    ``max_wait``: the longest wait the crawl accepts when the server asks for one; ``max_tries``: attempts
+    per call; ``backoff``: the first wait after a failure that came without a ``Retry-After``;
+    ``max_pages``: pages read per listing (at up to 1,000 models a page); ``workers``: requests in flight.
+    """
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_wait: float = 300.0
+    max_tries: int = 8
+    backoff: float = 0.25
+    max_pages: int = 10_000
+    workers: int = 4
+
+
+class CrawlStop(SourceError):
+    """A call that cannot succeed now (retries used up, a wait over ``max_wait``, an unexpected HTTP error).
+
+    The crawl stops and keeps its journal; running it again resumes it.
+    """
+
+
+class BadReply(Exception):
+    """A reply that was received but cannot be used (not JSON after every retry, a redirect to another
+    origin, a body over the size cap). It costs only the record or listing it was for: a problem row."""
+
+
+class TooLarge(BadReply):
+    """A body over the size cap of its call; it is not read past the cap. ``size``: bytes declared or read."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """The origin of ``url`` (see the module docstring)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+class _SameOriginTransport(httpx2.BaseTransport):
+    """Refuses, before anything is sent, every request to an origin other than the endpoint's."""
+
+    def __init__(self, allowed: tuple[str, str, int], inner: httpx2.BaseTransport) -> None:
+        self.allowed = allowed
+        self.inner = inner
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if origin(str(request.url)) != self.allowed:
+            raise BadReply(f"{request.url}: not on the endpoint's origin; not requested")
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _Pacer:
+    """Spreads attempts over the rate-limit window the server reports (see *pacing* above)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._interval = 0.0
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        info = parse_ratelimit_headers(headers)
+        if info is None:
+            return
+        with self._lock:
+            self._interval = info.reset_in_seconds / (info.remaining + 1)
+            if info.remaining == 0:
+                self._next = max(self._next, time.monotonic() + info.reset_in_seconds)
+
+
+@dataclass
+class Listing:
+    """What one listing returned: its records (distinct ids, in order), whether it was read to its end,
+    how many pages it took, and the problems met (items of the wrong shape, hostile paging)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    complete: bool = True
+    pages: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class HubClient:
+    """Calls to one endpoint within :class:`Limits`; ``stats`` counts attempts (``requests``) and the 429
+    (``retries_429``), 5xx (``retries_5xx``) and other failed attempts (``retries_other``: timeouts, dropped
+    connections, bodies cut short or not JSON). Thread-safe: the crawl's workers share one client."""
+
+    def __init__(self, endpoint: str, token: str | bool | None, limits: Limits,
+                 stats: dict[str, int | float] | None = None) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.origin = origin(self.endpoint)
+        if self.origin[0] not in _DEFAULT_PORTS or not self.origin[1]:
+            raise SourceError(f"{endpoint!r} is not an http(s) URL")
+        self.limits = limits
+        self.stats = stats if stats is not None else {}
+        for key in ("requests", "retries_429", "retries_5xx", "retries_other"):
+            self.stats.setdefault(key, 0)
+        self._stats_lock = threading.Lock()
+        self._headers = build_hf_headers(token=token)  # the token: argument, HF_TOKEN or the stored login
+        timeout = httpx2.Timeout(limits.read_timeout, connect=limits.connect_timeout)
+        transport = _SameOriginTransport(self.origin, httpx2.HTTPTransport(retries=0))
+        self._client = httpx2.Client(transport=transport, timeout=timeout, follow_redirects=False,
+                                     limits=httpx2.Limits(max_connections=max(limits.workers, 1) + 1))
+        self._pacer = _Pacer()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calls ------------------------------------------------------------------------------------------------
+    def model_info(self, model_id: str, expand: list[str]) -> dict[str, Any]:
+        """``GET /api/models/{id}?expand=...``: the record as a dict. Raises the library's
+        ``RepositoryNotFoundError`` / ``GatedRepoError`` / ``DisabledRepoError`` for a repo the Hub does not
+        serve, :class:`BadReply` for a reply that is not a JSON object, :class:`CrawlStop` otherwise."""
+        url = f"{self.endpoint}/api/models/{quote(model_id, safe='/')}"
+        response, data = self._call(url, [("expand", e) for e in expand], parse=True)
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise BadReply(f"{response.request.url}: not a model record (a JSON object with an id)")
+        return data
+
+    def list_models(self, params: list[tuple[str, str]], *, max_rows: int | None = None) -> Listing:
+        """``GET /api/models`` with ``params``, following ``Link: rel="next"`` pages on the endpoint's origin.
+
+        Stops early (``complete`` False) once ``max_rows`` distinct records are read. A next page on another
+        origin, a next URL already read (a cursor that repeats), a page of ids all seen before, or more than
+        ``max_pages`` pages ends the listing with a problem: what was read so far is kept.
+        """
+        out = Listing()
+        url: str | None = f"{self.endpoint}/api/models"
+        query: list[tuple[str, str]] | None = params
+        seen_urls: set[str] = set()
+        seen_ids: set[str] = set()
+        while url is not None:
+            if out.pages >= self.limits.max_pages:
+                out.problems.append(f"listing stopped after {out.pages} pages (the cap)")
+                return out
+            response, page = self._call(url, query, parse=True)
+            seen_urls.add(str(response.request.url))
+            out.pages += 1
+            if not isinstance(page, list):
+                raise BadReply(f"{response.request.url}: a listing page that is not a JSON list")
+            new = 0
+            for item in page:
+                model_id = item.get("id") if isinstance(item, dict) else None
+                if not isinstance(model_id, str) or not model_id:
+                    out.problems.append(f"{response.request.url}: a listed item that is not a model record")
+                    continue
+                if model_id in seen_ids:
+                    continue
+                seen_ids.add(model_id)
+                new += 1
+                out.rows.append(item)
+                if max_rows is not None and len(out.rows) >= max_rows:
+                    out.complete = False
+                    return out
+            next_url = response.links.get("next", {}).get("url")
+            if next_url is None:
+                return out
+            next_url = urljoin(str(response.request.url), next_url)
+            if origin(next_url) != self.origin:
+                out.problems.append(f"{response.request.url}: next page on another origin ({_origin_text(next_url)})"
+                                    "; not followed")
+                return out
+            if next_url in seen_urls:
+                out.problems.append(f"{response.request.url}: next page is a page already read; listing stopped")
+                return out
+            if page and not new:
+                out.problems.append(f"{response.request.url}: a page of ids all listed before; listing stopped")
+                return out
+            url, query = next_url, None
+        return out
+
+    def get_file(self, repo_id: str, revision: str, filename: str, max_bytes: int) -> dict[str, Any]:
+        """One repo file in one request: {"status": "ok", "revision", "text"} or {"status": <why not>, ...}.
+
+        Statuses other than "ok": missing (404), gated, not_found, disabled, too_large (over ``max_bytes``;
+        the body is not read past the cap), refused (a redirect off the endpoint's origin, or a reply that
+        could not be read). Unexpected HTTP errors and used-up retries raise :class:`CrawlStop`.
+        """
+        from huggingface_hub.errors import (
+            DisabledRepoError,
+            GatedRepoError,
+            RemoteEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+
+        url = f"{self.endpoint}/{quote(repo_id, safe='/')}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+        try:
+            response, _ = self._call(url, None, max_bytes=max_bytes)
+        except TooLarge as err:
+            return {"status": "too_large", "revision": revision, "size": err.size}
+        except BadReply as err:
+            return {"status": "refused", "revision": revision, "reason": str(err)}
+        except RevisionNotFoundError:
+            if revision == "main":
+                return {"status": "not_found", "revision": revision}
+            return self.get_file(repo_id, "main", filename, max_bytes)  # the listed commit is gone: the branch
+        except RemoteEntryNotFoundError:
+            return {"status": "missing", "revision": revision}
+        except GatedRepoError:
+            return {"status": "gated", "revision": revision}
+        except RepositoryNotFoundError:
+            return {"status": "not_found", "revision": revision}
+        except DisabledRepoError:
+            return {"status": "disabled", "revision": revision}
+        return {"status": "ok", "revision": revision, "text": response.content.decode("utf-8", errors="replace")}
+
+    # -- one call, with retries -----------------------------------------------------------------------------
+    def _call(self, url: str, params: list[tuple[str, str]] | None, *, max_bytes: int = MAX_REPLY_BYTES,
+              parse: bool = False) -> tuple[httpx2.Response, Any]:
+        """GET ``url`` until an answer that is not worth retrying; raise the library's error for it
+        (``hf_raise_for_status``) or return it, with its body parsed as JSON when ``parse``.
+
+        A body that does not parse as JSON is retried (it was most likely cut short); one that parses
+        into something Python refuses (too deep, an integer of thousands of digits) is a :class:`BadReply`
+        at once."""
+        limits = self.limits
+        backoff = limits.backoff
+        failure = "no attempt made"
+        for attempt in range(1, limits.max_tries + 1):
+            asked: float | None = None
+            self._pacer.wait()
+            try:
+                response = self._get_following_redirects(url, params, max_bytes)
+            except httpx2.ConnectTimeout:
+                failure = f"no connection within {limits.connect_timeout:g} s"
+            except httpx2.ReadTimeout:
+                failure = f"no data for {limits.read_timeout:g} s"
+            except httpx2.TransportError as err:
+                failure = f"connection failed ({_first_line(err)})"
+            else:
+                self._pacer.observe(response.headers)
+                status = response.status_code
+                if status in _RETRY_STATUSES:
+                    failure = f"HTTP {status}"
+                    asked = _asked_wait(response)
+                elif status >= 400:
+                    self._raise_for_status(response)
+                elif not parse:
+                    return response, None
+                else:
+                    try:
+                        return response, json.loads(response.content)
+                    except json.JSONDecodeError:
+                        failure = "a reply that is not JSON (cut short?)"
+                    except (ValueError, RecursionError) as err:
+                        raise BadReply(f"GET {response.request.url}: JSON that cannot be read "
+                                       f"({_first_line(err)})") from None
+            self._count("retries_429" if failure == "HTTP 429" else
+                        "retries_5xx" if failure.startswith("HTTP 5") else "retries_other")
+            if attempt == limits.max_tries:
+                break
+            if asked is not None and asked > limits.max_wait:
+                raise CrawlStop(f"GET {url}: the server asks to wait {asked:g} s, over the {limits.max_wait:g} s "
+                                "limit (--max-wait)")
+            if asked is None:
+                time.sleep(backoff * random.uniform(0.75, 1.25))
+                backoff = min(_MAX_BACKOFF, backoff * 2)
+            else:
+                time.sleep(asked)
+        if failure.startswith("a reply that is not JSON"):
+            raise BadReply(f"GET {url}: {failure}; {limits.max_tries} tries")
+        raise CrawlStop(f"GET {url}: {failure}; {limits.max_tries} tries")
+
+    def _get_following_redirects(self, url: str, params: list[tuple[str, str]] | None,
+                                 max_bytes: int) -> httpx2.Response:
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = self._get(url, params, max_bytes)
+            if response.status_code not in _REDIRECT_STATUSES or "location" not in response.headers:
+                return response
+            target = urljoin(str(response.request.url), response.headers["location"])
+            if origin(target) != self.origin:
+                raise BadReply(f"GET {url}: redirected to another origin ({_origin_text(target)}); not followed")
+            url, params = target, None
+        raise BadReply(f"GET {url}: more than {_MAX_REDIRECTS} redirects")
+
+    def _get(self, url: str, params: list[tuple[str, str]] | None, max_bytes: int) -> httpx2.Response:
+        """One attempt; the body is read in full, up to ``max_bytes`` (a longer one raises BadReply)."""
+        self._count("requests")
+        query = httpx2.QueryParams(tuple(params)) if params else None  # None: keep the query a next-page URL carries
+        with self._client.stream("GET", url, params=query, headers=self._headers) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes and response.status_code == 200:
+                raise TooLarge(f"GET {url}: {declared} bytes, over the {max_bytes}-byte limit", int(declared))
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(f"GET {url}: over the {max_bytes}-byte limit", size)
+                chunks.append(chunk)
+        return httpx2.Response(response.status_code, headers=response.headers, content=b"".join(chunks),
+                               request=response.request)
+
+    def _raise_for_status(self, response: httpx2.Response) -> None:
+        try:
+            hf_raise_for_status(response)
+        except HfHubHTTPError as err:
+            from huggingface_hub.errors import (
+                DisabledRepoError,
+                EntryNotFoundError,
+                RepositoryNotFoundError,
+                RevisionNotFoundError,
+            )
+
+            if isinstance(err, RepositoryNotFoundError | DisabledRepoError | EntryNotFoundError
+                          | RevisionNotFoundError):
+                raise
+            raise CrawlStop(f"GET {response.request.url}: HTTP {response.status_code} "
+                            f"({_first_line(err)})") from None
+
+    def _count(self, key: str) -> None:
+        with self._stats_lock:
+            self.stats[key] += 1
+
+
+def _asked_wait(response: httpx2.Response) -> float | None:
+    """The wait a retryable answer asks for (see *wait* in the module docstring), or None."""
+    info = parse_ratelimit_headers(response.headers)
+    if response.status_code == 429 and info is not None and info.remaining == 0:
+        return float(info.reset_in_seconds)
+    value = response.headers.get("retry-after", "").strip()
+    return float(value) if value.isdigit() else None
+
+
+def _origin_text(url: str) -> str:
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
