@@ -261,6 +261,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._resolve(path, head=head)
             else:
                 self._error(404, "Not found", head=head)
+        except ConnectionError:  # the client gave up on this answer (a body over its cap, a timeout)
+            self.close_connection = True
         except Exception as err:  # a bug in this test server must show as a 500, not hang the client
             self._error(500, f"test server error: {type(err).__name__}: {err}", head=head)
 
