@@ -6,12 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
@@ -496,3 +500,193 @@ def test_an_ancestors_crawl_answers_where_a_model_comes_from(hub: HubServer, fil
     # One model_info for the seed and one for each ancestor; no listing at all.
     assert hub.requests(contains="/api/models?") == []
     assert result.stats["requests"] == 1 + expected.rows.height
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A failing Hub: transient faults, hostile paging, waits and timeouts, bad replies, kills
+# ---------------------------------------------------------------------------------------------------------------
+
+FAULT_KINDS: tuple[int | str, ...] = (429, "429-bare", 500, 502, 503, "close", "cut", "truncated", "slow")
+# Short timeouts and waits keep the faulty runs quick; the logic is the one real crawls use.
+QUICK = Limits(read_timeout=0.3, backoff=0.02)
+
+
+def snapshot_rows(path: Path) -> dict[str, list[str]]:
+    """Every table of a snapshot, rows in a canonical order: what 'the same snapshot' compares."""
+    snap = snapshot.load(path)
+    return {name: sorted(map(repr, getattr(snap, name).iter_rows()))
+            for name in ("models", "edges", "evidence", "dangling", "problems")}
+
+
+def test_a_hub_failing_30_percent_of_the_time_gives_the_fault_free_snapshot(hub: HubServer, tmp_path: Path) -> None:
+    clean = crawl([SMALL_ROOT], tmp_path / "clean", limits=QUICK, progress=False)
+    hub.slow_seconds = 0.6  # twice the read timeout
+    hub.random_faults(0.3, FAULT_KINDS, seed=7)
+    before = hub.request_count
+    faulty = crawl([SMALL_ROOT], tmp_path / "faulty", limits=QUICK, progress=False)
+    time.sleep(hub.slow_seconds)  # a slow answer is logged when the server gives it, after the client gave up
+    log = hub.log[before:]
+
+    assert snapshot_rows(faulty.snapshot) == snapshot_rows(clean.snapshot)
+    faults = Counter(str(e.fault) for e in log if e.fault)
+    print(f"\n{len(log)} requests, faults {dict(faults)}; clean {clean.stats}\nfaulty {faulty.stats}")
+    assert set(faults) == {str(kind) for kind in FAULT_KINDS}, "every kind of fault was met"
+    assert 0.2 < sum(faults.values()) / len(log) < 0.4
+    stats = faulty.stats
+    assert stats["requests"] == len(log)
+    assert stats["retries_429"] == faults["429"] + faults["429-bare"]
+    assert stats["retries_5xx"] == faults["500"] + faults["502"] + faults["503"]
+    assert stats["retries_other"] == faults["close"] + faults["cut"] + faults["truncated"] + faults["slow"]
+    assert stats["requests"] == clean.stats["requests"] + sum(faults.values()), "nothing but the faults was retried"
+
+
+@pytest.mark.parametrize("hostility", ["link_to_self", "repeat_pages"])
+def test_paging_that_goes_round_in_circles_ends_with_a_problem(hub: HubServer, tmp_path: Path,
+                                                               hostility: str) -> None:
+    hub.page_size = 10
+    clean = crawl([SMALL_ROOT], tmp_path / "clean", fetch_files="never", progress=False)
+    paged = {parse_qs(urlsplit(e.path).query)["filter"][0] for e in hub.requests(contains="cursor=")}
+    setattr(hub, hostility, True)
+    before = hub.request_count
+    result = crawl([SMALL_ROOT], tmp_path / "hostile", fetch_files="never", progress=False)
+    requests = hub.request_count - before
+    got, want = snapshot_rows(result.snapshot), snapshot_rows(clean.snapshot)
+    problems = snapshot.load(result.snapshot).problems
+    if hostility == "link_to_self":
+        # Every listing's last page links to itself: seen to repeat before it is asked again, and ended.
+        assert requests == clean.stats["requests"]
+        assert problems.height == clean.stats["parents_listed"]
+        assert set(problems["message"].str.contains("next page is a page already read")) == {True}
+        assert {k: v for k, v in got.items() if k != "problems"} == {k: v for k, v in want.items() if k != "problems"}
+    else:
+        # Every later page repeats the first: each listing of more than one page stops at its second page
+        # (the root's among them, which hides the models of its later pages and their own listings).
+        stopped = {parse_qs(urlsplit(source).query)["filter"][0] for source in problems["source"]}
+        assert f"base_model:{SMALL_ROOT}" in stopped and stopped <= paged
+        assert set(problems["message"].str.contains("a page of ids all listed before")) == {True}
+        assert set(got["models"]) < set(want["models"])
+        assert requests < clean.stats["requests"]
+
+
+def test_a_next_page_on_another_host_is_not_followed_and_gets_no_token(
+        hub_data: HubData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with HubServer(hub_data, page_size=50) as main, HubServer(hub_data, page_size=50) as elsewhere:
+        point_hf_at(monkeypatch, tmp_path, main.url)
+        monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token_0123456789")
+        other = urlsplit(elsewhere.url).netloc
+        main.next_page_host = other  # first pages link to the other server
+        result = crawl([SMALL_ROOT], tmp_path / "snap", fetch_files="never", progress=False)
+        assert main.log and all(e.authorized for e in main.log), "the endpoint does get the token"
+        assert not any(e.authorized for e in elsewhere.log)
+        assert elsewhere.log == [], "the other host is not asked at all"
+    problems = snapshot.load(result.snapshot).problems
+    assert problems.height == 1 and "next page on another origin" in problems["message"][0]
+    assert f"http://{other}" in problems["message"][0]
+    assert "hf_not_a_real_token" not in json.dumps(snapshot.load(result.snapshot).meta)
+
+
+def test_a_wait_over_max_wait_stops_at_once_and_resumes(small: HubServer, tmp_path: Path) -> None:
+    out, state = tmp_path / "snap", tmp_path / "state"
+    small.inject("429-long", match="/api/models?")  # Retry-After: 100000 on the first listing page
+    started = time.monotonic()
+    with pytest.raises(CrawlInterrupted, match=r"asks to wait 100000 s, over the 60 s limit \(--max-wait\)") as e:
+        crawl([ROOT], out, state_dir=state, limits=Limits(max_wait=60), progress=False)
+    assert time.monotonic() - started < 5
+    assert "run the same crawl again to resume" in str(e.value)
+    resumed = crawl([ROOT], out, state_dir=state, limits=Limits(max_wait=60), progress=False)
+    listings = small.requests(contains="/api/models?")
+    assert resumed.stats["requests"] == len(listings) - 1, "only listings: the root came from the journal"
+    assert snapshot_rows(resumed.snapshot) == snapshot_rows(crawl([ROOT], tmp_path / "again", progress=False).snapshot)
+
+
+def test_a_server_that_does_not_answer_times_out_naming_the_url(small: HubServer) -> None:
+    small.slow_seconds = 1.0
+    small.inject("slow", "slow", match="/api/models/")
+    started = time.monotonic()
+    with pytest.raises(CrawlInterrupted) as stopped:
+        HubCrawl([ROOT], limits=Limits(read_timeout=0.2, max_tries=2, backoff=0.01), progress=False).harvest()
+    assert time.monotonic() - started < 1.5
+    message = str(stopped.value)
+    assert f"GET {small.url}/api/models/{ROOT}: no data for 0.2 s; 2 tries" in message
+
+
+def test_rate_limit_headers_pace_the_crawl_so_it_is_not_told_with_429s(small: HubServer, tmp_path: Path) -> None:
+    unpaced = HubCrawl([ROOT], fetch_files="never", progress=False)
+    unpaced.harvest()
+    small.log.clear()
+    small.rate_limit(quota=5, window=1.0)  # fewer than the crawl needs: it must spread over two windows
+    paced = HubCrawl([ROOT], fetch_files="never", progress=False)
+    started = time.monotonic()
+    paced.harvest()
+    assert paced.stats["requests"] == unpaced.stats["requests"] > 5
+    assert small.requests(status=429) == [] and paced.stats["retries_429"] == 0
+    assert time.monotonic() - started >= 1.0
+
+
+def hostile_hub() -> tuple[HubData, dict[tuple[str, str], bytes]]:
+    rows = [
+        _record(ROOT, files=("README.md",), card={"license": "mit"}),
+        _record("u/deep-card", bases=(ROOT,), files=("README.md",)),
+        _record("u/big-int", bases=(ROOT,), files=("adapter_config.json",), card={"base_model": ROOT}),
+        {**_record("u/odd-shapes", bases=(ROOT,)), "siblings": "not a list", "createdAt": {"not": "a date"},
+         "downloads": "many", "cardData": ["not", "a", "mapping"]},
+        _record("v/child-of-unreadable", bases=("u/deep-card",)),
+    ]
+    files = {
+        ("u/deep-card", "README.md"): b"---\nbase_model: " + b"[" * 50_000 + b"]" * 50_000 + b"\n---\n",
+        ("u/big-int", "adapter_config.json"): b'{"base_model_name_or_path": ' + b"9" * 5000 + b"}",
+    }
+    return HubData(records={str(r["id"]): r for r in rows}), files
+
+
+def test_bad_replies_and_hostile_files_cost_only_their_record_and_replay_cleanly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, files = hostile_hub()
+    with HubServer(data, page_size=2, files=files) as server:
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        server.inject(*["truncated"] * 8, match=f"/api/models/{ROOT}?")  # the root's record never parses
+        state = tmp_path / "state"
+        first = HubCrawl([ROOT], fetch_files="all", state_dir=state, limits=Limits(backoff=0.01), progress=False)
+        harvest = first.harvest()
+        requests_after_first = server.request_count
+        replayed = HubCrawl([ROOT], fetch_files="all", state_dir=state, progress=False)
+        again = replayed.harvest()
+    problems = {(p.model, p.message.split(":")[0]) for p in harvest.problems}
+    messages = " | ".join(p.message for p in harvest.problems)
+    assert (ROOT, "record not read") in problems and "not JSON (cut short?); 8 tries" in messages
+    assert any(p.model == "u/deep-card" and p.message.startswith("model card") for p in harvest.problems)
+    assert any(p.model == "u/big-int" and "cannot be read" in p.message for p in harvest.problems)
+    # The unreadable root is still listed, and so are the children of the model with the hostile card.
+    assert {r.id for r in harvest.records} == {"u/deep-card", "u/big-int", "u/odd-shapes", "v/child-of-unreadable"}
+    # The journal replays the same harvest without asking the Hub anything and without failing.
+    assert server.request_count == requests_after_first and replayed.stats["requests"] == 0
+    assert sorted(map(repr, again.problems)) == sorted(map(repr, harvest.problems))
+    assert sorted(map(repr, again.records)) == sorted(map(repr, harvest.records))
+
+
+def test_sigkill_at_20_random_moments_then_resume_gives_the_fault_free_snapshot(hub: HubServer,
+                                                                                tmp_path: Path) -> None:
+    clean = crawl([SMALL_ROOT], tmp_path / "clean", progress=False)
+    out, state = tmp_path / "killed", tmp_path / "killed.state"
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    env.pop("HF_TOKEN", None)
+    command = [sys.executable, "-m", "ptmgraph", "crawl", "--root", SMALL_ROOT, "--out", str(out),
+               "--state-dir", str(state), "--keep-state", "--no-progress"]
+    rng = random.Random(20)
+    for moment in range(20):
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # At most 8 requests into the run: with about 176 in all, every one of the 20 kills lands mid-crawl.
+        hub.kill_at(rng.randint(1, 8), proc.pid)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == -signal.SIGKILL, f"kill {moment} missed: {err.decode()[-500:]}"
+    assert not out.exists()
+    hub.revive()
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+
+    assert snapshot_rows(out) == snapshot_rows(clean.snapshot)
+    lines = [json.loads(line) for line in (state / JOURNAL_NAME).read_text().splitlines()]
+    ids = Counter(entry["row"]["id"] for line in lines for entry in line.get("records", []))
+    assert len(ids) == clean.stats["models"] and max(ids.values()) == 1, "no record lost, none journaled twice"
+    listed = Counter(line["parent"] for line in lines if line["kind"] == "children" and line["complete"])
+    assert len(listed) == clean.stats["parents_listed"] and max(listed.values()) == 1
