@@ -313,7 +313,9 @@ def crawl(
         Path | None, typer.Option(help="Where progress is kept for resuming (default: OUT.crawl).")
     ] = None,
     fetch_files: Annotated[
-        str, typer.Option(help="auto: fetch adapter_config/config/README when they add lineage; never.")
+        str,
+        typer.Option(help="auto: lineage files only of roots and bases that name no base; all: also every "
+                     "adapter_config.json (a request each); never."),
     ] = "auto",
     check_bases: Annotated[
         bool, typer.Option(help="Look up bases outside the crawl; missing ones become dangling references.")
@@ -323,30 +325,42 @@ def crawl(
     ] = False,
     keep_state: Annotated[bool, typer.Option(help="Keep the state directory after a successful crawl.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds without data before a request is retried (read timeout).")
+    ] = 60.0,
+    connect_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to open a connection.")] = 10.0,
+    max_wait: Annotated[
+        float, typer.Option(min=0, help="Longest wait (s) the Hub may ask for (Retry-After); longer: stop, resumable.")
+    ] = 300.0,
+    max_pages: Annotated[int, typer.Option(min=1, help="Pages read per listing (1,000 models a page).")] = 10_000,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once.")] = 4,
 ) -> None:
     """Crawl the Hub (or HF_ENDPOINT): descendants of --root models and/or a bulk listing. Resumable.
 
     The token comes from HF_TOKEN or the huggingface_hub login, and is never printed or stored.
     """
+    from ptmgraph.sources.hub_api import FETCH_FILES, Limits
     from ptmgraph.sources.hub_api import crawl as crawl_hub
 
     if not root and not (author or search or limit):
         fail("give --root, or a bulk listing with --author, --search or --limit", 2)
-    if fetch_files not in ("auto", "all", "never"):
-        fail(f"--fetch-files must be auto, all or never, not {fetch_files!r}", 2)
+    if fetch_files not in FETCH_FILES:
+        fail(f"--fetch-files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}", 2)
+    limits = Limits(connect_timeout=connect_timeout, read_timeout=timeout, max_wait=max_wait, max_pages=max_pages,
+                    workers=workers)
     with user_errors():
         result = crawl_hub(
             root or [], out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,
             fetch_files=fetch_files,  # type: ignore[arg-type]
             state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
             keep_state=keep_state,
-            author=author, search=search, sort=sort, limit=limit,
+            author=author, search=search, sort=sort, limit=limit, limits=limits,
         )
         st = result.stats
         err.print(
             f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
-            f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors "
-            f"retried) in {st['seconds']:.1f} s",
+            f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors, "
+            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s",
             highlight=False,
         )
 

@@ -25,7 +25,7 @@ seeded share of all answers). Fault kinds besides a status: ``close`` (the conne
 answer), ``cut`` (half the body, then the connection closes: fewer bytes than ``Content-Length``),
 ``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``slow`` (the answer
 waits :attr:`HubServer.slow_seconds` first), ``429`` (``Retry-After: 0`` and ``RateLimit`` headers saying
-none is left), ``429-bare`` (no header) and ``429-long`` (``Retry-After: 100000``). Random faults cut file
+none is left), ``429-bare`` (no header) and ``429-after-N`` (``Retry-After: N``). Random faults cut file
 bodies (``cut``) rather than truncate them: a file cut short with a matching length is a different file.
 Hostile paging: :attr:`HubServer.link_to_self` (a listing's
 last page links to itself), :attr:`HubServer.repeat_pages` (every cursor page repeats the first page's
@@ -240,14 +240,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(hub.slow_seconds)
         self._body_fault = None if fault is None else str(fault)
-        if isinstance(fault, int) or fault in ("429-bare", "429-long"):
+        if isinstance(fault, int) or str(fault).startswith("429-"):
             headers = {}
             if fault == 429:
                 headers = {"Retry-After": "0", "RateLimit": '"api";r=0;t=0',
                            "RateLimit-Policy": '"fixed window";"api";q=500;w=300'}
-            elif fault == "429-long":
-                headers = {"Retry-After": "100000"}
-            status = 429 if fault in ("429-bare", "429-long") else int(fault)
+            elif str(fault).startswith("429-after-"):
+                headers = {"Retry-After": str(fault)[len("429-after-"):]}
+            status = 429 if isinstance(fault, str) else int(fault)
             self._error(status, f"injected fault {status}", head=head, headers=headers)
             return
         if hub._over_quota():

@@ -9,9 +9,10 @@ Definitions used throughout:
 - *child* of P: a model the Hub returns for ``GET /api/models?filter=base_model:P``, i.e. one whose tags
   include ``base_model:P``; the Hub derives those tags from the child's card. The crawl never reads a
   model-tree file: children are found only through that listing.
-- *depth*: parent-to-child hops from the nearest seed. The crawl is breadth-first, level by level (every
-  model of depth d is listed before any of depth d + 1), so a model's depth is its shortest distance from a
-  seed. The listings of one level run ``Limits.workers`` at a time.
+- *depth*: parent-to-child hops from the nearest seed. With ``max_depth`` the crawl goes level by level
+  (every model of depth d is listed before any of depth d + 1), so each model is first seen at its depth and
+  the limit is exact; without it, a model's children are listed as soon as the model is found, since its
+  depth decides nothing. Either way ``Limits.workers`` requests are in flight at a time.
 - *listing* of P: every page of that query; *complete* when read to its end (or as far as hostile paging
   lets it be read, with a problem saying so), not cut short by ``max_models``.
 - *request*: one HTTP request, retries included; the limits, retries and origin checks are those of
@@ -42,6 +43,7 @@ import re
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -203,29 +205,33 @@ class HubCrawl:
         doing = ["starting"]
         try:
             with HubClient(self.endpoint, self._token, self.limits, self.stats) as client, \
-                    ThreadPoolExecutor(max(1, self.limits.workers), thread_name_prefix="crawl") as pool, \
+                    ThreadPoolExecutor(self.limits.steps, thread_name_prefix="crawl") as pool, \
                     self._progress_bar() as bar:
                 for line in journal.open(self.endpoint) if journal is not None else []:
                     state.apply(line)
                 self.stats["parents_resumed"] = len(state.listed)
 
-                def record(line: _Line) -> None:
+                def record(line: _Line) -> list[str]:
                     line = self._only_new(line, state)
                     if journal is not None:
                         journal.append(line)
-                    state.apply(line)
+                    fresh = state.apply(line)
                     if line["kind"] == "children":
                         self.stats["parents_listed"] += 1
                     bar.update(state, self.stats)
+                    return fresh
 
                 roots = [r for r in self.roots if r not in state.seeds]
                 self._run(pool, roots, lambda r: self._seed_line(client, r), record, state, doing, "reading root")
                 if self.bulk and not state.bulk_done:
                     doing[0] = "running the bulk listing"
                     record(self._bulk_line(client))
+                # Without a depth limit a model's depth decides nothing, so its children are listed as soon as
+                # they are found; with one, level by level, so that each model is seen first at its depth.
+                follow = self.max_depth is None
                 while level := self._next_level(state):
                     self._run(pool, level, lambda p: self._children_line(client, p, state), record, state, doing,
-                              "listing the children of")
+                              "listing the children of", follow=follow)
                     if self.stats["truncated"]:
                         break
                 if (self.check_bases or self.ancestors) and not self.stats["truncated"]:
@@ -252,18 +258,20 @@ class HubCrawl:
         return out
 
     def _run(self, pool: ThreadPoolExecutor, items: Sequence[str], step: Callable[[str], _Line],
-             record: Callable[[_Line], None], state: CrawlState, doing: list[str], verb: str) -> None:
-        """Run ``step`` on ``items``, ``workers`` at a time, and record each line as it completes.
+             record: Callable[[_Line], list[str]], state: CrawlState, doing: list[str], verb: str, *,
+             follow: bool = False) -> None:
+        """Run ``step`` on ``items``, ``Limits.steps`` at a time, and record each line as it completes; with
+        ``follow``, also on the models each recorded line found that need listing.
 
         On the first failure no further step starts; the steps in flight finish and are recorded, so the
         journal keeps all the work done, then the failure is raised. ``max_models`` stops new steps too.
         """
         pending: dict[Future[_Line], str] = {}
-        todo = list(items)
+        todo = deque(items)
         failure: BaseException | None = None
         while todo or pending:
-            while todo and failure is None and len(pending) < max(1, self.limits.workers) and not self._full(state):
-                item = todo.pop(0)
+            while todo and failure is None and len(pending) < self.limits.steps and not self._full(state):
+                item = todo.popleft()
                 pending[pool.submit(step, item)] = item
             if not pending:
                 break
@@ -276,7 +284,9 @@ class HubCrawl:
                     if failure is None:
                         failure, doing[0] = err, f"{verb} {item}"
                     continue
-                record(line)
+                fresh = record(line)
+                if follow:
+                    todo.extend(m for m in fresh if self._to_list(m, state))
         if failure is not None:
             raise failure
         if todo and self._full(state):

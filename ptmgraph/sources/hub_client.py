@@ -55,16 +55,23 @@ class Limits:
     ``connect_timeout``: to open a connection; ``read_timeout``: the longest silence while a reply is read;
     ``max_wait``: the longest wait the crawl accepts when the server asks for one; ``max_tries``: attempts
     per call; ``backoff``: the first wait after a failure that came without a ``Retry-After``;
-    ``max_pages``: pages read per listing (at up to 1,000 models a page); ``workers``: requests in flight.
+    ``max_pages``: pages read per listing (at up to 1,000 models a page); ``workers``: requests in flight
+    at once. A call waiting to retry holds no request slot, so a crawl runs :attr:`steps` calls at a time:
+    the waits of failed calls overlap with other calls' work instead of holding it up.
     """
 
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_wait: float = 300.0
     max_tries: int = 8
-    backoff: float = 0.25
+    backoff: float = 0.1
     max_pages: int = 10_000
     workers: int = 4
+
+    @property
+    def steps(self) -> int:
+        """Calls run at a time (each holds a request slot only while its request is in flight)."""
+        return 8 * max(1, self.workers)
 
 
 class CrawlStop(SourceError):
@@ -167,8 +174,9 @@ class HubClient:
         timeout = httpx2.Timeout(limits.read_timeout, connect=limits.connect_timeout)
         transport = _SameOriginTransport(self.origin, httpx2.HTTPTransport(retries=0))
         self._client = httpx2.Client(transport=transport, timeout=timeout, follow_redirects=False,
-                                     limits=httpx2.Limits(max_connections=max(limits.workers, 1) + 1))
+                                     limits=httpx2.Limits(max_connections=max(limits.workers, 1)))
         self._pacer = _Pacer()
+        self._slots = threading.BoundedSemaphore(max(1, limits.workers))
 
     def close(self) -> None:
         self._client.close()
@@ -351,7 +359,7 @@ class HubClient:
         """One attempt; the body is read in full, up to ``max_bytes`` (a longer one raises BadReply)."""
         self._count("requests")
         query = httpx2.QueryParams(tuple(params)) if params else None  # None: keep the query a next-page URL carries
-        with self._client.stream("GET", url, params=query, headers=self._headers) as response:
+        with self._slots, self._client.stream("GET", url, params=query, headers=self._headers) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes and response.status_code == 200:
                 raise TooLarge(f"GET {url}: {declared} bytes, over the {max_bytes}-byte limit", int(declared))
