@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urljoin, urlsplit
 
 import httpx2
 from huggingface_hub.errors import HfHubHTTPError
@@ -110,7 +110,7 @@ class _SameOriginTransport(httpx2.BaseTransport):
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if origin(str(request.url)) != self.allowed:
-            raise BadReply(f"{request.url}: not on the endpoint's origin; not requested")
+            raise BadReply(f"{shown(str(request.url))}: not on the endpoint's origin; not requested")
         return self.inner.handle_request(request)
 
     def close(self) -> None:
@@ -195,7 +195,7 @@ class HubClient:
         url = f"{self.endpoint}/api/models/{quote(model_id, safe='/')}"
         response, data = self._call(url, [("expand", e) for e in expand], parse=True)
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-            raise BadReply(f"{response.request.url}: not a model record (a JSON object with an id)")
+            raise BadReply(f"{shown(str(response.request.url))}: not a model record (a JSON object with an id)")
         return data
 
     def list_models(self, params: list[tuple[str, str]], *, max_rows: int | None = None) -> Listing:
@@ -216,14 +216,15 @@ class HubClient:
                 return out
             response, page = self._call(url, query, parse=True)
             seen_urls.add(str(response.request.url))
+            here = shown(str(response.request.url))
             out.pages += 1
             if not isinstance(page, list):
-                raise BadReply(f"{response.request.url}: a listing page that is not a JSON list")
+                raise BadReply(f"{shown(str(response.request.url))}: a listing page that is not a JSON list")
             new = 0
             for item in page:
                 model_id = item.get("id") if isinstance(item, dict) else None
                 if not isinstance(model_id, str) or not model_id:
-                    out.problems.append(f"{response.request.url}: a listed item that is not a model record")
+                    out.problems.append(f"{here}: a listed item that is not a model record")
                     continue
                 if model_id in seen_ids:
                     continue
@@ -238,14 +239,13 @@ class HubClient:
                 return out
             next_url = urljoin(str(response.request.url), next_url)
             if origin(next_url) != self.origin:
-                out.problems.append(f"{response.request.url}: next page on another origin ({_origin_text(next_url)})"
-                                    "; not followed")
+                out.problems.append(f"{here}: next page on another origin ({_origin_text(next_url)}); not followed")
                 return out
             if next_url in seen_urls:
-                out.problems.append(f"{response.request.url}: next page is a page already read; listing stopped")
+                out.problems.append(f"{here}: next page is a page already read; listing stopped")
                 return out
             if page and not new:
-                out.problems.append(f"{response.request.url}: a page of ids all listed before; listing stopped")
+                out.problems.append(f"{here}: a page of ids all listed before; listing stopped")
                 return out
             url, query = next_url, None
         return out
@@ -298,6 +298,7 @@ class HubClient:
         limits = self.limits
         backoff = limits.backoff
         failure = "no attempt made"
+        where = shown(url, params)
         for attempt in range(1, limits.max_tries + 1):
             asked: float | None = None
             self._pacer.wait()
@@ -325,14 +326,14 @@ class HubClient:
                     except json.JSONDecodeError:
                         failure = "a reply that is not JSON (cut short?)"
                     except (ValueError, RecursionError) as err:
-                        raise BadReply(f"GET {response.request.url}: JSON that cannot be read "
+                        raise BadReply(f"GET {shown(str(response.request.url))}: JSON that cannot be read "
                                        f"({_first_line(err)})") from None
             self._count("retries_429" if failure == "HTTP 429" else
                         "retries_5xx" if failure.startswith("HTTP 5") else "retries_other")
             if attempt == limits.max_tries:
                 break
             if asked is not None and asked > limits.max_wait:
-                raise CrawlStop(f"GET {url}: the server asks to wait {asked:g} s, over the {limits.max_wait:g} s "
+                raise CrawlStop(f"GET {where}: the server asks to wait {asked:g} s, over the {limits.max_wait:g} s "
                                 "limit (--max-wait)")
             if asked is None:
                 time.sleep(backoff * random.uniform(0.75, 1.25))
@@ -340,8 +341,8 @@ class HubClient:
             else:
                 time.sleep(asked)
         if failure.startswith("a reply that is not JSON"):
-            raise BadReply(f"GET {url}: {failure}; {limits.max_tries} tries")
-        raise CrawlStop(f"GET {url}: {failure}; {limits.max_tries} tries")
+            raise BadReply(f"GET {where}: {failure}; {limits.max_tries} tries")
+        raise CrawlStop(f"GET {where}: {failure}; {limits.max_tries} tries")
 
     def _get_following_redirects(self, url: str, params: list[tuple[str, str]] | None,
                                  max_bytes: int) -> httpx2.Response:
@@ -351,9 +352,10 @@ class HubClient:
                 return response
             target = urljoin(str(response.request.url), response.headers["location"])
             if origin(target) != self.origin:
-                raise BadReply(f"GET {url}: redirected to another origin ({_origin_text(target)}); not followed")
+                raise BadReply(f"GET {shown(url, params)}: redirected to another origin ({_origin_text(target)}); "
+                               "not followed")
             url, params = target, None
-        raise BadReply(f"GET {url}: more than {_MAX_REDIRECTS} redirects")
+        raise BadReply(f"GET {shown(url, params)}: more than {_MAX_REDIRECTS} redirects")
 
     def _get(self, url: str, params: list[tuple[str, str]] | None, max_bytes: int) -> httpx2.Response:
         """One attempt; the body is read in full, up to ``max_bytes`` (a longer one raises BadReply)."""
@@ -362,13 +364,13 @@ class HubClient:
         with self._slots, self._client.stream("GET", url, params=query, headers=self._headers) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes and response.status_code == 200:
-                raise TooLarge(f"GET {url}: {declared} bytes, over the {max_bytes}-byte limit", int(declared))
+                raise TooLarge(f"GET {shown(url)}: {declared} bytes, over the {max_bytes}-byte limit", int(declared))
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise TooLarge(f"GET {url}: over the {max_bytes}-byte limit", size)
+                    raise TooLarge(f"GET {shown(url)}: over the {max_bytes}-byte limit", size)
                 chunks.append(chunk)
         return httpx2.Response(response.status_code, headers=response.headers, content=b"".join(chunks),
                                request=response.request)
@@ -387,7 +389,7 @@ class HubClient:
             if isinstance(err, RepositoryNotFoundError | DisabledRepoError | EntryNotFoundError
                           | RevisionNotFoundError):
                 raise
-            raise CrawlStop(f"GET {response.request.url}: HTTP {response.status_code} "
+            raise CrawlStop(f"GET {shown(str(response.request.url))}: HTTP {response.status_code} "
                             f"({_first_line(err)})") from None
 
     def _count(self, key: str) -> None:
@@ -402,6 +404,14 @@ def _asked_wait(response: httpx2.Response) -> float | None:
         return float(info.reset_in_seconds)
     value = response.headers.get("retry-after", "").strip()
     return float(value) if value.isdigit() else None
+
+
+def shown(url: str, params: list[tuple[str, str]] | None = None) -> str:
+    """``url`` (with ``params``) as messages show it: unquoted, without the long ``expand`` list."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in [*parse_qsl(parts.query), *(params or [])] if k != "expand"]
+    text = f"{parts.scheme}://{parts.netloc}{unquote(parts.path)}"
+    return text + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
 
 
 def _origin_text(url: str) -> str:
