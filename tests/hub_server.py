@@ -30,6 +30,7 @@ bodies (``cut``) rather than truncate them: a file cut short with a matching len
 Hostile paging: :attr:`HubServer.link_to_self` (a listing's
 last page links to itself), :attr:`HubServer.repeat_pages` (every cursor page repeats the first page's
 ids, with a new cursor each time), :attr:`HubServer.next_page_host` (first pages link to another server).
+:attr:`HubServer.redirects` answers requests whose path contains a key with a 302 to its value.
 :meth:`HubServer.rate_limit` sends ``RateLimit`` headers on every answer and 429s past a quota.
 :meth:`HubServer.kill_at` SIGKILLs a process when the n-th request arrives. Each request is logged
 (:attr:`HubServer.log`).
@@ -253,6 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
         if hub._over_quota():
             self._error(429, "rate limited", head=head)
             return
+        target = next((to for match, to in hub.redirects.items() if match in self.path), None)
+        if target is not None:
+            self._send(302, b"", {"Location": target}, head=head)
+            return
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         path = unquote(parts.path)
@@ -400,6 +405,7 @@ class HubServer:
         self.link_to_self = False
         self.repeat_pages = False
         self.next_page_host: str | None = None
+        self.redirects: dict[str, str] = {}
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 

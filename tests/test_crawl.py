@@ -586,6 +586,26 @@ def test_a_next_page_on_another_host_is_not_followed_and_gets_no_token(
     assert "hf_not_a_real_token" not in json.dumps(snapshot.load(result.snapshot).meta)
 
 
+def test_redirects_are_followed_on_the_endpoint_only(hub_data: HubData, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    with HubServer(hub_data, page_size=50) as main, HubServer(hub_data, page_size=50) as elsewhere:
+        point_hf_at(monkeypatch, tmp_path, main.url)
+        monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token_0123456789")
+        # A renamed repo: the old name's record redirects to the new one, on the same server.
+        main.redirects[f"/api/models/{SMALL_ROOT.lower()}?"] = f"/api/models/{SMALL_ROOT}?expand=tags&expand=author"
+        # The record of another root redirects to another host.
+        other = urlsplit(elsewhere.url).netloc
+        main.redirects["/api/models/bigscience/bloom?"] = f"http://{other}/api/models/bigscience/bloom"
+        result = crawl([SMALL_ROOT.lower(), "bigscience/bloom"], tmp_path / "snap", fetch_files="never",
+                       max_depth=0, progress=False)
+        assert elsewhere.log == [], "the other host is not asked, so it sees no token"
+        assert main.requests(contains=f"/api/models/{SMALL_ROOT}?", status=200)
+    snap = snapshot.load(result.snapshot)
+    assert set(snap.models.filter(pl.col("has_record"))["id"]) == {SMALL_ROOT}
+    problem = snap.problems.filter(pl.col("model") == "bigscience/bloom")["message"].item()
+    assert f"redirected to another origin (http://{other}); not followed" in problem
+
+
 def test_a_wait_over_max_wait_stops_at_once_and_resumes(small: HubServer, tmp_path: Path) -> None:
     out, state = tmp_path / "snap", tmp_path / "state"
     small.inject("429-after-100000", match="/api/models?")  # Retry-After: 100000 on the first listing page
