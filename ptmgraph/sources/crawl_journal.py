@@ -6,10 +6,10 @@ line per completed step: a seed fetch (``seed``), the bulk listing (``bulk``), a
 dict shape of ``GET /api/models/{id}``, as in ``models.jsonl``) of the models that were new to the crawl,
 each with the results of the files fetched for it, and the problems the step met (``[source, model,
 message]``: a bad reply, a record of the wrong shape, hostile paging). A line is written whole (one
-``write``, flushed and fsynced) only once its step is done, so a crash leaves at most a torn last line,
-which the next run drops. Replaying the lines through :meth:`CrawlState.apply` rebuilds what the crawl
-knew; records are keyed by id, so a replayed record is never duplicated, and a bad record is a problem
-in its line, never an error on replay.
+``write``, flushed and fsynced; steps that complete together share one write and one fsync) only once its
+step is done, so a crash leaves at most a torn last line, which the next run drops. Replaying the lines
+through :meth:`CrawlState.apply` rebuilds what the crawl knew; records are keyed by id, so a replayed
+record is never duplicated, and a bad record is a problem in its line, never an error on replay.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Journal:
         for number, chunk in enumerate(chunks[:-1], start=1):
             try:
                 entry = json.loads(chunk)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # torn or garbled: JSON and UTF-8 errors are ValueErrors
                 entry = None
             if not isinstance(entry, dict):
                 if number == len(chunks) - 1 and not chunks[-1]:
@@ -91,11 +91,11 @@ class Journal:
                               "use another state directory")
         return lines[1:]
 
-    def append(self, entry: dict[str, Any]) -> None:
-        """Write one line and make it durable before returning."""
+    def append(self, *entries: dict[str, Any]) -> None:
+        """Write these lines with one ``write`` and make them durable (one fsync) before returning."""
         assert self._handle is not None, "journal is not open"
-        line = json.dumps(entry, default=str, separators=(",", ":")) + "\n"
-        self._handle.write(line.encode("utf-8"))
+        text = "".join(json.dumps(entry, default=str, separators=(",", ":")) + "\n" for entry in entries)
+        self._handle.write(text.encode("utf-8"))
         self._handle.flush()
         os.fsync(self._handle.fileno())
 

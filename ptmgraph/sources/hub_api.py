@@ -211,13 +211,16 @@ class HubCrawl:
                     state.apply(line)
                 self.stats["parents_resumed"] = len(state.listed)
 
-                def record(line: _Line) -> list[str]:
-                    line = self._only_new(line, state)
+                def record(*lines: _Line) -> list[str]:
+                    # Applied one by one (each line's new records depend on the lines before it), made durable
+                    # together: the fsync, not the network, is what bounds a crawl against a fast server.
+                    kept, fresh = [], []
+                    for line in lines:
+                        kept.append(self._only_new(line, state))
+                        fresh += state.apply(kept[-1])
+                        self.stats["parents_listed"] += line["kind"] == "children"
                     if journal is not None:
-                        journal.append(line)
-                    fresh = state.apply(line)
-                    if line["kind"] == "children":
-                        self.stats["parents_listed"] += 1
+                        journal.append(*kept)
                     bar.update(state, self.stats)
                     return fresh
 
@@ -258,7 +261,7 @@ class HubCrawl:
         return out
 
     def _run(self, pool: ThreadPoolExecutor, items: Sequence[str], step: Callable[[str], _Line],
-             record: Callable[[_Line], list[str]], state: CrawlState, doing: list[str], verb: str, *,
+             record: Callable[..., list[str]], state: CrawlState, doing: list[str], verb: str, *,
              follow: bool = False) -> None:
         """Run ``step`` on ``items``, ``Limits.steps`` at a time, and record each line as it completes; with
         ``follow``, also on the models each recorded line found that need listing.
@@ -276,17 +279,17 @@ class HubCrawl:
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            lines = []
             for future in done:
                 item = pending.pop(future)
                 try:
-                    line = future.result()
+                    lines.append(future.result())
                 except (CrawlStop, HfHubHTTPError, httpx2.HTTPError, OSError) as err:
                     if failure is None:
                         failure, doing[0] = err, f"{verb} {item}"
-                    continue
-                fresh = record(line)
-                if follow:
-                    todo.extend(m for m in fresh if self._to_list(m, state))
+            fresh = record(*lines) if lines else []
+            if follow:
+                todo.extend(m for m in fresh if self._to_list(m, state))
         if failure is not None:
             raise failure
         if todo and self._full(state):
