@@ -30,7 +30,8 @@ bodies (``cut``) rather than truncate them: a file cut short with a matching len
 Hostile paging: :attr:`HubServer.link_to_self` (a listing's
 last page links to itself), :attr:`HubServer.repeat_pages` (every cursor page repeats the first page's
 ids, with a new cursor each time), :attr:`HubServer.next_page_host` (first pages link to another server).
-:attr:`HubServer.redirects` answers requests whose path contains a key with a 302 to its value.
+:attr:`HubServer.redirects` answers requests whose path contains a key with a 302 to its value,
+:attr:`HubServer.bodies` with a 200 and that body.
 :meth:`HubServer.rate_limit` sends ``RateLimit`` headers on every answer and 429s past a quota.
 :meth:`HubServer.kill_at` SIGKILLs a process when the n-th request arrives. Each request is logged
 (:attr:`HubServer.log`).
@@ -254,6 +255,10 @@ class _Handler(BaseHTTPRequestHandler):
         if hub._over_quota():
             self._error(429, "rate limited", head=head)
             return
+        body = next((raw for match, raw in hub.bodies.items() if match in self.path), None)
+        if body is not None:
+            self._send(200, body, head=head)
+            return
         target = next((to for match, to in hub.redirects.items() if match in self.path), None)
         if target is not None:
             self._send(302, b"", {"Location": target}, head=head)
@@ -406,6 +411,7 @@ class HubServer:
         self.repeat_pages = False
         self.next_page_host: str | None = None
         self.redirects: dict[str, str] = {}
+        self.bodies: dict[str, bytes] = {}
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 

@@ -22,6 +22,8 @@ import polars as pl
 import pytest
 from hub_server import HubData, HubServer, point_hf_at
 from huggingface_hub.utils import _http as hf_http
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ptmgraph import snapshot
 from ptmgraph.assemble import assemble
@@ -683,6 +685,30 @@ def test_bad_replies_and_hostile_files_cost_only_their_record_and_replay_cleanly
     assert server.request_count == requests_after_first and replayed.stats["requests"] == 0
     assert sorted(map(repr, again.problems)) == sorted(map(repr, harvest.problems))
     assert sorted(map(repr, again.records)) == sorted(map(repr, harvest.records))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["id", "tags", "siblings", "cardData", "x"]), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(page=JSON_VALUES | st.binary(max_size=40))
+def test_any_listing_reply_costs_at_most_that_listing(small: HubServer, page: object) -> None:
+    """Whatever a child listing answers (any JSON value, or bytes that are not JSON), the crawl finishes:
+    the listing's usable records are kept, anything else is a problem row."""
+    body = page if isinstance(page, bytes) else json.dumps(page).encode()
+    small.bodies = {"filter=base_model%3Au%2Fadapter-a": body}
+    harvest = HubCrawl([ROOT], fetch_files="never", limits=Limits(max_tries=2, backoff=0.001), progress=False).harvest()
+    listed = [i["id"] for i in page if isinstance(i, dict) and isinstance(i.get("id"), str) and i["id"]] \
+        if isinstance(page, list) else []
+    usable = isinstance(page, list) and len(listed) == len(page)
+    others = {ROOT, "u/adapter-a", "u/no-card", "u/huge", "u/evil", "u/gated", "u/missing-file"}
+    assert others <= {r.id for r in harvest.records} <= others | set(listed), "the other listings are untouched"
+    assert usable or any(p.source.startswith(f"{small.url}/api/models?filter=base_model:u/adapter-a")
+                         for p in harvest.problems)
 
 
 def _crawl_in_this_process(root: str, out: Path, state: Path, endpoint: str) -> None:

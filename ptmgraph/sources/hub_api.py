@@ -393,14 +393,14 @@ class HubCrawl:
                                       for name in self._wanted_files(row, alone=alone)}}
 
     def _wanted_files(self, row: Mapping[str, Any], *, alone: bool) -> list[str]:
-        if self.fetch_files == "never":
+        if self.fetch_files == "never" or (self.fetch_files == "auto" and not alone):
             return []
         try:
             record, refs = extract.record_from_api(row, "")
         except (ValueError, TypeError, RecursionError):  # a bad record: a problem row when it is built
             return []
         names_a_base = any(r.kind in _LINEAGE_KINDS for r in refs)
-        if self.fetch_files == "auto" and (names_a_base or not alone):
+        if self.fetch_files == "auto" and names_a_base:
             return []
         files = set(record.files)
         wanted = []
