@@ -1,5 +1,6 @@
 """Analyses of the lineage graph. Each returns an :class:`AnalysisResult` whose tables are Polars."""
 
+from analyses.completeness import completeness
 from analyses.licenses import classify_license_pair, license_drift
 from analyses.lineage import ancestry, impact
 from analyses.overview import dangling, model_info, problems, stats
@@ -9,6 +10,7 @@ __all__ = [
     "AnalysisResult",
     "ancestry",
     "classify_license_pair",
+    "completeness",
     "dangling",
     "impact",
     "license_drift",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from raw_sample import raw_edges, raw_license, raw_records
 
 from analyses.licenses import classify_license_pair, license_class, license_drift
 from ptmgraph.assemble import assemble
@@ -97,47 +97,8 @@ def test_drift_on_a_chain_a_merge_a_cycle_a_self_loop_and_an_isolated_model() ->
     }
 
 
-def raw_license(row: dict) -> str | None:
-    """The licence a raw Hub record states: the card's (``other`` + ``license_name`` -> ``other:<name>``),
-    else its ``license:`` tag; placeholders such as ``unknown`` in the card name no licence."""
-    card = row.get("cardData") or {}
-    values = card.get("license")
-    values = values if isinstance(values, list) else [values]
-    named = [str(v).strip().lower() for v in values if v is not None and str(v).strip()]
-    named = [v for v in named if v not in {"license", "licence", "none", "null", "n/a", "unknown", "tbd", "todo"}]
-    if named:
-        joined = ",".join(named)
-        if joined == "other" and card.get("license_name"):
-            return f"other:{str(card['license_name']).strip().lower()}"
-        return joined
-    tags = [t for t in row.get("tags") or [] if t.startswith("license:")]
-    return tags[0].split(":", 1)[1].lower() if tags else None
-
-
-def raw_edges(sample: Path) -> set[tuple[str, str]]:
-    """(base, child) pairs in lower case from card ``base_model``, Hub tags and model-tree lists."""
-    pairs: set[tuple[str, str]] = set()
-    for line in (sample / "models.jsonl").open():
-        row = json.loads(line)
-        bases = (row.get("cardData") or {}).get("base_model")
-        for base in bases if isinstance(bases, list) else [bases]:
-            if isinstance(base, str) and base.strip():
-                pairs.add((base.strip().lower(), row["id"].lower()))
-        for tag in row.get("tags") or []:
-            if tag.startswith("base_model:"):
-                pairs.add((tag.rsplit(":", 1)[1].lower(), row["id"].lower()))
-    for line in (sample / "model_tree.jsonl").open():
-        row = json.loads(line)
-        for heading in ("finetunes", "adapters", "quantizations", "merges"):
-            pairs.update((row["id"].lower(), child.lower()) for child in row[heading])
-    return pairs
-
-
 def test_drift_on_the_bundled_snapshot_matches_the_raw_files(bundled: LineageGraph, hub_sample: Path) -> None:
-    licenses = {}
-    for line in (hub_sample / "models.jsonl").open():
-        row = json.loads(line)
-        licenses[row["id"].lower()] = raw_license(row)
+    licenses = {row["id"].lower(): raw_license(row) for row in raw_records(hub_sample)}
     drift = {
         (b, c): (licenses[b], licenses[c])
         for b, c in raw_edges(hub_sample)
