@@ -4,11 +4,13 @@ from analyses.completeness import completeness
 from analyses.licenses import classify_license_pair, license_drift
 from analyses.lineage import ancestry, impact
 from analyses.overview import dangling, model_info, problems, stats
+from analyses.report import build_report
 from ptmgraph.result import AnalysisResult
 
 __all__ = [
     "AnalysisResult",
     "ancestry",
+    "build_report",
     "classify_license_pair",
     "completeness",
     "dangling",

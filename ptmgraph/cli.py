@@ -261,6 +261,23 @@ def audit(
 
 
 @app.command()
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),
+    top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
+    snapshot: SnapshotOption = None,
+) -> None:
+    """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
+    from ptmgraph.formats.markdown import ReportError, write_report  # matplotlib loads only for reports
+
+    with user_errors():
+        try:
+            files = write_report(analyses.build_report(load_graph(snapshot), top=top), out_dir)
+        except ReportError as e:
+            fail(str(e).replace("[", r"\["))
+        err.print(f"wrote {files[0]} and {len(files) - 1} figure files", highlight=False, markup=False)
+
+
+@app.command()
 def export(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     out_file: Annotated[
