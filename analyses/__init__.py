@@ -1,7 +1,20 @@
 """Analyses of the lineage graph. Each returns an :class:`AnalysisResult` whose tables are Polars."""
 
+from analyses.completeness import completeness
+from analyses.licenses import classify_license_pair, license_drift
 from analyses.lineage import ancestry, impact
 from analyses.overview import dangling, model_info, problems, stats
 from ptmgraph.result import AnalysisResult
 
-__all__ = ["AnalysisResult", "ancestry", "dangling", "impact", "model_info", "problems", "stats"]
+__all__ = [
+    "AnalysisResult",
+    "ancestry",
+    "classify_license_pair",
+    "completeness",
+    "dangling",
+    "impact",
+    "license_drift",
+    "model_info",
+    "problems",
+    "stats",
+]

@@ -234,6 +234,33 @@ def problems(
 
 
 @app.command()
+def licenses(
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """Licence drift: edges whose derived model states another licence than its base, with a verdict."""
+    with user_errors():
+        result = analyses.license_drift(load_graph(snapshot))
+        columns = ["id", "base", "relation", "base_license", "license", "verdict", "downloads"]
+        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
+
+
+@app.command()
+def audit(
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 20,
+) -> None:
+    """Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and their
+    rates; edges whose declared, Hub and inferred relations disagree."""
+    with user_errors():
+        result = analyses.completeness(load_graph(snapshot))
+        columns = ["n_missing", "id", "missing"]
+        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
+
+
+@app.command()
 def export(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     out_file: Annotated[
