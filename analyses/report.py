@@ -92,8 +92,8 @@ def depth_section(rows: pl.DataFrame, overview: dict[str, Any]) -> ReportSection
     return ReportSection(
         "Depth distribution",
         lines=[
-            "Depth: the fewest hops from a root (README: Definitions). Models no root reaches (isolated models, "
-            f"models inside cycles) have no depth. Deepest: {overview['max_depth']}."
+            "Depth: the fewest hops from a root (README: Definitions); an isolated model is a root at depth 0, "
+            f"a model no root reaches (inside a cycle) has no depth. Deepest: {overview['max_depth']}."
         ],
         tables=[("models by depth", depths)],
         figures=[
