@@ -13,6 +13,7 @@ from rich.tree import Tree
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
+from ptmgraph.traverse import is_root
 
 
 def _cell(value: Any) -> str:
@@ -28,16 +29,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def frame_table(frame: pl.DataFrame, *, title: str | None = None, limit: int = 0) -> Table:
-    """A rich table of ``frame`` (the first ``limit`` rows when limit > 0)."""
+def frame_table(frame: pl.DataFrame, *, title: str | None = None, limit: int = 0, total: int | None = None) -> Table:
+    """A rich table of ``frame`` (the first ``limit`` rows when limit > 0); ``total`` rows exist when
+    ``frame`` was already cut to its head."""
     table = Table(title=escape(title) if title else None, show_lines=False, header_style="bold")
     for column in frame.columns:
         table.add_column(escape(column), overflow="fold", no_wrap=column in {"id", "via", "base", "child"})
     shown = frame.head(limit) if limit > 0 else frame
     for row in shown.iter_rows():
         table.add_row(*(escape(_cell(v)) for v in row))
-    if limit > 0 and frame.height > limit:
-        table.caption = f"{limit} of {frame.height} rows shown; --limit 0 shows all, --format csv exports them"
+    total = frame.height if total is None else total
+    if limit > 0 and total > limit:
+        table.caption = f"{limit} of {total} rows shown; --limit 0 shows all, --format csv exports them"
     return table
 
 
@@ -57,7 +60,8 @@ def print_result(
     """Summary lines, the main table (only ``columns`` when given), then the secondary tables."""
     print_summary(console, result)
     if result.rows.height:
-        console.print(frame_table(result.rows.select(columns) if columns else result.rows, limit=limit))
+        rows = result.output_rows(limit)
+        console.print(frame_table(rows.select(columns) if columns else rows, limit=limit, total=result.rows.height))
     for name, frame in result.tables.items():
         if frame.height:
             console.print(frame_table(frame, title=name.replace("_", " "), limit=limit))
@@ -84,7 +88,6 @@ def ancestry_tree(lg: LineageGraph, model: str, *, max_lines: int = 500) -> Tree
                 branch.add(f"{escape(parent)} [dim]({relation}; see above)[/dim]")
                 continue
             seen.add(parent)
-            is_root = not any(p != parent for p in lg.parents(parent))
-            mark = " [green]root[/green]" if is_root else ""
+            mark = " [green]root[/green]" if is_root(lg.graph, parent) else ""
             stack.append((branch.add(f"{escape(parent)} [cyan]{relation}[/cyan]{mark}"), parent))
     return root

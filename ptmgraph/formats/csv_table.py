@@ -8,8 +8,9 @@ from ptmgraph.result import AnalysisResult
 
 
 def result_to_csv(result: AnalysisResult) -> str:
-    frame = result.rows.with_columns(
-        [pl.col(c).cast(pl.List(pl.String())).list.join(";") for c, t in result.rows.schema.items()
+    rows = result.output_rows()
+    frame = rows.with_columns(
+        [pl.col(c).cast(pl.List(pl.String())).list.join(";") for c, t in rows.schema.items()
          if isinstance(t, pl.List)]
     )
     return frame.write_csv()

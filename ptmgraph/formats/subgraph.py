@@ -178,17 +178,16 @@ def lineage_subgraph(
             step = rows[step]["via"]
     kept_order = [r for r in order if r["id"] in kept]
 
-    # Every hidden model goes to the summary node of its nearest kept model along its via chain.
+    # Every hidden model goes to the summary node of its nearest kept model along its via chain. A via
+    # is one hop nearer, so it comes earlier in cap order and its anchor is already known.
     hidden_under: dict[str, list[dict[str, Any]]] = {}
+    anchor_of: dict[str, str] = {}
     for row in order:
         if row["id"] in kept:
             continue
-        anchor, seen = row["via"], {row["id"]}
-        while anchor is not None and anchor != focus and anchor not in kept and anchor in rows and anchor not in seen:
-            seen.add(anchor)
-            anchor = rows[anchor]["via"]
-        if anchor is None or (anchor != focus and anchor not in kept):
-            anchor = focus
+        via = row["via"]
+        anchor = via if via == focus or via in kept else anchor_of.get(via, focus)
+        anchor_of[row["id"]] = anchor
         hidden_under.setdefault(anchor, []).append(row)
 
     graph = lg.graph

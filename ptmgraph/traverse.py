@@ -1,0 +1,265 @@
+"""The only graph walks: reach from a set of models, the roots, and the reach of every model.
+
+Words that mean one thing everywhere (``notes/design.md``); every other module refers here:
+
+- **root**: a model with no parent other than itself. An isolated model is its own root.
+- **depth** of a reached model: the fewest hops from the nearest source along the followed edges.
+- **reach** of a model m: its transitive dependents (the models with a path from m), each counted
+  once however many paths lead to it (merges give a model several parents); m itself is not in its
+  own reach, even when it lies on a cycle. The reach of a *set* of models is the union of the reach
+  of its members.
+- **runtime** vs **inherited** dependency of a model on a source: *runtime* when every hop of the
+  path from the source is an adapter (an adapter loads its base's weights at run time, like a package
+  dependency); *inherited* when any hop copied the weights (finetune, merge, quantized, unknown).
+
+The graph is the lineage ``networkx.DiGraph`` (edge base -> derived, the hop's relation in the edge
+attribute ``relation``). A walk keeps one parent pointer (``via``) and one hop relation per reached
+model, so its memory is linear in the models reached whatever the depth; paths are rebuilt from
+the pointers only when asked for. Callers use only these functions and :class:`Reach`, so the walks
+can later run on a compact array index without the callers changing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import networkx as nx
+
+Direction = Literal["descendants", "ancestors"]
+"""``descendants`` follows edges base -> derived; ``ancestors`` follows them backwards."""
+
+RUNTIME_RELATIONS = frozenset({"adapter"})
+"""Relations whose derived model loads the base's weights at run time (see *runtime* above)."""
+
+
+def is_root(graph: nx.DiGraph, model: str) -> bool:
+    """Whether ``model`` is a root: it has no parent other than itself."""
+    return all(parent == model for parent in graph.pred[model])
+
+
+def roots(graph: nx.DiGraph) -> list[str]:
+    """Every root of ``graph`` (see the module docstring), sorted."""
+    return sorted(n for n in graph if is_root(graph, n))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The models reached from ``sources``, each with its depth, parent pointer and hop relation.
+
+    ``depth[m]`` is m's depth; ``via[m]`` the model one hop nearer the sources on one shortest path
+    (among equals, the one the walk met first: neighbours are visited in id order); ``relation[m]``
+    the relation of the edge between m and ``via[m]``. Sources are not in the mappings unless the
+    walk reaches one from another source. Iteration yields models in the order found (by depth).
+    """
+
+    sources: tuple[str, ...]
+    direction: Direction
+    depth: dict[str, int]
+    via: dict[str, str]
+    relation: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.depth)
+
+    def __contains__(self, model: object) -> bool:
+        return model in self.depth
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.depth)
+
+    def _chain(self, model: str) -> list[str]:
+        """``model``, its via, the via's via ... up to the source (a list of depth + 1 models)."""
+        chain = [model]
+        while chain[-1] in self.via:
+            chain.append(self.via[chain[-1]])
+        return chain
+
+    def source(self, model: str) -> str:
+        """The source at the far end of ``model``'s via chain."""
+        return self._chain(model)[-1]
+
+    def path(self, model: str) -> list[str]:
+        """One shortest path between the source and ``model``, base first (in edge direction)."""
+        chain = self._chain(model)
+        return chain[::-1] if self.direction == "descendants" else chain
+
+    def relation_path(self, model: str) -> list[str]:
+        """The relations along :meth:`path`, base first."""
+        hops = [self.relation[m] for m in self._chain(model)[:-1]]
+        return hops[::-1] if self.direction == "descendants" else hops
+
+    def is_runtime(self, model: str) -> bool:
+        """Whether every hop of :meth:`path` is a runtime relation (see the module docstring)."""
+        return all(self.relation[m] in RUNTIME_RELATIONS for m in self._chain(model)[:-1])
+
+
+def reach(
+    graph: nx.DiGraph,
+    sources: Iterable[str],
+    *,
+    direction: Direction = "descendants",
+    relations: Iterable[str] | None = None,
+    max_depth: int | None = None,
+) -> Reach:
+    """Breadth-first walk from ``sources``: every model within ``max_depth`` hops (all when None),
+    following only edges whose relation is in ``relations`` (all when None), in ``direction``.
+
+    With one source and ``direction="descendants"`` the models found are its reach (module docstring).
+    """
+    starts = tuple(dict.fromkeys(sources))
+    wanted = None if relations is None else frozenset(relations)
+    neighbours = graph.pred if direction == "ancestors" else graph.succ
+    start_set = set(starts)
+    depth: dict[str, int] = {}
+    via: dict[str, str] = {}
+    hop: dict[str, str] = {}
+    frontier = list(starts)
+    level = 0
+    while frontier and (max_depth is None or level < max_depth):
+        level += 1
+        found: list[str] = []
+        for node in frontier:
+            adjacent = neighbours[node]
+            for other in sorted(adjacent):
+                if other in start_set or other in depth:
+                    continue
+                relation = adjacent[other].get("relation")
+                if wanted is not None and relation not in wanted:
+                    continue
+                depth[other] = level
+                via[other] = node
+                hop[other] = relation
+                found.append(other)
+        frontier = found
+    return Reach(sources=starts, direction=direction, depth=depth, via=via, relation=hop)
+
+
+def reach_union(graph: nx.DiGraph, models: Iterable[str]) -> set[str]:
+    """The reach of a set of models: the union of each member's reach (module docstring)."""
+    members = set(models)
+    walk = reach(graph, members)
+    found = set(walk)
+    for member in members:
+        others = members - {member}
+        for parent in graph.pred[member]:
+            if parent == member or (parent not in found and parent not in others):
+                continue
+            # The walk met ``parent`` from ``member`` itself only when a cycle runs through both: then
+            # ``member`` is in the union only if another member also reaches ``parent``.
+            if parent in others or walk.source(parent) != member or any(
+                a in others for a in reach(graph, [parent], direction="ancestors")
+            ):
+                found.add(member)
+                break
+    return found
+
+
+def paths_to_roots(graph: nx.DiGraph, model: str, max_paths: int) -> tuple[list[list[str]], bool]:
+    """Simple paths root -> ... -> model (at most ``max_paths``, in depth-first order taking parents in
+    id order) and whether more exist. A path also ends where every parent is already on it (a cycle).
+
+    Depth-first with one shared path and an on-path set, so a chain costs time and memory linear in its length.
+    """
+    paths: list[list[str]] = []
+    path = [model]
+    on_path = {model}
+    pending: list[list[str]] = [sorted((p for p in graph.pred[model] if p != model), reverse=True)]
+    while pending:
+        if not pending[-1]:
+            pending.pop()
+            on_path.discard(path.pop())
+            continue
+        parent = pending[-1].pop()
+        if parent in on_path:
+            continue
+        path.append(parent)
+        on_path.add(parent)
+        parents = sorted((p for p in graph.pred[parent] if p not in on_path), reverse=True)
+        if not parents:  # a root, or every parent already on the path (a cycle)
+            if len(paths) >= max_paths:
+                return paths, True
+            paths.append(path[::-1])
+        pending.append(parents)
+    return paths, False
+
+
+def depths_from_roots(graph: nx.DiGraph) -> dict[str, int]:
+    """Every model's depth from the roots (roots 0); models no root reaches (inside cycles) are left out."""
+    starts = roots(graph)
+    found = reach(graph, starts)
+    return dict.fromkeys(starts, 0) | found.depth
+
+
+class ReachCounts(NamedTuple):
+    """One model's fan-out: ``direct_dependents`` (children other than itself), ``reach`` (module
+    docstring), ``reach_weight`` (the sum of the reach's weights, each model once) and
+    ``subtree_height`` (the most hops on a chain of derivations below it, a cycle counting as one model).
+    """
+
+    direct_dependents: int
+    reach: int
+    reach_weight: int
+    subtree_height: int
+
+
+def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | None = None) -> dict[str, ReachCounts]:
+    """:class:`ReachCounts` of every model, in one pass over the condensation (linear for trees).
+
+    Method: on the DAG of strongly connected components, a component with two or more parent
+    components is a *merge*. Every other component hangs below exactly one parent, so the models
+    below C split into (a) those whose single-parent chain passes through C, counted by
+    ``below(C) = sum over non-merge children D of size(D) + below(D)``, and (b) the merges below C
+    with what hangs below them: ``reach(C) = below(C) + sum over merges M below C of size(M) + below(M)``.
+    The merges below C are a set (a Python int used as a bit set), so a merge reached by several
+    paths counts once. Weights (e.g. downloads; None counts 0) are summed the same way.
+    """
+    weight_of = {n: int((weights or {}).get(n) or 0) for n in graph}
+    condensed = nx.condensation(graph)
+    members: dict[int, list[str]] = {c: data["members"] for c, data in condensed.nodes(data=True)}
+    size = {c: len(m) for c, m in members.items()}
+    mass = {c: sum(weight_of[n] for n in m) for c, m in members.items()}
+    merge_bit: dict[int, int] = {}
+    for c in condensed:
+        if condensed.in_degree(c) > 1:
+            merge_bit[c] = 1 << len(merge_bit)
+    merge_at = {bit.bit_length() - 1: c for c, bit in merge_bit.items()}
+
+    below_count: dict[int, int] = {}
+    below_mass: dict[int, int] = {}
+    merges_below: dict[int, int] = {}
+    height: dict[int, int] = {}
+    reach_count: dict[int, int] = {}
+    reach_mass: dict[int, int] = {}
+    for c in reversed(list(nx.topological_sort(condensed))):
+        count = weight = bits = 0
+        tallest = -1
+        for d in condensed.succ[c]:
+            tallest = max(tallest, height[d])
+            bits |= merges_below[d]
+            if d in merge_bit:
+                bits |= merge_bit[d]
+            else:
+                count += size[d] + below_count[d]
+                weight += mass[d] + below_mass[d]
+        below_count[c], below_mass[c], merges_below[c], height[c] = count, weight, bits, tallest + 1
+        total_count, total_mass = count, weight
+        while bits:
+            low = bits & -bits
+            m = merge_at[low.bit_length() - 1]
+            total_count += size[m] + below_count[m]
+            total_mass += mass[m] + below_mass[m]
+            bits ^= low
+        reach_count[c], reach_mass[c] = total_count, total_mass
+
+    result: dict[str, ReachCounts] = {}
+    for c, names in members.items():
+        for n in names:
+            result[n] = ReachCounts(
+                direct_dependents=sum(1 for child in graph.succ[n] if child != n),
+                reach=reach_count[c] + size[c] - 1,
+                reach_weight=reach_mass[c] + mass[c] - weight_of[n],
+                subtree_height=height[c],
+            )
+    return result
