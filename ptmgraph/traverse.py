@@ -204,6 +204,46 @@ class ReachCounts(NamedTuple):
     subtree_height: int
 
 
+def _components(successors: list[list[int]]) -> tuple[list[int], int]:
+    """Strongly connected components (Tarjan's algorithm, iterative): each model's component number and
+    the count. Components are numbered sinks first, so a component's children have smaller numbers."""
+    count = len(successors)
+    order, low, component = [-1] * count, [0] * count, [-1] * count
+    stack: list[int] = []
+    found = visited = 0
+    for start in range(count):
+        if order[start] != -1:
+            continue
+        order[start] = low[start] = visited
+        visited += 1
+        stack.append(start)
+        work = [(start, 0)]
+        while work:
+            v, i = work[-1]
+            if i < len(successors[v]):
+                work[-1] = (v, i + 1)
+                w = successors[v][i]
+                if order[w] == -1:
+                    order[w] = low[w] = visited
+                    visited += 1
+                    stack.append(w)
+                    work.append((w, 0))
+                elif component[w] == -1 and order[w] < low[v]:  # w is still on the stack
+                    low[v] = order[w]
+                continue
+            work.pop()
+            if work and low[v] < low[work[-1][0]]:
+                low[work[-1][0]] = low[v]
+            if low[v] == order[v]:
+                while True:
+                    w = stack.pop()
+                    component[w] = found
+                    if w == v:
+                        break
+                found += 1
+    return component, found
+
+
 def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | None = None) -> dict[str, ReachCounts]:
     """:class:`ReachCounts` of every model, in one pass over the condensation (linear for trees).
 
@@ -215,51 +255,55 @@ def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | 
     The merges below C are a set (a Python int used as a bit set), so a merge reached by several
     paths counts once. Weights (e.g. downloads; None counts 0) are summed the same way.
     """
-    weight_of = {n: int((weights or {}).get(n) or 0) for n in graph}
-    condensed = nx.condensation(graph)
-    members: dict[int, list[str]] = {c: data["members"] for c, data in condensed.nodes(data=True)}
-    size = {c: len(m) for c, m in members.items()}
-    mass = {c: sum(weight_of[n] for n in m) for c, m in members.items()}
-    merge_bit: dict[int, int] = {}
-    for c in condensed:
-        if condensed.in_degree(c) > 1:
-            merge_bit[c] = 1 << len(merge_bit)
-    merge_at = {bit.bit_length() - 1: c for c, bit in merge_bit.items()}
+    names = list(graph)
+    number = {n: i for i, n in enumerate(names)}
+    successors = [[number[c] for c in graph.succ[n] if c != n] for n in names]
+    weight = [int((weights or {}).get(n) or 0) for n in names]
+    component, count = _components(successors)
+    size, mass = [0] * count, [0] * count
+    children: list[set[int]] = [set() for _ in range(count)]
+    for v, c in enumerate(component):
+        size[c] += 1
+        mass[c] += weight[v]
+        children[c].update(component[w] for w in successors[v] if component[w] != c)
+    parents = [0] * count
+    for kids in children:
+        for d in kids:
+            parents[d] += 1
+    merge_bit = {c: 0 for c in range(count) if parents[c] > 1}
+    merge_at: list[int] = []
+    for c in merge_bit:
+        merge_bit[c] = 1 << len(merge_at)
+        merge_at.append(c)
 
-    below_count: dict[int, int] = {}
-    below_mass: dict[int, int] = {}
-    merges_below: dict[int, int] = {}
-    height: dict[int, int] = {}
-    reach_count: dict[int, int] = {}
-    reach_mass: dict[int, int] = {}
-    for c in reversed(list(nx.topological_sort(condensed))):
-        count = weight = bits = 0
+    below_count, below_mass, merges_below, height = [0] * count, [0] * count, [0] * count, [0] * count
+    reach_count, reach_mass = [0] * count, [0] * count
+    for c in range(count):  # sinks first: children are done
+        total = weight_sum = bits = 0
         tallest = -1
-        for d in condensed.succ[c]:
+        for d in children[c]:
             tallest = max(tallest, height[d])
             bits |= merges_below[d]
             if d in merge_bit:
                 bits |= merge_bit[d]
             else:
-                count += size[d] + below_count[d]
-                weight += mass[d] + below_mass[d]
-        below_count[c], below_mass[c], merges_below[c], height[c] = count, weight, bits, tallest + 1
-        total_count, total_mass = count, weight
+                total += size[d] + below_count[d]
+                weight_sum += mass[d] + below_mass[d]
+        below_count[c], below_mass[c], merges_below[c], height[c] = total, weight_sum, bits, tallest + 1
         while bits:
-            low = bits & -bits
-            m = merge_at[low.bit_length() - 1]
-            total_count += size[m] + below_count[m]
-            total_mass += mass[m] + below_mass[m]
-            bits ^= low
-        reach_count[c], reach_mass[c] = total_count, total_mass
+            low_bit = bits & -bits
+            m = merge_at[low_bit.bit_length() - 1]
+            total += size[m] + below_count[m]
+            weight_sum += mass[m] + below_mass[m]
+            bits ^= low_bit
+        reach_count[c], reach_mass[c] = total, weight_sum
 
-    result: dict[str, ReachCounts] = {}
-    for c, names in members.items():
-        for n in names:
-            result[n] = ReachCounts(
-                direct_dependents=sum(1 for child in graph.succ[n] if child != n),
-                reach=reach_count[c] + size[c] - 1,
-                reach_weight=reach_mass[c] + mass[c] - weight_of[n],
-                subtree_height=height[c],
-            )
-    return result
+    return {
+        n: ReachCounts(
+            direct_dependents=len(successors[v]),
+            reach=reach_count[component[v]] + size[component[v]] - 1,
+            reach_weight=reach_mass[component[v]] + mass[component[v]] - weight[v],
+            subtree_height=height[component[v]],
+        )
+        for v, n in enumerate(names)
+    }
