@@ -307,3 +307,62 @@ def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | 
         )
         for v, n in enumerate(names)
     }
+
+
+class GroupReach(NamedTuple):
+    """One group's fan-out (e.g. an author's): ``direct_dependents`` (models with a parent other than
+    themselves in the group), ``reach`` (the reach of the set of the group's models) and ``reach_weight``."""
+
+    direct_dependents: int
+    reach: int
+    reach_weight: int
+
+
+def reach_of_every_group(
+    graph: nx.DiGraph, group_of: Mapping[str, str], weights: Mapping[str, int | None] | None = None
+) -> dict[str, GroupReach]:
+    """:class:`GroupReach` of every group named in ``group_of`` (model -> group), in one pass down the
+    condensation.
+
+    A model is in the reach of a group's set of models exactly when one of its ancestors other than
+    itself is in the group, so each model carries the set of groups above it, handed down from its
+    parents: a model counts once per group above it, never once per path. Time and memory follow the
+    sum over models of the number of groups above them.
+    """
+    names = list(graph)
+    number = {n: i for i, n in enumerate(names)}
+    successors = [[number[c] for c in graph.succ[n] if c != n] for n in names]
+    weight = [int((weights or {}).get(n) or 0) for n in names]
+    group = [group_of[n] for n in names]
+    component, count = _components(successors)
+    members: list[list[int]] = [[] for _ in range(count)]
+    for v, c in enumerate(component):
+        members[c].append(v)
+    above: list[frozenset[str] | None] = [None] * count  # groups above a component, from outside it
+    reach_count: dict[str, int] = dict.fromkeys(group, 0)
+    reach_weight: dict[str, int] = dict.fromkeys(group, 0)
+    direct: dict[str, int] = dict.fromkeys(group, 0)
+    empty: frozenset[str] = frozenset()
+    for c in range(count - 1, -1, -1):  # sources first: Tarjan numbers a component after those below it
+        outside = above[c] or empty
+        above[c] = None
+        inside: dict[str, int] = {}
+        for v in members[c]:
+            inside[group[v]] = inside.get(group[v], 0) + 1
+        for v in members[c]:
+            # other members of a cycle are ancestors too; the model itself is not its own ancestor
+            mine = outside if len(members[c]) == 1 else outside | {g for g, k in inside.items() if k > (g == group[v])}
+            for g in mine:
+                reach_count[g] += 1
+                reach_weight[g] += weight[v]
+        handed = outside if outside.issuperset(inside) else outside | frozenset(inside)
+        for v in members[c]:
+            for w in successors[v]:
+                d = component[w]
+                if d != c:
+                    previous = above[d]
+                    above[d] = handed if previous is None or previous is handed else previous | handed
+    for n in names:
+        for g in {group_of[p] for p in graph.pred[n] if p != n}:
+            direct[g] += 1
+    return {g: GroupReach(direct[g], reach_count[g], reach_weight[g]) for g in reach_count}
