@@ -6,7 +6,8 @@ Then reach for every model on a deep 10,000-model graph, against nx.descendants 
 
 The synthetic graph mimics the Hub's shape: a few hundred roots with heavy-tailed fan-out (most
 models have no children, a few have thousands), each child with one card reference and one Hub tag,
-2% merges with two bases, 1% dangling local paths. Prints seconds per stage and peak RSS (MiB).
+2% merges with two bases, 1% dangling local paths. Prints seconds (wall and CPU) per stage and peak
+RSS (MiB).
 Results are written down in benchmarks/RESULTS.md by hand.
 """
 
@@ -85,9 +86,10 @@ def reach_versus_naive(n: int) -> None:
 
 
 def timed(label: str, fn):  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     value = fn()
-    print(f"  {label:<34} {time.perf_counter() - start:8.2f} s")
+    # CPU time too: on a shared machine the wall time says more about the neighbours than the code
+    print(f"  {label:<34} {time.perf_counter() - start:8.2f} s  (CPU {time.process_time() - cpu:.2f} s)")
     return value
 
 

@@ -50,8 +50,8 @@ class Reach:
 
     ``depth[m]`` is m's depth; ``via[m]`` the model one hop nearer the sources on one shortest path
     (among equals, the one the walk met first: neighbours are visited in id order); ``relation[m]``
-    the relation of the edge between m and ``via[m]``. Sources are not in the mappings unless the
-    walk reaches one from another source. Iteration yields models in the order found (by depth).
+    the relation of the edge between m and ``via[m]``. Sources are never in the mappings, even when
+    another source reaches them. Iteration yields models in the order found (by depth).
     """
 
     sources: tuple[str, ...]
@@ -244,6 +244,14 @@ def _components(successors: list[list[int]]) -> tuple[list[int], int]:
     return component, found
 
 
+def _integer_adjacency(graph: nx.DiGraph) -> tuple[list[str], list[list[int]]]:
+    """The models in graph order, and each one's children (itself left out) by position in that order."""
+    names = list(graph)
+    number = {n: i for i, n in enumerate(names)}
+    # adjacency() hands out the graph's own dicts: much cheaper than a view per model
+    return names, [[number[c] for c in children if c != n] for n, children in graph.adjacency()]
+
+
 def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | None = None) -> dict[str, ReachCounts]:
     """:class:`ReachCounts` of every model, in one pass over the condensation (linear for trees).
 
@@ -255,9 +263,7 @@ def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | 
     The merges below C are a set (a Python int used as a bit set), so a merge reached by several
     paths counts once. Weights (e.g. downloads; None counts 0) are summed the same way.
     """
-    names = list(graph)
-    number = {n: i for i, n in enumerate(names)}
-    successors = [[number[c] for c in graph.succ[n] if c != n] for n in names]
+    names, successors = _integer_adjacency(graph)
     weight = [int((weights or {}).get(n) or 0) for n in names]
     component, count = _components(successors)
     size, mass = [0] * count, [0] * count
@@ -329,9 +335,7 @@ def reach_of_every_group(
     parents: a model counts once per group above it, never once per path. Time and memory follow the
     sum over models of the number of groups above them.
     """
-    names = list(graph)
-    number = {n: i for i, n in enumerate(names)}
-    successors = [[number[c] for c in graph.succ[n] if c != n] for n in names]
+    names, successors = _integer_adjacency(graph)
     weight = [int((weights or {}).get(n) or 0) for n in names]
     group = [group_of[n] for n in names]
     component, count = _components(successors)
