@@ -24,8 +24,8 @@ How a repo gets its id (first rule that applies)
     become problems.
 
 Safety
-    Only ``README.md`` (YAML via :func:`ptmgraph.extract.card_metadata`), ``config.json`` and
-    ``adapter_config.json`` (``json``) are opened, and only when they are regular files of at most
+    Only ``README.md``, ``config.json`` and ``adapter_config.json`` are opened (and read by
+    :mod:`ptmgraph.reader`, whose bounds apply), and only when they are regular files of at most
     :data:`MAX_METADATA_BYTES`. Weights are only listed by name, nothing is executed. Directory
     symlinks are never followed; a metadata file that is a symlink is read only when it resolves
     inside the tree (the given folder, or the ``models--*`` folder whose ``blobs/`` cache snapshots
@@ -34,14 +34,13 @@ Safety
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ptmgraph import extract
+from ptmgraph import extract, reader
 from ptmgraph.ids import normalize_reference
 from ptmgraph.records import Harvest, ModelRecord, Problem, Reference
 from ptmgraph.sources.interface import SourceError
@@ -312,17 +311,9 @@ def _read_json(repo: LocalRepo, name: str, problems: list[Problem]) -> dict[str,
     text = _read_metadata(repo, name, problems)
     if text is None:
         return None
-    where = str(repo.directory / name)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        problems.append(Problem(where, repo.id, f"{name}: not valid JSON ({err.msg} at line {err.lineno})"))
-        return None
-    except RecursionError:
-        problems.append(Problem(where, repo.id, f"{name}: JSON nested too deeply"))
-        return None
-    if not isinstance(data, dict):
-        problems.append(Problem(where, repo.id, f"{name}: a JSON {type(data).__name__}, not an object"))
+    data = reader.json_object(text, str(repo.directory / name), model=repo.id)
+    if isinstance(data, Problem):
+        problems.append(Problem(data.source, data.model, f"{name}: {data.message}"))
         return None
     return data
 
@@ -353,9 +344,8 @@ def read_repo(repo: LocalRepo, problems: list[Problem]) -> tuple[ModelRecord, li
         card_path = str(repo.directory / extract.CARD)
         try:
             card = extract.card_metadata(readme)
-        except (extract.CardError, RecursionError) as err:
-            message = str(err) if isinstance(err, extract.CardError) else "YAML nested too deeply"
-            problems.append(Problem(card_path, repo.id, f"{extract.CARD}: model card: {message}"))
+        except extract.CardError as err:
+            problems.append(Problem(card_path, repo.id, f"{extract.CARD}: model card: {err}"))
             card = None
         if card is not None:
             extract.apply_card(record, card)
