@@ -162,7 +162,7 @@ def _cache_repo(folder: Path, problems: list[Problem]) -> LocalRepo | None:
     snapshots = folder / "snapshots"
     if model_id is None or _kind(snapshots) != "dir":
         return None
-    revisions = _subdirs(snapshots)
+    revisions = _subdirs(snapshots, problems)
     if not revisions:
         problems.append(Problem(str(folder), model_id, "cache folder has no snapshot"))
         return None
@@ -186,13 +186,19 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _subdirs(directory: Path) -> list[Path]:
-    """Real (non-symlink) subdirectories, sorted by name; unreadable directories give none."""
+def _subdirs(directory: Path, problems: list[Problem]) -> list[Path]:
+    """Real (non-symlink) subdirectories, sorted by name; an unreadable directory gives none and a problem."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
+    except OSError as err:
+        problems.append(_unreadable_directory(directory, err))
         return []
     return [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
+
+
+def _unreadable_directory(directory: Path, err: OSError, model_id: str | None = None) -> Problem:
+    reason = err.strerror or type(err).__name__
+    return Problem(str(directory), model_id, f"directory cannot be read ({reason}); skipped")
 
 
 def _valid_part(name: str) -> bool:
@@ -225,7 +231,7 @@ def _find_repos(root: Path, problems: list[Problem]) -> list[LocalRepo]:
     found: list[LocalRepo] = []
 
     def search(directory: Path, rel: tuple[str, ...]) -> None:
-        for sub in _subdirs(directory):
+        for sub in _subdirs(directory, problems):
             name = sub.name
             if name in _SKIP_DIRS or name.startswith(_OTHER_CACHE_PREFIXES):
                 continue
@@ -252,7 +258,11 @@ def _list_files(repo: LocalRepo, problems: list[Problem]) -> list[str]:
     """Relative POSIX names of the files in a repo (symlinked files included, symlinked dirs not entered)."""
     files: list[str] = []
     base_depth = len(repo.directory.parts)
-    for current, dirnames, filenames in os.walk(repo.directory, followlinks=False):
+
+    def unreadable(err: OSError) -> None:
+        problems.append(_unreadable_directory(Path(err.filename or repo.directory), err, repo.id))
+
+    for current, dirnames, filenames in os.walk(repo.directory, onerror=unreadable, followlinks=False):
         here = Path(current)
         depth = len(here.parts) - base_depth
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and depth < MAX_FILE_DEPTH)
