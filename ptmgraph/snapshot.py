@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from polars.exceptions import PanicException
 
 from ptmgraph import reader
 from ptmgraph.records import (
@@ -194,11 +195,13 @@ def load(directory: Path) -> Snapshot:
     frames: dict[str, pl.DataFrame] = {}
     for name, schema in TABLES.items():
         path = directory / f"{name}.parquet"
+        if not os.path.lexists(path):
+            raise SnapshotError(f"{path}: missing from the snapshot")
+        if not path.is_file():  # a FIFO would block the reader forever
+            raise SnapshotError(f"{path}: not a regular file")
         try:
             frame = pl.read_parquet(path)
-        except FileNotFoundError:
-            raise SnapshotError(f"{path}: missing from the snapshot") from None
-        except Exception as err:  # polars raises several unrelated types for corrupt files
+        except (Exception, PanicException) as err:  # corrupt files raise several types, and can panic polars
             raise SnapshotError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
         missing = [c for c in schema if c not in frame.columns]
         if missing:

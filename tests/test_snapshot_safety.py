@@ -15,10 +15,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ptmgraph import snapshot
 from ptmgraph.cli import app
+from ptmgraph.graph import LineageGraph
 from ptmgraph.records import MODELS_SCHEMA
 from ptmgraph.snapshot import Snapshot, SnapshotError
 
@@ -221,3 +224,36 @@ def test_leftover_cleaning_spares_what_is_not_a_snapshot_part(tmp_path: Path) ->
     assert (user_dir / "notes.txt").read_text() == "mine"
     meta = json.loads((target / "meta.json").read_text())
     assert meta["counts"]["models"] == 1
+
+
+def test_a_fifo_in_place_of_a_table_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    snap = _copy_bundled(tmp_path)
+    (snap / "edges.parquet").unlink()
+    os.mkfifo(snap / "edges.parquet")
+    with pytest.raises(SnapshotError, match=r"edges\.parquet: not a regular file"):
+        snapshot.load(snap)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    table=st.sampled_from(["models", "edges", "evidence"]),
+    flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8),
+)
+def test_random_byte_damage_to_a_table_loads_or_is_a_snapshot_error(
+    tmp_path: Path, table: str, flips: list[tuple[float, int]]
+) -> None:
+    source = snapshot.bundled_path() / f"{table}.parquet"
+    data = bytearray(source.read_bytes())
+    for where, value in flips:
+        data[int(where * len(data))] = value
+    snap = tmp_path / f"damaged-{os.getpid()}-{time.monotonic_ns()}"
+    snap.mkdir()
+    for name in snapshot.SNAPSHOT_FILES:
+        (snap / name).write_bytes((snapshot.bundled_path() / name).read_bytes())
+    (snap / f"{table}.parquet").write_bytes(bytes(data))
+    try:
+        loaded = snapshot.load(snap)
+    except SnapshotError as err:
+        assert str(err).startswith(str(snap)), err
+        return
+    LineageGraph(loaded)  # what loads must also build
