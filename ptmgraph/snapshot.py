@@ -14,6 +14,8 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -78,18 +80,17 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
     leaves a half-written snapshot under the final name. An existing ``directory`` is replaced only when
     it is empty or a ptmgraph snapshot (:func:`is_snapshot_directory`); anything else (a symlink, a file,
     a folder of user files) raises :class:`SnapshotError`. Saves to one directory are serialised by an
-    advisory lock on the sibling ``.NAME.lock``; holding it, a save first removes what a killed save
-    left behind (``.NAME.tmp-*`` and ``.NAME.old-*`` directories holding only snapshot files).
+    advisory lock on the sibling file ``.NAME.lock`` (removed when the save is done); holding it, a save
+    first removes what a killed save left behind (``.NAME.tmp-*`` and ``.NAME.old-*`` directories
+    holding only snapshot files).
     """
     directory = Path(os.path.abspath(directory))  # not resolve(): a symlink is refused, never followed
     parent = directory.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        lock = open(parent / f".{directory.name}.lock", "a+b")  # noqa: SIM115 - held for the whole save
     except OSError as err:
         raise SnapshotError(f"{directory}: cannot write here ({err.strerror})") from None
-    with lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    with _locked(parent / f".{directory.name}.lock", directory):
         _remove_leftovers(directory)
         _check_replaceable(directory)
         try:
@@ -120,6 +121,41 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return directory
+
+
+@contextmanager
+def _locked(path: Path, directory: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if need be) while saving to ``directory``, and
+    remove the file when done.
+
+    The file is removed while still locked, so a process that was waiting finds its lock on a file that
+    is gone; it then tries again with the current file. The check makes removal safe.
+    """
+    while True:
+        try:
+            handle = open(path, "a+b")  # noqa: SIM115 - closed below, or held until the save is done
+        except OSError as err:
+            raise SnapshotError(f"{directory}: cannot write here ({err.strerror})") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            held = os.fstat(handle.fileno())
+            try:
+                current = os.stat(path)
+                same = (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino)
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            handle.close()
+            raise
+        if same:
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            os.unlink(path)
+        handle.close()
 
 
 def is_snapshot_directory(directory: Path) -> bool:

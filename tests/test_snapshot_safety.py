@@ -3,6 +3,7 @@ snapshot, concurrent saves are serialised, and a killed save leaves nothing the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -10,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -141,16 +142,36 @@ def test_save_replaces_a_snapshot_and_fills_an_empty_directory(tmp_path: Path) -
     snapshot.save(tiny(1, "a"), target)
     snapshot.save(tiny(3, "b"), target)
     assert snapshot.load(target).models["id"].to_list() == ["b/m0", "b/m1", "b/m2"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".snap.lock", "snap"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]
 
 
 # --- concurrent and killed saves ----------------------------------------------------------------------
 
 
 def _save_worker(target: str, tag: str, start_at: float) -> str:
+    """Save three times once ``start_at`` comes; while holding the lock, hold the file ``inside`` too.
+
+    ``inside`` is created with O_EXCL, so two processes inside the lock at once would fail to create it.
+    """
+    real_locked = snapshot._locked
+    inside = Path(target).parent / "inside"
+
+    @contextlib.contextmanager
+    def watched(path: Path, directory: Path) -> Iterator[None]:
+        with real_locked(path, directory):
+            fd = os.open(inside, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            try:
+                time.sleep(0.01)  # widen the window another process would have to slip into
+                yield
+            finally:
+                os.close(fd)
+                os.unlink(inside)
+
+    snapshot._locked = watched  # type: ignore[assignment]
     time.sleep(max(0.0, start_at - time.time()))
     try:
-        snapshot.save(tiny(5, tag), Path(target))
+        for round_ in range(3):
+            snapshot.save(tiny(5, f"{tag}r{round_}"), Path(target))
     except BaseException as err:  # reported to the parent, which fails the test
         return f"{type(err).__name__}: {err}"
     return "ok"
@@ -163,10 +184,10 @@ def test_six_processes_saving_one_directory_at_once_all_succeed(tmp_path: Path) 
     start_at = time.time() + 1.5  # every process has imported and waits for the same instant
     with multiprocessing.get_context("spawn").Pool(6) as pool:
         answers = pool.starmap(_save_worker, [(str(target), tag, start_at) for tag in tags])
-    assert answers == ["ok"] * 6
+    assert answers == ["ok"] * 6  # no OSError, and never two processes inside the lock at once
     ids = snapshot.load(target).models["id"].to_list()
-    assert len(ids) == 5 and ids[0].split("/")[0] in tags and len({i.split("/")[0] for i in ids}) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".snap.lock", "snap"]
+    assert len(ids) == 5 and len({i.split("/")[0] for i in ids}) == 1 and ids[0][:2] in tags
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]
 
 
 _KILLED_SAVE = """
@@ -211,7 +232,7 @@ def test_a_save_killed_midway_leaves_the_old_snapshot_and_the_next_save_clears_i
     # A killed save between its two renames leaves the previous snapshot as .snap.old-PID.
     os.rename(target, tmp_path / ".snap.old-424242")
     snapshot.save(tiny(2, "after"), target)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".snap.lock", "ready", "snap"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready", "snap"]
     assert snapshot.load(target).models["id"].to_list() == ["after/m0", "after/m1"]
 
 
