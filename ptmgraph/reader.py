@@ -205,17 +205,7 @@ def yaml_mapping(
     text: str, source: str, *, model: str | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> dict[str, Any] | Problem:
     """The YAML block ``text`` as a mapping (empty text: ``{}``), or a :class:`Problem`."""
-    try:
-        data = _yaml(text, limits, line_offset=0)
-    except _Refused as err:
-        return Problem(source, model, str(err))
-    except MemoryError:
-        return Problem(source, model, "not read: out of memory")
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        return Problem(source, model, f"a YAML {type(data).__name__}, not a mapping")
-    return data
+    return _mapping(text, source, model, limits, line_offset=0, subject="")
 
 
 def card_yaml(
@@ -229,17 +219,27 @@ def card_yaml(
     """
     try:
         block = _front_matter(readme, limits)
-        if block is None:
-            return None
-        data = _yaml(block, limits, line_offset=1)
     except _Refused as err:
         return Problem(source, model, f"front matter {err}")
+    if block is None:
+        return None
+    # README line 1 is the opening '---', so the block's first line is the README's second.
+    return _mapping(block, source, model, limits, line_offset=1, subject="front matter ")
+
+
+def _mapping(
+    text: str, source: str, model: str | None, limits: Limits, *, line_offset: int, subject: str
+) -> dict[str, Any] | Problem:
+    try:
+        data = _yaml(text, limits, line_offset=line_offset)
+    except _Refused as err:
+        return Problem(source, model, f"{subject}{err}")
     except MemoryError:
-        return Problem(source, model, "front matter not read: out of memory")
+        return Problem(source, model, f"{subject}is not read: out of memory")
     if data is None:
         return {}
     if not isinstance(data, dict):
-        return Problem(source, model, f"front matter is a {type(data).__name__}, not a mapping")
+        return Problem(source, model, f"{subject}is a {type(data).__name__}, not a mapping")
     return data
 
 
