@@ -35,6 +35,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
 class OutputError(Exception):
     """Standard output could not take what was written (a full disk, a closed pipe, an I/O error)."""
 

@@ -154,6 +154,10 @@ def _json(data: bytes | str, limits: Limits) -> Any:
         raise _Refused(f"not valid JSON ({err.msg}{at})") from None
     except RecursionError:  # the depth scan makes this unreachable; kept so the contract holds regardless
         raise _Refused(f"nested deeper than the {limits.depth}-level limit") from None
+    except (_Refused, MemoryError):
+        raise
+    except Exception as err:  # any other parser failure is still this document's problem, not the run's
+        raise _Refused(f"could not be read ({type(err).__name__})") from None
 
 
 # Strings (with their escapes) and brackets; everything else in JSON text is flat.
@@ -290,6 +294,10 @@ def _yaml(text: str, limits: Limits, *, line_offset: int) -> Any:
         raise _Refused(f"has a value YAML cannot build ({str(err)[:80]})") from None
     except RecursionError:  # the survey bounds depth first; kept so the contract holds regardless
         raise _Refused(f"is nested deeper than the {limits.depth}-level limit") from None
+    except (_Refused, MemoryError):
+        raise
+    except Exception as err:  # any other parser failure is still this document's problem, not the run's
+        raise _Refused(f"could not be read ({type(err).__name__})") from None
 
 
 def _survey(text: str, limits: Limits, deadline: float) -> None:

@@ -84,7 +84,8 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
     first removes what a killed save left behind (``.NAME.tmp-*`` and ``.NAME.old-*`` directories
     holding only snapshot files).
     """
-    directory = Path(os.path.abspath(directory))  # not resolve(): a symlink is refused, never followed
+    given = Path(directory)
+    directory = Path(os.path.abspath(given))  # not resolve(): a symlink is refused, never followed
     parent = directory.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +121,7 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return directory
+    return given
 
 
 @contextmanager
