@@ -193,8 +193,12 @@ def test_json_nested_100000_deep_is_refused_quickly() -> None:
     answer, seconds, _ = measured(lambda: reader.json_object(text, "deep.json"))
     assert answer == Problem("deep.json", None, "nested deeper than the 100-level limit")
     assert seconds < 5, seconds
-    # Brackets inside strings are text, not nesting.
+    # Brackets inside strings are text, not nesting; unclosed ones are the parser's to report.
     assert reader.json_object(json.dumps({"s": "[" * 500}), "f") == {"s": "[" * 500}
+    unclosed = reader.json_object('{"a": ' + "[" * 100_000, "f")
+    assert isinstance(unclosed, Problem) and unclosed.message.startswith(("not valid JSON", "nested deeper"))
+    almost = reader.json_object('{"a": ' + "[" * 100_000 + "]" * 99_999 + "}", "f")
+    assert almost == Problem("f", None, "nested deeper than the 100-level limit")
 
 
 def test_json_over_the_byte_bound_is_refused() -> None:
@@ -207,7 +211,7 @@ def test_a_bad_json_line_costs_only_that_line() -> None:
         b'{"id": "a/one"}\n',
         b'{"id": "caf\xe9"}\n',  # one invalid UTF-8 byte
         b"\n",
-        b'{"id": ' + b"[" * 500 + b"\n",
+        b'{"id": ' + b"[" * 400 + b"]" * 400 + b"}\n",
         b"[1, 2]\n",
         b'{"id": "a/' + b"y" * 2000 + b'"}\n',  # over the line bound below
         b'{"id": "a/two"}',
