@@ -212,6 +212,14 @@ def _remove_leftovers(directory: Path) -> None:
 def load(directory: Path) -> Snapshot:
     """Read a snapshot directory; raises :class:`SnapshotError` naming the file and what is wrong."""
     directory = Path(directory)
+    try:
+        return _load(directory)
+    except OSError as err:  # e.g. a directory the user may not read
+        where = err.filename or directory
+        raise SnapshotError(f"{where}: cannot be read ({err.strerror or type(err).__name__})") from None
+
+
+def _load(directory: Path) -> Snapshot:
     if directory.is_file():
         raise SnapshotError(f"{directory}: is a file; a snapshot is a directory (see 'ptmgraph ingest --help')")
     if not directory.is_dir():

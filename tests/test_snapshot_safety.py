@@ -7,9 +7,11 @@ import contextlib
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -278,3 +280,32 @@ def test_random_byte_damage_to_a_table_loads_or_is_a_snapshot_error(
         assert str(err).startswith(str(snap)), err
         return
     LineageGraph(loaded)  # what loads must also build
+
+
+_LOAD_AS_NOBODY = """
+import os, sys
+from ptmgraph import snapshot
+snapshot.load(snapshot.bundled_path())  # every lazy import done while still allowed
+if os.geteuid() == 0:  # root reads any directory: become nobody, for whom mode 000 means what it says
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+try:
+    snapshot.load(sys.argv[1])
+except snapshot.SnapshotError as err:
+    print(err)
+"""
+
+
+def test_an_unreadable_snapshot_directory_is_an_error_naming_it() -> None:
+    root = Path(tempfile.mkdtemp(prefix="ptmgraph-perm-"))
+    try:
+        root.chmod(0o755)
+        snap = root / "snap"
+        snapshot.save(tiny(1, "a"), snap)
+        snap.chmod(0)
+        done = subprocess.run([sys.executable, "-c", _LOAD_AS_NOBODY, str(snap)], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"{snap}/meta.json: cannot be read (Permission denied)"
+    finally:
+        (root / "snap").chmod(0o755)
+        shutil.rmtree(root, ignore_errors=True)
