@@ -153,6 +153,11 @@ def user_errors() -> Iterator[None]:
         fail(str(e).replace("[", r"\["), 2)
     except (SnapshotError, SourceError, ExportError) as e:
         fail(str(e).replace("[", r"\["))
+    except OSError as e:
+        # The system refused a file (permissions, a path that vanished, a full disk): the machine's or the
+        # input's fault, not a bug of ours.
+        where = f"{e.filename}: " if e.filename else ""
+        fail(f"{where}{e.strerror or type(e).__name__}".replace("[", r"\["))
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except (typer.Exit, typer.Abort):

@@ -102,3 +102,14 @@ def test_a_closed_pipe_exits_141_without_a_traceback() -> None:
         _, stderr = child.communicate(timeout=120)
     assert child.returncode == 141, stderr
     assert b"Traceback" not in stderr and b"Exception ignored" not in stderr
+
+
+def test_a_file_the_system_refuses_exits_1_not_70(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ptmgraph.cli
+
+    def refused(_: object) -> None:
+        raise PermissionError(13, "Permission denied", "some/models.parquet")
+
+    monkeypatch.setattr(ptmgraph.cli, "load_graph", refused)
+    code, output = run("stats")
+    assert code == 1 and "some/models.parquet: Permission denied" in output and "internal error" not in output
