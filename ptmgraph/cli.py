@@ -24,6 +24,7 @@ from ptmgraph.formats.csv_table import result_to_csv
 from ptmgraph.formats.json_doc import result_to_json
 from ptmgraph.graph import UnknownModelError, load_graph
 from ptmgraph.records import Harvest, Relation
+from ptmgraph.relations import Confidence
 from ptmgraph.result import AnalysisResult
 from ptmgraph.snapshot import SnapshotError
 from ptmgraph.sources import SourceError
@@ -94,6 +95,11 @@ LimitOption = Annotated[int, typer.Option(help="Table rows to print (0: all). JS
 RelationOption = Annotated[
     list[Relation] | None,
     typer.Option("--relation", "-r", help="Follow only edges of this relation (repeatable).", show_default=False),
+]
+ConfidenceOption = Annotated[
+    Confidence | None,
+    typer.Option("--min-confidence", help="Drop edges below this confidence (high: declared or Hub-labelled, "
+                 "medium: config or card prose, low: name only).", show_default=False),
 ]
 DepthOption = Annotated[int | None, typer.Option("--max-depth", min=1, help="Follow at most this many hops.")]
 CsvRawOption = Annotated[
@@ -191,6 +197,7 @@ def emit(
 def ancestry(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     max_paths: Annotated[int, typer.Option(min=1, help="List at most this many paths to roots.")] = 200,
@@ -198,7 +205,7 @@ def ancestry(
 ) -> None:
     """Where MODEL comes from: every ancestor, its depth and relation, the paths to each root."""
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         result = analyses.ancestry(lg, model, max_paths=max_paths)
 
         def table() -> None:
@@ -221,13 +228,14 @@ def impact(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     csv_raw: CsvRawOption = False,
 ) -> None:
     """What depends on MODEL: every transitive descendant (the blast radius), by depth and relation."""
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         result = analyses.impact(lg, model, relations=[r.value for r in relation or []], max_depth=max_depth)
 
         def table() -> None:
@@ -241,13 +249,14 @@ def impact(
 def info(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     csv_raw: CsvRawOption = False,
 ) -> None:
     """MODEL's record, its direct parents and children, and the evidence for each edge."""
     with user_errors():
-        result = analyses.model_info(load_graph(snapshot), model)
+        result = analyses.model_info(load_graph(snapshot, min_confidence=min_confidence), model)
 
         def table() -> None:
             console_format.print_summary(out, result)
@@ -270,13 +279,14 @@ def info(
 @app.command()
 def stats(
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 0,
     csv_raw: CsvRawOption = False,
 ) -> None:
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
     with user_errors():
-        emit(analyses.stats(load_graph(snapshot)), fmt, limit, csv_raw=csv_raw)
+        emit(analyses.stats(load_graph(snapshot, min_confidence=min_confidence)), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -306,6 +316,25 @@ def problems(
         emit(analyses.problems(load_graph(snapshot)), fmt, limit, csv_raw=csv_raw)
 
 
+@app.command("audit-relations")
+def audit_relations(
+    snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
+) -> None:
+    """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
+    with user_errors():
+        result = analyses.audit_relations(load_graph(snapshot, min_confidence=min_confidence))
+
+        def table() -> None:
+            columns = ["id", "kind", "downloads"]
+            console_format.print_result(out, result, limit=limit, columns=columns)
+
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
+
+
 @app.command()
 def export(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
@@ -322,6 +351,7 @@ def export(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
 ) -> None:
     """Draw MODEL's ancestry or impact with Graphviz (DOT, SVG or PNG)."""
     if show_ancestry == show_impact:
@@ -329,7 +359,7 @@ def export(
     from ptmgraph.formats import lineage_subgraph, write_graph
 
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         relations = {r.value for r in relation or []} or None
         if show_ancestry:
             result = analyses.ancestry(lg, model)

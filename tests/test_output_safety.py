@@ -107,7 +107,7 @@ def test_a_closed_pipe_exits_141_without_a_traceback() -> None:
 def test_a_file_the_system_refuses_exits_1_not_70(monkeypatch: pytest.MonkeyPatch) -> None:
     import ptmgraph.cli
 
-    def refused(_: object) -> None:
+    def refused(*_: object, **__: object) -> None:
         raise PermissionError(13, "Permission denied", "some/models.parquet")
 
     monkeypatch.setattr(ptmgraph.cli, "load_graph", refused)

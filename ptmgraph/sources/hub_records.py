@@ -119,6 +119,7 @@ class HubRecordsSource:
                 continue
             extract.apply_card(record, card)
             out.references.extend(extract.references_from_card(model_id, card, where))
+            out.references.extend(extract.references_from_card_text(model_id, text, card, where))
 
     def _read_tree(self, path: Path, out: Harvest) -> None:
         duplicates = _Duplicates()
