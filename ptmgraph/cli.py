@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import IO, Annotated, Literal, NoReturn, cast
 
 import polars as pl
 import typer
@@ -35,8 +36,41 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class OutputError(Exception):
+    """Standard output could not take what was written (a full disk, a closed pipe, an I/O error)."""
+
+
+class _CheckedStdout(io.TextIOBase):
+    """The current ``sys.stdout``, whose write errors raise :class:`OutputError` (rich lets them escape raw)."""
+
+    def write(self, text: str) -> int:
+        try:
+            return sys.stdout.write(text)
+        except OSError as e:
+            raise OutputError(e) from None
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except OSError as e:
+            raise OutputError(e) from None
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
+
+    def fileno(self) -> int:
+        return sys.stdout.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return sys.stdout.encoding
+
+
+stdout = _CheckedStdout()
 # Not a terminal (a pipe, CI): rich would assume 80 columns and fold ids; COLUMNS still wins.
-out = Console(soft_wrap=False, width=shutil.get_terminal_size((140, 40)).columns)
+out = Console(file=cast(IO[str], stdout), soft_wrap=False, width=shutil.get_terminal_size((140, 40)).columns)
 err = Console(stderr=True)
 
 
@@ -68,6 +102,9 @@ ConfidenceOption = Annotated[
                  "medium: config or card prose, low: name only).", show_default=False),
 ]
 DepthOption = Annotated[int | None, typer.Option("--max-depth", min=1, help="Follow at most this many hops.")]
+CsvRawOption = Annotated[
+    bool, typer.Option("--csv-raw", help="CSV: keep cells starting with = + - @ as they are (no leading ').")
+]
 
 
 def _print_version(value: bool) -> None:
@@ -89,8 +126,17 @@ def main_options(
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit non-zero."""
-    err.print(f"[red]ptmgraph: error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[red]ptmgraph: error:[/red] {console_format.printable(message)}", markup=True, highlight=False,
+              soft_wrap=True)
     raise typer.Exit(code)
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to standard output in 1 MiB pieces, then flush; any failure raises :class:`OutputError`."""
+    piece = 1 << 20
+    for start in range(0, len(text), piece):
+        stdout.write(text[start : start + piece])
+    stdout.flush()
 
 
 @contextmanager
@@ -100,10 +146,24 @@ def user_errors() -> Iterator[None]:
 
     try:
         yield
+        stdout.flush()
+    except (OutputError, BrokenPipeError) as e:
+        cause = e.args[0] if isinstance(e, OutputError) else e
+        if isinstance(cause, BrokenPipeError):
+            # The reader went away (`| head`): exit as a process killed by SIGPIPE would, without a message,
+            # and point stdout at nothing so the interpreter's last flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
+        fail(f"cannot write the output to standard output ({getattr(cause, 'strerror', None) or cause})")
     except UnknownModelError as e:
         fail(str(e).replace("[", r"\["), 2)
     except (SnapshotError, SourceError, ExportError) as e:
         fail(str(e).replace("[", r"\["))
+    except OSError as e:
+        # The system refused a file (permissions, a path that vanished, a full disk): the machine's or the
+        # input's fault, not a bug of ours.
+        where = f"{e.filename}: " if e.filename else ""
+        fail(f"{where}{e.strerror or type(e).__name__}".replace("[", r"\["))
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except (typer.Exit, typer.Abort):
@@ -115,11 +175,18 @@ def user_errors() -> Iterator[None]:
         fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
 
 
-def emit(result: AnalysisResult, fmt: OutputFormat, limit: int, table: Callable[[], None] | None = None) -> None:
+def emit(
+    result: AnalysisResult,
+    fmt: OutputFormat,
+    limit: int,
+    table: Callable[[], None] | None = None,
+    *,
+    csv_raw: bool = False,
+) -> None:
     if fmt is OutputFormat.json:
-        sys.stdout.write(result_to_json(result) + "\n")
+        write_stdout(result_to_json(result) + "\n")
     elif fmt is OutputFormat.csv:
-        sys.stdout.write(result_to_csv(result))
+        write_stdout(result_to_csv(result, raw=csv_raw))
     elif table is not None:
         table()
     else:
@@ -134,6 +201,7 @@ def ancestry(
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     max_paths: Annotated[int, typer.Option(min=1, help="List at most this many paths to roots.")] = 200,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """Where MODEL comes from: every ancestor, its depth and relation, the paths to each root."""
     with user_errors():
@@ -151,7 +219,7 @@ def ancestry(
                 )
                 out.print(console_format.frame_table(paths, title="paths to the roots", limit=limit))
 
-        emit(result, fmt, limit, table)
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
@@ -163,6 +231,7 @@ def impact(
     min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """What depends on MODEL: every transitive descendant (the blast radius), by depth and relation."""
     with user_errors():
@@ -173,7 +242,7 @@ def impact(
             columns = ["id", "depth", "relation_path", "via", "downloads", "likes", "spaces", "license"]
             console_format.print_result(out, result, limit=limit, columns=columns)
 
-        emit(result, fmt, limit, table)
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
@@ -183,6 +252,7 @@ def info(
     min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """MODEL's record, its direct parents and children, and the evidence for each edge."""
     with user_errors():
@@ -203,7 +273,7 @@ def info(
             )
             out.print(console_format.frame_table(views, limit=limit))
 
-        emit(result, fmt, limit, table)
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
@@ -212,10 +282,11 @@ def stats(
     min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 0,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
     with user_errors():
-        emit(analyses.stats(load_graph(snapshot, min_confidence=min_confidence)), fmt, limit)
+        emit(analyses.stats(load_graph(snapshot, min_confidence=min_confidence)), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -226,10 +297,11 @@ def dangling(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """References that could not become edges (local paths, other sites, deleted or private models)."""
     with user_errors():
-        emit(analyses.dangling(load_graph(snapshot), reason=reason), fmt, limit)
+        emit(analyses.dangling(load_graph(snapshot), reason=reason), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -237,10 +309,11 @@ def problems(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable files."""
     with user_errors():
-        emit(analyses.problems(load_graph(snapshot)), fmt, limit)
+        emit(analyses.problems(load_graph(snapshot)), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command("audit-relations")
@@ -249,6 +322,7 @@ def audit_relations(
     min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
     with user_errors():
@@ -258,7 +332,7 @@ def audit_relations(
             columns = ["id", "kind", "downloads"]
             console_format.print_result(out, result, limit=limit, columns=columns)
 
-        emit(result, fmt, limit, table)
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
