@@ -208,7 +208,7 @@ def _legend(graph: graphviz.Digraph, drawn: DrawnGraph) -> None:
     cell = '<TD ALIGN="LEFT" {attrs}><FONT POINT-SIZE="10" {font}>{text}</FONT></TD>'
     rows = ['<TR><TD ALIGN="LEFT" BORDER="0"><B>Legend</B></TD></TR>']
     boxes = [
-        ("focus model", f'BGCOLOR="{FOCUS_FILL}" BORDER="3" STYLE="rounded"'),
+        ("focus model", f'BGCOLOR="{FOCUS_FILL}" BORDER="3" COLOR="#000000" STYLE="rounded"'),
         ("no record of its own", 'STYLE="rounded,dashed"'),
         ("+N more: hidden models", f'BGCOLOR="{MORE_FILL}" COLOR="#9A9A9A" STYLE="dashed"'),
     ]
