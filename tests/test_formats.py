@@ -291,3 +291,14 @@ def test_the_file_name_chooses_the_format_and_a_clash_is_an_error() -> None:
         choose_format("png", Path("g.svg"))
     with pytest.raises(ExportError, match="cannot tell the format"):
         choose_format(None, Path("graph.bin"))
+
+
+def test_rankdir_sets_the_direction_of_laid_out_formats(
+    llama_impact: tuple[DrawnGraph, dict[str, tuple[int, str]]]
+) -> None:
+    drawn, _ = llama_impact
+    assert "flowchart TB" in graph_format("mermaid").render(drawn, title="t", rankdir="TB").decode()
+    assert "rankdir=RL" in graph_format("dot").render(drawn, title="t", rankdir="RL").decode()
+    assert "rankdir=LR" in graph_format("dot").render(drawn, title="t").decode()  # impact: depth runs across
+    with pytest.raises(ExportError, match="unsupported rankdir 'XX'"):
+        graph_format("html").render(drawn, title="t", rankdir="XX")

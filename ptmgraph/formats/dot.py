@@ -230,11 +230,17 @@ def default_rankdir(drawn: DrawnGraph) -> RankDir:
     return "TB" if drawn.direction == "ancestry" else "LR"
 
 
+def layout_direction(drawn: DrawnGraph, rankdir: str | None) -> str:
+    """``rankdir``, or the default for ``drawn`` when None; :class:`ExportError` unless in :data:`RANKDIRS`."""
+    chosen = rankdir or default_rankdir(drawn)
+    if chosen not in RANKDIRS:
+        raise ExportError(f"unsupported rankdir {chosen!r}: use one of {', '.join(RANKDIRS)}")
+    return chosen
+
+
 def to_graphviz(drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> graphviz.Digraph:
     """The Graphviz graph for ``drawn``; its label is ``title`` and the cap sentence."""
-    rankdir = rankdir or default_rankdir(drawn)
-    if rankdir not in RANKDIRS:
-        raise ExportError(f"unsupported rankdir {rankdir!r}: use one of {', '.join(RANKDIRS)}")
+    rankdir = layout_direction(drawn, rankdir)
     graph = graphviz.Digraph(name="lineage")
     graph.attr(
         rankdir=rankdir, label=dot_text(clean_text(title, 200), clean_text(drawn.caption, 300)), labelloc="t",

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ptmgraph.formats.dot import FOCUS_FILL, MORE_FILL, default_rankdir, download_fill, relation_style
+from ptmgraph.formats.dot import FOCUS_FILL, MORE_FILL, download_fill, layout_direction, relation_style
 from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.node_link import node_link_document
 from ptmgraph.formats.subgraph import DrawnGraph
@@ -99,7 +99,7 @@ class HtmlFormat(GraphFormat):
         notice = _inline_script(f"/* Bundled third-party code (MIT); licences:\n\n{licenses}\n*/", "licences")
 
         document = node_link_document(drawn, title=title)
-        document["graph"]["rankdir"] = rankdir or default_rankdir(drawn)
+        document["graph"]["rankdir"] = layout_direction(drawn, rankdir)
         _styles(document)
         data = json_for_script(document)
 

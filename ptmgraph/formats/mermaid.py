@@ -19,13 +19,12 @@ from ptmgraph.formats.dot import (
     MORE_FILL,
     PICTURE_MAX_NODES,
     PICTURE_MAX_PER_DEPTH,
-    RANKDIRS,
     clean_text,
-    default_rankdir,
     download_fill,
+    layout_direction,
     relation_style,
 )
-from ptmgraph.formats.interface import ExportError, GraphFormat
+from ptmgraph.formats.interface import GraphFormat
 from ptmgraph.formats.subgraph import DrawnGraph, DrawnNode
 
 _PLAIN = re.compile(r"[A-Za-z0-9 /._:,\-]")
@@ -56,9 +55,7 @@ class MermaidFormat(GraphFormat):
     max_per_depth = PICTURE_MAX_PER_DEPTH
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
-        direction = rankdir or default_rankdir(drawn)
-        if direction not in RANKDIRS:
-            raise ExportError(f"unsupported rankdir {direction!r}: use one of {', '.join(RANKDIRS)}")
+        direction = layout_direction(drawn, rankdir)
         lines = [
             "---",
             f'title: "{mermaid_text(clean_text(title, 200))}"',

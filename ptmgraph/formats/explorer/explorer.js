@@ -56,7 +56,7 @@
       { selector: "node:selected", style: { "border-color": "#D55E00", "border-width": 4 } },
       { selector: ".faded", style: { "opacity": 0.25 } }
     ],
-    layout: { name: "dagre", rankDir: info.rankdir === "TB" || info.rankdir === "BT" ? info.rankdir : "LR",
+    layout: { name: "dagre", rankDir: info.rankdir || "LR",
       nodeSep: 8, rankSep: 60, animate: false }
   });
   window.ptmgraphExplorer = cy;  // for tests and the browser console
