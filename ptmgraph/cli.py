@@ -242,7 +242,7 @@ MaxNodesOption = Annotated[
     int | None,
     typer.Option(min=0, show_default=False,
                  help="Draw at most this many models; the rest are summarised "
-                 "(default: 32 for pictures, more for data)."),
+                 "(0: no limit; default: 32 for pictures, 150 for data and HTML)."),
 ]
 MaxPerDepthOption = Annotated[
     int | None,
@@ -256,27 +256,32 @@ RankdirOption = Annotated[
 
 
 def _write_export(
-    model: str, out_file: str | None, name: str | None, *, direction: Literal["ancestry", "impact", "both"],
+    model: str | None, out_file: str | None, name: str | None, *,
+    direction: Literal["ancestry", "impact", "both", "snapshot"],
     max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[Relation] | None,
     max_depth: int | None, snapshot: Path | None,
 ) -> None:
     """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`)."""
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
-    from ptmgraph.formats.subgraph import combine
+    from ptmgraph.formats.subgraph import DrawnGraph, combine, snapshot_subgraph
 
     with user_errors():
         fmt = choose_format(name, Path(out_file) if out_file is not None else None)
         lg = load_graph(snapshot)
         relations = {r.value for r in relation or []} or None
-        nodes_cap = fmt.default_max_nodes if max_nodes is None else max_nodes
+        nodes_cap = fmt.default_max_nodes if max_nodes is None else max_nodes or sys.maxsize  # 0: no limit
         depth_cap = fmt.max_per_depth if max_per_depth is None else max_per_depth
-        drawn = None
+        drawn: DrawnGraph | None = None
         titles = []
-        if direction in ("ancestry", "both"):
+        if model is None:
+            drawn = snapshot_subgraph(lg, max_nodes=nodes_cap, relations=relations)
+            which = f" ({', '.join(sorted(relations))} edges)" if relations else ""
+            titles.append(f"The snapshot's lineage graph{which}")
+        elif direction in ("ancestry", "both"):
             up = analyses.ancestry(lg, model)
             drawn = lineage_subgraph(lg, up, direction="ancestry", max_nodes=nodes_cap, max_per_depth=depth_cap)
             titles.append(up.title)
-        if direction in ("impact", "both"):
+        if model is not None and direction in ("impact", "both"):
             down = analyses.impact(lg, model, relations=relations, max_depth=max_depth)
             below = lineage_subgraph(
                 lg, down, direction="impact", relations=relations, max_nodes=nodes_cap, max_per_depth=depth_cap
@@ -285,14 +290,17 @@ def _write_export(
             titles.append(down.title)
         assert drawn is not None
         if out_file is None:
-            out_file = str(Path("outputs") / f"{direction}-{drawn.focus.replace('/', '__')}{fmt.extensions[0]}")
+            stem = direction if drawn.focus is None else f"{direction}-{drawn.focus.replace('/', '__')}"
+            out_file = str(Path("outputs") / f"{stem}{fmt.extensions[0]}")
         written = write_graph(drawn, out_file, fmt.name, " / ".join(titles), rankdir=rankdir)
         err.print(f"wrote {written or 'standard output'}: {drawn.caption}", highlight=False, markup=False)
 
 
 @app.command()
 def export(
-    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    model: Annotated[
+        str | None, typer.Argument(help="Model id (ORG/NAME or a Hub URL); none with --all.", show_default=False)
+    ] = None,
     out_file: Annotated[
         str | None,
         typer.Option("--out", "-o", help="File to write, '-' for standard output "
@@ -300,6 +308,9 @@ def export(
     ] = None,
     show_ancestry: Annotated[bool, typer.Option("--ancestry", help="Draw where MODEL comes from.")] = False,
     show_impact: Annotated[bool, typer.Option("--impact", help="Draw what depends on MODEL.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Draw the whole snapshot (its edges of the --relation given).")
+    ] = False,
     fmt: ExportFormatOption = None,
     max_nodes: MaxNodesOption = None,
     max_per_depth: MaxPerDepthOption = None,
@@ -308,10 +319,14 @@ def export(
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
 ) -> None:
-    """Draw MODEL's ancestry, impact or both (give both flags) as a picture, a graph file, an ML-BOM or HTML."""
-    if not (show_ancestry or show_impact):
-        fail("choose --ancestry, --impact or both", 2)
-    direction: Literal["ancestry", "impact", "both"] = (
+    """Draw MODEL's ancestry, impact or both (give both flags), or with --all the whole snapshot, as a
+    picture, a graph file, an ML-BOM or HTML."""
+    if show_all and (model is not None or show_ancestry or show_impact):
+        fail("--all draws the whole snapshot: give no MODEL, --ancestry or --impact with it", 2)
+    if not show_all and (model is None or not (show_ancestry or show_impact)):
+        fail("give MODEL and --ancestry, --impact or both; or --all for the whole snapshot", 2)
+    direction: Literal["ancestry", "impact", "both", "snapshot"] = (
+        "snapshot" if show_all else
         "both" if show_ancestry and show_impact else "ancestry" if show_ancestry else "impact"
     )
     _write_export(model, out_file, fmt.value if fmt else None, direction=direction, max_nodes=max_nodes,

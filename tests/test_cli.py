@@ -161,7 +161,7 @@ def test_export_draws_the_ancestry_as_dot_with_every_ancestor(tmp_path: Path) ->
         assert model in dot
 
 
-def test_export_needs_exactly_one_direction(tmp_path: Path) -> None:
+def test_export_needs_a_direction(tmp_path: Path) -> None:
     result = run("export", DEPTH3, "-o", str(tmp_path / "x.svg"))
     assert result.exit_code == 2 and "--ancestry" in result.stderr
 

@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
 import pytest
 from typer.testing import CliRunner
 
 from ptmgraph.cli import app
 from ptmgraph.formats import html as html_format
+from ptmgraph.graph import LineageGraph
 
 runner = CliRunner()
 DEPTH3 = "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B"
@@ -95,3 +97,42 @@ def test_explore_without_the_javascript_libraries_says_how_to_install_them(
     message = " ".join(result.stderr.split())
     assert "cytoscape.min.js is missing" in message and "bash scripts/run main" in message
     assert not target.exists()
+
+
+def test_all_exports_the_whole_snapshot_or_its_edges_of_one_relation(tmp_path: Path, bundled: LineageGraph) -> None:
+    target = tmp_path / "all.json"
+    assert run("export", "--all", "--max-nodes", "0", "-o", str(target)).exit_code == 0
+    doc = json.loads(target.read_text())
+    assert len(doc["nodes"]) == bundled.graph.number_of_nodes()
+    assert {(e["source"], e["target"]) for e in doc["edges"]} == set(bundled.graph.edges)
+
+    merges = {(b, c) for b, c, r in bundled.graph.edges(data="relation") if r == "merge"}
+    target = tmp_path / "merges.graphml"
+    assert run("export", "--all", "-r", "merge", "--max-nodes", "0", "-o", str(target)).exit_code == 0
+    graph = nx.read_graphml(target)
+    assert set(graph.edges) == merges
+    assert set(graph.nodes) == {m for edge in merges for m in edge}
+
+
+def test_all_keeps_the_picture_connected_and_counts_what_it_hides(tmp_path: Path, bundled: LineageGraph) -> None:
+    target = tmp_path / "merges.json"
+    result = run("export", "--all", "-r", "merge", "--max-nodes", "20", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(target.read_text())
+    models = [n for n in doc["nodes"] if n["kind"] == "model"]
+    (more,) = [n for n in doc["nodes"] if n["kind"] == "more"]
+    merges = {(b, c) for b, c, r in bundled.graph.edges(data="relation") if r == "merge"}
+    ends = {m for edge in merges for m in edge}
+    assert len(models) == 20 and more["hidden_count"] == len(ends) - 20
+    assert sorted([n["id"] for n in models] + more["hidden_ids"]) == sorted(ends)
+    # taken edge by edge: every drawn model but possibly the last has a drawn merge edge
+    touched = {m for e in doc["edges"] for m in (e["source"], e["target"])}
+    assert len({n["id"] for n in models} - touched) <= 1
+
+
+def test_all_refuses_a_model_and_a_bom(tmp_path: Path) -> None:
+    result = run("export", DEPTH3, "--all", "-o", str(tmp_path / "x.svg"))
+    assert result.exit_code == 2 and "--all" in result.stderr
+    result = run("export", "--all", "-o", str(tmp_path / "x.cdx.json"))
+    assert result.exit_code == 1 and "describes one model" in result.stderr
+    assert not (tmp_path / "x.cdx.json").exists()

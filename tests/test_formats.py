@@ -23,7 +23,7 @@ from test_export import HOSTILE_IDS, HOSTILE_LICENSE
 
 from analyses import ancestry, impact
 from ptmgraph.formats import GRAPH_FORMATS, DrawnGraph, ExportError, choose_format, graph_format, lineage_subgraph
-from ptmgraph.formats.subgraph import combine
+from ptmgraph.formats.subgraph import combine, snapshot_subgraph
 from ptmgraph.graph import LineageGraph
 
 LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"
@@ -265,15 +265,21 @@ def test_hostile_ids_cannot_inject_into_the_html_explorer(hostile_drawn: DrawnGr
     assert csp and "default-src 'none'" in csp.group(1) and "unsafe-inline" not in csp.group(1)
 
 
-def test_every_format_accepts_ancestry_impact_and_both(bundled: LineageGraph) -> None:
+def test_every_format_accepts_ancestry_impact_both_and_a_whole_snapshot(bundled: LineageGraph) -> None:
     up = lineage_subgraph(bundled, ancestry(bundled, DEPTH3), direction="ancestry")
     down = lineage_subgraph(bundled, impact(bundled, DEPTH3), direction="impact")
     both = combine(up, down)
+    whole = snapshot_subgraph(bundled, max_nodes=40, relations=["adapter"])
     assert {n.key for n in both.nodes} == {n.key for n in up.nodes} | {n.key for n in down.nodes}
+    assert {e.relation for e in whole.edges} == {"adapter"} and whole.shown == 40
     for name, fmt in GRAPH_FORMATS.items():
         if name in ("svg", "png"):
             continue  # rendered by Graphviz from the DOT source checked here; drawn in test_export
-        for drawn in (up, down, both):
+        for drawn in (up, down, both, whole):
+            if name == "cyclonedx" and drawn is whole:
+                with pytest.raises(ExportError, match="describes one model"):
+                    fmt.render(drawn, title="t")
+                continue
             assert fmt.render(drawn, title="t"), name
 
 

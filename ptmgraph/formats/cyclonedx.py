@@ -29,7 +29,7 @@ from cyclonedx.model.component import Component, ComponentType, Pedigree
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
-from ptmgraph.formats.interface import GraphFormat
+from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
 
 RUNTIME_RELATION = "adapter"
@@ -96,11 +96,9 @@ def _nearest_first(drawn: DrawnGraph, keys: Iterable[str]) -> list[DrawnNode]:
     return sorted(nodes, key=lambda n: (n.depth, str(n.id)))
 
 
-def _hop(drawn: DrawnGraph, graph: nx.DiGraph, key: str, toward_focus: bool) -> DrawnEdge | None:
+def _hop(focus: str, graph: nx.DiGraph, key: str, toward_focus: bool) -> DrawnEdge | None:
     """The first edge on a shortest drawn path between ``key`` and the focus."""
-    path = (
-        nx.shortest_path(graph, key, drawn.focus) if toward_focus else nx.shortest_path(graph, drawn.focus, key)
-    )
+    path = nx.shortest_path(graph, key, focus) if toward_focus else nx.shortest_path(graph, focus, key)
     first = (path[0], path[1]) if toward_focus else (path[-2], path[-1])
     return graph.edges[first]["edge"]
 
@@ -112,20 +110,23 @@ def runtime_bases(drawn: DrawnGraph, model: str) -> list[DrawnEdge]:
 
 def build_bom(drawn: DrawnGraph, *, title: str) -> Bom:
     """The ML-BOM of ``drawn.focus`` (see the module docstring)."""
+    if drawn.focus is None:
+        raise ExportError("a CycloneDX ML-BOM describes one model: export MODEL --ancestry, not a whole snapshot")
     graph = nx.DiGraph()
     graph.add_nodes_from(n.key for n in drawn.nodes)
     graph.add_edges_from((e.tail, e.head, {"edge": e}) for e in drawn.edges if not e.is_summary)
-    focus = drawn.node(drawn.focus)
+    focus_id = drawn.focus
+    focus = drawn.node(focus_id)
 
     def described(keys: set[str], toward_focus: bool) -> list[Component]:
         return [
             _component(n, ref=f"pedigree:{'up' if toward_focus else 'down'}:{n.key}",
-                       hop=_hop(drawn, graph, n.key, toward_focus), depth=n.depth)
+                       hop=_hop(focus_id, graph, n.key, toward_focus), depth=n.depth)
             for n in _nearest_first(drawn, keys)
         ]
 
-    ancestors = described(nx.ancestors(graph, drawn.focus), True)
-    descendants = described(nx.descendants(graph, drawn.focus), False)
+    ancestors = described(nx.ancestors(graph, focus_id), True)
+    descendants = described(nx.descendants(graph, focus_id), False)
     main = _component(focus, ref=f"model:{focus.key}", hop=None, depth=None)
     main.pedigree = Pedigree(ancestors=ancestors or None, descendants=descendants or None)
     main.description = title

@@ -27,7 +27,7 @@ from ptmgraph.graph import LineageGraph
 from ptmgraph.records import Relation
 from ptmgraph.result import AnalysisResult
 
-Direction = Literal["ancestry", "impact", "both"]
+Direction = Literal["ancestry", "impact", "both", "snapshot"]
 NodeKind = Literal["focus", "model", "more"]
 
 RELATION_ORDER: tuple[str, ...] = tuple(r.value for r in Relation)
@@ -101,7 +101,7 @@ class DrawnGraph:
     ``hidden`` are counted in ``+K more`` nodes; ``caption`` states the rule in one sentence.
     """
 
-    focus: str
+    focus: str | None  # None for a whole snapshot (see snapshot_subgraph)
     direction: Direction
     nodes: tuple[DrawnNode, ...]
     edges: tuple[DrawnEdge, ...]
@@ -293,7 +293,7 @@ def combine(up: DrawnGraph, down: DrawnGraph) -> DrawnGraph:
     Nodes and edges are the union; ``depth`` stays hops from the focus on either side; each side keeps
     its own cap and ``+K more`` nodes (renamed when both sides summarise at the same anchor).
     """
-    if (up.direction, down.direction) != ("ancestry", "impact") or up.focus != down.focus:
+    if (up.direction, down.direction) != ("ancestry", "impact") or up.focus != down.focus or up.focus is None:
         raise ValueError("combine() takes an ancestry and an impact subgraph of the same model")
     keys = {n.key for n in up.nodes}
     renamed: dict[str, str] = {}
@@ -321,6 +321,81 @@ def combine(up: DrawnGraph, down: DrawnGraph) -> DrawnGraph:
         total=up.total + down.total, hidden=up.hidden + down.hidden, max_nodes=max(up.max_nodes, down.max_nodes),
         max_per_depth=max(up.max_per_depth, down.max_per_depth),
         caption=f"ancestors: {up.caption}; descendants: {down.caption}", relations=down.relations,
+    )
+
+
+def snapshot_subgraph(
+    lg: LineageGraph, *, max_nodes: int = 150, relations: Iterable[str] | None = None
+) -> DrawnGraph:
+    """A whole snapshot to draw, with no focus: every model, or with ``relations`` every model at
+    either end of an edge of those relations, and the edges among them (of those relations).
+
+    **Cap rule** (there is no focus to measure depth from): models are taken edge by edge, so that
+    what is drawn stays connected: edges in order of the larger ``downloads`` of their two ends
+    (most first, unknown last), then base and child id, each adding its ends while fewer than
+    ``max_nodes`` models are kept; then models with no such edge, by ``downloads`` and ``id``. The
+    others are counted in one ``+K more`` node with no anchor, broken down by whether they have a
+    parent among those edges. ``depth`` is 0 and ``relation`` None for every model.
+    """
+    if max_nodes < 0:
+        raise ValueError(f"max_nodes must be >= 0, not {max_nodes}")
+    graph = lg.graph
+    wanted = {str(getattr(r, "value", r)) for r in relations} if relations is not None else None
+    followed = [(b, c, d) for b, c, d in graph.edges(data=True) if wanted is None or d.get("relation") in wanted]
+    candidates = set(graph.nodes) if wanted is None else {m for b, c, _ in followed for m in (b, c)}
+    def downloads(model_id: str) -> int | None:
+        return _int_or_none(graph.nodes[model_id].get("downloads"))
+
+    def by_downloads(counts: list[int | None], ids: tuple[str, ...]) -> tuple[bool, int, tuple[str, ...]]:
+        known = [c for c in counts if c is not None]
+        return (not known, -max(known, default=0), ids)
+
+    order: list[str] = []
+    placed: set[str] = set()
+    for b, c, _ in sorted(followed, key=lambda e: by_downloads([downloads(e[0]), downloads(e[1])], (e[0], e[1]))):
+        order += [m for m in dict.fromkeys((b, c)) if m not in placed]
+        placed.update((b, c))
+    order += sorted(candidates - placed, key=lambda m: by_downloads([downloads(m)], (m,)))
+    kept = order[:max_nodes]
+    kept_set = set(kept)
+    nodes = [
+        DrawnNode(
+            key=m, kind="model", id=m, downloads=_int_or_none(graph.nodes[m].get("downloads")),
+            likes=_int_or_none(graph.nodes[m].get("likes")),
+            license=graph.nodes[m].get("license") if isinstance(graph.nodes[m].get("license"), str) else None,
+            has_record=graph.nodes[m].get("has_record") if isinstance(graph.nodes[m].get("has_record"), bool) else None,
+            attributes=dict(graph.nodes[m]),
+        )
+        for m in kept
+    ]
+    evidence = _evidence_by_edge(lg, kept_set)
+    edges = [
+        DrawnEdge(
+            tail=b, head=c, relation=str(d.get("relation") or Relation.UNKNOWN.value),
+            relation_rule=d.get("relation_rule"), evidence_kinds=tuple(str(k) for k in d.get("evidence_kinds") or ()),
+            attributes=dict(d), evidence=tuple(evidence.get((b, c), ())),
+        )
+        for b, c, d in followed
+        if b in kept_set and c in kept_set
+    ]
+    hidden = order[max_nodes:]
+    if hidden:
+        children = {c for _, c, _ in followed}
+        counts = Counter("derived" if m in children else "root" for m in hidden)
+        nodes.append(DrawnNode(key="more:snapshot", kind="more", hidden_by_relation=dict(sorted(counts.items())),
+                               hidden_ids=tuple(hidden)))
+    total, shown = len(order), len(kept)
+    if not total:
+        caption = "no models in this snapshot"
+    elif not hidden:
+        caption = f"showing all {total} models"
+    else:
+        caption = (f"showing {shown} of {total} models: edge by edge, the most downloaded first (unknown last), "
+                   f"then models without edges; {total - shown} hidden in a '+N more' node")
+    return DrawnGraph(
+        focus=None, direction="snapshot", nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
+        hidden=total - shown, max_nodes=max_nodes, caption=caption,
+        relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
     )
 
 
