@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
+from test_formats import HOSTILE_TITLE, make_hostile_drawn
 
 from analyses import impact
 from ptmgraph.formats import graph_format, lineage_subgraph
@@ -110,3 +111,39 @@ def test_the_explorer_draws_the_models_and_shows_a_clicked_models_record(page: P
 
     assert not [r for r in requests if not r.startswith("file:")], requests  # nothing fetched
     assert not [p for p in problems if not re.search(r"deprecated", p)], problems  # CSP and script errors
+
+
+MERMAID_JS = Path(__file__).resolve().parents[1] / "js" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+
+
+def render_mermaid(page: Page, text: str) -> dict[str, object]:
+    """Mermaid's own renderer (the npm package GitHub's is built on), in the browser, on ``text``."""
+    assert MERMAID_JS.is_file(), f"{MERMAID_JS} missing: 'bash scripts/run test' installs it (npm ci in js/)"
+    page.set_content("<html><body><div id='out'></div></body></html>")
+    page.add_script_tag(path=str(MERMAID_JS))
+    return page.evaluate("""async (text) => {
+        mermaid.initialize({startOnLoad: false, securityLevel: 'strict'});
+        const {svg} = await mermaid.render('graph', text);
+        const out = document.getElementById('out');
+        out.innerHTML = svg;
+        return {nodes: out.querySelectorAll('g.node').length, edges: out.querySelectorAll('path.flowchart-link').length,
+                scripts: out.querySelectorAll('script, foreignObject script, [onerror], [onload]').length,
+                text: out.textContent};
+    }""", text)
+
+
+def test_mermaid_output_renders_with_mermaid_even_with_hostile_ids(page: Page, bundled: LineageGraph) -> None:
+    result = impact(bundled, LLAMA_CHAT)
+    drawn = lineage_subgraph(bundled, result, direction="impact", max_nodes=32, max_per_depth=8)
+    rendered = render_mermaid(page, graph_format("mermaid").render(drawn, title=result.title).decode())
+    assert rendered["nodes"] == len(drawn.nodes)
+    assert rendered["edges"] == len(drawn.edges)
+    assert LLAMA_CHAT in str(rendered["text"])
+
+    hostile = make_hostile_drawn()
+    rendered = render_mermaid(page, graph_format("mermaid").render(hostile, title=HOSTILE_TITLE).decode())
+    assert rendered["nodes"] == len(hostile.nodes) and rendered["scripts"] == 0
+    text = str(rendered["text"])
+    for shown in ("evil/<script>alert(1)</script>", 'evil/"quoted"\\back\\slash\\', "<b>html-like</b>",
+                  "evil/{brace}|pipe<", "evil/line\\x0abreak\\N", 'we"ird\\rel<x>'):
+        assert shown in text, shown

@@ -182,6 +182,11 @@ def decode_mermaid(text: str) -> str:
 
 @pytest.fixture
 def hostile_drawn() -> DrawnGraph:
+    return make_hostile_drawn()
+
+
+def make_hostile_drawn() -> DrawnGraph:
+    """The impact of ``base/model`` on six children with hostile ids, licences and one hostile relation."""
     from test_export import tiny_snapshot
 
     models = [{"id": "base/model", "downloads": 5, "license": HOSTILE_LICENSE, "has_record": True, "sha": "ab12"}]

@@ -18,7 +18,6 @@ Evidence and ids come from untrusted metadata; the library's JSON serializer esc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import quote as url_quote
 
 import networkx as nx
@@ -96,7 +95,7 @@ def _nearest_first(drawn: DrawnGraph, keys: Iterable[str]) -> list[DrawnNode]:
     return sorted(nodes, key=lambda n: (n.depth, str(n.id)))
 
 
-def _hop(focus: str, graph: nx.DiGraph, key: str, toward_focus: bool) -> DrawnEdge | None:
+def _hop(focus: str, graph: nx.DiGraph, key: str, toward_focus: bool) -> DrawnEdge:
     """The first edge on a shortest drawn path between ``key`` and the focus."""
     path = nx.shortest_path(graph, key, focus) if toward_focus else nx.shortest_path(graph, focus, key)
     first = (path[0], path[1]) if toward_focus else (path[-2], path[-1])
@@ -154,5 +153,4 @@ class CycloneDxFormat(GraphFormat):
     description = "CycloneDX 1.6 ML-BOM (JSON) of the focus model"
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
-        text: Any = JsonV1Dot6(build_bom(drawn, title=title)).output_as_string(indent=1)
-        return (str(text) + "\n").encode("utf-8")
+        return (JsonV1Dot6(build_bom(drawn, title=title)).output_as_string(indent=1) + "\n").encode("utf-8")
