@@ -116,7 +116,11 @@
     searchCount.textContent = found.length + " found";
     if (found.length) cy.animate({ center: { eles: found[0] }, duration: 200 });
   });
-  document.getElementById("fit").addEventListener("click", function () { cy.fit(undefined, 20); });
+  function fitAll() {  // everything in view, but a small graph no larger than life
+    cy.fit(undefined, 20);
+    if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }
+  }
+  document.getElementById("fit").addEventListener("click", fitAll);
 
   // --- the panel and the path from the focus -----------------------------------------------------
   var panel = document.getElementById("panel");
@@ -186,7 +190,7 @@
 
   cy.on("tap", "node", function (evt) { showPanel(evt.target); highlightPath(evt.target); });
   applyFilters();
-  cy.fit(undefined, 20);
+  fitAll();
   if (cy.zoom() < 0.6) {  // too many to read at once: start readable, at the focus ("Fit" shows all)
     cy.zoom(0.9);
     cy.center(cy.getElementById(focusId));
