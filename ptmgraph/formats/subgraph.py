@@ -334,8 +334,8 @@ def snapshot_subgraph(
     what is drawn stays connected: edges in order of the larger ``downloads`` of their two ends
     (most first, unknown last), then base and child id, each adding its ends while fewer than
     ``max_nodes`` models are kept; then models with no such edge, by ``downloads`` and ``id``. The
-    others are counted in one ``+K more`` node with no anchor, broken down by whether they have a
-    parent among those edges. ``depth`` is 0 and ``relation`` None for every model.
+    others are counted in one ``+K more`` node with no anchor, broken down into ``derived`` and
+    ``not derived`` (the child of one of those edges, or not). ``depth`` is 0 and ``relation`` None for every model.
     """
     if max_nodes < 0:
         raise ValueError(f"max_nodes must be >= 0, not {max_nodes}")
@@ -381,7 +381,7 @@ def snapshot_subgraph(
     hidden = order[max_nodes:]
     if hidden:
         children = {c for _, c, _ in followed}
-        counts = Counter("derived" if m in children else "root" for m in hidden)
+        counts = Counter("derived" if m in children else "not derived" for m in hidden)
         nodes.append(DrawnNode(key="more:snapshot", kind="more", hidden_by_relation=dict(sorted(counts.items())),
                                hidden_ids=tuple(hidden)))
     total, shown = len(order), len(kept)
