@@ -24,6 +24,7 @@ from ptmgraph.formats.json_doc import result_to_json
 from ptmgraph.formats.registry import GRAPH_FORMATS
 from ptmgraph.graph import UnknownModelError, load_graph
 from ptmgraph.records import Harvest, Relation
+from ptmgraph.relations import Confidence
 from ptmgraph.result import AnalysisResult
 from ptmgraph.snapshot import SnapshotError
 from ptmgraph.sources import SourceError
@@ -55,6 +56,11 @@ LimitOption = Annotated[int, typer.Option(help="Table rows to print (0: all). JS
 RelationOption = Annotated[
     list[Relation] | None,
     typer.Option("--relation", "-r", help="Follow only edges of this relation (repeatable).", show_default=False),
+]
+ConfidenceOption = Annotated[
+    Confidence | None,
+    typer.Option("--min-confidence", help="Drop edges below this confidence (high: declared or Hub-labelled, "
+                 "medium: config or card prose, low: name only).", show_default=False),
 ]
 DepthOption = Annotated[int | None, typer.Option("--max-depth", min=1, help="Follow at most this many hops.")]
 
@@ -119,13 +125,14 @@ def emit(result: AnalysisResult, fmt: OutputFormat, limit: int, table: Callable[
 def ancestry(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     max_paths: Annotated[int, typer.Option(min=1, help="List at most this many paths to roots.")] = 200,
 ) -> None:
     """Where MODEL comes from: every ancestor, its depth and relation, the paths to each root."""
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         result = analyses.ancestry(lg, model, max_paths=max_paths)
 
         def table() -> None:
@@ -148,12 +155,13 @@ def impact(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
     """What depends on MODEL: every transitive descendant (the blast radius), by depth and relation."""
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         result = analyses.impact(lg, model, relations=[r.value for r in relation or []], max_depth=max_depth)
 
         def table() -> None:
@@ -167,12 +175,13 @@ def impact(
 def info(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
     """MODEL's record, its direct parents and children, and the evidence for each edge."""
     with user_errors():
-        result = analyses.model_info(load_graph(snapshot), model)
+        result = analyses.model_info(load_graph(snapshot, min_confidence=min_confidence), model)
 
         def table() -> None:
             console_format.print_summary(out, result)
@@ -195,12 +204,13 @@ def info(
 @app.command()
 def stats(
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 0,
 ) -> None:
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
     with user_errors():
-        emit(analyses.stats(load_graph(snapshot)), fmt, limit)
+        emit(analyses.stats(load_graph(snapshot, min_confidence=min_confidence)), fmt, limit)
 
 
 @app.command()
@@ -226,6 +236,24 @@ def problems(
     """Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable files."""
     with user_errors():
         emit(analyses.problems(load_graph(snapshot)), fmt, limit)
+
+
+@app.command("audit-relations")
+def audit_relations(
+    snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
+    with user_errors():
+        result = analyses.audit_relations(load_graph(snapshot, min_confidence=min_confidence))
+
+        def table() -> None:
+            columns = ["id", "kind", "downloads"]
+            console_format.print_result(out, result, limit=limit, columns=columns)
+
+        emit(result, fmt, limit, table)
 
 
 ExportFormat = Enum("ExportFormat", {name: name for name in GRAPH_FORMATS}, type=str)  # type: ignore[misc]
@@ -259,7 +287,7 @@ def _write_export(
     model: str | None, out_file: str | None, name: str | None, *,
     direction: Literal["ancestry", "impact", "both", "snapshot"],
     max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[Relation] | None,
-    max_depth: int | None, snapshot: Path | None,
+    max_depth: int | None, snapshot: Path | None, min_confidence: Confidence | None,
 ) -> None:
     """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`)."""
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
@@ -267,7 +295,7 @@ def _write_export(
 
     with user_errors():
         fmt = choose_format(name, Path(out_file) if out_file is not None else None)
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         relations = {r.value for r in relation or []} or None
         nodes_cap = fmt.default_max_nodes if max_nodes is None else max_nodes or sys.maxsize  # 0: no limit
         depth_cap = fmt.max_per_depth if max_per_depth is None else max_per_depth
@@ -318,6 +346,7 @@ def export(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
 ) -> None:
     """Draw MODEL's ancestry, impact or both (give both flags), or with --all the whole snapshot, as a
     picture, a graph file, an ML-BOM or HTML."""
@@ -331,8 +360,7 @@ def export(
     )
     _write_export(model, out_file, fmt.value if fmt else None, direction=direction, max_nodes=max_nodes,
                   max_per_depth=max_per_depth, rankdir=rankdir.value if rankdir else None, relation=relation,
-                  max_depth=max_depth, snapshot=snapshot)
-
+                  max_depth=max_depth, snapshot=snapshot, min_confidence=min_confidence)
 
 @app.command()
 def explore(
@@ -344,10 +372,12 @@ def explore(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
 ) -> None:
     """Write one offline HTML file to explore MODEL's ancestry and impact: pan, zoom, search, filter, click."""
     _write_export(model, out_file, "html", direction="both", max_nodes=max_nodes, max_per_depth=None,
-                  rankdir=None, relation=relation, max_depth=max_depth, snapshot=snapshot)
+                  rankdir=None, relation=relation, max_depth=max_depth, snapshot=snapshot,
+                  min_confidence=min_confidence)
 
 
 @app.command()
