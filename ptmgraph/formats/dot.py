@@ -188,6 +188,8 @@ def _edge_attrs(edge: DrawnEdge, labelled: bool) -> dict[str, str]:
     tip = [clean_text(edge.relation)]
     if edge.relation_rule:
         tip.append(f"decided by: {clean_text(edge.relation_rule)}")
+    if edge.attributes.get("confidence") is not None:
+        tip.append(f"confidence: {clean_text(edge.attributes['confidence'])}")
     if edge.evidence_kinds:
         tip.append("evidence: " + ", ".join(clean_text(k) for k in edge.evidence_kinds))
     attrs["tooltip"] = dot_text(" | ".join(tip))

@@ -148,7 +148,9 @@
       if (r.summary) return;
       var line = el("p");
       line.appendChild(el("b", r.source + " \u2192 " + r.target));
-      line.appendChild(document.createTextNode(" " + r.relation + (r.relation_rule ? " (rule: " + r.relation_rule + ")" : "")));
+      var why = [r.relation_rule ? "rule: " + r.relation_rule : "", r.confidence ? "confidence: " + r.confidence : ""]
+        .filter(Boolean).join(", ");
+      line.appendChild(document.createTextNode(" " + r.relation + (why ? " (" + why + ")" : "")));
       panel.appendChild(line);
       var list = el("ul");
       (r.evidence || []).forEach(function (ev) {
