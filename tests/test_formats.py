@@ -12,6 +12,7 @@ import html.parser
 import io
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +314,22 @@ def test_rankdir_sets_the_direction_of_laid_out_formats(
     assert "rankdir=LR" in graph_format("dot").render(drawn, title="t").decode()  # impact: depth runs across
     with pytest.raises(ExportError, match="unsupported rankdir 'XX'"):
         graph_format("html").render(drawn, title="t", rankdir="XX")
+
+
+def test_the_picture_cap_keeps_at_most_eight_per_depth_nearest_and_most_downloaded_first(
+    bundled: LineageGraph,
+) -> None:
+    result = impact(bundled, "meta-llama/Llama-2-7b")
+    rows = {r["id"]: r for r in result.rows.iter_rows(named=True)}
+    drawn = lineage_subgraph(bundled, result, direction="impact", max_nodes=32, max_per_depth=8)
+    kept = [n for n in drawn.nodes if n.kind == "model"]
+    per_depth = Counter(n.depth for n in kept)
+    assert max(per_depth.values()) == 8 and len(kept) <= 32
+    assert all(rows[n.id]["via"] == "meta-llama/Llama-2-7b" or rows[n.id]["via"] in {k.id for k in kept} for n in kept)
+    # depth 1: the eight most downloaded children (unknown counts last), ties by id
+    children = sorted((r for r in rows.values() if r["depth"] == 1),
+                      key=lambda r: (r["downloads"] is None, -(r["downloads"] or 0), r["id"]))
+    assert [n.id for n in kept if n.depth == 1] == [r["id"] for r in children[:8]]
+    hidden = [i for n in drawn.nodes if n.kind == "more" for i in n.hidden_ids]
+    assert sorted(hidden + [n.id for n in kept]) == sorted(rows)
+    assert "at most 8 per depth" in drawn.caption
