@@ -22,6 +22,7 @@ from ptmgraph.assemble import assemble
 from ptmgraph.formats import console as console_format
 from ptmgraph.formats.csv_table import result_to_csv
 from ptmgraph.formats.json_doc import result_to_json
+from ptmgraph.formats.registry import GRAPH_FORMATS
 from ptmgraph.graph import UnknownModelError, load_graph
 from ptmgraph.records import Harvest, Relation
 from ptmgraph.relations import Confidence
@@ -78,12 +79,6 @@ class OutputFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-class ImageFormat(str, Enum):
-    dot = "dot"
-    svg = "svg"
-    png = "png"
 
 
 SnapshotOption = Annotated[
@@ -487,42 +482,128 @@ def report(
         err.print(f"wrote {files[0]} and {len(files) - 1} figure files", highlight=False, markup=False)
 
 
+ExportFormat = Enum("ExportFormat", {name: name for name in GRAPH_FORMATS}, type=str)  # type: ignore[misc]
+"""The ``--format`` choices of ``export``: the registry's formats."""
+RankDir = Enum("RankDir", {name: name for name in ("TB", "LR", "BT", "RL")}, type=str)  # type: ignore[misc]
+
+ExportFormatOption = Annotated[
+    ExportFormat | None,
+    typer.Option(
+        "--format", "-f", show_default=False, help="Output format (default: from the --out file name, else svg)."
+    ),
+]
+MaxNodesOption = Annotated[
+    int | None,
+    typer.Option(min=0, show_default=False,
+                 help="Draw at most this many models; the rest are summarised "
+                 "(0: no limit; default: 32 for pictures, 150 for data and HTML)."),
+]
+MaxPerDepthOption = Annotated[
+    int | None,
+    typer.Option(min=0, show_default=False,
+                 help="Draw at most this many models at one depth (0: no limit; default: 8 for pictures)."),
+]
+RankdirOption = Annotated[
+    RankDir | None,
+    typer.Option(show_default=False, help="Layout direction, base first (default: LR for impact, TB otherwise)."),
+]
+
+
+def _write_export(
+    model: str | None, out_file: str | None, name: str | None, *,
+    direction: Literal["ancestry", "impact", "both", "snapshot"],
+    max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[Relation] | None,
+    max_depth: int | None, snapshot: Path | None, min_confidence: Confidence | None,
+) -> None:
+    """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`)."""
+    from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
+    from ptmgraph.formats.subgraph import DrawnGraph, combine, snapshot_subgraph
+
+    with user_errors():
+        fmt = choose_format(name, Path(out_file) if out_file is not None else None)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
+        relations = {r.value for r in relation or []} or None
+        nodes_cap = fmt.default_max_nodes if max_nodes is None else max_nodes or sys.maxsize  # 0: no limit
+        depth_cap = fmt.max_per_depth if max_per_depth is None else max_per_depth
+        drawn: DrawnGraph | None = None
+        titles = []
+        if model is None:
+            drawn = snapshot_subgraph(lg, max_nodes=nodes_cap, relations=relations)
+            which = f" ({', '.join(sorted(relations))} edges)" if relations else ""
+            titles.append(f"The snapshot's lineage graph{which}")
+        elif direction in ("ancestry", "both"):
+            up = analyses.ancestry(lg, model)
+            drawn = lineage_subgraph(lg, up, direction="ancestry", max_nodes=nodes_cap, max_per_depth=depth_cap)
+            titles.append(up.title)
+        if model is not None and direction in ("impact", "both"):
+            down = analyses.impact(lg, model, relations=relations, max_depth=max_depth)
+            below = lineage_subgraph(
+                lg, down, direction="impact", relations=relations, max_nodes=nodes_cap, max_per_depth=depth_cap
+            )
+            drawn = below if drawn is None else combine(drawn, below)
+            titles.append(down.title)
+        assert drawn is not None
+        if out_file is None:
+            stem = direction if drawn.focus is None else f"{direction}-{drawn.focus.replace('/', '__')}"
+            out_file = str(Path("outputs") / f"{stem}{fmt.extensions[0]}")
+        written = write_graph(drawn, out_file, fmt.name, " / ".join(titles), rankdir=rankdir)
+        err.print(f"wrote {written or 'standard output'}: {drawn.caption}", highlight=False, markup=False)
+
+
 @app.command()
 def export(
-    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    model: Annotated[
+        str | None, typer.Argument(help="Model id (ORG/NAME or a Hub URL); none with --all.", show_default=False)
+    ] = None,
     out_file: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="File to write (default: outputs/DIRECTION-ORG__NAME.FORMAT)."),
+        str | None,
+        typer.Option("--out", "-o", help="File to write, '-' for standard output "
+                     "(default: outputs/DIRECTION-ORG__NAME.EXT)."),
     ] = None,
     show_ancestry: Annotated[bool, typer.Option("--ancestry", help="Draw where MODEL comes from.")] = False,
     show_impact: Annotated[bool, typer.Option("--impact", help="Draw what depends on MODEL.")] = False,
-    fmt: Annotated[ImageFormat, typer.Option("--format", "-f", help="Output format.")] = ImageFormat.svg,
-    max_nodes: Annotated[
-        int, typer.Option(min=2, help="Draw at most this many models; the rest are summarised.")
-    ] = 150,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Draw the whole snapshot (its edges of the --relation given).")
+    ] = False,
+    fmt: ExportFormatOption = None,
+    max_nodes: MaxNodesOption = None,
+    max_per_depth: MaxPerDepthOption = None,
+    rankdir: RankdirOption = None,
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
     min_confidence: ConfidenceOption = None,
 ) -> None:
-    """Draw MODEL's ancestry or impact with Graphviz (DOT, SVG or PNG)."""
-    if show_ancestry == show_impact:
-        fail("choose exactly one of --ancestry and --impact", 2)
-    from ptmgraph.formats import lineage_subgraph, write_graph
+    """Draw MODEL's ancestry, impact or both (give both flags), or with --all the whole snapshot, as a
+    picture, a graph file, an ML-BOM or HTML."""
+    if show_all and (model is not None or show_ancestry or show_impact):
+        fail("--all draws the whole snapshot: give no MODEL, --ancestry or --impact with it", 2)
+    if not show_all and (model is None or not (show_ancestry or show_impact)):
+        fail("give MODEL and --ancestry, --impact or both; or --all for the whole snapshot", 2)
+    direction: Literal["ancestry", "impact", "both", "snapshot"] = (
+        "snapshot" if show_all else
+        "both" if show_ancestry and show_impact else "ancestry" if show_ancestry else "impact"
+    )
+    _write_export(model, out_file, fmt.value if fmt else None, direction=direction, max_nodes=max_nodes,
+                  max_per_depth=max_per_depth, rankdir=rankdir.value if rankdir else None, relation=relation,
+                  max_depth=max_depth, snapshot=snapshot, min_confidence=min_confidence)
 
-    with user_errors():
-        lg = load_graph(snapshot, min_confidence=min_confidence)
-        relations = {r.value for r in relation or []} or None
-        if show_ancestry:
-            result = analyses.ancestry(lg, model)
-        else:
-            result = analyses.impact(lg, model, relations=relations, max_depth=max_depth)
-        direction: Literal["ancestry", "impact"] = "ancestry" if show_ancestry else "impact"
-        drawn = lineage_subgraph(lg, result, direction=direction, max_nodes=max_nodes, relations=relations)
-        if out_file is None:
-            out_file = Path("outputs") / f"{direction}-{result.summary['model'].replace('/', '__')}.{fmt.value}"
-        write_graph(drawn, out_file, fmt.value, title=result.title)
-        err.print(f"wrote {out_file}: {drawn.caption}", highlight=False, markup=False)
+@app.command()
+def explore(
+    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    out_file: Annotated[
+        str | None, typer.Option("--out", "-o", help="HTML file to write (default: outputs/both-ORG__NAME.html).")
+    ] = None,
+    max_nodes: MaxNodesOption = None,
+    relation: RelationOption = None,
+    max_depth: DepthOption = None,
+    snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
+) -> None:
+    """Write one offline HTML file to explore MODEL's ancestry and impact: pan, zoom, search, filter, click."""
+    _write_export(model, out_file, "html", direction="both", max_nodes=max_nodes, max_per_depth=None,
+                  rankdir=None, relation=relation, max_depth=max_depth, snapshot=snapshot,
+                  min_confidence=min_confidence)
 
 
 @app.command()
