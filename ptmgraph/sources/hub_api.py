@@ -37,7 +37,6 @@ every retry, the wrong shape, a hostile card) is a problem row and costs only th
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -59,7 +58,7 @@ from huggingface_hub.errors import DisabledRepoError, GatedRepoError, HfHubHTTPE
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ptmgraph import assemble, extract, snapshot
+from ptmgraph import assemble, extract, reader, snapshot
 from ptmgraph.ids import looks_like_local_path, normalize_reference
 from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Problem, Reference
 from ptmgraph.sources.crawl_journal import JOURNAL_NAME, CrawlState, Journal
@@ -470,24 +469,18 @@ class HubCrawl:
             text = str(result.get("text", ""))
             if name == extract.CARD:
                 try:
-                    card = extract.card_metadata(text)
-                except (extract.CardError, ValueError, RecursionError) as err:  # a hostile card: this record only
-                    problems.append(Problem(where, record.id, f"model card: {_first_line(err)}"))
+                    card = extract.card_metadata(text)  # read within ptmgraph.reader's bounds
+                except extract.CardError as err:
+                    problems.append(Problem(where, record.id, f"model card: {err}"))
                     continue
                 if card is not None:
                     extract.apply_card(record, card)
                     refs += extract.references_from_card(record.id, card, where)
+                refs += extract.references_from_card_text(record.id, text, card, where)
                 continue
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as err:
-                problems.append(Problem(where, record.id, f"{name}: not valid JSON ({err.msg})"))
-                continue
-            except (ValueError, RecursionError) as err:  # too deep, or an integer of thousands of digits
-                problems.append(Problem(where, record.id, f"{name}: JSON that cannot be read ({_first_line(err)})"))
-                continue
-            if not isinstance(data, dict):
-                problems.append(Problem(where, record.id, f"{name}: not a JSON object"))
+            data = reader.json_object(text, where, model=record.id)
+            if isinstance(data, Problem):
+                problems.append(Problem(where, record.id, f"{name}: {data.message}"))
                 continue
             if name == extract.ADAPTER_CONFIG:
                 refs += extract.references_from_adapter_config(record.id, data, where)

@@ -19,12 +19,11 @@ Definitions used throughout:
 The requests are built with ``huggingface_hub`` (its headers, token lookup, and error classes through
 ``hf_raise_for_status``) and sent with one ``httpx2.Client`` of the crawl's own, so that nothing the
 library does by itself (following any ``Link`` header, sleeping 1 s or more per retry) escapes these
-limits. Bodies are read with a size cap and never executed: JSON is parsed with :func:`json.loads` only.
+limits. Bodies are read with a size cap and never executed: JSON goes through :mod:`ptmgraph.reader`.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -34,9 +33,19 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urljoin, urlsplit
 
 import httpx2
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, parse_ratelimit_headers
 
+from ptmgraph import reader
+from ptmgraph.records import Problem
 from ptmgraph.sources.interface import SourceError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -44,7 +53,7 @@ _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_BACKOFF = 8.0
-MAX_REPLY_BYTES = 256 * 1024 * 1024
+MAX_REPLY_BYTES = reader.DEFAULT_LIMITS.document_bytes
 """An API reply (one listing page of up to 1,000 records, or one record) larger than this is refused."""
 
 
@@ -212,7 +221,7 @@ class HubClient:
         seen_ids: set[str] = set()
         while url is not None:
             if out.pages >= self.limits.max_pages:
-                out.problems.append(f"listing stopped after {out.pages} pages (the cap)")
+                out.problems.append(f"listing stopped after {out.pages} pages (the --max-pages limit)")
                 return out
             response, page = self._call(url, query, parse=True)
             seen_urls.add(str(response.request.url))
@@ -257,14 +266,6 @@ class HubClient:
         the body is not read past the cap), refused (a redirect off the endpoint's origin, or a reply that
         could not be read). Unexpected HTTP errors and used-up retries raise :class:`CrawlStop`.
         """
-        from huggingface_hub.errors import (
-            DisabledRepoError,
-            GatedRepoError,
-            RemoteEntryNotFoundError,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
-
         url = f"{self.endpoint}/{quote(repo_id, safe='/')}/resolve/{quote(revision, safe='')}/{quote(filename)}"
         try:
             response, _ = self._call(url, None, max_bytes=max_bytes)
@@ -292,9 +293,9 @@ class HubClient:
         """GET ``url`` until an answer that is not worth retrying; raise the library's error for it
         (``hf_raise_for_status``) or return it, with its body parsed as JSON when ``parse``.
 
-        A body that does not parse as JSON is retried (it was most likely cut short); one that parses
-        into something Python refuses (too deep, an integer of thousands of digits) is a :class:`BadReply`
-        at once."""
+        JSON is read by :func:`ptmgraph.reader.json_document`: a body that does not parse is retried (it was
+        most likely cut short); one over the reader's bounds (too deep, an integer of hundreds of digits)
+        is a :class:`BadReply` at once."""
         limits = self.limits
         backoff = limits.backoff
         failure = "no attempt made"
@@ -321,13 +322,12 @@ class HubClient:
                 elif not parse:
                     return response, None
                 else:
-                    try:
-                        return response, json.loads(response.content)
-                    except json.JSONDecodeError:
-                        failure = "a reply that is not JSON (cut short?)"
-                    except (ValueError, RecursionError) as err:
-                        raise BadReply(f"GET {shown(str(response.request.url))}: JSON that cannot be read "
-                                       f"({_first_line(err)})") from None
+                    data = reader.json_document(response.content, where)
+                    if not isinstance(data, Problem):
+                        return response, data
+                    if not data.message.startswith("not valid JSON"):  # over a bound: the same next time
+                        raise BadReply(f"GET {where}: {data.message}")
+                    failure = "a reply that is not JSON (cut short?)"
             self._count("retries_429" if failure == "HTTP 429" else
                         "retries_5xx" if failure.startswith("HTTP 5") else "retries_other")
             if attempt == limits.max_tries:
@@ -379,13 +379,6 @@ class HubClient:
         try:
             hf_raise_for_status(response)
         except HfHubHTTPError as err:
-            from huggingface_hub.errors import (
-                DisabledRepoError,
-                EntryNotFoundError,
-                RepositoryNotFoundError,
-                RevisionNotFoundError,
-            )
-
             if isinstance(err, RepositoryNotFoundError | DisabledRepoError | EntryNotFoundError
                           | RevisionNotFoundError):
                 raise
