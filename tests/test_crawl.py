@@ -571,6 +571,20 @@ def test_paging_that_goes_round_in_circles_ends_with_a_problem(hub: HubServer, t
         assert requests < clean.stats["requests"]
 
 
+def test_a_listing_stops_at_max_pages_with_a_problem(hub: HubServer, tmp_path: Path) -> None:
+    hub.page_size = 10
+    result = crawl([SMALL_ROOT], tmp_path / "snap", fetch_files="never", limits=Limits(max_pages=2),
+                   progress=False)
+    requests = hub.requests(contains="/api/models?")
+    pages: Counter[str] = Counter(parse_qs(urlsplit(e.path).query)["filter"][0] for e in requests)
+    assert max(pages.values()) == 2, "no listing reads a third page"
+    problems = snapshot.load(result.snapshot).problems
+    stopped = {parse_qs(urlsplit(source).query)["filter"][0] for source in problems["source"]}
+    assert f"base_model:{SMALL_ROOT}" in stopped
+    assert set(problems["message"].str.contains("listing stopped after 2 pages")) == {True}
+    assert stopped == {f for f, n in pages.items() if n == 2 and len(hub.data.select([f], None, None)) > 20}
+
+
 def test_a_next_page_on_another_host_is_not_followed_and_gets_no_token(
         hub_data: HubData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with HubServer(hub_data, page_size=50) as main, HubServer(hub_data, page_size=50) as elsewhere:
