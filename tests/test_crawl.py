@@ -3,12 +3,14 @@ Hub-shaped server (tests/hub_server.py) that serves the shared hub-sample data."
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -645,6 +647,27 @@ def test_a_server_that_does_not_answer_times_out_naming_the_url(small: HubServer
     assert time.monotonic() - started < 1.5
     message = str(stopped.value)
     assert f"GET {small.url}/api/models/{ROOT}: no data for 0.2 s; 2 tries" in message
+
+
+def test_a_server_that_does_not_accept_connections_times_out_naming_the_url() -> None:
+    # A listening socket whose backlog is full: the kernel drops further connection attempts.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        started = time.monotonic()
+        with pytest.raises(CrawlInterrupted) as stopped:
+            HubCrawl([ROOT], endpoint=f"http://127.0.0.1:{port}", token=False, progress=False,
+                     limits=Limits(connect_timeout=0.3, max_tries=2, backoff=0.01)).harvest()
+        for filler in fillers:
+            filler.close()
+    assert time.monotonic() - started < 2
+    assert f"GET http://127.0.0.1:{port}/api/models/{ROOT}: no connection within 0.3 s; 2 tries" in str(stopped.value)
 
 
 def test_rate_limit_headers_pace_the_crawl_so_it_is_not_told_with_429s(small: HubServer, tmp_path: Path) -> None:
