@@ -35,6 +35,7 @@ _FULL_WEIGHTS = re.compile(
     re.IGNORECASE,
 )
 _GGML_BIN = re.compile(r"ggml.*\.bin$", re.IGNORECASE)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".onnx")
 _TRAINING_STATE = re.compile(r"^(checkpoint|global_step|epoch|step)[-_]?\d+/", re.IGNORECASE)
 # Files that only quantization tools write: EXL2's measurement, GPTQ's and AWQ's quantizer configs.
 _QUANT_FILES = {"measurement.json": "exl2", "quantize_config.json": "gptq", "quant_config.json": "awq"}
@@ -95,12 +96,16 @@ def weight_formats(files: Iterable[str]) -> list[str]:
 
 
 def has_adapter_files(files: Iterable[str]) -> bool:
-    return any(_ADAPTER_FILES.search(name) for name in files)
+    # The substring test first: the pattern is slow, and most names hold neither word.
+    return any(("adapter" in n or "lora" in n.lower()) and _ADAPTER_FILES.search(n) for n in files)
 
 
 def has_full_weights(files: Iterable[str]) -> bool:
     """Whole-model weights at the root or in a component folder (not a ``checkpoint-N/`` training state)."""
-    return any(_FULL_WEIGHTS.match(n) and not _TRAINING_STATE.match(n) for n in files)
+    return any(
+        n.endswith(_WEIGHT_SUFFIXES) and _FULL_WEIGHTS.match(n) and not ("/" in n and _TRAINING_STATE.match(n))
+        for n in files
+    )
 
 
 def weight_shape(files: list[str], quantization: str | None) -> WeightShape:
@@ -112,13 +117,13 @@ def weight_shape(files: list[str], quantization: str | None) -> WeightShape:
     """
     if not files:
         return WeightShape.UNKNOWN
-    full = has_full_weights(files)
-    if has_adapter_files(files) and not full and quantization not in ("gguf", "ggml"):
+    full, adapter = has_full_weights(files), has_adapter_files(files)
+    if adapter and not full and quantization not in ("gguf", "ggml"):
         return WeightShape.ADAPTER_ONLY
     if quantization is not None:
         return WeightShape.QUANTIZED
     if full:
-        return WeightShape.MERGED_ADAPTER if has_adapter_files(files) else WeightShape.FULL
+        return WeightShape.MERGED_ADAPTER if adapter else WeightShape.FULL
     return WeightShape.NO_WEIGHTS
 
 
