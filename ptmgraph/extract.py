@@ -290,6 +290,7 @@ _PROSE_PATTERNS: list[tuple[re.Pattern[str], Relation | None]] = [
     (re.compile(r"\b(?:GGUF|GGML|GPTQ|AWQ|EXL2)\b[\w ]{0,30}?\b(?:of|for)\b", re.IGNORECASE), Relation.QUANTIZED),
     (re.compile(r"\bThis model is a fine-tuned version of\b"), Relation.FINETUNE),
 ]
+_ANY_PHRASE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _PROSE_PATTERNS), re.IGNORECASE)
 _HUB_LINK = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/[^\s)\]\"'<>]+", re.IGNORECASE)
 _LEAD = re.compile(
     r"""^[\s:*_`]*(?:the\s+(?:original\s+)?(?:model\s+)?)?(?:\[[^\]]{0,200}\]\(\s*|<a\s+href=["']?)?""",
@@ -341,7 +342,7 @@ def references_from_card_text(
         if value and "/" in value:  # a display name ("Meta Llama 2") names no repo
             add(value, f"{CARD}:{key}", None, f"{key}: {value}")
     body = _prose(readme) if readme else ""
-    for line in body.split("\n"):
+    for line in _lines_with_a_phrase(body):
         if len(line) > 2000:  # a minified blob, not a sentence
             continue
         for pattern, relation in _PROSE_PATTERNS:
@@ -357,6 +358,17 @@ def references_from_card_text(
             if isinstance(base.raw, str):
                 add(base.raw, f"{CARD}:quantized_by", Relation.QUANTIZED, f"quantized_by: {quantized_by}")
     return list(refs.values())
+
+
+def _lines_with_a_phrase(body: str) -> list[str]:
+    """The lines of ``body`` that hold any of the phrases: one pass over the text instead of one per line."""
+    lines: dict[int, str] = {}
+    for match in _ANY_PHRASE.finditer(body):
+        start = body.rfind("\n", 0, match.start()) + 1
+        if start not in lines:
+            end = body.find("\n", match.end())
+            lines[start] = body[start : end if end >= 0 else len(body)]
+    return list(lines.values())
 
 
 def _names_itself(named: str, child: str) -> bool:
