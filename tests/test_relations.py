@@ -216,3 +216,19 @@ def test_the_rule_table_is_the_one_readme_states() -> None:
     text = README.read_text()
     rows = re.findall(r"^\| \d+ \| `(\w+)` \| .* \| (.+?) \|$", text, re.MULTILINE)
     assert rows == RULES
+
+
+def test_a_merged_lora_on_disk_that_names_its_base_only_in_adapter_config(tmp_path: Path) -> None:
+    repo = tmp_path / "me" / "phi-2-merged"
+    repo.mkdir(parents=True)
+    (repo / "adapter_config.json").write_text('{"base_model_name_or_path": "microsoft/phi-2", "peft_type": "LORA"}')
+    for name in SHARDS[:3]:
+        (repo / name).write_bytes(b"")
+    # Full weights beside the adapter config: the LoRA was merged, nothing loads phi-2 at run time.
+    # The parent comes from adapter_config.json alone: medium.
+    snap = assemble(LocalReposSource(tmp_path).harvest())
+    assert snap.edges.select("base", "relation", "relation_rule", "confidence").rows() == [
+        ("microsoft/phi-2", "finetune", "merged_adapter", "medium")
+    ]
+    assert snap.problems.height == 0
+    assert snap.evidence.select("kind", "relation").rows() == [("adapter_config", "adapter")]
