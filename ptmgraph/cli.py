@@ -260,6 +260,7 @@ def info(
                 "direction",
                 "relation",
                 pl.col("relation_rule").alias("decided by"),
+                "confidence",
                 pl.concat_str(
                     [pl.col(c).fill_null("-") for c in ("declared_relation", "hub_relation", "inferred_relation")],
                     separator=" / ",
