@@ -6,6 +6,8 @@ from analyses.licenses import classify_license_pair, license_drift
 from analyses.lineage import ancestry, impact
 from analyses.overview import dangling, model_info, problems, stats
 from analyses.reach import reach_ranking
+from analyses.relation_audit import audit_relations
+from analyses.report import build_report
 from analyses.risk import DATA_RISKS, risk
 from analyses.staleness import stale_ancestors
 from ptmgraph.result import AnalysisResult
@@ -14,6 +16,8 @@ __all__ = [
     "DATA_RISKS",
     "AnalysisResult",
     "ancestry",
+    "audit_relations",
+    "build_report",
     "check",
     "classify_license_pair",
     "completeness",

@@ -7,9 +7,9 @@ Definitions:
 - An assessed model **misses** an attribute (:data:`ATTRIBUTES`) when:
 
   - ``license``: it states no licence (card ``license`` or ``license:`` tag);
-  - ``base_model``: the graph gives it a parent other than itself (from Hub tags, model trees or its files),
-    but its card names no ``base_model``: its lineage is not declared by its author. Models without a parent
-    are not assessed for this attribute;
+  - ``base_model``: it is not a root (:mod:`ptmgraph.traverse`): the graph gives it a parent (from Hub tags,
+    model trees or its files), but its card names no ``base_model``, so its author does not declare its
+    lineage. Roots are not assessed for this attribute;
   - ``datasets``: neither its card nor its ``dataset:`` tags name a training dataset;
   - ``pipeline_tag``: no task (Hub field or card);
   - ``library``: no library (Hub ``library_name`` or card);
@@ -33,6 +33,7 @@ import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
+from ptmgraph.traverse import is_root
 
 ATTRIBUTES: tuple[str, ...] = (
     "license",
@@ -130,9 +131,7 @@ def completeness(lg: LineageGraph) -> AnalysisResult:
     """
     graph = lg.graph
     models = lg.snapshot.models.filter(pl.col("has_record").fill_null(False))
-    has_parent = pl.Series(
-        [any(p != m for p in graph.predecessors(m)) for m in models["id"]], dtype=pl.Boolean()
-    )
+    has_parent = pl.Series([not is_root(graph, m) for m in models["id"]], dtype=pl.Boolean())
     flags = _missing_flags(models, has_parent)
     flag_columns = [f"missing_{a}" for a in ATTRIBUTES]
     missing_list = pl.concat_list(

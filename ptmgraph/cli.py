@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import IO, Annotated, Literal, NoReturn, cast
 
 import polars as pl
 import typer
@@ -23,6 +24,7 @@ from ptmgraph.formats.csv_table import result_to_csv
 from ptmgraph.formats.json_doc import result_to_json
 from ptmgraph.graph import UnknownModelError, load_graph
 from ptmgraph.records import Harvest, Relation
+from ptmgraph.relations import Confidence
 from ptmgraph.result import AnalysisResult
 from ptmgraph.snapshot import SnapshotError
 from ptmgraph.sources import SourceError
@@ -34,8 +36,41 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class OutputError(Exception):
+    """Standard output could not take what was written (a full disk, a closed pipe, an I/O error)."""
+
+
+class _CheckedStdout(io.TextIOBase):
+    """The current ``sys.stdout``, whose write errors raise :class:`OutputError` (rich lets them escape raw)."""
+
+    def write(self, text: str) -> int:
+        try:
+            return sys.stdout.write(text)
+        except OSError as e:
+            raise OutputError(e) from None
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except OSError as e:
+            raise OutputError(e) from None
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
+
+    def fileno(self) -> int:
+        return sys.stdout.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return sys.stdout.encoding
+
+
+stdout = _CheckedStdout()
 # Not a terminal (a pipe, CI): rich would assume 80 columns and fold ids; COLUMNS still wins.
-out = Console(soft_wrap=False, width=shutil.get_terminal_size((140, 40)).columns)
+out = Console(file=cast(IO[str], stdout), soft_wrap=False, width=shutil.get_terminal_size((140, 40)).columns)
 err = Console(stderr=True)
 
 
@@ -61,7 +96,15 @@ RelationOption = Annotated[
     list[Relation] | None,
     typer.Option("--relation", "-r", help="Follow only edges of this relation (repeatable).", show_default=False),
 ]
+ConfidenceOption = Annotated[
+    Confidence | None,
+    typer.Option("--min-confidence", help="Drop edges below this confidence (high: declared or Hub-labelled, "
+                 "medium: config or card prose, low: name only).", show_default=False),
+]
 DepthOption = Annotated[int | None, typer.Option("--max-depth", min=1, help="Follow at most this many hops.")]
+CsvRawOption = Annotated[
+    bool, typer.Option("--csv-raw", help="CSV: keep cells starting with = + - @ as they are (no leading ').")
+]
 
 
 def _print_version(value: bool) -> None:
@@ -83,8 +126,17 @@ def main_options(
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit non-zero."""
-    err.print(f"[red]ptmgraph: error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[red]ptmgraph: error:[/red] {console_format.printable(message)}", markup=True, highlight=False,
+              soft_wrap=True)
     raise typer.Exit(code)
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to standard output in 1 MiB pieces, then flush; any failure raises :class:`OutputError`."""
+    piece = 1 << 20
+    for start in range(0, len(text), piece):
+        stdout.write(text[start : start + piece])
+    stdout.flush()
 
 
 @contextmanager
@@ -94,10 +146,24 @@ def user_errors() -> Iterator[None]:
 
     try:
         yield
+        stdout.flush()
+    except (OutputError, BrokenPipeError) as e:
+        cause = e.args[0] if isinstance(e, OutputError) else e
+        if isinstance(cause, BrokenPipeError):
+            # The reader went away (`| head`): exit as a process killed by SIGPIPE would, without a message,
+            # and point stdout at nothing so the interpreter's last flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
+        fail(f"cannot write the output to standard output ({getattr(cause, 'strerror', None) or cause})")
     except UnknownModelError as e:
         fail(str(e).replace("[", r"\["), 2)
     except (SnapshotError, SourceError, ExportError) as e:
         fail(str(e).replace("[", r"\["))
+    except OSError as e:
+        # The system refused a file (permissions, a path that vanished, a full disk): the machine's or the
+        # input's fault, not a bug of ours.
+        where = f"{e.filename}: " if e.filename else ""
+        fail(f"{where}{e.strerror or type(e).__name__}".replace("[", r"\["))
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except (typer.Exit, typer.Abort):
@@ -109,11 +175,18 @@ def user_errors() -> Iterator[None]:
         fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
 
 
-def emit(result: AnalysisResult, fmt: OutputFormat, limit: int, table: Callable[[], None] | None = None) -> None:
+def emit(
+    result: AnalysisResult,
+    fmt: OutputFormat,
+    limit: int,
+    table: Callable[[], None] | None = None,
+    *,
+    csv_raw: bool = False,
+) -> None:
     if fmt is OutputFormat.json:
-        sys.stdout.write(result_to_json(result) + "\n")
+        write_stdout(result_to_json(result) + "\n")
     elif fmt is OutputFormat.csv:
-        sys.stdout.write(result_to_csv(result))
+        write_stdout(result_to_csv(result, raw=csv_raw))
     elif table is not None:
         table()
     else:
@@ -124,13 +197,15 @@ def emit(result: AnalysisResult, fmt: OutputFormat, limit: int, table: Callable[
 def ancestry(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     max_paths: Annotated[int, typer.Option(min=1, help="List at most this many paths to roots.")] = 200,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """Where MODEL comes from: every ancestor, its depth and relation, the paths to each root."""
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         result = analyses.ancestry(lg, model, max_paths=max_paths)
 
         def table() -> None:
@@ -144,7 +219,7 @@ def ancestry(
                 )
                 out.print(console_format.frame_table(paths, title="paths to the roots", limit=limit))
 
-        emit(result, fmt, limit, table)
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
@@ -153,31 +228,35 @@ def impact(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """What depends on MODEL: every transitive descendant (the blast radius), by depth and relation."""
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         result = analyses.impact(lg, model, relations=[r.value for r in relation or []], max_depth=max_depth)
 
         def table() -> None:
             columns = ["id", "depth", "relation_path", "via", "downloads", "likes", "spaces", "license"]
             console_format.print_result(out, result, limit=limit, columns=columns)
 
-        emit(result, fmt, limit, table)
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
 def info(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """MODEL's record, its direct parents and children, and the evidence for each edge."""
     with user_errors():
-        result = analyses.model_info(load_graph(snapshot), model)
+        result = analyses.model_info(load_graph(snapshot, min_confidence=min_confidence), model)
 
         def table() -> None:
             console_format.print_summary(out, result)
@@ -194,18 +273,20 @@ def info(
             )
             out.print(console_format.frame_table(views, limit=limit))
 
-        emit(result, fmt, limit, table)
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
 def stats(
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 0,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
     with user_errors():
-        emit(analyses.stats(load_graph(snapshot)), fmt, limit)
+        emit(analyses.stats(load_graph(snapshot, min_confidence=min_confidence)), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -216,10 +297,11 @@ def dangling(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """References that could not become edges (local paths, other sites, deleted or private models)."""
     with user_errors():
-        emit(analyses.dangling(load_graph(snapshot), reason=reason), fmt, limit)
+        emit(analyses.dangling(load_graph(snapshot), reason=reason), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -227,10 +309,30 @@ def problems(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
 ) -> None:
     """Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable files."""
     with user_errors():
-        emit(analyses.problems(load_graph(snapshot)), fmt, limit)
+        emit(analyses.problems(load_graph(snapshot)), fmt, limit, csv_raw=csv_raw)
+
+
+@app.command("audit-relations")
+def audit_relations(
+    snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
+) -> None:
+    """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
+    with user_errors():
+        result = analyses.audit_relations(load_graph(snapshot, min_confidence=min_confidence))
+
+        def table() -> None:
+            columns = ["id", "kind", "downloads"]
+            console_format.print_result(out, result, limit=limit, columns=columns)
+
+        emit(result, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
@@ -369,6 +471,23 @@ def check(
 
 
 @app.command()
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),
+    top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
+    snapshot: SnapshotOption = None,
+) -> None:
+    """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
+    from ptmgraph.formats.markdown import ReportError, write_report  # matplotlib loads only for reports
+
+    with user_errors():
+        try:
+            files = write_report(analyses.build_report(load_graph(snapshot), top=top), out_dir)
+        except ReportError as e:
+            fail(str(e).replace("[", r"\["))
+        err.print(f"wrote {files[0]} and {len(files) - 1} figure files", highlight=False, markup=False)
+
+
+@app.command()
 def export(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     out_file: Annotated[
@@ -384,6 +503,7 @@ def export(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
 ) -> None:
     """Draw MODEL's ancestry or impact with Graphviz (DOT, SVG or PNG)."""
     if show_ancestry == show_impact:
@@ -391,7 +511,7 @@ def export(
     from ptmgraph.formats import lineage_subgraph, write_graph
 
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         relations = {r.value for r in relation or []} or None
         if show_ancestry:
             result = analyses.ancestry(lg, model)

@@ -32,3 +32,35 @@ class AnalysisResult:
         """The first ``limit`` rows (all when 0) with the deferred columns added: what formats print."""
         rows = self.rows.head(limit) if limit > 0 else self.rows
         return self.deferred(rows) if self.deferred is not None else rows
+
+
+@dataclass
+class Figure:
+    """A chart to draw, as data: ``kind`` ``bar`` (a value per category), ``loglog`` (points on log-log axes)
+    or ``hist`` (a histogram of the values in ``x``; ``y`` unused). ``name`` is the file stem."""
+
+    name: str
+    title: str
+    kind: str
+    x: list[Any]
+    y: list[float] = field(default_factory=list)
+    xlabel: str = ""
+    ylabel: str = ""
+
+
+@dataclass
+class ReportSection:
+    """One section of a report: prose lines (plain text, escaped by the writer), tables and figures."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    tables: list[tuple[str, pl.DataFrame]] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """A document of sections, every number taken from an analysis' result."""
+
+    title: str
+    sections: list[ReportSection] = field(default_factory=list)
