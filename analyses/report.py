@@ -156,7 +156,7 @@ def missing_section(audit_rates: pl.DataFrame, summary: dict[str, Any]) -> Repor
         tables=[("missing attributes", rates)],
         figures=[
             Figure("missing_attributes", "Models missing each attribute", "bar", rates["attribute"].to_list(),
-                   rates["missing %"].to_list(), xlabel="attribute", ylabel="% of assessed models")
+                   rates["missing %"].fill_null(0).to_list(), xlabel="attribute", ylabel="% of assessed models")
         ],
     )
 

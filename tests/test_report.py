@@ -103,3 +103,30 @@ def test_write_report_rejects_a_file(tmp_path: Path) -> None:
     records = [ModelRecord(id="o/a")]
     with pytest.raises(ReportError, match="refusing"):
         write_report(build_report(LineageGraph(assemble(Harvest(records=records)))), target)
+
+
+def test_write_report_refuses_a_symlink_and_a_directory_of_other_files(tmp_path: Path) -> None:
+    report = build_report(LineageGraph(assemble(Harvest(records=[ModelRecord(id="o/a")]))))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "link").symlink_to(elsewhere)
+    with pytest.raises(ReportError, match="refusing"):
+        write_report(report, tmp_path / "link")
+    assert list(elsewhere.iterdir()) == []
+    mixed = tmp_path / "mixed"
+    write_report(report, mixed)
+    (mixed / "notes.txt").write_text("mine")
+    with pytest.raises(ReportError, match="refusing"):
+        write_report(report, mixed)
+    assert (mixed / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "link", "mixed"]  # no staging left
+
+
+@pytest.mark.parametrize("kind", ["bar", "loglog", "hist"])
+def test_every_figure_kind_draws_with_and_without_data(kind: str) -> None:
+    from ptmgraph.formats.figures import render_figure
+    from ptmgraph.result import Figure
+
+    for x, y in (([], []), ([1, 2, 10], [30, 5, 1]), ([0, 1], [4, 0])):  # zeros cannot go on a log axis
+        assert render_figure(Figure("f", "t", kind, x, y), "png").startswith(PNG_SIGNATURE)
+        assert b"<svg" in render_figure(Figure("f", "t", kind, x, y), "svg")
