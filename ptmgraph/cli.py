@@ -274,7 +274,7 @@ def report(
             files = write_report(analyses.build_report(load_graph(snapshot), top=top), out_dir)
         except ReportError as e:
             fail(str(e).replace("[", r"\["))
-        err.print(f"wrote {files[0]} and {len(files) - 1} figure files", highlight=False, markup=False)
+        err.print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False, markup=False)
 
 
 @app.command()
