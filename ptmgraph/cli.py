@@ -260,6 +260,107 @@ def audit(
         emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
 
 
+class ReachBy(str, Enum):
+    model = "model"
+    author = "author"
+
+
+@app.command(name="reach")
+def reach_command(
+    by: Annotated[ReachBy, typer.Option("--by", help="Rank models, or authors by the union of their models' reach.")]
+    = ReachBy.model,
+    top: Annotated[int, typer.Option(min=0, help="Rank the top N (0: all).")] = 20,
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """Fan-out and reach: direct and transitive dependents (each once), downloads-weighted, and their spread."""
+    with user_errors():
+        emit(analyses.reach_ranking(load_graph(snapshot), by=by.value, top=top), fmt, limit)
+
+
+@app.command()
+def stale(
+    model: Annotated[str | None, typer.Argument(help="Model id (default: every model).", show_default=False)] = None,
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """Stale ancestors: bases updated after the model was made, with a newer version, or unavailable."""
+    with user_errors():
+        emit(analyses.stale_ancestors(load_graph(snapshot), model), fmt, limit)
+
+
+def _ids_from_file(path: Path) -> list[str]:
+    """Model ids, one a line; blank lines and ``#`` comments skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        fail(f"cannot read {path}: {e}")
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+
+
+CompromisedOption = Annotated[
+    list[str] | None,
+    typer.Option("--compromised", "-c", help="A model to treat as compromised (repeatable).", show_default=False),
+]
+FromFileOption = Annotated[
+    Path | None, typer.Option("--from-file", help="More compromised models, one id a line.", show_default=False)
+]
+
+
+@app.command()
+def risk(
+    compromised: CompromisedOption = None,
+    from_file: FromFileOption = None,
+    data_risks: Annotated[
+        bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences.")
+    ] = False,
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
+    named = [*(compromised or []), *(_ids_from_file(from_file) if from_file else [])]
+    if not named and not data_risks:
+        fail("give --compromised ID, --from-file FILE or --data-risks", 2)
+    with user_errors():
+        result = analyses.risk(load_graph(snapshot), named, data_risks=analyses.DATA_RISKS if data_risks else ())
+        columns = ["id", "depth", "relation_path", "dependency", "downloads"]
+        if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
+            columns[1:1] = ["source", "risk"]
+        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
+    if result.rows.height:
+        raise typer.Exit(1)
+
+
+class FailOn(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+@app.command()
+def check(
+    models: Annotated[list[str], typer.Argument(help="Model ids to check.")],
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on a finding at this severity or above.")]
+    = FailOn.low,
+    compromised: CompromisedOption = None,
+    from_file: FromFileOption = None,
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """Lineage findings of each model (stale, risky or compromised ancestors, licence drift, dangling
+    references, pickle-only weights), each with a severity; exit 1 at --fail-on or above."""
+    named = [*(compromised or []), *(_ids_from_file(from_file) if from_file else [])]
+    with user_errors():
+        result = analyses.check(load_graph(snapshot), models, compromised=named, fail_on=fail_on.value)
+        emit(result, fmt, limit)
+    if result.summary["failed"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from raw_sample import raw_edges
 from typer.testing import CliRunner
 
 from analyses.report import build_report
@@ -45,7 +46,7 @@ def check_figures(directory: Path, markdown: str) -> list[str]:
     return targets
 
 
-def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph) -> None:
+def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph, hub_sample: Path) -> None:
     out = tmp_path / "report"
     result = CliRunner().invoke(app, ["report", "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
@@ -53,9 +54,14 @@ def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph) -
     targets = check_figures(out, markdown)
     pngs = {t for t in targets if t.endswith(".png")}
     assert {t.replace(".png", ".svg") for t in pngs} <= set(targets)  # every figure in both formats
-    for heading in ("Snapshot", "Relation mix", "Depth distribution", "Licence drift", "Missing attributes",
-                    "Relation disagreements"):
-        assert re.search(rf"^## \d+\. {heading}$", markdown, flags=re.M), heading
+    headings = re.findall(r"^## \d+\. (.+)$", markdown, flags=re.M)
+    assert headings == [
+        "Snapshot", "Relation mix", "Depth distribution", "Fan-out distribution", "Top models and authors by reach",
+        "Stale ancestors", "Licence drift", "Risk exposure", "Missing attributes", "Relation disagreements",
+    ]
+    # The most depended-on base, with its direct dependents counted from the raw files.
+    children = {child for base, child in raw_edges(hub_sample) if base == "google/gemma-7b" and child != base}
+    assert f"| google/gemma-7b | {len(children):,} |" in markdown
     # Numbers come from the analyses: spot-check against the snapshot's own tables.
     assert f"| models | {bundled.graph.number_of_nodes():,} |" in markdown
     assert "| llama2 | apache\\-2.0 |" not in markdown  # "-" mid-cell needs no escape

@@ -73,6 +73,8 @@ def render_figure(figure: Figure, kind: ImageKind) -> bytes:
                            alpha=0.8 if points else 0.0)  # an empty log axis still needs one positive point
                 ax.set_xscale("log")
                 ax.set_yscale("log")
+                for axis in (ax.xaxis, ax.yaxis):  # 1, 10, 1,000 rather than 10^0, 10^1, 10^3
+                    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
                 ax.set_xlabel(figure.xlabel)
                 ax.set_ylabel(figure.ylabel)
             elif figure.kind == "hist":

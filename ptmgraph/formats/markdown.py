@@ -58,7 +58,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
     if isinstance(value, list):
-        return escape_markdown(", ".join(str(v) for v in value))
+        return escape_markdown(", ".join(str(v) for v in value)) if value else "–"
     return escape_markdown(value)
 
 
