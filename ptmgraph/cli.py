@@ -242,7 +242,7 @@ def licenses(
     """Licence drift: edges whose derived model states another licence than its base, with a verdict."""
     with user_errors():
         result = analyses.license_drift(load_graph(snapshot))
-        columns = ["id", "base", "relation", "base_license", "license", "verdict", "downloads"]
+        columns = ["id", "base", "base_license", "license", "verdict"]
         emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
 
 
