@@ -28,7 +28,7 @@ import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach_of_every_model, reach_union, roots
+from ptmgraph.traverse import reach_of_every_group, reach_of_every_model, reach_union, roots
 
 By = Literal["model", "author"]
 
@@ -75,17 +75,11 @@ def model_reach(lg: LineageGraph) -> pl.DataFrame:
 def author_reach(lg: LineageGraph, models: pl.DataFrame) -> pl.DataFrame:
     """One row per author: maintainer reach (module docstring), most reach first. ``models`` is
     :func:`model_reach`'s table."""
-    graph = lg.graph
-    downloads = dict(zip(models["id"].to_list(), models["downloads"].fill_null(0).to_list(), strict=True))
-    rows = []
-    for author, ids, dependents in models.group_by("author").agg("id", pl.col("direct_dependents").sum()).iter_rows():
-        if dependents == 0:  # no model of this author has a child: nothing to walk
-            rows.append((author, len(ids), 0, 0, 0))
-            continue
-        members = set(ids)
-        children = {c for m in members for c in graph.succ[m] if c != m}
-        found = reach_union(graph, members)
-        rows.append((author, len(ids), len(children), len(found), sum(downloads[m] for m in found)))
+    author_of = dict(zip(models["id"].to_list(), models["author"].to_list(), strict=True))
+    downloads = dict(zip(models["id"].to_list(), models["downloads"].to_list(), strict=True))
+    counts = reach_of_every_group(lg.graph, author_of, downloads)
+    sizes = dict(models.group_by("author").len().iter_rows())
+    rows = [(a, sizes[a], c.direct_dependents, c.reach, c.reach_weight) for a, c in counts.items()]
     frame = pl.DataFrame(rows, schema=_AUTHOR_SCHEMA, orient="row")
     return frame.sort(_RANK[0], descending=_RANK[1])
 

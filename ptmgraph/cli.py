@@ -276,7 +276,9 @@ def reach_command(
 ) -> None:
     """Fan-out and reach: direct and transitive dependents (each once), downloads-weighted, and their spread."""
     with user_errors():
-        emit(analyses.reach_ranking(load_graph(snapshot), by=by.value, top=top), fmt, limit)
+        result = analyses.reach_ranking(load_graph(snapshot), by=by.value, top=top)
+        columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
+        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
 
 
 @app.command()
@@ -288,7 +290,9 @@ def stale(
 ) -> None:
     """Stale ancestors: bases updated after the model was made, with a newer version, or unavailable."""
     with user_errors():
-        emit(analyses.stale_ancestors(load_graph(snapshot), model), fmt, limit)
+        result = analyses.stale_ancestors(load_graph(snapshot), model)
+        columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
+        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
 
 
 def _ids_from_file(path: Path) -> list[str]:
@@ -356,7 +360,10 @@ def check(
     named = [*(compromised or []), *(_ids_from_file(from_file) if from_file else [])]
     with user_errors():
         result = analyses.check(load_graph(snapshot), models, compromised=named, fail_on=fail_on.value)
-        emit(result, fmt, limit)
+        columns = ["severity", "finding", "ancestor", "detail"]
+        if len(result.summary["models"]) > 1:
+            columns.insert(0, "id")
+        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
     if result.summary["failed"]:
         raise typer.Exit(1)
 

@@ -50,8 +50,8 @@ class Reach:
 
     ``depth[m]`` is m's depth; ``via[m]`` the model one hop nearer the sources on one shortest path
     (among equals, the one the walk met first: neighbours are visited in id order); ``relation[m]``
-    the relation of the edge between m and ``via[m]``. Sources are not in the mappings unless the
-    walk reaches one from another source. Iteration yields models in the order found (by depth).
+    the relation of the edge between m and ``via[m]``. Sources are never in the mappings, even when
+    another source reaches them. Iteration yields models in the order found (by depth).
     """
 
     sources: tuple[str, ...]
@@ -204,6 +204,54 @@ class ReachCounts(NamedTuple):
     subtree_height: int
 
 
+def _components(successors: list[list[int]]) -> tuple[list[int], int]:
+    """Strongly connected components (Tarjan's algorithm, iterative): each model's component number and
+    the count. Components are numbered sinks first, so a component's children have smaller numbers."""
+    count = len(successors)
+    order, low, component = [-1] * count, [0] * count, [-1] * count
+    stack: list[int] = []
+    found = visited = 0
+    for start in range(count):
+        if order[start] != -1:
+            continue
+        order[start] = low[start] = visited
+        visited += 1
+        stack.append(start)
+        work = [(start, 0)]
+        while work:
+            v, i = work[-1]
+            if i < len(successors[v]):
+                work[-1] = (v, i + 1)
+                w = successors[v][i]
+                if order[w] == -1:
+                    order[w] = low[w] = visited
+                    visited += 1
+                    stack.append(w)
+                    work.append((w, 0))
+                elif component[w] == -1 and order[w] < low[v]:  # w is still on the stack
+                    low[v] = order[w]
+                continue
+            work.pop()
+            if work and low[v] < low[work[-1][0]]:
+                low[work[-1][0]] = low[v]
+            if low[v] == order[v]:
+                while True:
+                    w = stack.pop()
+                    component[w] = found
+                    if w == v:
+                        break
+                found += 1
+    return component, found
+
+
+def _integer_adjacency(graph: nx.DiGraph) -> tuple[list[str], list[list[int]]]:
+    """The models in graph order, and each one's children (itself left out) by position in that order."""
+    names = list(graph)
+    number = {n: i for i, n in enumerate(names)}
+    # adjacency() hands out the graph's own dicts: much cheaper than a view per model
+    return names, [[number[c] for c in children if c != n] for n, children in graph.adjacency()]
+
+
 def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | None = None) -> dict[str, ReachCounts]:
     """:class:`ReachCounts` of every model, in one pass over the condensation (linear for trees).
 
@@ -215,51 +263,110 @@ def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | 
     The merges below C are a set (a Python int used as a bit set), so a merge reached by several
     paths counts once. Weights (e.g. downloads; None counts 0) are summed the same way.
     """
-    weight_of = {n: int((weights or {}).get(n) or 0) for n in graph}
-    condensed = nx.condensation(graph)
-    members: dict[int, list[str]] = {c: data["members"] for c, data in condensed.nodes(data=True)}
-    size = {c: len(m) for c, m in members.items()}
-    mass = {c: sum(weight_of[n] for n in m) for c, m in members.items()}
-    merge_bit: dict[int, int] = {}
-    for c in condensed:
-        if condensed.in_degree(c) > 1:
-            merge_bit[c] = 1 << len(merge_bit)
-    merge_at = {bit.bit_length() - 1: c for c, bit in merge_bit.items()}
+    names, successors = _integer_adjacency(graph)
+    weight = [int((weights or {}).get(n) or 0) for n in names]
+    component, count = _components(successors)
+    size, mass = [0] * count, [0] * count
+    children: list[set[int]] = [set() for _ in range(count)]
+    for v, c in enumerate(component):
+        size[c] += 1
+        mass[c] += weight[v]
+        children[c].update(component[w] for w in successors[v] if component[w] != c)
+    parents = [0] * count
+    for kids in children:
+        for d in kids:
+            parents[d] += 1
+    merge_bit = {c: 0 for c in range(count) if parents[c] > 1}
+    merge_at: list[int] = []
+    for c in merge_bit:
+        merge_bit[c] = 1 << len(merge_at)
+        merge_at.append(c)
 
-    below_count: dict[int, int] = {}
-    below_mass: dict[int, int] = {}
-    merges_below: dict[int, int] = {}
-    height: dict[int, int] = {}
-    reach_count: dict[int, int] = {}
-    reach_mass: dict[int, int] = {}
-    for c in reversed(list(nx.topological_sort(condensed))):
-        count = weight = bits = 0
+    below_count, below_mass, merges_below, height = [0] * count, [0] * count, [0] * count, [0] * count
+    reach_count, reach_mass = [0] * count, [0] * count
+    for c in range(count):  # sinks first: children are done
+        total = weight_sum = bits = 0
         tallest = -1
-        for d in condensed.succ[c]:
+        for d in children[c]:
             tallest = max(tallest, height[d])
             bits |= merges_below[d]
             if d in merge_bit:
                 bits |= merge_bit[d]
             else:
-                count += size[d] + below_count[d]
-                weight += mass[d] + below_mass[d]
-        below_count[c], below_mass[c], merges_below[c], height[c] = count, weight, bits, tallest + 1
-        total_count, total_mass = count, weight
+                total += size[d] + below_count[d]
+                weight_sum += mass[d] + below_mass[d]
+        below_count[c], below_mass[c], merges_below[c], height[c] = total, weight_sum, bits, tallest + 1
         while bits:
-            low = bits & -bits
-            m = merge_at[low.bit_length() - 1]
-            total_count += size[m] + below_count[m]
-            total_mass += mass[m] + below_mass[m]
-            bits ^= low
-        reach_count[c], reach_mass[c] = total_count, total_mass
+            low_bit = bits & -bits
+            m = merge_at[low_bit.bit_length() - 1]
+            total += size[m] + below_count[m]
+            weight_sum += mass[m] + below_mass[m]
+            bits ^= low_bit
+        reach_count[c], reach_mass[c] = total, weight_sum
 
-    result: dict[str, ReachCounts] = {}
-    for c, names in members.items():
-        for n in names:
-            result[n] = ReachCounts(
-                direct_dependents=sum(1 for child in graph.succ[n] if child != n),
-                reach=reach_count[c] + size[c] - 1,
-                reach_weight=reach_mass[c] + mass[c] - weight_of[n],
-                subtree_height=height[c],
-            )
-    return result
+    return {
+        n: ReachCounts(
+            direct_dependents=len(successors[v]),
+            reach=reach_count[component[v]] + size[component[v]] - 1,
+            reach_weight=reach_mass[component[v]] + mass[component[v]] - weight[v],
+            subtree_height=height[component[v]],
+        )
+        for v, n in enumerate(names)
+    }
+
+
+class GroupReach(NamedTuple):
+    """One group's fan-out (e.g. an author's): ``direct_dependents`` (models with a parent other than
+    themselves in the group), ``reach`` (the reach of the set of the group's models) and ``reach_weight``."""
+
+    direct_dependents: int
+    reach: int
+    reach_weight: int
+
+
+def reach_of_every_group(
+    graph: nx.DiGraph, group_of: Mapping[str, str], weights: Mapping[str, int | None] | None = None
+) -> dict[str, GroupReach]:
+    """:class:`GroupReach` of every group named in ``group_of`` (model -> group), in one pass down the
+    condensation.
+
+    A model is in the reach of a group's set of models exactly when one of its ancestors other than
+    itself is in the group, so each model carries the set of groups above it, handed down from its
+    parents: a model counts once per group above it, never once per path. Time and memory follow the
+    sum over models of the number of groups above them.
+    """
+    names, successors = _integer_adjacency(graph)
+    weight = [int((weights or {}).get(n) or 0) for n in names]
+    group = [group_of[n] for n in names]
+    component, count = _components(successors)
+    members: list[list[int]] = [[] for _ in range(count)]
+    for v, c in enumerate(component):
+        members[c].append(v)
+    above: list[frozenset[str] | None] = [None] * count  # groups above a component, from outside it
+    reach_count: dict[str, int] = dict.fromkeys(group, 0)
+    reach_weight: dict[str, int] = dict.fromkeys(group, 0)
+    direct: dict[str, int] = dict.fromkeys(group, 0)
+    empty: frozenset[str] = frozenset()
+    for c in range(count - 1, -1, -1):  # sources first: Tarjan numbers a component after those below it
+        outside = above[c] or empty
+        above[c] = None
+        inside: dict[str, int] = {}
+        for v in members[c]:
+            inside[group[v]] = inside.get(group[v], 0) + 1
+        for v in members[c]:
+            # other members of a cycle are ancestors too; the model itself is not its own ancestor
+            mine = outside if len(members[c]) == 1 else outside | {g for g, k in inside.items() if k > (g == group[v])}
+            for g in mine:
+                reach_count[g] += 1
+                reach_weight[g] += weight[v]
+        handed = outside if outside.issuperset(inside) else outside | frozenset(inside)
+        for v in members[c]:
+            for w in successors[v]:
+                d = component[w]
+                if d != c:
+                    previous = above[d]
+                    above[d] = handed if previous is None or previous is handed else previous | handed
+    for n in names:
+        for g in {group_of[p] for p in graph.pred[n] if p != n}:
+            direct[g] += 1
+    return {g: GroupReach(direct[g], reach_count[g], reach_weight[g]) for g in reach_count}

@@ -4,12 +4,12 @@ and the bundled snapshot against values computed from the raw Hub sample without
 from __future__ import annotations
 
 import json
-from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from raw_sample import raw_edges, raw_records
+from test_lineage_sample import bfs
 from typer.testing import CliRunner
 
 from analyses import check, reach_ranking, risk, stale_ancestors
@@ -207,16 +207,7 @@ def raw_children(hub_sample: Path) -> dict[str, set[str]]:
 
 def raw_descendants(children: dict[str, set[str]], start: str) -> dict[str, int]:
     """Lower-case id -> fewest hops, by breadth-first search over the raw pairs."""
-    depth = {start: 0}
-    queue = deque([start])
-    while queue:
-        node = queue.popleft()
-        for child in children.get(node, ()):
-            if child not in depth:
-                depth[child] = depth[node] + 1
-                queue.append(child)
-    del depth[start]
-    return depth
+    return bfs(start, children)
 
 
 def test_reach_of_the_biggest_bases_matches_the_raw_sample(

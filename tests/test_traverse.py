@@ -18,6 +18,7 @@ from ptmgraph.traverse import (
     is_root,
     paths_to_roots,
     reach,
+    reach_of_every_group,
     reach_of_every_model,
     reach_union,
     roots,
@@ -119,6 +120,25 @@ def test_reach_union_counts_a_member_only_when_another_member_reaches_it() -> No
     assert reach_union(graph, ["p"]) == {"q"}  # p reaches itself only through the cycle
     assert reach_union(graph, ["z"]) == set()
     assert reach_union(graph, ["p", "q"]) == {"p", "q"}
+
+
+def test_reach_of_every_group_is_the_union_of_its_members_reach_on_random_graphs() -> None:
+    rng = random.Random(5)
+    for _ in range(30):
+        graph = nx.gnp_random_graph(30, rng.choice([0.04, 0.08, 0.12]), seed=rng.randrange(10**6), directed=True)
+        graph = nx.relabel_nodes(graph, {n: f"m{n}" for n in graph})
+        graph.add_edges_from((n, n) for n in list(graph) if rng.random() < 0.1)  # a few self-loops
+        group_of = {n: f"g{rng.randrange(6)}" for n in graph}
+        weights = {n: rng.randrange(50) for n in graph}
+        counts = reach_of_every_group(graph, group_of, weights)
+        for g in set(group_of.values()):
+            members = [n for n in graph if group_of[n] == g]
+            # by hand: a model is in the union when a member other than itself reaches it
+            expected = {u for m in members for u in nx.descendants(graph, m) if u != m}
+            children = {c for m in members for c in graph.succ[m] if c != m}
+            assert (counts[g].reach, counts[g].reach_weight) == (len(expected), sum(weights[u] for u in expected)), g
+            assert counts[g].direct_dependents == len(children), g
+            assert reach_union(graph, members) == expected, g
 
 
 def test_paths_to_roots_in_a_diamond_and_a_cycle() -> None:
