@@ -14,10 +14,9 @@ import random
 import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench_scale import synthetic_harvest
+from bench_scale import synthetic_harvest, timed
 
 from analyses.report import build_report
 from ptmgraph.assemble import assemble
@@ -27,13 +26,6 @@ from ptmgraph.graph import LineageGraph, load_graph
 LICENSES = ["apache-2.0"] * 14 + ["llama2"] * 12 + ["creativeml-openrail-m"] * 10 + ["mit"] * 9 + ["other"] * 6 + [
     "gemma", "gemma", "openrail", "cc-by-nc-4.0", "llama3.1"
 ]
-
-
-def timed(label: str, fn):  # type: ignore[no-untyped-def]
-    wall, cpu = time.perf_counter(), time.process_time()
-    value = fn()
-    print(f"  {label:<34} {time.perf_counter() - wall:7.2f} s wall  {time.process_time() - cpu:7.2f} s CPU")
-    return value
 
 
 def report_on(lg: LineageGraph) -> None:
