@@ -38,6 +38,7 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
     rows: list[dict[str, Any]] = []
     rows += _counts("edges_by_relation", snap.edges, "relation")
     rows += _counts("edges_by_rule", snap.edges, "relation_rule")
+    rows += _counts("edges_by_confidence", snap.edges, "confidence")
     rows += _counts("evidence_by_kind", snap.evidence, "kind")
     rows += _counts("dangling_by_reason", snap.dangling, "reason")
     depth_frame = pl.DataFrame({"depth": list(depths.values())}, schema={"depth": pl.Int64()})

@@ -23,6 +23,7 @@ from ptmgraph.formats.csv_table import result_to_csv
 from ptmgraph.formats.json_doc import result_to_json
 from ptmgraph.graph import UnknownModelError, load_graph
 from ptmgraph.records import Harvest, Relation
+from ptmgraph.relations import Confidence
 from ptmgraph.result import AnalysisResult
 from ptmgraph.snapshot import SnapshotError
 from ptmgraph.sources import SourceError
@@ -60,6 +61,11 @@ LimitOption = Annotated[int, typer.Option(help="Table rows to print (0: all). JS
 RelationOption = Annotated[
     list[Relation] | None,
     typer.Option("--relation", "-r", help="Follow only edges of this relation (repeatable).", show_default=False),
+]
+ConfidenceOption = Annotated[
+    Confidence | None,
+    typer.Option("--min-confidence", help="Drop edges below this confidence (high: declared or Hub-labelled, "
+                 "medium: config or card prose, low: name only).", show_default=False),
 ]
 DepthOption = Annotated[int | None, typer.Option("--max-depth", min=1, help="Follow at most this many hops.")]
 
@@ -124,13 +130,14 @@ def emit(result: AnalysisResult, fmt: OutputFormat, limit: int, table: Callable[
 def ancestry(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     max_paths: Annotated[int, typer.Option(min=1, help="List at most this many paths to roots.")] = 200,
 ) -> None:
     """Where MODEL comes from: every ancestor, its depth and relation, the paths to each root."""
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         result = analyses.ancestry(lg, model, max_paths=max_paths)
 
         def table() -> None:
@@ -153,12 +160,13 @@ def impact(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
     """What depends on MODEL: every transitive descendant (the blast radius), by depth and relation."""
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         result = analyses.impact(lg, model, relations=[r.value for r in relation or []], max_depth=max_depth)
 
         def table() -> None:
@@ -172,12 +180,13 @@ def impact(
 def info(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
     """MODEL's record, its direct parents and children, and the evidence for each edge."""
     with user_errors():
-        result = analyses.model_info(load_graph(snapshot), model)
+        result = analyses.model_info(load_graph(snapshot, min_confidence=min_confidence), model)
 
         def table() -> None:
             console_format.print_summary(out, result)
@@ -200,12 +209,13 @@ def info(
 @app.command()
 def stats(
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 0,
 ) -> None:
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
     with user_errors():
-        emit(analyses.stats(load_graph(snapshot)), fmt, limit)
+        emit(analyses.stats(load_graph(snapshot, min_confidence=min_confidence)), fmt, limit)
 
 
 @app.command()
@@ -231,6 +241,24 @@ def problems(
     """Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable files."""
     with user_errors():
         emit(analyses.problems(load_graph(snapshot)), fmt, limit)
+
+
+@app.command("audit-relations")
+def audit_relations(
+    snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+) -> None:
+    """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
+    with user_errors():
+        result = analyses.audit_relations(load_graph(snapshot, min_confidence=min_confidence))
+
+        def table() -> None:
+            columns = ["id", "kind", "downloads"]
+            console_format.print_result(out, result, limit=limit, columns=columns)
+
+        emit(result, fmt, limit, table)
 
 
 @app.command()
@@ -401,6 +429,7 @@ def export(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
 ) -> None:
     """Draw MODEL's ancestry or impact with Graphviz (DOT, SVG or PNG)."""
     if show_ancestry == show_impact:
@@ -408,7 +437,7 @@ def export(
     from ptmgraph.formats import lineage_subgraph, write_graph
 
     with user_errors():
-        lg = load_graph(snapshot)
+        lg = load_graph(snapshot, min_confidence=min_confidence)
         relations = {r.value for r in relation or []} or None
         if show_ancestry:
             result = analyses.ancestry(lg, model)

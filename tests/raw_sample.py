@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,26 @@ def raw_license(row: dict[str, Any]) -> str | None:
     return tags[0].split(":", 1)[1].lower() if tags else None
 
 
+ORIGINAL_MODEL_LINK = re.compile(r"original model:\s*\[?[^\]\n]*\]?\(?https://huggingface\.co/([\w.-]+/[\w.-]+)", re.I)
+
+
+def raw_prose_parents(sample: Path) -> dict[str, str]:
+    """Child id -> the model its README's "Original model: <link>" line names (lower case)."""
+    found: dict[str, str] = {}
+    for line in (sample / "readmes.jsonl").open():
+        row = json.loads(line)
+        match = ORIGINAL_MODEL_LINK.search(row.get("readme") or "")
+        if match:
+            found[row["id"].lower()] = match.group(1).lower()
+    return found
+
+
 def raw_edges(sample: Path) -> set[tuple[str, str]]:
-    """(base, child) pairs in lower case from card ``base_model``, Hub tags and model-tree lists."""
+    """(base, child) pairs in lower case from card ``base_model``, Hub tags and model-tree lists.
+
+    A quantizer's card copies the base of the model it quantizes: where the README's "Original model"
+    line names a model whose own base is the child's declared base, the named model is the parent.
+    """
     pairs: set[tuple[str, str]] = set()
     for row in raw_records(sample):
         bases = (row.get("cardData") or {}).get("base_model")
@@ -65,4 +84,8 @@ def raw_edges(sample: Path) -> set[tuple[str, str]]:
         row = json.loads(line)
         for heading in ("finetunes", "adapters", "quantizations", "merges"):
             pairs.update((row["id"].lower(), child.lower()) for child in row[heading])
+    for child, named in raw_prose_parents(sample).items():
+        for base in [b for b, c in pairs if c == child and (b, named) in pairs]:
+            pairs.discard((base, child))
+            pairs.add((named, child))
     return pairs

@@ -96,9 +96,21 @@ def tree_headings(sample: Path, heading: str) -> list[tuple[str, list[str]]]:
     return [(row["id"], row[heading]) for row in map(json.loads, (sample / "model_tree.jsonl").open())]
 
 
-ADAPTER_FILES = re.compile(
-    r"(^|/)(adapter_config\.json|adapter_model\.(safetensors|bin)|pytorch_lora_weights\.(safetensors|bin))$"
+# PEFT and diffusers adapter weights, or a single-file LoRA, anywhere in the repo.
+ADAPTER_WEIGHTS = re.compile(
+    r"(^|/)((adapter_model|pytorch_lora_weights)\.(safetensors|bin)|[^/]*lora[^/]*\.safetensors)$"
 )
+# Whole-model weights at the root, or in a diffusers pipeline component folder (unet/, transformer/ ...);
+# a trainer's checkpoint-N/ folder is training state, not the repo's weights.
+FULL_WEIGHTS = re.compile(
+    r"^(?!checkpoint-)([^/]+/)?(model|pytorch_model|diffusion_pytorch_model)(-\d+-of-\d+)?\.(safetensors|bin)$"
+)
+
+
+def ships_only_adapter_weights(row: dict) -> bool:
+    """Adapter weights and no full weights: the README's definition of an adapter repo."""
+    files = [s["rfilename"] for s in row.get("siblings") or []]
+    return any(ADAPTER_WEIGHTS.search(n) for n in files) and not any(FULL_WEIGHTS.match(n) for n in files)
 
 
 def test_rates_on_the_bundled_snapshot_match_the_raw_files(bundled: LineageGraph, hub_sample: Path) -> None:
@@ -129,11 +141,8 @@ def test_rates_on_the_bundled_snapshot_match_the_raw_files(bundled: LineageGraph
     assert rates == {a: (n, with_parent if a == "base_model" else len(rows)) for a, n in expected.items()}
     assert result.summary["models_assessed"] == len(rows)
 
-    # Hub says finetune, the child's files say adapter: the data README's known misfiling.
-    adapter_children = {
-        row["id"].lower(): row for row in rows
-        if any(ADAPTER_FILES.search(s["rfilename"]) for s in row.get("siblings") or [])
-    }
+    # Hub says finetune, the child ships only adapter weights: the data README's known misfiling.
+    adapter_children = {row["id"].lower(): row for row in rows if ships_only_adapter_weights(row)}
     finetune_listed = {
         (line_base.lower(), child.lower())
         for line_base, children in tree_headings(hub_sample, "finetunes")

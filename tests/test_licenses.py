@@ -113,8 +113,9 @@ def test_drift_on_the_bundled_snapshot_matches_the_raw_files(bundled: LineageGra
     assert ours == drift
     pair_counts = Counter(drift.values())
     # The "about 980 edges, 59 of them llama2 -> apache-2.0" counts each edge once per card and
-    # once per Hub tag; as distinct edges the sample holds 499, 30 of them llama2 -> apache-2.0.
-    assert len(drift) == result.summary["drift_edges"] == 499
+    # once per Hub tag; as distinct edges the sample holds 498, 30 of them llama2 -> apache-2.0 (499 before the
+    # exl2 quantization moved under the model its card names, whose licence it shares).
+    assert len(drift) == result.summary["drift_edges"] == 498
     assert pair_counts[("llama2", "apache-2.0")] == 30
     assert pair_counts[("llama2", "mit")] == 20
     by_verdict = {r["verdict"]: r["edges"] for r in result.tables["by_verdict"].iter_rows(named=True)}

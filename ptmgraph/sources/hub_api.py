@@ -637,6 +637,7 @@ class HubCrawl:
                 if card is not None:
                     extract.apply_card(record, card)
                     refs += extract.references_from_card(record.id, card, where)
+                refs += extract.references_from_card_text(record.id, text, card, where)
                 continue
             try:
                 data = json.loads(text)

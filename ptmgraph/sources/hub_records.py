@@ -94,6 +94,7 @@ class HubRecordsSource:
                 continue
             extract.apply_card(record, card)
             out.references.extend(extract.references_from_card(model_id, card, where))
+            out.references.extend(extract.references_from_card_text(model_id, text, card, where))
 
     def _read_tree(self, path: Path, out: Harvest) -> None:
         for where, row in read_rows(path, out.problems):

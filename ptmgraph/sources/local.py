@@ -360,6 +360,7 @@ def read_repo(repo: LocalRepo, problems: list[Problem]) -> tuple[ModelRecord, li
         if card is not None:
             extract.apply_card(record, card)
             refs += extract.references_from_card(repo.id, card, card_path)
+        refs += extract.references_from_card_text(repo.id, readme, card, card_path)
 
     config = _read_json(repo, extract.CONFIG, problems) or {}
     if config:
