@@ -43,7 +43,7 @@ def _day(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else "unknown"
 
 
-def snapshot_section(lg: LineageGraph, overview: dict[str, Any]) -> ReportSection:
+def snapshot_section(lg: LineageGraph, overview: dict[str, Any], min_confidence: str | None) -> ReportSection:
     created, modified = _date_range(lg, "created_at"), _date_range(lg, "last_modified")
     measures = [
         ("models", overview["models"]),
@@ -68,7 +68,9 @@ def snapshot_section(lg: LineageGraph, overview: dict[str, Any]) -> ReportSectio
             f"Sources: {sources}.",
             f"Models created between {_day(created[0])} and {_day(created[1])}; last modified between "
             f"{_day(modified[0])} and {_day(modified[1])} (models with a record; others have no dates).",
-            f"Snapshot written {lg.snapshot.meta.get('written_at', 'at an unrecorded time')}.",
+            f"Snapshot written {lg.snapshot.meta.get('written_at', 'at an unrecorded time')}. "
+            + (f"Only edges of {min_confidence} confidence or better are counted." if min_confidence
+               else "Edges of every confidence are counted."),
         ],
         tables=[("", table)],
     )
@@ -284,8 +286,10 @@ def disagreement_section(tables: dict[str, pl.DataFrame], summary: dict[str, Any
     )
 
 
-def build_report(lg: LineageGraph, *, top: int = TOP) -> Report:
-    """The report's sections for the snapshot behind ``lg``; ``top`` rows in each ranked table."""
+def build_report(lg: LineageGraph, *, top: int = TOP, min_confidence: str | None = None) -> Report:
+    """The report's sections for the snapshot behind ``lg``; ``top`` rows in each ranked table.
+    ``min_confidence`` names the edge filter ``lg`` was loaded with (:func:`ptmgraph.graph.load_graph`),
+    for the report to state."""
     overview = stats(lg)
     audit = completeness(lg)
     by_model = reach_ranking(lg, by="model", top=top)
@@ -293,7 +297,7 @@ def build_report(lg: LineageGraph, *, top: int = TOP) -> Report:
     return Report(
         title="ptmgraph ecosystem report",
         sections=[
-            snapshot_section(lg, overview.summary),
+            snapshot_section(lg, overview.summary, min_confidence),
             relation_section(overview.rows, overview.summary["edges"]),
             depth_section(overview.rows, overview.summary),
             fan_out_section(by_model),
