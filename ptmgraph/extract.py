@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-import yaml
-
+from ptmgraph import reader
 from ptmgraph.records import WEIGHT_FORMATS, EvidenceKind, ModelRecord, Problem, Reference, Relation
 from ptmgraph.relations import WeightShape
 
@@ -54,32 +53,13 @@ class CardError(ValueError):
 def card_metadata(readme: str) -> dict[str, Any] | None:
     """The YAML front matter of a raw README.md as a dict; None when the card has none.
 
-    Tolerates a BOM, leading blank lines, Windows line ends and a closing ``...``. Raises
-    :class:`CardError` for front matter that is not valid YAML or not a mapping.
+    Read by :func:`ptmgraph.reader.card_yaml` (its bounds apply). Raises :class:`CardError` for front
+    matter that is unclosed, not valid YAML, not a mapping or over a bound.
     """
-    text = readme.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    text = text.lstrip(" \t\n")
-    if not text.startswith("---"):
-        return None
-    lines = text.split("\n")
-    if lines[0].strip() != "---":
-        return None
-    for end in range(1, len(lines)):
-        if lines[end].strip() in {"---", "..."}:
-            break
-    else:
-        raise CardError("front matter opened with '---' is never closed")
-    try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
-        raise CardError(f"front matter is not valid YAML{where}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CardError(f"front matter is a {type(data).__name__}, not a mapping")
-    return data
+    card = reader.card_yaml(readme, CARD)
+    if isinstance(card, Problem):
+        raise CardError(card.message)
+    return card
 
 
 def weight_formats(files: Iterable[str]) -> list[str]:

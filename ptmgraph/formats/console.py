@@ -1,7 +1,13 @@
-"""Format: human-readable terminal output (rich tables and trees)."""
+"""Format: human-readable terminal output (rich tables and trees).
+
+Every id and string is shown through :func:`printable`: control characters (ESC, CR, backspace, ...)
+and the bidirectional-text overrides are shown as escapes, so a hostile id can neither clear the
+screen, move the cursor nor reorder what is printed around it.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +21,20 @@ from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
 from ptmgraph.traverse import is_root
 
+# C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and isolates.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with control and bidi-override characters written as ``\\x1b`` / ``\\u202e`` escapes."""
+    return (_UNPRINTABLE_BUT_NEWLINE if keep_newlines else _UNPRINTABLE).sub(_escaped, text)
+
 
 def _cell(value: Any) -> str:
     if value is None:
@@ -22,11 +42,12 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, list):
-        shown = ", ".join(str(v) for v in value[:8])
+        shown = ", ".join(printable(str(v)) for v in value[:8])
         return shown + (f" (+{len(value) - 8} more)" if len(value) > 8 else "")
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return str(value)
+    # Multi-line cells (an edge's evidence, one piece a line) keep their line breaks.
+    return printable(str(value), keep_newlines=True)
 
 
 def frame_table(frame: pl.DataFrame, *, title: str | None = None, limit: int = 0, total: int | None = None) -> Table:
@@ -45,11 +66,11 @@ def frame_table(frame: pl.DataFrame, *, title: str | None = None, limit: int = 0
 
 
 def print_summary(console: Console, result: AnalysisResult) -> None:
-    console.print(f"[bold]{escape(result.title)}[/bold]")
+    console.print(f"[bold]{escape(printable(result.title))}[/bold]")
     for key, value in result.summary.items():
         if key == "record" and isinstance(value, dict):
             for k, v in value.items():
-                console.print(f"  {escape(k)}: {escape(_cell(v))}")
+                console.print(f"  {escape(printable(k))}: {escape(_cell(v))}")
             continue
         console.print(f"  {escape(key.replace('_', ' '))}: {escape(_cell(value))}")
 
@@ -72,7 +93,7 @@ def ancestry_tree(lg: LineageGraph, model: str, *, max_lines: int = 500) -> Tree
 
     A model reached a second time is shown once more, marked "(see above)", without its parents.
     """
-    root = Tree(f"[bold]{escape(model)}[/bold]")
+    root = Tree(f"[bold]{escape(printable(model))}[/bold]")
     seen: set[str] = {model}
     lines = 1
     stack: list[tuple[Tree, str]] = [(root, model)]
@@ -82,12 +103,12 @@ def ancestry_tree(lg: LineageGraph, model: str, *, max_lines: int = 500) -> Tree
             if lines >= max_lines:
                 branch.add(f"[dim]… more ancestors not shown (over {max_lines} lines)[/dim]")
                 return root
-            relation = lg.edge(parent, node)["relation"]
+            relation = escape(printable(str(lg.edge(parent, node)["relation"])))
             lines += 1
             if parent in seen:
-                branch.add(f"{escape(parent)} [dim]({relation}; see above)[/dim]")
+                branch.add(f"{escape(printable(parent))} [dim]({relation}; see above)[/dim]")
                 continue
             seen.add(parent)
             mark = " [green]root[/green]" if is_root(lg.graph, parent) else ""
-            stack.append((branch.add(f"{escape(parent)} [cyan]{relation}[/cyan]{mark}"), parent))
+            stack.append((branch.add(f"{escape(printable(parent))} [cyan]{relation}[/cyan]{mark}"), parent))
     return root
