@@ -80,6 +80,7 @@ _NEIGHBOUR_SCHEMA = {
     "direction": pl.String(),
     "relation": pl.String(),
     "relation_rule": pl.String(),
+    "confidence": pl.String(),
     "declared_relation": pl.String(),
     "hub_relation": pl.String(),
     "inferred_relation": pl.String(),
@@ -109,7 +110,8 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
                     "direction": direction,
                     **{
                         k: edge[k]
-                        for k in ("relation", "relation_rule", "declared_relation", "hub_relation", "inferred_relation")
+                        for k in ("relation", "relation_rule", "confidence", "declared_relation", "hub_relation",
+                                  "inferred_relation")
                     },
                     "evidence": [f"{k} {f} ({s})" for k, f, s in items.select("kind", "field", "source").iter_rows()],
                 }

@@ -260,6 +260,7 @@ def info(
                 "direction",
                 "relation",
                 pl.col("relation_rule").alias("decided by"),
+                "confidence",
                 pl.concat_str(
                     [pl.col(c).fill_null("-") for c in ("declared_relation", "hub_relation", "inferred_relation")],
                     separator=" / ",
@@ -333,26 +334,28 @@ def audit_relations(
 @app.command()
 def licenses(
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
     """Licence drift: edges whose derived model states another licence than its base, with a verdict."""
     with user_errors():
-        result = analyses.license_drift(load_graph(snapshot))
-        columns = ["id", "base", "relation", "base_license", "license", "verdict", "downloads"]
+        result = analyses.license_drift(load_graph(snapshot, min_confidence=min_confidence))
+        columns = ["id", "base", "base_license", "license", "verdict"]
         emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
 
 
 @app.command()
 def audit(
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 20,
 ) -> None:
     """Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and their
     rates; edges whose declared, Hub and inferred relations disagree."""
     with user_errors():
-        result = analyses.completeness(load_graph(snapshot))
+        result = analyses.completeness(load_graph(snapshot, min_confidence=min_confidence))
         columns = ["n_missing", "id", "missing"]
         emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
 
@@ -470,16 +473,19 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),
     top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
 ) -> None:
     """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
     from ptmgraph.formats.markdown import ReportError, write_report  # matplotlib loads only for reports
 
     with user_errors():
         try:
-            files = write_report(analyses.build_report(load_graph(snapshot), top=top), out_dir)
+            lg = load_graph(snapshot, min_confidence=min_confidence)
+            confidence = min_confidence.value if min_confidence else None
+            files = write_report(analyses.build_report(lg, top=top, min_confidence=confidence), out_dir)
         except ReportError as e:
             fail(str(e).replace("[", r"\["))
-        err.print(f"wrote {files[0]} and {len(files) - 1} figure files", highlight=False, markup=False)
+        err.print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False, markup=False)
 
 
 ExportFormat = Enum("ExportFormat", {name: name for name in GRAPH_FORMATS}, type=str)  # type: ignore[misc]

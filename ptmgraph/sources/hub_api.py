@@ -25,9 +25,10 @@ fetched (one GET each, never more than :data:`MAX_FILE_BYTES` read) only when th
 say the repo has them, and only as ``fetch_files`` asks: ``"auto"`` reads ``adapter_config.json``,
 ``config.json`` and (when the record has no ``cardData``) ``README.md`` of the models read one by one (the
 roots, and bases looked up after the crawl) whose card and tags name no base, the one case where a file
-is the only lineage evidence; ``"all"`` reads ``adapter_config.json`` of every model that has one, and
-``config.json`` / ``README.md`` under the same conditions for every model (about one more request per
-adapter); ``"never"`` reads none.
+is the only lineage evidence, and the ``README.md`` of a quantizer's card (``quantized_by``), which copies
+the original's ``base_model`` while its prose names the true parent; ``"all"`` also reads
+``adapter_config.json`` of every model that has one, and ``config.json`` / ``README.md`` under the same
+conditions for every model (about one more request per adapter); ``"never"`` reads none.
 
 Every record goes through :func:`ptmgraph.extract.record_from_api`, exactly like file-ingested records.
 Files are JSON- or YAML-safe-parsed, never executed. A reply or file that cannot be used (not JSON after
@@ -392,22 +393,30 @@ class HubCrawl:
                                       for name in self._wanted_files(row, alone=alone)}}
 
     def _wanted_files(self, row: Mapping[str, Any], *, alone: bool) -> list[str]:
-        if self.fetch_files == "never" or (self.fetch_files == "auto" and not alone):
+        if self.fetch_files == "never":
+            return []
+        card = row.get("cardData")
+        # A quantizer's card copies the original's base_model; its prose names the true parent (relations.py).
+        quantizer_card = isinstance(card, Mapping) and "quantized_by" in card
+        if self.fetch_files == "auto" and not alone and not quantizer_card:
             return []
         try:
             record, refs = extract.record_from_api(row, "")
         except (ValueError, TypeError, RecursionError):  # a bad record: a problem row when it is built
             return []
-        names_a_base = any(r.kind in _LINEAGE_KINDS for r in refs)
-        if self.fetch_files == "auto" and names_a_base:
-            return []
         files = set(record.files)
+        names_a_base = any(r.kind in _LINEAGE_KINDS for r in refs)
+        if self.fetch_files == "auto":
+            if quantizer_card:
+                return [extract.CARD] if extract.CARD in files else []
+            if names_a_base:
+                return []
         wanted = []
         if extract.ADAPTER_CONFIG in files:
             wanted.append(extract.ADAPTER_CONFIG)
         if extract.CONFIG in files and not names_a_base:
             wanted.append(extract.CONFIG)
-        if extract.CARD in files and not isinstance(row.get("cardData"), Mapping):
+        if extract.CARD in files and (not isinstance(card, Mapping) or quantizer_card):
             wanted.append(extract.CARD)
         return wanted
 
