@@ -675,7 +675,7 @@ def crawl(
         float, typer.Option(min=0, help="Longest wait (s) the Hub may ask for (Retry-After); longer: stop, resumable.")
     ] = 300.0,
     max_pages: Annotated[int, typer.Option(min=1, help="Pages read per listing (1,000 models a page).")] = 10_000,
-    workers: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once.")] = 4,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once.")] = 8,
 ) -> None:
     """Crawl the Hub (or HF_ENDPOINT): descendants of --root models and/or a bulk listing. Resumable.
 

@@ -26,7 +26,8 @@ say the repo has them, and only as ``fetch_files`` asks: ``"auto"`` reads ``adap
 ``config.json`` and (when the record has no ``cardData``) ``README.md`` of the models read one by one (the
 roots, and bases looked up after the crawl) whose card and tags name no base, the one case where a file
 is the only lineage evidence, and the ``README.md`` of a quantizer's card (``quantized_by``), which copies
-the original's ``base_model`` while its prose names the true parent; ``"all"`` also reads
+the original's ``base_model`` while its prose names the true parent (not for the models of a bulk listing,
+which stays at one request per page); ``"all"`` also reads
 ``adapter_config.json`` of every model that has one, and ``config.json`` / ``README.md`` under the same
 conditions for every model (about one more request per adapter); ``"never"`` reads none.
 
@@ -84,6 +85,7 @@ FETCH_FILES: tuple[str, ...] = ("auto", "all", "never")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _LINEAGE_KINDS = (EvidenceKind.CARD_BASE_MODEL, EvidenceKind.HUB_TAG)
 _Line = dict[str, Any]
+_Read = Literal["alone", "child", "bulk"]
 
 
 class CrawlInterrupted(SourceError):
@@ -328,7 +330,7 @@ class HubCrawl:
     def _seed_line(self, client: HubClient, root: str) -> _Line:
         row, missing, problem = self._model_info(client, root)
         line: _Line = {"kind": "seed", "root": root, "missing": missing,
-                       "records": [self._entry(client, row, alone=True)] if row is not None else []}
+                       "records": [self._entry(client, row, "alone")] if row is not None else []}
         if problem:  # unreadable, but it may have children: list it under the name given
             line.update(ids=[root], problems=[problem])
         return line
@@ -336,7 +338,7 @@ class HubCrawl:
     def _base_line(self, client: HubClient, base: str) -> _Line:
         row, missing, problem = self._model_info(client, base)
         line: _Line = {"kind": "base", "id": base, "missing": missing,
-                       "records": [self._entry(client, row, alone=True)] if row is not None else []}
+                       "records": [self._entry(client, row, "alone")] if row is not None else []}
         if problem:
             line["problems"] = [problem]
         return line
@@ -347,15 +349,15 @@ class HubCrawl:
             params.append(("sort", _SORT_KEYS.get(str(self.bulk["sort"]), str(self.bulk["sort"]))))
         limit = self.bulk.get("limit")
         return {"kind": "bulk", "query": self.bulk,
-                **self._listing(client, params, "bulk listing", int(limit) if limit is not None else None)}
+                **self._listing(client, params, "bulk listing", int(limit) if limit is not None else None, "bulk")}
 
     def _children_line(self, client: HubClient, parent: str, state: CrawlState) -> _Line:
         budget = None if self.max_models is None else max(1, self.max_models - len(state.entries))
-        line = self._listing(client, [("filter", f"base_model:{parent}")], parent, budget, known=state.entries)
+        line = self._listing(client, [("filter", f"base_model:{parent}")], parent, budget, "child", state.entries)
         return {"kind": "children", "parent": parent, **line}
 
     def _listing(self, client: HubClient, params: list[tuple[str, str]], what: str, max_rows: int | None,
-                 known: Mapping[str, Any] | None = None) -> _Line:
+                 read: _Read, known: Mapping[str, Any] | None = None) -> _Line:
         """One listing: ids, entries of the models not ``known``, completeness and problems."""
         where = f"{self.endpoint}/api/models?{'&'.join(f'{k}={v}' for k, v in params)}"
         try:
@@ -366,7 +368,7 @@ class HubCrawl:
         with _counting(self.stats) as count:
             count["pages"] += listing.pages
         known = known or {}
-        records = [self._entry(client, row) for row in listing.rows if row["id"] not in known]
+        records = [self._entry(client, row, read) for row in listing.rows if row["id"] not in known]
         return {"ids": [row["id"] for row in listing.rows], "records": records, "complete": listing.complete,
                 "problems": [[where, None, message] for message in listing.problems]}
 
@@ -386,19 +388,19 @@ class HubCrawl:
             return None, None, [f"{self.endpoint}/api/models/{model_id}", model_id, f"record not read: {err}"]
 
     # -- files ------------------------------------------------------------------------------------------------
-    def _entry(self, client: HubClient, row: dict[str, Any], *, alone: bool = False) -> dict[str, Any]:
-        """A journal entry for one record: the row and the results of the files fetched for it. ``alone``:
-        the record was read by itself (a root or a base), not from a listing."""
+    def _entry(self, client: HubClient, row: dict[str, Any], read: _Read) -> dict[str, Any]:
+        """A journal entry for one record: the row and the results of the files fetched for it. ``read``:
+        how the record was read (by itself: a root or a base; in a child listing; in the bulk listing)."""
         return {"row": row, "files": {name: self._fetch(client, row, name)
-                                      for name in self._wanted_files(row, alone=alone)}}
+                                      for name in self._wanted_files(row, read)}}
 
-    def _wanted_files(self, row: Mapping[str, Any], *, alone: bool) -> list[str]:
-        if self.fetch_files == "never":
-            return []
+    def _wanted_files(self, row: Mapping[str, Any], read: _Read) -> list[str]:
+        if self.fetch_files == "never" or (self.fetch_files == "auto" and read == "bulk"):
+            return []  # auto: a bulk listing stays at one request per page
         card = row.get("cardData")
         # A quantizer's card copies the original's base_model; its prose names the true parent (relations.py).
         quantizer_card = isinstance(card, Mapping) and "quantized_by" in card
-        if self.fetch_files == "auto" and not alone and not quantizer_card:
+        if self.fetch_files == "auto" and read == "child" and not quantizer_card:
             return []
         try:
             record, refs = extract.record_from_api(row, "")

@@ -75,7 +75,7 @@ class Limits:
     max_tries: int = 8
     backoff: float = 0.1
     max_pages: int = 10_000
-    workers: int = 4
+    workers: int = 8
 
     @property
     def steps(self) -> int:
