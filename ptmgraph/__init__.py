@@ -8,10 +8,35 @@ Python API, in the order data flows::
     impact(lg, "meta-llama/Llama-2-7b-chat-hf").rows   # a Polars DataFrame
 """
 
-from ptmgraph.graph import LineageGraph, UnknownModelError, load_graph
-from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference, Relation
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ptmgraph.graph import LineageGraph, UnknownModelError, load_graph
+    from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference, Relation
 
 __version__ = "0.1.0"
+
+# The API is imported on first use, so that the command line's --help and --version load neither
+# polars nor networkx (they start with ``import ptmgraph``).
+_LAZY = {
+    "LineageGraph": "ptmgraph.graph",
+    "UnknownModelError": "ptmgraph.graph",
+    "load_graph": "ptmgraph.graph",
+    "EvidenceKind": "ptmgraph.records",
+    "Harvest": "ptmgraph.records",
+    "ModelRecord": "ptmgraph.records",
+    "Reference": "ptmgraph.records",
+    "Relation": "ptmgraph.records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ptmgraph' has no attribute {name!r}")
 
 __all__ = [
     "EvidenceKind",
