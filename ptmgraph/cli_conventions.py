@@ -43,7 +43,7 @@ class _PlainManners:
             if isinstance(param, TyperArgument):
                 param.metavar = param.metavar or str(param.name).upper()
                 # The metavar says what to give; typer would add the Python type (``<list[str]>``) beside it.
-                param.display_type_rich = lambda ctx: None
+                param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
             elif isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
                 shown = param.display_type(ctx).strip("<>")
                 param.metavar = _METAVARS.get(shown.split(" ")[0], shown)
