@@ -185,7 +185,7 @@ def user_errors() -> Iterator[None]:
     from ptmgraph.graph import UnknownModelError
     from ptmgraph.model_list import ModelListError
     from ptmgraph.snapshot import SnapshotError
-    from ptmgraph.sources import SourceError
+    from ptmgraph.sources.interface import SourceError
 
     try:
         try:

@@ -96,12 +96,26 @@ def frame_table(
         c: max([cell_len(c), *(cell_len(part) for v in cells[c] for part in v.split("\n"))]) for c in columns
     }
     wrappable = {c for c in columns if c not in ID_COLUMNS and natural[c] > _MIN_WRAPPED}
+    # A wrapped cell breaks only between words, so that an id inside a sentence stays whole.
+    longest_word = {c: max([0, *(cell_len(w) for v in cells[c] for w in v.split())]) for c in wrappable}
+    lengths = {c: sorted(cell_len(v) for v in cells[c]) for c in columns if c in ID_COLUMNS and shown.height}
 
     def least(c: str) -> int:
-        return _MIN_WRAPPED if c in wrappable else natural[c]
+        return max(_MIN_WRAPPED, longest_word[c]) if c in wrappable else natural[c]
 
-    while len(columns) > 1 and sum(least(c) for c in columns) + _GAP * (len(columns) - 1) > width:
-        columns.pop()
+    # A few very long ids would push every other column off the screen: an id column is laid out at the
+    # 9th decile of its ids' widths (the median, if that still leaves one column alone), and a longer
+    # id gets a line of its own, at its column if it fits there (a first-column id above the rest of
+    # its row, another below).
+    for decile in (9, 5):
+        for c, ordered in lengths.items():
+            natural[c] = max(cell_len(c), ordered[(len(ordered) - 1) * decile // 10])
+        kept = list(columns)
+        while len(kept) > 1 and sum(least(c) for c in kept) + _GAP * (len(kept) - 1) > width:
+            kept.pop()
+        if len(kept) > 1:
+            break
+    columns = kept
     widths = {c: least(c) for c in columns}
     spare = width - sum(widths.values()) - _GAP * (len(columns) - 1)
     for c in columns:
@@ -120,10 +134,19 @@ def frame_table(
     lines.append(header)
     for r in range(shown.height):
         parts = {c: (_wrap(cells[c][r], widths[c]) if c in wrappable else cells[c][r].split("\n")) for c in columns}
+        offset = 0
+        after: list[Text] = []
+        for i, c in enumerate(columns):
+            if len(columns) > 1 and c in ID_COLUMNS and cell_len(parts[c][0]) > widths[c]:
+                indent = offset if offset + cell_len(parts[c][0]) <= width else 0
+                (after if i else lines).append(Text(" " * indent + parts[c][0], no_wrap=True, overflow="ignore"))
+                parts[c] = [""]
+            offset += widths[c] + _GAP
         for k in range(max(len(p) for p in parts.values())):
             row = [(parts[c][k] if k < len(parts[c]) else "") for c in columns]
             padded = [v + " " * max(0, widths[c] - cell_len(v)) for v, c in zip(row[:-1], columns[:-1], strict=True)]
             lines.append(Text((" " * _GAP).join([*padded, row[-1]]).rstrip(), no_wrap=True, overflow="ignore"))
+        lines.extend(after)
     total = frame.height if total is None else total
     dropped = [c for c in frame.columns if c not in columns]
     if limit > 0 and total > limit:
@@ -139,7 +162,7 @@ def print_lines(console: Console, lines: list[Text]) -> None:
     """Print ``lines``: those marked ``no_wrap`` were fitted to the width and print as they are (never
     folded or cropped, so an id longer than the terminal stays whole); the others are prose and wrap."""
     for line in lines:
-        console.print(line, crop=False)
+        console.print(line, crop=False, soft_wrap=bool(line.no_wrap))
 
 
 def print_summary(console: Console, result: AnalysisResult) -> None:
