@@ -103,17 +103,17 @@ def frame_table(
     def least(c: str) -> int:
         return max(_MIN_WRAPPED, longest_word[c]) if c in wrappable else natural[c]
 
-    # A few very long ids would push every other column off the screen: an id column is laid out at the
-    # 9th decile of its ids' widths (the median, if that still leaves one column alone), and a longer
-    # id gets a line of its own, at its column if it fits there (a first-column id above the rest of
-    # its row, another below).
-    for decile in (9, 5):
+    # A few very long ids would push every other column off the screen: when the table does not fit with
+    # every column, an id column is laid out at the 9th decile of its ids' widths (the median, if that
+    # still leaves one column alone), and a longer id gets a line of its own, at its column if it fits
+    # there (a first-column id above the rest of its row, another below).
+    for decile in (10, 9, 5):
         for c, ordered in lengths.items():
             natural[c] = max(cell_len(c), ordered[(len(ordered) - 1) * decile // 10])
         kept = list(columns)
         while len(kept) > 1 and sum(least(c) for c in kept) + _GAP * (len(kept) - 1) > width:
             kept.pop()
-        if len(kept) > 1:
+        if len(kept) == len(columns) or (decile < 10 and len(kept) > 1):
             break
     columns = kept
     widths = {c: least(c) for c in columns}

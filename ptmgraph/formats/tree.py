@@ -2,10 +2,10 @@
 
 One line per edge of :func:`ptmgraph.traverse.tree_lines`: branch drawing, the model id, then the
 *tree columns* (:data:`TREE_COLUMNS`). A model already shown ends in ``(*)`` and its branches are not
-repeated. The tree fits the terminal's width: ids are never cut; when the lines are too wide the
-columns drop right to left, i.e. the last of ``--columns`` first (by default ``created``, then
-``license``, ``downloads`` and ``relation`` last). A line that is too wide even without columns (a
-long id deep in the tree) is printed whole.
+repeated. The tree fits the terminal's width: ids are never cut; a line too wide for all its columns
+drops them right to left, i.e. the last of ``--columns`` first (by default ``created``, then
+``license``, ``downloads`` and ``relation`` last). A line too wide even without columns (a long id
+deep in the tree) is printed whole.
 """
 
 from __future__ import annotations
@@ -113,25 +113,19 @@ def render_tree(
         head = printable(line.model) + (f" {marker(line)}" if marker and marker(line) else "")
         head += REPEATED if line.repeated else ""
         rows.append((prefix, head, [_cell(lg, line, c) for c in columns]))
-    shown = len(columns)
-    while shown > 0:
-        widest = max(
-            (cell_len(p + h) + sum(2 + cell_len(t) for t, _ in cells[:shown] if t)
-             for p, h, cells in rows if cell_len(p + h) <= width),
-            default=0,
-        )
-        if widest <= width:
-            break
-        shown -= 1
     texts = []
     for prefix, head, cells in rows:
         text = Text(prefix, style="dim", no_wrap=True, overflow="ignore")
         text.append(head, style="bold" if not prefix else "")
-        if cell_len(prefix + head) <= width:
-            for value, style in cells[:shown]:
-                if value:
-                    text.append("  ")
-                    text.append(value, style=style)
+        used = cell_len(prefix + head)
+        for value, style in cells:
+            if not value:
+                continue
+            if used + 2 + cell_len(value) > width:
+                break  # this line drops this column and every later one
+            text.append("  ")
+            text.append(value, style=style)
+            used += 2 + cell_len(value)
         texts.append(text)
     return texts, left_out
 
