@@ -461,9 +461,12 @@ def dangling(
 ) -> None:
     """References that could not become edges (local paths, other sites, deleted or private models)."""
     import analyses
+    from ptmgraph.formats.console import print_result
 
     with user_errors():
-        emit(analyses.dangling(load(snapshot), reason=reason.value if reason else None), fmt, limit, csv_raw=csv_raw)
+        result = analyses.dangling(load(snapshot), reason=reason.value if reason else None)
+        columns = ["id", "reason", "raw", "field", "source"]
+        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns), csv_raw=csv_raw)
 
 
 @app.command()

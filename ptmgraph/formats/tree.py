@@ -4,7 +4,8 @@ One line per edge of :func:`ptmgraph.traverse.tree_lines`: branch drawing, the m
 *tree columns* (:data:`TREE_COLUMNS`). A model already shown ends in ``(*)`` and its branches are not
 repeated. The tree fits the terminal's width: ids are never cut; a line too wide for all its columns
 drops them right to left, i.e. the last of ``--columns`` first (by default ``created``, then
-``license``, ``downloads`` and ``relation`` last). A line too wide even without columns (a long id
+``license``, ``downloads`` and ``relation`` last). A model with no record of its own (only named in
+a listing) shows its relation and ``no record``. A line too wide even without columns (a long id
 deep in the tree) is printed whole.
 """
 
@@ -112,7 +113,12 @@ def render_tree(
         open_levels.append(not line.last)
         head = printable(line.model) + (f" {marker(line)}" if marker and marker(line) else "")
         head += REPEATED if line.repeated else ""
-        rows.append((prefix, head, [_cell(lg, line, c) for c in columns]))
+        if lg.graph.nodes[line.model].get("has_record") is False:
+            # Known only as a name in a listing: the relation is all there is to show.
+            cells = [_cell(lg, line, c) for c in columns if c in ("relation", "confidence")] + [("no record", "dim")]
+        else:
+            cells = [_cell(lg, line, c) for c in columns]
+        rows.append((prefix, head, cells))
     texts = []
     for prefix, head, cells in rows:
         text = Text(prefix, style="dim", no_wrap=True, overflow="ignore")

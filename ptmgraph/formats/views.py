@@ -70,8 +70,7 @@ def print_lineage_tree(
         console.print(Text(f"{left_out:,} more lines; --limit 0 shows all, --depth N fewer levels, "
                            "--flat a table", style="dim"))
     if columns:
-        console.print(Text(f"columns: {', '.join(columns)} (a narrow line drops the last first); "
-                           "(*): shown above", style="dim"))
+        console.print(Text(f"columns: {', '.join(columns)}; (*): shown above", style="dim"))
 
 
 def print_lineage_flat(console: Console, result: AnalysisResult, *, limit: int) -> None:
