@@ -81,6 +81,7 @@ _NEIGHBOUR_SCHEMA = {
     "relation": pl.String(),
     "downloads": pl.Int64(),
     "relation_rule": pl.String(),
+    "confidence": pl.String(),
     "declared_relation": pl.String(),
     "hub_relation": pl.String(),
     "inferred_relation": pl.String(),
@@ -111,7 +112,8 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
                     "downloads": lg.graph.nodes[base if direction == "parent" else child].get("downloads"),
                     **{
                         k: edge[k]
-                        for k in ("relation", "relation_rule", "declared_relation", "hub_relation", "inferred_relation")
+                        for k in ("relation", "relation_rule", "confidence", "declared_relation", "hub_relation",
+                                  "inferred_relation")
                     },
                     "evidence": [f"{k} {f} ({s})" for k, f, s in items.select("kind", "field", "source").iter_rows()],
                 }

@@ -56,16 +56,15 @@ def model_reach(lg: LineageGraph) -> pl.DataFrame:
     graph = lg.graph
     downloads = {n: d for n, d in graph.nodes(data="downloads")}
     counts = reach_of_every_model(graph, downloads)
-    ids = list(counts)
     frame = pl.DataFrame(
         {
-            "id": ids,
-            "author": [graph.nodes[n].get("author") or n.split("/")[0] for n in ids],
-            "direct_dependents": [counts[n].direct_dependents for n in ids],
-            "reach": [counts[n].reach for n in ids],
-            "reach_downloads": [counts[n].reach_weight for n in ids],
-            "subtree_height": [counts[n].subtree_height for n in ids],
-            "downloads": [downloads[n] for n in ids],
+            "id": counts.models,
+            "author": [graph.nodes[n].get("author") or n.split("/")[0] for n in counts.models],
+            "direct_dependents": counts.direct_dependents,
+            "reach": counts.reach,
+            "reach_downloads": counts.reach_weight,
+            "subtree_height": counts.subtree_height,
+            "downloads": [downloads[n] for n in counts.models],
         },
         schema=_MODEL_SCHEMA,
     )

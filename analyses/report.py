@@ -16,8 +16,11 @@ import polars as pl
 from analyses.completeness import completeness
 from analyses.licenses import license_drift
 from analyses.overview import stats
+from analyses.reach import reach_ranking
+from analyses.risk import DATA_RISKS, risk
+from analyses.staleness import stale_ancestors
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import Figure, Report, ReportSection
+from ptmgraph.result import AnalysisResult, Figure, Report, ReportSection
 
 TOP = 20
 """Rows in each ranked table of the report."""
@@ -40,7 +43,7 @@ def _day(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else "unknown"
 
 
-def snapshot_section(lg: LineageGraph, overview: dict[str, Any]) -> ReportSection:
+def snapshot_section(lg: LineageGraph, overview: dict[str, Any], min_confidence: str | None) -> ReportSection:
     created, modified = _date_range(lg, "created_at"), _date_range(lg, "last_modified")
     measures = [
         ("models", overview["models"]),
@@ -65,7 +68,9 @@ def snapshot_section(lg: LineageGraph, overview: dict[str, Any]) -> ReportSectio
             f"Sources: {sources}.",
             f"Models created between {_day(created[0])} and {_day(created[1])}; last modified between "
             f"{_day(modified[0])} and {_day(modified[1])} (models with a record; others have no dates).",
-            f"Snapshot written {lg.snapshot.meta.get('written_at', 'at an unrecorded time')}.",
+            f"Snapshot written {lg.snapshot.meta.get('written_at', 'at an unrecorded time')}. "
+            + (f"Only edges of {min_confidence} confidence or better are counted." if min_confidence
+               else "Edges of every confidence are counted."),
         ],
         tables=[("", table)],
     )
@@ -99,6 +104,111 @@ def depth_section(rows: pl.DataFrame, overview: dict[str, Any]) -> ReportSection
         figures=[
             Figure("depth_distribution", "Models by depth", "bar", depths["depth"].to_list(),
                    depths["models"].to_list(), xlabel="depth (hops from a root)", ylabel="models")
+        ],
+    )
+
+
+def fan_out_section(by_model: AnalysisResult) -> ReportSection:
+    fan_out = by_model.tables["fan_out"]
+    s = by_model.summary
+    with_children = fan_out.filter(pl.col("direct_dependents") > 0)
+    return ReportSection(
+        "Fan-out distribution",
+        lines=[
+            f"Fan-out: a model's direct dependents (analyses/reach.py). {s['models_with_dependents']:,} of "
+            f"{s['models']:,} models ({s['share_with_dependents']:.1%}) have at least one; the figure leaves out "
+            "the models with none, which a log axis cannot show.",
+        ],
+        tables=[("models by number of direct dependents", fan_out.rename({"direct_dependents": "fan-out"}))],
+        figures=[
+            Figure("fan_out", "Fan-out distribution (log-log)", "loglog",
+                   with_children["direct_dependents"].to_list(), with_children["models"].to_list(),
+                   xlabel="direct dependents (fan-out)", ylabel="models")
+        ],
+    )
+
+
+def reach_section(by_model: AnalysisResult, by_author: AnalysisResult, top: int) -> ReportSection:
+    s = by_model.summary
+    models = by_model.rows.select("id", "direct_dependents", "reach", "reach_downloads", "subtree_height")
+    authors = by_author.rows.select("id", "models", "direct_dependents", "reach", "reach_downloads")
+    shown = models.head(15)
+    return ReportSection(
+        "Top models and authors by reach",
+        lines=[
+            "Reach: a model's transitive dependents, each counted once; an author's reach is the union over the "
+            f"author's models (analyses/reach.py). The top 1% of models by reach ({s['top_1pct_models']:,} models) "
+            f"reach {s['share_of_reach_top_1pct']:.2%} of the {s['derived_models']:,} derived models; the top 20 "
+            f"authors reach {s['share_of_reach_top_20_authors']:.2%}. Downloads are the Hub's 30-day counts.",
+        ],
+        tables=[(f"top {models.height} models by reach", models), (f"top {authors.height} authors by reach", authors)],
+        figures=[
+            Figure("top_models_by_reach", "Models with the greatest reach", "bar", shown["id"].to_list(),
+                   shown["reach"].to_list(), xlabel="model", ylabel="models in its reach")
+        ],
+    )
+
+
+def stale_section(lg: LineageGraph) -> ReportSection:
+    stale = stale_ancestors(lg)
+    s = stale.summary
+    lags = stale.rows.filter(pl.col("reason") == "base_updated")["lag_days"].drop_nulls()
+    return ReportSection(
+        "Stale ancestors",
+        lines=[
+            f"{s['models_with_stale_ancestors']:,} models have at least one stale ancestor ({s['rows']:,} "
+            "(model, ancestor, reason) rows). base_updated: the ancestor was modified after the model was created "
+            "(the lag, in days, is the difference); new_version: the ancestor's card names a newer release; "
+            "unavailable: gated, disabled or missing (analyses/staleness.py). "
+            f"{s['models_without_created_at']:,} models have no creation date and cannot be checked for "
+            f"base_updated; the longest lag is {s['max_lag_days'] or 0:,} days.",
+        ],
+        tables=[("stale ancestors by reason", stale.tables["by_reason"])],
+        figures=[
+            Figure("stale_lag", "Lag behind an updated ancestor", "hist", lags.to_list(),
+                   xlabel="lag (days between the model's creation and its ancestor's last change)",
+                   ylabel="(model, ancestor) pairs")
+        ],
+    )
+
+
+def risk_section(lg: LineageGraph, by_model: AnalysisResult, top: int) -> ReportSection:
+    data = risk(lg, data_risks=DATA_RISKS)
+    own_risks = data.tables["sources"].group_by("id").agg(pl.col("risk").sort())
+    own = dict(own_risks.iter_rows())
+    rows = []
+    for base in by_model.rows.head(top)["id"]:
+        exposure = risk(lg, [base])
+        dependency = exposure.rows["dependency"]
+        rows.append(
+            {
+                "base": base,
+                "affected_models": exposure.summary["affected_models"],
+                "affected_downloads": exposure.summary["affected_downloads"],
+                "runtime": int((dependency == "runtime").sum()),
+                "inherited": int((dependency == "inherited").sum()),
+                "its own risks": own.get(base, []),
+            }
+        )
+    schema = {"base": pl.String(), "affected_models": pl.Int64(),
+              "affected_downloads": pl.Int64(), "runtime": pl.Int64(), "inherited": pl.Int64(),
+              "its own risks": pl.List(pl.String())}
+    exposure_table = pl.DataFrame(rows, schema=schema)
+    d = data.summary
+    return ReportSection(
+        "Risk exposure",
+        lines=[
+            f"If one of the {exposure_table.height} most depended-on bases were compromised: the models affected "
+            "(its reach), their downloads, and how they depend on it: runtime when every hop from the base is an "
+            "adapter (the base's weights are loaded at run time), inherited when the weights were copied "
+            "(analyses/risk.py). \"its own risks\" are the risks the data shows for the base itself.",
+            f"Across the snapshot, the risks the data shows (pickle-only weights, no licence, a licence conflict "
+            f"with a parent) come from {d['sources']:,} models and reach {d['affected_models']:,} models "
+            f"({d['affected_downloads']:,} downloads).",
+        ],
+        tables=[
+            ("the most depended-on bases, if compromised", exposure_table),
+            ("risks the data shows, by risk", data.tables["by_risk"]),
         ],
     )
 
@@ -156,7 +266,7 @@ def missing_section(audit_rates: pl.DataFrame, summary: dict[str, Any]) -> Repor
         tables=[("missing attributes", rates)],
         figures=[
             Figure("missing_attributes", "Models missing each attribute", "bar", rates["attribute"].to_list(),
-                   rates["missing %"].to_list(), xlabel="attribute", ylabel="% of assessed models")
+                   rates["missing %"].fill_null(0).to_list(), xlabel="attribute", ylabel="% of assessed models")
         ],
     )
 
@@ -176,17 +286,25 @@ def disagreement_section(tables: dict[str, pl.DataFrame], summary: dict[str, Any
     )
 
 
-def build_report(lg: LineageGraph, *, top: int = TOP) -> Report:
-    """The report's sections for the snapshot behind ``lg``; ``top`` rows in each ranked table."""
+def build_report(lg: LineageGraph, *, top: int = TOP, min_confidence: str | None = None) -> Report:
+    """The report's sections for the snapshot behind ``lg``; ``top`` rows in each ranked table.
+    ``min_confidence`` names the edge filter ``lg`` was loaded with (:func:`ptmgraph.graph.load_graph`),
+    for the report to state."""
     overview = stats(lg)
     audit = completeness(lg)
+    by_model = reach_ranking(lg, by="model", top=top)
+    by_author = reach_ranking(lg, by="author", top=top)
     return Report(
         title="ptmgraph ecosystem report",
         sections=[
-            snapshot_section(lg, overview.summary),
+            snapshot_section(lg, overview.summary, min_confidence),
             relation_section(overview.rows, overview.summary["edges"]),
             depth_section(overview.rows, overview.summary),
+            fan_out_section(by_model),
+            reach_section(by_model, by_author, top),
+            stale_section(lg),
             license_section(lg, top),
+            risk_section(lg, by_model, top),
             missing_section(audit.tables["rates"], audit.summary),
             disagreement_section(audit.tables, audit.summary),
         ],

@@ -18,7 +18,7 @@ disagreements can be reported (``relations_disagree``: declared, Hub and inferre
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 import polars as pl
 
@@ -44,6 +44,11 @@ from ptmgraph.snapshot import Snapshot
 _LIST_FIELDS = {"files", "weight_formats", "card_fields", "datasets", "tags"}
 _DECLARING = {EvidenceKind.CARD_BASE_MODEL, EvidenceKind.EDGE_LIST}
 _HUB = (EvidenceKind.HUB_TAG, EvidenceKind.MODEL_TREE)
+_STRONG_VALUES = frozenset(k.value for k in STRONG_KINDS)
+_DECLARING_VALUES = frozenset(k.value for k in _DECLARING)
+_HUB_VALUES = frozenset(k.value for k in _HUB)
+_DECLARING_ORDER = (EvidenceKind.CARD_BASE_MODEL.value, EvidenceKind.EDGE_LIST.value)
+_HUB_ORDER = tuple(k.value for k in _HUB)
 
 
 def merge_records(records: list[ModelRecord], index: IdIndex) -> dict[str, ModelRecord]:
@@ -148,18 +153,18 @@ def _edges(
     declared_bases: dict[str, set[str]] = defaultdict(set)
     hub_labels: dict[str, set[str]] = defaultdict(set)
     for row in evidence:
-        base, child, kind = str(row["base"]), str(row["child"]), EvidenceKind(row["kind"])
+        base, child, kind = str(row["base"]), str(row["child"]), row["kind"]
         by_pair[(base, child)].append(row)
-        if kind in STRONG_KINDS:
+        if kind in _STRONG_VALUES:
             strong_bases[child].add(base)
-        if kind in _DECLARING:
+        if kind in _DECLARING_VALUES:
             declared_bases[child].add(base)
-        if kind in _HUB and row["relation"]:
+        if kind in _HUB_VALUES and row["relation"]:
             hub_labels[child].add(str(row["relation"]))
     replaced: dict[tuple[str, str], str] = {}  # prose-named pair -> the declared base it stands in for
     outweighed: list[dict[str, object]] = []
     for (base, child), rows in list(by_pair.items()):
-        if not strong_bases[child] or any(EvidenceKind(r["kind"]) in STRONG_KINDS for r in rows):
+        if not strong_bases[child] or any(r["kind"] in _STRONG_VALUES for r in rows):
             continue
         grandparent = _replaced_base(base, child, rows, strong_bases, records, hub_labels)
         if grandparent is not None:
@@ -171,27 +176,52 @@ def _edges(
     for (base, child), grandparent in replaced.items():
         by_pair[(base, child)] += by_pair.pop((grandparent, child), [])
 
+    children = {child: _ChildFacts.of(child, records.get(child)) for _, child in by_pair}
     edges = []
     for (base, child), rows in by_pair.items():
-        edges.append(_edge(base, child, rows, records, declared_bases[child], hub_labels[child],
+        edges.append(_edge(base, rows, children[child], records.get(base), declared_bases[child], hub_labels[child],
                            replaced.get((base, child))))
     return edges, outweighed
 
 
-def _first_relation(rows: list[dict[str, object]], kinds: tuple[EvidenceKind, ...]) -> Relation | None:
+@dataclass(frozen=True)
+class _ChildFacts:
+    """What the child's own repo shows, the same for each of its edges."""
+
+    id: str
+    record: ModelRecord | None
+    name_quantization: str | None
+    merge_signs: bool
+    seen: bool
+    shape_quantized: WeightShape  # its weight shape, taking its quantization as one
+    shape_unquantized: WeightShape  # ... and when its base shares that quantization
+
+    @classmethod
+    def of(cls, child: str, record: ModelRecord | None) -> _ChildFacts:
+        if record is None:
+            return cls(child, None, extract.quantization_from_name(child), False, False,
+                       WeightShape.UNKNOWN, WeightShape.UNKNOWN)
+        quantized = extract.weight_shape(record.files, record.quantization)
+        return cls(
+            child, record, extract.quantization_from_name(child),
+            extract.has_merge_signs(record.files, record.tags), bool(record.files or record.has_card),
+            quantized, quantized if record.quantization is None else extract.weight_shape(record.files, None),
+        )
+
+    def weights(self, base: ModelRecord | None) -> WeightShape:
+        """Its weight shape as a child of ``base``: a quantization the base shares (DeepSeek's native
+        FP8) is no quantization of that base."""
+        shared = self.record is not None and base is not None and base.quantization == self.record.quantization
+        return self.shape_unquantized if shared else self.shape_quantized
+
+
+def _first_relation(rows: list[dict[str, object]], kinds: tuple[str, ...]) -> Relation | None:
+    """The relation the first row of the first of ``kinds`` (evidence kind values) states."""
     for kind in kinds:
         for row in rows:
-            if row["kind"] == kind.value and row["relation"]:
+            if row["kind"] == kind and row["relation"]:
                 return Relation(row["relation"])
     return None
-
-
-def _weights(child: ModelRecord | None, base: ModelRecord | None) -> WeightShape:
-    if child is None:
-        return WeightShape.UNKNOWN
-    # A quantization the base shares (DeepSeek's native FP8) is no quantization of that base.
-    quantization = child.quantization if child.quantization != (base.quantization if base else None) else None
-    return extract.weight_shape(child.files, quantization)
 
 
 def _is_quantization(child: str, rows: list[dict[str, object]], records: dict[str, ModelRecord],
@@ -222,36 +252,34 @@ def _replaced_base(
 
 
 def _edge(
-    base: str, child: str, rows: list[dict[str, object]], records: dict[str, ModelRecord],
+    base: str, rows: list[dict[str, object]], child: _ChildFacts, base_record: ModelRecord | None,
     declared_bases: set[str], hub_labels: set[str], replaced_base: str | None,
 ) -> dict[str, object]:
-    record = records.get(child)
-    weights = _weights(record, records.get(base))
-    name_hint = extract.quantization_from_name(child)
+    weights = child.weights(base_record)
     ev = EdgeEvidence(
-        declared=_first_relation(rows, (EvidenceKind.CARD_BASE_MODEL, EvidenceKind.EDGE_LIST)),
-        hub=_first_relation(rows, _HUB),
-        prose=_first_relation(rows, (EvidenceKind.CARD_TEXT,)),
+        declared=_first_relation(rows, _DECLARING_ORDER),
+        hub=_first_relation(rows, _HUB_ORDER),
+        prose=_first_relation(rows, (EvidenceKind.CARD_TEXT.value,)),
         weights=weights,
-        name_quantized=name_hint is not None and name_hint != extract.quantization_from_name(base),
-        merge_signs=record is not None and extract.has_merge_signs(record.files, record.tags),
+        name_quantized=child.name_quantization is not None
+        and child.name_quantization != extract.quantization_from_name(base),
+        merge_signs=child.merge_signs,
         declared_bases=len(declared_bases),
         hub_labels_other=bool(hub_labels - {Relation.MERGE.value}),
         parent_strength=(
             Confidence.HIGH
-            if any(EvidenceKind(r["kind"]) in STRONG_KINDS for r in rows) and replaced_base is None
+            if replaced_base is None and any(r["kind"] in _STRONG_VALUES for r in rows)
             else Confidence.MEDIUM
         ),
         prose_parent=replaced_base is not None,
-        seen=(record is not None and bool(record.files or record.has_card))
-        or any(r["kind"] == EvidenceKind.CARD_BASE_MODEL.value for r in rows),
+        seen=child.seen or any(r["kind"] == EvidenceKind.CARD_BASE_MODEL.value for r in rows),
     )
     decision = decide(ev)
     inferred = _inferred(ev)
     stated = {x for x in (ev.declared, ev.hub, inferred) if x}
     return {
         "base": base,
-        "child": child,
+        "child": child.id,
         "relation": decision.relation.value,
         "relation_rule": decision.rule.value,
         "confidence": decision.confidence.value,
@@ -264,7 +292,7 @@ def _edge(
         "relations_disagree": len(stated) > 1,
         "evidence_kinds": sorted({str(r["kind"]) for r in rows}),
         "n_evidence": len(rows),
-        "self_loop": base == child,
+        "self_loop": base == child.id,
     }
 
 

@@ -394,6 +394,7 @@ def info(
         emit(result, fmt, limit, lambda: views.print_model_info(out(), result, children=children), csv_raw=csv_raw)
 
 
+
 @app.command()
 def search(
     text: Annotated[str, typer.Argument(metavar="TEXT", help="Part of an id, an author, or a Hub tag.")],
@@ -508,6 +509,7 @@ def audit_relations(
 @app.command()
 def licenses(
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
@@ -516,14 +518,15 @@ def licenses(
     from ptmgraph.formats.console import print_result
 
     with user_errors():
-        result = analyses.license_drift(load(snapshot))
-        columns = ["id", "base", "relation", "base_license", "license", "verdict", "downloads"]
+        result = analyses.license_drift(load(snapshot, min_confidence))
+        columns = ["id", "base", "base_license", "license", "verdict"]
         emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns))
 
 
 @app.command()
 def audit(
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 20,
 ) -> None:
@@ -533,7 +536,7 @@ def audit(
     from ptmgraph.formats.console import print_result
 
     with user_errors():
-        result = analyses.completeness(load(snapshot))
+        result = analyses.completeness(load(snapshot, min_confidence))
         columns = ["n_missing", "id", "missing"]
         emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns))
 
@@ -662,6 +665,7 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),
     top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
     snapshot: SnapshotOption = None,
+    min_confidence: ConfidenceOption = None,
 ) -> None:
     """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
     import analyses
@@ -669,10 +673,13 @@ def report(
 
     with user_errors():
         try:
-            files = write_report(analyses.build_report(load(snapshot), top=top), out_dir)
+            lg = load(snapshot, min_confidence)
+            confidence = min_confidence.value if min_confidence else None
+            files = write_report(analyses.build_report(lg, top=top, min_confidence=confidence), out_dir)
         except ReportError as e:
-            fail(str(e).replace("[", r"\["))
-        _err().print(f"wrote {files[0]} and {len(files) - 1} figure files", highlight=False, markup=False)
+            fail(str(e))
+        _err().print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False,
+                     markup=False)
 
 
 ExportFormat = Enum("ExportFormat", {name: name for name in EXPORT_FORMATS}, type=str)  # type: ignore[misc]

@@ -34,6 +34,7 @@ _FULL_WEIGHTS = re.compile(
     re.IGNORECASE,
 )
 _GGML_BIN = re.compile(r"ggml.*\.bin$", re.IGNORECASE)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".onnx")
 _TRAINING_STATE = re.compile(r"^(checkpoint|global_step|epoch|step)[-_]?\d+/", re.IGNORECASE)
 # Files that only quantization tools write: EXL2's measurement, GPTQ's and AWQ's quantizer configs.
 _QUANT_FILES = {"measurement.json": "exl2", "quantize_config.json": "gptq", "quant_config.json": "awq"}
@@ -75,12 +76,16 @@ def weight_formats(files: Iterable[str]) -> list[str]:
 
 
 def has_adapter_files(files: Iterable[str]) -> bool:
-    return any(_ADAPTER_FILES.search(name) for name in files)
+    # The substring test first: the pattern is slow, and most names hold neither word.
+    return any(("adapter" in n or "lora" in n.lower()) and _ADAPTER_FILES.search(n) for n in files)
 
 
 def has_full_weights(files: Iterable[str]) -> bool:
     """Whole-model weights at the root or in a component folder (not a ``checkpoint-N/`` training state)."""
-    return any(_FULL_WEIGHTS.match(n) and not _TRAINING_STATE.match(n) for n in files)
+    return any(
+        n.endswith(_WEIGHT_SUFFIXES) and _FULL_WEIGHTS.match(n) and not ("/" in n and _TRAINING_STATE.match(n))
+        for n in files
+    )
 
 
 def weight_shape(files: list[str], quantization: str | None) -> WeightShape:
@@ -92,13 +97,13 @@ def weight_shape(files: list[str], quantization: str | None) -> WeightShape:
     """
     if not files:
         return WeightShape.UNKNOWN
-    full = has_full_weights(files)
-    if has_adapter_files(files) and not full and quantization not in ("gguf", "ggml"):
+    full, adapter = has_full_weights(files), has_adapter_files(files)
+    if adapter and not full and quantization not in ("gguf", "ggml"):
         return WeightShape.ADAPTER_ONLY
     if quantization is not None:
         return WeightShape.QUANTIZED
     if full:
-        return WeightShape.MERGED_ADAPTER if has_adapter_files(files) else WeightShape.FULL
+        return WeightShape.MERGED_ADAPTER if adapter else WeightShape.FULL
     return WeightShape.NO_WEIGHTS
 
 
@@ -265,6 +270,7 @@ _PROSE_PATTERNS: list[tuple[re.Pattern[str], Relation | None]] = [
     (re.compile(r"\b(?:GGUF|GGML|GPTQ|AWQ|EXL2)\b[\w ]{0,30}?\b(?:of|for)\b", re.IGNORECASE), Relation.QUANTIZED),
     (re.compile(r"\bThis model is a fine-tuned version of\b"), Relation.FINETUNE),
 ]
+_ANY_PHRASE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _PROSE_PATTERNS), re.IGNORECASE)
 _HUB_LINK = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/[^\s)\]\"'<>]+", re.IGNORECASE)
 _LEAD = re.compile(
     r"""^[\s:*_`]*(?:the\s+(?:original\s+)?(?:model\s+)?)?(?:\[[^\]]{0,200}\]\(\s*|<a\s+href=["']?)?""",
@@ -316,7 +322,7 @@ def references_from_card_text(
         if value and "/" in value:  # a display name ("Meta Llama 2") names no repo
             add(value, f"{CARD}:{key}", None, f"{key}: {value}")
     body = _prose(readme) if readme else ""
-    for line in body.split("\n"):
+    for line in _lines_with_a_phrase(body):
         if len(line) > 2000:  # a minified blob, not a sentence
             continue
         for pattern, relation in _PROSE_PATTERNS:
@@ -332,6 +338,17 @@ def references_from_card_text(
             if isinstance(base.raw, str):
                 add(base.raw, f"{CARD}:quantized_by", Relation.QUANTIZED, f"quantized_by: {quantized_by}")
     return list(refs.values())
+
+
+def _lines_with_a_phrase(body: str) -> list[str]:
+    """The lines of ``body`` that hold any of the phrases: one pass over the text instead of one per line."""
+    lines: dict[int, str] = {}
+    for match in _ANY_PHRASE.finditer(body):
+        start = body.rfind("\n", 0, match.start()) + 1
+        if start not in lines:
+            end = body.find("\n", match.end())
+            lines[start] = body[start : end if end >= 0 else len(body)]
+    return list(lines.values())
 
 
 def _names_itself(named: str, child: str) -> bool:

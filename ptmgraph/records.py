@@ -143,7 +143,7 @@ class ModelRecord:
     datasets: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     new_version: str | None = None
-    quantization: str | None = None  # method hinted by files/config/name: gguf, gptq, awq, exl2, bnb, ...
+    quantization: str | None = None  # method its files or config show (not its name): gguf, gptq, awq, exl2, bnb
     source: str = ""  # where this record was read
 
 

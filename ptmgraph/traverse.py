@@ -21,7 +21,9 @@ can later run on a compact array index without the callers changing.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -265,6 +267,21 @@ class ReachCounts(NamedTuple):
     subtree_height: int
 
 
+@dataclass(frozen=True)
+class EveryReach:
+    """:class:`ReachCounts` of every model, as columns (position i is ``models[i]``)."""
+
+    models: list[str]
+    direct_dependents: list[int]
+    reach: list[int]
+    reach_weight: list[int]
+    subtree_height: list[int]
+
+    def __getitem__(self, model: str) -> ReachCounts:
+        i = self.models.index(model)
+        return ReachCounts(self.direct_dependents[i], self.reach[i], self.reach_weight[i], self.subtree_height[i])
+
+
 def _components(successors: list[list[int]]) -> tuple[list[int], int]:
     """Strongly connected components (Tarjan's algorithm, iterative): each model's component number and
     the count. Components are numbered sinks first, so a component's children have smaller numbers."""
@@ -305,6 +322,19 @@ def _components(successors: list[list[int]]) -> tuple[list[int], int]:
     return component, found
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the whole-graph passes allocate a few small objects per model
+    and no cycles, and the collector's rescans of the growing heap would cost more than the pass itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _integer_adjacency(graph: nx.DiGraph) -> tuple[list[str], list[list[int]]]:
     """The models in graph order, and each one's children (itself left out) by position in that order."""
     names = list(graph)
@@ -313,8 +343,10 @@ def _integer_adjacency(graph: nx.DiGraph) -> tuple[list[str], list[list[int]]]:
     return names, [[number[c] for c in children if c != n] for n, children in graph.adjacency()]
 
 
-def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | None = None) -> dict[str, ReachCounts]:
-    """:class:`ReachCounts` of every model, in one pass over the condensation (linear for trees).
+@_collector_paused()
+def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | None = None) -> EveryReach:
+    """:class:`ReachCounts` of every model (as :class:`EveryReach` columns), in one pass over the
+    condensation (linear for trees).
 
     Method: on the DAG of strongly connected components, a component with two or more parent
     components is a *merge*. Every other component hangs below exactly one parent, so the models
@@ -365,15 +397,13 @@ def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | 
             bits ^= low_bit
         reach_count[c], reach_mass[c] = total, weight_sum
 
-    return {
-        n: ReachCounts(
-            direct_dependents=len(successors[v]),
-            reach=reach_count[component[v]] + size[component[v]] - 1,
-            reach_weight=reach_mass[component[v]] + mass[component[v]] - weight[v],
-            subtree_height=height[component[v]],
-        )
-        for v, n in enumerate(names)
-    }
+    return EveryReach(
+        models=names,
+        direct_dependents=[len(children) for children in successors],
+        reach=[reach_count[c] + size[c] - 1 for c in component],
+        reach_weight=[reach_mass[c] + mass[c] - w for c, w in zip(component, weight, strict=True)],
+        subtree_height=[height[c] for c in component],
+    )
 
 
 class GroupReach(NamedTuple):
@@ -385,6 +415,7 @@ class GroupReach(NamedTuple):
     reach_weight: int
 
 
+@_collector_paused()
 def reach_of_every_group(
     graph: nx.DiGraph, group_of: Mapping[str, str], weights: Mapping[str, int | None] | None = None
 ) -> dict[str, GroupReach]:

@@ -57,3 +57,17 @@ def test_a_missing_snapshot_is_one_line_and_exit_1(tmp_path: Path) -> None:
         result = runner.invoke(app, [command, "--snapshot", str(tmp_path / "nope")])
         assert result.exit_code == 1
         assert "no such snapshot directory" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_min_confidence_drops_weak_edges_from_licences_and_audit() -> None:
+    every = json.loads(run("licenses", "-f", "json").stdout)
+    strong = json.loads(run("licenses", "--min-confidence", "high", "-f", "json").stdout)
+    assert strong["edges"] < every["edges"] and strong["drift_edges"] <= every["drift_edges"]
+    audit_strong = json.loads(run("audit", "--min-confidence", "high", "-f", "json").stdout)
+    assert audit_strong["edges"] == strong["edges"]
+
+
+def test_report_states_the_confidence_filter(tmp_path: Path) -> None:
+    result = run("report", "--min-confidence", "medium", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 0
+    assert "Only edges of medium confidence or better are counted." in (tmp_path / "r" / "report.md").read_text()

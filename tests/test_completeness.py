@@ -32,12 +32,18 @@ def test_missing_attributes_by_hand() -> None:
         full("o/child", card_fields=["license"], downloads=3),  # a parent (Hub tag) but no base_model; no eval
         full("o/loop", card_fields=["license", "model-index"]),  # a self-loop is no parent
         full("o/fine"),
+        full("o/c1", card_fields=["model-index"]),  # c1 <-> c2, a cycle declared only by Hub tags: each has a
+        full("o/c2", card_fields=["model-index"]),  # parent, neither card names it
+        full("o/alone", card_fields=["model-index"]),  # isolated: a root, not assessed for base_model
     ]
     refs = [
         Reference("o/child", "o/root", EvidenceKind.HUB_TAG, "tags:base_model", "t"),
         Reference("o/fine", "o/root", EvidenceKind.CARD_BASE_MODEL, "README.md:base_model", "t"),
         Reference("o/loop", "o/loop", EvidenceKind.CARD_BASE_MODEL, "README.md:base_model", "t"),
         Reference("o/seen-only", "o/root", EvidenceKind.MODEL_TREE, "finetunes", "t"),  # no record: not assessed
+        Reference("o/c1", "o/c2", EvidenceKind.HUB_TAG, "tags:base_model", "t"),
+        Reference("o/c2", "o/c1", EvidenceKind.HUB_TAG, "tags:base_model", "t"),
+        Reference("o/root", "./output", EvidenceKind.CONFIG, "config.json:_name_or_path", "t"),  # dangling: no parent
     ]
     lg = LineageGraph(assemble(Harvest(records=records, references=refs)))
     result = completeness(lg)
@@ -45,16 +51,18 @@ def test_missing_attributes_by_hand() -> None:
     assert missing == {
         "o/bare": ["license", "datasets", "pipeline_tag", "library", "evaluation", "card"],
         "o/child": ["base_model", "evaluation"],
+        "o/c1": ["base_model"],
+        "o/c2": ["base_model"],
     }
-    assert result.rows["id"].to_list() == ["o/bare", "o/child"]
-    assert result.summary["models_assessed"] == 5 and result.summary["models_missing_any"] == 2
+    assert result.rows["id"].to_list() == ["o/bare", "o/child", "o/c1", "o/c2"]
+    assert result.summary["models_assessed"] == 8 and result.summary["models_missing_any"] == 4
     rates = {r["attribute"]: (r["missing"], r["assessed"]) for r in result.tables["rates"].iter_rows(named=True)}
     assert rates == {
-        "license": (1, 5), "base_model": (1, 2), "datasets": (1, 5), "pipeline_tag": (1, 5),
-        "library": (1, 5), "evaluation": (2, 5), "card": (1, 5),
+        "license": (1, 8), "base_model": (3, 4), "datasets": (1, 8), "pipeline_tag": (1, 8),
+        "library": (1, 8), "evaluation": (2, 8), "card": (1, 8),
     }
     evaluation = result.tables["rates"].row(5, named=True)
-    assert evaluation["downloads_share"] == round(4 / 7, 4)  # o/bare (1) and o/child (3) of 1 + 1 + 3 + 1 + 1
+    assert evaluation["downloads_share"] == round(4 / 10, 4)  # o/bare (1) and o/child (3) of 1+1+3+1+1+1+1+1
 
 
 def test_relation_disagreements_by_hand() -> None:

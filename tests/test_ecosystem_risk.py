@@ -292,3 +292,20 @@ def test_cli_reach_and_stale_print_json_with_the_documented_names() -> None:
     assert run.exit_code == 0, run.output
     rows = json.loads(run.stdout)["rows"]
     assert {"ancestor", "reason", "lag_days"} <= set(rows[0])
+
+
+def test_cycles_and_self_loops_never_make_a_model_its_own_ancestor_or_victim() -> None:
+    records = [
+        ModelRecord(id="c/x", created_at=day("2024-01-01"), last_modified=day("2024-02-01"), license="mit"),
+        ModelRecord(id="c/y", created_at=day("2024-01-10"), last_modified=day("2024-01-10"), license="mit"),
+        ModelRecord(id="c/s", created_at=day("2024-01-01"), last_modified=day("2024-09-01"), license="mit"),
+    ]
+    lg = lineage(records, [("c/x", "c/y", Relation.FINETUNE), ("c/y", "c/x", Relation.FINETUNE),
+                           ("c/y", "c/z", Relation.ADAPTER), ("c/s", "c/s", Relation.FINETUNE)])
+    stale = {(r["id"], r["ancestor"], r["lag_days"]) for r in stale_ancestors(lg).rows.iter_rows(named=True)}
+    # c/x changed 22 days after c/y was made; c/y was last changed 9 days after c/x was made; c/s names itself
+    assert stale == {("c/y", "c/x", 22.0), ("c/x", "c/y", 9.0)}
+    affected = {(r["id"], r["depth"], r["dependency"]) for r in risk(lg, ["c/x"]).rows.iter_rows(named=True)}
+    assert affected == {("c/y", 1, "inherited"), ("c/z", 2, "inherited")}
+    assert risk(lg, ["c/s"]).rows.height == 0
+    assert {r["finding"] for r in check(lg, ["c/s"]).rows.iter_rows(named=True)} == set()

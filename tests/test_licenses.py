@@ -77,6 +77,7 @@ def test_drift_on_a_chain_a_merge_a_cycle_a_self_loop_and_an_isolated_model() ->
     pairs = [
         ("o/ft", "o/root"), ("o/ft2", "o/ft"), ("o/merged", "o/ft"), ("o/merged", "o/other"),
         ("o/silent", "o/root"), ("o/loop", "o/loop"), ("o/c1", "o/c2"), ("o/c2", "o/c1"),
+        ("o/ft2", "./output"),  # a dangling local path: no edge, so no drift
     ]
     result = license_drift(graph_of(licenses, pairs))
     found = {(r["base"], r["id"]): r["verdict"] for r in result.rows.iter_rows(named=True)}

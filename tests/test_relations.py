@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from ptmgraph.assemble import assemble
-from ptmgraph.extract import quantization_from_name, record_from_api
+from ptmgraph.extract import quantization_from_name, record_from_api, references_from_card_text
 from ptmgraph.records import Harvest
 from ptmgraph.relations import RULE_TABLE, Confidence, EdgeEvidence, RelationRule, WeightShape, decide
 from ptmgraph.sources.local import LocalReposSource
@@ -216,3 +216,64 @@ def test_the_rule_table_is_the_one_readme_states() -> None:
     text = README.read_text()
     rows = re.findall(r"^\| \d+ \| `(\w+)` \| .* \| (.+?) \|$", text, re.MULTILINE)
     assert rows == RULES
+
+
+def test_a_merged_lora_on_disk_that_names_its_base_only_in_adapter_config(tmp_path: Path) -> None:
+    repo = tmp_path / "me" / "phi-2-merged"
+    repo.mkdir(parents=True)
+    (repo / "adapter_config.json").write_text('{"base_model_name_or_path": "microsoft/phi-2", "peft_type": "LORA"}')
+    for name in SHARDS[:3]:
+        (repo / name).write_bytes(b"")
+    # Full weights beside the adapter config: the LoRA was merged, nothing loads phi-2 at run time.
+    # The parent comes from adapter_config.json alone: medium.
+    snap = assemble(LocalReposSource(tmp_path).harvest())
+    assert snap.edges.select("base", "relation", "relation_rule", "confidence").rows() == [
+        ("microsoft/phi-2", "finetune", "merged_adapter", "medium")
+    ]
+    assert snap.problems.height == 0
+    assert snap.evidence.select("kind", "relation").rows() == [("adapter_config", "adapter")]
+
+
+PROSE = "---\nlicense: mit\n---\n# Title\n\n{line}\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "named", "relation"),
+    [
+        ("Original model: https://huggingface.co/org/base-7b", "https://huggingface.co/org/base-7b", None),
+        ("- Original model: [Base 7B](https://huggingface.co/org/base-7b)", "https://huggingface.co/org/base-7b",
+         None),
+        ("Original model: org/base-7b", "org/base-7b", None),
+        ("This repo contains GGUF format model files for [Org's Base 7B](https://huggingface.co/org/base-7b).",
+         "https://huggingface.co/org/base-7b", "quantized"),
+        ("static quants of https://huggingface.co/org/base-7b", "https://huggingface.co/org/base-7b", "quantized"),
+        ("A 4bit quantized version of the [Base](https://huggingface.co/org/base-7b) model.",
+         "https://huggingface.co/org/base-7b", "quantized"),
+        ("This model is a fine-tuned version of [org/base-7b](https://huggingface.co/org/base-7b) on the None dataset.",
+         "https://huggingface.co/org/base-7b", "finetune"),
+    ],
+)
+def test_card_prose_that_names_the_original(line: str, named: str, relation: str | None) -> None:
+    refs = references_from_card_text("me/child", PROSE.format(line=line), {"license": "mit"}, "t")
+    assert [(r.raw, r.relation.value if r.relation else None, r.quote) for r in refs] == [(named, relation, line)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "* [GPTQ models for GPU inference](https://huggingface.co/TheBloke/base-7b-GPTQ)",  # a sibling repo
+        "Original model: [Base](https://github.com/org/base)",  # not on the Hub
+        "Original model: https://huggingface.co/me/child",  # itself
+        "This model is a fine-tuned version of org/base-7b on the None dataset.",  # the template always links
+    ],
+)
+def test_card_prose_that_names_no_original(line: str) -> None:
+    assert references_from_card_text("me/child", PROSE.format(line=line), {}, "t") == []
+
+
+def test_quantized_by_makes_the_declared_base_a_quantized_parent() -> None:
+    card = {"base_model": "org/base-7b", "quantized_by": "someone"}
+    refs = references_from_card_text("me/child-exl2", "---\nquantized_by: someone\n---\n# Quants\n", card, "t")
+    assert [(r.raw, r.field, r.relation.value if r.relation else None) for r in refs] == [
+        ("org/base-7b", "README.md:quantized_by", "quantized")
+    ]

@@ -35,10 +35,19 @@ def repos_by_weights(sample: Path) -> tuple[set[str], set[str]]:
     return adapter_only, full
 
 
-@pytest.fixture(scope="module", params=["with model trees", "without model trees"])
-def sample_snapshot(request, hub_sample: Path) -> Snapshot:
+@pytest.fixture(scope="module", params=["with model trees", "without model trees", "without trees or Hub tags"])
+def sample_snapshot(request, hub_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     tree = hub_sample / "model_tree.jsonl" if request.param == "with model trees" else None
-    return assemble(HubRecordsSource(hub_sample / "models.jsonl", hub_sample / "readmes.jsonl", tree).harvest())
+    models = hub_sample / "models.jsonl"
+    if request.param == "without trees or Hub tags":
+        # Records as a crawl without the Hub's inferred relations would see them: cards and files only.
+        models = tmp_path_factory.mktemp("untagged") / "models.jsonl"
+        with models.open("w") as out:
+            for line in (hub_sample / "models.jsonl").open():
+                row = json.loads(line)
+                row["tags"] = [t for t in row.get("tags") or [] if not t.startswith("base_model:")]
+                out.write(json.dumps(row) + "\n")
+    return assemble(HubRecordsSource(models, hub_sample / "readmes.jsonl", tree).harvest())
 
 
 def share_of_children(edges: pl.DataFrame, children: set[str], adapter: bool) -> tuple[int, float]:

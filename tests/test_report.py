@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from raw_sample import raw_edges
 from typer.testing import CliRunner
 
 from analyses.report import build_report
@@ -45,7 +46,7 @@ def check_figures(directory: Path, markdown: str) -> list[str]:
     return targets
 
 
-def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph) -> None:
+def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph, hub_sample: Path) -> None:
     out = tmp_path / "report"
     result = CliRunner().invoke(app, ["report", "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
@@ -53,9 +54,14 @@ def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph) -
     targets = check_figures(out, markdown)
     pngs = {t for t in targets if t.endswith(".png")}
     assert {t.replace(".png", ".svg") for t in pngs} <= set(targets)  # every figure in both formats
-    for heading in ("Snapshot", "Relation mix", "Depth distribution", "Licence drift", "Missing attributes",
-                    "Relation disagreements"):
-        assert re.search(rf"^## \d+\. {heading}$", markdown, flags=re.M), heading
+    headings = re.findall(r"^## \d+\. (.+)$", markdown, flags=re.M)
+    assert headings == [
+        "Snapshot", "Relation mix", "Depth distribution", "Fan-out distribution", "Top models and authors by reach",
+        "Stale ancestors", "Licence drift", "Risk exposure", "Missing attributes", "Relation disagreements",
+    ]
+    # The most depended-on base, with its direct dependents counted from the raw files.
+    children = {child for base, child in raw_edges(hub_sample) if base == "google/gemma-7b" and child != base}
+    assert f"| google/gemma-7b | {len(children):,} |" in markdown
     # Numbers come from the analyses: spot-check against the snapshot's own tables.
     assert f"| models | {bundled.graph.number_of_nodes():,} |" in markdown
     assert "| llama2 | apache\\-2.0 |" not in markdown  # "-" mid-cell needs no escape
@@ -103,3 +109,30 @@ def test_write_report_rejects_a_file(tmp_path: Path) -> None:
     records = [ModelRecord(id="o/a")]
     with pytest.raises(ReportError, match="refusing"):
         write_report(build_report(LineageGraph(assemble(Harvest(records=records)))), target)
+
+
+def test_write_report_refuses_a_symlink_and_a_directory_of_other_files(tmp_path: Path) -> None:
+    report = build_report(LineageGraph(assemble(Harvest(records=[ModelRecord(id="o/a")]))))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "link").symlink_to(elsewhere)
+    with pytest.raises(ReportError, match="refusing"):
+        write_report(report, tmp_path / "link")
+    assert list(elsewhere.iterdir()) == []
+    mixed = tmp_path / "mixed"
+    write_report(report, mixed)
+    (mixed / "notes.txt").write_text("mine")
+    with pytest.raises(ReportError, match="refusing"):
+        write_report(report, mixed)
+    assert (mixed / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "link", "mixed"]  # no staging left
+
+
+@pytest.mark.parametrize("kind", ["bar", "loglog", "hist"])
+def test_every_figure_kind_draws_with_and_without_data(kind: str) -> None:
+    from ptmgraph.formats.figures import render_figure
+    from ptmgraph.result import Figure
+
+    for x, y in (([], []), ([1, 2, 10], [30, 5, 1]), ([0, 1], [4, 0])):  # zeros cannot go on a log axis
+        assert render_figure(Figure("f", "t", kind, x, y), "png").startswith(PNG_SIGNATURE)
+        assert b"<svg" in render_figure(Figure("f", "t", kind, x, y), "svg")

@@ -107,10 +107,10 @@ def test_reach_of_every_model_matches_descendants_on_random_graphs() -> None:
         graph = nx.relabel_nodes(graph, {n: f"m{n}" for n in graph})
         weights = {n: rng.randrange(100) for n in graph}
         counts = reach_of_every_model(graph, weights)
-        for node in graph:
+        for node, reached, weight in zip(counts.models, counts.reach, counts.reach_weight, strict=True):
             expected = nx.descendants(graph, node) - {node}
-            assert counts[node].reach == len(expected), node
-            assert counts[node].reach_weight == sum(weights[m] for m in expected), node
+            assert reached == len(expected), node
+            assert weight == sum(weights[m] for m in expected), node
 
 
 def test_reach_union_counts_a_member_only_when_another_member_reaches_it() -> None:

@@ -68,9 +68,13 @@ def render_figure(figure: Figure, kind: ImageKind) -> bytes:
                     ax.bar_label(bars, labels=[_number(v) for v in shown], padding=2, fontsize=8)
                     ax.margins(x=0.08) if horizontal else ax.margins(y=0.1)
             elif figure.kind == "loglog":
-                ax.scatter(figure.x, figure.y, s=18, color=_COLOUR, alpha=0.8)
+                points = [(x, y) for x, y in zip(figure.x, figure.y, strict=True) if x > 0 and y > 0]
+                ax.scatter([x for x, _ in points] or [1], [y for _, y in points] or [1], s=18, color=_COLOUR,
+                           alpha=0.8 if points else 0.0)  # an empty log axis still needs one positive point
                 ax.set_xscale("log")
                 ax.set_yscale("log")
+                for axis in (ax.xaxis, ax.yaxis):  # 1, 10, 1,000 rather than 10^0, 10^1, 10^3
+                    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
                 ax.set_xlabel(figure.xlabel)
                 ax.set_ylabel(figure.ylabel)
             elif figure.kind == "hist":

@@ -11,6 +11,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +58,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
     if isinstance(value, list):
-        return escape_markdown(", ".join(str(v) for v in value))
+        return escape_markdown(", ".join(str(v) for v in value)) if value else "–"
     return escape_markdown(value)
 
 
@@ -93,42 +95,59 @@ def report_markdown(report: Report) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def write_report(report: Report, directory: Path) -> list[Path]:
-    """Write ``directory/report.md`` and ``directory/figures/*.{png,svg}`` atomically; returns the files.
+def _is_report_directory(directory: Path) -> bool:
+    """True for a real directory (not a symlink) that is empty or holds only what :func:`write_report` writes."""
+    if directory.is_symlink() or not directory.is_dir():
+        return False
+    names = {p.name for p in directory.iterdir()}
+    if not names:
+        return True
+    figures = directory / FIGURES_DIR
+    return names <= {REPORT_FILE, FIGURES_DIR} and REPORT_FILE in names and (
+        FIGURES_DIR not in names or (figures.is_dir() and not figures.is_symlink())
+    )
 
-    An existing report directory is replaced; any other non-empty directory is refused.
-    """
-    directory = Path(directory)
-    names = [figure.name for section in report.sections for figure in section.figures]
-    if len(names) != len(set(names)) or not all(re.fullmatch(r"[a-z0-9_-]+", n) for n in names):
-        raise ValueError(f"figure names must be unique file stems: {names}")
+
+@contextmanager
+def _staged(directory: Path) -> Iterator[Path]:
+    """A temporary sibling of ``directory`` to fill; on success it takes ``directory``'s place, on any
+    error it is removed and ``directory`` is left as it was."""
     try:
-        parent = directory.resolve().parent
-        parent.mkdir(parents=True, exist_ok=True)
-        if directory.is_file() or (
-            directory.is_dir() and any(directory.iterdir()) and not (directory / REPORT_FILE).is_file()
-        ):
+        if os.path.lexists(directory) and not _is_report_directory(directory):
             raise ReportError(f"{directory}: exists and is not a ptmgraph report; refusing to overwrite it")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     except OSError as err:
         raise ReportError(f"{directory}: cannot write here ({err.strerror})") from None
     try:
-        (tmp / FIGURES_DIR).mkdir()
+        yield staging
+        if os.path.lexists(directory):  # a directory cannot be renamed over a non-empty one: swap
+            retired = staging.with_name(f".{directory.name}.old-{os.getpid()}")
+            directory.rename(retired)
+            staging.rename(directory)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_report(report: Report, directory: Path) -> list[Path]:
+    """Write ``directory/report.md`` and ``directory/figures/*.{png,svg}`` atomically; returns the files.
+
+    An existing report directory is replaced; anything else (a file, a symlink, a directory holding other
+    files) raises :class:`ReportError` and is left untouched.
+    """
+    directory = Path(os.path.abspath(directory))  # not resolve(): a symlink is refused, never followed
+    names = [figure.name for section in report.sections for figure in section.figures]
+    if len(names) != len(set(names)) or not all(re.fullmatch(r"[a-z0-9_-]+", n) for n in names):
+        raise ValueError(f"figure names must be unique file stems: {names}")
+    with _staged(directory) as staging:
+        (staging / FIGURES_DIR).mkdir()
         for section in report.sections:
             for figure in section.figures:
                 for kind in ("png", "svg"):
-                    (tmp / FIGURES_DIR / f"{figure.name}.{kind}").write_bytes(render_figure(figure, kind))
-        (tmp / REPORT_FILE).write_text(report_markdown(report), encoding="utf-8")
-        old = None
-        if directory.exists():
-            old = parent / f".{directory.name}.old-{os.getpid()}"
-            directory.rename(old)
-        tmp.rename(directory)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    files = [directory / REPORT_FILE]
-    files += sorted((directory / FIGURES_DIR).iterdir())
-    return files
+                    (staging / FIGURES_DIR / f"{figure.name}.{kind}").write_bytes(render_figure(figure, kind))
+        (staging / REPORT_FILE).write_text(report_markdown(report), encoding="utf-8")
+    return [directory / REPORT_FILE, *sorted((directory / FIGURES_DIR).iterdir())]

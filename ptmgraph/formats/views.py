@@ -96,7 +96,7 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
     width = console.width
     if parents.height:
         view = parents.select(
-            "id", "relation", pl.col("relation_rule").alias("decided by"),
+            "id", "relation", pl.col("relation_rule").alias("decided by"), "confidence",
             pl.col("evidence").list.join("\n"), "downloads",
         )
         print_lines(console, frame_table(view, title="parents", width=width))
