@@ -10,8 +10,9 @@ Python API, in the order data flows::
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ptmgraph.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ptmgraph.graph import LineageGraph, UnknownModelError, load_graph
@@ -33,10 +34,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'ptmgraph' has no attribute {name!r}")
+__getattr__ = lazy_attributes("ptmgraph", _LAZY)
 
 __all__ = [
     "EvidenceKind",

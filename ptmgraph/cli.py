@@ -246,6 +246,15 @@ def emit(
         console_format.print_result(out(), result, limit=limit)
 
 
+def emit_table(
+    result: AnalysisResult, fmt: OutputFormat, limit: int, columns: list[str], *, csv_raw: bool = False
+) -> None:
+    """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
+    from ptmgraph.formats.console import print_result
+
+    emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns), csv_raw=csv_raw)
+
+
 def emit_many(
     results: list[AnalysisResult], fmt: OutputFormat, limit: int, table: Callable[[AnalysisResult], None],
     *, csv_raw: bool = False,
@@ -405,14 +414,13 @@ def search(
 ) -> None:
     """Models whose id contains TEXT, whose author is TEXT or that carry the tag TEXT, most downloaded first."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     if not text.strip():
         fail("give some text to search for", 2)
     with user_errors():
         result = analyses.search(load(snapshot), text)
         columns = ["id", "downloads", "matched", "pipeline_tag", "license", "likes"]
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns), csv_raw=csv_raw)
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
 
 
 @app.command(name="list")
@@ -425,12 +433,11 @@ def list_command(
 ) -> None:
     """The models of one author, most downloaded first."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     with user_errors():
         result = analyses.list_models(load(snapshot), author)
         columns = ["id", "downloads", "pipeline_tag", "license", "likes"]
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns), csv_raw=csv_raw)
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
 
 
 @app.command()
@@ -462,12 +469,11 @@ def dangling(
 ) -> None:
     """References that could not become edges (local paths, other sites, deleted or private models)."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     with user_errors():
         result = analyses.dangling(load(snapshot), reason=reason.value if reason else None)
         columns = ["id", "reason", "raw", "field", "source"]
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns), csv_raw=csv_raw)
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
 
 
 @app.command()
@@ -494,16 +500,11 @@ def audit_relations(
 ) -> None:
     """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     with user_errors():
         result = analyses.audit_relations(load(snapshot, min_confidence))
 
-        def table() -> None:
-            columns = ["id", "kind", "downloads"]
-            print_result(out(), result, limit=limit, columns=columns)
-
-        emit(result, fmt, limit, table, csv_raw=csv_raw)
+        emit_table(result, fmt, limit, ["id", "kind", "downloads"], csv_raw=csv_raw)
 
 
 @app.command()
@@ -515,12 +516,11 @@ def licenses(
 ) -> None:
     """Licence drift: edges whose derived model states another licence than its base, with a verdict."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     with user_errors():
         result = analyses.license_drift(load(snapshot, min_confidence))
         columns = ["id", "base", "base_license", "license", "verdict"]
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
 
 
 @app.command()
@@ -533,12 +533,11 @@ def audit(
     """Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and their
     rates; edges whose declared, Hub and inferred relations disagree."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     with user_errors():
         result = analyses.completeness(load(snapshot, min_confidence))
         columns = ["n_missing", "id", "missing"]
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
 
 
 class ReachBy(str, Enum):
@@ -557,12 +556,11 @@ def reach_command(
 ) -> None:
     """Fan-out and reach: direct and transitive dependents (each once), downloads-weighted, and their spread."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     with user_errors():
         result = analyses.reach_ranking(load(snapshot), by=by.value, top=top)
         columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
 
 
 @app.command()
@@ -574,12 +572,11 @@ def stale(
 ) -> None:
     """Stale ancestors: bases updated after the model was made, with a newer version, or unavailable."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     with user_errors():
         result = analyses.stale_ancestors(load(snapshot), model)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
 
 
 CompromisedOption = Annotated[
@@ -606,7 +603,6 @@ def risk(
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     named = model_ids(compromised, from_file, required=False)
     if not named and not data_risks:
@@ -616,7 +612,7 @@ def risk(
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
     if result.rows.height:
         raise typer.Exit(1)
 
@@ -646,7 +642,6 @@ def check(
     """Lineage findings of each model (stale, risky or compromised ancestors, licence drift, dangling
     references, pickle-only weights), each with a severity; exit 1 at --fail-on or above."""
     import analyses
-    from ptmgraph.formats.console import print_result
 
     checked = model_ids(models, from_file)
     named = model_ids(compromised, compromised_file, required=False)
@@ -655,7 +650,7 @@ def check(
         columns = ["severity", "finding", "ancestor", "detail"]
         if len(result.summary["models"]) > 1:
             columns.insert(0, "id")
-        emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
     if result.summary["failed"]:
         raise typer.Exit(1)
 

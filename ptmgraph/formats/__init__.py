@@ -4,8 +4,9 @@ per file, all listed in :mod:`~ptmgraph.formats.registry`."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ptmgraph.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ptmgraph.formats.interface import ExportError, GraphFormat
@@ -28,10 +29,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'ptmgraph.formats' has no attribute {name!r}")
+__getattr__ = lazy_attributes("ptmgraph.formats", _LAZY)
 
 __all__ = [
     "GRAPH_FORMATS",
