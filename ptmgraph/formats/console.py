@@ -87,7 +87,8 @@ def frame_table(
 
     Columns are listed by priority: while the table is too wide, the rightmost column drops (never the
     first). Id columns (:data:`ID_COLUMNS`) are never cut; a long text column (over 16 cells) wraps
-    instead of dropping, down to 16 cells. ``total`` rows exist when ``frame`` was already cut to its head.
+    between words instead of dropping, down to 16 cells or its longest word. ``total`` rows exist when
+    ``frame`` was already cut to its head.
     """
     shown = frame.head(limit) if limit > 0 else frame
     columns = list(shown.columns)
