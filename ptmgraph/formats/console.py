@@ -171,6 +171,8 @@ def print_summary(console: Console, result: AnalysisResult) -> None:
     for key, value in result.summary.items():
         if key == "record" and isinstance(value, dict):
             for k, v in value.items():
+                if k == "id" and v == result.summary.get("model"):
+                    continue  # already said on the line above
                 console.print(f"  {escape(printable(k))}: {escape(_cell(v))}")
             continue
         console.print(f"  {escape(key.replace('_', ' '))}: {escape(_cell(value))}")
