@@ -2,6 +2,7 @@
 
 from analyses.check import check
 from analyses.completeness import completeness
+from analyses.finding import list_models, search
 from analyses.licenses import classify_license_pair, license_drift
 from analyses.lineage import ancestry, impact
 from analyses.overview import dangling, model_info, problems, stats
@@ -24,10 +25,12 @@ __all__ = [
     "dangling",
     "impact",
     "license_drift",
+    "list_models",
     "model_info",
     "problems",
     "reach_ranking",
     "risk",
+    "search",
     "stale_ancestors",
     "stats",
 ]

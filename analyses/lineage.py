@@ -75,11 +75,23 @@ def with_relation_path(found: Reach, key: str = "id") -> Callable[[pl.DataFrame]
     return expand
 
 
-def ancestry(lg: LineageGraph, model: str, *, max_paths: int = 200) -> AnalysisResult:
-    """Every ancestor of ``model`` with its depth, the hop relations, the paths to each root, and the roots."""
+def ancestry(
+    lg: LineageGraph,
+    model: str,
+    *,
+    max_paths: int = 200,
+    relations: Iterable[str] | None = None,
+    max_depth: int | None = None,
+) -> AnalysisResult:
+    """Every ancestor of ``model`` with its depth, the hop relations, the paths to each root, and the roots.
+
+    ``relations`` and ``max_depth`` limit the ancestors as for :func:`impact`; the paths to the roots
+    always follow every edge.
+    """
     model = lg.resolve(model)
     graph = lg.graph
-    found = reach(graph, [model], direction="ancestors")
+    wanted = {str(r) for r in relations} if relations else None
+    found = reach(graph, [model], direction="ancestors", relations=wanted, max_depth=max_depth)
     rows = _rows(lg, found)
     rows = rows.with_columns(pl.Series("is_root", [is_root(graph, n) for n in rows["id"]], dtype=pl.Boolean()))
     paths, truncated = paths_to_roots(graph, model, max_paths)

@@ -79,6 +79,7 @@ _NEIGHBOUR_SCHEMA = {
     "id": pl.String(),
     "direction": pl.String(),
     "relation": pl.String(),
+    "downloads": pl.Int64(),
     "relation_rule": pl.String(),
     "confidence": pl.String(),
     "declared_relation": pl.String(),
@@ -108,6 +109,7 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
                 {
                     "id": base if direction == "parent" else child,
                     "direction": direction,
+                    "downloads": lg.graph.nodes[base if direction == "parent" else child].get("downloads"),
                     **{
                         k: edge[k]
                         for k in ("relation", "relation_rule", "confidence", "declared_relation", "hub_relation",

@@ -2,103 +2,136 @@
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import IO, Annotated, Literal, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
-import polars as pl
 import typer
-from rich.console import Console
 
-import analyses
-from ptmgraph import snapshot as snapshot_io
-from ptmgraph.assemble import assemble
-from ptmgraph.formats import console as console_format
-from ptmgraph.formats.csv_table import result_to_csv
-from ptmgraph.formats.json_doc import result_to_json
-from ptmgraph.formats.registry import GRAPH_FORMATS
-from ptmgraph.graph import UnknownModelError, load_graph
-from ptmgraph.records import Harvest, Relation
-from ptmgraph.relations import Confidence
-from ptmgraph.result import AnalysisResult
-from ptmgraph.snapshot import SnapshotError
-from ptmgraph.sources import SourceError
+from ptmgraph.cli_conventions import App
+from ptmgraph.terminal import OutputError, Screen
 
-app = typer.Typer(
+# Everything heavier than typer (polars, networkx, rich, the analyses) is imported inside the commands,
+# so that --help, --version and completion start in a fraction of the time (benchmarks/bench_cli_start.py).
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ptmgraph.graph import LineageGraph
+    from ptmgraph.result import AnalysisResult
+
+app = App(
     name="ptmgraph",
     help="Lineage graphs of pre-trained models: where a model comes from, and what depends on it.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
-
-class OutputError(Exception):
-    """Standard output could not take what was written (a full disk, a closed pipe, an I/O error)."""
-
-
-class _CheckedStdout(io.TextIOBase):
-    """The current ``sys.stdout``, whose write errors raise :class:`OutputError` (rich lets them escape raw)."""
-
-    def write(self, text: str) -> int:
-        try:
-            return sys.stdout.write(text)
-        except OSError as e:
-            raise OutputError(e) from None
-
-    def flush(self) -> None:
-        try:
-            sys.stdout.flush()
-        except OSError as e:
-            raise OutputError(e) from None
-
-    def isatty(self) -> bool:
-        return sys.stdout.isatty()
-
-    def fileno(self) -> int:
-        return sys.stdout.fileno()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return sys.stdout.encoding
+screen = Screen()
+"""Standard output: the console commands print to, colour and pager (:mod:`ptmgraph.terminal`)."""
 
 
-stdout = _CheckedStdout()
-# Not a terminal (a pipe, CI): rich would assume 80 columns and fold ids; COLUMNS still wins.
-out = Console(file=cast(IO[str], stdout), soft_wrap=False, width=shutil.get_terminal_size((140, 40)).columns)
-err = Console(stderr=True)
+def out() -> Console:
+    return screen.console
 
 
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+# The choices of options, spelled here so that parsing them imports nothing heavy; tests/test_cli_terminal.py
+# checks that they equal the package's own enums and registry.
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
+class RelationChoice(str, Enum):
+    finetune = "finetune"
+    adapter = "adapter"
+    quantized = "quantized"
+    merge = "merge"
+    unknown = "unknown"
+
+
+class ConfidenceChoice(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class DanglingReasonChoice(str, Enum):
+    not_a_string = "not_a_string"
+    empty = "empty"
+    local_path = "local_path"
+    other_site = "other_site"
+    invalid_id = "invalid_id"
+    not_found = "not_found"
+    gated = "gated"
+    disabled = "disabled"
+    outweighed = "outweighed"
+
+
+class ColorChoice(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+EXPORT_FORMATS = ("svg", "png", "dot", "html", "mermaid", "graphml", "gexf", "json", "cyclonedx")
+"""The names of :data:`ptmgraph.formats.registry.GRAPH_FORMATS`."""
+
 SnapshotOption = Annotated[
     Path | None,
-    typer.Option("--snapshot", "-s", help="Snapshot directory (default: the bundled Hub sample).", show_default=False),
+    typer.Option("--snapshot", "-s", metavar="DIR", help="Snapshot directory (default: the bundled Hub sample).",
+                 show_default=False),
 ]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
-LimitOption = Annotated[int, typer.Option(help="Table rows to print (0: all). JSON and CSV are never cut.")]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="table|json|csv", help="Output format.")]
+LimitOption = Annotated[
+    int, typer.Option(min=0, metavar="N", help="Table rows (tree lines) to print (0: all). JSON and CSV are never cut.")
+]
 RelationOption = Annotated[
-    list[Relation] | None,
-    typer.Option("--relation", "-r", help="Follow only edges of this relation (repeatable).", show_default=False),
+    list[RelationChoice] | None,
+    typer.Option("--relation", "-r", metavar="RELATION", show_default=False,
+                 help="Follow only edges of this relation: finetune, adapter, quantized, merge, unknown "
+                 "(repeatable)."),
 ]
 ConfidenceOption = Annotated[
-    Confidence | None,
-    typer.Option("--min-confidence", help="Drop edges below this confidence (high: declared or Hub-labelled, "
-                 "medium: config or card prose, low: name only).", show_default=False),
+    ConfidenceChoice | None,
+    typer.Option("--min-confidence", metavar="low|medium|high", show_default=False,
+                 help="Drop edges below this confidence (high: declared or Hub-labelled, "
+                 "medium: config or card prose, low: name only)."),
 ]
-DepthOption = Annotated[int | None, typer.Option("--max-depth", min=1, help="Follow at most this many hops.")]
+DepthOption = Annotated[
+    int | None,
+    typer.Option("--max-depth", "--depth", min=1, metavar="N", show_default=False,
+                 help="Follow at most this many hops."),
+]
 CsvRawOption = Annotated[
     bool, typer.Option("--csv-raw", help="CSV: keep cells starting with = + - @ as they are (no leading ').")
+]
+ModelsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="MODEL", show_default=False, help="Model ids (ORG/NAME or a Hub URL)."),
+]
+ModelsFileOption = Annotated[
+    Path | None,
+    typer.Option("--from-file", metavar="FILE", show_default=False,
+                 help="More model ids, one a line (# comments, ORG/NAME@REVISION accepted)."),
+]
+FlatOption = Annotated[bool, typer.Option("--flat", help="A table, one row per model, instead of the tree.")]
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option("--columns", metavar="A,B,...", show_default=False,
+                 help="Tree columns, most important first: relation, downloads, license, created, likes, "
+                 "confidence (default: relation,downloads,license,created; the last drops first when narrow)."),
 ]
 
 
@@ -106,7 +139,7 @@ def _print_version(value: bool) -> None:
     if value:
         from ptmgraph import __version__
 
-        out.print(f"ptmgraph {__version__}", highlight=False)
+        sys.stdout.write(f"ptmgraph {__version__}\n")
         raise typer.Exit()
 
 
@@ -115,33 +148,52 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    color: Annotated[
+        ColorChoice, typer.Option("--color", metavar="auto|always|never",
+                                  help="Colour and styles (auto: on for a terminal, off with NO_COLOR, on with "
+                                  "FORCE_COLOR).")
+    ] = ColorChoice.auto,
+    no_pager: Annotated[
+        bool, typer.Option("--no-pager", help="Never page (by default output longer than the terminal goes "
+                           "through $PAGER or less -R).")
+    ] = False,
 ) -> None:
     """Lineage graphs of pre-trained models: where a model comes from, and what depends on it."""
+    screen.configure(color=color.value, pager=not no_pager)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit non-zero."""
-    err.print(f"[red]ptmgraph: error:[/red] {console_format.printable(message)}", markup=True, highlight=False,
-              soft_wrap=True)
+    from rich.markup import escape
+
+    from ptmgraph.formats.console import printable
+
+    _err().print(f"[red]ptmgraph: error:[/red] {escape(printable(message))}", markup=True, highlight=False,
+                 soft_wrap=True)
     raise typer.Exit(code)
 
 
 def write_stdout(text: str) -> None:
-    """Write ``text`` to standard output in 1 MiB pieces, then flush; any failure raises :class:`OutputError`."""
-    piece = 1 << 20
-    for start in range(0, len(text), piece):
-        stdout.write(text[start : start + piece])
-    stdout.flush()
+    """Write ``text`` to standard output (held for the pager when it may be needed)."""
+    screen.write(text)
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the errors users cause into one-line messages and exit codes (2: unknown model)."""
-    from ptmgraph.formats import ExportError  # the export layer is optional for the other commands
+    """Turn the errors users cause into one-line messages and exit codes (2: unknown model or bad value)."""
+    from ptmgraph.formats.interface import ExportError
+    from ptmgraph.graph import UnknownModelError
+    from ptmgraph.model_list import ModelListError
+    from ptmgraph.snapshot import SnapshotError
+    from ptmgraph.sources.interface import SourceError
 
     try:
-        yield
-        stdout.flush()
+        try:
+            yield
+        except BaseException:
+            screen.finish(page=False)
+            raise
+        screen.finish()
     except (OutputError, BrokenPipeError) as e:
         cause = e.args[0] if isinstance(e, OutputError) else e
         if isinstance(cause, BrokenPipeError):
@@ -151,14 +203,14 @@ def user_errors() -> Iterator[None]:
             raise typer.Exit(141) from None
         fail(f"cannot write the output to standard output ({getattr(cause, 'strerror', None) or cause})")
     except UnknownModelError as e:
-        fail(str(e).replace("[", r"\["), 2)
-    except (SnapshotError, SourceError, ExportError) as e:
-        fail(str(e).replace("[", r"\["))
+        fail(str(e), 2)
+    except (SnapshotError, SourceError, ExportError, ModelListError) as e:
+        fail(str(e))
     except OSError as e:
         # The system refused a file (permissions, a path that vanished, a full disk): the machine's or the
         # input's fault, not a bug of ours.
         where = f"{e.filename}: " if e.filename else ""
-        fail(f"{where}{e.strerror or type(e).__name__}".replace("[", r"\["))
+        fail(f"{where}{e.strerror or type(e).__name__}")
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except (typer.Exit, typer.Abort):
@@ -178,48 +230,126 @@ def emit(
     *,
     csv_raw: bool = False,
 ) -> None:
+    from ptmgraph.formats import console as console_format
+
     if fmt is OutputFormat.json:
+        from ptmgraph.formats.json_doc import result_to_json
+
         write_stdout(result_to_json(result) + "\n")
     elif fmt is OutputFormat.csv:
+        from ptmgraph.formats.csv_table import result_to_csv
+
         write_stdout(result_to_csv(result, raw=csv_raw))
     elif table is not None:
         table()
     else:
-        console_format.print_result(out, result, limit=limit)
+        console_format.print_result(out(), result, limit=limit)
+
+
+def emit_table(
+    result: AnalysisResult, fmt: OutputFormat, limit: int, columns: list[str], *, csv_raw: bool = False
+) -> None:
+    """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
+    from ptmgraph.formats.console import print_result
+
+    emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns), csv_raw=csv_raw)
+
+
+def emit_many(
+    results: list[AnalysisResult], fmt: OutputFormat, limit: int, table: Callable[[AnalysisResult], None],
+    *, csv_raw: bool = False,
+) -> None:
+    """One result as :func:`emit` prints it; several: one tree or table each, one JSON document
+    ``{"results": [...]}``, or one CSV with the queried model first on each row."""
+    if len(results) == 1:
+        emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw)
+    elif fmt is OutputFormat.json:
+        from ptmgraph.formats.json_doc import results_to_json
+
+        write_stdout(results_to_json(results) + "\n")
+    elif fmt is OutputFormat.csv:
+        from ptmgraph.formats.csv_table import results_to_csv
+
+        write_stdout(results_to_csv(results, raw=csv_raw))
+    else:
+        for number, result in enumerate(results):
+            if number:
+                out().print()
+            table(result)
+
+
+def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None) -> LineageGraph:
+    from ptmgraph.graph import load_graph
+
+    return load_graph(snapshot, min_confidence=min_confidence.value if min_confidence else None)
+
+
+def model_ids(models: list[str] | None, from_file: Path | None, *, required: bool = True) -> list[str]:
+    """The models named on the command line, then those of the ``--from-file`` list (each once)."""
+    from ptmgraph.model_list import ModelListError, read_model_list
+
+    named = list(models or [])
+    if from_file is not None:
+        try:
+            named += read_model_list(from_file)
+        except ModelListError as e:
+            fail(str(e))
+    if required and not named:
+        fail("give a MODEL or --from-file FILE", 2)
+    return list(dict.fromkeys(named))
+
+
+def tree_columns(columns: str | None) -> list[str]:
+    from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, describe_columns
+
+    if columns is None:
+        return list(DEFAULT_TREE_COLUMNS)
+    try:
+        return describe_columns([columns])
+    except ValueError as e:
+        fail(f"--columns: {e}", 2)
 
 
 @app.command()
 def ancestry(
-    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    model: ModelsArgument = None,
     snapshot: SnapshotOption = None,
     min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
-    max_paths: Annotated[int, typer.Option(min=1, help="List at most this many paths to roots.")] = 200,
+    max_paths: Annotated[int, typer.Option(min=1, metavar="N", help="List at most this many paths to roots.")] = 200,
     csv_raw: CsvRawOption = False,
+    relation: RelationOption = None,
+    max_depth: DepthOption = None,
+    flat: FlatOption = False,
+    columns: ColumnsOption = None,
+    from_file: ModelsFileOption = None,
 ) -> None:
-    """Where MODEL comes from: every ancestor, its depth and relation, the paths to each root."""
+    """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
+    import analyses
+    from ptmgraph.formats import views
+
+    models = model_ids(model, from_file)
+    chosen = tree_columns(columns)
     with user_errors():
-        lg = load_graph(snapshot, min_confidence=min_confidence)
-        result = analyses.ancestry(lg, model, max_paths=max_paths)
+        lg = load(snapshot, min_confidence)
+        relations = [r.value for r in relation or []]
+        results = [analyses.ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth)
+                   for m in models]
 
-        def table() -> None:
-            console_format.print_summary(out, result)
-            out.print(console_format.ancestry_tree(lg, result.summary["model"]))
-            if result.rows.height:
-                columns = ["id", "depth", "relation", "via", "is_root", "license", "created_at"]
-                out.print(console_format.frame_table(result.rows.select(columns), limit=limit))
-                paths = result.tables["paths"].select(
-                    "root", "length", pl.col("path").list.join(" -> ").alias("path (root first)")
-                )
-                out.print(console_format.frame_table(paths, title="paths to the roots", limit=limit))
+        def table(result: AnalysisResult) -> None:
+            if flat:
+                views.print_lineage_flat(out(), result, limit=limit)
+            else:
+                views.print_lineage_tree(out(), lg, result, direction="ancestors", relations=relations,
+                                         max_depth=max_depth, columns=chosen, limit=limit)
 
-        emit(result, fmt, limit, table, csv_raw=csv_raw)
+        emit_many(results, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
 def impact(
-    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    model: ModelsArgument = None,
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
@@ -227,49 +357,87 @@ def impact(
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     csv_raw: CsvRawOption = False,
+    flat: FlatOption = False,
+    columns: ColumnsOption = None,
+    from_file: ModelsFileOption = None,
 ) -> None:
-    """What depends on MODEL: every transitive descendant (the blast radius), by depth and relation."""
+    """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
+    import analyses
+    from ptmgraph.formats import views
+
+    models = model_ids(model, from_file)
+    chosen = tree_columns(columns)
     with user_errors():
-        lg = load_graph(snapshot, min_confidence=min_confidence)
-        result = analyses.impact(lg, model, relations=[r.value for r in relation or []], max_depth=max_depth)
+        lg = load(snapshot, min_confidence)
+        relations = [r.value for r in relation or []]
+        results = [analyses.impact(lg, m, relations=relations, max_depth=max_depth) for m in models]
 
-        def table() -> None:
-            columns = ["id", "depth", "relation_path", "via", "downloads", "likes", "spaces", "license"]
-            console_format.print_result(out, result, limit=limit, columns=columns)
+        def table(result: AnalysisResult) -> None:
+            if flat:
+                views.print_lineage_flat(out(), result, limit=limit)
+            else:
+                views.print_lineage_tree(out(), lg, result, direction="descendants", relations=relations,
+                                         max_depth=max_depth, columns=chosen, limit=limit)
 
-        emit(result, fmt, limit, table, csv_raw=csv_raw)
+        emit_many(results, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()
 def info(
-    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
     min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     csv_raw: CsvRawOption = False,
+    children: Annotated[
+        int, typer.Option("--children", min=0, metavar="N", help="Children shown per relation (0: all).")
+    ] = 10,
 ) -> None:
-    """MODEL's record, its direct parents and children, and the evidence for each edge."""
+    """MODEL's record, its parents with the evidence of each edge, and its children by relation."""
+    import analyses
+    from ptmgraph.formats import views
+
     with user_errors():
-        result = analyses.model_info(load_graph(snapshot, min_confidence=min_confidence), model)
+        result = analyses.model_info(load(snapshot, min_confidence), model)
+        emit(result, fmt, limit, lambda: views.print_model_info(out(), result, children=children), csv_raw=csv_raw)
 
-        def table() -> None:
-            console_format.print_summary(out, result)
-            views = result.rows.select(
-                "id",
-                "direction",
-                "relation",
-                pl.col("relation_rule").alias("decided by"),
-                "confidence",
-                pl.concat_str(
-                    [pl.col(c).fill_null("-") for c in ("declared_relation", "hub_relation", "inferred_relation")],
-                    separator=" / ",
-                ).alias("declared / hub / inferred"),
-                pl.col("evidence").list.join("\n"),
-            )
-            out.print(console_format.frame_table(views, limit=limit))
 
-        emit(result, fmt, limit, table, csv_raw=csv_raw)
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="Part of an id, an author, or a Hub tag.")],
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 20,
+    csv_raw: CsvRawOption = False,
+) -> None:
+    """Models whose id contains TEXT, whose author is TEXT or that carry the tag TEXT, most downloaded first."""
+    import analyses
+
+    if not text.strip():
+        fail("give some text to search for", 2)
+    with user_errors():
+        result = analyses.search(load(snapshot), text)
+        columns = ["id", "downloads", "matched", "pipeline_tag", "license", "likes"]
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
+
+
+@app.command(name="list")
+def list_command(
+    author: Annotated[str, typer.Option("--author", metavar="ORG", help="The user or organisation.")],
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
+) -> None:
+    """The models of one author, most downloaded first."""
+    import analyses
+
+    with user_errors():
+        result = analyses.list_models(load(snapshot), author)
+        columns = ["id", "downloads", "pipeline_tag", "license", "likes"]
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
 
 
 @app.command()
@@ -281,14 +449,18 @@ def stats(
     csv_raw: CsvRawOption = False,
 ) -> None:
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
+    import analyses
+
     with user_errors():
-        emit(analyses.stats(load_graph(snapshot, min_confidence=min_confidence)), fmt, limit, csv_raw=csv_raw)
+        emit(analyses.stats(load(snapshot, min_confidence)), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
 def dangling(
     reason: Annotated[
-        str | None, typer.Option(help="Only this reason: local_path, other_site, empty, not_a_string, invalid_id, ...")
+        DanglingReasonChoice | None,
+        typer.Option(metavar="REASON", show_default=False,
+                     help="Only this reason: " + ", ".join(r.value for r in DanglingReasonChoice) + "."),
     ] = None,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -296,8 +468,12 @@ def dangling(
     csv_raw: CsvRawOption = False,
 ) -> None:
     """References that could not become edges (local paths, other sites, deleted or private models)."""
+    import analyses
+
     with user_errors():
-        emit(analyses.dangling(load_graph(snapshot), reason=reason), fmt, limit, csv_raw=csv_raw)
+        result = analyses.dangling(load(snapshot), reason=reason.value if reason else None)
+        columns = ["id", "reason", "raw", "field", "source"]
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
 
 
 @app.command()
@@ -308,8 +484,10 @@ def problems(
     csv_raw: CsvRawOption = False,
 ) -> None:
     """Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable files."""
+    import analyses
+
     with user_errors():
-        emit(analyses.problems(load_graph(snapshot)), fmt, limit, csv_raw=csv_raw)
+        emit(analyses.problems(load(snapshot)), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command("audit-relations")
@@ -321,14 +499,12 @@ def audit_relations(
     csv_raw: CsvRawOption = False,
 ) -> None:
     """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
+    import analyses
+
     with user_errors():
-        result = analyses.audit_relations(load_graph(snapshot, min_confidence=min_confidence))
+        result = analyses.audit_relations(load(snapshot, min_confidence))
 
-        def table() -> None:
-            columns = ["id", "kind", "downloads"]
-            console_format.print_result(out, result, limit=limit, columns=columns)
-
-        emit(result, fmt, limit, table, csv_raw=csv_raw)
+        emit_table(result, fmt, limit, ["id", "kind", "downloads"], csv_raw=csv_raw)
 
 
 @app.command()
@@ -339,10 +515,12 @@ def licenses(
     limit: LimitOption = 50,
 ) -> None:
     """Licence drift: edges whose derived model states another licence than its base, with a verdict."""
+    import analyses
+
     with user_errors():
-        result = analyses.license_drift(load_graph(snapshot, min_confidence=min_confidence))
+        result = analyses.license_drift(load(snapshot, min_confidence))
         columns = ["id", "base", "base_license", "license", "verdict"]
-        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
 
 
 @app.command()
@@ -354,10 +532,12 @@ def audit(
 ) -> None:
     """Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and their
     rates; edges whose declared, Hub and inferred relations disagree."""
+    import analyses
+
     with user_errors():
-        result = analyses.completeness(load_graph(snapshot, min_confidence=min_confidence))
+        result = analyses.completeness(load(snapshot, min_confidence))
         columns = ["n_missing", "id", "missing"]
-        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
 
 
 class ReachBy(str, Enum):
@@ -375,10 +555,12 @@ def reach_command(
     limit: LimitOption = 50,
 ) -> None:
     """Fan-out and reach: direct and transitive dependents (each once), downloads-weighted, and their spread."""
+    import analyses
+
     with user_errors():
-        result = analyses.reach_ranking(load_graph(snapshot), by=by.value, top=top)
+        result = analyses.reach_ranking(load(snapshot), by=by.value, top=top)
         columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
-        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
 
 
 @app.command()
@@ -389,19 +571,12 @@ def stale(
     limit: LimitOption = 50,
 ) -> None:
     """Stale ancestors: bases updated after the model was made, with a newer version, or unavailable."""
+    import analyses
+
     with user_errors():
-        result = analyses.stale_ancestors(load_graph(snapshot), model)
+        result = analyses.stale_ancestors(load(snapshot), model)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
-        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
-
-
-def _ids_from_file(path: Path) -> list[str]:
-    """Model ids, one a line; blank lines and ``#`` comments skipped."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        fail(f"cannot read {path}: {e}")
-    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+        emit_table(result, fmt, limit, columns)
 
 
 CompromisedOption = Annotated[
@@ -409,7 +584,9 @@ CompromisedOption = Annotated[
     typer.Option("--compromised", "-c", help="A model to treat as compromised (repeatable).", show_default=False),
 ]
 FromFileOption = Annotated[
-    Path | None, typer.Option("--from-file", help="More compromised models, one id a line.", show_default=False)
+    Path | None,
+    typer.Option("--from-file", metavar="FILE", show_default=False,
+                 help="More compromised models, one id a line (# comments, ORG/NAME@REVISION accepted)."),
 ]
 
 
@@ -425,15 +602,17 @@ def risk(
     limit: LimitOption = 50,
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
-    named = [*(compromised or []), *(_ids_from_file(from_file) if from_file else [])]
+    import analyses
+
+    named = model_ids(compromised, from_file, required=False)
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
-        result = analyses.risk(load_graph(snapshot), named, data_risks=analyses.DATA_RISKS if data_risks else ())
+        result = analyses.risk(load(snapshot), named, data_risks=analyses.DATA_RISKS if data_risks else ())
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]
-        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
     if result.rows.height:
         raise typer.Exit(1)
 
@@ -446,24 +625,32 @@ class FailOn(str, Enum):
 
 @app.command()
 def check(
-    models: Annotated[list[str], typer.Argument(help="Model ids to check.")],
+    models: ModelsArgument = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on a finding at this severity or above.")]
     = FailOn.low,
     compromised: CompromisedOption = None,
-    from_file: FromFileOption = None,
+    from_file: ModelsFileOption = None,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    compromised_file: Annotated[
+        Path | None,
+        typer.Option("--compromised-from-file", metavar="FILE", show_default=False,
+                     help="More compromised models, one id a line."),
+    ] = None,
 ) -> None:
     """Lineage findings of each model (stale, risky or compromised ancestors, licence drift, dangling
     references, pickle-only weights), each with a severity; exit 1 at --fail-on or above."""
-    named = [*(compromised or []), *(_ids_from_file(from_file) if from_file else [])]
+    import analyses
+
+    checked = model_ids(models, from_file)
+    named = model_ids(compromised, compromised_file, required=False)
     with user_errors():
-        result = analyses.check(load_graph(snapshot), models, compromised=named, fail_on=fail_on.value)
+        result = analyses.check(load(snapshot), checked, compromised=named, fail_on=fail_on.value)
         columns = ["severity", "finding", "ancestor", "detail"]
         if len(result.summary["models"]) > 1:
             columns.insert(0, "id")
-        emit(result, fmt, limit, lambda: console_format.print_result(out, result, limit=limit, columns=columns))
+        emit_table(result, fmt, limit, columns)
     if result.summary["failed"]:
         raise typer.Exit(1)
 
@@ -476,19 +663,21 @@ def report(
     min_confidence: ConfidenceOption = None,
 ) -> None:
     """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
+    import analyses
     from ptmgraph.formats.markdown import ReportError, write_report  # matplotlib loads only for reports
 
     with user_errors():
         try:
-            lg = load_graph(snapshot, min_confidence=min_confidence)
+            lg = load(snapshot, min_confidence)
             confidence = min_confidence.value if min_confidence else None
             files = write_report(analyses.build_report(lg, top=top, min_confidence=confidence), out_dir)
         except ReportError as e:
-            fail(str(e).replace("[", r"\["))
-        err.print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False, markup=False)
+            fail(str(e))
+        _err().print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False,
+                     markup=False)
 
 
-ExportFormat = Enum("ExportFormat", {name: name for name in GRAPH_FORMATS}, type=str)  # type: ignore[misc]
+ExportFormat = Enum("ExportFormat", {name: name for name in EXPORT_FORMATS}, type=str)  # type: ignore[misc]
 """The ``--format`` choices of ``export``: the registry's formats."""
 RankDir = Enum("RankDir", {name: name for name in ("TB", "LR", "BT", "RL")}, type=str)  # type: ignore[misc]
 
@@ -518,16 +707,17 @@ RankdirOption = Annotated[
 def _write_export(
     model: str | None, out_file: str | None, name: str | None, *,
     direction: Literal["ancestry", "impact", "both", "snapshot"],
-    max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[Relation] | None,
-    max_depth: int | None, snapshot: Path | None, min_confidence: Confidence | None,
+    max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[RelationChoice] | None,
+    max_depth: int | None, snapshot: Path | None, min_confidence: ConfidenceChoice | None,
 ) -> None:
     """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`)."""
+    import analyses
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
     from ptmgraph.formats.subgraph import DrawnGraph, combine, snapshot_subgraph
 
     with user_errors():
         fmt = choose_format(name, Path(out_file) if out_file is not None else None)
-        lg = load_graph(snapshot, min_confidence=min_confidence)
+        lg = load(snapshot, min_confidence)
         relations = {r.value for r in relation or []} or None
         nodes_cap = fmt.default_max_nodes if max_nodes is None else max_nodes or sys.maxsize  # 0: no limit
         depth_cap = fmt.max_per_depth if max_per_depth is None else max_per_depth
@@ -553,7 +743,7 @@ def _write_export(
             stem = direction if drawn.focus is None else f"{direction}-{drawn.focus.replace('/', '__')}"
             out_file = str(Path("outputs") / f"{stem}{fmt.extensions[0]}")
         written = write_graph(drawn, out_file, fmt.name, " / ".join(titles), rankdir=rankdir)
-        err.print(f"wrote {written or 'standard output'}: {drawn.caption}", highlight=False, markup=False)
+        _err().print(f"wrote {written or 'standard output'}: {drawn.caption}", highlight=False, markup=False)
 
 
 @app.command()
@@ -619,6 +809,9 @@ def ingest(
     kind: Annotated[str | None, typer.Option(help="Force the input kind: hub-records, edge-list or local.")] = None,
 ) -> None:
     """Build a snapshot from files: Hub API records, READMEs, model trees, edge lists, local repos or the HF cache."""
+    from ptmgraph import snapshot as snapshot_io
+    from ptmgraph.assemble import assemble
+    from ptmgraph.records import Harvest
     from ptmgraph.sources import open_source
 
     with user_errors():
@@ -627,7 +820,7 @@ def ingest(
             harvest.extend(open_source(path, kind).harvest())
         snap = assemble(harvest)
         snapshot_io.save(snap, out_dir)
-        err.print(
+        _err().print(
             f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "
             f"{snap.dangling.height} dangling references, {snap.problems.height} problems",
             highlight=False,
@@ -699,7 +892,7 @@ def crawl(
             author=author, search=search, sort=sort, limit=limit, limits=limits,
         )
         st = result.stats
-        err.print(
+        _err().print(
             f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
             f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors, "
             f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s",

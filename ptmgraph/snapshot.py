@@ -263,6 +263,15 @@ _REQUIRED = {"models": ("id",), "edges": ("base", "child"), "evidence": ("base",
 """Columns that must hold a value in every row: the graph is built from them."""
 
 
+def _python_times(column: pl.Series) -> bool:
+    """Whether every time in ``column`` is one Python can hold (a damaged file may store any integer)."""
+    try:
+        years = column.dt.year()
+        return bool(years.null_count() == years.len() or (years.min() >= 1 and years.max() <= 9999))  # type: ignore[operator]
+    except (Exception, PanicException):
+        return False
+
+
 def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType], path: Path) -> pl.DataFrame:
     """``frame`` with the schema's column types; a column that cannot take its type raises SnapshotError."""
     columns = []
@@ -273,5 +282,7 @@ def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType], path: Path) -> p
                 column = column.cast(dtype, strict=True)
             except Exception:  # polars raises several types for impossible casts
                 raise SnapshotError(f"{path}: column {name!r} is {column.dtype}, expected {dtype}") from None
+        if isinstance(dtype, pl.Datetime) and not _python_times(column):
+            raise SnapshotError(f"{path}: column {name!r} holds a time outside the years 1 to 9999")
         columns.append(column)
     return pl.DataFrame(columns)

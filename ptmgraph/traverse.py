@@ -22,10 +22,10 @@ can later run on a compact array index without the callers changing.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import networkx as nx
 
@@ -136,6 +136,67 @@ def reach(
                 found.append(other)
         frontier = found
     return Reach(sources=starts, direction=direction, depth=depth, via=via, relation=hop)
+
+
+class TreeLine(NamedTuple):
+    """One line of a lineage tree (see :func:`tree_lines`).
+
+    ``level`` counts the lines above it on its branch (the top model is level 0); ``relation`` is the
+    relation of the edge between ``model`` and ``parent`` (None on the top line); ``last`` says whether
+    no sibling follows it; ``repeated`` marks a model already shown, or shown elsewhere, whose own
+    branches are not printed here.
+    """
+
+    level: int
+    model: str
+    parent: str | None
+    relation: str | None
+    last: bool
+    repeated: bool
+
+
+def tree_lines(
+    graph: nx.DiGraph,
+    source: str,
+    *,
+    direction: Direction = "descendants",
+    relations: Iterable[str] | None = None,
+    max_depth: int | None = None,
+    order: Callable[[str], Any] | None = None,
+) -> Iterator[TreeLine]:
+    """The models :func:`reach` finds from ``source``, as the lines of a tree, depth first.
+
+    Every followed edge between two models within ``max_depth`` is one line. A model is expanded once,
+    under its ``via`` (so at its depth); its other edges give lines marked ``repeated``, as cargo's
+    ``(*)``. Siblings come in ``order`` (a sort key on the model; id order when None). Lines are made
+    lazily, so taking the first N costs the walk plus N lines.
+    """
+    found = reach(graph, [source], direction=direction, relations=relations, max_depth=max_depth)
+    wanted = None if relations is None else frozenset(str(r) for r in relations)
+    neighbours = graph.pred if direction == "ancestors" else graph.succ
+    key = order or (lambda model: model)
+
+    def branches(node: str) -> list[str]:
+        adjacent = neighbours[node]
+        shown = [
+            other for other in adjacent
+            if (other in found or other == source) and other != node
+            and (wanted is None or adjacent[other].get("relation") in wanted)
+        ]
+        return sorted(shown, key=lambda m: (key(m), m))
+
+    yield TreeLine(0, source, None, None, True, False)
+    stack: list[tuple[str, int, list[str]]] = [(source, 1, branches(source)[::-1])]
+    while stack:
+        node, level, pending = stack[-1]
+        if not pending:
+            stack.pop()
+            continue
+        other = pending.pop()
+        expand = found.via.get(other) == node
+        yield TreeLine(level, other, node, neighbours[node][other].get("relation"), not pending, not expand)
+        if expand:
+            stack.append((other, level + 1, branches(other)[::-1]))
 
 
 def reach_union(graph: nx.DiGraph, models: Iterable[str]) -> set[str]:

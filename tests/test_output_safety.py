@@ -110,6 +110,6 @@ def test_a_file_the_system_refuses_exits_1_not_70(monkeypatch: pytest.MonkeyPatc
     def refused(*_: object, **__: object) -> None:
         raise PermissionError(13, "Permission denied", "some/models.parquet")
 
-    monkeypatch.setattr(ptmgraph.cli, "load_graph", refused)
+    monkeypatch.setattr(ptmgraph.cli, "load", refused)
     code, output = run("stats")
     assert code == 1 and "some/models.parquet: Permission denied" in output and "internal error" not in output

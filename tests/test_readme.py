@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -42,5 +45,29 @@ def test_the_query_commands_of_the_usage_section_run(tmp_path: Path) -> None:
             continue
         result = runner.invoke(app, argv[1:])
         assert result.exit_code == 0, (argv, result.stderr)
+        # An example a user copies shows something: a table row or tree line, or the file it wrote.
+        shown = [line for line in result.stdout.splitlines()[1:] if line.strip()] or result.stderr.strip()
+        assert shown, argv
         ran += 1
     assert ran >= 7
+
+
+def test_the_tree_examples_are_what_an_80_column_terminal_shows() -> None:
+    runner = CliRunner()
+    (shown,) = blocks("text")
+    for session in shown.strip().split("\n\n"):
+        command, *expected = session.splitlines()
+        argv = shlex.split(command.removeprefix("$ "))
+        result = runner.invoke(app, argv[1:], env={"COLUMNS": "80", "NO_COLOR": "1"})
+        assert result.exit_code == 0
+        assert [line.rstrip() for line in result.stdout.splitlines()] == expected
+
+
+def test_the_local_example_builds_its_input_and_shows_a_local_path_and_a_broken_card(tmp_path: Path) -> None:
+    (script,) = blocks("bash")
+    venv_bin = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "100", "NO_COLOR": "1"}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=True)
+    assert "local_path" in done.stdout and "/content/outputs/checkpoint-500" in done.stdout
+    assert "problems: 1" in done.stdout and "not valid YAML" in done.stdout

@@ -12,14 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.tree import Tree
+from rich.text import Text
 
-from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import is_root
 
 # C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and isolates.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -50,19 +48,122 @@ def _cell(value: Any) -> str:
     return printable(str(value), keep_newlines=True)
 
 
-def frame_table(frame: pl.DataFrame, *, title: str | None = None, limit: int = 0, total: int | None = None) -> Table:
-    """A rich table of ``frame`` (the first ``limit`` rows when limit > 0); ``total`` rows exist when
-    ``frame`` was already cut to its head."""
-    table = Table(title=escape(title) if title else None, show_lines=False, header_style="bold")
-    for column in frame.columns:
-        table.add_column(escape(column), overflow="fold", no_wrap=column in {"id", "via", "base", "child"})
+ID_COLUMNS = frozenset({"id", "via", "base", "child", "ancestor", "source", "root", "model", "parent"})
+"""Columns holding model ids: never cut, never wrapped."""
+
+_GAP = 2
+_MIN_WRAPPED = 16
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` cells, broken at spaces where possible (it is not an id)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            while cell_len(word) > width:
+                room = width - cell_len(line) - (1 if line else 0)
+                if room <= 0:
+                    lines.append(line)
+                    line = ""
+                    continue
+                line = f"{line} {word[:room]}" if line else word[:room]
+                word = word[room:]
+                lines.append(line)
+                line = ""
+            if line and cell_len(line) + 1 + cell_len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return lines
+
+
+def frame_table(
+    frame: pl.DataFrame, *, title: str | None = None, limit: int = 0, total: int | None = None, width: int = 80
+) -> list[Text]:
+    """The first ``limit`` rows of ``frame`` (all when 0) as plain columns that fit ``width`` cells.
+
+    Columns are listed by priority: while the table is too wide, the rightmost column drops (never the
+    first). Id columns (:data:`ID_COLUMNS`) are never cut; a long text column (over 16 cells) wraps
+    between words instead of dropping, down to 16 cells or its longest word. ``total`` rows exist when
+    ``frame`` was already cut to its head.
+    """
     shown = frame.head(limit) if limit > 0 else frame
-    for row in shown.iter_rows():
-        table.add_row(*(escape(_cell(v)) for v in row))
+    columns = list(shown.columns)
+    cells = {c: [_cell(v) for v in shown[c].to_list()] for c in columns}
+    natural = {
+        c: max([cell_len(c), *(cell_len(part) for v in cells[c] for part in v.split("\n"))]) for c in columns
+    }
+    wrappable = {c for c in columns if c not in ID_COLUMNS and natural[c] > _MIN_WRAPPED}
+    # A wrapped cell breaks only between words, so that an id inside a sentence stays whole.
+    longest_word = {c: max([0, *(cell_len(w) for v in cells[c] for w in v.split())]) for c in wrappable}
+    lengths = {c: sorted(cell_len(v) for v in cells[c]) for c in columns if c in ID_COLUMNS and shown.height}
+
+    def least(c: str) -> int:
+        return max(_MIN_WRAPPED, longest_word[c]) if c in wrappable else natural[c]
+
+    # A few very long ids would push every other column off the screen: when the table does not fit with
+    # every column, an id column is laid out at the 9th decile of its ids' widths (the median, if that
+    # still leaves one column alone), and a longer id gets a line of its own, at its column if it fits
+    # there (a first-column id above the rest of its row, another below).
+    for decile in (10, 9, 5):
+        for c, ordered in lengths.items():
+            natural[c] = max(cell_len(c), ordered[(len(ordered) - 1) * decile // 10])
+        kept = list(columns)
+        while len(kept) > 1 and sum(least(c) for c in kept) + _GAP * (len(kept) - 1) > width:
+            kept.pop()
+        if len(kept) == len(columns) or (decile < 10 and len(kept) > 1):
+            break
+    columns = kept
+    widths = {c: least(c) for c in columns}
+    spare = width - sum(widths.values()) - _GAP * (len(columns) - 1)
+    for c in columns:
+        if c in wrappable and spare > 0:
+            extra = min(spare, natural[c] - widths[c])
+            widths[c] += extra
+            spare -= extra
+    lines: list[Text] = []
+    if title:
+        lines.append(Text(printable(title), style="bold"))  # prose: may wrap
+    header = Text(no_wrap=True, overflow="ignore")
+    for i, c in enumerate(columns):
+        header.append(c.ljust(widths[c]) if i < len(columns) - 1 else c, style="bold underline")
+        if i < len(columns) - 1:
+            header.append(" " * _GAP)
+    lines.append(header)
+    for r in range(shown.height):
+        parts = {c: (_wrap(cells[c][r], widths[c]) if c in wrappable else cells[c][r].split("\n")) for c in columns}
+        offset = 0
+        after: list[Text] = []
+        for i, c in enumerate(columns):
+            if len(columns) > 1 and c in ID_COLUMNS and cell_len(parts[c][0]) > widths[c]:
+                indent = offset if offset + cell_len(parts[c][0]) <= width else 0
+                (after if i else lines).append(Text(" " * indent + parts[c][0], no_wrap=True, overflow="ignore"))
+                parts[c] = [""]
+            offset += widths[c] + _GAP
+        for k in range(max(len(p) for p in parts.values())):
+            row = [(parts[c][k] if k < len(parts[c]) else "") for c in columns]
+            padded = [v + " " * max(0, widths[c] - cell_len(v)) for v, c in zip(row[:-1], columns[:-1], strict=True)]
+            lines.append(Text((" " * _GAP).join([*padded, row[-1]]).rstrip(), no_wrap=True, overflow="ignore"))
+        lines.extend(after)
     total = frame.height if total is None else total
+    dropped = [c for c in frame.columns if c not in columns]
     if limit > 0 and total > limit:
-        table.caption = f"{limit} of {total} rows shown; --limit 0 shows all, --format csv exports them"
-    return table
+        lines.append(Text(f"{limit} of {total:,} rows shown; --limit 0 shows all, --format csv exports them",
+                          style="dim"))
+    if dropped:
+        lines.append(Text(f"not shown at this width: {', '.join(dropped)} (see --format csv or a wider terminal)",
+                          style="dim"))
+    return lines
+
+
+def print_lines(console: Console, lines: list[Text]) -> None:
+    """Print ``lines``: those marked ``no_wrap`` were fitted to the width and print as they are (never
+    folded or cropped, so an id longer than the terminal stays whole); the others are prose and wrap."""
+    for line in lines:
+        console.print(line, crop=False, soft_wrap=bool(line.no_wrap))
 
 
 def print_summary(console: Console, result: AnalysisResult) -> None:
@@ -70,6 +171,8 @@ def print_summary(console: Console, result: AnalysisResult) -> None:
     for key, value in result.summary.items():
         if key == "record" and isinstance(value, dict):
             for k, v in value.items():
+                if k == "id" and v == result.summary.get("model"):
+                    continue  # already said on the line above
                 console.print(f"  {escape(printable(k))}: {escape(_cell(v))}")
             continue
         console.print(f"  {escape(key.replace('_', ' '))}: {escape(_cell(value))}")
@@ -82,33 +185,8 @@ def print_result(
     print_summary(console, result)
     if result.rows.height:
         rows = result.output_rows(limit)
-        console.print(frame_table(rows.select(columns) if columns else rows, limit=limit, total=result.rows.height))
-    for name, frame in result.tables.items():
-        if frame.height:
-            console.print(frame_table(frame, title=name.replace("_", " "), limit=limit))
-
-
-def ancestry_tree(lg: LineageGraph, model: str, *, max_lines: int = 500) -> Tree:
-    """The ancestry of ``model`` as a tree growing upwards: each child lists its parents.
-
-    A model reached a second time is shown once more, marked "(see above)", without its parents.
-    """
-    root = Tree(f"[bold]{escape(printable(model))}[/bold]")
-    seen: set[str] = {model}
-    lines = 1
-    stack: list[tuple[Tree, str]] = [(root, model)]
-    while stack:
-        branch, node = stack.pop()
-        for parent in lg.parents(node):
-            if lines >= max_lines:
-                branch.add(f"[dim]… more ancestors not shown (over {max_lines} lines)[/dim]")
-                return root
-            relation = escape(printable(str(lg.edge(parent, node)["relation"])))
-            lines += 1
-            if parent in seen:
-                branch.add(f"{escape(printable(parent))} [dim]({relation}; see above)[/dim]")
-                continue
-            seen.add(parent)
-            mark = " [green]root[/green]" if is_root(lg.graph, parent) else ""
-            stack.append((branch.add(f"{escape(printable(parent))} [cyan]{relation}[/cyan]{mark}"), parent))
-    return root
+        frame = rows.select(columns) if columns else rows
+        print_lines(console, frame_table(frame, limit=limit, total=result.rows.height, width=console.width))
+    for name, table in result.tables.items():
+        if table.height:
+            print_lines(console, frame_table(table, title=name.replace("_", " "), limit=limit, width=console.width))

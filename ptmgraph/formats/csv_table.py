@@ -16,7 +16,18 @@ FORMULA_START = r"^[=+\-@\t\r]"
 
 
 def result_to_csv(result: AnalysisResult, *, raw: bool = False) -> str:
-    rows = result.output_rows()
+    return _csv(result.output_rows(), raw=raw)
+
+
+def results_to_csv(results: list[AnalysisResult], *, raw: bool = False) -> str:
+    """Several results' main tables as one CSV, each row led by the ``model`` it answers about."""
+    frames = [
+        r.output_rows().select(pl.lit(r.summary.get("model", r.title)).alias("model"), pl.all()) for r in results
+    ]
+    return _csv(pl.concat(frames, how="diagonal_relaxed"), raw=raw)
+
+
+def _csv(rows: pl.DataFrame, *, raw: bool) -> str:
     frame = rows.with_columns(
         [pl.col(c).cast(pl.List(pl.String())).list.join(";") for c, t in rows.schema.items()
          if isinstance(t, pl.List)]

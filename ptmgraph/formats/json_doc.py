@@ -28,9 +28,18 @@ def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 def result_to_json(result: AnalysisResult) -> str:
     """The whole result as one JSON document (``rows`` is the main table)."""
+    return json.dumps(_document(result), indent=2, ensure_ascii=False)
+
+
+def results_to_json(results: list[AnalysisResult]) -> str:
+    """Several results (one per model asked about) as one document: ``{"results": [...]}``."""
+    return json.dumps({"results": [_document(r) for r in results]}, indent=2, ensure_ascii=False)
+
+
+def _document(result: AnalysisResult) -> dict[str, Any]:
     doc: dict[str, Any] = {"title": result.title}
     doc.update(_plain(result.summary))
     doc["rows"] = frame_records(result.output_rows())
     if result.tables:
         doc["tables"] = {name: frame_records(frame) for name, frame in result.tables.items()}
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return doc

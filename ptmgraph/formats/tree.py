@@ -1,0 +1,151 @@
+"""Format: a lineage tree for the terminal, as ``npm ls`` and ``cargo tree`` print one.
+
+One line per edge of :func:`ptmgraph.traverse.tree_lines`: branch drawing, the model id, then the
+*tree columns* (:data:`TREE_COLUMNS`). A model already shown ends in ``(*)`` and its branches are not
+repeated. The tree fits the terminal's width: ids are never cut; a line too wide for all its columns
+drops them right to left, i.e. the last of ``--columns`` first (by default ``created``, then
+``license``, ``downloads`` and ``relation`` last). A model with no record of its own (only named in
+a listing) shows its relation and ``no record``. A line too wide even without columns (a long id
+deep in the tree) is printed whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from rich.cells import cell_len
+from rich.text import Text
+
+from ptmgraph.formats.console import printable
+from ptmgraph.graph import LineageGraph
+from ptmgraph.traverse import TreeLine
+
+TREE_COLUMNS: dict[str, str] = {
+    "relation": "the relation of the edge to the model above",
+    "downloads": "downloads (the Hub's 30-day count), as 1.2k / 3.4M",
+    "license": "the licence the model states",
+    "created": "the day the model was created",
+    "likes": "likes, as ♥12",
+    "confidence": "the confidence of the edge to the model above",
+}
+"""Every column a tree line may show, with what it is."""
+
+DEFAULT_TREE_COLUMNS = ("relation", "downloads", "license", "created")
+"""The columns shown unless ``--columns`` names others; they drop right to left when the tree is too wide."""
+
+RELATION_STYLES = {
+    "finetune": "cyan",
+    "adapter": "magenta",
+    "quantized": "yellow",
+    "merge": "green",
+    "unknown": "red",
+}
+REPEATED = " (*)"
+
+
+def compact_count(value: int | None) -> str:
+    """``value`` in at most four significant characters: 950, 12.3k, 4.5M; ``-`` when unknown."""
+    if value is None:
+        return "-"
+    for scale, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if value >= scale:
+            shown = value / scale
+            return f"{shown:.1f}{suffix}" if shown < 100 else f"{shown:.0f}{suffix}"
+    return str(value)
+
+
+def _cell(lg: LineageGraph, line: TreeLine, column: str) -> tuple[str, str]:
+    """The text of one tree column on ``line``, and its style."""
+    node = lg.graph.nodes[line.model]
+    if column == "relation":
+        relation = line.relation or ""
+        return printable(relation), RELATION_STYLES.get(relation, "")
+    if column == "downloads":
+        return "↓" + compact_count(node.get("downloads")), "dim"
+    if column == "likes":
+        return "♥" + compact_count(node.get("likes")), "dim"
+    if column == "license":
+        return printable(str(node.get("license") or "no-licence")), "dim"
+    if column == "created":
+        created = node.get("created_at")
+        return (created.strftime("%Y-%m-%d") if isinstance(created, datetime) else "-"), "dim"
+    if column == "confidence":
+        if line.parent is None:
+            return "", ""
+        base, child = (line.parent, line.model) if lg.graph.has_edge(line.parent, line.model) else (
+            line.model, line.parent)
+        return printable(str(lg.graph.edges[base, child].get("confidence") or "-")), "dim"
+    raise ValueError(f"unknown tree column {column!r}")
+
+
+def _prefix(line: TreeLine, open_levels: list[bool]) -> str:
+    """The branch drawing before ``line``'s id; ``open_levels[k]`` says whether level k still has siblings below."""
+    if line.level == 0:
+        return ""
+    trunk = "".join("│   " if open_levels[k] else "    " for k in range(1, line.level))
+    return trunk + ("└── " if line.last else "├── ")
+
+
+def render_tree(
+    lg: LineageGraph,
+    lines: Iterable[TreeLine],
+    *,
+    width: int,
+    columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
+    limit: int = 0,
+    marker: Callable[[TreeLine], str] | None = None,
+) -> tuple[list[Text], int]:
+    """The first ``limit`` lines (all when 0) as styled text that fits ``width``, and how many lines were left out.
+
+    ``marker`` adds a short word after the id (e.g. ``root``); it counts as part of the id and never drops.
+    """
+    stream = iter(lines)
+    taken = list(islice(stream, limit)) if limit > 0 else list(stream)
+    left_out = sum(1 for _ in stream)
+    open_levels: list[bool] = [False]
+    rows: list[tuple[str, str, list[tuple[str, str]]]] = []
+    for line in taken:
+        del open_levels[line.level :]
+        prefix = _prefix(line, open_levels)
+        open_levels.append(not line.last)
+        head = printable(line.model) + (f" {marker(line)}" if marker and marker(line) else "")
+        head += REPEATED if line.repeated else ""
+        if lg.graph.nodes[line.model].get("has_record") is False:
+            # Known only as a name in a listing: the relation is all there is to show.
+            cells = [_cell(lg, line, c) for c in columns if c in ("relation", "confidence")] + [("no record", "dim")]
+        else:
+            cells = [_cell(lg, line, c) for c in columns]
+        rows.append((prefix, head, cells))
+    texts = []
+    for prefix, head, cells in rows:
+        text = Text(prefix, style="dim", no_wrap=True, overflow="ignore")
+        text.append(head, style="bold" if not prefix else "")
+        used = cell_len(prefix + head)
+        for value, style in cells:
+            if not value:
+                continue
+            if used + 2 + cell_len(value) > width:
+                break  # this line drops this column and every later one
+            text.append("  ")
+            text.append(value, style=style)
+            used += 2 + cell_len(value)
+        texts.append(text)
+    return texts, left_out
+
+
+def describe_columns(names: Iterable[str]) -> list[str]:
+    """Checked ``--columns`` names, in the order given; an unknown name raises ValueError naming the valid ones."""
+    chosen = [n.strip() for name in names for n in name.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in TREE_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column {unknown[0]!r}; choose from {', '.join(TREE_COLUMNS)}")
+    return chosen
+
+
+def order_by_downloads(lg: LineageGraph) -> Callable[[str], Any]:
+    """A sibling order: most downloaded first, unknown counts last."""
+    nodes = lg.graph.nodes
+    return lambda model: -(nodes[model].get("downloads") or -1)

@@ -1,0 +1,115 @@
+"""Format: what each query command prints on the terminal (``--format table``), fitted to its width.
+
+``ancestry`` and ``impact`` print a tree (:mod:`ptmgraph.formats.tree`) under a one-paragraph summary,
+or with ``--flat`` one table; ``info`` prints the record, the parents, and the children grouped by
+relation, most downloaded first. Every other command prints its summary and tables
+(:func:`ptmgraph.formats.console.print_result`), columns listed by priority.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+from rich.console import Console
+from rich.text import Text
+
+from ptmgraph.formats.console import frame_table, print_lines, print_summary, printable
+from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
+from ptmgraph.graph import LineageGraph
+from ptmgraph.result import AnalysisResult
+from ptmgraph.traverse import Direction, TreeLine, is_root, tree_lines
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def lineage_summary(result: AnalysisResult) -> str:
+    """The one paragraph above an ancestry or impact: what the tree and the table both show, said once."""
+    s = result.summary
+    if "ancestors" in s:
+        roots = ", ".join(s["roots"])
+        text = (f"{result.title}: {_plural(s['ancestors'], 'ancestor')}, {_plural(s['paths'], 'path')}"
+                f"{' (cut)' if s['paths_truncated'] else ''} to {_plural(len(s['roots']), 'root')}: {roots}")
+        if s["ancestors_in_cycles"]:
+            text += f"; {_plural(len(s['ancestors_in_cycles']), 'ancestor')} on a cycle"
+        return text
+    by_relation = result.tables["by_relation"]
+    parts = ", ".join(f"{r} {n:,}" for r, n in by_relation.select("relation", "models").iter_rows())
+    text = (f"{result.title}: {_plural(s['affected_models'], 'model')}"
+            f"{f' ({parts})' if parts else ''}, {s['affected_downloads']:,} downloads")
+    if s["models_without_download_count"]:
+        text += f" (no count for {s['models_without_download_count']:,})"
+    return text + f", {s['max_depth']} deep"
+
+
+def print_lineage_tree(
+    console: Console,
+    lg: LineageGraph,
+    result: AnalysisResult,
+    *,
+    direction: Direction,
+    relations: Sequence[str] | None,
+    max_depth: int | None,
+    columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
+    limit: int = 0,
+) -> None:
+    """The summary paragraph, then the tree of ``result.summary["model"]`` (``limit`` lines, all when 0)."""
+    console.print(Text(printable(lineage_summary(result))))
+    model = result.summary["model"]
+    walk = tree_lines(lg.graph, model, direction=direction, relations=relations or None, max_depth=max_depth,
+                      order=order_by_downloads(lg))
+
+    def root_mark(line: TreeLine) -> str:
+        return "root" if direction == "ancestors" and line.level and is_root(lg.graph, line.model) else ""
+
+    lines, left_out = render_tree(lg, walk, width=console.width, columns=columns, limit=limit, marker=root_mark)
+    print_lines(console, lines)
+    if left_out:
+        console.print(Text(f"{left_out:,} more lines; --limit 0 shows all, --depth N fewer levels, "
+                           "--flat a table", style="dim"))
+    if columns:
+        console.print(Text(f"columns: {', '.join(columns)}; (*): shown above", style="dim"))
+
+
+def print_lineage_flat(console: Console, result: AnalysisResult, *, limit: int) -> None:
+    """The summary paragraph, then one table: a row per model, its depth, relation and path."""
+    console.print(Text(printable(lineage_summary(result))))
+    if not result.rows.height:
+        return
+    rows = result.output_rows(limit)
+    if "is_root" in rows.columns:
+        columns = ["id", "depth", "relation", "relation_path", "is_root", "license", "created_at", "via"]
+    else:
+        columns = ["id", "depth", "relation", "downloads", "relation_path", "license", "likes", "spaces", "via"]
+    print_lines(console, frame_table(rows.select(columns), limit=limit, total=result.rows.height,
+                                     width=console.width))
+
+
+def print_model_info(console: Console, result: AnalysisResult, *, children: int) -> None:
+    """The record, the parents with the evidence of each edge, then the children grouped by relation
+    (largest group first), ``children`` of each, most downloaded first (all when 0)."""
+    print_summary(console, result)
+    rows = result.rows
+    parents = rows.filter(pl.col("direction") == "parent")
+    width = console.width
+    if parents.height:
+        view = parents.select(
+            "id", "relation", pl.col("relation_rule").alias("decided by"), "confidence",
+            pl.col("evidence").list.join("\n"), "downloads",
+        )
+        print_lines(console, frame_table(view, title="parents", width=width))
+    kids = rows.filter(pl.col("direction") == "child")
+    groups = kids.group_by("relation").len().sort(["len", "relation"], descending=[True, False])
+    for relation, count in groups.iter_rows():
+        group = kids.filter(pl.col("relation") == relation).sort(
+            ["downloads", "id"], descending=[True, False], nulls_last=True
+        )
+        view = group.select("id", "downloads", pl.col("relation_rule").alias("decided by"))
+        print_lines(console, frame_table(view, title=f"children: {relation} ({count:,})", limit=children,
+                                         width=width))
+    for name, table in result.tables.items():
+        if table.height:
+            print_lines(console, frame_table(table, title=name.replace("_", " "), width=width))
+
