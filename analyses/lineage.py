@@ -23,14 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from itertools import pairwise
-from typing import Any
 
-import networkx as nx
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import Reach, is_root, paths_to_roots, reach
+from ptmgraph.traverse import Reach, cycle_members, paths_to_roots, reach, roots_at
 
 _NODE_COLUMNS = ("downloads", "likes", "spaces", "license", "created_at", "has_record")
 _ROW_SCHEMA = {
@@ -48,17 +46,20 @@ _ROW_SCHEMA = {
 
 
 def _rows(lg: LineageGraph, found: Reach) -> pl.DataFrame:
-    nodes = lg.graph.nodes
+    """One row per reached model: the walk's columns, then the node columns read from the models table
+    for these rows only."""
+    assert found.positions is not None  # walks on lg.compact record positions
     ids = list(found)
-    columns: dict[str, list[Any]] = {
-        "id": ids,
-        "depth": [found.depth[n] for n in ids],
-        "via": [found.via[n] for n in ids],
-        "relation": [found.relation[n] for n in ids],
-    }
-    for column in _NODE_COLUMNS:
-        columns[column] = [nodes[n].get(column) for n in ids]
-    frame = pl.DataFrame(columns, schema=_ROW_SCHEMA)
+    walk = pl.DataFrame(
+        {
+            "depth": [found.depth[n] for n in ids],
+            "via": [found.via[n] for n in ids],
+            "relation": [found.relation[n] for n in ids],
+        },
+        schema={c: _ROW_SCHEMA[c] for c in ("depth", "via", "relation")},
+    )
+    nodes = lg.nodes_at(found.positions, list(_NODE_COLUMNS))
+    frame = pl.concat([nodes.select("id"), walk, nodes.drop("id")], how="horizontal").cast(_ROW_SCHEMA)  # type: ignore[arg-type]
     return frame.sort(["depth", "downloads", "id"], descending=[False, True, False], nulls_last=True)
 
 
@@ -89,23 +90,20 @@ def ancestry(
     always follow every edge.
     """
     model = lg.resolve(model)
-    graph = lg.graph
+    graph = lg.compact
     wanted = {str(r) for r in relations} if relations else None
     found = reach(graph, [model], direction="ancestors", relations=wanted, max_depth=max_depth)
     rows = _rows(lg, found)
-    rows = rows.with_columns(pl.Series("is_root", [is_root(graph, n) for n in rows["id"]], dtype=pl.Boolean()))
+    assert found.positions is not None
+    is_root = dict(zip(found, roots_at(graph, found.positions).tolist(), strict=True))
+    rows = rows.with_columns(pl.Series("is_root", [is_root[n] for n in rows["id"]], dtype=pl.Boolean()))
     paths, truncated = paths_to_roots(graph, model, max_paths)
     path_rows = [
-        {
-            "root": p[0],
-            "length": len(p) - 1,
-            "path": p,
-            "relations": [graph.edges[a, b]["relation"] for a, b in pairwise(p)],
-        }
+        {"root": p[0], "length": len(p) - 1, "path": p, "relations": _hop_relations(lg, p)}
         for p in sorted(paths, key=lambda p: (len(p), p))
     ]
     roots = sorted(rows.filter(pl.col("is_root"))["id"].to_list()) if found else [model]
-    cycle_nodes = _cycle_nodes(graph, set(found) | {model})
+    cycle_nodes = cycle_members(graph, [*found, model])
     in_cycle = [n for n in found if n in cycle_nodes]
     return AnalysisResult(
         title=f"Ancestry of {model}",
@@ -134,9 +132,15 @@ def ancestry(
     )
 
 
-def _cycle_nodes(graph: nx.DiGraph, nodes: Iterable[str]) -> set[str]:
-    sub = graph.subgraph(nodes)
-    return {n for comp in nx.strongly_connected_components(sub) if len(comp) > 1 for n in comp}
+def _hop_relations(lg: LineageGraph, path: list[str]) -> list[str | None]:
+    """The relation of each edge along ``path`` (base first)."""
+    index = lg.compact
+    at = index.positions_of(path).tolist()
+    codes = []
+    for a, b in pairwise(at):
+        offset = index.edge_offset(a, b)
+        codes.append(int(index.children.relation[offset]) if offset is not None else -1)
+    return [index.relation_of(c) for c in codes]
 
 
 def _totals(rows: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -150,7 +154,7 @@ def impact(
     """The blast radius of ``model``: every transitive descendant, with a summary by depth and relation."""
     model = lg.resolve(model)
     wanted = {str(r) for r in relations} if relations else None
-    found = reach(lg.graph, [model], relations=wanted, max_depth=max_depth)
+    found = reach(lg.compact, [model], relations=wanted, max_depth=max_depth)
     rows = _rows(lg, found)
     by_depth = _totals(rows, "depth").sort("depth")
     by_relation = _totals(rows, "relation").sort("models", descending=True)

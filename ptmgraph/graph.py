@@ -1,6 +1,9 @@
-"""Snapshot tables -> a NetworkX directed graph (base -> derived), and lookups on it.
+"""Snapshot tables -> the lineage graph (base -> derived), and lookups on it.
 
-Nodes carry the scalar ``models`` columns as attributes (:data:`NODE_ATTRIBUTES`; the full record,
+Queries walk the compact index (:mod:`ptmgraph.index`, ``LineageGraph.compact``), stored in the
+snapshot or built in memory; the NetworkX graph (``LineageGraph.graph``) is built on first use only,
+for the Python API and the analyses that still walk it. Its nodes carry the scalar ``models``
+columns as attributes (:data:`NODE_ATTRIBUTES`; the full record,
 lists included, is :meth:`LineageGraph.record`); edges carry the ``edges`` columns. Cycles and
 self-loops are kept: every traversal in ``analyses`` tolerates them.
 """
@@ -8,17 +11,22 @@ self-loops are kept: every traversal in ``analyses`` tolerates them.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+import numpy as np
 import polars as pl
 
+from ptmgraph import index as compact_index
 from ptmgraph import snapshot as snapshot_io
 from ptmgraph.ids import IdIndex, normalize_reference
 from ptmgraph.records import MODELS_SCHEMA
 from ptmgraph.relations import Confidence
 from ptmgraph.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 NODE_ATTRIBUTES = [c for c, t in MODELS_SCHEMA.items() if not isinstance(t, pl.List) and c != "id"] + [
     "weight_formats"
@@ -42,14 +50,44 @@ class LineageGraph:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.graph: nx.DiGraph = nx.DiGraph()
-        models = snapshot.models
-        self.graph.add_nodes_from(zip(models["id"].to_list(), models.select(NODE_ATTRIBUTES).to_dicts(), strict=True))
-        edges = snapshot.edges
-        self.graph.add_edges_from(
-            zip(edges["base"].to_list(), edges["child"].to_list(), edges.to_dicts(), strict=True)
-        )
-        self.index = IdIndex(self.graph.nodes)
+        self.compact: compact_index.CompactGraph = snapshot.index or compact_index.build(
+            snapshot.models, snapshot.edges)
+        """The compact index every query walks (see :mod:`ptmgraph.index`)."""
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The networkx graph (base -> derived) with node and edge attributes, built on first use."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        models = self.snapshot.models
+        graph.add_nodes_from(zip(models["id"].to_list(), models.select(NODE_ATTRIBUTES).to_dicts(), strict=True))
+        edges = self.snapshot.edges
+        graph.add_edges_from(zip(edges["base"].to_list(), edges["child"].to_list(), edges.to_dicts(), strict=True))
+        return graph
+
+    @cached_property
+    def index(self) -> IdIndex:
+        """Every model id, looked up case-insensitively (built on first use: exact ids need none)."""
+        return IdIndex(self.compact.ids.to_list())
+
+    def nodes_at(self, positions: np.ndarray, columns: list[str] | None = None) -> pl.DataFrame:
+        """``id`` and the node attributes (:data:`NODE_ATTRIBUTES`, or ``columns``) of the models at these
+        index positions, one row each in that order, taken from the models table (null for a model
+        named only by an edge)."""
+        wanted = columns or NODE_ATTRIBUTES
+        positions = np.asarray(positions, dtype=np.int64)
+        recorded = positions < self.compact.rows
+        rows = self.snapshot.models.select(wanted).gather(np.where(recorded, positions, 0))
+        if not recorded.all():
+            mask = pl.Series(recorded)
+            rows = rows.select(pl.when(mask).then(pl.col(c)).alias(c) for c in wanted)
+        return rows.insert_column(0, pl.Series("id", self.compact.names(positions), dtype=pl.String()))
+
+    def nodes_of(self, models: list[str]) -> dict[str, dict[str, Any]]:
+        """The node attributes of a few models, by id (see :meth:`nodes_at`)."""
+        positions = np.array([self.compact.position(m) for m in models], dtype=np.int64)
+        return {row["id"]: row for row in self.nodes_at(positions).to_dicts()}
 
     def __contains__(self, model_id: object) -> bool:
         return model_id in self.index
@@ -60,6 +98,11 @@ class LineageGraph:
         Raises :class:`UnknownModelError` with the closest known ids when there is none.
         """
         norm = normalize_reference(query)
+        if norm.id:
+            # one vectorised scan instead of a dict of every id; the first spelling is canonical, as in IdIndex
+            same = (self.compact.ids.str.to_lowercase() == norm.id.lower()).arg_true()
+            if same.len():
+                return self.compact.name(int(same[0]))
         found = self.index.canonical(norm.id) if norm.id else None
         if found is None:
             raise UnknownModelError(query, self.index.closest(norm.id or query))
@@ -67,7 +110,9 @@ class LineageGraph:
 
     def node(self, model_id: str) -> dict[str, Any]:
         """The node's attributes (see :data:`NODE_ATTRIBUTES`)."""
-        return dict(self.graph.nodes[model_id])
+        row = self.nodes_of([model_id])[model_id]
+        del row["id"]
+        return row
 
     def record(self, model_id: str) -> dict[str, Any]:
         """Everything the snapshot knows of one model: its ``models`` row, lists included."""
@@ -75,13 +120,21 @@ class LineageGraph:
         return rows.row(0, named=True) if rows.height else {"id": model_id}
 
     def parents(self, model_id: str) -> list[str]:
-        return sorted(self.graph.predecessors(model_id))
+        """The model's bases, in id order (itself too when it names itself)."""
+        side = self.compact.parents
+        return self.compact.names(side.neighbour[side.of(self.compact.position(model_id))])
 
     def children(self, model_id: str) -> list[str]:
-        return sorted(self.graph.successors(model_id))
+        """The models derived from it, in id order."""
+        side = self.compact.children
+        return self.compact.names(side.neighbour[side.of(self.compact.position(model_id))])
 
     def edge(self, base: str, child: str) -> dict[str, Any]:
-        return dict(self.graph.edges[base, child])
+        """The ``edges`` row of base -> child (the last one, as networkx keeps it); KeyError when none."""
+        rows = self.snapshot.edges.filter((pl.col("base") == base) & (pl.col("child") == child))
+        if not rows.height:
+            raise KeyError((base, child))
+        return rows.row(rows.height - 1, named=True)
 
 
 def load_graph(directory: Path | None = None, *, min_confidence: Confidence | str | None = None) -> LineageGraph:
@@ -99,4 +152,5 @@ def load_graph(directory: Path | None = None, *, min_confidence: Confidence | st
 def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
     """``snap`` without the edges whose confidence is below ``min_confidence``."""
     kept = [c.value for c in Confidence if c.rank >= min_confidence.rank]
-    return replace(snap, edges=snap.edges.filter(pl.col("confidence").is_in(kept)))
+    # the stored index holds every edge: the graph builds one of the kept edges
+    return replace(snap, edges=snap.edges.filter(pl.col("confidence").is_in(kept)), index=None)

@@ -1,7 +1,9 @@
 """A snapshot: the lineage tables, stored as a directory of Parquet files.
 
 Layout: ``models.parquet``, ``edges.parquet``, ``evidence.parquet``, ``dangling.parquet``,
-``problems.parquet`` and ``meta.json``. A snapshot is written to a temporary sibling directory and
+``problems.parquet``, ``meta.json`` and ``index.npz`` (the compact graph, :mod:`ptmgraph.index`, built
+at save time; a snapshot without it, or whose index was built from other tables, still loads and the
+graph builds its index in memory). A snapshot is written to a temporary sibling directory and
 renamed into place, so a crash never leaves a half-written snapshot under the final name; see :func:`save`
 for what may be replaced and how concurrent saves are serialised.
 """
@@ -25,6 +27,7 @@ from typing import Any
 import polars as pl
 from polars.exceptions import PanicException
 
+from ptmgraph import index as compact
 from ptmgraph import reader
 from ptmgraph.records import (
     DANGLING_SCHEMA,
@@ -59,6 +62,8 @@ class Snapshot:
     dangling: pl.DataFrame
     problems: pl.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    index: compact.CompactGraph | None = field(default=None, repr=False, compare=False)
+    """The stored compact graph of these tables, when the snapshot holds one that matches them."""
 
     def table(self, name: str) -> pl.DataFrame:
         return getattr(self, name)
@@ -69,7 +74,7 @@ def bundled_path() -> Path:
     return Path(str(resources.files("ptmgraph") / "data" / "hub-sample"))
 
 
-SNAPSHOT_FILES = frozenset({"meta.json", *(f"{name}.parquet" for name in TABLES)})
+SNAPSHOT_FILES = frozenset({"meta.json", compact.INDEX_FILE, *(f"{name}.parquet" for name in TABLES)})
 """The files of a snapshot directory; a directory holding anything else is not one (and is never replaced)."""
 
 
@@ -101,6 +106,7 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
         try:
             for name in TABLES:
                 snapshot.table(name).write_parquet(tmp / f"{name}.parquet")
+            compact.write(compact.build(snapshot.models, snapshot.edges), tmp / compact.INDEX_FILE)
             meta = {
                 **snapshot.meta,
                 "format_version": FORMAT_VERSION,
@@ -256,7 +262,21 @@ def _load(directory: Path) -> Snapshot:
         for column in columns:
             if frames[name][column].null_count():
                 raise SnapshotError(f"{directory / (name + '.parquet')}: column {column!r} has empty values")
-    return Snapshot(meta=meta, **frames)
+    return Snapshot(meta=meta, index=_stored_index(directory, frames["models"], frames["edges"]), **frames)
+
+
+def _stored_index(directory: Path, models: pl.DataFrame, edges: pl.DataFrame) -> compact.CompactGraph | None:
+    """The snapshot's ``index.npz`` when it was built from these tables; None when absent (an older
+    snapshot) or built from other tables. A damaged file raises :class:`SnapshotError`."""
+    path = directory / compact.INDEX_FILE
+    if not os.path.lexists(path):
+        return None
+    if not path.is_file():
+        raise SnapshotError(f"{path}: not a regular file")
+    try:
+        return compact.read(path, models, edges)
+    except compact.IndexError_ as err:
+        raise SnapshotError(f"{path}: {err}") from None
 
 
 _REQUIRED = {"models": ("id",), "edges": ("base", "child"), "evidence": ("base", "child")}

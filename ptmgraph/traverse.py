@@ -12,11 +12,14 @@ Words that mean one thing everywhere (``notes/design.md``); every other module r
   path from the source is an adapter (an adapter loads its base's weights at run time, like a package
   dependency); *inherited* when any hop copied the weights (finetune, merge, quantized, unknown).
 
-The graph is the lineage ``networkx.DiGraph`` (edge base -> derived, the hop's relation in the edge
-attribute ``relation``). A walk keeps one parent pointer (``via``) and one hop relation per reached
-model, so its memory is linear in the models reached whatever the depth; paths are rebuilt from
-the pointers only when asked for. Callers use only these functions and :class:`Reach`, so the walks
-can later run on a compact array index without the callers changing.
+The graph is either the compact index (:class:`ptmgraph.index.CompactGraph`: CSR arrays, walked with
+numpy a whole BFS level at a time) or the lineage ``networkx.DiGraph`` (edge base -> derived, the
+hop's relation in the edge attribute ``relation``) that the Python API hands out; :func:`reach`,
+:func:`is_root`, :func:`roots`, :func:`paths_to_roots` and :func:`tree_lines` give the same answers
+on both (``tests/test_index.py`` checks it). The whole-graph passes below them still take the
+networkx graph. A walk keeps one parent pointer (``via``) and one hop relation per reached model,
+so its memory is linear in the models reached whatever the depth; paths are rebuilt from the
+pointers only when asked for.
 """
 
 from __future__ import annotations
@@ -24,10 +27,18 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
-import networkx as nx
+import numpy as np
+
+from ptmgraph.index import CompactGraph
+
+if TYPE_CHECKING:  # networkx is imported only by whoever builds a networkx graph
+    import networkx as nx
+
+Graph = Union["nx.DiGraph", CompactGraph]
+"""A lineage graph a walk accepts: the compact index or the networkx graph."""
 
 Direction = Literal["descendants", "ancestors"]
 """``descendants`` follows edges base -> derived; ``ancestors`` follows them backwards."""
@@ -36,13 +47,38 @@ RUNTIME_RELATIONS = frozenset({"adapter"})
 """Relations whose derived model loads the base's weights at run time (see *runtime* above)."""
 
 
-def is_root(graph: nx.DiGraph, model: str) -> bool:
+def is_root(graph: Graph, model: str) -> bool:
     """Whether ``model`` is a root: it has no parent other than itself."""
+    if isinstance(graph, CompactGraph):
+        at = graph.position(model)
+        return bool(np.all(graph.parents.neighbour[graph.parents.of(at)] == at))
     return all(parent == model for parent in graph.pred[model])
 
 
-def roots(graph: nx.DiGraph) -> list[str]:
+def roots_at(index: CompactGraph, positions: np.ndarray) -> np.ndarray:
+    """Whether each model at ``positions`` is a root (a boolean array in that order)."""
+    parents = index.parents
+    first = parents.indptr[positions]
+    counts = parents.indptr[positions + 1] - first
+    ends = np.cumsum(counts)
+    offsets = np.arange(int(counts.sum())) + np.repeat(first - (ends - counts), counts)
+    owner = np.repeat(np.arange(len(positions)), counts)
+    others = np.bincount(owner[parents.neighbour[offsets] != np.repeat(positions, counts)], minlength=len(positions))
+    return others == 0  # type: ignore[no-any-return]
+
+
+def root_mask(index: CompactGraph) -> np.ndarray:
+    """A boolean per position: whether that model is a root."""
+    parents = index.parents
+    owner = np.repeat(np.arange(index.nodes), np.diff(parents.indptr))
+    others = np.bincount(owner[parents.neighbour != owner], minlength=index.nodes)
+    return others == 0
+
+
+def roots(graph: Graph) -> list[str]:
     """Every root of ``graph`` (see the module docstring), sorted."""
+    if isinstance(graph, CompactGraph):
+        return sorted(graph.names(np.flatnonzero(root_mask(graph))))
     return sorted(n for n in graph if is_root(graph, n))
 
 
@@ -61,6 +97,8 @@ class Reach:
     depth: dict[str, int]
     via: dict[str, str]
     relation: dict[str, str]
+    positions: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """On the compact index: the reached models' positions, in iteration order (None on networkx)."""
 
     def __len__(self) -> int:
         return len(self.depth)
@@ -98,7 +136,7 @@ class Reach:
 
 
 def reach(
-    graph: nx.DiGraph,
+    graph: Graph,
     sources: Iterable[str],
     *,
     direction: Direction = "descendants",
@@ -112,6 +150,8 @@ def reach(
     """
     starts = tuple(dict.fromkeys(sources))
     wanted = None if relations is None else frozenset(relations)
+    if isinstance(graph, CompactGraph):
+        return _reach_index(graph, starts, direction, wanted, max_depth)
     neighbours = graph.pred if direction == "ancestors" else graph.succ
     start_set = set(starts)
     depth: dict[str, int] = {}
@@ -138,6 +178,69 @@ def reach(
     return Reach(sources=starts, direction=direction, depth=depth, via=via, relation=hop)
 
 
+def _reach_index(
+    index: CompactGraph, starts: tuple[str, ...], direction: Direction, wanted: frozenset[str] | None,
+    max_depth: int | None,
+) -> Reach:
+    """:func:`reach` on the compact index: one numpy pass per BFS level.
+
+    A level lists every (frontier node, neighbour) pair in the order the one-at-a-time walk meets them
+    (frontier in the order found, neighbours in id order), drops those already seen or of an unwanted
+    relation, and keeps each neighbour's first pair: the same depth, via and relation as that walk.
+    """
+    adjacency = index.parents if direction == "ancestors" else index.children
+    start_at = np.array([index.position(s) for s in starts], dtype=np.int64)
+    seen = np.zeros(index.nodes, dtype=bool)
+    seen[start_at] = True
+    codes = None if wanted is None else np.array(
+        [code for code, name in enumerate(index.relation_names) if name in wanted], dtype=np.int8)
+    found: list[np.ndarray] = []
+    vias: list[np.ndarray] = []
+    hops: list[np.ndarray] = []
+    levels: list[int] = []
+    frontier = start_at
+    level = 0
+    while frontier.size and (max_depth is None or level < max_depth):
+        level += 1
+        first = adjacency.indptr[frontier]
+        counts = adjacency.indptr[frontier + 1] - first
+        total = int(counts.sum())
+        if not total:
+            break
+        # offsets of every neighbour of every frontier node, frontier order kept
+        ends = np.cumsum(counts)
+        offsets = np.arange(total) + np.repeat(first - (ends - counts), counts)
+        owner = np.repeat(frontier, counts)
+        candidate = adjacency.neighbour[offsets]
+        keep = ~seen[candidate]
+        if codes is not None:
+            keep &= np.isin(adjacency.relation[offsets], codes)
+        candidate, owner, offsets = candidate[keep], owner[keep], offsets[keep]
+        _, firsts = np.unique(candidate, return_index=True)
+        firsts.sort()
+        new = candidate[firsts].astype(np.int64)
+        seen[new] = True
+        found.append(new)
+        vias.append(owner[firsts])
+        hops.append(adjacency.relation[offsets[firsts]])
+        levels.append(len(new))
+        frontier = new
+    positions = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    names = index.names(positions)
+    via_names = index.names(np.concatenate(vias)) if vias else []
+    relation_names = [*index.relation_names, None]  # code -1 (no relation) picks the last
+    hop_codes = np.concatenate(hops).tolist() if hops else []
+    depths = np.repeat(np.arange(1, len(levels) + 1), levels).tolist()
+    return Reach(
+        sources=starts,
+        direction=direction,
+        depth=dict(zip(names, depths, strict=True)),
+        via=dict(zip(names, via_names, strict=True)),
+        relation=dict(zip(names, [relation_names[c] for c in hop_codes], strict=True)),  # type: ignore[misc]
+        positions=positions,
+    )
+
+
 class TreeLine(NamedTuple):
     """One line of a lineage tree (see :func:`tree_lines`).
 
@@ -156,47 +259,74 @@ class TreeLine(NamedTuple):
 
 
 def tree_lines(
-    graph: nx.DiGraph,
+    graph: Graph,
     source: str,
     *,
     direction: Direction = "descendants",
     relations: Iterable[str] | None = None,
     max_depth: int | None = None,
     order: Callable[[str], Any] | None = None,
+    found: Reach | None = None,
 ) -> Iterator[TreeLine]:
     """The models :func:`reach` finds from ``source``, as the lines of a tree, depth first.
 
     Every followed edge between two models within ``max_depth`` is one line. A model is expanded once,
     under its ``via`` (so at its depth); its other edges give lines marked ``repeated``, as cargo's
     ``(*)``. Siblings come in ``order`` (a sort key on the model; id order when None). Lines are made
-    lazily, so taking the first N costs the walk plus N lines.
+    lazily, so taking the first N costs the walk plus N lines. ``found`` reuses that walk when the
+    caller already made it (same arguments).
     """
-    found = reach(graph, [source], direction=direction, relations=relations, max_depth=max_depth)
+    if found is None:
+        found = reach(graph, [source], direction=direction, relations=relations, max_depth=max_depth)
     wanted = None if relations is None else frozenset(str(r) for r in relations)
-    neighbours = graph.pred if direction == "ancestors" else graph.succ
     key = order or (lambda model: model)
+    adjacent = _shown_neighbours(graph, source, found, direction)
 
-    def branches(node: str) -> list[str]:
-        adjacent = neighbours[node]
-        shown = [
-            other for other in adjacent
-            if (other in found or other == source) and other != node
-            and (wanted is None or adjacent[other].get("relation") in wanted)
-        ]
-        return sorted(shown, key=lambda m: (key(m), m))
+    def branches(node: str) -> list[tuple[str, str | None]]:
+        shown = [(other, relation) for other, relation in adjacent(node)
+                 if other != node and (wanted is None or relation in wanted)]
+        return sorted(shown, key=lambda pair: (key(pair[0]), pair[0]))
 
     yield TreeLine(0, source, None, None, True, False)
-    stack: list[tuple[str, int, list[str]]] = [(source, 1, branches(source)[::-1])]
+    stack: list[tuple[str, int, list[tuple[str, str | None]]]] = [(source, 1, branches(source)[::-1])]
     while stack:
         node, level, pending = stack[-1]
         if not pending:
             stack.pop()
             continue
-        other = pending.pop()
+        other, relation = pending.pop()
         expand = found.via.get(other) == node
-        yield TreeLine(level, other, node, neighbours[node][other].get("relation"), not pending, not expand)
+        yield TreeLine(level, other, node, relation, not pending, not expand)
         if expand:
             stack.append((other, level + 1, branches(other)[::-1]))
+
+
+def _shown_neighbours(
+    graph: Graph, source: str, found: Reach, direction: Direction
+) -> Callable[[str], list[tuple[str, str | None]]]:
+    """For a model of the tree: its neighbours in ``direction`` that are the source or reached, with the
+    relation of each edge."""
+    if not isinstance(graph, CompactGraph):
+        neighbours = graph.pred if direction == "ancestors" else graph.succ
+
+        def from_networkx(node: str) -> list[tuple[str, str | None]]:
+            return [(o, a.get("relation")) for o, a in neighbours[node].items() if o in found or o == source]
+
+        return from_networkx
+    adjacency = graph.parents if direction == "ancestors" else graph.children
+    assert found.positions is not None  # a walk on the index records positions
+    at = graph.position(source)
+    position_of = dict(zip(found, found.positions.tolist(), strict=True)) | {source: at}
+    name_at = {p: n for n, p in position_of.items()}
+    relation_names = [*graph.relation_names, None]
+
+    def from_index(node: str) -> list[tuple[str, str | None]]:
+        span = adjacency.of(position_of[node])
+        return [(name_at[o], relation_names[c])  # type: ignore[misc]
+                for o, c in zip(adjacency.neighbour[span].tolist(), adjacency.relation[span].tolist(), strict=True)
+                if o in name_at]
+
+    return from_index
 
 
 def reach_union(graph: nx.DiGraph, models: Iterable[str]) -> set[str]:
@@ -219,16 +349,33 @@ def reach_union(graph: nx.DiGraph, models: Iterable[str]) -> set[str]:
     return found
 
 
-def paths_to_roots(graph: nx.DiGraph, model: str, max_paths: int) -> tuple[list[list[str]], bool]:
+def paths_to_roots(graph: Graph, model: str, max_paths: int) -> tuple[list[list[str]], bool]:
     """Simple paths root -> ... -> model (at most ``max_paths``, in depth-first order taking parents in
     id order) and whether more exist. A path also ends where every parent is already on it (a cycle).
 
     Depth-first with one shared path and an on-path set, so a chain costs time and memory linear in its length.
     """
-    paths: list[list[str]] = []
+    if isinstance(graph, CompactGraph):
+        parents = graph.parents
+        start = graph.position(model)
+
+        def parents_of(node: int) -> list[int]:
+            return parents.neighbour[parents.of(node)].tolist()  # type: ignore[no-any-return]
+
+        found, more = _paths_up(parents_of, start, max_paths)
+        every = sorted({n for path in found for n in path})
+        name = dict(zip(every, graph.names(np.array(every, dtype=np.int64)), strict=True))
+        return [[name[n] for n in path] for path in found], more
+    pred = graph.pred
+    return _paths_up(lambda node: sorted(pred[node]), model, max_paths)
+
+
+def _paths_up(parents_of: Callable[[Any], list[Any]], model: Any, max_paths: int) -> tuple[list[list[Any]], bool]:
+    """:func:`paths_to_roots` given each model's parents in id order."""
+    paths: list[list[Any]] = []
     path = [model]
     on_path = {model}
-    pending: list[list[str]] = [sorted((p for p in graph.pred[model] if p != model), reverse=True)]
+    pending: list[list[Any]] = [[p for p in parents_of(model) if p != model][::-1]]
     while pending:
         if not pending[-1]:
             pending.pop()
@@ -239,13 +386,32 @@ def paths_to_roots(graph: nx.DiGraph, model: str, max_paths: int) -> tuple[list[
             continue
         path.append(parent)
         on_path.add(parent)
-        parents = sorted((p for p in graph.pred[parent] if p not in on_path), reverse=True)
+        parents = [p for p in parents_of(parent) if p not in on_path][::-1]
         if not parents:  # a root, or every parent already on the path (a cycle)
             if len(paths) >= max_paths:
                 return paths, True
             paths.append(path[::-1])
         pending.append(parents)
     return paths, False
+
+
+def cycle_members(graph: Graph, models: Iterable[str]) -> set[str]:
+    """The ``models`` that lie on a cycle of the subgraph they induce (a strongly connected component of
+    two or more of them; a self-loop alone is not one)."""
+    members = list(dict.fromkeys(models))
+    number = {m: i for i, m in enumerate(members)}
+    if isinstance(graph, CompactGraph):
+        children = graph.children
+        at = graph.positions_of(members).tolist()
+        local = {p: i for i, p in enumerate(at)}
+        successors = [[local[c] for c in children.neighbour[children.of(p)].tolist() if c in local] for p in at]
+    else:
+        successors = [[number[c] for c in graph.succ[m] if c in number] for m in members]
+    component, count = _components(successors)
+    size = [0] * count
+    for c in component:
+        size[c] += 1
+    return {m for m, c in zip(members, component, strict=True) if size[c] > 1}
 
 
 def depths_from_roots(graph: nx.DiGraph) -> dict[str, int]:

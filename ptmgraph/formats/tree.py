@@ -11,7 +11,7 @@ deep in the tree) is printed whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -21,7 +21,8 @@ from rich.text import Text
 
 from ptmgraph.formats.console import printable
 from ptmgraph.graph import LineageGraph
-from ptmgraph.traverse import TreeLine
+from ptmgraph.index import CONFIDENCE_CODES
+from ptmgraph.traverse import Reach, TreeLine
 
 TREE_COLUMNS: dict[str, str] = {
     "relation": "the relation of the edge to the model above",
@@ -57,9 +58,20 @@ def compact_count(value: int | None) -> str:
     return str(value)
 
 
-def _cell(lg: LineageGraph, line: TreeLine, column: str) -> tuple[str, str]:
-    """The text of one tree column on ``line``, and its style."""
-    node = lg.graph.nodes[line.model]
+def _edge_confidence(lg: LineageGraph, line: TreeLine) -> str | None:
+    """The confidence of the edge between ``line``'s model and the model above it (either way round)."""
+    assert line.parent is not None
+    index = lg.compact
+    parent, model = index.positions_of([line.parent, line.model]).tolist()
+    offset = index.edge_offset(parent, model)
+    if offset is None:
+        offset = index.edge_offset(model, parent)
+    code = int(index.children.confidence[offset]) if offset is not None else -1
+    return CONFIDENCE_CODES[code] if code >= 0 else None
+
+
+def _cell(lg: LineageGraph, node: Mapping[str, Any], line: TreeLine, column: str) -> tuple[str, str]:
+    """The text of one tree column on ``line`` (whose model has the attributes ``node``), and its style."""
     if column == "relation":
         relation = line.relation or ""
         return printable(relation), RELATION_STYLES.get(relation, "")
@@ -75,9 +87,7 @@ def _cell(lg: LineageGraph, line: TreeLine, column: str) -> tuple[str, str]:
     if column == "confidence":
         if line.parent is None:
             return "", ""
-        base, child = (line.parent, line.model) if lg.graph.has_edge(line.parent, line.model) else (
-            line.model, line.parent)
-        return printable(str(lg.graph.edges[base, child].get("confidence") or "-")), "dim"
+        return printable(str(_edge_confidence(lg, line) or "-")), "dim"
     raise ValueError(f"unknown tree column {column!r}")
 
 
@@ -105,6 +115,7 @@ def render_tree(
     stream = iter(lines)
     taken = list(islice(stream, limit)) if limit > 0 else list(stream)
     left_out = sum(1 for _ in stream)
+    nodes = lg.nodes_of(list(dict.fromkeys(line.model for line in taken)))  # the printed models' rows only
     open_levels: list[bool] = [False]
     rows: list[tuple[str, str, list[tuple[str, str]]]] = []
     for line in taken:
@@ -113,11 +124,13 @@ def render_tree(
         open_levels.append(not line.last)
         head = printable(line.model) + (f" {marker(line)}" if marker and marker(line) else "")
         head += REPEATED if line.repeated else ""
-        if lg.graph.nodes[line.model].get("has_record") is False:
+        node = nodes[line.model]
+        if node.get("has_record") is False:
             # Known only as a name in a listing: the relation is all there is to show.
-            cells = [_cell(lg, line, c) for c in columns if c in ("relation", "confidence")] + [("no record", "dim")]
+            cells = [_cell(lg, node, line, c) for c in columns if c in ("relation", "confidence")]
+            cells.append(("no record", "dim"))
         else:
-            cells = [_cell(lg, line, c) for c in columns]
+            cells = [_cell(lg, node, line, c) for c in columns]
         rows.append((prefix, head, cells))
     texts = []
     for prefix, head, cells in rows:
@@ -145,7 +158,10 @@ def describe_columns(names: Iterable[str]) -> list[str]:
     return chosen
 
 
-def order_by_downloads(lg: LineageGraph) -> Callable[[str], Any]:
-    """A sibling order: most downloaded first, unknown counts last."""
-    nodes = lg.graph.nodes
-    return lambda model: -(nodes[model].get("downloads") or -1)
+def order_by_downloads(lg: LineageGraph, source: str, found: Reach) -> Callable[[str], Any]:
+    """A sibling order for the tree of the walk ``found`` from ``source``: most downloaded first, unknown
+    counts last. Reads the downloads of the walk's models only."""
+    assert found.positions is not None  # a walk on lg.compact
+    downloads = dict(zip(found, lg.nodes_at(found.positions, ["downloads"])["downloads"].to_list(), strict=True))
+    downloads[source] = lg.nodes_of([source])[source]["downloads"]
+    return lambda model: -(downloads.get(model) or -1)

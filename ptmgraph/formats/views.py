@@ -18,7 +18,7 @@ from ptmgraph.formats.console import frame_table, print_lines, print_summary, pr
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import Direction, TreeLine, is_root, tree_lines
+from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_lines
 
 
 def _plural(count: int, word: str) -> str:
@@ -58,11 +58,14 @@ def print_lineage_tree(
     """The summary paragraph, then the tree of ``result.summary["model"]`` (``limit`` lines, all when 0)."""
     console.print(Text(printable(lineage_summary(result))))
     model = result.summary["model"]
-    walk = tree_lines(lg.graph, model, direction=direction, relations=relations or None, max_depth=max_depth,
-                      order=order_by_downloads(lg))
+    found = reach(lg.compact, [model], direction=direction, relations=relations or None, max_depth=max_depth)
+    walk = tree_lines(lg.compact, model, direction=direction, relations=relations or None, max_depth=max_depth,
+                      order=order_by_downloads(lg, model, found), found=found)
+    assert found.positions is not None
+    roots = {m for m, is_root in zip(found, roots_at(lg.compact, found.positions).tolist(), strict=True) if is_root}
 
     def root_mark(line: TreeLine) -> str:
-        return "root" if direction == "ancestors" and line.level and is_root(lg.graph, line.model) else ""
+        return "root" if direction == "ancestors" and line.level and line.model in roots else ""
 
     lines, left_out = render_tree(lg, walk, width=console.width, columns=columns, limit=limit, marker=root_mark)
     print_lines(console, lines)

@@ -1,0 +1,164 @@
+"""The compact index (ptmgraph.index) and the walks on it give what networkx gives on the same graph.
+
+Expectations come from networkx: its shortest-path lengths, strongly connected components, and the
+networkx walks of ptmgraph.traverse (the implementation every earlier test pinned down).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from itertools import pairwise
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyses import ancestry, impact
+from ptmgraph import index as compact
+from ptmgraph import snapshot
+from ptmgraph.graph import LineageGraph
+from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
+from ptmgraph.snapshot import Snapshot, SnapshotError
+from ptmgraph.traverse import is_root, paths_to_roots, reach, roots, tree_lines
+
+RELATIONS = ["finetune", "adapter", "quantized", "merge", "unknown", "distilled"]  # one outside the code table
+
+
+def tables(edges: list[tuple[str, str, str | None, str | None]], models: list[str]) -> Snapshot:
+    """A snapshot with one row per id in ``models`` (others are named only by edges) and these edges."""
+    frame = pl.DataFrame({"id": models}, schema={"id": pl.String()}).with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in MODELS_SCHEMA.items() if c != "id"]
+    ).with_columns(pl.Series("downloads", list(range(len(models))), dtype=pl.Int64())).select(list(MODELS_SCHEMA))
+    rows = pl.DataFrame(edges, schema={"base": pl.String(), "child": pl.String(), "relation": pl.String(),
+                                       "confidence": pl.String()}, orient="row")
+    rows = rows.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in EDGES_SCHEMA.items() if c not in rows.columns]
+    ).select(list(EDGES_SCHEMA))
+    empty = {name: pl.DataFrame(schema=schema) for name, schema in
+             (("evidence", EVIDENCE_SCHEMA), ("dangling", DANGLING_SCHEMA), ("problems", PROBLEMS_SCHEMA))}
+    return Snapshot(models=frame, edges=rows, **empty)
+
+
+def random_snapshot(rng: random.Random) -> Snapshot:
+    n = rng.randrange(1, 40)
+    names = [f"o/m{rng.randrange(10**6)}" for _ in range(n)]  # random ids: id order is not row order
+    names = list(dict.fromkeys(names))
+    edges = []
+    for _ in range(rng.randrange(0, 3 * len(names) + 1)):
+        base, child = rng.choice(names), rng.choice(names)  # self-loops, cycles and repeats included
+        edges.append((base, child, rng.choice([*RELATIONS, None]), rng.choice(["low", "medium", "high", None])))
+    recorded = [m for m in names if rng.random() < 0.85]  # the rest are edge-only models
+    rng.shuffle(recorded)
+    return tables(edges, recorded)
+
+
+def assert_same_walk(lg: LineageGraph, source: str, **options: object) -> None:
+    on_index = reach(lg.compact, [source], **options)  # type: ignore[arg-type]
+    on_networkx = reach(lg.graph, [source], **options)  # type: ignore[arg-type]
+    assert list(on_index) == list(on_networkx)
+    assert on_index.depth == on_networkx.depth
+    assert on_index.via == on_networkx.via
+    assert on_index.relation == on_networkx.relation
+    assert on_index.positions is not None and lg.compact.names(on_index.positions) == list(on_index)
+    # and depths are networkx's shortest-path lengths on the followed edges, every via one hop nearer
+    direction = options.get("direction", "descendants")
+    wanted = options.get("relations")
+    graph = lg.graph if direction == "descendants" else lg.graph.reverse(copy=True)
+    followed = nx.DiGraph(
+        (a, b) for a, b, r in graph.edges(data="relation") if wanted is None or r in wanted  # type: ignore[operator]
+    )
+    followed.add_node(source)
+    lengths = nx.single_source_shortest_path_length(followed, source, cutoff=options.get("max_depth"))  # type: ignore[arg-type]
+    expected = {m: d for m, d in lengths.items() if m != source}
+    assert on_index.depth == expected
+    for model, depth in on_index.depth.items():
+        assert followed.has_edge(on_index.via[model], model)
+        assert lengths[on_index.via[model]] == depth - 1
+
+
+def test_index_walks_equal_networkx_walks_on_random_graphs() -> None:
+    rng = random.Random(10)
+    for _ in range(150):
+        lg = LineageGraph(random_snapshot(rng))
+        models = list(lg.graph)
+        assert lg.compact.ids.to_list() == models  # positions follow networkx's node order
+        assert roots(lg.compact) == roots(lg.graph)
+        for source in rng.sample(models, min(4, len(models))):
+            assert is_root(lg.compact, source) == is_root(lg.graph, source)
+            for direction in ("descendants", "ancestors"):
+                relations = rng.choice([None, set(rng.sample(RELATIONS, 2))])
+                depth = rng.choice([None, 1, 2])
+                assert_same_walk(lg, source, direction=direction, relations=relations, max_depth=depth)
+                assert list(tree_lines(lg.compact, source, direction=direction, relations=relations,
+                                       max_depth=depth)) == list(
+                    tree_lines(lg.graph, source, direction=direction, relations=relations, max_depth=depth))
+            assert paths_to_roots(lg.compact, source, 5) == paths_to_roots(lg.graph, source, 5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.sampled_from(RELATIONS)), max_size=30),
+       st.integers(0, 9))
+def test_index_walk_equals_networkx_walk_for_any_small_graph(pairs: list[tuple[int, int, str]], start: int) -> None:
+    edges = [(f"m{a}", f"m{b}", r, "high") for a, b, r in pairs]
+    lg = LineageGraph(tables(edges, [f"m{i}" for i in range(10)]))
+    assert_same_walk(lg, f"m{start}")
+    assert_same_walk(lg, f"m{start}", direction="ancestors")
+
+
+def test_impact_and_ancestry_on_the_bundled_snapshot_equal_the_networkx_walks() -> None:
+    lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
+    assert lg.snapshot.index is not None  # the shipped snapshot carries its index
+    rng = random.Random(4)
+    for source in [*roots(lg.graph)[:20], *rng.sample(list(lg.graph), 40)]:
+        assert_same_walk(lg, source)
+        assert_same_walk(lg, source, direction="ancestors")
+        assert paths_to_roots(lg.compact, source, 50) == paths_to_roots(lg.graph, source, 50)
+    blast = impact(lg, "meta-llama/Llama-2-7b-chat-hf")
+    expected = nx.descendants(lg.graph, "meta-llama/Llama-2-7b-chat-hf")
+    assert set(blast.rows["id"]) == expected
+    nodes = lg.graph.nodes
+    for row in blast.rows.head(50).iter_rows(named=True):  # node columns come from the table's rows
+        assert row["downloads"] == nodes[row["id"]]["downloads"] and row["license"] == nodes[row["id"]]["license"]
+    up = ancestry(lg, "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B")
+    assert set(up.rows["id"]) == nx.ancestors(lg.graph, "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B")
+    for row in up.tables["paths"].iter_rows(named=True):
+        path = row["path"]
+        assert row["relations"] == [lg.graph.edges[a, b]["relation"] for a, b in pairwise(path)]
+
+
+def test_queries_do_not_build_the_networkx_graph() -> None:
+    lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
+    impact(lg, "meta-llama/Llama-2-7b-chat-hf")
+    ancestry(lg, "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B")
+    assert "graph" not in lg.__dict__  # the cached property was never computed
+
+
+def test_a_stored_index_round_trips_and_is_ignored_when_the_tables_changed(tmp_path: Path) -> None:
+    snap = random_snapshot(random.Random(5))
+    built = compact.build(snap.models, snap.edges)
+    compact.write(built, tmp_path / "index.npz")
+    read = compact.read(tmp_path / "index.npz", snap.models, snap.edges)
+    assert read is not None and read.ids.to_list() == built.ids.to_list()
+    for side in ("children", "parents"):
+        for field in ("indptr", "neighbour", "relation", "confidence"):
+            assert np.array_equal(getattr(read.side(side), field), getattr(built.side(side), field))  # type: ignore[arg-type]
+    changed = snap.edges.with_columns(pl.lit("adapter").alias("relation"))
+    assert compact.read(tmp_path / "index.npz", snap.models, changed) is None
+
+
+def test_a_snapshot_without_an_index_loads_and_a_damaged_index_is_a_snapshot_error(tmp_path: Path) -> None:
+    copy = tmp_path / "snap"
+    shutil.copytree(snapshot.bundled_path(), copy)
+    (copy / "index.npz").unlink()  # a snapshot written before the index existed
+    lg = LineageGraph(snapshot.load(copy))
+    assert lg.snapshot.index is None
+    assert impact(lg, "meta-llama/Llama-2-7b-chat-hf").rows.height == len(
+        nx.descendants(lg.graph, "meta-llama/Llama-2-7b-chat-hf"))
+    (copy / "index.npz").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(SnapshotError, match=r"index\.npz: not a readable index"):
+        snapshot.load(copy)
