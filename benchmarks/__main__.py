@@ -2,6 +2,7 @@
 
     python -m benchmarks run --models 100000 --json benchmarks/results/100k.json
     python -m benchmarks generate 3000000 /tmp/hub3m
+    python -m benchmarks sample-copies 62 /tmp/real100k && python -m benchmarks run --input /tmp/real100k ...
     python -m benchmarks table benchmarks/results/*.json        # the Markdown table of RESULTS.md
     python -m benchmarks.derive_shape                          # the generator's parameters, from the sample
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from benchmarks.generate import generate
 from benchmarks.run import run
+from benchmarks.sample_copies import write_sample_copies
 from benchmarks.table import markdown_table, terminal_table
 
 
@@ -50,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     gen_cmd.add_argument("folder", type=Path)
     gen_cmd.add_argument("--seed", type=int, default=7)
 
+    copies_cmd = commands.add_parser("sample-copies", help="write renamed copies of the real sample's records")
+    copies_cmd.add_argument("copies", type=int)
+    copies_cmd.add_argument("folder", type=Path)
+
     table_cmd = commands.add_parser("table", help="print the Markdown table of result files")
     table_cmd.add_argument("results", type=Path, nargs="+")
 
@@ -57,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         shape = generate(args.models, args.folder, args.seed)
         print(f"wrote {shape.models:,} models, {shape.edges:,} base references to {args.folder}")
+        return 0
+    if args.command == "sample-copies":
+        count = write_sample_copies(args.copies, args.folder)
+        print(f"wrote {count:,} records to {args.folder / 'models.jsonl'}")
         return 0
     if args.command == "table":
         try:

@@ -66,14 +66,17 @@ def _cell(step: dict[str, Any] | None) -> str:
     measured = step["measured"]
     if step["status"] != "ok":
         return f"failed ({step['error'][:60]})"
-    return f"{_seconds(measured['wall_s'])} s, {measured['peak_rss_mib']:,.0f} MiB"
+    wall, cpu = _seconds(measured["wall_s"]), _seconds(measured["cpu_s"])
+    return f"{wall} s (cpu {cpu} s), {measured['peak_rss_mib']:,.0f} MiB"
 
 
 def markdown_table(reports: list[dict[str, Any]]) -> str:
-    """Several runs side by side: per step, wall time and peak RSS of the step, then of its baseline."""
+    """Several runs side by side: per step, wall time, CPU time and peak RSS of the step, then of its
+    baseline with the ratios."""
     sizes = [f"{r['models']:,} models" for r in reports]
     lines = ["| step | " + " | ".join(sizes) + " |", "| --- |" + " ---: |" * len(reports)]
-    names = list(dict.fromkeys(s["name"] for r in reports for s in r["steps"]))
+    fullest = sorted(reports, key=lambda r: len(r["steps"]), reverse=True)
+    names = list(dict.fromkeys(s["name"] for r in fullest for s in r["steps"]))
     for name in names:
         steps = [next((s for s in r["steps"] if s["name"] == name), None) for r in reports]
         first = next(s for s in steps if s)
@@ -87,7 +90,10 @@ def markdown_table(reports: list[dict[str, Any]]) -> str:
                     cells.append("")
                     continue
                 _, wall, ratio = _baseline(step)
-                rss = f", {base['measured']['peak_rss_mib']:,.0f} MiB" if base.get("measured") else ""
-                cells.append(f"{wall} s{rss} ({ratio})" if ratio else _cell(base))
+                measured = base.get("measured") or {}
+                cpu = "" if base.get("extrapolated") else f" (cpu {_seconds(measured.get('cpu_s'))} s)"
+                rss = f", {measured['peak_rss_mib']:,.0f} MiB" if measured else ""
+                cpu_ratio = f", cpu {step['ratio_cpu']:.2f}x" if step.get("ratio_cpu") is not None else ""
+                cells.append(f"{wall} s{cpu}{rss}; ratio {ratio}{cpu_ratio}" if ratio else _cell(base))
             lines.append(f"| &nbsp;&nbsp;baseline: {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -142,3 +142,20 @@ def test_benchmark_command_smoke_run(tmp_path: Path) -> None:
     # What a user reads: the table fits 80 columns; the Markdown table has a row per step.
     assert all(len(line) <= 80 for line in terminal_table(report).splitlines())
     assert all(f"| {name}" in markdown_table([report]) for name in STEPS)
+
+
+def test_sample_copies_are_disjoint_renamed_copies(tmp_path: Path) -> None:
+    from benchmarks.sample_copies import write_sample_copies
+
+    originals = [json.loads(line) for line in (DEFAULT_SAMPLE / "models.jsonl").open()]
+    assert write_sample_copies(2, tmp_path) == 2 * len(originals)
+    copies = [json.loads(line) for line in (tmp_path / "models.jsonl").open()]
+    assert len({r["id"] for r in copies}) == 2 * len(originals)
+    second = copies[len(originals):]
+    for original, copy in zip(originals, second, strict=True):
+        assert copy["id"] == original["id"] + "-c1"
+        base = (original.get("cardData") or {}).get("base_model")
+        if isinstance(base, str):
+            assert copy["cardData"]["base_model"] == base + "-c1"
+        tags = [t for t in original["tags"] if t.startswith("base_model:")]
+        assert [t for t in copy["tags"] if t.startswith("base_model:")] == [t + "-c1" for t in tags]
