@@ -226,6 +226,10 @@ def _extrapolate(result: StepResult) -> dict[str, Any] | None:
                    f"walk time x {scale:.1f}, load time as measured"}
 
 
+GENERATED_BY_SNAPSHOT = {"models", "edges", "roots", "max_depth", "deep_leaf", "biggest_root", "biggest_root_children"}
+"""The fields of :class:`GeneratedShape` that :func:`shape_of_snapshot` finds in an ingested snapshot."""
+
+
 def shape_of_snapshot(snapshot: Path) -> GeneratedShape:
     """The query targets of an ingested snapshot, found the way the generator reports them: the root
     with the most direct children, a model at the greatest depth (fewest hops from a root), and the
@@ -275,7 +279,9 @@ def run(models: int, seed: int, work: Path, timeout_s: float, naive_reach_limit:
             return report
         shape = shape_of_snapshot(snapshot)
         report.models = shape.models
-    report.generated = {k: v for k, v in asdict(shape).items() if k != "top_bases"}
+    # Of an ingested input only the query targets are known; the generator's own counts are not.
+    known = GENERATED_BY_SNAPSHOT if given is not None else set(asdict(shape)) - {"top_bases"}
+    report.generated = {k: v for k, v in asdict(shape).items() if k in known}
     for step in plan(data, snapshot, work, shape, naive_reach_limit):
         if given is not None and step.name == "ingest":
             continue
