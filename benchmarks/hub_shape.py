@@ -21,7 +21,8 @@ FROM_SAMPLE: dict[str, Any] = {
     # model_tree.jsonl: power-law exponent of the number of children of tree members below the roots
     # that have any (MLE). A model's attractiveness as a base is Pareto with this tail.
     "fan_out_alpha": 1.766,
-    # model_tree.jsonl: share of tree members below the roots that have at least one child.
+    # model_tree.jsonl: share of tree members below the roots that have at least one child. Not an input
+    # of the generator: a check of its output (benchmarks/RESULTS.md compares them).
     "non_root_parent_share": 0.0573,
     # models.jsonl cardData.base_model: share of records naming two or more bases (merges) ...
     "multi_base_share": 0.0316,

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -114,8 +115,6 @@ def machine() -> dict[str, Any]:
 
 def has_command(name: str) -> bool:
     """Whether the installed ptmgraph has the subcommand ``name``."""
-    import subprocess
-
     done = subprocess.run([*ptmgraph_command(), name, "--help"], capture_output=True, check=False)
     return done.returncode == 0
 
