@@ -1,16 +1,18 @@
 """Ancestry (where a model comes from) and impact (what depends on it).
 
-Definitions, on the lineage graph G (edge base -> derived):
+Definitions, on the lineage graph G (edge base -> derived); *root*, *depth* and *reach* are those of
+:mod:`ptmgraph.traverse`, which does every walk:
 
-- **ancestor** of m: a node with a directed path to m. Its ``depth`` is the length (in edges) of the
-  shortest such path; ``via`` is the next node on one shortest path towards m, ``relation`` the
-  relation of that hop.
-- **root** of m: an ancestor with no parents (self-loops ignored). A model without ancestors is its own root.
+- **ancestor** of m: a node with a directed path to m, at its ``depth`` from m; ``via`` is the next
+  node on one shortest path towards m, ``relation`` the relation of that hop.
+- **root** of m: an ancestor that is a root. A model without ancestors is its own root.
 - **path to a root**: a simple path root -> ... -> m. Models with several parents have several paths;
   at most ``max_paths`` are listed and ``paths_truncated`` says when more exist.
-- **descendant** (the *blast radius*) of m: a node reachable from m, following only edges whose
-  relation is in ``relations`` (all when None) and at most ``max_depth`` hops. ``depth``, ``via`` and
-  ``relation_path`` (the relations along one shortest path, joined by ``>``) are as for ancestors.
+- **descendant** (the *blast radius*) of m: a model in m's reach, following only edges whose
+  relation is in ``relations`` (all when None) and at most ``max_depth`` hops. ``depth`` and ``via``
+  are as for ancestors.
+- ``relation_path``: the relations along the via chain, base first, joined by ``>``. It is built only
+  for the rows printed (:meth:`AnalysisResult.output_rows`), so a deep chain costs linear memory.
 - **affected downloads**: the sum of the descendants' download counts (as recorded in the snapshot:
   the Hub's last-30-days count); models with no known count add nothing and are counted separately.
 - **affected Space links**: the sum of the descendants' counts of Hugging Face Spaces using them (a
@@ -19,15 +21,16 @@ Definitions, on the lineage graph G (edge base -> derived):
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import pairwise
+from typing import Any
 
 import networkx as nx
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
+from ptmgraph.traverse import Reach, is_root, paths_to_roots, reach
 
 _NODE_COLUMNS = ("downloads", "likes", "spaces", "license", "created_at", "has_record")
 _ROW_SCHEMA = {
@@ -35,7 +38,6 @@ _ROW_SCHEMA = {
     "depth": pl.Int64(),
     "via": pl.String(),
     "relation": pl.String(),
-    "relation_path": pl.String(),
     "downloads": pl.Int64(),
     "likes": pl.Int64(),
     "spaces": pl.Int64(),
@@ -45,74 +47,41 @@ _ROW_SCHEMA = {
 }
 
 
-def _bfs(
-    graph: nx.DiGraph, start: str, *, upward: bool, relations: set[str] | None, max_depth: int | None
-) -> dict[str, tuple[int, str, str, str]]:
-    """Shortest-hop search from ``start``: node -> (depth, via, relation, relation_path)."""
-    step = graph.predecessors if upward else graph.successors
-    seen: dict[str, tuple[int, str, str, str]] = {}
-    queue: deque[tuple[str, int, str]] = deque([(start, 0, "")])
-    while queue:
-        node, depth, path = queue.popleft()
-        if max_depth is not None and depth >= max_depth:
-            continue
-        for other in sorted(step(node)):
-            if other == start or other in seen:
-                continue
-            data = graph.edges[(other, node) if upward else (node, other)]
-            relation = data["relation"]
-            if relations is not None and relation not in relations:
-                continue
-            rel_path = relation if not path else (f"{relation}>{path}" if upward else f"{path}>{relation}")
-            seen[other] = (depth + 1, node, relation, rel_path)
-            queue.append((other, depth + 1, rel_path))
-    return seen
-
-
-def _rows(lg: LineageGraph, found: dict[str, tuple[int, str, str, str]]) -> pl.DataFrame:
-    rows = []
-    for node, (depth, via, relation, rel_path) in found.items():
-        attrs = lg.graph.nodes[node]
-        rows.append(
-            {"id": node, "depth": depth, "via": via, "relation": relation, "relation_path": rel_path}
-            | {c: attrs.get(c) for c in _NODE_COLUMNS}
-        )
-    frame = pl.DataFrame(rows, schema=_ROW_SCHEMA)
+def _rows(lg: LineageGraph, found: Reach) -> pl.DataFrame:
+    nodes = lg.graph.nodes
+    ids = list(found)
+    columns: dict[str, list[Any]] = {
+        "id": ids,
+        "depth": [found.depth[n] for n in ids],
+        "via": [found.via[n] for n in ids],
+        "relation": [found.relation[n] for n in ids],
+    }
+    for column in _NODE_COLUMNS:
+        columns[column] = [nodes[n].get(column) for n in ids]
+    frame = pl.DataFrame(columns, schema=_ROW_SCHEMA)
     return frame.sort(["depth", "downloads", "id"], descending=[False, True, False], nulls_last=True)
 
 
-def _has_parents(graph: nx.DiGraph, node: str) -> bool:
-    return any(p != node for p in graph.predecessors(node))
+def with_relation_path(found: Reach, key: str = "id") -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Deferred column ``relation_path`` (the relations along ``found.path``, joined by ``>``), placed
+    after ``relation``; rows whose ``key`` model the walk did not reach get null."""
 
+    def expand(rows: pl.DataFrame) -> pl.DataFrame:
+        paths = [">".join(found.relation_path(m)) if m in found else None for m in rows[key].to_list()]
+        column = pl.Series("relation_path", paths, dtype=pl.String())
+        at = rows.columns.index("relation") + 1 if "relation" in rows.columns else rows.width
+        return rows.insert_column(at, column)
 
-def paths_to_roots(graph: nx.DiGraph, model: str, max_paths: int) -> tuple[list[list[str]], bool]:
-    """Simple paths root -> ... -> model (at most ``max_paths``) and whether more exist."""
-    paths: list[list[str]] = []
-    truncated = False
-    stack: list[tuple[str, list[str]]] = [(model, [model])]
-    while stack:
-        node, path = stack.pop()
-        parents = [p for p in sorted(graph.predecessors(node), reverse=True) if p not in path]
-        if not _has_parents(graph, node) or (not parents and node != model):
-            if node != model:
-                if len(paths) >= max_paths:
-                    truncated = True
-                    break
-                paths.append(list(reversed(path)))
-            continue
-        for parent in parents:
-            stack.append((parent, [*path, parent]))
-    return paths, truncated
+    return expand
 
 
 def ancestry(lg: LineageGraph, model: str, *, max_paths: int = 200) -> AnalysisResult:
     """Every ancestor of ``model`` with its depth, the hop relations, the paths to each root, and the roots."""
     model = lg.resolve(model)
     graph = lg.graph
-    found = _bfs(graph, model, upward=True, relations=None, max_depth=None)
-    rows = _rows(lg, found).with_columns(
-        pl.col("id").map_elements(lambda n: not _has_parents(graph, n), return_dtype=pl.Boolean).alias("is_root")
-    )
+    found = reach(graph, [model], direction="ancestors")
+    rows = _rows(lg, found)
+    rows = rows.with_columns(pl.Series("is_root", [is_root(graph, n) for n in rows["id"]], dtype=pl.Boolean()))
     paths, truncated = paths_to_roots(graph, model, max_paths)
     path_rows = [
         {
@@ -124,11 +93,12 @@ def ancestry(lg: LineageGraph, model: str, *, max_paths: int = 200) -> AnalysisR
         for p in sorted(paths, key=lambda p: (len(p), p))
     ]
     roots = sorted(rows.filter(pl.col("is_root"))["id"].to_list()) if found else [model]
-    cycle_nodes = _cycle_nodes(graph, found.keys() | {model})
+    cycle_nodes = _cycle_nodes(graph, set(found) | {model})
     in_cycle = [n for n in found if n in cycle_nodes]
     return AnalysisResult(
         title=f"Ancestry of {model}",
         rows=rows,
+        deferred=with_relation_path(found),
         summary={
             "model": model,
             "ancestors": rows.height,
@@ -168,13 +138,14 @@ def impact(
     """The blast radius of ``model``: every transitive descendant, with a summary by depth and relation."""
     model = lg.resolve(model)
     wanted = {str(r) for r in relations} if relations else None
-    found = _bfs(lg.graph, model, upward=False, relations=wanted, max_depth=max_depth)
+    found = reach(lg.graph, [model], relations=wanted, max_depth=max_depth)
     rows = _rows(lg, found)
     by_depth = _totals(rows, "depth").sort("depth")
     by_relation = _totals(rows, "relation").sort("models", descending=True)
     return AnalysisResult(
         title=f"Impact of {model}",
         rows=rows,
+        deferred=with_relation_path(found),
         summary={
             "model": model,
             "affected_models": rows.height,

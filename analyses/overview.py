@@ -1,8 +1,8 @@
 """Whole-snapshot statistics and one model's neighbourhood.
 
-Definitions:
-- **root**: a model with at least one child and no parent (self-loops ignored).
-- **depth** of a model: the fewest edges from any root to it (null when no root reaches it, e.g. in a cycle).
+Definitions (*root*, *depth* and *reach* as in :mod:`ptmgraph.traverse`):
+- **depth** of a model (stats): its depth from the roots; a model no root reaches (inside a cycle)
+  has none. An isolated model is a root at depth 0.
 - **component**: a weakly connected component of the graph; its *hub* is its model with the most children.
 - **cycle**: a strongly connected component of two or more models; a **self-loop** is a model naming itself.
 """
@@ -16,6 +16,7 @@ import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
+from ptmgraph.traverse import depths_from_roots, reach
 
 _METRIC_SCHEMA = {"section": pl.String(), "id": pl.String(), "count": pl.Int64()}
 
@@ -27,32 +28,17 @@ def _counts(section: str, frame: pl.DataFrame, column: str) -> list[dict[str, An
     return [{"section": section, "id": str(k), "count": int(n)} for k, n in grouped.iter_rows()]
 
 
-def root_depths(graph: nx.DiGraph) -> dict[str, int]:
-    """Fewest edges from any root to each model reachable from a root (roots have depth 0)."""
-    roots = [n for n in graph if graph.out_degree(n) > 0 and not any(p != n for p in graph.predecessors(n))]
-    depths: dict[str, int] = dict.fromkeys(roots, 0)
-    frontier = list(roots)
-    while frontier:
-        nxt = []
-        for node in frontier:
-            for child in graph.successors(node):
-                if child not in depths:
-                    depths[child] = depths[node] + 1
-                    nxt.append(child)
-        frontier = nxt
-    return depths
-
-
 def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
     """Counts of models, edges by relation and evidence, dangling references, roots, depths, components."""
     snap, graph = lg.snapshot, lg.graph
-    depths = root_depths(graph)
-    roots = sorted(n for n, d in depths.items() if d == 0)
+    depths = depths_from_roots(graph)
+    roots = [n for n, d in depths.items() if d == 0]
     components = sorted(nx.weakly_connected_components(graph), key=len, reverse=True)
     cycles = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
     rows: list[dict[str, Any]] = []
     rows += _counts("edges_by_relation", snap.edges, "relation")
     rows += _counts("edges_by_rule", snap.edges, "relation_rule")
+    rows += _counts("edges_by_confidence", snap.edges, "confidence")
     rows += _counts("evidence_by_kind", snap.evidence, "kind")
     rows += _counts("dangling_by_reason", snap.dangling, "reason")
     depth_frame = pl.DataFrame({"depth": list(depths.values())}, schema={"depth": pl.Int64()})
@@ -65,9 +51,10 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
             break
         hub = max(sorted(comp), key=graph.out_degree)
         rows.append({"section": "largest_components", "id": hub, "count": len(comp)})
-    reach = {r: len(nx.descendants(graph, r)) for r in roots}
-    top_roots = sorted(roots, key=lambda r: (-reach[r], r))[:top]
-    rows += [{"section": "top_roots_by_descendants", "id": r, "count": reach[r]} for r in top_roots]
+    # Each model lies below few roots, so walking from every root is linear for Hub-shaped graphs.
+    counts = {r: len(reach(graph, [r])) for r in roots if graph.out_degree(r)}
+    top_roots = sorted(counts, key=lambda r: (-counts[r], r))[:top]
+    rows += [{"section": "top_roots_by_descendants", "id": r, "count": counts[r]} for r in top_roots]
     summary = {
         "models": graph.number_of_nodes(),
         "models_with_record": int(snap.models["has_record"].sum()),
@@ -93,6 +80,7 @@ _NEIGHBOUR_SCHEMA = {
     "direction": pl.String(),
     "relation": pl.String(),
     "relation_rule": pl.String(),
+    "confidence": pl.String(),
     "declared_relation": pl.String(),
     "hub_relation": pl.String(),
     "inferred_relation": pl.String(),
@@ -122,7 +110,8 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
                     "direction": direction,
                     **{
                         k: edge[k]
-                        for k in ("relation", "relation_rule", "declared_relation", "hub_relation", "inferred_relation")
+                        for k in ("relation", "relation_rule", "confidence", "declared_relation", "hub_relation",
+                                  "inferred_relation")
                     },
                     "evidence": [f"{k} {f} ({s})" for k, f, s in items.select("kind", "field", "source").iter_rows()],
                 }

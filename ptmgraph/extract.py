@@ -13,22 +13,36 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-import yaml
-
+from ptmgraph import reader
 from ptmgraph.records import WEIGHT_FORMATS, EvidenceKind, ModelRecord, Problem, Reference, Relation
+from ptmgraph.relations import WeightShape
 
 CARD = "README.md"
 CONFIG = "config.json"
 ADAPTER_CONFIG = "adapter_config.json"
 
-# Files that only adapters ship (PEFT, diffusers LoRA conventions).
+# Adapter files (PEFT, diffusers LoRA conventions, single-file LoRAs), anywhere in the repo.
 _ADAPTER_FILES = re.compile(
     r"(^|/)(adapter_config\.json|adapter_model\.(safetensors|bin)|pytorch_lora_weights\.(safetensors|bin))$"
+    r"|(^|/)[^/]*(?<![a-z])lora(?![a-z])[^/]*\.(safetensors|bin|pt|pth|ckpt)$",
+    re.IGNORECASE,
 )
-# Quantization methods as they appear in repo names ("-GGUF", "-AWQ", "-4bit", "Q4_K_M", ...).
+# Whole-model weight files, at the root or in a pipeline component folder (unet/, text_encoder/, onnx/ ...).
+_FULL_WEIGHTS = re.compile(
+    r"^([^/]+/)?(model|pytorch_model|diffusion_pytorch_model|consolidated|tf_model|flax_model)"
+    r"([-.]\d+(-of-\d+)?)?\.(safetensors|bin|pth|pt|h5|msgpack|onnx)$",
+    re.IGNORECASE,
+)
+_GGML_BIN = re.compile(r"ggml.*\.bin$", re.IGNORECASE)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".onnx")
+_TRAINING_STATE = re.compile(r"^(checkpoint|global_step|epoch|step)[-_]?\d+/", re.IGNORECASE)
+# Files that only quantization tools write: EXL2's measurement, GPTQ's and AWQ's quantizer configs.
+_QUANT_FILES = {"measurement.json": "exl2", "quantize_config.json": "gptq", "quant_config.json": "awq"}
+# Quantization methods as they appear in repo names ("-GGUF", "-AWQ", "-4bit", "Q4_K_M", "4.0bpw", ...).
+# Precision words (16bit, fp16, bf16, fp32, float16) are not quantization: they are not matched.
 _QUANT_NAME = re.compile(
-    r"(?<![a-z0-9])(gguf|ggml|gptq|awq|exl2|exl3|bnb|hqq|aqlm|eetq|mlx-?\d+-?bits?|\d+-?bits?|int[48]|"
-    r"nf4|fp8|q[2-8](_k)?(_[msl])?|iq[1-4]_\w+|w4a16|w8a8)(?![a-z0-9])",
+    r"(?<![a-z0-9])(gguf|ggml|gptq|awq|exl2|exl3|bnb|hqq|aqlm|eetq|mlx-?[1-8]-?bits?|[1-8]-?bits?|int[48]|"
+    r"nf4|fp8|fp4|\d(\.\d+)?bpw|q[2-8](_k)?(_[msl])?|iq[1-4]_\w+|w4a16|w8a8)(?![a-z0-9])",
     re.IGNORECASE,
 )
 
@@ -40,32 +54,13 @@ class CardError(ValueError):
 def card_metadata(readme: str) -> dict[str, Any] | None:
     """The YAML front matter of a raw README.md as a dict; None when the card has none.
 
-    Tolerates a BOM, leading blank lines, Windows line ends and a closing ``...``. Raises
-    :class:`CardError` for front matter that is not valid YAML or not a mapping.
+    Read by :func:`ptmgraph.reader.card_yaml` (its bounds apply). Raises :class:`CardError` for front
+    matter that is unclosed, not valid YAML, not a mapping or over a bound.
     """
-    text = readme.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    text = text.lstrip(" \t\n")
-    if not text.startswith("---"):
-        return None
-    lines = text.split("\n")
-    if lines[0].strip() != "---":
-        return None
-    for end in range(1, len(lines)):
-        if lines[end].strip() in {"---", "..."}:
-            break
-    else:
-        raise CardError("front matter opened with '---' is never closed")
-    try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
-        raise CardError(f"front matter is not valid YAML{where}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CardError(f"front matter is a {type(data).__name__}, not a mapping")
-    return data
+    card = reader.card_yaml(readme, CARD)
+    if isinstance(card, Problem):
+        raise CardError(card.message)
+    return card
 
 
 def weight_formats(files: Iterable[str]) -> list[str]:
@@ -81,7 +76,42 @@ def weight_formats(files: Iterable[str]) -> list[str]:
 
 
 def has_adapter_files(files: Iterable[str]) -> bool:
-    return any(_ADAPTER_FILES.search(name) for name in files)
+    # The substring test first: the pattern is slow, and most names hold neither word.
+    return any(("adapter" in n or "lora" in n.lower()) and _ADAPTER_FILES.search(n) for n in files)
+
+
+def has_full_weights(files: Iterable[str]) -> bool:
+    """Whole-model weights at the root or in a component folder (not a ``checkpoint-N/`` training state)."""
+    return any(
+        n.endswith(_WEIGHT_SUFFIXES) and _FULL_WEIGHTS.match(n) and not ("/" in n and _TRAINING_STATE.match(n))
+        for n in files
+    )
+
+
+def weight_shape(files: list[str], quantization: str | None) -> WeightShape:
+    """What a repo's files show about its weights (:class:`~ptmgraph.relations.WeightShape`).
+
+    ``quantization`` is the method its files or config show (:func:`quantization_hint`), or None when
+    there is none or its base shares it. Adapter files win over a quantization config, since a QLoRA
+    adapter may carry its base's ``config.json``.
+    """
+    if not files:
+        return WeightShape.UNKNOWN
+    full, adapter = has_full_weights(files), has_adapter_files(files)
+    if adapter and not full and quantization not in ("gguf", "ggml"):
+        return WeightShape.ADAPTER_ONLY
+    if quantization is not None:
+        return WeightShape.QUANTIZED
+    if full:
+        return WeightShape.MERGED_ADAPTER if adapter else WeightShape.FULL
+    return WeightShape.NO_WEIGHTS
+
+
+def has_merge_signs(files: Iterable[str], tags: Iterable[str]) -> bool:
+    """A mergekit config among the files, or a ``merge`` / ``mergekit`` tag."""
+    return any(n.rsplit("/", 1)[-1] == "mergekit_config.yml" for n in files) or bool(
+        {t.lower() for t in tags} & {"merge", "mergekit", "merged-model"}
+    )
 
 
 def quantization_from_name(model_id: str) -> str | None:
@@ -93,7 +123,7 @@ def quantization_from_name(model_id: str) -> str | None:
     for method in ("gguf", "ggml", "gptq", "awq", "exl2", "exl3", "bnb", "hqq", "aqlm", "eetq", "mlx"):
         if word.startswith(method):
             return method
-    return word
+    return "exl2" if word.endswith("bpw") else word
 
 
 def _as_list(value: object) -> list[Any]:
@@ -231,6 +261,111 @@ def references_from_adapter_config(child: str, config: Mapping[str, Any], source
     ]
 
 
+# Card prose that names the model a repo was made from: (phrase, the relation its wording states).
+# Each pattern ends where the link or id is expected; only the rest of that line is searched.
+_PROSE_PATTERNS: list[tuple[re.Pattern[str], Relation | None]] = [
+    (re.compile(r"\boriginal model\s*[:：]", re.IGNORECASE), None),
+    (re.compile(r"\bquanti[sz]ed version of\b", re.IGNORECASE), Relation.QUANTIZED),
+    (re.compile(r"\b(?:static |weighted/imatrix |imatrix )?quants of\b", re.IGNORECASE), Relation.QUANTIZED),
+    (re.compile(r"\b(?:GGUF|GGML|GPTQ|AWQ|EXL2)\b[\w ]{0,30}?\b(?:of|for)\b", re.IGNORECASE), Relation.QUANTIZED),
+    (re.compile(r"\bThis model is a fine-tuned version of\b"), Relation.FINETUNE),
+]
+_ANY_PHRASE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _PROSE_PATTERNS), re.IGNORECASE)
+_HUB_LINK = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/[^\s)\]\"'<>]+", re.IGNORECASE)
+_LEAD = re.compile(
+    r"""^[\s:*_`]*(?:the\s+(?:original\s+)?(?:model\s+)?)?(?:\[[^\]]{0,200}\]\(\s*|<a\s+href=["']?)?""",
+    re.IGNORECASE,
+)
+_BARE_ID = re.compile(r"^([A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_])[\s*_`\]]*(?:$|[\s,.;)])")
+_PHRASE_CHARS = 200
+"""At most this much of a matched line is kept as evidence: a one-line quote, never the prose."""
+_PROSE_FIELDS = ("original_model", "model_link", "model_creator")
+
+
+def _named_model(rest: str, require_link: bool) -> str | None:
+    """The Hub link (or, unless ``require_link``, the bare ``ORG/NAME``) right after a matched phrase.
+
+    Only what comes first counts: "GPTQ models for GPU inference](link)" names no original.
+    """
+    tail = rest[_LEAD.match(rest).end() :]  # type: ignore[union-attr]  # the pattern matches every string
+    link = _HUB_LINK.match(tail)
+    if link is not None:
+        return link.group(0).rstrip(".,;:")
+    bare = None if require_link else _BARE_ID.match(tail)
+    return bare.group(1) if bare else None
+
+
+def references_from_card_text(
+    child: str, readme: str | None, card: Mapping[str, Any] | None, source: str
+) -> list[Reference]:
+    """``card_text`` evidence: the model a card's prose or quantizer fields name as the original.
+
+    Recognised: "Original model: <link>", "quantized version of <link>", "quants of <link>",
+    "GGUF ... of/for <link>", the Trainer's "This model is a fine-tuned version of [X](https://huggingface.co/X)",
+    and the card fields ``original_model`` / ``model_link`` / ``model_creator`` (when they hold a Hub id
+    or link). A ``quantized_by`` field makes every such reference state ``quantized``; when nothing
+    else names a model, it is evidence that the card's declared bases were quantized. The matched line
+    (cut to :data:`_PHRASE_CHARS`) is kept as the reference's ``quote``; nothing else of the prose is.
+    """
+    card = card or {}
+    quantized_by = _text(card.get("quantized_by"))
+    refs: dict[tuple[str, str], Reference] = {}
+
+    def add(raw: str, field: str, relation: Relation | None, quote: str) -> None:
+        relation = Relation.QUANTIZED if quantized_by and relation is not Relation.FINETUNE else relation
+        refs.setdefault((raw.lower(), field), Reference(
+            child, raw, EvidenceKind.CARD_TEXT, field, source, relation, quote[:_PHRASE_CHARS]
+        ))
+
+    for key in _PROSE_FIELDS:
+        value = _text(card.get(key))
+        if value and "/" in value:  # a display name ("Meta Llama 2") names no repo
+            add(value, f"{CARD}:{key}", None, f"{key}: {value}")
+    body = _prose(readme) if readme else ""
+    for line in _lines_with_a_phrase(body):
+        if len(line) > 2000:  # a minified blob, not a sentence
+            continue
+        for pattern, relation in _PROSE_PATTERNS:
+            match = pattern.search(line)
+            if match is None:
+                continue
+            named = _named_model(line[match.end() :], require_link=relation is Relation.FINETUNE)
+            if named is not None and not _names_itself(named, child):
+                add(named, f"{CARD}:text", relation, line.strip())
+                break
+    if quantized_by and not any(r.relation is Relation.QUANTIZED for r in refs.values()):
+        for base in references_from_card(child, card, source):
+            if isinstance(base.raw, str):
+                add(base.raw, f"{CARD}:quantized_by", Relation.QUANTIZED, f"quantized_by: {quantized_by}")
+    return list(refs.values())
+
+
+def _lines_with_a_phrase(body: str) -> list[str]:
+    """The lines of ``body`` that hold any of the phrases: one pass over the text instead of one per line."""
+    lines: dict[int, str] = {}
+    for match in _ANY_PHRASE.finditer(body):
+        start = body.rfind("\n", 0, match.start()) + 1
+        if start not in lines:
+            end = body.find("\n", match.end())
+            lines[start] = body[start : end if end >= 0 else len(body)]
+    return list(lines.values())
+
+
+def _names_itself(named: str, child: str) -> bool:
+    return named.rstrip("/").lower().endswith("/" + child.lower()) or named.lower() == child.lower()
+
+
+def _prose(readme: str) -> str:
+    """A README without its YAML front matter."""
+    text = readme.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").lstrip(" \t\n")
+    if text.startswith("---"):
+        lines = text.split("\n")
+        for end in range(1, len(lines)):
+            if lines[end].strip() in {"---", "..."}:
+                return "\n".join(lines[end + 1 :])
+    return text
+
+
 MODEL_TREE_HEADINGS: dict[str, Relation] = {
     "finetunes": Relation.FINETUNE,
     "adapters": Relation.ADAPTER,
@@ -320,6 +455,7 @@ def record_from_api(
     if isinstance(card, Mapping):
         apply_card(record, card)
         refs += references_from_card(model_id, card, source)
+        refs += references_from_card_text(model_id, readme if isinstance(readme, str) else None, card, source)
     record.license = record.license or _license({}, tags)
     refs += references_from_tags(model_id, tags, source)
     refs += references_from_config(model_id, config, source)
@@ -328,9 +464,20 @@ def record_from_api(
 
 
 def quantization_hint(record: ModelRecord, config: Mapping[str, Any] | None = None) -> str | None:
-    """The quantization method this repo shows: GGUF files, a ``quantization_config``, or its name."""
-    if "gguf" in record.weight_formats or "ggml" in record.weight_formats:
-        return "gguf"
+    """The quantization method this repo's files or config show, or None; its name is not asked.
+
+    GGUF/GGML files count only without whole-model weights beside them (``google/gemma-7b-it`` ships
+    both); then EXL2/GPTQ/AWQ quantizer files, then ``config.json``'s ``quantization_config``.
+    """
+    formats = set(record.weight_formats)
+    if {"gguf", "ggml"} & formats and not has_full_weights(record.files):
+        return "gguf" if "gguf" in formats else "ggml"
+    names = {n for n in record.files if "/" not in n}
+    if any(_GGML_BIN.search(n) for n in names) and not has_full_weights(record.files):
+        return "ggml"
+    for name, tool in _QUANT_FILES.items():
+        if name in names:
+            return tool
     qc = (config or {}).get("quantization_config")
     if isinstance(qc, Mapping):
         method = _text(qc.get("quant_method"))
@@ -338,32 +485,7 @@ def quantization_hint(record: ModelRecord, config: Mapping[str, Any] | None = No
             return method.lower()
         if qc.get("load_in_4bit") or qc.get("load_in_8bit"):
             return "bnb"
-        return "unspecified"
-    return record.quantization or quantization_from_name(record.id)
+        return "mlx" if (record.library or "").lower() == "mlx" else "unspecified"
+    return record.quantization
 
 
-def inferred_relation(
-    child_id: str, child: ModelRecord | None, base_id: str, n_bases: int
-) -> tuple[Relation | None, str | None]:
-    """The relation the child's own repo suggests, independent of any card or the Hub, and its basis.
-
-    - ``("adapter", "files")``: the child ships adapter files (adapter_config.json, adapter_model.*, LoRA weights);
-    - ``("quantized", "files")``: GGUF weights or a ``quantization_config`` in config.json;
-    - ``("quantized", "name")``: a quantization marker (GPTQ, AWQ, 4bit, ...) in the child's name that the
-      base's name lacks (weak: a name is only a name);
-    - ``("merge", "base_count")``: the card lists two or more distinct bases;
-    - ``(None, None)`` otherwise.
-    """
-    if child is not None and has_adapter_files(child.files):
-        return Relation.ADAPTER, "files"
-    if child is not None and (
-        {"gguf", "ggml"} & set(child.weight_formats)
-        or child.quantization not in (None, quantization_from_name(child_id))
-    ):
-        return Relation.QUANTIZED, "files"
-    hint = quantization_from_name(child_id)
-    if hint is not None and quantization_from_name(base_id) != hint:
-        return Relation.QUANTIZED, "name"
-    if n_bases >= 2:
-        return Relation.MERGE, "base_count"
-    return None, None

@@ -7,6 +7,7 @@ self-loops are kept: every traversal in ``analyses`` tolerates them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import polars as pl
 from ptmgraph import snapshot as snapshot_io
 from ptmgraph.ids import IdIndex, normalize_reference
 from ptmgraph.records import MODELS_SCHEMA
+from ptmgraph.relations import Confidence
 from ptmgraph.snapshot import Snapshot
 
 NODE_ATTRIBUTES = [c for c, t in MODELS_SCHEMA.items() if not isinstance(t, pl.List) and c != "id"] + [
@@ -82,6 +84,19 @@ class LineageGraph:
         return dict(self.graph.edges[base, child])
 
 
-def load_graph(directory: Path | None = None) -> LineageGraph:
-    """The graph of the snapshot in ``directory``, or of the bundled snapshot when None."""
-    return LineageGraph(snapshot_io.load(directory or snapshot_io.bundled_path()))
+def load_graph(directory: Path | None = None, *, min_confidence: Confidence | str | None = None) -> LineageGraph:
+    """The graph of the snapshot in ``directory``, or of the bundled snapshot when None.
+
+    ``min_confidence`` drops the edges below that :class:`~ptmgraph.relations.Confidence` from the
+    snapshot before the graph is built, so every analysis sees only the edges it may trust.
+    """
+    snap = snapshot_io.load(directory or snapshot_io.bundled_path())
+    if min_confidence is not None:
+        snap = at_least(snap, Confidence(min_confidence))
+    return LineageGraph(snap)
+
+
+def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
+    """``snap`` without the edges whose confidence is below ``min_confidence``."""
+    kept = [c.value for c in Confidence if c.rank >= min_confidence.rank]
+    return replace(snap, edges=snap.edges.filter(pl.col("confidence").is_in(kept)))

@@ -71,6 +71,14 @@ class EvidenceKind(str, Enum):
     ADAPTER_CONFIG = "adapter_config"  # adapter_config.json `base_model_name_or_path`
     MODEL_TREE = "model_tree"  # the Hub's model-tree listing of a base (list_models filter)
     EDGE_LIST = "edge_list"  # an imported (child, base, relation) table
+    CARD_TEXT = "card_text"  # card prose ("Original model: <link>", ...) or quantizer fields (original_model, ...)
+
+
+STRONG_KINDS = frozenset(
+    {EvidenceKind.CARD_BASE_MODEL, EvidenceKind.HUB_TAG, EvidenceKind.MODEL_TREE, EvidenceKind.EDGE_LIST}
+)
+"""Evidence that names a parent by declaring it (card, Hub, edge list). The other kinds (config,
+adapter config, card text) name a parent only for a child that none of these gives one."""
 
 
 class DanglingReason(str, Enum):
@@ -84,6 +92,7 @@ class DanglingReason(str, Enum):
     NOT_FOUND = "not_found"  # the Hub answered 404 (deleted, renamed or private)
     GATED = "gated"  # exists, but its metadata needs accepted terms
     DISABLED = "disabled"  # taken down by the Hub
+    OUTWEIGHED = "outweighed"  # a config or prose parent of a child whose card or the Hub declares others
 
 
 WEIGHT_FORMATS: dict[str, str] = {
@@ -134,7 +143,7 @@ class ModelRecord:
     datasets: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     new_version: str | None = None
-    quantization: str | None = None  # method hinted by files/config/name: gguf, gptq, awq, exl2, bnb, ...
+    quantization: str | None = None  # method its files or config show (not its name): gguf, gptq, awq, exl2, bnb
     source: str = ""  # where this record was read
 
 
@@ -152,6 +161,7 @@ class Reference:
     field: str
     source: str
     relation: Relation | None = None
+    quote: str | None = None  # for card text: the matched line, at most one line
 
 
 @dataclass(frozen=True)
@@ -221,16 +231,21 @@ EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "relation": pl.String(),  # stated by this evidence, null if it states none
     "raw": pl.String(),
+    "quote": pl.String(),  # card_text: the one matched line
 }
 
 EDGES_SCHEMA: dict[str, pl.DataType] = {
     "base": pl.String(),
     "child": pl.String(),
     "relation": pl.String(),  # the resolved relation (see assemble.resolve_relation)
-    "relation_rule": pl.String(),  # which evidence decided it: declared / files / hub / edge_list / none
+    "relation_rule": pl.String(),  # the relations.RelationRule that decided it
+    "confidence": pl.String(),  # relations.Confidence: high / medium / low
     "declared_relation": pl.String(),  # card base_model_relation or edge-list column
     "hub_relation": pl.String(),  # Hub tag or model-tree heading
-    "inferred_relation": pl.String(),  # from the child's files, config and name
+    "inferred_relation": pl.String(),  # from the child's files, config, name and base count
+    "prose_relation": pl.String(),  # worded by card prose or quantizer fields
+    "weights": pl.String(),  # the child's relations.WeightShape
+    "replaced_base": pl.String(),  # prose_parent rule: the declared base this edge stands in for
     "relations_disagree": pl.Boolean(),
     "evidence_kinds": pl.List(pl.String()),
     "n_evidence": pl.Int64(),

@@ -146,7 +146,7 @@ def test_the_installed_command_runs_as_a_user_would() -> None:
 def test_export_draws_the_impact_as_svg_and_states_the_cap(tmp_path: Path) -> None:
     target = tmp_path / "graphs" / "impact.svg"
     result = run("export", "meta-llama/Llama-2-7b-chat-hf", "--impact", "--format", "svg", "--out", str(target),
-                 "--max-nodes", "60")
+                 "--max-nodes", "60", "--max-per-depth", "0")
     assert result.exit_code == 0, result.stderr
     svg = target.read_text()
     assert svg.lstrip().startswith("<?xml") and "meta-llama/Llama-2-7b-chat-hf" in svg
@@ -161,7 +161,7 @@ def test_export_draws_the_ancestry_as_dot_with_every_ancestor(tmp_path: Path) ->
         assert model in dot
 
 
-def test_export_needs_exactly_one_direction(tmp_path: Path) -> None:
+def test_export_needs_a_direction(tmp_path: Path) -> None:
     result = run("export", DEPTH3, "-o", str(tmp_path / "x.svg"))
     assert result.exit_code == 2 and "--ancestry" in result.stderr
 

@@ -92,7 +92,7 @@ def test_an_api_record_gives_card_tag_and_relation_evidence() -> None:
     snap = assemble(Harvest(records=[record], references=refs))
     edge = snap.edges.row(0, named=True)
     # The Hub says finetune, the files say adapter: the files win, and the disagreement is kept.
-    assert (edge["relation"], edge["relation_rule"], edge["hub_relation"]) == ("adapter", "files", "finetune")
+    assert (edge["relation"], edge["relation_rule"], edge["hub_relation"]) == ("adapter", "adapter_weights", "finetune")
     assert edge["relations_disagree"] and edge["n_evidence"] == 2
 
 
@@ -160,7 +160,8 @@ def test_a_gguf_repo_whose_copied_card_says_finetune_is_a_quantization() -> None
         "test",
     )
     edge = assemble(Harvest(records=[record], references=refs)).edges.row(0, named=True)
-    assert (edge["relation"], edge["relation_rule"], edge["declared_relation"]) == ("quantized", "files", "finetune")
+    expected = ("quantized", "quantized_files", "finetune")
+    assert (edge["relation"], edge["relation_rule"], edge["declared_relation"]) == expected
 
 
 def test_a_declared_adapter_relation_is_taken_at_its_word() -> None:

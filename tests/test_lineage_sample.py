@@ -85,7 +85,7 @@ def test_impact_of_direct_adapters_follows_only_adapter_edges(bundled, hub_sampl
     extra = got - listed_adapters
     for model in extra:
         edge = bundled.edge("meta-llama/Llama-2-7b-chat-hf", bundled.resolve(model))
-        assert edge["relation_rule"] in {"files", "declared"}
+        assert edge["relation_rule"] in {"adapter_weights", "declared"}
 
 
 def test_ancestry_of_a_depth_3_model_matches_cards_and_tree(bundled, raw_parents, hub_sample) -> None:

@@ -36,7 +36,7 @@ def test_the_query_commands_of_the_usage_section_run(tmp_path: Path) -> None:
     commands = [shlex.split(line.split("#")[0]) for line in usage.strip().splitlines()]
     ran = 0
     for argv in commands:
-        if argv[1] == "export":
+        if argv[1] in ("export", "explore", "report"):
             argv = [a if not a.startswith("outputs/") else str(tmp_path / Path(a).name) for a in argv]
         if "MODEL" in argv:
             continue

@@ -1,4 +1,9 @@
-"""Format: the main table as CSV (list cells joined with ``;``, times in ISO 8601)."""
+"""Format: the main table as CSV (list cells joined with ``;``, times in ISO 8601).
+
+Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
+carriage return) get a leading ``'`` (the OWASP rule for CSV injection); ``raw=True`` leaves every cell
+as it is, for pipelines that read the values back.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,25 @@ import polars as pl
 
 from ptmgraph.result import AnalysisResult
 
+FORMULA_START = r"^[=+\-@\t\r]"
+"""A cell matching this starts a spreadsheet formula."""
 
-def result_to_csv(result: AnalysisResult) -> str:
-    frame = result.rows.with_columns(
-        [pl.col(c).cast(pl.List(pl.String())).list.join(";") for c, t in result.rows.schema.items()
+
+def result_to_csv(result: AnalysisResult, *, raw: bool = False) -> str:
+    rows = result.output_rows()
+    frame = rows.with_columns(
+        [pl.col(c).cast(pl.List(pl.String())).list.join(";") for c, t in rows.schema.items()
          if isinstance(t, pl.List)]
     )
+    if not raw:
+        text_columns = [c for c, t in frame.schema.items() if t == pl.String()]
+        frame = frame.with_columns(
+            [
+                pl.when(pl.col(c).str.contains(FORMULA_START))
+                .then(pl.lit("'") + pl.col(c))
+                .otherwise(pl.col(c))
+                .alias(c)
+                for c in text_columns
+            ]
+        )
     return frame.write_csv()

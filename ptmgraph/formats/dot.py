@@ -1,40 +1,47 @@
 """Draw a :class:`~ptmgraph.formats.subgraph.DrawnGraph` with Graphviz: DOT source, SVG or PNG.
 
-Layout: top to bottom, base above derived. Edges are coloured by relation with the Okabe-Ito
-palette (safe for the common colour-vision deficiencies) and also styled, so colour is never the only
-cue; a legend cluster lists them. The focus model is filled with a bold border; models without a
-record of their own (only seen as a base or in a tree listing) have a dashed outline; ``+K more``
-nodes are grey notes.
+Layout: base before derived, left to right for impact sets (depth runs across the page, the
+children of one model stacked in one column) and top to bottom for ancestries; ``rankdir`` changes
+it. Edges are coloured by relation with the Okabe-Ito palette (safe for the common colour-vision
+deficiencies) and also styled, so colour is never the only cue; a model's outline takes the colour
+of the relation of its own hop. Models are shaded by downloads (:data:`DOWNLOAD_SHADES`, darker is
+more). The focus model is yellow with a bold border; models without a record of their own (only
+seen as a base or in a tree listing) have a dashed outline; ``+K more`` nodes are grey notes. A
+legend lists all of it.
+
+**Size rule.** Pictures draw at most :data:`PICTURE_MAX_NODES` models, at most
+:data:`PICTURE_MAX_PER_DEPTH` at any one depth (the rest in ``+K more`` nodes): one rank holds
+at most 8 models and 8 ``+K more`` boxes, and ids longer than :data:`ID_LINE_CHARS` are broken over
+two lines. The drawing of Llama-2-7b-chat-hf's impact set is 1,579 x 813 px at 96 dpi, and none of
+the bundled sample's impact sets draws wider than 2,252 px (``benchmarks/RESULTS.md``). The options
+``--max-nodes``, ``--max-per-depth`` and ``--rankdir`` change it.
 
 All text comes from untrusted metadata, so every label is made safe here: control and bidi
 characters become visible ``\\xNN``/``\\uNNNN`` escapes, long strings are shortened with ``…``, and
 :func:`graphviz.escape` disables backslash escapes and ``<...>`` HTML-like labels (node names are
-generated ``n0``, ``n1``... so ids never reach DOT syntax). No HTML-like or record labels are used.
+generated ``n0``, ``n1``... so ids never reach DOT syntax). No record labels are used, and the one
+HTML-like label, the legend's, holds constants and relation names escaped with :func:`html.escape`.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import os
+import html
 import shutil
 import subprocess
-import tempfile
 import unicodedata
-from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import quote as url_quote
 
 import graphviz
 
+from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.subgraph import RELATION_ORDER, DrawnEdge, DrawnGraph, DrawnNode
 
-Format = Literal["dot", "svg", "png"]
-FORMATS: tuple[str, ...] = ("dot", "svg", "png")
+RankDir = Literal["TB", "LR", "BT", "RL"]
+RANKDIRS: tuple[str, ...] = ("TB", "LR", "BT", "RL")
 
-
-class ExportError(Exception):
-    """The graph could not be exported; the message is one line naming the problem."""
+PICTURE_MAX_NODES = 32
+PICTURE_MAX_PER_DEPTH = 8
 
 
 # Okabe & Ito (2008) colour-blind-safe palette; style is a second cue for each relation.
@@ -50,18 +57,32 @@ _SUMMARY_EDGE = {"color": "#9A9A9A", "style": "dashed", "penwidth": "1.0", "arro
 
 FOCUS_FILL = "#F0E442"  # Okabe-Ito yellow
 MORE_FILL = "#EEEEEE"
+DOWNLOAD_SHADES: tuple[tuple[int, str, str], ...] = (
+    (100_000, "#6FA3D6", ">= 100,000"),
+    (1_000, "#A9C8E8", "1,000 - 99,999"),
+    (10, "#D6E4F3", "10 - 999"),
+    (0, "#F1F5FB", "0 - 9"),
+)
+"""(lowest count, fill, legend text) from most downloads down; a model with no count is white."""
+UNKNOWN_FILL = "#FFFFFF"
 FONT = "sans-serif"
 
 MAX_ID_CHARS = 100
+ID_LINE_CHARS = 44  # longer ids are broken over two lines, which keeps the columns narrow
 MAX_TEXT_CHARS = 48
 MAX_TOOLTIP_CHARS = 300
 LABEL_EDGES_UP_TO = 40  # edges get a text label when the drawing has at most this many model edges
-FAN_PER_ROW = 7  # a fan of more models than this is spread over several rows ...
-FAN_MAX_ROWS = 15  # ... but never more rows than this (long edges through many rows make dot slow)
 
 
 def relation_style(relation: str) -> dict[str, str]:
     return RELATION_STYLE.get(relation, _OTHER_STYLE)
+
+
+def download_fill(downloads: int | None) -> str:
+    """The fill of a model with ``downloads`` (see :data:`DOWNLOAD_SHADES`)."""
+    if downloads is None:
+        return UNKNOWN_FILL
+    return next((fill for lowest, fill, _ in DOWNLOAD_SHADES if downloads >= lowest), DOWNLOAD_SHADES[-1][1])
 
 
 _BIDI_CONTROLS = {
@@ -92,8 +113,17 @@ def dot_text(*lines: str) -> str:
     return graphviz.nohtml("\\n".join(graphviz.escape(line) for line in lines))
 
 
+def wrap_id(text: str, width: int = ID_LINE_CHARS) -> list[str]:
+    """A long id in two lines, broken after the last ``/ - _ .`` that leaves a first line of
+    between half of ``width`` and ``width`` characters; one line when there is no such place."""
+    if len(text) <= width:
+        return [text]
+    cut = max((i + 1 for i, ch in enumerate(text[:width]) if ch in "/-_."), default=0)
+    return [text[:cut], text[cut:]] if cut >= width // 2 else [text]
+
+
 def _model_lines(node: DrawnNode) -> list[str]:
-    lines = [clean_text(node.id, MAX_ID_CHARS)]
+    lines = wrap_id(clean_text(node.id, MAX_ID_CHARS))
     facts = []
     if node.downloads is not None:
         facts.append(f"{node.downloads:,} download{'' if node.downloads == 1 else 's'}")
@@ -136,13 +166,16 @@ def _node_attrs(node: DrawnNode) -> dict[str, str]:
     attrs = {"label": dot_text(*_model_lines(node)), "tooltip": dot_text(_model_tooltip(node))}
     if len(str(node.id)) <= MAX_ID_CHARS:  # a link to the model's Hub page (SVG)
         attrs |= {"URL": dot_text(_hub_url(str(node.id))), "target": "_blank"}
-    styles = ["rounded"]
+    styles = ["rounded", "filled"]
     if node.has_record is False:
         styles.append("dashed")
         attrs["fontcolor"] = "#444444"
     if node.kind == "focus":
-        styles += ["filled", "bold"]
+        styles.append("bold")
         attrs |= {"fillcolor": FOCUS_FILL, "penwidth": "3"}
+    else:
+        outline = relation_style(node.relation or "unknown")["color"]
+        attrs |= {"fillcolor": download_fill(node.downloads), "color": outline, "penwidth": "2"}
     attrs["style"] = ",".join(styles)
     return attrs
 
@@ -155,6 +188,8 @@ def _edge_attrs(edge: DrawnEdge, labelled: bool) -> dict[str, str]:
     tip = [clean_text(edge.relation)]
     if edge.relation_rule:
         tip.append(f"decided by: {clean_text(edge.relation_rule)}")
+    if edge.attributes.get("confidence") is not None:
+        tip.append(f"confidence: {clean_text(edge.attributes['confidence'])}")
     if edge.evidence_kinds:
         tip.append("evidence: " + ", ".join(clean_text(k) for k in edge.evidence_kinds))
     attrs["tooltip"] = dot_text(" | ".join(tip))
@@ -163,71 +198,54 @@ def _edge_attrs(edge: DrawnEdge, labelled: bool) -> dict[str, str]:
     return attrs
 
 
-def _fan_grid(drawn: DrawnGraph) -> tuple[dict[tuple[str, str], int], list[tuple[str, str]]]:
-    """Spread wide fans of leaf models over a grid of rows of at most ``FAN_PER_ROW`` (like Graphviz'
-    ``unflatten``) instead of one very wide rank: ``minlen`` per fan edge, plus invisible column edges
-    (node keys) that keep each column straight. Leaves keep their cap order, so the nearest row holds
-    the most downloaded."""
-    outs: dict[str, list[str]] = {}
-    ins: dict[str, list[str]] = {}
-    for e in drawn.edges:
-        outs.setdefault(e.tail, []).append(e.head)
-        ins.setdefault(e.head, []).append(e.tail)
-    kinds = {n.key: n.kind for n in drawn.nodes}
-    minlen: dict[tuple[str, str], int] = {}
-    columns: list[tuple[str, str]] = []
-    for node in drawn.nodes:
-        if drawn.direction == "impact":
-            leaves = [c for c in outs.get(node.key, []) if kinds[c] == "model" and len(ins.get(c, [])) == 1]
-            pairs = [(node.key, c) for c in leaves]
-        else:
-            leaves = [p for p in ins.get(node.key, []) if kinds[p] == "model" and len(outs.get(p, [])) == 1]
-            pairs = [(p, node.key) for p in leaves]
-        if len(pairs) <= FAN_PER_ROW:
-            continue
-        rows = min(math.ceil(len(pairs) / FAN_PER_ROW), FAN_MAX_ROWS)
-        per_row = math.ceil(len(pairs) / rows)
-        for i, pair in enumerate(pairs):
-            minlen[pair] = 1 + i // per_row
-            if i + per_row < len(leaves):
-                near, far = leaves[i], leaves[i + per_row]
-                columns.append((near, far) if drawn.direction == "impact" else (far, near))
-    return minlen, columns
+_LINE_SAMPLES = {"solid": "───▶", "dashed": "╌╌╌▶", "dotted": "┈┈┈▶", "bold": "━━━▶"}
 
 
 def _legend(graph: graphviz.Digraph, drawn: DrawnGraph) -> None:
-    """A cluster with one short styled arrow per relation and a sample of each kind of box."""
+    """One unconnected node whose label is a table: the kinds of box, the download shades and a
+    styled arrow per relation. Being one node it sits in the first rank's free space instead of
+    adding a band of its own. The graph's one HTML-like label: its text is constants and relation
+    names, cleaned and XML-escaped."""
     relations = list(RELATION_ORDER) + [r for r in drawn.relations_drawn if r not in RELATION_ORDER]
-    with graph.subgraph(name="cluster_legend") as legend:
-        legend.attr(label="Legend", style="rounded,dashed", color="#9A9A9A", fontsize="11", labeljust="l")
-        legend.attr("node", fontsize="10")
-        legend.node("legend_focus", label="focus model", shape="box", style="rounded,filled,bold",
-                    fillcolor=FOCUS_FILL, penwidth="3")
-        legend.node("legend_norecord", label="no record of its own", shape="box", style="rounded,dashed")
-        legend.node("legend_more", label="+N more: hidden models", shape="note", style="filled,dashed",
-                    fillcolor=MORE_FILL, color="#9A9A9A")
-        legend.edge("legend_focus", "legend_norecord", style="invis")
-        legend.edge("legend_norecord", "legend_more", style="invis")
-        tops = ["legend_focus"]
-        for i, relation in enumerate(relations):
-            style = relation_style(relation)
-            tops.append(f"legend_{i}_from")
-            legend.node(f"legend_{i}_from", label="", shape="point", width="0.06", color=style["color"])
-            legend.node(f"legend_{i}_to", label=dot_text(clean_text(relation, 24)), shape="plaintext",
-                        fontcolor=style["color"])
-            legend.edge(f"legend_{i}_from", f"legend_{i}_to", color=style["color"], style=style["style"],
-                        penwidth=style["penwidth"])
-        with legend.subgraph() as row:  # left to right in this order
-            row.attr(rank="same")
-            for left, right in itertools.pairwise(tops):
-                row.edge(left, right, style="invis")
+    cell = '<TD ALIGN="LEFT" {attrs}><FONT POINT-SIZE="10" {font}>{text}</FONT></TD>'
+    rows = ['<TR><TD ALIGN="LEFT" BORDER="0"><B>Legend</B></TD></TR>']
+    boxes = [
+        ("focus model", f'BGCOLOR="{FOCUS_FILL}" BORDER="3" COLOR="#000000" STYLE="rounded"'),
+        ("no record of its own", 'STYLE="rounded,dashed"'),
+        ("+N more: hidden models", f'BGCOLOR="{MORE_FILL}" COLOR="#9A9A9A" STYLE="dashed"'),
+    ]
+    boxes += [(f"{text} downloads", f'BGCOLOR="{fill}" STYLE="rounded"') for _, fill, text in DOWNLOAD_SHADES]
+    boxes.append(("no download count", f'BGCOLOR="{UNKNOWN_FILL}" STYLE="rounded"'))
+    rows += [f"<TR>{cell.format(attrs=attrs, font='', text=html.escape(text))}</TR>" for text, attrs in boxes]
+    for relation in relations:
+        style = relation_style(relation)
+        sample = _LINE_SAMPLES.get(style["style"], _LINE_SAMPLES["solid"])
+        text = html.escape(f"{sample} {clean_text(relation, 24)}")
+        font = f'COLOR="{style["color"]}"'
+        rows.append("<TR>" + cell.format(attrs='BORDER="0"', font=font, text=text) + "</TR>")
+    label = '<<TABLE BORDER="1" COLOR="#9A9A9A" STYLE="rounded" CELLBORDER="1" CELLSPACING="3" CELLPADDING="3">'
+    graph.node("legend", label=label + "".join(rows) + "</TABLE>>", shape="plaintext", margin="0")
 
 
-def to_graphviz(drawn: DrawnGraph, *, title: str) -> graphviz.Digraph:
+def default_rankdir(drawn: DrawnGraph) -> RankDir:
+    """Left to right when descendants are drawn (depth across the page), top to bottom for an ancestry."""
+    return "TB" if drawn.direction == "ancestry" else "LR"
+
+
+def layout_direction(drawn: DrawnGraph, rankdir: str | None) -> str:
+    """``rankdir``, or the default for ``drawn`` when None; :class:`ExportError` unless in :data:`RANKDIRS`."""
+    chosen = rankdir or default_rankdir(drawn)
+    if chosen not in RANKDIRS:
+        raise ExportError(f"unsupported rankdir {chosen!r}: use one of {', '.join(RANKDIRS)}")
+    return chosen
+
+
+def to_graphviz(drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> graphviz.Digraph:
     """The Graphviz graph for ``drawn``; its label is ``title`` and the cap sentence."""
+    rankdir = layout_direction(drawn, rankdir)
     graph = graphviz.Digraph(name="lineage")
     graph.attr(
-        rankdir="TB", label=dot_text(clean_text(title, 200), clean_text(drawn.caption, 300)), labelloc="t",
+        rankdir=rankdir, label=dot_text(clean_text(title, 200), clean_text(drawn.caption, 300)), labelloc="t",
         labeljust="c", fontname=FONT, fontsize="16", nodesep="0.25", ranksep="0.45", newrank="true",
         tooltip=dot_text(clean_text(title, 200)),
     )
@@ -238,25 +256,14 @@ def to_graphviz(drawn: DrawnGraph, *, title: str) -> graphviz.Digraph:
     for node in drawn.nodes:
         graph.node(names[node.key], **_node_attrs(node))
     labelled = sum(1 for e in drawn.edges if not e.is_summary) <= LABEL_EDGES_UP_TO
-    minlen, columns = _fan_grid(drawn)
     for edge in drawn.edges:
-        attrs = _edge_attrs(edge, labelled)
-        if (edge.tail, edge.head) in minlen:
-            attrs["minlen"] = str(minlen[edge.tail, edge.head])
-        graph.edge(names[edge.tail], names[edge.head], **attrs)
-    for tail, head in columns:
-        graph.edge(names[tail], names[head], style="invis", weight="10")
+        graph.edge(names[edge.tail], names[edge.head], **_edge_attrs(edge, labelled))
     _legend(graph, drawn)
     return graph
 
 
-def render(drawn: DrawnGraph, fmt: Format, *, title: str) -> bytes:
-    """The bytes of the drawing in ``fmt``; svg and png call Graphviz' ``dot`` program."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unsupported format {fmt!r}: use one of {', '.join(FORMATS)}")
-    graph = to_graphviz(drawn, title=title)
-    if fmt == "dot":
-        return graph.source.encode("utf-8")
+def run_dot(source: str, fmt: Literal["svg", "png"]) -> bytes:
+    """Graphviz' ``dot`` program's rendering of DOT ``source`` as ``fmt``."""
     dot = shutil.which("dot")
     if dot is None:
         raise ExportError(
@@ -266,7 +273,7 @@ def render(drawn: DrawnGraph, fmt: Format, *, title: str) -> bytes:
     try:
         # subprocess.run, not graphviz.pipe: a dot that dies before reading its input must still be
         # reported by its own stderr, not by the broken pipe it leaves behind.
-        done = subprocess.run([dot, f"-T{fmt}"], input=graph.source.encode("utf-8"), capture_output=True, check=False)
+        done = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, check=False)
     except OSError as err:
         raise ExportError(f"cannot run Graphviz 'dot' to render {fmt}: {err.strerror or err}") from None
     if done.returncode != 0:
@@ -276,45 +283,35 @@ def render(drawn: DrawnGraph, fmt: Format, *, title: str) -> bytes:
     return done.stdout
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+class DotFormat(GraphFormat):
+    """Graphviz DOT source (no Graphviz program needed)."""
+
+    name = "dot"
+    extensions: ClassVar[tuple[str, ...]] = (".dot", ".gv")
+    description = "Graphviz DOT source"
+    default_max_nodes = PICTURE_MAX_NODES
+    max_per_depth = PICTURE_MAX_PER_DEPTH
+
+    def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
+        return to_graphviz(drawn, title=title, rankdir=rankdir).source.encode("utf-8")
 
 
-def write_bytes_atomically(data: bytes, out: Path) -> Path:
-    """Write ``data`` to ``out`` via a temporary file in the same directory and ``os.replace``."""
-    out = Path(out)
-    if out.is_dir():
-        raise ExportError(f"{out}: is a directory")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        mode = out.stat().st_mode & 0o777 if out.exists() else 0o666 & ~_umask()
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    except OSError as err:
-        raise ExportError(f"{out}: cannot write here ({err.strerror or err})") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, out)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"{out}: cannot write here ({err.strerror or err})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+class SvgFormat(DotFormat):
+    """The drawing as SVG, rendered by Graphviz' ``dot``; nodes link to their Hub pages."""
+
+    name = "svg"
+    extensions = (".svg",)
+    description = "SVG drawing (Graphviz)"
+    image: ClassVar[Literal["svg", "png"]] = "svg"
+
+    def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
+        return run_dot(to_graphviz(drawn, title=title, rankdir=rankdir).source, self.image)
 
 
-def write_graph(drawn: DrawnGraph, out: Path, fmt: Format, title: str) -> Path:
-    """Render ``drawn`` as ``fmt`` (dot, svg or png) and write it to ``out`` atomically.
+class PngFormat(SvgFormat):
+    """The drawing as PNG, rendered by Graphviz' ``dot``."""
 
-    The drawing is rendered completely before anything is written, so a failure (``dot`` missing or
-    failing, unwritable directory) raises :class:`ExportError` and leaves an existing ``out`` untouched.
-    """
-    data = render(drawn, fmt, title=title)
-    return write_bytes_atomically(data, Path(out))
+    name = "png"
+    extensions = (".png",)
+    description = "PNG image (Graphviz)"
+    image = "png"

@@ -30,7 +30,7 @@ def result_to_json(result: AnalysisResult) -> str:
     """The whole result as one JSON document (``rows`` is the main table)."""
     doc: dict[str, Any] = {"title": result.title}
     doc.update(_plain(result.summary))
-    doc["rows"] = frame_records(result.rows)
+    doc["rows"] = frame_records(result.output_rows())
     if result.tables:
         doc["tables"] = {name: frame_records(frame) for name, frame in result.tables.items()}
     return json.dumps(doc, indent=2, ensure_ascii=False)

@@ -3,10 +3,12 @@
 The drawn set is the focus model (``result.summary["model"]``) plus the models in ``result.rows``,
 with every graph edge among them (for impact, only edges whose relation was followed).
 
-**Cap rule.** When the result has more than ``max_nodes`` models, models are kept in order of
-``depth`` (nearest first), then ``downloads`` (most first, unknown last), then ``id``, up to
-``max_nodes``; every kept model's ``via`` chain to the focus is kept too (with this order it always
-is already, since a model's ``via`` is one hop nearer). Each hidden model is counted in exactly one
+**Cap rule.** Models are taken in order of ``depth`` (nearest first), then ``downloads`` (most
+first, unknown last), then ``id``, and kept while fewer than ``max_nodes`` are kept; a model is
+passed over when its ``via`` (the model one hop nearer the focus) was not kept, or when
+``max_per_depth`` (if not 0) models of its depth are kept already. So every kept model's ``via``
+chain to the focus is kept, and no depth (one rank of the drawing) holds more than
+``max_per_depth`` models. Each hidden model is counted in exactly one
 ``+K more`` node: the one attached to its nearest kept model along its ``via`` chain (the focus if
 none), with a breakdown by the relation of the hidden model's own hop. So
 ``shown + hidden == total`` and the ``+K`` of all summary nodes add up to ``hidden``.
@@ -16,14 +18,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import Relation
 from ptmgraph.result import AnalysisResult
 
-Direction = Literal["ancestry", "impact"]
+Direction = Literal["ancestry", "impact", "both", "snapshot"]
 NodeKind = Literal["focus", "model", "more"]
 
 RELATION_ORDER: tuple[str, ...] = tuple(r.value for r in Relation)
@@ -54,6 +58,8 @@ class DrawnNode:
     anchor: str | None = None
     hidden_by_relation: dict[str, int] = field(default_factory=dict)
     hidden_ids: tuple[str, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The model's node attributes in the graph (:data:`ptmgraph.graph.NODE_ATTRIBUTES`); empty for ``more``."""
 
     @property
     def hidden_count(self) -> int:
@@ -77,6 +83,10 @@ class DrawnEdge:
     relation: str | None
     relation_rule: str | None = None
     evidence_kinds: tuple[str, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The edge's columns in the snapshot (relation, the rule, the relations side by side ...)."""
+    evidence: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    """The snapshot's evidence rows for this edge (kind, field, source, relation, raw)."""
 
     @property
     def is_summary(self) -> bool:
@@ -91,7 +101,7 @@ class DrawnGraph:
     ``hidden`` are counted in ``+K more`` nodes; ``caption`` states the rule in one sentence.
     """
 
-    focus: str
+    focus: str | None  # None for a whole snapshot (see snapshot_subgraph)
     direction: Direction
     nodes: tuple[DrawnNode, ...]
     edges: tuple[DrawnEdge, ...]
@@ -100,6 +110,7 @@ class DrawnGraph:
     hidden: int
     max_nodes: int
     caption: str
+    max_per_depth: int = 0
     relations: tuple[str, ...] | None = None  # relations followed (impact), None for all
 
     @property
@@ -137,6 +148,7 @@ def lineage_subgraph(
     *,
     direction: Direction,
     max_nodes: int = 150,
+    max_per_depth: int = 0,
     relations: Iterable[str] | None = None,
 ) -> DrawnGraph:
     """The part of ``result`` (from :func:`analyses.lineage.ancestry` or ``impact``) to draw.
@@ -145,10 +157,10 @@ def lineage_subgraph(
     impact analysis followed (``summary["relations_followed"]``) are used, and all when it followed all.
     See the module docstring for the cap rule applied beyond ``max_nodes`` models.
     """
-    if direction not in ("ancestry", "impact"):
+    if direction not in ("ancestry", "impact"):  # "both" is two subgraphs, see combine()
         raise ValueError(f"direction must be 'ancestry' or 'impact', not {direction!r}")
-    if max_nodes < 0:
-        raise ValueError(f"max_nodes must be >= 0, not {max_nodes}")
+    if max_nodes < 0 or max_per_depth < 0:
+        raise ValueError(f"max_nodes and max_per_depth must be >= 0, not {max_nodes} and {max_per_depth}")
     focus = result.summary.get("model")
     if not isinstance(focus, str):
         raise ValueError("result.summary has no 'model': not an ancestry or impact result")
@@ -170,31 +182,37 @@ def lineage_subgraph(
     order = sorted(rows.values(), key=cap_order_key)
     total = len(order)
 
-    kept: set[str] = {r["id"] for r in order[:max_nodes]}
-    for model_id in list(kept):  # keep every kept model's path to the focus
-        step = rows[model_id]["via"]
-        while step is not None and step != focus and step in rows and step not in kept:
-            kept.add(step)
-            step = rows[step]["via"]
+    kept: set[str] = set()
+    kept_at_depth: Counter[int] = Counter()
+    for row in order:
+        if len(kept) >= max_nodes:
+            break
+        via = row["via"]
+        if via is not None and via != focus and via in rows and via not in kept:
+            continue
+        if max_per_depth and kept_at_depth[row["depth"]] >= max_per_depth:
+            continue
+        kept.add(row["id"])
+        kept_at_depth[row["depth"]] += 1
     kept_order = [r for r in order if r["id"] in kept]
 
-    # Every hidden model goes to the summary node of its nearest kept model along its via chain.
+    # Every hidden model goes to the summary node of its nearest kept model along its via chain. A via
+    # is one hop nearer, so it comes earlier in cap order and its anchor is already known.
     hidden_under: dict[str, list[dict[str, Any]]] = {}
+    anchor_of: dict[str, str] = {}
     for row in order:
         if row["id"] in kept:
             continue
-        anchor, seen = row["via"], {row["id"]}
-        while anchor is not None and anchor != focus and anchor not in kept and anchor in rows and anchor not in seen:
-            seen.add(anchor)
-            anchor = rows[anchor]["via"]
-        if anchor is None or (anchor != focus and anchor not in kept):
-            anchor = focus
+        via = row["via"]
+        anchor = via if via == focus or via in kept else anchor_of.get(via, focus)
+        anchor_of[row["id"]] = anchor
         hidden_under.setdefault(anchor, []).append(row)
 
     graph = lg.graph
 
     def attrs(model_id: str, row: dict[str, Any] | None) -> dict[str, Any]:
         data = dict(graph.nodes[model_id]) if model_id in graph else {}
+        record = dict(data)
         if row is not None:
             for column in ("downloads", "likes", "license", "has_record"):
                 if data.get(column) is None and row.get(column) is not None:
@@ -204,6 +222,7 @@ def lineage_subgraph(
             "likes": _int_or_none(data.get("likes")),
             "license": data.get("license") if isinstance(data.get("license"), str) else None,
             "has_record": data.get("has_record") if isinstance(data.get("has_record"), bool) else None,
+            "attributes": record,
         }
 
     nodes: list[DrawnNode] = [DrawnNode(key=focus, kind="focus", id=focus, depth=0, **attrs(focus, None))]
@@ -218,6 +237,7 @@ def lineage_subgraph(
 
     edges: list[DrawnEdge] = []
     position = {n.key: i for i, n in enumerate(nodes)}
+    evidence = _evidence_by_edge(lg, drawn_ids)
     for base, child, data in graph.subgraph(drawn_ids).edges(data=True):
         relation = data.get("relation")
         if wanted is not None and relation not in wanted:
@@ -227,6 +247,7 @@ def lineage_subgraph(
             DrawnEdge(
                 tail=base, head=child, relation=str(relation) if relation is not None else Relation.UNKNOWN.value,
                 relation_rule=data.get("relation_rule"), evidence_kinds=tuple(str(k) for k in kinds),
+                attributes=dict(data), evidence=tuple(evidence.get((base, child), ())),
             )
         )
     edges.sort(key=lambda e: (position[e.tail], position[e.head]))
@@ -257,21 +278,147 @@ def lineage_subgraph(
 
     shown = len(kept)
     hidden = total - shown
-    caption = _caption(direction, shown, total, hidden)
+    caption = _caption(direction, shown, total, hidden, max_per_depth)
     return DrawnGraph(
         focus=focus, direction=direction, nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
-        hidden=hidden, max_nodes=max_nodes, caption=caption,
+        hidden=hidden, max_nodes=max_nodes, max_per_depth=max_per_depth, caption=caption,
         relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
     )
 
 
-def _caption(direction: Direction, shown: int, total: int, hidden: int) -> str:
+def combine(up: DrawnGraph, down: DrawnGraph) -> DrawnGraph:
+    """One drawing of a model's ancestry ``up`` and its impact set ``down`` (same focus).
+
+    Nodes and edges are the union; ``depth`` stays hops from the focus on either side; each side keeps
+    its own cap and ``+K more`` nodes (renamed when both sides summarise at the same anchor).
+    """
+    if (up.direction, down.direction) != ("ancestry", "impact") or up.focus != down.focus or up.focus is None:
+        raise ValueError("combine() takes an ancestry and an impact subgraph of the same model")
+    keys = {n.key for n in up.nodes}
+    renamed: dict[str, str] = {}
+    nodes = list(up.nodes)
+    for node in down.nodes:
+        if node.kind == "more":
+            key = node.key
+            while key in keys:
+                key += "'"
+            renamed[node.key] = key
+            node = replace(node, key=key)
+        elif node.key in keys:
+            continue
+        keys.add(node.key)
+        nodes.append(node)
+    edges = list(up.edges)
+    pairs = {(e.tail, e.head) for e in edges}
+    for edge in down.edges:
+        edge = replace(edge, tail=renamed.get(edge.tail, edge.tail), head=renamed.get(edge.head, edge.head))
+        if (edge.tail, edge.head) not in pairs:
+            pairs.add((edge.tail, edge.head))
+            edges.append(edge)
+    return DrawnGraph(
+        focus=up.focus, direction="both", nodes=tuple(nodes), edges=tuple(edges), shown=up.shown + down.shown,
+        total=up.total + down.total, hidden=up.hidden + down.hidden, max_nodes=max(up.max_nodes, down.max_nodes),
+        max_per_depth=max(up.max_per_depth, down.max_per_depth),
+        caption=f"ancestors: {up.caption}; descendants: {down.caption}", relations=down.relations,
+    )
+
+
+def snapshot_subgraph(
+    lg: LineageGraph, *, max_nodes: int = 150, relations: Iterable[str] | None = None
+) -> DrawnGraph:
+    """A whole snapshot to draw, with no focus: every model, or with ``relations`` every model at
+    either end of an edge of those relations, and the edges among them (of those relations).
+
+    **Cap rule** (there is no focus to measure depth from): models are taken edge by edge, so that
+    what is drawn stays connected: edges in order of the larger ``downloads`` of their two ends
+    (most first, unknown last), then base and child id, each adding its ends while fewer than
+    ``max_nodes`` models are kept; then models with no such edge, by ``downloads`` and ``id``. The
+    others are counted in one ``+K more`` node with no anchor, broken down into ``derived`` and
+    ``not derived`` (the child of one of those edges, or not). ``depth`` is 0 and ``relation`` None for every model.
+    """
+    if max_nodes < 0:
+        raise ValueError(f"max_nodes must be >= 0, not {max_nodes}")
+    graph = lg.graph
+    wanted = {str(getattr(r, "value", r)) for r in relations} if relations is not None else None
+    followed = [(b, c, d) for b, c, d in graph.edges(data=True) if wanted is None or d.get("relation") in wanted]
+    candidates = set(graph.nodes) if wanted is None else {m for b, c, _ in followed for m in (b, c)}
+    def downloads(model_id: str) -> int | None:
+        return _int_or_none(graph.nodes[model_id].get("downloads"))
+
+    def by_downloads(counts: list[int | None], ids: tuple[str, ...]) -> tuple[bool, int, tuple[str, ...]]:
+        known = [c for c in counts if c is not None]
+        return (not known, -max(known, default=0), ids)
+
+    order: list[str] = []
+    placed: set[str] = set()
+    for b, c, _ in sorted(followed, key=lambda e: by_downloads([downloads(e[0]), downloads(e[1])], (e[0], e[1]))):
+        order += [m for m in dict.fromkeys((b, c)) if m not in placed]
+        placed.update((b, c))
+    order += sorted(candidates - placed, key=lambda m: by_downloads([downloads(m)], (m,)))
+    kept = order[:max_nodes]
+    kept_set = set(kept)
+    nodes = [
+        DrawnNode(
+            key=m, kind="model", id=m, downloads=_int_or_none(graph.nodes[m].get("downloads")),
+            likes=_int_or_none(graph.nodes[m].get("likes")),
+            license=graph.nodes[m].get("license") if isinstance(graph.nodes[m].get("license"), str) else None,
+            has_record=graph.nodes[m].get("has_record") if isinstance(graph.nodes[m].get("has_record"), bool) else None,
+            attributes=dict(graph.nodes[m]),
+        )
+        for m in kept
+    ]
+    evidence = _evidence_by_edge(lg, kept_set)
+    edges = [
+        DrawnEdge(
+            tail=b, head=c, relation=str(d.get("relation") or Relation.UNKNOWN.value),
+            relation_rule=d.get("relation_rule"), evidence_kinds=tuple(str(k) for k in d.get("evidence_kinds") or ()),
+            attributes=dict(d), evidence=tuple(evidence.get((b, c), ())),
+        )
+        for b, c, d in followed
+        if b in kept_set and c in kept_set
+    ]
+    hidden = order[max_nodes:]
+    if hidden:
+        children = {c for _, c, _ in followed}
+        counts = Counter("derived" if m in children else "not derived" for m in hidden)
+        nodes.append(DrawnNode(key="more:snapshot", kind="more", hidden_by_relation=dict(sorted(counts.items())),
+                               hidden_ids=tuple(hidden)))
+    total, shown = len(order), len(kept)
+    if not total:
+        caption = "no models in this snapshot"
+    elif not hidden:
+        caption = f"showing all {total} models"
+    else:
+        caption = (f"showing {shown} of {total} models: edge by edge, the most downloaded first (unknown last), "
+                   f"then models without edges; {total - shown} hidden in a '+N more' node")
+    return DrawnGraph(
+        focus=None, direction="snapshot", nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
+        hidden=total - shown, max_nodes=max_nodes, caption=caption,
+        relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
+    )
+
+
+def _evidence_by_edge(lg: LineageGraph, ids: set[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The evidence rows whose base and child are both in ``ids``, by (base, child)."""
+    table = lg.snapshot.evidence
+    if table.height == 0:
+        return {}
+    wanted = sorted(ids)
+    rows = table.filter(pl.col("base").is_in(wanted) & pl.col("child").is_in(wanted))
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows.iter_rows(named=True):
+        found.setdefault((row["base"], row["child"]), []).append(row)
+    return found
+
+
+def _caption(direction: Direction, shown: int, total: int, hidden: int, max_per_depth: int) -> str:
     kin = "ancestors" if direction == "ancestry" else "descendants"
     if total == 0:
         return f"no {kin} in this snapshot"
     if hidden == 0:
         return f"showing all {total} models" if total > 1 else "showing the 1 model"
+    per_model = f"at most {max_per_depth} per depth; " if max_per_depth else ""
     return (
         f"showing {shown} of {total} models: nearest first, then by downloads (unknown last), then by id; "
-        f"{hidden} hidden in '+N more' nodes"
+        f"{per_model}{hidden} hidden in '+N more' nodes"
     )

@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 import polars as pl
 
+from ptmgraph import reader
 from ptmgraph.sources.edge_list import CSV_SUFFIXES, PARQUET_SUFFIXES, EdgeListSource, find_columns
 from ptmgraph.sources.hub_records import HubRecordsSource
 from ptmgraph.sources.interface import Source, SourceError
@@ -136,13 +136,12 @@ def _role_from_keys(keys: set[str]) -> str | None:
 
 
 def _first_json_keys(path: Path) -> set[str]:
-    """The keys of the first JSON object in a JSON Lines file (empty if it does not start with one)."""
+    """The keys of the first JSON object among the first 50 lines of a JSON Lines file (empty if none)."""
     try:
-        with path.open(encoding="utf-8-sig") as handle:
-            for line in itertools.islice(handle, 50):
-                if line.strip():
-                    row = json.loads(line)
-                    return set(row) if isinstance(row, dict) else set()
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        with path.open("rb") as handle:
+            for _, row in itertools.islice(reader.json_lines(handle, path.name), 50):
+                if isinstance(row, dict):
+                    return set(row)
+    except OSError:
         return set()
     return set()

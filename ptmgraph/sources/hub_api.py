@@ -540,7 +540,9 @@ class HubCrawl:
             wanted.append(extract.ADAPTER_CONFIG)
         if extract.CONFIG in files and not any(r.kind in _LINEAGE_KINDS for r in refs):
             wanted.append(extract.CONFIG)
-        if extract.CARD in files and not isinstance(row.get("cardData"), Mapping):
+        card = row.get("cardData")
+        # A quantizer's card copies the original's base_model; its prose names the true parent (relations.py).
+        if extract.CARD in files and (not isinstance(card, Mapping) or "quantized_by" in card):
             wanted.append(extract.CARD)
         return wanted
 
@@ -637,6 +639,7 @@ class HubCrawl:
                 if card is not None:
                     extract.apply_card(record, card)
                     refs += extract.references_from_card(record.id, card, where)
+                refs += extract.references_from_card_text(record.id, text, card, where)
                 continue
             try:
                 data = json.loads(text)

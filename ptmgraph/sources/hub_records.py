@@ -8,7 +8,10 @@ Layouts (one JSON object per line, or the same columns in Parquet):
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 from ptmgraph import extract
 from ptmgraph.records import Harvest, ModelRecord, Problem
@@ -18,6 +21,24 @@ from ptmgraph.sources.jsonl import read_rows
 _MODELS_NAMES = ("models.jsonl", "models.parquet", "models.json")
 _READMES_NAMES = ("readmes.jsonl", "readmes.parquet")
 _TREE_NAMES = ("model_tree.jsonl", "model_tree.parquet")
+
+
+class _Duplicates:
+    """Reports a row whose id an earlier row of the same file had, with different data.
+
+    Such rows are still read: records of one id are merged downstream (the first row's values win),
+    so the report is what tells the user two rows disagreed.
+    """
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[str, str]] = {}  # id -> (location, digest of the row)
+
+    def check(self, model_id: str, where: str, row: dict[str, Any], problems: list[Problem]) -> None:
+        digest = hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()
+        seen = self.first.setdefault(model_id, (where, digest))
+        if seen[1] != digest:
+            message = f"same id as {seen[0]} with different data; merged, the first row's values win"
+            problems.append(Problem(where, model_id, message))
 
 
 class HubRecordsSource:
@@ -63,23 +84,27 @@ class HubRecordsSource:
         return out
 
     def _read_models(self, path: Path, out: Harvest) -> None:
+        duplicates = _Duplicates()
         for where, row in read_rows(path, out.problems):
             try:
                 record, refs = extract.record_from_api(row, where, out.problems)
             except ValueError as err:
                 out.problems.append(Problem(where, None, str(err)))
                 continue
+            duplicates.check(record.id, where, row, out.problems)
             out.records.append(record)
             out.references.extend(refs)
             out.known_ids.add(record.id)
 
     def _read_readmes(self, path: Path, out: Harvest) -> None:
+        duplicates = _Duplicates()
         for where, row in read_rows(path, out.problems):
             model_id, text = row.get("id"), row.get("readme")
             if not isinstance(model_id, str) or not model_id.strip():
                 out.problems.append(Problem(where, None, "readme row has no 'id'"))
                 continue
             model_id = model_id.strip()
+            duplicates.check(model_id, where, row, out.problems)
             record = ModelRecord(id=model_id, has_card=True, source=where)
             out.records.append(record)
             if not isinstance(text, str):
@@ -94,12 +119,15 @@ class HubRecordsSource:
                 continue
             extract.apply_card(record, card)
             out.references.extend(extract.references_from_card(model_id, card, where))
+            out.references.extend(extract.references_from_card_text(model_id, text, card, where))
 
     def _read_tree(self, path: Path, out: Harvest) -> None:
+        duplicates = _Duplicates()
         for where, row in read_rows(path, out.problems):
             if not isinstance(row.get("id"), str):
                 out.problems.append(Problem(where, None, "model-tree row has no 'id'"))
                 continue
+            duplicates.check(row["id"].strip(), where, row, out.problems)
             refs, children = extract.references_from_model_tree(row, where)
             out.references.extend(refs)
             out.known_ids.add(row["id"].strip())

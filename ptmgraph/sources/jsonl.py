@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from ptmgraph import reader
 from ptmgraph.records import Problem
 from ptmgraph.sources.interface import SourceError
 
@@ -16,8 +16,9 @@ from ptmgraph.sources.interface import SourceError
 def read_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield ``(location, row)`` for each object in a ``.jsonl``/``.json``/``.parquet`` file.
 
-    A line that is not a JSON object becomes a :class:`Problem`; a file with no readable row at all
-    raises :class:`SourceError`.
+    Lines are read by :func:`ptmgraph.reader.json_lines`: a line that is not UTF-8, not a JSON object
+    or over a bound becomes a :class:`Problem` and costs only itself; a file with no readable row at
+    all raises :class:`SourceError`.
     """
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
@@ -31,24 +32,15 @@ def read_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[str, dict[s
         return
     good = bad = 0
     try:
-        with path.open(encoding="utf-8-sig") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                row: Any = None
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    reason = f"not valid JSON ({err.msg})"
-                else:
-                    reason = "not a JSON object"
-                if not isinstance(row, dict):
+        with path.open("rb") as handle:
+            for where, row in reader.json_lines(handle, path.name):
+                if isinstance(row, Problem):
                     bad += 1
-                    problems.append(Problem(f"{path.name}:{lineno}", None, reason))
+                    problems.append(row)
                     continue
                 good += 1
-                yield f"{path.name}:{lineno}", row
-    except UnicodeDecodeError:
-        raise SourceError(f"{path}: not UTF-8 text (expected JSON Lines)") from None
+                yield where, row
+    except OSError as err:
+        raise SourceError(f"{path}: cannot be read ({err.strerror or type(err).__name__})") from None
     if good == 0 and bad > 0:
         raise SourceError(f"{path}: no line is a JSON object (expected JSON Lines)")

@@ -24,8 +24,8 @@ How a repo gets its id (first rule that applies)
     become problems.
 
 Safety
-    Only ``README.md`` (YAML via :func:`ptmgraph.extract.card_metadata`), ``config.json`` and
-    ``adapter_config.json`` (``json``) are opened, and only when they are regular files of at most
+    Only ``README.md``, ``config.json`` and ``adapter_config.json`` are opened (and read by
+    :mod:`ptmgraph.reader`, whose bounds apply), and only when they are regular files of at most
     :data:`MAX_METADATA_BYTES`. Weights are only listed by name, nothing is executed. Directory
     symlinks are never followed; a metadata file that is a symlink is read only when it resolves
     inside the tree (the given folder, or the ``models--*`` folder whose ``blobs/`` cache snapshots
@@ -34,14 +34,13 @@ Safety
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ptmgraph import extract
+from ptmgraph import extract, reader
 from ptmgraph.ids import normalize_reference
 from ptmgraph.records import Harvest, ModelRecord, Problem, Reference
 from ptmgraph.sources.interface import SourceError
@@ -163,7 +162,7 @@ def _cache_repo(folder: Path, problems: list[Problem]) -> LocalRepo | None:
     snapshots = folder / "snapshots"
     if model_id is None or _kind(snapshots) != "dir":
         return None
-    revisions = _subdirs(snapshots)
+    revisions = _subdirs(snapshots, problems)
     if not revisions:
         problems.append(Problem(str(folder), model_id, "cache folder has no snapshot"))
         return None
@@ -187,13 +186,19 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _subdirs(directory: Path) -> list[Path]:
-    """Real (non-symlink) subdirectories, sorted by name; unreadable directories give none."""
+def _subdirs(directory: Path, problems: list[Problem]) -> list[Path]:
+    """Real (non-symlink) subdirectories, sorted by name; an unreadable directory gives none and a problem."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
+    except OSError as err:
+        problems.append(_unreadable_directory(directory, err))
         return []
     return [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
+
+
+def _unreadable_directory(directory: Path, err: OSError, model_id: str | None = None) -> Problem:
+    reason = err.strerror or type(err).__name__
+    return Problem(str(directory), model_id, f"directory cannot be read ({reason}); skipped")
 
 
 def _valid_part(name: str) -> bool:
@@ -226,7 +231,7 @@ def _find_repos(root: Path, problems: list[Problem]) -> list[LocalRepo]:
     found: list[LocalRepo] = []
 
     def search(directory: Path, rel: tuple[str, ...]) -> None:
-        for sub in _subdirs(directory):
+        for sub in _subdirs(directory, problems):
             name = sub.name
             if name in _SKIP_DIRS or name.startswith(_OTHER_CACHE_PREFIXES):
                 continue
@@ -253,7 +258,11 @@ def _list_files(repo: LocalRepo, problems: list[Problem]) -> list[str]:
     """Relative POSIX names of the files in a repo (symlinked files included, symlinked dirs not entered)."""
     files: list[str] = []
     base_depth = len(repo.directory.parts)
-    for current, dirnames, filenames in os.walk(repo.directory, followlinks=False):
+
+    def unreadable(err: OSError) -> None:
+        problems.append(_unreadable_directory(Path(err.filename or repo.directory), err, repo.id))
+
+    for current, dirnames, filenames in os.walk(repo.directory, onerror=unreadable, followlinks=False):
         here = Path(current)
         depth = len(here.parts) - base_depth
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and depth < MAX_FILE_DEPTH)
@@ -312,17 +321,9 @@ def _read_json(repo: LocalRepo, name: str, problems: list[Problem]) -> dict[str,
     text = _read_metadata(repo, name, problems)
     if text is None:
         return None
-    where = str(repo.directory / name)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        problems.append(Problem(where, repo.id, f"{name}: not valid JSON ({err.msg} at line {err.lineno})"))
-        return None
-    except RecursionError:
-        problems.append(Problem(where, repo.id, f"{name}: JSON nested too deeply"))
-        return None
-    if not isinstance(data, dict):
-        problems.append(Problem(where, repo.id, f"{name}: a JSON {type(data).__name__}, not an object"))
+    data = reader.json_object(text, str(repo.directory / name), model=repo.id)
+    if isinstance(data, Problem):
+        problems.append(Problem(data.source, data.model, f"{name}: {data.message}"))
         return None
     return data
 
@@ -353,13 +354,13 @@ def read_repo(repo: LocalRepo, problems: list[Problem]) -> tuple[ModelRecord, li
         card_path = str(repo.directory / extract.CARD)
         try:
             card = extract.card_metadata(readme)
-        except (extract.CardError, RecursionError) as err:
-            message = str(err) if isinstance(err, extract.CardError) else "YAML nested too deeply"
-            problems.append(Problem(card_path, repo.id, f"{extract.CARD}: model card: {message}"))
+        except extract.CardError as err:
+            problems.append(Problem(card_path, repo.id, f"{extract.CARD}: model card: {err}"))
             card = None
         if card is not None:
             extract.apply_card(record, card)
             refs += extract.references_from_card(repo.id, card, card_path)
+        refs += extract.references_from_card_text(repo.id, readme, card, card_path)
 
     config = _read_json(repo, extract.CONFIG, problems) or {}
     if config:

@@ -1,0 +1,160 @@
+"""Missing attributes and relation disagreements: how much metadata a reuser can rely on.
+
+Definitions:
+
+- **Assessed models**: models with a record of their own (``has_record``). Ids seen only as a base or in a
+  model-tree listing are not assessed: nothing about them was read, so nothing can be called missing.
+- An assessed model **misses** an attribute (:data:`ATTRIBUTES`) when:
+
+  - ``license``: it states no licence (card ``license`` or ``license:`` tag);
+  - ``base_model``: it is not a root (:mod:`ptmgraph.traverse`): the graph gives it a parent (from Hub tags,
+    model trees or its files), but its card names no ``base_model``, so its author does not declare its
+    lineage. Roots are not assessed for this attribute;
+  - ``datasets``: neither its card nor its ``dataset:`` tags name a training dataset;
+  - ``pipeline_tag``: no task (Hub field or card);
+  - ``library``: no library (Hub ``library_name`` or card);
+  - ``evaluation``: its card has no ``model-index`` (evaluation results);
+  - ``card``: it has no model card (README.md).
+
+- The **missing rate** (``share``) of an attribute is the share of the models assessed for it that miss it;
+  ``downloads_share`` is the share of those models' downloads held by the ones that miss it (both 0-1,
+  rounded to four decimals).
+- Every edge may state its relation three ways: **declared** (the child's card ``base_model_relation``),
+  **hub** (the Hub's tag or model-tree heading) and **inferred** (the child's files, config and name). The
+  edge's relations **disagree** when two or more are stated and they are not all the same.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import polars as pl
+
+from ptmgraph.graph import LineageGraph
+from ptmgraph.result import AnalysisResult
+from ptmgraph.traverse import is_root
+
+ATTRIBUTES: tuple[str, ...] = (
+    "license",
+    "base_model",
+    "datasets",
+    "pipeline_tag",
+    "library",
+    "evaluation",
+    "card",
+)
+"""The attributes checked, in report order (defined in the module docstring)."""
+
+RELATION_SOURCES: tuple[str, ...] = ("declared_relation", "hub_relation", "inferred_relation")
+
+
+def _missing_flags(models: pl.DataFrame, has_parent: pl.Series) -> pl.DataFrame:
+    """One boolean column ``missing_<attribute>`` per attribute (null: not assessed for it)."""
+    fields = pl.col("card_fields").fill_null([])
+    return models.with_columns(has_parent=has_parent).select(
+        "id",
+        "author",
+        "downloads",
+        pl.col("license").is_null().alias("missing_license"),
+        pl.when(pl.col("has_parent"))
+        .then(~fields.list.contains("base_model"))
+        .otherwise(None)
+        .alias("missing_base_model"),
+        (pl.col("datasets").fill_null([]).list.len() == 0).alias("missing_datasets"),
+        pl.col("pipeline_tag").is_null().alias("missing_pipeline_tag"),
+        pl.col("library").is_null().alias("missing_library"),
+        (~fields.list.contains("model-index")).alias("missing_evaluation"),
+        pl.col("has_card").fill_null(False).not_().alias("missing_card"),
+    )
+
+
+def _rates(flags: pl.DataFrame) -> pl.DataFrame:
+    rows = []
+    for attribute in ATTRIBUTES:
+        assessed = flags.filter(pl.col(f"missing_{attribute}").is_not_null())
+        missing = assessed.filter(pl.col(f"missing_{attribute}"))
+        total_downloads = int(assessed["downloads"].sum() or 0)
+        missing_downloads = int(missing["downloads"].sum() or 0)
+        rows.append(
+            {
+                "attribute": attribute,
+                "missing": missing.height,
+                "assessed": assessed.height,
+                "share": round(missing.height / assessed.height, 4) if assessed.height else None,
+                "downloads_share": round(missing_downloads / total_downloads, 4)
+                if total_downloads
+                else None,
+            }
+        )
+    schema = {
+        "attribute": pl.String(),
+        "missing": pl.Int64(),
+        "assessed": pl.Int64(),
+        "share": pl.Float64(),
+        "downloads_share": pl.Float64(),
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _disagreements(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The disagreeing edges grouped by their three stated relations, and one row per pair of sources."""
+    stated = pl.concat_list([pl.col(c) for c in RELATION_SOURCES]).list.drop_nulls()
+    marked = edges.with_columns(disagree=stated.list.n_unique() > 1)
+    combos = (
+        marked.filter("disagree")
+        .group_by(*RELATION_SOURCES, "relation")
+        .len("edges")
+        .sort(["edges", *RELATION_SOURCES], descending=[True, False, False, False], nulls_last=True)
+    )
+    pairs: list[dict[str, Any]] = []
+    for left, right in combinations(RELATION_SOURCES, 2):
+        both = edges.filter(pl.col(left).is_not_null() & pl.col(right).is_not_null())
+        pairs.append(
+            {
+                "sources": f"{left.removesuffix('_relation')} vs {right.removesuffix('_relation')}",
+                "edges_both_stated": both.height,
+                "edges_disagree": both.filter(pl.col(left) != pl.col(right)).height,
+            }
+        )
+    schema = {"sources": pl.String(), "edges_both_stated": pl.Int64(), "edges_disagree": pl.Int64()}
+    return combos, pl.DataFrame(pairs, schema=schema)
+
+
+def completeness(lg: LineageGraph) -> AnalysisResult:
+    """Missing attributes per assessed model, their rates, and relation disagreements (module docstring).
+
+    ``rows``: one row per assessed model missing at least one attribute, most missing and most downloaded
+    first: ``missing`` lists the attributes, ``missing_<attribute>`` flags each (null when not assessed).
+    ``tables``: ``rates`` (one row per attribute), ``disagreements`` (disagreeing edges by their declared,
+    hub and inferred relations and the resolved one) and ``disagreement_pairs`` (each pair of sources).
+    """
+    graph = lg.graph
+    models = lg.snapshot.models.filter(pl.col("has_record").fill_null(False))
+    has_parent = pl.Series([not is_root(graph, m) for m in models["id"]], dtype=pl.Boolean())
+    flags = _missing_flags(models, has_parent)
+    flag_columns = [f"missing_{a}" for a in ATTRIBUTES]
+    missing_list = pl.concat_list(
+        [pl.when(pl.col(f"missing_{a}")).then(pl.lit(a)).otherwise(None) for a in ATTRIBUTES]
+    ).list.drop_nulls()
+    rows = (
+        flags.with_columns(missing=missing_list)
+        .with_columns(n_missing=pl.col("missing").list.len().cast(pl.Int64()))
+        .filter(pl.col("n_missing") > 0)
+        .select("id", "author", "downloads", "n_missing", "missing", *flag_columns)
+        .sort(["n_missing", "downloads", "id"], descending=[True, True, False], nulls_last=True)
+    )
+    rates = _rates(flags)
+    combos, pairs = _disagreements(lg.snapshot.edges)
+    return AnalysisResult(
+        title="Missing attributes and relation disagreements",
+        rows=rows,
+        summary={
+            "models": graph.number_of_nodes(),
+            "models_assessed": models.height,
+            "models_missing_any": rows.height,
+            "edges": lg.snapshot.edges.height,
+            "edges_relations_disagree": int(combos["edges"].sum()) if combos.height else 0,
+        },
+        tables={"rates": rates, "disagreements": combos, "disagreement_pairs": pairs},
+    )

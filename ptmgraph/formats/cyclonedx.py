@@ -1,0 +1,156 @@
+"""A CycloneDX 1.6 ML-BOM (JSON) for the focus model of a drawable subgraph, built with
+``cyclonedx-python-lib``.
+
+- ``metadata.component`` is the focus model, a ``machine-learning-model`` component with the purl
+  ``pkg:huggingface/ORG/NAME@SHA`` (the sha only where the snapshot knows it).
+- ``pedigree.ancestors`` holds every drawn model the focus derives from, ``pedigree.descendants``
+  every drawn model derived from it, nearest first. Each carries its licence, the properties
+  ``ptmgraph:depth``, ``ptmgraph:relation`` (of its own hop along the path to the focus) and one
+  ``ptmgraph:evidence`` per piece of evidence of that hop (``kind field @ source``).
+- ``components`` and ``dependencies`` hold what the focus needs at *run time*: a model whose hop is
+  ``adapter`` loads its base's weights when it runs, so the base is a dependency (and so on while
+  the bases are adapters themselves). A finetune, quantization or merge copies its base's weights:
+  that base is *inherited*, recorded in the pedigree only.
+
+Evidence and ids come from untrusted metadata; the library's JSON serializer escapes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import quote as url_quote
+
+import networkx as nx
+from cyclonedx.contrib.license.factories import LicenseFactory
+from cyclonedx.model import ExternalReference, ExternalReferenceType, Property, XsUri
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.component import Component, ComponentType, Pedigree
+from cyclonedx.output.json import JsonV1Dot6
+from packageurl import PackageURL
+
+from ptmgraph.formats.interface import ExportError, GraphFormat
+from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
+
+RUNTIME_RELATION = "adapter"
+"""The one relation whose hop makes the base a run-time dependency (the others copy the weights)."""
+
+
+def hub_purl(model_id: str, sha: str | None) -> PackageURL:
+    """``pkg:huggingface/ORG/NAME@SHA``; no namespace for an id without ``/``, no version without a sha."""
+    org, _, name = model_id.rpartition("/")
+    return PackageURL(type="huggingface", namespace=org or None, name=name or model_id, version=sha or None)
+
+
+def _evidence_lines(edge: DrawnEdge | None) -> list[str]:
+    if edge is None:
+        return []
+    lines = []
+    for row in edge.evidence:
+        where = f" @ {row['source']}" if row.get("source") else ""
+        lines.append(f"{row.get('kind')} {row.get('field') or ''}{where}".strip())
+    if not lines and edge.evidence_kinds:  # a snapshot without evidence rows still names the kinds
+        lines.append("kinds: " + ", ".join(edge.evidence_kinds))
+    return lines
+
+
+def _component(node: DrawnNode, *, ref: str, hop: DrawnEdge | None, depth: int | None) -> Component:
+    model_id = str(node.id)
+    sha = node.attributes.get("sha") if isinstance(node.attributes.get("sha"), str) else None
+    org, _, name = model_id.rpartition("/")
+    properties = []
+    if depth is not None:
+        properties.append(Property(name="ptmgraph:depth", value=str(depth)))
+    if hop is not None and hop.relation is not None:
+        properties.append(Property(name="ptmgraph:relation", value=hop.relation))
+        if hop.relation_rule:
+            properties.append(Property(name="ptmgraph:relation_rule", value=hop.relation_rule))
+        if hop.attributes.get("confidence") is not None:  # from snapshots whose edges rate their relation
+            properties.append(Property(name="ptmgraph:confidence", value=str(hop.attributes["confidence"])))
+    properties += [Property(name="ptmgraph:evidence", value=line) for line in _evidence_lines(hop)]
+    if node.downloads is not None:
+        properties.append(Property(name="ptmgraph:downloads", value=str(node.downloads)))
+    if node.has_record is False:
+        properties.append(Property(name="ptmgraph:has_record", value="false"))
+    return Component(
+        type=ComponentType.MACHINE_LEARNING_MODEL,
+        bom_ref=ref,
+        group=org or None,
+        name=name or model_id,
+        version=sha,
+        purl=hub_purl(model_id, sha),
+        licenses=[LicenseFactory().make_from_string(node.license)] if node.license else None,
+        external_references=[
+            ExternalReference(
+                type=ExternalReferenceType.WEBSITE,
+                url=XsUri("https://huggingface.co/" + url_quote(model_id, safe="/", errors="backslashreplace")),
+            )
+        ],
+        properties=properties,
+    )
+
+
+def _nearest_first(drawn: DrawnGraph, keys: Iterable[str]) -> list[DrawnNode]:
+    """The drawn models (not ``+K more`` nodes) among ``keys``, nearest first, then by id."""
+    nodes = [drawn.node(key) for key in keys if drawn.node(key).kind == "model"]
+    return sorted(nodes, key=lambda n: (n.depth, str(n.id)))
+
+
+def _hop(focus: str, graph: nx.DiGraph, key: str, toward_focus: bool) -> DrawnEdge:
+    """The first edge on a shortest drawn path between ``key`` and the focus."""
+    path = nx.shortest_path(graph, key, focus) if toward_focus else nx.shortest_path(graph, focus, key)
+    first = (path[0], path[1]) if toward_focus else (path[-2], path[-1])
+    return graph.edges[first]["edge"]
+
+
+def runtime_bases(drawn: DrawnGraph, model: str) -> list[DrawnEdge]:
+    """The ``adapter`` hops into ``model`` among the drawn edges (see the module docstring)."""
+    return [e for e in drawn.edges if e.head == model and e.relation == RUNTIME_RELATION]
+
+
+def build_bom(drawn: DrawnGraph, *, title: str) -> Bom:
+    """The ML-BOM of ``drawn.focus`` (see the module docstring)."""
+    if drawn.focus is None:
+        raise ExportError("a CycloneDX ML-BOM describes one model: export MODEL --ancestry, not a whole snapshot")
+    graph = nx.DiGraph()
+    graph.add_nodes_from(n.key for n in drawn.nodes)
+    graph.add_edges_from((e.tail, e.head, {"edge": e}) for e in drawn.edges if not e.is_summary)
+    focus_id = drawn.focus
+    focus = drawn.node(focus_id)
+
+    def described(keys: set[str], toward_focus: bool) -> list[Component]:
+        return [
+            _component(n, ref=f"pedigree:{'up' if toward_focus else 'down'}:{n.key}",
+                       hop=_hop(focus_id, graph, n.key, toward_focus), depth=n.depth)
+            for n in _nearest_first(drawn, keys)
+        ]
+
+    ancestors = described(nx.ancestors(graph, focus_id), True)
+    descendants = described(nx.descendants(graph, focus_id), False)
+    main = _component(focus, ref=f"model:{focus.key}", hop=None, depth=None)
+    main.pedigree = Pedigree(ancestors=ancestors or None, descendants=descendants or None)
+    main.description = title
+
+    bom = Bom()
+    bom.metadata.component = main
+    made: dict[str, Component] = {focus.key: main}
+    todo = [focus.key]
+    while todo:  # the run-time closure: adapter hops, then their bases' adapter hops ...
+        key = todo.pop()
+        needed = []
+        for edge in runtime_bases(drawn, key):
+            if edge.tail not in made:
+                made[edge.tail] = _component(drawn.node(edge.tail), ref=f"model:{edge.tail}", hop=None, depth=None)
+                bom.components.add(made[edge.tail])
+                todo.append(edge.tail)
+            needed.append(made[edge.tail])
+        bom.register_dependency(made[key], needed)
+    return bom
+
+
+class CycloneDxFormat(GraphFormat):
+    name = "cyclonedx"
+    extensions = (".cdx.json",)
+    description = "CycloneDX 1.6 ML-BOM (JSON) of the focus model"
+
+    def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
+        return (JsonV1Dot6(build_bom(drawn, title=title)).output_as_string(indent=1) + "\n").encode("utf-8")

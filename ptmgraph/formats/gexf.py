@@ -1,0 +1,22 @@
+"""GEXF 1.2 (for Gephi), written by networkx from :mod:`ptmgraph.formats.graph_data`."""
+
+from __future__ import annotations
+
+import io
+
+import networkx as nx
+
+from ptmgraph.formats.graph_data import to_networkx
+from ptmgraph.formats.interface import GraphFormat
+from ptmgraph.formats.subgraph import DrawnGraph
+
+
+class GexfFormat(GraphFormat):
+    name = "gexf"
+    extensions = (".gexf",)
+    description = "GEXF for Gephi"
+
+    def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
+        buffer = io.BytesIO()
+        nx.write_gexf(to_networkx(drawn, title=title, flat=True), buffer, encoding="utf-8", version="1.2draft")
+        return buffer.getvalue()

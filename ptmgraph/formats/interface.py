@@ -1,0 +1,42 @@
+"""The export interface: a graph format turns a drawable subgraph into bytes.
+
+A *drawable subgraph* is a :class:`~ptmgraph.formats.subgraph.DrawnGraph`: the models chosen to be
+shown (with their record attributes), the edges among them (with their evidence) and the ``+N more``
+nodes that count what the cap left out. Every format accepts any drawable subgraph, whatever it was
+cut from. Each concrete format lives in a file of its own; :mod:`ptmgraph.formats.registry` lists them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from ptmgraph.formats.subgraph import DrawnGraph
+
+
+class ExportError(Exception):
+    """The graph could not be exported; the message is one line naming the problem."""
+
+
+class GraphFormat(ABC):
+    """One way of writing a drawable subgraph.
+
+    ``name`` is what ``--format`` takes; ``extensions`` are the file-name endings that select it
+    (the first is the default), compared case-insensitively, longest first across all formats.
+    ``default_max_nodes`` is the cap used when the caller sets none (pictures stay small enough to
+    read, data formats carry more); ``max_per_depth`` caps the models drawn at one depth (0: no cap).
+    """
+
+    name: ClassVar[str]
+    extensions: ClassVar[tuple[str, ...]]
+    description: ClassVar[str]
+    default_max_nodes: ClassVar[int] = 150
+    max_per_depth: ClassVar[int] = 0
+
+    @abstractmethod
+    def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
+        """The complete file for ``drawn``; ``title`` names what is drawn. Raises :class:`ExportError`.
+
+        ``rankdir`` (``TB``, ``LR``, ``BT``, ``RL``) sets the direction of a laid-out drawing, base
+        before derived; None lets the format choose. Formats that carry no layout ignore it.
+        """

@@ -1,0 +1,183 @@
+"""The relation rule: what one edge's evidence says the child is, which rule said it, and how sure that is.
+
+An edge's relation answers the runtime question first: an **adapter** loads its base's weights at run
+time; a **finetune**, **merge** or **quantization** carries its own copy of them. So the child's own
+files decide before any label, and labels (the card's ``base_model_relation``, the Hub's tags and
+model-tree headings) decide only what the files leave open.
+
+Weight shapes (what a child repo's files show, see :class:`WeightShape`):
+
+- *adapter weights*: ``adapter_model.*``, ``adapter_config.json``, diffusers ``pytorch_lora_weights.*``
+  or a weight file named ``*lora*``, anywhere in the repo;
+- *full weights*: standard whole-model files at the repo root or in a pipeline component folder one
+  level down (``model*.safetensors``, ``pytorch_model*.bin``, ``diffusion_pytorch_model*``,
+  ``consolidated*``, ``tf_model.h5``, ``flax_model.msgpack``, ``model.onnx``); files under
+  ``checkpoint-N/`` are training state, not the model;
+- *quantized weights*: GGUF/GGML files without full weights beside them, EXL2's ``measurement.json``,
+  GPTQ's ``quantize_config.json``, or a ``quantization_config`` in ``config.json`` (GPTQ, AWQ,
+  bitsandbytes, MLX, FP8 ...) that the base does not share.
+
+The rule is :data:`RULE_TABLE`, tried top to bottom, first match wins; README's Data model section
+prints the same table and the tests hold it too.
+
+**Confidence** of an edge is the weaker of two strengths: how surely its *parent* is named (high: the
+card's ``base_model``, the Hub's tags or model tree, an edge list; medium: only ``config.json``,
+``adapter_config.json`` or card prose) and how surely its *relation* is decided (high: files, a stated
+or labelled relation, merge evidence, the default with full weights seen; medium: prose, base count,
+the default without full weights seen; low: the name alone, or unknown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ptmgraph.records import Relation
+
+
+class Confidence(str, Enum):
+    """How far an edge can be trusted (see the module docstring)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @classmethod
+    def weakest(cls, *levels: Confidence) -> Confidence:
+        return min(levels, key=lambda c: c.rank)
+
+
+_RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
+
+
+class WeightShape(str, Enum):
+    """What a child repo's files show about its weights (see the module docstring for the file names)."""
+
+    ADAPTER_ONLY = "adapter_only"  # adapter weights or config, no full weights
+    MERGED_ADAPTER = "merged_adapter"  # full weights and adapter files
+    QUANTIZED = "quantized"  # quantized weights or a quantization config the base lacks
+    FULL = "full"  # full weights only
+    NO_WEIGHTS = "no_weights"  # files listed, none of the above
+    UNKNOWN = "unknown"  # the repo's files are not known
+
+
+class RelationRule(str, Enum):
+    """Which rule decided an edge's relation (first match wins; see the module docstring)."""
+
+    PROSE_PARENT = "prose_parent"
+    ADAPTER_WEIGHTS = "adapter_weights"
+    QUANTIZED_FILES = "quantized_files"
+    DECLARED = "declared"
+    MERGED_ADAPTER = "merged_adapter"
+    MERGE_EVIDENCE = "merge_evidence"
+    NAME = "name"
+    DECLARED_FINETUNE = "declared_finetune"
+    HUB = "hub"
+    PROSE = "prose"
+    BASE_COUNT = "base_count"
+    DEFAULT_FINETUNE = "default_finetune"
+    NONE = "none"
+
+
+RULE_TABLE: list[tuple[RelationRule, str, str]] = [
+    (RelationRule.PROSE_PARENT, "a quantization's card prose names a model whose own base is the declared base: "
+     "the named model is the parent", "quantized"),
+    (RelationRule.ADAPTER_WEIGHTS, "adapter weights and no full weights", "adapter"),
+    (RelationRule.QUANTIZED_FILES, "quantized weights (GGUF/GGML, EXL2, GPTQ files, a quantization_config the "
+     "base lacks)", "quantized"),
+    (RelationRule.DECLARED, "card or edge list states adapter/quantized/merge (adapter only without full weights)",
+     "as stated"),
+    (RelationRule.MERGED_ADAPTER, "full weights and adapter files: a LoRA merged into the weights", "finetune"),
+    (RelationRule.MERGE_EVIDENCE, "mergekit_config.yml, a merge/mergekit tag, or the Hub's merge label", "merge"),
+    (RelationRule.NAME, "a quantization marker in the name that the base lacks; card and Hub say finetune or nothing",
+     "quantized"),
+    (RelationRule.DECLARED_FINETUNE, "card or edge list states finetune", "finetune"),
+    (RelationRule.HUB, "the Hub's tag or model-tree heading", "as labelled"),
+    (RelationRule.PROSE, "quantized_by, 'quantized version of', 'GGUF of', the Trainer's 'fine-tuned version of'",
+     "as worded"),
+    (RelationRule.BASE_COUNT, "two or more declared bases, no Hub label says otherwise", "merge"),
+    (RelationRule.DEFAULT_FINETUNE, "a known base and a seen repo or a card naming it, nothing else", "finetune"),
+    (RelationRule.NONE, "nothing at all is known", "unknown"),
+]
+"""(rule, when, relation), in the order the rules are tried: README's table and the tests' table."""
+
+
+@dataclass(frozen=True)
+class EdgeEvidence:
+    """Everything known about one base -> child edge, reduced to what the rule reads.
+
+    ``declared``: the relation the card (``base_model_relation``) or an edge list states; ``hub``: the
+    Hub's tag or model-tree heading; ``prose``: the relation card prose or quantizer fields word;
+    ``weights``: the child's :class:`WeightShape`; ``name_quantized``: the child's name carries a
+    quantization marker its base's name lacks; ``merge_signs``: a mergekit config or merge tag;
+    ``declared_bases``: how many bases the child's card or edge list names; ``hub_labels_other``: the
+    Hub labels some base of this child finetune / adapter / quantized; ``parent_strength``: how surely
+    this base is named (see the module docstring); ``prose_parent``: card prose names this base and
+    the declared base is this base's own base; ``seen``: the child's repo was read (files or card),
+    or its card names this base.
+    """
+
+    declared: Relation | None = None
+    hub: Relation | None = None
+    prose: Relation | None = None
+    weights: WeightShape = WeightShape.UNKNOWN
+    name_quantized: bool = False
+    merge_signs: bool = False
+    declared_bases: int = 0
+    hub_labels_other: bool = False
+    parent_strength: Confidence = Confidence.HIGH
+    prose_parent: bool = False
+    seen: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of :func:`decide` for one edge."""
+
+    relation: Relation
+    rule: RelationRule
+    confidence: Confidence
+
+
+_STATED = {Relation.ADAPTER, Relation.QUANTIZED, Relation.MERGE}
+_HIGH, _MEDIUM, _LOW = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
+
+
+def decide(ev: EdgeEvidence) -> Decision:
+    """The relation of one edge, the rule that decided it and its confidence (first match wins)."""
+    relation, rule, strength = _relation(ev)
+    return Decision(relation, rule, Confidence.weakest(ev.parent_strength, strength))
+
+
+def _relation(ev: EdgeEvidence) -> tuple[Relation, RelationRule, Confidence]:
+    full = ev.weights in (WeightShape.FULL, WeightShape.MERGED_ADAPTER)
+    if ev.prose_parent:
+        return Relation.QUANTIZED, RelationRule.PROSE_PARENT, _HIGH
+    if ev.weights is WeightShape.ADAPTER_ONLY:
+        return Relation.ADAPTER, RelationRule.ADAPTER_WEIGHTS, _HIGH
+    if ev.weights is WeightShape.QUANTIZED:
+        return Relation.QUANTIZED, RelationRule.QUANTIZED_FILES, _HIGH
+    if ev.declared in _STATED and not (ev.declared is Relation.ADAPTER and full):
+        return ev.declared, RelationRule.DECLARED, _HIGH
+    if ev.weights is WeightShape.MERGED_ADAPTER:
+        return Relation.FINETUNE, RelationRule.MERGED_ADAPTER, _HIGH
+    if ev.merge_signs or ev.hub is Relation.MERGE:
+        return Relation.MERGE, RelationRule.MERGE_EVIDENCE, _HIGH
+    weakly_said = {ev.declared, ev.hub} <= {None, Relation.FINETUNE}
+    if ev.name_quantized and weakly_said:
+        return Relation.QUANTIZED, RelationRule.NAME, _LOW
+    if ev.declared is Relation.FINETUNE:
+        return Relation.FINETUNE, RelationRule.DECLARED_FINETUNE, _HIGH
+    if ev.hub is not None and not (ev.hub is Relation.ADAPTER and full):
+        return ev.hub, RelationRule.HUB, _HIGH
+    if ev.prose is not None:
+        return ev.prose, RelationRule.PROSE, _MEDIUM
+    if ev.declared_bases >= 2 and not ev.hub_labels_other:
+        return Relation.MERGE, RelationRule.BASE_COUNT, _MEDIUM
+    if ev.seen:
+        return Relation.FINETUNE, RelationRule.DEFAULT_FINETUNE, _HIGH if full else _MEDIUM
+    return Relation.UNKNOWN, RelationRule.NONE, _LOW
