@@ -67,7 +67,8 @@ def _cell(step: dict[str, Any] | None) -> str:
     if step["status"] != "ok":
         return f"failed ({step['error'][:60]})"
     wall, cpu = _seconds(measured["wall_s"]), _seconds(measured["cpu_s"])
-    return f"{wall} s (cpu {cpu} s), {measured['peak_rss_mib']:,.0f} MiB"
+    star = "*" if step.get("note", "").startswith("equivalent") else ""
+    return f"{wall} s (cpu {cpu} s), {measured['peak_rss_mib']:,.0f} MiB{star}"
 
 
 def markdown_table(reports: list[dict[str, Any]]) -> str:
