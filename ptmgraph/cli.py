@@ -326,25 +326,8 @@ def ancestry(
     from_file: ModelsFileOption = None,
 ) -> None:
     """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
-    import analyses
-    from ptmgraph.formats import views
-
-    models = model_ids(model, from_file)
-    chosen = tree_columns(columns)
-    with user_errors():
-        lg = load(snapshot, min_confidence)
-        relations = [r.value for r in relation or []]
-        results = [analyses.ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth)
-                   for m in models]
-
-        def table(result: AnalysisResult) -> None:
-            if flat:
-                views.print_lineage_flat(out(), result, limit=limit)
-            else:
-                views.print_lineage_tree(out(), lg, result, direction="ancestors", relations=relations,
-                                         max_depth=max_depth, columns=chosen, limit=limit)
-
-        emit_many(results, fmt, limit, table, csv_raw=csv_raw)
+    print_lineage("ancestors", model, from_file, snapshot, min_confidence, relation, max_depth,
+                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths)
 
 
 @app.command()
@@ -362,6 +345,27 @@ def impact(
     from_file: ModelsFileOption = None,
 ) -> None:
     """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
+    print_lineage("descendants", model, from_file, snapshot, min_confidence, relation, max_depth,
+                  fmt, limit, csv_raw, flat, columns)
+
+
+def print_lineage(
+    direction: Literal["ancestors", "descendants"],
+    model: list[str] | None,
+    from_file: Path | None,
+    snapshot: Path | None,
+    min_confidence: ConfidenceChoice | None,
+    relation: list[RelationChoice] | None,
+    max_depth: int | None,
+    fmt: OutputFormat,
+    limit: int,
+    csv_raw: bool,
+    flat: bool,
+    columns: str | None,
+    *,
+    max_paths: int = 200,
+) -> None:
+    """``ancestry`` and ``impact``: one analysis per model, shown as trees, a flat table, JSON or CSV."""
     import analyses
     from ptmgraph.formats import views
 
@@ -370,13 +374,17 @@ def impact(
     with user_errors():
         lg = load(snapshot, min_confidence)
         relations = [r.value for r in relation or []]
-        results = [analyses.impact(lg, m, relations=relations, max_depth=max_depth) for m in models]
+        if direction == "ancestors":
+            results = [analyses.ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth)
+                       for m in models]
+        else:
+            results = [analyses.impact(lg, m, relations=relations, max_depth=max_depth) for m in models]
 
         def table(result: AnalysisResult) -> None:
             if flat:
                 views.print_lineage_flat(out(), result, limit=limit)
             else:
-                views.print_lineage_tree(out(), lg, result, direction="descendants", relations=relations,
+                views.print_lineage_tree(out(), lg, result, direction=direction, relations=relations,
                                          max_depth=max_depth, columns=chosen, limit=limit)
 
         emit_many(results, fmt, limit, table, csv_raw=csv_raw)

@@ -1,0 +1,1 @@
+"""Benchmarks of ptmgraph on Hub-shaped data: ``python -m benchmarks --help``."""
