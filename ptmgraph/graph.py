@@ -85,8 +85,8 @@ class LineageGraph:
         return rows.insert_column(0, pl.Series("id", self.compact.names(positions), dtype=pl.String()))
 
     def nodes_of(self, models: list[str]) -> dict[str, dict[str, Any]]:
-        """The node attributes of a few models, by id (see :meth:`nodes_at`)."""
-        positions = np.array([self.compact.position(m) for m in models], dtype=np.int64)
+        """The node attributes of some models, by id (see :meth:`nodes_at`); one hash join finds them all."""
+        positions = self.compact.positions_of(models)
         return {row["id"]: row for row in self.nodes_at(positions).to_dicts()}
 
     def __contains__(self, model_id: object) -> bool:

@@ -47,7 +47,7 @@ Side = Literal["children", "parents"]
 """``children`` lists each model's derived models; ``parents`` each model's bases."""
 
 
-class IndexError_(ValueError):
+class IndexFileError(ValueError):
     """A stored index file that cannot be used; the message says why."""
 
 
@@ -216,12 +216,12 @@ def write(index: CompactGraph, path: Path) -> None:
 
 def read(path: Path, models: pl.DataFrame, edges: pl.DataFrame) -> CompactGraph | None:
     """The index stored at ``path`` for these tables; None when it was built from other tables or
-    another index version. Raises :class:`IndexError_` when the file is damaged."""
+    another index version. Raises :class:`IndexFileError` when the file is damaged."""
     try:
         with np.load(path, allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
-        raise IndexError_(f"not a readable index ({type(err).__name__})") from None
+        raise IndexFileError(f"not a readable index ({type(err).__name__})") from None
     try:
         if int(arrays["version"][0]) != INDEX_VERSION:
             return None
@@ -235,7 +235,7 @@ def read(path: Path, models: pl.DataFrame, edges: pl.DataFrame) -> CompactGraph 
                                                ("indptr", "neighbour", "relation", "confidence"))), ids.len())
         names = tuple(str(n) for n in arrays["relation_names"].tolist())
     except (KeyError, IndexError, TypeError, ValueError) as err:
-        raise IndexError_(f"not a readable index ({type(err).__name__}: {err})") from None
+        raise IndexFileError(f"not a readable index ({type(err).__name__}: {err})") from None
     return CompactGraph(ids=ids, rows=models.height, relation_names=names,
                         fingerprint=int(arrays["fingerprint"][0]), **sides)
 

@@ -275,7 +275,7 @@ def _stored_index(directory: Path, models: pl.DataFrame, edges: pl.DataFrame) ->
         raise SnapshotError(f"{path}: not a regular file")
     try:
         return compact.read(path, models, edges)
-    except compact.IndexError_ as err:
+    except compact.IndexFileError as err:
         raise SnapshotError(f"{path}: {err}") from None
 
 
