@@ -3,7 +3,8 @@
 Each task prints one JSON object on standard output (what it computed, so a run can be checked, plus
 its own timings where the runner needs them for an extrapolation).
 
-- ``load``: what every ptmgraph query does first: read the snapshot and build :class:`LineageGraph`.
+- ``load``: what every ptmgraph point query does first: read the snapshot and its compact index into a
+  :class:`LineageGraph` (the networkx graph is built only by the analyses that still need it).
 - ``load_bare``: the simple alternative: read the two edge columns with polars, build a bare DiGraph.
 - ``naive_point_query MODEL descendants|ancestors``: load the whole graph bare, then one networkx
   traversal, and print the ids, as a short script a user might write.
@@ -40,7 +41,7 @@ def load(snapshot: Path) -> dict[str, Any]:
     from ptmgraph.graph import load_graph
 
     lg = load_graph(snapshot)
-    return {"models": lg.graph.number_of_nodes(), "edges": lg.graph.number_of_edges()}
+    return {"models": lg.compact.nodes, "edges": len(lg.compact.children.neighbour)}
 
 
 def load_bare(snapshot: Path) -> dict[str, Any]:
