@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
@@ -53,18 +54,20 @@ _RANK = (["reach", "reach_downloads", "id"], [True, True, False])
 
 def model_reach(lg: LineageGraph) -> pl.DataFrame:
     """One row per model: the columns of the module docstring, most reach first."""
-    graph = lg.graph
-    downloads = {n: d for n, d in graph.nodes(data="downloads")}
-    counts = reach_of_every_model(graph, downloads)
+    index = lg.compact
+    nodes = lg.nodes_at(np.arange(index.nodes, dtype=np.int64), ["author", "downloads"])  # in position order
+    downloads = dict(zip(nodes["id"].to_list(), nodes["downloads"].to_list(), strict=True))
+    counts = reach_of_every_model(index, downloads)
+    authors = nodes["author"].to_list()
     frame = pl.DataFrame(
         {
             "id": counts.models,
-            "author": [graph.nodes[n].get("author") or n.split("/")[0] for n in counts.models],
+            "author": [a or n.split("/")[0] for n, a in zip(counts.models, authors, strict=True)],
             "direct_dependents": counts.direct_dependents,
             "reach": counts.reach,
             "reach_downloads": counts.reach_weight,
             "subtree_height": counts.subtree_height,
-            "downloads": [downloads[n] for n in counts.models],
+            "downloads": nodes["downloads"].to_list(),
         },
         schema=_MODEL_SCHEMA,
     )
@@ -76,7 +79,7 @@ def author_reach(lg: LineageGraph, models: pl.DataFrame) -> pl.DataFrame:
     :func:`model_reach`'s table."""
     author_of = dict(zip(models["id"].to_list(), models["author"].to_list(), strict=True))
     downloads = dict(zip(models["id"].to_list(), models["downloads"].to_list(), strict=True))
-    counts = reach_of_every_group(lg.graph, author_of, downloads)
+    counts = reach_of_every_group(lg.compact, author_of, downloads)
     sizes = dict(models.group_by("author").len().iter_rows())
     rows = [(a, sizes[a], c.direct_dependents, c.reach, c.reach_weight) for a, c in counts.items()]
     frame = pl.DataFrame(rows, schema=_AUTHOR_SCHEMA, orient="row")
@@ -87,10 +90,10 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
     """The ``top`` models (or authors) by reach (all when 0), and the distribution over the whole graph."""
     if by not in ("model", "author"):
         raise ValueError(f"by must be 'model' or 'author', not {by!r}")
-    graph = lg.graph
+    graph = lg.compact  # the networkx graph is never built
     models = model_reach(lg)
     authors = author_reach(lg, models)
-    derived = graph.number_of_nodes() - len(roots(graph))
+    derived = graph.nodes - len(roots(graph))
     top_models = models.head(max(1, math.ceil(models.height / 100)))["id"].to_list()
     top_authors = set(authors.head(20)["id"].to_list())
     author_models = models.filter(pl.col("author").is_in(top_authors))["id"].to_list()

@@ -16,10 +16,10 @@ The graph is either the compact index (:class:`ptmgraph.index.CompactGraph`: CSR
 numpy a whole BFS level at a time) or the lineage ``networkx.DiGraph`` (edge base -> derived, the
 hop's relation in the edge attribute ``relation``) that the Python API hands out; :func:`reach`,
 :func:`is_root`, :func:`roots`, :func:`paths_to_roots` and :func:`tree_lines` give the same answers
-on both (``tests/test_index.py`` checks it). The whole-graph passes below them still take the
-networkx graph. A walk keeps one parent pointer (``via``) and one hop relation per reached model,
-so its memory is linear in the models reached whatever the depth; paths are rebuilt from the
-pointers only when asked for.
+on both (``tests/test_index.py`` checks it), and so do :func:`reach_union`, :func:`depths_from_roots`,
+:func:`reach_of_every_model` and :func:`reach_of_every_group` (``tests/test_traverse.py``). A walk
+keeps one parent pointer (``via``) and one hop relation per reached model, so its memory is linear in
+the models reached whatever the depth; paths are rebuilt from the pointers only when asked for.
 """
 
 from __future__ import annotations
@@ -329,14 +329,15 @@ def _shown_neighbours(
     return from_index
 
 
-def reach_union(graph: nx.DiGraph, models: Iterable[str]) -> set[str]:
+def reach_union(graph: Graph, models: Iterable[str]) -> set[str]:
     """The reach of a set of models: the union of each member's reach (module docstring)."""
     members = set(models)
     walk = reach(graph, members)
     found = set(walk)
+    parents_of = _parents_of(graph, sorted(members))
     for member in members:
         others = members - {member}
-        for parent in graph.pred[member]:
+        for parent in parents_of[member]:
             if parent == member or (parent not in found and parent not in others):
                 continue
             # The walk met ``parent`` from ``member`` itself only when a cycle runs through both: then
@@ -347,6 +348,15 @@ def reach_union(graph: nx.DiGraph, models: Iterable[str]) -> set[str]:
                 found.add(member)
                 break
     return found
+
+
+def _parents_of(graph: Graph, models: list[str]) -> dict[str, list[str]]:
+    """Each of ``models``' parents (itself included when it has a self-loop)."""
+    if isinstance(graph, CompactGraph):
+        parents = graph.parents
+        at = graph.positions_of(models).tolist()
+        return {m: graph.names(parents.neighbour[parents.of(p)]) for m, p in zip(models, at, strict=True)}
+    return {m: list(graph.pred[m]) for m in models}
 
 
 def paths_to_roots(graph: Graph, model: str, max_paths: int) -> tuple[list[list[str]], bool]:
@@ -414,7 +424,7 @@ def cycle_members(graph: Graph, models: Iterable[str]) -> set[str]:
     return {m for m, c in zip(members, component, strict=True) if size[c] > 1}
 
 
-def depths_from_roots(graph: nx.DiGraph) -> dict[str, int]:
+def depths_from_roots(graph: Graph) -> dict[str, int]:
     """Every model's depth from the roots (roots 0); models no root reaches (inside cycles) are left out."""
     starts = roots(graph)
     found = reach(graph, starts)
@@ -501,8 +511,20 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _integer_adjacency(graph: nx.DiGraph) -> tuple[list[str], list[list[int]]]:
-    """The models in graph order, and each one's children (itself left out) by position in that order."""
+def _integer_adjacency(graph: Graph) -> tuple[list[str], list[list[int]]]:
+    """The models in graph order (index position order on the compact index), and each one's children
+    (itself left out, each once) by position in that order."""
+    if isinstance(graph, CompactGraph):
+        children = graph.children
+        nodes = graph.nodes
+        owner = np.repeat(np.arange(nodes, dtype=np.int64), np.diff(children.indptr))
+        neighbour = children.neighbour.astype(np.int64)
+        keep = neighbour != owner
+        # one (owner, child) pair per edge, sorted by owner then child and without repeats
+        pairs = np.unique(owner[keep] * nodes + neighbour[keep])
+        bounds = np.searchsorted(pairs, np.arange(nodes + 1, dtype=np.int64) * nodes).tolist()
+        kept = (pairs % nodes).tolist() if nodes else []
+        return graph.ids.to_list(), [kept[bounds[i]:bounds[i + 1]] for i in range(nodes)]
     names = list(graph)
     number = {n: i for i, n in enumerate(names)}
     # adjacency() hands out the graph's own dicts: much cheaper than a view per model
@@ -510,7 +532,7 @@ def _integer_adjacency(graph: nx.DiGraph) -> tuple[list[str], list[list[int]]]:
 
 
 @_collector_paused()
-def reach_of_every_model(graph: nx.DiGraph, weights: Mapping[str, int | None] | None = None) -> EveryReach:
+def reach_of_every_model(graph: Graph, weights: Mapping[str, int | None] | None = None) -> EveryReach:
     """:class:`ReachCounts` of every model (as :class:`EveryReach` columns), in one pass over the
     condensation (linear for trees).
 
@@ -583,7 +605,7 @@ class GroupReach(NamedTuple):
 
 @_collector_paused()
 def reach_of_every_group(
-    graph: nx.DiGraph, group_of: Mapping[str, str], weights: Mapping[str, int | None] | None = None
+    graph: Graph, group_of: Mapping[str, str], weights: Mapping[str, int | None] | None = None
 ) -> dict[str, GroupReach]:
     """:class:`GroupReach` of every group named in ``group_of`` (model -> group), in one pass down the
     condensation.
@@ -624,7 +646,6 @@ def reach_of_every_group(
                 if d != c:
                     previous = above[d]
                     above[d] = handed if previous is None or previous is handed else previous | handed
-    for n in names:
-        for g in {group_of[p] for p in graph.pred[n] if p != n}:
-            direct[g] += 1
+    for _, g in {(w, group[v]) for v in range(len(names)) for w in successors[v]}:  # (child, parent's group)
+        direct[g] += 1
     return {g: GroupReach(direct[g], reach_count[g], reach_weight[g]) for g in reach_count}

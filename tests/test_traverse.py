@@ -8,8 +8,11 @@ from itertools import pairwise
 
 import networkx as nx
 import polars as pl
+from test_index import random_snapshot
 
 from analyses import ancestry, impact, stats
+from analyses.reach import reach_ranking
+from ptmgraph import snapshot
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot
@@ -197,3 +200,44 @@ def test_a_200000_long_chain_answers_ancestry_and_impact_in_linear_memory() -> N
     # One relation_path string per row would take sum(9 * depth) = 9 * n**2 / 2 = 180 GB; linear memory
     # (rows, parent pointers, the cycle check's subgraph) is about 1.3 KB per model measured.
     assert peak < 2_000 * n, f"peak {peak / 2**20:.0f} MiB for a chain of {n}"
+
+
+def test_whole_graph_passes_on_the_index_equal_descendants_on_random_graphs() -> None:
+    rng = random.Random(11)
+    for _ in range(60):
+        snap = random_snapshot(rng)  # self-loops, cycles, merges, repeated edges, edge-only models
+        lg = LineageGraph(snap)
+        graph = lg.graph
+        models = list(graph)
+        weights = {n: rng.choice([None, rng.randrange(100)]) for n in models}
+        group_of = {n: f"g{rng.randrange(4)}" for n in models}
+        counts = reach_of_every_model(lg.compact, weights)
+        assert counts == reach_of_every_model(graph, weights)
+        for node, reached, weight in zip(counts.models, counts.reach, counts.reach_weight, strict=True):
+            expected = nx.descendants(graph, node) - {node}
+            assert reached == len(expected), node
+            assert weight == sum(weights[m] or 0 for m in expected), node
+        assert counts.direct_dependents == [len(set(graph.succ[n]) - {n}) for n in counts.models]
+        assert reach_of_every_group(lg.compact, group_of, weights) == reach_of_every_group(graph, group_of, weights)
+        assert depths_from_roots(lg.compact) == depths_from_roots(graph)
+        for members in (rng.sample(models, min(3, len(models))), [m for m in models if group_of[m] == "g0"]):
+            expected_union = {u for m in members for u in nx.descendants(graph, m) if u != m}
+            assert reach_union(lg.compact, members) == reach_union(graph, members) == expected_union
+
+
+def test_whole_graph_passes_on_the_bundled_index_equal_networkx() -> None:
+    lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
+    counts = reach_of_every_model(lg.compact)
+    assert counts == reach_of_every_model(lg.graph)
+    graph = lg.graph
+    for node in random.Random(2).sample(counts.models, 200):
+        assert counts[node].reach == len(nx.descendants(graph, node) - {node}), node
+    group_of = {n: n.split("/")[0] for n in counts.models}
+    assert reach_of_every_group(lg.compact, group_of) == reach_of_every_group(graph, group_of)
+    assert depths_from_roots(lg.compact) == depths_from_roots(graph)
+
+
+def test_reach_ranking_does_not_build_the_networkx_graph() -> None:
+    lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
+    reach_ranking(lg, by="author")
+    assert "graph" not in lg.__dict__
