@@ -193,6 +193,61 @@ class Harvest:
         self.sources.extend(other.sources)
 
 
+def _raw_text(raw: object) -> str:
+    return raw if isinstance(raw, str) else repr(raw)
+
+
+def _reference_row(ref: Reference) -> dict[str, object]:
+    return {"child": ref.child, "raw": _raw_text(ref.raw), "raw_is_text": isinstance(ref.raw, str),
+            "kind": ref.kind.value, "field": ref.field, "source": ref.source,
+            "relation": ref.relation.value if ref.relation else None, "quote": ref.quote}
+
+
+@dataclass
+class HarvestTables:
+    """A :class:`Harvest` as tables: what the columnar readers produce and what assembly consumes.
+
+    ``records``: one row per record as read (:data:`RECORDS_SCHEMA`, reading order, an id may repeat);
+    ``references``: :data:`REFERENCES_SCHEMA`; ``known_ids``: ids a listing named (String series);
+    ``dangling``: references a source found dead, :data:`REFERENCES_SCHEMA` plus ``reason``;
+    ``problems``: :data:`PROBLEMS_SCHEMA`.
+    """
+
+    records: pl.DataFrame
+    references: pl.DataFrame
+    known_ids: pl.Series
+    dangling: pl.DataFrame
+    problems: pl.DataFrame
+    sources: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, harvest: Harvest) -> HarvestTables:
+        """The same harvest as tables (the row order of every list is kept)."""
+        return cls(
+            records=pl.DataFrame([r.__dict__ for r in harvest.records], schema=RECORDS_SCHEMA),
+            references=pl.DataFrame([_reference_row(r) for r in harvest.references], schema=REFERENCES_SCHEMA),
+            known_ids=pl.Series("id", sorted(harvest.known_ids), dtype=pl.String()),
+            dangling=pl.DataFrame([{**_reference_row(r), "reason": why.value} for r, why in harvest.dangling],
+                                  schema={**REFERENCES_SCHEMA, "reason": pl.String()}),
+            problems=pl.DataFrame([p.__dict__ for p in harvest.problems], schema=PROBLEMS_SCHEMA),
+            sources=list(harvest.sources),
+        )
+
+    @classmethod
+    def concat(cls, parts: list[HarvestTables]) -> HarvestTables:
+        """Several harvests as one, in the order given."""
+        if not parts:
+            return cls.of(Harvest())
+        return cls(
+            records=pl.concat([p.records for p in parts], how="vertical"),
+            references=pl.concat([p.references for p in parts], how="vertical"),
+            known_ids=pl.concat([p.known_ids for p in parts]).unique(maintain_order=True),
+            dangling=pl.concat([p.dangling for p in parts], how="vertical"),
+            problems=pl.concat([p.problems for p in parts], how="vertical"),
+            sources=[s for p in parts for s in p.sources],
+        )
+
+
 # Table schemas: empty tables keep their types, and every layer agrees on column names.
 MODELS_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String(),
@@ -266,3 +321,18 @@ DANGLING_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "reason": pl.String(),
 }
+
+RECORDS_SCHEMA: dict[str, pl.DataType] = {k: v for k, v in MODELS_SCHEMA.items() if k != "has_record"}
+"""One row per :class:`ModelRecord` as a source read it (before records of one id are merged)."""
+
+REFERENCES_SCHEMA: dict[str, pl.DataType] = {
+    "child": pl.String(),
+    "raw": pl.String(),  # the reference as written; repr() of a value that is not a string
+    "raw_is_text": pl.Boolean(),  # False: the value was not a string (dangling as not_a_string)
+    "kind": pl.String(),  # EvidenceKind value
+    "field": pl.String(),
+    "source": pl.String(),
+    "relation": pl.String(),  # Relation value this evidence states, null if none
+    "quote": pl.String(),
+}
+"""One row per :class:`Reference`."""
