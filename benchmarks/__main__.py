@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--seed", type=int, default=7)
     run_cmd.add_argument("--input", type=Path,
                          help="ingest this instead of generated records (e.g. ../shared/data/hub-sample)")
+    run_cmd.add_argument("--generated", type=Path,
+                         help="measure records that `generate` already wrote to this folder (skips generating)")
     run_cmd.add_argument("--json", type=Path, required=True, help="file to write the results to")
     run_cmd.add_argument("--work", type=Path, help="folder for data, snapshot and outputs (default: a temp dir)")
     run_cmd.add_argument("--timeout", type=float, default=1800, help="seconds before a step is killed")
@@ -80,12 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.input is not None and not args.input.exists():
         print(f"error: {args.input}: no such file or directory", file=sys.stderr)
         return 1
+    if args.generated is not None and not (args.generated / "shape.json").is_file():
+        print(f"error: {args.generated}: no shape.json (not written by `python -m benchmarks generate`)",
+              file=sys.stderr)
+        return 1
     if args.models < 10:
         parser.error("--models must be at least 10")
     with tempfile.TemporaryDirectory(prefix="ptmgraph-bench-") as scratch:
         work = args.work or Path(scratch)
         report = run(args.models, args.seed, work, args.timeout, args.naive_reach_limit, args.input,
-                     max(1, args.repeat))
+                     max(1, args.repeat), args.generated)
     document = asdict(report)
     _write_atomically(args.json, json.dumps(document, indent=1) + "\n")
     print(terminal_table(document))

@@ -252,17 +252,21 @@ def shape_of_snapshot(snapshot: Path) -> GeneratedShape:
 
 
 def run(models: int, seed: int, work: Path, timeout_s: float, naive_reach_limit: int,
-        given: Path | None = None, repeat: int = 1) -> Report:
-    """Generate ``models`` records into ``work`` (or take the ``given`` input) and measure every step
-    (see the module docstring)."""
+        given: Path | None = None, repeat: int = 1, generated: Path | None = None) -> Report:
+    """Generate ``models`` records into ``work`` (or take the ``given`` input, or the records that
+    ``python -m benchmarks generate`` wrote into ``generated``) and measure every step (see the module
+    docstring)."""
     work.mkdir(parents=True, exist_ok=True)
-    data, snapshot = given or work / "data", work / "snapshot"
+    data, snapshot = given or generated or work / "data", work / "snapshot"
     if snapshot.exists():
         shutil.rmtree(snapshot)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     what = f"ingest of {given}" if given else f"Hub-shaped records generated with seed {seed}"
     report = Report(models, what, started, repeat, machine(), {})
-    if given is None:
+    if generated is not None:
+        shape = GeneratedShape(**json.loads((generated / "shape.json").read_text()))
+        report.models, report.input = shape.models, f"Hub-shaped records generated with seed {shape.seed}"
+    elif given is None:
         generate = Step("generate", f"write {models:,} Hub-shaped records (benchmarks.generate)",
                         [PYTHON, "-m", "benchmarks", "generate", str(models), str(data), "--seed", str(seed)])
         report.steps.append(measure_step(generate, work, timeout_s))
