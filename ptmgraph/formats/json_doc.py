@@ -103,7 +103,7 @@ def row_lines(frame: pl.DataFrame) -> list[str]:
     return [_dumps(row) for row in frame_records(frame)]
 
 
-def _writable(dtype: pl.DataType, *, in_list: bool = False) -> bool:
+def _writable(dtype: pl.DataType | pl.datatypes.DataTypeClass, *, in_list: bool = False) -> bool:
     """Whether polars writes values of ``dtype`` (after :func:`_json_ready`) as ``json.dumps`` reads them."""
     if isinstance(dtype, pl.List):
         return _writable(dtype.inner, in_list=True)
