@@ -10,7 +10,6 @@ self-loops are kept: every traversal in ``analyses`` tolerates them.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +50,7 @@ class LineageGraph:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.compact: compact_index.CompactGraph = snapshot.index or compact_index.build(
-            snapshot.models, snapshot.edges)
+            *(snapshot.columns(table, columns) for table, columns in snapshot_io.INDEX_COLUMNS.items()))
         """The compact index every query walks (see :mod:`ptmgraph.index`)."""
 
     @cached_property
@@ -78,7 +77,7 @@ class LineageGraph:
         wanted = columns or NODE_ATTRIBUTES
         positions = np.asarray(positions, dtype=np.int64)
         recorded = positions < self.compact.rows
-        rows = self.snapshot.models.select(wanted).gather(np.where(recorded, positions, 0))
+        rows = self.snapshot.columns("models", wanted).gather(np.where(recorded, positions, 0))
         if not recorded.all():
             mask = pl.Series(recorded)
             rows = rows.select(pl.when(mask).then(pl.col(c)).alias(c) for c in wanted)
@@ -140,10 +139,13 @@ class LineageGraph:
 def load_graph(directory: Path | None = None, *, min_confidence: Confidence | str | None = None) -> LineageGraph:
     """The graph of the snapshot in ``directory``, or of the bundled snapshot when None.
 
+    The snapshot's tables are read as they are used (:func:`ptmgraph.snapshot.open_snapshot`): a point
+    query reads the columns it prints, and a damaged table it does not use goes unnoticed.
+
     ``min_confidence`` drops the edges below that :class:`~ptmgraph.relations.Confidence` from the
     snapshot before the graph is built, so every analysis sees only the edges it may trust.
     """
-    snap = snapshot_io.load(directory or snapshot_io.bundled_path())
+    snap = snapshot_io.open_snapshot(directory or snapshot_io.bundled_path())
     if min_confidence is not None:
         snap = at_least(snap, Confidence(min_confidence))
     return LineageGraph(snap)
@@ -153,4 +155,4 @@ def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
     """``snap`` without the edges whose confidence is below ``min_confidence``."""
     kept = [c.value for c in Confidence if c.rank >= min_confidence.rank]
     # the stored index holds every edge: the graph builds one of the kept edges
-    return replace(snap, edges=snap.edges.filter(pl.col("confidence").is_in(kept)), index=None)
+    return snap.with_edges(snap.edges.filter(pl.col("confidence").is_in(kept)))
