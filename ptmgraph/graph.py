@@ -77,11 +77,12 @@ class LineageGraph:
         wanted = columns or NODE_ATTRIBUTES
         positions = np.asarray(positions, dtype=np.int64)
         recorded = positions < self.compact.rows
+        at = pl.Series(positions)
         rows = self.snapshot.columns("models", wanted).gather(np.where(recorded, positions, 0))
         if not recorded.all():
             mask = pl.Series(recorded)
             rows = rows.select(pl.when(mask).then(pl.col(c)).alias(c) for c in wanted)
-        return rows.insert_column(0, pl.Series("id", self.compact.names(positions), dtype=pl.String()))
+        return rows.insert_column(0, self.compact.ids.gather(at).alias("id").cast(pl.String()))
 
     def nodes_of(self, models: list[str]) -> dict[str, dict[str, Any]]:
         """The node attributes of some models, by id (see :meth:`nodes_at`); one hash join finds them all."""
@@ -98,8 +99,16 @@ class LineageGraph:
         """
         norm = normalize_reference(query)
         if norm.id:
-            # one vectorised scan instead of a dict of every id; the first spelling is canonical, as in IdIndex
-            same = (self.compact.ids.str.to_lowercase() == norm.id.lower()).arg_true()
+            # A vectorised scan instead of a dict of every id; the first spelling is canonical, as in IdIndex.
+            # Only ids as long as the query are lowercased: lowercasing keeps a string's length, except that
+            # U+0130 (I with a dot) becomes two characters, so ids holding one may be shorter.
+            target = norm.id.lower()
+            ids = self.compact.ids
+            lengths = ids.str.len_chars()
+            candidates = (
+                (lengths == len(target)) | ((lengths < len(target)) & ids.str.contains("\u0130", literal=True))
+            ).arg_true()
+            same = candidates.filter(ids.gather(candidates).str.to_lowercase() == target)
             if same.len():
                 return self.compact.name(int(same[0]))
         found = self.index.canonical(norm.id) if norm.id else None

@@ -400,6 +400,17 @@ _REQUIRED = {"models": ("id",), "edges": ("base", "child"), "evidence": ("base",
 
 def _python_times(column: pl.Series) -> bool:
     """Whether every time in ``column`` is one Python can hold (a damaged file may store any integer)."""
+    dtype = column.dtype
+    if isinstance(dtype, pl.Datetime) and dtype.time_unit == "ns":
+        return True  # nanosecond counts reach the years 1677 to 2262 only
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone in (None, "UTC"):
+        # The smallest and largest stored counts against those of 0001-01-01 and 10000-01-01: no year per row.
+        stored = column.to_physical()
+        if stored.null_count() == stored.len():
+            return True
+        bounds = pl.Series([datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)],
+                           dtype=pl.Datetime(dtype.time_unit or "us")).to_physical()
+        return bool(bounds[0] <= stored.min() and stored.max() <= bounds[1])  # type: ignore[operator]
     try:
         years = column.dt.year()
         return bool(years.null_count() == years.len() or (years.min() >= 1 and years.max() <= 9999))  # type: ignore[operator]

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from analyses import ancestry, impact
 from ptmgraph import snapshot
 from ptmgraph.cli import app
-from ptmgraph.graph import LineageGraph, load_graph
+from ptmgraph.graph import LineageGraph, UnknownModelError, load_graph
+from ptmgraph.ids import normalize_reference
 from ptmgraph.snapshot import INDEX_COLUMNS, TABLES, SnapshotError, open_snapshot
 
 LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"
@@ -105,3 +106,55 @@ def test_fewer_edges_by_confidence_give_the_answers_of_the_fully_read_snapshot()
                                            eager_snap.problems, eager_snap.meta))
     assert lazy.snapshot.edges.equals(kept)
     assert impact(lazy, LLAMA_CHAT).output_rows().equals(impact(eager, LLAMA_CHAT).output_rows())
+
+
+def _years_in_range_by_hand(column: pl.Series) -> bool:
+    """The check as it was: the year of every row."""
+    return all(1 <= year <= 9999 for year in column.dt.year().drop_nulls().to_list())
+
+
+@pytest.mark.parametrize("unit", ["us", "ms"])
+@pytest.mark.parametrize("zone", [None, "UTC"])
+def test_times_outside_the_years_python_holds_are_found_without_a_year_per_row(unit: str, zone: str | None) -> None:
+    per_year = {"us": 365_2425 * 24 * 3600 * 10**6 // 10_000, "ms": 365_2425 * 24 * 3600 * 10**3 // 10_000}[unit]
+    first = pl.Series([0], dtype=pl.Datetime(unit)).dt.offset_by("-1969y").to_physical()[0]  # 0001-01-01
+    last = pl.Series([0], dtype=pl.Datetime(unit)).dt.offset_by("8030y").to_physical()[0]  # 10000-01-01
+    cases = ([first, None, 0], [first - 1, 0], [last - 1], [last], [None, None], [0, last + per_year])
+    assert [_years_in_range_by_hand(pl.Series(c, dtype=pl.Int64).cast(pl.Datetime(unit))) for c in cases] == [
+        True, False, True, False, True, False]
+    for stored in cases:
+        column = pl.Series(stored, dtype=pl.Int64).cast(pl.Datetime(unit, zone))
+        assert snapshot._python_times(column) == _years_in_range_by_hand(column), stored
+
+
+def test_a_model_named_in_another_letter_case_resolves_to_its_first_spelling() -> None:
+    from ptmgraph.records import MODELS_SCHEMA
+
+    base = snapshot.load(snapshot.bundled_path())
+    ids = ["Org/Model", "org/model", "org/İdea", "org/i\u0307dea-x", "org/\u212aelvin", "ORG/KELVIN", "a/b", "A/bb"]
+    models = pl.DataFrame({"id": ids}, schema={"id": pl.String()}).with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in MODELS_SCHEMA.items() if c != "id"]).select(list(MODELS_SCHEMA))
+    lg = LineageGraph(snapshot.Snapshot(models, base.edges.head(0), base.evidence.head(0), base.dangling.head(0),
+                                        base.problems.head(0)))
+
+    def as_it_was(query: str) -> str:  # the lookup before: every id lowercased, then the fuzzy index
+        norm = normalize_reference(query)
+        if norm.id:
+            same = (pl.Series(ids).str.to_lowercase() == norm.id.lower()).arg_true()
+            if same.len():
+                return ids[same[0]]
+        found = lg.index.canonical(norm.id) if norm.id else None
+        if found is None:
+            raise UnknownModelError(query, [])
+        return found
+
+    for query in ["org/MODEL", "Org/Model", "org/i\u0307dea", "org/İDEA", "org/kelvin", "ORG/\u212aELVIN", "A/B",
+                  "a/BB", "org/idea", "https://huggingface.co/ORG/model/", "nothing/here"]:
+        try:
+            expected = as_it_was(query)
+        except UnknownModelError:
+            with pytest.raises(UnknownModelError):
+                lg.resolve(query)
+        else:
+            assert lg.resolve(query) == expected, query
+    assert lg.resolve("org/kelvin") == "org/\u212aelvin" and lg.resolve("org/MODEL") == "Org/Model"
