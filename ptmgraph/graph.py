@@ -101,13 +101,12 @@ class LineageGraph:
         if norm.id:
             # A vectorised scan instead of a dict of every id; the first spelling is canonical, as in IdIndex.
             # Only ids as long as the query are lowercased: lowercasing keeps a string's length, except that
-            # U+0130 (I with a dot) becomes two characters, so ids holding one may be shorter.
+            # U+0130 (I with a dot) becomes two characters, so shorter ids that are not ASCII are kept too.
             target = norm.id.lower()
             ids = self.compact.ids
             lengths = ids.str.len_chars()
-            candidates = (
-                (lengths == len(target)) | ((lengths < len(target)) & ids.str.contains("\u0130", literal=True))
-            ).arg_true()
+            shorter_not_ascii = (lengths < len(target)) & (ids.str.len_bytes() != lengths)
+            candidates = ((lengths == len(target)) | shorter_not_ascii).arg_true()
             same = candidates.filter(ids.gather(candidates).str.to_lowercase() == target)
             if same.len():
                 return self.compact.name(int(same[0]))
