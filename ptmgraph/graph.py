@@ -10,6 +10,7 @@ self-loops are kept: every traversal in ``analyses`` tolerates them.
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,11 +71,22 @@ class LineageGraph:
         """Every model id, looked up case-insensitively (built on first use: exact ids need none)."""
         return IdIndex(self.compact.ids.to_list())
 
+    node_columns: list[str] = NODE_ATTRIBUTES
+    """The node attributes :meth:`nodes_at` and :meth:`nodes_of` give when not told which
+    (:data:`NODE_ATTRIBUTES`, or fewer in a view made by :meth:`with_node_columns`)."""
+
+    def with_node_columns(self, columns: list[str]) -> LineageGraph:
+        """This graph (sharing its snapshot and index) whose node rows carry only ``columns``: for a
+        format that prints a few attributes of some models, so a stored snapshot reads those columns only."""
+        view = copy.copy(self)
+        view.node_columns = list(columns)
+        return view
+
     def nodes_at(self, positions: np.ndarray, columns: list[str] | None = None) -> pl.DataFrame:
-        """``id`` and the node attributes (:data:`NODE_ATTRIBUTES`, or ``columns``) of the models at these
+        """``id`` and the node attributes (:attr:`node_columns`, or ``columns``) of the models at these
         index positions, one row each in that order, taken from the models table (null for a model
         named only by an edge)."""
-        wanted = columns or NODE_ATTRIBUTES
+        wanted = columns or self.node_columns
         positions = np.asarray(positions, dtype=np.int64)
         recorded = positions < self.compact.rows
         at = pl.Series(positions)
@@ -85,8 +97,22 @@ class LineageGraph:
         return rows.insert_column(0, self.compact.ids.gather(at).alias("id").cast(pl.String()))
 
     def nodes_of(self, models: list[str]) -> dict[str, dict[str, Any]]:
-        """The node attributes of some models, by id (see :meth:`nodes_at`); one hash join finds them all."""
-        positions = self.compact.positions_of(models)
+        """The node attributes of some models, by id (see :meth:`nodes_at`); KeyError for an unknown model.
+
+        One scan of the ids finds them all (the first position of an id named twice, as
+        :meth:`~ptmgraph.index.CompactGraph.positions_of` gives it), without a table of every id.
+        """
+        if not models:
+            return {}
+        ids = self.compact.ids
+        hits = ids.is_in(pl.Series(models, dtype=pl.String()).implode()).arg_true()
+        first: dict[str, int] = {}
+        for model, at in zip(ids.gather(hits).to_list(), hits.to_list(), strict=True):
+            first.setdefault(model, at)
+        missing = [m for m in models if m not in first]
+        if missing:
+            raise KeyError(missing[0])
+        positions = np.array([first[m] for m in models], dtype=np.int64)
         return {row["id"]: row for row in self.nodes_at(positions).to_dicts()}
 
     def __contains__(self, model_id: object) -> bool:

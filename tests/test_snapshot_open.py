@@ -158,3 +158,39 @@ def test_a_model_named_in_another_letter_case_resolves_to_its_first_spelling() -
         else:
             assert lg.resolve(query) == expected, query
     assert lg.resolve("org/kelvin") == "org/\u212aelvin" and lg.resolve("org/MODEL") == "Org/Model"
+
+
+def test_node_rows_found_by_one_scan_are_those_the_index_lookup_finds(bundled: LineageGraph) -> None:
+    no_record = bundled.snapshot.models.filter(~pl.col("has_record"))["id"][0]  # a name in a Hub listing
+    models = [LLAMA_CHAT, DEPTH3, no_record, LLAMA_CHAT, "google/gemma-7b"]
+    expected = {row["id"]: row for row in bundled.nodes_at(bundled.compact.positions_of(models)).to_dicts()}
+    assert bundled.nodes_of(models) == expected
+    assert expected[no_record]["has_record"] is False and expected[LLAMA_CHAT]["downloads"] is not None
+    assert bundled.nodes_of([]) == {}
+    with pytest.raises(KeyError):
+        bundled.nodes_of([LLAMA_CHAT, "no/such-model"])
+
+
+@pytest.mark.parametrize(("direction", "model"), [("descendants", LLAMA_CHAT), ("ancestors", DEPTH3),
+                                                  ("descendants", "google/gemma-7b")])
+def test_a_tree_reading_its_columns_only_prints_what_the_full_rows_print(
+    direction: str, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from ptmgraph.formats import views
+    from ptmgraph.formats.tree import TREE_COLUMNS
+
+    def tree(lg: LineageGraph) -> str:
+        console = Console(file=io.StringIO(), width=240, color_system=None)
+        query = impact if direction == "descendants" else ancestry
+        views.print_lineage_tree(console, lg, query(lg, model, max_depth=2), direction=direction,  # type: ignore[arg-type]
+                                 relations=None, max_depth=2, columns=list(TREE_COLUMNS), limit=0)
+        return console.file.getvalue()  # type: ignore[attr-defined]
+
+    shown = tree(load_graph())
+    monkeypatch.setattr(LineageGraph, "with_node_columns", lambda self, columns: self)  # every attribute
+    assert shown == tree(load_graph())
+    assert shown.count("\n") >= 4 and "columns: relation" in shown
