@@ -88,19 +88,24 @@ def _table(frame: pl.DataFrame, level: int) -> Iterator[str]:
         return
     inner = _INDENT * (level + 1)
     yield "[\n" + inner
-    yield (",\n" + inner).join(row_lines(frame))
+    yield _rows(frame, ",\n" + inner)
     yield "\n" + _INDENT * level + "]"
 
 
 def row_lines(frame: pl.DataFrame) -> list[str]:
     """One compact JSON object per row of ``frame`` (its columns in order), values as :func:`frame_records`
-    gives them: polars writes them when every column's type has one JSON spelling, Python otherwise."""
-    if not frame.height:
-        return []
+    gives them."""
+    return _rows(frame, "\n").split("\n") if frame.height else []
+
+
+def _rows(frame: pl.DataFrame, separator: str) -> str:
+    """The rows of ``frame`` (at least one) as compact JSON objects joined by ``separator`` (which holds a
+    line break): polars writes them when every column's type has one JSON spelling, Python otherwise."""
     if frame.width and all(_writable(dtype) for dtype in frame.dtypes) and _finite(frame):
         text = frame.select(_json_ready(name, dtype) for name, dtype in frame.schema.items()).write_ndjson()
-        return text.rstrip("\n").split("\n")
-    return [_dumps(row) for row in frame_records(frame)]
+        # one object a line, and a line break inside a value is written escaped: one pass joins the rows
+        return text.rstrip("\n").replace("\n", separator)
+    return separator.join(_dumps(row) for row in frame_records(frame))
 
 
 def _writable(dtype: pl.DataType | pl.datatypes.DataTypeClass, *, in_list: bool = False) -> bool:
