@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -84,6 +84,18 @@ def write_stdout(text: str) -> None:
     screen.write(text)
 
 
+def write_pieces(pieces: Iterable[str]) -> None:
+    """Write a document given in pieces, then a line break: small pieces gathered, a large one (a table's
+    rows) written as it comes, so the whole document is never held twice."""
+    gathered: list[str] = []
+    for piece in pieces:
+        gathered.append(piece)
+        if len(piece) > 1 << 16:
+            write_stdout("".join(gathered))
+            gathered = []
+    write_stdout("".join(gathered) + "\n")
+
+
 def _loaded(*classes: tuple[str, str]) -> tuple[type[BaseException], ...]:
     """The exception classes named (module, class) whose module is imported: an error of a module that was
     never imported cannot have been raised, and importing it to find out would cost a point query its start."""
@@ -148,9 +160,9 @@ def emit(
     csv_raw: bool = False,
 ) -> None:
     if fmt is OutputFormat.json:
-        from ptmgraph.formats.json_doc import result_to_json
+        from ptmgraph.formats.json_doc import result_document
 
-        write_stdout(result_to_json(result) + "\n")
+        write_pieces(result_document(result))
     elif fmt is OutputFormat.csv:
         from ptmgraph.formats.csv_table import result_to_csv
 
@@ -185,9 +197,9 @@ def emit_many(
     if len(results) == 1:
         emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw)
     elif fmt is OutputFormat.json:
-        from ptmgraph.formats.json_doc import results_to_json
+        from ptmgraph.formats.json_doc import results_document
 
-        write_stdout(results_to_json(results) + "\n")
+        write_pieces(results_document(results))
     elif fmt is OutputFormat.csv:
         from ptmgraph.formats.csv_table import results_to_csv
 

@@ -343,6 +343,9 @@ class StoredSnapshot(Snapshot):
     def index(self) -> compact.CompactGraph | None:
         if self._index is False:
             self._index = _stored_index(self.directory, *(self.columns(t, c) for t, c in INDEX_COLUMNS.items()))
+            if self._index is not None:  # the edge columns were read for the fingerprint only: not kept
+                for column in INDEX_COLUMNS["edges"]:
+                    self._columns["edges"].pop(column, None)
         return self._index  # type: ignore[return-value]
 
     @index.setter

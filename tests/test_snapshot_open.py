@@ -46,6 +46,7 @@ def test_the_stored_index_is_used_and_matches_one_built_from_the_tables() -> Non
     eager = snapshot.load(snapshot.bundled_path())
     assert eager.index is not None and stored.fingerprint == eager.index.fingerprint
     assert stored.ids.equals(eager.index.ids)
+    assert opened.edges.equals(eager.edges)  # the columns read for the fingerprint are read again when needed
     # the index needs no other columns than INDEX_COLUMNS: built from them alone it is the same
     from ptmgraph import index as compact
 

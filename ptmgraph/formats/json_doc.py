@@ -43,11 +43,21 @@ def result_to_json(result: AnalysisResult) -> str:
 
 def results_to_json(results: list[AnalysisResult]) -> str:
     """Several results (one per model asked about) as one document: ``{"results": [...]}``."""
-    parts = ["{\n", _INDENT, '"results": [']
+    return "".join(results_document(results))
+
+
+def result_document(result: AnalysisResult) -> Iterator[str]:
+    """:func:`result_to_json` in pieces, to be written as they come (a table's rows are one piece)."""
+    return _document(result, 0)
+
+
+def results_document(results: list[AnalysisResult]) -> Iterator[str]:
+    """:func:`results_to_json` in pieces, to be written as they come."""
+    yield "{\n" + _INDENT + '"results": ['
     for number, result in enumerate(results):
-        parts += [",\n" if number else "\n", _INDENT * 2, *_document(result, 2)]
-    parts += ["\n", _INDENT, "]\n}"] if results else ["]\n}"]
-    return "".join(parts)
+        yield (",\n" if number else "\n") + _INDENT * 2
+        yield from _document(result, 2)
+    yield ("\n" + _INDENT + "]\n}") if results else "]\n}"
 
 
 def _dumps(value: Any) -> str:
