@@ -97,22 +97,8 @@ class LineageGraph:
         return rows.insert_column(0, self.compact.ids.gather(at).alias("id").cast(pl.String()))
 
     def nodes_of(self, models: list[str]) -> dict[str, dict[str, Any]]:
-        """The node attributes of some models, by id (see :meth:`nodes_at`); KeyError for an unknown model.
-
-        One scan of the ids finds them all (the first position of an id named twice, as
-        :meth:`~ptmgraph.index.CompactGraph.positions_of` gives it), without a table of every id.
-        """
-        if not models:
-            return {}
-        ids = self.compact.ids
-        hits = ids.is_in(pl.Series(models, dtype=pl.String()).implode()).arg_true()
-        first: dict[str, int] = {}
-        for model, at in zip(ids.gather(hits).to_list(), hits.to_list(), strict=True):
-            first.setdefault(model, at)
-        missing = [m for m in models if m not in first]
-        if missing:
-            raise KeyError(missing[0])
-        positions = np.array([first[m] for m in models], dtype=np.int64)
+        """The node attributes of some models, by id (see :meth:`nodes_at`); KeyError for an unknown model."""
+        positions = self.compact.positions_of(models)
         return {row["id"]: row for row in self.nodes_at(positions).to_dicts()}
 
     def __contains__(self, model_id: object) -> bool:
