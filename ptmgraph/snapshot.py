@@ -407,7 +407,8 @@ def _python_times(column: pl.Series) -> bool:
     if isinstance(dtype, pl.Datetime) and dtype.time_unit == "ns":
         return True  # nanosecond counts reach the years 1677 to 2262 only
     if isinstance(dtype, pl.Datetime) and dtype.time_zone in (None, "UTC"):
-        # The smallest and largest stored counts against those of 0001-01-01 and 10000-01-01: no year per row.
+        # The smallest and largest stored counts against the first and last instants of the years 1 to 9999:
+        # two comparisons instead of a year per row.
         stored = column.to_physical()
         if stored.null_count() == stored.len():
             return True
