@@ -1,10 +1,19 @@
-"""Analyses of the lineage graph. Each returns an :class:`AnalysisResult` whose tables are Polars."""
+"""Analyses of the lineage graph. Each returns an :class:`AnalysisResult` whose tables are Polars.
 
-from typing import TYPE_CHECKING
+Each analysis is imported on first use, so that a point query (ancestry, impact) imports neither
+networkx nor the other analyses.
+"""
+
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ptmgraph.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from analyses.check import check
+    from analyses.completeness import completeness
     from analyses.finding import list_models, search
     from analyses.licenses import classify_license_pair, license_drift
     from analyses.lineage import ancestry, impact
@@ -12,11 +21,10 @@ if TYPE_CHECKING:
     from analyses.reach import reach_ranking
     from analyses.relation_audit import audit_relations
     from analyses.report import build_report
+    from analyses.risk import DATA_RISKS, risk
     from analyses.staleness import stale_ancestors
     from ptmgraph.result import AnalysisResult
 
-# Each analysis is imported on first use, so that a point query (ancestry, impact) imports neither
-# networkx nor the other analyses.
 _LAZY = {
     "list_models": "analyses.finding",
     "search": "analyses.finding",
@@ -31,17 +39,36 @@ _LAZY = {
     "reach_ranking": "analyses.reach",
     "audit_relations": "analyses.relation_audit",
     "build_report": "analyses.report",
+    "DATA_RISKS": "analyses.risk",
     "stale_ancestors": "analyses.staleness",
     "AnalysisResult": "ptmgraph.result",
 }
 
 __getattr__ = lazy_attributes("analyses", _LAZY)
 
-# Three analyses share their module's name: importing the module would bind ``analyses.risk`` to it
-# and hide the function, so these three are imported now (none imports networkx).
-from analyses.check import check  # noqa: E402
-from analyses.completeness import completeness  # noqa: E402
-from analyses.risk import DATA_RISKS, risk  # noqa: E402
+_NAMED_LIKE_THEIR_MODULE = ("check", "completeness", "risk")
+"""Analyses that share their module's name. Importing ``analyses.risk`` binds the package attribute
+``risk`` to the module; these attributes are properties of the package instead, so ``analyses.risk`` is
+always the function, whichever was imported first."""
+
+
+class _Package(ModuleType):
+    """This package's module type: :data:`_NAMED_LIKE_THEIR_MODULE` read as functions (see there)."""
+
+
+def _function_named_like_its_module(name: str) -> property:
+    def function(package: ModuleType) -> Any:
+        return getattr(import_module(f"analyses.{name}"), name)
+
+    def bind(package: ModuleType, value: Any) -> None:
+        """The import system binding the submodule: the attribute stays the function."""
+
+    return property(function, bind)
+
+
+for _name in _NAMED_LIKE_THEIR_MODULE:
+    setattr(_Package, _name, _function_named_like_its_module(_name))
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "DATA_RISKS",

@@ -1,5 +1,5 @@
 """``python -m ptmgraph`` runs the command line."""
 
-from ptmgraph.cli import app
+from ptmgraph.entry import main
 
-app(prog_name="ptmgraph")
+main()

@@ -1,27 +1,38 @@
-"""The ``ptmgraph`` command line: wires sources, snapshot, graph, analyses and formats together."""
+"""The ``ptmgraph`` command line: wires sources, snapshot, graph, analyses and formats together.
+
+The commands are declared here (typer); what they share, and the body of ``ancestry`` and ``impact``,
+is :mod:`ptmgraph.cli_runtime`, which :mod:`ptmgraph.entry` also runs without typer.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
+from typing import Annotated, Literal
 
 import typer
 
 from ptmgraph.cli_conventions import App
-from ptmgraph.terminal import OutputError, Screen
+from ptmgraph.cli_runtime import (
+    ColorChoice,
+    ConfidenceChoice,
+    OutputFormat,
+    RelationChoice,
+    _err,
+    emit,
+    emit_table,
+    fail,
+    load,
+    model_ids,
+    out,
+    print_lineage,
+    screen,
+    user_errors,
+)
 
 # Everything heavier than typer (polars, networkx, rich, the analyses) is imported inside the commands,
 # so that --help, --version and completion start in a fraction of the time (benchmarks/bench_cli_start.py).
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from ptmgraph.graph import LineageGraph
-    from ptmgraph.result import AnalysisResult
 
 app = App(
     name="ptmgraph",
@@ -30,41 +41,6 @@ app = App(
     add_completion=True,
     pretty_exceptions_enable=False,
 )
-
-screen = Screen()
-"""Standard output: the console commands print to, colour and pager (:mod:`ptmgraph.terminal`)."""
-
-
-def out() -> Console:
-    return screen.console
-
-
-def _err() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
-
-
-# The choices of options, spelled here so that parsing them imports nothing heavy; tests/test_cli_terminal.py
-# checks that they equal the package's own enums and registry.
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class RelationChoice(str, Enum):
-    finetune = "finetune"
-    adapter = "adapter"
-    quantized = "quantized"
-    merge = "merge"
-    unknown = "unknown"
-
-
-class ConfidenceChoice(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
 
 
 class DanglingReasonChoice(str, Enum):
@@ -77,12 +53,6 @@ class DanglingReasonChoice(str, Enum):
     gated = "gated"
     disabled = "disabled"
     outweighed = "outweighed"
-
-
-class ColorChoice(str, Enum):
-    auto = "auto"
-    always = "always"
-    never = "never"
 
 
 EXPORT_FORMATS = ("svg", "png", "dot", "html", "mermaid", "graphml", "gexf", "json", "cyclonedx")
@@ -162,154 +132,6 @@ def main_options(
     screen.configure(color=color.value, pager=not no_pager)
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr, then exit non-zero."""
-    from rich.markup import escape
-
-    from ptmgraph.formats.console import printable
-
-    _err().print(f"[red]ptmgraph: error:[/red] {escape(printable(message))}", markup=True, highlight=False,
-                 soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def write_stdout(text: str) -> None:
-    """Write ``text`` to standard output (held for the pager when it may be needed)."""
-    screen.write(text)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the errors users cause into one-line messages and exit codes (2: unknown model or bad value)."""
-    from ptmgraph.formats.interface import ExportError
-    from ptmgraph.graph import UnknownModelError
-    from ptmgraph.model_list import ModelListError
-    from ptmgraph.snapshot import SnapshotError
-    from ptmgraph.sources.interface import SourceError
-
-    try:
-        try:
-            yield
-        except BaseException:
-            screen.finish(page=False)
-            raise
-        screen.finish()
-    except (OutputError, BrokenPipeError) as e:
-        cause = e.args[0] if isinstance(e, OutputError) else e
-        if isinstance(cause, BrokenPipeError):
-            # The reader went away (`| head`): exit as a process killed by SIGPIPE would, without a message,
-            # and point stdout at nothing so the interpreter's last flush cannot fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(141) from None
-        fail(f"cannot write the output to standard output ({getattr(cause, 'strerror', None) or cause})")
-    except UnknownModelError as e:
-        fail(str(e), 2)
-    except (SnapshotError, SourceError, ExportError, ModelListError) as e:
-        fail(str(e))
-    except OSError as e:
-        # The system refused a file (permissions, a path that vanished, a full disk): the machine's or the
-        # input's fault, not a bug of ours.
-        where = f"{e.filename}: " if e.filename else ""
-        fail(f"{where}{e.strerror or type(e).__name__}")
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as e:
-        # A bug of ours, not the user's input: one line by default, the traceback on request.
-        if os.environ.get("PTMGRAPH_DEBUG"):
-            raise
-        fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
-
-
-def emit(
-    result: AnalysisResult,
-    fmt: OutputFormat,
-    limit: int,
-    table: Callable[[], None] | None = None,
-    *,
-    csv_raw: bool = False,
-) -> None:
-    from ptmgraph.formats import console as console_format
-
-    if fmt is OutputFormat.json:
-        from ptmgraph.formats.json_doc import result_to_json
-
-        write_stdout(result_to_json(result) + "\n")
-    elif fmt is OutputFormat.csv:
-        from ptmgraph.formats.csv_table import result_to_csv
-
-        write_stdout(result_to_csv(result, raw=csv_raw))
-    elif table is not None:
-        table()
-    else:
-        console_format.print_result(out(), result, limit=limit)
-
-
-def emit_table(
-    result: AnalysisResult, fmt: OutputFormat, limit: int, columns: list[str], *, csv_raw: bool = False
-) -> None:
-    """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
-    from ptmgraph.formats.console import print_result
-
-    emit(result, fmt, limit, lambda: print_result(out(), result, limit=limit, columns=columns), csv_raw=csv_raw)
-
-
-def emit_many(
-    results: list[AnalysisResult], fmt: OutputFormat, limit: int, table: Callable[[AnalysisResult], None],
-    *, csv_raw: bool = False,
-) -> None:
-    """One result as :func:`emit` prints it; several: one tree or table each, one JSON document
-    ``{"results": [...]}``, or one CSV with the queried model first on each row."""
-    if len(results) == 1:
-        emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw)
-    elif fmt is OutputFormat.json:
-        from ptmgraph.formats.json_doc import results_to_json
-
-        write_stdout(results_to_json(results) + "\n")
-    elif fmt is OutputFormat.csv:
-        from ptmgraph.formats.csv_table import results_to_csv
-
-        write_stdout(results_to_csv(results, raw=csv_raw))
-    else:
-        for number, result in enumerate(results):
-            if number:
-                out().print()
-            table(result)
-
-
-def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None) -> LineageGraph:
-    from ptmgraph.graph import load_graph
-
-    return load_graph(snapshot, min_confidence=min_confidence.value if min_confidence else None)
-
-
-def model_ids(models: list[str] | None, from_file: Path | None, *, required: bool = True) -> list[str]:
-    """The models named on the command line, then those of the ``--from-file`` list (each once)."""
-    from ptmgraph.model_list import ModelListError, read_model_list
-
-    named = list(models or [])
-    if from_file is not None:
-        try:
-            named += read_model_list(from_file)
-        except ModelListError as e:
-            fail(str(e))
-    if required and not named:
-        fail("give a MODEL or --from-file FILE", 2)
-    return list(dict.fromkeys(named))
-
-
-def tree_columns(columns: str | None) -> list[str]:
-    from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, describe_columns
-
-    if columns is None:
-        return list(DEFAULT_TREE_COLUMNS)
-    try:
-        return describe_columns([columns])
-    except ValueError as e:
-        fail(f"--columns: {e}", 2)
-
-
 @app.command()
 def ancestry(
     model: ModelsArgument = None,
@@ -347,47 +169,6 @@ def impact(
     """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
     print_lineage("descendants", model, from_file, snapshot, min_confidence, relation, max_depth,
                   fmt, limit, csv_raw, flat, columns)
-
-
-def print_lineage(
-    direction: Literal["ancestors", "descendants"],
-    model: list[str] | None,
-    from_file: Path | None,
-    snapshot: Path | None,
-    min_confidence: ConfidenceChoice | None,
-    relation: list[RelationChoice] | None,
-    max_depth: int | None,
-    fmt: OutputFormat,
-    limit: int,
-    csv_raw: bool,
-    flat: bool,
-    columns: str | None,
-    *,
-    max_paths: int = 200,
-) -> None:
-    """``ancestry`` and ``impact``: one analysis per model, shown as trees, a flat table, JSON or CSV."""
-    import analyses
-    from ptmgraph.formats import views
-
-    models = model_ids(model, from_file)
-    chosen = tree_columns(columns)
-    with user_errors():
-        lg = load(snapshot, min_confidence)
-        relations = [r.value for r in relation or []]
-        if direction == "ancestors":
-            results = [analyses.ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth)
-                       for m in models]
-        else:
-            results = [analyses.impact(lg, m, relations=relations, max_depth=max_depth) for m in models]
-
-        def table(result: AnalysisResult) -> None:
-            if flat:
-                views.print_lineage_flat(out(), result, limit=limit)
-            else:
-                views.print_lineage_tree(out(), lg, result, direction=direction, relations=relations,
-                                         max_depth=max_depth, columns=chosen, limit=limit)
-
-        emit_many(results, fmt, limit, table, csv_raw=csv_raw)
 
 
 @app.command()

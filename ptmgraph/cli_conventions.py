@@ -4,14 +4,30 @@ Typer writes a required argument as ``{MODEL}`` in usage lines and prefixes the 
 values with pydantic's "Value error,"; these classes write ``MODEL`` and the message alone, as
 click, git and pip do; arguments and options show a metavar (``MODEL``, ``N``) instead of the Python
 type (``<list[str]>``). Every command of :class:`App` gets them without naming them.
+
+Typer (0.2x) checks each value with a pydantic validator built for it on every run, which costs a
+start-up about 70 ms of CPU (pydantic's import and a validator per parameter). The values this
+command line takes (text, whole numbers with bounds, choices, paths, lists of these) are converted
+here instead, exactly as typer converts them; a value that would be an error, and any other kind of
+parameter, still goes through typer's own conversion, so every message stays typer's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, get_args, get_origin
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+try:  # typer's conversion interface (typer >= 0.20); older typers convert without pydantic anyway
+    from typer._coercion import RuntimeParam, build_runtime_param
+    from typer._param_types import coerce_cli_path
+except ImportError:  # pragma: no cover - another typer
+    RuntimeParam = None  # type: ignore[assignment,misc]
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -23,6 +39,71 @@ _METAVARS = {"int": "N", "float": "X", "str": "TEXT", "path": "PATH", "directory
 def plain_message(message: str) -> str:
     """A parameter error without the validation library's prefixes."""
     return message.replace("Value error, ", "")
+
+
+_WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]{0,17}")
+"""Whole numbers converted here (no sign, no leading zero, at most 18 digits); typer converts any other."""
+
+
+class _Slow(Exception):
+    """A value for typer's own conversion: it may be an error, whose message typer words."""
+
+
+def _quick_value(annotation: Any, info: Any, value: Any, param: Any, ctx: Any) -> Any:
+    """``value`` converted to ``annotation`` as typer's pydantic validator would, or :class:`_Slow`."""
+    if get_origin(annotation) is list:
+        if not isinstance(value, list | tuple):
+            raise _Slow
+        return [_quick_value(get_args(annotation)[0], info, item, param, ctx) for item in value]
+    if annotation is str and isinstance(value, str):
+        return value
+    if annotation is int and not info.clamp:
+        if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+            number = int(value)
+        elif type(value) is int:
+            number = value
+        else:
+            raise _Slow
+        if (info.min is not None and number < info.min) or (info.max is not None and number > info.max):
+            raise _Slow
+        return number
+    if isinstance(annotation, type) and issubclass(annotation, Enum) and info.case_sensitive:
+        if isinstance(value, annotation):
+            return value
+        if ctx is None or ctx.token_normalize_func is None:
+            for member in annotation:
+                if isinstance(value, str) and str(member.value) == value:
+                    return member
+        raise _Slow
+    if annotation is Path and info.path_type is None and isinstance(value, str | Path) and str(value):
+        # typer's own check of the path (exists, readable ...), given a Path so it needs no validator
+        return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+    raise _Slow
+
+
+if RuntimeParam is not None:
+
+    @dataclass(frozen=True)
+    class _QuickParam(RuntimeParam):
+        """Typer's conversion of one parameter, done by :func:`_quick_value` when it can."""
+
+        descriptor: Any
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            try:
+                return _quick_value(self.annotation, self.parameter_info, value, param, ctx)
+            except _Slow:
+                return build_runtime_param(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+
+def _convert_quickly(param: Any) -> None:
+    """Give ``param`` the quick conversion, when typer has the interface and the parameter no special parsing."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if RuntimeParam is None or descriptor is None or getattr(param, "_runtime_param", False) is not None:
+        return
+    info = descriptor.parameter_info
+    if descriptor.file_annotation is None and info.parser is None:
+        param._runtime_param = _QuickParam(annotation=descriptor.annotation, parameter_info=info, descriptor=descriptor)
 
 
 class _PlainManners:
@@ -40,6 +121,7 @@ class _PlainManners:
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
+            _convert_quickly(param)
             if isinstance(param, TyperArgument):
                 param.metavar = param.metavar or str(param.name).upper()
                 # The metavar says what to give; typer would add the Python type (``<list[str]>``) beside it.

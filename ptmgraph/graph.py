@@ -10,7 +10,7 @@ self-loops are kept: every traversal in ``analyses`` tolerates them.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,7 @@ class LineageGraph:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.compact: compact_index.CompactGraph = snapshot.index or compact_index.build(
-            snapshot.models, snapshot.edges)
+            *(snapshot.columns(table, columns) for table, columns in snapshot_io.INDEX_COLUMNS.items()))
         """The compact index every query walks (see :mod:`ptmgraph.index`)."""
 
     @cached_property
@@ -71,21 +71,33 @@ class LineageGraph:
         """Every model id, looked up case-insensitively (built on first use: exact ids need none)."""
         return IdIndex(self.compact.ids.to_list())
 
+    node_columns: list[str] = NODE_ATTRIBUTES
+    """The node attributes :meth:`nodes_at` and :meth:`nodes_of` give when not told which
+    (:data:`NODE_ATTRIBUTES`, or fewer in a view made by :meth:`with_node_columns`)."""
+
+    def with_node_columns(self, columns: list[str]) -> LineageGraph:
+        """This graph (sharing its snapshot and index) whose node rows carry only ``columns``: for a
+        format that prints a few attributes of some models, so a stored snapshot reads those columns only."""
+        view = copy.copy(self)
+        view.node_columns = list(columns)
+        return view
+
     def nodes_at(self, positions: np.ndarray, columns: list[str] | None = None) -> pl.DataFrame:
-        """``id`` and the node attributes (:data:`NODE_ATTRIBUTES`, or ``columns``) of the models at these
+        """``id`` and the node attributes (:attr:`node_columns`, or ``columns``) of the models at these
         index positions, one row each in that order, taken from the models table (null for a model
         named only by an edge)."""
-        wanted = columns or NODE_ATTRIBUTES
+        wanted = columns or self.node_columns
         positions = np.asarray(positions, dtype=np.int64)
         recorded = positions < self.compact.rows
-        rows = self.snapshot.models.select(wanted).gather(np.where(recorded, positions, 0))
+        at = pl.Series(positions)
+        rows = self.snapshot.columns("models", wanted).gather(np.where(recorded, positions, 0))
         if not recorded.all():
             mask = pl.Series(recorded)
             rows = rows.select(pl.when(mask).then(pl.col(c)).alias(c) for c in wanted)
-        return rows.insert_column(0, pl.Series("id", self.compact.names(positions), dtype=pl.String()))
+        return rows.insert_column(0, self.compact.ids.gather(at).alias("id").cast(pl.String()))
 
     def nodes_of(self, models: list[str]) -> dict[str, dict[str, Any]]:
-        """The node attributes of some models, by id (see :meth:`nodes_at`); one hash join finds them all."""
+        """The node attributes of some models, by id (see :meth:`nodes_at`); KeyError for an unknown model."""
         positions = self.compact.positions_of(models)
         return {row["id"]: row for row in self.nodes_at(positions).to_dicts()}
 
@@ -99,8 +111,15 @@ class LineageGraph:
         """
         norm = normalize_reference(query)
         if norm.id:
-            # one vectorised scan instead of a dict of every id; the first spelling is canonical, as in IdIndex
-            same = (self.compact.ids.str.to_lowercase() == norm.id.lower()).arg_true()
+            # A vectorised scan instead of a dict of every id; the first spelling is canonical, as in IdIndex.
+            # Only ids as long as the query are lowercased: lowercasing keeps a string's length, except that
+            # U+0130 (I with a dot) becomes two characters, so shorter ids that are not ASCII are kept too.
+            target = norm.id.lower()
+            ids = self.compact.ids
+            lengths = ids.str.len_chars()
+            shorter_not_ascii = (lengths < len(target)) & (ids.str.len_bytes() != lengths)
+            candidates = ((lengths == len(target)) | shorter_not_ascii).arg_true()
+            same = candidates.filter(ids.gather(candidates).str.to_lowercase() == target)
             if same.len():
                 return self.compact.name(int(same[0]))
         found = self.index.canonical(norm.id) if norm.id else None
@@ -140,10 +159,13 @@ class LineageGraph:
 def load_graph(directory: Path | None = None, *, min_confidence: Confidence | str | None = None) -> LineageGraph:
     """The graph of the snapshot in ``directory``, or of the bundled snapshot when None.
 
+    The snapshot's tables are read as they are used (:func:`ptmgraph.snapshot.open_snapshot`): a point
+    query reads the columns it prints, and a damaged table it does not use goes unnoticed.
+
     ``min_confidence`` drops the edges below that :class:`~ptmgraph.relations.Confidence` from the
     snapshot before the graph is built, so every analysis sees only the edges it may trust.
     """
-    snap = snapshot_io.load(directory or snapshot_io.bundled_path())
+    snap = snapshot_io.open_snapshot(directory or snapshot_io.bundled_path())
     if min_confidence is not None:
         snap = at_least(snap, Confidence(min_confidence))
     return LineageGraph(snap)
@@ -153,4 +175,4 @@ def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
     """``snap`` without the edges whose confidence is below ``min_confidence``."""
     kept = [c.value for c in Confidence if c.rank >= min_confidence.rank]
     # the stored index holds every edge: the graph builds one of the kept edges
-    return replace(snap, edges=snap.edges.filter(pl.col("confidence").is_in(kept)), index=None)
+    return snap.with_edges(snap.edges.filter(pl.col("confidence").is_in(kept)))

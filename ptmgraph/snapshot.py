@@ -3,9 +3,12 @@
 Layout: ``models.parquet``, ``edges.parquet``, ``evidence.parquet``, ``dangling.parquet``,
 ``problems.parquet``, ``meta.json`` and ``index.npz`` (the compact graph, :mod:`ptmgraph.index`, built
 at save time; a snapshot without it, or whose index was built from other tables, still loads and the
-graph builds its index in memory). A snapshot is written to a temporary sibling directory and
-renamed into place, so a crash never leaves a half-written snapshot under the final name; see :func:`save`
-for what may be replaced and how concurrent saves are serialised.
+graph builds its index in memory). :func:`load` reads every table; :func:`open_snapshot` checks the
+same files and columns up front but reads a table, or some columns of it, only when first used, so a
+point query reads a few columns of ``models`` and ``edges`` and none of the rest. A snapshot is
+written to a temporary sibling directory and renamed into place, so a crash never leaves a half-written
+snapshot under the final name; see :func:`save` for what may be replaced and how concurrent saves are
+serialised.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -48,6 +51,10 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
 }
 
 
+INDEX_COLUMNS: dict[str, list[str]] = {"models": ["id"], "edges": ["base", "child", "relation", "confidence"]}
+"""The columns the compact index is built from and fingerprinted by (:mod:`ptmgraph.index`), by table."""
+
+
 class SnapshotError(Exception):
     """A snapshot directory that cannot be read or written; the message names it."""
 
@@ -67,6 +74,14 @@ class Snapshot:
 
     def table(self, name: str) -> pl.DataFrame:
         return getattr(self, name)
+
+    def columns(self, name: str, columns: list[str]) -> pl.DataFrame:
+        """``columns`` of table ``name`` (every row)."""
+        return self.table(name).select(columns)
+
+    def with_edges(self, edges: pl.DataFrame) -> Snapshot:
+        """This snapshot with other edges (and so without its stored index)."""
+        return replace(self, edges=edges, index=None)
 
 
 def bundled_path() -> Path:
@@ -226,6 +241,24 @@ def load(directory: Path) -> Snapshot:
 
 
 def _load(directory: Path) -> Snapshot:
+    meta, paths = _checked_files(directory)
+    frames: dict[str, pl.DataFrame] = {}
+    for name, schema in TABLES.items():
+        frame = _read(paths[name], None)
+        missing = [c for c in schema if c not in frame.columns]
+        if missing:
+            raise SnapshotError(f"{paths[name]}: missing columns {', '.join(missing)}")
+        frames[name] = _typed(frame.select(list(schema)), schema, paths[name])
+    for name, columns in _REQUIRED.items():
+        for column in columns:
+            if frames[name][column].null_count():
+                raise SnapshotError(f"{directory / (name + '.parquet')}: column {column!r} has empty values")
+    return Snapshot(meta=meta, index=_stored_index(directory, frames["models"], frames["edges"]), **frames)
+
+
+def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The snapshot's metadata and table paths, once the directory, ``meta.json`` and every table file
+    are checked to be there (the tables' contents are not read)."""
     if directory.is_file():
         raise SnapshotError(f"{directory}: is a file; a snapshot is a directory (see 'ptmgraph ingest --help')")
     if not directory.is_dir():
@@ -243,26 +276,111 @@ def _load(directory: Path) -> Snapshot:
         raise SnapshotError(f"{meta_path}: {meta.message}")
     if meta.get("format_version") != FORMAT_VERSION:
         raise SnapshotError(f"{meta_path}: snapshot format {meta.get('format_version')!r} is not {FORMAT_VERSION}")
-    frames: dict[str, pl.DataFrame] = {}
-    for name, schema in TABLES.items():
+    paths = {}
+    for name in TABLES:
         path = directory / f"{name}.parquet"
         if not os.path.lexists(path):
             raise SnapshotError(f"{path}: missing from the snapshot")
         if not path.is_file():  # a FIFO would block the reader forever
             raise SnapshotError(f"{path}: not a regular file")
-        try:
-            frame = pl.read_parquet(path)
-        except (Exception, PanicException) as err:  # corrupt files raise several types, and can panic polars
-            raise SnapshotError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
-        missing = [c for c in schema if c not in frame.columns]
-        if missing:
-            raise SnapshotError(f"{path}: missing columns {', '.join(missing)}")
-        frames[name] = _typed(frame.select(list(schema)), schema, path)
-    for name, columns in _REQUIRED.items():
-        for column in columns:
-            if frames[name][column].null_count():
-                raise SnapshotError(f"{directory / (name + '.parquet')}: column {column!r} has empty values")
-    return Snapshot(meta=meta, index=_stored_index(directory, frames["models"], frames["edges"]), **frames)
+        paths[name] = path
+    return meta, paths
+
+
+def _read(path: Path, columns: list[str] | None) -> pl.DataFrame:
+    """The table at ``path`` (only ``columns`` when given); an unreadable file raises :class:`SnapshotError`."""
+    try:
+        return pl.read_parquet(path, columns=columns)
+    except (Exception, PanicException) as err:  # corrupt files raise several types, and can panic polars
+        raise SnapshotError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
+
+
+def open_snapshot(directory: Path) -> Snapshot:
+    """The snapshot in ``directory``, its tables read when first used (see the module docstring).
+
+    Checked now, with :func:`load`'s messages: the directory, ``meta.json``, that every table file is
+    there, is Parquet and has its columns. Checked when read: the column types and empty required values;
+    a table that cannot be read then raises :class:`SnapshotError`, naming the file.
+    """
+    directory = Path(directory)
+    try:
+        meta, paths = _checked_files(directory)
+        for name, schema in TABLES.items():
+            try:
+                stored = pl.read_parquet_schema(paths[name])
+            except (Exception, PanicException) as err:
+                raise SnapshotError(f"{paths[name]}: not a readable Parquet file ({type(err).__name__})") from None
+            missing = [c for c in schema if c not in stored]
+            if missing:
+                raise SnapshotError(f"{paths[name]}: missing columns {', '.join(missing)}")
+    except OSError as err:
+        where = err.filename or directory
+        raise SnapshotError(f"{where}: cannot be read ({err.strerror or type(err).__name__})") from None
+    return StoredSnapshot(directory, meta, paths)
+
+
+class StoredSnapshot(Snapshot):
+    """A snapshot in a directory whose tables are read on first use, column by column when only some
+    columns are asked for (:meth:`columns`), and kept (see :func:`open_snapshot`)."""
+
+    def __init__(self, directory: Path, meta: dict[str, Any], paths: dict[str, Path]) -> None:
+        # The dataclass fields are filled on first use: no call to Snapshot.__init__.
+        self.directory = directory
+        self.meta = meta
+        self._paths = paths
+        self._columns: dict[str, dict[str, pl.Series]] = {name: {} for name in TABLES}
+        self._index: compact.CompactGraph | bool | None = False  # False: not read yet
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for attributes not set yet: a table read in full on first use.
+        if name in TABLES and "_columns" in self.__dict__:
+            frame = self.columns(name, list(TABLES[name]))
+            setattr(self, name, frame)
+            return frame
+        raise AttributeError(name)
+
+    @property  # type: ignore[override]
+    def index(self) -> compact.CompactGraph | None:
+        if self._index is False:
+            self._index = _stored_index(self.directory, *(self.columns(t, c) for t, c in INDEX_COLUMNS.items()))
+            if self._index is not None:  # the edge columns were read for the fingerprint only: not kept
+                for column in INDEX_COLUMNS["edges"]:
+                    self._columns["edges"].pop(column, None)
+        return self._index  # type: ignore[return-value]
+
+    @index.setter
+    def index(self, value: compact.CompactGraph | None) -> None:
+        self._index = value
+
+    def columns(self, name: str, columns: list[str]) -> pl.DataFrame:
+        if name in self.__dict__:  # the whole table is read (or was replaced)
+            return self.__dict__[name].select(columns)
+        have = self._columns[name]
+        wanted = [c for c in columns if c not in have]
+        unknown = [c for c in wanted if c not in TABLES[name]]
+        if unknown:
+            raise pl.exceptions.ColumnNotFoundError(f"{name} has no column {unknown[0]!r}")
+        if wanted:
+            path = self._paths[name]
+            frame = _read(path, wanted)
+            schema = {c: TABLES[name][c] for c in wanted}
+            frame = _typed(frame.select(wanted), schema, path)
+            for column in _REQUIRED.get(name, ()):
+                if column in schema and frame[column].null_count():
+                    raise SnapshotError(f"{path}: column {column!r} has empty values")
+            have.update((c, frame[c]) for c in wanted)
+        return pl.DataFrame([have[c] for c in columns])
+
+    def with_edges(self, edges: pl.DataFrame) -> Snapshot:
+        other = StoredSnapshot(self.directory, self.meta, self._paths)
+        other._columns = {name: dict(columns) for name, columns in self._columns.items()}
+        other._columns["edges"] = {}
+        for name in TABLES:
+            if name in self.__dict__:
+                setattr(other, name, self.__dict__[name])
+        other.edges = edges
+        other._index = None
+        return other
 
 
 def _stored_index(directory: Path, models: pl.DataFrame, edges: pl.DataFrame) -> compact.CompactGraph | None:
@@ -285,6 +403,18 @@ _REQUIRED = {"models": ("id",), "edges": ("base", "child"), "evidence": ("base",
 
 def _python_times(column: pl.Series) -> bool:
     """Whether every time in ``column`` is one Python can hold (a damaged file may store any integer)."""
+    dtype = column.dtype
+    if isinstance(dtype, pl.Datetime) and dtype.time_unit == "ns":
+        return True  # nanosecond counts reach the years 1677 to 2262 only
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone in (None, "UTC"):
+        # The smallest and largest stored counts against the first and last instants of the years 1 to 9999:
+        # two comparisons instead of a year per row.
+        stored = column.to_physical()
+        if stored.null_count() == stored.len():
+            return True
+        bounds = pl.Series([datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)],
+                           dtype=pl.Datetime(dtype.time_unit or "us")).to_physical()
+        return bool(bounds[0] <= stored.min() and stored.max() <= bounds[1])  # type: ignore[operator]
     try:
         years = column.dt.year()
         return bool(years.null_count() == years.len() or (years.min() >= 1 and years.max() <= 9999))  # type: ignore[operator]

@@ -123,7 +123,8 @@ class Screen:
 
     def write(self, text: str) -> None:
         """Write ``text`` as it is (held with the rest when paging may be needed), in 1 MiB pieces."""
-        self.console  # noqa: B018 - decides whether output is held for the pager
+        if self._console is not None or self.is_terminal:  # not a terminal: never paged, no console (rich) needed
+            self.console  # noqa: B018 - decides whether output is held for the pager
         target: IO[str] = self._held if self._held is not None else cast(IO[str], self.stdout)
         piece = 1 << 20
         for start in range(0, len(text), piece):

@@ -20,6 +20,10 @@ from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
 from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_lines
 
+TREE_NODE_COLUMNS = ["downloads", "likes", "license", "created_at", "has_record"]
+"""The node attributes :mod:`ptmgraph.formats.tree` shows or reads (its columns, and whether a model
+has a record): a tree reads these columns of the models table and no others."""
+
 
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
@@ -57,6 +61,7 @@ def print_lineage_tree(
 ) -> None:
     """The summary paragraph, then the tree of ``result.summary["model"]`` (``limit`` lines, all when 0)."""
     console.print(Text(printable(lineage_summary(result))))
+    lg = lg.with_node_columns(TREE_NODE_COLUMNS)
     model = result.summary["model"]
     found = reach(lg.compact, [model], direction=direction, relations=relations or None, max_depth=max_depth)
     walk = tree_lines(lg.compact, model, direction=direction, relations=relations or None, max_depth=max_depth,

@@ -1,0 +1,290 @@
+"""What every command does around its analysis, without typer: standard output, one-line errors and
+exit codes, printing a result as a table, JSON or CSV, and the body of ``ancestry`` and ``impact``.
+
+:mod:`ptmgraph.cli` declares the commands (typer); :mod:`ptmgraph.entry` runs a plain ``ancestry`` or
+``impact`` command line straight here, so these must import nothing heavy at module level: polars,
+numpy, rich and the analyses are imported by the code that uses them. Exit codes: 0 done, 1 bad
+input (or what risk and check report), 2 an unknown model or a bad value, 70 a bug of ours, 130
+interrupted, 141 the reader of standard output went away.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NoReturn
+
+from ptmgraph.terminal import OutputError, Screen
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ptmgraph.graph import LineageGraph
+    from ptmgraph.result import AnalysisResult
+
+screen = Screen()
+"""Standard output: the console commands print to, colour and pager (:mod:`ptmgraph.terminal`)."""
+
+
+def out() -> Console:
+    return screen.console
+
+
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+# The choices of options, spelled here so that parsing them imports nothing heavy; tests/test_cli_terminal.py
+# checks that they equal the package's own enums and registry.
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class RelationChoice(str, Enum):
+    finetune = "finetune"
+    adapter = "adapter"
+    quantized = "quantized"
+    merge = "merge"
+    unknown = "unknown"
+
+
+class ConfidenceChoice(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class ColorChoice(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, then exit non-zero."""
+    from rich.markup import escape
+
+    from ptmgraph.formats.console import printable
+
+    _err().print(f"[red]ptmgraph: error:[/red] {escape(printable(message))}", markup=True, highlight=False,
+                 soft_wrap=True)
+    raise SystemExit(code)
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to standard output (held for the pager when it may be needed)."""
+    screen.write(text)
+
+
+def write_pieces(pieces: Iterable[str]) -> None:
+    """Write a document given in pieces, then a line break: small pieces gathered, a large one (a table's
+    rows) written as it comes, so the whole document is never held twice."""
+    gathered: list[str] = []
+    for piece in pieces:
+        gathered.append(piece)
+        if len(piece) > 1 << 16:
+            write_stdout("".join(gathered))
+            gathered = []
+    write_stdout("".join(gathered) + "\n")
+
+
+def _loaded(*classes: tuple[str, str]) -> tuple[type[BaseException], ...]:
+    """The exception classes named (module, class) whose module is imported: an error of a module that was
+    never imported cannot have been raised, and importing it to find out would cost a point query its start."""
+    return tuple(getattr(sys.modules[module], name) for module, name in classes if module in sys.modules)
+
+
+_UNKNOWN_MODEL = (("ptmgraph.graph", "UnknownModelError"),)
+_BAD_INPUT = (
+    ("ptmgraph.snapshot", "SnapshotError"),
+    ("ptmgraph.sources.interface", "SourceError"),
+    ("ptmgraph.formats.interface", "ExportError"),
+    ("ptmgraph.model_list", "ModelListError"),
+)
+_EXITS = (("typer", "Exit"), ("typer", "Abort"))
+"""typer's exits, raised by the commands' own code, pass through."""
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors users cause into one-line messages and exit codes (2: unknown model or bad value)."""
+    try:
+        try:
+            yield
+        except BaseException:
+            screen.finish(page=False)
+            raise
+        screen.finish()
+    except (OutputError, BrokenPipeError) as e:
+        cause = e.args[0] if isinstance(e, OutputError) else e
+        if isinstance(cause, BrokenPipeError):
+            # The reader went away (`| head`): exit as a process killed by SIGPIPE would, without a message,
+            # and point stdout at nothing so the interpreter's last flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141) from None
+        fail(f"cannot write the output to standard output ({getattr(cause, 'strerror', None) or cause})")
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as e:
+        if isinstance(e, _loaded(*_EXITS)):
+            raise
+        if isinstance(e, _loaded(*_UNKNOWN_MODEL)):
+            fail(str(e), 2)
+        if isinstance(e, _loaded(*_BAD_INPUT)):
+            fail(str(e))
+        if isinstance(e, OSError):
+            # The system refused a file (permissions, a path that vanished, a full disk): the machine's or the
+            # input's fault, not a bug of ours.
+            where = f"{e.filename}: " if e.filename else ""
+            fail(f"{where}{e.strerror or type(e).__name__}")
+        # A bug of ours, not the user's input: one line by default, the traceback on request.
+        if os.environ.get("PTMGRAPH_DEBUG"):
+            raise
+        fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
+
+
+def emit(
+    result: AnalysisResult,
+    fmt: OutputFormat,
+    limit: int,
+    table: Callable[[], None] | None = None,
+    *,
+    csv_raw: bool = False,
+) -> None:
+    if fmt is OutputFormat.json:
+        from ptmgraph.formats.json_doc import result_document
+
+        write_pieces(result_document(result))
+    elif fmt is OutputFormat.csv:
+        from ptmgraph.formats.csv_table import result_to_csv
+
+        write_stdout(result_to_csv(result, raw=csv_raw))
+    elif table is not None:
+        table()
+    else:
+        from ptmgraph.formats import console as console_format
+
+        console_format.print_result(out(), result, limit=limit)
+
+
+def emit_table(
+    result: AnalysisResult, fmt: OutputFormat, limit: int, columns: list[str], *, csv_raw: bool = False
+) -> None:
+    """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
+
+    def table() -> None:
+        from ptmgraph.formats.console import print_result
+
+        print_result(out(), result, limit=limit, columns=columns)
+
+    emit(result, fmt, limit, table, csv_raw=csv_raw)
+
+
+def emit_many(
+    results: list[AnalysisResult], fmt: OutputFormat, limit: int, table: Callable[[AnalysisResult], None],
+    *, csv_raw: bool = False,
+) -> None:
+    """One result as :func:`emit` prints it; several: one tree or table each, one JSON document
+    ``{"results": [...]}``, or one CSV with the queried model first on each row."""
+    if len(results) == 1:
+        emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw)
+    elif fmt is OutputFormat.json:
+        from ptmgraph.formats.json_doc import results_document
+
+        write_pieces(results_document(results))
+    elif fmt is OutputFormat.csv:
+        from ptmgraph.formats.csv_table import results_to_csv
+
+        write_stdout(results_to_csv(results, raw=csv_raw))
+    else:
+        for number, result in enumerate(results):
+            if number:
+                out().print()
+            table(result)
+
+
+def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None) -> LineageGraph:
+    from ptmgraph.graph import load_graph
+
+    return load_graph(snapshot, min_confidence=min_confidence.value if min_confidence else None)
+
+
+def model_ids(models: list[str] | None, from_file: Path | None, *, required: bool = True) -> list[str]:
+    """The models named on the command line, then those of the ``--from-file`` list (each once)."""
+    from ptmgraph.model_list import ModelListError, read_model_list
+
+    named = list(models or [])
+    if from_file is not None:
+        try:
+            named += read_model_list(from_file)
+        except ModelListError as e:
+            fail(str(e))
+    if required and not named:
+        fail("give a MODEL or --from-file FILE", 2)
+    return list(dict.fromkeys(named))
+
+
+def tree_columns(columns: str | None) -> list[str]:
+    """The ``--columns`` of a tree, checked (the default ones when None)."""
+    if columns is None:
+        return list(DEFAULT_TREE_COLUMNS)
+    from ptmgraph.formats.tree import describe_columns
+
+    try:
+        return describe_columns([columns])
+    except ValueError as e:
+        fail(f"--columns: {e}", 2)
+
+
+DEFAULT_TREE_COLUMNS = ("relation", "downloads", "license", "created")
+""":data:`ptmgraph.formats.tree.DEFAULT_TREE_COLUMNS`, spelled here so that JSON output never imports the
+tree (and rich); tests/test_cli_start.py checks that they are equal."""
+
+
+def print_lineage(
+    direction: Literal["ancestors", "descendants"],
+    model: list[str] | None,
+    from_file: Path | None,
+    snapshot: Path | None,
+    min_confidence: ConfidenceChoice | None,
+    relation: list[RelationChoice] | None,
+    max_depth: int | None,
+    fmt: OutputFormat,
+    limit: int,
+    csv_raw: bool,
+    flat: bool,
+    columns: str | None,
+    *,
+    max_paths: int = 200,
+) -> None:
+    """``ancestry`` and ``impact``: one analysis per model, shown as trees, a flat table, JSON or CSV."""
+    models = model_ids(model, from_file)
+    chosen = tree_columns(columns)
+    with user_errors():
+        from analyses.lineage import ancestry, impact
+
+        lg = load(snapshot, min_confidence)
+        relations = [r.value for r in relation or []]
+        if direction == "ancestors":
+            results = [ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth) for m in models]
+        else:
+            results = [impact(lg, m, relations=relations, max_depth=max_depth) for m in models]
+
+        def table(result: AnalysisResult) -> None:
+            from ptmgraph.formats import views
+
+            if flat:
+                views.print_lineage_flat(out(), result, limit=limit)
+            else:
+                views.print_lineage_tree(out(), lg, result, direction=direction, relations=relations,
+                                         max_depth=max_depth, columns=chosen, limit=limit)
+
+        emit_many(results, fmt, limit, table, csv_raw=csv_raw)
