@@ -29,7 +29,7 @@ import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach_of_every_group, reach_of_every_model, reach_union, roots
+from ptmgraph.traverse import Condensation, condense, group_reach_arrays, reach_arrays, reached_mask, root_mask
 
 By = Literal["model", "author"]
 
@@ -41,6 +41,7 @@ _MODEL_SCHEMA = {
     "reach_downloads": pl.Int64(),
     "subtree_height": pl.Int64(),
     "downloads": pl.Int64(),
+    "position": pl.Int64(),
 }
 _AUTHOR_SCHEMA = {
     "id": pl.String(),
@@ -48,42 +49,58 @@ _AUTHOR_SCHEMA = {
     "direct_dependents": pl.Int64(),
     "reach": pl.Int64(),
     "reach_downloads": pl.Int64(),
+    "number": pl.Int64(),
 }
 _RANK = (["reach", "reach_downloads", "id"], [True, True, False])
 
 
-def model_reach(lg: LineageGraph) -> pl.DataFrame:
-    """One row per model: the columns of the module docstring, most reach first."""
+def _model_columns(lg: LineageGraph) -> pl.DataFrame:
+    """``id``, ``author`` (the record's, else the id's owner) and ``downloads`` of every model, in position
+    order (edge-only models: no downloads), and ``position``."""
     index = lg.compact
-    nodes = lg.nodes_at(np.arange(index.nodes, dtype=np.int64), ["author", "downloads"])  # in position order
-    downloads = dict(zip(nodes["id"].to_list(), nodes["downloads"].to_list(), strict=True))
-    counts = reach_of_every_model(index, downloads)
-    authors = nodes["author"].to_list()
-    frame = pl.DataFrame(
-        {
-            "id": counts.models,
-            "author": [a or n.split("/")[0] for n, a in zip(counts.models, authors, strict=True)],
-            "direct_dependents": counts.direct_dependents,
-            "reach": counts.reach,
-            "reach_downloads": counts.reach_weight,
-            "subtree_height": counts.subtree_height,
-            "downloads": nodes["downloads"].to_list(),
-        },
-        schema=_MODEL_SCHEMA,
+    table = lg.snapshot.models.select("author", "downloads")
+    if index.nodes > table.height:
+        table = pl.concat([table, table.clear(index.nodes - table.height)])
+    owner = pl.col("id").str.split("/").list.first()
+    return table.insert_column(0, index.ids.alias("id")).with_columns(
+        pl.when(pl.col("author").is_null() | (pl.col("author") == "")).then(owner).otherwise(pl.col("author"))
+        .alias("author"),
+        pl.Series("position", np.arange(index.nodes, dtype=np.int64)),
     )
-    return frame.sort(_RANK[0], descending=_RANK[1])
 
 
-def author_reach(lg: LineageGraph, models: pl.DataFrame) -> pl.DataFrame:
-    """One row per author: maintainer reach (module docstring), most reach first. ``models`` is
-    :func:`model_reach`'s table."""
-    author_of = dict(zip(models["id"].to_list(), models["author"].to_list(), strict=True))
-    downloads = dict(zip(models["id"].to_list(), models["downloads"].to_list(), strict=True))
-    counts = reach_of_every_group(lg.compact, author_of, downloads)
-    sizes = dict(models.group_by("author").len().iter_rows())
-    rows = [(a, sizes[a], c.direct_dependents, c.reach, c.reach_weight) for a, c in counts.items()]
-    frame = pl.DataFrame(rows, schema=_AUTHOR_SCHEMA, orient="row")
-    return frame.sort(_RANK[0], descending=_RANK[1])
+def model_reach(lg: LineageGraph, condensed: Condensation | None = None) -> pl.DataFrame:
+    """One row per model: the columns of the module docstring, most reach first, and ``position`` (the
+    model's position in the compact index)."""
+    index = lg.compact
+    models = _model_columns(lg)
+    counts = reach_arrays(index, models["downloads"].fill_null(0).to_numpy(), condensed)
+    frame = models.with_columns(
+        pl.Series("direct_dependents", counts.direct_dependents),
+        pl.Series("reach", counts.reach),
+        pl.Series("reach_downloads", counts.reach_weight),
+        pl.Series("subtree_height", counts.subtree_height),
+    ).select(list(_MODEL_SCHEMA))
+    return frame.cast(_MODEL_SCHEMA).sort(_RANK[0], descending=_RANK[1])  # type: ignore[arg-type]
+
+
+def author_reach(lg: LineageGraph, models: pl.DataFrame, condensed: Condensation | None = None) -> pl.DataFrame:
+    """One row per author: maintainer reach (module docstring), most reach first, and ``number`` (the
+    author's group number). ``models`` is :func:`model_reach`'s table."""
+    by_position = models.sort("position")
+    number = by_position["author"].rank("dense").to_numpy().astype(np.int64) - 1
+    authors = by_position["author"].unique().sort()
+    counts = group_reach_arrays(lg.compact, number, authors.len(),
+                                by_position["downloads"].fill_null(0).to_numpy(), condensed)
+    frame = pl.DataFrame({
+        "id": authors,
+        "models": np.bincount(number, minlength=authors.len()),
+        "direct_dependents": counts.direct_dependents,
+        "reach": counts.reach,
+        "reach_downloads": counts.reach_weight,
+        "number": np.arange(authors.len(), dtype=np.int64),
+    })
+    return frame.cast(_AUTHOR_SCHEMA).sort(_RANK[0], descending=_RANK[1])  # type: ignore[arg-type]
 
 
 def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> AnalysisResult:
@@ -91,15 +108,19 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
     if by not in ("model", "author"):
         raise ValueError(f"by must be 'model' or 'author', not {by!r}")
     graph = lg.compact  # the networkx graph is never built
-    models = model_reach(lg)
-    authors = author_reach(lg, models)
-    derived = graph.nodes - len(roots(graph))
-    top_models = models.head(max(1, math.ceil(models.height / 100)))["id"].to_list()
-    top_authors = set(authors.head(20)["id"].to_list())
-    author_models = models.filter(pl.col("author").is_in(top_authors))["id"].to_list()
+    condensed = condense(graph)
+    models = model_reach(lg, condensed)
+    authors = author_reach(lg, models, condensed)
+    derived = graph.nodes - int(root_mask(graph).sum())
+    top_models = models["position"].head(max(1, math.ceil(models.height / 100))).to_numpy()
+    top_authors = authors["id"].head(20)
+    author_models = models.filter(pl.col("author").is_in(top_authors.implode()))["position"].to_numpy()
 
     def share(part: int, whole: int) -> float:
         return round(part / whole, 4) if whole else 0.0
+
+    def union(positions: np.ndarray) -> int:
+        return int(reached_mask(graph, positions, condensed).sum())
 
     with_dependents = int((models["direct_dependents"] > 0).sum())
     summary = {
@@ -110,11 +131,11 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
         "models_with_dependents": with_dependents,
         "share_with_dependents": share(with_dependents, models.height),
         "top_1pct_models": len(top_models),
-        "share_of_reach_top_1pct": share(len(reach_union(graph, top_models)), derived),
-        "share_of_reach_top_20_authors": share(len(reach_union(graph, author_models)), derived),
+        "share_of_reach_top_1pct": share(union(top_models), derived),
+        "share_of_reach_top_20_authors": share(union(author_models), derived),
         "max_reach": int(models["reach"].max() or 0),  # type: ignore[arg-type]
     }
-    table = models if by == "model" else authors
+    table = models.drop("position") if by == "model" else authors.drop("number")
     rows = table.head(top) if top > 0 else table
     fan_out = models.group_by("direct_dependents").len("models").sort("direct_dependents")
     return AnalysisResult(

@@ -24,9 +24,7 @@ the models reached whatever the depth; paths are rebuilt from the pointers only 
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
@@ -329,36 +327,6 @@ def _shown_neighbours(
     return from_index
 
 
-def reach_union(graph: Graph, models: Iterable[str]) -> set[str]:
-    """The reach of a set of models: the union of each member's reach (module docstring)."""
-    members = set(models)
-    walk = reach(graph, members)
-    found = set(walk)
-    parents_of = _parents_of(graph, sorted(members))
-    for member in members:
-        others = members - {member}
-        for parent in parents_of[member]:
-            if parent == member or (parent not in found and parent not in others):
-                continue
-            # The walk met ``parent`` from ``member`` itself only when a cycle runs through both: then
-            # ``member`` is in the union only if another member also reaches ``parent``.
-            if parent in others or walk.source(parent) != member or any(
-                a in others for a in reach(graph, [parent], direction="ancestors")
-            ):
-                found.add(member)
-                break
-    return found
-
-
-def _parents_of(graph: Graph, models: list[str]) -> dict[str, list[str]]:
-    """Each of ``models``' parents (itself included when it has a self-loop)."""
-    if isinstance(graph, CompactGraph):
-        parents = graph.parents
-        at = graph.positions_of(models).tolist()
-        return {m: graph.names(parents.neighbour[parents.of(p)]) for m, p in zip(models, at, strict=True)}
-    return {m: list(graph.pred[m]) for m in models}
-
-
 def paths_to_roots(graph: Graph, model: str, max_paths: int) -> tuple[list[list[str]], bool]:
     """Simple paths root -> ... -> model (at most ``max_paths``, in depth-first order taking parents in
     id order) and whether more exist. A path also ends where every parent is already on it (a cycle).
@@ -424,40 +392,6 @@ def cycle_members(graph: Graph, models: Iterable[str]) -> set[str]:
     return {m for m, c in zip(members, component, strict=True) if size[c] > 1}
 
 
-def depths_from_roots(graph: Graph) -> dict[str, int]:
-    """Every model's depth from the roots (roots 0); models no root reaches (inside cycles) are left out."""
-    starts = roots(graph)
-    found = reach(graph, starts)
-    return dict.fromkeys(starts, 0) | found.depth
-
-
-class ReachCounts(NamedTuple):
-    """One model's fan-out: ``direct_dependents`` (children other than itself), ``reach`` (module
-    docstring), ``reach_weight`` (the sum of the reach's weights, each model once) and
-    ``subtree_height`` (the most hops on a chain of derivations below it, a cycle counting as one model).
-    """
-
-    direct_dependents: int
-    reach: int
-    reach_weight: int
-    subtree_height: int
-
-
-@dataclass(frozen=True)
-class EveryReach:
-    """:class:`ReachCounts` of every model, as columns (position i is ``models[i]``)."""
-
-    models: list[str]
-    direct_dependents: list[int]
-    reach: list[int]
-    reach_weight: list[int]
-    subtree_height: list[int]
-
-    def __getitem__(self, model: str) -> ReachCounts:
-        i = self.models.index(model)
-        return ReachCounts(self.direct_dependents[i], self.reach[i], self.reach_weight[i], self.subtree_height[i])
-
-
 def _components(successors: list[list[int]]) -> tuple[list[int], int]:
     """Strongly connected components (Tarjan's algorithm, iterative): each model's component number and
     the count. Components are numbered sinks first, so a component's children have smaller numbers."""
@@ -498,99 +432,405 @@ def _components(successors: list[list[int]]) -> tuple[list[int], int]:
     return component, found
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the whole-graph passes allocate a few small objects per model
-    and no cycles, and the collector's rescans of the growing heap would cost more than the pass itself."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+class ReachCounts(NamedTuple):
+    """One model's fan-out: ``direct_dependents`` (children other than itself), ``reach`` (module
+    docstring), ``reach_weight`` (the sum of the reach's weights, each model once) and
+    ``subtree_height`` (the most hops on a chain of derivations below it, a cycle counting as one model).
+    """
+
+    direct_dependents: int
+    reach: int
+    reach_weight: int
+    subtree_height: int
 
 
-def _integer_adjacency(graph: Graph) -> tuple[list[str], list[list[int]]]:
-    """The models in graph order (index position order on the compact index), and each one's children
-    (itself left out, each once) by position in that order."""
+@dataclass(frozen=True)
+class EveryReach:
+    """:class:`ReachCounts` of every model, as columns (position i is ``models[i]``)."""
+
+    models: list[str]
+    direct_dependents: list[int]
+    reach: list[int]
+    reach_weight: list[int]
+    subtree_height: list[int]
+
+    def __getitem__(self, model: str) -> ReachCounts:
+        i = self.models.index(model)
+        return ReachCounts(self.direct_dependents[i], self.reach[i], self.reach_weight[i], self.subtree_height[i])
+
+
+# --- Whole-graph passes on arrays -------------------------------------------------------------------------
+#
+# Every pass below works on the condensation (the DAG of strongly connected components) with numpy, a
+# whole *round* at a time: round k holds the components whose longest chain of derivations below them has k
+# hops (their subtree height), so a component's children all lie in earlier rounds and its parents in later
+# ones. Component arrays are indexed by position: a component is named by its smallest member (its
+# *representative*); entries at other positions are unused (size 0).
+
+
+@dataclass(frozen=True)
+class Condensation:
+    """The condensation of a compact graph (see the comment above); self-loops are left out.
+
+    ``component[v]``: the representative of v's component. ``size[c]``: its member count (0 when c
+    represents none). ``height[c]``: its subtree height (the round it is in). ``rounds[k]``: the
+    representatives of round k. ``down``/``up``: the component DAG as CSR (indptr, neighbour) from each
+    representative to its child / parent components, each once.
+    """
+
+    component: np.ndarray
+    size: np.ndarray
+    height: np.ndarray
+    rounds: list[np.ndarray]
+    down: tuple[np.ndarray, np.ndarray]
+    up: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def parent_count(self) -> np.ndarray:
+        """How many parent components each component has."""
+        return np.diff(self.up[0])  # type: ignore[no-any-return]
+
+
+def _edges_without_loops(index: CompactGraph) -> tuple[np.ndarray, np.ndarray]:
+    """(base, child) position arrays (int64) of every edge but the self-loops, each pair once."""
+    children = index.children
+    base = np.repeat(np.arange(index.nodes, dtype=np.int64), np.diff(children.indptr))
+    child = children.neighbour.astype(np.int64)
+    keep = base != child
+    return base[keep], child[keep]
+
+
+def _csr(source: np.ndarray, target: np.ndarray, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR (indptr, neighbour) of the pairs source -> target over ``nodes`` positions."""
+    order = np.argsort(source, kind="stable")
+    indptr = np.zeros(nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(source, minlength=nodes), out=indptr[1:])
+    return indptr, target[order]
+
+
+def _expand(csr: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every neighbour of every node in ``at`` (in order): the index into ``at`` it belongs to, and
+    the neighbour."""
+    indptr, neighbour = csr
+    first = indptr[at]
+    counts = indptr[at + 1] - first
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    offsets = np.arange(total, dtype=np.int64) + np.repeat(first - (ends - counts), counts)
+    return np.repeat(np.arange(len(at), dtype=np.int64), counts), neighbour[offsets]
+
+
+_NEVER = np.iinfo(np.int64).min // 2
+"""A pending-parent count that never falls to zero: marks nodes a peel must not take."""
+
+
+def _peel(csr: tuple[np.ndarray, np.ndarray], pending: np.ndarray) -> list[np.ndarray]:
+    """Kahn's peel, a round at a time: round 0 is the nodes with ``pending`` 0; taking a round lowers the
+    count of each of its neighbours (per ``csr``) once per edge, and the nodes that reach 0 form the next
+    round. Nodes on or behind a cycle are never taken. ``pending`` is consumed."""
+    rounds = []
+    frontier = np.flatnonzero(pending == 0)
+    while frontier.size:
+        rounds.append(frontier)
+        _, hit = _expand(csr, frontier)
+        if not hit.size:
+            break
+        hit, times = np.unique(hit, return_counts=True)
+        pending[hit] -= times
+        frontier = hit[pending[hit] == 0]
+    return rounds
+
+
+def condense(index: CompactGraph) -> Condensation:
+    """The :class:`Condensation` of ``index``.
+
+    Peeling sources, then sinks, leaves the *core*: the models that both lie below a cycle and above one
+    (every model on a cycle among them). Only the core is searched for strongly connected components
+    (Tarjan's algorithm, in Python); every other model is a component of its own. The component DAG is
+    then peeled from its sinks to give the rounds.
+    """
+    nodes = index.nodes
+    base, child = _edges_without_loops(index)
+    down_csr = _csr(base, child, nodes)
+    up_csr = _csr(child, base, nodes)
+    pending = np.bincount(child, minlength=nodes)
+    peeled = _peel(down_csr, pending)
+    core = np.ones(nodes, dtype=bool)
+    for taken in peeled:
+        core[taken] = False
+    component = np.arange(nodes, dtype=np.int64)
+    if core.any():
+        # below a cycle: every child is too, so each core model's out-degree counts only core models
+        pending = np.where(core, np.diff(down_csr[0]), _NEVER)
+        for taken in _peel(up_csr, pending):
+            core[taken] = False
+        at = np.flatnonzero(core)
+        local = np.full(nodes, -1, dtype=np.int64)
+        local[at] = np.arange(len(at))
+        owner, neighbour = _expand(down_csr, at)
+        inside = local[neighbour] >= 0
+        successors: list[list[int]] = [[] for _ in range(len(at))]
+        for o, w in zip(owner[inside].tolist(), local[neighbour[inside]].tolist(), strict=True):
+            successors[o].append(w)
+        numbers, count = _components(successors)
+        number = np.array(numbers, dtype=np.int64)
+        smallest = np.full(count, nodes, dtype=np.int64)
+        np.minimum.at(smallest, number, at)
+        component[at] = smallest[number]
+        base, child = component[base], component[child]
+        keep = base != child
+        pairs = np.unique(base[keep] * nodes + child[keep])
+        base, child = pairs // nodes, pairs % nodes
+        down_csr, up_csr = _csr(base, child, nodes), _csr(child, base, nodes)
+    size = np.bincount(component, minlength=nodes)
+    pending = np.where(size > 0, np.diff(down_csr[0]), _NEVER)
+    rounds = _peel(up_csr, pending)
+    height = np.zeros(nodes, dtype=np.int64)
+    for k, taken in enumerate(rounds):
+        height[taken] = k
+    return Condensation(component, size, height, rounds, down_csr, up_csr)
+
+
+def _handed_down(
+    condensed: Condensation, seed: tuple[np.ndarray, np.ndarray], *, upwards: bool, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sets carried along the component DAG: for each component c, S(c) = the union over its parents
+    p of S(p) and seed(p) (``upwards``: over its children instead). ``seed`` is (component, item) pairs,
+    items below ``width``. Returns every (component, item) pair of the S sets, each once.
+
+    Rounds are taken from the far end, so each component gets all its pairs before it hands them on;
+    the pairs waiting for a component are kept with its round and made unique when that round is taken.
+    Time and memory follow the number of pairs handed (each pair once per DAG edge it crosses).
+    """
+    rounds = condensed.rounds if upwards else condensed.rounds[::-1]
+    csr = condensed.up if upwards else condensed.down
+    nodes = len(condensed.size)
+    step = np.full(nodes, -1, dtype=np.int64)  # the index in ``rounds`` of each component's round
+    for k, taken in enumerate(rounds):
+        step[taken] = k
+    seed_keys = np.unique(seed[0] * width + seed[1])
+    seed_step = step[seed_keys // width]
+    seed_order = np.argsort(seed_step, kind="stable")
+    seed_keys = seed_keys[seed_order]
+    seed_bounds = np.searchsorted(seed_step[seed_order], np.arange(len(rounds) + 1))
+    waiting: list[list[np.ndarray]] = [[] for _ in rounds]
+    found: list[np.ndarray] = []
+    for k in range(len(rounds)):
+        keys = np.unique(np.concatenate(waiting[k])) if waiting[k] else np.zeros(0, dtype=np.int64)
+        waiting[k] = []
+        found.append(keys)
+        handed = np.concatenate([keys, seed_keys[seed_bounds[k]:seed_bounds[k + 1]]])
+        if not handed.size:
+            continue
+        which, target = _expand(csr, handed // width)
+        if not target.size:
+            continue
+        moved = target * width + handed[which] % width
+        target_step = step[target]
+        order = np.argsort(target_step, kind="stable")
+        moved, target_step = moved[order], target_step[order]
+        cuts = np.flatnonzero(np.diff(target_step)) + 1
+        for part, first in zip(np.split(moved, cuts), target_step[np.concatenate([[0], cuts])].tolist(),
+                               strict=True):
+            waiting[first].append(part)
+    keys = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    return keys // width, keys % width
+
+
+@dataclass(frozen=True)
+class ReachArrays:
+    """:class:`ReachCounts` of every model as int64 arrays indexed by position."""
+
+    direct_dependents: np.ndarray
+    reach: np.ndarray
+    reach_weight: np.ndarray
+    subtree_height: np.ndarray
+
+
+def reach_arrays(index: CompactGraph, weights: np.ndarray | None = None,
+                 condensed: Condensation | None = None) -> ReachArrays:
+    """:class:`ReachCounts` of every model (``weights``: int64 per position, e.g. downloads; 0 when None),
+    in passes over the condensation (linear for trees and forests).
+
+    Method: a component with two or more parent components is a *merge*. Every other component hangs
+    below exactly one parent, so the models below a component C split into (a) those whose single-parent
+    chain passes through C, counted by ``below(C) = sum over non-merge children D of size(D) + below(D)``
+    (one pass, sinks first), and (b) the merges below C with what hangs below them:
+    ``reach(C) = below(C) + sum over merges M below C of size(M) + below(M)``. The set of merges below
+    each component is carried up the DAG (:func:`_handed_down`), so a merge reached by several paths
+    counts once; only the ancestors of merges carry any.
+    """
+    condensed = condensed or condense(index)
+    nodes = index.nodes
+    weight = np.zeros(nodes, dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
+    component, size = condensed.component, condensed.size
+    mass = np.bincount(component, weights=weight, minlength=nodes).astype(np.int64) if nodes else weight
+    if nodes and np.abs(weight).max() >= 2**52:  # bincount sums in float64: exact below 2**53
+        mass = np.zeros(nodes, dtype=np.int64)
+        np.add.at(mass, component, weight)
+    parent_count = condensed.parent_count
+    only_parent = np.full(nodes, -1, dtype=np.int64)
+    single = np.flatnonzero(parent_count == 1)
+    only_parent[single] = condensed.up[1][condensed.up[0][single]]
+    below_count = np.zeros(nodes, dtype=np.int64)
+    below_mass = np.zeros(nodes, dtype=np.int64)
+    for taken in condensed.rounds:
+        hanging = taken[only_parent[taken] >= 0]
+        np.add.at(below_count, only_parent[hanging], size[hanging] + below_count[hanging])
+        np.add.at(below_mass, only_parent[hanging], mass[hanging] + below_mass[hanging])
+    merges = np.flatnonzero(parent_count > 1)
+    holder, merge = _handed_down(condensed, (merges, merges), upwards=True, width=max(nodes, 1))
+    reach_count = below_count.copy()
+    reach_mass = below_mass.copy()
+    np.add.at(reach_count, holder, size[merge] + below_count[merge])
+    np.add.at(reach_mass, holder, mass[merge] + below_mass[merge])
+    base, _ = _edges_without_loops(index)
+    return ReachArrays(
+        direct_dependents=np.bincount(base, minlength=nodes).astype(np.int64),
+        reach=reach_count[component] + size[component] - 1,
+        reach_weight=reach_mass[component] + mass[component] - weight,
+        subtree_height=condensed.height[component],
+    )
+
+
+def _sum_by(keys: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
+    """int64 sums of ``values`` per key in ``range(length)``, exact (bincount sums in float64, exact only
+    while every partial sum stays below 2**53)."""
+    if not len(values) or int(np.abs(values).sum(dtype=np.float64)) < 2**52:
+        return np.bincount(keys, weights=values, minlength=length).astype(np.int64)
+    total = np.zeros(length, dtype=np.int64)
+    np.add.at(total, keys, values)
+    return total
+
+
+@dataclass(frozen=True)
+class GroupArrays:
+    """:class:`GroupReach` of every group as int64 arrays indexed by group number."""
+
+    direct_dependents: np.ndarray
+    reach: np.ndarray
+    reach_weight: np.ndarray
+
+
+def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weights: np.ndarray | None = None,
+                       condensed: Condensation | None = None) -> GroupArrays:
+    """:class:`GroupReach` of every group: ``group`` holds each position's group number (int64, below
+    ``groups``), ``weights`` an int64 per position (0 when None).
+
+    A model is in the reach of a group's set of models exactly when one of its ancestors other than
+    itself is in the group, so each component carries the set of groups above it, handed down from its
+    parents (:func:`_handed_down`): a model counts once per group above it, never once per path. The
+    other members of a cycle are ancestors too. Time and memory follow the sum over models of the number
+    of groups above them.
+    """
+    condensed = condensed or condense(index)
+    nodes = index.nodes
+    weight = np.zeros(nodes, dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
+    group = np.asarray(group, dtype=np.int64)
+    component, size = condensed.component, condensed.size
+    width = max(groups, 1)
+    inside, inside_count = np.unique(component * width + group, return_counts=True)
+    holder, above = _handed_down(condensed, (inside // width, inside % width), upwards=False, width=width)
+    members = _csr(component, np.arange(nodes, dtype=np.int64), nodes)
+    which, model = _expand(members, holder)
+    model_group = [above[which]]
+    models = [model]
+    cyclic = size[inside // width] > 1
+    if cyclic.any():
+        # a cycle's members: the groups of its other members are above each of them
+        keys, counts = inside[cyclic], inside_count[cyclic]
+        which, member = _expand(members, keys // width)
+        own = group[member] == keys[which] % width
+        keep = counts[which] > own
+        models.append(member[keep])
+        model_group.append(keys[which][keep] % width)
+        pairs = np.unique(np.concatenate(models) * width + np.concatenate(model_group))
+        models, model_group = [pairs // width], [pairs % width]
+    model, above = models[0], model_group[0]
+    base, child = _edges_without_loops(index)
+    direct = np.unique(child * width + group[base]) % width
+    return GroupArrays(
+        direct_dependents=np.bincount(direct, minlength=groups).astype(np.int64),
+        reach=np.bincount(above, minlength=groups).astype(np.int64),
+        reach_weight=_sum_by(above, weight[model], groups),
+    )
+
+
+def reached_mask(index: CompactGraph, positions: np.ndarray, condensed: Condensation | None = None) -> np.ndarray:
+    """Whether each position is in the reach of the set of models at ``positions`` (module docstring):
+    a model is, when a member other than itself reaches it."""
+    condensed = condensed or condense(index)
+    nodes = index.nodes
+    positions = np.unique(np.asarray(positions, dtype=np.int64))
+    component = condensed.component
+    member = np.zeros(nodes, dtype=bool)
+    member[positions] = True
+    members_in = np.bincount(component[positions], minlength=nodes)
+    below = np.zeros(nodes, dtype=bool)
+    _, frontier = _expand(condensed.down, np.unique(component[positions]))
+    while frontier.size:
+        frontier = np.unique(frontier)
+        frontier = frontier[~below[frontier]]
+        below[frontier] = True
+        _, frontier = _expand(condensed.down, frontier)
+    return below[component] | (members_in[component] - member > 0)  # type: ignore[no-any-return]
+
+
+def depth_array(index: CompactGraph) -> np.ndarray:
+    """Every model's depth from the roots (roots 0) by position; -1 for the models no root reaches."""
+    depth = np.full(index.nodes, -1, dtype=np.int64)
+    frontier = np.flatnonzero(root_mask(index))
+    children = (index.children.indptr, index.children.neighbour)
+    level = 0
+    while frontier.size:
+        depth[frontier] = level
+        level += 1
+        _, frontier = _expand(children, frontier)
+        frontier = np.unique(frontier)
+        frontier = frontier[depth[frontier] < 0]
+    return depth
+
+
+def _compact_of(graph: Graph) -> CompactGraph:
+    """``graph`` as a compact graph (positions in graph order; no relations), for the whole-graph
+    passes on a networkx graph."""
     if isinstance(graph, CompactGraph):
-        children = graph.children
-        nodes = graph.nodes
-        owner = np.repeat(np.arange(nodes, dtype=np.int64), np.diff(children.indptr))
-        neighbour = children.neighbour.astype(np.int64)
-        keep = neighbour != owner
-        # one (owner, child) pair per edge, sorted by owner then child and without repeats
-        pairs = np.unique(owner[keep] * nodes + neighbour[keep])
-        bounds = np.searchsorted(pairs, np.arange(nodes + 1, dtype=np.int64) * nodes).tolist()
-        kept = (pairs % nodes).tolist() if nodes else []
-        return graph.ids.to_list(), [kept[bounds[i]:bounds[i + 1]] for i in range(nodes)]
+        return graph
+    import polars as pl
+
+    from ptmgraph.index import RELATION_CODES, Adjacency
+
     names = list(graph)
     number = {n: i for i, n in enumerate(names)}
-    # adjacency() hands out the graph's own dicts: much cheaper than a view per model
-    return names, [[number[c] for c in children if c != n] for n, children in graph.adjacency()]
+    pairs = np.array([(number[b], number[c]) for b, c in graph.edges()], dtype=np.int64).reshape(-1, 2)
+
+    def side(source: np.ndarray, target: np.ndarray) -> Adjacency:
+        indptr, neighbour = _csr(source, target, len(names))
+        unknown = np.full(len(neighbour), -1, dtype=np.int8)
+        return Adjacency(indptr, neighbour.astype(np.int32), unknown, unknown)
+
+    return CompactGraph(ids=pl.Series("id", names, dtype=pl.String()), rows=len(names),
+                        children=side(pairs[:, 0], pairs[:, 1]), parents=side(pairs[:, 1], pairs[:, 0]),
+                        relation_names=RELATION_CODES, fingerprint=0)
 
 
-@_collector_paused()
+def _weights_of(index: CompactGraph, weights: Mapping[str, int | None] | None) -> np.ndarray | None:
+    if not weights:
+        return None
+    return np.array([int(weights.get(n) or 0) for n in index.ids.to_list()], dtype=np.int64)
+
+
 def reach_of_every_model(graph: Graph, weights: Mapping[str, int | None] | None = None) -> EveryReach:
-    """:class:`ReachCounts` of every model (as :class:`EveryReach` columns), in one pass over the
-    condensation (linear for trees).
-
-    Method: on the DAG of strongly connected components, a component with two or more parent
-    components is a *merge*. Every other component hangs below exactly one parent, so the models
-    below C split into (a) those whose single-parent chain passes through C, counted by
-    ``below(C) = sum over non-merge children D of size(D) + below(D)``, and (b) the merges below C
-    with what hangs below them: ``reach(C) = below(C) + sum over merges M below C of size(M) + below(M)``.
-    The merges below C are a set (a Python int used as a bit set), so a merge reached by several
-    paths counts once. Weights (e.g. downloads; None counts 0) are summed the same way.
-    """
-    names, successors = _integer_adjacency(graph)
-    weight = [int((weights or {}).get(n) or 0) for n in names]
-    component, count = _components(successors)
-    size, mass = [0] * count, [0] * count
-    children: list[set[int]] = [set() for _ in range(count)]
-    for v, c in enumerate(component):
-        size[c] += 1
-        mass[c] += weight[v]
-        children[c].update(component[w] for w in successors[v] if component[w] != c)
-    parents = [0] * count
-    for kids in children:
-        for d in kids:
-            parents[d] += 1
-    merge_bit = {c: 0 for c in range(count) if parents[c] > 1}
-    merge_at: list[int] = []
-    for c in merge_bit:
-        merge_bit[c] = 1 << len(merge_at)
-        merge_at.append(c)
-
-    below_count, below_mass, merges_below, height = [0] * count, [0] * count, [0] * count, [0] * count
-    reach_count, reach_mass = [0] * count, [0] * count
-    for c in range(count):  # sinks first: children are done
-        total = weight_sum = bits = 0
-        tallest = -1
-        for d in children[c]:
-            tallest = max(tallest, height[d])
-            bits |= merges_below[d]
-            if d in merge_bit:
-                bits |= merge_bit[d]
-            else:
-                total += size[d] + below_count[d]
-                weight_sum += mass[d] + below_mass[d]
-        below_count[c], below_mass[c], merges_below[c], height[c] = total, weight_sum, bits, tallest + 1
-        while bits:
-            low_bit = bits & -bits
-            m = merge_at[low_bit.bit_length() - 1]
-            total += size[m] + below_count[m]
-            weight_sum += mass[m] + below_mass[m]
-            bits ^= low_bit
-        reach_count[c], reach_mass[c] = total, weight_sum
-
+    """:class:`ReachCounts` of every model (as :class:`EveryReach` columns, in graph order), by
+    :func:`reach_arrays`. ``weights``: a number per model id (None or missing counts 0)."""
+    index = _compact_of(graph)
+    counts = reach_arrays(index, _weights_of(index, weights))
     return EveryReach(
-        models=names,
-        direct_dependents=[len(children) for children in successors],
-        reach=[reach_count[c] + size[c] - 1 for c in component],
-        reach_weight=[reach_mass[c] + mass[c] - w for c, w in zip(component, weight, strict=True)],
-        subtree_height=[height[c] for c in component],
+        models=index.ids.to_list(),
+        direct_dependents=counts.direct_dependents.tolist(),
+        reach=counts.reach.tolist(),
+        reach_weight=counts.reach_weight.tolist(),
+        subtree_height=counts.subtree_height.tolist(),
     )
 
 
@@ -603,49 +843,29 @@ class GroupReach(NamedTuple):
     reach_weight: int
 
 
-@_collector_paused()
 def reach_of_every_group(
     graph: Graph, group_of: Mapping[str, str], weights: Mapping[str, int | None] | None = None
 ) -> dict[str, GroupReach]:
-    """:class:`GroupReach` of every group named in ``group_of`` (model -> group), in one pass down the
-    condensation.
+    """:class:`GroupReach` of every group named in ``group_of`` (model -> group), by :func:`group_reach_arrays`."""
+    index = _compact_of(graph)
+    names = index.ids.to_list()
+    number: dict[str, int] = {}
+    group = np.array([number.setdefault(group_of[n], len(number)) for n in names], dtype=np.int64)
+    counts = group_reach_arrays(index, group, len(number), _weights_of(index, weights))
+    return {g: GroupReach(int(counts.direct_dependents[i]), int(counts.reach[i]), int(counts.reach_weight[i]))
+            for g, i in number.items()}
 
-    A model is in the reach of a group's set of models exactly when one of its ancestors other than
-    itself is in the group, so each model carries the set of groups above it, handed down from its
-    parents: a model counts once per group above it, never once per path. Time and memory follow the
-    sum over models of the number of groups above them.
-    """
-    names, successors = _integer_adjacency(graph)
-    weight = [int((weights or {}).get(n) or 0) for n in names]
-    group = [group_of[n] for n in names]
-    component, count = _components(successors)
-    members: list[list[int]] = [[] for _ in range(count)]
-    for v, c in enumerate(component):
-        members[c].append(v)
-    above: list[frozenset[str] | None] = [None] * count  # groups above a component, from outside it
-    reach_count: dict[str, int] = dict.fromkeys(group, 0)
-    reach_weight: dict[str, int] = dict.fromkeys(group, 0)
-    direct: dict[str, int] = dict.fromkeys(group, 0)
-    empty: frozenset[str] = frozenset()
-    for c in range(count - 1, -1, -1):  # sources first: Tarjan numbers a component after those below it
-        outside = above[c] or empty
-        above[c] = None
-        inside: dict[str, int] = {}
-        for v in members[c]:
-            inside[group[v]] = inside.get(group[v], 0) + 1
-        for v in members[c]:
-            # other members of a cycle are ancestors too; the model itself is not its own ancestor
-            mine = outside if len(members[c]) == 1 else outside | {g for g, k in inside.items() if k > (g == group[v])}
-            for g in mine:
-                reach_count[g] += 1
-                reach_weight[g] += weight[v]
-        handed = outside if outside.issuperset(inside) else outside | frozenset(inside)
-        for v in members[c]:
-            for w in successors[v]:
-                d = component[w]
-                if d != c:
-                    previous = above[d]
-                    above[d] = handed if previous is None or previous is handed else previous | handed
-    for _, g in {(w, group[v]) for v in range(len(names)) for w in successors[v]}:  # (child, parent's group)
-        direct[g] += 1
-    return {g: GroupReach(direct[g], reach_count[g], reach_weight[g]) for g in reach_count}
+
+def reach_union(graph: Graph, models: Iterable[str]) -> set[str]:
+    """The reach of a set of models: the union of each member's reach (module docstring)."""
+    index = _compact_of(graph)
+    members = list(dict.fromkeys(models))
+    return set(index.names(np.flatnonzero(reached_mask(index, index.positions_of(members)))))
+
+
+def depths_from_roots(graph: Graph) -> dict[str, int]:
+    """Every model's depth from the roots (roots 0); models no root reaches (inside cycles) are left out."""
+    index = _compact_of(graph)
+    depth = depth_array(index)
+    at = np.flatnonzero(depth >= 0)
+    return dict(zip(index.names(at), depth[at].tolist(), strict=True))

@@ -1,0 +1,166 @@
+"""The whole-graph array passes (reach of every model and group, reach of a set, depths, the condensation)
+give networkx's answers: on seeded random graphs with cycles, self-loops, diamonds, merges of merges and
+isolated models, on any small graph Hypothesis draws, on long chains, and on the bundled snapshot."""
+
+from __future__ import annotations
+
+import random
+from itertools import pairwise
+
+import networkx as nx
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ptmgraph import snapshot
+from ptmgraph.graph import LineageGraph
+from ptmgraph.index import CompactGraph
+from ptmgraph.traverse import (
+    _compact_of,
+    condense,
+    depth_array,
+    group_reach_arrays,
+    reach_arrays,
+    reached_mask,
+)
+
+
+def expected_reach(graph: nx.DiGraph, weight: dict[str, int]) -> dict[str, tuple[int, int, int]]:
+    """(reach, reach weight, direct dependents) of every model, one networkx walk each."""
+    answer = {}
+    for node in graph:
+        found = nx.descendants(graph, node) - {node}
+        answer[node] = (len(found), sum(weight[m] for m in found), len(set(graph.succ[node]) - {node}))
+    return answer
+
+
+def expected_heights(graph: nx.DiGraph) -> dict[str, int]:
+    """Each model's subtree height: the longest chain below its component in networkx's condensation."""
+    condensed = nx.condensation(graph)
+    height: dict[int, int] = {}
+    for c in reversed(list(nx.topological_sort(condensed))):
+        height[c] = max((height[d] + 1 for d in condensed.succ[c]), default=0)
+    mapping = condensed.graph["mapping"]
+    return {n: height[mapping[n]] for n in graph}
+
+
+def check_against_networkx(graph: nx.DiGraph, rng: random.Random) -> None:
+    index = _compact_of(graph)
+    names = index.ids.to_list()
+    weight = {n: rng.randrange(-5, 1000) for n in names}
+    condensed = condense(index)
+    # components: two models share a representative exactly when networkx puts them in one component
+    by_component: dict[int, set[str]] = {}
+    for name, c in zip(names, condensed.component.tolist(), strict=True):
+        by_component.setdefault(c, set()).add(name)
+    assert sorted(map(sorted, by_component.values())) == sorted(map(sorted, nx.strongly_connected_components(graph)))
+    counts = reach_arrays(index, np.array([weight[n] for n in names]), condensed)
+    expected = expected_reach(graph, weight)
+    heights = expected_heights(graph)
+    for i, name in enumerate(names):
+        got = (int(counts.reach[i]), int(counts.reach_weight[i]), int(counts.direct_dependents[i]))
+        assert got == expected[name], name
+        assert counts.subtree_height[i] == heights[name], name
+    # groups: the union of the members' reach, each model once
+    group_names = [f"g{rng.randrange(4)}" for _ in names]
+    number = {g: i for i, g in enumerate(sorted(set(group_names)))}
+    group = np.array([number[g] for g in group_names], dtype=np.int64)
+    by_group = group_reach_arrays(index, group, len(number), np.array([weight[n] for n in names]), condensed)
+    for g, k in number.items():
+        members = [n for n, h in zip(names, group_names, strict=True) if h == g]
+        union = {u for m in members for u in nx.descendants(graph, m) if u != m}
+        children = {c for m in members for c in graph.succ[m] if c != m}
+        assert by_group.reach[k] == len(union), g
+        assert by_group.reach_weight[k] == sum(weight[u] for u in union), g
+        assert by_group.direct_dependents[k] == len(children), g
+        mask = reached_mask(index, index.positions_of(members), condensed)
+        assert set(index.names(np.flatnonzero(mask))) == union, g
+    # depths from the roots: networkx's shortest paths from the nearest root
+    roots = [n for n in graph if set(graph.pred[n]) <= {n}]
+    nearest = nx.multi_source_dijkstra_path_length(graph, roots) if roots else {}
+    depth = depth_array(index)
+    assert {n: int(d) for n, d in zip(names, depth.tolist(), strict=True) if d >= 0} == nearest
+
+
+def random_graph(rng: random.Random) -> nx.DiGraph:
+    """Up to 60 models: a random forest of derivations, then merges (some of merges), back edges
+    (cycles), self-loops and isolated models."""
+    n = rng.randrange(1, 60)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(f"m{i}" for i in range(n))
+    for i in range(1, n):
+        if rng.random() < 0.8:
+            graph.add_edge(f"m{rng.randrange(i)}", f"m{i}")
+    for _ in range(rng.randrange(0, n)):  # merges: a second (third ...) earlier base
+        i = rng.randrange(n)
+        if i:
+            graph.add_edge(f"m{rng.randrange(i)}", f"m{i}")
+    for _ in range(rng.randrange(0, 4)):  # cycles
+        a, b = rng.randrange(n), rng.randrange(n)
+        graph.add_edge(f"m{max(a, b)}", f"m{min(a, b)}")
+    for _ in range(rng.randrange(0, 3)):
+        i = rng.randrange(n)
+        graph.add_edge(f"m{i}", f"m{i}")
+    names = list(graph)
+    rng.shuffle(names)  # positions in no particular order
+    shuffled = nx.DiGraph()
+    shuffled.add_nodes_from(names)
+    shuffled.add_edges_from(graph.edges())
+    return shuffled
+
+
+def test_whole_graph_passes_equal_networkx_on_seeded_random_graphs() -> None:
+    rng = random.Random(20)
+    for _ in range(300):
+        check_against_networkx(random_graph(rng), rng)
+
+
+def test_whole_graph_passes_on_dense_random_graphs_with_many_cycles() -> None:
+    rng = random.Random(21)
+    for _ in range(60):
+        graph = nx.gnp_random_graph(rng.randrange(1, 30), rng.choice([0.05, 0.1, 0.2]), seed=rng.randrange(10**6),
+                                    directed=True)
+        graph = nx.relabel_nodes(graph, {n: f"m{n}" for n in graph})
+        graph.add_edges_from((n, n) for n in list(graph) if rng.random() < 0.1)
+        check_against_networkx(graph, rng)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 25).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n))))
+def test_whole_graph_passes_equal_networkx_on_any_small_graph(drawn: tuple[int, list[tuple[int, int]]]) -> None:
+    n, edges = drawn
+    graph = nx.DiGraph()
+    graph.add_nodes_from(f"m{i}" for i in range(n))
+    graph.add_edges_from((f"m{a}", f"m{b}") for a, b in edges)
+    check_against_networkx(graph, random.Random(n))
+
+
+def test_a_long_chain_above_merges_and_a_long_cycle() -> None:
+    # a 3,000-long chain whose last model feeds a diamond, and a 2,000-model cycle hanging below it
+    chain = [f"c{i}" for i in range(3000)]
+    loop = [f"l{i}" for i in range(2000)]
+    graph = nx.DiGraph(list(pairwise(chain)) + list(pairwise(loop)) + [(loop[-1], loop[0])])
+    graph.add_edges_from([(chain[-1], "x"), (chain[-1], "y"), ("x", "z"), ("y", "z"), ("z", loop[0])])
+    index = _compact_of(graph)
+    counts = reach_arrays(index)
+    reach = dict(zip(index.ids.to_list(), counts.reach.tolist(), strict=True))
+    height = dict(zip(index.ids.to_list(), counts.subtree_height.tolist(), strict=True))
+    assert reach["c0"] == 2999 + 3 + 2000  # the chain, x, y, z and every cycle member, each once
+    assert reach["z"] == 2000 and reach["l5"] == 1999
+    assert height["c0"] == 2999 + 3  # c0 .. c2999, x, z, the cycle (one model)
+    assert depth_array(index).max() == 3000 + 2 + 1999
+
+
+def test_reach_of_every_model_on_the_bundled_snapshot_equals_networkx() -> None:
+    lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
+    index: CompactGraph = lg.compact
+    downloads = lg.snapshot.models["downloads"].fill_null(0).to_numpy()
+    weight = np.concatenate([downloads, np.zeros(index.nodes - index.rows, dtype=np.int64)])
+    counts = reach_arrays(index, weight)
+    graph = lg.graph
+    position = {n: i for i, n in enumerate(index.ids.to_list())}
+    for node in graph:
+        found = nx.descendants(graph, node) - {node}
+        assert counts.reach[position[node]] == len(found), node
+        assert counts.reach_weight[position[node]] == sum(int(weight[position[m]]) for m in found), node
