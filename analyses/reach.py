@@ -41,7 +41,6 @@ _MODEL_SCHEMA = {
     "reach_downloads": pl.Int64(),
     "subtree_height": pl.Int64(),
     "downloads": pl.Int64(),
-    "position": pl.Int64(),
 }
 _AUTHOR_SCHEMA = {
     "id": pl.String(),
@@ -49,58 +48,82 @@ _AUTHOR_SCHEMA = {
     "direct_dependents": pl.Int64(),
     "reach": pl.Int64(),
     "reach_downloads": pl.Int64(),
-    "number": pl.Int64(),
 }
 _RANK = (["reach", "reach_downloads", "id"], [True, True, False])
 
 
 def _model_columns(lg: LineageGraph) -> pl.DataFrame:
     """``id``, ``author`` (the record's, else the id's owner) and ``downloads`` of every model, in position
-    order (edge-only models: no downloads), and ``position``."""
+    order (edge-only models: no downloads)."""
     index = lg.compact
     table = lg.snapshot.models.select("author", "downloads")
     if index.nodes > table.height:
         table = pl.concat([table, table.clear(index.nodes - table.height)])
-    owner = pl.col("id").str.split("/").list.first()
-    return table.insert_column(0, index.ids.alias("id")).with_columns(
-        pl.when(pl.col("author").is_null() | (pl.col("author") == "")).then(owner).otherwise(pl.col("author"))
-        .alias("author"),
-        pl.Series("position", np.arange(index.nodes, dtype=np.int64)),
-    )
+    table = table.insert_column(0, index.ids.alias("id"))
+    missing = pl.col("author").is_null() | (pl.col("author") == "")
+    if table.select(missing.any()).item():  # splitting every id costs more than the rest of the table
+        owner = pl.col("id").str.split("/").list.first()
+        table = table.with_columns(pl.when(missing).then(owner).otherwise(pl.col("author")).alias("author"))
+    return table
 
 
-def model_reach(lg: LineageGraph, condensed: Condensation | None = None) -> pl.DataFrame:
-    """One row per model: the columns of the module docstring, most reach first, and ``position`` (the
-    model's position in the compact index)."""
-    index = lg.compact
+def _ranked(frame: pl.DataFrame, head: int) -> pl.DataFrame:
+    """``frame`` ranked by :data:`_RANK`: its first ``head`` rows (every row when 0).
+
+    The rows at or above the ``head``-th by (reach, reach_downloads) are found without comparing ids,
+    and only they are sorted with the id as the last key: a full sort compares a million ids.
+    """
+    columns, descending = _RANK
+    if 0 < head < frame.height:
+        numbers = frame.select(columns[:2]).top_k(head, by=columns[:2])
+        reach, weight = numbers.row(numbers.height - 1)
+        frame = frame.filter((pl.col("reach") > reach) | ((pl.col("reach") == reach)
+                                                          & (pl.col("reach_downloads") >= weight)))
+    return frame.sort(columns, descending=descending).head(head or frame.height)
+
+
+def _model_table(lg: LineageGraph, condensed: Condensation) -> pl.DataFrame:
+    """:func:`model_reach`'s columns, in position order."""
     models = _model_columns(lg)
-    counts = reach_arrays(index, models["downloads"].fill_null(0).to_numpy(), condensed)
-    frame = models.with_columns(
+    counts = reach_arrays(lg.compact, models["downloads"].fill_null(0).to_numpy(), condensed)
+    return models.with_columns(
         pl.Series("direct_dependents", counts.direct_dependents),
         pl.Series("reach", counts.reach),
         pl.Series("reach_downloads", counts.reach_weight),
         pl.Series("subtree_height", counts.subtree_height),
-    ).select(list(_MODEL_SCHEMA))
-    return frame.cast(_MODEL_SCHEMA).sort(_RANK[0], descending=_RANK[1])  # type: ignore[arg-type]
+    ).select(list(_MODEL_SCHEMA)).cast(_MODEL_SCHEMA)  # type: ignore[arg-type]
 
 
-def author_reach(lg: LineageGraph, models: pl.DataFrame, condensed: Condensation | None = None) -> pl.DataFrame:
-    """One row per author: maintainer reach (module docstring), most reach first, and ``number`` (the
-    author's group number). ``models`` is :func:`model_reach`'s table."""
-    by_position = models.sort("position")
-    number = by_position["author"].rank("dense").to_numpy().astype(np.int64) - 1
-    authors = by_position["author"].unique().sort()
-    counts = group_reach_arrays(lg.compact, number, authors.len(),
-                                by_position["downloads"].fill_null(0).to_numpy(), condensed)
+def _author_table(lg: LineageGraph, models: pl.DataFrame, condensed: Condensation) -> tuple[pl.DataFrame, np.ndarray]:
+    """:func:`author_reach`'s columns in author order, and each model's row number in it."""
+    author = models["author"]
+    order = author.arg_sort()
+    ranked = author.gather(order)
+    first = (ranked != ranked.shift(1)).fill_null(True).to_numpy()  # the first model of each author
+    number = np.empty(models.height, dtype=np.int64)
+    number[order.to_numpy()] = np.cumsum(first) - 1
+    names = ranked.filter(pl.Series(first))
+    counts = group_reach_arrays(lg.compact, number, names.len(), models["downloads"].fill_null(0).to_numpy(),
+                                condensed)
     frame = pl.DataFrame({
-        "id": authors,
-        "models": np.bincount(number, minlength=authors.len()),
+        "id": names,
+        "models": np.bincount(number, minlength=names.len()),
         "direct_dependents": counts.direct_dependents,
         "reach": counts.reach,
         "reach_downloads": counts.reach_weight,
-        "number": np.arange(authors.len(), dtype=np.int64),
     })
-    return frame.cast(_AUTHOR_SCHEMA).sort(_RANK[0], descending=_RANK[1])  # type: ignore[arg-type]
+    return frame.cast(_AUTHOR_SCHEMA), number  # type: ignore[arg-type]
+
+
+def model_reach(lg: LineageGraph) -> pl.DataFrame:
+    """One row per model: the columns of the module docstring, most reach first."""
+    return _ranked(_model_table(lg, condense(lg.compact)), 0)
+
+
+def author_reach(lg: LineageGraph) -> pl.DataFrame:
+    """One row per author: maintainer reach (module docstring), most reach first."""
+    condensed = condense(lg.compact)
+    return _ranked(_author_table(lg, _model_table(lg, condensed), condensed)[0], 0)
 
 
 def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> AnalysisResult:
@@ -109,12 +132,13 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
         raise ValueError(f"by must be 'model' or 'author', not {by!r}")
     graph = lg.compact  # the networkx graph is never built
     condensed = condense(graph)
-    models = model_reach(lg, condensed)
-    authors = author_reach(lg, models, condensed)
+    models = _model_table(lg, condensed)  # in position order
+    authors, author_number = _author_table(lg, models, condensed)
     derived = graph.nodes - int(root_mask(graph).sum())
-    top_models = models["position"].head(max(1, math.ceil(models.height / 100))).to_numpy()
-    top_authors = authors["id"].head(20)
-    author_models = models.filter(pl.col("author").is_in(top_authors.implode()))["position"].to_numpy()
+    top_count = max(1, math.ceil(models.height / 100))
+    top_models = _ranked(models.with_row_index("position"), top_count)["position"].to_numpy().astype(np.int64)
+    top_authors = _ranked(authors.with_row_index("number"), 20)["number"].to_numpy()
+    author_models = np.flatnonzero(np.isin(author_number, top_authors))
 
     def share(part: int, whole: int) -> float:
         return round(part / whole, 4) if whole else 0.0
@@ -135,8 +159,7 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
         "share_of_reach_top_20_authors": share(union(author_models), derived),
         "max_reach": int(models["reach"].max() or 0),  # type: ignore[arg-type]
     }
-    table = models.drop("position") if by == "model" else authors.drop("number")
-    rows = table.head(top) if top > 0 else table
+    rows = _ranked(models if by == "model" else authors, top)
     fan_out = models.group_by("direct_dependents").len("models").sort("direct_dependents")
     return AnalysisResult(
         title=f"Reach by {by}" + (f" (top {top})" if top > 0 else ""),

@@ -500,6 +500,14 @@ def _edges_without_loops(index: CompactGraph) -> tuple[np.ndarray, np.ndarray]:
     return base[keep], child[keep]
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (numpy 2's hash-based ``np.unique`` is many times slower on int64 keys)."""
+    values = np.sort(values)
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
+
+
 def _csr(source: np.ndarray, target: np.ndarray, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """CSR (indptr, neighbour) of the pairs source -> target over ``nodes`` positions."""
     order = np.argsort(source, kind="stable")
@@ -579,7 +587,7 @@ def condense(index: CompactGraph) -> Condensation:
         component[at] = smallest[number]
         base, child = component[base], component[child]
         keep = base != child
-        pairs = np.unique(base[keep] * nodes + child[keep])
+        pairs = _distinct(base[keep] * nodes + child[keep])
         base, child = pairs // nodes, pairs % nodes
         down_csr, up_csr = _csr(base, child, nodes), _csr(child, base, nodes)
     size = np.bincount(component, minlength=nodes)
@@ -608,7 +616,7 @@ def _handed_down(
     step = np.full(nodes, -1, dtype=np.int64)  # the index in ``rounds`` of each component's round
     for k, taken in enumerate(rounds):
         step[taken] = k
-    seed_keys = np.unique(seed[0] * width + seed[1])
+    seed_keys = _distinct(seed[0] * width + seed[1])
     seed_step = step[seed_keys // width]
     seed_order = np.argsort(seed_step, kind="stable")
     seed_keys = seed_keys[seed_order]
@@ -616,7 +624,7 @@ def _handed_down(
     waiting: list[list[np.ndarray]] = [[] for _ in rounds]
     found: list[np.ndarray] = []
     for k in range(len(rounds)):
-        keys = np.unique(np.concatenate(waiting[k])) if waiting[k] else np.zeros(0, dtype=np.int64)
+        keys = _distinct(np.concatenate(waiting[k])) if waiting[k] else np.zeros(0, dtype=np.int64)
         waiting[k] = []
         found.append(keys)
         handed = np.concatenate([keys, seed_keys[seed_bounds[k]:seed_bounds[k + 1]]])
@@ -744,11 +752,11 @@ def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weig
         keep = counts[which] > own
         models.append(member[keep])
         model_group.append(keys[which][keep] % width)
-        pairs = np.unique(np.concatenate(models) * width + np.concatenate(model_group))
+        pairs = _distinct(np.concatenate(models) * width + np.concatenate(model_group))
         models, model_group = [pairs // width], [pairs % width]
     model, above = models[0], model_group[0]
     base, child = _edges_without_loops(index)
-    direct = np.unique(child * width + group[base]) % width
+    direct = _distinct(child * width + group[base]) % width
     return GroupArrays(
         direct_dependents=np.bincount(direct, minlength=groups).astype(np.int64),
         reach=np.bincount(above, minlength=groups).astype(np.int64),
@@ -761,15 +769,15 @@ def reached_mask(index: CompactGraph, positions: np.ndarray, condensed: Condensa
     a model is, when a member other than itself reaches it."""
     condensed = condensed or condense(index)
     nodes = index.nodes
-    positions = np.unique(np.asarray(positions, dtype=np.int64))
+    positions = _distinct(np.asarray(positions, dtype=np.int64))
     component = condensed.component
     member = np.zeros(nodes, dtype=bool)
     member[positions] = True
     members_in = np.bincount(component[positions], minlength=nodes)
     below = np.zeros(nodes, dtype=bool)
-    _, frontier = _expand(condensed.down, np.unique(component[positions]))
+    _, frontier = _expand(condensed.down, _distinct(component[positions]))
     while frontier.size:
-        frontier = np.unique(frontier)
+        frontier = _distinct(frontier)
         frontier = frontier[~below[frontier]]
         below[frontier] = True
         _, frontier = _expand(condensed.down, frontier)
@@ -786,7 +794,7 @@ def depth_array(index: CompactGraph) -> np.ndarray:
         depth[frontier] = level
         level += 1
         _, frontier = _expand(children, frontier)
-        frontier = np.unique(frontier)
+        frontier = _distinct(frontier)
         frontier = frontier[depth[frontier] < 0]
     return depth
 
