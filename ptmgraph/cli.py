@@ -566,7 +566,10 @@ def reach_command(
     import analyses
 
     with user_errors():
-        result = analyses.reach_ranking(load(snapshot), by=by.value, top=top)
+        from ptmgraph.graph import load_graph_columns
+
+        # a million models: read the two columns the ranking shows, not the whole models table
+        result = analyses.reach_ranking(load_graph_columns(snapshot, ["author", "downloads"]), by=by.value, top=top)
         columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
         emit_table(result, fmt, limit, columns)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
+from polars.exceptions import PanicException
 
 from ptmgraph import index as compact_index
 from ptmgraph import snapshot as snapshot_io
@@ -154,3 +155,61 @@ def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
     kept = [c.value for c in Confidence if c.rank >= min_confidence.rank]
     # the stored index holds every edge: the graph builds one of the kept edges
     return replace(snap, edges=snap.edges.filter(pl.col("confidence").is_in(kept)), index=None)
+
+
+def load_graph_columns(directory: Path | None, columns: list[str]) -> LineageGraph:
+    """The graph of a snapshot read for a whole-graph analysis: of the ``models`` table only ``id`` and
+    ``columns``, of ``edges`` the four columns the index is checked against (evidence, dangling
+    references and problems left empty), and the stored index. At a million models that reads a tenth of
+    the bytes :func:`load_graph` reads.
+
+    Anything unusual (a file or column missing, a type that differs, an empty id, no usable index) reads
+    the snapshot whole instead, so a damaged snapshot fails with :func:`load_graph`'s error.
+    """
+    directory = Path(directory or snapshot_io.bundled_path())
+    wanted = ["id", *(c for c in columns if c != "id")]
+    try:
+        snap = _read_columns(directory, wanted)
+    except (Exception, PanicException):  # any failure: the whole read below says what is wrong
+        snap = None
+    if snap is None:
+        whole = snapshot_io.load(directory)
+        snap = replace(whole, models=whole.models.select(wanted))
+    return LineageGraph(snap)
+
+
+_INDEX_EDGE_COLUMNS = ["base", "child", "relation", "confidence"]
+
+
+def _read_columns(directory: Path, wanted: list[str]) -> Snapshot | None:
+    """:func:`load_graph_columns`' quick read, or None when anything is unusual."""
+    from ptmgraph.reader import json_object
+    from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, PROBLEMS_SCHEMA
+
+    tables = {"models": MODELS_SCHEMA, "edges": EDGES_SCHEMA, "evidence": EVIDENCE_SCHEMA,
+              "dangling": DANGLING_SCHEMA, "problems": PROBLEMS_SCHEMA}
+    if any(isinstance(MODELS_SCHEMA.get(c), pl.Datetime | None) for c in wanted):
+        return None  # unknown columns and times are checked by the whole read only
+    for name, schema in tables.items():
+        path = directory / f"{name}.parquet"
+        if path.is_symlink() or not path.is_file() or set(schema) - set(pl.read_parquet_schema(path)):
+            return None
+    with open(directory / "meta.json", "rb") as handle:
+        meta = json_object(handle.read(1024 * 1024), "meta.json")
+    if not isinstance(meta, dict) or meta.get("format_version") != snapshot_io.FORMAT_VERSION:
+        return None
+    read: dict[str, pl.DataFrame] = {}
+    for name, columns in (("models", wanted), ("edges", _INDEX_EDGE_COLUMNS)):
+        frame = pl.read_parquet(directory / f"{name}.parquet", columns=columns)
+        schema = tables[name]
+        read[name] = frame.cast({c: schema[c] for c in columns}, strict=True)  # type: ignore[dict-item]
+    if read["models"]["id"].null_count() or read["edges"]["base"].null_count() or read["edges"]["child"].null_count():
+        return None
+    index_path = directory / compact_index.INDEX_FILE
+    if index_path.is_symlink() or not index_path.is_file():
+        return None
+    stored = compact_index.read(index_path, read["models"], read["edges"])
+    if stored is None:
+        return None
+    empty = {name: pl.DataFrame(schema=tables[name]) for name in ("evidence", "dangling", "problems")}
+    return Snapshot(models=read["models"], edges=read["edges"], meta=meta, index=stored, **empty)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
 import numpy as np
 
-from ptmgraph.index import CompactGraph
+from ptmgraph.index import Adjacency, CompactGraph
 
 if TYPE_CHECKING:  # networkx is imported only by whoever builds a networkx graph
     import networkx as nx
@@ -475,7 +475,8 @@ class Condensation:
     ``component[v]``: the representative of v's component. ``size[c]``: its member count (0 when c
     represents none). ``height[c]``: its subtree height (the round it is in). ``rounds[k]``: the
     representatives of round k. ``down``/``up``: the component DAG as CSR (indptr, neighbour) from each
-    representative to its child / parent components, each once.
+    representative to its child / parent components, each once. ``edges``: (base, child) of every
+    edge of the graph but the self-loops.
     """
 
     component: np.ndarray
@@ -484,6 +485,7 @@ class Condensation:
     rounds: list[np.ndarray]
     down: tuple[np.ndarray, np.ndarray]
     up: tuple[np.ndarray, np.ndarray]
+    edges: tuple[np.ndarray, np.ndarray]
 
     @property
     def parent_count(self) -> np.ndarray:
@@ -491,13 +493,19 @@ class Condensation:
         return np.diff(self.up[0])  # type: ignore[no-any-return]
 
 
-def _edges_without_loops(index: CompactGraph) -> tuple[np.ndarray, np.ndarray]:
-    """(base, child) position arrays (int64) of every edge but the self-loops, each pair once."""
-    children = index.children
-    base = np.repeat(np.arange(index.nodes, dtype=np.int64), np.diff(children.indptr))
-    child = children.neighbour.astype(np.int64)
-    keep = base != child
-    return base[keep], child[keep]
+def _without_loops(adjacency: Adjacency, nodes: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """One direction of the adjacency without the self-loops: CSR (indptr, neighbour), int64, and the
+    owner of each entry."""
+    counts = np.diff(adjacency.indptr)
+    owner = np.repeat(np.arange(nodes, dtype=np.int64), counts)
+    neighbour = adjacency.neighbour.astype(np.int64)
+    keep = owner != neighbour
+    if keep.all():
+        return (adjacency.indptr.astype(np.int64), neighbour), owner
+    owner, neighbour = owner[keep], neighbour[keep]
+    indptr = np.zeros(nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=nodes), out=indptr[1:])
+    return (indptr, neighbour), owner
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -543,9 +551,8 @@ def _peel(csr: tuple[np.ndarray, np.ndarray], pending: np.ndarray) -> list[np.nd
         _, hit = _expand(csr, frontier)
         if not hit.size:
             break
-        hit, times = np.unique(hit, return_counts=True)
-        pending[hit] -= times
-        frontier = hit[pending[hit] == 0]
+        np.subtract.at(pending, hit, 1)
+        frontier = _distinct(hit[pending[hit] == 0])
     return rounds
 
 
@@ -558,9 +565,10 @@ def condense(index: CompactGraph) -> Condensation:
     then peeled from its sinks to give the rounds.
     """
     nodes = index.nodes
-    base, child = _edges_without_loops(index)
-    down_csr = _csr(base, child, nodes)
-    up_csr = _csr(child, base, nodes)
+    down_csr, base = _without_loops(index.children, nodes)
+    up_csr, _ = _without_loops(index.parents, nodes)
+    child = down_csr[1]
+    edges = (base, child)
     pending = np.bincount(child, minlength=nodes)
     peeled = _peel(down_csr, pending)
     core = np.ones(nodes, dtype=bool)
@@ -596,7 +604,7 @@ def condense(index: CompactGraph) -> Condensation:
     height = np.zeros(nodes, dtype=np.int64)
     for k, taken in enumerate(rounds):
         height[taken] = k
-    return Condensation(component, size, height, rounds, down_csr, up_csr)
+    return Condensation(component, size, height, rounds, down_csr, up_csr, edges)
 
 
 def _handed_down(
@@ -621,6 +629,7 @@ def _handed_down(
     seed_order = np.argsort(seed_step, kind="stable")
     seed_keys = seed_keys[seed_order]
     seed_bounds = np.searchsorted(seed_step[seed_order], np.arange(len(rounds) + 1))
+    has_target = np.diff(csr[0]) > 0
     waiting: list[list[np.ndarray]] = [[] for _ in rounds]
     found: list[np.ndarray] = []
     for k in range(len(rounds)):
@@ -630,6 +639,7 @@ def _handed_down(
         handed = np.concatenate([keys, seed_keys[seed_bounds[k]:seed_bounds[k + 1]]])
         if not handed.size:
             continue
+        handed = handed[has_target[handed // width]]  # most components are leaves: nothing to hand on
         which, target = _expand(csr, handed // width)
         if not target.size:
             continue
@@ -672,10 +682,7 @@ def reach_arrays(index: CompactGraph, weights: np.ndarray | None = None,
     nodes = index.nodes
     weight = np.zeros(nodes, dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
     component, size = condensed.component, condensed.size
-    mass = np.bincount(component, weights=weight, minlength=nodes).astype(np.int64) if nodes else weight
-    if nodes and np.abs(weight).max() >= 2**52:  # bincount sums in float64: exact below 2**53
-        mass = np.zeros(nodes, dtype=np.int64)
-        np.add.at(mass, component, weight)
+    mass = _sum_by(component, weight, nodes)
     parent_count = condensed.parent_count
     only_parent = np.full(nodes, -1, dtype=np.int64)
     single = np.flatnonzero(parent_count == 1)
@@ -684,15 +691,15 @@ def reach_arrays(index: CompactGraph, weights: np.ndarray | None = None,
     below_mass = np.zeros(nodes, dtype=np.int64)
     for taken in condensed.rounds:
         hanging = taken[only_parent[taken] >= 0]
-        np.add.at(below_count, only_parent[hanging], size[hanging] + below_count[hanging])
-        np.add.at(below_mass, only_parent[hanging], mass[hanging] + below_mass[hanging])
+        _add_to(below_count, only_parent[hanging], size[hanging] + below_count[hanging])
+        _add_to(below_mass, only_parent[hanging], mass[hanging] + below_mass[hanging])
     merges = np.flatnonzero(parent_count > 1)
     holder, merge = _handed_down(condensed, (merges, merges), upwards=True, width=max(nodes, 1))
     reach_count = below_count.copy()
     reach_mass = below_mass.copy()
-    np.add.at(reach_count, holder, size[merge] + below_count[merge])
-    np.add.at(reach_mass, holder, mass[merge] + below_mass[merge])
-    base, _ = _edges_without_loops(index)
+    _add_to(reach_count, holder, size[merge] + below_count[merge])
+    _add_to(reach_mass, holder, mass[merge] + below_mass[merge])
+    base, _ = condensed.edges
     return ReachArrays(
         direct_dependents=np.bincount(base, minlength=nodes).astype(np.int64),
         reach=reach_count[component] + size[component] - 1,
@@ -701,13 +708,19 @@ def reach_arrays(index: CompactGraph, weights: np.ndarray | None = None,
     )
 
 
+def _add_to(total: np.ndarray, keys: np.ndarray, values: np.ndarray) -> None:
+    """``total[k] += v`` for each (k, v) pair (int64, exact). A bincount when the pairs are many (it costs
+    the length of ``total``) and the sum is exact in float64 (below 2**53), else ``np.add.at``."""
+    if len(keys) * 8 >= len(total) and float(np.abs(values).sum(dtype=np.float64)) < 2**52:
+        total += np.bincount(keys, weights=values, minlength=len(total)).astype(np.int64)
+    else:
+        np.add.at(total, keys, values)
+
+
 def _sum_by(keys: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
-    """int64 sums of ``values`` per key in ``range(length)``, exact (bincount sums in float64, exact only
-    while every partial sum stays below 2**53)."""
-    if not len(values) or int(np.abs(values).sum(dtype=np.float64)) < 2**52:
-        return np.bincount(keys, weights=values, minlength=length).astype(np.int64)
+    """int64 sums of ``values`` per key in ``range(length)``."""
     total = np.zeros(length, dtype=np.int64)
-    np.add.at(total, keys, values)
+    _add_to(total, keys, values)
     return total
 
 
@@ -755,7 +768,7 @@ def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weig
         pairs = _distinct(np.concatenate(models) * width + np.concatenate(model_group))
         models, model_group = [pairs // width], [pairs % width]
     model, above = models[0], model_group[0]
-    base, child = _edges_without_loops(index)
+    base, child = condensed.edges
     direct = _distinct(child * width + group[base]) % width
     return GroupArrays(
         direct_dependents=np.bincount(direct, minlength=groups).astype(np.int64),
@@ -806,7 +819,7 @@ def _compact_of(graph: Graph) -> CompactGraph:
         return graph
     import polars as pl
 
-    from ptmgraph.index import RELATION_CODES, Adjacency
+    from ptmgraph.index import RELATION_CODES
 
     names = list(graph)
     number = {n: i for i, n in enumerate(names)}

@@ -5,15 +5,19 @@ isolated models, on any small graph Hypothesis draws, on long chains, and on the
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from itertools import pairwise
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_snapshot_safety import MALFORMED, _copy_bundled, run_cli
 
 from ptmgraph import snapshot
-from ptmgraph.graph import LineageGraph
+from ptmgraph.graph import LineageGraph, load_graph, load_graph_columns
 from ptmgraph.index import CompactGraph
 from ptmgraph.traverse import (
     _compact_of,
@@ -164,3 +168,34 @@ def test_reach_of_every_model_on_the_bundled_snapshot_equals_networkx() -> None:
         found = nx.descendants(graph, node) - {node}
         assert counts.reach[position[node]] == len(found), node
         assert counts.reach_weight[position[node]] == sum(int(weight[position[m]]) for m in found), node
+
+
+# --- the reach command reads a few columns, and says the same as the whole read ----------------------
+
+
+def test_reach_on_a_few_columns_equals_reach_on_the_whole_snapshot(tmp_path: Path) -> None:
+    from analyses.reach import reach_ranking
+
+    whole = load_graph(snapshot.bundled_path())
+    few = load_graph_columns(None, ["author", "downloads"])
+    assert few.snapshot.models.columns == ["id", "author", "downloads"]
+    for by in ("model", "author"):
+        expected, got = reach_ranking(whole, by=by, top=0), reach_ranking(few, by=by, top=0)  # type: ignore[arg-type]
+        assert got.rows.equals(expected.rows) and got.summary == expected.summary
+        assert got.tables["fan_out"].equals(expected.tables["fan_out"])
+    # without its index file the snapshot is read whole, and the answer is the same
+    copy = _copy_bundled(tmp_path)
+    (copy / "index.npz").unlink()
+    assert reach_ranking(load_graph_columns(copy, ["author", "downloads"]), top=0).rows.equals(
+        reach_ranking(whole, top=0).rows)
+
+
+@pytest.mark.parametrize(("case", "damage", "file", "message"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_reach_of_a_malformed_snapshot_exits_1_naming_the_file(
+    tmp_path: Path, case: str, damage: Callable[[Path], None], file: str, message: str
+) -> None:
+    snap = _copy_bundled(tmp_path)
+    damage(snap)
+    code, output = run_cli("reach", "--snapshot", str(snap))
+    assert code == 1, (case, output)
+    assert file in output and message in output, output
