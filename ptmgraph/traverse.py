@@ -890,3 +890,27 @@ def depths_from_roots(graph: Graph) -> dict[str, int]:
     depth = depth_array(index)
     at = np.flatnonzero(depth >= 0)
     return dict(zip(index.names(at), depth[at].tolist(), strict=True))
+
+
+def weak_components(index: CompactGraph) -> np.ndarray:
+    """Each position's weakly connected component (edge direction ignored), named by its smallest position.
+
+    Hooking and pointer jumping on arrays: every edge whose ends carry two names points the larger name at
+    the smaller, then every pointer is followed to its end; repeated until no edge joins two names.
+    Names only ever fall, so the pointers never form a cycle.
+    """
+    label = np.arange(index.nodes, dtype=np.int64)
+    base = np.repeat(label, np.diff(index.children.indptr))
+    child = index.children.neighbour.astype(np.int64)
+    while True:
+        low, high = label[base], label[child]
+        apart = low != high
+        if not apart.any():
+            return label
+        base, child, low, high = base[apart], child[apart], low[apart], high[apart]
+        np.minimum.at(label, np.maximum(low, high), np.minimum(low, high))
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped

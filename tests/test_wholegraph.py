@@ -5,6 +5,7 @@ isolated models, on any small graph Hypothesis draws, on long chains, and on the
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_index import random_snapshot
 from test_snapshot_safety import MALFORMED, _copy_bundled, run_cli
 
 from ptmgraph import snapshot
@@ -26,6 +28,7 @@ from ptmgraph.traverse import (
     group_reach_arrays,
     reach_arrays,
     reached_mask,
+    weak_components,
 )
 
 
@@ -84,6 +87,11 @@ def check_against_networkx(graph: nx.DiGraph, rng: random.Random) -> None:
     nearest = nx.multi_source_dijkstra_path_length(graph, roots) if roots else {}
     depth = depth_array(index)
     assert {n: int(d) for n, d in zip(names, depth.tolist(), strict=True) if d >= 0} == nearest
+    # weakly connected components, each named by its smallest position
+    label = weak_components(index)
+    for members in nx.weakly_connected_components(graph):
+        at = sorted(names.index(m) for m in members)
+        assert set(label[at].tolist()) == {at[0]}, members
 
 
 def random_graph(rng: random.Random) -> nx.DiGraph:
@@ -199,3 +207,46 @@ def test_reach_of_a_malformed_snapshot_exits_1_naming_the_file(
     code, output = run_cli("reach", "--snapshot", str(snap))
     assert code == 1, (case, output)
     assert file in output and message in output, output
+
+
+def networkx_stats(graph: nx.DiGraph, top: int) -> tuple[dict[str, int], list[tuple[str, str, int]]]:
+    """The graph part of ``stats``, by networkx (the implementation ``stats`` had before the index)."""
+    roots = [n for n in graph if set(graph.pred[n]) <= {n}]
+    depth = nx.multi_source_dijkstra_path_length(graph, roots) if roots else {}
+    components = sorted(nx.weakly_connected_components(graph), key=len, reverse=True)
+    summary = {
+        "models": graph.number_of_nodes(), "edges": graph.number_of_edges(), "roots": len(roots),
+        "isolated_models": sum(1 for n in graph if graph.degree(n) == 0), "max_depth": max(depth.values(), default=0),
+        "components": sum(1 for c in components if len(c) > 1), "self_loops": nx.number_of_selfloops(graph),
+        "cycles": sum(1 for c in nx.strongly_connected_components(graph) if len(c) > 1),
+        "models_with_several_parents": sum(1 for n in graph if graph.in_degree(n) > 1),
+    }
+    rows = [("models_by_depth", str(d), n) for d, n in sorted(Counter(depth.values()).items())]
+    rows += [("largest_components", max(sorted(c), key=graph.out_degree), len(c)) for c in components[:top]
+             if len(c) > 1]
+    reach = {r: len(nx.descendants(graph, r)) for r in roots if graph.out_degree(r)}
+    rows += [("top_roots_by_descendants", r, reach[r]) for r in sorted(reach, key=lambda r: (-reach[r], r))[:top]]
+    return summary, rows
+
+
+def test_stats_equal_networkx_on_random_snapshots() -> None:
+    from analyses import stats
+
+    rng = random.Random(30)
+    for _ in range(80):
+        lg = LineageGraph(random_snapshot(rng))  # self-loops, cycles, merges, repeated edges, edge-only models
+        top = rng.choice([1, 3, 10])
+        result = stats(lg, top=top)
+        summary, rows = networkx_stats(lg.graph, top)
+        assert {k: result.summary[k] for k in summary} == summary
+        graph_sections = ("models_by_depth", "largest_components", "top_roots_by_descendants")
+        assert [r for r in result.rows.iter_rows() if r[0] in graph_sections] == rows
+
+
+def test_stats_and_info_do_not_build_the_networkx_graph() -> None:
+    from analyses import model_info, stats
+
+    lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
+    stats(lg)
+    model_info(lg, "google/gemma-7b")
+    assert "graph" not in lg.__dict__
