@@ -914,3 +914,38 @@ def weak_components(index: CompactGraph) -> np.ndarray:
             if np.array_equal(jumped, label):
                 break
             label = jumped
+
+
+def _contains(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is in the sorted array ``ordered``."""
+    at = np.searchsorted(ordered, values)
+    hit = at < len(ordered)
+    hit[hit] = ordered[at[hit]] == values[hit]
+    return hit
+
+
+def reach_pairs(index: CompactGraph, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source, model, depth) int64 arrays: every model in the reach of each of ``sources`` (positions),
+    with its depth from that source, found by one breadth-first walk of all the sources at once (a
+    level of (source, model) pairs at a time). Time and memory follow the number of pairs."""
+    nodes = index.nodes
+    children = (index.children.indptr, index.children.neighbour.astype(np.int64))
+    sources = _distinct(np.asarray(sources, dtype=np.int64))
+    seen = sources * nodes + sources  # a source is never in its own reach
+    owner, at = sources, sources
+    found_source, found_model, found_depth = [], [], []
+    level = 0
+    while at.size:
+        level += 1
+        which, child = _expand(children, at)
+        keys = _distinct(owner[which] * nodes + child)
+        keys = keys[~_contains(seen, keys)]
+        seen = np.sort(np.concatenate([seen, keys]))
+        owner, at = keys // nodes, keys % nodes
+        found_source.append(owner)
+        found_model.append(at)
+        found_depth.append(np.full(len(keys), level, dtype=np.int64))
+    if not found_source:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return np.concatenate(found_source), np.concatenate(found_model), np.concatenate(found_depth)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -250,3 +252,45 @@ def test_stats_and_info_do_not_build_the_networkx_graph() -> None:
     stats(lg)
     model_info(lg, "google/gemma-7b")
     assert "graph" not in lg.__dict__
+
+
+def stale_snapshot(rng: random.Random) -> LineageGraph:
+    """A random snapshot (cycles, self-loops, merges, edge-only models) whose models carry random dates,
+    gates, take-downs and newer versions, and make references that dangle."""
+    from datetime import datetime, timedelta, timezone
+
+    snap = random_snapshot(rng)
+    n = snap.models.height
+    start = datetime(2023, 1, 1, tzinfo=timezone.utc)
+
+    def some_days() -> list[datetime | None]:
+        return [rng.choice([None, start + timedelta(days=rng.randrange(400), seconds=rng.randrange(86400))])
+                for _ in range(n)]
+
+    ids = snap.models["id"].to_list()
+    models = snap.models.with_columns(
+        pl.Series("created_at", some_days(), dtype=pl.Datetime("us", "UTC")),
+        pl.Series("last_modified", some_days(), dtype=pl.Datetime("us", "UTC")),
+        pl.Series("gated", [rng.choice([None, "false", "auto", "manual"]) for _ in range(n)], dtype=pl.String()),
+        pl.Series("disabled", [rng.choice([None, False, True]) for _ in range(n)], dtype=pl.Boolean()),
+        pl.Series("new_version", [rng.choice([None, "", "o/newer", *ids[:1]]) for _ in range(n)], dtype=pl.String()),
+    )
+    everyone = sorted(set(ids) | set(snap.edges["base"]) | set(snap.edges["child"]))
+    # one reason per reference, so two models naming it at one depth give one row (no tie to break)
+    reasons = [rng.choice(["not_found", "gated", "disabled", "local_path"]) for _ in range(rng.randrange(4))]
+    dangling = pl.DataFrame([(rng.choice(everyone), f"gone/{r}", "base_model", "base_model", "card", r)
+                             for r in reasons], schema=snap.dangling.schema, orient="row")
+    return LineageGraph(replace(snap, models=models, dangling=dangling))
+
+
+def test_stale_ancestors_of_every_model_are_the_rows_of_each_model_on_random_snapshots() -> None:
+    from analyses import stale_ancestors
+
+    rng = random.Random(40)
+    for _ in range(60):
+        lg = stale_snapshot(rng)
+        whole = stale_ancestors(lg).rows
+        for model in lg.compact.ids.to_list():
+            one = stale_ancestors(lg, model).rows  # walks up from the one model
+            key = ["ancestor", "reason", "depth", "detail"]
+            assert whole.filter(pl.col("id") == model).sort(key).equals(one.sort(key)), model
