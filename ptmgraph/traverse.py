@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
 import numpy as np
@@ -524,16 +525,22 @@ def _csr(source: np.ndarray, target: np.ndarray, nodes: int) -> tuple[np.ndarray
     return indptr, target[order]
 
 
-def _expand(csr: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every neighbour of every node in ``at`` (in order): the index into ``at`` it belongs to, and
-    the neighbour."""
-    indptr, neighbour = csr
+def _offsets(indptr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every neighbour of every node in ``at`` (in order, neighbours in CSR order): the index into
+    ``at`` it belongs to, and its offset in the CSR arrays."""
     first = indptr[at]
     counts = indptr[at + 1] - first
     ends = np.cumsum(counts)
     total = int(ends[-1]) if len(ends) else 0
     offsets = np.arange(total, dtype=np.int64) + np.repeat(first - (ends - counts), counts)
-    return np.repeat(np.arange(len(at), dtype=np.int64), counts), neighbour[offsets]
+    return np.repeat(np.arange(len(at), dtype=np.int64), counts), offsets
+
+
+def _expand(csr: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every neighbour of every node in ``at`` (in order): the index into ``at`` it belongs to, and
+    the neighbour."""
+    which, offsets = _offsets(csr[0], at)
+    return which, csr[1][offsets]
 
 
 _NEVER = np.iinfo(np.int64).min // 2
@@ -949,3 +956,91 @@ def reach_pairs(index: CompactGraph, sources: np.ndarray) -> tuple[np.ndarray, n
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     return np.concatenate(found_source), np.concatenate(found_model), np.concatenate(found_depth)
+
+
+@dataclass(frozen=True)
+class PairWalk:
+    """Breadth-first walks down from many sources at once (:func:`walk_pairs`): one entry per (source,
+    model) pair, ``model`` in the reach of ``source``, with what :class:`Reach` records of it: ``depth``,
+    ``via`` (position) and ``relation`` (the hop's relation code, -1 for none). Entries are grouped by
+    source (in position order), each source's models in the order its own walk finds them."""
+
+    source: np.ndarray
+    model: np.ndarray
+    depth: np.ndarray
+    via: np.ndarray
+    relation: np.ndarray
+    nodes: int
+
+    def find(self, source: np.ndarray, model: np.ndarray) -> np.ndarray:
+        """The entry of each (source, model) pair; -1 where the pair is not in the walk."""
+        wanted = np.asarray(source, dtype=np.int64) * self.nodes + np.asarray(model, dtype=np.int64)
+        keys, order = self._sorted
+        if not len(keys):
+            return np.full(len(wanted), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return np.where(keys[at] == wanted, order[at], -1)
+
+    @cached_property
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (source, model) keys sorted, and the entry of each."""
+        keys = self.source * self.nodes + self.model
+        order = np.argsort(keys, kind="stable")
+        return keys[order], order
+
+    def relation_codes(self, entries: np.ndarray) -> list[list[int]]:
+        """The relation codes along the via chain of each entry, source end first."""
+        chains: list[list[int]] = [[] for _ in entries]
+        source = self.source[entries]
+        live = np.arange(len(entries))
+        at = np.asarray(entries, dtype=np.int64)
+        while live.size:
+            for i, code in zip(live.tolist(), self.relation[at].tolist(), strict=True):
+                chains[i].append(code)
+            via = self.via[at]
+            more = via != source[live]
+            live, at = live[more], self.find(source[live][more], via[more])
+        return [chain[::-1] for chain in chains]
+
+
+def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str] | None = None) -> PairWalk:
+    """:func:`reach` from each of ``sources`` (positions) on its own, following only edges of
+    ``relations`` (all when None), done as one walk of (source, model) pairs a level at a time: the
+    same depth, via and relation per model as the walk from that source alone (see :func:`_reach_index`:
+    each source's pairs keep its own walk's order). Time and memory follow the number of pairs."""
+    nodes = index.nodes
+    children = index.children
+    codes = None if relations is None else np.array(
+        [code for code, name in enumerate(index.relation_names) if name in frozenset(relations)], dtype=np.int8)
+    sources = _distinct(np.asarray(sources, dtype=np.int64))
+    seen = sources * nodes + sources
+    owner, at = sources, sources
+    found: list[tuple[np.ndarray, ...]] = []
+    level = 0
+    while at.size:
+        level += 1
+        which, offsets = _offsets(children.indptr, at)
+        if codes is not None:
+            wanted = np.isin(children.relation[offsets], codes)
+            which, offsets = which[wanted], offsets[wanted]
+        keys = owner[which] * nodes + children.neighbour[offsets]
+        fresh = ~_contains(seen, keys)
+        which, offsets, keys = which[fresh], offsets[fresh], keys[fresh]
+        _, first = np.unique(keys, return_index=True)
+        first.sort()  # each pair's first meeting, in the order met
+        which, offsets, keys = which[first], offsets[first], keys[first]
+        seen = np.sort(np.concatenate([seen, keys]))
+        via = at[which]
+        owner, at = owner[which], keys % nodes
+        found.append((owner, at, np.full(len(keys), level, dtype=np.int64), via, offsets))
+    empty = np.zeros(0, dtype=np.int64)
+    if not found:
+        return PairWalk(empty, empty, empty, empty, np.zeros(0, dtype=np.int8), nodes)
+    return PairWalk(
+        source=np.concatenate([f[0] for f in found]),
+        model=np.concatenate([f[1] for f in found]),
+        depth=np.concatenate([f[2] for f in found]),
+        via=np.concatenate([f[3] for f in found]),
+        relation=children.relation[np.concatenate([f[4] for f in found])],
+        nodes=nodes,
+    )

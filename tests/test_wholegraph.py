@@ -28,8 +28,10 @@ from ptmgraph.traverse import (
     condense,
     depth_array,
     group_reach_arrays,
+    reach,
     reach_arrays,
     reached_mask,
+    walk_pairs,
     weak_components,
 )
 
@@ -294,3 +296,83 @@ def test_stale_ancestors_of_every_model_are_the_rows_of_each_model_on_random_sna
             one = stale_ancestors(lg, model).rows  # walks up from the one model
             key = ["ancestor", "reason", "depth", "detail"]
             assert whole.filter(pl.col("id") == model).sort(key).equals(one.sort(key)), model
+
+
+def test_walks_from_many_sources_at_once_equal_each_source_alone_on_random_snapshots() -> None:
+    rng = random.Random(50)
+    for _ in range(100):
+        lg = LineageGraph(random_snapshot(rng))
+        index = lg.compact
+        relations = rng.choice([None, ["adapter"], ["finetune", "merge"]])
+        sources = np.array(rng.sample(range(index.nodes), rng.randrange(1, index.nodes + 1)))
+        walk = walk_pairs(index, sources, relations)
+        for source in sorted(set(sources.tolist())):
+            alone = reach(lg.graph, [index.name(source)], relations=relations)  # networkx, one source
+            mine = np.flatnonzero(walk.source == source)
+            assert index.names(walk.model[mine]) == list(alone)
+            assert walk.depth[mine].tolist() == [alone.depth[m] for m in alone]
+            assert index.names(walk.via[mine]) == [alone.via[m] for m in alone]
+            assert [index.relation_of(c) for c in walk.relation[mine].tolist()] == [alone.relation[m] for m in alone]
+            paths = walk.relation_codes(mine)
+            assert [[index.relation_of(c) for c in p] for p in paths] == [alone.relation_path(m) for m in alone]
+        assert walk.find(np.array([sources[0]]), np.array([sources[0]])).tolist() == [-1]
+
+
+def test_stale_risk_and_check_do_not_build_the_networkx_graph() -> None:
+    from analyses import check, risk, stale_ancestors
+
+    lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
+    stale_ancestors(lg)
+    stale_ancestors(lg, "TheBloke/Llama-2-7B-Chat-GGML")
+    risk(lg, ["meta-llama/Llama-2-7b-chat-hf"], data_risks=["pickle_only", "no_license", "license_conflict"])
+    check(lg, ["TheBloke/Llama-2-7B-Chat-GGML"], compromised=["meta-llama/Llama-2-7b-chat-hf"])
+    assert "graph" not in lg.__dict__
+
+
+def networkx_risk_rows(lg: LineageGraph) -> set[tuple[object, ...]]:
+    """risk's rows with every data risk, by the per-source networkx walks risk made before the index."""
+    from analyses.licenses import classify_license_pair
+    from analyses.risk import is_pickle_only
+
+    graph = lg.graph
+    sources = []
+    for model, attrs in graph.nodes(data=True):
+        if is_pickle_only(attrs.get("weight_formats")):
+            sources.append((model, "pickle_only"))
+        if attrs.get("has_record") and not attrs.get("license"):
+            sources.append((model, "no_license"))
+        if attrs.get("license") and any(
+                base != model and classify_license_pair(graph.nodes[base].get("license"), attrs["license"])
+                == "likely_violation" for base in graph.pred[model]):
+            sources.append((model, "license_conflict"))
+    rows = set()
+    for source, kind in sources:
+        every = reach(graph, [source])
+        runtime = reach(graph, [source], relations=["adapter"])
+        for model in every:
+            walk, dependency = (runtime, "runtime") if model in runtime else (every, "inherited")
+            rows.add((model, source, kind, walk.depth[model], walk.via[model], walk.relation[model], dependency,
+                      ">".join(str(r) for r in walk.relation_path(model))))
+    return rows
+
+
+def test_risk_of_every_data_risk_equals_networkx_walks_on_random_snapshots() -> None:
+    from analyses import risk
+
+    rng = random.Random(60)
+    licenses = [None, "", "mit", "apache-2.0", "cc-by-nc-4.0", "llama2", "gpl-3.0", "other"]
+    formats = [None, [], ["pickle"], ["pickle", "safetensors"], ["gguf"], ["pickle", "pickle"]]
+    for _ in range(40):
+        snap = random_snapshot(rng)
+        n = snap.models.height
+        models = snap.models.with_columns(
+            pl.Series("license", [rng.choice(licenses) for _ in range(n)], dtype=pl.String()),
+            pl.Series("weight_formats", [rng.choice(formats) for _ in range(n)], dtype=pl.List(pl.String())),
+            pl.Series("has_record", [rng.random() < 0.8 for _ in range(n)], dtype=pl.Boolean()),
+        )
+        lg = LineageGraph(replace(snap, models=models))
+        result = risk(lg, data_risks=["pickle_only", "no_license", "license_conflict"])
+        shown = result.output_rows(0)
+        got = {tuple(r) for r in shown.select("id", "source", "risk", "depth", "via", "relation", "dependency",
+                                              "relation_path").iter_rows()}
+        assert got == networkx_risk_rows(lg)
