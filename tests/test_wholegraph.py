@@ -376,3 +376,27 @@ def test_risk_of_every_data_risk_equals_networkx_walks_on_random_snapshots() -> 
         got = {tuple(r) for r in shown.select("id", "source", "risk", "depth", "via", "relation", "dependency",
                                               "relation_path").iter_rows()}
         assert got == networkx_risk_rows(lg)
+
+
+def test_drawing_a_models_lineage_does_not_build_the_networkx_graph() -> None:
+    from analyses import ancestry, impact
+    from ptmgraph.formats.subgraph import combine, lineage_subgraph
+
+    lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
+    model = "TheBloke/Llama-2-7B-Chat-GGML"
+    up = lineage_subgraph(lg, ancestry(lg, model), direction="ancestry", max_nodes=5)
+    down = lineage_subgraph(lg, impact(lg, "meta-llama/Llama-2-7b-chat-hf"), direction="impact", max_nodes=5)
+    assert up.nodes and down.nodes and "graph" not in lg.__dict__
+    # and the drawn edges and attributes are networkx's
+    graph = lg.graph
+    for drawn in (up, down):
+        models = {n.id for n in drawn.nodes if n.kind != "more"}
+        assert {(e.tail, e.head) for e in drawn.edges if e.relation is not None} == set(graph.subgraph(models).edges)
+        for edge in drawn.edges:
+            if edge.relation is not None:
+                assert edge.attributes == graph.edges[edge.tail, edge.head]
+        for node in drawn.nodes:
+            if node.kind != "more":
+                assert node.attributes == graph.nodes[node.id]
+    assert combine(lineage_subgraph(lg, ancestry(lg, model), direction="ancestry"),
+                   lineage_subgraph(lg, impact(lg, model), direction="impact")).focus == model

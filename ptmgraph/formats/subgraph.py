@@ -208,10 +208,11 @@ def lineage_subgraph(
         anchor_of[row["id"]] = anchor
         hidden_under.setdefault(anchor, []).append(row)
 
-    graph = lg.graph
+    drawn_ids = {focus} | kept
+    found = _node_attributes(lg, [focus, *(r["id"] for r in kept_order)])
 
     def attrs(model_id: str, row: dict[str, Any] | None) -> dict[str, Any]:
-        data = dict(graph.nodes[model_id]) if model_id in graph else {}
+        data = dict(found[model_id])
         record = dict(data)
         if row is not None:
             for column in ("downloads", "likes", "license", "has_record"):
@@ -233,12 +234,11 @@ def lineage_subgraph(
                 **attrs(row["id"], row),
             )
         )
-    drawn_ids = {focus} | kept
 
     edges: list[DrawnEdge] = []
     position = {n.key: i for i, n in enumerate(nodes)}
     evidence = _evidence_by_edge(lg, drawn_ids)
-    for base, child, data in graph.subgraph(drawn_ids).edges(data=True):
+    for base, child, data in _edges_among(lg, drawn_ids):
         relation = data.get("relation")
         if wanted is not None and relation not in wanted:
             continue
@@ -396,6 +396,24 @@ def snapshot_subgraph(
         hidden=total - shown, max_nodes=max_nodes, caption=caption,
         relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
     )
+
+
+def _node_attributes(lg: LineageGraph, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each model's attributes as the networkx graph holds them (:data:`ptmgraph.graph.NODE_ATTRIBUTES`
+    of its ``models`` row; none for a model named only by an edge), read for these models only."""
+    positions = lg.compact.positions_of(ids)
+    rows = lg.nodes_at(positions).to_dicts()
+    recorded = (positions < lg.compact.rows).tolist()
+    return {row.pop("id"): row if has_row else {} for row, has_row in zip(rows, recorded, strict=True)}
+
+
+def _edges_among(lg: LineageGraph, ids: set[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(base, child, its ``edges`` row) of every edge between two of ``ids``, the last row of a pair named
+    twice (as the networkx graph keeps it): the drawn models' subgraph, without building the whole graph."""
+    wanted = sorted(ids)
+    rows = lg.snapshot.edges.filter(pl.col("base").is_in(wanted) & pl.col("child").is_in(wanted))
+    rows = rows.unique(["base", "child"], keep="last", maintain_order=True)
+    return [(row["base"], row["child"], row) for row in rows.iter_rows(named=True)]
 
 
 def _evidence_by_edge(lg: LineageGraph, ids: set[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
