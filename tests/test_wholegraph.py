@@ -400,3 +400,42 @@ def test_drawing_a_models_lineage_does_not_build_the_networkx_graph() -> None:
                 assert node.attributes == graph.nodes[node.id]
     assert combine(lineage_subgraph(lg, ancestry(lg, model), direction="ancestry"),
                    lineage_subgraph(lg, impact(lg, model), direction="impact")).focus == model
+
+
+def networkx_snapshot_order(lg: LineageGraph, wanted: set[str] | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """The whole-snapshot drawing's model order and its edges in order, as the networkx graph gave them."""
+    graph = lg.graph
+    followed = [(b, c) for b, c, d in graph.edges(data=True) if wanted is None or d.get("relation") in wanted]
+    candidates = set(graph.nodes) if wanted is None else {m for e in followed for m in e}
+
+    def key(ids: tuple[str, ...]) -> tuple[bool, int, tuple[str, ...]]:
+        known = [graph.nodes[m].get("downloads") for m in ids if graph.nodes[m].get("downloads") is not None]
+        return (not known, -max(known, default=0), ids)
+
+    order: list[str] = []
+    for edge in sorted(followed, key=key):
+        order += [m for m in dict.fromkeys(edge) if m not in order]
+    order += sorted(candidates - set(order), key=lambda m: key((m,)))
+    return order, followed
+
+
+def test_the_whole_snapshot_drawing_equals_networkx_on_random_snapshots() -> None:
+    from ptmgraph.formats.subgraph import snapshot_subgraph
+
+    rng = random.Random(70)
+    for _ in range(60):
+        snap = random_snapshot(rng)
+        downloads = [rng.choice([None, 0, 5, 50, 500]) for _ in range(snap.models.height)]
+        lg = LineageGraph(replace(snap, models=snap.models.with_columns(pl.Series("downloads", downloads,
+                                                                                   dtype=pl.Int64()))))
+        wanted = rng.choice([None, {"adapter"}, {"finetune", "merge"}])
+        cap = rng.choice([0, 3, 10, 1000])
+        drawn = snapshot_subgraph(lg, max_nodes=cap, relations=wanted)
+        order, followed = networkx_snapshot_order(lg, wanted)
+        kept = order[:cap]
+        assert [n.id for n in drawn.nodes if n.kind == "model"] == kept
+        assert [(e.tail, e.head) for e in drawn.edges] == [(b, c) for b, c in followed if b in kept and c in kept]
+        for edge in drawn.edges:
+            assert edge.attributes == lg.graph.edges[edge.tail, edge.head]
+        hidden = [n for n in drawn.nodes if n.kind == "more"]
+        assert [h.hidden_ids for h in hidden] == ([tuple(order[cap:])] if order[cap:] else [])
