@@ -566,8 +566,9 @@ def _peel(csr: tuple[np.ndarray, np.ndarray], pending: np.ndarray) -> list[np.nd
 def condense(index: CompactGraph) -> Condensation:
     """The :class:`Condensation` of ``index``.
 
-    Peeling sources, then sinks, leaves the *core*: the models that both lie below a cycle and above one
-    (every model on a cycle among them). Only the core is searched for strongly connected components
+    Peeling sinks gives the rounds when the graph has no cycle. Otherwise the models left (on or above a
+    cycle), peeled from their sources, leave the *core*: the models that lie both below a cycle and above
+    one (every model on a cycle among them). Only the core is searched for strongly connected components
     (Tarjan's algorithm, in Python); every other model is a component of its own. The component DAG is
     then peeled from its sinks to give the rounds.
     """
@@ -576,16 +577,15 @@ def condense(index: CompactGraph) -> Condensation:
     up_csr, _ = _without_loops(index.parents, nodes)
     child = down_csr[1]
     edges = (base, child)
-    pending = np.bincount(child, minlength=nodes)
-    peeled = _peel(down_csr, pending)
+    rounds = _peel(up_csr, np.diff(down_csr[0]))
     core = np.ones(nodes, dtype=bool)
-    for taken in peeled:
+    for taken in rounds:
         core[taken] = False
     component = np.arange(nodes, dtype=np.int64)
     if core.any():
-        # below a cycle: every child is too, so each core model's out-degree counts only core models
-        pending = np.where(core, np.diff(down_csr[0]), _NEVER)
-        for taken in _peel(up_csr, pending):
+        # above a cycle: every parent is too, so each such model's in-degree counts only such models
+        pending = np.where(core, np.bincount(child, minlength=nodes), _NEVER)
+        for taken in _peel(down_csr, pending):
             core[taken] = False
         at = np.flatnonzero(core)
         local = np.full(nodes, -1, dtype=np.int64)
@@ -606,8 +606,8 @@ def condense(index: CompactGraph) -> Condensation:
         base, child = pairs // nodes, pairs % nodes
         down_csr, up_csr = _csr(base, child, nodes), _csr(child, base, nodes)
     size = np.bincount(component, minlength=nodes)
-    pending = np.where(size > 0, np.diff(down_csr[0]), _NEVER)
-    rounds = _peel(up_csr, pending)
+    if core.any():  # there are cycles: the rounds are the component DAG's
+        rounds = _peel(up_csr, np.where(size > 0, np.diff(down_csr[0]), _NEVER))
     height = np.zeros(nodes, dtype=np.int64)
     for k, taken in enumerate(rounds):
         height[taken] = k
@@ -631,7 +631,8 @@ def _handed_down(
     step = np.full(nodes, -1, dtype=np.int64)  # the index in ``rounds`` of each component's round
     for k, taken in enumerate(rounds):
         step[taken] = k
-    seed_keys = _distinct(seed[0] * width + seed[1])
+    handing = np.diff(csr[0])[seed[0]] > 0  # a component with no child (parent) hands nothing on
+    seed_keys = _distinct(seed[0][handing] * width + seed[1][handing])
     seed_step = step[seed_keys // width]
     seed_order = np.argsort(seed_step, kind="stable")
     seed_keys = seed_keys[seed_order]
@@ -757,16 +758,17 @@ def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weig
     group = np.asarray(group, dtype=np.int64)
     component, size = condensed.component, condensed.size
     width = max(groups, 1)
-    inside, inside_count = np.unique(component * width + group, return_counts=True)
-    holder, above = _handed_down(condensed, (inside // width, inside % width), upwards=False, width=width)
-    members = _csr(component, np.arange(nodes, dtype=np.int64), nodes)
-    which, model = _expand(members, holder)
-    model_group = [above[which]]
-    models = [model]
-    cyclic = size[inside // width] > 1
-    if cyclic.any():
+    holder, above = _handed_down(condensed, (component, group), upwards=False, width=width)
+    cyclic = size[component] > 1
+    if not cyclic.any():  # every component is one model: a component's pairs are its model's
+        models, model_group = [holder], [above]
+    else:
+        members = _csr(component, np.arange(nodes, dtype=np.int64), nodes)
+        which, model = _expand(members, holder)
+        model_group = [above[which]]
+        models = [model]
         # a cycle's members: the groups of its other members are above each of them
-        keys, counts = inside[cyclic], inside_count[cyclic]
+        keys, counts = np.unique(component[cyclic] * width + group[cyclic], return_counts=True)
         which, member = _expand(members, keys // width)
         own = group[member] == keys[which] % width
         keep = counts[which] > own
