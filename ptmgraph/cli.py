@@ -284,6 +284,24 @@ def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None) 
     return load_graph(snapshot, min_confidence=min_confidence.value if min_confidence else None)
 
 
+READS: dict[str, dict[str, list[str]]] = {
+    "reach": {"models": ["author", "downloads"]},
+    "stats": {"models": ["has_record"], "edges": ["relation_rule", "relations_disagree"], "evidence": ["kind"],
+              "dangling": ["reason"], "problems": ["model"]},
+    "stale": {"models": ["created_at", "last_modified", "new_version", "gated", "disabled"],
+              "dangling": ["child", "raw", "reason"]},
+    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"]},
+}
+"""The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""
+
+
+def load_columns(snapshot: Path | None, columns: dict[str, list[str]],
+                 min_confidence: ConfidenceChoice | None = None) -> LineageGraph:
+    from ptmgraph.graph import load_graph_columns
+
+    return load_graph_columns(snapshot, columns, min_confidence.value if min_confidence else None)
+
+
 def model_ids(models: list[str] | None, from_file: Path | None, *, required: bool = True) -> list[str]:
     """The models named on the command line, then those of the ``--from-file`` list (each once)."""
     from ptmgraph.model_list import ModelListError, read_model_list
@@ -460,7 +478,7 @@ def stats(
     import analyses
 
     with user_errors():
-        emit(analyses.stats(load(snapshot, min_confidence)), fmt, limit, csv_raw=csv_raw)
+        emit(analyses.stats(load_columns(snapshot, READS["stats"], min_confidence)), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -566,10 +584,8 @@ def reach_command(
     import analyses
 
     with user_errors():
-        from ptmgraph.graph import load_graph_columns
-
         # a million models: read the two columns the ranking shows, not the whole models table
-        result = analyses.reach_ranking(load_graph_columns(snapshot, ["author", "downloads"]), by=by.value, top=top)
+        result = analyses.reach_ranking(load_columns(snapshot, READS["reach"]), by=by.value, top=top)
         columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
         emit_table(result, fmt, limit, columns)
 
@@ -585,7 +601,8 @@ def stale(
     import analyses
 
     with user_errors():
-        result = analyses.stale_ancestors(load(snapshot), model)
+        lg = load(snapshot) if model else load_columns(snapshot, READS["stale"])
+        result = analyses.stale_ancestors(lg, model)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
         emit_table(result, fmt, limit, columns)
 
@@ -619,7 +636,8 @@ def risk(
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
-        result = analyses.risk(load(snapshot), named, data_risks=analyses.DATA_RISKS if data_risks else ())
+        result = analyses.risk(load_columns(snapshot, READS["risk"]), named,
+                               data_risks=analyses.DATA_RISKS if data_risks else ())
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]

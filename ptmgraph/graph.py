@@ -10,6 +10,7 @@ self-loops are kept: every traversal in ``analyses`` tolerates them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -157,59 +158,81 @@ def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
     return replace(snap, edges=snap.edges.filter(pl.col("confidence").is_in(kept)), index=None)
 
 
-def load_graph_columns(directory: Path | None, columns: list[str]) -> LineageGraph:
-    """The graph of a snapshot read for a whole-graph analysis: of the ``models`` table only ``id`` and
-    ``columns``, of ``edges`` the four columns the index is checked against (evidence, dangling
-    references and problems left empty), and the stored index. At a million models that reads a tenth of
-    the bytes :func:`load_graph` reads.
+def load_graph_columns(directory: Path | None, columns: Mapping[str, list[str]],
+                       min_confidence: Confidence | str | None = None) -> LineageGraph:
+    """The graph of a snapshot read for a whole-graph analysis: of each table only the ``columns`` named
+    for it (table name -> columns), with ``id`` of ``models``, the four ``edges`` columns the index is
+    checked against, ``base`` and ``child`` of ``evidence`` when it is read, and the stored index; a table
+    not named is left empty. At a million models that reads a tenth of the bytes :func:`load_graph` reads.
 
-    Anything unusual (a file or column missing, a type that differs, an empty id, no usable index) reads
-    the snapshot whole instead, so a damaged snapshot fails with :func:`load_graph`'s error.
+    Anything unusual (a file or column missing, a column of any table stored with another type, an empty
+    id, base or child, a time Python cannot hold in a column read, no usable index) reads the snapshot
+    whole instead, so a damaged snapshot fails with :func:`load_graph`'s error. (Empty values and times
+    in columns it does not read are not looked at.) ``min_confidence`` as in :func:`load_graph`.
     """
     directory = Path(directory or snapshot_io.bundled_path())
-    wanted = ["id", *(c for c in columns if c != "id")]
+    wanted = {name: list(dict.fromkeys([*_ALWAYS.get(name, []), *columns.get(name, [])]))
+              for name in snapshot_io.TABLES if name in columns or name in _ALWAYS}
     try:
         snap = _read_columns(directory, wanted)
     except (Exception, PanicException):  # any failure: the whole read below says what is wrong
         snap = None
     if snap is None:
         whole = snapshot_io.load(directory)
-        snap = replace(whole, models=whole.models.select(wanted))
+        tables: dict[str, Any] = {name: whole.table(name).select(wanted[name]) if name in wanted
+                                  else whole.table(name).clear() for name in snapshot_io.TABLES}
+        snap = replace(whole, **tables)
+    if min_confidence is not None:
+        snap = at_least(snap, Confidence(min_confidence))
     return LineageGraph(snap)
 
 
-_INDEX_EDGE_COLUMNS = ["base", "child", "relation", "confidence"]
+_ALWAYS = {"models": ["id"], "edges": ["base", "child", "relation", "confidence"]}
+"""The columns :func:`load_graph_columns` always reads: those the index is built from."""
+
+_NOT_EMPTY = {"models": ("id",), "edges": ("base", "child"), "evidence": ("base", "child")}
+"""Columns that hold a value in every row of a readable snapshot (``snapshot.load`` checks them)."""
 
 
-def _read_columns(directory: Path, wanted: list[str]) -> Snapshot | None:
+def _read_columns(directory: Path, wanted: dict[str, list[str]]) -> Snapshot | None:
     """:func:`load_graph_columns`' quick read, or None when anything is unusual."""
     from ptmgraph.reader import json_object
-    from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, PROBLEMS_SCHEMA
 
-    tables = {"models": MODELS_SCHEMA, "edges": EDGES_SCHEMA, "evidence": EVIDENCE_SCHEMA,
-              "dangling": DANGLING_SCHEMA, "problems": PROBLEMS_SCHEMA}
-    if any(isinstance(MODELS_SCHEMA.get(c), pl.Datetime | None) for c in wanted):
-        return None  # unknown columns and times are checked by the whole read only
-    for name, schema in tables.items():
+    if "evidence" in wanted:
+        wanted["evidence"] = list(dict.fromkeys(["base", "child", *wanted["evidence"]]))
+    for name, schema in snapshot_io.TABLES.items():
         path = directory / f"{name}.parquet"
-        if path.is_symlink() or not path.is_file() or set(schema) - set(pl.read_parquet_schema(path)):
+        if path.is_symlink() or not path.is_file():
+            return None
+        kept = pl.read_parquet_schema(path)
+        if any(kept.get(column) != dtype for column, dtype in schema.items()):
+            return None  # a column missing or of another type: the whole read casts it or says why not
+        if set(wanted.get(name, [])) - set(schema):
             return None
     with open(directory / "meta.json", "rb") as handle:
         meta = json_object(handle.read(1024 * 1024), "meta.json")
     if not isinstance(meta, dict) or meta.get("format_version") != snapshot_io.FORMAT_VERSION:
         return None
     read: dict[str, pl.DataFrame] = {}
-    for name, columns in (("models", wanted), ("edges", _INDEX_EDGE_COLUMNS)):
+    for name, schema in snapshot_io.TABLES.items():
+        columns = wanted.get(name)
+        if columns is None:
+            read[name] = pl.DataFrame(schema=schema)
+            continue
         frame = pl.read_parquet(directory / f"{name}.parquet", columns=columns)
-        schema = tables[name]
-        read[name] = frame.cast({c: schema[c] for c in columns}, strict=True)  # type: ignore[dict-item]
-    if read["models"]["id"].null_count() or read["edges"]["base"].null_count() or read["edges"]["child"].null_count():
-        return None
+        frame = frame.cast({c: schema[c] for c in columns}, strict=True)  # type: ignore[dict-item]
+        if any(frame[c].null_count() for c in _NOT_EMPTY.get(name, ()) if c in frame.columns):
+            return None
+        for column in columns:
+            if isinstance(schema[column], pl.Datetime):
+                years = frame[column].dt.year()
+                if years.null_count() < years.len() and not (years.min() >= 1 and years.max() <= 9999):  # type: ignore[operator]
+                    return None
+        read[name] = frame
     index_path = directory / compact_index.INDEX_FILE
     if index_path.is_symlink() or not index_path.is_file():
         return None
     stored = compact_index.read(index_path, read["models"], read["edges"])
     if stored is None:
         return None
-    empty = {name: pl.DataFrame(schema=tables[name]) for name in ("evidence", "dangling", "problems")}
-    return Snapshot(models=read["models"], edges=read["edges"], meta=meta, index=stored, **empty)
+    return Snapshot(meta=meta, index=stored, **read)

@@ -189,8 +189,8 @@ def test_reach_on_a_few_columns_equals_reach_on_the_whole_snapshot(tmp_path: Pat
     from analyses.reach import reach_ranking
 
     whole = load_graph(snapshot.bundled_path())
-    few = load_graph_columns(None, ["author", "downloads"])
-    assert few.snapshot.models.columns == ["id", "author", "downloads"]
+    few = load_graph_columns(None, {"models": ["author", "downloads"]})
+    assert few.snapshot.models.columns == ["id", "author", "downloads"] and few.snapshot.evidence.height == 0
     for by in ("model", "author"):
         expected, got = reach_ranking(whole, by=by, top=0), reach_ranking(few, by=by, top=0)  # type: ignore[arg-type]
         assert got.rows.equals(expected.rows) and got.summary == expected.summary
@@ -198,17 +198,32 @@ def test_reach_on_a_few_columns_equals_reach_on_the_whole_snapshot(tmp_path: Pat
     # without its index file the snapshot is read whole, and the answer is the same
     copy = _copy_bundled(tmp_path)
     (copy / "index.npz").unlink()
-    assert reach_ranking(load_graph_columns(copy, ["author", "downloads"]), top=0).rows.equals(
+    assert reach_ranking(load_graph_columns(copy, {"models": ["author", "downloads"]}), top=0).rows.equals(
         reach_ranking(whole, top=0).rows)
 
 
+WHOLE_GRAPH_COMMANDS = [["reach"], ["reach", "--by", "author"], ["stats"], ["stats", "--min-confidence", "high"],
+                        ["stale"], ["risk", "--data-risks"], ["risk", "-c", "meta-llama/Llama-2-7b-chat-hf"]]
+
+
+@pytest.mark.parametrize("command", WHOLE_GRAPH_COMMANDS, ids=" ".join)
+def test_whole_graph_commands_reading_a_few_columns_say_what_they_said_reading_everything(
+        command: list[str], tmp_path: Path) -> None:
+    copy = _copy_bundled(tmp_path)
+    (copy / "index.npz").unlink()  # no index: read whole (the answer load_graph gives)
+    code, output = run_cli(*command, "--format", "json", "--limit", "0")
+    whole_code, whole_output = run_cli(*command, "--snapshot", str(copy), "--format", "json", "--limit", "0")
+    assert (code, output) == (whole_code, whole_output)
+
+
+@pytest.mark.parametrize("command", WHOLE_GRAPH_COMMANDS, ids=" ".join)
 @pytest.mark.parametrize(("case", "damage", "file", "message"), MALFORMED, ids=[m[0] for m in MALFORMED])
-def test_reach_of_a_malformed_snapshot_exits_1_naming_the_file(
-    tmp_path: Path, case: str, damage: Callable[[Path], None], file: str, message: str
+def test_whole_graph_commands_on_a_malformed_snapshot_exit_1_naming_the_file(
+    tmp_path: Path, command: list[str], case: str, damage: Callable[[Path], None], file: str, message: str
 ) -> None:
     snap = _copy_bundled(tmp_path)
     damage(snap)
-    code, output = run_cli("reach", "--snapshot", str(snap))
+    code, output = run_cli(*command, "--snapshot", str(snap))
     assert code == 1, (case, output)
     assert file in output and message in output, output
 
