@@ -278,10 +278,15 @@ def emit_many(
             table(result)
 
 
-def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None) -> LineageGraph:
-    from ptmgraph.graph import load_graph
+def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
+         columns: dict[str, list[str]] | None = None) -> LineageGraph:
+    """The snapshot's graph; with ``columns``, only those columns of its tables (see :data:`READS`)."""
+    from ptmgraph.graph import load_graph, load_graph_columns
 
-    return load_graph(snapshot, min_confidence=min_confidence.value if min_confidence else None)
+    confidence = min_confidence.value if min_confidence else None
+    if columns is not None:
+        return load_graph_columns(snapshot, columns, confidence)
+    return load_graph(snapshot, min_confidence=confidence)
 
 
 READS: dict[str, dict[str, list[str]]] = {
@@ -293,13 +298,6 @@ READS: dict[str, dict[str, list[str]]] = {
     "risk": {"models": ["downloads", "license", "has_record", "weight_formats"]},
 }
 """The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""
-
-
-def load_columns(snapshot: Path | None, columns: dict[str, list[str]],
-                 min_confidence: ConfidenceChoice | None = None) -> LineageGraph:
-    from ptmgraph.graph import load_graph_columns
-
-    return load_graph_columns(snapshot, columns, min_confidence.value if min_confidence else None)
 
 
 def model_ids(models: list[str] | None, from_file: Path | None, *, required: bool = True) -> list[str]:
@@ -478,7 +476,7 @@ def stats(
     import analyses
 
     with user_errors():
-        emit(analyses.stats(load_columns(snapshot, READS["stats"], min_confidence)), fmt, limit, csv_raw=csv_raw)
+        emit(analyses.stats(load(snapshot, min_confidence, READS["stats"])), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -585,7 +583,7 @@ def reach_command(
 
     with user_errors():
         # a million models: read the two columns the ranking shows, not the whole models table
-        result = analyses.reach_ranking(load_columns(snapshot, READS["reach"]), by=by.value, top=top)
+        result = analyses.reach_ranking(load(snapshot, columns=READS["reach"]), by=by.value, top=top)
         columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
         emit_table(result, fmt, limit, columns)
 
@@ -601,7 +599,7 @@ def stale(
     import analyses
 
     with user_errors():
-        lg = load(snapshot) if model else load_columns(snapshot, READS["stale"])
+        lg = load(snapshot, columns=None if model else READS["stale"])
         result = analyses.stale_ancestors(lg, model)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
         emit_table(result, fmt, limit, columns)
@@ -636,7 +634,7 @@ def risk(
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
-        result = analyses.risk(load_columns(snapshot, READS["risk"]), named,
+        result = analyses.risk(load(snapshot, columns=READS["risk"]), named,
                                data_risks=analyses.DATA_RISKS if data_risks else ())
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
