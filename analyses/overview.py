@@ -102,13 +102,18 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
     rows = []
     parents, children = lg.parents(model), lg.children(model)
     downloads = {m: node["downloads"] for m, node in lg.nodes_of([*parents, *children]).items()}
+    # one pass over the edges and the evidence: a base with 100,000 children must not filter them 100,000 times
+    touching = snap.edges.filter((pl.col("child") == model) | (pl.col("base") == model))
+    edge_of = {(row["base"], row["child"]): row for row in touching.iter_rows(named=True)}  # the last row wins
+    items_of: dict[tuple[str, str], list[str]] = {}
+    for base, child, kind, field, source in evidence.select("base", "child", "kind", "field", "source").iter_rows():
+        items_of.setdefault((base, child), []).append(f"{kind} {field} ({source})")
     for direction, pairs in (
         ("parent", [(p, model) for p in parents]),
         ("child", [(model, c) for c in children]),
     ):
         for base, child in pairs:
-            edge = lg.edge(base, child)
-            items = evidence.filter((pl.col("base") == base) & (pl.col("child") == child))
+            edge = edge_of[(base, child)]
             rows.append(
                 {
                     "id": base if direction == "parent" else child,
@@ -119,7 +124,7 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
                         for k in ("relation", "relation_rule", "confidence", "declared_relation", "hub_relation",
                                   "inferred_relation")
                     },
-                    "evidence": [f"{k} {f} ({s})" for k, f, s in items.select("kind", "field", "source").iter_rows()],
+                    "evidence": items_of.get((base, child), []),
                 }
             )
     full = lg.record(model)
