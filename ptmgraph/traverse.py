@@ -20,6 +20,13 @@ on both (``tests/test_index.py`` checks it), and so do :func:`reach_union`, :fun
 :func:`reach_of_every_model` and :func:`reach_of_every_group` (``tests/test_traverse.py``). A walk
 keeps one parent pointer (``via``) and one hop relation per reached model, so its memory is linear in
 the models reached whatever the depth; paths are rebuilt from the pointers only when asked for.
+
+The whole-graph passes take the compact index only and answer with arrays indexed by position (a
+networkx graph is converted first): :func:`condense` (strongly connected components and the rounds of
+the component DAG), :func:`reach_arrays` (reach of every model), :func:`group_reach_arrays` (of every
+group, e.g. author), :func:`reached_mask` (reach of a set), :func:`depth_array`,
+:func:`weak_components`, :func:`reach_pairs` and :func:`walk_pairs` (the walks from many sources at
+once, as (source, model) pairs). ``tests/test_wholegraph.py`` checks them against networkx.
 """
 
 from __future__ import annotations
