@@ -68,10 +68,11 @@ _ROW_SCHEMA = {
 
 def lineage_findings(lg: LineageGraph, model: str, compromised: set[str]) -> list[tuple[Any, ...]]:
     """(id, severity, finding, ancestor, depth, detail) for one resolved model id (module docstring)."""
-    graph, nodes = lg.graph, lg.graph.nodes
+    graph = lg.compact
     up = reach(graph, [model], direction="ancestors")
     loaded = reach(graph, [model], direction="ancestors", relations=RUNTIME_RELATIONS)
     lineage = {model: 0} | up.depth
+    nodes = lg.nodes_of(list(lineage))  # every parent of a lineage model is in the lineage too
     rows: list[tuple[Any, ...]] = []
 
     def add(finding: str, ancestor: str, depth: int, detail: str | None, severity: Severity | None = None) -> None:
@@ -87,7 +88,7 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str]) -> lis
                 None if direct else "medium")
         if attrs.get("has_record") and not attrs.get("license"):
             add("no_license", member, depth, "no licence stated")
-        for base in sorted(graph.pred[member]):
+        for base in lg.parents(member):  # in id order
             base_license, license = nodes[base].get("license"), attrs.get("license")
             if base == member or not base_license or not license or base_license.lower() == license.lower():
                 continue

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
+import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import depths_from_roots, reach
+from ptmgraph.traverse import condense, depth_array, reach_arrays, weak_components
 
 _METRIC_SCHEMA = {"section": pl.String(), "id": pl.String(), "count": pl.Int64()}
 
@@ -30,46 +30,48 @@ def _counts(section: str, frame: pl.DataFrame, column: str) -> list[dict[str, An
 
 def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
     """Counts of models, edges by relation and evidence, dangling references, roots, depths, components."""
-    snap, graph = lg.snapshot, lg.graph
-    depths = depths_from_roots(graph)
-    roots = [n for n, d in depths.items() if d == 0]
-    components = sorted(nx.weakly_connected_components(graph), key=len, reverse=True)
-    cycles = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    snap, index = lg.snapshot, lg.compact
+    condensed = condense(index)
+    depth = depth_array(index)
+    out_degree = np.diff(index.children.indptr)  # a self-loop counts, as networkx counts it
+    in_degree = np.diff(index.parents.indptr)
     rows: list[dict[str, Any]] = []
     rows += _counts("edges_by_relation", snap.edges, "relation")
     rows += _counts("edges_by_rule", snap.edges, "relation_rule")
     rows += _counts("edges_by_confidence", snap.edges, "confidence")
     rows += _counts("evidence_by_kind", snap.evidence, "kind")
     rows += _counts("dangling_by_reason", snap.dangling, "reason")
-    depth_frame = pl.DataFrame({"depth": list(depths.values())}, schema={"depth": pl.Int64()})
-    rows += [
-        {"section": "models_by_depth", "id": str(d), "count": n}
-        for d, n in depth_frame.group_by("depth").len().sort("depth").iter_rows()
-    ]
-    for comp in components[:top]:
-        if len(comp) < 2:
-            break
-        hub = max(sorted(comp), key=graph.out_degree)
-        rows.append({"section": "largest_components", "id": hub, "count": len(comp)})
-    # Each model lies below few roots, so walking from every root is linear for Hub-shaped graphs.
-    counts = {r: len(reach(graph, [r])) for r in roots if graph.out_degree(r)}
-    top_roots = sorted(counts, key=lambda r: (-counts[r], r))[:top]
-    rows += [{"section": "top_roots_by_descendants", "id": r, "count": counts[r]} for r in top_roots]
+    by_depth = np.bincount(depth[depth >= 0])
+    rows += [{"section": "models_by_depth", "id": str(d), "count": int(n)} for d, n in enumerate(by_depth) if n]
+    component = weak_components(index)
+    size = np.bincount(component, minlength=index.nodes)
+    several = np.flatnonzero(size > 1)  # components of two models or more, named by their smallest position
+    largest = several[np.lexsort((several, -size[several]))][:top]  # networkx's order: biggest, then first met
+    for name in largest.tolist():
+        members = np.flatnonzero(component == name)
+        busiest = members[out_degree[members] == out_degree[members].max()]
+        rows.append({"section": "largest_components", "id": min(index.names(busiest)), "count": int(size[name])})
+    # every root with an edge out, by its reach (reach_arrays: each descendant once)
+    with_children = np.flatnonzero((depth == 0) & (out_degree > 0))
+    reach_of = reach_arrays(index, None, condensed).reach[with_children]
+    ranked = pl.DataFrame({"id": pl.Series(index.names(with_children), dtype=pl.String()), "count": reach_of})
+    ranked = ranked.sort(["count", "id"], descending=[True, False]).head(top)
+    rows += [{"section": "top_roots_by_descendants", "id": r, "count": int(c)} for r, c in ranked.iter_rows()]
     summary = {
-        "models": graph.number_of_nodes(),
+        "models": index.nodes,
         "models_with_record": int(snap.models["has_record"].sum()),
-        "edges": graph.number_of_edges(),
+        "edges": len(index.children.neighbour),
         "evidence": snap.evidence.height,
         "dangling_references": snap.dangling.height,
         "problems": snap.problems.height,
-        "roots": len(roots),
-        "isolated_models": sum(1 for n in graph if graph.degree(n) == 0),
-        "max_depth": max(depths.values(), default=0),
-        "components": sum(1 for c in components if len(c) > 1),
-        "self_loops": nx.number_of_selfloops(graph),
-        "cycles": len(cycles),
+        "roots": int((depth == 0).sum()),
+        "isolated_models": int(((out_degree == 0) & (in_degree == 0)).sum()),
+        "max_depth": max(int(depth.max()), 0) if index.nodes else 0,  # 0 when every model lies on a cycle
+        "components": len(several),
+        "self_loops": len(index.children.neighbour) - len(condensed.edges[0]),
+        "cycles": int((condensed.size > 1).sum()),
         "relation_disagreements": int(snap.edges["relations_disagree"].sum()),
-        "models_with_several_parents": sum(1 for n in graph if graph.in_degree(n) > 1),
+        "models_with_several_parents": int((in_degree > 1).sum()),
         "sources": snap.meta.get("sources", []),
     }
     return AnalysisResult(title="Snapshot statistics", rows=pl.DataFrame(rows, schema=_METRIC_SCHEMA), summary=summary)
@@ -98,24 +100,31 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
     snap = lg.snapshot
     evidence = snap.evidence.filter((pl.col("child") == model) | (pl.col("base") == model))
     rows = []
+    parents, children = lg.parents(model), lg.children(model)
+    downloads = {m: node["downloads"] for m, node in lg.nodes_of([*parents, *children]).items()}
+    # one pass over the edges and the evidence: a base with 100,000 children must not filter them 100,000 times
+    touching = snap.edges.filter((pl.col("child") == model) | (pl.col("base") == model))
+    edge_of = {(row["base"], row["child"]): row for row in touching.iter_rows(named=True)}  # the last row wins
+    items_of: dict[tuple[str, str], list[str]] = {}
+    for base, child, kind, field, source in evidence.select("base", "child", "kind", "field", "source").iter_rows():
+        items_of.setdefault((base, child), []).append(f"{kind} {field} ({source})")
     for direction, pairs in (
-        ("parent", [(p, model) for p in lg.parents(model)]),
-        ("child", [(model, c) for c in lg.children(model)]),
+        ("parent", [(p, model) for p in parents]),
+        ("child", [(model, c) for c in children]),
     ):
         for base, child in pairs:
-            edge = lg.edge(base, child)
-            items = evidence.filter((pl.col("base") == base) & (pl.col("child") == child))
+            edge = edge_of[(base, child)]
             rows.append(
                 {
                     "id": base if direction == "parent" else child,
                     "direction": direction,
-                    "downloads": lg.graph.nodes[base if direction == "parent" else child].get("downloads"),
+                    "downloads": downloads[base if direction == "parent" else child],
                     **{
                         k: edge[k]
                         for k in ("relation", "relation_rule", "confidence", "declared_relation", "hub_relation",
                                   "inferred_relation")
                     },
-                    "evidence": [f"{k} {f} ({s})" for k, f, s in items.select("kind", "field", "source").iter_rows()],
+                    "evidence": items_of.get((base, child), []),
                 }
             )
     full = lg.record(model)
@@ -128,8 +137,8 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
         summary={
             "model": model,
             "record": record,
-            "parents": len(lg.parents(model)),
-            "children": len(lg.children(model)),
+            "parents": len(parents),
+            "children": len(children),
         },
         tables={"dangling": dangling},
     )

@@ -29,7 +29,7 @@ import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach_of_every_group, reach_of_every_model, reach_union, roots
+from ptmgraph.traverse import Condensation, condense, group_reach_arrays, reach_arrays, reached_mask, root_mask
 
 By = Literal["model", "author"]
 
@@ -52,38 +52,78 @@ _AUTHOR_SCHEMA = {
 _RANK = (["reach", "reach_downloads", "id"], [True, True, False])
 
 
+def _model_columns(lg: LineageGraph) -> pl.DataFrame:
+    """``id``, ``author`` (the record's, else the id's owner) and ``downloads`` of every model, in position
+    order (edge-only models: no downloads)."""
+    index = lg.compact
+    table = lg.snapshot.models.select("author", "downloads")
+    if index.nodes > table.height:
+        table = pl.concat([table, table.clear(index.nodes - table.height)])
+    table = table.insert_column(0, index.ids.alias("id"))
+    missing = pl.col("author").is_null() | (pl.col("author") == "")
+    if table.select(missing.any()).item():  # splitting every id costs more than the rest of the table
+        owner = pl.col("id").str.split("/").list.first()
+        table = table.with_columns(pl.when(missing).then(owner).otherwise(pl.col("author")).alias("author"))
+    return table
+
+
+def _ranked(frame: pl.DataFrame, head: int) -> pl.DataFrame:
+    """``frame`` ranked by :data:`_RANK`: its first ``head`` rows (every row when 0).
+
+    The rows at or above the ``head``-th by (reach, reach_downloads) are found without comparing ids,
+    and only they are sorted with the id as the last key: a full sort compares a million ids.
+    """
+    columns, descending = _RANK
+    if 0 < head < frame.height:
+        numbers = frame.select(columns[:2]).top_k(head, by=columns[:2])
+        reach, weight = numbers.row(numbers.height - 1)
+        frame = frame.filter((pl.col("reach") > reach) | ((pl.col("reach") == reach)
+                                                          & (pl.col("reach_downloads") >= weight)))
+    return frame.sort(columns, descending=descending).head(head or frame.height)
+
+
+def _model_table(lg: LineageGraph, condensed: Condensation) -> pl.DataFrame:
+    """:func:`model_reach`'s columns, in position order."""
+    models = _model_columns(lg)
+    counts = reach_arrays(lg.compact, models["downloads"].fill_null(0).to_numpy(), condensed)
+    return models.with_columns(
+        pl.Series("direct_dependents", counts.direct_dependents),
+        pl.Series("reach", counts.reach),
+        pl.Series("reach_downloads", counts.reach_weight),
+        pl.Series("subtree_height", counts.subtree_height),
+    ).select(list(_MODEL_SCHEMA)).cast(_MODEL_SCHEMA)  # type: ignore[arg-type]
+
+
+def _author_table(lg: LineageGraph, models: pl.DataFrame, condensed: Condensation) -> tuple[pl.DataFrame, np.ndarray]:
+    """:func:`author_reach`'s columns in author order, and each model's row number in it."""
+    author = models["author"]
+    order = author.arg_sort()
+    ranked = author.gather(order)
+    first = (ranked != ranked.shift(1)).fill_null(True).to_numpy()  # the first model of each author
+    number = np.empty(models.height, dtype=np.int64)
+    number[order.to_numpy()] = np.cumsum(first) - 1
+    names = ranked.filter(pl.Series(first))
+    counts = group_reach_arrays(lg.compact, number, names.len(), models["downloads"].fill_null(0).to_numpy(),
+                                condensed)
+    frame = pl.DataFrame({
+        "id": names,
+        "models": np.bincount(number, minlength=names.len()),
+        "direct_dependents": counts.direct_dependents,
+        "reach": counts.reach,
+        "reach_downloads": counts.reach_weight,
+    })
+    return frame.cast(_AUTHOR_SCHEMA), number  # type: ignore[arg-type]
+
+
 def model_reach(lg: LineageGraph) -> pl.DataFrame:
     """One row per model: the columns of the module docstring, most reach first."""
-    index = lg.compact
-    nodes = lg.nodes_at(np.arange(index.nodes, dtype=np.int64), ["author", "downloads"])  # in position order
-    downloads = dict(zip(nodes["id"].to_list(), nodes["downloads"].to_list(), strict=True))
-    counts = reach_of_every_model(index, downloads)
-    authors = nodes["author"].to_list()
-    frame = pl.DataFrame(
-        {
-            "id": counts.models,
-            "author": [a or n.split("/")[0] for n, a in zip(counts.models, authors, strict=True)],
-            "direct_dependents": counts.direct_dependents,
-            "reach": counts.reach,
-            "reach_downloads": counts.reach_weight,
-            "subtree_height": counts.subtree_height,
-            "downloads": nodes["downloads"].to_list(),
-        },
-        schema=_MODEL_SCHEMA,
-    )
-    return frame.sort(_RANK[0], descending=_RANK[1])
+    return _ranked(_model_table(lg, condense(lg.compact)), 0)
 
 
-def author_reach(lg: LineageGraph, models: pl.DataFrame) -> pl.DataFrame:
-    """One row per author: maintainer reach (module docstring), most reach first. ``models`` is
-    :func:`model_reach`'s table."""
-    author_of = dict(zip(models["id"].to_list(), models["author"].to_list(), strict=True))
-    downloads = dict(zip(models["id"].to_list(), models["downloads"].to_list(), strict=True))
-    counts = reach_of_every_group(lg.compact, author_of, downloads)
-    sizes = dict(models.group_by("author").len().iter_rows())
-    rows = [(a, sizes[a], c.direct_dependents, c.reach, c.reach_weight) for a, c in counts.items()]
-    frame = pl.DataFrame(rows, schema=_AUTHOR_SCHEMA, orient="row")
-    return frame.sort(_RANK[0], descending=_RANK[1])
+def author_reach(lg: LineageGraph) -> pl.DataFrame:
+    """One row per author: maintainer reach (module docstring), most reach first."""
+    condensed = condense(lg.compact)
+    return _ranked(_author_table(lg, _model_table(lg, condensed), condensed)[0], 0)
 
 
 def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> AnalysisResult:
@@ -91,15 +131,20 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
     if by not in ("model", "author"):
         raise ValueError(f"by must be 'model' or 'author', not {by!r}")
     graph = lg.compact  # the networkx graph is never built
-    models = model_reach(lg)
-    authors = author_reach(lg, models)
-    derived = graph.nodes - len(roots(graph))
-    top_models = models.head(max(1, math.ceil(models.height / 100)))["id"].to_list()
-    top_authors = set(authors.head(20)["id"].to_list())
-    author_models = models.filter(pl.col("author").is_in(top_authors))["id"].to_list()
+    condensed = condense(graph)
+    models = _model_table(lg, condensed)  # in position order
+    authors, author_number = _author_table(lg, models, condensed)
+    derived = graph.nodes - int(root_mask(graph).sum())
+    top_count = max(1, math.ceil(models.height / 100))
+    top_models = _ranked(models.with_row_index("position"), top_count)["position"].to_numpy().astype(np.int64)
+    top_authors = _ranked(authors.with_row_index("number"), 20)["number"].to_numpy()
+    author_models = np.flatnonzero(np.isin(author_number, top_authors))
 
     def share(part: int, whole: int) -> float:
         return round(part / whole, 4) if whole else 0.0
+
+    def union(positions: np.ndarray) -> int:
+        return int(reached_mask(graph, positions, condensed).sum())
 
     with_dependents = int((models["direct_dependents"] > 0).sum())
     summary = {
@@ -110,12 +155,11 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
         "models_with_dependents": with_dependents,
         "share_with_dependents": share(with_dependents, models.height),
         "top_1pct_models": len(top_models),
-        "share_of_reach_top_1pct": share(len(reach_union(graph, top_models)), derived),
-        "share_of_reach_top_20_authors": share(len(reach_union(graph, author_models)), derived),
+        "share_of_reach_top_1pct": share(union(top_models), derived),
+        "share_of_reach_top_20_authors": share(union(author_models), derived),
         "max_reach": int(models["reach"].max() or 0),  # type: ignore[arg-type]
     }
-    table = models if by == "model" else authors
-    rows = table.head(top) if top > 0 else table
+    rows = _ranked(models if by == "model" else authors, top)
     fan_out = models.group_by("direct_dependents").len("models").sort("direct_dependents")
     return AnalysisResult(
         title=f"Reach by {by}" + (f" (top {top})" if top > 0 else ""),

@@ -28,14 +28,15 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
+import numpy as np
 import polars as pl
 
 from analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
+from ptmgraph.index import CompactGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import RUNTIME_RELATIONS, Reach, reach
+from ptmgraph.traverse import RUNTIME_RELATIONS, PairWalk, walk_pairs
 
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
 """Weight formats that load without running code; a model with any of them is not pickle-only."""
@@ -64,30 +65,66 @@ def is_pickle_only(weight_formats: Iterable[str] | None) -> bool:
 
 
 def data_risk_sources(lg: LineageGraph, risks: Iterable[str] = DATA_RISKS) -> list[tuple[str, str, str]]:
-    """(model, risk, detail) for every model the data shows to carry one of ``risks`` (module docstring)."""
+    """(model, risk, detail) for every model the data shows to carry one of ``risks`` (module docstring),
+    in graph order (each model's risks in :data:`DATA_RISKS` order), by column operations on every model."""
     wanted = set(risks)
     unknown = wanted - set(DATA_RISKS)
     if unknown:
         raise ValueError(f"unknown risk(s) {', '.join(sorted(unknown))}; known: {', '.join(DATA_RISKS)}")
-    graph = lg.graph
-    found: list[tuple[str, str, str]] = []
-    for model, attrs in graph.nodes(data=True):
-        if "pickle_only" in wanted and is_pickle_only(attrs.get("weight_formats")):
-            found.append((model, "pickle_only", ", ".join(sorted(attrs.get("weight_formats") or ()))))
-        if "no_license" in wanted and attrs.get("has_record") and not attrs.get("license"):
-            found.append((model, "no_license", "no licence stated"))
-        if "license_conflict" in wanted and attrs.get("license"):
-            for base in sorted(graph.pred[model]):
-                base_license = graph.nodes[base].get("license")
-                if base != model and classify_license_pair(base_license, attrs["license"]) == "likely_violation":
-                    found.append((model, "license_conflict", f"{base} ({base_license}) -> {attrs['license']}"))
-                    break
-    return found
+    table = _by_position(lg, ["weight_formats", "has_record", "license"]).with_row_index("position")
+    parts = []
+    if "pickle_only" in wanted:
+        formats = pl.col("weight_formats")
+        pickle_only = formats.list.contains("pickle") & ~formats.list.eval(
+            pl.element().is_in(list(SAFE_FORMATS))).list.any()
+        parts.append(table.filter(pickle_only.fill_null(False)).select(
+            "position", "id", pl.lit("pickle_only").alias("risk"),
+            formats.list.sort().list.join(", ").alias("detail")))
+    if "no_license" in wanted:
+        unlicensed = pl.col("has_record").fill_null(False) & (pl.col("license").is_null() | (pl.col("license") == ""))
+        parts.append(table.filter(unlicensed).select(
+            "position", "id", pl.lit("no_license").alias("risk"), pl.lit("no licence stated").alias("detail")))
+    if "license_conflict" in wanted:
+        parts.append(_license_conflicts(lg, table))
+    if not parts:
+        return []
+    found = pl.concat(parts).with_columns(
+        pl.col("risk").replace_strict({r: i for i, r in enumerate(DATA_RISKS)}, return_dtype=pl.Int64()).alias("order"))
+    return found.sort("position", "order").select("id", "risk", "detail").rows()
 
 
-def _walks(graph: Any, source: str) -> tuple[Reach, Reach]:
-    """Everything the source reaches, and what it reaches along adapter hops only."""
-    return reach(graph, [source]), reach(graph, [source], relations=RUNTIME_RELATIONS)
+def _by_position(lg: LineageGraph, columns: list[str]) -> pl.DataFrame:
+    """``id`` and these ``models`` columns of every model in position order (null for edge-only models)."""
+    index = lg.compact
+    table = lg.snapshot.models.select(columns)
+    if index.nodes > table.height:
+        table = pl.concat([table, table.clear(index.nodes - table.height)])
+    return table.insert_column(0, index.ids.alias("id"))
+
+
+def _license_conflicts(lg: LineageGraph, table: pl.DataFrame) -> pl.DataFrame:
+    """license_conflict rows: each model with a licence, against its first parent (in id order, itself
+    left out) whose licence makes the verdict ``likely_violation``."""
+    children = lg.compact.children
+    base = np.repeat(np.arange(lg.compact.nodes, dtype=np.int64), np.diff(children.indptr))
+    child = children.neighbour.astype(np.int64)
+    keep = base != child
+    licenses = table.select("id", "license")
+    edges = pl.concat([
+        licenses[base[keep]].rename({"id": "base", "license": "base_license"}),
+        licenses[child[keep]].with_columns(pl.Series("position", child[keep], dtype=pl.UInt32())),
+    ], how="horizontal").filter(pl.col("license").is_not_null() & (pl.col("license") != ""))
+    verdicts = edges.select("base_license", "license").unique()
+    verdicts = verdicts.with_columns(pl.Series("verdict", [
+        classify_license_pair(b, c) for b, c in verdicts.iter_rows()], dtype=pl.String()))
+    conflicts = (
+        edges.join(verdicts, on=["base_license", "license"], how="left", nulls_equal=True)
+        .filter(pl.col("verdict") == "likely_violation")
+        .sort("base").unique("position", keep="first")
+    )
+    return conflicts.select(
+        "position", "id", pl.lit("license_conflict").alias("risk"),
+        pl.format("{} ({}) -> {}", "base", pl.col("base_license").fill_null("None"), "license").alias("detail"))
 
 
 def risk(
@@ -98,25 +135,43 @@ def risk(
 ) -> AnalysisResult:
     """Every model affected by the ``compromised`` models and by the sources of ``data_risks`` (a subset
     of :data:`DATA_RISKS`), most downloaded first, with totals by risk and by source."""
-    graph, nodes = lg.graph, lg.graph.nodes
+    graph = lg.compact
+    attributes = _by_position(lg, ["downloads", "license", "has_record"])
     sources: list[tuple[str, str, str]] = [(lg.resolve(m), "compromised", "named by the user") for m in compromised]
     sources += data_risk_sources(lg, data_risks) if data_risks else []
     sources = list(dict.fromkeys(sources))
-    rows: list[tuple[Any, ...]] = []
-    walks: dict[tuple[str, str], Reach] = {}  # (source, dependency) -> the walk that found the rows
-    source_rows = []
-    for source, kind, detail in sources:
-        every, runtime = _walks(graph, source)
-        walks[(source, "runtime")], walks[(source, "inherited")] = runtime, every
-        for model in every:
-            walk, dependency = (runtime, "runtime") if model in runtime else (every, "inherited")
-            attrs = nodes[model]
-            rows.append((model, source, kind, walk.depth[model], walk.via[model], walk.relation[model], dependency,
-                         attrs.get("downloads"), attrs.get("license"), attrs.get("has_record")))
-        source_rows.append((source, kind, detail, len(every), nodes[source].get("downloads")))
-    frame = pl.DataFrame(rows, schema=_ROW_SCHEMA, orient="row").sort(
+    # every source's two walks at once: all edges, and adapter hops only (rows take the runtime one's path)
+    named = pl.DataFrame(sources, schema={"id": pl.String(), "risk": pl.String(), "detail": pl.String()},
+                         orient="row")
+    at = graph.positions_of(named["id"].to_list())
+    every = walk_pairs(graph, at)
+    runtime = walk_pairs(graph, at, RUNTIME_RELATIONS)
+    loaded = runtime.find(every.source, every.model)
+    is_runtime = loaded >= 0
+    chosen = np.maximum(loaded, 0)
+
+    def pick(on_runtime: np.ndarray, on_every: np.ndarray) -> np.ndarray:
+        return np.where(is_runtime, on_runtime[chosen], on_every) if len(on_runtime) else on_every
+
+    relation_names = np.array([*graph.relation_names, None], dtype=object)  # code -1 picks None
+    pairs = pl.concat([
+        pl.DataFrame({"position": every.source}),
+        attributes[every.model],
+        pl.DataFrame({
+            "depth": pick(runtime.depth, every.depth),
+            "via": graph.ids.gather(pick(runtime.via, every.via)),
+            "relation": pl.Series(relation_names[pick(runtime.relation, every.relation)].tolist(), dtype=pl.String()),
+            "dependency": np.where(is_runtime, "runtime", "inherited"),
+        }),
+    ], how="horizontal")
+    by_source = named.with_columns(pl.Series("position", at), graph.ids.gather(at).alias("source"))
+    frame = pairs.join(by_source.select("position", "source", "risk"), on="position").select(list(_ROW_SCHEMA)).cast(
+        _ROW_SCHEMA).sort(  # type: ignore[arg-type]
         ["downloads", "id", "depth", "source", "risk"], descending=[True, False, False, False, False], nulls_last=True
     )
+    reached = np.bincount(every.source, minlength=graph.nodes)[at] if len(at) else np.zeros(0, dtype=np.int64)
+    source_rows = list(zip(named["id"].to_list(), named["risk"].to_list(), named["detail"].to_list(),
+                           reached.tolist(), attributes["downloads"].gather(at).to_list(), strict=True))
     affected = frame.unique("id")
     source_table = pl.DataFrame(
         source_rows,
@@ -151,18 +206,25 @@ def risk(
         rows=frame,
         summary=summary,
         tables={"by_risk": by_risk, "sources": source_table},
-        deferred=_with_relation_path(walks),
+        deferred=_with_relation_path(graph, {"inherited": every, "runtime": runtime}),
     )
 
 
-def _with_relation_path(walks: dict[tuple[str, str], Reach]) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    """Deferred column ``relation_path`` (the relations from the source to the row's model, joined by ``>``)."""
+def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Deferred column ``relation_path`` (the relations from the source to the row's model, joined by ``>``),
+    from the walk that found the row (by its ``dependency``)."""
 
     def expand(rows: pl.DataFrame) -> pl.DataFrame:
-        paths = [
-            ">".join(walks[(source, dependency)].relation_path(model))
-            for model, source, dependency in rows.select("id", "source", "dependency").iter_rows()
-        ]
+        paths: list[str] = [""] * rows.height
+        for dependency, walk in walks.items():
+            mine = np.flatnonzero((rows["dependency"] == dependency).to_numpy())
+            if not len(mine):
+                continue
+            picked = rows[mine]
+            entries = walk.find(graph.positions_of(picked["source"].to_list()),
+                                graph.positions_of(picked["id"].to_list()))
+            for i, codes in zip(mine.tolist(), walk.relation_codes(entries), strict=True):
+                paths[i] = ">".join(str(graph.relation_of(c)) for c in codes)
         return rows.insert_column(rows.columns.index("relation") + 1, pl.Series("relation_path", paths, pl.String()))
 
     return expand

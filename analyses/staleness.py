@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach
+from ptmgraph.traverse import reach, reach_pairs
 
 UNAVAILABLE_DANGLING = ("not_found", "gated", "disabled")
 """Dangling-reference reasons that mean the base exists (or existed) on the Hub but cannot be read."""
@@ -63,44 +64,83 @@ def _stale_reasons(model_id: str, node: dict[str, Any]) -> list[tuple[str, str |
     return found
 
 
+def _dead_references(lg: LineageGraph) -> pl.DataFrame:
+    """The references that dangle as unavailable: ``holder`` (the model making it), ``raw`` and ``detail``."""
+    dangling = lg.snapshot.dangling.filter(pl.col("reason").is_in(UNAVAILABLE_DANGLING))
+    return dangling.select(pl.col("child").alias("holder"), "raw",
+                           pl.format("dangling: {}", pl.col("reason")).alias("detail"))
+
+
 def stale_ancestor_rows(lg: LineageGraph, models: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
     """The rows of :func:`stale_ancestors` for ``models`` (every model when None), unsorted."""
-    graph, nodes = lg.graph, lg.graph.nodes
-    wanted = None if models is None else set(models)
+    if models is None:
+        return _rows_of_every_model(lg).rows()
+    graph = lg.compact
     rows: list[tuple[Any, ...]] = []
-    dangling = lg.snapshot.dangling.filter(pl.col("reason").is_in(UNAVAILABLE_DANGLING))
     dead_refs: dict[str, list[tuple[str, str]]] = {}
-    for child, raw, reason in dangling.select("child", "raw", "reason").iter_rows():
-        dead_refs.setdefault(child, []).append((raw, f"dangling: {reason}"))
+    for holder, raw, detail in _dead_references(lg).iter_rows():
+        dead_refs.setdefault(holder, []).append((raw, detail))
 
     def emit(model: str, ancestor: str, reason: str, lag: float | None, depth: int, detail: str | None) -> None:
-        if wanted is None or model in wanted:
-            rows.append((model, ancestor, reason, lag, depth, detail))
+        rows.append((model, ancestor, reason, lag, depth, detail))
 
-    if wanted is not None:
-        # Few models: walk up from each.
-        for model in wanted:
-            up = reach(graph, [model], direction="ancestors")
-            created = nodes[model].get("created_at")
-            for ancestor in up:
-                _ancestor_rows(model, ancestor, up.depth[ancestor], created, nodes[ancestor], emit)
-            for holder in [model, *up]:
-                base_depth = 0 if holder == model else up.depth[holder]
-                for raw, detail in dead_refs.get(holder, []):
-                    emit(model, raw, "unavailable", None, base_depth + 1, detail)
-        return rows
-    # Every model: walk down once from each model that can be a stale ancestor.
-    for ancestor, attrs in nodes(data=True):
-        if graph.out_degree(ancestor) == 0 and ancestor not in dead_refs:
-            continue
-        down = reach(graph, [ancestor])
-        for model in down:
-            _ancestor_rows(model, ancestor, down.depth[model], nodes[model].get("created_at"), attrs, emit)
-        for raw, detail in dead_refs.get(ancestor, []):
-            emit(ancestor, raw, "unavailable", None, 1, detail)
-            for model in down:
-                emit(model, raw, "unavailable", None, down.depth[model] + 1, detail)
+    # Few models: walk up from each.
+    for model in dict.fromkeys(models):
+        up = reach(graph, [model], direction="ancestors")
+        nodes = lg.nodes_of([model, *up])
+        created = nodes[model].get("created_at")
+        for ancestor in up:
+            _ancestor_rows(model, ancestor, up.depth[ancestor], created, nodes[ancestor], emit)
+        for holder in [model, *up]:
+            base_depth = 0 if holder == model else up.depth[holder]
+            for raw, detail in dead_refs.get(holder, []):
+                emit(model, raw, "unavailable", None, base_depth + 1, detail)
     return rows
+
+
+def _rows_of_every_model(lg: LineageGraph) -> pl.DataFrame:
+    """:func:`stale_ancestor_rows` of every model, as a table, by one walk down from every model with a
+    child or a dead reference at once (:func:`ptmgraph.traverse.reach_pairs`) and column operations."""
+    index = lg.compact
+    dead = _dead_references(lg)
+    holders = dead.join(pl.DataFrame({"holder": index.ids}).with_row_index("position"), on="holder")
+    sources = np.concatenate([np.flatnonzero(np.diff(index.children.indptr) > 0),
+                              holders["position"].to_numpy().astype(np.int64)])
+    ancestor_at, model_at, depth = reach_pairs(index, sources)
+    table = lg.snapshot.models.select("created_at", "last_modified", "new_version", "gated", "disabled")
+    if index.nodes > table.height:
+        table = pl.concat([table, table.clear(index.nodes - table.height)])
+    table = table.insert_column(0, index.ids.alias("id"))
+    ancestors = table[ancestor_at].select(pl.col("id").alias("ancestor"), "last_modified", "new_version", "gated",
+                                          "disabled")
+    models = table[model_at].select("id", "created_at")
+    pairs = pl.concat([models, ancestors], how="horizontal").with_columns(pl.Series("depth", depth))
+    updated = pairs.filter(pl.col("last_modified") > pl.col("created_at"))
+    seconds = ((updated["last_modified"] - updated["created_at"]).dt.total_microseconds() / 1e6).to_list()
+    lag = pl.Series("lag_days", [round(s / 86400, 1) for s in seconds], dtype=pl.Float64())  # Python's rounding
+    parts = [
+        updated.select("id", "ancestor", pl.lit("base_updated").alias("reason"), lag, "depth",
+                       pl.lit(None, pl.String()).alias("detail")),
+        pairs.filter(pl.col("new_version").is_not_null() & (pl.col("new_version") != "")
+                     & (pl.col("new_version") != pl.col("ancestor")))
+        .select("id", "ancestor", pl.lit("new_version").alias("reason"), pl.lit(None, pl.Float64()).alias("lag_days"),
+                "depth", pl.col("new_version").alias("detail")),
+        pairs.with_columns(
+            pl.when(pl.col("gated").is_in(["auto", "manual"])).then(pl.format("gated ({})", pl.col("gated")))
+            .when(pl.col("disabled")).then(pl.lit("disabled")).alias("detail"))
+        .filter(pl.col("detail").is_not_null())
+        .select("id", "ancestor", pl.lit("unavailable").alias("reason"), pl.lit(None, pl.Float64()).alias("lag_days"),
+                "depth", "detail"),
+        # a dead reference: a row for the model making it, and one for each model below that one
+        holders.select(pl.col("holder").alias("id"), pl.col("raw").alias("ancestor"),
+                       pl.lit("unavailable").alias("reason"), pl.lit(None, pl.Float64()).alias("lag_days"),
+                       pl.lit(1, pl.Int64()).alias("depth"), "detail"),
+        pl.DataFrame({"holder": table["id"][ancestor_at], "id": models["id"], "depth": depth})
+        .join(holders.select("holder", "raw", "detail"), on="holder")
+        .select("id", pl.col("raw").alias("ancestor"), pl.lit("unavailable").alias("reason"),
+                pl.lit(None, pl.Float64()).alias("lag_days"), pl.col("depth") + 1, "detail"),
+    ]
+    return pl.concat([part.cast(_ROW_SCHEMA) for part in parts])  # type: ignore[arg-type]
 
 
 def _ancestor_rows(model: str, ancestor: str, depth: int, created: Any, attrs: dict[str, Any], emit: Any) -> None:
@@ -115,7 +155,8 @@ def stale_ancestors(lg: LineageGraph, model: str | None = None) -> AnalysisResul
     """Every stale ancestor (module docstring) of ``model``, or of every model when None."""
     target = lg.resolve(model) if model is not None else None
     rows = (
-        pl.DataFrame(stale_ancestor_rows(lg, None if target is None else [target]), schema=_ROW_SCHEMA, orient="row")
+        (pl.DataFrame(stale_ancestor_rows(lg, [target]), schema=_ROW_SCHEMA, orient="row") if target is not None
+         else _rows_of_every_model(lg))
         # a dangling reference reached along two paths: keep its nearest
         .sort(["id", "ancestor", "reason", "depth"])
         .unique(["id", "ancestor", "reason"], keep="first", maintain_order=True)

@@ -15,6 +15,7 @@ import typer
 
 from ptmgraph.cli_conventions import App
 from ptmgraph.cli_runtime import (
+    READS,
     ColorChoice,
     ConfidenceChoice,
     OutputFormat,
@@ -241,7 +242,7 @@ def stats(
     import analyses
 
     with user_errors():
-        emit(analyses.stats(load(snapshot, min_confidence)), fmt, limit, csv_raw=csv_raw)
+        emit(analyses.stats(load(snapshot, min_confidence, READS["stats"])), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -347,7 +348,8 @@ def reach_command(
     import analyses
 
     with user_errors():
-        result = analyses.reach_ranking(load(snapshot), by=by.value, top=top)
+        # a million models: read the two columns the ranking shows, not the whole models table
+        result = analyses.reach_ranking(load(snapshot, columns=READS["reach"]), by=by.value, top=top)
         columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
         emit_table(result, fmt, limit, columns)
 
@@ -363,7 +365,8 @@ def stale(
     import analyses
 
     with user_errors():
-        result = analyses.stale_ancestors(load(snapshot), model)
+        lg = load(snapshot, columns=None if model else READS["stale"])
+        result = analyses.stale_ancestors(lg, model)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
         emit_table(result, fmt, limit, columns)
 
@@ -397,7 +400,8 @@ def risk(
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
-        result = analyses.risk(load(snapshot), named, data_risks=analyses.DATA_RISKS if data_risks else ())
+        result = analyses.risk(load(snapshot, columns=READS["risk"]), named,
+                               data_risks=analyses.DATA_RISKS if data_risks else ())
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]

@@ -211,10 +211,26 @@ def emit_many(
             table(result)
 
 
-def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None) -> LineageGraph:
-    from ptmgraph.graph import load_graph
+def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
+         columns: dict[str, list[str]] | None = None) -> LineageGraph:
+    """The snapshot's graph; with ``columns``, only those columns of its tables (see :data:`READS`)."""
+    from ptmgraph.graph import load_graph, load_graph_columns
 
-    return load_graph(snapshot, min_confidence=min_confidence.value if min_confidence else None)
+    confidence = min_confidence.value if min_confidence else None
+    if columns is not None:
+        return load_graph_columns(snapshot, columns, confidence)
+    return load_graph(snapshot, min_confidence=confidence)
+
+
+READS: dict[str, dict[str, list[str]]] = {
+    "reach": {"models": ["author", "downloads"]},
+    "stats": {"models": ["has_record"], "edges": ["relation_rule", "relations_disagree"], "evidence": ["kind"],
+              "dangling": ["reason"], "problems": ["model"]},
+    "stale": {"models": ["created_at", "last_modified", "new_version", "gated", "disabled"],
+              "dangling": ["child", "raw", "reason"]},
+    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"]},
+}
+"""The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""
 
 
 def model_ids(models: list[str] | None, from_file: Path | None, *, required: bool = True) -> list[str]:

@@ -11,6 +11,7 @@ self-loops are kept: every traversal in ``analyses`` tolerates them.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,3 +177,30 @@ def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
     kept = [c.value for c in Confidence if c.rank >= min_confidence.rank]
     # the stored index holds every edge: the graph builds one of the kept edges
     return snap.with_edges(snap.edges.filter(pl.col("confidence").is_in(kept)))
+
+
+def load_graph_columns(directory: Path | None, columns: Mapping[str, list[str]],
+                       min_confidence: Confidence | str | None = None) -> LineageGraph:
+    """The graph of a snapshot read for a whole-graph analysis: of each table only the ``columns`` named
+    for it (table name -> columns), with ``id`` of ``models``, the ``edges`` columns the index is built
+    from, ``base`` and ``child`` of ``evidence`` when it is read, and the stored index; a table not
+    named is left empty. At a million models that reads a tenth of the bytes :func:`load_graph` reads.
+
+    The columns are read and checked as :func:`ptmgraph.snapshot.open_snapshot` reads any column (same
+    errors); columns not read are not looked at. ``min_confidence`` as in :func:`load_graph`.
+    """
+    snap = snapshot_io.open_snapshot(Path(directory or snapshot_io.bundled_path()))
+    always = {**_ALWAYS, "evidence": ["base", "child"]} if "evidence" in columns else _ALWAYS
+    wanted = {name: list(dict.fromkeys([*always.get(name, []), *columns.get(name, [])]))
+              for name in snapshot_io.TABLES if name in columns or name in always}
+    tables = {name: snap.columns(name, wanted[name]) if name in wanted else pl.DataFrame(schema=schema)
+              for name, schema in snapshot_io.TABLES.items()}
+    # The index after the columns: it checks its fingerprint against the edge columns just read.
+    partial = Snapshot(meta=snap.meta, index=snap.index, **tables)
+    if min_confidence is not None:
+        partial = at_least(partial, Confidence(min_confidence))
+    return LineageGraph(partial)
+
+
+_ALWAYS = snapshot_io.INDEX_COLUMNS
+"""The columns :func:`load_graph_columns` always reads: those the index is built from."""

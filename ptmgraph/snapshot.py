@@ -299,10 +299,12 @@ def open_snapshot(directory: Path) -> Snapshot:
     """The snapshot in ``directory``, its tables read when first used (see the module docstring).
 
     Checked now, with :func:`load`'s messages: the directory, ``meta.json``, that every table file is
-    there, is Parquet and has its columns. Checked when read: the column types and empty required values;
-    a table that cannot be read then raises :class:`SnapshotError`, naming the file.
+    there, is Parquet and has its columns, and that a column stored with another type takes its type.
+    Checked when read: empty required values and times Python cannot hold; a table that cannot be read
+    then raises :class:`SnapshotError`, naming the file.
     """
     directory = Path(directory)
+    other_types: dict[str, list[str]] = {}
     try:
         meta, paths = _checked_files(directory)
         for name, schema in TABLES.items():
@@ -313,10 +315,17 @@ def open_snapshot(directory: Path) -> Snapshot:
             missing = [c for c in schema if c not in stored]
             if missing:
                 raise SnapshotError(f"{paths[name]}: missing columns {', '.join(missing)}")
+            other_types[name] = [c for c in schema if stored[c] != schema[c]]
+        opened = StoredSnapshot(directory, meta, paths)
+        # A column stored with another type is read and cast now, whether or not the command uses it, so
+        # a damaged snapshot fails every command alike; a snapshot this version wrote has none.
+        for name, columns in other_types.items():
+            if columns:
+                opened.columns(name, columns)
     except OSError as err:
         where = err.filename or directory
         raise SnapshotError(f"{where}: cannot be read ({err.strerror or type(err).__name__})") from None
-    return StoredSnapshot(directory, meta, paths)
+    return opened
 
 
 class StoredSnapshot(Snapshot):

@@ -208,10 +208,11 @@ def lineage_subgraph(
         anchor_of[row["id"]] = anchor
         hidden_under.setdefault(anchor, []).append(row)
 
-    graph = lg.graph
+    drawn_ids = {focus} | kept
+    found = _node_attributes(lg, [focus, *(r["id"] for r in kept_order)])
 
     def attrs(model_id: str, row: dict[str, Any] | None) -> dict[str, Any]:
-        data = dict(graph.nodes[model_id]) if model_id in graph else {}
+        data = dict(found[model_id])
         record = dict(data)
         if row is not None:
             for column in ("downloads", "likes", "license", "has_record"):
@@ -233,12 +234,11 @@ def lineage_subgraph(
                 **attrs(row["id"], row),
             )
         )
-    drawn_ids = {focus} | kept
 
     edges: list[DrawnEdge] = []
     position = {n.key: i for i, n in enumerate(nodes)}
     evidence = _evidence_by_edge(lg, drawn_ids)
-    for base, child, data in graph.subgraph(drawn_ids).edges(data=True):
+    for base, child, data in _edges_among(lg, drawn_ids):
         relation = data.get("relation")
         if wanted is not None and relation not in wanted:
             continue
@@ -338,48 +338,65 @@ def snapshot_subgraph(
     """
     if max_nodes < 0:
         raise ValueError(f"max_nodes must be >= 0, not {max_nodes}")
-    graph = lg.graph
     wanted = {str(getattr(r, "value", r)) for r in relations} if relations is not None else None
-    followed = [(b, c, d) for b, c, d in graph.edges(data=True) if wanted is None or d.get("relation") in wanted]
-    candidates = set(graph.nodes) if wanted is None else {m for b, c, _ in followed for m in (b, c)}
-    def downloads(model_id: str) -> int | None:
-        return _int_or_none(graph.nodes[model_id].get("downloads"))
-
-    def by_downloads(counts: list[int | None], ids: tuple[str, ...]) -> tuple[bool, int, tuple[str, ...]]:
-        known = [c for c in counts if c is not None]
-        return (not known, -max(known, default=0), ids)
-
-    order: list[str] = []
-    placed: set[str] = set()
-    for b, c, _ in sorted(followed, key=lambda e: by_downloads([downloads(e[0]), downloads(e[1])], (e[0], e[1]))):
-        order += [m for m in dict.fromkeys((b, c)) if m not in placed]
-        placed.update((b, c))
-    order += sorted(candidates - placed, key=lambda m: by_downloads([downloads(m)], (m,)))
+    index = lg.compact
+    position = pl.DataFrame({"id": index.ids}).with_row_index("position").unique("id", keep="first")
+    downloads = pl.DataFrame({"id": lg.snapshot.models["id"], "downloads": lg.snapshot.models["downloads"]}).unique(
+        "id", keep="last")  # the networkx graph keeps a repeated model's last row
+    # each edge once: placed where networkx's adjacency lists it (by base, then first mention), with its last row
+    table = lg.snapshot.edges
+    first = table.select("base", "child").with_row_index("row").unique(["base", "child"], keep="first")
+    followed = (
+        table.unique(["base", "child"], keep="last", maintain_order=True)
+        .join(first, on=["base", "child"])
+        .join(position.rename({"id": "base", "position": "base_position"}), on="base")
+        .sort("base_position", "row")
+    )
+    if wanted is not None:
+        followed = followed.filter(pl.col("relation").is_in(sorted(wanted)))
+    candidates = (index.ids if wanted is None else pl.concat([followed["base"], followed["child"]])).unique()
+    ends = (
+        followed.select("base", "child")
+        .join(downloads.rename({"id": "base", "downloads": "base_downloads"}), on="base", how="left")
+        .join(downloads.rename({"id": "child", "downloads": "child_downloads"}), on="child", how="left")
+        .with_columns(pl.max_horizontal("base_downloads", "child_downloads").alias("most"))
+        .sort([pl.col("most").is_null(), pl.col("most").fill_null(0), "base", "child"],
+              descending=[False, True, False, False])
+    )
+    placed = ends.select(pl.concat_list("base", "child").alias("id")).explode("id")["id"].unique(maintain_order=True)
+    alone = (
+        pl.DataFrame({"id": candidates}).filter(~pl.col("id").is_in(placed.implode()))
+        .join(downloads, on="id", how="left")
+        .sort([pl.col("downloads").is_null(), pl.col("downloads").fill_null(0), "id"], descending=[False, True, False])
+    )
+    order: list[str] = [*placed.to_list(), *alone["id"].to_list()]
     kept = order[:max_nodes]
     kept_set = set(kept)
+    found = _node_attributes(lg, kept)
     nodes = [
         DrawnNode(
-            key=m, kind="model", id=m, downloads=_int_or_none(graph.nodes[m].get("downloads")),
-            likes=_int_or_none(graph.nodes[m].get("likes")),
-            license=graph.nodes[m].get("license") if isinstance(graph.nodes[m].get("license"), str) else None,
-            has_record=graph.nodes[m].get("has_record") if isinstance(graph.nodes[m].get("has_record"), bool) else None,
-            attributes=dict(graph.nodes[m]),
+            key=m, kind="model", id=m, downloads=_int_or_none(found[m].get("downloads")),
+            likes=_int_or_none(found[m].get("likes")),
+            license=found[m].get("license") if isinstance(found[m].get("license"), str) else None,
+            has_record=found[m].get("has_record") if isinstance(found[m].get("has_record"), bool) else None,
+            attributes=found[m],
         )
         for m in kept
     ]
     evidence = _evidence_by_edge(lg, kept_set)
+    shown_edges = followed.filter(pl.col("base").is_in(kept) & pl.col("child").is_in(kept)).drop(
+        "row", "base_position")
     edges = [
         DrawnEdge(
-            tail=b, head=c, relation=str(d.get("relation") or Relation.UNKNOWN.value),
+            tail=d["base"], head=d["child"], relation=str(d.get("relation") or Relation.UNKNOWN.value),
             relation_rule=d.get("relation_rule"), evidence_kinds=tuple(str(k) for k in d.get("evidence_kinds") or ()),
-            attributes=dict(d), evidence=tuple(evidence.get((b, c), ())),
+            attributes=d, evidence=tuple(evidence.get((d["base"], d["child"]), ())),
         )
-        for b, c, d in followed
-        if b in kept_set and c in kept_set
+        for d in shown_edges.iter_rows(named=True)
     ]
     hidden = order[max_nodes:]
     if hidden:
-        children = {c for _, c, _ in followed}
+        children = set(followed["child"].to_list())
         counts = Counter("derived" if m in children else "not derived" for m in hidden)
         nodes.append(DrawnNode(key="more:snapshot", kind="more", hidden_by_relation=dict(sorted(counts.items())),
                                hidden_ids=tuple(hidden)))
@@ -396,6 +413,26 @@ def snapshot_subgraph(
         hidden=total - shown, max_nodes=max_nodes, caption=caption,
         relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
     )
+
+
+def _node_attributes(lg: LineageGraph, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each model's attributes as the networkx graph holds them (:data:`ptmgraph.graph.NODE_ATTRIBUTES`
+    of its ``models`` row; none for a model named only by an edge), read for these models only."""
+    positions = lg.compact.positions_of(ids)
+    if not lg.compact.rows:  # every model is named only by an edge
+        return {m: {} for m in ids}
+    rows = lg.nodes_at(positions).to_dicts()
+    recorded = (positions < lg.compact.rows).tolist()
+    return {row.pop("id"): row if has_row else {} for row, has_row in zip(rows, recorded, strict=True)}
+
+
+def _edges_among(lg: LineageGraph, ids: set[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(base, child, its ``edges`` row) of every edge between two of ``ids``, the last row of a pair named
+    twice (as the networkx graph keeps it): the drawn models' subgraph, without building the whole graph."""
+    wanted = sorted(ids)
+    rows = lg.snapshot.edges.filter(pl.col("base").is_in(wanted) & pl.col("child").is_in(wanted))
+    rows = rows.unique(["base", "child"], keep="last", maintain_order=True)
+    return [(row["base"], row["child"], row) for row in rows.iter_rows(named=True)]
 
 
 def _evidence_by_edge(lg: LineageGraph, ids: set[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
