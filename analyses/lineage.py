@@ -68,12 +68,33 @@ def with_relation_path(found: Reach, key: str = "id") -> Callable[[pl.DataFrame]
     after ``relation``; rows whose ``key`` model the walk did not reach get null."""
 
     def expand(rows: pl.DataFrame) -> pl.DataFrame:
-        paths = [">".join(found.relation_path(m)) if m in found else None for m in rows[key].to_list()]
-        column = pl.Series("relation_path", paths, dtype=pl.String())
+        paths = rows.select(pl.col(key).alias("id")).join(relation_paths(found), on="id", how="left")
         at = rows.columns.index("relation") + 1 if "relation" in rows.columns else rows.width
-        return rows.insert_column(at, column)
+        # a copy: insert_column changes the frame it is called on, and ``rows`` may be the result's own
+        return rows.clone().insert_column(at, paths["relation_path"])
 
     return expand
+
+
+def relation_paths(found: Reach) -> pl.DataFrame:
+    """``id`` and ``relation_path`` of every model ``found`` reached, one depth at a time: a model's path
+    is its via's path and its own hop (a model one hop from a source: its hop alone)."""
+    hops = pl.DataFrame(
+        {"id": list(found.depth), "depth": list(found.depth.values()),
+         "via": [found.via[m] for m in found.depth], "relation": [found.relation[m] for m in found.depth]},
+        schema={"id": pl.String(), "depth": pl.Int64(), "via": pl.String(), "relation": pl.String()},
+    )
+    done = hops.filter(pl.col("depth") == 1).select("id", pl.col("relation").alias("relation_path"))
+    levels = [done]
+    deepest: int = hops["depth"].max() or 0  # type: ignore[assignment]
+    for depth in range(2, deepest + 1):
+        level = hops.filter(pl.col("depth") == depth).join(
+            done.rename({"id": "via", "relation_path": "via_path"}), on="via", how="left")
+        # base first: below a source the via's hops come first, above it (ancestors) they come last
+        parts = ["via_path", "relation"] if found.direction == "descendants" else ["relation", "via_path"]
+        done = level.select("id", pl.concat_str(parts, separator=">").alias("relation_path"))
+        levels.append(done)
+    return pl.concat(levels)
 
 
 def ancestry(

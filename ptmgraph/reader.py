@@ -25,14 +25,13 @@ Bounds (:class:`Limits`; the defaults are :data:`DEFAULT_LIMITS`):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
-
-import yaml
 
 from ptmgraph.records import Problem
 
@@ -190,23 +189,34 @@ def _json_kind(value: object) -> str:
 
 # --- YAML and model cards --------------------------------------------------------------------------
 
-_SafeLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 _DECIMAL_INT = re.compile(r"[-+]?[0-9][0-9_]*")
 _INT_TAGS = {"tag:yaml.org,2002:int", "!!int"}
 
 
-class _TimedLoader(_SafeLoader):  # type: ignore[misc,valid-type]
-    """The safe loader, stopping once its deadline (``time.monotonic()`` seconds) has passed."""
+@functools.cache
+def _loaders() -> tuple[type[Any], type[Any]]:
+    """PyYAML's safe loader (libyaml's when PyYAML has it) and the timed one built on it.
 
-    deadline = float("inf")
-    seconds = 0.0
-    _built = 0
+    Built on first use: a command that reads no YAML (every query of a snapshot) does not import PyYAML.
+    """
+    import yaml
 
-    def construct_object(self, node: Any, deep: bool = False) -> Any:
-        self._built += 1
-        if self._built % 1024 == 0 and time.monotonic() > self.deadline:
-            raise _Refused(f"took longer than the {self.seconds:g}-second limit to read")
-        return super().construct_object(node, deep)
+    safe: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class TimedLoader(safe):  # type: ignore[misc,valid-type]
+        """The safe loader, stopping once its deadline (``time.monotonic()`` seconds) has passed."""
+
+        deadline = float("inf")
+        seconds = 0.0
+        _built = 0
+
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            self._built += 1
+            if self._built % 1024 == 0 and time.monotonic() > self.deadline:
+                raise _Refused(f"took longer than the {self.seconds:g}-second limit to read")
+            return super().construct_object(node, deep)
+
+    return safe, TimedLoader
 
 
 def yaml_mapping(
@@ -279,10 +289,12 @@ def _yaml(text: str, limits: Limits, *, line_offset: int) -> Any:
     """Survey the events of ``text`` against the bounds, then build it with the timed safe loader."""
     if len(text.encode("utf-8", "surrogatepass")) > limits.yaml_bytes:
         raise _Refused(f"is over the {limits.yaml_bytes:,}-byte limit; not read")
+    import yaml
+
     deadline = time.monotonic() + limits.seconds
     try:
         _survey(text, limits, deadline)
-        loader = _TimedLoader(text)
+        loader = _loaders()[1](text)
         loader.deadline, loader.seconds = deadline, limits.seconds
         try:
             return loader.get_single_data()
@@ -314,7 +326,9 @@ def _survey(text: str, limits: Limits, deadline: float) -> None:
     open_frames: list[list[Any]] = []
     anchored: dict[str, tuple[int, int]] = {}  # anchor -> (expanded values, height)
     total = aliases = events = 0
-    loader = _SafeLoader(text)
+    import yaml
+
+    loader = _loaders()[0](text)
     try:
         while loader.check_event():
             event = loader.get_event()

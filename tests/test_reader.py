@@ -307,5 +307,6 @@ def test_json_lines_with_random_byte_damage_keep_every_undamaged_line(seed: int,
     assert all(isinstance(v, dict | Problem) for v in got.values())
 
 
-def test_the_yaml_loader_is_a_safe_one() -> None:
-    assert issubclass(reader._SafeLoader, yaml.SafeLoader) or reader._SafeLoader is yaml.CSafeLoader
+def test_the_yaml_loaders_are_safe_ones() -> None:
+    for loader in reader._loaders():
+        assert issubclass(loader, yaml.SafeLoader) or issubclass(loader, yaml.CSafeLoader)

@@ -241,3 +241,23 @@ def test_reach_ranking_does_not_build_the_networkx_graph() -> None:
     lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
     reach_ranking(lg, by="author")
     assert "graph" not in lg.__dict__
+
+
+def test_relation_paths_follow_each_rows_via_chain_and_output_rows_can_be_asked_twice() -> None:
+    """The printed ``relation_path`` of every impact and ancestry row is the relation of each hop of the
+    row's via chain, base first, read from the rows themselves (the chain's models are rows too)."""
+    from analyses.lineage import ancestry, impact
+    from ptmgraph.graph import load_graph
+
+    lg = load_graph()
+    for result, base_first in ((impact(lg, "google/gemma-7b"), True),
+                               (ancestry(lg, "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B"), False)):
+        rows = result.output_rows()
+        assert rows.equals(result.output_rows())  # asking again gives the same, the result unchanged
+        hop = {r["id"]: (r["via"], r["relation"]) for r in rows.iter_rows(named=True)}
+        for row in rows.iter_rows(named=True):
+            chain, at = [], row["id"]
+            while at in hop:
+                chain.append(hop[at][1])
+                at = hop[at][0]
+            assert row["relation_path"] == ">".join(chain[::-1] if base_first else chain)
