@@ -10,9 +10,11 @@ Terms:
 
 - **line**: one line of the file, numbered from 1 the way :func:`ptmgraph.reader.json_lines` numbers them
   (blank lines count, a line ends at ``\\n`` only); a record's ``source`` is ``NAME:LINE``.
-- **batch**: consecutive lines of about :data:`BATCH_BYTES` bytes, read and parsed together. Memory is
-  the batch plus the output tables, never the whole file; a line is held only up to the reader's
-  32 MiB bound (a longer one is skipped without being held, as the per-record reader does).
+- **batch**: consecutive lines of about :data:`BATCH_BYTES` bytes, read and parsed together (the next
+  batch is parsed on a second thread while one is turned into rows). Working memory is about ten
+  batches, never the whole file; a line is held only up to the reader's 32 MiB bound (a longer one
+  is skipped without being held, as the per-record reader does). A big file's finished rows wait in
+  Arrow IPC files in a temporary directory until the last batch is read, then are loaded whole.
 - **fast path**: a batch's lines parsed by Polars with an explicit schema and turned into rows by
   expressions. Functions of a value that are cheap but subtle (Python's ``str.lower`` on non-ASCII
   text, odd date spellings, relation spellings, licence lists) run in Python over the *unique* values
@@ -54,6 +56,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -78,7 +81,7 @@ from ptmgraph.records import (
 from ptmgraph.sources.interface import SourceError
 
 MiB = 1024 * 1024
-BATCH_BYTES = 64 * MiB
+BATCH_BYTES = 32 * MiB
 """Bytes of lines read and parsed together: the unit of the reader's working memory."""
 FAST_LINE_BYTES = 4 * MiB
 """Longer lines (a Hub record is a few KB) take the per-record path."""
@@ -946,13 +949,14 @@ def _problems_part(problems: list[tuple[int, Problem]]) -> _Part:
 
 
 def _concat_parts(parts: list[_Part]) -> _Part:
+    """Parts of one batch as one, rows in line order."""
     if not parts:
         return _Part(pl.DataFrame(schema=_RECORD_KEYS), pl.DataFrame(schema=_REFERENCE_KEYS),
                      pl.DataFrame(schema=_PROBLEM_KEYS), 0, 0)
     if len(parts) == 1:
         return parts[0]
     return _Part(
-        records=pl.concat([p.records.cast(_RECORD_KEYS) for p in parts]).sort("_line"),
+        records=pl.concat([p.records.cast(_RECORD_KEYS) for p in parts]).sort("_line", maintain_order=True),
         references=pl.concat([p.references.cast(_REFERENCE_KEYS) for p in parts]).sort(
             "_line", "_group", "_pos", maintain_order=True),
         problems=pl.concat([p.problems.cast(_PROBLEM_KEYS) for p in parts]).sort("_line", "_sub", maintain_order=True),
@@ -977,32 +981,69 @@ def read_models_table(path: Path, *, batch_bytes: int = BATCH_BYTES) -> HarvestT
         harvest = Harvest()
         HubRecordsSource(models=path)._read_models(path, harvest)
         return HarvestTables.of(harvest)
-    parts: list[_Part] = []
-    try:
-        # Polars releases the GIL while it parses: the next batch is parsed while this one is finished.
-        with path.open("rb") as handle, ThreadPoolExecutor(max_workers=1) as ahead:
-            previous: Future[_Parsed] | None = None
-            for batch in _batches(handle, path.name, batch_bytes):
-                current = ahead.submit(_prepare, batch)
+    with tempfile.TemporaryDirectory(prefix="ptmgraph-columnar-") as folder:
+        # Outputs of a big file wait on disk until the file is read: kept in memory, each batch's small
+        # tables would sit among the batch's freed working memory and hold it (about 1.7x their size).
+        parked = _Parked(Path(folder) if path.stat().st_size > 4 * batch_bytes else None)
+        try:
+            # Polars releases the GIL while it parses: the next batch is parsed while this one is finished.
+            with path.open("rb") as handle, ThreadPoolExecutor(max_workers=1) as ahead:
+                previous: Future[_Parsed] | None = None
+                for batch in _batches(handle, path.name, batch_bytes):
+                    current = ahead.submit(_prepare, batch)
+                    if previous is not None:
+                        parked.add(_finish(path.name, previous.result()))
+                    previous = current
                 if previous is not None:
-                    parts.append(_finish(path.name, previous.result()))
-                previous = current
-            if previous is not None:
-                parts.append(_finish(path.name, previous.result()))
-    except OSError as err:
-        raise SourceError(f"{path}: cannot be read ({err.strerror or type(err).__name__})") from None
-    whole = _concat_parts(parts)
-    if whole.objects == 0 and whole.refused > 0:
-        raise SourceError(f"{path}: no line is a JSON object (expected JSON Lines)")
-    problems = pl.concat([whole.problems.cast(_PROBLEM_KEYS), _repeated_ids(path, whole.records)]).sort(
-        "_line", "_sub", maintain_order=True)
+                    parked.add(_finish(path.name, previous.result()))
+                del previous  # its batch: the last working memory, freed before the rows are loaded
+        except OSError as err:
+            raise SourceError(f"{path}: cannot be read ({err.strerror or type(err).__name__})") from None
+        if parked.objects == 0 and parked.refused > 0:
+            raise SourceError(f"{path}: no line is a JSON object (expected JSON Lines)")
+        records, references = parked.records(), parked.references()
+    problems = pl.concat([*parked.problems, _repeated_ids(path, records)]).sort("_line", "_sub", maintain_order=True)
     return HarvestTables(
-        records=whole.records.drop("_line", "_offset"),
-        references=whole.references.drop("_line", "_group", "_pos"),
-        known_ids=whole.records["id"].unique().sort().rename("id"),
+        records=records.drop("_line", "_offset"),
+        references=references.drop("_line", "_group", "_pos"),
+        known_ids=records["id"].unique().sort().rename("id"),
         dangling=pl.DataFrame(schema={**REFERENCES_SCHEMA, "reason": pl.String()}),
         problems=problems.drop("_line", "_sub"),
     )
+
+
+class _Parked:
+    """The batches' outputs, in line order: records and references in Arrow IPC files in ``folder``
+    (or in memory when it is None), problems in memory (they are few)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.parts: dict[str, list[pl.DataFrame | Path]] = {"records": [], "references": []}
+        self.problems: list[pl.DataFrame] = [pl.DataFrame(schema=_PROBLEM_KEYS)]
+        self.objects = self.refused = 0
+
+    def add(self, part: _Part) -> None:
+        for kind, frame in (("records", part.records), ("references", part.references)):
+            if self.folder is None or frame.is_empty():
+                self.parts[kind].append(frame)
+            else:
+                file = self.folder / f"{kind}-{len(self.parts[kind])}.arrow"
+                frame.write_ipc(file)
+                self.parts[kind].append(file)
+        self.problems.append(part.problems.cast(_PROBLEM_KEYS))
+        self.objects += part.objects
+        self.refused += part.refused
+
+    def _load(self, kind: str, schema: pl.Schema) -> pl.DataFrame:
+        frames = [pl.read_ipc(p) if isinstance(p, Path) else p for p in self.parts[kind]]
+        self.parts[kind] = []
+        return pl.concat([pl.DataFrame(schema=schema), *(f.cast(schema) for f in frames)])
+
+    def records(self) -> pl.DataFrame:
+        return self._load("records", _RECORD_KEYS)
+
+    def references(self) -> pl.DataFrame:
+        return self._load("references", _REFERENCE_KEYS)
 
 
 def _repeated_ids(path: Path, records: pl.DataFrame) -> pl.DataFrame:
