@@ -47,6 +47,15 @@ _QUANT_NAME = re.compile(
 )
 
 
+# The same patterns and tables under public names, for the columnar reader (sources/hub_columnar.py),
+# which applies them with Polars and must agree with this module exactly.
+FULL_WEIGHTS = _FULL_WEIGHTS
+TRAINING_STATE = _TRAINING_STATE
+GGML_BIN = _GGML_BIN
+WEIGHT_SUFFIXES = _WEIGHT_SUFFIXES
+QUANT_FILES = _QUANT_FILES
+
+
 class CardError(ValueError):
     """A model card whose YAML front matter cannot be read."""
 

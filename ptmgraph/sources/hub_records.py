@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ptmgraph import extract
-from ptmgraph.records import Harvest, ModelRecord, Problem
+from ptmgraph.records import Harvest, HarvestTables, ModelRecord, Problem
+from ptmgraph.sources.hub_columnar import read_models_table
 from ptmgraph.sources.interface import SourceError
 from ptmgraph.sources.jsonl import read_rows
 
@@ -82,6 +83,22 @@ class HubRecordsSource:
         if self.tree is not None:
             self._read_tree(self.tree, out)
         return out
+
+    def harvest_tables(self) -> HarvestTables:
+        """:meth:`harvest` as tables: the models file read by the columnar reader (the same rows, in
+        bounded memory; see :mod:`ptmgraph.sources.hub_columnar`), READMEs and model trees per record."""
+        parts = [HarvestTables.of(Harvest(sources=[self.describe()]))]
+        if self.models is not None:
+            parts.append(read_models_table(self.models))
+        rest = Harvest()
+        if self.readmes is not None:
+            self._read_readmes(self.readmes, rest)
+        if self.tree is not None:
+            self._read_tree(self.tree, rest)
+        parts.append(HarvestTables.of(rest))
+        tables = HarvestTables.concat(parts)
+        tables.known_ids = tables.known_ids.sort()  # as HarvestTables.of(harvest()) lists them
+        return tables
 
     def _read_models(self, path: Path, out: Harvest) -> None:
         duplicates = _Duplicates()
