@@ -19,6 +19,8 @@ Bounds (:class:`Limits`; the defaults are :data:`DEFAULT_LIMITS`):
 - **YAML aliases**: at most ``yaml_aliases`` aliases (``*name``) per YAML block, none naming a node it
   sits inside (a cycle), and at most ``nodes`` values once aliases are expanded (the "billion laughs"
   bomb: a few aliases per level multiply). Always a safe loader: no tags that build Python objects.
+- **text**: a lone surrogate escape in JSON (``"\\ud800"`` with no partner) becomes U+FFFD, the
+  replacement character, since it cannot be stored as UTF-8; paired escapes are kept.
 - **time**: building one YAML block stops after ``seconds`` of wall-clock time. JSON parsing is
   linear in its bounded size (the C parser), so it needs no clock.
 """
@@ -147,7 +149,8 @@ def _json(data: bytes | str, limits: Limits) -> Any:
         return int(digits)
 
     try:
-        return json.loads(text, parse_int=bounded_int)
+        value = json.loads(text, parse_int=bounded_int)
+        return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
     except json.JSONDecodeError as err:
         at = f" at line {err.lineno}" if err.lineno > 1 else ""
         raise _Refused(f"not valid JSON ({err.msg}{at})") from None
@@ -157,6 +160,21 @@ def _json(data: bytes | str, limits: Limits) -> Any:
         raise
     except Exception as err:  # any other parser failure is still this document's problem, not the run's
         raise _Refused(f"could not be read ({type(err).__name__})") from None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with each lone surrogate (an unpaired ``\\ud800``-style escape) in its strings and keys
+    replaced by U+FFFD: such a string cannot be written as UTF-8, so one would fail a whole table."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)

@@ -320,3 +320,16 @@ def test_any_mix_of_record_shapes_reads_the_same(tmp_path: Path, rows: list[dict
     path = tmp_path / "models.jsonl"
     path.write_bytes(buffer.getvalue())
     assert_same(read_models_table(path, batch_bytes=batch_bytes), per_record(path))
+
+
+def test_a_lone_surrogate_escape_becomes_the_replacement_character_in_both_readers(tmp_path: Path) -> None:
+    """`"\\ud800"` alone cannot be stored as UTF-8: it reads as U+FFFD, the rest of the record is kept."""
+    path = write_lines(tmp_path / "models.jsonl", [
+        b'{"id": "org/lone\\ud800", "cardData": {"base_model": "org/base\\udc00"}, "tags": ["a\\ud83d\\ude00"]}',
+        variant(2),
+    ])
+    got, want = read_models_table(path), per_record(path)
+    assert_same(got, want)
+    assert got.records["id"].to_list()[0] == "org/lone\ufffd"
+    assert got.records["tags"].to_list()[0] == ["a\U0001f600"]  # a paired escape is one character
+    assert "org/base\ufffd" in got.references["raw"].to_list()

@@ -43,7 +43,7 @@ A line takes the per-record path when the fast path could not be sure to read it
 
 Problems keep the per-record reader's message text (they come from the same functions); duplicate
 ids are checked once the file is read, by reading just those lines again. A lone escaped surrogate
-(``"\\ud800"``) fails the per-record reader (Polars cannot store it) and fails this reader the same way.
+(``"\\ud800"``) goes per record, where the reader turns it into U+FFFD (Polars cannot store it).
 
 Known limits of Polars that the checks above work around (Polars 2.1): a String-typed field renders a
 nested value without escaping backslashes, tabs, backspaces or form feeds (see :data:`_MARKS`), renders
