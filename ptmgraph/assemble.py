@@ -70,21 +70,28 @@ def assemble(harvest: Harvest) -> Snapshot:
     return assemble_tables(HarvestTables.of(harvest))
 
 
-def assemble_tables(tables: HarvestTables) -> Snapshot:
-    """Build the snapshot tables from a harvest in table form (several harvests: ``HarvestTables.concat``)."""
+def assemble_tables(tables: HarvestTables, *, consume: bool = False) -> Snapshot:
+    """Build the snapshot tables from a harvest in table form (several harvests: ``HarvestTables.concat``).
+
+    ``consume``: empty ``tables.records`` and ``tables.references`` as soon as they are read, so that a
+    caller holding no other reference to them never holds the records twice (read and sorted by id).
+    """
     known = tables.known_ids.drop_nulls().unique().sort()
     spellings = _first_spellings(pl.concat([current_ids(tables.records["id"]), current_ids(known)]))
     records = _merge_records(tables.records, spellings)
+    if consume:
+        tables.records = tables.records.clear()
+    records = _drained_sorted(records, "id")
     resolved, added = _resolve(tables.references, spellings)
+    if consume:
+        tables.references = tables.references.clear()
+    ref_dangling = resolved.filter(pl.col("reason").is_not_null()).select(list(DANGLING_SCHEMA))
     evidence = _dedupe_evidence(resolved)
+    del resolved
     edges, kept, outweighed = _edges(evidence, records)
 
     index = pl.concat([spellings, added.select("lower", "spelling")])
-    dangling = pl.concat([
-        resolved.filter(pl.col("reason").is_not_null()).select(list(DANGLING_SCHEMA)),
-        _listed_dangling(tables.dangling, index),
-        outweighed,
-    ])
+    dangling = pl.concat([ref_dangling, _listed_dangling(tables.dangling, index), outweighed])
     return Snapshot(
         models=_models(records, edges, known, spellings),
         edges=edges,
@@ -112,7 +119,9 @@ def _lookup(frame: pl.DataFrame, column: str, spellings: pl.DataFrame, name: str
 
 
 def _merge_records(records: pl.DataFrame, spellings: pl.DataFrame) -> pl.DataFrame:
-    """One row per model id (:data:`MODELS_SCHEMA`, ``has_record`` true), sorted by id."""
+    """One row per model id (:data:`RECORDS_SCHEMA` plus ``has_record``, true), in no particular order.
+
+    Rows of ids with one record share their columns' memory with ``records``."""
     records = records.select(list(RECORDS_SCHEMA)).with_columns(id=current_ids(records["id"]))
     records = _lookup(records, "id", spellings, "canonical")
     records = records.with_columns(pl.col("canonical").alias("id")).drop("canonical")
@@ -120,9 +129,19 @@ def _merge_records(records: pl.DataFrame, spellings: pl.DataFrame) -> pl.DataFra
     if repeated.any():
         merged = _merge_repeated(records.filter(repeated))
         records = pl.concat([records.filter(~repeated), merged.select(records.columns)])
-    if not records["id"].is_sorted():
-        records = records.sort("id")
     return records.with_columns(has_record=pl.lit(True))
+
+
+def _drained_sorted(frame: pl.DataFrame, by: str) -> pl.DataFrame:
+    """``frame`` sorted by ``by``, built column by column while ``frame`` is emptied (in place), so that
+    the whole table is held twice only where another reference keeps ``frame``'s columns alive."""
+    if frame[by].is_sorted():
+        return frame.clone()
+    order = frame[by].arg_sort()
+    columns = []
+    for name in list(frame.columns):
+        columns.append(frame.drop_in_place(name).gather(order))
+    return pl.DataFrame(columns)
 
 
 def _merge_repeated(rows: pl.DataFrame) -> pl.DataFrame:
@@ -323,17 +342,24 @@ def _may_name_quantization(ids: pl.Series) -> pl.Series:
     return ~ascii_text | ids.str.to_lowercase().str.contains_any(markers)
 
 
+def _distinct_items(lists: pl.Series, rows_at_once: int = 200_000) -> pl.Series:
+    """The distinct non-null items of a list column (exploded a slice at a time: names repeat a lot)."""
+    parts = [lists.slice(start, rows_at_once).explode().drop_nulls().unique()
+             for start in range(0, lists.len(), rows_at_once)]
+    return pl.concat(parts).unique() if parts else pl.Series(lists.name, [], dtype=pl.String())
+
+
 def _model_facts(records: pl.DataFrame) -> pl.DataFrame:
     """Per model with a record: what its own repo shows, the same for each of its edges.
 
     ``shape_quantized``: its weight shape taking its quantization as one; ``shape_unquantized``: when its
     base shares that quantization; ``merge_signs``; ``seen``: its files or card were read.
     """
-    names = records["files"].explode().drop_nulls().unique()
+    names = _distinct_items(records["files"])
     full = names.filter(unique_map(names, lambda n: extract.has_full_weights([n]), pl.Boolean()))
     adapter = names.filter(unique_map(names, lambda n: extract.has_adapter_files([n]), pl.Boolean()))
     mergekit = names.filter(unique_map(names, lambda n: extract.has_merge_signs([n], []), pl.Boolean()))
-    tags = records["tags"].explode().drop_nulls().unique()
+    tags = _distinct_items(records["tags"])
     merge_tags = tags.filter(unique_map(tags, lambda t: extract.has_merge_signs([], [t]), pl.Boolean()))
 
     def any_in(column: str, values: pl.Series) -> pl.Expr:
@@ -363,7 +389,7 @@ def _model_facts(records: pl.DataFrame) -> pl.DataFrame:
 
 def _with_edge_facts(edges: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
     """``edges`` with the EdgeEvidence fields the aggregated evidence does not give."""
-    facts = _model_facts(records.filter(pl.col("id").is_in(edges["child"].unique().implode())))
+    facts = _model_facts(records)
     child_facts = facts.rename(lambda c: f"child_{c}")
     base_facts = records.select(base=pl.col("id"), base_quantization=pl.col("quantization"), base_known=pl.lit(True))
     edges = (edges.join(child_facts, left_on="child", right_on="child_id", how="left", maintain_order="left")

@@ -823,8 +823,8 @@ def ingest(
     from ptmgraph.sources import open_source
 
     with user_errors():
-        snap = assemble_tables(HarvestTables.concat([HarvestTables.of(open_source(path, kind).harvest())
-                                                     for path in sources]))
+        tables = HarvestTables.concat([HarvestTables.of(open_source(path, kind).harvest()) for path in sources])
+        snap = assemble_tables(tables, consume=True)
         snapshot_io.save(snap, out_dir)
         _err().print(
             f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "

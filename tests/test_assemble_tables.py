@@ -203,3 +203,13 @@ def _reason(value: str) -> str | None:
 def test_names_the_quantization_check_skips_name_no_quantization(name: str) -> None:
     skipped = not _may_name_quantization(pl.Series([name]))[0]
     assert not skipped or extract.quantization_from_name(name) is None
+
+
+def test_consuming_the_tables_gives_the_same_snapshot_and_empties_them(hub_sample: Path) -> None:
+    harvest = HubRecordsSource.from_directory(hub_sample).harvest()
+    kept = assemble_tables(HarvestTables.of(harvest))
+    tables = HarvestTables.of(harvest)
+    consumed = assemble_tables(tables, consume=True)
+    for name in TABLES:
+        assert consumed.table(name).equals(kept.table(name)), name
+    assert tables.records.height == 0 and tables.references.height == 0
