@@ -77,11 +77,12 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False) -> Snapshot
     caller holding no other reference to them never holds the records twice (read and sorted by id).
     """
     known = tables.known_ids.drop_nulls().unique().sort()
-    spellings = _first_spellings(pl.concat([current_ids(tables.records["id"]), current_ids(known)]))
-    records = _merge_records(tables.records, spellings)
+    record_ids = current_ids(tables.records["id"])
+    spellings = _first_spellings(pl.concat([record_ids, current_ids(known)]))
+    records, merged_rows = _merge_records(tables.records, record_ids, spellings)
     if consume:
         tables.records = tables.records.clear()
-    records = _drained_sorted(records, "id")
+    records = _drained_sorted(records, "id", merged_rows)
     resolved, added = _resolve(tables.references, spellings)
     if consume:
         tables.references = tables.references.clear()
@@ -118,29 +119,35 @@ def _lookup(frame: pl.DataFrame, column: str, spellings: pl.DataFrame, name: str
 # --- records --------------------------------------------------------------------------------------
 
 
-def _merge_records(records: pl.DataFrame, spellings: pl.DataFrame) -> pl.DataFrame:
-    """One row per model id (:data:`RECORDS_SCHEMA` plus ``has_record``, true), in no particular order.
+def _merge_records(
+    records: pl.DataFrame, current: pl.Series, spellings: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.Series | None]:
+    """The records under their canonical ids (:data:`RECORDS_SCHEMA` plus ``has_record``, true), and which
+    rows are the merged ones: with an id that several records describe, their merged row is appended and
+    the mask is false for the records themselves (None: every id has one record).
 
-    Rows of ids with one record share their columns' memory with ``records``."""
-    records = records.select(list(RECORDS_SCHEMA)).with_columns(id=current_ids(records["id"]))
+    The columns share their memory with ``records``: nothing is copied until :func:`_drained_sorted`."""
+    records = records.select(list(RECORDS_SCHEMA)).with_columns(id=current)
     records = _lookup(records, "id", spellings, "canonical")
-    records = records.with_columns(pl.col("canonical").alias("id")).drop("canonical")
+    records = records.with_columns(pl.col("canonical").alias("id"), has_record=pl.lit(True)).drop("canonical")
     repeated = records["id"].is_duplicated()
-    if repeated.any():
-        merged = _merge_repeated(records.filter(repeated))
-        records = pl.concat([records.filter(~repeated), merged.select(records.columns)])
-    return records.with_columns(has_record=pl.lit(True))
+    if not repeated.any():
+        return records, None
+    merged = _merge_repeated(records.filter(repeated)).with_columns(has_record=pl.lit(True))
+    rows = pl.concat([~repeated, pl.Series([True] * merged.height, dtype=pl.Boolean())])
+    return pl.concat([records, merged.select(records.columns)]), rows
 
 
-def _drained_sorted(frame: pl.DataFrame, by: str) -> pl.DataFrame:
-    """``frame`` sorted by ``by``, built column by column while ``frame`` is emptied (in place), so that
-    the whole table is held twice only where another reference keeps ``frame``'s columns alive."""
-    if frame[by].is_sorted():
+def _drained_sorted(frame: pl.DataFrame, by: str, rows: pl.Series | None = None) -> pl.DataFrame:
+    """The ``rows`` of ``frame`` (all if None) sorted by ``by``, built column by column while ``frame`` is
+    emptied in place: the table is held twice only where another reference keeps its columns alive."""
+    if rows is None and frame[by].is_sorted():
         return frame.clone()
-    order = frame[by].arg_sort()
-    columns = []
-    for name in list(frame.columns):
-        columns.append(frame.drop_in_place(name).gather(order))
+    keep = rows if rows is not None else pl.repeat(True, frame.height, eager=True)
+    keys = pl.DataFrame({"key": frame[by], "row": keep})
+    positions = pl.int_range(pl.len(), dtype=pl.UInt32()).filter("row").sort_by(pl.col("key").filter("row"))
+    order = keys.select(positions).to_series()
+    columns = [frame.drop_in_place(name).gather(order) for name in list(frame.columns)]
     return pl.DataFrame(columns)
 
 
