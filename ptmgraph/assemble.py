@@ -159,7 +159,7 @@ def _merge_repeated(rows: pl.DataFrame) -> pl.DataFrame:
         *(pl.col(c).first(ignore_nulls=True) for c in scalars),
         pl.col("has_card").max(),  # true if any record says so, else false if any says so, else unknown
         pl.col("source").unique(maintain_order=True).str.join(";"),
-        *(pl.col("source").alias("_sources") for _ in range(odd_sources)),
+        *([pl.col("source").alias("_sources")] if odd_sources else []),
         *(pl.col(c).first() for c in _LIST_FIELDS),
         *(pl.col(c).explode().alias(f"_all_{c}") for c in _LIST_FIELDS),
         *(pl.col(c).slice(1).list.len().gt(0).any().alias(f"_more_{c}") for c in _LIST_FIELDS),
@@ -238,7 +238,7 @@ def _dedupe_evidence(resolved: pl.DataFrame) -> pl.DataFrame:
     evidence = rows.group_by(_EVIDENCE_KEY, maintain_order=True).agg(
         pl.col("at").first(), pl.col("raw").first(), pl.col("quote").first(),
         pl.col("source").unique(maintain_order=True).str.join(";"),
-        *(pl.col("source").alias("_sources") for _ in range(odd_sources)),
+        *([pl.col("source").alias("_sources")] if odd_sources else []),
     )
     if odd_sources:
         evidence = evidence.with_columns(pl.col("_sources").map_elements(_joined_sources, return_dtype=pl.String())
