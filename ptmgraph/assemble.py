@@ -73,8 +73,14 @@ def assemble(harvest: Harvest) -> Snapshot:
 def assemble_tables(tables: HarvestTables, *, consume: bool = False) -> Snapshot:
     """Build the snapshot tables from a harvest in table form (several harvests: ``HarvestTables.concat``).
 
-    ``consume``: empty ``tables.records`` and ``tables.references`` as soon as they are read, so that a
-    caller holding no other reference to them never holds the records twice (read and sorted by id).
+    ``consume``: empty ``tables.records`` and ``tables.references`` while they are read, so that a caller
+    holding no other reference to them never holds two copies of either (as read, and sorted or in one
+    piece).
+
+    Memory: Polars copies every column of a table when an expression meets columns held in differently
+    cut pieces (chunks), as a table read from several files or by several threads is; so the records are
+    only touched column by column until their sorted copy is made, and the references are put in one
+    piece a column at a time first.
     """
     known = tables.known_ids.drop_nulls().unique().sort()
     record_ids = current_ids(tables.records["id"])
@@ -83,9 +89,11 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False) -> Snapshot
     if consume:
         tables.records = tables.records.clear()
     records = _drained_sorted(records, "id", merged_rows)
-    resolved, added = _resolve(tables.references, spellings)
+    references = _drained_in_one_piece(tables.references if consume else tables.references.clone())
     if consume:
-        tables.references = tables.references.clear()
+        tables.references = references.clear()
+    resolved, added = _resolve(references, spellings)
+    del references
     ref_dangling = resolved.filter(pl.col("reason").is_not_null()).select(list(DANGLING_SCHEMA))
     evidence = _dedupe_evidence(resolved)
     del resolved
@@ -109,11 +117,20 @@ def _first_spellings(ids: pl.Series) -> pl.DataFrame:
     return frame.unique("lower", keep="first", maintain_order=True)
 
 
+def _known_spelling(ids: pl.Series, spellings: pl.DataFrame) -> pl.Series:
+    """The known spelling of each of ``ids`` (null if unknown)."""
+    keys = lowercase_ids(ids).rename("lower").to_frame()
+    return keys.join(spellings, on="lower", how="left", maintain_order="left")["spelling"]
+
+
 def _lookup(frame: pl.DataFrame, column: str, spellings: pl.DataFrame, name: str) -> pl.DataFrame:
     """``frame`` with ``name``: the known spelling of ``frame[column]`` (null if unknown), rows in order."""
-    keys = frame.select(lowercase_ids(frame[column]).alias("lower"))
-    found = keys.join(spellings, on="lower", how="left", maintain_order="left")["spelling"]
-    return frame.with_columns(found.alias(name))
+    return frame.with_columns(_known_spelling(frame[column], spellings).alias(name))
+
+
+def _drained_in_one_piece(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each column in one chunk, made a column at a time while ``frame`` is emptied in place."""
+    return pl.DataFrame([frame.drop_in_place(name).rechunk() for name in list(frame.columns)])
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -127,13 +144,14 @@ def _merge_records(
     the mask is false for the records themselves (None: every id has one record).
 
     The columns share their memory with ``records``: nothing is copied until :func:`_drained_sorted`."""
-    records = records.select(list(RECORDS_SCHEMA)).with_columns(id=current)
-    records = _lookup(records, "id", spellings, "canonical")
-    records = records.with_columns(pl.col("canonical").alias("id"), has_record=pl.lit(True)).drop("canonical")
-    repeated = records["id"].is_duplicated()
+    canonical = _known_spelling(current, spellings).rename("id")
+    # Series only, no expressions: see assemble_tables on chunks.
+    records = records.select(list(RECORDS_SCHEMA)).with_columns(
+        canonical, pl.repeat(True, records.height, dtype=pl.Boolean(), eager=True).rename("has_record"))
+    repeated = canonical.is_duplicated()
     if not repeated.any():
         return records, None
-    merged = _merge_repeated(records.filter(repeated)).with_columns(has_record=pl.lit(True))
+    merged = _merge_repeated(records.filter(repeated).drop("has_record")).with_columns(has_record=pl.lit(True))
     rows = pl.concat([~repeated, pl.Series([True] * merged.height, dtype=pl.Boolean())])
     return pl.concat([records, merged.select(records.columns)]), rows
 

@@ -21,6 +21,7 @@ from ptmgraph import extract
 from ptmgraph.assemble import _may_name_quantization, assemble_tables
 from ptmgraph.ids import current_id, current_ids, lowercase_ids, normalize_reference, normalized_references
 from ptmgraph.records import (
+    REFERENCES_SCHEMA,
     DanglingReason,
     EvidenceKind,
     Harvest,
@@ -213,3 +214,4 @@ def test_consuming_the_tables_gives_the_same_snapshot_and_empties_them(hub_sampl
     for name in TABLES:
         assert consumed.table(name).equals(kept.table(name)), name
     assert tables.records.height == 0 and tables.references.height == 0
+    assert tables.references.columns == list(REFERENCES_SCHEMA)
