@@ -165,7 +165,9 @@ def _drained_sorted(frame: pl.DataFrame, by: str, rows: pl.Series | None = None)
     keys = pl.DataFrame({"key": frame[by], "row": keep})
     positions = pl.int_range(pl.len(), dtype=pl.UInt32()).filter("row").sort_by(pl.col("key").filter("row"))
     order = keys.select(positions).to_series()
-    columns = [frame.drop_in_place(name).gather(order) for name in list(frame.columns)]
+    # A gather from a column in several chunks first copies it into one: do that copy here, one column at a
+    # time, so that at most one column is held three times over.
+    columns = [frame.drop_in_place(name).rechunk().gather(order) for name in list(frame.columns)]
     return pl.DataFrame(columns)
 
 
@@ -251,7 +253,11 @@ def _listed_dangling(listed: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
 def _dedupe_evidence(resolved: pl.DataFrame) -> pl.DataFrame:
     """One evidence row per (base, child, kind, field, relation): the first reference's raw and quote, every
     reference's source; ``at`` orders the rows by their first reference."""
-    rows = resolved.filter(pl.col("reason").is_null())
+    rows = resolved.filter(pl.col("reason").is_null()).select(*_EVIDENCE_KEY, "at", "raw", "quote", "source")
+    repeated = rows.select(pl.struct(_EVIDENCE_KEY).is_duplicated()).to_series()
+    if not repeated.any():  # the common case, and a group-by of millions of one-row groups costs memory
+        return rows.with_row_index("e")
+    rows, once = rows.filter(repeated), rows.filter(~repeated)
     odd_sources = bool(rows["source"].str.contains(";", literal=True).any())
     evidence = rows.group_by(_EVIDENCE_KEY, maintain_order=True).agg(
         pl.col("at").first(), pl.col("raw").first(), pl.col("quote").first(),
@@ -261,7 +267,7 @@ def _dedupe_evidence(resolved: pl.DataFrame) -> pl.DataFrame:
     if odd_sources:
         evidence = evidence.with_columns(pl.col("_sources").map_elements(_joined_sources, return_dtype=pl.String())
                                          .alias("source")).drop("_sources")
-    return evidence.with_row_index("e")
+    return pl.concat([once, evidence.select(once.columns)]).sort("at").with_row_index("e")
 
 
 # --- edges ----------------------------------------------------------------------------------------
