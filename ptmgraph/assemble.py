@@ -160,7 +160,7 @@ def _drained_sorted(frame: pl.DataFrame, by: str, rows: pl.Series | None = None)
     """The ``rows`` of ``frame`` (all if None) sorted by ``by``, built column by column while ``frame`` is
     emptied in place: the table is held twice only where another reference keeps its columns alive."""
     if rows is None and frame[by].is_sorted():
-        return frame.clone()
+        return _drained_in_one_piece(frame)
     keep = rows if rows is not None else pl.repeat(True, frame.height, eager=True)
     keys = pl.DataFrame({"key": frame[by], "row": keep})
     positions = pl.int_range(pl.len(), dtype=pl.UInt32()).filter("row").sort_by(pl.col("key").filter("row"))
