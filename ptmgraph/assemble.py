@@ -167,8 +167,22 @@ def _drained_sorted(frame: pl.DataFrame, by: str, rows: pl.Series | None = None)
     order = keys.select(positions).to_series()
     # A gather from a column in several chunks first copies it into one: do that copy here, one column at a
     # time, so that at most one column is held three times over.
-    columns = [frame.drop_in_place(name).rechunk().gather(order) for name in list(frame.columns)]
+    columns = [_compact(frame.drop_in_place(name).rechunk().gather(order)) for name in list(frame.columns)]
     return pl.DataFrame(columns)
+
+
+def _compact(column: pl.Series) -> pl.Series:
+    """``column``, with the text of a string or list-of-strings column laid out anew in row order.
+
+    A gathered string column still points into the text buffers it was gathered from, in scattered
+    order; writing it to Parquet then costs time in proportion to all those buffers for every row group
+    (3M models: 33 s of CPU for the files column instead of 15 s).
+    """
+    if column.dtype == pl.List(pl.String()):
+        return column.list.eval(pl.element() + "")
+    if column.dtype == pl.String():
+        return column + ""
+    return column
 
 
 def _merge_repeated(rows: pl.DataFrame) -> pl.DataFrame:
