@@ -1,4 +1,4 @@
-"""Harvest -> snapshot tables: resolve references into edges, decide each edge's relation.
+"""Harvest tables -> snapshot tables: resolve references into edges, decide each edge's relation.
 
 An *edge* is one (base, child) pair; it aggregates every piece of *evidence* for that pair, and
 :func:`ptmgraph.relations.decide` gives its relation, the rule that decided it and its confidence.
@@ -13,287 +13,492 @@ evidence stays in the evidence table, and the edge names it in ``replaced_base``
 
 ``declared_relation``, ``hub_relation``, ``inferred_relation`` and ``prose_relation`` are all kept, so
 disagreements can be reported (``relations_disagree``: declared, Hub and inferred differ).
+
+How it runs: on :class:`~ptmgraph.records.HarvestTables`, as Polars joins and group-bys, so millions of
+records and references never become Python objects one by one. Per-value rules written in Python
+(:func:`~ptmgraph.ids.normalize_reference`, :func:`~ptmgraph.ids.current_id`,
+:func:`~ptmgraph.ids.looks_like_local_path`, the file-name rules of :mod:`ptmgraph.extract`) run once per
+*distinct* value (see :mod:`ptmgraph.ids` for the vectorised shortcuts); :func:`ptmgraph.relations.decide`
+runs once per distinct combination of an edge's :class:`~ptmgraph.relations.EdgeEvidence` fields (a few
+hundred at most), and the decisions are joined back onto the edges.
+
+Ids: ids that differ only in letter case are one model. Its spelling is the first one seen: record ids in
+reading order, then the ids a listing named (sorted), then the bases references name, in reference order
+(a child is looked up among the bases of earlier references only, as a reader going through them in
+order would). Records of one id merge: each scalar field from the first record that has it, ``has_card``
+true if any record says so, lists united and sorted (a lone record's lists are kept as read), sources
+joined with ``;``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
 from ptmgraph import extract
-from ptmgraph.ids import IdIndex, current_id, looks_like_local_path, normalize_reference
+from ptmgraph.ids import current_ids, local_path_ids, lowercase_ids, normalized_references, unique_map
 from ptmgraph.records import (
     DANGLING_SCHEMA,
     EDGES_SCHEMA,
     EVIDENCE_SCHEMA,
     MODELS_SCHEMA,
     PROBLEMS_SCHEMA,
+    RECORDS_SCHEMA,
     STRONG_KINDS,
     DanglingReason,
     EvidenceKind,
     Harvest,
-    ModelRecord,
-    Reference,
+    HarvestTables,
     Relation,
 )
 from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide
 from ptmgraph.snapshot import Snapshot
 
-_LIST_FIELDS = {"files", "weight_formats", "card_fields", "datasets", "tags"}
-_DECLARING = {EvidenceKind.CARD_BASE_MODEL, EvidenceKind.EDGE_LIST}
-_HUB = (EvidenceKind.HUB_TAG, EvidenceKind.MODEL_TREE)
-_STRONG_VALUES = frozenset(k.value for k in STRONG_KINDS)
-_DECLARING_VALUES = frozenset(k.value for k in _DECLARING)
-_HUB_VALUES = frozenset(k.value for k in _HUB)
-_DECLARING_ORDER = (EvidenceKind.CARD_BASE_MODEL.value, EvidenceKind.EDGE_LIST.value)
-_HUB_ORDER = tuple(k.value for k in _HUB)
-
-
-def merge_records(records: list[ModelRecord], index: IdIndex) -> dict[str, ModelRecord]:
-    """One record per canonical id: scalar fields from the first source that knows them, lists united."""
-    merged: dict[str, ModelRecord] = {}
-    for record in records:
-        model_id = index.canonical(current_id(record.id)) or current_id(record.id)
-        have = merged.get(model_id)
-        if have is None:
-            merged[model_id] = ModelRecord(**{**record.__dict__, "id": model_id})
-            continue
-        for f in fields(ModelRecord):
-            mine, theirs = getattr(have, f.name), getattr(record, f.name)
-            if f.name in _LIST_FIELDS:
-                setattr(have, f.name, sorted(set(mine) | set(theirs)) if theirs else mine)
-            elif f.name == "source":
-                have.source = mine if theirs in mine.split(";") else f"{mine};{theirs}"
-            elif f.name == "has_card":
-                have.has_card = True if (mine or theirs) else (mine if mine is not None else theirs)
-            elif mine is None and theirs is not None:
-                setattr(have, f.name, theirs)
-    return merged
-
-
-def _raw_text(raw: object) -> str:
-    return raw if isinstance(raw, str) else repr(raw)
+_LIST_FIELDS = ("files", "weight_formats", "card_fields", "datasets", "tags")
+_STRONG_VALUES = sorted(k.value for k in STRONG_KINDS)
+_DECLARING_VALUES = [EvidenceKind.CARD_BASE_MODEL.value, EvidenceKind.EDGE_LIST.value]
+_HUB_VALUES = [EvidenceKind.HUB_TAG.value, EvidenceKind.MODEL_TREE.value]
+_CARD_TEXT = EvidenceKind.CARD_TEXT.value
+_QUANTIZED = Relation.QUANTIZED.value
+_EVIDENCE_KEY = ["base", "child", "kind", "field", "relation"]
 
 
 def assemble(harvest: Harvest) -> Snapshot:
-    """Build the snapshot tables from everything the sources read."""
-    index = IdIndex(current_id(r.id) for r in harvest.records)
-    for model_id in sorted(harvest.known_ids):
-        index.add(current_id(model_id))
-    records = merge_records(harvest.records, index)
-
-    evidence: dict[tuple[str, str, str, str, str | None], dict[str, object]] = {}
-    dangling: list[dict[str, object]] = []
-
-    def dangle(ref: Reference, child: str, reason: DanglingReason) -> None:
-        dangling.append(
-            {"child": child, "raw": _raw_text(ref.raw), "kind": ref.kind.value, "field": ref.field,
-             "source": ref.source, "reason": reason.value}
-        )
-
-    for ref in harvest.references:
-        child_norm = normalize_reference(ref.child)
-        child = index.canonical(child_norm.id) if child_norm.id else None
-        child = child or child_norm.id or str(ref.child)
-        norm = normalize_reference(ref.raw)
-        if norm.id is None:
-            dangle(ref, child, norm.reason or DanglingReason.INVALID_ID)
-            continue
-        base = index.canonical(norm.id)
-        if base is None:
-            if looks_like_local_path(norm.id):
-                dangle(ref, child, DanglingReason.LOCAL_PATH)
-                continue
-            base = norm.id
-            index.add(base)
-        key = (base, child, ref.kind.value, ref.field, ref.relation.value if ref.relation else None)
-        row = evidence.get(key)
-        if row is None:
-            evidence[key] = {"base": base, "child": child, "kind": ref.kind.value, "field": ref.field,
-                             "source": ref.source, "relation": key[4], "raw": _raw_text(ref.raw),
-                             "quote": ref.quote}
-        elif ref.source not in str(row["source"]).split(";"):
-            row["source"] = f"{row['source']};{ref.source}"
-    for ref, reason in harvest.dangling:
-        dangle(ref, index.canonical(ref.child) or ref.child, reason)
-
-    edges, outweighed = _edges(list(evidence.values()), records)
-    dangling += outweighed
-    kept = {(str(e["base"]), str(e["child"])) for e in edges}
-    kept |= {(str(e["replaced_base"]), str(e["child"])) for e in edges if e["replaced_base"]}
-    evidence = {k: v for k, v in evidence.items() if (k[0], k[1]) in kept}
-    node_ids: set[str] = set(records) | {str(e["base"]) for e in edges} | {str(e["child"]) for e in edges}
-    node_ids |= {index.canonical(current_id(k)) or current_id(k) for k in harvest.known_ids}
-    model_rows = [{**records[i].__dict__, "has_record": True} for i in sorted(records)]
-    model_rows += [
-        {"id": i, "author": i.split("/", 1)[0] if "/" in i else None, "has_record": False}
-        for i in sorted(node_ids - set(records))
-    ]
-    return Snapshot(
-        models=pl.DataFrame(model_rows, schema=MODELS_SCHEMA),
-        edges=pl.DataFrame(edges, schema=EDGES_SCHEMA),
-        evidence=pl.DataFrame(list(evidence.values()), schema=EVIDENCE_SCHEMA),
-        dangling=pl.DataFrame(dangling, schema=DANGLING_SCHEMA),
-        problems=pl.DataFrame([p.__dict__ for p in harvest.problems], schema=PROBLEMS_SCHEMA),
-        meta={"sources": list(harvest.sources)},
-    )
+    """Build the snapshot tables from everything the sources read (as :func:`assemble_tables`)."""
+    return assemble_tables(HarvestTables.of(harvest))
 
 
-_WEAK_DANGLING_COLUMNS = ("kind", "field", "source", "raw")
+def assemble_tables(tables: HarvestTables, *, consume: bool = False) -> Snapshot:
+    """Build the snapshot tables from a harvest in table form (several harvests: ``HarvestTables.concat``).
 
+    ``consume``: empty ``tables.records`` and ``tables.references`` while they are read, so that a caller
+    holding no other reference to them never holds two copies of either (as read, and sorted or in one
+    piece).
 
-def _edges(
-    evidence: list[dict[str, object]], records: dict[str, ModelRecord]
-) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """The edges, and the dangling rows of weak evidence that strong evidence outweighs."""
-    by_pair: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
-    strong_bases: dict[str, set[str]] = defaultdict(set)
-    declared_bases: dict[str, set[str]] = defaultdict(set)
-    hub_labels: dict[str, set[str]] = defaultdict(set)
-    for row in evidence:
-        base, child, kind = str(row["base"]), str(row["child"]), row["kind"]
-        by_pair[(base, child)].append(row)
-        if kind in _STRONG_VALUES:
-            strong_bases[child].add(base)
-        if kind in _DECLARING_VALUES:
-            declared_bases[child].add(base)
-        if kind in _HUB_VALUES and row["relation"]:
-            hub_labels[child].add(str(row["relation"]))
-    replaced: dict[tuple[str, str], str] = {}  # prose-named pair -> the declared base it stands in for
-    outweighed: list[dict[str, object]] = []
-    for (base, child), rows in list(by_pair.items()):
-        if not strong_bases[child] or any(r["kind"] in _STRONG_VALUES for r in rows):
-            continue
-        grandparent = _replaced_base(base, child, rows, strong_bases, records, hub_labels)
-        if grandparent is not None:
-            replaced[(base, child)] = grandparent
-            continue
-        del by_pair[(base, child)]
-        outweighed += [{"child": child, **{c: r[c] for c in _WEAK_DANGLING_COLUMNS},
-                        "reason": DanglingReason.OUTWEIGHED.value} for r in rows]
-    for (base, child), grandparent in replaced.items():
-        by_pair[(base, child)] += by_pair.pop((grandparent, child), [])
-
-    children = {child: _ChildFacts.of(child, records.get(child)) for _, child in by_pair}
-    edges = []
-    for (base, child), rows in by_pair.items():
-        edges.append(_edge(base, rows, children[child], records.get(base), declared_bases[child], hub_labels[child],
-                           replaced.get((base, child))))
-    return edges, outweighed
-
-
-@dataclass(frozen=True)
-class _ChildFacts:
-    """What the child's own repo shows, the same for each of its edges."""
-
-    id: str
-    record: ModelRecord | None
-    name_quantization: str | None
-    merge_signs: bool
-    seen: bool
-    shape_quantized: WeightShape  # its weight shape, taking its quantization as one
-    shape_unquantized: WeightShape  # ... and when its base shares that quantization
-
-    @classmethod
-    def of(cls, child: str, record: ModelRecord | None) -> _ChildFacts:
-        if record is None:
-            return cls(child, None, extract.quantization_from_name(child), False, False,
-                       WeightShape.UNKNOWN, WeightShape.UNKNOWN)
-        quantized = extract.weight_shape(record.files, record.quantization)
-        return cls(
-            child, record, extract.quantization_from_name(child),
-            extract.has_merge_signs(record.files, record.tags), bool(record.files or record.has_card),
-            quantized, quantized if record.quantization is None else extract.weight_shape(record.files, None),
-        )
-
-    def weights(self, base: ModelRecord | None) -> WeightShape:
-        """Its weight shape as a child of ``base``: a quantization the base shares (DeepSeek's native
-        FP8) is no quantization of that base."""
-        shared = self.record is not None and base is not None and base.quantization == self.record.quantization
-        return self.shape_unquantized if shared else self.shape_quantized
-
-
-def _first_relation(rows: list[dict[str, object]], kinds: tuple[str, ...]) -> Relation | None:
-    """The relation the first row of the first of ``kinds`` (evidence kind values) states."""
-    for kind in kinds:
-        for row in rows:
-            if row["kind"] == kind and row["relation"]:
-                return Relation(row["relation"])
-    return None
-
-
-def _is_quantization(child: str, rows: list[dict[str, object]], records: dict[str, ModelRecord],
-                     hub_labels: set[str]) -> bool:
-    record = records.get(child)
-    return (
-        (record is not None and record.quantization is not None)
-        or extract.quantization_from_name(child) is not None
-        or Relation.QUANTIZED.value in hub_labels
-        or any(r["relation"] == Relation.QUANTIZED.value for r in rows)
-    )
-
-
-def _replaced_base(
-    named: str, child: str, rows: list[dict[str, object]], strong_bases: dict[str, set[str]],
-    records: dict[str, ModelRecord], hub_labels: dict[str, set[str]],
-) -> str | None:
-    """The declared base that card text's ``named`` model stands in for (rule ``prose_parent``), or None.
-
-    Only for a quantization with one declared base that is ``named``'s own base.
+    Memory: Polars copies every column of a table when an expression meets columns held in differently
+    cut pieces (chunks), as a table read from several files or by several threads is; so the records are
+    only touched column by column until their sorted copy is made, and the references are put in one
+    piece a column at a time first.
     """
-    if not any(r["kind"] == EvidenceKind.CARD_TEXT.value for r in rows) or len(strong_bases[child]) != 1:
-        return None
-    (declared,) = strong_bases[child]
-    if declared not in strong_bases.get(named, set()):
-        return None
-    return declared if _is_quantization(child, rows, records, hub_labels[child]) else None
+    known = tables.known_ids.drop_nulls().unique().sort()
+    record_ids = current_ids(tables.records["id"])
+    spellings = _first_spellings(pl.concat([record_ids, current_ids(known)]))
+    records, merged_rows = _merge_records(tables.records, record_ids, spellings)
+    if consume:
+        tables.records = tables.records.clear()
+    records = _drained_sorted(records, "id", merged_rows)
+    references = _drained_in_one_piece(tables.references if consume else tables.references.clone())
+    if consume:
+        tables.references = references.clear()
+    resolved, added = _resolve(references, spellings)
+    del references
+    ref_dangling = resolved.filter(pl.col("reason").is_not_null()).select(list(DANGLING_SCHEMA))
+    evidence = _dedupe_evidence(resolved)
+    del resolved
+    edges, kept, outweighed = _edges(evidence, records)
+
+    index = pl.concat([spellings, added.select("lower", "spelling")])
+    dangling = pl.concat([ref_dangling, _listed_dangling(tables.dangling, index), outweighed])
+    return Snapshot(
+        models=_models(records, edges, known, spellings),
+        edges=edges,
+        evidence=kept,
+        dangling=dangling,
+        problems=tables.problems.select(list(PROBLEMS_SCHEMA)).cast(PROBLEMS_SCHEMA),  # type: ignore[arg-type]
+        meta={"sources": list(tables.sources)},
+    )
 
 
-def _edge(
-    base: str, rows: list[dict[str, object]], child: _ChildFacts, base_record: ModelRecord | None,
-    declared_bases: set[str], hub_labels: set[str], replaced_base: str | None,
-) -> dict[str, object]:
-    weights = child.weights(base_record)
+def _first_spellings(ids: pl.Series) -> pl.DataFrame:
+    """``lower`` -> ``spelling``: the first spelling in ``ids`` of each id, compared ignoring case."""
+    frame = pl.DataFrame({"lower": lowercase_ids(ids), "spelling": ids})
+    return frame.unique("lower", keep="first", maintain_order=True)
+
+
+def _known_spelling(ids: pl.Series, spellings: pl.DataFrame) -> pl.Series:
+    """The known spelling of each of ``ids`` (null if unknown)."""
+    keys = lowercase_ids(ids).rename("lower").to_frame()
+    return keys.join(spellings, on="lower", how="left", maintain_order="left")["spelling"]
+
+
+def _lookup(frame: pl.DataFrame, column: str, spellings: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``frame`` with ``name``: the known spelling of ``frame[column]`` (null if unknown), rows in order."""
+    return frame.with_columns(_known_spelling(frame[column], spellings).alias(name))
+
+
+def _drained_in_one_piece(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each column in one chunk, made a column at a time while ``frame`` is emptied in place."""
+    return pl.DataFrame([frame.drop_in_place(name).rechunk() for name in list(frame.columns)])
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+def _merge_records(
+    records: pl.DataFrame, current: pl.Series, spellings: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.Series | None]:
+    """The records under their canonical ids (:data:`RECORDS_SCHEMA` plus ``has_record``, true), and which
+    rows are the merged ones: with an id that several records describe, their merged row is appended and
+    the mask is false for the records themselves (None: every id has one record).
+
+    The columns share their memory with ``records``: nothing is copied until :func:`_drained_sorted`."""
+    canonical = _known_spelling(current, spellings).rename("id")
+    # Series only, no expressions: see assemble_tables on chunks.
+    records = records.select(list(RECORDS_SCHEMA)).with_columns(
+        canonical, pl.repeat(True, records.height, dtype=pl.Boolean(), eager=True).rename("has_record"))
+    repeated = canonical.is_duplicated()
+    if not repeated.any():
+        return records, None
+    merged = _merge_repeated(records.filter(repeated).drop("has_record")).with_columns(has_record=pl.lit(True))
+    rows = pl.concat([~repeated, pl.Series([True] * merged.height, dtype=pl.Boolean())])
+    return pl.concat([records, merged.select(records.columns)]), rows
+
+
+def _drained_sorted(frame: pl.DataFrame, by: str, rows: pl.Series | None = None) -> pl.DataFrame:
+    """The ``rows`` of ``frame`` (all if None) sorted by ``by``, built column by column while ``frame`` is
+    emptied in place: the table is held twice only where another reference keeps its columns alive."""
+    if rows is None and frame[by].is_sorted():
+        return _drained_in_one_piece(frame)
+    keep = rows if rows is not None else pl.repeat(True, frame.height, eager=True)
+    keys = pl.DataFrame({"key": frame[by], "row": keep})
+    positions = pl.int_range(pl.len(), dtype=pl.UInt32()).filter("row").sort_by(pl.col("key").filter("row"))
+    order = keys.select(positions).to_series()
+    # A gather from a column in several chunks first copies it into one: do that copy here, one column at a
+    # time, so that at most one column is held three times over.
+    columns = [_compact(frame.drop_in_place(name).rechunk().gather(order)) for name in list(frame.columns)]
+    return pl.DataFrame(columns)
+
+
+def _compact(column: pl.Series) -> pl.Series:
+    """``column``, with the text of a string or list-of-strings column laid out anew in row order.
+
+    A gathered string column still points into the text buffers it was gathered from, in scattered
+    order; writing it to Parquet then costs time in proportion to all those buffers for every row group
+    (3M models: 33 s of CPU for the files column instead of 15 s).
+    """
+    if column.dtype == pl.List(pl.String()):
+        return column.list.eval(pl.element() + "")
+    if column.dtype == pl.String():
+        return column + ""
+    return column
+
+
+def _merge_repeated(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ids that several records describe, merged in reading order."""
+    scalars = [c for c in RECORDS_SCHEMA if c not in (*_LIST_FIELDS, "id", "has_card", "source")]
+    odd_sources = bool(rows["source"].str.contains(";", literal=True).any())
+    merged = rows.group_by("id", maintain_order=True).agg(
+        *(pl.col(c).first(ignore_nulls=True) for c in scalars),
+        pl.col("has_card").max(),  # true if any record says so, else false if any says so, else unknown
+        pl.col("source").unique(maintain_order=True).str.join(";"),
+        *([pl.col("source").alias("_sources")] if odd_sources else []),
+        *(pl.col(c).first() for c in _LIST_FIELDS),
+        *(pl.col(c).explode().alias(f"_all_{c}") for c in _LIST_FIELDS),
+        *(pl.col(c).slice(1).list.len().gt(0).any().alias(f"_more_{c}") for c in _LIST_FIELDS),
+    )
+    # A record's lists stay as read until a later record of its id brings items: then all are united, sorted.
+    merged = merged.with_columns(
+        pl.when(pl.col(f"_more_{c}")).then(pl.col(f"_all_{c}").list.unique().list.sort()).otherwise(pl.col(c)).alias(c)
+        for c in _LIST_FIELDS
+    )
+    if odd_sources:  # a source name holding ';' itself: join the names exactly as one at a time would
+        merged = merged.with_columns(pl.col("_sources").map_elements(_joined_sources, return_dtype=pl.String())
+                                     .alias("source"))
+    return merged.select([pl.col(c).cast(t) for c, t in RECORDS_SCHEMA.items()])
+
+
+def _joined_sources(sources: Sequence[str]) -> str:
+    """Source names joined with ';', each added unless the joined text already lists it."""
+    joined = sources[0]
+    for source in sources[1:]:
+        if source not in joined.split(";"):
+            joined = f"{joined};{source}"
+    return joined
+
+
+# --- references -----------------------------------------------------------------------------------
+
+
+def _resolve(references: pl.DataFrame, spellings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each reference with its canonical ``child`` and ``base`` (null when it dangles, ``reason`` says why),
+    in reference order; and the bases it added to the known ids (``lower``, ``spelling``, first reference
+    ``at``)."""
+    refs = references.select(list(_REFERENCE_COLUMNS)).with_row_index("at")
+    norm = normalized_references(refs["raw"])
+    child_norm = normalized_references(refs["child"])["id"]
+    refs = refs.with_columns(
+        named=pl.when(pl.col("raw_is_text")).then(norm["id"]),
+        reason=pl.when(pl.col("raw_is_text")).then(norm["reason"]).otherwise(pl.lit(DanglingReason.NOT_A_STRING.value)),
+        child_id=child_norm,
+    )
+    refs = _lookup(refs, "named", spellings, "known_base")
+    unknown = refs.filter(pl.col("named").is_not_null() & pl.col("known_base").is_null())
+    unknown = unknown.filter(~local_path_ids(unknown["named"]))
+    added = unknown.select(lower=lowercase_ids(unknown["named"]), spelling="named", at="at").unique(
+        "lower", keep="first", maintain_order=True)
+    refs = refs.with_columns(lower=lowercase_ids(refs["named"]))
+    refs = refs.join(added.select("lower", added_base="spelling"), on="lower", how="left", maintain_order="left")
+    refs = refs.with_columns(
+        base=pl.coalesce("known_base", "added_base"),
+        reason=pl.when(pl.col("named").is_null()).then(pl.coalesce("reason", pl.lit(DanglingReason.INVALID_ID.value)))
+        .when(pl.col("known_base").is_null() & pl.col("added_base").is_null())
+        .then(pl.lit(DanglingReason.LOCAL_PATH.value)),
+    )
+    # The child, under the spelling known when its reference is read: bases of later references do not count.
+    refs = _lookup(refs, "child_id", spellings, "known_child")
+    child_keys = refs.select(lower=lowercase_ids(refs["child_id"]), child_at="at")
+    earlier = child_keys.join(added, on="lower", how="left", maintain_order="left").select(
+        pl.when(pl.col("at") < pl.col("child_at")).then("spelling"))["spelling"]
+    refs = refs.with_columns(child=pl.coalesce("known_child", earlier, "child_id", "child"))
+    return refs.select("at", "child", "base", "reason", "raw", "kind", "field", "source", "relation", "quote"), added
+
+
+_REFERENCE_COLUMNS = ("child", "raw", "raw_is_text", "kind", "field", "source", "relation", "quote")
+
+
+def _listed_dangling(listed: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
+    """References a source found dead, the child under its known spelling (as written, not normalised)."""
+    listed = _lookup(listed, "child", index, "known")
+    return listed.with_columns(child=pl.coalesce("known", "child")).select(list(DANGLING_SCHEMA))
+
+
+def _dedupe_evidence(resolved: pl.DataFrame) -> pl.DataFrame:
+    """One evidence row per (base, child, kind, field, relation): the first reference's raw and quote, every
+    reference's source; ``at`` orders the rows by their first reference."""
+    rows = resolved.filter(pl.col("reason").is_null()).select(*_EVIDENCE_KEY, "at", "raw", "quote", "source")
+    repeated = rows.select(pl.struct(_EVIDENCE_KEY).is_duplicated()).to_series()
+    if not repeated.any():  # the common case, and a group-by of millions of one-row groups costs memory
+        return rows.with_row_index("e")
+    rows, once = rows.filter(repeated), rows.filter(~repeated)
+    odd_sources = bool(rows["source"].str.contains(";", literal=True).any())
+    evidence = rows.group_by(_EVIDENCE_KEY, maintain_order=True).agg(
+        pl.col("at").first(), pl.col("raw").first(), pl.col("quote").first(),
+        pl.col("source").unique(maintain_order=True).str.join(";"),
+        *([pl.col("source").alias("_sources")] if odd_sources else []),
+    )
+    if odd_sources:
+        evidence = evidence.with_columns(pl.col("_sources").map_elements(_joined_sources, return_dtype=pl.String())
+                                         .alias("source")).drop("_sources")
+    return pl.concat([once, evidence.select(once.columns)]).sort("at").with_row_index("e")
+
+
+# --- edges ----------------------------------------------------------------------------------------
+
+
+def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The edges, the evidence kept (rows of the edges and of the bases they replace), and the dangling
+    rows of weak evidence that strong evidence outweighs."""
+    kind = pl.col("kind")
+    evidence = evidence.with_columns(strong=kind.is_in(_STRONG_VALUES))
+    per_child = evidence.group_by("child").agg(
+        n_strong=pl.col("base").filter("strong").n_unique(),
+        declared_base=pl.col("base").filter("strong").first(),
+        declared_bases=pl.col("base").filter(kind.is_in(_DECLARING_VALUES)).n_unique().cast(pl.Int64()),
+        hub_quantized=(kind.is_in(_HUB_VALUES) & (pl.col("relation") == _QUANTIZED)).any(),
+        hub_labels_other=(kind.is_in(_HUB_VALUES) & (pl.col("relation") != Relation.MERGE.value)).any(),
+    )
+    pairs = evidence.group_by("base", "child", maintain_order=True).agg(
+        pl.col("e").first().alias("pair_at"),
+        pl.col("strong").any().alias("has_strong"),
+        (kind == _CARD_TEXT).any().alias("has_card_text"),
+        (pl.col("relation") == _QUANTIZED).any().fill_null(False).alias("says_quantized"),
+    ).join(per_child, on="child", how="left", maintain_order="left")
+
+    # Weak-only pairs of children that strong evidence gives a base: prose_parent, or outweighed.
+    weak = pairs.filter(~pl.col("has_strong") & (pl.col("n_strong") > 0))
+    strong_pairs = evidence.filter("strong").select(
+        pl.col("child").alias("base"), pl.col("base").alias("declared_base"), named_has_declared=pl.lit(True),
+    ).unique(["base", "declared_base"])
+    weak = weak.join(strong_pairs, on=["base", "declared_base"], how="left", maintain_order="left")
+    weak = _with_child_quantization(weak, records)
+    replaces = (pl.col("has_card_text") & (pl.col("n_strong") == 1) & pl.col("named_has_declared").fill_null(False)
+                & (pl.col("child_quantization").is_not_null() | pl.col("name_quantization").is_not_null()
+                   | pl.col("hub_quantized") | pl.col("says_quantized")))
+    weak = weak.with_columns(replaced_base=pl.when(replaces).then("declared_base"))
+    replaced = weak.filter(pl.col("replaced_base").is_not_null()).sort("pair_at")
+    gone = weak.filter(pl.col("replaced_base").is_null()).select("base", "child", "pair_at", outweighed=pl.lit(True))
+    # The first prose-named pair of a (child, declared base) takes over the declared base's evidence.
+    absorbing = replaced.unique(["child", "replaced_base"], keep="first", maintain_order=True).select(
+        pl.col("replaced_base").alias("base"), "child", pl.col("base").alias("into_base"))
+
+    evidence = (evidence.join(gone.select("base", "child", "outweighed"), on=["base", "child"], how="left",
+                              maintain_order="left")
+                .join(absorbing, on=["base", "child"], how="left", maintain_order="left"))
+    kept = evidence.filter(pl.col("outweighed").is_null())
+    outweighed = (evidence.filter(pl.col("outweighed").is_not_null())
+                  .join(gone.select("base", "child", "pair_at"), on=["base", "child"], how="left")
+                  .sort("pair_at", "e")
+                  .select("child", "raw", "kind", "field", "source", reason=pl.lit(DanglingReason.OUTWEIGHED.value)))
+
+    # Each kept evidence row counts for one edge: its own pair's, or the prose-named pair that replaced it.
+    rows = kept.select(
+        "e", "kind", "relation", "strong",
+        edge_base=pl.coalesce("into_base", "base"), child="child", part=pl.col("into_base").is_not_null(),
+    ).sort("part", "e")
+    edges = rows.group_by("edge_base", "child").agg(
+        *(_first_relation(kinds).alias(name) for name, kinds in _STATED_BY.items()),
+        any_strong=pl.col("strong").any(),
+        card_named=(kind == EvidenceKind.CARD_BASE_MODEL.value).any(),
+        evidence_kinds=kind.unique().sort(),
+        n_evidence=pl.len().cast(pl.Int64()),
+    ).rename({"edge_base": "base"})
+    edges = (edges.join(pairs.select("base", "child", "pair_at", "declared_bases", "hub_labels_other"),
+                        on=["base", "child"], how="left")
+             .join(replaced.select("base", "child", "replaced_base"), on=["base", "child"], how="left")
+             .sort("pair_at"))
+    edges = _decided(_with_edge_facts(edges, records))
+    return (edges.select([pl.col(c).cast(t) for c, t in EDGES_SCHEMA.items()]),
+            kept.sort("e").select([pl.col(c).cast(t) for c, t in EVIDENCE_SCHEMA.items()]),
+            outweighed.cast(DANGLING_SCHEMA))  # type: ignore[arg-type]
+
+
+_STATED_BY = {
+    "declared": _DECLARING_VALUES,
+    "hub": _HUB_VALUES,
+    "prose": [_CARD_TEXT],
+}
+"""EdgeEvidence field -> the evidence kinds whose stated relation it takes, first kind first."""
+
+
+def _first_relation(kinds: list[str]) -> pl.Expr:
+    """The relation the first row (in row order) of the first of ``kinds`` states."""
+    stated = pl.col("relation").is_not_null()
+    return pl.coalesce([pl.col("relation").filter(stated & (pl.col("kind") == k)).first() for k in kinds])
+
+
+def _with_child_quantization(pairs: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """``pairs`` with ``child_quantization`` (its record's) and ``name_quantization`` (its name's)."""
+    pairs = pairs.join(records.select(pl.col("id").alias("child"), pl.col("quantization").alias("child_quantization")),
+                       on="child", how="left", maintain_order="left")
+    return pairs.with_columns(name_quantization=unique_map(pairs["child"], extract.quantization_from_name,
+                                                          pl.String(), candidates=_may_name_quantization))
+
+
+def _may_name_quantization(ids: pl.Series) -> pl.Series:
+    """False only for ids :func:`extract.quantization_from_name` surely finds nothing in.
+
+    Every alternative of its pattern holds one of these letter groups (case aside), and on ASCII text
+    only ASCII letters match them; other ids are always checked.
+    """
+    ascii_text = ids.str.len_bytes() == ids.str.len_chars()
+    markers = ["q", "gg", "exl", "bnb", "mlx", "bit", "int", "nf4", "fp", "bpw", "w4a16", "w8a8"]
+    return ~ascii_text | ids.str.to_lowercase().str.contains_any(markers)
+
+
+def _distinct_items(lists: pl.Series, rows_at_once: int = 200_000) -> pl.Series:
+    """The distinct non-null items of a list column (exploded a slice at a time: names repeat a lot)."""
+    parts = [lists.slice(start, rows_at_once).explode().drop_nulls().unique()
+             for start in range(0, lists.len(), rows_at_once)]
+    return pl.concat(parts).unique() if parts else pl.Series(lists.name, [], dtype=pl.String())
+
+
+def _model_facts(records: pl.DataFrame) -> pl.DataFrame:
+    """Per model with a record: what its own repo shows, the same for each of its edges.
+
+    ``shape_quantized``: its weight shape taking its quantization as one; ``shape_unquantized``: when its
+    base shares that quantization; ``merge_signs``; ``seen``: its files or card were read.
+    """
+    names = _distinct_items(records["files"])
+    full = names.filter(unique_map(names, lambda n: extract.has_full_weights([n]), pl.Boolean()))
+    adapter = names.filter(unique_map(names, lambda n: extract.has_adapter_files([n]), pl.Boolean()))
+    mergekit = names.filter(unique_map(names, lambda n: extract.has_merge_signs([n], []), pl.Boolean()))
+    tags = _distinct_items(records["tags"])
+    merge_tags = tags.filter(unique_map(tags, lambda t: extract.has_merge_signs([], [t]), pl.Boolean()))
+
+    def any_in(column: str, values: pl.Series) -> pl.Expr:
+        return pl.col(column).list.eval(pl.element().is_in(values.implode())).list.any().fill_null(False)
+
+    facts = records.select(
+        "id", "quantization",
+        has_files=pl.col("files").list.len().fill_null(0) > 0,
+        full=any_in("files", full), adapter=any_in("files", adapter),
+        merge_signs=any_in("files", mergekit) | any_in("tags", merge_tags),
+        seen=(pl.col("files").list.len().fill_null(0) > 0) | pl.col("has_card").fill_null(False),
+        row=pl.int_range(pl.len(), dtype=pl.UInt32()),
+    )
+    # extract.weight_shape reads only whether there are files, whether any is full / adapter weights, and
+    # the quantization: call it once per combination, on the files of a model that has it.
+    combos = facts.group_by("has_files", "full", "adapter", "quantization").agg(pl.col("row").first())
+    samples = records["files"].gather(combos["row"]).to_list()
+    shapes = combos.with_columns(
+        shape_quantized=pl.Series([extract.weight_shape(f or [], q).value
+                                   for f, q in zip(samples, combos["quantization"], strict=True)], dtype=pl.String()),
+        shape_unquantized=pl.Series([extract.weight_shape(f or [], None).value for f in samples], dtype=pl.String()),
+    ).drop("row")
+    return facts.join(shapes, on=["has_files", "full", "adapter", "quantization"], how="left", nulls_equal=True,
+                      maintain_order="left").select("id", "quantization", "shape_quantized", "shape_unquantized",
+                                                    "merge_signs", "seen")
+
+
+def _with_edge_facts(edges: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """``edges`` with the EdgeEvidence fields the aggregated evidence does not give."""
+    facts = _model_facts(records)
+    child_facts = facts.rename(lambda c: f"child_{c}")
+    base_facts = records.select(base=pl.col("id"), base_quantization=pl.col("quantization"), base_known=pl.lit(True))
+    edges = (edges.join(child_facts, left_on="child", right_on="child_id", how="left", maintain_order="left")
+             .join(base_facts, on="base", how="left", maintain_order="left"))
+    name_quantization = {
+        end: unique_map(edges[end], extract.quantization_from_name, pl.String(), candidates=_may_name_quantization)
+        for end in ("child", "base")
+    }
+    has_record = pl.col("child_shape_quantized").is_not_null()
+    shared = has_record & pl.col("base_known").fill_null(False) & pl.col("base_quantization").eq_missing(
+        pl.col("child_quantization"))
+    return edges.with_columns(
+        weights=pl.when(~has_record).then(pl.lit(WeightShape.UNKNOWN.value))
+        .when(shared).then("child_shape_unquantized").otherwise("child_shape_quantized"),
+        name_quantized=name_quantization["child"].is_not_null()
+        & name_quantization["child"].ne_missing(name_quantization["base"]),
+        merge_signs=pl.col("child_merge_signs").fill_null(False),
+        parent_strength=pl.when(pl.col("replaced_base").is_null() & pl.col("any_strong"))
+        .then(pl.lit(Confidence.HIGH.value)).otherwise(pl.lit(Confidence.MEDIUM.value)),
+        prose_parent=pl.col("replaced_base").is_not_null(),
+        seen=pl.col("child_seen").fill_null(False) | pl.col("card_named"),
+        self_loop=pl.col("base") == pl.col("child"),
+    )
+
+
+_EVIDENCE_FIELDS = ["declared", "hub", "prose", "weights", "name_quantized", "merge_signs", "declared_bases",
+                    "hub_labels_other", "parent_strength", "prose_parent", "seen"]
+
+
+def _decided(edges: pl.DataFrame) -> pl.DataFrame:
+    """``edges`` with the relation rule's outcome, computed once per distinct EdgeEvidence."""
+    combos = edges.select(_EVIDENCE_FIELDS).unique()
+    outcomes = [_outcome(dict(zip(_EVIDENCE_FIELDS, row, strict=True))) for row in combos.iter_rows()]
+    decided = combos.with_columns(
+        pl.Series(name, [o[name] for o in outcomes], dtype=dtype) for name, dtype in _OUTCOME.items()
+    )
+    edges = edges.join(decided, on=_EVIDENCE_FIELDS, how="left", nulls_equal=True, maintain_order="left")
+    return edges.rename({"declared": "declared_relation", "hub": "hub_relation", "prose": "prose_relation"})
+
+
+_OUTCOME: dict[str, pl.DataType] = {
+    "relation": pl.String(), "relation_rule": pl.String(), "confidence": pl.String(),
+    "inferred_relation": pl.String(), "relations_disagree": pl.Boolean(),
+}
+
+
+def _outcome(fields: dict[str, Any]) -> dict[str, object]:
     ev = EdgeEvidence(
-        declared=_first_relation(rows, _DECLARING_ORDER),
-        hub=_first_relation(rows, _HUB_ORDER),
-        prose=_first_relation(rows, (EvidenceKind.CARD_TEXT.value,)),
-        weights=weights,
-        name_quantized=child.name_quantization is not None
-        and child.name_quantization != extract.quantization_from_name(base),
-        merge_signs=child.merge_signs,
-        declared_bases=len(declared_bases),
-        hub_labels_other=bool(hub_labels - {Relation.MERGE.value}),
-        parent_strength=(
-            Confidence.HIGH
-            if replaced_base is None and any(r["kind"] in _STRONG_VALUES for r in rows)
-            else Confidence.MEDIUM
-        ),
-        prose_parent=replaced_base is not None,
-        seen=child.seen or any(r["kind"] == EvidenceKind.CARD_BASE_MODEL.value for r in rows),
+        declared=_relation(fields["declared"]), hub=_relation(fields["hub"]), prose=_relation(fields["prose"]),
+        weights=WeightShape(fields["weights"]), name_quantized=fields["name_quantized"],
+        merge_signs=fields["merge_signs"], declared_bases=fields["declared_bases"],
+        hub_labels_other=fields["hub_labels_other"], parent_strength=Confidence(fields["parent_strength"]),
+        prose_parent=fields["prose_parent"], seen=fields["seen"],
     )
     decision = decide(ev)
     inferred = _inferred(ev)
     stated = {x for x in (ev.declared, ev.hub, inferred) if x}
-    return {
-        "base": base,
-        "child": child.id,
-        "relation": decision.relation.value,
-        "relation_rule": decision.rule.value,
-        "confidence": decision.confidence.value,
-        "declared_relation": ev.declared.value if ev.declared else None,
-        "hub_relation": ev.hub.value if ev.hub else None,
-        "inferred_relation": inferred.value if inferred else None,
-        "prose_relation": ev.prose.value if ev.prose else None,
-        "weights": weights.value,
-        "replaced_base": replaced_base,
-        "relations_disagree": len(stated) > 1,
-        "evidence_kinds": sorted({str(r["kind"]) for r in rows}),
-        "n_evidence": len(rows),
-        "self_loop": base == child.id,
-    }
+    return {"relation": decision.relation.value, "relation_rule": decision.rule.value,
+            "confidence": decision.confidence.value, "inferred_relation": inferred.value if inferred else None,
+            "relations_disagree": len(stated) > 1}
+
+
+def _relation(value: str | None) -> Relation | None:
+    return Relation(value) if value is not None else None
 
 
 _WEIGHTS_SAY = {
@@ -312,3 +517,22 @@ def _inferred(ev: EdgeEvidence) -> Relation | None:
     if ev.merge_signs or (ev.declared_bases >= 2 and not ev.hub_labels_other):
         return Relation.MERGE
     return None
+
+
+# --- models ---------------------------------------------------------------------------------------
+
+
+def _models(records: pl.DataFrame, edges: pl.DataFrame, known: pl.Series, spellings: pl.DataFrame) -> pl.DataFrame:
+    """Models with a record (sorted by id), then ids only seen as a base, child or listed id (sorted)."""
+    listed = _lookup(pl.DataFrame({"id": current_ids(known)}), "id", spellings, "known")
+    listed_ids = listed.select(pl.coalesce("known", "id"))["known"]
+    others = pl.concat([edges["base"], edges["child"], listed_ids]).unique()
+    others = others.filter(~others.is_in(records["id"].implode())).sort()
+    bare = pl.DataFrame({"id": others}).with_columns(
+        author=pl.when(pl.col("id").str.contains("/", literal=True)).then(pl.col("id").str.split("/").list.first()),
+        has_record=pl.lit(False),
+    )
+    return pl.concat([records, bare], how="diagonal_relaxed").select(
+        [pl.col(c).cast(t) for c, t in MODELS_SCHEMA.items()]
+    )
+

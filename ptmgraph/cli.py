@@ -603,15 +603,13 @@ def ingest(
 ) -> None:
     """Build a snapshot from files: Hub API records, READMEs, model trees, edge lists, local repos or the HF cache."""
     from ptmgraph import snapshot as snapshot_io
-    from ptmgraph.assemble import assemble
-    from ptmgraph.records import Harvest
+    from ptmgraph.assemble import assemble_tables
+    from ptmgraph.records import HarvestTables
     from ptmgraph.sources import open_source
 
     with user_errors():
-        harvest = Harvest()
-        for path in sources:
-            harvest.extend(open_source(path, kind).harvest())
-        snap = assemble(harvest)
+        tables = HarvestTables.concat([HarvestTables.of(open_source(path, kind).harvest()) for path in sources])
+        snap = assemble_tables(tables, consume=True)
         snapshot_io.save(snap, out_dir)
         _err().print(
             f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "

@@ -3,6 +3,11 @@
 A *reference* is whatever a card, config or table says a base model is. :func:`normalize_reference`
 turns it into a Hub id or a :class:`~ptmgraph.records.DanglingReason`; :class:`IdIndex` then maps
 ids that differ only in letter case onto the spelling the Hub uses.
+
+The column forms (:func:`normalized_references`, :func:`current_ids`, :func:`lowercase_ids`,
+:func:`local_path_ids`, :func:`unique_map`) give, for a Polars series, what the per-value functions give
+for each of its values: they call those once per distinct value, and skip the call only where a vectorised
+test shows the answer (an already plain ``org/name`` id, an id with a ``/``, ASCII text).
 """
 
 from __future__ import annotations
@@ -10,11 +15,14 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
+
+import polars as pl
 
 from ptmgraph.records import DanglingReason
 
@@ -161,3 +169,66 @@ class IdIndex:
             if candidate not in out:
                 out.append(candidate)
         return out[:n]
+
+
+def unique_map(
+    values: pl.Series, fn: Callable[[Any], Any], dtype: pl.DataType,
+    candidates: Callable[[pl.Series], pl.Series] | None = None,
+) -> pl.Series:
+    """``fn`` of each value of ``values`` (null stays null), calling ``fn`` once per distinct value.
+
+    ``candidates``, if given, marks the values ``fn`` may answer other than None for; the others get null
+    without a call.
+    """
+    distinct = values.drop_nulls().unique()
+    if candidates is not None:
+        distinct = distinct.filter(candidates(distinct))
+    table = pl.DataFrame({"value": distinct, "result": pl.Series([fn(v) for v in distinct.to_list()], dtype=dtype)})
+    aligned = values.rename("value").to_frame().join(table, on="value", how="left", maintain_order="left")
+    return aligned["result"].rename(values.name)
+
+
+# An id normalize_reference returns unchanged: ORG/NAME in Hub characters, no '--' or '..', not a host name.
+_PLAIN_ID = rf"^{_PART}/{_PART}$"
+_HOST_PREFIXES = ["huggingface.co/", "hf.co/", "www.huggingface.co/"]
+
+
+def normalized_references(raws: pl.Series) -> pl.DataFrame:
+    """:func:`normalize_reference` of each string in ``raws``: columns ``id`` and ``reason`` (its value)."""
+    distinct = raws.drop_nulls().unique()
+    plain = (distinct.str.contains(_PLAIN_ID) & ~distinct.str.contains_any(["--", ".."])
+             & ~distinct.str.to_lowercase().str.starts_with(_HOST_PREFIXES[0])
+             & ~distinct.str.to_lowercase().str.starts_with(_HOST_PREFIXES[1])
+             & ~distinct.str.to_lowercase().str.starts_with(_HOST_PREFIXES[2]))
+    others = distinct.filter(~plain)
+    outcomes = [normalize_reference(raw) for raw in others.to_list()]
+    table = pl.concat([
+        pl.DataFrame({"value": distinct.filter(plain), "id": distinct.filter(plain)}).with_columns(
+            reason=pl.lit(None, pl.String())),
+        pl.DataFrame({"value": others, "id": pl.Series([o.id for o in outcomes], dtype=pl.String()),
+                      "reason": pl.Series([o.reason.value if o.reason else None for o in outcomes],
+                                          dtype=pl.String())}),
+    ])
+    aligned = raws.rename("value").to_frame().join(table, on="value", how="left", maintain_order="left")
+    return aligned.select("id", "reason")
+
+
+def current_ids(ids: pl.Series) -> pl.Series:
+    """:func:`current_id` of each id (an id with a ``/`` is its own current id)."""
+    legacy = unique_map(ids, current_id, pl.String(), candidates=lambda s: ~s.str.contains("/", literal=True))
+    return pl.select(pl.coalesce(legacy, ids))[legacy.name].rename(ids.name)
+
+
+def lowercase_ids(ids: pl.Series) -> pl.Series:
+    """``str.lower()`` of each id: the key :class:`IdIndex` compares ids by."""
+    lowered = ids.str.to_lowercase()
+    unicode = ids.str.len_bytes() != ids.str.len_chars()
+    if not unicode.any():
+        return lowered
+    python = unique_map(ids, str.lower, pl.String(), candidates=lambda s: s.str.len_bytes() != s.str.len_chars())
+    return pl.select(pl.when(unicode).then(python).otherwise(lowered))[python.name].rename(ids.name)
+
+
+def local_path_ids(ids: pl.Series) -> pl.Series:
+    """:func:`looks_like_local_path` of each id."""
+    return unique_map(ids, looks_like_local_path, pl.Boolean())

@@ -62,7 +62,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ptmgraph import assemble, extract, reader, snapshot
 from ptmgraph.ids import looks_like_local_path, normalize_reference
-from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Problem, Reference
+from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, HarvestTables, ModelRecord, Problem, Reference
 from ptmgraph.sources.crawl_journal import JOURNAL_NAME, CrawlState, Journal
 from ptmgraph.sources.hub_client import BadReply, CrawlStop, HubClient, Limits
 from ptmgraph.sources.interface import SourceError
@@ -616,7 +616,7 @@ def crawl(
                       max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
                       check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress)
     harvest = source.harvest()
-    snap = assemble.assemble(harvest)
+    snap = assemble.assemble_tables(HarvestTables.of(harvest), consume=True)
     snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
                           "sort": sort, "limit": limit, "max_depth": max_depth,
                           "max_models": max_models, "fetch_files": fetch_files, "stats": dict(source.stats)}

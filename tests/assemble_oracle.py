@@ -1,0 +1,304 @@
+"""The test oracle for :func:`ptmgraph.assemble.assemble_tables`: the former per-record assembly, in dicts.
+
+This is the implementation ``ptmgraph.assemble`` had before it worked on tables, kept unchanged (only
+this docstring is new) so the columnar one can be checked against it on any harvest. It shares only the
+relation rule (:func:`ptmgraph.relations.decide`) and the per-value helpers with the package.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+
+import polars as pl
+
+from ptmgraph import extract
+from ptmgraph.ids import IdIndex, current_id, looks_like_local_path, normalize_reference
+from ptmgraph.records import (
+    DANGLING_SCHEMA,
+    EDGES_SCHEMA,
+    EVIDENCE_SCHEMA,
+    MODELS_SCHEMA,
+    PROBLEMS_SCHEMA,
+    STRONG_KINDS,
+    DanglingReason,
+    EvidenceKind,
+    Harvest,
+    ModelRecord,
+    Reference,
+    Relation,
+)
+from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide
+from ptmgraph.snapshot import Snapshot
+
+_LIST_FIELDS = {"files", "weight_formats", "card_fields", "datasets", "tags"}
+_DECLARING = {EvidenceKind.CARD_BASE_MODEL, EvidenceKind.EDGE_LIST}
+_HUB = (EvidenceKind.HUB_TAG, EvidenceKind.MODEL_TREE)
+_STRONG_VALUES = frozenset(k.value for k in STRONG_KINDS)
+_DECLARING_VALUES = frozenset(k.value for k in _DECLARING)
+_HUB_VALUES = frozenset(k.value for k in _HUB)
+_DECLARING_ORDER = (EvidenceKind.CARD_BASE_MODEL.value, EvidenceKind.EDGE_LIST.value)
+_HUB_ORDER = tuple(k.value for k in _HUB)
+
+
+def merge_records(records: list[ModelRecord], index: IdIndex) -> dict[str, ModelRecord]:
+    """One record per canonical id: scalar fields from the first source that knows them, lists united."""
+    merged: dict[str, ModelRecord] = {}
+    for record in records:
+        model_id = index.canonical(current_id(record.id)) or current_id(record.id)
+        have = merged.get(model_id)
+        if have is None:
+            merged[model_id] = ModelRecord(**{**record.__dict__, "id": model_id})
+            continue
+        for f in fields(ModelRecord):
+            mine, theirs = getattr(have, f.name), getattr(record, f.name)
+            if f.name in _LIST_FIELDS:
+                setattr(have, f.name, sorted(set(mine) | set(theirs)) if theirs else mine)
+            elif f.name == "source":
+                have.source = mine if theirs in mine.split(";") else f"{mine};{theirs}"
+            elif f.name == "has_card":
+                have.has_card = True if (mine or theirs) else (mine if mine is not None else theirs)
+            elif mine is None and theirs is not None:
+                setattr(have, f.name, theirs)
+    return merged
+
+
+def _raw_text(raw: object) -> str:
+    return raw if isinstance(raw, str) else repr(raw)
+
+
+def assemble(harvest: Harvest) -> Snapshot:
+    """Build the snapshot tables from everything the sources read."""
+    index = IdIndex(current_id(r.id) for r in harvest.records)
+    for model_id in sorted(harvest.known_ids):
+        index.add(current_id(model_id))
+    records = merge_records(harvest.records, index)
+
+    evidence: dict[tuple[str, str, str, str, str | None], dict[str, object]] = {}
+    dangling: list[dict[str, object]] = []
+
+    def dangle(ref: Reference, child: str, reason: DanglingReason) -> None:
+        dangling.append(
+            {"child": child, "raw": _raw_text(ref.raw), "kind": ref.kind.value, "field": ref.field,
+             "source": ref.source, "reason": reason.value}
+        )
+
+    for ref in harvest.references:
+        child_norm = normalize_reference(ref.child)
+        child = index.canonical(child_norm.id) if child_norm.id else None
+        child = child or child_norm.id or str(ref.child)
+        norm = normalize_reference(ref.raw)
+        if norm.id is None:
+            dangle(ref, child, norm.reason or DanglingReason.INVALID_ID)
+            continue
+        base = index.canonical(norm.id)
+        if base is None:
+            if looks_like_local_path(norm.id):
+                dangle(ref, child, DanglingReason.LOCAL_PATH)
+                continue
+            base = norm.id
+            index.add(base)
+        key = (base, child, ref.kind.value, ref.field, ref.relation.value if ref.relation else None)
+        row = evidence.get(key)
+        if row is None:
+            evidence[key] = {"base": base, "child": child, "kind": ref.kind.value, "field": ref.field,
+                             "source": ref.source, "relation": key[4], "raw": _raw_text(ref.raw),
+                             "quote": ref.quote}
+        elif ref.source not in str(row["source"]).split(";"):
+            row["source"] = f"{row['source']};{ref.source}"
+    for ref, reason in harvest.dangling:
+        dangle(ref, index.canonical(ref.child) or ref.child, reason)
+
+    edges, outweighed = _edges(list(evidence.values()), records)
+    dangling += outweighed
+    kept = {(str(e["base"]), str(e["child"])) for e in edges}
+    kept |= {(str(e["replaced_base"]), str(e["child"])) for e in edges if e["replaced_base"]}
+    evidence = {k: v for k, v in evidence.items() if (k[0], k[1]) in kept}
+    node_ids: set[str] = set(records) | {str(e["base"]) for e in edges} | {str(e["child"]) for e in edges}
+    node_ids |= {index.canonical(current_id(k)) or current_id(k) for k in harvest.known_ids}
+    model_rows = [{**records[i].__dict__, "has_record": True} for i in sorted(records)]
+    model_rows += [
+        {"id": i, "author": i.split("/", 1)[0] if "/" in i else None, "has_record": False}
+        for i in sorted(node_ids - set(records))
+    ]
+    return Snapshot(
+        models=pl.DataFrame(model_rows, schema=MODELS_SCHEMA),
+        edges=pl.DataFrame(edges, schema=EDGES_SCHEMA),
+        evidence=pl.DataFrame(list(evidence.values()), schema=EVIDENCE_SCHEMA),
+        dangling=pl.DataFrame(dangling, schema=DANGLING_SCHEMA),
+        problems=pl.DataFrame([p.__dict__ for p in harvest.problems], schema=PROBLEMS_SCHEMA),
+        meta={"sources": list(harvest.sources)},
+    )
+
+
+_WEAK_DANGLING_COLUMNS = ("kind", "field", "source", "raw")
+
+
+def _edges(
+    evidence: list[dict[str, object]], records: dict[str, ModelRecord]
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The edges, and the dangling rows of weak evidence that strong evidence outweighs."""
+    by_pair: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
+    strong_bases: dict[str, set[str]] = defaultdict(set)
+    declared_bases: dict[str, set[str]] = defaultdict(set)
+    hub_labels: dict[str, set[str]] = defaultdict(set)
+    for row in evidence:
+        base, child, kind = str(row["base"]), str(row["child"]), row["kind"]
+        by_pair[(base, child)].append(row)
+        if kind in _STRONG_VALUES:
+            strong_bases[child].add(base)
+        if kind in _DECLARING_VALUES:
+            declared_bases[child].add(base)
+        if kind in _HUB_VALUES and row["relation"]:
+            hub_labels[child].add(str(row["relation"]))
+    replaced: dict[tuple[str, str], str] = {}  # prose-named pair -> the declared base it stands in for
+    outweighed: list[dict[str, object]] = []
+    for (base, child), rows in list(by_pair.items()):
+        if not strong_bases[child] or any(r["kind"] in _STRONG_VALUES for r in rows):
+            continue
+        grandparent = _replaced_base(base, child, rows, strong_bases, records, hub_labels)
+        if grandparent is not None:
+            replaced[(base, child)] = grandparent
+            continue
+        del by_pair[(base, child)]
+        outweighed += [{"child": child, **{c: r[c] for c in _WEAK_DANGLING_COLUMNS},
+                        "reason": DanglingReason.OUTWEIGHED.value} for r in rows]
+    for (base, child), grandparent in replaced.items():
+        by_pair[(base, child)] += by_pair.pop((grandparent, child), [])
+
+    children = {child: _ChildFacts.of(child, records.get(child)) for _, child in by_pair}
+    edges = []
+    for (base, child), rows in by_pair.items():
+        edges.append(_edge(base, rows, children[child], records.get(base), declared_bases[child], hub_labels[child],
+                           replaced.get((base, child))))
+    return edges, outweighed
+
+
+@dataclass(frozen=True)
+class _ChildFacts:
+    """What the child's own repo shows, the same for each of its edges."""
+
+    id: str
+    record: ModelRecord | None
+    name_quantization: str | None
+    merge_signs: bool
+    seen: bool
+    shape_quantized: WeightShape  # its weight shape, taking its quantization as one
+    shape_unquantized: WeightShape  # ... and when its base shares that quantization
+
+    @classmethod
+    def of(cls, child: str, record: ModelRecord | None) -> _ChildFacts:
+        if record is None:
+            return cls(child, None, extract.quantization_from_name(child), False, False,
+                       WeightShape.UNKNOWN, WeightShape.UNKNOWN)
+        quantized = extract.weight_shape(record.files, record.quantization)
+        return cls(
+            child, record, extract.quantization_from_name(child),
+            extract.has_merge_signs(record.files, record.tags), bool(record.files or record.has_card),
+            quantized, quantized if record.quantization is None else extract.weight_shape(record.files, None),
+        )
+
+    def weights(self, base: ModelRecord | None) -> WeightShape:
+        """Its weight shape as a child of ``base``: a quantization the base shares (DeepSeek's native
+        FP8) is no quantization of that base."""
+        shared = self.record is not None and base is not None and base.quantization == self.record.quantization
+        return self.shape_unquantized if shared else self.shape_quantized
+
+
+def _first_relation(rows: list[dict[str, object]], kinds: tuple[str, ...]) -> Relation | None:
+    """The relation the first row of the first of ``kinds`` (evidence kind values) states."""
+    for kind in kinds:
+        for row in rows:
+            if row["kind"] == kind and row["relation"]:
+                return Relation(row["relation"])
+    return None
+
+
+def _is_quantization(child: str, rows: list[dict[str, object]], records: dict[str, ModelRecord],
+                     hub_labels: set[str]) -> bool:
+    record = records.get(child)
+    return (
+        (record is not None and record.quantization is not None)
+        or extract.quantization_from_name(child) is not None
+        or Relation.QUANTIZED.value in hub_labels
+        or any(r["relation"] == Relation.QUANTIZED.value for r in rows)
+    )
+
+
+def _replaced_base(
+    named: str, child: str, rows: list[dict[str, object]], strong_bases: dict[str, set[str]],
+    records: dict[str, ModelRecord], hub_labels: dict[str, set[str]],
+) -> str | None:
+    """The declared base that card text's ``named`` model stands in for (rule ``prose_parent``), or None.
+
+    Only for a quantization with one declared base that is ``named``'s own base.
+    """
+    if not any(r["kind"] == EvidenceKind.CARD_TEXT.value for r in rows) or len(strong_bases[child]) != 1:
+        return None
+    (declared,) = strong_bases[child]
+    if declared not in strong_bases.get(named, set()):
+        return None
+    return declared if _is_quantization(child, rows, records, hub_labels[child]) else None
+
+
+def _edge(
+    base: str, rows: list[dict[str, object]], child: _ChildFacts, base_record: ModelRecord | None,
+    declared_bases: set[str], hub_labels: set[str], replaced_base: str | None,
+) -> dict[str, object]:
+    weights = child.weights(base_record)
+    ev = EdgeEvidence(
+        declared=_first_relation(rows, _DECLARING_ORDER),
+        hub=_first_relation(rows, _HUB_ORDER),
+        prose=_first_relation(rows, (EvidenceKind.CARD_TEXT.value,)),
+        weights=weights,
+        name_quantized=child.name_quantization is not None
+        and child.name_quantization != extract.quantization_from_name(base),
+        merge_signs=child.merge_signs,
+        declared_bases=len(declared_bases),
+        hub_labels_other=bool(hub_labels - {Relation.MERGE.value}),
+        parent_strength=(
+            Confidence.HIGH
+            if replaced_base is None and any(r["kind"] in _STRONG_VALUES for r in rows)
+            else Confidence.MEDIUM
+        ),
+        prose_parent=replaced_base is not None,
+        seen=child.seen or any(r["kind"] == EvidenceKind.CARD_BASE_MODEL.value for r in rows),
+    )
+    decision = decide(ev)
+    inferred = _inferred(ev)
+    stated = {x for x in (ev.declared, ev.hub, inferred) if x}
+    return {
+        "base": base,
+        "child": child.id,
+        "relation": decision.relation.value,
+        "relation_rule": decision.rule.value,
+        "confidence": decision.confidence.value,
+        "declared_relation": ev.declared.value if ev.declared else None,
+        "hub_relation": ev.hub.value if ev.hub else None,
+        "inferred_relation": inferred.value if inferred else None,
+        "prose_relation": ev.prose.value if ev.prose else None,
+        "weights": weights.value,
+        "replaced_base": replaced_base,
+        "relations_disagree": len(stated) > 1,
+        "evidence_kinds": sorted({str(r["kind"]) for r in rows}),
+        "n_evidence": len(rows),
+        "self_loop": base == child.id,
+    }
+
+
+_WEIGHTS_SAY = {
+    WeightShape.ADAPTER_ONLY: Relation.ADAPTER,
+    WeightShape.QUANTIZED: Relation.QUANTIZED,
+    WeightShape.MERGED_ADAPTER: Relation.FINETUNE,
+}
+
+
+def _inferred(ev: EdgeEvidence) -> Relation | None:
+    """The relation the child's own repo suggests, independent of any label: files, name, merge signs, bases."""
+    if ev.weights in _WEIGHTS_SAY:
+        return _WEIGHTS_SAY[ev.weights]
+    if ev.name_quantized:
+        return Relation.QUANTIZED
+    if ev.merge_signs or (ev.declared_bases >= 2 and not ev.hub_labels_other):
+        return Relation.MERGE
+    return None
