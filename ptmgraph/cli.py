@@ -606,9 +606,10 @@ def ingest(
     from ptmgraph.assemble import assemble_tables
     from ptmgraph.records import HarvestTables
     from ptmgraph.sources import open_source
+    from ptmgraph.sources.interface import harvest_tables
 
     with user_errors():
-        tables = HarvestTables.concat([HarvestTables.of(open_source(path, kind).harvest()) for path in sources])
+        tables = HarvestTables.concat([harvest_tables(open_source(path, kind)) for path in sources])
         snap = assemble_tables(tables, consume=True)
         snapshot_io.save(snap, out_dir)
         _err().print(

@@ -12,16 +12,16 @@ import sys
 from pathlib import Path
 
 from ptmgraph import snapshot
-from ptmgraph.assemble import assemble
+from ptmgraph.assemble import assemble_tables
 from ptmgraph.sources.hub_records import HubRecordsSource
+from ptmgraph.sources.interface import harvest_tables
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     sample = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "data" / "hub-sample"
-    harvest = HubRecordsSource.from_directory(sample).harvest()
-    snap = assemble(harvest)
+    snap = assemble_tables(harvest_tables(HubRecordsSource.from_directory(sample)), consume=True)
     snap.meta["sources"] = [f"Hugging Face Hub sample, 2025 ({', '.join(sorted(p.name for p in sample.iterdir()))})"]
     target = snapshot.save(snap, REPO / "ptmgraph" / "data" / "hub-sample")
     print(f"{target}: {snap.models.height} models, {snap.edges.height} edges, {snap.evidence.height} evidence rows")

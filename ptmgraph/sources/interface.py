@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ptmgraph.records import Harvest
+from ptmgraph.records import Harvest, HarvestTables
 
 
 class SourceError(Exception):
@@ -22,3 +22,13 @@ class Source(Protocol):
     def describe(self) -> str: ...
 
     def harvest(self) -> Harvest: ...
+
+
+def harvest_tables(source: Source) -> HarvestTables:
+    """What ``source`` reads, as tables: by its own columnar reader when it has one (``harvest_tables``,
+    equal to the tables of its harvest), else its harvest converted."""
+    columnar = getattr(source, "harvest_tables", None)
+    if callable(columnar):
+        tables: HarvestTables = columnar()
+        return tables
+    return HarvestTables.of(source.harvest())
