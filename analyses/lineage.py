@@ -68,12 +68,24 @@ def with_relation_path(found: Reach, key: str = "id") -> Callable[[pl.DataFrame]
     after ``relation``; rows whose ``key`` model the walk did not reach get null."""
 
     def expand(rows: pl.DataFrame) -> pl.DataFrame:
-        paths = rows.select(pl.col(key).alias("id")).join(relation_paths(found), on="id", how="left")
+        if rows.height >= _MANY_ROWS and max(found.depth.values(), default=0) <= _FEW_LEVELS:
+            column = rows.select(pl.col(key).alias("id")).join(relation_paths(found), on="id", how="left")
+            paths = column["relation_path"]
+        else:  # a few rows, or a long chain: only the printed rows' chains are walked
+            paths = pl.Series("relation_path", [">".join(found.relation_path(m)) if m in found else None
+                                                for m in rows[key].to_list()], dtype=pl.String())
         at = rows.columns.index("relation") + 1 if "relation" in rows.columns else rows.width
         # a copy: insert_column changes the frame it is called on, and ``rows`` may be the result's own
-        return rows.clone().insert_column(at, paths["relation_path"])
+        return rows.clone().insert_column(at, paths)
 
     return expand
+
+
+_MANY_ROWS = 1_000
+_FEW_LEVELS = 32
+"""Rows printed and depths for which :func:`relation_paths` builds every path at once, one table pass
+per depth; otherwise each printed row's chain is walked (a chain 200,000 deep would take a pass per
+depth, and paths of every length)."""
 
 
 def relation_paths(found: Reach) -> pl.DataFrame:
