@@ -11,8 +11,10 @@ Definitions, on the lineage graph G (edge base -> derived); *root*, *depth* and 
 - **descendant** (the *blast radius*) of m: a model in m's reach, following only edges whose
   relation is in ``relations`` (all when None) and at most ``max_depth`` hops. ``depth`` and ``via``
   are as for ancestors.
-- ``relation_path``: the relations along the via chain, base first, joined by ``>``. It is built only
-  for the rows printed (:meth:`AnalysisResult.output_rows`), so a deep chain costs linear memory.
+- ``relation_path``: the relations along the via chain, base first, joined by ``>``. It is built when
+  rows are printed (:meth:`AnalysisResult.output_rows`): for a few rows or a deep walk, each printed
+  row's chain only, so a deep chain costs linear memory; for many rows of a shallow walk, every path
+  at once, one table pass per depth (:func:`relation_paths`).
 - **affected downloads**: the sum of the descendants' download counts (as recorded in the snapshot:
   the Hub's last-30-days count); models with no known count add nothing and are counted separately.
 - **affected Space links**: the sum of the descendants' counts of Hugging Face Spaces using them (a

@@ -53,7 +53,7 @@ from ptmgraph.records import (
     HarvestTables,
     Relation,
 )
-from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide
+from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide, inferred_relation
 from ptmgraph.snapshot import Snapshot
 
 _LIST_FIELDS = ("files", "weight_formats", "card_fields", "datasets", "tags")
@@ -490,7 +490,7 @@ def _outcome(fields: dict[str, Any]) -> dict[str, object]:
         prose_parent=fields["prose_parent"], seen=fields["seen"],
     )
     decision = decide(ev)
-    inferred = _inferred(ev)
+    inferred = inferred_relation(ev)
     stated = {x for x in (ev.declared, ev.hub, inferred) if x}
     return {"relation": decision.relation.value, "relation_rule": decision.rule.value,
             "confidence": decision.confidence.value, "inferred_relation": inferred.value if inferred else None,
@@ -499,24 +499,6 @@ def _outcome(fields: dict[str, Any]) -> dict[str, object]:
 
 def _relation(value: str | None) -> Relation | None:
     return Relation(value) if value is not None else None
-
-
-_WEIGHTS_SAY = {
-    WeightShape.ADAPTER_ONLY: Relation.ADAPTER,
-    WeightShape.QUANTIZED: Relation.QUANTIZED,
-    WeightShape.MERGED_ADAPTER: Relation.FINETUNE,
-}
-
-
-def _inferred(ev: EdgeEvidence) -> Relation | None:
-    """The relation the child's own repo suggests, independent of any label: files, name, merge signs, bases."""
-    if ev.weights in _WEIGHTS_SAY:
-        return _WEIGHTS_SAY[ev.weights]
-    if ev.name_quantized:
-        return Relation.QUANTIZED
-    if ev.merge_signs or (ev.declared_bases >= 2 and not ev.hub_labels_other):
-        return Relation.MERGE
-    return None
 
 
 # --- models ---------------------------------------------------------------------------------------

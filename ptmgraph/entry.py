@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ptmgraph.cli_runtime import ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
+
 _FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat"}
 """Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
 
@@ -45,12 +47,11 @@ _SMALLEST = {"limit": 0, "max_depth": 1, "max_paths": 1}
 """The whole-number parameters and their least value (typer's ``min``)."""
 
 _CHOICES = {
-    "fmt": ("table", "json", "csv"),
-    "min_confidence": ("low", "medium", "high"),
-    "relation": ("finetune", "adapter", "quantized", "merge", "unknown"),
-    "color": ("auto", "always", "never"),
+    name: tuple(choice.value for choice in enum)
+    for name, enum in (("fmt", OutputFormat), ("min_confidence", ConfidenceChoice), ("relation", RelationChoice),
+                       ("color", ColorChoice))
 }
-"""The parameters that take one of some words (case matters, as in typer)."""
+"""The parameters that take one of some words (case matters, as in typer): the CLI's own choices."""
 
 _WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]{0,17}")
 

@@ -181,3 +181,22 @@ def _relation(ev: EdgeEvidence) -> tuple[Relation, RelationRule, Confidence]:
     if ev.seen:
         return Relation.FINETUNE, RelationRule.DEFAULT_FINETUNE, _HIGH if full else _MEDIUM
     return Relation.UNKNOWN, RelationRule.NONE, _LOW
+
+
+_WEIGHTS_SAY = {
+    WeightShape.ADAPTER_ONLY: Relation.ADAPTER,
+    WeightShape.QUANTIZED: Relation.QUANTIZED,
+    WeightShape.MERGED_ADAPTER: Relation.FINETUNE,
+}
+
+
+def inferred_relation(ev: EdgeEvidence) -> Relation | None:
+    """The relation the child's own repo suggests, independent of any label: files, name, merge signs,
+    bases (the edges table's ``inferred_relation``, compared with the labels for ``relations_disagree``)."""
+    if ev.weights in _WEIGHTS_SAY:
+        return _WEIGHTS_SAY[ev.weights]
+    if ev.name_quantized:
+        return Relation.QUANTIZED
+    if ev.merge_signs or (ev.declared_bases >= 2 and not ev.hub_labels_other):
+        return Relation.MERGE
+    return None

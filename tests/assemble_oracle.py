@@ -28,7 +28,7 @@ from ptmgraph.records import (
     Reference,
     Relation,
 )
-from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide
+from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide, inferred_relation
 from ptmgraph.snapshot import Snapshot
 
 _LIST_FIELDS = {"files", "weight_formats", "card_fields", "datasets", "tags"}
@@ -265,7 +265,7 @@ def _edge(
         seen=child.seen or any(r["kind"] == EvidenceKind.CARD_BASE_MODEL.value for r in rows),
     )
     decision = decide(ev)
-    inferred = _inferred(ev)
+    inferred = inferred_relation(ev)
     stated = {x for x in (ev.declared, ev.hub, inferred) if x}
     return {
         "base": base,
@@ -286,19 +286,3 @@ def _edge(
     }
 
 
-_WEIGHTS_SAY = {
-    WeightShape.ADAPTER_ONLY: Relation.ADAPTER,
-    WeightShape.QUANTIZED: Relation.QUANTIZED,
-    WeightShape.MERGED_ADAPTER: Relation.FINETUNE,
-}
-
-
-def _inferred(ev: EdgeEvidence) -> Relation | None:
-    """The relation the child's own repo suggests, independent of any label: files, name, merge signs, bases."""
-    if ev.weights in _WEIGHTS_SAY:
-        return _WEIGHTS_SAY[ev.weights]
-    if ev.name_quantized:
-        return Relation.QUANTIZED
-    if ev.merge_signs or (ev.declared_bases >= 2 and not ev.hub_labels_other):
-        return Relation.MERGE
-    return None
