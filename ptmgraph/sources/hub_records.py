@@ -85,8 +85,8 @@ class HubRecordsSource:
         return out
 
     def harvest_tables(self) -> HarvestTables:
-        """:meth:`harvest` as tables: the models file read by the columnar reader (the same rows, in
-        bounded memory; see :mod:`ptmgraph.sources.hub_columnar`), READMEs and model trees per record."""
+        """:meth:`harvest` as tables: the models file read by the columnar reader (the same rows, parsed
+        in batches; see :mod:`ptmgraph.sources.hub_columnar`), READMEs and model trees per record."""
         parts = [HarvestTables.of(Harvest(sources=[self.describe()]))]
         if self.models is not None:
             parts.append(read_models_table(self.models))
