@@ -44,6 +44,8 @@ from ptmgraph.records import (
     EDGES_SCHEMA,
     EVIDENCE_SCHEMA,
     MODELS_SCHEMA,
+    NAME_LIST,
+    NAME_LIST_COLUMNS,
     PROBLEMS_SCHEMA,
     RECORDS_SCHEMA,
     STRONG_KINDS,
@@ -56,7 +58,6 @@ from ptmgraph.records import (
 from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide, inferred_relation
 from ptmgraph.snapshot import Snapshot
 
-_LIST_FIELDS = ("files", "weight_formats", "card_fields", "datasets", "tags")
 _STRONG_VALUES = sorted(k.value for k in STRONG_KINDS)
 _DECLARING_VALUES = [EvidenceKind.CARD_BASE_MODEL.value, EvidenceKind.EDGE_LIST.value]
 _HUB_VALUES = [EvidenceKind.HUB_TAG.value, EvidenceKind.MODEL_TREE.value]
@@ -70,12 +71,14 @@ def assemble(harvest: Harvest) -> Snapshot:
     return assemble_tables(HarvestTables.of(harvest))
 
 
-def assemble_tables(tables: HarvestTables, *, consume: bool = False) -> Snapshot:
+def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists: bool = True) -> Snapshot:
     """Build the snapshot tables from a harvest in table form (several harvests: ``HarvestTables.concat``).
 
     ``consume``: empty ``tables.records`` and ``tables.references`` while they are read, so that a caller
     holding no other reference to them never holds two copies of either (as read, and sorted or in one
-    piece).
+    piece). ``text_lists``: False leaves the models table's lists of names categorical
+    (:data:`~ptmgraph.records.NAME_LIST`, a fraction of their size as text), for a caller that only saves
+    the snapshot (:func:`ptmgraph.snapshot.save` writes them as text).
 
     Memory: Polars copies every column of a table when an expression meets columns held in differently
     cut pieces (chunks), as a table read from several files or by several threads is; so the records are
@@ -98,11 +101,12 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False) -> Snapshot
     evidence = _dedupe_evidence(resolved)
     del resolved
     edges, kept, outweighed = _edges(evidence, records)
+    del evidence  # kept holds what is saved of it
 
     index = pl.concat([spellings, added.select("lower", "spelling")])
     dangling = pl.concat([ref_dangling, _listed_dangling(tables.dangling, index), outweighed])
     return Snapshot(
-        models=_models(records, edges, known, spellings),
+        models=_models(records, edges, known, spellings, text_lists),
         edges=edges,
         evidence=kept,
         dangling=dangling,
@@ -187,21 +191,21 @@ def _compact(column: pl.Series) -> pl.Series:
 
 def _merge_repeated(rows: pl.DataFrame) -> pl.DataFrame:
     """Rows of ids that several records describe, merged in reading order."""
-    scalars = [c for c in RECORDS_SCHEMA if c not in (*_LIST_FIELDS, "id", "has_card", "source")]
+    scalars = [c for c in RECORDS_SCHEMA if c not in (*NAME_LIST_COLUMNS, "id", "has_card", "source")]
     odd_sources = bool(rows["source"].str.contains(";", literal=True).any())
     merged = rows.group_by("id", maintain_order=True).agg(
         *(pl.col(c).first(ignore_nulls=True) for c in scalars),
         pl.col("has_card").max(),  # true if any record says so, else false if any says so, else unknown
         pl.col("source").unique(maintain_order=True).str.join(";"),
         *([pl.col("source").alias("_sources")] if odd_sources else []),
-        *(pl.col(c).first() for c in _LIST_FIELDS),
-        *(pl.col(c).explode().alias(f"_all_{c}") for c in _LIST_FIELDS),
-        *(pl.col(c).slice(1).list.len().gt(0).any().alias(f"_more_{c}") for c in _LIST_FIELDS),
+        *(pl.col(c).first() for c in NAME_LIST_COLUMNS),
+        *(pl.col(c).explode().alias(f"_all_{c}") for c in NAME_LIST_COLUMNS),
+        *(pl.col(c).slice(1).list.len().gt(0).any().alias(f"_more_{c}") for c in NAME_LIST_COLUMNS),
     )
     # A record's lists stay as read until a later record of its id brings items: then all are united, sorted.
     merged = merged.with_columns(
         pl.when(pl.col(f"_more_{c}")).then(pl.col(f"_all_{c}").list.unique().list.sort()).otherwise(pl.col(c)).alias(c)
-        for c in _LIST_FIELDS
+        for c in NAME_LIST_COLUMNS
     )
     if odd_sources:  # a source name holding ';' itself: join the names exactly as one at a time would
         merged = merged.with_columns(pl.col("_sources").map_elements(_joined_sources, return_dtype=pl.String())
@@ -326,7 +330,7 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
     evidence = (evidence.join(gone.select("base", "child", "outweighed"), on=["base", "child"], how="left",
                               maintain_order="left")
                 .join(absorbing, on=["base", "child"], how="left", maintain_order="left"))
-    kept = evidence.filter(pl.col("outweighed").is_null())
+    kept = evidence.filter(pl.col("outweighed").is_null()) if gone.height else evidence
     outweighed = (evidence.filter(pl.col("outweighed").is_not_null())
                   .join(gone.select("base", "child", "pair_at"), on=["base", "child"], how="left")
                   .sort("pair_at", "e")
@@ -350,7 +354,8 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
              .sort("pair_at"))
     edges = _decided(_with_edge_facts(edges, records))
     return (edges.select([pl.col(c).cast(t) for c, t in EDGES_SCHEMA.items()]),
-            kept.sort("e").select([pl.col(c).cast(t) for c, t in EVIDENCE_SCHEMA.items()]),
+            (kept if kept["e"].is_sorted() else kept.sort("e")).select(
+                [pl.col(c).cast(t) for c, t in EVIDENCE_SCHEMA.items()]),
             outweighed.cast(DANGLING_SCHEMA))  # type: ignore[arg-type]
 
 
@@ -388,8 +393,8 @@ def _may_name_quantization(ids: pl.Series) -> pl.Series:
 
 
 def _distinct_items(lists: pl.Series, rows_at_once: int = 200_000) -> pl.Series:
-    """The distinct non-null items of a list column (exploded a slice at a time: names repeat a lot)."""
-    parts = [lists.slice(start, rows_at_once).explode().drop_nulls().unique()
+    """The distinct non-null items of a list column, as text (exploded a slice at a time: names repeat a lot)."""
+    parts = [lists.slice(start, rows_at_once).explode().drop_nulls().unique().cast(pl.String())
              for start in range(0, lists.len(), rows_at_once)]
     return pl.concat(parts).unique() if parts else pl.Series(lists.name, [], dtype=pl.String())
 
@@ -504,8 +509,12 @@ def _relation(value: str | None) -> Relation | None:
 # --- models ---------------------------------------------------------------------------------------
 
 
-def _models(records: pl.DataFrame, edges: pl.DataFrame, known: pl.Series, spellings: pl.DataFrame) -> pl.DataFrame:
-    """Models with a record (sorted by id), then ids only seen as a base, child or listed id (sorted)."""
+def _models(
+    records: pl.DataFrame, edges: pl.DataFrame, known: pl.Series, spellings: pl.DataFrame, text_lists: bool,
+) -> pl.DataFrame:
+    """Models with a record (sorted by id), then ids only seen as a base, child or listed id (sorted); lists
+    of names as text (:data:`MODELS_SCHEMA`) or, when not ``text_lists``, categorical."""
+    schema = MODELS_SCHEMA if text_lists else {**MODELS_SCHEMA, **dict.fromkeys(NAME_LIST_COLUMNS, NAME_LIST)}
     listed = _lookup(pl.DataFrame({"id": current_ids(known)}), "id", spellings, "known")
     listed_ids = listed.select(pl.coalesce("known", "id"))["known"]
     others = pl.concat([edges["base"], edges["child"], listed_ids]).unique()
@@ -514,7 +523,5 @@ def _models(records: pl.DataFrame, edges: pl.DataFrame, known: pl.Series, spelli
         author=pl.when(pl.col("id").str.contains("/", literal=True)).then(pl.col("id").str.split("/").list.first()),
         has_record=pl.lit(False),
     )
-    return pl.concat([records, bare], how="diagonal_relaxed").select(
-        [pl.col(c).cast(t) for c, t in MODELS_SCHEMA.items()]
-    )
+    return pl.concat([records, bare], how="diagonal_relaxed").select([pl.col(c).cast(t) for c, t in schema.items()])
 

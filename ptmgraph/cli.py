@@ -610,7 +610,7 @@ def ingest(
 
     with user_errors():
         tables = HarvestTables.concat([harvest_tables(open_source(path, kind)) for path in sources])
-        snap = assemble_tables(tables, consume=True)
+        snap = assemble_tables(tables, consume=True, text_lists=False)
         snapshot_io.save(snap, out_dir)
         _err().print(
             f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "

@@ -322,8 +322,24 @@ DANGLING_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String(),
 }
 
-RECORDS_SCHEMA: dict[str, pl.DataType] = {k: v for k, v in MODELS_SCHEMA.items() if k != "has_record"}
-"""One row per :class:`ModelRecord` as a source read it (before records of one id are merged)."""
+NAME_LIST = pl.List(pl.Categorical(pl.Categories("names", "ptmgraph")))
+"""The in-memory type of a record's lists of names (``files``, ``weight_formats``, ``card_fields``,
+``datasets``, ``tags``) in harvest tables and during assembly: categorical, 4 bytes per item, where
+text takes 16 bytes plus the name. The names repeat a lot (3M Hub-shaped records list 61M file names,
+139k distinct), so as text these lists would be most of an ingest's memory. Their categories are
+ptmgraph's own, not Polars' global ones, which hold every value ever read as categorical (the columnar
+reader parses ids and hashes that way) for as long as any categorical column lives. Stored snapshots
+hold these lists as text (:data:`MODELS_SCHEMA`); :func:`ptmgraph.snapshot.save` converts them while
+writing."""
+
+NAME_LIST_COLUMNS = tuple(k for k, v in MODELS_SCHEMA.items() if v == pl.List(pl.String()))
+"""The columns of the models table that hold lists of names (see :data:`NAME_LIST`)."""
+
+RECORDS_SCHEMA: dict[str, pl.DataType] = {
+    k: NAME_LIST if k in NAME_LIST_COLUMNS else v for k, v in MODELS_SCHEMA.items() if k != "has_record"
+}
+"""One row per :class:`ModelRecord` as a source read it (before records of one id are merged); lists of
+names are categorical (:data:`NAME_LIST`)."""
 
 REFERENCES_SCHEMA: dict[str, pl.DataType] = {
     "child": pl.String(),

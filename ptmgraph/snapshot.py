@@ -119,8 +119,8 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
         except OSError as err:
             raise SnapshotError(f"{directory}: cannot write here ({err.strerror})") from None
         try:
-            for name in TABLES:
-                snapshot.table(name).write_parquet(tmp / f"{name}.parquet")
+            for name, schema in TABLES.items():
+                _write_table(snapshot.table(name), schema, tmp / f"{name}.parquet")
             compact.write(compact.build(snapshot.models, snapshot.edges), tmp / compact.INDEX_FILE)
             meta = {
                 **snapshot.meta,
@@ -143,6 +143,16 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return given
+
+
+def _write_table(frame: pl.DataFrame, schema: dict[str, pl.DataType], path: Path) -> None:
+    """Write ``frame`` to the Parquet file ``path`` with the stored ``schema``'s types.
+
+    Streamed: columns are converted to their stored type (categorical lists of names become text,
+    :data:`ptmgraph.records.NAME_LIST`) and encoded a slice of rows at a time, so writing takes little
+    memory beyond the table itself; encoding a whole table at once held as much again at Hub scale.
+    """
+    frame.lazy().select([pl.col(c).cast(t) for c, t in schema.items()]).sink_parquet(path)
 
 
 @contextmanager

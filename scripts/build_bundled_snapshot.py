@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     sample = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "data" / "hub-sample"
-    snap = assemble_tables(harvest_tables(HubRecordsSource.from_directory(sample)), consume=True)
+    snap = assemble_tables(harvest_tables(HubRecordsSource.from_directory(sample)), consume=True,
+                           text_lists=False)
     snap.meta["sources"] = [f"Hugging Face Hub sample, 2025 ({', '.join(sorted(p.name for p in sample.iterdir()))})"]
     target = snapshot.save(snap, REPO / "ptmgraph" / "data" / "hub-sample")
     print(f"{target}: {snap.models.height} models, {snap.edges.height} edges, {snap.evidence.height} evidence rows")

@@ -215,3 +215,22 @@ def test_consuming_the_tables_gives_the_same_snapshot_and_empties_them(hub_sampl
         assert consumed.table(name).equals(kept.table(name)), name
     assert tables.records.height == 0 and tables.references.height == 0
     assert tables.references.columns == list(REFERENCES_SCHEMA)
+
+
+def test_an_ingest_that_keeps_lists_of_names_categorical_saves_the_same_snapshot(hub_sample: Path,
+                                                                                    tmp_path: Path) -> None:
+    """``ptmgraph ingest`` assembles with ``text_lists=False`` (categorical lists of names, a fraction of
+    the memory); the saved snapshot must read back exactly as the text-list assembly."""
+    from ptmgraph import snapshot
+    from ptmgraph.records import MODELS_SCHEMA, NAME_LIST, NAME_LIST_COLUMNS
+
+    tables = HubRecordsSource.from_directory(hub_sample).harvest_tables()
+    expected = assemble_oracle.assemble(HubRecordsSource.from_directory(hub_sample).harvest())
+    compact = assemble_tables(tables, consume=True, text_lists=False)
+    assert all(compact.models.schema[c] == NAME_LIST for c in NAME_LIST_COLUMNS)
+    saved = snapshot.load(snapshot.save(compact, tmp_path / "snap"))
+    assert saved.models.schema == pl.Schema(MODELS_SCHEMA)
+    for name in TABLES:
+        assert saved.table(name).to_dicts() == expected.table(name).to_dicts(), name
+    files = saved.models.filter(pl.col("id") == "google/gemma-7b")["files"].item().to_list()
+    assert "config.json" in files and all(isinstance(f, str) for f in files)

@@ -200,12 +200,12 @@ sys.path.insert(0, {tests!r})
 from test_snapshot_safety import tiny
 from ptmgraph import snapshot
 
-real_write = pl.DataFrame.write_parquet
+real_write = pl.LazyFrame.sink_parquet
 def write_then_hang(self, path, *args, **kwargs):
     real_write(self, path, *args, **kwargs)
     Path({ready!r}).write_text("ready")
     time.sleep(600)
-pl.DataFrame.write_parquet = write_then_hang
+pl.LazyFrame.sink_parquet = write_then_hang
 snapshot.save(tiny(2, "killed"), Path({target!r}))
 """
 

@@ -616,7 +616,7 @@ def crawl(
                       max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
                       check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress)
     harvest = source.harvest()
-    snap = assemble.assemble_tables(HarvestTables.of(harvest), consume=True)
+    snap = assemble.assemble_tables(HarvestTables.of(harvest), consume=True, text_lists=False)
     snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
                           "sort": sort, "limit": limit, "max_depth": max_depth,
                           "max_models": max_models, "fetch_files": fetch_files, "stats": dict(source.stats)}

@@ -68,6 +68,7 @@ import polars as pl
 
 from ptmgraph import extract, reader
 from ptmgraph.records import (
+    NAME_LIST,
     PROBLEMS_SCHEMA,
     RECORDS_SCHEMA,
     REFERENCES_SCHEMA,
@@ -711,7 +712,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
         **{f"quant_{tool}": (pl.col("tool") == tool).any() for tool in extract.QUANT_FILES.values()},
     ))
     weight_formats = _sorted_sets(n, features.select("_row", "family").drop_nulls(), "family")
-    files = files.cast(_NO_LIST).fill_null(pl.lit([], _NO_LIST))
+    files = files.cast(NAME_LIST).fill_null(pl.lit([], NAME_LIST))
     has_siblings = frame["siblings"].is_not_null()
 
     # Tags: datasets, the licence tag, base_model references.
@@ -719,7 +720,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
     tag_rows = pl.DataFrame({"_row": row, "tag": tags}).with_columns(
         _pos=pl.int_ranges(pl.col("tag").list.len(), dtype=pl.Int64())).explode("tag", "_pos").drop_nulls(
         "tag").with_columns(tag=pl.col("tag").cast(pl.String()))
-    tags = tags.list.drop_nulls().cast(_NO_LIST).fill_null(pl.lit([], _NO_LIST))
+    tags = tags.list.drop_nulls().cast(NAME_LIST).fill_null(pl.lit([], NAME_LIST))
     licence_tags = tag_rows.filter(pl.col("tag").str.starts_with("license:")).group_by(
         "_row", maintain_order=True).first()
     licence_tags = licence_tags.with_columns(lic=_lower(licence_tags["tag"].str.slice(len("license:"))))
