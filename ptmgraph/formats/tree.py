@@ -62,11 +62,11 @@ def _edge_confidence(lg: LineageGraph, line: TreeLine) -> str | None:
     """The confidence of the edge between ``line``'s model and the model above it (either way round)."""
     assert line.parent is not None
     index = lg.compact
-    parent, model = index.positions_of([line.parent, line.model]).tolist()
+    parent, model = index.position_list([line.parent, line.model])
     offset = index.edge_offset(parent, model)
     if offset is None:
         offset = index.edge_offset(model, parent)
-    code = int(index.children.confidence[offset]) if offset is not None else -1
+    code = index.children.confidence_code(offset) if offset is not None else -1
     return CONFIDENCE_CODES[code] if code >= 0 else None
 
 

@@ -67,7 +67,9 @@ def print_lineage_tree(
     walk = tree_lines(lg.compact, model, direction=direction, relations=relations or None, max_depth=max_depth,
                       order=order_by_downloads(lg, model, found), found=found)
     assert found.positions is not None
-    roots = {m for m, is_root in zip(found, roots_at(lg.compact, found.positions).tolist(), strict=True) if is_root}
+    roots = set()
+    if direction == "ancestors":  # only an ancestry marks its roots
+        roots = {m for m, is_root in zip(found, roots_at(lg.compact, found.positions), strict=True) if is_root}
 
     def root_mark(line: TreeLine) -> str:
         return "root" if direction == "ancestors" and line.level and line.model in roots else ""
