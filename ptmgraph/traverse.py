@@ -359,6 +359,31 @@ def tree_lines(
             stack.append((other, level + 1, branches(other)[::-1]))
 
 
+def tree_line_count(
+    graph: Graph,
+    source: str,
+    found: Reach,
+    *,
+    direction: Direction = "descendants",
+    relations: Iterable[str] | None = None,
+) -> int:
+    """How many lines :func:`tree_lines` makes for the walk ``found`` from ``source`` (same arguments),
+    without making or sorting them: the top line, then one per branch of each expanded model, and every
+    model is expanded once (the source at the top, a reached model under its ``via``)."""
+    wanted = None if relations is None else frozenset(str(r) for r in relations)
+    if not isinstance(graph, CompactGraph):
+        adjacent = _shown_neighbours(graph, source, found, direction)
+        return 1 + sum(1 for node in (source, *found) for other, relation in adjacent(node)
+                       if other != node and (wanted is None or relation in wanted))
+    adjacency = graph.parents if direction == "ancestors" else graph.children
+    assert found.positions is not None  # a walk on the index records positions
+    shown = {*found.positions.to_list(), graph.position(source)}
+    codes = None if wanted is None else {c for c, name in enumerate(graph.relation_names) if name in wanted}
+    return 1 + sum(1 for node in shown
+                   for other, code in zip(adjacency.neighbours(node), adjacency.relations(node), strict=True)
+                   if other != node and other in shown and (codes is None or code in codes))
+
+
 def _shown_neighbours(
     graph: Graph, source: str, found: Reach, direction: Direction
 ) -> Callable[[str], list[tuple[str, str | None]]]:

@@ -27,7 +27,7 @@ from ptmgraph import snapshot
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot, SnapshotError
-from ptmgraph.traverse import is_root, paths_to_roots, reach, roots, tree_lines
+from ptmgraph.traverse import is_root, paths_to_roots, reach, roots, tree_line_count, tree_lines
 
 RELATIONS = ["finetune", "adapter", "quantized", "merge", "unknown", "distilled"]  # one outside the code table
 
@@ -116,9 +116,12 @@ def index_walks_equal_networkx_walks_on_random_graphs() -> None:
                 relations = rng.choice([None, set(rng.sample(RELATIONS, 2))])
                 depth = rng.choice([None, 1, 2])
                 assert_same_walk(lg, source, direction=direction, relations=relations, max_depth=depth)
+                lines = list(tree_lines(lg.graph, source, direction=direction, relations=relations, max_depth=depth))
                 assert list(tree_lines(lg.compact, source, direction=direction, relations=relations,
-                                       max_depth=depth)) == list(
-                    tree_lines(lg.graph, source, direction=direction, relations=relations, max_depth=depth))
+                                       max_depth=depth)) == lines
+                for graph in (lg.compact, lg.graph):  # counted without making the lines
+                    found = reach(graph, [source], direction=direction, relations=relations, max_depth=depth)
+                    assert tree_line_count(graph, source, found, direction=direction, relations=relations) == len(lines)
             assert paths_to_roots(lg.compact, source, 5) == paths_to_roots(lg.graph, source, 5)
 
 

@@ -107,14 +107,17 @@ def render_tree(
     columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
     limit: int = 0,
     marker: Callable[[TreeLine], str] | None = None,
+    line_count: int | None = None,
 ) -> tuple[list[Text], int]:
     """The first ``limit`` lines (all when 0) as styled text that fits ``width``, and how many lines were left out.
 
     ``marker`` adds a short word after the id (e.g. ``root``); it counts as part of the id and never drops.
+    ``line_count``, when the caller knows how many ``lines`` there are (:func:`ptmgraph.traverse.tree_line_count`),
+    spares making the lines left out just to count them.
     """
     stream = iter(lines)
     taken = list(islice(stream, limit)) if limit > 0 else list(stream)
-    left_out = sum(1 for _ in stream)
+    left_out = line_count - len(taken) if line_count is not None else sum(1 for _ in stream)
     nodes = lg.nodes_of(list(dict.fromkeys(line.model for line in taken)))  # the printed models' rows only
     open_levels: list[bool] = [False]
     rows: list[tuple[str, str, list[tuple[str, str]]]] = []

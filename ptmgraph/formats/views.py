@@ -18,7 +18,7 @@ from ptmgraph.formats.console import frame_table, print_lines, print_summary, pr
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_lines
+from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
 
 TREE_NODE_COLUMNS = ["downloads", "likes", "license", "created_at", "has_record"]
 """The node attributes :mod:`ptmgraph.formats.tree` shows or reads (its columns, and whether a model
@@ -74,7 +74,9 @@ def print_lineage_tree(
     def root_mark(line: TreeLine) -> str:
         return "root" if direction == "ancestors" and line.level and line.model in roots else ""
 
-    lines, left_out = render_tree(lg, walk, width=console.width, columns=columns, limit=limit, marker=root_mark)
+    count = tree_line_count(lg.compact, model, found, direction=direction, relations=relations or None)
+    lines, left_out = render_tree(lg, walk, width=console.width, columns=columns, limit=limit, marker=root_mark,
+                                  line_count=count)
     print_lines(console, lines)
     if left_out:
         console.print(Text(f"{left_out:,} more lines; --limit 0 shows all, --depth N fewer levels, "
