@@ -154,11 +154,12 @@ def test_a_json_query_loads_neither_typer_nor_rich_nor_networkx_nor_numpy() -> N
 
 
 @pytest.mark.parametrize("command", ["impact", "ancestry"])
-def test_a_query_of_the_bundled_snapshot_loads_no_numpy(command: str) -> None:
+def test_a_tree_of_the_bundled_snapshot_into_a_pipe_loads_neither_numpy_nor_rich_console(command: str) -> None:
     loaded, printed = imported([command, DEPTH3 if command == "ancestry" else LLAMA_CHAT, "--columns",
                                 "relation,downloads,confidence"])
-    assert "numpy" not in loaded and not loaded & {"typer", "networkx"}
+    assert not loaded & {"numpy", "rich.console", "typer", "networkx"}
     assert printed.startswith(f"{'Ancestry' if command == 'ancestry' else 'Impact'} of ")
+    assert "columns: relation, downloads, confidence" in printed
 
 
 def test_importing_the_analyses_imports_none_and_named_like_their_module_stay_functions() -> None:

@@ -17,9 +17,8 @@ from itertools import islice
 from typing import Any
 
 from rich.cells import cell_len
-from rich.text import Text
 
-from ptmgraph.formats.console import printable
+from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CONFIDENCE_CODES
 from ptmgraph.traverse import Reach, TreeLine
@@ -108,8 +107,8 @@ def render_tree(
     limit: int = 0,
     marker: Callable[[TreeLine], str] | None = None,
     line_count: int | None = None,
-) -> tuple[list[Text], int]:
-    """The first ``limit`` lines (all when 0) as styled text that fits ``width``, and how many lines were left out.
+) -> tuple[list[StyledLine], int]:
+    """The first ``limit`` lines (all when 0) as styled lines that fit ``width``, and how many lines were left out.
 
     ``marker`` adds a short word after the id (e.g. ``root``); it counts as part of the id and never drops.
     ``line_count``, when the caller knows how many ``lines`` there are (:func:`ptmgraph.traverse.tree_line_count`),
@@ -137,18 +136,16 @@ def render_tree(
         rows.append((prefix, head, cells))
     texts = []
     for prefix, head, cells in rows:
-        text = Text(prefix, style="dim", no_wrap=True, overflow="ignore")
-        text.append(head, style="bold" if not prefix else "")
+        pieces = [(prefix, "dim"), (head, "bold" if not prefix else "")]
         used = cell_len(prefix + head)
         for value, style in cells:
             if not value:
                 continue
             if used + 2 + cell_len(value) > width:
                 break  # this line drops this column and every later one
-            text.append("  ")
-            text.append(value, style=style)
+            pieces += [("  ", ""), (value, style)]
             used += 2 + cell_len(value)
-        texts.append(text)
+        texts.append(StyledLine(tuple(pieces), wraps=False))
     return texts, left_out
 
 
