@@ -179,19 +179,20 @@ class CompactGraph:
         One scan of the ids finds the positions of the models asked for; only those are joined, so a
         lookup of a few models costs milliseconds at a million models, not a table of every id.
         """
-        if not models:
-            return []
+        return self._positions(models).to_list()
+
+    def positions_of(self, models: list[str]) -> np.ndarray:
+        """:meth:`position_list` as an int64 array, for the whole-graph passes."""
+        return self._positions(models).to_numpy().astype(np.int64)
+
+    def _positions(self, models: list[str]) -> pl.Series:
         wanted = pl.Series("id", models, dtype=pl.String())
         hits = self.ids.is_in(wanted.implode()).arg_true().alias("position")
         table = pl.DataFrame({"id": self.ids.gather(hits), "position": hits}).unique("id", keep="first")
         found = wanted.to_frame().join(table, on="id", how="left", maintain_order="left")["position"]
         if found.null_count():
             raise KeyError(models[found.is_null().arg_true()[0]])
-        return found.to_list()
-
-    def positions_of(self, models: list[str]) -> np.ndarray:
-        """:meth:`position_list` as an int64 array, for the whole-graph passes."""
-        return np.array(self.position_list(models), dtype=np.int64)
+        return found
 
     def name(self, position: int) -> str:
         return str(self.ids[position])
