@@ -68,7 +68,7 @@ CONFIDENCE_CODES = ("low", "medium", "high")
 SMALL_GRAPH_NODES = 100_000
 """The most positions of a *small graph* (module docstring). Measured on a 2-core machine: numpy's
 import costs some 50 ms of CPU; checking the index one value at a time costs about 90 ns per model and
-direction (numpy: 2 ns), and a walk one edge at a time about 0.7 µs per model reached (numpy: 0.15 µs;
+direction (numpy: 4 ns), and a walk one edge at a time about 0.7 µs per model reached (numpy: 0.15 µs;
 199k models reached at 3M models: 145 ms against 30 ms). Up to 100,000 models, the work without numpy
 costs about what numpy's import would, at most."""
 
@@ -113,10 +113,6 @@ class Adjacency:
     @cached_property
     def confidence(self) -> np.ndarray:
         return np.asarray(self.held[3])
-
-    @property
-    def edges(self) -> int:
-        return len(self.held[1])
 
     def of(self, node: int) -> slice:
         """The offsets of ``node``'s neighbours."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
 import polars as pl
@@ -68,17 +69,16 @@ def is_root(graph: Graph, model: str) -> bool:
 
 def roots_at(index: CompactGraph, positions: pl.Series) -> list[bool]:
     """Whether each model at ``positions`` is a root, in that order."""
+    parents = index.parents
     if index.small:
-        parents = index.parents
         return [all(parent == at for parent in parents.neighbours(at)) for at in positions.to_list()]
     at = positions.to_numpy()
-    parents_csr = index.parents
-    first = parents_csr.indptr[at]
-    counts = parents_csr.indptr[at + 1] - first
+    first = parents.indptr[at]
+    counts = parents.indptr[at + 1] - first
     ends = np.cumsum(counts)
     offsets = np.arange(int(counts.sum())) + np.repeat(first - (ends - counts), counts)
     owner = np.repeat(np.arange(len(at)), counts)
-    others = np.bincount(owner[parents_csr.neighbour[offsets] != np.repeat(at, counts)], minlength=len(at))
+    others = np.bincount(owner[parents.neighbour[offsets] != np.repeat(at, counts)], minlength=len(at))
     return (others == 0).tolist()  # type: ignore[no-any-return]
 
 
@@ -209,7 +209,7 @@ def _reach_index(
     positions, vias, hop_codes, levels = walk(adjacency, start_at, index.nodes, codes, max_depth)
     names = index.names(positions)
     relation_names = [*index.relation_names, None]  # code -1 (no relation) picks the last
-    depths = [depth for depth, count in enumerate(levels, 1) for _ in range(count)]
+    depths = list(chain.from_iterable(repeat(depth, count) for depth, count in enumerate(levels, 1)))
     return Reach(
         sources=starts,
         direction=direction,
