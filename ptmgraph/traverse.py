@@ -379,9 +379,19 @@ def tree_line_count(
     assert found.positions is not None  # a walk on the index records positions
     shown = {*found.positions.to_list(), graph.position(source)}
     codes = None if wanted is None else {c for c, name in enumerate(graph.relation_names) if name in wanted}
-    return 1 + sum(1 for node in shown
-                   for other, code in zip(adjacency.neighbours(node), adjacency.relations(node), strict=True)
-                   if other != node and other in shown and (codes is None or code in codes))
+    if graph.small:
+        return 1 + sum(1 for node in shown
+                       for other, code in zip(adjacency.neighbours(node), adjacency.relations(node), strict=True)
+                       if other != node and other in shown and (codes is None or code in codes))
+    at = np.fromiter(shown, dtype=np.int64, count=len(shown))
+    is_shown = np.zeros(graph.nodes, dtype=bool)
+    is_shown[at] = True
+    owner, offsets = _offsets(adjacency.indptr, at)
+    other = adjacency.neighbour[offsets]
+    counted = is_shown[other] & (other != at[owner])
+    if codes is not None:
+        counted &= np.isin(adjacency.relation[offsets], np.array(sorted(codes), dtype=np.int8))
+    return 1 + int(counted.sum())
 
 
 def _shown_neighbours(
