@@ -144,6 +144,7 @@ def ancestry(
         title=f"Ancestry of {model}",
         rows=rows,
         deferred=with_relation_path(found),
+        walk=found,
         summary={
             "model": model,
             "ancestors": rows.height,
@@ -197,6 +198,7 @@ def impact(
         title=f"Impact of {model}",
         rows=rows,
         deferred=with_relation_path(found),
+        walk=found,
         summary={
             "model": model,
             "affected_models": rows.height,

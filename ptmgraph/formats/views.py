@@ -109,7 +109,9 @@ def lineage_tree(
     shown = [prose(printable(lineage_summary(result)))]
     lg = lg.with_node_columns(TREE_NODE_COLUMNS)
     model = result.summary["model"]
-    found = reach(lg.compact, [model], direction=direction, relations=relations or None, max_depth=max_depth)
+    found = result.walk
+    if found is None:
+        found = reach(lg.compact, [model], direction=direction, relations=relations or None, max_depth=max_depth)
     walk = tree_lines(lg.compact, model, direction=direction, relations=relations or None, max_depth=max_depth,
                       order=order_by_downloads(lg, model, found), found=found)
     assert found.positions is not None
