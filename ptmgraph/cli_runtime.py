@@ -301,6 +301,6 @@ def print_lineage(
                 views.print_lineage_flat(out(), result, limit=limit)
             else:
                 views.show_lineage_tree(screen, lg, result, direction=direction, relations=relations,
-                                         max_depth=max_depth, columns=chosen, limit=limit)
+                                        max_depth=max_depth, columns=chosen, limit=limit)
 
         emit_many(results, fmt, limit, table, csv_raw=csv_raw)
