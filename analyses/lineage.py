@@ -130,7 +130,7 @@ def ancestry(
     found = reach(graph, [model], direction="ancestors", relations=wanted, max_depth=max_depth)
     rows = _rows(lg, found)
     assert found.positions is not None
-    is_root = dict(zip(found, roots_at(graph, found.positions).tolist(), strict=True))
+    is_root = dict(zip(found, roots_at(graph, found.positions), strict=True))
     rows = rows.with_columns(pl.Series("is_root", [is_root[n] for n in rows["id"]], dtype=pl.Boolean()))
     paths, truncated = paths_to_roots(graph, model, max_paths)
     path_rows = [
@@ -144,6 +144,7 @@ def ancestry(
         title=f"Ancestry of {model}",
         rows=rows,
         deferred=with_relation_path(found),
+        walk=found,
         summary={
             "model": model,
             "ancestors": rows.height,
@@ -170,11 +171,11 @@ def ancestry(
 def _hop_relations(lg: LineageGraph, path: list[str]) -> list[str | None]:
     """The relation of each edge along ``path`` (base first)."""
     index = lg.compact
-    at = index.positions_of(path).tolist()
+    at = index.position_list(path)
     codes = []
     for a, b in pairwise(at):
         offset = index.edge_offset(a, b)
-        codes.append(int(index.children.relation[offset]) if offset is not None else -1)
+        codes.append(index.children.relation_code(offset) if offset is not None else -1)
     return [index.relation_of(c) for c in codes]
 
 
@@ -197,6 +198,7 @@ def impact(
         title=f"Impact of {model}",
         rows=rows,
         deferred=with_relation_path(found),
+        walk=found,
         summary={
             "model": model,
             "affected_models": rows.height,

@@ -72,7 +72,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit non-zero."""
     from rich.markup import escape
 
-    from ptmgraph.formats.console import printable
+    from ptmgraph.formats.lines import printable
 
     _err().print(f"[red]ptmgraph: error:[/red] {escape(printable(message))}", markup=True, highlight=False,
                  soft_wrap=True)
@@ -207,7 +207,7 @@ def emit_many(
     else:
         for number, result in enumerate(results):
             if number:
-                out().print()
+                screen.line_break()
             table(result)
 
 
@@ -300,7 +300,7 @@ def print_lineage(
             if flat:
                 views.print_lineage_flat(out(), result, limit=limit)
             else:
-                views.print_lineage_tree(out(), lg, result, direction=direction, relations=relations,
-                                         max_depth=max_depth, columns=chosen, limit=limit)
+                views.show_lineage_tree(screen, lg, result, direction=direction, relations=relations,
+                                        max_depth=max_depth, columns=chosen, limit=limit)
 
         emit_many(results, fmt, limit, table, csv_raw=csv_raw)

@@ -16,7 +16,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
 from ptmgraph import index as compact_index
@@ -28,6 +27,7 @@ from ptmgraph.snapshot import Snapshot
 
 if TYPE_CHECKING:
     import networkx as nx
+    import numpy as np
 
 NODE_ATTRIBUTES = [c for c, t in MODELS_SCHEMA.items() if not isinstance(t, pl.List) and c != "id"] + [
     "weight_formats"
@@ -83,23 +83,22 @@ class LineageGraph:
         view.node_columns = list(columns)
         return view
 
-    def nodes_at(self, positions: np.ndarray, columns: list[str] | None = None) -> pl.DataFrame:
+    def nodes_at(self, positions: pl.Series | np.ndarray | list[int], columns: list[str] | None = None) -> pl.DataFrame:
         """``id`` and the node attributes (:attr:`node_columns`, or ``columns``) of the models at these
         index positions, one row each in that order, taken from the models table (null for a model
         named only by an edge)."""
         wanted = columns or self.node_columns
-        positions = np.asarray(positions, dtype=np.int64)
-        recorded = positions < self.compact.rows
-        at = pl.Series(positions)
-        rows = self.snapshot.columns("models", wanted).gather(np.where(recorded, positions, 0))
+        at = pl.Series(positions, dtype=pl.Int64) if not isinstance(positions, pl.Series) else positions.cast(pl.Int64)
+        recorded = at < self.compact.rows
+        # an edge-only model takes row 0's values, then null: a gather needs a row for every position
+        rows = self.snapshot.columns("models", wanted).gather(at * recorded.cast(pl.Int64))
         if not recorded.all():
-            mask = pl.Series(recorded)
-            rows = rows.select(pl.when(mask).then(pl.col(c)).alias(c) for c in wanted)
+            rows = rows.select(pl.when(recorded).then(pl.col(c)).alias(c) for c in wanted)
         return rows.insert_column(0, self.compact.ids.gather(at).alias("id").cast(pl.String()))
 
     def nodes_of(self, models: list[str]) -> dict[str, dict[str, Any]]:
         """The node attributes of some models, by id (see :meth:`nodes_at`); KeyError for an unknown model."""
-        positions = self.compact.positions_of(models)
+        positions = self.compact.position_list(models)
         return {row["id"]: row for row in self.nodes_at(positions).to_dicts()}
 
     def __contains__(self, model_id: object) -> bool:
@@ -141,13 +140,11 @@ class LineageGraph:
 
     def parents(self, model_id: str) -> list[str]:
         """The model's bases, in id order (itself too when it names itself)."""
-        side = self.compact.parents
-        return self.compact.names(side.neighbour[side.of(self.compact.position(model_id))])
+        return self.compact.names(self.compact.parents.neighbours(self.compact.position(model_id)))
 
     def children(self, model_id: str) -> list[str]:
         """The models derived from it, in id order."""
-        side = self.compact.children
-        return self.compact.names(side.neighbour[side.of(self.compact.position(model_id))])
+        return self.compact.names(self.compact.children.neighbours(self.compact.position(model_id)))
 
     def edge(self, base: str, child: str) -> dict[str, Any]:
         """The ``edges`` row of base -> child (the last one, as networkx keeps it); KeyError when none."""

@@ -1,4 +1,4 @@
-"""The compact lineage graph: integer node ids and CSR adjacency in both directions, on numpy arrays.
+"""The compact lineage graph: integer node ids and CSR adjacency in both directions.
 
 Definitions:
 
@@ -13,6 +13,9 @@ Definitions:
   :data:`RELATION_CODES` (0 finetune, 1 adapter, 2 quantized, 3 merge, 4 unknown) and appends any
   other spelling found in the edges; -1 is a missing relation.
 - **confidence code**: 0 low, 1 medium, 2 high (:data:`CONFIDENCE_CODES`); -1 missing.
+- **small graph**: at most :data:`SMALL_GRAPH_NODES` positions. A cold point query on a small graph
+  reads, checks and walks the index without numpy, whose import would cost it more than the work; a
+  larger graph is checked and walked with numpy.
 
 A pair (base, child) named twice in ``edges`` is one edge carrying the last row's relation and
 confidence, as networkx's ``add_edges_from`` keeps it. Self-loops are kept.
@@ -20,17 +23,36 @@ confidence, as networkx's ``add_edges_from`` keeps it. Self-loops are kept.
 The index is built from the tables (:func:`build`), written beside them as ``index.npz`` (plain
 arrays, never pickled) and read back by :func:`read`; :func:`read` returns None when the stored
 index was built from other tables (its ``fingerprint`` differs), so the caller builds one in memory.
+:func:`read` maps the file and parses numpy's format with the standard library (:func:`stored_arrays`),
+so the arrays it gives are typed memoryviews of the file; an index built in memory holds numpy
+arrays. Both index to ints and slice to arrays with ``tolist()``, which is all the point lookups of
+:class:`Adjacency` and :class:`CompactGraph` use; the whole-graph passes read the numpy attributes
+(:attr:`Adjacency.indptr` ...), made from the same memory on first use.
 """
 
 from __future__ import annotations
 
+import ast
+import mmap
+import re
+import struct
+import sys
 import zipfile
+from array import array
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Union
 
-import numpy as np
 import polars as pl
+
+from ptmgraph.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy")  # the point queries on a small graph never import it (module docstring)
 
 INDEX_FILE = "index.npz"
 """The snapshot file holding the index (numpy's uncompressed ``.npz``: a zip of ``.npy`` arrays)."""
@@ -43,26 +65,73 @@ RELATION_CODES = ("finetune", "adapter", "quantized", "merge", "unknown")
 CONFIDENCE_CODES = ("low", "medium", "high")
 """The confidence codes, in code order (weakest first)."""
 
+SMALL_GRAPH_NODES = 100_000
+"""The most positions of a *small graph* (module docstring). Measured on a 2-core machine: numpy's
+import costs some 50 ms of CPU; checking the index one value at a time costs about 90 ns per model and
+direction (numpy: 4 ns), and a walk one edge at a time about 0.7 µs per model reached (numpy: 0.15 µs;
+199k models reached at 3M models: 145 ms against 30 ms). Up to 100,000 models, the work without numpy
+costs about what numpy's import would, at most."""
+
 Side = Literal["children", "parents"]
 """``children`` lists each model's derived models; ``parents`` each model's bases."""
+
+IntArray = Union["np.ndarray", memoryview]
+"""A one-dimensional array of integers: a numpy array (an index built in memory) or a typed memoryview
+of the stored file (an index read from it)."""
 
 
 class IndexFileError(ValueError):
     """A stored index file that cannot be used; the message says why."""
 
 
-@dataclass(frozen=True)
 class Adjacency:
-    """One direction of the CSR adjacency (see the module docstring)."""
+    """One direction of the CSR adjacency (see the module docstring).
 
-    indptr: np.ndarray  # int64, one more than the node count
-    neighbour: np.ndarray  # int32 positions
-    relation: np.ndarray  # int8 relation codes
-    confidence: np.ndarray  # int8 confidence codes
+    The point lookups (:meth:`of`, :meth:`neighbours`, :meth:`relations`, :meth:`relation_code`,
+    :meth:`confidence_code`) read the arrays as they are held; the attributes :attr:`indptr`,
+    :attr:`neighbour`, :attr:`relation` and :attr:`confidence` are numpy arrays for the whole-graph
+    passes (views of the same memory, made on first use).
+    """
+
+    def __init__(self, indptr: IntArray, neighbour: IntArray, relation: IntArray, confidence: IntArray) -> None:
+        self.held = (indptr, neighbour, relation, confidence)
+        """indptr (int64, one more than the node count), neighbour (int32 positions), relation and
+        confidence codes (int8), as given."""
+
+    @cached_property
+    def indptr(self) -> np.ndarray:
+        return np.asarray(self.held[0])
+
+    @cached_property
+    def neighbour(self) -> np.ndarray:
+        return np.asarray(self.held[1])
+
+    @cached_property
+    def relation(self) -> np.ndarray:
+        return np.asarray(self.held[2])
+
+    @cached_property
+    def confidence(self) -> np.ndarray:
+        return np.asarray(self.held[3])
 
     def of(self, node: int) -> slice:
         """The offsets of ``node``'s neighbours."""
-        return slice(int(self.indptr[node]), int(self.indptr[node + 1]))
+        indptr = self.held[0]
+        return slice(int(indptr[node]), int(indptr[node + 1]))
+
+    def neighbours(self, node: int) -> list[int]:
+        """The positions of ``node``'s neighbours, in id order."""
+        return self.held[1][self.of(node)].tolist()  # type: ignore[no-any-return]
+
+    def relations(self, node: int) -> list[int]:
+        """The relation codes of ``node``'s edges, in the order of :meth:`neighbours`."""
+        return self.held[2][self.of(node)].tolist()  # type: ignore[no-any-return]
+
+    def relation_code(self, offset: int) -> int:
+        return int(self.held[2][offset])
+
+    def confidence_code(self, offset: int) -> int:
+        return int(self.held[3][offset])
 
 
 @dataclass(frozen=True)
@@ -80,6 +149,11 @@ class CompactGraph:
     def nodes(self) -> int:
         return self.ids.len()
 
+    @property
+    def small(self) -> bool:
+        """Whether this is a *small graph* (module docstring): walked without numpy."""
+        return self.nodes <= SMALL_GRAPH_NODES
+
     def side(self, side: Side) -> Adjacency:
         return self.children if side == "children" else self.parents
 
@@ -94,27 +168,32 @@ class CompactGraph:
             raise KeyError(model)
         return int(found)
 
-    def positions_of(self, models: list[str]) -> np.ndarray:
-        """The positions of ``models`` (int64, in that order; an id named twice in the graph: its first
+    def position_list(self, models: list[str]) -> list[int]:
+        """The positions of ``models``, in that order (an id named twice in the graph: its first
         position); KeyError for an unknown model.
 
         One scan of the ids finds the positions of the models asked for; only those are joined, so a
         lookup of a few models costs milliseconds at a million models, not a table of every id.
         """
-        if not models:
-            return np.zeros(0, dtype=np.int64)
+        return self._positions(models).to_list()
+
+    def positions_of(self, models: list[str]) -> np.ndarray:
+        """:meth:`position_list` as an int64 array, for the whole-graph passes."""
+        return self._positions(models).to_numpy().astype(np.int64)
+
+    def _positions(self, models: list[str]) -> pl.Series:
         wanted = pl.Series("id", models, dtype=pl.String())
         hits = self.ids.is_in(wanted.implode()).arg_true().alias("position")
         table = pl.DataFrame({"id": self.ids.gather(hits), "position": hits}).unique("id", keep="first")
         found = wanted.to_frame().join(table, on="id", how="left", maintain_order="left")["position"]
         if found.null_count():
             raise KeyError(models[found.is_null().arg_true()[0]])
-        return found.to_numpy().astype(np.int64)
+        return found
 
     def name(self, position: int) -> str:
         return str(self.ids[position])
 
-    def names(self, positions: np.ndarray) -> list[str]:
+    def names(self, positions: list[int] | np.ndarray | pl.Series) -> list[str]:
         return self.ids.gather(positions).to_list() if len(positions) else []
 
     def relation_of(self, code: int) -> str | None:
@@ -122,9 +201,8 @@ class CompactGraph:
 
     def edge_offset(self, base: int, child: int) -> int | None:
         """The offset of the edge base -> child in :attr:`children`, or None when there is none."""
-        span = self.children.of(base)
-        hits = np.flatnonzero(self.children.neighbour[span] == child)
-        return span.start + int(hits[0]) if len(hits) else None
+        children = self.children.neighbours(base)
+        return self.children.of(base).start + children.index(child) if child in children else None
 
 
 def _codes(column: pl.Series, first: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -148,10 +226,10 @@ def fingerprint(models: pl.DataFrame, edges: pl.DataFrame) -> int:
     total = models.height * 1_000_003 + edges.height
     for frame, columns in ((models, ["id"]), (edges, ["base", "child", "relation", "confidence"])):
         if frame.height:
-            hashed = frame.select(columns).hash_rows(seed=7).to_numpy()
-            # Weighted by row so that reordering rows changes it too.
-            weights = np.arange(1, len(hashed) + 1, dtype=np.uint64)
-            total ^= int(np.bitwise_xor.reduce(hashed * weights)) if len(hashed) else 0
+            hashed = frame.select(columns).hash_rows(seed=7)
+            # Weighted by row so that reordering rows changes it too (the products wrap modulo 2**64).
+            weights = pl.int_range(1, frame.height + 1, dtype=pl.UInt64, eager=True)
+            total ^= int((hashed * weights).bitwise_xor())  # type: ignore[arg-type]
     return total & ((1 << 63) - 1)
 
 
@@ -215,46 +293,143 @@ def write(index: CompactGraph, path: Path) -> None:
     for side in ("children", "parents"):
         adjacency = index.side(side)  # type: ignore[arg-type]
         for field in ("indptr", "neighbour", "relation", "confidence"):
-            arrays[f"{side}_{field}"] = getattr(adjacency, field)
+            arrays[f"{side}_{field}"] = getattr(adjacency, field).astype(_STORED_TYPES[field], copy=False)
     with open(path, "wb") as handle:
         np.savez(handle, allow_pickle=False, **arrays)
+
+
+_STORED_TYPES = {"indptr": "<i8", "neighbour": "<i4", "relation": "|i1", "confidence": "|i1"}
+"""The numpy type each adjacency array is stored as (little-endian, whatever the machine)."""
+
+_FORMATS: dict[str, Literal["q", "i", "b"]] = {"<i8": "q", "<i4": "i", "|i1": "b"}
+"""The stored numeric types :func:`stored_arrays` reads, by numpy type, as :mod:`struct` formats."""
+
+_TEXT = re.compile(r"<U([0-9]{1,6})")
+"""numpy's fixed-width Unicode type: so many UTF-32 code units per string, padded with NULs."""
+
+_NPY_MAGIC = b"\x93NUMPY"
+_HEADER_BYTES = 4096
+"""The longest ``.npy`` header read (numpy writes about a hundred bytes)."""
+
+
+def stored_arrays(path: Path) -> dict[str, memoryview | list[str]]:
+    """The one-dimensional arrays of the ``.npz`` file at ``path`` (numpy's uncompressed zip of ``.npy``
+    files, as :func:`write` stores them), by name, without numpy: numbers as typed memoryviews of the
+    mapped file (no copy), strings as lists.
+
+    Only what :func:`write` writes is accepted: stored (not deflated) members holding a C-ordered
+    1-D array of little-endian int8, int32, int64 or fixed-width Unicode; anything else raises
+    :class:`IndexFileError`. The header of each member is a Python literal, parsed with
+    :func:`ast.literal_eval` (never evaluated). The map stays open while an array uses it; a snapshot is
+    replaced by renaming a new directory into place (:func:`ptmgraph.snapshot.save`), never rewritten
+    in place, so the mapped file does not change under it.
+    """
+    try:
+        with open(path, "rb") as handle:
+            mapped = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+            members = zipfile.ZipFile(handle).infolist()
+        return {info.filename.removesuffix(".npy"): _member(mapped, info) for info in members}
+    except (OSError, ValueError, EOFError, KeyError, IndexError, SyntaxError, RecursionError, struct.error,
+            zipfile.BadZipFile) as err:
+        raise IndexFileError(f"not a readable index ({type(err).__name__}: {err})") from None
+
+
+def _member(mapped: memoryview, info: zipfile.ZipInfo) -> memoryview | list[str]:
+    """The array stored in the zip member ``info`` of the file ``mapped``."""
+    if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+        raise ValueError(f"{info.filename}: not a stored .npy member")
+    local = info.header_offset
+    if bytes(mapped[local:local + 4]) != b"PK\x03\x04":
+        raise ValueError(f"{info.filename}: no local header")
+    name_bytes, extra_bytes = struct.unpack_from("<HH", mapped, local + 26)
+    start = local + 30 + name_bytes + extra_bytes  # the local header's extra field may differ from the directory's
+    member = mapped[start:start + info.file_size]
+    if len(member) != info.file_size or bytes(member[:6]) != _NPY_MAGIC:
+        raise ValueError(f"{info.filename}: not a .npy array")
+    major = member[6]
+    if major == 1:
+        (header_bytes,), header_start = struct.unpack_from("<H", member, 8), 10
+    elif major in (2, 3):
+        (header_bytes,), header_start = struct.unpack_from("<I", member, 8), 12
+    else:
+        raise ValueError(f"{info.filename}: .npy version {major}")
+    if header_bytes > _HEADER_BYTES:
+        raise ValueError(f"{info.filename}: header too long")
+    header = ast.literal_eval(bytes(member[header_start:header_start + header_bytes]).decode("latin-1"))
+    if (not isinstance(header, dict) or header.get("fortran_order") is not False
+            or not isinstance(header.get("shape"), tuple) or len(header["shape"]) != 1
+            or not isinstance(header["shape"][0], int) or header["shape"][0] < 0):
+        raise ValueError(f"{info.filename}: not a one-dimensional array")
+    count, kind = header["shape"][0], header.get("descr")
+    data = member[header_start + header_bytes:]
+    text = _TEXT.fullmatch(kind) if isinstance(kind, str) else None
+    if text:
+        width = int(text.group(1))
+        if len(data) < count * width * 4:
+            raise ValueError(f"{info.filename}: shorter than its shape")
+        chars = bytes(data[:count * width * 4]).decode("utf-32-le")
+        return [chars[at:at + width].rstrip("\0") for at in range(0, count * width, width)]
+    if kind not in _FORMATS:
+        raise ValueError(f"{info.filename}: type {kind!r}")
+    size = struct.calcsize(_FORMATS[kind])
+    if len(data) < count * size:
+        raise ValueError(f"{info.filename}: shorter than its shape")
+    if sys.byteorder != "little" and size > 1:  # stored little-endian: a byte-swapped copy on this machine
+        swapped = array(_FORMATS[kind], bytes(data[:count * size]))
+        swapped.byteswap()
+        return memoryview(swapped)
+    return data[:count * size].cast(_FORMATS[kind])
 
 
 def read(path: Path, models: pl.DataFrame, edges: pl.DataFrame) -> CompactGraph | None:
     """The index stored at ``path`` for these tables; None when it was built from other tables or
     another index version. Raises :class:`IndexFileError` when the file is damaged."""
+    arrays = stored_arrays(path)
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
-        raise IndexFileError(f"not a readable index ({type(err).__name__})") from None
-    try:
-        if int(arrays["version"][0]) != INDEX_VERSION:
+        numbers = {name: arrays[name] for name in ("version", "rows", "fingerprint")}
+        if not all(isinstance(n, memoryview) and len(n) == 1 for n in numbers.values()):
+            raise ValueError("version, rows and fingerprint are not one number each")
+        version, rows, stored_fingerprint = (int(n[0]) for n in numbers.values())  # type: ignore[index]
+        if version != INDEX_VERSION:
             return None
-        if int(arrays["rows"][0]) != models.height or int(arrays["fingerprint"][0]) != fingerprint(models, edges):
+        if rows != models.height or stored_fingerprint != fingerprint(models, edges):
             return None
-        ids = pl.concat([models["id"].cast(pl.String),
-                         pl.Series("id", arrays["extra_ids"].tolist(), dtype=pl.String)]).alias("id")
+        extra, names = arrays["extra_ids"], arrays["relation_names"]
+        if not isinstance(extra, list) or not isinstance(names, list):
+            raise ValueError("ids and relation names are not text")
+        ids = pl.concat([models["id"].cast(pl.String), pl.Series("id", extra, dtype=pl.String)]).alias("id")
         sides = {}
         for side in ("children", "parents"):
-            sides[side] = _checked(Adjacency(*(arrays[f"{side}_{f}"] for f in
-                                               ("indptr", "neighbour", "relation", "confidence"))), ids.len())
-        names = tuple(str(n) for n in arrays["relation_names"].tolist())
+            held = [arrays[f"{side}_{f}"] for f in _STORED_TYPES]
+            if not all(isinstance(a, memoryview) and a.format == _FORMATS[t]
+                       for a, t in zip(held, _STORED_TYPES.values(), strict=True)):
+                raise ValueError(f"{side}: arrays of other types")
+            sides[side] = _checked(Adjacency(*held), ids.len())  # type: ignore[arg-type]
     except (KeyError, IndexError, TypeError, ValueError) as err:
         raise IndexFileError(f"not a readable index ({type(err).__name__}: {err})") from None
-    return CompactGraph(ids=ids, rows=models.height, relation_names=names,
-                        fingerprint=int(arrays["fingerprint"][0]), **sides)
+    return CompactGraph(ids=ids, rows=models.height, relation_names=tuple(names),
+                        fingerprint=stored_fingerprint, **sides)
 
 
 def _checked(adjacency: Adjacency, nodes: int) -> Adjacency:
-    """``adjacency`` when its arrays are consistent with ``nodes`` models; ValueError otherwise."""
-    indptr, neighbour = adjacency.indptr, adjacency.neighbour
+    """``adjacency`` when its arrays are consistent with ``nodes`` models; ValueError otherwise.
+
+    On a small graph (module docstring) checked one value at a time, otherwise with numpy.
+    """
+    indptr, neighbour, relation, confidence = adjacency.held
     edges = len(neighbour)
-    if indptr.shape != (nodes + 1,) or indptr[0] != 0 or indptr[-1] != edges or np.any(np.diff(indptr) < 0):
+    if len(indptr) != nodes + 1 or indptr[0] != 0 or indptr[-1] != edges:
         raise ValueError("offsets do not match the models")
-    if edges and (neighbour.min() < 0 or neighbour.max() >= nodes):
+    if nodes <= SMALL_GRAPH_NODES:
+        descending = any(a > b for a, b in pairwise(indptr))
+        outside = edges and (min(neighbour) < 0 or max(neighbour) >= nodes)
+    else:
+        descending = bool(np.any(np.diff(adjacency.indptr) < 0))
+        outside = edges and (adjacency.neighbour.min() < 0 or adjacency.neighbour.max() >= nodes)
+    if descending:
+        raise ValueError("offsets do not match the models")
+    if outside:
         raise ValueError("a neighbour outside the models")
-    if len(adjacency.relation) != edges or len(adjacency.confidence) != edges:
+    if len(relation) != edges or len(confidence) != edges:
         raise ValueError("edge codes do not match the edges")
-    return Adjacency(indptr.astype(np.int64), neighbour.astype(np.int32), adjacency.relation.astype(np.int8),
-                     adjacency.confidence.astype(np.int8))
+    return adjacency

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from ptmgraph.traverse import Reach
 
 
 @dataclass
@@ -19,7 +22,9 @@ class AnalysisResult:
     ``rows`` is the main table (one row per model, the model under ``id``); ``summary`` holds scalar
     facts and small lists; ``tables`` holds secondary tables (e.g. the summary by depth).
     ``deferred`` adds to given rows the columns built only when printed: a path per row held for
-    every row would make memory quadratic in depth (see :mod:`ptmgraph.traverse`).
+    every row would make memory quadratic in depth (see :mod:`ptmgraph.traverse`). ``walk`` is the walk
+    the rows come from, when one does (ancestry, impact): a view that draws it (the lineage tree) takes
+    it instead of walking again.
     """
 
     title: str
@@ -27,6 +32,7 @@ class AnalysisResult:
     summary: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     deferred: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+    walk: Reach | None = field(default=None, compare=False, repr=False)
 
     def output_rows(self, limit: int = 0) -> pl.DataFrame:
         """The first ``limit`` rows (all when 0) with the deferred columns added: what formats print."""

@@ -98,6 +98,24 @@ class Screen:
         return self.stdout.isatty()
 
     @property
+    def plain(self) -> bool:
+        """Whether the output shows no styles: not a terminal (so never paged) and no colour. Text written
+        as it is then looks as the console would print it (see :mod:`ptmgraph.formats.lines`)."""
+        return not self.is_terminal and not use_color(self.color, False)
+
+    @property
+    def width(self) -> int:
+        """The columns output is fitted to (see the module docstring)."""
+        return shutil.get_terminal_size((PIPE_WIDTH, 40)).columns
+
+    def line_break(self) -> None:
+        """An empty line: written as it is on plain output, else printed by the console after what it printed."""
+        if self.plain and self._console is None:
+            self.write("\n")
+        else:
+            self.console.print()
+
+    @property
     def console(self) -> Console:
         """The rich console commands print to (made on first use)."""
         if self._console is None:
@@ -111,7 +129,7 @@ class Screen:
             color = use_color(self.color, terminal)
             self._console = Console(
                 file=target,
-                width=shutil.get_terminal_size((PIPE_WIDTH, 40)).columns,
+                width=self.width,
                 force_terminal=color,
                 no_color=not color,
                 color_system="auto" if color else None,

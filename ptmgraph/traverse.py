@@ -12,9 +12,10 @@ Words that mean one thing everywhere (``notes/design.md``); every other module r
   path from the source is an adapter (an adapter loads its base's weights at run time, like a package
   dependency); *inherited* when any hop copied the weights (finetune, merge, quantized, unknown).
 
-The graph is either the compact index (:class:`ptmgraph.index.CompactGraph`: CSR arrays, walked with
-numpy a whole BFS level at a time) or the lineage ``networkx.DiGraph`` (edge base -> derived, the
-hop's relation in the edge attribute ``relation``) that the Python API hands out; :func:`reach`,
+The graph is either the compact index (:class:`ptmgraph.index.CompactGraph`: CSR arrays, walked one
+edge at a time on a small graph and with numpy a whole BFS level at a time on a larger one) or the
+lineage ``networkx.DiGraph`` (edge base -> derived, the hop's relation in the edge attribute
+``relation``) that the Python API hands out; :func:`reach`,
 :func:`is_root`, :func:`roots`, :func:`paths_to_roots` and :func:`tree_lines` give the same answers
 on both (``tests/test_index.py`` checks it), and so do :func:`reach_union`, :func:`depths_from_roots`,
 :func:`reach_of_every_model` and :func:`reach_of_every_group` (``tests/test_traverse.py``). A walk
@@ -34,14 +35,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
-import numpy as np
+import polars as pl
 
 from ptmgraph.index import Adjacency, CompactGraph
+from ptmgraph.lazy import lazy_module
 
 if TYPE_CHECKING:  # networkx is imported only by whoever builds a networkx graph
     import networkx as nx
+    import numpy as np
+else:
+    np = lazy_module("numpy")  # the point walks on a small graph never import it (see ptmgraph.index)
 
 Graph = Union["nx.DiGraph", CompactGraph]
 """A lineage graph a walk accepts: the compact index or the networkx graph."""
@@ -57,20 +63,23 @@ def is_root(graph: Graph, model: str) -> bool:
     """Whether ``model`` is a root: it has no parent other than itself."""
     if isinstance(graph, CompactGraph):
         at = graph.position(model)
-        return bool(np.all(graph.parents.neighbour[graph.parents.of(at)] == at))
+        return all(parent == at for parent in graph.parents.neighbours(at))
     return all(parent == model for parent in graph.pred[model])
 
 
-def roots_at(index: CompactGraph, positions: np.ndarray) -> np.ndarray:
-    """Whether each model at ``positions`` is a root (a boolean array in that order)."""
+def roots_at(index: CompactGraph, positions: pl.Series) -> list[bool]:
+    """Whether each model at ``positions`` is a root, in that order."""
     parents = index.parents
-    first = parents.indptr[positions]
-    counts = parents.indptr[positions + 1] - first
+    if index.small:
+        return [all(parent == at for parent in parents.neighbours(at)) for at in positions.to_list()]
+    at = positions.to_numpy()
+    first = parents.indptr[at]
+    counts = parents.indptr[at + 1] - first
     ends = np.cumsum(counts)
     offsets = np.arange(int(counts.sum())) + np.repeat(first - (ends - counts), counts)
-    owner = np.repeat(np.arange(len(positions)), counts)
-    others = np.bincount(owner[parents.neighbour[offsets] != np.repeat(positions, counts)], minlength=len(positions))
-    return others == 0  # type: ignore[no-any-return]
+    owner = np.repeat(np.arange(len(at)), counts)
+    others = np.bincount(owner[parents.neighbour[offsets] != np.repeat(at, counts)], minlength=len(at))
+    return (others == 0).tolist()  # type: ignore[no-any-return]
 
 
 def root_mask(index: CompactGraph) -> np.ndarray:
@@ -103,8 +112,8 @@ class Reach:
     depth: dict[str, int]
     via: dict[str, str]
     relation: dict[str, str]
-    positions: np.ndarray | None = field(default=None, compare=False, repr=False)
-    """On the compact index: the reached models' positions, in iteration order (None on networkx)."""
+    positions: pl.Series | None = field(default=None, compare=False, repr=False)
+    """On the compact index: the reached models' positions (Int64), in iteration order (None on networkx)."""
 
     def __len__(self) -> int:
         return len(self.depth)
@@ -188,26 +197,79 @@ def _reach_index(
     index: CompactGraph, starts: tuple[str, ...], direction: Direction, wanted: frozenset[str] | None,
     max_depth: int | None,
 ) -> Reach:
-    """:func:`reach` on the compact index: one numpy pass per BFS level.
+    """:func:`reach` on the compact index: one edge at a time on a small graph (:func:`_walk_edges`), one
+    numpy pass per BFS level on a larger one (:func:`_walk_levels`). Both visit the frontier in the order
+    found and each node's neighbours in id order, and keep each model's first pair (via, relation): the
+    walk :func:`reach` defines on networkx."""
+    adjacency = index.parents if direction == "ancestors" else index.children
+    start_at = [index.position(s) for s in starts]
+    codes = None if wanted is None else frozenset(
+        code for code, name in enumerate(index.relation_names) if name in wanted)
+    walk = _walk_edges if index.small else _walk_levels
+    positions, vias, hop_codes, levels = walk(adjacency, start_at, index.nodes, codes, max_depth)
+    names = index.names(positions)
+    relation_names = [*index.relation_names, None]  # code -1 (no relation) picks the last
+    depths = list(chain.from_iterable(repeat(depth, count) for depth, count in enumerate(levels, 1)))
+    return Reach(
+        sources=starts,
+        direction=direction,
+        depth=dict(zip(names, depths, strict=True)),
+        via=dict(zip(names, index.names(vias), strict=True)),
+        relation=dict(zip(names, [relation_names[c] for c in hop_codes], strict=True)),  # type: ignore[misc]
+        positions=positions,
+    )
+
+
+Walked = tuple[pl.Series, pl.Series, list[int], list[int]]
+"""A walk on the index: the positions reached (in the order found), the position of each one's via,
+each one's hop relation code, and how many were found at each depth (1, 2 ...)."""
+
+
+def _walk_edges(adjacency: Adjacency, start_at: list[int], nodes: int, codes: frozenset[int] | None,
+                max_depth: int | None) -> Walked:
+    """The walk of :func:`_reach_index`, one edge at a time: a model is taken the first time it is met."""
+    indptr, neighbour, relation, _ = adjacency.held
+    seen = bytearray(nodes)
+    for at in start_at:
+        seen[at] = 1
+    found: list[int] = []
+    vias: list[int] = []
+    hops: list[int] = []
+    levels: list[int] = []
+    frontier = start_at
+    while frontier and (max_depth is None or len(levels) < max_depth):
+        level_start = len(found)
+        for node in frontier:
+            first, end = indptr[node], indptr[node + 1]
+            for other, code in zip(neighbour[first:end].tolist(), relation[first:end].tolist(), strict=True):
+                if seen[other] or (codes is not None and code not in codes):
+                    continue
+                seen[other] = 1
+                found.append(other)
+                vias.append(node)
+                hops.append(code)
+        levels.append(len(found) - level_start)
+        frontier = found[level_start:]
+    return pl.Series(found, dtype=pl.Int64), pl.Series(vias, dtype=pl.Int64), hops, levels
+
+
+def _walk_levels(adjacency: Adjacency, start_at: list[int], nodes: int, codes: frozenset[int] | None,
+                 max_depth: int | None) -> Walked:
+    """The walk of :func:`_reach_index`, one numpy pass per level.
 
     A level lists every (frontier node, neighbour) pair in the order the one-at-a-time walk meets them
     (frontier in the order found, neighbours in id order), drops those already seen or of an unwanted
     relation, and keeps each neighbour's first pair: the same depth, via and relation as that walk.
     """
-    adjacency = index.parents if direction == "ancestors" else index.children
-    start_at = np.array([index.position(s) for s in starts], dtype=np.int64)
-    seen = np.zeros(index.nodes, dtype=bool)
-    seen[start_at] = True
-    codes = None if wanted is None else np.array(
-        [code for code, name in enumerate(index.relation_names) if name in wanted], dtype=np.int8)
+    frontier = np.array(start_at, dtype=np.int64)
+    seen = np.zeros(nodes, dtype=bool)
+    seen[frontier] = True
+    wanted = None if codes is None else np.array(sorted(codes), dtype=np.int8)
     found: list[np.ndarray] = []
     vias: list[np.ndarray] = []
     hops: list[np.ndarray] = []
     levels: list[int] = []
-    frontier = start_at
-    level = 0
-    while frontier.size and (max_depth is None or level < max_depth):
-        level += 1
+    while frontier.size and (max_depth is None or len(levels) < max_depth):
         first = adjacency.indptr[frontier]
         counts = adjacency.indptr[frontier + 1] - first
         total = int(counts.sum())
@@ -219,8 +281,8 @@ def _reach_index(
         owner = np.repeat(frontier, counts)
         candidate = adjacency.neighbour[offsets]
         keep = ~seen[candidate]
-        if codes is not None:
-            keep &= np.isin(adjacency.relation[offsets], codes)
+        if wanted is not None:
+            keep &= np.isin(adjacency.relation[offsets], wanted)
         candidate, owner, offsets = candidate[keep], owner[keep], offsets[keep]
         _, firsts = np.unique(candidate, return_index=True)
         firsts.sort()
@@ -231,20 +293,10 @@ def _reach_index(
         hops.append(adjacency.relation[offsets[firsts]])
         levels.append(len(new))
         frontier = new
-    positions = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-    names = index.names(positions)
-    via_names = index.names(np.concatenate(vias)) if vias else []
-    relation_names = [*index.relation_names, None]  # code -1 (no relation) picks the last
-    hop_codes = np.concatenate(hops).tolist() if hops else []
-    depths = np.repeat(np.arange(1, len(levels) + 1), levels).tolist()
-    return Reach(
-        sources=starts,
-        direction=direction,
-        depth=dict(zip(names, depths, strict=True)),
-        via=dict(zip(names, via_names, strict=True)),
-        relation=dict(zip(names, [relation_names[c] for c in hop_codes], strict=True)),  # type: ignore[misc]
-        positions=positions,
-    )
+    empty = np.zeros(0, dtype=np.int64)
+    return (pl.Series(np.concatenate(found) if found else empty, dtype=pl.Int64),
+            pl.Series(np.concatenate(vias) if vias else empty, dtype=pl.Int64),
+            np.concatenate(hops).tolist() if hops else [], levels)
 
 
 class TreeLine(NamedTuple):
@@ -307,6 +359,41 @@ def tree_lines(
             stack.append((other, level + 1, branches(other)[::-1]))
 
 
+def tree_line_count(
+    graph: Graph,
+    source: str,
+    found: Reach,
+    *,
+    direction: Direction = "descendants",
+    relations: Iterable[str] | None = None,
+) -> int:
+    """How many lines :func:`tree_lines` makes for the walk ``found`` from ``source`` (same arguments),
+    without making or sorting them: the top line, then one per branch of each expanded model, and every
+    model is expanded once (the source at the top, a reached model under its ``via``)."""
+    wanted = None if relations is None else frozenset(str(r) for r in relations)
+    if not isinstance(graph, CompactGraph):
+        adjacent = _shown_neighbours(graph, source, found, direction)
+        return 1 + sum(1 for node in (source, *found) for other, relation in adjacent(node)
+                       if other != node and (wanted is None or relation in wanted))
+    adjacency = graph.parents if direction == "ancestors" else graph.children
+    assert found.positions is not None  # a walk on the index records positions
+    shown = {*found.positions.to_list(), graph.position(source)}
+    codes = None if wanted is None else {c for c, name in enumerate(graph.relation_names) if name in wanted}
+    if graph.small:
+        return 1 + sum(1 for node in shown
+                       for other, code in zip(adjacency.neighbours(node), adjacency.relations(node), strict=True)
+                       if other != node and other in shown and (codes is None or code in codes))
+    at = np.fromiter(shown, dtype=np.int64, count=len(shown))
+    is_shown = np.zeros(graph.nodes, dtype=bool)
+    is_shown[at] = True
+    owner, offsets = _offsets(adjacency.indptr, at)
+    other = adjacency.neighbour[offsets]
+    counted = is_shown[other] & (other != at[owner])
+    if codes is not None:
+        counted &= np.isin(adjacency.relation[offsets], np.array(sorted(codes), dtype=np.int8))
+    return 1 + int(counted.sum())
+
+
 def _shown_neighbours(
     graph: Graph, source: str, found: Reach, direction: Direction
 ) -> Callable[[str], list[tuple[str, str | None]]]:
@@ -322,14 +409,14 @@ def _shown_neighbours(
     adjacency = graph.parents if direction == "ancestors" else graph.children
     assert found.positions is not None  # a walk on the index records positions
     at = graph.position(source)
-    position_of = dict(zip(found, found.positions.tolist(), strict=True)) | {source: at}
+    position_of = dict(zip(found, found.positions.to_list(), strict=True)) | {source: at}
     name_at = {p: n for n, p in position_of.items()}
     relation_names = [*graph.relation_names, None]
 
     def from_index(node: str) -> list[tuple[str, str | None]]:
-        span = adjacency.of(position_of[node])
+        position = position_of[node]
         return [(name_at[o], relation_names[c])  # type: ignore[misc]
-                for o, c in zip(adjacency.neighbour[span].tolist(), adjacency.relation[span].tolist(), strict=True)
+                for o, c in zip(adjacency.neighbours(position), adjacency.relations(position), strict=True)
                 if o in name_at]
 
     return from_index
@@ -345,12 +432,9 @@ def paths_to_roots(graph: Graph, model: str, max_paths: int) -> tuple[list[list[
         parents = graph.parents
         start = graph.position(model)
 
-        def parents_of(node: int) -> list[int]:
-            return parents.neighbour[parents.of(node)].tolist()  # type: ignore[no-any-return]
-
-        found, more = _paths_up(parents_of, start, max_paths)
+        found, more = _paths_up(parents.neighbours, start, max_paths)
         every = sorted({n for path in found for n in path})
-        name = dict(zip(every, graph.names(np.array(every, dtype=np.int64)), strict=True))
+        name = dict(zip(every, graph.names(every), strict=True))
         return [[name[n] for n in path] for path in found], more
     pred = graph.pred
     return _paths_up(lambda node: sorted(pred[node]), model, max_paths)
@@ -388,9 +472,9 @@ def cycle_members(graph: Graph, models: Iterable[str]) -> set[str]:
     number = {m: i for i, m in enumerate(members)}
     if isinstance(graph, CompactGraph):
         children = graph.children
-        at = graph.positions_of(members).tolist()
+        at = graph.position_list(members)
         local = {p: i for i, p in enumerate(at)}
-        successors = [[local[c] for c in children.neighbour[children.of(p)].tolist() if c in local] for p in at]
+        successors = [[local[c] for c in children.neighbours(p) if c in local] for p in at]
     else:
         successors = [[number[c] for c in graph.succ[m] if c in number] for m in members]
     component, count = _components(successors)
@@ -550,7 +634,7 @@ def _expand(csr: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> tuple[np.ndar
     return which, csr[1][offsets]
 
 
-_NEVER = np.iinfo(np.int64).min // 2
+_NEVER = -(2**62)  # np.iinfo(np.int64).min // 2, spelled out: numpy is imported on first use
 """A pending-parent count that never falls to zero: marks nodes a peel must not take."""
 
 

@@ -140,12 +140,26 @@ def test_a_query_prints_the_same_bytes_and_exit_code_either_way(argv: list[str],
         assert json.loads(quick.stdout)
 
 
-def test_a_json_query_loads_neither_typer_nor_rich_nor_networkx() -> None:
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "ptmgraph", "impact", LLAMA_CHAT, "-f", "json"],
+def imported(argv: list[str]) -> tuple[set[str], str]:
+    """The modules a cold ``ptmgraph`` run imports (as ``-X importtime`` lists them), and what it printed."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "ptmgraph", *argv],
                           capture_output=True, text=True, check=True, timeout=120)
-    loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
-    assert not loaded & {"typer", "pydantic", "rich", "networkx", "analyses.check", "ptmgraph.sources"}
-    assert json.loads(done.stdout)["model"] == LLAMA_CHAT
+    return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}, done.stdout
+
+
+def test_a_json_query_loads_neither_typer_nor_rich_nor_networkx_nor_numpy() -> None:
+    loaded, printed = imported(["impact", LLAMA_CHAT, "-f", "json"])
+    assert not loaded & {"typer", "pydantic", "rich", "networkx", "numpy", "analyses.check", "ptmgraph.sources"}
+    assert json.loads(printed)["model"] == LLAMA_CHAT
+
+
+@pytest.mark.parametrize("command", ["impact", "ancestry"])
+def test_a_tree_of_the_bundled_snapshot_into_a_pipe_loads_neither_numpy_nor_rich_console(command: str) -> None:
+    loaded, printed = imported([command, DEPTH3 if command == "ancestry" else LLAMA_CHAT, "--columns",
+                                "relation,downloads,confidence"])
+    assert not loaded & {"numpy", "rich.console", "typer", "networkx"}
+    assert printed.startswith(f"{'Ancestry' if command == 'ancestry' else 'Impact'} of ")
+    assert "columns: relation, downloads, confidence" in printed
 
 
 def test_importing_the_analyses_imports_none_and_named_like_their_module_stay_functions() -> None:

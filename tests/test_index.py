@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import random
 import shutil
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from ptmgraph import snapshot
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot, SnapshotError
-from ptmgraph.traverse import is_root, paths_to_roots, reach, roots, tree_lines
+from ptmgraph.traverse import is_root, paths_to_roots, reach, roots, tree_line_count, tree_lines
 
 RELATIONS = ["finetune", "adapter", "quantized", "merge", "unknown", "distilled"]  # one outside the code table
 
@@ -81,7 +84,26 @@ def assert_same_walk(lg: LineageGraph, source: str, **options: object) -> None:
         assert lengths[on_index.via[model]] == depth - 1
 
 
-def test_index_walks_equal_networkx_walks_on_random_graphs() -> None:
+SIZES = ["small", "large"]
+"""Whether the index is read, checked and walked as a small graph (without numpy) or a large one (with
+numpy): the tests that say ``size`` run both ways, on the same graphs."""
+
+
+@contextmanager
+def graphs_taken_as(size: str) -> Iterator[None]:
+    """Every index taken as a small graph, or every one as a large graph (see ptmgraph.index)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compact, "SMALL_GRAPH_NODES", 10**12 if size == "small" else -1)
+        yield
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_index_walks_equal_networkx_walks_on_random_graphs(size: str) -> None:
+    with graphs_taken_as(size):
+        index_walks_equal_networkx_walks_on_random_graphs()
+
+
+def index_walks_equal_networkx_walks_on_random_graphs() -> None:
     rng = random.Random(10)
     for _ in range(150):
         lg = LineageGraph(random_snapshot(rng))
@@ -94,9 +116,12 @@ def test_index_walks_equal_networkx_walks_on_random_graphs() -> None:
                 relations = rng.choice([None, set(rng.sample(RELATIONS, 2))])
                 depth = rng.choice([None, 1, 2])
                 assert_same_walk(lg, source, direction=direction, relations=relations, max_depth=depth)
+                lines = list(tree_lines(lg.graph, source, direction=direction, relations=relations, max_depth=depth))
                 assert list(tree_lines(lg.compact, source, direction=direction, relations=relations,
-                                       max_depth=depth)) == list(
-                    tree_lines(lg.graph, source, direction=direction, relations=relations, max_depth=depth))
+                                       max_depth=depth)) == lines
+                for graph in (lg.compact, lg.graph):  # counted without making the lines
+                    found = reach(graph, [source], direction=direction, relations=relations, max_depth=depth)
+                    assert tree_line_count(graph, source, found, direction=direction, relations=relations) == len(lines)
             assert paths_to_roots(lg.compact, source, 5) == paths_to_roots(lg.graph, source, 5)
 
 
@@ -105,12 +130,21 @@ def test_index_walks_equal_networkx_walks_on_random_graphs() -> None:
        st.integers(0, 9))
 def test_index_walk_equals_networkx_walk_for_any_small_graph(pairs: list[tuple[int, int, str]], start: int) -> None:
     edges = [(f"m{a}", f"m{b}", r, "high") for a, b, r in pairs]
-    lg = LineageGraph(tables(edges, [f"m{i}" for i in range(10)]))
-    assert_same_walk(lg, f"m{start}")
-    assert_same_walk(lg, f"m{start}", direction="ancestors")
+    for size in SIZES:
+        with graphs_taken_as(size):
+            lg = LineageGraph(tables(edges, [f"m{i}" for i in range(10)]))
+            assert_same_walk(lg, f"m{start}")
+            assert_same_walk(lg, f"m{start}", direction="ancestors")
+            assert_same_walk(lg, f"m{start}", relations={"adapter", "merge"}, max_depth=2)
 
 
-def test_impact_and_ancestry_on_the_bundled_snapshot_equal_the_networkx_walks() -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_impact_and_ancestry_on_the_bundled_snapshot_equal_the_networkx_walks(size: str) -> None:
+    with graphs_taken_as(size):
+        impact_and_ancestry_on_the_bundled_snapshot_equal_the_networkx_walks()
+
+
+def impact_and_ancestry_on_the_bundled_snapshot_equal_the_networkx_walks() -> None:
     lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
     assert lg.snapshot.index is not None  # the shipped snapshot carries its index
     rng = random.Random(4)
@@ -129,6 +163,8 @@ def test_impact_and_ancestry_on_the_bundled_snapshot_equal_the_networkx_walks() 
     for row in up.tables["paths"].iter_rows(named=True):
         path = row["path"]
         assert row["relations"] == [lg.graph.edges[a, b]["relation"] for a, b in pairwise(path)]
+    assert up.rows.filter(pl.col("is_root"))["id"].to_list() == [
+        m for m in up.rows["id"] if not set(lg.graph.pred[m]) - {m}]
 
 
 def test_queries_do_not_build_the_networkx_graph() -> None:
@@ -138,17 +174,81 @@ def test_queries_do_not_build_the_networkx_graph() -> None:
     assert "graph" not in lg.__dict__  # the cached property was never computed
 
 
-def test_a_stored_index_round_trips_and_is_ignored_when_the_tables_changed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_a_stored_index_round_trips_and_is_ignored_when_the_tables_changed(tmp_path: Path, size: str) -> None:
     snap = random_snapshot(random.Random(5))
     built = compact.build(snap.models, snap.edges)
     compact.write(built, tmp_path / "index.npz")
-    read = compact.read(tmp_path / "index.npz", snap.models, snap.edges)
+    with graphs_taken_as(size):
+        read = compact.read(tmp_path / "index.npz", snap.models, snap.edges)
     assert read is not None and read.ids.to_list() == built.ids.to_list()
     for side in ("children", "parents"):
         for field in ("indptr", "neighbour", "relation", "confidence"):
             assert np.array_equal(getattr(read.side(side), field), getattr(built.side(side), field))  # type: ignore[arg-type]
     changed = snap.edges.with_columns(pl.lit("adapter").alias("relation"))
     assert compact.read(tmp_path / "index.npz", snap.models, changed) is None
+
+
+def test_the_index_file_reads_as_numpy_reads_it(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    paths = [snapshot.bundled_path() / "index.npz"]
+    for number in range(20):
+        snap = random_snapshot(rng)
+        snap.edges = snap.edges.with_columns(pl.Series("relation", [  # ids and relations outside ASCII too
+            rng.choice(["finetune", "dérivé", "微调", None]) for _ in range(snap.edges.height)], dtype=pl.String()))
+        compact.write(compact.build(snap.models, snap.edges), tmp_path / f"{number}.npz")
+        paths.append(tmp_path / f"{number}.npz")
+    for path in paths:
+        with np.load(path, allow_pickle=False) as stored:
+            expected = {name: stored[name].tolist() for name in stored.files}
+        read = compact.stored_arrays(path)
+        assert {name: array if isinstance(array, list) else array.tolist() for name, array in read.items()} == expected
+
+
+def npy(header: str, data: bytes) -> bytes:
+    """A version 1 ``.npy`` file with this header (padded as numpy pads it) and data."""
+    text = header.encode("latin-1")
+    text += b" " * (-(len(text) + 11) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data
+
+
+@pytest.mark.parametrize(
+    ("member", "compression"),
+    [
+        (npy("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", b"\x01" + b"\0" * 7), zipfile.ZIP_DEFLATED),
+        (npy("{'descr': '<i8', 'fortran_order': True, 'shape': (1,), }", b"\x01" + b"\0" * 7), zipfile.ZIP_STORED),
+        (npy("{'descr': '>i8', 'fortran_order': False, 'shape': (1,), }", b"\0" * 7 + b"\x01"), zipfile.ZIP_STORED),
+        (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", b"\0" * 8), zipfile.ZIP_STORED),
+        (npy("{'descr': '<i8', 'fortran_order': False, 'shape': (1, 1), }", b"\0" * 8), zipfile.ZIP_STORED),
+        (npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", b"\0" * 8), zipfile.ZIP_STORED),
+        (npy("{'descr': '<i8', 'fortran_order': False, 'shape': (-1,), }", b""), zipfile.ZIP_STORED),
+        (npy("{'descr': '<i8', 'fortran_order': False, 'shape': (__import__('os').getpid(),), }", b""),
+         zipfile.ZIP_STORED),
+        (npy("((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
+             "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
+             "(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((", b""),
+         zipfile.ZIP_STORED),
+        (b"\x93NUMPY\x09\x00" + b"\0" * 8, zipfile.ZIP_STORED),
+        (b"not an array", zipfile.ZIP_STORED),
+    ],
+)
+def test_an_index_file_with_a_member_not_as_written_is_refused(tmp_path: Path, member: bytes, compression: int) -> None:
+    snap = random_snapshot(random.Random(7))
+    good = tmp_path / "good.npz"
+    compact.write(compact.build(snap.models, snap.edges), good)
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
+        for info in source.infolist():
+            if info.filename == "version.npy":
+                target.writestr("version.npy", member, compress_type=compression)
+            else:
+                target.writestr(info, source.read(info))
+    with pytest.raises(compact.IndexFileError, match="not a readable index"):
+        compact.read(bad, snap.models, snap.edges)
+    for cut in (0, 10, good.stat().st_size // 2):  # a truncated file
+        (tmp_path / "cut.npz").write_bytes(good.read_bytes()[:cut])
+        with pytest.raises(compact.IndexFileError, match="not a readable index"):
+            compact.read(tmp_path / "cut.npz", snap.models, snap.edges)
 
 
 def test_a_snapshot_without_an_index_loads_and_a_damaged_index_is_a_snapshot_error(tmp_path: Path) -> None:

@@ -1,13 +1,11 @@
 """Format: human-readable terminal output (rich tables and trees).
 
-Every id and string is shown through :func:`printable`: control characters (ESC, CR, backspace, ...)
-and the bidirectional-text overrides are shown as escapes, so a hostile id can neither clear the
-screen, move the cursor nor reorder what is printed around it.
+Every id and string is shown through :func:`printable` (:mod:`ptmgraph.formats.lines`), so a hostile
+id can neither clear the screen, move the cursor nor reorder what is printed around it.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -17,21 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.result import AnalysisResult
-
-# C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and isolates.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNPRINTABLE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` with control and bidi-override characters written as ``\\x1b`` / ``\\u202e`` escapes."""
-    return (_UNPRINTABLE_BUT_NEWLINE if keep_newlines else _UNPRINTABLE).sub(_escaped, text)
 
 
 def _cell(value: Any) -> str:
@@ -164,6 +149,20 @@ def print_lines(console: Console, lines: list[Text]) -> None:
     folded or cropped, so an id longer than the terminal stays whole); the others are prose and wrap."""
     for line in lines:
         console.print(line, crop=False, soft_wrap=bool(line.no_wrap))
+
+
+def styled_text(line: StyledLine) -> Text:
+    """``line`` as rich text: its first piece's style is the text's own, the others are spans."""
+    (first, style), *rest = line.pieces
+    text = Text(first, style=style) if line.wraps else Text(first, style=style, no_wrap=True, overflow="ignore")
+    for piece, piece_style in rest:
+        text.append(piece, style=piece_style)
+    return text
+
+
+def print_styled(console: Console, lines: list[StyledLine]) -> None:
+    """Print styled lines (see :mod:`ptmgraph.formats.lines`) as :func:`print_lines` prints rich text."""
+    print_lines(console, [styled_text(line) for line in lines])
 
 
 def print_summary(console: Console, result: AnalysisResult) -> None:

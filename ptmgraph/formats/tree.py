@@ -17,9 +17,8 @@ from itertools import islice
 from typing import Any
 
 from rich.cells import cell_len
-from rich.text import Text
 
-from ptmgraph.formats.console import printable
+from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CONFIDENCE_CODES
 from ptmgraph.traverse import Reach, TreeLine
@@ -62,11 +61,11 @@ def _edge_confidence(lg: LineageGraph, line: TreeLine) -> str | None:
     """The confidence of the edge between ``line``'s model and the model above it (either way round)."""
     assert line.parent is not None
     index = lg.compact
-    parent, model = index.positions_of([line.parent, line.model]).tolist()
+    parent, model = index.position_list([line.parent, line.model])
     offset = index.edge_offset(parent, model)
     if offset is None:
         offset = index.edge_offset(model, parent)
-    code = int(index.children.confidence[offset]) if offset is not None else -1
+    code = index.children.confidence_code(offset) if offset is not None else -1
     return CONFIDENCE_CODES[code] if code >= 0 else None
 
 
@@ -107,14 +106,17 @@ def render_tree(
     columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
     limit: int = 0,
     marker: Callable[[TreeLine], str] | None = None,
-) -> tuple[list[Text], int]:
-    """The first ``limit`` lines (all when 0) as styled text that fits ``width``, and how many lines were left out.
+    line_count: int | None = None,
+) -> tuple[list[StyledLine], int]:
+    """The first ``limit`` lines (all when 0) as styled lines that fit ``width``, and how many lines were left out.
 
     ``marker`` adds a short word after the id (e.g. ``root``); it counts as part of the id and never drops.
+    ``line_count``, when the caller knows how many ``lines`` there are (:func:`ptmgraph.traverse.tree_line_count`),
+    spares making the lines left out just to count them.
     """
     stream = iter(lines)
     taken = list(islice(stream, limit)) if limit > 0 else list(stream)
-    left_out = sum(1 for _ in stream)
+    left_out = line_count - len(taken) if line_count is not None else sum(1 for _ in stream)
     nodes = lg.nodes_of(list(dict.fromkeys(line.model for line in taken)))  # the printed models' rows only
     open_levels: list[bool] = [False]
     rows: list[tuple[str, str, list[tuple[str, str]]]] = []
@@ -134,18 +136,16 @@ def render_tree(
         rows.append((prefix, head, cells))
     texts = []
     for prefix, head, cells in rows:
-        text = Text(prefix, style="dim", no_wrap=True, overflow="ignore")
-        text.append(head, style="bold" if not prefix else "")
+        pieces = [(prefix, "dim"), (head, "bold" if not prefix else "")]
         used = cell_len(prefix + head)
         for value, style in cells:
             if not value:
                 continue
             if used + 2 + cell_len(value) > width:
                 break  # this line drops this column and every later one
-            text.append("  ")
-            text.append(value, style=style)
+            pieces += [("  ", ""), (value, style)]
             used += 2 + cell_len(value)
-        texts.append(text)
+        texts.append(StyledLine(tuple(pieces), wraps=False))
     return texts, left_out
 
 

@@ -4,21 +4,28 @@
 or with ``--flat`` one table; ``info`` prints the record, the parents, and the children grouped by
 relation, most downloaded first. Every other command prints its summary and tables
 (:func:`ptmgraph.formats.console.print_result`), columns listed by priority.
+
+The tree is made as styled lines (:mod:`ptmgraph.formats.lines`), so plain output writes it without
+rich's console; rich is imported by the functions that print through it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import polars as pl
-from rich.console import Console
-from rich.text import Text
 
-from ptmgraph.formats.console import frame_table, print_lines, print_summary, printable
+from ptmgraph.formats.lines import StyledLine, plain_text, printable, prose
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_lines
+from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ptmgraph.terminal import Screen
 
 TREE_NODE_COLUMNS = ["downloads", "likes", "license", "created_at", "has_record"]
 """The node attributes :mod:`ptmgraph.formats.tree` shows or reads (its columns, and whether a model
@@ -48,6 +55,27 @@ def lineage_summary(result: AnalysisResult) -> str:
     return text + f", {s['max_depth']} deep"
 
 
+def show_lineage_tree(
+    screen: Screen,
+    lg: LineageGraph,
+    result: AnalysisResult,
+    *,
+    direction: Direction,
+    relations: Sequence[str] | None,
+    max_depth: int | None,
+    columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
+    limit: int = 0,
+) -> None:
+    """:func:`print_lineage_tree` on standard output; plain output is written without rich's console."""
+    if not screen.plain:
+        print_lineage_tree(screen.console, lg, result, direction=direction, relations=relations,
+                           max_depth=max_depth, columns=columns, limit=limit)
+        return
+    lines = lineage_tree(lg, result, direction=direction, relations=relations, max_depth=max_depth,
+                         columns=columns, limit=limit, width=screen.width)
+    screen.write(plain_text(lines, screen.width))
+
+
 def print_lineage_tree(
     console: Console,
     lg: LineageGraph,
@@ -60,29 +88,58 @@ def print_lineage_tree(
     limit: int = 0,
 ) -> None:
     """The summary paragraph, then the tree of ``result.summary["model"]`` (``limit`` lines, all when 0)."""
-    console.print(Text(printable(lineage_summary(result))))
+    from ptmgraph.formats.console import print_styled
+
+    print_styled(console, lineage_tree(lg, result, direction=direction, relations=relations, max_depth=max_depth,
+                                       columns=columns, limit=limit, width=console.width))
+
+
+def lineage_tree(
+    lg: LineageGraph,
+    result: AnalysisResult,
+    *,
+    direction: Direction,
+    relations: Sequence[str] | None,
+    max_depth: int | None,
+    columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
+    limit: int = 0,
+    width: int,
+) -> list[StyledLine]:
+    """The lines :func:`print_lineage_tree` prints at ``width`` columns."""
+    shown = [prose(printable(lineage_summary(result)))]
     lg = lg.with_node_columns(TREE_NODE_COLUMNS)
     model = result.summary["model"]
-    found = reach(lg.compact, [model], direction=direction, relations=relations or None, max_depth=max_depth)
+    found = result.walk
+    if found is None:
+        found = reach(lg.compact, [model], direction=direction, relations=relations or None, max_depth=max_depth)
     walk = tree_lines(lg.compact, model, direction=direction, relations=relations or None, max_depth=max_depth,
                       order=order_by_downloads(lg, model, found), found=found)
     assert found.positions is not None
-    roots = {m for m, is_root in zip(found, roots_at(lg.compact, found.positions).tolist(), strict=True) if is_root}
+    roots = set()
+    if direction == "ancestors":  # only an ancestry marks its roots
+        roots = {m for m, is_root in zip(found, roots_at(lg.compact, found.positions), strict=True) if is_root}
 
     def root_mark(line: TreeLine) -> str:
         return "root" if direction == "ancestors" and line.level and line.model in roots else ""
 
-    lines, left_out = render_tree(lg, walk, width=console.width, columns=columns, limit=limit, marker=root_mark)
-    print_lines(console, lines)
+    count = tree_line_count(lg.compact, model, found, direction=direction, relations=relations or None)
+    lines, left_out = render_tree(lg, walk, width=width, columns=columns, limit=limit, marker=root_mark,
+                                  line_count=count)
+    shown += lines
     if left_out:
-        console.print(Text(f"{left_out:,} more lines; --limit 0 shows all, --depth N fewer levels, "
-                           "--flat a table", style="dim"))
+        shown.append(prose(f"{left_out:,} more lines; --limit 0 shows all, --depth N fewer levels, --flat a table",
+                           "dim"))
     if columns:
-        console.print(Text(f"columns: {', '.join(columns)}; (*): shown above", style="dim"))
+        shown.append(prose(f"columns: {', '.join(columns)}; (*): shown above", "dim"))
+    return shown
 
 
 def print_lineage_flat(console: Console, result: AnalysisResult, *, limit: int) -> None:
     """The summary paragraph, then one table: a row per model, its depth, relation and path."""
+    from rich.text import Text
+
+    from ptmgraph.formats.console import frame_table, print_lines
+
     console.print(Text(printable(lineage_summary(result))))
     if not result.rows.height:
         return
@@ -98,6 +155,8 @@ def print_lineage_flat(console: Console, result: AnalysisResult, *, limit: int) 
 def print_model_info(console: Console, result: AnalysisResult, *, children: int) -> None:
     """The record, the parents with the evidence of each edge, then the children grouped by relation
     (largest group first), ``children`` of each, most downloaded first (all when 0)."""
+    from ptmgraph.formats.console import frame_table, print_lines, print_summary
+
     print_summary(console, result)
     rows = result.rows
     parents = rows.filter(pl.col("direction") == "parent")
