@@ -272,7 +272,9 @@ def _dedupe_evidence(resolved: pl.DataFrame) -> pl.DataFrame:
     """One evidence row per (base, child, kind, field, relation): the first reference's raw and quote, every
     reference's source; ``at`` orders the rows by their first reference."""
     rows = resolved.filter(pl.col("reason").is_null()).select(*_EVIDENCE_KEY, "at", "raw", "quote", "source")
-    repeated = rows.select(pl.struct(_EVIDENCE_KEY).is_duplicated()).to_series()
+    # Rows whose key hash repeats: every repeated key, and now and then a unique key whose hash collides
+    # (a one-row group below). Hashes take 8 bytes a row where the keys' own hash table takes about 100.
+    repeated = rows.select(pl.struct(_EVIDENCE_KEY).hash().is_duplicated()).to_series()
     if not repeated.any():  # the common case, and a group-by of millions of one-row groups costs memory
         return rows.with_row_index("e")
     rows, once = rows.filter(repeated), rows.filter(~repeated)
@@ -327,9 +329,12 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
     absorbing = replaced.unique(["child", "replaced_base"], keep="first", maintain_order=True).select(
         pl.col("replaced_base").alias("base"), "child", pl.col("base").alias("into_base"))
 
-    evidence = (evidence.join(gone.select("base", "child", "outweighed"), on=["base", "child"], how="left",
-                              maintain_order="left")
-                .join(absorbing, on=["base", "child"], how="left", maintain_order="left"))
+    if gone.height or absorbing.height:
+        evidence = (evidence.join(gone.select("base", "child", "outweighed"), on=["base", "child"], how="left",
+                                  maintain_order="left")
+                    .join(absorbing, on=["base", "child"], how="left", maintain_order="left"))
+    else:  # the common case: no join, which would copy every evidence row
+        evidence = evidence.with_columns(outweighed=pl.lit(None, pl.Boolean()), into_base=pl.lit(None, pl.String()))
     kept = evidence.filter(pl.col("outweighed").is_null()) if gone.height else evidence
     outweighed = (evidence.filter(pl.col("outweighed").is_not_null())
                   .join(gone.select("base", "child", "pair_at"), on=["base", "child"], how="left")
@@ -340,7 +345,9 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
     rows = kept.select(
         "e", "kind", "relation", "strong",
         edge_base=pl.coalesce("into_base", "base"), child="child", part=pl.col("into_base").is_not_null(),
-    ).sort("part", "e")
+    )
+    if rows["part"].any() or not rows["e"].is_sorted():
+        rows = rows.sort("part", "e")
     edges = rows.group_by("edge_base", "child").agg(
         *(_first_relation(kinds).alias(name) for name, kinds in _STATED_BY.items()),
         any_strong=pl.col("strong").any(),
