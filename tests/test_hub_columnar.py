@@ -101,7 +101,9 @@ HOSTILE: list[bytes] = [
     card(31, license="Ünïcode-İ"), card(32, base_model="a\\b", license="x\ty"), card(33, **{"we\\ird": 1}),
     card(34, base_model_relation="merge", base_model=["a/b", "c/d"]), card(35, datasets=["ä/ö"], license="MIT"),
     # ids
-    variant(40, id=5), variant(41, id="  "), variant(42, id=..., modelId="org/from-model-id"),
+    variant(40, id=5), variant(39, id=-(2**63) - 1), variant(38, id=2**64), variant(37, author=2**63),
+    variant(36, downloads=2**63, likes=-(2**63) - 1), variant(41, id="  "),
+    variant(42, id=..., modelId="org/from-model-id"),
     variant(43, id={"a": 1}, modelId="x/y"), variant(44, id=" org/spaced "), variant(45, id="noslash"),
     variant(46, id=..., model_id="org/snake"), variant(47, id=None, modelId="org/null-id"), variant(48, author="  "),
     # counts, flags, dates

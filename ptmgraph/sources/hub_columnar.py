@@ -27,7 +27,9 @@ A line takes the per-record path when the fast path could not be sure to read it
 
 - it is not UTF-8, over :data:`FAST_LINE_BYTES`, does not start with ``{``, holds a control character,
   a BOM, an escaped surrogate (Polars turns a lone one into NUL), an escaped ASCII character (a key
-  spelled ``"t\\u0061gs"``), or nests deeper than the reader's 100 levels;
+  spelled ``"t\\u0061gs"``), an integer of 19 digits or more (Polars reads one outside 64 bits as a
+  128-bit value, which a Categorical field takes as the debug text ``Static(I128(...))``), or nests
+  deeper than the reader's 100 levels;
 - Polars cannot parse it with the schema: invalid JSON, an integer of over 38 digits (so none over the
   reader's 100-digit bound passes), not an object, or a field of another type
   than the schema's (strings are read as Categorical, which refuses numbers, so ``"7"`` and ``7``
@@ -101,9 +103,10 @@ _SUSPICIOUS = "|".join([
     r"[\x00-\x09\x0b\x0c\x0e-\x1f\ufeff\ue000-\ue003]",  # control characters, a BOM, the marks of _MARKS
     r"\r[^\n]",  # a carriage return not ending the line
     r"\\u[dD][89a-fA-F]|\\u00[0-7]|\\u[eE]00[0-3]",  # escaped surrogates, ASCII characters, marks
+    r"[:\[,]\s*-?[0-9]{19}",  # an integer that may not fit 64 bits (or a string holding one: rare)
 ])
-"""What sends a line to the per-record path before parsing (see the module docstring). An integer over
-the reader's 100-digit bound needs no check: Polars refuses any integer of more than 38 digits."""
+"""What sends a line to the per-record path before parsing (see the module docstring), where the
+reader's 100-digit bound on integers applies."""
 
 _CAT = pl.Categorical()
 _TOP_SCHEMA: dict[str, pl.DataType] = {
