@@ -61,7 +61,10 @@ class SnapshotError(Exception):
 
 @dataclass
 class Snapshot:
-    """The lineage tables (see :mod:`ptmgraph.records` for their schemas) and metadata."""
+    """The lineage tables (see :mod:`ptmgraph.records` for their schemas) and metadata.
+
+    Tables read from disk have the stored types; one assembled for saving may hold its lists of names as
+    categoricals (:data:`ptmgraph.records.NAME_LIST`), which :func:`save` writes as text."""
 
     models: pl.DataFrame
     edges: pl.DataFrame
