@@ -67,13 +67,15 @@ def show_lineage_tree(
     limit: int = 0,
 ) -> None:
     """:func:`print_lineage_tree` on standard output; plain output is written without rich's console."""
-    if not screen.plain:
-        print_lineage_tree(screen.console, lg, result, direction=direction, relations=relations,
-                           max_depth=max_depth, columns=columns, limit=limit)
-        return
+    width = screen.width if screen.plain else screen.console.width
     lines = lineage_tree(lg, result, direction=direction, relations=relations, max_depth=max_depth,
-                         columns=columns, limit=limit, width=screen.width)
-    screen.write(plain_text(lines, screen.width))
+                         columns=columns, limit=limit, width=width)
+    if screen.plain:
+        screen.write(plain_text(lines, width))
+    else:
+        from ptmgraph.formats.console import print_styled
+
+        print_styled(screen.console, lines)
 
 
 def print_lineage_tree(
