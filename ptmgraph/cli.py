@@ -416,6 +416,11 @@ class FailOn(str, Enum):
     high = "high"
 
 
+class OptInFinding(str, Enum):
+    restricted = "restricted"
+    card_updated = "card_updated"
+
+
 @app.command()
 def check(
     models: ModelsArgument = None,
@@ -431,15 +436,23 @@ def check(
         typer.Option("--compromised-from-file", metavar="FILE", show_default=False,
                      help="More compromised models, one id a line."),
     ] = None,
+    include: Annotated[
+        list[OptInFinding] | None,
+        typer.Option("--include", metavar="FINDING", show_default=False,
+                     help="Also report this opt-in finding (repeatable): restricted (gated with manual "
+                          "approval), card_updated (only an ancestor's card or other files changed)."),
+    ] = None,
 ) -> None:
-    """Lineage findings of each model (stale, risky or compromised ancestors, licence drift, dangling
-    references, pickle-only weights), each with a severity; exit 1 at --fail-on or above."""
+    """Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence drift,
+    files the Hub's scan calls unsafe, dangling references, pickle-only weights), each with a severity;
+    exit 1 at --fail-on or above."""
     import analyses
 
     checked = model_ids(models, from_file)
     named = model_ids(compromised, compromised_file, required=False)
     with user_errors():
-        result = analyses.check(load(snapshot), checked, compromised=named, fail_on=fail_on.value)
+        result = analyses.check(load(snapshot), checked, compromised=named, fail_on=fail_on.value,
+                                include=[finding.value for finding in include or ()])
         columns = ["severity", "finding", "ancestor", "detail"]
         if len(result.summary["models"]) > 1:
             columns.insert(0, "id")
