@@ -87,7 +87,7 @@ def unsafe_file_rows(lg: LineageGraph, models: Iterable[str] | None = None) -> l
     grouped = files.sort("model", "path").group_by("model", maintain_order=True).agg(
         named.head(_NAMED_FILES).str.join("; ").alias("shown"), pl.len().alias("n"))
     detail = pl.when(pl.col("n") > _NAMED_FILES).then(
-        pl.format("{}; {} more", "shown", pl.col("n") - _NAMED_FILES)).otherwise(pl.col("shown"))
+        pl.format("{}; {} more", "shown", pl.col("n").cast(pl.Int64()) - _NAMED_FILES)).otherwise(pl.col("shown"))
     return grouped.select("model", pl.format("unsafe by the Hub's scan: {}", detail)).rows()
 
 

@@ -104,7 +104,7 @@ def _files_after(lg: LineageGraph, pairs: pl.DataFrame) -> pl.DataFrame:
 def _named(paths: pl.Expr) -> pl.Expr:
     """The first few paths, and how many more."""
     shown = paths.list.head(_NAMED_FILES).list.join(", ")
-    more = paths.list.len() - _NAMED_FILES
+    more = paths.list.len().cast(pl.Int64()) - _NAMED_FILES
     return pl.when(more > 0).then(pl.format("{} and {} more", shown, more)).otherwise(shown)
 
 

@@ -663,6 +663,10 @@ def crawl(
     ancestors: Annotated[
         bool, typer.Option(help="Also follow the bases' bases up to the roots (with --max-depth 0: ancestry only).")
     ] = False,
+    file_commits: Annotated[
+        bool, typer.Option(help="Read each file's last commit, sha256 and the Hub's security scan, for every model "
+                           "with children (one request each; none per leaf): stale then tells weights from card edits.")
+    ] = False,
     keep_state: Annotated[bool, typer.Option(help="Keep the state directory after a successful crawl.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
     timeout: Annotated[
@@ -694,13 +698,14 @@ def crawl(
             fetch_files=fetch_files,  # type: ignore[arg-type]
             state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
             keep_state=keep_state,
-            author=author, search=search, sort=sort, limit=limit, limits=limits,
+            author=author, search=search, sort=sort, limit=limit, limits=limits, file_commits=file_commits,
         )
         st = result.stats
         _err().print(
             f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
             f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors, "
-            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s",
+            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s"
+            + (f"; file listings of {st['file_listings']} models with children" if file_commits else ""),
             highlight=False,
         )
 
