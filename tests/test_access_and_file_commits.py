@@ -230,3 +230,67 @@ def test_without_the_option_the_crawl_reads_no_file_listing(file_hub: HubServer,
     crawl(["r/root"], tmp_path / "out", progress=False)
     assert not [r for r in file_hub.log if "/paths-info/" in r.path or "/tree/" in r.path]
     assert load_graph(tmp_path / "out").snapshot.files.height == 0
+
+
+# ---------------------------------------------------------------- snapshots of the format before
+
+
+def test_a_version_1_snapshot_is_still_read_with_access_from_its_gated_column(
+        access_graph: LineageGraph, tmp_path: Path) -> None:
+    from ptmgraph import snapshot
+
+    old = tmp_path / "old"
+    snapshot.save(snapshot.load(access_graph.snapshot.directory), old)  # type: ignore[attr-defined]
+    (old / "files.parquet").unlink()
+    pl.read_parquet(old / "models.parquet").drop("access").write_parquet(old / "models.parquet")
+    meta = json.loads((old / "meta.json").read_text())
+    (old / "meta.json").write_text(json.dumps({**meta, "format_version": 1}))
+    for graph in (LineageGraph(snapshot.load(old)), load_graph(old)):
+        access = dict(graph.snapshot.models.select("id", "access").rows())
+        assert (access["o/auto"], access["o/disabled"], access["o/unknown"]) == ("gated_auto", "disabled", None)
+        assert graph.snapshot.files.height == 0
+    run = CliRunner().invoke(app, ["stale", "--snapshot", str(old), "-f", "json"])
+    assert run.exit_code == 0, run.output
+    assert {(r["id"], r["reason"]) for r in json.loads(run.stdout)["rows"] if r["reason"] == "unavailable"} == {
+        ("k/disabled-child", "unavailable"), ("k/private-child", "unavailable")}
+    (old / "meta.json").write_text(json.dumps({**meta, "format_version": 0}))
+    with pytest.raises(snapshot.SnapshotError, match="format 0 is not 1 or 2"):
+        snapshot.load(old)
+
+
+def test_a_parent_without_siblings_is_read_from_the_paged_tree_listing(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    shards = [entry(f"model-{i:05d}-of-00120.safetensors", BEFORE, lfs=f"{i:064x}") for i in range(120)]
+    no_siblings = {k: v for k, v in record("r/big", modified=AFTER).items() if k != "siblings"}
+    rows = {"r/big": no_siblings, "c/small": record("c/small", base="r/big", created=CREATED)}
+    with HubServer(HubData(records=rows), trees={"r/big": [*shards, entry("README.md", AFTER)]}) as server:
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        result = crawl(["r/big"], tmp_path / "out", file_commits=True, progress=False, keep_state=True)
+        pages = [r for r in server.log if "/tree/" in r.path]
+        assert len(pages) == 3 and result.stats["file_listings"] == 1  # 121 entries, 50 a page
+        lg = load_graph(tmp_path / "out")
+        assert lg.snapshot.files.filter(pl.col("model") == "r/big").height == 121
+        assert stale(lg) == {("c/small", "r/big"): ("card_updated", 40.0, "only README.md")}
+        # the journal keeps the listing: running the crawl again asks for no file listing
+        before = len(server.log)
+        crawl(["r/big"], tmp_path / "out", file_commits=True, progress=False)
+        assert not [r for r in server.log[before:] if "/tree/" in r.path or "/paths-info/" in r.path]
+        assert load_graph(tmp_path / "out").snapshot.files.height == 121
+
+
+@pytest.mark.parametrize(("reason", "default", "opted_in"), [
+    ("not_found", {("medium", "unavailable", "o/base")}, {("medium", "unavailable", "o/base")}),
+    ("disabled", {("medium", "unavailable", "o/base")}, {("medium", "unavailable", "o/base")}),
+    ("gated", set(), {("low", "restricted", "o/base")}),  # the Hub refused the record: gated, not gone
+    ("local_path", {("low", "dangling", "k/child")}, {("low", "dangling", "k/child")}),
+])
+def test_a_base_the_crawl_could_not_read_is_unavailable_only_when_missing_or_disabled(
+        reason: str, default: set[tuple[str, str, str]], opted_in: set[tuple[str, str, str]]) -> None:
+    from ptmgraph.assemble import assemble
+    from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Reference
+
+    ref = Reference("k/child", "o/base", EvidenceKind.HUB_TAG, "tags:base_model", "crawl")
+    lg = LineageGraph(assemble(Harvest(records=[ModelRecord(id="k/child", license="mit")],
+                                       dangling=[(ref, DanglingReason(reason))])))
+    assert findings(lg, "k/child") == default
+    assert findings(lg, "k/child", ("restricted",)) == opted_in
