@@ -141,13 +141,13 @@ def test_on_the_bundled_snapshot_gated_bases_are_not_unavailable() -> None:
 # ---------------------------------------------------------------- staleness by content, from records with a tree
 
 
-def base_tree(readme: str, weights: str, *, status: str = "safe") -> list[dict[str, object]]:
+def base_tree(readme: str, weights: str, *, status: str = "safe", other: str = "safe") -> list[dict[str, object]]:
     return [entry("README.md", readme), entry("model.safetensors", weights, status=status, lfs="a" * 64),
-            entry(".gitattributes", BEFORE)]
+            entry(".gitattributes", BEFORE, status=other)]
 
 
 FILE_RECORDS = [
-    record("b/card-edit", modified=AFTER, tree=base_tree(readme=AFTER, weights=BEFORE)),
+    record("b/card-edit", modified=AFTER, tree=base_tree(readme=AFTER, weights=BEFORE, other="suspicious")),
     record("b/new-weights", modified=AFTER, tree=base_tree(readme=BEFORE, weights=AFTER, status="unsafe")),
     record("b/no-listing", modified=AFTER),
     record("c/of-card-edit", base="b/card-edit", created=CREATED),
@@ -187,7 +187,7 @@ def test_a_file_the_hubs_scan_calls_unsafe_is_a_high_finding_and_a_risk_source(t
     rows = check(lg, ["c/of-new-weights"]).rows.filter(pl.col("finding") == "unsafe_files")
     assert rows.select("severity", "ancestor").rows() == [("high", "b/new-weights")]
     assert "os.system" in rows["detail"][0] and "torch" not in rows["detail"][0]
-    # a base whose every file the scan calls safe: no finding
+    # a base whose files the scan calls safe or only suspicious: no finding
     assert not check(lg, ["c/of-card-edit"]).rows.filter(pl.col("finding") == "unsafe_files").height
     result = risk(lg, data_risks=["unsafe_files"])
     assert result.rows.select("id", "source", "risk").rows() == [("c/of-new-weights", "b/new-weights",
@@ -294,3 +294,34 @@ def test_a_base_the_crawl_could_not_read_is_unavailable_only_when_missing_or_dis
                                        dangling=[(ref, DanglingReason(reason))])))
     assert findings(lg, "k/child") == default
     assert findings(lg, "k/child", ("restricted",)) == opted_in
+
+
+def test_both_readers_take_file_listings_from_a_tree_field_or_from_detailed_siblings(tmp_path: Path) -> None:
+    from ptmgraph.records import HarvestTables
+    from ptmgraph.sources.hub_columnar import read_models_table
+    from ptmgraph.sources.hub_records import HubRecordsSource
+
+    blobs = record("b/blobs", siblings=[  # model_info(files_metadata=True): blobs=true
+        {"rfilename": "config.json", "size": 600, "blobId": "b" * 40},
+        {"rfilename": "model.safetensors", "size": 10**9, "blobId": "d" * 40,
+         "lfs": {"sha256": "e" * 64, "size": 10**9, "pointerSize": 135},
+         "lastCommit": {"id": "f" * 40, "title": "weights", "date": AFTER}}])
+    path = tmp_path / "models.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*FILE_RECORDS, blobs]))
+    per_record = HarvestTables.of(HubRecordsSource(models=path).harvest()).files
+    columnar = read_models_table(path).files
+    assert per_record.equals(columnar)
+    rows = {r["path"]: r for r in per_record.filter(pl.col("model") == "b/blobs").iter_rows(named=True)}
+    assert (rows["config.json"]["part"], rows["config.json"]["size"], rows["config.json"]["last_commit_date"]) == (
+        "config", 600, None)
+    weights = rows["model.safetensors"]
+    assert (weights["sha256"], weights["blob_id"], weights["last_commit_id"]) == ("e" * 64, "d" * 40, "f" * 40)
+    # plain siblings (names only) make no file listing
+    assert per_record.filter(pl.col("model") == "c/of-card-edit").height == 0
+
+
+def test_the_file_listing_is_read_even_when_max_models_cut_the_crawl(file_hub: HubServer, tmp_path: Path) -> None:
+    result = crawl(["r/root"], tmp_path / "out", file_commits=True, progress=False, max_models=2)
+    assert result.stats["truncated"] == 1
+    assert [r.path for r in file_hub.log if "/paths-info/" in r.path] == [
+        f"/api/models/r/root/paths-info/{hashlib.sha1(b'r/root').hexdigest()}"]

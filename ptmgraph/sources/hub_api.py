@@ -156,7 +156,7 @@ class HubCrawl:
     ``parents_listed`` (listings made in this run), ``pages`` (listing pages read in this run),
     ``parents_resumed`` (listings replayed from the journal), ``files_fetched`` (file downloads attempted),
     ``truncated`` (1 when ``max_models`` stopped the crawl), ``file_listings`` (models whose file listing was
-    read, ``file_commits``) and ``seconds``.
+    asked for, ``file_commits``) and ``seconds``.
     """
 
     def __init__(
@@ -269,7 +269,7 @@ class HubCrawl:
                 if self.file_commits:
                     parents = self._parents_without_file_listing(state)
                     self._run(pool, parents, lambda m: self._file_commits_line(client, state, m), record, state,
-                              doing, "reading the file commits of")
+                              doing, "reading the file commits of", capped=False)
         except (CrawlStop, HfHubHTTPError, httpx2.HTTPError, OSError) as err:
             self.stats["models"] = len(state.entries)
             self.stats["seconds"] = round(time.monotonic() - started, 3)
@@ -287,18 +287,19 @@ class HubCrawl:
 
     def _run(self, pool: ThreadPoolExecutor, items: Sequence[str], step: Callable[[str], _Line],
              record: Callable[..., list[str]], state: CrawlState, doing: list[str], verb: str, *,
-             follow: bool = False) -> None:
+             follow: bool = False, capped: bool = True) -> None:
         """Run ``step`` on ``items``, ``Limits.steps`` at a time, and record each line as it completes; with
         ``follow``, also on the models each recorded line found that need listing.
 
         On the first failure no further step starts; the steps in flight finish and are recorded, so the
-        journal keeps all the work done, then the failure is raised. ``max_models`` stops new steps too.
+        journal keeps all the work done, then the failure is raised. ``max_models`` stops new steps too,
+        when ``capped`` (steps that add no model are not).
         """
         pending: dict[Future[_Line], str] = {}
         todo = deque(items)
         failure: BaseException | None = None
         while todo or pending:
-            while todo and failure is None and len(pending) < self.limits.steps and not self._full(state):
+            while todo and failure is None and len(pending) < self.limits.steps and not (capped and self._full(state)):
                 item = todo.popleft()
                 pending[pool.submit(step, item)] = item
             if not pending:
@@ -317,7 +318,7 @@ class HubCrawl:
                 todo.extend(m for m in fresh if self._to_list(m, state))
         if failure is not None:
             raise failure
-        if todo and self._full(state):
+        if todo and capped and self._full(state):
             self.stats["truncated"] = 1
 
     def _full(self, state: CrawlState) -> bool:
