@@ -76,6 +76,7 @@ _CONFIG_FILE = re.compile(
     r"(^|/)([^/]*config[^/]*\.(json|ya?ml)|model_index\.json|params\.json|modules\.json|measurement\.json)$",
     re.IGNORECASE,
 )
+_WEIGHT_INDEX = re.compile(r"\.(safetensors|bin|pt|pth)\.index(\.[a-z0-9_]+)?\.json$", re.IGNORECASE)
 _NOT_WEIGHTS = re.compile(
     r"(^|/)(training_args\.bin|optimizer\.(pt|bin)|scheduler\.pt|rng_state[^/]*\.pth|scaler\.pt)$", re.IGNORECASE
 )
@@ -85,9 +86,10 @@ FILE_PARTS = ("weights", "config", "tokenizer", "code", "other")
 
 def file_part(path: str) -> str:
     """What the file at ``path`` is to the model: ``weights`` (a weight file, :data:`WEIGHT_FORMATS` or a GGML
-    ``.bin``, not a trainer's optimizer or arguments), ``tokenizer`` (tokenizer, vocabulary, chat template,
-    processor), ``config`` (``*config*.json``/``.yaml``, ``model_index.json``, ``params.json``, ...), ``code``
-    (``*.py``, which ``trust_remote_code`` runs) or ``other`` (card, images, licence, results, ...).
+    ``.bin``, or a shard index such as ``model.safetensors.index.json``; not a trainer's optimizer or
+    arguments), ``tokenizer`` (tokenizer, vocabulary, chat template, processor), ``config``
+    (``*config*.json``/``.yaml``, ``model_index.json``, ``params.json``, ...), ``code`` (``*.py``, which
+    ``trust_remote_code`` runs) or ``other`` (card, images, licence, results, ...).
     Anything under a ``checkpoint-N/`` training state is ``other``."""
     if _TRAINING_STATE.match(path):
         return "other"
@@ -98,6 +100,8 @@ def file_part(path: str) -> str:
         return "config"
     if lower.endswith(".py"):
         return "code"
+    if _WEIGHT_INDEX.search(path):  # which shard holds which tensor
+        return "weights"
     if (lower.endswith(tuple(WEIGHT_FORMATS)) or _GGML_BIN.search(path)) and not _NOT_WEIGHTS.search(path):
         return "weights"
     return "other"
@@ -151,7 +155,8 @@ def files_from_entries(model_id: str, entries: Iterable[object], source: str) ->
     return list(found.values())
 
 
-_FILE_DETAIL_KEYS = ("lastCommit", "lfs", "blobId", "securityFileStatus", "size")
+FILE_DETAIL_KEYS = ("lastCommit", "lfs", "blobId", "securityFileStatus")
+"""Keys that make a record's ``siblings`` a file listing (more than names); a ``tree`` field always is one."""
 
 
 def files_from_api(row: Mapping[str, Any], model_id: str, source: str) -> list[FileInfo]:
@@ -161,7 +166,7 @@ def files_from_api(row: Mapping[str, Any], model_id: str, source: str) -> list[F
     if isinstance(tree, list):
         return files_from_entries(model_id, tree, source)
     siblings = _as_list(row.get("siblings"))
-    if any(isinstance(s, Mapping) and any(k in s for k in _FILE_DETAIL_KEYS) for s in siblings):
+    if any(isinstance(s, Mapping) and any(k in s for k in FILE_DETAIL_KEYS) for s in siblings):
         return files_from_entries(model_id, siblings, source)
     return []
 

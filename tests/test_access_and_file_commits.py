@@ -325,3 +325,19 @@ def test_the_file_listing_is_read_even_when_max_models_cut_the_crawl(file_hub: H
     assert result.stats["truncated"] == 1
     assert [r.path for r in file_hub.log if "/paths-info/" in r.path] == [
         f"/api/models/r/root/paths-info/{hashlib.sha1(b'r/root').hexdigest()}"]
+
+
+@pytest.mark.parametrize(("path", "part"), [
+    ("model-00001-of-00002.safetensors", "weights"), ("model.safetensors.index.json", "weights"),
+    ("unet/diffusion_pytorch_model.safetensors", "weights"), ("llama-2-7b-chat.ggmlv3.q4_0.bin", "weights"),
+    ("model-Q4_K_M.gguf", "weights"), ("config.json", "config"), ("generation_config.json", "config"),
+    ("mergekit_config.yml", "config"), ("tokenizer.model", "tokenizer"), ("tokenizer_config.json", "tokenizer"),
+    ("merges.txt", "tokenizer"), ("modeling_custom.py", "code"),
+    # what a user loads does not change when these do
+    ("README.md", "other"), (".gitattributes", "other"), ("assets/banner.png", "other"), ("LICENSE", "other"),
+    ("training_args.bin", "other"), ("optimizer.pt", "other"), ("checkpoint-500/model.safetensors", "other"),
+])
+def test_each_file_is_weights_config_tokenizer_code_or_other(path: str, part: str) -> None:
+    from ptmgraph.extract import file_part
+
+    assert file_part(path) == part

@@ -111,7 +111,7 @@ _SUSPICIOUS = "|".join([
 ])
 """What sends a line to the per-record path before parsing (see the module docstring), where the
 reader's 100-digit bound on integers applies."""
-_FILE_DETAILS = r'"(?:tree|lastCommit|lfs|blobId|securityFileStatus)"\s*:'
+_FILE_DETAILS = r'"(?:{})"\s*:'.format("|".join(("tree", *extract.FILE_DETAIL_KEYS)))
 """Keys of a file listing in a record (:func:`ptmgraph.extract.files_from_api`): such lines go per record."""
 
 _CAT = pl.Categorical()
