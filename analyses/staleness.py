@@ -150,10 +150,12 @@ def _node_table(lg: LineageGraph) -> pl.DataFrame:
     return table.insert_column(0, index.ids.alias("id"))
 
 
-def _pairs(table: pl.DataFrame, model_at: Any, ancestor_at: Any, depth: Any) -> pl.DataFrame:
-    models = table[model_at].select("id", "created_at")
-    ancestors = table[ancestor_at].select(pl.col("id").alias("ancestor"), "last_modified", "new_version", "access")
-    return pl.concat([models, ancestors], how="horizontal").with_columns(pl.Series("depth", depth, dtype=pl.Int64()))
+def _pairs(models: pl.DataFrame, ancestors: pl.DataFrame, depth: Any) -> pl.DataFrame:
+    """(model, ancestor) pairs from the node rows of each side (``id`` and :data:`_PAIR_COLUMNS`)."""
+    return pl.concat([
+        models.select("id", "created_at"),
+        ancestors.select(pl.col("id").alias("ancestor"), "last_modified", "new_version", "access"),
+    ], how="horizontal").with_columns(pl.Series("depth", depth, dtype=pl.Int64()))
 
 
 def stale_ancestor_rows(lg: LineageGraph, models: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
@@ -161,7 +163,6 @@ def stale_ancestor_rows(lg: LineageGraph, models: Iterable[str] | None = None) -
     if models is None:
         return _rows_of_every_model(lg).rows()
     graph = lg.compact
-    table = _node_table(lg)
     model_at: list[int] = []
     ancestor_at: list[int] = []
     depths: list[int] = []
@@ -179,7 +180,7 @@ def stale_ancestor_rows(lg: LineageGraph, models: Iterable[str] | None = None) -
         for holder in [model, *up]:
             base_depth = 0 if holder == model else up.depth[holder]
             dead += [(model, raw, detail, base_depth + 1) for raw, detail in dead_refs.get(holder, [])]
-    pairs = _pairs(table, model_at, ancestor_at, depths)
+    pairs = _pairs(lg.nodes_at(model_at, _PAIR_COLUMNS), lg.nodes_at(ancestor_at, _PAIR_COLUMNS), depths)
     rows = [row for part in _pair_rows(lg, pairs) for row in part.cast(_ROW_SCHEMA).rows()]  # type: ignore[arg-type]
     return rows + [(model, raw, "unavailable", None, depth, detail) for model, raw, detail, depth in dead]
 
@@ -194,7 +195,7 @@ def _rows_of_every_model(lg: LineageGraph) -> pl.DataFrame:
                               holders["position"].to_numpy().astype(np.int64)])
     ancestor_at, model_at, depth = reach_pairs(index, sources)
     table = _node_table(lg)
-    pairs = _pairs(table, model_at, ancestor_at, depth)
+    pairs = _pairs(table[model_at], table[ancestor_at], depth)
     parts = [
         *_pair_rows(lg, pairs),
         # a dead reference: a row for the model making it, and one for each model below that one
