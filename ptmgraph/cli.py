@@ -361,7 +361,8 @@ def stale(
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
-    """Stale ancestors: bases updated after the model was made, with a newer version, or unavailable."""
+    """Stale ancestors: bases whose weights (or only card) changed after the model was made, with a newer
+    version, or unavailable (disabled or not found; gated is not)."""
     import analyses
 
     with user_errors():
@@ -387,7 +388,8 @@ def risk(
     compromised: CompromisedOption = None,
     from_file: FromFileOption = None,
     data_risks: Annotated[
-        bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences.")
+        bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences, "
+                     "files the Hub's scan calls unsafe.")
     ] = False,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
