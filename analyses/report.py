@@ -18,7 +18,7 @@ from analyses.licenses import license_drift
 from analyses.overview import stats
 from analyses.reach import reach_ranking
 from analyses.risk import DATA_RISKS, risk
-from analyses.staleness import stale_ancestors
+from analyses.staleness import UPDATE_REASONS, stale_ancestors
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult, Figure, Report, ReportSection
 
@@ -152,16 +152,18 @@ def reach_section(by_model: AnalysisResult, by_author: AnalysisResult, top: int)
 def stale_section(lg: LineageGraph) -> ReportSection:
     stale = stale_ancestors(lg)
     s = stale.summary
-    lags = stale.rows.filter(pl.col("reason") == "base_updated")["lag_days"].drop_nulls()
+    lags = stale.rows.filter(pl.col("reason").is_in(UPDATE_REASONS))["lag_days"].drop_nulls()
     return ReportSection(
         "Stale ancestors",
         lines=[
             f"{s['models_with_stale_ancestors']:,} models have at least one stale ancestor ({s['rows']:,} "
-            "(model, ancestor, reason) rows). base_updated: the ancestor was modified after the model was created "
-            "(the lag, in days, is the difference); new_version: the ancestor's card names a newer release; "
-            "unavailable: gated, disabled or missing (analyses/staleness.py). "
+            "(model, ancestor, reason) rows). weights_updated: the ancestor's weights, config, tokenizer or code "
+            "changed after the model was created; card_updated: only its other files did; updated_unknown_part: "
+            "it was modified, and only the repo-wide date is known (the lag, in days, is the difference); "
+            "new_version: the ancestor's card names a newer release; unavailable: disabled, private or not "
+            "found (gated is a kind of access, not unavailability; analyses/staleness.py). "
             f"{s['models_without_created_at']:,} models have no creation date and cannot be checked for "
-            f"base_updated; the longest lag is {s['max_lag_days'] or 0:,} days.",
+            f"updates; the longest lag is {s['max_lag_days'] or 0:,} days.",
         ],
         tables=[("stale ancestors by reason", stale.tables["by_reason"])],
         figures=[

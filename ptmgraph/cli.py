@@ -361,7 +361,8 @@ def stale(
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
-    """Stale ancestors: bases updated after the model was made, with a newer version, or unavailable."""
+    """Stale ancestors: bases whose weights (or only card) changed after the model was made, with a newer
+    version, or unavailable (disabled or not found; gated is not)."""
     import analyses
 
     with user_errors():
@@ -387,7 +388,8 @@ def risk(
     compromised: CompromisedOption = None,
     from_file: FromFileOption = None,
     data_risks: Annotated[
-        bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences.")
+        bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences, "
+                     "files the Hub's scan calls unsafe.")
     ] = False,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -416,6 +418,11 @@ class FailOn(str, Enum):
     high = "high"
 
 
+class OptInFinding(str, Enum):
+    restricted = "restricted"
+    card_updated = "card_updated"
+
+
 @app.command()
 def check(
     models: ModelsArgument = None,
@@ -431,15 +438,23 @@ def check(
         typer.Option("--compromised-from-file", metavar="FILE", show_default=False,
                      help="More compromised models, one id a line."),
     ] = None,
+    include: Annotated[
+        list[OptInFinding] | None,
+        typer.Option("--include", metavar="FINDING", show_default=False,
+                     help="Also report this opt-in finding (repeatable): restricted (gated with manual "
+                          "approval), card_updated (only an ancestor's card or other files changed)."),
+    ] = None,
 ) -> None:
-    """Lineage findings of each model (stale, risky or compromised ancestors, licence drift, dangling
-    references, pickle-only weights), each with a severity; exit 1 at --fail-on or above."""
+    """Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence drift,
+    files the Hub's scan calls unsafe, dangling references, pickle-only weights), each with a severity;
+    exit 1 at --fail-on or above."""
     import analyses
 
     checked = model_ids(models, from_file)
     named = model_ids(compromised, compromised_file, required=False)
     with user_errors():
-        result = analyses.check(load(snapshot), checked, compromised=named, fail_on=fail_on.value)
+        result = analyses.check(load(snapshot), checked, compromised=named, fail_on=fail_on.value,
+                                include=[finding.value for finding in include or ()])
         columns = ["severity", "finding", "ancestor", "detail"]
         if len(result.summary["models"]) > 1:
             columns.insert(0, "id")
@@ -650,6 +665,10 @@ def crawl(
     ancestors: Annotated[
         bool, typer.Option(help="Also follow the bases' bases up to the roots (with --max-depth 0: ancestry only).")
     ] = False,
+    file_commits: Annotated[
+        bool, typer.Option(help="Read each file's last commit, sha256 and the Hub's security scan, for every model "
+                           "with children (one request each; none per leaf): stale then tells weights from card edits.")
+    ] = False,
     keep_state: Annotated[bool, typer.Option(help="Keep the state directory after a successful crawl.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
     timeout: Annotated[
@@ -681,13 +700,14 @@ def crawl(
             fetch_files=fetch_files,  # type: ignore[arg-type]
             state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
             keep_state=keep_state,
-            author=author, search=search, sort=sort, limit=limit, limits=limits,
+            author=author, search=search, sort=sort, limit=limit, limits=limits, file_commits=file_commits,
         )
         st = result.stats
         _err().print(
             f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
             f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors, "
-            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s",
+            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s"
+            + (f"; file listings of {st['file_listings']} models with children" if file_commits else ""),
             highlight=False,
         )
 

@@ -226,9 +226,10 @@ READS: dict[str, dict[str, list[str]]] = {
     "reach": {"models": ["author", "downloads"]},
     "stats": {"models": ["has_record"], "edges": ["relation_rule", "relations_disagree"], "evidence": ["kind"],
               "dangling": ["reason"], "problems": ["model"]},
-    "stale": {"models": ["created_at", "last_modified", "new_version", "gated", "disabled"],
-              "dangling": ["child", "raw", "reason"]},
-    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"]},
+    "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
+              "dangling": ["child", "raw", "reason"], "files": ["model", "path", "part", "last_commit_date"]},
+    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"],
+             "files": ["model", "path", "security_status", "security_detail"]},
 }
 """The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""
 
