@@ -130,8 +130,10 @@ def fan_out_section(by_model: AnalysisResult) -> ReportSection:
 
 def reach_section(by_model: AnalysisResult, by_author: AnalysisResult, top: int) -> ReportSection:
     s = by_model.summary
-    models = by_model.rows.select("id", "direct_dependents", "reach", "reach_downloads", "subtree_height")
-    authors = by_author.rows.select("id", "models", "direct_dependents", "reach", "reach_downloads")
+    models = by_model.rows.select("id", "direct_dependents", "reach", "reach_downloads", "downloads_unknown",
+                                  "subtree_height")
+    authors = by_author.rows.select("id", "models", "direct_dependents", "reach", "reach_downloads",
+                                    "downloads_unknown")
     shown = models.head(15)
     return ReportSection(
         "Top models and authors by reach",

@@ -383,7 +383,8 @@ def reach_command(
     with user_errors():
         # a million models: read the two columns the ranking shows, not the whole models table
         result = analyses.reach_ranking(query.load(snapshot, READS["reach"]), by=by.value, top=top)
-        columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
+        columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads",
+                   "downloads_unknown"]
         emit_table(result, fmt, limit, columns)
 
 
