@@ -541,16 +541,21 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),
     top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
     snapshot: SnapshotOption = None,
+    ignore: IgnoreOption = None,
+    baseline: BaselineOption = None,
     query: Query = ANY_EDGE,
 ) -> None:
     """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
     import analyses
     from ptmgraph.formats.markdown import ReportError, write_report  # matplotlib loads only for reports
 
+    ignores, accepted = waivers(ignore, baseline)
     with user_errors():
         try:
             lg = query.load(snapshot)
-            files = write_report(analyses.build_report(lg, top=top, min_confidence=query.confidence), out_dir)
+            report = analyses.build_report(lg, top=top, min_confidence=query.confidence, ignore=ignores,
+                                           baseline=accepted)
+            files = write_report(report, out_dir)
         except ReportError as e:
             fail(str(e))
         _err().print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False,

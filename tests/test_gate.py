@@ -328,3 +328,30 @@ def test_cli_reach_shows_downloads_unknown(snap: str) -> None:
     base = next(r for r in doc["rows"] if r["id"] == "o/base")
     assert (base["reach"], base["reach_downloads"], base["downloads_unknown"]) == (3, 10, 2)
     assert "downloads_unknown" in run("reach", "-s", snap).stdout
+
+
+# ---------------------------------------------------------------- the report
+
+
+def test_the_report_shows_findings_by_kind_with_waived_counts(snap: str, tmp_path: Path) -> None:
+    result = run("report", "-s", snap, "--out", str(tmp_path / "r"), "--ignore", "no_license")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "r" / "report.md").read_text()
+    section = text.split("Lineage check of the most downloaded models", 1)[1].split("\n## ", 1)[0]
+    # the four models with a record: o/base has no finding; o/ft, o/nolic and p/cfg are below a base with a
+    # newer release; o/nolic states no licence (waived) and its config names a local path
+    assert "5 findings, 1 of them waived" in section
+    assert "\n".join([
+        "| finding | severity | findings | waived |",
+        "|---|---|---:|---:|",
+        "| new\\_version | medium | 3 | 0 |",
+        "| no\\_license | medium | 1 | 1 |",
+        "| dangling | low | 1 | 0 |",
+    ]) in section
+
+
+def test_the_report_refuses_an_unknown_finding_and_a_bad_baseline(snap: str, tmp_path: Path) -> None:
+    assert run("report", "-s", snap, "--out", str(tmp_path / "r"), "--ignore", "nope").exit_code == 2
+    result = run("report", "-s", snap, "--out", str(tmp_path / "r"), "--baseline", str(tmp_path / "none.json"))
+    assert result.exit_code == 1 and "cannot read the baseline" in result.stderr
+    assert not (tmp_path / "r").exists()
