@@ -127,7 +127,8 @@ Identity = tuple[str, str, str]
 
 
 class UnknownFinding(ValueError):
-    """An ``--ignore`` that names no kind of :data:`SEVERITY`; the message names the known ones."""
+    """An ``--ignore`` that names no kind of :data:`SEVERITY` (the message names the known ones), or an
+    empty MODEL."""
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,13 @@ class Ignore:
     @classmethod
     def parse(cls, text: str) -> Ignore:
         """``FINDING`` or ``FINDING:MODEL``; :class:`UnknownFinding` when FINDING is not a kind of :data:`SEVERITY`."""
-        finding, _, model = text.strip().partition(":")
+        finding, colon, model = text.strip().partition(":")
         if finding not in SEVERITY:
             raise UnknownFinding(f"--ignore {text!r}: unknown finding {finding!r}; the findings are "
                                  + ", ".join(SEVERITY))
         model = model.strip()
+        if colon and not model:
+            raise UnknownFinding(f"--ignore {text!r}: give a model after the ':', or no ':'")
         return cls(finding, (normalize_reference(model).id or model) if model else None)
 
     def __str__(self) -> str:

@@ -42,7 +42,7 @@ def _err() -> Console:
 
 
 # The choices of options, spelled here so that parsing them imports nothing heavy; tests/test_cli_terminal.py
-# checks that they equal the package's own enums and registry.
+# checks that they equal the package's own enums and registry (tests/test_gate.py: the result formats').
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"

@@ -131,6 +131,8 @@ def test_every_kind_of_the_severity_table_can_be_ignored_and_no_other() -> None:
     assert [Ignore.parse(f"{kind}:A/B") for kind in SEVERITY] == [Ignore(kind, "A/B") for kind in SEVERITY]
     with pytest.raises(UnknownFinding):
         Ignore.parse("stale")
+    with pytest.raises(UnknownFinding, match="give a model after the ':'"):
+        Ignore.parse("no_license:")
 
 
 def test_waivers_in_python_keep_the_findings_and_unfail_the_check() -> None:
@@ -254,6 +256,14 @@ def test_sarif_of_a_clean_model_is_a_valid_log_with_no_results(snap: str) -> Non
 def test_sarif_is_for_findings_only(snap: str) -> None:
     result = run("stats", "-s", snap, "-f", "sarif")
     assert result.exit_code == 2 and "'sarif' is not one of" in result.stderr
+
+
+def test_the_format_choices_are_the_result_formats() -> None:
+    from ptmgraph.cli_runtime import FindingsFormat, OutputFormat
+    from ptmgraph.formats.results import RESULT_FORMATS
+
+    assert [f.value for f in FindingsFormat] == list(RESULT_FORMATS) == ["table", "json", "csv", "sarif"]
+    assert [f.value for f in OutputFormat] == [name for name, f in RESULT_FORMATS.items() if not f.findings_only]
 
 
 # ---------------------------------------------------------------- --min-confidence everywhere
