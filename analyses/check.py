@@ -36,13 +36,25 @@ finding                   severity  when
                                     images, ...) changed after m was created
 ========================  ========  ==================================================================
 
-A check **fails** at level L when any finding has severity L or above (low < medium < high). Opt-in
-findings (:data:`OPT_IN`) are reported only when asked for.
+A check **fails** at level L when any finding that is not waived has severity L or above
+(low < medium < high). Opt-in findings (:data:`OPT_IN`) are reported only when asked for.
+
+**Waivers** (as ``pip-audit --ignore-vuln``). A finding's **identity** is (``finding``, ``id``: the model
+checked, ``ancestor``: the model of its lineage the finding is about; for an unavailable reference, the
+reference). A finding is **waived** when an ``--ignore FINDING[:MODEL]`` names its kind and, if MODEL is
+given, its ``ancestor`` (letter case ignored; a Hub URL is read as its id): ``--ignore
+unavailable:google/gemma-7b`` waives every ``unavailable`` finding about ``google/gemma-7b``, in the
+lineage of any model checked. It is also waived when its identity is in the baseline (a file of
+identities, :mod:`ptmgraph.baseline`). A waived finding stays a row (``waived``: ``ignore`` or
+``baseline``; ``ignore`` when both apply), is counted in ``summary["waived"]`` and ``tables["by_finding"]``,
+and never makes the check fail; ``high``, ``medium`` and ``low`` count the findings that are not waived.
+Any kind of the table above can be waived; naming another is an :class:`UnknownFinding` error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
@@ -51,6 +63,7 @@ from analyses.licenses import classify_license_pair
 from analyses.risk import is_pickle_only, unsafe_file_rows
 from analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
+from ptmgraph.ids import normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access
 from ptmgraph.result import AnalysisResult
 from ptmgraph.traverse import RUNTIME_RELATIONS, reach
@@ -139,12 +152,125 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
     return rows
 
 
+Identity = tuple[str, str, str]
+"""A finding's identity: (finding, model checked, ancestor) (module docstring)."""
+
+
+class UnknownFinding(ValueError):
+    """An ``--ignore`` that names no kind of :data:`SEVERITY` (the message names the known ones), or an
+    empty MODEL."""
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """One ``--ignore FINDING[:MODEL]``: waive the findings of kind ``finding`` (about ``model`` only, when
+    given) (module docstring)."""
+
+    finding: str
+    model: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Ignore:
+        """``FINDING`` or ``FINDING:MODEL``; :class:`UnknownFinding` when FINDING is not a kind of :data:`SEVERITY`."""
+        finding, colon, model = text.strip().partition(":")
+        if finding not in SEVERITY:
+            raise UnknownFinding(f"--ignore {text!r}: unknown finding {finding!r}; the findings are "
+                                 + ", ".join(SEVERITY))
+        model = model.strip()
+        if colon and not model:
+            raise UnknownFinding(f"--ignore {text!r}: give a model after the ':', or no ':'")
+        return cls(finding, (normalize_reference(model).id or model) if model else None)
+
+    def __str__(self) -> str:
+        return self.finding if self.model is None else f"{self.finding}:{self.model}"
+
+    def matches(self) -> pl.Expr:
+        """Whether a row of findings is waived by this ignore."""
+        same = pl.col("finding") == self.finding
+        if self.model is None:
+            return same
+        return same & (pl.col("ancestor").str.to_lowercase() == self.model.lower())
+
+
+def identities(rows: pl.DataFrame) -> list[Identity]:
+    """The identities of the findings in ``rows`` (module docstring), each once, sorted."""
+    return sorted(set(rows.select("finding", "id", "ancestor").iter_rows()))
+
+
+def waive(
+    result: AnalysisResult, *, fail_on: Severity = "low", ignore: Iterable[Ignore] = (),
+    baseline: Iterable[Identity] = (),
+) -> AnalysisResult:
+    """``result`` (of :func:`check`) with its findings waived by ``ignore`` and ``baseline`` (module docstring),
+    and its summary and tables counted again: the waived rows last, ``failed`` from the others."""
+    if fail_on not in SEVERITY_RANK:
+        raise ValueError(f"fail_on must be low, medium or high, not {fail_on!r}")
+    ignores = list(dict.fromkeys(ignore))
+    known = pl.DataFrame(list(set(baseline)), schema=dict.fromkeys(["finding", "id", "ancestor"], pl.String()),
+                         orient="row")
+    known = known.select(pl.col("finding"), pl.col("id", "ancestor").str.to_lowercase(), pl.lit(True).alias("_known"))
+    rows = result.rows.drop("waived", strict=False)
+    ignored = pl.any_horizontal([i.matches() for i in ignores]) if ignores else pl.lit(False)
+    frame = (
+        rows.with_columns(pl.col("id", "ancestor").str.to_lowercase().name.prefix("_"))
+        .join(known.rename({"id": "_id", "ancestor": "_ancestor"}), on=["finding", "_id", "_ancestor"], how="left",
+              maintain_order="left")
+        .with_columns(
+            pl.when(ignored).then(pl.lit("ignore")).when(pl.col("_known").fill_null(False))
+            .then(pl.lit("baseline")).otherwise(None).cast(pl.String()).alias("waived"),
+            pl.col("severity").replace_strict(SEVERITY_RANK, return_dtype=pl.Int64()).alias("_rank"),
+        )
+        .sort([pl.col("waived").is_not_null(), "_rank", "id", "depth", "finding", "ancestor"],
+              descending=[False, True, False, False, False, False])
+        .select([*_ROW_SCHEMA, "waived"])
+    )
+    active = frame.filter(pl.col("waived").is_null())
+    targets = result.summary["models"]
+    counts = {level: int((active["severity"] == level).sum()) for level in ("high", "medium", "low")}
+    at_or_above = {s for s, r in SEVERITY_RANK.items() if r >= SEVERITY_RANK[fail_on]}
+    failing = active.filter(pl.col("severity").is_in(at_or_above))
+    waived = pl.col("waived").is_not_null()
+    by_model = pl.DataFrame({"id": targets}, schema={"id": pl.String()}).join(
+        frame.group_by("id").agg(
+            *[((pl.col("severity") == level) & ~waived).sum().alias(level) for level in ("high", "medium", "low")],
+            waived.sum().alias("waived"),
+        ),
+        on="id",
+        how="left",
+    ).with_columns(pl.col("high", "medium", "low", "waived").fill_null(0).cast(pl.Int64()))
+    by_finding = (
+        frame.group_by("finding", "severity")
+        .agg(pl.len().cast(pl.Int64()).alias("findings"), waived.sum().cast(pl.Int64()).alias("waived"))
+        .with_columns(pl.col("severity").replace_strict(SEVERITY_RANK, return_dtype=pl.Int64()).alias("_rank"))
+        .sort(["_rank", "finding"], descending=[True, False])
+        .drop("_rank")
+    )
+    matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
+    return AnalysisResult(
+        title=result.title,
+        rows=frame,
+        summary={
+            "models": targets,
+            "findings": frame.height,
+            **counts,
+            "waived": frame.height - active.height,
+            "unmatched_ignores": [str(i) for i in ignores if str(i) not in matched],
+            "fail_on": fail_on,
+            "failed": failing.height > 0,
+            "failing_models": sorted(set(failing["id"].to_list())),
+        },
+        tables={"by_model": by_model, "by_finding": by_finding},
+    )
+
+
 def check(
     lg: LineageGraph, models: Iterable[str], *, compromised: Iterable[str] = (), fail_on: Severity = "low",
-    include: Iterable[str] = (),
+    include: Iterable[str] = (), ignore: Iterable[Ignore] = (), baseline: Iterable[Identity] = (),
 ) -> AnalysisResult:
-    """The findings of each model (module docstring), most severe first, with the opt-in findings named in
-    ``include`` (:data:`OPT_IN`); ``summary["failed"]`` says whether any finding is at ``fail_on`` or above."""
+    """The findings of each model (module docstring), with the opt-in findings named in ``include``
+    (:data:`OPT_IN`), most severe first, the waived ones (by ``ignore`` and
+    ``baseline``, see :func:`waive`) last; ``summary["failed"]`` says whether any finding that is not waived
+    is at ``fail_on`` or above. ``tables``: ``by_model`` and ``by_finding`` (findings and waived per kind)."""
     if fail_on not in SEVERITY_RANK:
         raise ValueError(f"fail_on must be low, medium or high, not {fail_on!r}")
     include = list(include)
@@ -157,30 +283,6 @@ def check(
     frame = (
         pl.DataFrame(rows, schema=_ROW_SCHEMA, orient="row")
         .unique(["id", "finding", "ancestor", "detail"], maintain_order=True)
-        .with_columns(pl.col("severity").replace_strict(SEVERITY_RANK, return_dtype=pl.Int64()).alias("_rank"))
-        .sort(["_rank", "id", "depth", "finding", "ancestor"], descending=[True, False, False, False, False])
-        .drop("_rank")
     )
-    counts = {level: int((frame["severity"] == level).sum()) for level in ("high", "medium", "low")}
-    at_or_above = {s for s, r in SEVERITY_RANK.items() if r >= SEVERITY_RANK[fail_on]}
-    failing = frame.filter(pl.col("severity").is_in(at_or_above))
-    by_model = pl.DataFrame({"id": targets}).join(
-        frame.group_by("id").agg(
-            *[(pl.col("severity") == level).sum().alias(level) for level in ("high", "medium", "low")]
-        ),
-        on="id",
-        how="left",
-    ).with_columns(pl.col("high", "medium", "low").fill_null(0))
-    return AnalysisResult(
-        title="Lineage check",
-        rows=frame,
-        summary={
-            "models": targets,
-            "findings": frame.height,
-            **counts,
-            "fail_on": fail_on,
-            "failed": failing.height > 0,
-            "failing_models": sorted(set(failing["id"].to_list())),
-        },
-        tables={"by_model": by_model},
-    )
+    found = AnalysisResult(title="Lineage check", rows=frame, summary={"models": targets})
+    return waive(found, fail_on=fail_on, ignore=ignore, baseline=baseline)

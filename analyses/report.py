@@ -8,11 +8,13 @@ from another analysis' :class:`~ptmgraph.result.AnalysisResult`, whose docstring
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
+from analyses.check import Identity, Ignore, check
 from analyses.completeness import completeness
 from analyses.licenses import license_drift
 from analyses.overview import stats
@@ -130,8 +132,10 @@ def fan_out_section(by_model: AnalysisResult) -> ReportSection:
 
 def reach_section(by_model: AnalysisResult, by_author: AnalysisResult, top: int) -> ReportSection:
     s = by_model.summary
-    models = by_model.rows.select("id", "direct_dependents", "reach", "reach_downloads", "subtree_height")
-    authors = by_author.rows.select("id", "models", "direct_dependents", "reach", "reach_downloads")
+    models = by_model.rows.select("id", "direct_dependents", "reach", "reach_downloads", "downloads_unknown",
+                                  "subtree_height")
+    authors = by_author.rows.select("id", "models", "direct_dependents", "reach", "reach_downloads",
+                                    "downloads_unknown")
     shown = models.head(15)
     return ReportSection(
         "Top models and authors by reach",
@@ -288,10 +292,35 @@ def disagreement_section(tables: dict[str, pl.DataFrame], summary: dict[str, Any
     )
 
 
-def build_report(lg: LineageGraph, *, top: int = TOP, min_confidence: str | None = None) -> Report:
+def check_section(lg: LineageGraph, top: int, ignore: Iterable[Ignore], baseline: Iterable[Identity]) -> ReportSection:
+    """``check`` on the ``top`` most downloaded models with a record (most downloaded first, then by id)."""
+    models = lg.snapshot.models.filter(pl.col("has_record")).sort(["downloads", "id"], descending=[True, False],
+                                                                   nulls_last=True)
+    gate = check(lg, models["id"].head(top).to_list(), fail_on="medium", ignore=ignore, baseline=baseline)
+    s = gate.summary
+    return ReportSection(
+        "Lineage check of the most downloaded models",
+        lines=[
+            f"ptmgraph check on the {len(s['models'])} most downloaded models with a record: their findings over "
+            "their own record and their ancestors, by kind, each with a severity (analyses/check.py). "
+            f"{s['findings']:,} findings, {s['waived']:,} of them waived (--ignore, --baseline), which count for "
+            f"nothing; {len(s['failing_models']):,} models have a finding at medium or above that is not waived.",
+        ],
+        tables=[
+            ("findings by kind", gate.tables["by_finding"]),
+            ("findings by model (not waived, by severity; and waived)", gate.tables["by_model"]),
+        ],
+    )
+
+
+def build_report(
+    lg: LineageGraph, *, top: int = TOP, min_confidence: str | None = None, ignore: Iterable[Ignore] = (),
+    baseline: Iterable[Identity] = (),
+) -> Report:
     """The report's sections for the snapshot behind ``lg``; ``top`` rows in each ranked table.
     ``min_confidence`` names the edge filter ``lg`` was loaded with (:func:`ptmgraph.graph.load_graph`),
-    for the report to state."""
+    for the report to state; ``ignore`` and ``baseline`` waive findings of the check section
+    (:func:`analyses.check.waive`)."""
     overview = stats(lg)
     audit = completeness(lg)
     by_model = reach_ranking(lg, by="model", top=top)
@@ -307,6 +336,7 @@ def build_report(lg: LineageGraph, *, top: int = TOP, min_confidence: str | None
             stale_section(lg),
             license_section(lg, top),
             risk_section(lg, by_model, top),
+            check_section(lg, top, ignore, baseline),
             missing_section(audit.tables["rates"], audit.summary),
             disagreement_section(audit.tables, audit.summary),
         ],
