@@ -33,7 +33,10 @@ _FULL_WEIGHTS = re.compile(
     r"([-.]\d+(-of-\d+)?)?\.(safetensors|bin|pth|pt|h5|msgpack|onnx)$",
     re.IGNORECASE,
 )
-_GGML_BIN = re.compile(r"ggml.*\.bin$", re.IGNORECASE)
+# GGML weights in a `.bin` file (llama.cpp before GGUF): the file name says "ggml" (`ggml-model-q4_0.bin`,
+# `x.ggmlv3.q4_0.bin`) or ends in a llama.cpp quantization type (`x.q4_0.bin`, `x-q5_K_M.bin`). Such a file is
+# a flat tensor dump, not a pickle: loading it runs no code.
+_GGML_BIN = re.compile(r"(?:ggml[^/]*|[._-]q[2-8]_(?:[01]|k(?:_[sml])?))\.bin$", re.IGNORECASE)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".onnx")
 _TRAINING_STATE = re.compile(r"^(checkpoint|global_step|epoch|step)[-_]?\d+/", re.IGNORECASE)
 # Files that only quantization tools write: EXL2's measurement, GPTQ's and AWQ's quantizer configs.
@@ -72,16 +75,24 @@ def card_metadata(readme: str) -> dict[str, Any] | None:
     return card
 
 
+def weight_format(name: str) -> str | None:
+    """The weight-format family of one file (see :data:`WEIGHT_FORMATS`), or None for other files.
+
+    The one rule for every reader (the columnar reader applies the same suffix table and :data:`GGML_BIN`):
+    the suffix decides, except that a ``.bin`` whose name shows GGML (:data:`GGML_BIN`) is ``ggml``, not
+    ``pickle``. Other ``.bin`` files count as pickle: ``pytorch_model.bin``, and ``training_args.bin`` or
+    ``optimizer.pt`` too, which execute code when loaded just the same.
+    """
+    lower = name.lower()
+    for suffix, family in WEIGHT_FORMATS.items():
+        if lower.endswith(suffix):
+            return "ggml" if suffix == ".bin" and _GGML_BIN.search(name) else family
+    return None
+
+
 def weight_formats(files: Iterable[str]) -> list[str]:
-    """Weight-format families present among ``files`` (see :data:`WEIGHT_FORMATS`), sorted."""
-    found: set[str] = set()
-    for name in files:
-        lower = name.lower()
-        for suffix, family in WEIGHT_FORMATS.items():
-            if lower.endswith(suffix):
-                found.add(family)
-    # training_args.bin / optimizer.pt are pickles too: they execute code when loaded just the same.
-    return sorted(found)
+    """Weight-format families present among ``files`` (:func:`weight_format` of each), sorted."""
+    return sorted({family for family in map(weight_format, files) if family is not None})
 
 
 def has_adapter_files(files: Iterable[str]) -> bool:

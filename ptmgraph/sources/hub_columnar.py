@@ -670,8 +670,9 @@ def _file_features(names: pl.DataFrame) -> pl.DataFrame:
     name = pl.col("text")
     features = distinct.with_columns(
         plain=name.str.contains(r"^[\x20-\x7e]*$"),
-        family=name.str.to_lowercase().str.extract(_WEIGHT_EXT).replace_strict(
-            list(WEIGHT_FORMATS), list(WEIGHT_FORMATS.values()), default=None),
+        family=pl.when(name.str.contains(_GGML_BIN)).then(pl.lit("ggml")).otherwise(  # extract.weight_format
+            name.str.to_lowercase().str.extract(_WEIGHT_EXT).replace_strict(
+                list(WEIGHT_FORMATS), list(WEIGHT_FORMATS.values()), default=None)),
         full=name.str.contains(_WEIGHT_SUFFIXES) & name.str.contains(_FULL_WEIGHTS)
         & ~(name.str.contains("/", literal=True) & name.str.contains(_TRAINING_STATE)),
         ggml_root=~name.str.contains("/", literal=True) & name.str.contains(_GGML_BIN),
@@ -681,7 +682,7 @@ def _file_features(names: pl.DataFrame) -> pl.DataFrame:
         odd = features.filter(~pl.col("plain"))["text"].to_list()
         python = pl.DataFrame({
             "text": odd,
-            "family_py": [next(iter(extract.weight_formats([n])), None) for n in odd],
+            "family_py": [extract.weight_format(n) for n in odd],
             "full_py": [extract.has_full_weights([n]) for n in odd],
             "ggml_py": ["/" not in n and bool(extract.GGML_BIN.search(n)) for n in odd],
         }, schema={"text": pl.String(), "family_py": pl.String(), "full_py": pl.Boolean(), "ggml_py": pl.Boolean()})
