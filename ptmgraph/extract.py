@@ -15,7 +15,7 @@ from typing import Any
 
 from ptmgraph import reader
 from ptmgraph.records import WEIGHT_FORMATS, EvidenceKind, ModelRecord, Problem, Reference, Relation
-from ptmgraph.relations import WeightShape
+from ptmgraph.relations import WeightShape, code_sources, own_code_files
 
 CARD = "README.md"
 CONFIG = "config.json"
@@ -256,13 +256,23 @@ def references_from_tags(child: str, tags: Iterable[str], source: str) -> list[R
 
 
 def references_from_config(child: str, config: Mapping[str, Any], source: str) -> list[Reference]:
-    """``config.json`` ``_name_or_path`` (often a local training directory, which dangles)."""
-    if "_name_or_path" not in config:
-        return []
+    """``config.json`` ``_name_or_path`` (often a local training directory, which dangles), then one
+    ``config_auto_map`` reference per repo whose code its ``auto_map`` loads
+    (:func:`ptmgraph.relations.code_sources`; the entry is the ``quote``)."""
+    refs = []
     raw = config.get("_name_or_path")
-    if isinstance(raw, str) and raw.strip().lower() == child.lower():
-        return []  # a model saved under its own name says nothing about its base
-    return [Reference(child, raw, EvidenceKind.CONFIG, f"{CONFIG}:_name_or_path", source)]
+    # a model saved under its own name says nothing about its base
+    if "_name_or_path" in config and not (isinstance(raw, str) and raw.strip().lower() == child.lower()):
+        refs.append(Reference(child, raw, EvidenceKind.CONFIG, f"{CONFIG}:_name_or_path", source))
+    return refs + [
+        Reference(child, repo, EvidenceKind.CONFIG_AUTO_MAP, f"{CONFIG}:auto_map", source, None, entry[:_PHRASE_CHARS])
+        for repo, entry in code_sources(config.get("auto_map"), child)
+    ]
+
+
+def code_files(record: ModelRecord, config: Mapping[str, Any] | None) -> list[str]:
+    """The record's own Python files that loading it runs (:func:`ptmgraph.relations.own_code_files`)."""
+    return own_code_files(record.files, (config or {}).get("auto_map"), record.id)
 
 
 def references_from_adapter_config(child: str, config: Mapping[str, Any], source: str) -> list[Reference]:
@@ -480,6 +490,7 @@ def record_from_api(
     refs += references_from_tags(model_id, tags, source)
     refs += references_from_config(model_id, config, source)
     record.quantization = quantization_hint(record, config)
+    record.code_files = code_files(record, config)
     return record, refs
 
 

@@ -41,7 +41,7 @@ from ptmgraph.records import (
     Problem,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "models": MODELS_SCHEMA,
     "edges": EDGES_SCHEMA,

@@ -8,9 +8,8 @@ Words that mean one thing everywhere (``notes/design.md``); every other module r
   once however many paths lead to it (merges give a model several parents); m itself is not in its
   own reach, even when it lies on a cycle. The reach of a *set* of models is the union of the reach
   of its members.
-- **runtime** vs **inherited** dependency of a model on a source: *runtime* when every hop of the
-  path from the source is an adapter (an adapter loads its base's weights at run time, like a package
-  dependency); *inherited* when any hop copied the weights (finetune, merge, quantized, unknown).
+- **runtime**, **runtime_code** and **inherited** dependency of a model on a source: the runtime rule,
+  :func:`ptmgraph.relations.dependency` (``RUNTIME_RELATIONS`` is its set of weight-loading relations).
 
 The graph is either the compact index (:class:`ptmgraph.index.CompactGraph`: CSR arrays, walked one
 edge at a time on a small graph and with numpy a whole BFS level at a time on a larger one) or the
@@ -42,6 +41,7 @@ import polars as pl
 
 from ptmgraph.index import Adjacency, CompactGraph
 from ptmgraph.lazy import lazy_module
+from ptmgraph.relations import RUNTIME_RELATIONS
 
 if TYPE_CHECKING:  # networkx is imported only by whoever builds a networkx graph
     import networkx as nx
@@ -55,8 +55,6 @@ Graph = Union["nx.DiGraph", CompactGraph]
 Direction = Literal["descendants", "ancestors"]
 """``descendants`` follows edges base -> derived; ``ancestors`` follows them backwards."""
 
-RUNTIME_RELATIONS = frozenset({"adapter"})
-"""Relations whose derived model loads the base's weights at run time (see *runtime* above)."""
 
 
 def is_root(graph: Graph, model: str) -> bool:
