@@ -14,6 +14,12 @@ finding                 severity  when
 ``pickle_only``         high      m itself, or an ancestor m loads at run time (adapter hops only), has
                                   pickle-only weights (:func:`analyses.risk.is_pickle_only`)
 ``pickle_only``         medium    an ancestor whose weights m inherited has pickle-only weights
+``executes_repo_code``  medium    loading m with ``trust_remote_code=True`` runs a repo's own Python: m's,
+                                  or that of an ancestor m loads at run time (``code_files``,
+                                  :func:`ptmgraph.relations.own_code_files`), or of a repo whose code
+                                  their ``auto_map`` names (``loads_code`` edge). Medium: code runs only
+                                  when the user opts in, and it can be read and pinned first; a
+                                  compromised source of that code is ``compromised`` (high)
 ``unavailable``         medium    an ancestor is gated, disabled or missing (:mod:`analyses.staleness`)
 ``no_license``          medium    a model of the lineage has a record that states no licence
 ``new_version``         medium    an ancestor's card declares a newer release
@@ -37,8 +43,9 @@ from analyses.licenses import classify_license_pair
 from analyses.risk import is_pickle_only
 from analyses.staleness import UNAVAILABLE_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
+from ptmgraph.relations import RUNTIME_RELATIONS
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import RUNTIME_RELATIONS, reach
+from ptmgraph.traverse import reach
 
 Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
@@ -47,6 +54,7 @@ SEVERITY: dict[str, Severity] = {
     "compromised": "high",
     "license_violation": "high",
     "pickle_only": "high",  # medium when inherited, see the module docstring
+    "executes_repo_code": "medium",
     "unavailable": "medium",
     "no_license": "medium",
     "new_version": "medium",
@@ -78,6 +86,14 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str]) -> lis
     def add(finding: str, ancestor: str, depth: int, detail: str | None, severity: Severity | None = None) -> None:
         rows.append((model, severity or SEVERITY[finding], finding, ancestor, depth, detail))
 
+    runs = [model, *(m for m in lineage if m in loaded)]  # the models loading m loads, m first
+    for member in runs:
+        if nodes[member].get("code_files"):
+            add("executes_repo_code", member, lineage[member], "ships " + ", ".join(nodes[member]["code_files"]))
+    code_edges = lg.snapshot.edges.filter(pl.col("loads_code").fill_null(False) & pl.col("child").is_in(runs)
+                                          & (pl.col("base") != pl.col("child")))
+    for base, child in code_edges.select("base", "child").sort("child", "base").iter_rows():
+        add("executes_repo_code", base, lineage[base], f"{child}'s config.json auto_map loads its code")
     for member, depth in lineage.items():
         attrs = nodes[member]
         if member in compromised:

@@ -228,7 +228,7 @@ READS: dict[str, dict[str, list[str]]] = {
               "dangling": ["reason"], "problems": ["model"]},
     "stale": {"models": ["created_at", "last_modified", "new_version", "gated", "disabled"],
               "dangling": ["child", "raw", "reason"]},
-    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"]},
+    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"], "edges": ["loads_code"]},
 }
 """The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""
 

@@ -1094,11 +1094,16 @@ class PairWalk:
         return [chain[::-1] for chain in chains]
 
 
-def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str] | None = None) -> PairWalk:
+def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str] | None = None, *,
+               first_hops: np.ndarray | None = None) -> PairWalk:
     """:func:`reach` from each of ``sources`` (positions) on its own, following only edges of
     ``relations`` (all when None), done as one walk of (source, model) pairs a level at a time: the
     same depth, via and relation per model as the walk from that source alone (see :func:`_reach_index`:
-    each source's pairs keep its own walk's order). Time and memory follow the number of pairs."""
+    each source's pairs keep its own walk's order). Time and memory follow the number of pairs.
+
+    ``first_hops``: offsets into ``index.children`` of the only edges a walk may take first (those out
+    of its source; any relation), after which it follows ``relations`` (the runtime rule's code hop,
+    :func:`ptmgraph.relations.dependency`)."""
     nodes = index.nodes
     children = index.children
     codes = None if relations is None else np.array(
@@ -1108,6 +1113,16 @@ def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str
     owner, at = sources, sources
     found: list[tuple[np.ndarray, ...]] = []
     level = 0
+    if first_hops is not None:
+        offsets = np.sort(np.asarray(first_hops, dtype=np.int64))  # by base, then child id: the walks' order
+        base = np.searchsorted(children.indptr, offsets, side="right") - 1
+        child = children.neighbour[offsets].astype(np.int64)
+        wanted = _contains(sources, base) & (base != child)
+        base, child, offsets = base[wanted], child[wanted], offsets[wanted]
+        keys = base * nodes + child
+        seen = np.sort(np.concatenate([seen, keys]))
+        owner, at, level = base, child, 1
+        found.append((owner, at, np.ones(len(keys), dtype=np.int64), base, offsets))
     while at.size:
         level += 1
         which, offsets = _offsets(children.indptr, at)

@@ -80,3 +80,119 @@ def test_the_bundled_ggml_quantization_of_llama_2_chat_is_not_pickle_only() -> N
     assert check(lg, [model]).rows.filter(finding="pickle_only").height == 0
     assert "TheBloke/Llama-2-7B-Chat-GGML" not in {
         s for s, k, _ in risk(lg, data_risks=["pickle_only"]).tables["sources"].select("id", "risk", "detail").rows()}
+
+
+# ---------------------------------------------------------------- remote code (auto_map)
+
+
+def code_records() -> list[dict[str, Any]]:
+    """o/code ships its modelling code; o/small (a finetune of o/code) and o/small-lora (an adapter of
+    o/small) run it. o/other is a finetune of o/base that runs o/code's code (auto_map alone names it).
+    o/lora is an adapter of o/code; o/lora2 is one that also names o/code in its auto_map. o/own is a
+    finetune of o/code that runs only its own code (auto_map entries without ``--``), and o/small-ft a
+    finetune of o/small whose config names no code at all."""
+    def finetune(base: str) -> list[str]:
+        return [f"base_model:{base}", f"base_model:finetune:{base}"]
+
+    def adapter(base: str) -> list[str]:
+        return [f"base_model:{base}", f"base_model:adapter:{base}"]
+
+    loads = {"auto_map": {"AutoConfig": "o/code--configuration_c.CConfig",
+                          "AutoModelForCausalLM": "o/code--modeling_c.CForCausalLM",
+                          "AutoTokenizer": ["o/code--tokenization_c.CTokenizer", None]}}
+    weights, lora = ["config.json", "model.safetensors"], ["adapter_config.json", "adapter_model.safetensors"]
+    return [
+        record("o/code", [*weights, "configuration_c.py", "modeling_c.py"],
+               config={"auto_map": {"AutoModelForCausalLM": "modeling_c.CForCausalLM"}}),
+        record("o/base", weights),
+        record("o/small", weights, tags=finetune("o/code"), config=loads),
+        record("o/small-lora", lora, tags=adapter("o/small")),
+        record("o/small-ft", weights, tags=finetune("o/small")),
+        record("o/other", weights, tags=finetune("o/base"), config=loads),
+        record("o/lora", lora, tags=adapter("o/code")),
+        record("o/lora2", lora, tags=adapter("o/code"), config=loads),
+        record("o/own", [*weights, "modeling_own.py", "helpers.py", "notes.py"], tags=finetune("o/code"),
+               config={"auto_map": {"AutoModel": "modeling_own.OwnModel", "AutoConfig": "helpers.OwnConfig"}}),
+    ]
+
+
+@pytest.fixture(scope="module")
+def code_graph(tmp_path_factory: pytest.TempPathFactory) -> LineageGraph:
+    return ingest(tmp_path_factory.mktemp("code"), code_records())
+
+
+def test_risk_reports_models_that_run_a_compromised_repos_code_as_runtime_code(code_graph: LineageGraph) -> None:
+    result = risk(code_graph, ["o/code"])
+    rows = {r["id"]: (r["depth"], r["relation_path"], r["dependency"])
+            for r in result.output_rows().iter_rows(named=True)}
+    assert rows == {
+        "o/small": (1, "finetune", "runtime_code"),  # its weights are a copy, but it runs o/code's code
+        "o/small-lora": (2, "finetune>adapter", "runtime_code"),  # loads o/small, which runs o/code's code
+        "o/small-ft": (2, "finetune>finetune", "inherited"),  # a copy of a copy; its config names no code
+        "o/other": (1, "unknown", "runtime_code"),  # no lineage edge from o/code, only its auto_map
+        "o/lora": (1, "adapter", "runtime"),  # loads o/code's weights
+        "o/lora2": (1, "adapter", "runtime_code"),  # ... and its code: the code wins
+        "o/own": (1, "finetune", "inherited"),  # runs its own code, not o/code's
+    }
+    assert (result.summary["runtime_code_rows"], result.summary["runtime_rows"],
+            result.summary["inherited_rows"]) == (4, 1, 2)
+
+
+def test_an_auto_map_naming_another_repo_is_an_edge_and_its_own_entries_are_not(code_graph: LineageGraph) -> None:
+    edges = {(b, c): (rel, rule, code) for b, c, rel, rule, code in code_graph.snapshot.edges.select(
+        "base", "child", "relation", "relation_rule", "loads_code").iter_rows()}
+    assert edges[("o/code", "o/other")] == ("unknown", "code_only", True)
+    assert edges[("o/base", "o/other")] == ("finetune", "hub", False)
+    assert edges[("o/code", "o/small")] == ("finetune", "hub", True)
+    assert edges[("o/code", "o/own")] == ("finetune", "hub", False)
+    assert [c for b, c in edges if c == "o/own"] == ["o/own"]  # its own entries name no other repo
+    files = dict(code_graph.snapshot.models.select("id", "code_files").iter_rows())
+    assert files["o/code"] == ["configuration_c.py", "modeling_c.py"]
+    assert files["o/own"] == ["helpers.py", "modeling_own.py"]  # named by its auto_map; notes.py is not
+    assert files["o/small"] == []
+
+
+def test_check_flags_the_repos_whose_python_a_model_runs(code_graph: LineageGraph) -> None:
+    assert findings(code_graph, "o/own", "executes_repo_code") == {
+        ("medium", "o/own", "ships helpers.py, modeling_own.py")}
+    # o/small-lora loads o/small, whose auto_map runs o/code's code
+    assert findings(code_graph, "o/small-lora", "executes_repo_code") == {
+        ("medium", "o/code", "o/small's config.json auto_map loads its code")}
+    # o/lora loads o/code itself, which ships its own code
+    assert findings(code_graph, "o/lora", "executes_repo_code") == {
+        ("medium", "o/code", "ships configuration_c.py, modeling_c.py")}
+    # look-alikes: a copy of o/small's weights runs none of that code; o/base ships none
+    assert findings(code_graph, "o/small-ft", "executes_repo_code") == set()
+    assert findings(code_graph, "o/base", "executes_repo_code") == set()
+
+
+def test_the_ml_bom_of_an_adapter_lists_the_code_its_base_runs(code_graph: LineageGraph) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from analyses import ancestry
+    from ptmgraph.formats.registry import graph_format
+    from ptmgraph.formats.subgraph import lineage_subgraph
+
+    result = ancestry(code_graph, "o/small-lora")
+    text = graph_format("cyclonedx").render(lineage_subgraph(code_graph, result, direction="ancestry"),
+                                            title=result.title).decode()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    bom = json.loads(text)
+    deps = {d["ref"]: d.get("dependsOn", []) for d in bom["dependencies"]}
+    assert deps["model:o/small-lora"] == ["model:o/small"] and deps["model:o/small"] == ["model:o/code"]
+    how = {c["bom-ref"]: {p["value"] for p in c["properties"] if p["name"] == "ptmgraph:dependency"}
+           for c in bom["components"]}
+    assert how == {"model:o/small": {"runtime"}, "model:o/code": {"runtime_code"}}
+
+
+def test_the_bundled_models_that_load_deepseek_r1s_code_run_it() -> None:
+    lg = load_graph()
+    rows = risk(lg, ["deepseek-ai/DeepSeek-R1"]).rows
+    code = dict(rows.filter(dependency="runtime_code").select("id", "relation").iter_rows())
+    # the sample's two auto_map entries that name another repo: deepseek-ai/DeepSeek-R1--modeling_deepseek...
+    assert code == {"silence09/DeepSeek-R1-3layers": "finetune", "silence09/DeepSeek-R1-Small-2layers": "finetune"}
+    result = runner.invoke(app, ["risk", "--compromised", "deepseek-ai/DeepSeek-R1", "-f", "json"])
+    assert result.exit_code == 1
+    printed = {r["id"]: r["dependency"] for r in json.loads(result.stdout)["rows"]}
+    assert printed["silence09/DeepSeek-R1-3layers"] == printed["silence09/DeepSeek-R1-Small-2layers"] == "runtime_code"
