@@ -11,6 +11,9 @@ finding                 severity  when
 ``compromised``         high      a model of the lineage was named compromised (``--compromised``)
 ``license_violation``   high      a lineage edge's licence verdict is ``likely_violation``
                                   (:func:`analyses.licenses.classify_license_pair`)
+``license_missing``     medium    a lineage edge's verdict is ``missing``: the model states no licence
+                                  under a base whose licence must be passed on (vendor, copyleft, RAIL,
+                                  non-commercial)
 ``pickle_only``         high      m itself, or an ancestor m loads at run time (adapter hops only), has
                                   pickle-only weights (:func:`analyses.risk.is_pickle_only`)
 ``pickle_only``         medium    an ancestor whose weights m inherited has pickle-only weights
@@ -21,9 +24,11 @@ finding                 severity  when
                                   when the user opts in, and it can be read and pinned first; a
                                   compromised source of that code is ``compromised`` (high)
 ``unavailable``         medium    an ancestor is gated, disabled or missing (:mod:`analyses.staleness`)
-``no_license``          medium    a model of the lineage has a record that states no licence
+``no_license``          medium    a model of the lineage has a record that states no licence (and no
+                                  ``license_missing`` finding says more about it)
 ``new_version``         medium    an ancestor's card declares a newer release
 ``license_unclear``     low       a lineage edge whose two stated licences differ with verdict ``unclear``
+                                  (never under a permissive base, which allows any licence)
 ``base_updated``        low       an ancestor was modified after m was created (``detail``: the lag)
 ``dangling``            low       a model of the lineage makes a reference that could not become an edge
                                   (local path, other site ...; missing Hub models are ``unavailable``)
@@ -53,6 +58,7 @@ SEVERITY_RANK: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
 SEVERITY: dict[str, Severity] = {
     "compromised": "high",
     "license_violation": "high",
+    "license_missing": "medium",
     "pickle_only": "high",  # medium when inherited, see the module docstring
     "executes_repo_code": "medium",
     "unavailable": "medium",
@@ -102,18 +108,22 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str]) -> lis
             direct = member == model or member in loaded
             add("pickle_only", member, depth, ", ".join(sorted(attrs.get("weight_formats") or ())),
                 None if direct else "medium")
-        if attrs.get("has_record") and not attrs.get("license"):
-            add("no_license", member, depth, "no licence stated")
+        unlicensed = bool(attrs.get("has_record")) and not attrs.get("license")
         for base in lg.parents(member):  # in id order
-            base_license, license = nodes[base].get("license"), attrs.get("license")
-            if base == member or not base_license or not license or base_license.lower() == license.lower():
+            base_license, license = nodes[base].get("license"), attrs.get("license") or None
+            if base == member or not base_license or not (license or unlicensed):
                 continue
             verdict = classify_license_pair(base_license, license)
-            detail = f"{base} ({base_license}) -> {member} ({license})"
+            detail = f"{base} ({base_license}) -> {member} ({license or 'no licence'})"
             if verdict == "likely_violation":
                 add("license_violation", member, depth, detail)
-            elif verdict == "unclear":
+            elif verdict == "missing":
+                add("license_missing", member, depth, detail)
+                unlicensed = False  # said
+            elif verdict == "unclear" and license:
                 add("license_unclear", member, depth, detail)
+        if unlicensed:
+            add("no_license", member, depth, "no licence stated")
     for _, ancestor, reason, lag, depth, detail in stale_ancestor_rows(lg, [model]):
         add(reason, ancestor, depth, f"{lag} days" if reason == "base_updated" else detail)
     dangling = lg.snapshot.dangling.filter(

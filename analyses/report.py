@@ -226,10 +226,12 @@ def license_section(lg: LineageGraph, top: int) -> ReportSection:
     return ReportSection(
         "Licence drift",
         lines=[
-            f"{s['drift_edges']:,} of {s['edges']:,} edges join two models whose stated licences differ "
+            f"{s['drift_edges']:,} of {s['edges']:,} edges join two models whose stated licences differ, or a "
+            "child stating none under a base whose licence must be passed on "
             f"({s['edges_both_licensed']:,} edges have a licence on both sides; on {s['edges_license_unstated']:,} "
             "only one side states one). Verdicts follow the licence table in analyses/licenses.py: "
-            f"{s['likely_violations']:,} likely violations, {s['unclear']:,} unclear, {s['allowed']:,} allowed.",
+            f"{s['likely_violations']:,} likely violations, {s['missing']:,} missing, {s['unclear']:,} unclear, "
+            f"{s['allowed']:,} allowed.",
         ],
         tables=[
             ("drift edges by verdict", drift.tables["by_verdict"]),

@@ -304,7 +304,8 @@ def licenses(
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
 ) -> None:
-    """Licence drift: edges whose derived model states another licence than its base, with a verdict."""
+    """Licence drift: edges whose derived model states another licence than its base, or none under a
+    base whose licence must be passed on, with a verdict."""
     import analyses
 
     with user_errors():

@@ -192,7 +192,8 @@ def _license(card: Mapping[str, Any], tags: Iterable[str]) -> str | None:
         values = [v for v in (_text(x) for x in _as_list(card.get(key))) if v and v.lower() not in _NO_LICENSE]
         if values:
             lic = ",".join(v.lower() for v in values)
-            name = _text(card.get("license_name"))
+            # `other` says what the licence is in license_name, or only where it is (license_link)
+            name = _text(card.get("license_name")) or _text(card.get("license_link"))
             return f"other:{name.lower()}" if lic == "other" and name else lic
     for tag in tags:
         if tag.startswith("license:"):

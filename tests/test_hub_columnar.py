@@ -100,6 +100,9 @@ HOSTILE: list[bytes] = [
     card(29, tags=["x"], config={"a": 1}, pipeline_tag=None), card(30, **{"model-index": [{"name": "x"}]}),
     card(31, license="Ünïcode-İ"), card(32, base_model="a\\b", license="x\ty"), card(33, **{"we\\ird": 1}),
     card(34, base_model_relation="merge", base_model=["a/b", "c/d"]), card(35, datasets=["ä/ö"], license="MIT"),
+    card(36, license="other", license_link=" https://AI.google.dev/gemma/terms "),
+    card(37, license="other", license_name=" ", license_link="LICENSE"), card(38, license="other", license_link=5),
+    card(39, license="mit", license_link="LICENSE"), card(40, license="other", license_link=["x"]),
     # ids
     variant(40, id=5), variant(39, id=-(2**63) - 1), variant(38, id=2**64), variant(37, author=2**63),
     variant(36, downloads=2**63, likes=-(2**63) - 1), variant(41, id="  "),

@@ -157,7 +157,8 @@ _COUNTED_KEYS = (*_TOP_SCHEMA, *_CONFIG_KEYS, *_QUANT_KEYS, "rfilename")
 _COUNTED = r'"(?:{})"\s*:'.format("|".join(re.escape(k) for k in _COUNTED_KEYS))
 
 _CARD_LIST_KEYS = ("license", "licence", "datasets", "base_model")
-_CARD_TEXT_KEYS = ("license_name", "library_name", "pipeline_tag", "new_version", "base_model_relation")
+_CARD_TEXT_KEYS = ("license_name", "license_link", "library_name", "pipeline_tag", "new_version",
+                   "base_model_relation")
 _CARD_PROSE_KEYS = ("quantized_by", "original_model", "model_link", "model_creator")
 """Card fields that make card-text references: a row whose card names one takes the per-record path."""
 _INNER_CONTAINER = rf'({_STRING})|[\[{{](?:{_STRING}|[^"\[\]{{}}])*[\]}}]'
@@ -771,7 +772,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
     # The card (extract.apply_card): it fills only what the record lacks.
     card_license = _card_license(card.lists["license"].fill_null(pl.lit([], _NO_LIST)),
                                  card.lists["licence"].fill_null(pl.lit([], _NO_LIST)),
-                                 _text(card.texts["license_name"]))
+                                 _coalesce(_text(card.texts["license_name"]), _text(card.texts["license_link"])))
     license_ = _coalesce(pl.when(card.present).then(card_license), tag_license)
     library = _coalesce(_text(frame["library_name"]), _text(card.texts["library_name"]))
     pipeline = _coalesce(_text(frame["pipeline_tag"]), _text(card.texts["pipeline_tag"]))
