@@ -18,11 +18,10 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
 
 - A model is **affected** by a source when it is in the source's reach. One row per (affected model,
   source, risk), with ``depth``, ``via`` and the ``relation_path`` of one shortest path from the
-  source, and ``dependency`` by the runtime rule (:func:`ptmgraph.relations.dependency`), the most
-  direct that any path gives: ``runtime_code`` when the model runs the source's code (a path whose
-  first hop ``loads_code`` and whose other hops are adapters), else ``runtime`` when some path has only
-  adapter hops, else ``inherited``; the row shows the shortest path of its kind. The sources themselves
-  are not rows (``tables["sources"]`` lists them with the count they affect).
+  source, and ``dependency`` (``runtime_code``, ``runtime`` or ``inherited``): the most direct kind any
+  path from the source gives by the runtime rule (:func:`ptmgraph.relations.dependency`); the row shows
+  the shortest path of that kind. The sources themselves are not rows (``tables["sources"]`` lists
+  them with the count they affect).
 - **Totals** count each affected model once: ``affected_models``, ``affected_downloads`` (the sum of
   their recorded 30-day download counts; models with no count add 0 and are counted apart).
 """
