@@ -196,3 +196,30 @@ def test_the_bundled_models_that_load_deepseek_r1s_code_run_it() -> None:
     assert result.exit_code == 1
     printed = {r["id"]: r["dependency"] for r in json.loads(result.stdout)["rows"]}
     assert printed["silence09/DeepSeek-R1-3layers"] == printed["silence09/DeepSeek-R1-Small-2layers"] == "runtime_code"
+
+
+@pytest.mark.parametrize(("hops", "expected"), [
+    ([("finetune", True)], "runtime_code"),  # runs the source's code, whatever its weights
+    ([("adapter", True)], "runtime_code"),  # loads its weights and runs its code: the code wins
+    ([("unknown", True), ("adapter", False), ("adapter", False)], "runtime_code"),
+    ([("adapter", False), ("adapter", False)], "runtime"),
+    ([("finetune", True), ("finetune", False)], "inherited"),  # a copy of a model that ran the code
+    ([("adapter", False), ("finetune", True)], "inherited"),  # runs the adapter's code, not the source's
+    ([("quantized", False)], "inherited"),
+])
+def test_the_runtime_rule_on_one_path(hops: list[tuple[str, bool]], expected: str) -> None:
+    from ptmgraph.relations import dependency
+
+    assert dependency(hops).value == expected
+
+
+def test_code_sources_read_every_auto_map_shape() -> None:
+    from ptmgraph.relations import code_sources, own_code_files
+
+    auto_map = {"AutoConfig": "a/b--configuration_b.BConfig", "AutoTokenizer": [None, "c/d--tok.Fast", "tok.Slow"],
+                "AutoModel": "A/B--modeling_b.BModel", "AutoX": 7, "AutoY": "me/it--own.Own"}
+    assert code_sources(auto_map, "me/it") == [("a/b", "AutoConfig: a/b--configuration_b.BConfig"),
+                                              ("c/d", "AutoTokenizer: c/d--tok.Fast")]
+    assert code_sources("a/b--m.C") == [] and code_sources(None) == []
+    files = ["tok.py", "own.py", "modeling_b.py", "sub/modeling_x.py", "other.py"]
+    assert own_code_files(files, auto_map, "me/it") == ["modeling_b.py", "own.py", "tok.py"]
