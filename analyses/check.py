@@ -6,36 +6,7 @@ model m is m and its ancestors; a **lineage edge** is an edge into m or into one
 on a path from a root to m). Each row is one finding about one model of the lineage (``ancestor``, at
 ``depth`` from m; m itself at depth 0):
 
-========================  ========  ==================================================================
-finding                   severity  when
-========================  ========  ==================================================================
-``compromised``           high      a model of the lineage was named compromised (``--compromised``)
-``license_violation``     high      a lineage edge's licence verdict is ``likely_violation``
-                                    (:func:`analyses.licenses.classify_license_pair`)
-``unsafe_files``          high      the Hub's own scan calls a file of a model of the lineage
-                                    ``unsafe`` (``files.security_status``; ``detail``: files, scanners)
-``pickle_only``           high      m itself, or an ancestor m loads at run time (adapter hops only),
-                                    has pickle-only weights (:func:`analyses.risk.is_pickle_only`)
-``pickle_only``           medium    an ancestor whose weights m inherited has pickle-only weights
-``unavailable``           medium    an ancestor is unavailable: disabled, or not found / private
-                                    (gated is not unavailable)
-``no_license``            medium    a model of the lineage has a record that states no licence
-``new_version``           medium    an ancestor's card declares a newer release
-``license_unclear``       low       a lineage edge whose two stated licences differ with verdict
-                                    ``unclear``
-``weights_updated``       low       an ancestor's weights, config, tokenizer or code changed after m
-                                    was created (``detail``: the lag and the files)
-``updated_unknown_part``  low       an ancestor was modified after m was created, and only the
-                                    repo-wide date says so (which files changed is unknown)
-``dangling``              low       a model of the lineage makes a reference that could not become an
-                                    edge (local path, other site ...; a base a crawl found missing is
-                                    ``unavailable``, one it found gated ``restricted``)
-``restricted``            low       opt-in (``include``): a model of the lineage is gated with manual
-                                    approval (``gated_manual``), so a new user must wait to download it
-``card_updated``          low       opt-in (``include``): only an ancestor's other files (card,
-                                    images, ...) changed after m was created
-========================  ========  ==================================================================
-
+========================  ========  ===========================================================
 A check **fails** at level L when any finding that is not waived has severity L or above
 (low < medium < high). Opt-in findings (:data:`OPT_IN`) are reported only when asked for.
 
@@ -65,8 +36,9 @@ from analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
 from ptmgraph.ids import normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access
+from ptmgraph.relations import RUNTIME_RELATIONS
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import RUNTIME_RELATIONS, reach
+from ptmgraph.traverse import reach
 
 Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
@@ -75,7 +47,9 @@ SEVERITY: dict[str, Severity] = {
     "compromised": "high",
     "license_violation": "high",
     "unsafe_files": "high",
+    "license_missing": "medium",
     "pickle_only": "high",  # medium when inherited, see the module docstring
+    "executes_repo_code": "medium",
     "unavailable": "medium",
     "no_license": "medium",
     "new_version": "medium",
@@ -117,6 +91,14 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
         if finding in wanted:
             rows.append((model, severity or SEVERITY[finding], finding, ancestor, depth, detail))
 
+    runs = [model, *(m for m in lineage if m in loaded)]  # the models loading m loads, m first
+    for member in runs:
+        if nodes[member].get("code_files"):
+            add("executes_repo_code", member, lineage[member], "ships " + ", ".join(nodes[member]["code_files"]))
+    code_edges = lg.snapshot.edges.filter(pl.col("loads_code").fill_null(False) & pl.col("child").is_in(runs)
+                                          & (pl.col("base") != pl.col("child")))
+    for base, child in code_edges.select("base", "child").sort("child", "base").iter_rows():
+        add("executes_repo_code", base, lineage[base], f"{child}'s config.json auto_map loads its code")
     for member, depth in lineage.items():
         attrs = nodes[member]
         if member in compromised:
@@ -125,20 +107,24 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
             direct = member == model or member in loaded
             add("pickle_only", member, depth, ", ".join(sorted(attrs.get("weight_formats") or ())),
                 None if direct else "medium")
-        if attrs.get("has_record") and not attrs.get("license"):
-            add("no_license", member, depth, "no licence stated")
         if attrs.get("access") == Access.GATED_MANUAL.value:
             add("restricted", member, depth, "gated: the owner approves each user")
+        unlicensed = bool(attrs.get("has_record")) and not attrs.get("license")
         for base in lg.parents(member):  # in id order
-            base_license, license = nodes[base].get("license"), attrs.get("license")
-            if base == member or not base_license or not license or base_license.lower() == license.lower():
+            base_license, license = nodes[base].get("license"), attrs.get("license") or None
+            if base == member or not base_license or not (license or unlicensed):
                 continue
             verdict = classify_license_pair(base_license, license)
-            detail = f"{base} ({base_license}) -> {member} ({license})"
+            detail = f"{base} ({base_license}) -> {member} ({license or 'no licence'})"
             if verdict == "likely_violation":
                 add("license_violation", member, depth, detail)
-            elif verdict == "unclear":
+            elif verdict == "missing":
+                add("license_missing", member, depth, detail)
+                unlicensed = False  # said
+            elif verdict == "unclear" and license:
                 add("license_unclear", member, depth, detail)
+        if unlicensed:
+            add("no_license", member, depth, "no licence stated")
     for member, detail in unsafe_file_rows(lg, lineage):
         add("unsafe_files", member, lineage[member], detail)
     for _, ancestor, reason, lag, depth, detail in stale_ancestor_rows(lg, [model]):

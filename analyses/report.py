@@ -185,19 +185,20 @@ def risk_section(lg: LineageGraph, by_model: AnalysisResult, top: int) -> Report
     rows = []
     for base in by_model.rows.head(top)["id"]:
         exposure = risk(lg, [base])
-        dependency = exposure.rows["dependency"]
         rows.append(
             {
                 "base": base,
                 "affected_models": exposure.summary["affected_models"],
                 "affected_downloads": exposure.summary["affected_downloads"],
-                "runtime": int((dependency == "runtime").sum()),
-                "inherited": int((dependency == "inherited").sum()),
+                "runtime_code": exposure.summary["runtime_code_rows"],
+                "runtime": exposure.summary["runtime_rows"],
+                "inherited": exposure.summary["inherited_rows"],
                 "its own risks": own.get(base, []),
             }
         )
     schema = {"base": pl.String(), "affected_models": pl.Int64(),
-              "affected_downloads": pl.Int64(), "runtime": pl.Int64(), "inherited": pl.Int64(),
+              "affected_downloads": pl.Int64(), "runtime_code": pl.Int64(), "runtime": pl.Int64(),
+              "inherited": pl.Int64(),
               "its own risks": pl.List(pl.String())}
     exposure_table = pl.DataFrame(rows, schema=schema)
     d = data.summary
@@ -205,9 +206,10 @@ def risk_section(lg: LineageGraph, by_model: AnalysisResult, top: int) -> Report
         "Risk exposure",
         lines=[
             f"If one of the {exposure_table.height} most depended-on bases were compromised: the models affected "
-            "(its reach), their downloads, and how they depend on it: runtime when every hop from the base is an "
-            "adapter (the base's weights are loaded at run time), inherited when the weights were copied "
-            "(analyses/risk.py). \"its own risks\" are the risks the data shows for the base itself.",
+            "(its reach), their downloads, and how they depend on it (the runtime rule, README Definitions): "
+            "runtime_code when they run the base's Python code (auto_map), runtime when they load its weights "
+            "(adapter hops), inherited when the weights were copied. \"its own risks\" are the risks the data "
+            "shows for the base itself.",
             f"Across the snapshot, the risks the data shows (pickle-only weights, no licence, a licence conflict "
             f"with a parent) come from {d['sources']:,} models and reach {d['affected_models']:,} models "
             f"({d['affected_downloads']:,} downloads).",
@@ -230,10 +232,12 @@ def license_section(lg: LineageGraph, top: int) -> ReportSection:
     return ReportSection(
         "Licence drift",
         lines=[
-            f"{s['drift_edges']:,} of {s['edges']:,} edges join two models whose stated licences differ "
+            f"{s['drift_edges']:,} of {s['edges']:,} edges join two models whose stated licences differ, or a "
+            "child stating none under a base whose licence must be passed on "
             f"({s['edges_both_licensed']:,} edges have a licence on both sides; on {s['edges_license_unstated']:,} "
             "only one side states one). Verdicts follow the licence table in analyses/licenses.py: "
-            f"{s['likely_violations']:,} likely violations, {s['unclear']:,} unclear, {s['allowed']:,} allowed.",
+            f"{s['likely_violations']:,} likely violations, {s['missing']:,} missing, {s['unclear']:,} unclear, "
+            f"{s['allowed']:,} allowed.",
         ],
         tables=[
             ("drift edges by verdict", drift.tables["by_verdict"]),

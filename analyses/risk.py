@@ -22,9 +22,10 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
 
 - A model is **affected** by a source when it is in the source's reach. One row per (affected model,
   source, risk), with ``depth``, ``via`` and the ``relation_path`` of one shortest path from the
-  source, and ``dependency``: ``runtime`` when some path from the source has only adapter hops (the
-  row then shows the shortest such path), else ``inherited``. The sources themselves are not rows
-  (``tables["sources"]`` lists them with the count they affect).
+  source, and ``dependency`` (``runtime_code``, ``runtime`` or ``inherited``): the most direct kind any
+  path from the source gives by the runtime rule (:func:`ptmgraph.relations.dependency`); the row shows
+  the shortest path of that kind. The sources themselves are not rows (``tables["sources"]`` lists
+  them with the count they affect).
 - **Totals** count each affected model once: ``affected_models``, ``affected_downloads`` (the sum of
   their recorded 30-day download counts; models with no count add 0 and are counted apart).
 """
@@ -39,8 +40,9 @@ import polars as pl
 from analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
+from ptmgraph.relations import DEPENDENCY_ORDER, RUNTIME_RELATIONS, Dependency
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import RUNTIME_RELATIONS, PairWalk, walk_pairs
+from ptmgraph.traverse import PairWalk, walk_pairs
 
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
 """Weight formats that load without running code; a model with any of them is not pickle-only."""
@@ -171,28 +173,34 @@ def risk(
     sources: list[tuple[str, str, str]] = [(lg.resolve(m), "compromised", "named by the user") for m in compromised]
     sources += data_risk_sources(lg, data_risks) if data_risks else []
     sources = list(dict.fromkeys(sources))
-    # every source's two walks at once: all edges, and adapter hops only (rows take the runtime one's path)
+    # every source's walks at once: all edges, a code hop then adapter hops, adapter hops only; a row
+    # takes the path of the most direct walk that reaches it (DEPENDENCY_ORDER)
     named = pl.DataFrame(sources, schema={"id": pl.String(), "risk": pl.String(), "detail": pl.String()},
                          orient="row")
     at = graph.positions_of(named["id"].to_list())
     every = walk_pairs(graph, at)
-    runtime = walk_pairs(graph, at, RUNTIME_RELATIONS)
-    loaded = runtime.find(every.source, every.model)
-    is_runtime = loaded >= 0
-    chosen = np.maximum(loaded, 0)
-
-    def pick(on_runtime: np.ndarray, on_every: np.ndarray) -> np.ndarray:
-        return np.where(is_runtime, on_runtime[chosen], on_every) if len(on_runtime) else on_every
+    walks = {Dependency.RUNTIME_CODE: walk_pairs(graph, at, RUNTIME_RELATIONS, first_hops=_code_hops(lg)),
+             Dependency.RUNTIME: walk_pairs(graph, at, RUNTIME_RELATIONS), Dependency.INHERITED: every}
+    depth, via, relation = every.depth.copy(), every.via.copy(), every.relation.copy()
+    dependency = np.full(len(every.source), Dependency.INHERITED.value, dtype=object)
+    decided = np.zeros(len(every.source), dtype=bool)
+    for kind in DEPENDENCY_ORDER[:-1]:
+        entry = walks[kind].find(every.source, every.model)
+        take = (entry >= 0) & ~decided
+        for mine, theirs in ((depth, walks[kind].depth), (via, walks[kind].via), (relation, walks[kind].relation)):
+            mine[take] = theirs[entry[take]]
+        dependency[take] = kind.value
+        decided |= take
 
     relation_names = np.array([*graph.relation_names, None], dtype=object)  # code -1 picks None
     pairs = pl.concat([
         pl.DataFrame({"position": every.source}),
         attributes[every.model],
         pl.DataFrame({
-            "depth": pick(runtime.depth, every.depth),
-            "via": graph.ids.gather(pick(runtime.via, every.via)),
-            "relation": pl.Series(relation_names[pick(runtime.relation, every.relation)].tolist(), dtype=pl.String()),
-            "dependency": np.where(is_runtime, "runtime", "inherited"),
+            "depth": depth,
+            "via": graph.ids.gather(via),
+            "relation": pl.Series(relation_names[relation].tolist(), dtype=pl.String()),
+            "dependency": pl.Series(dependency.tolist(), dtype=pl.String()),
         }),
     ], how="horizontal")
     by_source = named.with_columns(pl.Series("position", at), graph.ids.gather(at).alias("source"))
@@ -229,16 +237,32 @@ def risk(
         "affected_models": affected.height,
         "affected_downloads": int(affected["downloads"].sum() or 0),
         "models_without_download_count": int(affected["downloads"].null_count()),
-        "runtime_rows": int((frame["dependency"] == "runtime").sum()),
-        "inherited_rows": int((frame["dependency"] == "inherited").sum()),
+        "runtime_code_rows": int((frame["dependency"] == Dependency.RUNTIME_CODE.value).sum()),
+        "runtime_rows": int((frame["dependency"] == Dependency.RUNTIME.value).sum()),
+        "inherited_rows": int((frame["dependency"] == Dependency.INHERITED.value).sum()),
     }
     return AnalysisResult(
         title="Risk propagation",
         rows=frame,
         summary=summary,
         tables={"by_risk": by_risk, "sources": source_table},
-        deferred=_with_relation_path(graph, {"inherited": every, "runtime": runtime}),
+        deferred=_with_relation_path(graph, {kind.value: walk for kind, walk in walks.items()}),
     )
+
+
+def _code_hops(lg: LineageGraph) -> np.ndarray:
+    """Offsets into ``lg.compact.children`` of the edges whose child runs its base's code (``loads_code``)."""
+    graph = lg.compact
+    edges = lg.snapshot.edges
+    if "loads_code" not in edges.columns:
+        return np.zeros(0, dtype=np.int64)
+    code = edges.filter(pl.col("loads_code").fill_null(False) & (pl.col("base") != pl.col("child")))
+    if code.is_empty():
+        return np.zeros(0, dtype=np.int64)
+    bases = graph.position_list(code["base"].to_list())
+    children = graph.position_list(code["child"].to_list())
+    offsets = [graph.edge_offset(b, c) for b, c in zip(bases, children, strict=True)]
+    return np.array([o for o in offsets if o is not None], dtype=np.int64)
 
 
 def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Callable[[pl.DataFrame], pl.DataFrame]:

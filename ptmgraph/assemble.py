@@ -4,7 +4,8 @@ An *edge* is one (base, child) pair; it aggregates every piece of *evidence* for
 :func:`ptmgraph.relations.decide` gives its relation, the rule that decided it and its confidence.
 
 Which pairs become edges: every pair that strong evidence names (:data:`~ptmgraph.records.STRONG_KINDS`:
-the card's ``base_model``, Hub tags, model trees, edge lists). Weak evidence (``config.json``,
+the card's ``base_model``, Hub tags, model trees, edge lists), and every pair a ``config.json``
+``auto_map`` names (the child runs that repo's code: ``loads_code``). Weak evidence (``config.json``,
 ``adapter_config.json``, card text) names a parent only for a child that strong evidence gives none;
 otherwise it supports an edge to the same base, or dangles as ``outweighed``. One exception, the
 ``prose_parent`` rule: a quantization whose card text names model X, where the declared base is X's own
@@ -63,6 +64,7 @@ _STRONG_VALUES = sorted(k.value for k in STRONG_KINDS)
 _DECLARING_VALUES = [EvidenceKind.CARD_BASE_MODEL.value, EvidenceKind.EDGE_LIST.value]
 _HUB_VALUES = [EvidenceKind.HUB_TAG.value, EvidenceKind.MODEL_TREE.value]
 _CARD_TEXT = EvidenceKind.CARD_TEXT.value
+_AUTO_MAP = EvidenceKind.CONFIG_AUTO_MAP.value
 _QUANTIZED = Relation.QUANTIZED.value
 _EVIDENCE_KEY = ["base", "child", "kind", "field", "relation"]
 
@@ -322,11 +324,13 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
         pl.col("e").first().alias("pair_at"),
         pl.col("strong").any().alias("has_strong"),
         (kind == _CARD_TEXT).any().alias("has_card_text"),
+        (kind == _AUTO_MAP).any().alias("has_code"),
         (pl.col("relation") == _QUANTIZED).any().fill_null(False).alias("says_quantized"),
     ).join(per_child, on="child", how="left", maintain_order="left")
 
-    # Weak-only pairs of children that strong evidence gives a base: prose_parent, or outweighed.
-    weak = pairs.filter(~pl.col("has_strong") & (pl.col("n_strong") > 0))
+    # Weak-only pairs of children that strong evidence gives a base: prose_parent, or outweighed (never a
+    # pair an auto_map names: the child runs that base's code whatever its parents).
+    weak = pairs.filter(~pl.col("has_strong") & ~pl.col("has_code") & (pl.col("n_strong") > 0))
     strong_pairs = evidence.filter("strong").select(
         pl.col("child").alias("base"), pl.col("base").alias("declared_base"), named_has_declared=pl.lit(True),
     ).unique(["base", "declared_base"])
@@ -365,6 +369,8 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
         *(_first_relation(kinds).alias(name) for name, kinds in _STATED_BY.items()),
         any_strong=pl.col("strong").any(),
         card_named=(kind == EvidenceKind.CARD_BASE_MODEL.value).any(),
+        loads_code=(kind == _AUTO_MAP).any(),
+        code_only=(kind == _AUTO_MAP).all(),
         evidence_kinds=kind.unique().sort(),
         n_evidence=pl.len().cast(pl.Int64()),
     ).rename({"edge_base": "base"})
@@ -486,7 +492,7 @@ def _with_edge_facts(edges: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
 
 
 _EVIDENCE_FIELDS = ["declared", "hub", "prose", "weights", "name_quantized", "merge_signs", "declared_bases",
-                    "hub_labels_other", "parent_strength", "prose_parent", "seen"]
+                    "hub_labels_other", "parent_strength", "prose_parent", "seen", "code_only"]
 
 
 def _decided(edges: pl.DataFrame) -> pl.DataFrame:
@@ -512,7 +518,7 @@ def _outcome(fields: dict[str, Any]) -> dict[str, object]:
         weights=WeightShape(fields["weights"]), name_quantized=fields["name_quantized"],
         merge_signs=fields["merge_signs"], declared_bases=fields["declared_bases"],
         hub_labels_other=fields["hub_labels_other"], parent_strength=Confidence(fields["parent_strength"]),
-        prose_parent=fields["prose_parent"], seen=fields["seen"],
+        prose_parent=fields["prose_parent"], seen=fields["seen"], code_only=fields["code_only"],
     )
     decision = decide(ev)
     inferred = inferred_relation(ev)

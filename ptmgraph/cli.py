@@ -336,7 +336,8 @@ def licenses(
     limit: LimitOption = 50,
     query: Query = ANY_EDGE,
 ) -> None:
-    """Licence drift: edges whose derived model states another licence than its base, with a verdict."""
+    """Licence drift: edges whose derived model states another licence than its base, or none under a
+    base whose licence must be passed on, with a verdict."""
     import analyses
 
     with user_errors():

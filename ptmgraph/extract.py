@@ -23,7 +23,7 @@ from ptmgraph.records import (
     Reference,
     Relation,
 )
-from ptmgraph.relations import WeightShape
+from ptmgraph.relations import WeightShape, code_sources, own_code_files
 
 CARD = "README.md"
 CONFIG = "config.json"
@@ -41,7 +41,10 @@ _FULL_WEIGHTS = re.compile(
     r"([-.]\d+(-of-\d+)?)?\.(safetensors|bin|pth|pt|h5|msgpack|onnx)$",
     re.IGNORECASE,
 )
-_GGML_BIN = re.compile(r"ggml.*\.bin$", re.IGNORECASE)
+# GGML weights in a `.bin` file (llama.cpp before GGUF): the file name says "ggml" (`ggml-model-q4_0.bin`,
+# `x.ggmlv3.q4_0.bin`) or ends in a llama.cpp quantization type (`x.q4_0.bin`, `x-q5_K_M.bin`). Such a file is
+# a flat tensor dump, not a pickle: loading it runs no code.
+_GGML_BIN = re.compile(r"(?:ggml[^/]*|[._-]q[2-8]_(?:[01]|k(?:_[sml])?))\.bin$", re.IGNORECASE)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".onnx")
 _TRAINING_STATE = re.compile(r"^(checkpoint|global_step|epoch|step)[-_]?\d+/", re.IGNORECASE)
 # Files that only quantization tools write: EXL2's measurement, GPTQ's and AWQ's quantizer configs.
@@ -187,16 +190,24 @@ def card_metadata(readme: str) -> dict[str, Any] | None:
     return card
 
 
+def weight_format(name: str) -> str | None:
+    """The weight-format family of one file (see :data:`WEIGHT_FORMATS`), or None for other files.
+
+    The one rule for every reader (the columnar reader applies the same suffix table and :data:`GGML_BIN`):
+    the suffix decides, except that a ``.bin`` whose name shows GGML (:data:`GGML_BIN`) is ``ggml``, not
+    ``pickle``. Other ``.bin`` files count as pickle: ``pytorch_model.bin``, and ``training_args.bin`` or
+    ``optimizer.pt`` too, which execute code when loaded just the same.
+    """
+    lower = name.lower()
+    for suffix, family in WEIGHT_FORMATS.items():
+        if lower.endswith(suffix):
+            return "ggml" if suffix == ".bin" and _GGML_BIN.search(name) else family
+    return None
+
+
 def weight_formats(files: Iterable[str]) -> list[str]:
-    """Weight-format families present among ``files`` (see :data:`WEIGHT_FORMATS`), sorted."""
-    found: set[str] = set()
-    for name in files:
-        lower = name.lower()
-        for suffix, family in WEIGHT_FORMATS.items():
-            if lower.endswith(suffix):
-                found.add(family)
-    # training_args.bin / optimizer.pt are pickles too: they execute code when loaded just the same.
-    return sorted(found)
+    """Weight-format families present among ``files`` (:func:`weight_format` of each), sorted."""
+    return sorted({family for family in map(weight_format, files) if family is not None})
 
 
 def has_adapter_files(files: Iterable[str]) -> bool:
@@ -296,7 +307,8 @@ def _license(card: Mapping[str, Any], tags: Iterable[str]) -> str | None:
         values = [v for v in (_text(x) for x in _as_list(card.get(key))) if v and v.lower() not in _NO_LICENSE]
         if values:
             lic = ",".join(v.lower() for v in values)
-            name = _text(card.get("license_name"))
+            # `other` says what the licence is in license_name, or only where it is (license_link)
+            name = _text(card.get("license_name")) or _text(card.get("license_link"))
             return f"other:{name.lower()}" if lic == "other" and name else lic
     for tag in tags:
         if tag.startswith("license:"):
@@ -360,13 +372,23 @@ def references_from_tags(child: str, tags: Iterable[str], source: str) -> list[R
 
 
 def references_from_config(child: str, config: Mapping[str, Any], source: str) -> list[Reference]:
-    """``config.json`` ``_name_or_path`` (often a local training directory, which dangles)."""
-    if "_name_or_path" not in config:
-        return []
+    """``config.json`` ``_name_or_path`` (often a local training directory, which dangles), then one
+    ``config_auto_map`` reference per repo whose code its ``auto_map`` loads
+    (:func:`ptmgraph.relations.code_sources`; the entry is the ``quote``)."""
+    refs = []
     raw = config.get("_name_or_path")
-    if isinstance(raw, str) and raw.strip().lower() == child.lower():
-        return []  # a model saved under its own name says nothing about its base
-    return [Reference(child, raw, EvidenceKind.CONFIG, f"{CONFIG}:_name_or_path", source)]
+    # a model saved under its own name says nothing about its base
+    if "_name_or_path" in config and not (isinstance(raw, str) and raw.strip().lower() == child.lower()):
+        refs.append(Reference(child, raw, EvidenceKind.CONFIG, f"{CONFIG}:_name_or_path", source))
+    return refs + [
+        Reference(child, repo, EvidenceKind.CONFIG_AUTO_MAP, f"{CONFIG}:auto_map", source, None, entry[:_PHRASE_CHARS])
+        for repo, entry in code_sources(config.get("auto_map"), child)
+    ]
+
+
+def code_files(record: ModelRecord, config: Mapping[str, Any] | None) -> list[str]:
+    """The record's own Python files that loading it runs (:func:`ptmgraph.relations.own_code_files`)."""
+    return own_code_files(record.files, (config or {}).get("auto_map"), record.id)
 
 
 def references_from_adapter_config(child: str, config: Mapping[str, Any], source: str) -> list[Reference]:
@@ -586,6 +608,7 @@ def record_from_api(
     refs += references_from_tags(model_id, tags, source)
     refs += references_from_config(model_id, config, source)
     record.quantization = quantization_hint(record, config)
+    record.code_files = code_files(record, config)
     return record, refs
 
 

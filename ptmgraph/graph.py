@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     import numpy as np
 
 NODE_ATTRIBUTES = [c for c, t in MODELS_SCHEMA.items() if not isinstance(t, pl.List) and c != "id"] + [
-    "weight_formats"
+    "weight_formats", "code_files"
 ]
-"""Model columns copied onto the graph's nodes: the scalars analyses read, and the (short) weight formats.
+"""Model columns copied onto the graph's nodes: the scalars analyses read, and the (short) weight formats
+and own code files.
 Files, tags, card fields and datasets stay in the table: copying them would dominate the build."""
 
 

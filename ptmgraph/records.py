@@ -72,6 +72,7 @@ class EvidenceKind(str, Enum):
     MODEL_TREE = "model_tree"  # the Hub's model-tree listing of a base (list_models filter)
     EDGE_LIST = "edge_list"  # an imported (child, base, relation) table
     CARD_TEXT = "card_text"  # card prose ("Original model: <link>", ...) or quantizer fields (original_model, ...)
+    CONFIG_AUTO_MAP = "config_auto_map"  # config.json auto_map `org/repo--module.Class`: runs org/repo's code
 
 
 STRONG_KINDS = frozenset(
@@ -190,6 +191,7 @@ class ModelRecord:
     tags: list[str] = field(default_factory=list)
     new_version: str | None = None
     quantization: str | None = None  # method its files or config show (not its name): gguf, gptq, awq, exl2, bnb
+    code_files: list[str] = field(default_factory=list)  # own Python files loading it runs (relations.own_code_files)
     source: str = ""  # where this record was read
 
     def __post_init__(self) -> None:
@@ -354,6 +356,7 @@ MODELS_SCHEMA: dict[str, pl.DataType] = {
     "tags": pl.List(pl.String()),
     "new_version": pl.String(),
     "quantization": pl.String(),
+    "code_files": pl.List(pl.String()),  # its own Python files that trust_remote_code=True runs
     "source": pl.String(),
     "has_record": pl.Boolean(),  # False for ids only seen as a base or in a tree listing
 }
@@ -382,6 +385,7 @@ EDGES_SCHEMA: dict[str, pl.DataType] = {
     "weights": pl.String(),  # the child's relations.WeightShape
     "replaced_base": pl.String(),  # prose_parent rule: the declared base this edge stands in for
     "relations_disagree": pl.Boolean(),
+    "loads_code": pl.Boolean(),  # the child's auto_map names the base: it runs the base's Python code
     "evidence_kinds": pl.List(pl.String()),
     "n_evidence": pl.Int64(),
     "self_loop": pl.Boolean(),

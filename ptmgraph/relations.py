@@ -1,4 +1,5 @@
-"""The relation rule: what one edge's evidence says the child is, which rule said it, and how sure that is.
+"""The relation rule (what one edge's evidence says the child is, which rule said it, how sure that is)
+and the runtime rule (what a model loads from another repo when it runs: weights, code).
 
 An edge's relation answers the runtime question first: an **adapter** loads its base's weights at run
 time; a **finetune**, **merge** or **quantization** carries its own copy of them. So the child's own
@@ -20,6 +21,10 @@ Weight shapes (what a child repo's files show, see :class:`WeightShape`):
 The rule is :data:`RULE_TABLE`, tried top to bottom, first match wins; README's Data model section
 prints the same table and the tests hold it too.
 
+The runtime rule (:func:`dependency`): a model depends on a source at ``runtime`` when it loads the
+source's weights (adapter hops only), at ``runtime_code`` when it runs the source's Python code (its
+``config.json`` ``auto_map`` names the source, :func:`code_sources`), else ``inherited``.
+
 **Confidence** of an edge is the weaker of two strengths: how surely its *parent* is named (high: the
 card's ``base_model``, the Hub's tags or model tree, an edge list; medium: only ``config.json``,
 ``adapter_config.json`` or card prose) and how surely its *relation* is decided (high: files, a stated
@@ -29,6 +34,8 @@ the default without full weights seen; low: the name alone, or unknown).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -68,6 +75,7 @@ class WeightShape(str, Enum):
 class RelationRule(str, Enum):
     """Which rule decided an edge's relation (first match wins; see the module docstring)."""
 
+    CODE_ONLY = "code_only"
     PROSE_PARENT = "prose_parent"
     ADAPTER_WEIGHTS = "adapter_weights"
     QUANTIZED_FILES = "quantized_files"
@@ -84,6 +92,8 @@ class RelationRule(str, Enum):
 
 
 RULE_TABLE: list[tuple[RelationRule, str, str]] = [
+    (RelationRule.CODE_ONLY, "only an auto_map entry names the base: the child runs its code, nothing says how "
+     "the weights relate", "unknown"),
     (RelationRule.PROSE_PARENT, "a quantization's card prose names a model whose own base is the declared base: "
      "the named model is the parent", "quantized"),
     (RelationRule.ADAPTER_WEIGHTS, "adapter weights and no full weights", "adapter"),
@@ -118,7 +128,8 @@ class EdgeEvidence:
     Hub labels some base of this child finetune / adapter / quantized; ``parent_strength``: how surely
     this base is named (see the module docstring); ``prose_parent``: card prose names this base and
     the declared base is this base's own base; ``seen``: the child's repo was read (files or card),
-    or its card names this base.
+    or its card names this base; ``code_only``: the only evidence is an ``auto_map`` entry naming this
+    base's code (see :func:`code_sources`), which says nothing about the weights.
     """
 
     declared: Relation | None = None
@@ -132,6 +143,7 @@ class EdgeEvidence:
     parent_strength: Confidence = Confidence.HIGH
     prose_parent: bool = False
     seen: bool = False
+    code_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,8 @@ def decide(ev: EdgeEvidence) -> Decision:
 
 def _relation(ev: EdgeEvidence) -> tuple[Relation, RelationRule, Confidence]:
     full = ev.weights in (WeightShape.FULL, WeightShape.MERGED_ADAPTER)
+    if ev.code_only:
+        return Relation.UNKNOWN, RelationRule.CODE_ONLY, _LOW
     if ev.prose_parent:
         return Relation.QUANTIZED, RelationRule.PROSE_PARENT, _HIGH
     if ev.weights is WeightShape.ADAPTER_ONLY:
@@ -200,3 +214,98 @@ def inferred_relation(ev: EdgeEvidence) -> Relation | None:
     if ev.merge_signs or (ev.declared_bases >= 2 and not ev.hub_labels_other):
         return Relation.MERGE
     return None
+
+
+# --- the runtime rule: what a model loads from another repo when it runs -------------------------
+
+RUNTIME_RELATIONS = frozenset({Relation.ADAPTER.value})
+"""Relations whose derived model loads the base's *weights* at run time (an adapter); the others copy them."""
+
+
+class Dependency(str, Enum):
+    """How a model depends on a source (README *Definitions*: runtime, runtime_code, inherited)."""
+
+    RUNTIME_CODE = "runtime_code"  # runs the source's Python code when loaded (trust_remote_code=True)
+    RUNTIME = "runtime"  # loads the source's weights when run (adapter hops only)
+    INHERITED = "inherited"  # carries a copy made from the source's weights
+
+
+DEPENDENCY_ORDER: tuple[Dependency, ...] = (Dependency.RUNTIME_CODE, Dependency.RUNTIME, Dependency.INHERITED)
+"""Most direct exposure first: when several paths join a model to a source, the first kind any path has wins
+(the source's code executing is the most direct; loading its weights the next)."""
+
+
+def dependency(hops: Sequence[tuple[str | None, bool]]) -> Dependency:
+    """How a model depends on a source along one path of ``hops``, source end first, each ``(relation,
+    loads_code)``: ``loads_code`` when the hop's child runs its base's code (an ``auto_map`` entry names
+    the base, :func:`code_sources`).
+
+    ``runtime_code`` when the first hop loads the source's code and every later hop is an adapter (each
+    loads the model above it, which runs the source's code); ``runtime`` when every hop is an adapter;
+    else ``inherited``. Across several paths the strongest wins (:data:`DEPENDENCY_ORDER`).
+    """
+    later_runtime = all(relation in RUNTIME_RELATIONS for relation, _ in hops[1:])
+    if hops and hops[0][1] and later_runtime:
+        return Dependency.RUNTIME_CODE
+    if hops and later_runtime and hops[0][0] in RUNTIME_RELATIONS:
+        return Dependency.RUNTIME
+    return Dependency.INHERITED
+
+
+def strongest(dependencies: Iterable[Dependency]) -> Dependency:
+    """The most direct of several dependencies (:data:`DEPENDENCY_ORDER`); ``inherited`` for none."""
+    found = set(dependencies)
+    return next((d for d in DEPENDENCY_ORDER if d in found), Dependency.INHERITED)
+
+
+def _auto_map_entries(auto_map: object) -> list[tuple[str, str]]:
+    """(auto class, class reference) of each entry of an ``auto_map``; a list value (AutoTokenizer's
+    [slow, fast]) gives one entry per string in it; anything that is not a string is skipped."""
+    if not isinstance(auto_map, Mapping):
+        return []
+    entries = []
+    for key, value in auto_map.items():
+        for reference in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(reference, str) and reference.strip():
+                entries.append((str(key), reference.strip()))
+    return entries
+
+
+def code_sources(auto_map: object, model_id: str | None = None) -> list[tuple[str, str]]:
+    """The repos whose Python code a model runs when loaded with ``trust_remote_code=True``: per repo
+    named by an ``auto_map`` entry ``org/repo--module.Class`` (config.json; the Hub's ``config`` summary
+    carries it), ``(org/repo, "AutoClass: entry")`` for its first entry, in entry order.
+
+    An entry without ``--`` (``module.Class``) names the model's own code, and so does one naming
+    ``model_id`` itself (letter case aside): neither is a source here (see :func:`own_code_files`).
+    """
+    found: dict[str, tuple[str, str]] = {}
+    own = (model_id or "").lower()
+    for key, reference in _auto_map_entries(auto_map):
+        repo, sep, _ = reference.partition("--")
+        repo = repo.strip()
+        if sep and repo and repo.lower() != own:
+            found.setdefault(repo.lower(), (repo, f"{key}: {reference}"))
+    return list(found.values())
+
+
+CODE_FILE = re.compile(
+    r"(?:modeling|configuration|tokenization|processing|image_processing|feature_extraction)_[^/]*\.py")
+"""Python modules at a repo's root named as ``transformers`` names the code a repo ships for
+``trust_remote_code`` (``modeling_x.py``, ``configuration_x.py`` ...): a name that matches it whole."""
+
+
+def own_code_files(files: Iterable[str], auto_map: object = None, model_id: str | None = None) -> list[str]:
+    """The repo's own Python files that loading it with ``trust_remote_code=True`` runs, sorted: root
+    ``*.py`` files its own ``auto_map`` entries name (``module.Class`` -> ``module.py``; or
+    ``model_id--module.Class``), and root files named like remote code (:data:`CODE_FILE`)."""
+    own = (model_id or "").lower()
+    modules = set()
+    for _, reference in _auto_map_entries(auto_map):
+        repo, sep, rest = reference.partition("--")
+        if sep and repo.strip().lower() != own:
+            continue  # another repo's code (code_sources)
+        module = (rest if sep else reference).rpartition(".")[0]
+        if module:
+            modules.add(module + ".py")
+    return sorted({f for f in files if f in modules or CODE_FILE.fullmatch(f)})

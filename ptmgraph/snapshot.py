@@ -44,11 +44,12 @@ from ptmgraph.records import (
 )
 
 FORMAT_VERSION = 2
-"""Version 2 added the ``files`` table and ``models.access``. Version 1 snapshots are still read: without
-``files.parquet`` (an empty ``files`` table) and with ``access`` derived from ``gated``, ``disabled`` and
-``private`` by :func:`ptmgraph.records.access_of`."""
+"""Version 2 added the ``files`` table, ``models.access``, ``models.code_files`` and ``edges.loads_code``.
+Version 1 snapshots are still read: without ``files.parquet`` (an empty ``files`` table), with ``access``
+derived from ``gated``, ``disabled`` and ``private`` by :func:`ptmgraph.records.access_of`, no
+``code_files`` (empty lists: a version-1 ingest did not look) and no ``loads_code`` (false)."""
 _READABLE_VERSIONS = (1, FORMAT_VERSION)
-_ADDED_IN_2 = {"models": ("access",), "files": tuple(FILES_SCHEMA)}
+_ADDED_IN_2 = {"models": ("access", "code_files"), "edges": ("loads_code",), "files": tuple(FILES_SCHEMA)}
 """What a version-1 snapshot lacks (see :data:`FORMAT_VERSION`)."""
 _ACCESS_FROM = ["gated", "disabled", "private"]
 TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -327,9 +328,13 @@ def _upgraded(name: str, frame: pl.DataFrame, meta: dict[str, Any]) -> pl.DataFr
         return frame
     if name == "files":
         return pl.DataFrame(schema=FILES_SCHEMA)
-    if set(_ACCESS_FROM) <= set(frame.columns):
+    if "access" in absent and set(_ACCESS_FROM) <= set(frame.columns):
         access = [access_of(g, d, p) for g, d, p in frame.select(_ACCESS_FROM).iter_rows()]
-        return frame.with_columns(pl.Series("access", access, dtype=pl.String()))
+        frame = frame.with_columns(pl.Series("access", access, dtype=pl.String()))
+    if "code_files" in absent:
+        frame = frame.with_columns(pl.lit([], dtype=TABLES["models"]["code_files"]).alias("code_files"))
+    if "loads_code" in absent:
+        frame = frame.with_columns(pl.lit(False).alias("loads_code"))
     return frame
 
 
@@ -423,8 +428,9 @@ class StoredSnapshot(Snapshot):
         if wanted:
             path = self._paths[name]
             absent = [c for c in wanted if c in _old(self.meta, name)]
-            if absent and name == "models":  # derived from columns a version-1 snapshot stores
-                read = [c for c in wanted if c not in absent] + [c for c in _ACCESS_FROM if c not in wanted]
+            if absent and name != "files":  # derived from columns a version-1 snapshot stores, or defaults
+                derived_from = _ACCESS_FROM if "access" in absent else []
+                read = [c for c in wanted if c not in absent] + [c for c in derived_from if c not in wanted]
                 frame = _upgraded(name, _read(path, read), self.meta)
             else:
                 frame = _read(path, wanted)

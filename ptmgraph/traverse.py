@@ -8,9 +8,8 @@ Words that mean one thing everywhere (``notes/design.md``); every other module r
   once however many paths lead to it (merges give a model several parents); m itself is not in its
   own reach, even when it lies on a cycle. The reach of a *set* of models is the union of the reach
   of its members.
-- **runtime** vs **inherited** dependency of a model on a source: *runtime* when every hop of the
-  path from the source is an adapter (an adapter loads its base's weights at run time, like a package
-  dependency); *inherited* when any hop copied the weights (finetune, merge, quantized, unknown).
+- **runtime**, **runtime_code** and **inherited** dependency of a model on a source: the runtime rule,
+  :func:`ptmgraph.relations.dependency` (``RUNTIME_RELATIONS`` is its set of weight-loading relations).
 
 The graph is either the compact index (:class:`ptmgraph.index.CompactGraph`: CSR arrays, walked one
 edge at a time on a small graph and with numpy a whole BFS level at a time on a larger one) or the
@@ -42,6 +41,7 @@ import polars as pl
 
 from ptmgraph.index import Adjacency, CompactGraph
 from ptmgraph.lazy import lazy_module
+from ptmgraph.relations import RUNTIME_RELATIONS
 
 if TYPE_CHECKING:  # networkx is imported only by whoever builds a networkx graph
     import networkx as nx
@@ -55,8 +55,6 @@ Graph = Union["nx.DiGraph", CompactGraph]
 Direction = Literal["descendants", "ancestors"]
 """``descendants`` follows edges base -> derived; ``ancestors`` follows them backwards."""
 
-RUNTIME_RELATIONS = frozenset({"adapter"})
-"""Relations whose derived model loads the base's weights at run time (see *runtime* above)."""
 
 
 def is_root(graph: Graph, model: str) -> bool:
@@ -1104,11 +1102,16 @@ class PairWalk:
         return [chain[::-1] for chain in chains]
 
 
-def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str] | None = None) -> PairWalk:
+def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str] | None = None, *,
+               first_hops: np.ndarray | None = None) -> PairWalk:
     """:func:`reach` from each of ``sources`` (positions) on its own, following only edges of
     ``relations`` (all when None), done as one walk of (source, model) pairs a level at a time: the
     same depth, via and relation per model as the walk from that source alone (see :func:`_reach_index`:
-    each source's pairs keep its own walk's order). Time and memory follow the number of pairs."""
+    each source's pairs keep its own walk's order). Time and memory follow the number of pairs.
+
+    ``first_hops``: offsets into ``index.children`` of the only edges a walk may take first (those out
+    of its source; any relation), after which it follows ``relations`` (the runtime rule's code hop,
+    :func:`ptmgraph.relations.dependency`)."""
     nodes = index.nodes
     children = index.children
     codes = None if relations is None else np.array(
@@ -1118,6 +1121,16 @@ def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str
     owner, at = sources, sources
     found: list[tuple[np.ndarray, ...]] = []
     level = 0
+    if first_hops is not None:
+        offsets = np.sort(np.asarray(first_hops, dtype=np.int64))  # by base, then child id: the walks' order
+        base = np.searchsorted(children.indptr, offsets, side="right") - 1
+        child = children.neighbour[offsets].astype(np.int64)
+        wanted = _contains(sources, base) & (base != child)
+        base, child, offsets = base[wanted], child[wanted], offsets[wanted]
+        keys = base * nodes + child
+        seen = np.sort(np.concatenate([seen, keys]))
+        owner, at, level = base, child, 1
+        found.append((owner, at, np.ones(len(keys), dtype=np.int64), base, offsets))
     while at.size:
         level += 1
         which, offsets = _offsets(children.indptr, at)

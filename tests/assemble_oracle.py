@@ -31,7 +31,8 @@ from ptmgraph.records import (
 from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide, inferred_relation
 from ptmgraph.snapshot import Snapshot
 
-_LIST_FIELDS = {"files", "weight_formats", "card_fields", "datasets", "tags"}
+_LIST_FIELDS = {"files", "weight_formats", "card_fields", "datasets", "tags", "code_files"}
+_AUTO_MAP = EvidenceKind.CONFIG_AUTO_MAP.value
 _DECLARING = {EvidenceKind.CARD_BASE_MODEL, EvidenceKind.EDGE_LIST}
 _HUB = (EvidenceKind.HUB_TAG, EvidenceKind.MODEL_TREE)
 _STRONG_VALUES = frozenset(k.value for k in STRONG_KINDS)
@@ -154,8 +155,8 @@ def _edges(
     replaced: dict[tuple[str, str], str] = {}  # prose-named pair -> the declared base it stands in for
     outweighed: list[dict[str, object]] = []
     for (base, child), rows in list(by_pair.items()):
-        if not strong_bases[child] or any(r["kind"] in _STRONG_VALUES for r in rows):
-            continue
+        if not strong_bases[child] or any(r["kind"] in _STRONG_VALUES or r["kind"] == _AUTO_MAP for r in rows):
+            continue  # an auto_map pair stays: the child runs that base's code
         grandparent = _replaced_base(base, child, rows, strong_bases, records, hub_labels)
         if grandparent is not None:
             replaced[(base, child)] = grandparent
@@ -263,6 +264,7 @@ def _edge(
         ),
         prose_parent=replaced_base is not None,
         seen=child.seen or any(r["kind"] == EvidenceKind.CARD_BASE_MODEL.value for r in rows),
+        code_only=all(r["kind"] == _AUTO_MAP for r in rows),
     )
     decision = decide(ev)
     inferred = inferred_relation(ev)
@@ -280,6 +282,7 @@ def _edge(
         "weights": weights.value,
         "replaced_base": replaced_base,
         "relations_disagree": len(stated) > 1,
+        "loads_code": any(r["kind"] == _AUTO_MAP for r in rows),
         "evidence_kinds": sorted({str(r["kind"]) for r in rows}),
         "n_evidence": len(rows),
         "self_loop": base == child.id,

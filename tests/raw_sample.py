@@ -35,7 +35,8 @@ def raw_front_matter(sample: Path) -> dict[str, dict[str, Any]]:
 
 
 def raw_license(row: dict[str, Any]) -> str | None:
-    """The licence a raw Hub record states: the card's (``other`` + ``license_name`` -> ``other:<name>``),
+    """The licence a raw Hub record states: the card's (``other`` + ``license_name`` -> ``other:<name>``,
+    else ``other`` + ``license_link`` -> ``other:<link>``),
     else its ``license:`` tag; placeholders such as ``unknown`` in the card name no licence."""
     card = row.get("cardData") or {}
     values = card.get("license")
@@ -46,6 +47,8 @@ def raw_license(row: dict[str, Any]) -> str | None:
         joined = ",".join(named)
         if joined == "other" and card.get("license_name"):
             return f"other:{str(card['license_name']).strip().lower()}"
+        if joined == "other" and card.get("license_link"):
+            return f"other:{str(card['license_link']).strip().lower()}"
         return joined
     tags = [t for t in row.get("tags") or [] if t.startswith("license:")]
     return tags[0].split(":", 1)[1].lower() if tags else None

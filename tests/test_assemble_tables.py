@@ -117,6 +117,8 @@ def test_edge_cases_assemble_as_before() -> None:
         ref("me/b", "org/base", EvidenceKind.EDGE_LIST, Relation.MERGE), ref("me/b", "me/a", EvidenceKind.EDGE_LIST),
         ref("İo/σς", "org/base", EvidenceKind.MODEL_TREE, Relation.ADAPTER),
         ref("https://hf.co/me/url-child", "hf://org/base"),
+        ref("me/ft3", "me/code", EvidenceKind.CONFIG_AUTO_MAP),  # a code source beside a declared base: stays
+        ref("org/ft", "org/base", EvidenceKind.CONFIG_AUTO_MAP),  # the declared base's code
     ]
     harvest = Harvest(
         records=records, references=refs, known_ids={"ORG/LISTED", "org/listed", "gpt2", "ORG/FT"},
@@ -126,6 +128,9 @@ def test_edge_cases_assemble_as_before() -> None:
     snap = assert_same_snapshot(harvest)
     assert "prose_parent" in snap.edges["relation_rule"].to_list()
     assert "outweighed" in snap.dangling["reason"].to_list()
+    code = {(b, c): (rule, loads) for b, c, rule, loads in snap.edges.select(
+        "base", "child", "relation_rule", "loads_code").iter_rows() if loads}
+    assert code == {("me/code", "me/ft3"): ("code_only", True), ("Org/Base", "org/ft"): ("hub", True)}
 
 
 # Random harvests: small pools, so spellings clash, ids repeat and every evidence rule meets every other.

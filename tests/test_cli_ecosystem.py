@@ -24,7 +24,7 @@ def test_licenses_as_json_carries_the_names_scripts_rely_on() -> None:
     doc = json.loads(result.stdout)
     assert doc["drift_edges"] == len(doc["rows"]) > 0
     assert {"id", "base", "base_license", "license", "verdict"} <= set(doc["rows"][0])
-    assert {r["verdict"] for r in doc["rows"]} <= {"likely_violation", "unclear", "allowed"}
+    assert {r["verdict"] for r in doc["rows"]} <= {"likely_violation", "missing", "unclear", "allowed"}
     llama_to_apache = [r for r in doc["rows"] if (r["base_license"], r["license"]) == ("llama2", "apache-2.0")]
     assert llama_to_apache and {r["verdict"] for r in llama_to_apache} == {"likely_violation"}
 

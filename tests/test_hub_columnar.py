@@ -100,6 +100,9 @@ HOSTILE: list[bytes] = [
     card(29, tags=["x"], config={"a": 1}, pipeline_tag=None), card(30, **{"model-index": [{"name": "x"}]}),
     card(31, license="Ünïcode-İ"), card(32, base_model="a\\b", license="x\ty"), card(33, **{"we\\ird": 1}),
     card(34, base_model_relation="merge", base_model=["a/b", "c/d"]), card(35, datasets=["ä/ö"], license="MIT"),
+    card(36, license="other", license_link=" https://AI.google.dev/gemma/terms "),
+    card(37, license="other", license_name=" ", license_link="LICENSE"), card(38, license="other", license_link=5),
+    card(39, license="mit", license_link="LICENSE"), card(40, license="other", license_link=["x"]),
     # ids
     variant(40, id=5), variant(39, id=-(2**63) - 1), variant(38, id=2**64), variant(37, author=2**63),
     variant(36, downloads=2**63, likes=-(2**63) - 1), variant(41, id="  "),
@@ -139,6 +142,17 @@ HOSTILE: list[bytes] = [
     variant(108, config={"quantization_config": "x"}),
     variant(109, config={"quantization_config": {"load_in_8bit": 1}}),
     variant(110, config={"model_type": " bert ", "tokenizer_config": {"model_type": "x"}}),
+    # config.json auto_map: another repo's code (strings, lists, nulls), the repo's own, odd values
+    variant(111, config={"auto_map": {"AutoConfig": "d/R1--configuration_d.C", "AutoModel": "d/r1--modeling_d.M",
+                                      "AutoTokenizer": [None, "e/tok--tokenization_e.T"], "X": 5}},
+            siblings=[{"rfilename": n} for n in ["custom.py", "modeling_x.py", "sub/modeling_y.py", "a.py"]]),
+    variant(112, config={"auto_map": {"AutoModel": "custom.Model", "AutoConfig": "org/model-112--conf.C"}},
+            siblings=[{"rfilename": n} for n in ["custom.py", "conf.py", "configuration_z.py"]]),
+    variant(113, config={"auto_map": "x/y--m.C"}), variant(114, config={"auto_map": None}),
+    variant(115, config={"auto_map": ["x/y--m.C"]}), variant(116, config={"auto_map": {"A": "a\\b/c--m.C"}}),
+    variant(117, config={"auto_map": {"A": "x/y--m.C"}}, cardData={"auto_map": "z"}),
+    variant(118, config={"auto_map": {"A": "\u00e9/\"y--m.C", "B": "q/r--\tm.C"}}),
+    variant(119, config={"auto_map": {}, "tokenizer_config": {"auto_map": {"AutoTokenizer": ["t/k--a.B"]}}}),
     # research-dump rows: raw README text under card / readme
     json.dumps({"modelId": "org/dump-1", "created_at": "2021-01-01T00:00:00Z", "card": "---\nbase_model: a/b\n---\n"
                 "Original model: https://huggingface.co/o/p\n"}).encode(),

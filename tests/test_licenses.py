@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import polars as pl
 import pytest
 from raw_sample import raw_edges, raw_license, raw_records
 
@@ -26,6 +27,7 @@ from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference
         ("other:llama4", "apache-2.0", "likely_violation"),  # `other` + license_name llama4
         ("apache-2.0", "llama2", "allowed"),  # the reverse: a stricter child
         ("mit", "apache-2.0", "allowed"),  # permissive to permissive
+        ("apache-2.0", "other", "allowed"),  # the look-alike of an unclear pair: a permissive base
         ("openrail++", "creativeml-openrail-m", "allowed"),  # RAIL to RAIL keeps the use restrictions
         ("mit", "gpl-3.0", "allowed"),
         ("gpl-3.0", "llama2", "unclear"),  # share-alike forbids adding terms
@@ -34,8 +36,16 @@ from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference
         ("llama2", "other", "unclear"),
         ("other", "apache-2.0", "unclear"),
         ("other:some-name", "mit", "unclear"),
-        ("llama2", None, "unclear"),
+        ("llama2", None, "missing"),  # a vendor licence must be passed on; the child states none
+        ("mit", None, "allowed"),  # a permissive base asks for attribution at most
+        ("mit", "other", "allowed"),  # ... whatever the child states
+        ("apache-2.0", "other:my-licence", "allowed"),
+        ("other", None, "unclear"),  # nothing says what the base asks
         (None, "mit", "unclear"),
+        (None, None, "unclear"),
+        ("other:mrl", "apache-2.0", "likely_violation"),  # Mistral's research licence, by license_name
+        ("other:https://ai.google.dev/gemma/terms", "mit", "likely_violation"),  # by license_link
+        ("other:llama-3.1", None, "missing"),  # another spelling of llama3.1
         ("llama2", "llama2", "same"),
         ("apache-2.0,mit", "apache-2.0", "allowed"),
         ("llama2,mit", "apache-2.0", "allowed"),  # a choice: the permissive member may be taken
@@ -52,6 +62,53 @@ def test_licence_classes_of_hub_ids() -> None:
     assert license_class("bigscience-bloom-rail-1.0") == "use_restricted"
     assert license_class("cc-by-sa-4.0") == "copyleft"
     assert license_class("other") is None and license_class(None) is None
+
+
+@pytest.mark.parametrize(("license_id", "expected"), [
+    ("mrl", "noncommercial"), ("other:mrl", "noncommercial"), ("other:gemma-terms-of-use", "custom"),
+    ("gemma", "custom"), ("other:gemma-license", "custom"), ("llama3.3", "custom"), ("llama4", "custom"),
+    ("other:llama3_2", "custom"), ("other:qwen", "custom"), ("other:tongyi-qianwen", "custom"),
+    ("other:qwen-research", "noncommercial"), ("other:deepseek", "custom"), ("other:falcon-llm-license", "custom"),
+    ("openrail++", "use_restricted"), ("other:openrail-m", "use_restricted"), ("cc-by-nc-sa-4.0", "noncommercial"),
+    ("cc-by-nc-nd-4.0", "no_derivatives"),
+    ("other:https://ai.google.dev/gemma/terms", "custom"), ("other:https://www.llama.com/llama3_1/license/", "custom"),
+    ("other:https://mistral.ai/licenses/mrl.md", "noncommercial"),
+    ("other:https://choosealicense.com/licenses/apache-2.0/", "permissive"),
+    ("other:https://creativecommons.org/licenses/by-nc/4.0/", "noncommercial"),
+    ("other:https://huggingface.co/thudm/cogvideox-5b/blob/main/license", None),  # the link names no licence
+    ("other:darjyo", None),
+])
+def test_vendor_licences_by_id_name_or_link(license_id: str, expected: str | None) -> None:
+    assert license_class(license_id) == expected
+
+
+REPRESENTATIVES = {  # class -> (a base licence, another licence of the same class)
+    "permissive": ("mit", "apache-2.0"), "copyleft": ("gpl-3.0", "cc-by-sa-4.0"),
+    "use_restricted": ("creativeml-openrail-m", "openrail++"), "custom": ("llama2", "gemma"),
+    "noncommercial": ("cc-by-nc-4.0", "cc-by-nc-sa-4.0"), "no_derivatives": ("cc-by-nd-4.0", "cc-by-nc-nd-4.0"),
+}
+V, M, U, A = "likely_violation", "missing", "unclear", "allowed"
+CLASS_PAIRS = {  # base class -> verdict for a child of each class (REPRESENTATIVES order), none, unknown (other)
+    "permissive": (A, A, A, A, A, A, A, A),
+    "copyleft": (V, U, U, U, U, U, M, U),  # share-alike: nothing may be added
+    "use_restricted": (V, V, A, A, A, A, M, U),  # RAIL -> RAIL keeps the restrictions
+    "custom": (V, V, V, U, U, A, M, U),
+    "noncommercial": (V, V, V, U, U, A, M, U),
+    "no_derivatives": (V, V, V, V, V, U, M, U),
+}
+
+
+@pytest.mark.parametrize("base_class", list(CLASS_PAIRS))
+@pytest.mark.parametrize("child_class", [*REPRESENTATIVES, "none", "unknown"])
+def test_the_verdict_of_every_class_pair(base_class: str, child_class: str) -> None:
+    base = REPRESENTATIVES[base_class][0]
+    if child_class in REPRESENTATIVES:  # a different id of the same class on the diagonal
+        child: str | None = REPRESENTATIVES[child_class][1 if child_class == base_class else 0]
+    else:
+        child = None if child_class == "none" else "other"
+    expected = CLASS_PAIRS[base_class][[*REPRESENTATIVES, "none", "unknown"].index(child_class)]
+    assert license_class(base) == base_class
+    assert classify_license_pair(base, child) == expected
 
 
 def graph_of(licenses: dict[str, str | None], pairs: list[tuple[str, str]]) -> LineageGraph:
@@ -85,14 +142,16 @@ def test_drift_on_a_chain_a_merge_a_cycle_a_self_loop_and_an_isolated_model() ->
         ("o/root", "o/ft"): "likely_violation",
         ("o/ft", "o/merged"): "allowed",
         ("o/other", "o/merged"): "allowed",
+        ("o/root", "o/silent"): "missing",  # states no licence under llama2, which must be passed on
     }
     assert result.rows["id"][0] == "o/ft"  # violations first
     assert result.summary == {
         "edges": 8,
         "edges_both_licensed": 7,
         "edges_license_unstated": 1,
-        "drift_edges": 3,
+        "drift_edges": 4,
         "likely_violations": 1,
+        "missing": 1,
         "unclear": 0,
         "allowed": 2,
     }
@@ -108,16 +167,38 @@ def test_drift_on_the_bundled_snapshot_matches_the_raw_files(bundled: LineageGra
     result = license_drift(bundled)
     ours = {
         (r["base"].lower(), r["id"].lower()): (r["base_license"], r["license"])
-        for r in result.rows.iter_rows(named=True)
+        for r in result.rows.iter_rows(named=True) if r["license"] is not None
     }
     assert ours == drift
     pair_counts = Counter(drift.values())
     # The "about 980 edges, 59 of them llama2 -> apache-2.0" counts each edge once per card and
     # once per Hub tag; as distinct edges the sample holds 498, 30 of them llama2 -> apache-2.0 (499 before the
-    # exl2 quantization moved under the model its card names, whose licence it shares).
-    assert len(drift) == result.summary["drift_edges"] == 498
+    # exl2 quantization moved under the model its card names, whose licence it shares), and 500 since
+    # `other` + license_link reads other:<link>: two children of THUDM/CogVideoX-5b state a bare `other`.
+    assert len(drift) == result.summary["drift_edges"] - result.summary["missing"] == 500
     assert pair_counts[("llama2", "apache-2.0")] == 30
     assert pair_counts[("llama2", "mit")] == 20
     by_verdict = {r["verdict"]: r["edges"] for r in result.tables["by_verdict"].iter_rows(named=True)}
     assert by_verdict["likely_violation"] >= pair_counts[("llama2", "apache-2.0")] + pair_counts[("llama2", "mit")]
-    assert sum(by_verdict.values()) == len(drift)
+    assert sum(by_verdict.values()) - by_verdict["missing"] == len(drift)
+
+
+def test_check_reports_each_licence_verdict_at_its_severity_and_not_its_look_alikes() -> None:
+    from analyses import check
+
+    licenses = {"o/gemma": "gemma", "o/mit": "mit", "o/llama": "llama2", "g/none": None, "m/none": None,
+                "m/other": "other", "l/apache": "apache-2.0", "l/gemma": "gemma"}
+    pairs = [("g/none", "o/gemma"), ("m/none", "o/mit"), ("m/other", "o/mit"), ("l/apache", "o/llama"),
+             ("l/gemma", "o/llama")]
+    lg = graph_of(licenses, pairs)
+
+    def found(model: str) -> set[tuple[str, str, str]]:
+        rows = check(lg, [model]).rows.filter(pl.col("finding").is_in(
+            ["license_violation", "license_missing", "license_unclear", "no_license"]))
+        return {(r["severity"], r["finding"], r["detail"]) for r in rows.iter_rows(named=True)}
+
+    assert found("g/none") == {("medium", "license_missing", "o/gemma (gemma) -> g/none (no licence)")}
+    assert found("m/none") == {("medium", "no_license", "no licence stated")}  # a permissive base: no drift
+    assert found("m/other") == set()  # a permissive base allows any licence: not unclear
+    assert found("l/apache") == {("high", "license_violation", "o/llama (llama2) -> l/apache (apache-2.0)")}
+    assert found("l/gemma") == {("low", "license_unclear", "o/llama (llama2) -> l/gemma (gemma)")}

@@ -7,6 +7,7 @@ as README states it.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ LOCAL_REPOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "
 
 # The rule as README states it, top to bottom (first match wins): rule -> relation it gives.
 RULES = [
+    ("code_only", "unknown"),
     ("prose_parent", "quantized"),
     ("adapter_weights", "adapter"),
     ("quantized_files", "quantized"),
@@ -193,6 +195,32 @@ def test_a_config_parent_of_a_child_that_declares_another_base_dangles_as_outwei
     snap = assemble(LocalReposSource(tmp_path).harvest())
     assert snap.edges.select("base", "child", "relation").rows() == [("org/declared", "me/tuned", "finetune")]
     assert snap.dangling.select("raw", "kind", "reason").rows() == [("org/other", "config", "outweighed")]
+
+
+def test_a_local_repo_whose_auto_map_loads_another_repos_code_depends_on_it_beside_its_declared_base(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "me" / "small"
+    repo.mkdir(parents=True)
+    (repo / "README.md").write_text("---\nbase_model: org/declared\n---\n")
+    (repo / "config.json").write_text(json.dumps({"auto_map": {
+        "AutoConfig": "org/declared--configuration_x.XConfig",
+        "AutoModelForCausalLM": "org/code--modeling_x.XForCausalLM",
+        "AutoTokenizer": ["tokenization_x.XTokenizer", None],
+    }}))
+    for name in ("model.safetensors", "tokenization_x.py", "notes.py"):
+        (repo / name).write_bytes(b"")
+    snap = assemble(LocalReposSource(tmp_path).harvest())
+    # The declared base's edge keeps its relation and loads code; org/code is named by auto_map alone:
+    # an edge with the code_only rule, whose relation nothing tells (unknown).
+    assert sorted(snap.edges.select("base", "relation", "relation_rule", "loads_code").rows()) == [
+        ("org/code", "unknown", "code_only", True), ("org/declared", "finetune", "default_finetune", True)]
+    assert snap.dangling.height == 0
+    quotes = set(snap.evidence.filter(kind="config_auto_map").select("base", "field", "quote").rows())
+    assert quotes == {("org/code", "config.json:auto_map", "AutoModelForCausalLM: org/code--modeling_x.XForCausalLM"),
+                      ("org/declared", "config.json:auto_map", "AutoConfig: org/declared--configuration_x.XConfig")}
+    # its own code: the module its own auto_map entry names (notes.py is named by nothing)
+    assert snap.models.filter(id="me/small")["code_files"].to_list() == [["tokenization_x.py"]]
 
 
 def test_precision_words_are_not_quantization_markers() -> None:

@@ -7,10 +7,12 @@
   every drawn model derived from it, nearest first. Each carries its licence, the properties
   ``ptmgraph:depth``, ``ptmgraph:relation`` (of its own hop along the path to the focus) and one
   ``ptmgraph:evidence`` per piece of evidence of that hop (``kind field @ source``).
-- ``components`` and ``dependencies`` hold what the focus needs at *run time*: a model whose hop is
-  ``adapter`` loads its base's weights when it runs, so the base is a dependency (and so on while
-  the bases are adapters themselves). A finetune, quantization or merge copies its base's weights:
-  that base is *inherited*, recorded in the pedigree only.
+- ``components`` and ``dependencies`` hold what the focus needs at *run time*, by the runtime rule
+  (:func:`ptmgraph.relations.dependency`): a model whose hop is ``adapter`` loads its base's weights
+  when it runs, so the base is a dependency (and so on while the bases are adapters themselves); a
+  model whose ``auto_map`` names a repo (``loads_code``) runs that repo's code, so it is a dependency
+  too (property ``ptmgraph:dependency``: ``runtime`` or ``runtime_code``). A finetune, quantization or
+  merge copies its base's weights: that base is *inherited*, recorded in the pedigree only.
 
 Evidence and ids come from untrusted metadata; the library's JSON serializer escapes them.
 """
@@ -30,9 +32,8 @@ from packageurl import PackageURL
 
 from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
-
-RUNTIME_RELATION = "adapter"
-"""The one relation whose hop makes the base a run-time dependency (the others copy the weights)."""
+from ptmgraph.records import EvidenceKind
+from ptmgraph.relations import RUNTIME_RELATIONS, Dependency, dependency
 
 
 def hub_purl(model_id: str, sha: str | None) -> PackageURL:
@@ -102,9 +103,24 @@ def _hop(focus: str, graph: nx.DiGraph, key: str, toward_focus: bool) -> DrawnEd
     return graph.edges[first]["edge"]
 
 
-def runtime_bases(drawn: DrawnGraph, model: str) -> list[DrawnEdge]:
-    """The ``adapter`` hops into ``model`` among the drawn edges (see the module docstring)."""
-    return [e for e in drawn.edges if e.head == model and e.relation == RUNTIME_RELATION]
+def _rule_hop(edge: DrawnEdge) -> tuple[str | None, bool]:
+    """The edge as the runtime rule reads a hop: (relation, loads_code)."""
+    loads = edge.attributes.get("loads_code")
+    code = bool(loads) if loads is not None else EvidenceKind.CONFIG_AUTO_MAP.value in edge.evidence_kinds
+    return edge.relation, code
+
+
+def runtime_bases(drawn: DrawnGraph, model: str, below: tuple[tuple[str | None, bool], ...] = ()
+                  ) -> list[tuple[DrawnEdge, Dependency]]:
+    """The hops into ``model`` whose base ``model`` needs at run time, with how (see the module docstring):
+    ``below`` are the hops from ``model`` down to the focus, which the rule reads after this one."""
+    found: list[tuple[DrawnEdge, Dependency]] = []
+    for edge in drawn.edges:
+        if edge.head == model and not edge.is_summary and edge.tail != model:
+            how = dependency([_rule_hop(edge), *below])
+            if how is not Dependency.INHERITED:
+                found.append((edge, how))
+    return found
 
 
 def build_bom(drawn: DrawnGraph, *, title: str) -> Bom:
@@ -133,15 +149,20 @@ def build_bom(drawn: DrawnGraph, *, title: str) -> Bom:
     bom = Bom()
     bom.metadata.component = main
     made: dict[str, Component] = {focus.key: main}
-    todo = [focus.key]
-    while todo:  # the run-time closure: adapter hops, then their bases' adapter hops ...
-        key = todo.pop()
+    todo: list[tuple[str, tuple[tuple[str | None, bool], ...]]] = [(focus.key, ())]
+    expanded = {focus.key}
+    while todo:  # the run-time closure: adapter hops, then their bases' hops ...; a code hop ends a chain
+        key, below = todo.pop()
         needed = []
-        for edge in runtime_bases(drawn, key):
+        for edge, how in runtime_bases(drawn, key, below):
             if edge.tail not in made:
-                made[edge.tail] = _component(drawn.node(edge.tail), ref=f"model:{edge.tail}", hop=None, depth=None)
-                bom.components.add(made[edge.tail])
-                todo.append(edge.tail)
+                node = _component(drawn.node(edge.tail), ref=f"model:{edge.tail}", hop=None, depth=None)
+                node.properties.add(Property(name="ptmgraph:dependency", value=how.value))
+                made[edge.tail] = node
+                bom.components.add(node)
+            if edge.relation in RUNTIME_RELATIONS and edge.tail not in expanded:  # its weights are loaded:
+                expanded.add(edge.tail)  # what it needs at run time is needed too
+                todo.append((edge.tail, (_rule_hop(edge), *below)))
             needed.append(made[edge.tail])
         bom.register_dependency(made[key], needed)
     return bom

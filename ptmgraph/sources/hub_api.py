@@ -562,6 +562,7 @@ class HubCrawl:
                     record.model_type = data["model_type"]
                 if isinstance(data.get("quantization_config"), Mapping):
                     record.quantization = extract.quantization_hint(record, data)
+                record.code_files = sorted(set(record.code_files) | set(extract.code_files(record, data)))
         return refs
 
     def _unchecked_bases(self, state: CrawlState) -> list[str]:

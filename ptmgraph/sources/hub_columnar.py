@@ -59,6 +59,7 @@ keys where Python takes the last (the key count catches it).
 from __future__ import annotations
 
 import io
+import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -70,7 +71,7 @@ from typing import IO, Any
 import numpy as np
 import polars as pl
 
-from ptmgraph import extract, reader
+from ptmgraph import extract, reader, relations
 from ptmgraph.records import (
     FILES_SCHEMA,
     NAME_LIST,
@@ -82,6 +83,7 @@ from ptmgraph.records import (
     Harvest,
     HarvestTables,
     Problem,
+    Reference,
     Relation,
     access_of,
 )
@@ -140,6 +142,7 @@ _TOP_SCHEMA: dict[str, pl.DataType] = {
     "config": pl.Struct({
         "model_type": _CAT,
         "_name_or_path": _CAT,
+        "auto_map": pl.String(),  # any keys: read from the line itself (_auto_maps)
         "quantization_config": pl.Struct({
             "quant_method": _CAT, "load_in_4bit": pl.Boolean(), "load_in_8bit": pl.Boolean(),
         }),
@@ -153,14 +156,15 @@ _TOP_SCHEMA: dict[str, pl.DataType] = {
 """The fields a record reads, with the types the fast path reads them as (other fields are skipped).
 Strings are Categorical: unlike String, it refuses a number or boolean instead of rendering it."""
 
-_CONFIG_KEYS = ("model_type", "_name_or_path", "quantization_config")
+_CONFIG_KEYS = ("model_type", "_name_or_path", "auto_map", "quantization_config")
 _QUANT_KEYS = ("quant_method", "load_in_4bit", "load_in_8bit")
 _COUNTED_KEYS = (*_TOP_SCHEMA, *_CONFIG_KEYS, *_QUANT_KEYS, "rfilename")
 """Keys whose every occurrence in a line must be accounted for by a parsed value (see the docstring)."""
 _COUNTED = r'"(?:{})"\s*:'.format("|".join(re.escape(k) for k in _COUNTED_KEYS))
 
 _CARD_LIST_KEYS = ("license", "licence", "datasets", "base_model")
-_CARD_TEXT_KEYS = ("license_name", "library_name", "pipeline_tag", "new_version", "base_model_relation")
+_CARD_TEXT_KEYS = ("license_name", "license_link", "library_name", "pipeline_tag", "new_version",
+                   "base_model_relation")
 _CARD_PROSE_KEYS = ("quantized_by", "original_model", "model_link", "model_creator")
 """Card fields that make card-text references: a row whose card names one takes the per-record path."""
 _INNER_CONTAINER = rf'({_STRING})|[\[{{](?:{_STRING}|[^"\[\]{{}}])*[\]}}]'
@@ -172,6 +176,8 @@ _FULL_WEIGHTS = "(?i)" + extract.FULL_WEIGHTS.pattern
 _TRAINING_STATE = "(?i)" + extract.TRAINING_STATE.pattern
 _GGML_BIN = "(?i)" + extract.GGML_BIN.pattern
 _WEIGHT_SUFFIXES = "(?:{})$".format("|".join(re.escape(s) for s in extract.WEIGHT_SUFFIXES))
+_CODE_FILE = f"^(?:{relations.CODE_FILE.pattern})$"
+_AUTO_MAP_KEY = re.compile(r'"auto_map"\s*:\s*')
 
 _MARKS = {"\\\\": "\ue000", "\\t": "\ue001", "\\b": "\ue002", "\\f": "\ue003"}
 """JSON escapes that Polars writes back wrongly when it renders a nested value as a String (a backslash,
@@ -689,31 +695,56 @@ def _file_features(names: pl.DataFrame) -> pl.DataFrame:
     name = pl.col("text")
     features = distinct.with_columns(
         plain=name.str.contains(r"^[\x20-\x7e]*$"),
-        family=name.str.to_lowercase().str.extract(_WEIGHT_EXT).replace_strict(
-            list(WEIGHT_FORMATS), list(WEIGHT_FORMATS.values()), default=None),
+        family=pl.when(name.str.contains(_GGML_BIN)).then(pl.lit("ggml")).otherwise(  # extract.weight_format
+            name.str.to_lowercase().str.extract(_WEIGHT_EXT).replace_strict(
+                list(WEIGHT_FORMATS), list(WEIGHT_FORMATS.values()), default=None)),
         full=name.str.contains(_WEIGHT_SUFFIXES) & name.str.contains(_FULL_WEIGHTS)
         & ~(name.str.contains("/", literal=True) & name.str.contains(_TRAINING_STATE)),
         ggml_root=~name.str.contains("/", literal=True) & name.str.contains(_GGML_BIN),
+        code=name.str.contains(_CODE_FILE),
         tool=name.replace_strict(list(extract.QUANT_FILES), list(extract.QUANT_FILES.values()), default=None),
     )
     if not features["plain"].all():
         odd = features.filter(~pl.col("plain"))["text"].to_list()
         python = pl.DataFrame({
             "text": odd,
-            "family_py": [next(iter(extract.weight_formats([n])), None) for n in odd],
+            "family_py": [extract.weight_format(n) for n in odd],
             "full_py": [extract.has_full_weights([n]) for n in odd],
             "ggml_py": ["/" not in n and bool(extract.GGML_BIN.search(n)) for n in odd],
-        }, schema={"text": pl.String(), "family_py": pl.String(), "full_py": pl.Boolean(), "ggml_py": pl.Boolean()})
+            "code_py": [bool(relations.CODE_FILE.fullmatch(n)) for n in odd],
+        }, schema={"text": pl.String(), "family_py": pl.String(), "full_py": pl.Boolean(), "ggml_py": pl.Boolean(),
+                   "code_py": pl.Boolean()})
         features = features.join(python, on="text", how="left").with_columns(
             family=pl.when("plain").then("family").otherwise("family_py"),
             full=pl.when("plain").then("full").otherwise("full_py"),
             ggml_root=pl.when("plain").then("ggml_root").otherwise("ggml_py"),
+            code=pl.when("plain").then("code").otherwise("code_py"),
         )
-    return names.join(features.select("name", "text", "family", "full", "ggml_root", "tool"), on="name", how="left",
-                      maintain_order="left")
+    return names.join(features.select("name", "text", "family", "full", "ggml_root", "code", "tool"), on="name",
+                      how="left", maintain_order="left")
 
 
-def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarray, card: _Card) -> _Part:
+def _auto_maps(frame: pl.DataFrame, lines: pl.Series) -> tuple[dict[int, object], pl.Series]:
+    """Row -> its ``config.auto_map`` value, for the rows that have one, read by Python's JSON parser from
+    the line itself (Polars renders a nested value without escaping it), when the line holds that key
+    once (the key count, checked with this, makes it the config's); and where that failed (per-record path)."""
+    rows = frame["config"].struct.field("auto_map").is_not_null().arg_true().to_list()
+    decoder = json.JSONDecoder()
+    found: dict[int, object] = {}
+    failed = [False] * frame.height
+    for row, line in zip(rows, lines.gather(rows).to_list(), strict=True):
+        matches = list(_AUTO_MAP_KEY.finditer(line))
+        try:
+            if len(matches) != 1:  # also a key of the card, say: which one is the config's is not known here
+                raise ValueError("not one auto_map key")
+            found[row] = decoder.raw_decode(line, matches[0].end())[0]
+        except (ValueError, RecursionError):
+            failed[row] = True
+    return found, pl.Series(failed, dtype=pl.Boolean())
+
+
+def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarray, card: _Card,
+          auto_maps: dict[int, object]) -> _Part:
     """Records, references and problems of parsed rows that passed every check."""
     n = frame.height
     row = pl.int_range(n, dtype=pl.Int64(), eager=True).alias("_row")
@@ -734,6 +765,15 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
         **{f"quant_{tool}": (pl.col("tool") == tool).any() for tool in extract.QUANT_FILES.values()},
     ))
     weight_formats = _sorted_sets(n, features.select("_row", "family").drop_nulls(), "family")
+    # Own code files (extract.code_files): by name, and for a row with an auto_map by the same function.
+    code_files = _sorted_sets(n, features.filter(pl.col("code")).select("_row", "text"), "text")
+    if auto_maps:
+        at = list(auto_maps)
+        listed = files.gather(at).to_list()
+        own = pl.DataFrame({"_row": pl.Series(at, dtype=pl.Int64()), "own": pl.Series([
+            relations.own_code_files(f or [], auto_maps[i], model_id[i]) for i, f in zip(at, listed, strict=True)
+        ], dtype=_NO_LIST)})
+        code_files = _when(_aligned(n, own)["own"].is_not_null(), _aligned(n, own)["own"], code_files)
     files = files.cast(NAME_LIST).fill_null(pl.lit([], NAME_LIST))
     has_siblings = frame["siblings"].is_not_null()
 
@@ -751,7 +791,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
     # The card (extract.apply_card): it fills only what the record lacks.
     card_license = _card_license(card.lists["license"].fill_null(pl.lit([], _NO_LIST)),
                                  card.lists["licence"].fill_null(pl.lit([], _NO_LIST)),
-                                 _text(card.texts["license_name"]))
+                                 _coalesce(_text(card.texts["license_name"]), _text(card.texts["license_link"])))
     license_ = _coalesce(pl.when(card.present).then(card_license), tag_license)
     library = _coalesce(_text(frame["library_name"]), _text(card.texts["library_name"]))
     pipeline = _coalesce(_text(frame["pipeline_tag"]), _text(card.texts["pipeline_tag"]))
@@ -810,11 +850,14 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
         "tags": tags,
         "new_version": _text(card.texts["new_version"]),
         "quantization": quantization,
+        "code_files": code_files,
         "source": pl.select(source).to_series(),
         "_line": line,
         "_offset": pl.Series(offsets, dtype=pl.Int64()),
     }, schema=_RECORD_KEYS).filter(~missing)
-    references = _references(row, model_id, line, source, card, tag_rows, config).filter(
+    code_refs = [(i, pos, ref) for i, value in auto_maps.items() if model_id[i] is not None
+                 for pos, ref in enumerate(extract.references_from_config(model_id[i], {"auto_map": value}, ""))]
+    references = _references(row, model_id, line, source, card, tag_rows, config, code_refs).filter(
         pl.col("child").is_not_null())
     return _Part(records, references, problems.cast(_PROBLEM_KEYS), objects=n, refused=0)
 
@@ -840,8 +883,11 @@ def _card_license(license_: pl.Series, licence: pl.Series, license_name: pl.Seri
 
 
 def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl.Expr, card: _Card,
-                tag_rows: pl.DataFrame, config: pl.Series) -> pl.DataFrame:
-    """References of parsed rows in the per-record order: card base_model, tags, config.json."""
+                tag_rows: pl.DataFrame, config: pl.Series,
+                code_refs: list[tuple[int, int, Reference]]) -> pl.DataFrame:
+    """References of parsed rows in the per-record order: card base_model, tags, config.json
+    (``_name_or_path``, then ``auto_map``: ``code_refs`` are (row, position, reference) made by
+    :func:`extract.references_from_config`)."""
     base = pl.DataFrame({"_row": row, "child": model_id, "_line": line}).with_columns(source)
     none = pl.lit(None, pl.String())
     parts: list[pl.DataFrame] = []
@@ -895,6 +941,14 @@ def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl
         "child", "raw", raw_is_text=pl.lit(True), kind=pl.lit(EvidenceKind.CONFIG.value),
         field=pl.lit(f"{extract.CONFIG}:_name_or_path"), source="source", relation=none, quote=none,
         _line="_line", _group=pl.lit(4, pl.Int64()), _pos=pl.lit(0, pl.Int64())))
+    if code_refs:
+        made = pl.DataFrame(
+            [(i, pos, ref.raw, ref.kind.value, ref.field, ref.quote) for i, pos, ref in code_refs], orient="row",
+            schema={"_row": pl.Int64(), "_pos": pl.Int64(), "raw": pl.String(), "kind": pl.String(),
+                    "field": pl.String(), "quote": pl.String()})
+        parts.append(made.join(base, on="_row", how="left").select(
+            "child", "raw", raw_is_text=pl.lit(True), kind="kind", field="field", source="source", relation=none,
+            quote="quote", _line="_line", _group=pl.lit(5, pl.Int64()), _pos="_pos"))
     return pl.concat([p.cast(_REFERENCE_KEYS) for p in parts]).sort("_line", "_group", "_pos")
 
 
@@ -947,13 +1001,16 @@ def _finish(name: str, parsed: _Parsed) -> _Part:
         card = _card(frame, row_lines)
         # gated is Polars' rendering: a number, list or object there is not the text Python makes of it.
         gated_plain = frame["gated"].is_null() | ~frame["gated"].str.contains(r"^(?:-?[0-9]|\[|\{)")
+        auto_maps, unread = _auto_maps(frame, row_lines)
         ok = (_counted(frame, card, row_lines) & frame["card_data"].is_null() & frame["card"].is_null()
-              & frame["readme"].is_null() & ~card.refuse & gated_plain & ~unrendered).fill_null(False)
+              & frame["readme"].is_null() & ~card.refuse & gated_plain & ~unrendered & ~unread).fill_null(False)
         if not ok.all():
             slow.update(rows[(~ok).to_numpy()].tolist())
+            kept = ok.arg_true().to_list()
+            auto_maps = {i: auto_maps[row] for i, row in enumerate(kept) if row in auto_maps}
             frame, card, rows = frame.filter(ok), card.filter(ok), rows[ok.to_numpy()]
         if len(rows):
-            parts.append(_fast(name, frame, batch.linenos[rows], batch.offset + batch.starts[rows], card))
+            parts.append(_fast(name, frame, batch.linenos[rows], batch.offset + batch.starts[rows], card, auto_maps))
     if slow:
         items = [(int(batch.linenos[i]), batch.offset + int(batch.starts[i]), batch.line(i)) for i in sorted(slow)]
         parts.append(_per_record(name, items))

@@ -374,4 +374,5 @@ def read_repo(repo: LocalRepo, problems: list[Problem]) -> tuple[ModelRecord, li
         )
 
     record.quantization = extract.quantization_hint(record, config)
+    record.code_files = extract.code_files(record, config)
     return record, refs
