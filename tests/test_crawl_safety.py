@@ -212,6 +212,15 @@ def test_credentials_are_not_in_error_messages(hub: HubServer, tmp_path: Path) -
     assert SECRET not in files_text(tmp_path / "snap.crawl")
 
 
+@pytest.mark.parametrize("endpoint", [f"alice:{SECRET}@127.0.0.1:9", f"ftp://alice:{SECRET}@127.0.0.1:9",
+                                      f"http://alice:{SECRET}@127.0.0.1:port"])
+def test_an_unusable_endpoint_with_credentials_is_named_without_them(endpoint: str, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="is not an http") as refused:
+        HubCrawl([ROOT], endpoint=endpoint, state_dir=tmp_path / "state", progress=False).harvest()
+    assert SECRET not in str(refused.value) and "alice" not in str(refused.value)
+    assert SECRET not in files_text(tmp_path)
+
+
 def test_credentials_do_not_follow_a_next_page_to_another_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with HubServer(tiny_hub(), page_size=1) as main, HubServer(tiny_hub(), page_size=1) as elsewhere:
         point_hf_at(monkeypatch, tmp_path, main.url)
@@ -304,6 +313,14 @@ def test_pacing_headers_are_clamped_by_max_wait_and_parsed_defensively(hub: HubS
     with pytest.raises(CrawlInterrupted, match=rf"{stops}, over the 30 s limit \(--max-wait\).*resume"):
         crawler.harvest()
     assert len(hub.log) == sent, "the request that would wait is not sent"
+
+
+def test_the_waits_a_server_asks_of_one_request_add_up_to_max_wait(hub: HubServer, tmp_path: Path) -> None:
+    hub.inject(*["429-after-1"] * 8)
+    with pytest.raises(CrawlInterrupted, match=r"the server asks to wait 1 s more, after 1 s, over the 1.5 s limit "
+                                               r"\(--max-wait\)"):
+        HubCrawl([ROOT], state_dir=tmp_path / "state", limits=Limits(max_wait=1.5), progress=False).harvest()
+    assert len(hub.log) == 2
 
 
 def test_a_retry_after_beyond_any_clock_stops_cleanly(hub: HubServer, tmp_path: Path) -> None:

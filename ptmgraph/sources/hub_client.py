@@ -19,13 +19,14 @@ Definitions used throughout:
   answers, a dropped or refused connection, a connect or read timeout, a body cut short or not JSON.
 - *wait*: seconds slept before a retry: the server's ``Retry-After`` or, on a 429 whose ``RateLimit`` header
   says no request is left, the seconds until the window resets; otherwise ``Limits.backoff`` doubled on
-  each retry (up to 8 s), with +-25 % jitter. A wait the server asks for that exceeds ``Limits.max_wait``
-  stops the crawl (:class:`CrawlStop`) instead of sleeping.
+  each retry (up to 8 s), with +-25 % jitter. The waits the server asks of one call (these and pacing
+  waits) may add up to ``Limits.max_wait``: a wait that would take them past it stops the crawl
+  (:class:`CrawlStop`) instead of sleeping.
 - *pacing*: every reply's ``RateLimit: "api";r=<remaining>;t=<seconds>`` header spreads the remaining
   quota evenly over the rest of the window: the next attempt starts no sooner than ``t / (r + 1)``
   seconds after the previous one, across all threads, so a crawl never has to be told with a 429. ``r``
-  and ``t`` must be integers (anything else and the header is ignored); a pacing wait over
-  ``Limits.max_wait`` stops the crawl like a ``Retry-After`` over it.
+  and ``t`` must be integers (anything else and the header is ignored); a pacing wait counts against
+  ``Limits.max_wait`` like a ``Retry-After``.
 
 The requests are built with ``huggingface_hub`` (its headers, token lookup, and error classes through
 ``hf_raise_for_status``) and sent with one ``httpx2.Client`` of the crawl's own, so that nothing the
@@ -74,6 +75,7 @@ _MAX_BACKOFF = 8.0
 _HUB_ORIGINS = frozenset({("https", "huggingface.co", 443), ("https", "hf.co", 443)})
 """The origins a token stored by the ``huggingface_hub`` login is sent to without being told."""
 _USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*:)?//(?P<userinfo>[^/?#]*)@")
+_BARE_USERINFO = re.compile(r"^(?P<userinfo>[^/?#@]*)@")  # a URL written without its scheme: user:pw@host
 MAX_REPLY_BYTES = reader.DEFAULT_LIMITS.document_bytes
 """An API reply (one listing page of up to 1,000 records, or one record) larger than this is refused."""
 
@@ -146,10 +148,14 @@ def origin(url: str) -> tuple[str, str, int]:
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     """``url`` without the userinfo of its authority, and the (user, password) it held, percent-decoded."""
     match = _USERINFO.match(url)
-    if match is None:
-        return url, None
+    if match is not None:
+        head = f"{match['head'] or ''}//"
+    else:
+        match, head = _BARE_USERINFO.match(url), ""
+        if match is None:
+            return url, None
     user, _, password = match["userinfo"].partition(":")
-    return f"{match['head'] or ''}//{url[match.end():]}", (unquote(user), unquote(password))
+    return head + url[match.end():], (unquote(user), unquote(password))
 
 
 def without_credentials(url: str) -> str:
@@ -266,16 +272,16 @@ class _Pacer:
         self._next = 0.0
         self._interval = 0.0
 
-    def wait(self, max_wait: float, stop_at: float) -> float:
-        """Sleep until this thread's attempt may start; returns the seconds slept. A wait over ``max_wait``,
-        or past ``stop_at`` (the crawl's deadline), raises :class:`CrawlStop` instead."""
+    def wait(self, max_wait: float, waited: float, stop_at: float) -> float:
+        """Sleep until this thread's attempt may start; returns the seconds slept. A wait that takes the
+        call's ``waited`` seconds past ``max_wait``, or ends past ``stop_at`` (the crawl's deadline), raises
+        :class:`CrawlStop` instead."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             delay = start - now
-            if delay > max_wait:
-                raise CrawlStop(f"the server's RateLimit header asks to wait {delay:.0f} s, over the {max_wait:g} s "
-                                "limit (--max-wait)")
+            if waited + delay > max_wait:
+                raise CrawlStop(_over_max_wait("the server's RateLimit header", delay, waited, max_wait))
             if start > stop_at:
                 raise _DeadlinePassed()
             self._next = start + self._interval
@@ -314,6 +320,11 @@ def ratelimit(headers: Mapping[str, str]) -> tuple[int, float] | None:
 def _seconds(digits: str) -> float:
     """A count of seconds written in ASCII digits, infinite when absurdly long."""
     return float(digits) if len(digits) <= 15 else math.inf
+
+
+def _over_max_wait(who: str, asked: float, waited: float, max_wait: float) -> str:
+    more = f" more, after {waited:.0f} s" if waited else ""
+    return f"{who} asks to wait {asked:.0f} s{more}, over the {max_wait:g} s limit (--max-wait)"
 
 
 class _DeadlinePassed(Exception):
@@ -483,11 +494,17 @@ class HubClient:
         where = shown(url, params)
         deadline = time.monotonic() + limits.request_deadline  # moved on by every wait the server asks for
         tries = 0
+        waited = 0.0  # the waits the server asked of this call
         out_of_time = False  # the crawl's deadline: no attempt or wait may end after it
         try:
             for attempt in range(1, limits.max_tries + 1):
                 asked: float | None = None
-                deadline += self._pacer.wait(limits.max_wait, self._stop_at)
+                try:
+                    paced = self._pacer.wait(limits.max_wait, waited, self._stop_at)
+                except CrawlStop as err:
+                    raise CrawlStop(f"GET {where}: {err}") from None
+                waited += paced
+                deadline += paced
                 if time.monotonic() >= min(deadline, self._stop_at):
                     break
                 tries = attempt
@@ -522,9 +539,8 @@ class HubClient:
                             "retries_5xx" if failure.startswith("HTTP 5") else "retries_other")
                 if attempt == limits.max_tries:
                     break
-                if asked is not None and asked > limits.max_wait:
-                    raise CrawlStop(f"GET {where}: the server asks to wait {asked:g} s, over the {limits.max_wait:g} s "
-                                    "limit (--max-wait)")
+                if asked is not None and waited + asked > limits.max_wait:
+                    raise CrawlStop(f"GET {where}: " + _over_max_wait("the server", asked, waited, limits.max_wait))
                 now = time.monotonic()
                 if asked is None:
                     time.sleep(max(0.0, min(backoff * random.uniform(0.75, 1.25), deadline - now, self._stop_at - now)))
@@ -533,6 +549,7 @@ class HubClient:
                     raise _DeadlinePassed()
                 else:
                     time.sleep(asked)
+                    waited += asked
                     deadline += asked
         except _DeadlinePassed:
             out_of_time = True
