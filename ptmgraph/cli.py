@@ -619,6 +619,10 @@ def ingest(
         )
 
 
+_LONGEST_SECONDS = 30 * 24 * 3600
+"""The longest time any crawl option may give (30 days): every wait stays a finite sleep the system can do."""
+
+
 @app.command()
 def crawl(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
@@ -696,6 +700,11 @@ def crawl(
     from ptmgraph.sources.hub_api import FETCH_FILES, Limits
     from ptmgraph.sources.hub_api import crawl as crawl_hub
 
+    seconds = {"--timeout": timeout, "--connect-timeout": connect_timeout, "--max-wait": max_wait,
+               "--request-deadline": request_deadline, "--deadline": deadline}
+    for name, value in seconds.items():
+        if not value <= _LONGEST_SECONDS:  # also NaN
+            fail(f"{name} must be a number of seconds up to {_LONGEST_SECONDS:,}, not {value}", 2)
     if not root and not (author or search or limit):
         fail("give --root, or a bulk listing with --author, --search or --limit", 2)
     if fetch_files not in FETCH_FILES:

@@ -323,6 +323,19 @@ def test_the_waits_a_server_asks_of_one_request_add_up_to_max_wait(hub: HubServe
     assert len(hub.log) == 2
 
 
+@pytest.mark.parametrize("option", [["--deadline", "inf"], ["--max-wait", "1e300"], ["--request-deadline", "1e12"],
+                                    ["--timeout", "1e20"]])
+def test_times_beyond_any_clock_are_a_usage_error(option: list[str], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ptmgraph.cli import app
+
+    result = CliRunner().invoke(app, ["crawl", "--root", ROOT, "--out", str(tmp_path / "snap"), *option])
+    assert result.exit_code == 2
+    assert f"{option[0]} must be a number of seconds up to 2,592,000" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_retry_after_beyond_any_clock_stops_cleanly(hub: HubServer, tmp_path: Path) -> None:
     hub.inject("429-after-" + "9" * 40)
     with pytest.raises(CrawlInterrupted, match=r"asks to wait inf s, over the 300 s limit \(--max-wait\)"):

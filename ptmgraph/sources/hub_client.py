@@ -72,6 +72,8 @@ _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_BACKOFF = 8.0
+_LONGEST_SECONDS = 30 * 24 * 3600.0
+"""The longest any of :class:`Limits`' times may be: every wait stays a sleep the system can do."""
 _HUB_ORIGINS = frozenset({("https", "huggingface.co", 443), ("https", "hf.co", 443)})
 """The origins a token stored by the ``huggingface_hub`` login is sent to without being told."""
 _USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*:)?//(?P<userinfo>[^/?#]*)@")
@@ -107,6 +109,12 @@ class Limits:
     deadline: float | None = 6 * 3600.0
     max_requests: int | None = 250_000
     max_journal_bytes: int | None = 1 << 30
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "max_wait", "request_deadline", "deadline"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= _LONGEST_SECONDS:  # also NaN
+                raise ValueError(f"Limits.{name} must be from 0 to {_LONGEST_SECONDS:g} s, not {value}")
 
     @property
     def steps(self) -> int:
