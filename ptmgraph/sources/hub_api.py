@@ -133,8 +133,8 @@ class HubCrawl:
     ``limit`` as in ``HfApi.list_models``; its models are seeds too (needs author, search or limit).
     ``max_depth``: list children only of models less than this many hops from a seed (None: no limit;
     0: only the seeds). ``max_models``: stop once this many models are recorded (the listing that reaches
-    the limit is cut short; None: no bound). ``fetch_files``: see the module docstring. ``state_dir``: where the journal
-    lives (None: no journal, no resuming). ``check_bases``: after the crawl, look up every base a record
+    the limit is cut short; None: no bound). ``fetch_files``: see the module docstring. ``state_dir``: where
+    the journal lives (None: no journal, no resuming). ``check_bases``: after the crawl, look up every base a record
     names that the crawl did not reach; a base the Hub does not serve turns its references into dangling
     ones (NOT_FOUND / GATED / DISABLED), a base it serves adds its record. ``ancestors``: the same, repeated
     for the bases' own bases until every chain ends at a root or a missing model (the ancestry of the seeds
@@ -332,7 +332,7 @@ class HubCrawl:
             except JournalFull as err:  # nothing more can be kept: let the steps in flight end, then stop
                 fresh = []
                 if failure is None:
-                    failure, doing[0] = err, f"{verb} {', '.join(map(str, sorted(pending.values())))[:200]}"
+                    failure, doing[0] = err, "writing the journal"
             if follow:
                 todo.extend(m for m in fresh if self._to_list(m, state))
         if failure is not None:

@@ -87,15 +87,15 @@ class Limits:
     """The crawl's bounds. Times are seconds.
 
     ``connect_timeout``: to open a connection; ``read_timeout``: the longest silence while a reply is read;
-    ``max_wait``: the longest wait the crawl accepts when the server asks for one; ``max_tries``: attempts
-    per call; ``backoff``: the first wait after a failure that came without a ``Retry-After``;
+    ``max_wait``: the longest the server may make one call wait, its waits together; ``max_tries``:
+    attempts per call; ``backoff``: the first wait after a failure that came without a ``Retry-After``;
     ``max_pages``: pages read per listing (at up to 1,000 models a page); ``workers``: requests in flight
     at once. A call waiting to retry holds no request slot, so a crawl runs :attr:`steps` calls at a time:
     the waits of failed calls overlap with other calls' work instead of holding it up.
-    ``request_deadline``: the longest a call may take, tries and back-off included (waits the server asks
-    for, each within ``max_wait``, come on top); ``deadline``: the longest a crawl may run; ``max_requests``:
-    requests one run may send; ``max_journal_bytes``: the size the crawl's journal may reach (None: no
-    bound). Passing any of these stops the crawl, resumable (a larger bound lets the rest finish).
+    ``request_deadline``: the longest a call may take, tries and back-off included (the waits the server
+    asks for come on top); ``deadline``: the longest a crawl may run; ``max_requests``: requests one run
+    may send; ``max_journal_bytes``: the size the crawl's journal may reach (None: no bound). Passing any
+    of these stops the crawl, resumable (a larger bound lets the rest finish).
     """
 
     connect_timeout: float = 10.0
