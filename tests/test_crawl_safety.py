@@ -284,6 +284,16 @@ def test_a_server_trickling_a_byte_at_a_time_is_cut_off_by_the_request_deadline(
     assert HubCrawl([ROOT], state_dir=state, progress=False).harvest().records, "resumable"
 
 
+def test_a_server_that_never_answers_is_given_up_at_the_request_deadline_not_after_every_try(
+        hub: HubServer, tmp_path: Path) -> None:
+    hub.slow_seconds = 3.0
+    hub.inject(*["slow"] * 8)
+    limits = Limits(read_timeout=0.3, request_deadline=0.5, max_tries=8, backoff=0.01)
+    with pytest.raises(CrawlInterrupted, match=rf"GET {hub.url}/api/models/{ROOT}: .*; no answer within the 0.5 s "
+                                               r"request deadline \(--request-deadline\), 2 tries"):
+        HubCrawl([ROOT], state_dir=tmp_path / "state", limits=limits, progress=False).harvest()
+
+
 def test_the_crawl_deadline_stops_a_crawl_in_a_resumable_state(hub: HubServer, tmp_path: Path) -> None:
     hub.inject(*["trickle"] * 20)
     with pytest.raises(CrawlInterrupted, match=r"the crawl's 0.4 s deadline \(--deadline\) passed; last request: "
