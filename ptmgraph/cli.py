@@ -673,7 +673,8 @@ def crawl(
     ] = 60.0,
     connect_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to open a connection.")] = 10.0,
     max_wait: Annotated[
-        float, typer.Option(min=0, help="Longest wait (s) the Hub may ask for (Retry-After); longer: stop, resumable.")
+        float, typer.Option(min=0, help="Longest (s) the Hub may make one request wait (Retry-After, RateLimit), "
+                            "its waits together; longer: stop, resumable.")
     ] = 300.0,
     max_pages: Annotated[int, typer.Option(min=1, help="Pages read per listing (1,000 models a page).")] = 10_000,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once.")] = 8,
