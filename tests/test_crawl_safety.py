@@ -212,6 +212,16 @@ def test_credentials_are_not_in_error_messages(hub: HubServer, tmp_path: Path) -
     assert SECRET not in files_text(tmp_path / "snap.crawl")
 
 
+def test_credentials_in_hf_endpoint_are_kept_out_of_the_snapshot_too(hub: HubServer, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", f"http://alice:{SECRET}@{hub.url.removeprefix('http://')}/")
+    result = crawl([ROOT], tmp_path / "snap", state_dir=tmp_path / "state", keep_state=True, progress=False)
+    basic = "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()
+    assert {e.authorization for e in hub.log} == {basic}
+    assert json.loads((result.snapshot / "meta.json").read_text())["crawl"]["endpoint"] == hub.url
+    assert SECRET not in files_text(tmp_path / "snap", tmp_path / "state")
+
+
 @pytest.mark.parametrize("endpoint", [f"alice:{SECRET}@127.0.0.1:9", f"ftp://alice:{SECRET}@127.0.0.1:9",
                                       f"http://alice:{SECRET}@127.0.0.1:port"])
 def test_an_unusable_endpoint_with_credentials_is_named_without_them(endpoint: str, tmp_path: Path) -> None:
