@@ -498,7 +498,7 @@ class HubClient:
         is a :class:`BadReply` at once."""
         limits = self.limits
         backoff = limits.backoff
-        failure = "no attempt made"
+        failure = ""  # what the last attempt that was not cut off by the deadline met
         where = shown(url, params)
         deadline = time.monotonic() + limits.request_deadline  # moved on by every wait the server asks for
         tries = 0
@@ -507,6 +507,7 @@ class HubClient:
         try:
             for attempt in range(1, limits.max_tries + 1):
                 asked: float | None = None
+                failed = ""  # what this attempt met; stays empty when the deadline cut it off
                 try:
                     paced = self._pacer.wait(limits.max_wait, waited, self._stop_at)
                 except CrawlStop as err:
@@ -520,17 +521,17 @@ class HubClient:
                 try:
                     response = self._get_following_redirects(url, params, max_bytes, ends)
                 except httpx2.ConnectTimeout:
-                    failure = f"no connection within {limits.connect_timeout:g} s"
+                    failed = f"no connection within {limits.connect_timeout:g} s"
                 except httpx2.ReadTimeout:
-                    failure = (f"no data for {limits.read_timeout:g} s" if time.monotonic() < ends
-                               else "the reply was still incomplete")
+                    if time.monotonic() < ends:
+                        failed = f"no data for {limits.read_timeout:g} s"
                 except httpx2.TransportError as err:
-                    failure = f"connection failed ({_first_line(err)})"
+                    failed = f"connection failed ({_first_line(err)})"
                 else:
                     self._pacer.observe(response.headers)
                     status = response.status_code
                     if status in _RETRY_STATUSES:
-                        failure = f"HTTP {status}"
+                        failed = f"HTTP {status}"
                         asked = _asked_wait(response)
                     elif status >= 400:
                         self._raise_for_status(response)
@@ -542,9 +543,10 @@ class HubClient:
                             return response, data
                         if not data.message.startswith("not valid JSON"):  # over a bound: the same next time
                             raise BadReply(f"GET {where}: {data.message}")
-                        failure = "a reply that is not JSON (cut short?)"
-                self._count("retries_429" if failure == "HTTP 429" else
-                            "retries_5xx" if failure.startswith("HTTP 5") else "retries_other")
+                        failed = "a reply that is not JSON (cut short?)"
+                failure = failed or failure
+                self._count("retries_429" if failed == "HTTP 429" else
+                            "retries_5xx" if failed.startswith("HTTP 5") else "retries_other")
                 if attempt == limits.max_tries:
                     break
                 if asked is not None and waited + asked > limits.max_wait:
@@ -567,7 +569,8 @@ class HubClient:
         if failure.startswith("a reply that is not JSON") and tries == limits.max_tries:
             raise BadReply(f"GET {where}: {failure}; {tries} tries")
         if tries < limits.max_tries or time.monotonic() >= deadline:
-            raise CrawlStop(f"GET {where}: {failure}; no answer within the {limits.request_deadline:g} s request "
+            met = f"{failure}; " if failure else ""
+            raise CrawlStop(f"GET {where}: {met}no complete answer within the {limits.request_deadline:g} s request "
                             f"deadline (--request-deadline), {tries} tries")
         raise CrawlStop(f"GET {where}: {failure}; {tries} tries")
 
