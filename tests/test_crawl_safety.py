@@ -5,6 +5,7 @@ and 18). Every test runs against the Hub-shaped server of tests/hub_server.py, o
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from hub_server import HubData, HubServer, point_hf_at
 
-from ptmgraph.sources.crawl_journal import MARKER_NAME
+from ptmgraph.sources.crawl_journal import MARKER_NAME, StateDirectory
 from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, Limits, crawl
 from ptmgraph.sources.hub_client import resolve_token
 from ptmgraph.sources.interface import SourceError
@@ -117,6 +118,16 @@ def test_a_state_dir_holding_anything_else_is_never_removed(hub: HubServer, tmp_
     result = crawl([ROOT], tmp_path / "snap", state_dir=state, progress=False)
     assert result.state_kept and (state / "mine.txt").read_text() == "keep me\n"
     assert (state / JOURNAL_NAME).is_file() and (state / MARKER_NAME).is_file()
+
+
+def test_a_state_dir_whose_journal_another_crawl_holds_is_not_removed(hub: HubServer, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    crawl([ROOT], tmp_path / "snap", state_dir=state, keep_state=True, progress=False)
+    with (state / JOURNAL_NAME).open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as a crawl resuming it holds it
+        assert StateDirectory(state).remove() is False
+    assert sorted(p.name for p in state.iterdir()) == sorted([MARKER_NAME, JOURNAL_NAME])
+    assert StateDirectory(state).remove() is True and not state.exists()
 
 
 @pytest.mark.parametrize("where", ["same", "inside", "holding"])

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -112,23 +113,35 @@ class StateDirectory:
         """Remove what the crawl wrote, if the directory holds nothing else; True when nothing is left of it.
 
         The journal and the marker are unlinked, then the directory itself only if the crawl created it. A
-        directory without the marker, or with any other entry, is left exactly as it is (False)."""
+        directory without the marker, with any other entry, or whose journal another crawl holds (locked), is
+        left exactly as it is (False)."""
         marker = self._marker()
         if marker is None:
             return False
+        journal = self.path / JOURNAL_NAME
         try:
-            names = set(os.listdir(self.path))
-            if names - {MARKER_NAME, JOURNAL_NAME}:
+            if set(os.listdir(self.path)) - {MARKER_NAME, JOURNAL_NAME}:
                 return False
-            journal = self.path / JOURNAL_NAME
-            if journal.is_symlink() or (journal.exists() and not journal.is_file()):
-                return False
-            journal.unlink(missing_ok=True)
+            fd = os.open(journal, os.O_RDONLY | _NOFOLLOW)  # fails on a symlink: kept
+        except FileNotFoundError:
+            fd = None
+        except OSError:
+            return False
+        try:
+            if fd is not None:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return False
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another crawl resumed it: OSError, kept
+                journal.unlink()
             (self.path / MARKER_NAME).unlink()
             if marker.get("created") is True:
                 self.path.rmdir()  # fails, keeping it, if anything appeared meanwhile
         except OSError:
             return False
+        finally:
+            if fd is not None:
+                os.close(fd)
         return True
 
 
