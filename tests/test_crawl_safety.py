@@ -163,6 +163,7 @@ def test_a_file_or_a_symlink_as_state_dir_is_refused(hub: HubServer, tmp_path: P
     ({"author": "u"}, "--author"),
     ({"endpoint": "http://127.0.0.1:9"}, "--endpoint"),
     ({"limits": Limits(max_pages=3)}, "--max-pages"),
+    ({"file_commits": True}, "--file-commits"),
 ])
 def test_resuming_with_other_arguments_is_refused_naming_the_argument(hub: HubServer, tmp_path: Path,
                                                                       change: dict[str, object], flag: str) -> None:

@@ -2,7 +2,8 @@
 
 *journal*: ``<state_dir>/journal.jsonl``, append-only JSON Lines: a header (version, crawl arguments), then one
 line per completed step: a seed fetch (``seed``), the bulk listing (``bulk``), a parent's listing
-(``children``) or a base check (``base``). A line holds the ids its step returned, the raw Hub records (the
+(``children``), a base check (``base``) or a model's file listing (``file_commits``). A line holds the ids
+its step returned, the raw Hub records (the
 dict shape of ``GET /api/models/{id}``, as in ``models.jsonl``) of the models that were new to the crawl,
 each with the results of the files fetched for it, and the problems the step met (``[source, model,
 message]``: a bad reply, a record of the wrong shape, hostile paging). A line is written whole (one
@@ -261,7 +262,8 @@ class CrawlState:
     completed; ``seeds``: root -> dangling reason (None when found); ``bases``: lower-case id -> dangling
     reason (None when found) for checked bases; ``problems``: (source, model, message) of every line, once;
     ``failed``: the listings (``listing:<parent>``, ``listing:bulk``) and records (``record:<id>``) that could
-    not be read, or were ended early by a problem (lines marked ``failed``).
+    not be read, or were ended early by a problem (lines marked ``failed``);
+    ``file_commits``: id -> (revision, the entries of its file listing), for models whose listing was read.
     """
 
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -273,6 +275,7 @@ class CrawlState:
     bases: dict[str, str | None] = field(default_factory=dict)
     problems: dict[tuple[str, str | None, str], None] = field(default_factory=dict)
     failed: dict[str, None] = field(default_factory=dict)
+    file_commits: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
 
     def apply(self, line: Mapping[str, Any]) -> list[str]:
         """Take in one journal line; returns the ids it gave a depth to for the first time."""
@@ -293,6 +296,8 @@ class CrawlState:
             depth = self.depth.get(line["parent"], 0) + 1
         elif kind == "base":
             self.bases[line["id"].lower()] = line.get("missing")
+        elif kind == "file_commits":
+            self.file_commits.setdefault(line["id"], (str(line.get("revision")), list(line.get("entries") or [])))
         if line.get("failed"):
             what = {"seed": f"record:{line.get('root')}", "base": f"record:{line.get('id')}",
                     "bulk": "listing:bulk", "children": f"listing:{line.get('parent')}"}.get(str(kind))
