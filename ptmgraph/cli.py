@@ -727,6 +727,10 @@ def ingest(
         )
 
 
+_LONGEST_SECONDS = 30 * 24 * 3600
+"""The longest time any crawl option may give (30 days): every wait stays a finite sleep the system can do."""
+
+
 @app.command()
 def crawl(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
@@ -742,10 +746,22 @@ def crawl(
     max_depth: Annotated[
         int | None, typer.Option("--max-depth", min=0, help="List children at most this many hops from a seed.")
     ] = None,
-    max_models: Annotated[int | None, typer.Option(min=1, help="Stop after this many models.")] = None,
-    endpoint: Annotated[str | None, typer.Option(help="Hub URL (default: HF_ENDPOINT or huggingface.co).")] = None,
+    max_models: Annotated[
+        int, typer.Option(min=1, help="Stop after this many models (a partial snapshot, exit 3; resumable).")
+    ] = 100_000,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(help="Hub URL (default: HF_ENDPOINT or huggingface.co); user:password@ in it is sent as Basic "
+                     "credentials to that host only."),
+    ] = None,
+    token_for_endpoint: Annotated[
+        bool, typer.Option(help="Send the token stored by the huggingface_hub login to --endpoint too (by default "
+                           "it goes only to https://huggingface.co and https://hf.co).")
+    ] = False,
     state_dir: Annotated[
-        Path | None, typer.Option(help="Where progress is kept for resuming (default: OUT.crawl).")
+        Path | None,
+        typer.Option(help="Where progress is kept for resuming (default: OUT.crawl); a new or empty directory, or "
+                     "one a crawl made."),
     ] = None,
     fetch_files: Annotated[
         str,
@@ -769,40 +785,76 @@ def crawl(
     ] = 60.0,
     connect_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to open a connection.")] = 10.0,
     max_wait: Annotated[
-        float, typer.Option(min=0, help="Longest wait (s) the Hub may ask for (Retry-After); longer: stop, resumable.")
+        float, typer.Option(min=0, help="Longest (s) the Hub may make one request wait (Retry-After, RateLimit), "
+                            "its waits together; longer: stop, resumable.")
     ] = 300.0,
     max_pages: Annotated[int, typer.Option(min=1, help="Pages read per listing (1,000 models a page).")] = 10_000,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once.")] = 8,
+    request_deadline: Annotated[
+        float, typer.Option(min=0.1, help="Seconds one request may take, retries included (waits the Hub asks "
+                            "for come on top); then the crawl stops, resumable.")
+    ] = 120.0,
+    deadline: Annotated[
+        float, typer.Option(min=0.1, help="Seconds the crawl may run; then it stops, resumable.")
+    ] = 21_600.0,
+    max_requests: Annotated[
+        int, typer.Option(min=1, help="HTTP requests one run may send; then it stops, resumable.")
+    ] = 250_000,
+    max_journal_bytes: Annotated[
+        int, typer.Option(min=1, help="Bytes the state directory's journal may reach; then the crawl stops.")
+    ] = 1 << 30,
 ) -> None:
     """Crawl the Hub (or HF_ENDPOINT): descendants of --root models and/or a bulk listing. Resumable.
 
-    The token comes from HF_TOKEN or the huggingface_hub login, and is never printed or stored.
+    The token comes from HF_TOKEN or the huggingface_hub login (that one is sent only to the Hub itself unless
+    --token-for-endpoint), and is never printed or stored. Exit 3: a partial snapshot (listings or records
+    not read, or --max-models reached).
     """
     from ptmgraph.sources.hub_api import FETCH_FILES, Limits
     from ptmgraph.sources.hub_api import crawl as crawl_hub
 
+    seconds = {"--timeout": timeout, "--connect-timeout": connect_timeout, "--max-wait": max_wait,
+               "--request-deadline": request_deadline, "--deadline": deadline}
+    for name, value in seconds.items():
+        if not value <= _LONGEST_SECONDS:  # also NaN
+            fail(f"{name} must be a number of seconds up to {_LONGEST_SECONDS:,}, not {value}", 2)
     if not root and not (author or search or limit):
         fail("give --root, or a bulk listing with --author, --search or --limit", 2)
     if fetch_files not in FETCH_FILES:
         fail(f"--fetch-files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}", 2)
     limits = Limits(connect_timeout=connect_timeout, read_timeout=timeout, max_wait=max_wait, max_pages=max_pages,
-                    workers=workers)
+                    workers=workers, request_deadline=request_deadline, deadline=deadline, max_requests=max_requests,
+                    max_journal_bytes=max_journal_bytes)
     with user_errors():
         result = crawl_hub(
             root or [], out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,
             fetch_files=fetch_files,  # type: ignore[arg-type]
             state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
-            keep_state=keep_state,
+            keep_state=keep_state, token_for_endpoint=token_for_endpoint,
             author=author, search=search, sort=sort, limit=limit, limits=limits, file_commits=file_commits,
         )
         st = result.stats
-        _err().print(
-            f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
-            f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors, "
-            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s"
-            + (f"; file listings of {st['file_listings']} models with children" if file_commits else ""),
-            highlight=False,
-        )
+        lines = [
+            f"wrote {'' if result.complete else 'a partial '}snapshot {out_dir}: {st['models']} models from "
+            f"{st['parents_listed']} listings; {st['requests']} HTTP requests ({st['retries_429']} rate-limited, "
+            f"{st['retries_5xx']} server errors, {st['retries_other']} timeouts or broken replies retried) in "
+            f"{st['seconds']:.1f} s"
+            + (f"; file listings of {st['file_listings']} models with children" if file_commits else "")]
+        if result.state_kept and not keep_state and not st["truncated"]:
+            lines.append(f"kept the state directory {result.state_dir}: it holds files the crawl did not write")
+        partial = []
+        if st["listings_failed"] or st["records_failed"]:
+            partial.append(f"{st['listings_failed']} listings and {st['records_failed']} records could not be read "
+                           f"in full (`ptmgraph problems --snapshot {out_dir}` says why)")
+        if st["truncated"]:
+            partial.append(f"stopped at --max-models {max_models}; the state directory {result.state_dir} is kept: "
+                           "the same command with a larger --max-models goes on")
+        if partial:
+            lines.append("ptmgraph: partial crawl: " + "; ".join(partial))
+        for line in lines:
+            _err().print(line, markup=False, highlight=False, soft_wrap=True)
+    if not result.complete:
+        raise SystemExit(3)
 
 
 def main() -> None:  # pragma: no cover - console entry point

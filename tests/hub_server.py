@@ -30,14 +30,17 @@ next k fails, by an error status or by closing the connection) and :meth:`HubSer
 seeded share of all answers). Fault kinds besides a status: ``close`` (the connection is closed without an
 answer), ``cut`` (half the body, then the connection closes: fewer bytes than ``Content-Length``),
 ``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``slow`` (the answer
-waits :attr:`HubServer.slow_seconds` first), ``429`` (``Retry-After: 0`` and ``RateLimit`` headers saying
+waits :attr:`HubServer.slow_seconds` first), ``trickle`` (the whole answer, status line included, one
+byte every :attr:`HubServer.trickle_seconds`), ``429`` (``Retry-After: 0`` and ``RateLimit`` headers saying
 none is left), ``429-bare`` (no header) and ``429-after-N`` (``Retry-After: N``). Random faults cut file
 bodies (``cut``) rather than truncate them: a file cut short with a matching length is a different file.
 Hostile paging: :attr:`HubServer.link_to_self` (a listing's
 last page links to itself), :attr:`HubServer.repeat_pages` (every cursor page repeats the first page's
 ids, with a new cursor each time), :attr:`HubServer.next_page_host` (first pages link to another server).
 :attr:`HubServer.redirects` answers requests whose path contains a key with a 302 to its value,
-:attr:`HubServer.bodies` with a 200 and that body.
+:attr:`HubServer.bodies` with a 200 and that body. :attr:`HubServer.extra_headers` are sent with every
+answer. :attr:`HubServer.invent_children` makes every child listing answer that many models never seen
+before (``<parent>-<n>``, tagged as its children), so a crawl of it never ends by itself.
 :meth:`HubServer.rate_limit` sends ``RateLimit`` headers on every answer and 429s past a quota.
 :meth:`HubServer.kill_at` SIGKILLs a process when the n-th request arrives. Each request is logged
 (:attr:`HubServer.log`).
@@ -176,6 +179,7 @@ class LoggedRequest:
     status: int  # 0: no complete answer (connection closed, body cut short)
     authorized: bool  # an Authorization header was sent
     fault: str | None = None  # the injected fault, if any
+    authorization: str | None = None  # the Authorization header sent, if any
 
 
 class _Server(ThreadingHTTPServer):
@@ -219,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(declared))
-        for key, value in {**(headers or {}), **hub._quota_headers()}.items():
+        for key, value in {**(headers or {}), **hub.extra_headers, **hub._quota_headers()}.items():
             self.send_header(key, value)
         # Logged before the answer leaves, so that a client never outruns the log.
         hub._log(self, 0 if body_fault == "cut" else status, fault)
@@ -252,6 +256,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "slow":
             time.sleep(hub.slow_seconds)
+        if fault == "trickle":
+            hub._log(self, 0, "trickle")
+            body = json.dumps([{"id": f"t/{n}"} for n in range(200)]).encode()
+            answer = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                      .encode() + body)
+            self.close_connection = True
+            try:
+                for byte in answer:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(hub.trickle_seconds)
+            except OSError:  # the client gave up: what the fault is for
+                pass
+            return
         self._body_fault = None if fault is None else str(fault)
         if isinstance(fault, int) or str(fault).startswith("429-"):
             headers = {}
@@ -302,6 +320,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, f'"expand" must be one of the listable properties, got {bad}', head=head)
             return
         rows = hub.data.select(query.get("filter", []), _one(query, "author"), _one(query, "search"))
+        parent = next((f[len("base_model:"):] for f in query.get("filter", []) if f.startswith("base_model:")), None)
+        if hub.invent_children and parent is not None:
+            rows = [{"id": f"{parent}-{n}", "_id": f"{parent}-{n}", "author": parent.split("/")[0],
+                     "tags": [f"base_model:{parent}"], "siblings": []} for n in range(hub.invent_children)]
         sort = _one(query, "sort")
         if sort:
             if sort not in SORT_KEYS:
@@ -457,6 +479,9 @@ class HubServer:
         self._window: tuple[float, int] = (0.0, 0)
         self._kill: tuple[int, int] | None = None
         self.slow_seconds = 1.0
+        self.trickle_seconds = 0.05
+        self.extra_headers: dict[str, str] = {}
+        self.invent_children = 0
         self.link_to_self = False
         self.repeat_pages = False
         self.next_page_host: str | None = None
@@ -629,8 +654,8 @@ class HubServer:
 
     # -- log --------------------------------------------------------------------------------------------------
     def _log(self, handler: BaseHTTPRequestHandler, status: int, fault: str | None = None) -> None:
-        entry = LoggedRequest(handler.command, handler.path, status, "authorization" in
-                              {k.lower() for k in handler.headers}, fault)
+        authorization = handler.headers.get("Authorization")
+        entry = LoggedRequest(handler.command, handler.path, status, authorization is not None, fault, authorization)
         with self._lock:
             self.log.append(entry)
 

@@ -248,15 +248,6 @@ def test_kill_during_file_downloads_then_resume(small: HubServer, tmp_path: Path
     assert sorted(map(repr, harvest.problems)) == sorted(map(repr, clean.problems))
 
 
-def test_journal_of_another_endpoint_is_refused(hub: HubServer, tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    state.mkdir()
-    (state / JOURNAL_NAME).write_text(json.dumps({"kind": "header", "v": 1, "endpoint": "http://elsewhere"}) + "\n")
-    with pytest.raises(SourceError, match="elsewhere"):
-        HubCrawl([SMALL_ROOT], state_dir=state, progress=False).harvest()
-    assert hub.request_count == 0
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # (c): roots that are not there
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The crawl's journal: what a crawl has done, durable line by line, so that a killed crawl resumes.
 
-*journal*: ``<state_dir>/journal.jsonl``, append-only JSON Lines: a header (version, endpoint), then one
+*journal*: ``<state_dir>/journal.jsonl``, append-only JSON Lines: a header (version, crawl arguments), then one
 line per completed step: a seed fetch (``seed``), the bulk listing (``bulk``), a parent's listing
 (``children``), a base check (``base``) or a model's file listing (``file_commits``). A line holds the ids
 its step returned, the raw Hub records (the
@@ -11,6 +11,17 @@ message]``: a bad reply, a record of the wrong shape, hostile paging). A line is
 step is done, so a crash leaves at most a torn last line, which the next run drops. Replaying the lines
 through :meth:`CrawlState.apply` rebuilds what the crawl knew; records are keyed by id, so a replayed
 record is never duplicated, and a bad record is a problem in its line, never an error on replay.
+
+*state directory*: the directory that holds the journal and the marker file :data:`MARKER_NAME`, which
+says the directory is a crawl's. The crawl creates it (or takes an existing **empty** one) and writes the
+marker first; an existing directory without the marker that holds anything is refused, untouched. It is
+removed (:meth:`StateDirectory.remove`) only while it holds the marker and the journal and nothing else:
+the files are unlinked one by one and the directory is removed only if the crawl created it, so nothing
+the crawl did not write is ever deleted.
+
+The header records the *crawl arguments* (every argument that shapes what the crawl lists and keeps:
+endpoint, roots, bulk listing, depth, fetch policy, ...). Resuming with any other value is refused, naming
+the argument, so that one journal never mixes two crawls.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,22 +44,127 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 JOURNAL_NAME = "journal.jsonl"
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2
+MARKER_NAME = ".ptmgraph-crawl-state"
+"""The marker file of a state directory (see the module docstring)."""
+_MARKER_TEXT = "ptmgraph crawl state directory"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class JournalFull(SourceError):
+    """Appending would take the journal past its byte bound; the crawl stops, resumable with a larger bound."""
+
+
+class StateDirectory:
+    """A crawl's state directory (see the module docstring): :meth:`claim` before use, :meth:`remove` after."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def claim(self) -> None:
+        """Create the directory with its marker, take an empty one, or check that an existing one is a
+        crawl's; anything else raises :class:`SourceError` and changes nothing."""
+        path = self.path
+        if path.is_symlink():
+            raise SourceError(f"{path}: the state directory is a symlink; give a real directory with --state-dir")
+        try:
+            path.mkdir(parents=True)
+            created = True
+        except FileExistsError:
+            if not path.is_dir():
+                raise SourceError(f"{path}: the state directory exists and is not a directory") from None
+            if self._marked():
+                return
+            try:
+                occupied = next(os.scandir(path), None) is not None
+            except OSError as err:
+                raise SourceError(f"{path}: cannot read the state directory ({err.strerror})") from None
+            if occupied:
+                raise SourceError(
+                    f"{path}: not a crawl state directory (it holds files and no {MARKER_NAME} marker); refused, "
+                    "nothing was changed; give a new or empty directory with --state-dir") from None
+            created = False
+        except OSError as err:
+            raise SourceError(f"{path}: cannot create the state directory ({err.strerror})") from None
+        text = json.dumps({"marker": _MARKER_TEXT, "created": created}) + "\n"
+        try:
+            fd = os.open(path / MARKER_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as err:
+            raise SourceError(f"{path}: cannot use this state directory ({err.strerror})") from None
+        fsync_directory(path)
+
+    def _marker(self) -> dict[str, Any] | None:
+        marker = self.path / MARKER_NAME
+        try:
+            if not marker.is_file() or marker.is_symlink() or marker.stat().st_size > 4096:
+                return None
+            data = json.loads(marker.read_bytes())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and data.get("marker") == _MARKER_TEXT else None
+
+    def _marked(self) -> bool:
+        return self._marker() is not None
+
+    def remove(self) -> bool:
+        """Remove what the crawl wrote, if the directory holds nothing else; True when nothing is left of it.
+
+        The journal and the marker are unlinked, then the directory itself only if the crawl created it. A
+        directory without the marker, with any other entry, or whose journal another crawl holds (locked), is
+        left exactly as it is (False)."""
+        marker = self._marker()
+        if marker is None:
+            return False
+        journal = self.path / JOURNAL_NAME
+        try:
+            if set(os.listdir(self.path)) - {MARKER_NAME, JOURNAL_NAME}:
+                return False
+            fd = os.open(journal, os.O_RDONLY | _NOFOLLOW)  # fails on a symlink: kept
+        except FileNotFoundError:
+            fd = None
+        except OSError:
+            return False
+        try:
+            if fd is not None:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return False
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another crawl resumed it: OSError, kept
+                journal.unlink()
+            (self.path / MARKER_NAME).unlink()
+            if marker.get("created") is True:
+                self.path.rmdir()  # fails, keeping it, if anything appeared meanwhile
+        except OSError:
+            return False
+        finally:
+            if fd is not None:
+                os.close(fd)
+        return True
 
 
 class Journal:
     """The append-only journal of one state directory (see the module docstring)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, max_bytes: int | None = None) -> None:
+        self.directory = StateDirectory(directory)
         self.path = directory / JOURNAL_NAME
+        self.max_bytes = max_bytes
         self._handle: IO[bytes] | None = None
+        self._size = 0
 
-    def open(self, endpoint: str) -> list[dict[str, Any]]:
-        """Lock the journal, read its completed lines (dropping a torn last line) and get ready to append."""
+    def open(self, arguments: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Claim the state directory, lock the journal, read its completed lines (dropping a torn last line),
+        check that they are a crawl with these ``arguments`` (the crawl arguments; JSON values) and get ready
+        to append."""
+        self.directory.claim()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             existed = self.path.exists()
-            handle = self.path.open("a+b")
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o644)
+            handle = os.fdopen(fd, "a+b")
         except OSError as err:
             raise SourceError(f"{self.path}: cannot use this state directory ({err.strerror})") from None
         if fcntl is not None:
@@ -76,8 +193,10 @@ class Journal:
             good_end += len(chunk) + 1
         handle.truncate(good_end)
         self._handle = handle
+        self._size = good_end
+        arguments = json.loads(json.dumps(dict(arguments)))  # as the journal gives them back
         if not lines:
-            self.append({"kind": "header", "v": JOURNAL_VERSION, "endpoint": endpoint,
+            self.append({"kind": "header", "v": JOURNAL_VERSION, "arguments": arguments,
                          "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
             if not existed:
                 fsync_directory(self.path.parent)
@@ -86,17 +205,26 @@ class Journal:
         if header.get("kind") != "header" or header.get("v") != JOURNAL_VERSION:
             self.close()
             raise SourceError(f"{self.path}: not a version-{JOURNAL_VERSION} crawl journal")
-        if header.get("endpoint") != endpoint:
-            self.close()
-            raise SourceError(f"{self.path}: this crawl ran against {header.get('endpoint')}, not {endpoint}; "
-                              "use another state directory")
+        before = header.get("arguments")
+        before = before if isinstance(before, dict) else {}
+        for name, value in arguments.items():
+            if before.get(name) != value:
+                self.close()
+                raise SourceError(
+                    f"{self.directory.path}: this state directory holds a crawl with other arguments: {name} was "
+                    f"{_shown(before.get(name))}, now {_shown(value)}; run the same crawl to resume it, or give "
+                    "another --state-dir")
         return lines[1:]
 
     def append(self, *entries: dict[str, Any]) -> None:
         """Write these lines with one ``write`` and make them durable (one fsync) before returning."""
         assert self._handle is not None, "journal is not open"
         text = "".join(json.dumps(entry, default=str, separators=(",", ":")) + "\n" for entry in entries)
-        self._handle.write(text.encode("utf-8"))
+        data = text.encode("utf-8")
+        if self.max_bytes is not None and self._size + len(data) > self.max_bytes:
+            raise JournalFull(f"the journal reached its {self.max_bytes:,}-byte bound (--max-journal-bytes)")
+        self._handle.write(data)
+        self._size += len(data)
         self._handle.flush()
         os.fsync(self._handle.fileno())
 
@@ -104,6 +232,14 @@ class Journal:
         if self._handle is not None:
             self._handle.close()  # closing releases the lock
             self._handle = None
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "not given"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
 
 
 def fsync_directory(directory: Path) -> None:
@@ -125,7 +261,9 @@ class CrawlState:
     ``order``: ids in the order they were discovered (breadth-first); ``listed``: parents whose listing
     completed; ``seeds``: root -> dangling reason (None when found); ``bases``: lower-case id -> dangling
     reason (None when found) for checked bases; ``problems``: (source, model, message) of every line, once;
-``file_commits``: id -> (revision, the entries of its file listing), for models whose listing was read.
+    ``failed``: the listings (``listing:<parent>``, ``listing:bulk``) and records (``record:<id>``) that could
+    not be read, or were ended early by a problem (lines marked ``failed``);
+    ``file_commits``: id -> (revision, the entries of its file listing), for models whose listing was read.
     """
 
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -136,6 +274,7 @@ class CrawlState:
     bulk_done: bool = False
     bases: dict[str, str | None] = field(default_factory=dict)
     problems: dict[tuple[str, str | None, str], None] = field(default_factory=dict)
+    failed: dict[str, None] = field(default_factory=dict)
     file_commits: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
 
     def apply(self, line: Mapping[str, Any]) -> list[str]:
@@ -159,6 +298,11 @@ class CrawlState:
             self.bases[line["id"].lower()] = line.get("missing")
         elif kind == "file_commits":
             self.file_commits.setdefault(line["id"], (str(line.get("revision")), list(line.get("entries") or [])))
+        if line.get("failed"):
+            what = {"seed": f"record:{line.get('root')}", "base": f"record:{line.get('id')}",
+                    "bulk": "listing:bulk", "children": f"listing:{line.get('parent')}"}.get(str(kind))
+            if what is not None:
+                self.failed.setdefault(what)
         for entry in line.get("records", []):
             self.entries.setdefault(entry["row"]["id"], entry)
         for source, model, message in line.get("problems", []):

@@ -48,7 +48,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import threading
 import time
 from collections import deque
@@ -76,12 +75,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ptmgraph import assemble, extract, reader, snapshot
 from ptmgraph.ids import looks_like_local_path, normalize_reference
 from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, HarvestTables, ModelRecord, Problem, Reference
-from ptmgraph.sources.crawl_journal import JOURNAL_NAME, CrawlState, Journal
-from ptmgraph.sources.hub_client import BadReply, CrawlStop, HubClient, Limits
+from ptmgraph.sources.crawl_journal import JOURNAL_NAME, MARKER_NAME, CrawlState, Journal, JournalFull, StateDirectory
+from ptmgraph.sources.hub_client import BadReply, CrawlStop, HubClient, Limits, without_credentials
 from ptmgraph.sources.interface import SourceError
 
-__all__ = ["EXPAND", "JOURNAL_NAME", "MAX_FILE_BYTES", "CrawlInterrupted", "CrawlResult", "HubCrawl", "Limits",
-           "crawl", "default_endpoint"]
+__all__ = ["DEFAULT_MAX_MODELS", "EXPAND", "JOURNAL_NAME", "MARKER_NAME", "MAX_FILE_BYTES", "CrawlInterrupted",
+           "CrawlResult", "HubCrawl", "Limits", "crawl", "default_endpoint"]
 
 EXPAND: list[str] = [
     "author", "cardData", "config", "createdAt", "disabled", "downloads", "downloadsAllTime", "gated",
@@ -91,6 +90,9 @@ EXPAND: list[str] = [
 
 MAX_FILE_BYTES = 1_000_000
 """Fetched files larger than this are not read past this many bytes and become a problem instead."""
+
+DEFAULT_MAX_MODELS = 100_000
+"""The default ``max_models``: a bound on what a crawl holds (and its memory), raised with ``--max-models``."""
 
 FetchFiles = Literal["auto", "all", "never"]
 FETCH_FILES: tuple[str, ...] = ("auto", "all", "never")
@@ -119,15 +121,24 @@ class CrawlInterrupted(SourceError):
 
 @dataclass(frozen=True)
 class CrawlResult:
-    """What :func:`crawl` produced: the snapshot directory, the run's counters and the state directory."""
+    """What :func:`crawl` produced: the snapshot directory, the run's counters and the state directory.
+
+    ``complete``: no listing or record failed and ``max_models`` did not stop the crawl (see ``stats``:
+    ``listings_failed``, ``records_failed``, ``truncated``); otherwise the snapshot is a *partial* result.
+    ``state_kept``: the state directory is still there (``keep_state``, a crawl stopped by ``max_models``
+    keeps it for resuming, or it held files the crawl did not write).
+    """
 
     snapshot: Path
     stats: dict[str, int | float]
     state_dir: Path
+    complete: bool = True
+    state_kept: bool = False
 
 
 def default_endpoint() -> str:
-    """``HF_ENDPOINT`` as set now, else the endpoint ``huggingface_hub`` was configured with."""
+    """``HF_ENDPOINT`` as set now, else the endpoint ``huggingface_hub`` was configured with (credentials
+    included: :class:`HubCrawl` takes them out before the URL is stored or shown)."""
     return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
@@ -138,13 +149,19 @@ class HubCrawl:
     ``limit`` as in ``HfApi.list_models``; its models are seeds too (needs author, search or limit).
     ``max_depth``: list children only of models less than this many hops from a seed (None: no limit;
     0: only the seeds). ``max_models``: stop once this many models are recorded (the listing that reaches
-    the limit is cut short). ``fetch_files``: see the module docstring. ``state_dir``: where the journal
-    lives (None: no journal, no resuming). ``check_bases``: after the crawl, look up every base a record
+    the limit is cut short; None: no bound). ``fetch_files``: see the module docstring. ``state_dir``: where
+    the journal lives (None: no journal, no resuming). ``check_bases``: after the crawl, look up every base a record
     names that the crawl did not reach; a base the Hub does not serve turns its references into dangling
     ones (NOT_FOUND / GATED / DISABLED), a base it serves adds its record. ``ancestors``: the same, repeated
     for the bases' own bases until every chain ends at a root or a missing model (the ancestry of the seeds
     from the live Hub; with ``max_depth=0`` nothing else is listed). ``limits``: timeouts, retries, waits,
-    pages and workers (:class:`Limits`). ``progress``: a progress bar on stderr.
+    pages and workers, deadlines and budgets (:class:`Limits`). ``progress``: a progress bar on stderr.
+    ``endpoint``: credentials in it (``http://user:pw@host``) are sent as Basic credentials to its origin
+    and appear nowhere else; ``token`` and ``token_for_endpoint``: see
+    :func:`ptmgraph.sources.hub_client.resolve_token`.
+
+    The *crawl arguments* (:meth:`arguments`) are recorded in the journal; resuming with other ones is
+    refused, naming the argument.
 
     A root the Hub does not serve (404, gated, disabled) becomes a dangling reference (child and raw: the
     root; kind ``model_tree``; field ``crawl:root``) and is still listed: children can outlive their base.
@@ -155,8 +172,9 @@ class HubCrawl:
     timeouts, dropped connections and bodies cut short), ``models`` (records in the harvest),
     ``parents_listed`` (listings made in this run), ``pages`` (listing pages read in this run),
     ``parents_resumed`` (listings replayed from the journal), ``files_fetched`` (file downloads attempted),
-    ``truncated`` (1 when ``max_models`` stopped the crawl), ``file_listings`` (models whose file listing was
-    asked for, ``file_commits``) and ``seconds``.
+    ``truncated`` (1 when ``max_models`` stopped the crawl), ``listings_failed`` (listings not read, or
+    ended early by hostile paging or ``max_pages``), ``records_failed`` (records not read or not usable),
+    ``file_listings`` (models whose file listing was asked for, ``file_commits``) and ``seconds``.
     """
 
     def __init__(
@@ -170,13 +188,14 @@ class HubCrawl:
         endpoint: str | None = None,
         token: str | bool | None = None,
         max_depth: int | None = None,
-        max_models: int | None = None,
+        max_models: int | None = DEFAULT_MAX_MODELS,
         fetch_files: FetchFiles = "auto",
         state_dir: Path | str | None = None,
         check_bases: bool = False,
         ancestors: bool = False,
         limits: Limits | None = None,
         progress: bool = True,
+        token_for_endpoint: bool = False,
         file_commits: bool = False,
     ) -> None:
         if isinstance(roots, str):
@@ -192,8 +211,10 @@ class HubCrawl:
             raise SourceError(f"fetch_files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}")
         if max_depth is not None and max_depth < 0:
             raise SourceError("max_depth must be 0 or more")
-        self.endpoint = (endpoint or default_endpoint()).rstrip("/")
+        self._endpoint_url = (endpoint or default_endpoint()).rstrip("/")  # may hold credentials: never shown
+        self.endpoint = without_credentials(self._endpoint_url)
         self._token = token
+        self._token_for_endpoint = token_for_endpoint
         self.max_depth, self.max_models = max_depth, max_models
         self.fetch_files: FetchFiles = fetch_files
         self.state_dir = Path(state_dir) if state_dir is not None else None
@@ -214,21 +235,32 @@ class HubCrawl:
             parts.append(f"max depth {self.max_depth}")
         return "; ".join(parts)
 
+    def arguments(self) -> dict[str, Any]:
+        """The crawl arguments: every argument that shapes what the crawl lists and keeps, under the name of
+        its command-line option. Budgets (``max_models`` and the :class:`Limits` bounds other than
+        ``max_pages``) are not among them: a crawl a budget stopped resumes with a larger one."""
+        return {"--endpoint": self.endpoint, "--root": sorted(self.roots), "--author": self.bulk.get("author"),
+                "--search": self.bulk.get("search"), "--sort": self.bulk.get("sort"),
+                "--limit": self.bulk.get("limit"), "--max-depth": self.max_depth, "--fetch-files": self.fetch_files,
+                "--check-bases": self.check_bases, "--ancestors": self.ancestors,
+                "--file-commits": self.file_commits, "--max-pages": self.limits.max_pages}
+
     # -- the crawl --------------------------------------------------------------------------------------------
     def harvest(self) -> Harvest:
         """Run (or resume) the crawl and return its records and references."""
         self.stats = {"requests": 0, "retries_429": 0, "retries_5xx": 0, "retries_other": 0, "models": 0,
                       "parents_listed": 0, "pages": 0, "parents_resumed": 0, "files_fetched": 0, "truncated": 0,
-                      "file_listings": 0, "seconds": 0.0}
+                      "listings_failed": 0, "records_failed": 0, "file_listings": 0, "seconds": 0.0}
         started = time.monotonic()
         state = CrawlState()
-        journal = Journal(self.state_dir) if self.state_dir is not None else None
+        journal = Journal(self.state_dir, self.limits.max_journal_bytes) if self.state_dir is not None else None
         doing = ["starting"]
         try:
-            with HubClient(self.endpoint, self._token, self.limits, self.stats) as client, \
+            with HubClient(self._endpoint_url, self._token, self.limits, self.stats,
+                           token_for_endpoint=self._token_for_endpoint) as client, \
                     ThreadPoolExecutor(self.limits.steps, thread_name_prefix="crawl") as pool, \
                     self._progress_bar() as bar:
-                for line in journal.open(self.endpoint) if journal is not None else []:
+                for line in journal.open(self.arguments()) if journal is not None else []:
                     state.apply(line)
                 self.stats["parents_resumed"] = len(state.listed)
 
@@ -270,10 +302,12 @@ class HubCrawl:
                     parents = self._parents_without_file_listing(state)
                     self._run(pool, parents, lambda m: self._file_commits_line(client, state, m), record, state,
                               doing, "reading the file commits of", capped=False)
-        except (CrawlStop, HfHubHTTPError, httpx2.HTTPError, OSError) as err:
+        except (CrawlStop, JournalFull, HfHubHTTPError, httpx2.HTTPError, OSError) as err:
             self.stats["models"] = len(state.entries)
             self.stats["seconds"] = round(time.monotonic() - started, 3)
-            kept = (f"completed steps are kept in {journal.path}; run the same crawl again to resume"
+            again = ("run the same crawl with a larger --max-journal-bytes to resume" if isinstance(err, JournalFull)
+                     else "run the same crawl again to resume")
+            kept = (f"completed steps are kept in {journal.path}; {again}"
                     if journal is not None else "no state directory was given, so nothing is kept")
             raise CrawlInterrupted(f"crawl interrupted while {doing[0]}: {_first_line(err)}; {kept}",
                                    dict(self.stats)) from err
@@ -282,6 +316,9 @@ class HubCrawl:
                 journal.close()
         out = self._build(state)
         self.stats["models"] = len(out.records)
+        failed = [key.partition(":")[0] for key in state.failed]
+        self.stats["listings_failed"] = failed.count("listing")
+        self.stats["records_failed"] = failed.count("record") + len(state.entries) - len(out.records)
         self.stats["seconds"] = round(time.monotonic() - started, 3)
         return out
 
@@ -313,7 +350,12 @@ class HubCrawl:
                 except (CrawlStop, HfHubHTTPError, httpx2.HTTPError, OSError) as err:
                     if failure is None:
                         failure, doing[0] = err, f"{verb} {item}"
-            fresh = record(*lines) if lines else []
+            try:
+                fresh = record(*lines) if lines else []
+            except JournalFull as err:  # nothing more can be kept: let the steps in flight end, then stop
+                fresh = []
+                if failure is None:
+                    failure, doing[0] = err, "writing the journal"
             if follow:
                 todo.extend(m for m in fresh if self._to_list(m, state))
         if failure is not None:
@@ -356,7 +398,7 @@ class HubCrawl:
         line: _Line = {"kind": "seed", "root": root, "missing": missing,
                        "records": [self._entry(client, row, "alone")] if row is not None else []}
         if problem:  # unreadable, but it may have children: list it under the name given
-            line.update(ids=[root], problems=[problem])
+            line.update(ids=[root], problems=[problem], failed=True)
         return line
 
     def _base_line(self, client: HubClient, base: str) -> _Line:
@@ -364,7 +406,7 @@ class HubCrawl:
         line: _Line = {"kind": "base", "id": base, "missing": missing,
                        "records": [self._entry(client, row, "alone")] if row is not None else []}
         if problem:
-            line["problems"] = [problem]
+            line.update(problems=[problem], failed=True)
         return line
 
     def _file_commits_line(self, client: HubClient, state: CrawlState, model_id: str) -> _Line:
@@ -421,14 +463,17 @@ class HubCrawl:
         try:
             listing = client.list_models([*params, *(("expand", e) for e in EXPAND)], max_rows=max_rows)
         except BadReply as err:
-            return {"ids": [], "records": [], "complete": True,
+            return {"ids": [], "records": [], "complete": True, "failed": True,
                     "problems": [[where, None, f"listing of {what} not read: {err}"]]}
         with _counting(self.stats) as count:
             count["pages"] += listing.pages
         known = known or {}
         records = [self._entry(client, row, read) for row in listing.rows if row["id"] not in known]
-        return {"ids": [row["id"] for row in listing.rows], "records": records, "complete": listing.complete,
+        line = {"ids": [row["id"] for row in listing.rows], "records": records, "complete": listing.complete,
                 "problems": [[where, None, message] for message in listing.problems]}
+        if listing.ended_early:
+            line["failed"] = True
+        return line
 
     def _model_info(self, client: HubClient, model_id: str) -> tuple[dict[str, Any] | None, str | None,
                                                                       list[Any] | None]:
@@ -655,7 +700,7 @@ def crawl(
     fetch_files: FetchFiles = "auto",
     state_dir: Path | str | None = None,
     progress: bool = True,
-    max_models: int | None = None,
+    max_models: int | None = DEFAULT_MAX_MODELS,
     check_bases: bool = False,
     ancestors: bool = False,
     keep_state: bool = False,
@@ -664,28 +709,43 @@ def crawl(
     sort: str | None = None,
     limit: int | None = None,
     limits: Limits | None = None,
+    token_for_endpoint: bool = False,
     file_commits: bool = False,
 ) -> CrawlResult:
     """Crawl the descendants of ``roots`` (and of a bulk listing), assemble them and save the snapshot.
 
-    ``state_dir`` defaults to ``<out_dir>.crawl`` next to the snapshot. An interrupted crawl raises
+    ``state_dir`` defaults to ``<out_dir>.crawl`` next to the snapshot; it must not be the snapshot directory,
+    nor hold it or lie inside it, and is used only as :class:`~ptmgraph.sources.crawl_journal.StateDirectory`
+    allows (a new or empty directory, or one a crawl marked). An interrupted crawl raises
     :class:`CrawlInterrupted` and keeps its journal there; calling ``crawl`` again with the same arguments
-    resumes it. Once the snapshot is saved (atomically), the state directory is removed unless
-    ``keep_state``. Other arguments are those of :class:`HubCrawl`; the token is never logged or stored.
+    resumes it. Once the snapshot is saved (atomically), what the crawl wrote in the state directory is
+    removed, unless ``keep_state`` or the crawl was stopped by ``max_models`` (kept, so that a larger bound
+    resumes it). Other arguments are those of :class:`HubCrawl`; the token and credentials are never logged or
+    stored.
     """
     out = Path(out_dir)
     state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
+    _check_apart(state, out)
     source = HubCrawl(roots, author=author, search=search, sort=sort, limit=limit, endpoint=endpoint, token=token,
                       max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
                       check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress,
-                      file_commits=file_commits)
+                      token_for_endpoint=token_for_endpoint, file_commits=file_commits)
     harvest = source.harvest()
     snap = assemble.assemble_tables(HarvestTables.of(harvest), consume=True, text_lists=False)
+    stats = dict(source.stats)
+    complete = not (stats["truncated"] or stats["listings_failed"] or stats["records_failed"])
     snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
                           "sort": sort, "limit": limit, "max_depth": max_depth,
                           "max_models": max_models, "fetch_files": fetch_files, "file_commits": file_commits,
-                          "stats": dict(source.stats)}
+                          "complete": complete, "stats": stats}
     path = snapshot.save(snap, out)
-    if not keep_state:
-        shutil.rmtree(state, ignore_errors=True)
-    return CrawlResult(snapshot=path, stats=dict(source.stats), state_dir=state)
+    kept = keep_state or bool(stats["truncated"]) or not StateDirectory(state).remove()
+    return CrawlResult(snapshot=path, stats=stats, state_dir=state, complete=complete, state_kept=kept)
+
+
+def _check_apart(state: Path, out: Path) -> None:
+    """Refuse a state directory that is the snapshot directory, holds it or lies inside it."""
+    state_at, out_at = Path(os.path.realpath(state)), Path(os.path.realpath(out))
+    if state_at == out_at or state_at in out_at.parents or out_at in state_at.parents:
+        raise SourceError(f"{state}: the state directory must be apart from the snapshot directory {out} "
+                          "(not the same, not inside it, not holding it); give another --state-dir")

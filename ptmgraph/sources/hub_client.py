@@ -4,17 +4,29 @@ Definitions used throughout:
 
 - *origin*: the (scheme, host, port) of a URL, with the scheme's default port when none is written.
   The client sends requests to the endpoint's origin only: a redirect or a ``Link: rel="next"`` page on
-  any other origin is not followed, so the token (sent with every request) never leaves the endpoint.
+  any other origin is not followed, so the credentials (sent with every request) never leave the endpoint.
+- *credentials*: the user name and password written in the endpoint URL (``http://user:pw@host``) are
+  taken out of it (:func:`split_credentials`) before the URL is used, stored or shown, and sent as HTTP
+  Basic credentials instead of a token. Otherwise the token (:func:`resolve_token`): the one given, else
+  ``HF_TOKEN``, else the one stored by the ``huggingface_hub`` login, but that one only to the Hub's own
+  origins (https://huggingface.co, https://hf.co) unless ``token_for_endpoint`` says otherwise.
+- *deadlines*: a call (retries and back-off included) ends within ``Limits.request_deadline`` seconds
+  plus the waits the server asked for, and every call ends by the crawl's deadline (``Limits.deadline``
+  from the client's creation). They bound every read and write on the socket, not only the silences
+  between them, so a server that trickles a byte at a time is cut off too.
 - *attempt*: one HTTP request. A *call* (one API reply, one file) makes up to ``Limits.max_tries``
   attempts. An attempt is retried when it fails in a way that a later attempt may not: 408, 429 and 5xx
   answers, a dropped or refused connection, a connect or read timeout, a body cut short or not JSON.
 - *wait*: seconds slept before a retry: the server's ``Retry-After`` or, on a 429 whose ``RateLimit`` header
   says no request is left, the seconds until the window resets; otherwise ``Limits.backoff`` doubled on
-  each retry (up to 8 s), with +-25 % jitter. A wait the server asks for that exceeds ``Limits.max_wait``
-  stops the crawl (:class:`CrawlStop`) instead of sleeping.
+  each retry (up to 8 s), with +-25 % jitter. The waits the server asks of one call (these and pacing
+  waits) may add up to ``Limits.max_wait``: a wait that would take them past it stops the crawl
+  (:class:`CrawlStop`) instead of sleeping.
 - *pacing*: every reply's ``RateLimit: "api";r=<remaining>;t=<seconds>`` header spreads the remaining
   quota evenly over the rest of the window: the next attempt starts no sooner than ``t / (r + 1)``
-  seconds after the previous one, across all threads, so a crawl never has to be told with a 429.
+  seconds after the previous one, across all threads, so a crawl never has to be told with a 429. ``r``
+  and ``t`` must be integers (anything else and the header is ignored); a pacing wait counts against
+  ``Limits.max_wait`` like a ``Retry-After``.
 
 The requests are built with ``huggingface_hub`` (its headers, token lookup, and error classes through
 ``hf_raise_for_status``) and sent with one ``httpx2.Client`` of the crawl's own, so that nothing the
@@ -24,15 +36,22 @@ limits. Bodies are read with a size cap and never executed: JSON goes through :m
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import math
+import os
 import random
+import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 
+import httpcore2
 import httpx2
+from huggingface_hub import constants
 from huggingface_hub.errors import (
     DisabledRepoError,
     EntryNotFoundError,
@@ -42,7 +61,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, parse_ratelimit_headers
+from huggingface_hub.utils import build_hf_headers, get_token, hf_raise_for_status
 
 from ptmgraph import reader
 from ptmgraph.records import Problem
@@ -53,6 +72,12 @@ _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_BACKOFF = 8.0
+_LONGEST_SECONDS = 30 * 24 * 3600.0
+"""The longest any of :class:`Limits`' times may be: every wait stays a sleep the system can do."""
+_HUB_ORIGINS = frozenset({("https", "huggingface.co", 443), ("https", "hf.co", 443)})
+"""The origins a token stored by the ``huggingface_hub`` login is sent to without being told."""
+_USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*:)?//(?P<userinfo>[^/?#]*)@")
+_BARE_USERINFO = re.compile(r"^(?P<userinfo>[^/?#@]*)@")  # a URL written without its scheme: user:pw@host
 MAX_REPLY_BYTES = reader.DEFAULT_LIMITS.document_bytes
 """An API reply (one listing page of up to 1,000 records, or one record) larger than this is refused."""
 
@@ -62,11 +87,15 @@ class Limits:
     """The crawl's bounds. Times are seconds.
 
     ``connect_timeout``: to open a connection; ``read_timeout``: the longest silence while a reply is read;
-    ``max_wait``: the longest wait the crawl accepts when the server asks for one; ``max_tries``: attempts
-    per call; ``backoff``: the first wait after a failure that came without a ``Retry-After``;
+    ``max_wait``: the longest the server may make one call wait, its waits together; ``max_tries``:
+    attempts per call; ``backoff``: the first wait after a failure that came without a ``Retry-After``;
     ``max_pages``: pages read per listing (at up to 1,000 models a page); ``workers``: requests in flight
     at once. A call waiting to retry holds no request slot, so a crawl runs :attr:`steps` calls at a time:
     the waits of failed calls overlap with other calls' work instead of holding it up.
+    ``request_deadline``: the longest a call may take, tries and back-off included (the waits the server
+    asks for come on top); ``deadline``: the longest a crawl may run; ``max_requests``: requests one run
+    may send; ``max_journal_bytes``: the size the crawl's journal may reach (None: no bound). Passing any
+    of these stops the crawl, resumable (a larger bound lets the rest finish).
     """
 
     connect_timeout: float = 10.0
@@ -76,6 +105,16 @@ class Limits:
     backoff: float = 0.1
     max_pages: int = 10_000
     workers: int = 8
+    request_deadline: float = 120.0
+    deadline: float | None = 6 * 3600.0
+    max_requests: int | None = 250_000
+    max_journal_bytes: int | None = 1 << 30
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "max_wait", "request_deadline", "deadline"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= _LONGEST_SECONDS:  # also NaN
+                raise ValueError(f"Limits.{name} must be from 0 to {_LONGEST_SECONDS:g} s, not {value}")
 
     @property
     def steps(self) -> int:
@@ -107,7 +146,114 @@ def origin(url: str) -> tuple[str, str, int]:
     """The origin of ``url`` (see the module docstring)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    try:
+        port = parts.port
+    except ValueError:  # not a port number: no origin requests can be sent to
+        return scheme, "", -1
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without the userinfo of its authority, and the (user, password) it held, percent-decoded."""
+    match = _USERINFO.match(url)
+    if match is not None:
+        head = f"{match['head'] or ''}//"
+    else:
+        match, head = _BARE_USERINFO.match(url), ""
+        if match is None:
+            return url, None
+    user, _, password = match["userinfo"].partition(":")
+    return head + url[match.end():], (unquote(user), unquote(password))
+
+
+def without_credentials(url: str) -> str:
+    """``url`` as it may be stored or shown: without user name and password."""
+    return split_credentials(url)[0]
+
+
+def resolve_token(endpoint: str, token: str | bool | None, *, token_for_endpoint: bool = False) -> str | None:
+    """The token sent to ``endpoint``: ``token`` when a string (None when False), else ``HF_TOKEN`` (or
+    ``HUGGING_FACE_HUB_TOKEN``), else the token the ``huggingface_hub`` login stored, which goes only to the
+    Hub's own origins unless ``token_for_endpoint`` (or ``token=True``) says to send it to ``endpoint``."""
+    if token is False:
+        return None
+    if isinstance(token, str):
+        return token or None
+    from_env = (os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or "").strip()
+    if from_env:
+        return from_env
+    if token is None and constants.HF_HUB_DISABLE_IMPLICIT_TOKEN:
+        return None
+    if token is True or token_for_endpoint or origin(endpoint) in _HUB_ORIGINS:
+        return get_token()
+    return None
+
+
+_DEADLINE = threading.local()
+"""``at``: the monotonic time by which the current thread's request must be done (None: no deadline)."""
+
+
+def _within_deadline(timeout: float | None, error: type[Exception]) -> float | None:
+    at = getattr(_DEADLINE, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore2.NetworkStream):
+    """A socket stream whose every read and write ends by the request's deadline (see *deadlines*)."""
+
+    def __init__(self, inner: httpcore2.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _within_deadline(timeout, httpcore2.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _within_deadline(timeout, httpcore2.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore2.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname,
+                                                     _within_deadline(timeout, httpcore2.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore2.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore2.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore2.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(host, port, _within_deadline(timeout, httpcore2.ConnectTimeout),
+                                                       local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore2.NetworkStream:  # pragma: no cover - unused
+        raise httpcore2.ConnectError("the crawl connects over TCP only")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _transport(workers: int) -> httpx2.HTTPTransport:
+    """An httpx transport whose connections keep the request deadlines (see *deadlines*)."""
+    transport = httpx2.HTTPTransport(retries=0)
+    limits = httpx2.Limits(max_connections=workers)
+    # The transport's pool, rebuilt as HTTPTransport builds it but on the deadline-keeping network backend.
+    transport._pool = httpcore2.ConnectionPool(
+        ssl_context=httpx2.create_ssl_context(), max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        retries=0, network_backend=_DeadlineBackend())
+    return transport
 
 
 class _SameOriginTransport(httpx2.BaseTransport):
@@ -134,33 +280,83 @@ class _Pacer:
         self._next = 0.0
         self._interval = 0.0
 
-    def wait(self) -> None:
+    def wait(self, max_wait: float, waited: float, stop_at: float) -> float:
+        """Sleep until this thread's attempt may start; returns the seconds slept. A wait that takes the
+        call's ``waited`` seconds past ``max_wait``, or ends past ``stop_at`` (the crawl's deadline), raises
+        :class:`CrawlStop` instead."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
+            delay = start - now
+            if waited + delay > max_wait:
+                raise CrawlStop(_over_max_wait("the server's RateLimit header", delay, waited, max_wait))
+            if start > stop_at:
+                raise _DeadlinePassed()
             self._next = start + self._interval
-        if start > now:
-            time.sleep(start - now)
+        if delay > 0:
+            time.sleep(delay)
+        return delay
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        info = parse_ratelimit_headers(headers)
+        info = ratelimit(headers)
         if info is None:
             return
+        remaining, reset = info
         with self._lock:
-            self._interval = info.reset_in_seconds / (info.remaining + 1)
-            if info.remaining == 0:
-                self._next = max(self._next, time.monotonic() + info.reset_in_seconds)
+            self._interval = reset / (remaining + 1)
+            if remaining == 0:
+                self._next = max(self._next, time.monotonic() + reset)
+
+
+def ratelimit(headers: Mapping[str, str]) -> tuple[int, float] | None:
+    """(remaining, seconds to reset) of a ``RateLimit: "api";r=R;t=T`` header, or None when there is none
+    or R and T are not both integers. A T of more digits than a float holds exactly is infinite."""
+    value = headers.get("ratelimit")
+    if not value or len(value) > 1000:
+        return None
+    fields: dict[str, str] = {}
+    for item in value.split(";"):
+        key, eq, number = item.partition("=")
+        if eq:
+            fields.setdefault(key.strip().lower(), number.strip())
+    remaining, reset = fields.get("r", ""), fields.get("t", "")
+    if not (remaining.isascii() and remaining.isdigit() and reset.isascii() and reset.isdigit()):
+        return None
+    return min(int(remaining[:18]), 10**18), _seconds(reset)
+
+
+def _seconds(digits: str) -> float:
+    """A count of seconds written in ASCII digits, infinite when absurdly long."""
+    return float(digits) if len(digits) <= 15 else math.inf
+
+
+def _over_max_wait(who: str, asked: float, waited: float, max_wait: float) -> str:
+    more = f" more, after {waited:.0f} s" if waited else ""
+    return f"{who} asks to wait {asked:.0f} s{more}, over the {max_wait:g} s limit (--max-wait)"
+
+
+class _DeadlinePassed(Exception):
+    """The crawl's deadline passed (turned into a :class:`CrawlStop` naming it by the call)."""
 
 
 @dataclass
 class Listing:
-    """What one listing returned: its records (distinct ids, in order), whether it was read to its end,
-    how many pages it took, and the problems met (items of the wrong shape, hostile paging)."""
+    """What one listing returned: its records (distinct ids, in order), whether it was read to its end
+    (``complete``; False when ``max_rows`` cut it), whether a problem ended it before its end (``ended_early``:
+    hostile paging, ``max_pages``), how many pages it took, and the problems met (items of the wrong shape,
+    hostile paging)."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = True
     pages: int = 0
     problems: list[str] = field(default_factory=list)
+    ended_early: bool = False
+
+    def end(self, problem: str) -> Listing:
+        """Record the problem that ends the listing before its end; returns the listing."""
+        self.problems.append(problem)
+        self.ended_early = True
+        return self
 
 
 class HubClient:
@@ -169,21 +365,29 @@ class HubClient:
     connections, bodies cut short or not JSON). Thread-safe: the crawl's workers share one client."""
 
     def __init__(self, endpoint: str, token: str | bool | None, limits: Limits,
-                 stats: dict[str, int | float] | None = None) -> None:
-        self.endpoint = endpoint.rstrip("/")
+                 stats: dict[str, int | float] | None = None, *, token_for_endpoint: bool = False) -> None:
+        self.endpoint, credentials = split_credentials(endpoint.rstrip("/"))
         self.origin = origin(self.endpoint)
-        if self.origin[0] not in _DEFAULT_PORTS or not self.origin[1]:
-            raise SourceError(f"{endpoint!r} is not an http(s) URL")
+        if self.origin[0] not in _DEFAULT_PORTS or not self.origin[1] or self.origin[2] < 0:
+            raise SourceError(f"{self.endpoint!r} is not an http(s) URL")
         self.limits = limits
         self.stats = stats if stats is not None else {}
         for key in ("requests", "retries_429", "retries_5xx", "retries_other"):
             self.stats.setdefault(key, 0)
         self._stats_lock = threading.Lock()
-        self._headers = build_hf_headers(token=token)  # the token: argument, HF_TOKEN or the stored login
+        self._stop_at = math.inf if limits.deadline is None else time.monotonic() + limits.deadline
+        if credentials is not None:
+            self._headers = build_hf_headers(token=False)
+            basic = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode("ascii")
+            self._headers["authorization"] = f"Basic {basic}"
+        else:
+            chosen = resolve_token(self.endpoint, token, token_for_endpoint=token_for_endpoint)
+            self._headers = build_hf_headers(token=chosen or False)
         timeout = httpx2.Timeout(limits.read_timeout, connect=limits.connect_timeout)
-        transport = _SameOriginTransport(self.origin, httpx2.HTTPTransport(retries=0))
+        workers = max(limits.workers, 1)
+        transport = _SameOriginTransport(self.origin, _transport(workers))
         self._client = httpx2.Client(transport=transport, timeout=timeout, follow_redirects=False,
-                                     limits=httpx2.Limits(max_connections=max(limits.workers, 1)))
+                                     limits=httpx2.Limits(max_connections=workers))
         self._pacer = _Pacer()
         self._slots = threading.BoundedSemaphore(max(1, limits.workers))
 
@@ -221,8 +425,7 @@ class HubClient:
         seen_ids: set[str] = set()
         while url is not None:
             if out.pages >= self.limits.max_pages:
-                out.problems.append(f"listing stopped after {out.pages} pages (the --max-pages limit)")
-                return out
+                return out.end(f"listing stopped after {out.pages} pages (the --max-pages limit)")
             response, page = self._call(url, query, parse=True)
             seen_urls.add(str(response.request.url))
             here = shown(str(response.request.url))
@@ -246,16 +449,13 @@ class HubClient:
             next_url = response.links.get("next", {}).get("url")
             if next_url is None:
                 return out
-            next_url = urljoin(str(response.request.url), next_url)
+            next_url = without_credentials(urljoin(str(response.request.url), next_url))
             if origin(next_url) != self.origin:
-                out.problems.append(f"{here}: next page on another origin ({_origin_text(next_url)}); not followed")
-                return out
+                return out.end(f"{here}: next page on another origin ({_origin_text(next_url)}); not followed")
             if next_url in seen_urls:
-                out.problems.append(f"{here}: next page is a page already read; listing stopped")
-                return out
+                return out.end(f"{here}: next page is a page already read; listing stopped")
             if page and not new:
-                out.problems.append(f"{here}: a page of ids all listed before; listing stopped")
-                return out
+                return out.end(f"{here}: a page of ids all listed before; listing stopped")
             url, query = next_url, None
         return out
 
@@ -291,7 +491,7 @@ class HubClient:
             next_url = response.links.get("next", {}).get("url")
             if next_url is None:
                 return out
-            next_url = urljoin(str(response.request.url), next_url)
+            next_url = without_credentials(urljoin(str(response.request.url), next_url))
             if origin(next_url) != self.origin or next_url in seen:
                 out.problems.append(f"{shown(str(response.request.url))}: next tree page on another origin or "
                                     "already read; not followed")
@@ -340,59 +540,90 @@ class HubClient:
         is a :class:`BadReply` at once."""
         limits = self.limits
         backoff = limits.backoff
-        failure = "no attempt made"
+        failure = ""  # what the last attempt that was not cut off by the deadline met
         where = shown(url, params)
-        for attempt in range(1, limits.max_tries + 1):
-            asked: float | None = None
-            self._pacer.wait()
-            try:
-                response = self._get_following_redirects(url, params, max_bytes, form)
-            except httpx2.ConnectTimeout:
-                failure = f"no connection within {limits.connect_timeout:g} s"
-            except httpx2.ReadTimeout:
-                failure = f"no data for {limits.read_timeout:g} s"
-            except httpx2.TransportError as err:
-                failure = f"connection failed ({_first_line(err)})"
-            else:
-                self._pacer.observe(response.headers)
-                status = response.status_code
-                if status in _RETRY_STATUSES:
-                    failure = f"HTTP {status}"
-                    asked = _asked_wait(response)
-                elif status >= 400:
-                    self._raise_for_status(response)
-                elif not parse:
-                    return response, None
+        deadline = time.monotonic() + limits.request_deadline  # moved on by every wait the server asks for
+        tries = 0
+        waited = 0.0  # the waits the server asked of this call
+        out_of_time = False  # the crawl's deadline: no attempt or wait may end after it
+        try:
+            for attempt in range(1, limits.max_tries + 1):
+                asked: float | None = None
+                failed = ""  # what this attempt met; stays empty when the deadline cut it off
+                try:
+                    paced = self._pacer.wait(limits.max_wait, waited, self._stop_at)
+                except CrawlStop as err:
+                    raise CrawlStop(f"GET {where}: {err}") from None
+                waited += paced
+                deadline += paced
+                if time.monotonic() >= min(deadline, self._stop_at):
+                    break
+                tries = attempt
+                ends = min(deadline, self._stop_at)
+                try:
+                    response = self._get_following_redirects(url, params, max_bytes, ends, form)
+                except httpx2.ConnectTimeout:
+                    failed = f"no connection within {limits.connect_timeout:g} s"
+                except httpx2.ReadTimeout:
+                    if time.monotonic() < ends:
+                        failed = f"no data for {limits.read_timeout:g} s"
+                except httpx2.TransportError as err:
+                    failed = f"connection failed ({_first_line(err)})"
                 else:
-                    data = reader.json_document(response.content, where)
-                    if not isinstance(data, Problem):
-                        return response, data
-                    if not data.message.startswith("not valid JSON"):  # over a bound: the same next time
-                        raise BadReply(f"GET {where}: {data.message}")
-                    failure = "a reply that is not JSON (cut short?)"
-            self._count("retries_429" if failure == "HTTP 429" else
-                        "retries_5xx" if failure.startswith("HTTP 5") else "retries_other")
-            if attempt == limits.max_tries:
-                break
-            if asked is not None and asked > limits.max_wait:
-                raise CrawlStop(f"GET {where}: the server asks to wait {asked:g} s, over the {limits.max_wait:g} s "
-                                "limit (--max-wait)")
-            if asked is None:
-                time.sleep(backoff * random.uniform(0.75, 1.25))
-                backoff = min(_MAX_BACKOFF, backoff * 2)
-            else:
-                time.sleep(asked)
-        if failure.startswith("a reply that is not JSON"):
-            raise BadReply(f"GET {where}: {failure}; {limits.max_tries} tries")
-        raise CrawlStop(f"GET {where}: {failure}; {limits.max_tries} tries")
+                    self._pacer.observe(response.headers)
+                    status = response.status_code
+                    if status in _RETRY_STATUSES:
+                        failed = f"HTTP {status}"
+                        asked = _asked_wait(response)
+                    elif status >= 400:
+                        self._raise_for_status(response)
+                    elif not parse:
+                        return response, None
+                    else:
+                        data = reader.json_document(response.content, where)
+                        if not isinstance(data, Problem):
+                            return response, data
+                        if not data.message.startswith("not valid JSON"):  # over a bound: the same next time
+                            raise BadReply(f"GET {where}: {data.message}")
+                        failed = "a reply that is not JSON (cut short?)"
+                failure = failed or failure
+                self._count("retries_429" if failed == "HTTP 429" else
+                            "retries_5xx" if failed.startswith("HTTP 5") else "retries_other")
+                if attempt == limits.max_tries:
+                    break
+                if asked is not None and waited + asked > limits.max_wait:
+                    raise CrawlStop(f"GET {where}: " + _over_max_wait("the server", asked, waited, limits.max_wait))
+                now = time.monotonic()
+                if asked is None:
+                    time.sleep(max(0.0, min(backoff * random.uniform(0.75, 1.25), deadline - now, self._stop_at - now)))
+                    backoff = min(_MAX_BACKOFF, backoff * 2)
+                elif now + asked > self._stop_at:
+                    raise _DeadlinePassed()
+                else:
+                    time.sleep(asked)
+                    waited += asked
+                    deadline += asked
+        except _DeadlinePassed:
+            out_of_time = True
+        if out_of_time or time.monotonic() >= self._stop_at:
+            raise CrawlStop(f"the crawl's {limits.deadline:g} s deadline (--deadline) passed; "
+                            f"last request: GET {where}")
+        if failure.startswith("a reply that is not JSON") and tries == limits.max_tries:
+            raise BadReply(f"GET {where}: {failure}; {tries} tries")
+        if tries < limits.max_tries or time.monotonic() >= deadline:
+            met = f"{failure}; " if failure else ""
+            raise CrawlStop(f"GET {where}: {met}no complete answer within the {limits.request_deadline:g} s request "
+                            f"deadline (--request-deadline), {tries} tries")
+        raise CrawlStop(f"GET {where}: {failure}; {tries} tries")
 
     def _get_following_redirects(self, url: str, params: list[tuple[str, str]] | None,
-                                 max_bytes: int, form: list[tuple[str, str]] | None = None) -> httpx2.Response:
+                                 max_bytes: int, deadline: float,
+                                 form: list[tuple[str, str]] | None = None) -> httpx2.Response:
         for _ in range(_MAX_REDIRECTS + 1):
-            response = self._get(url, params, max_bytes, form)
+            response = self._get(url, params, max_bytes, deadline, form)
             if response.status_code not in _REDIRECT_STATUSES or "location" not in response.headers:
                 return response
-            target = urljoin(str(response.request.url), response.headers["location"])
+            target = without_credentials(urljoin(str(response.request.url), response.headers["location"]))
             if origin(target) != self.origin:
                 raise BadReply(f"GET {shown(url, params)}: redirected to another origin ({_origin_text(target)}); "
                                "not followed")
@@ -400,15 +631,19 @@ class HubClient:
         raise BadReply(f"GET {shown(url, params)}: more than {_MAX_REDIRECTS} redirects")
 
     def _get(self, url: str, params: list[tuple[str, str]] | None, max_bytes: int,
-             form: list[tuple[str, str]] | None = None) -> httpx2.Response:
-        """One attempt (a POST of ``form`` when given); the body is read in full, up to ``max_bytes`` (a longer
-        one raises BadReply)."""
-        self._count("requests")
+             deadline: float, form: list[tuple[str, str]] | None = None) -> httpx2.Response:
+        """One attempt (a POST of ``form`` when given), ended by ``deadline`` (monotonic); the body is read in
+        full, up to ``max_bytes`` (a longer one raises BadReply)."""
+        with self._stats_lock:
+            if self.limits.max_requests is not None and self.stats["requests"] >= self.limits.max_requests:
+                raise CrawlStop(f"the crawl sent {self.stats['requests']:,} requests, its bound (--max-requests)")
+            self.stats["requests"] += 1
         query = httpx2.QueryParams(tuple(params)) if params else None  # None: keep the query a next-page URL carries
         method, body = ("GET", None) if form is None else ("POST", urlencode(form).encode())
         headers = self._headers if form is None else {**self._headers,
                                                       "Content-Type": "application/x-www-form-urlencoded"}
-        with self._slots, self._client.stream(method, url, params=query, headers=headers, content=body) as response:
+        with self._slots, _deadline(deadline), \
+                self._client.stream(method, url, params=query, headers=headers, content=body) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes and response.status_code == 200:
                 raise TooLarge(f"GET {shown(url)}: {declared} bytes, over the {max_bytes}-byte limit", int(declared))
@@ -437,18 +672,28 @@ class HubClient:
             self.stats[key] += 1
 
 
+@contextlib.contextmanager
+def _deadline(at: float) -> Iterator[None]:
+    """Bound this thread's socket reads and writes by ``at`` (see *deadlines*)."""
+    _DEADLINE.at = at
+    try:
+        yield
+    finally:
+        _DEADLINE.at = None
+
+
 def _asked_wait(response: httpx2.Response) -> float | None:
     """The wait a retryable answer asks for (see *wait* in the module docstring), or None."""
-    info = parse_ratelimit_headers(response.headers)
-    if response.status_code == 429 and info is not None and info.remaining == 0:
-        return float(info.reset_in_seconds)
+    info = ratelimit(response.headers)
+    if response.status_code == 429 and info is not None and info[0] == 0:
+        return info[1]
     value = response.headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else None
+    return _seconds(value) if value.isascii() and value.isdigit() else None
 
 
 def shown(url: str, params: list[tuple[str, str]] | None = None) -> str:
-    """``url`` (with ``params``) as messages show it: unquoted, without the long ``expand`` list."""
-    parts = urlsplit(url)
+    """``url`` (with ``params``) as messages show it: unquoted, without credentials or the long ``expand`` list."""
+    parts = urlsplit(without_credentials(url))
     query = [(k, v) for k, v in [*parse_qsl(parts.query), *(params or [])] if k != "expand"]
     text = f"{parts.scheme}://{parts.netloc}{unquote(parts.path)}"
     return text + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
