@@ -72,7 +72,7 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("meta not JSON", lambda s: (s / "meta.json").write_text("{"), "meta.json", "not valid JSON"),
     ("meta deep", lambda s: (s / "meta.json").write_text("[" * 100_000), "meta.json", "nested deeper"),
     ("meta other version", lambda s: (s / "meta.json").write_text('{"format_version": 99}'), "meta.json",
-     "snapshot format 99 is not 1"),
+     "snapshot format 99 is not one this version reads (1 or 2)"),
     ("no edges file", lambda s: (s / "edges.parquet").unlink(), "edges.parquet", "missing from the snapshot"),
     ("edges not parquet", lambda s: (s / "edges.parquet").write_bytes(b"PAR1 junk"), "edges.parquet",
      "not a readable Parquet file"),
@@ -92,7 +92,7 @@ def test_a_malformed_snapshot_exits_1_naming_the_file(
     tmp_path: Path, case: str, damage: Callable[[Path], None], file: str, message: str
 ) -> None:
     snap = _copy_bundled(tmp_path)
-    damage(snap)
+    damage(snapshot.current_files(snap))  # the files of the version the snapshot's CURRENT names
     code, output = run_cli("stats", "--snapshot", str(snap))
     assert code == 1, (case, output)
     assert file in output and message in output, output
@@ -245,14 +245,15 @@ def test_leftover_cleaning_spares_what_is_not_a_snapshot_part(tmp_path: Path) ->
     (user_dir / "notes.txt").write_text("mine")
     snapshot.save(tiny(1, "a"), target)
     assert (user_dir / "notes.txt").read_text() == "mine"
-    meta = json.loads((target / "meta.json").read_text())
+    meta = json.loads((snapshot.current_files(target) / "meta.json").read_text())
     assert meta["counts"]["models"] == 1
 
 
 def test_a_fifo_in_place_of_a_table_is_an_error_not_a_hang(tmp_path: Path) -> None:
     snap = _copy_bundled(tmp_path)
-    (snap / "edges.parquet").unlink()
-    os.mkfifo(snap / "edges.parquet")
+    files = snapshot.current_files(snap)
+    (files / "edges.parquet").unlink()
+    os.mkfifo(files / "edges.parquet")
     with pytest.raises(SnapshotError, match=r"edges\.parquet: not a regular file"):
         snapshot.load(snap)
 
@@ -265,14 +266,15 @@ def test_a_fifo_in_place_of_a_table_is_an_error_not_a_hang(tmp_path: Path) -> No
 def test_random_byte_damage_to_a_table_loads_or_is_a_snapshot_error(
     tmp_path: Path, table: str, flips: list[tuple[float, int]]
 ) -> None:
-    source = snapshot.bundled_path() / f"{table}.parquet"
+    bundled = snapshot.current_files(snapshot.bundled_path())
+    source = bundled / f"{table}.parquet"
     data = bytearray(source.read_bytes())
     for where, value in flips:
         data[int(where * len(data))] = value
     snap = tmp_path / f"damaged-{os.getpid()}-{time.monotonic_ns()}"
     snap.mkdir()
     for name in snapshot.SNAPSHOT_FILES:
-        (snap / name).write_bytes((snapshot.bundled_path() / name).read_bytes())
+        (snap / name).write_bytes((bundled / name).read_bytes())
     (snap / f"{table}.parquet").write_bytes(bytes(data))
     try:
         loaded = snapshot.load(snap)
@@ -305,7 +307,7 @@ def test_an_unreadable_snapshot_directory_is_an_error_naming_it() -> None:
         done = subprocess.run([sys.executable, "-c", _LOAD_AS_NOBODY, str(snap)], capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == f"{snap}/meta.json: cannot be read (Permission denied)"
+        assert done.stdout.strip() == f"{snap}/CURRENT: cannot be read (Permission denied)"
     finally:
         (root / "snap").chmod(0o755)
         shutil.rmtree(root, ignore_errors=True)
