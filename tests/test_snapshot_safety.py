@@ -311,3 +311,74 @@ def test_an_unreadable_snapshot_directory_is_an_error_naming_it() -> None:
     finally:
         (root / "snap").chmod(0o755)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- a full disk ----------------------------------------------------------------------------------------
+
+PTMGRAPH = Path(sys.executable).with_name("ptmgraph")
+
+
+def _lineage_csv(path: Path, models: int) -> Path:
+    """An edge list of a binary tree of ``models`` models under o/m0."""
+    path.write_text("child,base\n" + "".join(f"o/m{i},o/m{(i - 1) // 2}\n" for i in range(1, models)))
+    return path
+
+
+def _impact(snap: Path) -> dict[str, object]:
+    done = subprocess.run([PTMGRAPH, "impact", "o/m0", "-s", str(snap), "-f", "json"], capture_output=True,
+                          text=True, timeout=120, check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def apply() -> None:  # Python ignores SIGXFSZ, so a write past the limit fails with EFBIG
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_an_ingest_the_system_refuses_to_write_exits_1_and_keeps_the_old_snapshot(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    small, big = _lineage_csv(tmp_path / "small.csv", 3), _lineage_csv(tmp_path / "big.csv", 20_000)
+    subprocess.run([PTMGRAPH, "ingest", str(small), "--out", str(snap)], capture_output=True, timeout=120, check=True)
+    assert _impact(snap)["affected_models"] == 2
+    # No file may grow past 64 KiB: the new version's index (about 560 KB) cannot be written.
+    done = subprocess.run([PTMGRAPH, "ingest", str(big), "--out", str(snap)], capture_output=True, text=True,
+                          timeout=120, preexec_fn=_file_size_limit(64 * 1024))
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"ptmgraph: error: {snap}: cannot write the snapshot (File too large)\n"
+    assert _impact(snap)["affected_models"] == 2  # the old snapshot answers, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "small.csv", "snap"]  # nothing left behind
+    assert sorted(p.name for p in snap.iterdir()) == ["CURRENT", "gen-1"]
+
+
+_ON_A_FULL_DISK = """
+set -u
+mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
+"$PTMGRAPH" ingest "$2" --out "$1/snap" > /dev/null 2>&1 || exit 78
+"$PTMGRAPH" ingest "$3" --out "$1/snap" 2> "$4/stderr"
+echo $? > "$4/code"
+"$PTMGRAPH" impact o/m0 -s "$1/snap" -f json > "$4/after.json"
+ls -A "$1" "$1/snap" > "$4/left"
+"""
+
+
+def test_an_ingest_on_a_full_disk_exits_1_and_keeps_the_old_snapshot(tmp_path: Path) -> None:
+    """On a real 1 MiB file system (a tmpfs in a mount namespace of its own, gone when the test ends)."""
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    small, big = _lineage_csv(tmp_path / "small.csv", 3), _lineage_csv(tmp_path / "big.csv", 80_000)
+    namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to mount a small file system")
+    done = subprocess.run([*namespace, "sh", "-c", _ON_A_FULL_DISK, "sh", str(disk), str(small), str(big), str(out)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PTMGRAPH": str(PTMGRAPH)})
+    if done.returncode == 77 or "unshare failed" in done.stderr:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
+    assert done.returncode == 0 and (out / "code").read_text() == "1\n", done.stderr
+    assert (out / "stderr").read_text() == (
+        f"ptmgraph: error: {disk}/snap: cannot write the snapshot (No space left on device)\n")
+    assert json.loads((out / "after.json").read_text())["affected_models"] == 2
+    assert (out / "left").read_text() == f"{disk}:\nsnap\n\n{disk}/snap:\nCURRENT\ngen-1\n"
