@@ -382,3 +382,70 @@ def test_an_ingest_on_a_full_disk_exits_1_and_keeps_the_old_snapshot(tmp_path: P
         f"ptmgraph: error: {disk}/snap: cannot write the snapshot (No space left on device)\n")
     assert json.loads((out / "after.json").read_text())["affected_models"] == 2
     assert (out / "left").read_text() == f"{disk}:\nsnap\n\n{disk}/snap:\nCURRENT\ngen-1\n"
+
+
+# --- generations: what a reader holds, what a save replaces --------------------------------------------
+
+
+def test_a_reader_keeps_reading_the_version_it_opened_and_a_later_save_removes_it(tmp_path: Path) -> None:
+    target = tmp_path / "snap"
+    snapshot.save(tiny(2, "first"), target)
+    opened = snapshot.open_snapshot(target)  # nothing read yet but the files' schemas
+    snapshot.save(tiny(3, "second"), target)
+    snapshot.save(tiny(4, "third"), target)
+    assert opened.models["id"].to_list() == ["first/m0", "first/m1"]  # read after two saves: its own version
+    assert snapshot.load(target).models["id"].to_list() == [f"third/m{i}" for i in range(4)]
+    assert sorted(p.name for p in target.iterdir()) == ["CURRENT", "gen-1", "gen-3"]  # gen-1 is held, gen-2 gone
+    del opened  # the reader is done
+    snapshot.save(tiny(1, "fourth"), target)
+    assert sorted(p.name for p in target.iterdir()) == ["CURRENT", "gen-4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]
+
+
+@pytest.mark.parametrize("layout", [
+    {"CURRENT": "gen-1\n", "LOG": "", "MANIFEST-000001": ""},  # another program's CURRENT (LevelDB's)
+    {"CURRENT": "gen-1\n"},  # a pointer to nothing
+    {"CURRENT": "gen-1\n", "gen-1/meta.json": '{"format_version": 2, "counts": {}}', "gen-1/thesis.tex": "mine"},
+    {"CURRENT": "../elsewhere\n", "gen-1/meta.json": '{"format_version": 2, "counts": {}}'},
+])
+def test_save_refuses_a_directory_that_only_looks_like_generations(tmp_path: Path, layout: dict[str, str]) -> None:
+    target = tmp_path / "mine"
+    for name, text in layout.items():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_text(text)
+    with pytest.raises(SnapshotError, match="is not a ptmgraph snapshot"):
+        snapshot.save(tiny(1, "a"), target)
+    assert {str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()} == set(layout)
+
+
+_QUERY_AS_NOBODY = """
+import os, sys
+from pathlib import Path
+from analyses import impact
+from ptmgraph.graph import load_graph
+impact(load_graph(), "meta-llama/Llama-2-7b-chat-hf")  # every lazy import done while still allowed
+if os.geteuid() == 0:  # root writes anywhere: become nobody, for whom a read-only directory is read-only
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+print(impact(load_graph(Path(sys.argv[1])), "meta-llama/Llama-2-7b-chat-hf").summary["affected_models"])
+"""
+
+
+def test_a_read_only_snapshot_answers_and_nothing_is_written_to_it() -> None:
+    """As the bundled snapshot of a package installed read-only: no lock file, nothing written."""
+    root = Path(tempfile.mkdtemp(prefix="ptmgraph-ro-"))
+    try:
+        root.chmod(0o755)
+        snap = root / "snap"
+        shutil.copytree(snapshot.bundled_path(), snap)
+        for path in [snap, *snap.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        root.chmod(0o555)
+        before = sorted(str(p) for p in root.rglob("*"))
+        done = subprocess.run([sys.executable, "-c", _QUERY_AS_NOBODY, str(snap)], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0 and done.stdout == "1683\n", done.stderr
+        assert sorted(str(p) for p in root.rglob("*")) == before
+    finally:
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755)
+        shutil.rmtree(root, ignore_errors=True)
