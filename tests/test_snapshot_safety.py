@@ -449,3 +449,46 @@ def test_a_read_only_snapshot_answers_and_nothing_is_written_to_it() -> None:
         for path in [root, *root.rglob("*")]:
             path.chmod(0o755)
         shutil.rmtree(root, ignore_errors=True)
+
+
+_CRAWL_ON_A_FULL_DISK = """
+set -u
+mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
+"$PTMGRAPH" ingest "$2" --out "$1/snap" > /dev/null 2>&1 || exit 78
+free=$(df -k --output=avail "$1" | tail -n 1)
+head -c $(( (free - 8) * 1024 )) /dev/zero > "$1/filler" 2> /dev/null  # 8 KiB left
+"$PTMGRAPH" crawl --root o/m0 --out "$1/snap" --state-dir "$3/state" --fetch-files never --no-progress 2> "$3/stderr"
+echo $? > "$3/code"
+"$PTMGRAPH" impact o/m0 -s "$1/snap" -f json > "$3/after.json"
+ls -A "$1" "$1/snap" > "$3/left"
+"""
+
+
+def test_a_crawl_whose_save_meets_a_full_disk_exits_1_keeps_the_old_snapshot_and_its_journal(
+        tmp_path: Path) -> None:
+    from hub_server import HubData, HubServer
+
+    records = {f"o/m{i}": {"id": f"o/m{i}", "_id": f"{i:024x}", "author": "o", "downloads": i, "siblings": [],
+                           "tags": [f"base_model:finetune:o/m{(i - 1) // 2}", f"base_model:o/m{(i - 1) // 2}"]
+                           if i else []} for i in range(400)}
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    small = _lineage_csv(tmp_path / "small.csv", 3)
+    namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to mount a small file system")
+    with HubServer(HubData(records=records), page_size=1000) as hub:
+        env = {**os.environ, "PTMGRAPH": str(PTMGRAPH), "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"),
+               "HF_HUB_DISABLE_TELEMETRY": "1"}
+        env.pop("HF_TOKEN", None)
+        done = subprocess.run([*namespace, "sh", "-c", _CRAWL_ON_A_FULL_DISK, "sh", str(disk), str(small), str(out)],
+                              capture_output=True, text=True, timeout=300, env=env)
+    if done.returncode == 77 or "unshare failed" in done.stderr:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
+    assert done.returncode == 0 and (out / "code").read_text() == "1\n", done.stderr + (out / "stderr").read_text()
+    assert (out / "stderr").read_text().splitlines()[-1] == (
+        f"ptmgraph: error: {disk}/snap: cannot write the snapshot (No space left on device)")
+    assert json.loads((out / "after.json").read_text())["affected_models"] == 2
+    assert (out / "left").read_text() == f"{disk}:\nfiller\nsnap\n\n{disk}/snap:\nCURRENT\ngen-1\n"
+    assert any((out / "state").iterdir())  # the crawl's journal is kept: the same command resumes it
