@@ -135,6 +135,8 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
     given = Path(directory)
     directory = Path(os.path.abspath(given))  # not resolve(): a symlink is refused, never followed
     parent = directory.parent
+    if _GENERATION.fullmatch(directory.name) and os.path.lexists(parent / POINTER):
+        raise SnapshotError(f"{directory}: is a generation inside the snapshot {parent}; give {parent} instead")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -234,28 +236,32 @@ def _remove_unused_generations(directory: Path) -> None:
     """
     current = _pointed(directory / POINTER)
     for name in os.listdir(directory):
-        if name == current or not _GENERATION.fullmatch(name):
-            continue
-        generation = directory / name
-        try:
-            fd = os.open(generation, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        except OSError:
-            continue
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # a reader holds it: a later save removes it
-            except OSError:
-                pass  # no locks on this file system: a reader of it fails cleanly, never mixes versions
+        if name != current and _GENERATION.fullmatch(name):
             gone = directory.parent / f".{directory.name}.old-{os.getpid()}-{name}"
-            try:
-                generation.rename(gone)
-            except OSError:
-                continue
-        finally:
-            os.close(fd)
-        shutil.rmtree(gone, ignore_errors=True)
+            if _moved_if_unused(directory / name, gone):
+                shutil.rmtree(gone, ignore_errors=True)
+
+
+def _moved_if_unused(generation: Path, gone: Path) -> bool:
+    """Rename ``generation`` to ``gone`` unless a reader holds it; whether it was moved."""
+    try:
+        fd = os.open(generation, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False  # a reader holds it: a later save removes it
+    except OSError:
+        pass  # no locks on this file system: a reader of it fails cleanly, never mixes versions
+    try:
+        generation.rename(gone)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _write_table(frame: pl.DataFrame, schema: dict[str, pl.DataType], path: Path) -> None:

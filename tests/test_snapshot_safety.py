@@ -418,6 +418,17 @@ def test_save_refuses_a_directory_that_only_looks_like_generations(tmp_path: Pat
     assert {str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()} == set(layout)
 
 
+def test_an_ingest_into_a_generation_of_a_snapshot_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "snap"
+    snapshot.save(tiny(2, "a"), target)
+    edges = tmp_path / "lineage.csv"
+    edges.write_text("child,base\na/child,a/base\n")
+    code, output = run_cli("ingest", str(edges), "--out", str(target / "gen-1"))
+    assert code == 1 and f"{target}/gen-1: is a generation inside the snapshot {target}; give {target}" in output
+    assert sorted(p.name for p in target.iterdir()) == ["CURRENT", "gen-1"]
+    assert snapshot.load(target).models["id"].to_list() == ["a/m0", "a/m1"]
+
+
 _QUERY_AS_NOBODY = """
 import os, sys
 from pathlib import Path
