@@ -162,6 +162,9 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
         except OSError as err:
             shutil.rmtree(tmp, ignore_errors=True)
             raise SnapshotError(f"{directory}: cannot write the snapshot ({err.strerror or err})") from None
+        except compact.IndexBuildError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise SnapshotError(f"{directory}: cannot write the snapshot ({err})") from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -30,7 +30,7 @@ from ptmgraph import index as compact
 from ptmgraph import snapshot
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
-from ptmgraph.snapshot import Snapshot
+from ptmgraph.snapshot import Snapshot, SnapshotError
 from ptmgraph.traverse import is_root, paths_to_roots, reach, roots, tree_line_count, tree_lines
 
 RELATIONS = ["finetune", "adapter", "quantized", "merge", "unknown", "distilled"]  # one outside the code table
@@ -406,6 +406,13 @@ def test_edges_with_more_relations_than_the_index_holds_exit_1_naming_the_file(t
         assert code == 1, (command, output)
         assert f"{path}: 206 distinct relations, more than the 127 the index holds" in output
         assert "internal error" not in output
+
+
+def test_saving_edges_with_more_relations_than_the_index_holds_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    many = tables([("o/base", f"o/m{i}", f"relation-{i}", "high") for i in range(130)], ["o/base"])
+    with pytest.raises(SnapshotError, match=r"cannot write the snapshot \(135 distinct relations, more than the 127"):
+        snapshot.save(many, tmp_path / "snap")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_format_1_snapshot_is_read_and_its_index_never_trusted(tmp_path: Path) -> None:
