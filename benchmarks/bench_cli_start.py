@@ -80,7 +80,8 @@ def cold(argv: list[str], runs: int) -> tuple[float, float, float]:
 _BIGGEST_ROOT = """
 import sys
 import polars as pl
-edges = pl.read_parquet(sys.argv[1] + "/edges.parquet", columns=["base", "child"])
+from ptmgraph.snapshot import current_files
+edges = pl.read_parquet(current_files(sys.argv[1]) / "edges.parquet", columns=["base", "child"])
 base = edges.group_by("base").len().sort(["len", "base"], descending=[True, False])["base"][0]
 print(base)
 print(edges.filter(pl.col("base") == base)["child"].min())

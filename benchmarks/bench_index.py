@@ -33,11 +33,13 @@ def timed(label: str, step):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    directory = Path(sys.argv[1])
-    snap = timed("load tables + stored index", lambda: snapshot.load(directory))
+    directory = snapshot.current_files(Path(sys.argv[1]))
+    snap = timed("load tables + stored index", lambda: snapshot.load(Path(sys.argv[1])))
     built = timed("build the index in memory", lambda: compact.build(snap.models, snap.edges))
-    timed("read index.npz (checked against the tables)",
-          lambda: compact.read(directory / compact.INDEX_FILE, snap.models, snap.edges))
+    manifest = compact.Manifest.from_meta(snap.meta.get("index"))
+    if manifest is not None:
+        timed("read index.npz (checked against the manifest and tables)",
+              lambda: compact.read(directory / compact.INDEX_FILE, snap.models["id"], snap.edges.height, manifest))
     with tempfile.TemporaryDirectory() as tmp:
         arrays = {f"{side}_{f}": getattr(built.side(side), f)  # type: ignore[arg-type]
                   for side in ("children", "parents") for f in ("neighbour", "relation", "confidence")}
@@ -49,7 +51,7 @@ def main() -> None:
             pl.read_parquet(Path(tmp) / "nodes.parquet")))
         compact.write(built, Path(tmp) / "index.npz")
         timed("same arrays as npz, unchecked", lambda: dict(np.load(Path(tmp) / "index.npz", allow_pickle=False)))
-    timed("fingerprint of the tables", lambda: compact.fingerprint(snap.models, snap.edges))
+    timed("digest of the tables (at save time only)", lambda: compact.fingerprint(snap.models, snap.edges))
     lg = LineageGraph(snap)
     model = sys.argv[2] if len(sys.argv) > 2 else lg.compact.name(int(np.flatnonzero(root_mask(lg.compact))[0]))
     found = timed(f"reach on the index ({model})", lambda: reach(lg.compact, [model]))

@@ -236,8 +236,11 @@ def shape_of_snapshot(snapshot: Path) -> GeneratedShape:
     import networkx as nx
     import polars as pl
 
-    edges = pl.read_parquet(snapshot / "edges.parquet", columns=["base", "child"])
-    models = pl.read_parquet(snapshot / "models.parquet", columns=["id"])
+    from ptmgraph.snapshot import current_files
+
+    files = current_files(snapshot)
+    edges = pl.read_parquet(files / "edges.parquet", columns=["base", "child"])
+    models = pl.read_parquet(files / "models.parquet", columns=["id"])
     graph = nx.DiGraph()
     graph.add_nodes_from(models["id"].to_list())
     graph.add_edges_from(zip(edges["base"].to_list(), edges["child"].to_list(), strict=True))

@@ -29,8 +29,10 @@ import polars as pl
 
 
 def _bare_graph(snapshot: Path) -> nx.DiGraph:
-    edges = pl.read_parquet(snapshot / "edges.parquet", columns=["base", "child"])
-    models = pl.read_parquet(snapshot / "models.parquet", columns=["id"])
+    # the files of the version CURRENT names, found as a user's script would (without importing ptmgraph)
+    files = snapshot / (snapshot / "CURRENT").read_text().strip() if (snapshot / "CURRENT").is_file() else snapshot
+    edges = pl.read_parquet(files / "edges.parquet", columns=["base", "child"])
+    models = pl.read_parquet(files / "models.parquet", columns=["id"])
     graph = nx.DiGraph()
     graph.add_nodes_from(models["id"].to_list())
     graph.add_edges_from(zip(edges["base"].to_list(), edges["child"].to_list(), strict=True))

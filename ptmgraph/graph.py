@@ -52,9 +52,9 @@ class LineageGraph:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.compact: compact_index.CompactGraph = snapshot.index or compact_index.build(
-            *(snapshot.columns(table, columns) for table, columns in snapshot_io.INDEX_COLUMNS.items()))
-        """The compact index every query walks (see :mod:`ptmgraph.index`)."""
+        self.compact: compact_index.CompactGraph = snapshot.index or _built(snapshot)
+        """The compact index every query walks (see :mod:`ptmgraph.index`): the stored one when it
+        passes its checks against the tables, else one built from them."""
 
     @cached_property
     def graph(self) -> nx.DiGraph:
@@ -155,6 +155,15 @@ class LineageGraph:
         return rows.row(rows.height - 1, named=True)
 
 
+def _built(snapshot: Snapshot) -> compact_index.CompactGraph:
+    """The index of ``snapshot``'s tables, built in memory; tables it cannot describe raise SnapshotError."""
+    try:
+        return compact_index.build(
+            *(snapshot.columns(table, columns) for table, columns in snapshot_io.INDEX_COLUMNS.items()))
+    except compact_index.IndexBuildError as err:
+        raise snapshot_io.SnapshotError(f"{snapshot.where('edges')}: {err}") from None
+
+
 def load_graph(directory: Path | None = None, *, min_confidence: Confidence | str | None = None) -> LineageGraph:
     """The graph of the snapshot in ``directory``, or of the bundled snapshot when None.
 
@@ -193,8 +202,8 @@ def load_graph_columns(directory: Path | None, columns: Mapping[str, list[str]],
               for name in snapshot_io.TABLES if name in columns or name in always}
     tables = {name: snap.columns(name, wanted[name]) if name in wanted else pl.DataFrame(schema=schema)
               for name, schema in snapshot_io.TABLES.items()}
-    # The index after the columns: it checks its fingerprint against the edge columns just read.
-    partial = Snapshot(meta=snap.meta, index=snap.index, **tables)
+    partial = Snapshot(tables["models"], tables["edges"], tables["evidence"], tables["dangling"], tables["problems"],
+                       meta=snap.meta, index=snap.index, directory=snap.directory)
     if min_confidence is not None:
         partial = at_least(partial, Confidence(min_confidence))
     return LineageGraph(partial)

@@ -21,8 +21,13 @@ A pair (base, child) named twice in ``edges`` is one edge carrying the last row'
 confidence, as networkx's ``add_edges_from`` keeps it. Self-loops are kept.
 
 The index is built from the tables (:func:`build`), written beside them as ``index.npz`` (plain
-arrays, never pickled) and read back by :func:`read`; :func:`read` returns None when the stored
-index was built from other tables (its ``fingerprint`` differs), so the caller builds one in memory.
+arrays, never pickled) by :func:`write`, which returns its :class:`Manifest` (the tables' digest, the
+index's counts, the file's size and CRC-32) for the snapshot's ``meta.json``. :func:`read` trusts a
+stored index only when it is the file that manifest describes and it is *consistent*: it returns None
+when the file, its digest or its counts differ from the manifest or the ``models`` table, and raises
+:class:`IndexFileError` when its arrays break the CSR rules (offsets from 0 to the edge count, never
+decreasing; neighbours, relation and confidence codes in range; the relation table as :func:`build`
+makes it). Either way the caller builds the index from the tables: never a wrong answer, never a crash.
 :func:`read` maps the file and parses numpy's format with the standard library (:func:`stored_arrays`),
 so the arrays it gives are typed memoryviews of the file; an index built in memory holds numpy
 arrays. Both index to ints and slice to arrays with ``tolist()``, which is all the point lookups of
@@ -38,12 +43,14 @@ import re
 import struct
 import sys
 import zipfile
+import zlib
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 import polars as pl
 
@@ -82,6 +89,44 @@ of the stored file (an index read from it)."""
 
 class IndexFileError(ValueError):
     """A stored index file that cannot be used; the message says why."""
+
+
+class IndexBuildError(ValueError):
+    """Tables the index cannot describe (more distinct relations than its int8 codes hold)."""
+
+
+MAX_RELATIONS = 127
+"""The most distinct relations an index holds (its relation codes are int8)."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a snapshot's ``meta.json`` records of the index written with its tables (:func:`write`).
+
+    ``digest`` is the :func:`fingerprint` of the tables the index was built from, computed when they
+    were saved, so reading never hashes them; ``nodes`` and ``edges`` are the index's counts (positions;
+    distinct base -> child pairs); ``size`` and ``crc32`` are those of the ``index.npz`` file.
+    """
+
+    digest: int
+    nodes: int
+    edges: int
+    size: int
+    crc32: int
+
+    def as_meta(self) -> dict[str, int]:
+        return {"digest": self.digest, "nodes": self.nodes, "edges": self.edges, "size": self.size,
+                "crc32": self.crc32}
+
+    @classmethod
+    def from_meta(cls, value: Any) -> Manifest | None:
+        """The manifest stored in ``meta.json`` (its ``index`` member); None when absent or malformed."""
+        if not isinstance(value, Mapping):
+            return None
+        fields = [value.get(name) for name in ("digest", "nodes", "edges", "size", "crc32")]
+        if not all(type(f) is int and f >= 0 for f in fields):
+            return None
+        return cls(*fields)  # type: ignore[arg-type]
 
 
 class Adjacency:
@@ -209,8 +254,8 @@ def _codes(column: pl.Series, first: tuple[str, ...]) -> tuple[np.ndarray, tuple
     """``column`` as int8 codes into a table that starts with ``first``; null -> -1."""
     extra = sorted(set(column.drop_nulls().unique().to_list()) - set(first))
     names = first + tuple(extra)
-    if len(names) > 127:
-        raise ValueError("more than 127 distinct relations")
+    if len(names) > MAX_RELATIONS:
+        raise IndexBuildError(f"{len(names)} distinct relations, more than the {MAX_RELATIONS} the index holds")
     mapping = pl.DataFrame({"value": list(names), "code": list(range(len(names)))},
                            schema={"value": pl.String(), "code": pl.Int8()})
     coded = pl.DataFrame({"value": column.cast(pl.String)}).join(mapping, on="value", how="left",
@@ -219,9 +264,11 @@ def _codes(column: pl.Series, first: tuple[str, ...]) -> tuple[np.ndarray, tuple
 
 
 def fingerprint(models: pl.DataFrame, edges: pl.DataFrame) -> int:
-    """A 63-bit hash of the columns the index is built from, so a stored index is used only with its tables.
+    """A 63-bit digest of the content of the columns the index is built from (every row, in order).
 
-    (polars' hashes may change between polars versions: then the index is rebuilt in memory, never wrong.)
+    Computed when the tables are saved and stored twice, in the index and in its :class:`Manifest`; a
+    read compares the two and never hashes the tables. (polars' hashes may change between polars
+    versions: a digest is only ever compared with one computed by the same save.)
     """
     total = models.height * 1_000_003 + edges.height
     for frame, columns in ((models, ["id"]), (edges, ["base", "child", "relation", "confidence"])):
@@ -281,8 +328,9 @@ def build(models: pl.DataFrame, edges: pl.DataFrame) -> CompactGraph:
     )
 
 
-def write(index: CompactGraph, path: Path) -> None:
-    """Store ``index`` (without the ids, which the models table holds) as an uncompressed ``.npz``."""
+def write(index: CompactGraph, path: Path) -> Manifest:
+    """Store ``index`` (without the ids, which the models table holds) as an uncompressed ``.npz``; its
+    manifest, for the snapshot's ``meta.json``."""
     arrays: dict[str, np.ndarray] = {
         "version": np.array([INDEX_VERSION], dtype=np.int64),
         "fingerprint": np.array([index.fingerprint], dtype=np.int64),
@@ -296,6 +344,10 @@ def write(index: CompactGraph, path: Path) -> None:
             arrays[f"{side}_{field}"] = getattr(adjacency, field).astype(_STORED_TYPES[field], copy=False)
     with open(path, "wb") as handle:
         np.savez(handle, allow_pickle=False, **arrays)
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return Manifest(digest=index.fingerprint, nodes=index.nodes, edges=len(index.children.held[1]),
+                    size=len(data), crc32=zlib.crc32(data))
 
 
 _STORED_TYPES = {"indptr": "<i8", "neighbour": "<i4", "relation": "|i1", "confidence": "|i1"}
@@ -324,11 +376,16 @@ def stored_arrays(path: Path) -> dict[str, memoryview | list[str]]:
     replaced by renaming a new directory into place (:func:`ptmgraph.snapshot.save`), never rewritten
     in place, so the mapped file does not change under it.
     """
+    return _arrays(path)[1]
+
+
+def _arrays(path: Path) -> tuple[memoryview, dict[str, memoryview | list[str]]]:
+    """The mapped file at ``path`` and its arrays (:func:`stored_arrays`)."""
     try:
         with open(path, "rb") as handle:
             mapped = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
             members = zipfile.ZipFile(handle).infolist()
-        return {info.filename.removesuffix(".npy"): _member(mapped, info) for info in members}
+        return mapped, {info.filename.removesuffix(".npy"): _member(mapped, info) for info in members}
     except (OSError, ValueError, EOFError, KeyError, IndexError, SyntaxError, RecursionError, struct.error,
             zipfile.BadZipFile) as err:
         raise IndexFileError(f"not a readable index ({type(err).__name__}: {err})") from None
@@ -381,38 +438,53 @@ def _member(mapped: memoryview, info: zipfile.ZipInfo) -> memoryview | list[str]
     return data[:count * size].cast(_FORMATS[kind])
 
 
-def read(path: Path, models: pl.DataFrame, edges: pl.DataFrame) -> CompactGraph | None:
-    """The index stored at ``path`` for these tables; None when it was built from other tables or
-    another index version. Raises :class:`IndexFileError` when the file is damaged."""
-    arrays = stored_arrays(path)
+def read(path: Path, ids: pl.Series, pairs: int, manifest: Manifest) -> CompactGraph | None:
+    """The index stored at ``path``, for a snapshot whose ``models`` table has the ids ``ids``, whose
+    ``edges`` table holds ``pairs`` distinct base -> child pairs and whose ``meta.json`` holds
+    ``manifest``; None when the file or its content is not the one the manifest describes, or its counts
+    are not those of the tables. Raises :class:`IndexFileError` when the file is damaged or its arrays
+    are inconsistent (see the module docstring)."""
+    mapped, arrays = _arrays(path)
+    if len(mapped) != manifest.size or zlib.crc32(mapped) != manifest.crc32 or pairs != manifest.edges:
+        return None
     try:
         numbers = {name: arrays[name] for name in ("version", "rows", "fingerprint")}
         if not all(isinstance(n, memoryview) and len(n) == 1 for n in numbers.values()):
             raise ValueError("version, rows and fingerprint are not one number each")
-        version, rows, stored_fingerprint = (int(n[0]) for n in numbers.values())  # type: ignore[index]
-        if version != INDEX_VERSION:
-            return None
-        if rows != models.height or stored_fingerprint != fingerprint(models, edges):
+        version, rows, digest = (int(n[0]) for n in numbers.values())  # type: ignore[index]
+        if version != INDEX_VERSION or rows != ids.len() or digest != manifest.digest:
             return None
         extra, names = arrays["extra_ids"], arrays["relation_names"]
         if not isinstance(extra, list) or not isinstance(names, list):
             raise ValueError("ids and relation names are not text")
-        ids = pl.concat([models["id"].cast(pl.String), pl.Series("id", extra, dtype=pl.String)]).alias("id")
+        if rows + len(extra) != manifest.nodes:
+            return None
+        _check_relation_names(names)
+        all_ids = pl.concat([ids.cast(pl.String), pl.Series("id", extra, dtype=pl.String)]).alias("id")
         sides = {}
         for side in ("children", "parents"):
             held = [arrays[f"{side}_{f}"] for f in _STORED_TYPES]
             if not all(isinstance(a, memoryview) and a.format == _FORMATS[t]
                        for a, t in zip(held, _STORED_TYPES.values(), strict=True)):
                 raise ValueError(f"{side}: arrays of other types")
-            sides[side] = _checked(Adjacency(*held), ids.len())  # type: ignore[arg-type]
+            if len(held[1]) != manifest.edges:
+                return None
+            sides[side] = _checked(Adjacency(*held), all_ids.len(), len(names))  # type: ignore[arg-type]
     except (KeyError, IndexError, TypeError, ValueError) as err:
         raise IndexFileError(f"not a readable index ({type(err).__name__}: {err})") from None
-    return CompactGraph(ids=ids, rows=models.height, relation_names=tuple(names),
-                        fingerprint=stored_fingerprint, **sides)
+    return CompactGraph(ids=all_ids, rows=rows, relation_names=tuple(names), fingerprint=digest, **sides)
 
 
-def _checked(adjacency: Adjacency, nodes: int) -> Adjacency:
-    """``adjacency`` when its arrays are consistent with ``nodes`` models; ValueError otherwise.
+def _check_relation_names(names: list[str]) -> None:
+    """ValueError unless ``names`` is a relation table as :func:`build` makes it."""
+    if (tuple(names[:len(RELATION_CODES)]) != RELATION_CODES or len(set(names)) != len(names)
+            or len(names) > MAX_RELATIONS or not all(names)):
+        raise ValueError("the relation names are not those of an index")
+
+
+def _checked(adjacency: Adjacency, nodes: int, relations: int) -> Adjacency:
+    """``adjacency`` when its arrays are consistent with ``nodes`` models and ``relations`` relation
+    names; ValueError otherwise.
 
     On a small graph (module docstring) checked one value at a time, otherwise with numpy.
     """
@@ -420,16 +492,24 @@ def _checked(adjacency: Adjacency, nodes: int) -> Adjacency:
     edges = len(neighbour)
     if len(indptr) != nodes + 1 or indptr[0] != 0 or indptr[-1] != edges:
         raise ValueError("offsets do not match the models")
+    if len(relation) != edges or len(confidence) != edges:
+        raise ValueError("edge codes do not match the edges")
+    if not edges:
+        return adjacency
     if nodes <= SMALL_GRAPH_NODES:
         descending = any(a > b for a, b in pairwise(indptr))
-        outside = edges and (min(neighbour) < 0 or max(neighbour) >= nodes)
+        outside = min(neighbour) < 0 or max(neighbour) >= nodes
+        bad_codes = (min(relation) < -1 or max(relation) >= relations or min(confidence) < -1
+                     or max(confidence) >= len(CONFIDENCE_CODES))
     else:
         descending = bool(np.any(np.diff(adjacency.indptr) < 0))
-        outside = edges and (adjacency.neighbour.min() < 0 or adjacency.neighbour.max() >= nodes)
+        outside = adjacency.neighbour.min() < 0 or adjacency.neighbour.max() >= nodes
+        bad_codes = (adjacency.relation.min() < -1 or adjacency.relation.max() >= relations
+                     or adjacency.confidence.min() < -1 or adjacency.confidence.max() >= len(CONFIDENCE_CODES))
     if descending:
         raise ValueError("offsets do not match the models")
     if outside:
         raise ValueError("a neighbour outside the models")
-    if len(relation) != edges or len(confidence) != edges:
-        raise ValueError("edge codes do not match the edges")
+    if bad_codes:
+        raise ValueError("a relation or confidence code outside its table")
     return adjacency

@@ -1,14 +1,18 @@
-"""A snapshot: the lineage tables, stored as a directory of Parquet files.
+"""A snapshot: the lineage tables, stored as a directory of Parquet files, one consistent version at a time.
 
-Layout: ``models.parquet``, ``edges.parquet``, ``evidence.parquet``, ``dangling.parquet``,
+Layout (format 2): ``DIR/CURRENT`` names the current *generation*, ``DIR/gen-N/``, a directory that
+holds ``models.parquet``, ``edges.parquet``, ``evidence.parquet``, ``dangling.parquet``,
 ``problems.parquet``, ``meta.json`` and ``index.npz`` (the compact graph, :mod:`ptmgraph.index`, built
-at save time; a snapshot without it, or whose index was built from other tables, still loads and the
-graph builds its index in memory). :func:`load` reads every table; :func:`open_snapshot` checks the
-same files and columns up front but reads a table, or some columns of it, only when first used, so a
-point query reads a few columns of ``models`` and ``edges`` and none of the rest. A snapshot is
-written to a temporary sibling directory and renamed into place, so a crash never leaves a half-written
-snapshot under the final name; see :func:`save` for what may be replaced and how concurrent saves are
-serialised.
+at save time; ``meta.json`` records its manifest and every file's size). A generation is written
+whole beside the snapshot and renamed into it; then ``CURRENT`` is replaced (a rename, so atomic):
+see :func:`save`. A reader reads ``CURRENT`` once and holds a shared ``flock`` on that generation
+while it may read from it (:func:`open_snapshot`); a save removes an older generation only when it
+can lock it exclusively, so a reader never sees a file of another version, and a writer never waits
+for a reader. Format 1 (every file directly in ``DIR``) is still read; its stored index is not used.
+
+:func:`load` reads every table; :func:`open_snapshot` checks the same files and columns up front but
+reads a table, or some columns of it, only when first used, so a point query reads a few columns of
+``models`` and none of the rest.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from polars.exceptions import PanicException
@@ -44,14 +50,21 @@ from ptmgraph.records import (
 )
 
 FORMAT_VERSION = 2
-"""Version 2 added the ``files`` table, ``models.access``, ``models.code_files`` and ``edges.loads_code``.
-Version 1 snapshots are still read: without ``files.parquet`` (an empty ``files`` table), with ``access``
-derived from ``gated``, ``disabled`` and ``private`` by :func:`ptmgraph.records.access_of`, no
-``code_files`` (empty lists: a version-1 ingest did not look) and no ``loads_code`` (false)."""
-_READABLE_VERSIONS = (1, FORMAT_VERSION)
+"""The format this version writes. Version 2: generations (``CURRENT`` names ``gen-N/``), an index
+manifest in ``meta.json``, the ``files`` table, ``models.access``, ``models.code_files`` and
+``edges.loads_code``. Version 1 snapshots (every file directly in the snapshot directory, no manifest) are
+still read: without ``files.parquet`` (an empty ``files`` table), with ``access`` derived from ``gated``,
+``disabled`` and ``private`` by :func:`ptmgraph.records.access_of`, no ``code_files`` (empty lists: a
+version-1 ingest did not look) and no ``loads_code`` (false)."""
+READ_FORMATS = (1, 2)
+"""The formats this version reads (see :data:`FORMAT_VERSION`)."""
 _ADDED_IN_2 = {"models": ("access", "code_files"), "edges": ("loads_code",), "files": tuple(FILES_SCHEMA)}
 """What a version-1 snapshot lacks (see :data:`FORMAT_VERSION`)."""
 _ACCESS_FROM = ["gated", "disabled", "private"]
+POINTER = "CURRENT"
+"""The file naming a snapshot's current generation."""
+_GENERATION = re.compile(r"gen-([0-9]{1,12})")
+_POINTER_TMP = f".{POINTER}.tmp-"
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "models": MODELS_SCHEMA,
     "edges": EDGES_SCHEMA,
@@ -63,7 +76,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
 
 
 INDEX_COLUMNS: dict[str, list[str]] = {"models": ["id"], "edges": ["base", "child", "relation", "confidence"]}
-"""The columns the compact index is built from and fingerprinted by (:mod:`ptmgraph.index`), by table."""
+"""The columns the compact index is built from and its digest covers (:mod:`ptmgraph.index`), by table."""
 
 
 class SnapshotError(Exception):
@@ -86,6 +99,8 @@ class Snapshot:
     meta: dict[str, Any] = field(default_factory=dict)
     index: compact.CompactGraph | None = field(default=None, repr=False, compare=False)
     """The stored compact graph of these tables, when the snapshot holds one that matches them."""
+    directory: Path | None = field(default=None, repr=False, compare=False)
+    """The directory the tables were read from (a generation's), for messages; None when built in memory."""
 
     def table(self, name: str) -> pl.DataFrame:
         return getattr(self, name)
@@ -98,6 +113,10 @@ class Snapshot:
         """This snapshot with other edges (and so without its stored index)."""
         return replace(self, edges=edges, index=None)
 
+    def where(self, name: str) -> str:
+        """The table ``name`` as a message names it: its file, when read from one."""
+        return str(self.directory / f"{name}.parquet") if self.directory is not None else f"the {name} table"
+
 
 def bundled_path() -> Path:
     """The snapshot shipped inside the package (compiled from real Hub metadata)."""
@@ -109,55 +128,155 @@ SNAPSHOT_FILES = frozenset({"meta.json", compact.INDEX_FILE, *(f"{name}.parquet"
 
 
 def save(snapshot: Snapshot, directory: Path) -> Path:
-    """Write ``snapshot`` to ``directory`` atomically; returns the directory.
+    """Write ``snapshot`` to ``directory`` as a new generation and make it current; returns the directory.
 
-    The tables go to a temporary sibling ``.NAME.tmp-*`` that is renamed into place, so a crash never
-    leaves a half-written snapshot under the final name. An existing ``directory`` is replaced only when
-    it is empty or a ptmgraph snapshot (:func:`is_snapshot_directory`); anything else (a symlink, a file,
-    a folder of user files) raises :class:`SnapshotError`. Saves to one directory are serialised by an
-    advisory lock on the sibling file ``.NAME.lock`` (removed when the save is done); holding it, a save
-    first removes what a killed save left behind (``.NAME.tmp-*`` and ``.NAME.old-*`` directories
-    holding only snapshot files).
+    The generation is written to a temporary sibling ``.NAME.tmp-*``, renamed into the snapshot as
+    ``gen-N`` and made current by replacing ``CURRENT``; a crash at any moment leaves the previous
+    version current and whole. A directory that is not a snapshot yet (absent, empty, or a format 1
+    snapshot) gets the whole new layout renamed into place instead. An existing ``directory`` is
+    replaced only when it is empty or a ptmgraph snapshot (:func:`is_snapshot_directory`); anything else
+    (a symlink, a file, a folder of user files) raises :class:`SnapshotError`, as does a write the
+    system refuses (a full disk: the previous version stays current). Older generations are removed once
+    no reader holds them (:func:`open_snapshot`); one still held stays for a later save to remove.
+
+    Saves to one directory are serialised by an advisory lock on the sibling file ``.NAME.lock``
+    (removed when the save is done); holding it, a save first removes what a killed save left behind
+    (``.NAME.tmp-*`` and ``.NAME.old-*`` directories holding only snapshot files, generations
+    ``CURRENT`` does not name).
     """
     given = Path(directory)
     directory = Path(os.path.abspath(given))  # not resolve(): a symlink is refused, never followed
     parent = directory.parent
+    if _GENERATION.fullmatch(directory.name) and os.path.lexists(parent / POINTER):
+        raise SnapshotError(f"{directory}: is a generation inside the snapshot {parent}; give {parent} instead")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SnapshotError(f"{directory}: cannot write here ({err.strerror})") from None
     with _locked(parent / f".{directory.name}.lock", directory):
         _remove_leftovers(directory)
-        _check_replaceable(directory)
+        layout = _check_replaceable(directory)
+        if layout == "generations":
+            _remove_unused_generations(directory)
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
         except OSError as err:
             raise SnapshotError(f"{directory}: cannot write here ({err.strerror})") from None
         try:
-            for name, schema in TABLES.items():
-                _write_table(snapshot.table(name), schema, tmp / f"{name}.parquet")
-            compact.write(compact.build(snapshot.models, snapshot.edges), tmp / compact.INDEX_FILE)
-            meta = {
-                **snapshot.meta,
-                "format_version": FORMAT_VERSION,
-                "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "counts": {name: snapshot.table(name).height for name in TABLES},
-            }
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-            old = None
-            if os.path.lexists(directory):
-                old = parent / f".{directory.name}.old-{os.getpid()}"
-                directory.rename(old)
-            tmp.rename(directory)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            if layout == "generations":
+                _write_generation(snapshot, tmp)
+                _add_generation(tmp, directory)
+                _remove_unused_generations(directory)
+            else:
+                _write_generation(snapshot, tmp / "gen-1")
+                _point(tmp, "gen-1")
+                _swap_in(tmp, directory)
         except OSError as err:
             shutil.rmtree(tmp, ignore_errors=True)
             raise SnapshotError(f"{directory}: cannot write the snapshot ({err.strerror or err})") from None
+        except compact.IndexBuildError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise SnapshotError(f"{directory}: cannot write the snapshot ({err})") from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return given
+
+
+def _write_generation(snapshot: Snapshot, target: Path) -> None:
+    """Write the tables, the index and ``meta.json`` (with the index's manifest and every file's size)."""
+    target.mkdir(exist_ok=True)
+    for name, schema in TABLES.items():
+        _write_table(snapshot.table(name), schema, target / f"{name}.parquet")
+    manifest = compact.write(compact.build(snapshot.models, snapshot.edges), target / compact.INDEX_FILE)
+    meta = {
+        **snapshot.meta,
+        "format_version": FORMAT_VERSION,
+        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "counts": {name: snapshot.table(name).height for name in TABLES},
+        "index": manifest.as_meta(),
+        "files": {path.name: path.stat().st_size for path in sorted(target.iterdir())},
+    }
+    (target / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def _add_generation(written: Path, directory: Path) -> None:
+    """Move the generation ``written`` into the snapshot ``directory`` and make it current."""
+    numbers = [int(m.group(1)) for name in os.listdir(directory) if (m := _GENERATION.fullmatch(name))]
+    generation = directory / f"gen-{max(numbers, default=0) + 1}"
+    written.rename(generation)
+    try:
+        _point(directory, generation.name)
+    except BaseException:
+        if _pointed(directory / POINTER) != generation.name:  # never current: no reader can hold it
+            shutil.rmtree(generation, ignore_errors=True)
+        raise
+
+
+def _point(directory: Path, name: str) -> None:
+    """Make ``CURRENT`` in ``directory`` name the generation ``name``: a new file renamed over it."""
+    fd, tmp = tempfile.mkstemp(prefix=_POINTER_TMP, dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(name + "\n")
+        os.replace(tmp, directory / POINTER)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _swap_in(tmp: Path, directory: Path) -> None:
+    """Rename the complete snapshot ``tmp`` to ``directory``, replacing an empty or format 1 one."""
+    old = None
+    if os.path.lexists(directory):
+        old = directory.parent / f".{directory.name}.old-{os.getpid()}"
+        directory.rename(old)
+    try:
+        tmp.rename(directory)
+    except BaseException:
+        if old is not None:
+            old.rename(directory)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_unused_generations(directory: Path) -> None:
+    """Remove the generations of ``directory`` that ``CURRENT`` does not name and no reader holds.
+
+    A generation is renamed out of the snapshot (to a ``.NAME.old-*`` sibling) while this process holds
+    an exclusive ``flock`` on it, so a reader that opened it before cannot take its shared lock on it
+    until it is gone from its path, which the reader checks (:func:`_pinned`).
+    """
+    current = _pointed(directory / POINTER)
+    for name in os.listdir(directory):
+        if name != current and _GENERATION.fullmatch(name):
+            gone = directory.parent / f".{directory.name}.old-{os.getpid()}-{name}"
+            if _moved_if_unused(directory / name, gone):
+                shutil.rmtree(gone, ignore_errors=True)
+
+
+def _moved_if_unused(generation: Path, gone: Path) -> bool:
+    """Rename ``generation`` to ``gone`` unless a reader holds it; whether it was moved."""
+    try:
+        fd = os.open(generation, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False  # a reader holds it: a later save removes it
+    except OSError:
+        pass  # no locks on this file system: a reader of it fails cleanly, never mixes versions
+    try:
+        generation.rename(gone)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _write_table(frame: pl.DataFrame, schema: dict[str, pl.DataType], path: Path) -> None:
@@ -166,8 +285,20 @@ def _write_table(frame: pl.DataFrame, schema: dict[str, pl.DataType], path: Path
     Streamed: columns are converted to their stored type (categorical lists of names become text,
     :data:`ptmgraph.records.NAME_LIST`) and encoded a slice of rows at a time, so writing takes little
     memory beyond the table itself; encoding a whole table at once held as much again at Hub scale.
+    A write the system refuses (a full disk) raises OSError, as any other write does.
     """
-    frame.lazy().select([pl.col(c).cast(t) for c, t in schema.items()]).sink_parquet(path)
+    try:
+        frame.lazy().select([pl.col(c).cast(t) for c, t in schema.items()]).sink_parquet(path)
+    except (pl.exceptions.PolarsError, PanicException) as err:
+        system = _OS_ERROR.search(str(err))
+        if system is None:
+            raise
+        number = int(system.group(1))
+        raise OSError(number, os.strerror(number), str(path)) from None
+
+
+_OS_ERROR = re.compile(r"\(os error ([0-9]{1,4})\)")
+"""How polars reports the system's error number when it cannot write a file."""
 
 
 @contextmanager
@@ -206,10 +337,37 @@ def _locked(path: Path, directory: Path) -> Iterator[None]:
 
 
 def is_snapshot_directory(directory: Path) -> bool:
-    """True when ``directory`` holds only snapshot files (:data:`SNAPSHOT_FILES`) and a ``meta.json`` that
-    ptmgraph wrote (a JSON object with ``format_version`` and ``counts``)."""
+    """True when ``directory`` is a ptmgraph snapshot: generations (``CURRENT`` names one of its
+    ``gen-N`` directories, and it holds nothing else but other generations and the temporary files of
+    ``CURRENT``), or format 1 (only snapshot files, :data:`SNAPSHOT_FILES`), every generation holding
+    only snapshot files and a ``meta.json`` that ptmgraph wrote (a JSON object with ``format_version``
+    and ``counts``)."""
     try:
-        names = set(os.listdir(directory))
+        return _layout(directory, set(os.listdir(directory))) is not None
+    except OSError:
+        return False
+
+
+def _layout(directory: Path, names: set[str]) -> Literal["flat", "generations"] | None:
+    if POINTER not in names:
+        return "flat" if _is_flat(directory, names) else None
+    try:
+        current = _pointed(directory / POINTER)
+    except SnapshotError:
+        return None
+    for name in names - {POINTER}:
+        path = directory / name
+        if _GENERATION.fullmatch(name):
+            if not (stat.S_ISDIR(path.lstat().st_mode) and _is_flat(path, set(os.listdir(path)))):
+                return None
+        elif not (name.startswith(_POINTER_TMP) and stat.S_ISREG(path.lstat().st_mode)):
+            return None
+    return "generations" if current in names else None
+
+
+def _is_flat(directory: Path, names: set[str]) -> bool:
+    """Whether ``directory`` (holding ``names``) is one version's files: a generation, or format 1."""
+    try:
         if not names <= SNAPSHOT_FILES or "meta.json" not in names:
             return False
         if not all(stat.S_ISREG((directory / name).lstat().st_mode) for name in names):
@@ -225,48 +383,163 @@ def is_snapshot_directory(directory: Path) -> bool:
 _META_BYTES = 1024 * 1024
 
 
-def _check_replaceable(directory: Path) -> None:
+def _check_replaceable(directory: Path) -> Literal["absent", "flat", "generations"]:
+    """How ``directory`` is laid out (absent or empty: ``absent``); SnapshotError when it may not be replaced."""
     if not os.path.lexists(directory):
-        return
+        return "absent"
     if directory.is_symlink():
         raise SnapshotError(f"{directory}: is a symlink; refusing to replace it (give the directory it points to)")
     if not directory.is_dir():
         raise SnapshotError(f"{directory}: exists and is not a directory; refusing to replace it")
     try:
-        empty = not any(directory.iterdir())
+        names = set(os.listdir(directory))
+        layout = _layout(directory, names) if names else "absent"
     except OSError as err:
         raise SnapshotError(f"{directory}: cannot be read ({err.strerror})") from None
-    if not empty and not is_snapshot_directory(directory):
+    if layout is None:
         raise SnapshotError(
             f"{directory}: exists and is not a ptmgraph snapshot (it holds other files); refusing to replace it"
         )
+    return layout
 
 
 def _remove_leftovers(directory: Path) -> None:
-    """Remove the temporary and old directories of saves to ``directory`` that were killed midway."""
+    """Remove the temporary and old directories of saves to ``directory`` that were killed midway (or
+    generations a reader held), when they hold only snapshot parts (:func:`_only_snapshot_parts`)."""
     for pattern in (f".{directory.name}.tmp-*", f".{directory.name}.old-*"):
         for leftover in directory.parent.glob(pattern):
             try:
-                if leftover.is_symlink() or not leftover.is_dir():
-                    continue
-                if set(os.listdir(leftover)) <= SNAPSHOT_FILES:
+                if _only_snapshot_parts(leftover):
                     shutil.rmtree(leftover)
             except OSError:
                 continue  # not ours to fight over: the save itself goes on
+    try:
+        if _layout(directory, names := set(os.listdir(directory))) == "generations":
+            for name in names:
+                if name.startswith(_POINTER_TMP):
+                    os.unlink(directory / name)
+    except OSError:
+        pass
+
+
+def _only_snapshot_parts(path: Path) -> bool:
+    """Whether ``path`` is a real directory holding snapshot files only (of one version, or generations
+    of them with ``CURRENT``), however few: what a killed save leaves."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    names = set(os.listdir(path))
+    if names <= SNAPSHOT_FILES:
+        return True
+    for name in names:
+        inside = path / name
+        if _GENERATION.fullmatch(name):
+            if inside.is_symlink() or not inside.is_dir() or not set(os.listdir(inside)) <= SNAPSHOT_FILES:
+                return False
+        elif name != POINTER and not name.startswith(_POINTER_TMP):
+            return False
+    return True
+
+
+def current_files(directory: Path) -> Path:
+    """The directory holding the files of the snapshot's current version: the generation ``CURRENT``
+    names, or ``directory`` itself (format 1). For tools that read the Parquet files directly; a
+    query opens the snapshot with :func:`open_snapshot`, which also keeps that version from removal."""
+    directory = Path(directory)
+    name = _pointed(directory / POINTER)
+    return directory / name if name is not None else directory
+
+
+def _pointed(pointer: Path) -> str | None:
+    """The generation the file ``pointer`` names; None when there is no such file (format 1)."""
+    try:
+        fd = os.open(pointer, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise SnapshotError(f"{pointer}: cannot be read ({err.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SnapshotError(f"{pointer}: not a regular file")
+        raw = os.read(fd, 64)
+    finally:
+        os.close(fd)
+    name = raw.decode("ascii", "replace").strip()
+    if not _GENERATION.fullmatch(name):
+        raise SnapshotError(f"{pointer}: does not name a generation (gen-N)")
+    return name
+
+
+class _Pin:
+    """A shared ``flock`` on one generation directory: a save does not remove it while this is held.
+
+    Released by :meth:`release`, or when the object is garbage-collected."""
+
+    def __init__(self, fd: int) -> None:
+        self.release = weakref.finalize(self, os.close, fd)
+
+
+_OPEN_TRIES = 100
+"""How often a reader reads ``CURRENT`` again when the generation it named was being removed."""
+
+
+def _pinned(directory: Path) -> tuple[Path, _Pin | None]:
+    """The directory holding the current version's files, and a shared lock on it (format 1: the
+    directory itself, no lock).
+
+    Each try reads ``CURRENT``, opens the generation it names and locks it shared; when a save was
+    removing that generation meanwhile (it is gone from its path, or locked exclusively), ``CURRENT``
+    has moved on and the next try reads it again.
+    """
+    pointer = directory / POINTER
+    for _ in range(_OPEN_TRIES):
+        name = _pointed(pointer)
+        if name is None:
+            return directory, None
+        generation = directory / name
+        try:
+            fd = os.open(generation, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            if _pointed(pointer) == name:
+                raise SnapshotError(f"{generation}: missing from the snapshot ({pointer} names it)") from None
+            continue
+        except OSError as err:
+            raise SnapshotError(f"{generation}: cannot be read ({err.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        except OSError:
+            pass  # no locks on this file system: read it unpinned
+        try:
+            now = os.stat(generation)
+            held = os.fstat(fd)
+            same = (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+        except FileNotFoundError:
+            same = False
+        if same:
+            return generation, _Pin(fd)
+        os.close(fd)
+    raise SnapshotError(f"{directory}: replaced {_OPEN_TRIES} times while being opened; try again")
 
 
 def load(directory: Path) -> Snapshot:
-    """Read a snapshot directory; raises :class:`SnapshotError` naming the file and what is wrong."""
+    """Read a snapshot directory (its current version); raises :class:`SnapshotError` naming the file and
+    what is wrong."""
     directory = Path(directory)
+    pin = None
     try:
-        return _load(directory)
+        files, pin, meta, paths = _opened(directory)
+        return _load(files, meta, paths)
     except OSError as err:  # e.g. a directory the user may not read
         where = err.filename or directory
         raise SnapshotError(f"{where}: cannot be read ({err.strerror or type(err).__name__})") from None
+    finally:
+        if pin is not None:  # every table is read; the index maps its file, which stays readable
+            pin.release()
 
 
-def _load(directory: Path) -> Snapshot:
-    meta, paths = _checked_files(directory)
+def _load(directory: Path, meta: dict[str, Any], paths: dict[str, Path]) -> Snapshot:
     frames: dict[str, pl.DataFrame] = {}
     for name, schema in TABLES.items():
         frame = _upgraded(name, _read(paths[name], None), meta)
@@ -278,16 +551,35 @@ def _load(directory: Path) -> Snapshot:
         for column in columns:
             if frames[name][column].null_count():
                 raise SnapshotError(f"{directory / (name + '.parquet')}: column {column!r} has empty values")
-    return Snapshot(meta=meta, index=_stored_index(directory, frames["models"], frames["edges"]), **frames)
+    index = _stored_index(directory, meta, frames["models"]["id"])
+    return Snapshot(meta=meta, index=index, directory=directory, **frames)
 
 
-def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
-    """The snapshot's metadata and table paths, once the directory, ``meta.json`` and every table file
-    are checked to be there (the tables' contents are not read)."""
+def _opened(directory: Path) -> tuple[Path, _Pin | None, dict[str, Any], dict[str, Path]]:
+    """The directory of the snapshot's current version, the lock that keeps it, its metadata and its table
+    paths, once checked as :func:`_checked_files` checks them."""
+    _check_directory(directory)
+    files, pin = _pinned(directory)
+    try:
+        meta, paths = _checked_files(files)
+    except BaseException:
+        if pin is not None:
+            pin.release()
+        raise
+    return files, pin, meta, paths
+
+
+def _check_directory(directory: Path) -> None:
     if directory.is_file():
         raise SnapshotError(f"{directory}: is a file; a snapshot is a directory (see 'ptmgraph ingest --help')")
     if not directory.is_dir():
         raise SnapshotError(f"{directory}: no such snapshot directory")
+
+
+def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The metadata and table paths of one version's files in ``directory``, once the directory,
+    ``meta.json`` and every table file are checked to be there (the tables' contents are not read)."""
+    _check_directory(directory)
     meta_path = directory / "meta.json"
     if not meta_path.is_file():
         raise SnapshotError(f"{directory}: not a ptmgraph snapshot (no meta.json)")
@@ -299,9 +591,9 @@ def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     meta = reader.json_object(raw, str(meta_path), limits=reader.Limits(document_bytes=_META_BYTES))
     if isinstance(meta, Problem):
         raise SnapshotError(f"{meta_path}: {meta.message}")
-    if meta.get("format_version") not in _READABLE_VERSIONS:
-        raise SnapshotError(f"{meta_path}: snapshot format {meta.get('format_version')!r} is not "
-                            f"{' or '.join(map(str, _READABLE_VERSIONS))}")
+    if meta.get("format_version") not in READ_FORMATS:
+        raise SnapshotError(f"{meta_path}: snapshot format {meta.get('format_version')!r} is not one this "
+                            f"version reads ({' or '.join(map(str, READ_FORMATS))})")
     paths = {}
     for name in TABLES:
         path = directory / f"{name}.parquet"
@@ -351,15 +643,18 @@ def _read(path: Path, columns: list[str] | None) -> pl.DataFrame:
 def open_snapshot(directory: Path) -> Snapshot:
     """The snapshot in ``directory``, its tables read when first used (see the module docstring).
 
-    Checked now, with :func:`load`'s messages: the directory, ``meta.json``, that every table file is
-    there, is Parquet and has its columns, and that a column stored with another type takes its type.
-    Checked when read: empty required values and times Python cannot hold; a table that cannot be read
-    then raises :class:`SnapshotError`, naming the file.
+    One version is opened: the generation ``CURRENT`` names, locked shared for as long as the returned
+    snapshot lives, so every table it reads later comes from that version however many saves replace
+    the snapshot meanwhile. Checked now, with :func:`load`'s messages: the directory, ``meta.json``,
+    that every table file is there, is Parquet and has its columns, and that a column stored with
+    another type takes its type. Checked when read: empty required values and times Python cannot hold;
+    a table that cannot be read then raises :class:`SnapshotError`, naming the file.
     """
     directory = Path(directory)
     other_types: dict[str, list[str]] = {}
     try:
-        meta, paths = _checked_files(directory)
+        files, pin, meta, paths = _opened(directory)
+        opened = StoredSnapshot(files, meta, paths, pin)
         for name, schema in TABLES.items():
             if not os.path.lexists(paths[name]):  # a table an older format did not have
                 other_types[name] = []
@@ -372,7 +667,6 @@ def open_snapshot(directory: Path) -> Snapshot:
             if missing:
                 raise SnapshotError(f"{paths[name]}: missing columns {', '.join(missing)}")
             other_types[name] = [c for c in schema if c in stored and stored[c] != schema[c]]
-        opened = StoredSnapshot(directory, meta, paths)
         # A column stored with another type is read and cast now, whether or not the command uses it, so
         # a damaged snapshot fails every command alike; a snapshot this version wrote has none.
         for name, columns in other_types.items():
@@ -386,13 +680,15 @@ def open_snapshot(directory: Path) -> Snapshot:
 
 class StoredSnapshot(Snapshot):
     """A snapshot in a directory whose tables are read on first use, column by column when only some
-    columns are asked for (:meth:`columns`), and kept (see :func:`open_snapshot`)."""
+    columns are asked for (:meth:`columns`), and kept (see :func:`open_snapshot`). ``directory`` is the
+    directory of the version's files (a generation); the lock on it is held while this object lives."""
 
-    def __init__(self, directory: Path, meta: dict[str, Any], paths: dict[str, Path]) -> None:
+    def __init__(self, directory: Path, meta: dict[str, Any], paths: dict[str, Path], pin: _Pin | None) -> None:
         # The dataclass fields are filled on first use: no call to Snapshot.__init__.
-        self.directory = directory
+        self.directory = self._files = directory
         self.meta = meta
         self._paths = paths
+        self._pin = pin
         self._columns: dict[str, dict[str, pl.Series]] = {name: {} for name in TABLES}
         self._index: compact.CompactGraph | bool | None = False  # False: not read yet
 
@@ -407,10 +703,7 @@ class StoredSnapshot(Snapshot):
     @property  # type: ignore[override]
     def index(self) -> compact.CompactGraph | None:
         if self._index is False:
-            self._index = _stored_index(self.directory, *(self.columns(t, c) for t, c in INDEX_COLUMNS.items()))
-            if self._index is not None:  # the edge columns were read for the fingerprint only: not kept
-                for column in INDEX_COLUMNS["edges"]:
-                    self._columns["edges"].pop(column, None)
+            self._index = _stored_index(self._files, self.meta, self.columns("models", ["id"])["id"])
         return self._index  # type: ignore[return-value]
 
     @index.setter
@@ -443,7 +736,7 @@ class StoredSnapshot(Snapshot):
         return pl.DataFrame([have[c] for c in columns])
 
     def with_edges(self, edges: pl.DataFrame) -> Snapshot:
-        other = StoredSnapshot(self.directory, self.meta, self._paths)
+        other = StoredSnapshot(self._files, self.meta, self._paths, self._pin)
         other._columns = {name: dict(columns) for name, columns in self._columns.items()}
         other._columns["edges"] = {}
         for name in TABLES:
@@ -454,18 +747,33 @@ class StoredSnapshot(Snapshot):
         return other
 
 
-def _stored_index(directory: Path, models: pl.DataFrame, edges: pl.DataFrame) -> compact.CompactGraph | None:
-    """The snapshot's ``index.npz`` when it was built from these tables; None when absent (an older
-    snapshot) or built from other tables. A damaged file raises :class:`SnapshotError`."""
-    path = directory / compact.INDEX_FILE
-    if not os.path.lexists(path):
+def _stored_index(directory: Path, meta: dict[str, Any], ids: pl.Series) -> compact.CompactGraph | None:
+    """The snapshot's ``index.npz`` when ``meta.json`` vouches for it and it passes :func:`ptmgraph.index.read`'s
+    checks against the manifest and the ``models`` ids; None otherwise, and the graph builds the index
+    from the tables (a format 1 snapshot has no manifest: its index is always rebuilt).
+
+    The manifest binds the index to these tables: it holds the digest of their content computed when
+    they were saved, and ``meta.json`` the size of each file, so a ``models`` or ``edges`` file replaced
+    since is seen without reading it. The index's counts are checked against the tables themselves: its
+    rows against the ``models`` ids, its edges against the row count in the ``edges`` file's footer (a
+    table ptmgraph assembles holds one row per pair; one that names a pair twice gets its index rebuilt).
+    A damaged or crafted index is never an error: the tables decide.
+    """
+    manifest = compact.Manifest.from_meta(meta.get("index"))
+    sizes = meta.get("files")
+    if manifest is None or not isinstance(sizes, dict):
         return None
-    if not path.is_file():
-        raise SnapshotError(f"{path}: not a regular file")
+    path = directory / compact.INDEX_FILE
     try:
-        return compact.read(path, models, edges)
-    except compact.IndexFileError as err:
-        raise SnapshotError(f"{path}: {err}") from None
+        for name in ("models.parquet", "edges.parquet"):
+            if os.stat(directory / name).st_size != sizes.get(name):
+                return None
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # opening a FIFO would block
+            return None
+        edge_rows = pl.scan_parquet(directory / "edges.parquet").select(pl.len()).collect().item()
+        return compact.read(path, ids, edge_rows, manifest)
+    except (OSError, compact.IndexFileError, pl.exceptions.PolarsError, PanicException):
+        return None
 
 
 _REQUIRED = {"models": ("id",), "edges": ("base", "child"), "evidence": ("base", "child")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -239,11 +240,14 @@ def test_a_version_1_snapshot_is_still_read_with_access_from_its_gated_column(
         access_graph: LineageGraph, tmp_path: Path) -> None:
     from ptmgraph import snapshot
 
-    old = tmp_path / "old"
-    snapshot.save(snapshot.load(access_graph.snapshot.directory), old)  # type: ignore[attr-defined]
-    (old / "files.parquet").unlink()
-    pl.read_parquet(old / "models.parquet").drop("access").write_parquet(old / "models.parquet")
-    meta = json.loads((old / "meta.json").read_text())
+    new, old = tmp_path / "new", tmp_path / "old"
+    snapshot.save(snapshot.load(access_graph.snapshot.directory), new)  # type: ignore[attr-defined]
+    shutil.copytree(snapshot.current_files(new), old)  # format 1: every file directly in the directory
+    for name in ("files.parquet", "index.npz"):
+        (old / name).unlink()
+    pl.read_parquet(old / "models.parquet").drop("access", "code_files").write_parquet(old / "models.parquet")
+    pl.read_parquet(old / "edges.parquet").drop("loads_code").write_parquet(old / "edges.parquet")
+    meta = {k: v for k, v in json.loads((old / "meta.json").read_text()).items() if k not in ("files", "index")}
     (old / "meta.json").write_text(json.dumps({**meta, "format_version": 1}))
     for graph in (LineageGraph(snapshot.load(old)), load_graph(old)):
         access = dict(graph.snapshot.models.select("id", "access").rows())
@@ -254,7 +258,7 @@ def test_a_version_1_snapshot_is_still_read_with_access_from_its_gated_column(
     assert {(r["id"], r["reason"]) for r in json.loads(run.stdout)["rows"] if r["reason"] == "unavailable"} == {
         ("k/disabled-child", "unavailable"), ("k/private-child", "unavailable")}
     (old / "meta.json").write_text(json.dumps({**meta, "format_version": 0}))
-    with pytest.raises(snapshot.SnapshotError, match="format 0 is not 1 or 2"):
+    with pytest.raises(snapshot.SnapshotError, match=r"format 0 is not one this version reads \(1 or 2\)"):
         snapshot.load(old)
 
 

@@ -105,7 +105,7 @@ def test_a_bad_snapshot_is_one_line_and_a_nonzero_exit(tmp_path: Path, make, mes
 def test_a_corrupt_snapshot_table_is_reported_not_raised(tmp_path: Path, hub_sample: Path) -> None:
     snap = tmp_path / "snap"
     assert run("ingest", str(hub_sample / "model_tree.jsonl"), "--out", str(snap)).exit_code == 0
-    (snap / "edges.parquet").write_bytes(b"not parquet at all")
+    (snapshot.current_files(snap) / "edges.parquet").write_bytes(b"not parquet at all")
     result = run("stats", "--snapshot", str(snap))
     assert result.exit_code == 1
     assert "edges.parquet: not a readable Parquet file" in result.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hub_server import HubData, HubServer, point_hf_at
 
+from ptmgraph.snapshot import current_files
 from ptmgraph.sources.crawl_journal import MARKER_NAME, StateDirectory
 from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, Limits, crawl
 from ptmgraph.sources.hub_client import resolve_token
@@ -230,7 +231,7 @@ def test_credentials_in_hf_endpoint_are_kept_out_of_the_snapshot_too(hub: HubSer
     result = crawl([ROOT], tmp_path / "snap", state_dir=tmp_path / "state", keep_state=True, progress=False)
     basic = "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()
     assert {e.authorization for e in hub.log} == {basic}
-    assert json.loads((result.snapshot / "meta.json").read_text())["crawl"]["endpoint"] == hub.url
+    assert json.loads((current_files(result.snapshot) / "meta.json").read_text())["crawl"]["endpoint"] == hub.url
     assert SECRET not in files_text(tmp_path / "snap", tmp_path / "state")
 
 
@@ -426,7 +427,7 @@ def test_a_complete_crawl_exits_0(hub: HubServer, tmp_path: Path) -> None:
     proc = run_cli("--root", ROOT, "--out", str(tmp_path / "snap"), env=cli_env(hub, tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert last_line(proc.stderr).startswith(f"wrote snapshot {tmp_path / 'snap'}: 4 models from 4 listings")
-    assert json.loads((tmp_path / "snap" / "meta.json").read_text())["crawl"]["complete"] is True
+    assert json.loads((current_files(tmp_path / "snap") / "meta.json").read_text())["crawl"]["complete"] is True
 
 
 @pytest.mark.parametrize(("body_for", "listings", "records"), [
@@ -443,4 +444,4 @@ def test_a_crawl_with_failed_listings_or_records_exits_3_and_says_so_last(hub: H
     assert "wrote a partial snapshot" in proc.stderr
     assert last_line(proc.stderr) == (f"ptmgraph: partial crawl: {listings} listings and {records} records could not "
                                       f"be read in full (`ptmgraph problems --snapshot {out}` says why)")
-    assert json.loads((out / "meta.json").read_text())["crawl"]["complete"] is False
+    assert json.loads((current_files(out) / "meta.json").read_text())["crawl"]["complete"] is False

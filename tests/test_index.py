@@ -6,11 +6,14 @@ networkx walks of ptmgraph.traverse (the implementation every earlier test pinne
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_snapshot_safety import run_cli
 
 from analyses import ancestry, impact
 from ptmgraph import index as compact
@@ -178,20 +182,23 @@ def test_queries_do_not_build_the_networkx_graph() -> None:
 def test_a_stored_index_round_trips_and_is_ignored_when_the_tables_changed(tmp_path: Path, size: str) -> None:
     snap = random_snapshot(random.Random(5))
     built = compact.build(snap.models, snap.edges)
-    compact.write(built, tmp_path / "index.npz")
+    manifest = compact.write(built, tmp_path / "index.npz")
     with graphs_taken_as(size):
-        read = compact.read(tmp_path / "index.npz", snap.models, snap.edges)
+        read = compact.read(tmp_path / "index.npz", snap.models["id"], pairs(snap), manifest)
     assert read is not None and read.ids.to_list() == built.ids.to_list()
     for side in ("children", "parents"):
         for field in ("indptr", "neighbour", "relation", "confidence"):
             assert np.array_equal(getattr(read.side(side), field), getattr(built.side(side), field))  # type: ignore[arg-type]
     changed = snap.edges.with_columns(pl.lit("adapter").alias("relation"))
-    assert compact.read(tmp_path / "index.npz", snap.models, changed) is None
+    other = compact.write(compact.build(snap.models, changed), tmp_path / "other.npz")
+    assert compact.read(tmp_path / "index.npz", snap.models["id"], pairs(snap), other) is None  # other tables
+    assert compact.read(tmp_path / "index.npz", snap.models["id"].head(-1), pairs(snap), manifest) is None
+    assert compact.read(tmp_path / "index.npz", snap.models["id"], pairs(snap) + 1, manifest) is None
 
 
 def test_the_index_file_reads_as_numpy_reads_it(tmp_path: Path) -> None:
     rng = random.Random(6)
-    paths = [snapshot.bundled_path() / "index.npz"]
+    paths = [snapshot.current_files(snapshot.bundled_path()) / "index.npz"]
     for number in range(20):
         snap = random_snapshot(rng)
         snap.edges = snap.edges.with_columns(pl.Series("relation", [  # ids and relations outside ASCII too
@@ -203,6 +210,17 @@ def test_the_index_file_reads_as_numpy_reads_it(tmp_path: Path) -> None:
             expected = {name: stored[name].tolist() for name in stored.files}
         read = compact.stored_arrays(path)
         assert {name: array if isinstance(array, list) else array.tolist() for name, array in read.items()} == expected
+
+
+def pairs(snap: Snapshot) -> int:
+    """The distinct base -> child pairs of the snapshot's edges."""
+    return len({(row["base"], row["child"]) for row in snap.edges.iter_rows(named=True)})
+
+
+def vouching(manifest: compact.Manifest, path: Path) -> compact.Manifest:
+    """``manifest`` with the size and CRC-32 of the file at ``path``: a ``meta.json`` edited to vouch for it."""
+    data = path.read_bytes()
+    return replace(manifest, size=len(data), crc32=zlib.crc32(data))
 
 
 def npy(header: str, data: bytes) -> bytes:
@@ -235,7 +253,7 @@ def npy(header: str, data: bytes) -> bytes:
 def test_an_index_file_with_a_member_not_as_written_is_refused(tmp_path: Path, member: bytes, compression: int) -> None:
     snap = random_snapshot(random.Random(7))
     good = tmp_path / "good.npz"
-    compact.write(compact.build(snap.models, snap.edges), good)
+    manifest = compact.write(compact.build(snap.models, snap.edges), good)
     bad = tmp_path / "bad.npz"
     with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
         for info in source.infolist():
@@ -244,21 +262,172 @@ def test_an_index_file_with_a_member_not_as_written_is_refused(tmp_path: Path, m
             else:
                 target.writestr(info, source.read(info))
     with pytest.raises(compact.IndexFileError, match="not a readable index"):
-        compact.read(bad, snap.models, snap.edges)
+        compact.read(bad, snap.models["id"], pairs(snap), vouching(manifest, bad))
     for cut in (0, 10, good.stat().st_size // 2):  # a truncated file
         (tmp_path / "cut.npz").write_bytes(good.read_bytes()[:cut])
         with pytest.raises(compact.IndexFileError, match="not a readable index"):
-            compact.read(tmp_path / "cut.npz", snap.models, snap.edges)
+            compact.read(tmp_path / "cut.npz", snap.models["id"], pairs(snap), vouching(manifest, tmp_path / "cut.npz"))
 
 
-def test_a_snapshot_without_an_index_loads_and_a_damaged_index_is_a_snapshot_error(tmp_path: Path) -> None:
+def test_a_snapshot_without_an_index_or_with_a_damaged_one_answers_from_its_tables(tmp_path: Path) -> None:
     copy = tmp_path / "snap"
     shutil.copytree(snapshot.bundled_path(), copy)
-    (copy / "index.npz").unlink()  # a snapshot written before the index existed
+    index_file = snapshot.current_files(copy) / "index.npz"
+    index_file.unlink()
     lg = LineageGraph(snapshot.load(copy))
     assert lg.snapshot.index is None
     assert impact(lg, "meta-llama/Llama-2-7b-chat-hf").rows.height == len(
         nx.descendants(lg.graph, "meta-llama/Llama-2-7b-chat-hf"))
-    (copy / "index.npz").write_bytes(b"PK\x03\x04 not a zip")
-    with pytest.raises(SnapshotError, match=r"index\.npz: not a readable index"):
-        snapshot.load(copy)
+    for damage in (b"PK\x03\x04 not a zip", b""):
+        index_file.write_bytes(damage)
+        lg = LineageGraph(snapshot.load(copy))
+        assert lg.snapshot.index is None  # not trusted: the graph builds its index from the tables
+        assert impact(lg, "meta-llama/Llama-2-7b-chat-hf").rows.height == 1683
+
+
+# --- a stored index is checked against the tables before any query trusts it ---------------------------
+
+LINEAGE = "child,base,relation\no/ft,o/base,finetune\no/ft-gguf,o/ft,quantized\no/lora,o/base,adapter\n"
+"""Three models derived from o/base: a finetune, its quantization and an adapter."""
+
+
+def ingested(tmp_path: Path, text: str = LINEAGE, name: str = "snap") -> Path:
+    source = tmp_path / f"{name}.csv"
+    source.write_text(text)
+    code, output = run_cli("ingest", str(source), "--out", str(tmp_path / name))
+    assert code == 0, output
+    return tmp_path / name
+
+
+def rewrite_index(files: Path, change: Callable[[dict[str, np.ndarray]], None]) -> None:
+    """Apply ``change`` to the arrays of the index in ``files`` and store them again as numpy would."""
+    with np.load(files / "index.npz", allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    change(arrays)
+    with open(files / "index.npz", "wb") as handle:
+        np.savez(handle, allow_pickle=False, **arrays)  # type: ignore[arg-type]
+
+
+def vouch(files: Path) -> None:
+    """Edit ``meta.json`` so that it vouches for the index file as it now is (size, CRC-32, counts)."""
+    meta = json.loads((files / "meta.json").read_text())
+    data = (files / "index.npz").read_bytes()
+    with np.load(files / "index.npz", allow_pickle=False) as stored:
+        meta["index"].update(size=len(data), crc32=zlib.crc32(data), edges=len(stored["children_neighbour"]),
+                             nodes=len(stored["children_indptr"]) - 1)
+    meta["files"]["index.npz"] = len(data)
+    (files / "meta.json").write_text(json.dumps(meta))
+
+
+def _set(name: str, value: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict[str, np.ndarray]], None]:
+    def change(arrays: dict[str, np.ndarray]) -> None:
+        for side in ("children", "parents"):
+            if f"{side}_{name}" in arrays:
+                arrays[f"{side}_{name}"] = value(arrays[f"{side}_{name}"])
+        if name in arrays:
+            arrays[name] = value(arrays[name])
+    return change
+
+
+CRAFTED: dict[str, Callable[[dict[str, np.ndarray]], None]] = {
+    "relation codes out of range": _set("relation", lambda a: np.full_like(a, 100)),
+    "negative relation codes": _set("relation", lambda a: np.full_like(a, -7)),
+    "confidence codes out of range": _set("confidence", lambda a: np.full_like(a, 3)),
+    "empty relation names": _set("relation_names", lambda a: a[:0]),
+    "relation names of another table": _set("relation_names", lambda a: a[::-1]),
+    "neighbours outside the models": _set("neighbour", lambda a: a + 1000),
+    "negative neighbours": _set("neighbour", lambda a: a - 1000),
+    "offsets decreasing": _set("indptr", lambda a: np.concatenate([a[:1], a[1:][::-1]])),
+    "offsets past the edges": _set("indptr", lambda a: a * 2),
+    "rows of another models table": _set("rows", lambda a: a + 1),
+}
+
+
+def answers(snap: Path) -> tuple[int, int, int]:
+    """What a user sees: impact's model count, and the exit codes of check and risk with o/base compromised."""
+    code, output = run_cli("impact", "o/base", "-s", str(snap), "-f", "json")
+    assert code == 0, output
+    check, _ = run_cli("check", "o/ft-gguf", "-c", "o/base", "--fail-on", "high", "-s", str(snap))
+    risk, _ = run_cli("risk", "-c", "o/base", "-s", str(snap), "-f", "json")
+    return json.loads(output)["affected_models"], check, risk
+
+
+@pytest.mark.parametrize("vouched", [False, True], ids=["index only", "index and meta.json"])
+@pytest.mark.parametrize("craft", list(CRAFTED), ids=list(CRAFTED))
+def test_a_crafted_index_never_changes_an_answer(tmp_path: Path, craft: str, vouched: bool) -> None:
+    snap = ingested(tmp_path)
+    assert answers(snap) == (3, 1, 1)  # o/ft, o/ft-gguf and o/lora; a finding; something at risk
+    files = snapshot.current_files(snap)
+    rewrite_index(files, CRAFTED[craft])
+    if vouched:
+        vouch(files)
+    assert snapshot.load(snap).index is None
+    assert answers(snap) == (3, 1, 1)
+
+
+@pytest.mark.parametrize("vouched", [False, True], ids=["index only", "index and meta.json"])
+def test_an_index_with_edges_removed_and_the_digest_kept_is_not_trusted(tmp_path: Path, vouched: bool) -> None:
+    snap = ingested(tmp_path)
+    files = snapshot.current_files(snap)
+    digest = json.loads((files / "meta.json").read_text())["index"]["digest"]
+
+    def without_o_base(arrays: dict[str, np.ndarray]) -> None:
+        # the index of the same models without o/base's two edges, claiming the digest of the tables
+        models = pl.read_parquet(files / "models.parquet")
+        edges = pl.read_parquet(files / "edges.parquet").filter(pl.col("base") != "o/base")
+        compact.write(replace(compact.build(models, edges), fingerprint=digest), tmp_path / "fewer.npz")
+        with np.load(tmp_path / "fewer.npz", allow_pickle=False) as stored:
+            arrays.update({name: stored[name] for name in stored.files})
+
+    rewrite_index(files, without_o_base)
+    if vouched:
+        vouch(files)
+    assert answers(snap) == (3, 1, 1)  # not 0 models and exit 0, as the crafted index would say
+
+
+def test_an_index_from_another_snapshot_is_not_used(tmp_path: Path) -> None:
+    snap = ingested(tmp_path)
+    other = ingested(tmp_path, "child,base\no/lora,o/base\n", "other")
+    shutil.copy(snapshot.current_files(other) / "index.npz", snapshot.current_files(snap) / "index.npz")
+    assert snapshot.load(snap).index is None
+    assert answers(snap) == (3, 1, 1)
+
+
+def test_edges_with_more_relations_than_the_index_holds_exit_1_naming_the_file(tmp_path: Path) -> None:
+    snap = ingested(tmp_path)
+    path = snapshot.current_files(snap) / "edges.parquet"
+    edges = pl.read_parquet(path)
+    many = pl.concat([edges] * 67).with_columns(
+        pl.format("relation-{}", pl.int_range(pl.len())).alias("relation"),
+        pl.format("o/m{}", pl.int_range(pl.len())).alias("child"))  # 201 edges, 201 relation names
+    many.write_parquet(path)
+    for command in (["impact", "o/base"], ["stats"], ["reach"]):
+        code, output = run_cli(*command, "-s", str(snap))
+        assert code == 1, (command, output)
+        assert f"{path}: 206 distinct relations, more than the 127 the index holds" in output
+        assert "internal error" not in output
+
+
+def test_saving_edges_with_more_relations_than_the_index_holds_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    many = tables([("o/base", f"o/m{i}", f"relation-{i}", "high") for i in range(130)], ["o/base"])
+    with pytest.raises(SnapshotError, match=r"cannot write the snapshot \(135 distinct relations, more than the 127"):
+        snapshot.save(many, tmp_path / "snap")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_format_1_snapshot_is_read_and_its_index_never_trusted(tmp_path: Path) -> None:
+    snap = ingested(tmp_path)
+    old = tmp_path / "old"
+    shutil.copytree(snapshot.current_files(snap), old)  # every file directly in the directory, as format 1 was
+    meta = json.loads((old / "meta.json").read_text())
+    for key in ("index", "files"):
+        del meta[key]
+    (old / "meta.json").write_text(json.dumps({**meta, "format_version": 1}))
+    assert snapshot.load(old).index is None
+    assert answers(old) == (3, 1, 1)
+    rewrite_index(old, CRAFTED["relation codes out of range"])  # its digest still matches: not trusted either
+    assert answers(old) == (3, 1, 1)
+    code, output = run_cli("ingest", str(tmp_path / "snap.csv"), "--out", str(old))  # replaced by format 2
+    assert code == 0, output
+    assert sorted(p.name for p in old.iterdir()) == ["CURRENT", "gen-1"]
+    assert snapshot.load(old).index is not None and answers(old) == (3, 1, 1)

@@ -24,10 +24,11 @@ LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"
 DEPTH3 = "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B"
 
 
-def copy_bundled(tmp_path: Path) -> Path:
+def copy_bundled(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the bundled snapshot, and the directory of its current version's files."""
     target = tmp_path / "snap"
     shutil.copytree(snapshot.bundled_path(), target)
-    return target
+    return target, snapshot.current_files(target)
 
 
 def test_every_table_and_column_reads_as_load_reads_it() -> None:
@@ -46,7 +47,8 @@ def test_the_stored_index_is_used_and_matches_one_built_from_the_tables() -> Non
     eager = snapshot.load(snapshot.bundled_path())
     assert eager.index is not None and stored.fingerprint == eager.index.fingerprint
     assert stored.ids.equals(eager.index.ids)
-    assert opened.edges.equals(eager.edges)  # the columns read for the fingerprint are read again when needed
+    assert opened._columns["edges"] == {}  # the stored index is trusted without reading the edges
+    assert opened.edges.equals(eager.edges)
     # the index needs no other columns than INDEX_COLUMNS: built from them alone it is the same
     from ptmgraph import index as compact
 
@@ -56,10 +58,10 @@ def test_the_stored_index_is_used_and_matches_one_built_from_the_tables() -> Non
 
 
 def test_a_point_query_never_reads_the_evidence_table(tmp_path: Path) -> None:
-    snap = copy_bundled(tmp_path)
-    data = bytearray((snap / "evidence.parquet").read_bytes())
+    snap, files = copy_bundled(tmp_path)
+    data = bytearray((files / "evidence.parquet").read_bytes())
     data[len(data) // 3 : len(data) // 3 + 64] = bytes(64)  # a damaged page; the footer still reads
-    (snap / "evidence.parquet").write_bytes(bytes(data))
+    (files / "evidence.parquet").write_bytes(bytes(data))
     with pytest.raises(SnapshotError, match=r"evidence\.parquet: not a readable Parquet file"):
         snapshot.load(snap)
     expected = impact(load_graph(), LLAMA_CHAT).output_rows()
@@ -70,30 +72,30 @@ def test_a_point_query_never_reads_the_evidence_table(tmp_path: Path) -> None:
 
 
 def test_what_is_checked_when_opened(tmp_path: Path) -> None:
-    snap = copy_bundled(tmp_path)
-    (snap / "evidence.parquet").write_bytes(b"PAR1 junk")
+    snap, files = copy_bundled(tmp_path)
+    (files / "evidence.parquet").write_bytes(b"PAR1 junk")
     with pytest.raises(SnapshotError, match=r"evidence\.parquet: not a readable Parquet file"):
         open_snapshot(snap)
-    shutil.copy(snapshot.bundled_path() / "evidence.parquet", snap / "evidence.parquet")
-    pl.read_parquet(snap / "dangling.parquet").drop("reason").write_parquet(snap / "dangling.parquet")
+    shutil.copy(snapshot.current_files(snapshot.bundled_path()) / "evidence.parquet", files / "evidence.parquet")
+    pl.read_parquet(files / "dangling.parquet").drop("reason").write_parquet(files / "dangling.parquet")
     with pytest.raises(SnapshotError, match=r"dangling\.parquet: missing columns reason"):
         open_snapshot(snap)
-    (snap / "dangling.parquet").unlink()
+    (files / "dangling.parquet").unlink()
     with pytest.raises(SnapshotError, match=r"dangling\.parquet: missing from the snapshot"):
         open_snapshot(snap)
 
 
 def test_what_is_checked_when_read_names_the_file(tmp_path: Path) -> None:
-    snap = copy_bundled(tmp_path)
-    models = pl.read_parquet(snap / "models.parquet")
-    models.with_columns(pl.col("downloads").cast(pl.String) + "x").write_parquet(snap / "models.parquet")
+    snap, files = copy_bundled(tmp_path)
+    models = pl.read_parquet(files / "models.parquet")
+    models.with_columns(pl.col("downloads").cast(pl.String) + "x").write_parquet(files / "models.parquet")
     # a column stored with another type is checked on opening, used or not: every command fails alike
     with pytest.raises(SnapshotError, match=r"models\.parquet: column 'downloads' is String, expected Int64"):
         open_snapshot(snap)
     done = CliRunner().invoke(app, ["impact", LLAMA_CHAT, "-s", str(snap)])
     assert done.exit_code == 1 and "column 'downloads' is String, expected Int64" in done.output
     models.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("id")).alias("id")) \
-        .write_parquet(snap / "models.parquet")
+        .write_parquet(files / "models.parquet")
     with pytest.raises(SnapshotError, match=r"models\.parquet: column 'id' has empty values"):
         LineageGraph(open_snapshot(snap))
 

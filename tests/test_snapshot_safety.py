@@ -72,7 +72,7 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("meta not JSON", lambda s: (s / "meta.json").write_text("{"), "meta.json", "not valid JSON"),
     ("meta deep", lambda s: (s / "meta.json").write_text("[" * 100_000), "meta.json", "nested deeper"),
     ("meta other version", lambda s: (s / "meta.json").write_text('{"format_version": 99}'), "meta.json",
-     "snapshot format 99 is not 1 or 2"),
+     "snapshot format 99 is not one this version reads (1 or 2)"),
     ("no edges file", lambda s: (s / "edges.parquet").unlink(), "edges.parquet", "missing from the snapshot"),
     ("edges not parquet", lambda s: (s / "edges.parquet").write_bytes(b"PAR1 junk"), "edges.parquet",
      "not a readable Parquet file"),
@@ -92,7 +92,7 @@ def test_a_malformed_snapshot_exits_1_naming_the_file(
     tmp_path: Path, case: str, damage: Callable[[Path], None], file: str, message: str
 ) -> None:
     snap = _copy_bundled(tmp_path)
-    damage(snap)
+    damage(snapshot.current_files(snap))  # the files of the version the snapshot's CURRENT names
     code, output = run_cli("stats", "--snapshot", str(snap))
     assert code == 1, (case, output)
     assert file in output and message in output, output
@@ -245,14 +245,15 @@ def test_leftover_cleaning_spares_what_is_not_a_snapshot_part(tmp_path: Path) ->
     (user_dir / "notes.txt").write_text("mine")
     snapshot.save(tiny(1, "a"), target)
     assert (user_dir / "notes.txt").read_text() == "mine"
-    meta = json.loads((target / "meta.json").read_text())
+    meta = json.loads((snapshot.current_files(target) / "meta.json").read_text())
     assert meta["counts"]["models"] == 1
 
 
 def test_a_fifo_in_place_of_a_table_is_an_error_not_a_hang(tmp_path: Path) -> None:
     snap = _copy_bundled(tmp_path)
-    (snap / "edges.parquet").unlink()
-    os.mkfifo(snap / "edges.parquet")
+    files = snapshot.current_files(snap)
+    (files / "edges.parquet").unlink()
+    os.mkfifo(files / "edges.parquet")
     with pytest.raises(SnapshotError, match=r"edges\.parquet: not a regular file"):
         snapshot.load(snap)
 
@@ -265,14 +266,15 @@ def test_a_fifo_in_place_of_a_table_is_an_error_not_a_hang(tmp_path: Path) -> No
 def test_random_byte_damage_to_a_table_loads_or_is_a_snapshot_error(
     tmp_path: Path, table: str, flips: list[tuple[float, int]]
 ) -> None:
-    source = snapshot.bundled_path() / f"{table}.parquet"
+    bundled = snapshot.current_files(snapshot.bundled_path())
+    source = bundled / f"{table}.parquet"
     data = bytearray(source.read_bytes())
     for where, value in flips:
         data[int(where * len(data))] = value
     snap = tmp_path / f"damaged-{os.getpid()}-{time.monotonic_ns()}"
     snap.mkdir()
     for name in snapshot.SNAPSHOT_FILES:
-        (snap / name).write_bytes((snapshot.bundled_path() / name).read_bytes())
+        (snap / name).write_bytes((bundled / name).read_bytes())
     (snap / f"{table}.parquet").write_bytes(bytes(data))
     try:
         loaded = snapshot.load(snap)
@@ -305,7 +307,199 @@ def test_an_unreadable_snapshot_directory_is_an_error_naming_it() -> None:
         done = subprocess.run([sys.executable, "-c", _LOAD_AS_NOBODY, str(snap)], capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == f"{snap}/meta.json: cannot be read (Permission denied)"
+        assert done.stdout.strip() == f"{snap}/CURRENT: cannot be read (Permission denied)"
     finally:
         (root / "snap").chmod(0o755)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- a full disk ----------------------------------------------------------------------------------------
+
+PTMGRAPH = Path(sys.executable).with_name("ptmgraph")
+
+
+def _lineage_csv(path: Path, models: int) -> Path:
+    """An edge list of a binary tree of ``models`` models under o/m0."""
+    path.write_text("child,base\n" + "".join(f"o/m{i},o/m{(i - 1) // 2}\n" for i in range(1, models)))
+    return path
+
+
+def _impact(snap: Path) -> dict[str, object]:
+    done = subprocess.run([PTMGRAPH, "impact", "o/m0", "-s", str(snap), "-f", "json"], capture_output=True,
+                          text=True, timeout=120, check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def apply() -> None:  # Python ignores SIGXFSZ, so a write past the limit fails with EFBIG
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_an_ingest_the_system_refuses_to_write_exits_1_and_keeps_the_old_snapshot(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    small, big = _lineage_csv(tmp_path / "small.csv", 3), _lineage_csv(tmp_path / "big.csv", 20_000)
+    subprocess.run([PTMGRAPH, "ingest", str(small), "--out", str(snap)], capture_output=True, timeout=120, check=True)
+    assert _impact(snap)["affected_models"] == 2
+    # No file may grow past 64 KiB: the new version's index (about 560 KB) cannot be written.
+    done = subprocess.run([PTMGRAPH, "ingest", str(big), "--out", str(snap)], capture_output=True, text=True,
+                          timeout=120, preexec_fn=_file_size_limit(64 * 1024))
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"ptmgraph: error: {snap}: cannot write the snapshot (File too large)\n"
+    assert _impact(snap)["affected_models"] == 2  # the old snapshot answers, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "small.csv", "snap"]  # nothing left behind
+    assert sorted(p.name for p in snap.iterdir()) == ["CURRENT", "gen-1"]
+
+
+_ON_A_FULL_DISK = """
+set -u
+mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
+"$PTMGRAPH" ingest "$2" --out "$1/snap" > /dev/null 2>&1 || exit 78
+"$PTMGRAPH" ingest "$3" --out "$1/snap" 2> "$4/stderr"
+echo $? > "$4/code"
+"$PTMGRAPH" impact o/m0 -s "$1/snap" -f json > "$4/after.json"
+ls -A "$1" "$1/snap" > "$4/left"
+"""
+
+
+def test_an_ingest_on_a_full_disk_exits_1_and_keeps_the_old_snapshot(tmp_path: Path) -> None:
+    """On a real 1 MiB file system (a tmpfs in a mount namespace of its own, gone when the test ends)."""
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    small, big = _lineage_csv(tmp_path / "small.csv", 3), _lineage_csv(tmp_path / "big.csv", 80_000)
+    namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to mount a small file system")
+    done = subprocess.run([*namespace, "sh", "-c", _ON_A_FULL_DISK, "sh", str(disk), str(small), str(big), str(out)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PTMGRAPH": str(PTMGRAPH)})
+    if done.returncode == 77 or "unshare failed" in done.stderr:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
+    assert done.returncode == 0 and (out / "code").read_text() == "1\n", done.stderr
+    assert (out / "stderr").read_text() == (
+        f"ptmgraph: error: {disk}/snap: cannot write the snapshot (No space left on device)\n")
+    assert json.loads((out / "after.json").read_text())["affected_models"] == 2
+    assert (out / "left").read_text() == f"{disk}:\nsnap\n\n{disk}/snap:\nCURRENT\ngen-1\n"
+
+
+# --- generations: what a reader holds, what a save replaces --------------------------------------------
+
+
+def test_a_reader_keeps_reading_the_version_it_opened_and_a_later_save_removes_it(tmp_path: Path) -> None:
+    target = tmp_path / "snap"
+    snapshot.save(tiny(2, "first"), target)
+    opened = snapshot.open_snapshot(target)  # nothing read yet but the files' schemas
+    snapshot.save(tiny(3, "second"), target)
+    snapshot.save(tiny(4, "third"), target)
+    assert opened.models["id"].to_list() == ["first/m0", "first/m1"]  # read after two saves: its own version
+    assert snapshot.load(target).models["id"].to_list() == [f"third/m{i}" for i in range(4)]
+    assert sorted(p.name for p in target.iterdir()) == ["CURRENT", "gen-1", "gen-3"]  # gen-1 is held, gen-2 gone
+    del opened  # the reader is done
+    snapshot.save(tiny(1, "fourth"), target)
+    assert sorted(p.name for p in target.iterdir()) == ["CURRENT", "gen-4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]
+
+
+@pytest.mark.parametrize("layout", [
+    {"CURRENT": "gen-1\n", "LOG": "", "MANIFEST-000001": ""},  # another program's CURRENT (LevelDB's)
+    {"CURRENT": "gen-1\n"},  # a pointer to nothing
+    {"CURRENT": "gen-1\n", "gen-1/meta.json": '{"format_version": 2, "counts": {}}', "gen-1/thesis.tex": "mine"},
+    {"CURRENT": "../elsewhere\n", "gen-1/meta.json": '{"format_version": 2, "counts": {}}'},
+])
+def test_save_refuses_a_directory_that_only_looks_like_generations(tmp_path: Path, layout: dict[str, str]) -> None:
+    target = tmp_path / "mine"
+    for name, text in layout.items():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_text(text)
+    with pytest.raises(SnapshotError, match="is not a ptmgraph snapshot"):
+        snapshot.save(tiny(1, "a"), target)
+    assert {str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()} == set(layout)
+
+
+def test_an_ingest_into_a_generation_of_a_snapshot_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "snap"
+    snapshot.save(tiny(2, "a"), target)
+    edges = tmp_path / "lineage.csv"
+    edges.write_text("child,base\na/child,a/base\n")
+    code, output = run_cli("ingest", str(edges), "--out", str(target / "gen-1"))
+    assert code == 1 and f"{target}/gen-1: is a generation inside the snapshot {target}; give {target}" in output
+    assert sorted(p.name for p in target.iterdir()) == ["CURRENT", "gen-1"]
+    assert snapshot.load(target).models["id"].to_list() == ["a/m0", "a/m1"]
+
+
+_QUERY_AS_NOBODY = """
+import os, sys
+from pathlib import Path
+from analyses import impact
+from ptmgraph.graph import load_graph
+impact(load_graph(), "meta-llama/Llama-2-7b-chat-hf")  # every lazy import done while still allowed
+if os.geteuid() == 0:  # root writes anywhere: become nobody, for whom a read-only directory is read-only
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+print(impact(load_graph(Path(sys.argv[1])), "meta-llama/Llama-2-7b-chat-hf").summary["affected_models"])
+"""
+
+
+def test_a_read_only_snapshot_answers_and_nothing_is_written_to_it() -> None:
+    """As the bundled snapshot of a package installed read-only: no lock file, nothing written."""
+    root = Path(tempfile.mkdtemp(prefix="ptmgraph-ro-"))
+    try:
+        root.chmod(0o755)
+        snap = root / "snap"
+        shutil.copytree(snapshot.bundled_path(), snap)
+        for path in [snap, *snap.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        root.chmod(0o555)
+        before = sorted(str(p) for p in root.rglob("*"))
+        done = subprocess.run([sys.executable, "-c", _QUERY_AS_NOBODY, str(snap)], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0 and done.stdout == "1683\n", done.stderr
+        assert sorted(str(p) for p in root.rglob("*")) == before
+    finally:
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_CRAWL_ON_A_FULL_DISK = """
+set -u
+mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
+"$PTMGRAPH" ingest "$2" --out "$1/snap" > /dev/null 2>&1 || exit 78
+free=$(df -k --output=avail "$1" | tail -n 1)
+head -c $(( (free - 8) * 1024 )) /dev/zero > "$1/filler" 2> /dev/null  # 8 KiB left
+"$PTMGRAPH" crawl --root o/m0 --out "$1/snap" --state-dir "$3/state" --fetch-files never --no-progress 2> "$3/stderr"
+echo $? > "$3/code"
+"$PTMGRAPH" impact o/m0 -s "$1/snap" -f json > "$3/after.json"
+ls -A "$1" "$1/snap" > "$3/left"
+"""
+
+
+def test_a_crawl_whose_save_meets_a_full_disk_exits_1_keeps_the_old_snapshot_and_its_journal(
+        tmp_path: Path) -> None:
+    from hub_server import HubData, HubServer
+
+    records = {f"o/m{i}": {"id": f"o/m{i}", "_id": f"{i:024x}", "author": "o", "downloads": i, "siblings": [],
+                           "tags": [f"base_model:finetune:o/m{(i - 1) // 2}", f"base_model:o/m{(i - 1) // 2}"]
+                           if i else []} for i in range(400)}
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    small = _lineage_csv(tmp_path / "small.csv", 3)
+    namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to mount a small file system")
+    with HubServer(HubData(records=records), page_size=1000) as hub:
+        env = {**os.environ, "PTMGRAPH": str(PTMGRAPH), "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"),
+               "HF_HUB_DISABLE_TELEMETRY": "1"}
+        env.pop("HF_TOKEN", None)
+        done = subprocess.run([*namespace, "sh", "-c", _CRAWL_ON_A_FULL_DISK, "sh", str(disk), str(small), str(out)],
+                              capture_output=True, text=True, timeout=300, env=env)
+    if done.returncode == 77 or "unshare failed" in done.stderr:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
+    assert done.returncode == 0 and (out / "code").read_text() == "1\n", done.stderr + (out / "stderr").read_text()
+    assert (out / "stderr").read_text().splitlines()[-1] == (
+        f"ptmgraph: error: {disk}/snap: cannot write the snapshot (No space left on device)")
+    assert json.loads((out / "after.json").read_text())["affected_models"] == 2
+    assert (out / "left").read_text() == f"{disk}:\nfiller\nsnap\n\n{disk}/snap:\nCURRENT\ngen-1\n"
+    assert any((out / "state").iterdir())  # the crawl's journal is kept: the same command resumes it

@@ -197,7 +197,7 @@ def test_reach_on_a_few_columns_equals_reach_on_the_whole_snapshot(tmp_path: Pat
         assert got.tables["fan_out"].equals(expected.tables["fan_out"])
     # without its index file the snapshot is read whole, and the answer is the same
     copy = _copy_bundled(tmp_path)
-    (copy / "index.npz").unlink()
+    (snapshot.current_files(copy) / "index.npz").unlink()
     assert reach_ranking(load_graph_columns(copy, {"models": ["author", "downloads"]}), top=0).rows.equals(
         reach_ranking(whole, top=0).rows)
 
@@ -210,7 +210,7 @@ WHOLE_GRAPH_COMMANDS = [["reach"], ["reach", "--by", "author"], ["stats"], ["sta
 def test_whole_graph_commands_reading_a_few_columns_say_what_they_said_reading_everything(
         command: list[str], tmp_path: Path) -> None:
     copy = _copy_bundled(tmp_path)
-    (copy / "index.npz").unlink()  # no index: read whole (the answer load_graph gives)
+    (snapshot.current_files(copy) / "index.npz").unlink()  # no index: read whole (the answer load_graph gives)
     code, output = run_cli(*command, "--format", "json", "--limit", "0")
     whole_code, whole_output = run_cli(*command, "--snapshot", str(copy), "--format", "json", "--limit", "0")
     assert (code, output) == (whole_code, whole_output)
@@ -222,7 +222,7 @@ def test_whole_graph_commands_on_a_malformed_snapshot_exit_1_naming_the_file(
     tmp_path: Path, command: list[str], case: str, damage: Callable[[Path], None], file: str, message: str
 ) -> None:
     snap = _copy_bundled(tmp_path)
-    damage(snap)
+    damage(snapshot.current_files(snap))
     code, output = run_cli(*command, "--snapshot", str(snap))
     assert code == 1, (case, output)
     assert file in output and message in output, output
