@@ -41,7 +41,9 @@ from ptmgraph.records import (
     Problem,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: edges carry ``parent_confidence`` and ``relation_confidence`` where 1 had one ``confidence``; a
+format-1 snapshot is refused with a message to rebuild it (its one confidence mixed the two)."""
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "models": MODELS_SCHEMA,
     "edges": EDGES_SCHEMA,
@@ -51,7 +53,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-INDEX_COLUMNS: dict[str, list[str]] = {"models": ["id"], "edges": ["base", "child", "relation", "confidence"]}
+INDEX_COLUMNS: dict[str, list[str]] = {"models": ["id"], "edges": ["base", "child", "relation", "parent_confidence"]}
 """The columns the compact index is built from and fingerprinted by (:mod:`ptmgraph.index`), by table."""
 
 
@@ -287,8 +289,12 @@ def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     meta = reader.json_object(raw, str(meta_path), limits=reader.Limits(document_bytes=_META_BYTES))
     if isinstance(meta, Problem):
         raise SnapshotError(f"{meta_path}: {meta.message}")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise SnapshotError(f"{meta_path}: snapshot format {meta.get('format_version')!r} is not {FORMAT_VERSION}")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version < FORMAT_VERSION:
+            raise SnapshotError(f"{meta_path}: snapshot format {version} was written by an older ptmgraph "
+                                f"(this one reads {FORMAT_VERSION}); rebuild it with ptmgraph ingest or crawl")
+        raise SnapshotError(f"{meta_path}: snapshot format {version!r} is not {FORMAT_VERSION}")
     paths = {}
     for name in TABLES:
         path = directory / f"{name}.parquet"

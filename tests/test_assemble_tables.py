@@ -117,6 +117,16 @@ def test_edge_cases_assemble_as_before() -> None:
         ref("me/b", "org/base", EvidenceKind.EDGE_LIST, Relation.MERGE), ref("me/b", "me/a", EvidenceKind.EDGE_LIST),
         ref("İo/σς", "org/base", EvidenceKind.MODEL_TREE, Relation.ADAPTER),
         ref("https://hf.co/me/url-child", "hf://org/base"),
+        # name_parent: tree-only quantizations named after a model below their listed base
+        ref("org/ft", "org/base", EvidenceKind.MODEL_TREE, Relation.FINETUNE),
+        ref("tq/FT-i1-GGUF", "org/base", EvidenceKind.MODEL_TREE, Relation.QUANTIZED),  # -> org/ft
+        ref("tq/deep-AWQ", "org/base", EvidenceKind.MODEL_TREE, Relation.QUANTIZED),  # -> x/deep, two down
+        ref("x/deep", "org/other-ft", EvidenceKind.HUB_TAG),
+        ref("tq/twice-GGUF", "org/base", EvidenceKind.MODEL_TREE),  # two models named twice: stays
+        ref("a/twice", "org/base"), ref("b/twice", "org/ft"),
+        ref("tq/base-GGUF", "org/base", EvidenceKind.MODEL_TREE),  # the listed base's own name: stays
+        ref("c/base", "org/base"),
+        ref("tq/nobody-GGUF", "org/base", EvidenceKind.MODEL_TREE),  # no model of that name: stays
     ]
     harvest = Harvest(
         records=records, references=refs, known_ids={"ORG/LISTED", "org/listed", "gpt2", "ORG/FT"},
@@ -125,6 +135,9 @@ def test_edge_cases_assemble_as_before() -> None:
     )
     snap = assert_same_snapshot(harvest)
     assert "prose_parent" in snap.edges["relation_rule"].to_list()
+    named = snap.edges.filter(pl.col("relation_rule") == "name_parent")
+    assert sorted(named.select("base", "child", "replaced_base").rows()) == [
+        ("org/ft", "tq/FT-i1-GGUF", "Org/Base"), ("x/deep", "tq/deep-AWQ", "Org/Base")]  # the first spelling
     assert "outweighed" in snap.dangling["reason"].to_list()
 
 

@@ -72,7 +72,7 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("meta not JSON", lambda s: (s / "meta.json").write_text("{"), "meta.json", "not valid JSON"),
     ("meta deep", lambda s: (s / "meta.json").write_text("[" * 100_000), "meta.json", "nested deeper"),
     ("meta other version", lambda s: (s / "meta.json").write_text('{"format_version": 99}'), "meta.json",
-     "snapshot format 99 is not 1"),
+     "snapshot format 99 is not 2"),
     ("no edges file", lambda s: (s / "edges.parquet").unlink(), "edges.parquet", "missing from the snapshot"),
     ("edges not parquet", lambda s: (s / "edges.parquet").write_bytes(b"PAR1 junk"), "edges.parquet",
      "not a readable Parquet file"),
