@@ -93,6 +93,14 @@ _NEIGHBOUR_SCHEMA = {
 }
 
 
+def _replaced_items(edge: dict[str, Any], items_of: dict[tuple[str, str], list[str]]) -> list[str]:
+    """The evidence of the base a ``prose_parent`` / ``name_parent`` edge stands in for, each item naming it."""
+    replaced = edge.get("replaced_base")
+    if not replaced:
+        return []
+    return [f"{item}, of {replaced}" for item in items_of.get((replaced, edge["child"]), [])]
+
+
 def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
     """The model's record, its direct parents and children, and the evidence for each edge.
 
@@ -127,7 +135,7 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
                                   "declared_relation", "hub_relation",
                                   "inferred_relation")
                     },
-                    "evidence": items_of.get((base, child), []),
+                    "evidence": items_of.get((base, child), []) + _replaced_items(edge, items_of),
                 }
             )
     full = lg.record(model)

@@ -350,6 +350,11 @@ def test_a_gguf_named_after_a_finetune_of_its_listed_base_hangs_under_that_finet
         ("alice/Chat-7B", "quantized", "name_parent", "low", "medium", BASE)]
     evidence = pl.read_parquet(snap / "evidence.parquet").filter(pl.col("child") == "bob/chat-7b-i1-GGUF")
     assert evidence.select("base", "kind", "field").rows() == [(BASE, "model_tree", "model_tree:quantizations")]
+    # `info` shows the edge with the evidence it rests on: the tree listing of the base it replaces
+    shown = CliRunner().invoke(app, ["info", "bob/chat-7b-i1-GGUF", "--snapshot", str(snap), "-f", "json"])
+    (parent,) = [r for r in json.loads(shown.stdout)["rows"] if r["direction"] == "parent"]
+    assert (parent["id"], parent["relation_rule"]) == ("alice/Chat-7B", "name_parent")
+    assert parent["evidence"] == [f"model_tree model_tree:quantizations (model_tree.jsonl:1), of {BASE}"]
 
 
 def test_a_finetune_two_generations_down_is_found_too(tmp_path: Path) -> None:
