@@ -58,7 +58,6 @@ class Confidence(str, Enum):
         return _RANK[self]
 
 
-
 _RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
 
 
@@ -97,7 +96,7 @@ def parent_source(kinds: Iterable[EvidenceKind | str], *, prose_parent: bool = F
                   name_parent: bool = False) -> ParentSource:
     """What names an edge's parent: the strongest of ``kinds`` (the evidence kinds naming this very base),
     except that a ``prose_parent`` edge's parent is named by prose and a ``name_parent`` edge's by the
-    child's name, whatever the evidence of the base they replace says."""
+    child's name, whatever the evidence of the base they replace says (no kinds: the weakest, a name)."""
     if name_parent:
         return ParentSource.NAME
     if prose_parent:
@@ -173,7 +172,7 @@ class EdgeEvidence:
     Hub labels some base of this child finetune / adapter / quantized; ``parent``: what names this
     base (:func:`parent_source`); ``prose_parent``: card prose names this base and the declared base is
     this base's own base; ``name_parent``: the child's name is this base's name plus a quantization
-    suffix, and the Hub lists the child under this base's base; ``seen``: the child's repo was read
+    suffix, and the Hub lists the child under a model this base descends from; ``seen``: the child's repo was read
     (files or card), or its card names this base.
     """
 

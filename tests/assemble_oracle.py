@@ -145,9 +145,11 @@ def _edges(
     strong_bases: dict[str, set[str]] = defaultdict(set)
     declared_bases: dict[str, set[str]] = defaultdict(set)
     hub_labels: dict[str, set[str]] = defaultdict(set)
+    kinds_of: dict[str, set[str]] = defaultdict(set)  # every kind of evidence about the child, outweighed too
     for row in evidence:
         base, child, kind = str(row["base"]), str(row["child"]), row["kind"]
         by_pair[(base, child)].append(row)
+        kinds_of[child].add(str(kind))
         if kind in _STRONG_VALUES:
             strong_bases[child].add(base)
         if kind in _DECLARING_VALUES:
@@ -167,7 +169,7 @@ def _edges(
         outweighed += [{"child": child, **{c: r[c] for c in _WEAK_DANGLING_COLUMNS},
                         "reason": DanglingReason.OUTWEIGHED.value} for r in rows]
     own_kinds = {pair: {str(r["kind"]) for r in rows} for pair, rows in by_pair.items()}
-    named = _name_parents(by_pair, strong_bases, records)
+    named = _name_parents(by_pair, strong_bases, records, kinds_of)
     for (base, child), grandparent in replaced.items():
         by_pair[(base, child)] += by_pair.pop((grandparent, child), [])
     # a name-named model takes the listed pair's place and evidence
@@ -186,7 +188,7 @@ def _edges(
 
 
 def _name_parents(by_pair: dict[tuple[str, str], list[dict[str, object]]], strong_bases: dict[str, set[str]],
-                  records: dict[str, ModelRecord]) -> dict[tuple[str, str], str]:
+                  records: dict[str, ModelRecord], kinds_of: dict[str, set[str]]) -> dict[tuple[str, str], str]:
     """(listed base, child) -> the model its name names, for the children the name_parent rule moves."""
     parents: dict[str, set[str]] = defaultdict(set)
     for base, child in by_pair:
@@ -206,10 +208,8 @@ def _name_parents(by_pair: dict[tuple[str, str], list[dict[str, object]]], stron
         return re.sub(extract.NAME_KEY_DROP, "", name.lower())
 
     by_name: dict[str, set[str]] = defaultdict(set)
-    kinds_of: dict[str, set[str]] = defaultdict(set)
-    for (_, child), rows in by_pair.items():
+    for _, child in by_pair:
         by_name[key(child.split("/")[-1])].add(child)
-        kinds_of[child] |= {str(r["kind"]) for r in rows}
     named: dict[tuple[str, str], str] = {}
     for base, child in by_pair:
         if child in records or strong_bases.get(child) != {base} or kinds_of[child] != {EvidenceKind.MODEL_TREE.value}:

@@ -127,6 +127,8 @@ def test_edge_cases_assemble_as_before() -> None:
         ref("tq/base-GGUF", "org/base", EvidenceKind.MODEL_TREE),  # the listed base's own name: stays
         ref("c/base", "org/base"),
         ref("tq/nobody-GGUF", "org/base", EvidenceKind.MODEL_TREE),  # no model of that name: stays
+        # a child that more than the tree speaks of (here its config, outweighed) stays too
+        ref("tq/ft-GGUF", "org/base", EvidenceKind.MODEL_TREE), ref("tq/ft-GGUF", "x/y", EvidenceKind.CONFIG),
     ]
     harvest = Harvest(
         records=records, references=refs, known_ids={"ORG/LISTED", "org/listed", "gpt2", "ORG/FT"},
