@@ -12,12 +12,13 @@ table, and the edge names it in ``replaced_base``:
 
 - ``prose_parent``: a quantization whose card text names model X, where the declared base is X's own
   base, hangs under X (quantizers copy the original card, ``base_model`` included);
-- ``name_parent``: a child with no record that only the Hub's model tree lists, under one base B, whose
-  name is X's name plus a quantization suffix (:func:`ptmgraph.extract.name_parent_stem`, any author),
-  hangs under X when exactly one model of that name descends from B (within :data:`NAME_PARENT_HOPS`
-  generations). It stays under B when two or more do (the name does not say which one was copied),
-  and when the name is B's own name (then X is a re-upload of B, and B is what the name names). Names
-  are compared ignoring letter case and a trailing ``-hf`` (:data:`ptmgraph.extract.NAME_KEY_DROP`).
+- ``name_parent``: a child with no record that only the Hub's model tree lists, under one base B and not
+  as an adapter (an adapter hangs on the model it loads), whose name is X's name plus a quantization
+  suffix (:func:`ptmgraph.extract.name_parent_stem`, any author), hangs under X when exactly one model of
+  that name descends from B (within :data:`NAME_PARENT_HOPS` generations). It stays under B when two or
+  more do (the name does not say which one was copied), and when the name is B's own name (then X is a
+  re-upload of B, and B is what the name names). Names are compared ignoring letter case and a trailing
+  ``-hf`` (:data:`ptmgraph.extract.NAME_KEY_DROP`).
 
 ``declared_relation``, ``hub_relation``, ``inferred_relation`` and ``prose_relation`` are all kept, so
 disagreements can be reported (``relations_disagree``: declared, Hub and inferred differ).
@@ -315,6 +316,7 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
         hub_quantized=(kind.is_in(_HUB_VALUES) & (pl.col("relation") == _QUANTIZED)).any(),
         hub_labels_other=(kind.is_in(_HUB_VALUES) & (pl.col("relation") != Relation.MERGE.value)).any(),
         tree_only=(kind == EvidenceKind.MODEL_TREE.value).all(),
+        hub_adapter=(kind.is_in(_HUB_VALUES) & (pl.col("relation") == Relation.ADAPTER.value)).any(),
     )
     pairs = evidence.group_by("base", "child", maintain_order=True).agg(
         pl.col("e").first().alias("pair_at"),
@@ -408,7 +410,8 @@ def _name_parents(pairs: pl.DataFrame, gone: pl.DataFrame, records: pl.DataFrame
     columns = ["base", "child", "replaced_base", "pair_at", "declared_bases", "hub_labels_other"]
     empty = pl.DataFrame(schema={c: pairs.schema[c] for c in columns if c != "replaced_base"}
                          | {"replaced_base": pl.String()}).select(columns)
-    listed = pairs.filter(pl.col("has_strong") & (pl.col("n_strong") == 1) & pl.col("tree_only"))
+    listed = pairs.filter(pl.col("has_strong") & (pl.col("n_strong") == 1) & pl.col("tree_only")
+                          & ~pl.col("hub_adapter"))
     listed = listed.filter(~pl.col("child").is_in(records["id"].implode()))
     if not listed.height:
         return empty

@@ -138,8 +138,8 @@ class RelationRule(str, Enum):
 RULE_TABLE: list[tuple[RelationRule, str, str]] = [
     (RelationRule.PROSE_PARENT, "a quantization's card prose names a model whose own base is the declared base: "
      "the named model is the parent", "quantized"),
-    (RelationRule.NAME_PARENT, "a child with no record, listed under one base only, named X plus a quantization "
-     "suffix, where exactly one model X descends from that base: X is the parent", "quantized"),
+    (RelationRule.NAME_PARENT, "a child with no record, listed under one base only and not as an adapter, named X "
+     "plus a quantization suffix, where exactly one model X descends from that base: X is the parent", "quantized"),
     (RelationRule.ADAPTER_WEIGHTS, "adapter weights and no full weights", "adapter"),
     (RelationRule.QUANTIZED_FILES, "quantized weights (GGUF/GGML, EXL2, GPTQ files, a quantization_config the "
      "base lacks)", "quantized"),

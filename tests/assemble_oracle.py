@@ -169,7 +169,7 @@ def _edges(
         outweighed += [{"child": child, **{c: r[c] for c in _WEAK_DANGLING_COLUMNS},
                         "reason": DanglingReason.OUTWEIGHED.value} for r in rows]
     own_kinds = {pair: {str(r["kind"]) for r in rows} for pair, rows in by_pair.items()}
-    named = _name_parents(by_pair, strong_bases, records, kinds_of)
+    named = _name_parents(by_pair, strong_bases, records, kinds_of, hub_labels)
     for (base, child), grandparent in replaced.items():
         by_pair[(base, child)] += by_pair.pop((grandparent, child), [])
     # a name-named model takes the listed pair's place and evidence
@@ -188,7 +188,8 @@ def _edges(
 
 
 def _name_parents(by_pair: dict[tuple[str, str], list[dict[str, object]]], strong_bases: dict[str, set[str]],
-                  records: dict[str, ModelRecord], kinds_of: dict[str, set[str]]) -> dict[tuple[str, str], str]:
+                  records: dict[str, ModelRecord], kinds_of: dict[str, set[str]],
+                  hub_labels: dict[str, set[str]]) -> dict[tuple[str, str], str]:
     """(listed base, child) -> the model its name names, for the children the name_parent rule moves."""
     parents: dict[str, set[str]] = defaultdict(set)
     for base, child in by_pair:
@@ -213,6 +214,8 @@ def _name_parents(by_pair: dict[tuple[str, str], list[dict[str, object]]], stron
     named: dict[tuple[str, str], str] = {}
     for base, child in by_pair:
         if child in records or strong_bases.get(child) != {base} or kinds_of[child] != {EvidenceKind.MODEL_TREE.value}:
+            continue
+        if Relation.ADAPTER.value in hub_labels[child]:
             continue
         stem = extract.name_parent_stem(child)
         if stem is None or key(stem) == key(base.split("/")[-1]):

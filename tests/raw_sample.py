@@ -89,6 +89,8 @@ def raw_edges(sample: Path) -> set[tuple[str, str]]:
             pairs.discard((base, child))
             pairs.add((named, child))
     recorded = {row["id"].lower() for row in raw_records(sample)}
+    for line in (sample / "model_tree.jsonl").open():  # the Hub's adapters hang on the model they load
+        recorded.update(child.lower() for child in json.loads(line)["adapters"])
     for child, (base, named) in raw_name_parents(pairs, recorded).items():
         pairs.discard((base, child))
         pairs.add((named, child))
@@ -100,8 +102,8 @@ QUANTIZED_COPY = re.compile(r"(?:[-_.](?:gguf|ggml|gptq|awq|exl2|mlx|bnb|\d-?bit
 MARKER = re.compile(r"gguf|ggml|gptq|awq|exl2|mlx|bnb|bit|fp8|int[48]|q\d|bpw")
 
 
-def raw_name_parents(pairs: set[tuple[str, str]], recorded: set[str]) -> dict[str, tuple[str, str]]:
-    """Child -> (its one listed base, the model its name names) for children with no record named after
+def raw_name_parents(pairs: set[tuple[str, str]], skipped: set[str]) -> dict[str, tuple[str, str]]:
+    """Child -> (its one listed base, the model its name names) for children not in ``skipped`` named after
     one model below that base (``X-GGUF`` ...; letter case and a trailing ``-hf`` aside), not the base."""
     bases: dict[str, set[str]] = {}
     for base, child in pairs:
@@ -127,7 +129,7 @@ def raw_name_parents(pairs: set[tuple[str, str]], recorded: set[str]) -> dict[st
     found = {}
     for child, listed in bases.items():
         suffix = QUANTIZED_COPY.search(child.split("/")[-1])
-        if child in recorded or len(listed) != 1 or not suffix or not MARKER.search(suffix.group(0)):
+        if child in skipped or len(listed) != 1 or not suffix or not MARKER.search(suffix.group(0)):
             continue
         (base,) = listed
         stem = key(child.split("/")[-1][: suffix.start()])
