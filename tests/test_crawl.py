@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -116,6 +116,10 @@ def _lineage(snap: Snapshot, root: str, pairs: Iterator[tuple[str, str]]) -> Lin
     return Lineage(seen - {root}, edges, dangling)
 
 
+def without_edges_into(lineage: Lineage, children: Collection[str]) -> Lineage:
+    return Lineage(lineage.descendants, {e for e in lineage.edges if e[1] not in children}, lineage.dangling)
+
+
 def assert_same_lineage(crawled: Lineage, expected: Lineage) -> None:
     assert crawled.descendants == expected.descendants, (
         f"missing {sorted(expected.descendants - crawled.descendants)[:5]}, "
@@ -140,7 +144,15 @@ def test_crawl_matches_file_ingest(hub: HubServer, file_ingest: Snapshot, tmp_pa
     snap = snapshot.load(result.snapshot)
     expected = expected_lineage(file_ingest, root)
     assert len(expected.descendants) > 100
-    assert_same_lineage(crawled_lineage(snap, root), expected)
+    # A quantization the tree files list with no record of its own hangs under the model its name names
+    # (rule name_parent); the crawl reads that child's own record, whose Hub tags declare the listed base,
+    # so there it stays under that base. Those edges are compared on their own.
+    renamed = dict(file_ingest.edges.filter(pl.col("relation_rule") == "name_parent")
+                   .select("child", "replaced_base").iter_rows())
+    crawled = crawled_lineage(snap, root)
+    assert {(b, c) for b, c, *_ in crawled.edges if c in renamed} == {
+        (renamed[c], c) for _, c, *_ in expected.edges if c in renamed}
+    assert_same_lineage(without_edges_into(crawled, renamed), without_edges_into(expected, renamed))
 
     # Same edges, but not the same evidence: the crawl never reads a model-tree file, it sees the Hub's
     # tags (the test server derives them from the tree lists, as the Hub derives them from cards).
