@@ -295,15 +295,15 @@ def stored_confidences(
     """The parent and relation confidence of an edge stored without them (a snapshot of format 1, whose
     one ``confidence`` mixed the two), from what such an edge stores: its evidence kinds, the rule that
     decided it, the child's weight shape, the stated relations and the relation. The same definitions as
-    :func:`decide` (the ``name_parent`` rule did not exist then); a value this version does not know
-    reads as the weakest."""
+    :func:`decide`; a value this version does not know reads as the weakest."""
     try:
         decided_by = RelationRule(rule)
         ev = EdgeEvidence(
             declared=Relation(declared) if declared else None, hub=Relation(hub) if hub else None,
             prose=Relation(prose) if prose else None, weights=WeightShape(weights or WeightShape.UNKNOWN.value),
         )
-        parent = parent_source(kinds or [], prose_parent=decided_by is RelationRule.PROSE_PARENT)
+        parent = parent_source(kinds or [], prose_parent=decided_by is RelationRule.PROSE_PARENT,
+                               name_parent=decided_by is RelationRule.NAME_PARENT)
         return PARENT_CONFIDENCE[parent], relation_confidence(ev, Relation(relation), decided_by)
     except (ValueError, KeyError):
         return _LOW, _LOW
