@@ -20,12 +20,12 @@ from ptmgraph.cli_runtime import (
     ConfidenceChoice,
     OutputFormat,
     RelationChoice,
-    _err,
     emit,
     emit_table,
     fail,
     load,
     model_ids,
+    note,
     out,
     print_lineage,
     screen,
@@ -466,8 +466,7 @@ def report(
             files = write_report(analyses.build_report(lg, top=top, min_confidence=confidence), out_dir)
         except ReportError as e:
             fail(str(e))
-        _err().print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False,
-                     markup=False)
+        note(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files")
 
 
 ExportFormat = Enum("ExportFormat", {name: name for name in EXPORT_FORMATS}, type=str)  # type: ignore[misc]
@@ -536,7 +535,7 @@ def _write_export(
             stem = direction if drawn.focus is None else f"{direction}-{drawn.focus.replace('/', '__')}"
             out_file = str(Path("outputs") / f"{stem}{fmt.extensions[0]}")
         written = write_graph(drawn, out_file, fmt.name, " / ".join(titles), rankdir=rankdir)
-        _err().print(f"wrote {written or 'standard output'}: {drawn.caption}", highlight=False, markup=False)
+        note(f"wrote {written or 'standard output'}: {drawn.caption}")
 
 
 @app.command()
@@ -612,11 +611,8 @@ def ingest(
         tables = HarvestTables.concat([harvest_tables(open_source(path, kind)) for path in sources])
         snap = assemble_tables(tables, consume=True, text_lists=False)
         snapshot_io.save(snap, out_dir)
-        _err().print(
-            f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "
-            f"{snap.dangling.height} dangling references, {snap.problems.height} problems",
-            highlight=False,
-        )
+        note(f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "
+             f"{snap.dangling.height} dangling references, {snap.problems.height} problems")
 
 
 @app.command()
@@ -684,12 +680,9 @@ def crawl(
             author=author, search=search, sort=sort, limit=limit, limits=limits,
         )
         st = result.stats
-        _err().print(
-            f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
-            f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors, "
-            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s",
-            highlight=False,
-        )
+        note(f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
+             f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors, "
+             f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from ptmgraph.graph import LineageGraph
     from ptmgraph.result import AnalysisResult
 
+LARGEST_WHOLE_NUMBER = 2**53 - 1
+"""The largest value of any whole-number option (9,007,199,254,740,991, the largest integer a JSON reader
+holds exactly); a larger one is a usage error (exit 2) before any command runs. Every count, depth and size
+option means the same up to it ("all" is 0 where an option has it)."""
+
 screen = Screen()
 """Standard output: the console commands print to, colour and pager (:mod:`ptmgraph.terminal`)."""
 
@@ -35,9 +40,19 @@ def out() -> Console:
 
 
 def _err() -> Console:
+    """Standard error. Its ``print`` takes no markup: user text (paths, ids) never goes through rich's
+    markup, where ``[/]`` is an error and ``[red]`` a style (:func:`note` and :func:`fail` print through it)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+    return Console(stderr=True, highlight=False, markup=False, emoji=False,
+                   no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+def note(message: str) -> None:
+    """One message on stderr (what was written, what was done), its user text shown :func:`printable`."""
+    from ptmgraph.formats.lines import printable
+
+    _err().print(printable(message), soft_wrap=True)
 
 
 # The choices of options, spelled here so that parsing them imports nothing heavy; tests/test_cli_terminal.py
@@ -70,12 +85,11 @@ class ColorChoice(str, Enum):
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit non-zero."""
-    from rich.markup import escape
+    from rich.text import Text
 
     from ptmgraph.formats.lines import printable
 
-    _err().print(f"[red]ptmgraph: error:[/red] {escape(printable(message))}", markup=True, highlight=False,
-                 soft_wrap=True)
+    _err().print(Text.assemble(("ptmgraph: error:", "red"), " ", printable(message)), soft_wrap=True)
     raise SystemExit(code)
 
 

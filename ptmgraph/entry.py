@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptmgraph.cli_runtime import ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
+from ptmgraph.cli_runtime import LARGEST_WHOLE_NUMBER, ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
 
 _FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat"}
 """Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
@@ -87,7 +87,7 @@ def _value(name: str, text: str) -> Any:
             raise _NotPlain
         return text
     if name in _SMALLEST:
-        if not _WHOLE_NUMBER.fullmatch(text) or int(text) < _SMALLEST[name]:
+        if not _WHOLE_NUMBER.fullmatch(text) or not _SMALLEST[name] <= int(text) <= LARGEST_WHOLE_NUMBER:
             raise _NotPlain
         return int(text)
     if name in ("snapshot", "from_file"):

@@ -303,7 +303,7 @@ def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
 def _read(path: Path, columns: list[str] | None) -> pl.DataFrame:
     """The table at ``path`` (only ``columns`` when given); an unreadable file raises :class:`SnapshotError`."""
     try:
-        return pl.read_parquet(path, columns=columns)
+        return pl.read_parquet(path, columns=columns, glob=False)  # a path is a path, never a pattern
     except (Exception, PanicException) as err:  # corrupt files raise several types, and can panic polars
         raise SnapshotError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
 
@@ -322,7 +322,7 @@ def open_snapshot(directory: Path) -> Snapshot:
         meta, paths = _checked_files(directory)
         for name, schema in TABLES.items():
             try:
-                stored = pl.read_parquet_schema(paths[name])
+                stored = pl.scan_parquet(paths[name], glob=False).collect_schema()
             except (Exception, PanicException) as err:
                 raise SnapshotError(f"{paths[name]}: not a readable Parquet file ({type(err).__name__})") from None
             missing = [c for c in schema if c not in stored]
