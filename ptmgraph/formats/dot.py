@@ -17,7 +17,8 @@ the bundled sample's impact sets draws wider than 2,252 px (``benchmarks/RESULTS
 ``--max-nodes``, ``--max-per-depth`` and ``--rankdir`` change it.
 
 All text comes from untrusted metadata, so every label is made safe here: control and bidi
-characters become visible ``\\xNN``/``\\uNNNN`` escapes, long strings are shortened with ``…``, and
+characters become visible ``\\xNN``/``\\uNNNN`` escapes, long strings are shortened with ``…``, ``&``
+is written ``&amp;`` (Graphviz turns entities into characters), and
 :func:`graphviz.escape` disables backslash escapes and ``<...>`` HTML-like labels (node names are
 generated ``n0``, ``n1``... so ids never reach DOT syntax). No record labels are used, and the one
 HTML-like label, the legend's, holds constants and relation names escaped with :func:`html.escape`.
@@ -34,6 +35,7 @@ from urllib.parse import quote as url_quote
 
 import graphviz
 
+from ptmgraph.formats.escaping import visible
 from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.subgraph import RELATION_ORDER, DrawnEdge, DrawnGraph, DrawnNode
 
@@ -91,26 +93,29 @@ _BIDI_CONTROLS = {
 }
 
 
-def _visible(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+_SHOWN_ESCAPED = frozenset(("Cc", "Cs", "Zl", "Zp", "Co", "Cn"))
+"""Unicode categories a label shows as escapes: controls, surrogates, line and paragraph separators,
+private use, and unassigned code points (U+FFFE and U+FFFF among them, which XML cannot hold)."""
 
 
 def clean_text(text: object, limit: int = MAX_TEXT_CHARS) -> str:
-    """Untrusted text as one visible line: control, separator, surrogate and bidi characters shown as
-    escapes, then shortened to ``limit`` characters with a trailing ``…``. Not yet DOT-escaped."""
+    """Untrusted text as one visible line: control, separator, surrogate, unassigned and bidi characters
+    shown as escapes (:func:`ptmgraph.formats.escaping.visible`), then shortened to ``limit`` characters with
+    a trailing ``…``. Not yet DOT-escaped."""
     out = []
     for ch in str(text):
-        category = unicodedata.category(ch)
-        out.append(_visible(ch) if category in ("Cc", "Cs", "Zl", "Zp", "Co") or ch in _BIDI_CONTROLS else ch)
+        shown = unicodedata.category(ch) in _SHOWN_ESCAPED or ch in _BIDI_CONTROLS
+        out.append(visible(ch) if shown else ch)
     line = "".join(out)
     return line if len(line) <= limit else line[: max(limit - 1, 0)] + "…"
 
 
 def dot_text(*lines: str) -> str:
-    """Lines of already-cleaned text as one DOT escString label: each line escaped with
-    :func:`graphviz.escape`, joined with DOT's ``\\n`` line break, and never taken for an HTML label."""
-    return graphviz.nohtml("\\n".join(graphviz.escape(line) for line in lines))
+    """Lines of already-cleaned text as one DOT escString label, the Graphviz family's escaping: ``&``
+    written ``&amp;`` (Graphviz reads ``&lt;`` as ``<`` and writes ``&#1;`` into SVG as it is), each line
+    escaped with :func:`graphviz.escape` (backslashes), joined with DOT's ``\\n`` line break, and never
+    taken for an HTML label."""
+    return graphviz.nohtml("\\n".join(graphviz.escape(line.replace("&", "&amp;")) for line in lines))
 
 
 def wrap_id(text: str, width: int = ID_LINE_CHARS) -> list[str]:
