@@ -36,7 +36,7 @@ from analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import RUNTIME_RELATIONS, PairWalk, walk_pairs
+from ptmgraph.traverse import RUNTIME_RELATIONS, PairWalk, relation_path_text, walk_pairs
 
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
 """Weight formats that load without running code; a model with any of them is not pickle-only."""
@@ -224,7 +224,7 @@ def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Call
             entries = walk.find(graph.positions_of(picked["source"].to_list()),
                                 graph.positions_of(picked["id"].to_list()))
             for i, codes in zip(mine.tolist(), walk.relation_codes(entries), strict=True):
-                paths[i] = ">".join(str(graph.relation_of(c)) for c in codes)
+                paths[i] = relation_path_text([str(graph.relation_of(c)) for c in codes])
         return rows.insert_column(rows.columns.index("relation") + 1, pl.Series("relation_path", paths, pl.String()))
 
     return expand

@@ -98,6 +98,10 @@ ModelsFileOption = Annotated[
                  help="More model ids, one a line (# comments, ORG/NAME@REVISION accepted)."),
 ]
 FlatOption = Annotated[bool, typer.Option("--flat", help="A table, one row per model, instead of the tree.")]
+PathsOption = Annotated[
+    bool, typer.Option("--paths", help="JSON and CSV: add each row's relation_path (capped at 32 hops; rows always "
+                       "carry depth and via).")
+]
 ColumnsOption = Annotated[
     str | None,
     typer.Option("--columns", metavar="A,B,...", show_default=False,
@@ -147,10 +151,11 @@ def ancestry(
     flat: FlatOption = False,
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
+    paths: PathsOption = False,
 ) -> None:
     """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
     print_lineage("ancestors", model, from_file, snapshot, min_confidence, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths)
+                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths, paths=paths)
 
 
 @app.command()
@@ -166,10 +171,11 @@ def impact(
     flat: FlatOption = False,
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
+    paths: PathsOption = False,
 ) -> None:
     """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
     print_lineage("descendants", model, from_file, snapshot, min_confidence, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns)
+                  fmt, limit, csv_raw, flat, columns, paths=paths)
 
 
 @app.command()
@@ -392,6 +398,7 @@ def risk(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    paths: PathsOption = False,
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
     import analyses
@@ -405,7 +412,7 @@ def risk(
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, paths=paths)
     if result.rows.height:
         raise typer.Exit(1)
 

@@ -172,15 +172,17 @@ def emit(
     table: Callable[[], None] | None = None,
     *,
     csv_raw: bool = False,
+    paths: bool = False,
 ) -> None:
+    """``result`` as ``fmt``: JSON and CSV carry the deferred columns (``relation_path``) only with ``paths``."""
     if fmt is OutputFormat.json:
         from ptmgraph.formats.json_doc import result_document
 
-        write_pieces(result_document(result))
+        write_pieces(result_document(result, paths=paths))
     elif fmt is OutputFormat.csv:
         from ptmgraph.formats.csv_table import result_to_csv
 
-        write_stdout(result_to_csv(result, raw=csv_raw))
+        write_stdout(result_to_csv(result, raw=csv_raw, paths=paths))
     elif table is not None:
         table()
     else:
@@ -190,7 +192,8 @@ def emit(
 
 
 def emit_table(
-    result: AnalysisResult, fmt: OutputFormat, limit: int, columns: list[str], *, csv_raw: bool = False
+    result: AnalysisResult, fmt: OutputFormat, limit: int, columns: list[str], *, csv_raw: bool = False,
+    paths: bool = False,
 ) -> None:
     """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
 
@@ -199,25 +202,25 @@ def emit_table(
 
         print_result(out(), result, limit=limit, columns=columns)
 
-    emit(result, fmt, limit, table, csv_raw=csv_raw)
+    emit(result, fmt, limit, table, csv_raw=csv_raw, paths=paths)
 
 
 def emit_many(
     results: list[AnalysisResult], fmt: OutputFormat, limit: int, table: Callable[[AnalysisResult], None],
-    *, csv_raw: bool = False,
+    *, csv_raw: bool = False, paths: bool = False,
 ) -> None:
     """One result as :func:`emit` prints it; several: one tree or table each, one JSON document
     ``{"results": [...]}``, or one CSV with the queried model first on each row."""
     if len(results) == 1:
-        emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw)
+        emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw, paths=paths)
     elif fmt is OutputFormat.json:
         from ptmgraph.formats.json_doc import results_document
 
-        write_pieces(results_document(results))
+        write_pieces(results_document(results, paths=paths))
     elif fmt is OutputFormat.csv:
         from ptmgraph.formats.csv_table import results_to_csv
 
-        write_stdout(results_to_csv(results, raw=csv_raw))
+        write_stdout(results_to_csv(results, raw=csv_raw, paths=paths))
     else:
         for number, result in enumerate(results):
             if number:
@@ -294,6 +297,7 @@ def print_lineage(
     columns: str | None,
     *,
     max_paths: int = 200,
+    paths: bool = False,
 ) -> None:
     """``ancestry`` and ``impact``: one analysis per model, shown as trees, a flat table, JSON or CSV."""
     models = model_ids(model, from_file)
@@ -317,4 +321,4 @@ def print_lineage(
                 views.show_lineage_tree(screen, lg, result, direction=direction, relations=relations,
                                         max_depth=max_depth, columns=chosen, limit=limit)
 
-        emit_many(results, fmt, limit, table, csv_raw=csv_raw)
+        emit_many(results, fmt, limit, table, csv_raw=csv_raw, paths=paths)

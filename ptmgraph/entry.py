@@ -26,7 +26,7 @@ from typing import Any
 
 from ptmgraph.cli_runtime import LARGEST_WHOLE_NUMBER, ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
 
-_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat"}
+_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", "--paths": "paths"}
 """Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
 
 _VALUED = {
@@ -165,6 +165,7 @@ def run_lineage(call: LineageCall) -> None:
         values.get("flat", False),
         values.get("columns"),
         **({"max_paths": values["max_paths"]} if "max_paths" in values else {}),
+        paths=values.get("paths", False),
     )
 
 

@@ -15,14 +15,16 @@ FORMULA_START = r"^[=+\-@\t\r]"
 """A cell matching this starts a spreadsheet formula."""
 
 
-def result_to_csv(result: AnalysisResult, *, raw: bool = False) -> str:
-    return _csv(result.output_rows(), raw=raw)
+def result_to_csv(result: AnalysisResult, *, raw: bool = False, paths: bool = False) -> str:
+    """The main table; the deferred columns (``relation_path``) only with ``paths``."""
+    return _csv(result.output_rows(deferred=paths), raw=raw)
 
 
-def results_to_csv(results: list[AnalysisResult], *, raw: bool = False) -> str:
+def results_to_csv(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> str:
     """Several results' main tables as one CSV, each row led by the ``model`` it answers about."""
     frames = [
-        r.output_rows().select(pl.lit(r.summary.get("model", r.title)).alias("model"), pl.all()) for r in results
+        r.output_rows(deferred=paths).select(pl.lit(r.summary.get("model", r.title)).alias("model"), pl.all())
+        for r in results
     ]
     return _csv(pl.concat(frames, how="diagonal_relaxed"), raw=raw)
 
