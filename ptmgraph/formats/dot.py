@@ -31,13 +31,13 @@ import shutil
 import subprocess
 import unicodedata
 from typing import ClassVar, Literal
-from urllib.parse import quote as url_quote
 
 import graphviz
 
 from ptmgraph.formats.escaping import visible
 from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.subgraph import RELATION_ORDER, DrawnEdge, DrawnGraph, DrawnNode
+from ptmgraph.ids import hub_url
 
 RankDir = Literal["TB", "LR", "BT", "RL"]
 RANKDIRS: tuple[str, ...] = ("TB", "LR", "BT", "RL")
@@ -154,8 +154,6 @@ def _model_tooltip(node: DrawnNode) -> str:
     return " | ".join(parts)
 
 
-def _hub_url(model_id: str) -> str:
-    return "https://huggingface.co/" + url_quote(model_id, safe="/", errors="backslashreplace")
 
 
 def _node_attrs(node: DrawnNode) -> dict[str, str]:
@@ -169,8 +167,9 @@ def _node_attrs(node: DrawnNode) -> dict[str, str]:
             "tooltip": dot_text(clean_text(f"hidden: {shown}{more}", 4000)),
         }
     attrs = {"label": dot_text(*_model_lines(node)), "tooltip": dot_text(_model_tooltip(node))}
-    if len(str(node.id)) <= MAX_ID_CHARS:  # a link to the model's Hub page (SVG)
-        attrs |= {"URL": dot_text(_hub_url(str(node.id))), "target": "_blank"}
+    url = hub_url(str(node.id))
+    if url is not None:  # a link to the model's Hub page (SVG); a local id has none
+        attrs |= {"URL": dot_text(url), "target": "_blank"}
     styles = ["rounded", "filled"]
     if node.has_record is False:
         styles.append("dashed")
