@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import networkx as nx
 import polars as pl
@@ -21,16 +23,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from markdown_it import MarkdownIt
+from typer.testing import CliRunner
 
+from ptmgraph.cli import app
 from ptmgraph.formats.console import frame_table
 from ptmgraph.formats.csv_table import result_to_csv
 from ptmgraph.formats.dot import DotFormat, SvgFormat
 from ptmgraph.formats.escaping import printable, xml_text
+from ptmgraph.formats.figures import render_figure
 from ptmgraph.formats.gexf import GexfFormat
 from ptmgraph.formats.graphml import GraphMLFormat
 from ptmgraph.formats.markdown import escape_markdown, markdown_table
 from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Figure
 
 NASTY = ["\x00", "\x01", "\x1b[2J", "\x1b]8;;http://x\x07link\x1b]8;;\x07", "\ufffe", "\uffff", "\ud800", "\udfff",
          "&#1;", "&lt;b&gt;", "&amp;", "<b>", "]]>", "\n", "\r", "\r\n", "\t", "\x85", "\u2028", "\u202e", "\\",
@@ -196,3 +201,57 @@ def test_dot_source_is_read_by_graphviz_for_any_label() -> None:
     done = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr
     assert 'label="' not in _svg_text(done.stdout) or "x [label" in _svg_text(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def crafted_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Records whose id, licence and author carry a line feed that would fake a row, controls, an OSC 8
+    link, a clear-screen and entities."""
+    folder = tmp_path_factory.mktemp("crafted")
+    fake = "org/x\nmeta-llama/Llama-2-7b-chat-hf  finetune  99"
+    lines = [
+        {"id": "org/base", "downloads": 10, "tags": ["license:llama2"]},
+        {"id": fake, "downloads": 1, "author": "\x1b]8;;http://evil\x07me\x1b]8;;\x07",
+         "tags": ["license:mit\n\x1b[2J", "base_model:finetune:org/base"]},
+        {"id": "org/y", "downloads": 2, "tags": ["license:&#1;&lt;b&gt;\x01\ufffe", "base_model:finetune:org/base"]},
+    ]
+    (folder / "models.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    done = CliRunner().invoke(app, ["ingest", str(folder / "models.jsonl"), "--out", str(folder / "snap")])
+    assert done.exit_code == 0, done.output
+    return folder / "snap"
+
+
+@pytest.mark.parametrize("command", [["impact", "org/base", "--flat"], ["licenses"], ["list", "--author", "me"]])
+def test_a_crafted_id_prints_no_line_that_looks_like_a_row(crafted_snapshot: Path, command: list[str]) -> None:
+    done = CliRunner().invoke(app, [*command, "-s", str(crafted_snapshot)], env={"COLUMNS": "300"})
+    assert done.exit_code == 0, done.output
+    assert not any(line.startswith("meta-llama/") for line in done.stdout.splitlines())
+    assert "\x1b" not in done.stdout
+
+
+@pytest.mark.parametrize("suffix", [".graphml", ".gexf", ".svg"])
+def test_every_xml_export_of_crafted_records_is_well_formed(crafted_snapshot: Path, tmp_path: Path,
+                                                            suffix: str) -> None:
+    if suffix == ".svg" and shutil.which("dot") is None:
+        pytest.skip("Graphviz is installed by scripts/run")
+    out = tmp_path / f"drawing{suffix}"
+    done = CliRunner().invoke(app, ["export", "org/base", "--impact", "-s", str(crafted_snapshot), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    etree.fromstring(out.read_bytes())
+    ET.fromstring(out.read_bytes())
+
+
+def test_the_report_of_crafted_records_carries_no_raw_escape(crafted_snapshot: Path, tmp_path: Path) -> None:
+    done = CliRunner().invoke(app, ["report", "-s", str(crafted_snapshot), "--out", str(tmp_path / "r")])
+    assert done.exit_code == 0, done.output
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+    assert "\\\\x1b" in text  # shown escaped, not dropped
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(labels=st.lists(encodable_text, min_size=1, max_size=3))
+@pytest.mark.filterwarnings("ignore:Glyph")  # a character the font lacks is drawn as a box: not our concern
+def test_a_figure_svg_is_well_formed_for_any_label(labels: list[str]) -> None:
+    figure = Figure(name="f", title=labels[0], kind="bar", x=labels, y=[1.0] * len(labels))
+    ET.fromstring(render_figure(figure, "svg"))

@@ -11,6 +11,8 @@ escape in one style, ``\\x01`` / ``\\ufffe`` / ``\\U0010ffff`` (:func:`visible`)
   private-use characters; ``&`` written ``&amp;`` (Graphviz reads entities), ``\\`` doubled.
 - Markdown (``report.md``): :func:`ptmgraph.formats.markdown.escape_markdown`: :func:`printable`
   first, then markup characters.
+- figures (matplotlib PNG and SVG): :func:`ptmgraph.formats.figures.figure_text`: :func:`printable`,
+  :func:`xml_text`, and ``$`` escaped (no mathtext).
 - CSV: :mod:`ptmgraph.formats.csv_table`: the CSV writer quotes; formula starts get a leading ``'``.
 
 This module is the standard library only: the terminal path imports it on a cold query.
