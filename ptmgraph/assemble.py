@@ -155,7 +155,7 @@ def _case_collisions(ids: pl.Series, sources: pl.Series, spellings: pl.DataFrame
     rows = []
     for (model,), group in clashing.group_by("model", maintain_order=True):
         named = ", ".join(f"{i!r} ({s})" for i, s in group.select("id", "source").iter_rows())
-        rows.append({"source": ";".join(group["source"].to_list()), "model": model,
+        rows.append({"source": ";".join(s for s in group["source"].to_list() if s), "model": model,
                      "message": f"ids differ only in letter case: {named}; one model (the Hub treats them alike), "
                                 f"merged under {model!r}, the first read; the first record's values win"})
     return pl.DataFrame(rows, schema=PROBLEMS_SCHEMA)
