@@ -102,6 +102,7 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
     known = tables.known_ids.drop_nulls().unique().sort()
     record_ids = current_ids(tables.records["id"])
     spellings = _first_spellings(pl.concat([record_ids, current_ids(known)]))
+    case_problems = _case_collisions(record_ids, tables.records["source"], spellings)
     records, merged_rows = _merge_records(tables.records, record_ids, spellings)
     if consume:
         tables.records = tables.records.clear()
@@ -124,7 +125,8 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
         edges=edges,
         evidence=kept,
         dangling=dangling,
-        problems=tables.problems.select(list(PROBLEMS_SCHEMA)).cast(PROBLEMS_SCHEMA),  # type: ignore[arg-type]
+        problems=pl.concat([tables.problems.select(list(PROBLEMS_SCHEMA)).cast(PROBLEMS_SCHEMA),  # type: ignore[arg-type]
+                            case_problems]),
         files=_files(tables.files, spellings),
         meta={"sources": list(tables.sources)},
     )
@@ -164,6 +166,25 @@ def _drained_in_one_piece(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 # --- records --------------------------------------------------------------------------------------
+
+
+def _case_collisions(ids: pl.Series, sources: pl.Series, spellings: pl.DataFrame) -> pl.DataFrame:
+    """A problem row for each model whose records carry ids that differ only in letter case, naming every
+    spelling and where each was read. The Hub treats such ids as one repo, so they are one model: its
+    records are merged under the spelling read first, the first record's values winning (as for exact
+    duplicates, :func:`_merge_records`); a crawl reads its records in the code-point order of their ids."""
+    frame = pl.DataFrame({"id": ids, "source": sources, "model": _known_spelling(ids, spellings)})
+    spelled = frame.unique(["model", "id"], keep="first", maintain_order=True)
+    clashing = spelled.filter(pl.col("model").is_duplicated())
+    if not clashing.height:
+        return pl.DataFrame(schema=PROBLEMS_SCHEMA)
+    rows = []
+    for (model,), group in clashing.group_by("model", maintain_order=True):
+        named = ", ".join(f"{i!r} ({s})" for i, s in group.select("id", "source").iter_rows())
+        rows.append({"source": ";".join(s for s in group["source"].to_list() if s), "model": model,
+                     "message": f"ids differ only in letter case: {named}; one model (the Hub treats them alike), "
+                                f"merged under {model!r}, the first read; the first record's values win"})
+    return pl.DataFrame(rows, schema=PROBLEMS_SCHEMA)
 
 
 def _merge_records(

@@ -108,25 +108,36 @@ class LineageGraph:
     def resolve(self, query: str) -> str:
         """The canonical id for what a user typed (URL, other letter case, trailing slash ...).
 
+        An id stored in the snapshot, typed as it is stored, is itself (a local id such as
+        ``team/My Model v2`` included: README "Identity"); otherwise the Hub id the query names
+        (:func:`~ptmgraph.ids.normalize_reference`), then the query as typed, in any letter case.
         Raises :class:`UnknownModelError` with the closest known ids when there is none.
         """
+        ids = self.compact.ids
+        if (ids == query).any():
+            return query
         norm = normalize_reference(query)
-        if norm.id:
-            # A vectorised scan instead of a dict of every id; the first spelling is canonical, as in IdIndex.
-            # Only ids as long as the query are lowercased: lowercasing keeps a string's length, except that
-            # U+0130 (I with a dot) becomes two characters, so shorter ids that are not ASCII are kept too.
-            target = norm.id.lower()
-            ids = self.compact.ids
-            lengths = ids.str.len_chars()
-            shorter_not_ascii = (lengths < len(target)) & (ids.str.len_bytes() != lengths)
-            candidates = ((lengths == len(target)) | shorter_not_ascii).arg_true()
-            same = candidates.filter(ids.gather(candidates).str.to_lowercase() == target)
-            if same.len():
-                return self.compact.name(int(same[0]))
+        for wanted in dict.fromkeys(text for text in (norm.id, query.strip()) if text):
+            found = self._any_case(wanted)
+            if found is not None:
+                return found
         found = self.index.canonical(norm.id) if norm.id else None
         if found is None:
             raise UnknownModelError(query, self.index.closest(norm.id or query))
         return found
+
+    def _any_case(self, wanted: str) -> str | None:
+        """The first stored id equal to ``wanted`` but for letter case (the first spelling is canonical, as in
+        IdIndex), by a vectorised scan instead of a dict of every id. Only ids as long as ``wanted`` are
+        lowercased: lowercasing keeps a string's length, except that U+0130 (I with a dot) becomes two
+        characters, so shorter ids that are not ASCII are kept too."""
+        target = wanted.lower()
+        ids = self.compact.ids
+        lengths = ids.str.len_chars()
+        shorter_not_ascii = (lengths < len(target)) & (ids.str.len_bytes() != lengths)
+        candidates = ((lengths == len(target)) | shorter_not_ascii).arg_true()
+        same = candidates.filter(ids.gather(candidates).str.to_lowercase() == target)
+        return self.compact.name(int(same[0])) if same.len() else None
 
     def node(self, model_id: str) -> dict[str, Any]:
         """The node's attributes (see :data:`NODE_ATTRIBUTES`)."""

@@ -656,7 +656,7 @@ def _read(path: Path, columns: list[str] | None) -> pl.DataFrame:
     if not os.path.lexists(path) and path.name == "files.parquet":  # a version-1 snapshot (_checked_files)
         return pl.DataFrame(schema=FILES_SCHEMA)
     try:
-        return pl.read_parquet(path, columns=columns)
+        return pl.read_parquet(path, columns=columns, glob=False)  # a path is a path, never a pattern
     except (Exception, PanicException) as err:  # corrupt files raise several types, and can panic polars
         raise SnapshotError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
 
@@ -681,7 +681,7 @@ def open_snapshot(directory: Path) -> Snapshot:
                 other_types[name] = []
                 continue
             try:
-                stored = pl.read_parquet_schema(paths[name])
+                stored = pl.scan_parquet(paths[name], glob=False).collect_schema()
             except (Exception, PanicException) as err:
                 raise SnapshotError(f"{paths[name]}: not a readable Parquet file ({type(err).__name__})") from None
             missing = [c for c in schema if c not in stored and c not in _old(meta, name)]

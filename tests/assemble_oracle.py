@@ -130,9 +130,28 @@ def assemble(harvest: Harvest) -> Snapshot:
         edges=pl.DataFrame(edges, schema=EDGES_SCHEMA),
         evidence=pl.DataFrame(list(evidence.values()), schema=EVIDENCE_SCHEMA),
         dangling=pl.DataFrame(dangling, schema=DANGLING_SCHEMA),
-        problems=pl.DataFrame([p.__dict__ for p in harvest.problems], schema=PROBLEMS_SCHEMA),
+        problems=pl.DataFrame([p.__dict__ for p in harvest.problems] + _case_problems(harvest, index),
+                              schema=PROBLEMS_SCHEMA),
         meta={"sources": list(harvest.sources)},
     )
+
+
+def _case_problems(harvest: Harvest, index: IdIndex) -> list[dict[str, object]]:
+    """One problem per model whose records spell its id in several letter cases: each spelling with the
+    source of its first record, in reading order."""
+    spellings: dict[str, dict[str, str]] = defaultdict(dict)  # model -> spelling -> first source
+    for record in harvest.records:
+        model_id = current_id(record.id)
+        spellings[index.canonical(model_id) or model_id].setdefault(model_id, record.source)
+    problems: list[dict[str, object]] = []
+    for model, spelled in spellings.items():
+        if len(spelled) > 1:
+            named = ", ".join(f"{i!r} ({s})" for i, s in spelled.items())
+            problems.append({
+                "source": ";".join(s for s in spelled.values() if s), "model": model,
+                "message": f"ids differ only in letter case: {named}; one model (the Hub treats them alike), "
+                           f"merged under {model!r}, the first read; the first record's values win"})
+    return problems
 
 
 _WEAK_DANGLING_COLUMNS = ("kind", "field", "source", "raw")

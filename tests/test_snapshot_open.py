@@ -139,11 +139,13 @@ def test_a_model_named_in_another_letter_case_resolves_to_its_first_spelling() -
     lg = LineageGraph(snapshot.Snapshot(models, base.edges.head(0), base.evidence.head(0), base.dangling.head(0),
                                         base.problems.head(0)))
 
-    def as_it_was(query: str) -> str:  # the lookup before: every id lowercased, then the fuzzy index
+    def as_it_was(query: str) -> str:  # by hand: an id as stored, then every id lowercased, then the fuzzy index
+        if query in ids:
+            return query
         norm = normalize_reference(query)
-        if norm.id:
-            same = (pl.Series(ids).str.to_lowercase() == norm.id.lower()).arg_true()
-            if same.len():
+        for wanted in (norm.id, query.strip()):  # the Hub id named, then the text as typed (a local id)
+            same = (pl.Series(ids).str.to_lowercase() == wanted.lower()).arg_true() if wanted else []
+            if len(same):
                 return ids[same[0]]
         found = lg.index.canonical(norm.id) if norm.id else None
         if found is None:

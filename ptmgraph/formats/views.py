@@ -167,9 +167,9 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
         view = parents.select(
             "id", "relation", pl.col("relation_rule").alias("decided by"),
             pl.col("parent_confidence").alias("parent conf."), pl.col("relation_confidence").alias("relation conf."),
-            pl.col("evidence").list.join("\n"), "downloads",
+            "evidence", "downloads",
         )
-        print_lines(console, frame_table(view, title="parents", width=width))
+        print_lines(console, frame_table(view, title="parents", width=width, line_lists=frozenset({"evidence"})))
     kids = rows.filter(pl.col("direction") == "child")
     groups = kids.group_by("relation").len().sort(["len", "relation"], descending=[True, False])
     for relation, count in groups.iter_rows():
