@@ -14,6 +14,7 @@ from ptmgraph.lazy import lazy_attributes
 if TYPE_CHECKING:
     from analyses.check import check
     from analyses.completeness import completeness
+    from analyses.diff import diff_snapshots
     from analyses.finding import list_models, search
     from analyses.licenses import classify_license_pair, license_drift
     from analyses.lineage import ancestry, impact
@@ -30,6 +31,7 @@ _LAZY = {
     "search": "analyses.finding",
     "classify_license_pair": "analyses.licenses",
     "license_drift": "analyses.licenses",
+    "diff_snapshots": "analyses.diff",
     "ancestry": "analyses.lineage",
     "impact": "analyses.lineage",
     "dangling": "analyses.overview",
@@ -80,6 +82,7 @@ __all__ = [
     "classify_license_pair",
     "completeness",
     "dangling",
+    "diff_snapshots",
     "impact",
     "license_drift",
     "list_models",

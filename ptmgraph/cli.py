@@ -21,6 +21,7 @@ from ptmgraph.cli_runtime import (
     ANY_EDGE,
     MIN_CONFIDENCE,
     READS,
+    ChangesFormat,
     ColorChoice,
     ConfidenceChoice,
     FindingsFormat,
@@ -406,6 +407,41 @@ def stale(
         result = analyses.stale_ancestors(lg, model)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
         emit_table(result, fmt, limit, columns)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier snapshot directory.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The later snapshot directory.")],
+    watch: Annotated[
+        list[str] | None,
+        typer.Option("--watch", "-w", metavar="MODEL", show_default=False,
+                     help="Flag changes to this model and its descendants; exit 1 if any (repeatable)."),
+    ] = None,
+    watch_from_file: Annotated[
+        Path | None,
+        typer.Option("--watch-from-file", metavar="FILE", show_default=False,
+                     help="More models to watch, one id a line (# comments, ORG/NAME@REVISION accepted)."),
+    ] = None,
+    fmt: Annotated[
+        ChangesFormat, typer.Option("--format", "-f", metavar="table|json|csv|markdown", help="Output format.")
+    ] = ChangesFormat.table,
+    limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
+) -> None:
+    """What changed from OLD to NEW: models and edges added and removed, relation, licence, access and
+    weight-file changes, new and removed descendants of --watch models; exit 1 when a watched one changed."""
+    import analyses
+
+    watched = model_ids(watch, watch_from_file, required=False)
+    with user_errors():
+        result = analyses.diff_snapshots(load(old), load(new), watched)
+        columns = ["change", "id", "watch", "base", "old", "new", "detail"]
+        if watched:
+            columns.insert(0, "watched")
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
+    if result.summary["watched_changes"]:
+        raise typer.Exit(1)
 
 
 CompromisedOption = Annotated[

@@ -58,6 +58,15 @@ class FindingsFormat(str, Enum):
     sarif = "sarif"
 
 
+class ChangesFormat(str, Enum):
+    """The formats of a command whose rows are changes (``diff``): :class:`OutputFormat` and Markdown."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
 class RelationChoice(str, Enum):
     finetune = "finetune"
     adapter = "adapter"
@@ -165,7 +174,7 @@ def write_document(fmt: str, results: list[AnalysisResult], *, csv_raw: bool = F
 
 def emit(
     result: AnalysisResult,
-    fmt: OutputFormat | FindingsFormat,
+    fmt: OutputFormat | FindingsFormat | ChangesFormat,
     limit: int,
     table: Callable[[], None] | None = None,
     *,
@@ -184,7 +193,7 @@ def emit(
 
 
 def emit_table(
-    result: AnalysisResult, fmt: OutputFormat | FindingsFormat, limit: int, columns: list[str], *,
+    result: AnalysisResult, fmt: OutputFormat | FindingsFormat | ChangesFormat, limit: int, columns: list[str], *,
     csv_raw: bool = False,
 ) -> None:
     """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
