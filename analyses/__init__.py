@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from analyses.completeness import completeness
     from analyses.diff import diff_snapshots
     from analyses.finding import list_models, search
+    from analyses.history import model_history
     from analyses.licenses import classify_license_pair, license_drift
     from analyses.lineage import ancestry, impact
     from analyses.overview import dangling, model_info, problems, stats
@@ -32,6 +33,7 @@ _LAZY = {
     "classify_license_pair": "analyses.licenses",
     "license_drift": "analyses.licenses",
     "diff_snapshots": "analyses.diff",
+    "model_history": "analyses.history",
     "ancestry": "analyses.lineage",
     "impact": "analyses.lineage",
     "dangling": "analyses.overview",
@@ -86,6 +88,7 @@ __all__ = [
     "impact",
     "license_drift",
     "list_models",
+    "model_history",
     "model_info",
     "problems",
     "reach_ranking",

@@ -444,6 +444,32 @@ def diff(
         raise typer.Exit(1)
 
 
+@app.command()
+def history(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL).")],
+    history_dir: Annotated[
+        Path, typer.Option("--history", metavar="DIR", help="The history: dated snapshots DIR/date=YYYY-MM-DD/.")
+    ],
+    fmt: Annotated[
+        ChangesFormat, typer.Option("--format", "-f", metavar="table|json|csv|markdown", help="Output format.")
+    ] = ChangesFormat.table,
+    limit: LimitOption = 0,
+    csv_raw: CsvRawOption = False,
+) -> None:
+    """How MODEL's parents, licence, access, downloads and reach changed across the dated snapshots of a
+    history (written by ingest or crawl --history DIR)."""
+    import analyses
+    from ptmgraph.snapshot import SnapshotError, history_partitions
+
+    with user_errors():
+        partitions = history_partitions(history_dir)
+        if not partitions:
+            raise SnapshotError(f"{history_dir}: holds no dated snapshot (date=YYYY-MM-DD/)")
+        result = analyses.model_history([(day, load(path)) for day, path in partitions], model)
+        columns = ["date", "parents", "license", "access", "downloads", "reach", "changed", "present"]
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
+
+
 CompromisedOption = Annotated[
     list[str] | None,
     typer.Option("--compromised", "-c", help="A model to treat as compromised (repeatable).", show_default=False),
@@ -739,11 +765,52 @@ def explore(
                   query=query)
 
 
+HistoryOption = Annotated[
+    Path | None,
+    typer.Option("--history", metavar="DIR", show_default=False,
+                 help="Also keep the snapshot in this history, as DIR/date=YYYY-MM-DD/ (plain Parquet, written once)."),
+]
+HistoryDateOption = Annotated[
+    str | None,
+    typer.Option("--history-date", metavar="YYYY-MM-DD", show_default=False,
+                 help="The day to file the snapshot under in --history (default: today, UTC)."),
+]
+
+
+def _history_slot(history: Path | None, day: str | None) -> str | None:
+    """The ``--history`` day, checked before any work: exit 2 for a bad date, 1 for a day already kept."""
+    if history is None:
+        if day is not None:
+            fail("--history-date needs --history DIR", 2)
+        return None
+    from datetime import datetime, timezone
+
+    from ptmgraph.snapshot import SnapshotError, history_partition
+
+    day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    try:
+        history_partition(history, day)
+    except SnapshotError as e:
+        fail(str(e), 2 if "not a date" in str(e) else 1)
+    return day
+
+
+def _keep_in_history(out_dir: Path, history: Path | None, day: str | None) -> None:
+    if history is None or day is None:
+        return
+    from ptmgraph.snapshot import add_to_history
+
+    partition = add_to_history(out_dir, history, day)
+    _err().print(f"kept it in the history as {partition}", highlight=False, markup=False)
+
+
 @app.command()
 def ingest(
     sources: Annotated[list[Path], typer.Argument(help="Hub record files or folders, edge lists, model repos.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
     kind: Annotated[str | None, typer.Option(help="Force the input kind: hub-records, edge-list or local.")] = None,
+    history: HistoryOption = None,
+    history_date: HistoryDateOption = None,
 ) -> None:
     """Build a snapshot from files: Hub API records, READMEs, model trees, edge lists, local repos or the HF cache."""
     from ptmgraph import snapshot as snapshot_io
@@ -752,6 +819,7 @@ def ingest(
     from ptmgraph.sources import open_source
     from ptmgraph.sources.interface import harvest_tables
 
+    day = _history_slot(history, history_date)
     with user_errors():
         tables = HarvestTables.concat([harvest_tables(open_source(path, kind)) for path in sources])
         snap = assemble_tables(tables, consume=True, text_lists=False)
@@ -761,6 +829,7 @@ def ingest(
             f"{snap.dangling.height} dangling references, {snap.problems.height} problems",
             highlight=False,
         )
+        _keep_in_history(out_dir, history, day)
 
 
 _LONGEST_SECONDS = 30 * 24 * 3600
@@ -839,6 +908,8 @@ def crawl(
     max_journal_bytes: Annotated[
         int, typer.Option(min=1, help="Bytes the state directory's journal may reach; then the crawl stops.")
     ] = 1 << 30,
+    history: HistoryOption = None,
+    history_date: HistoryDateOption = None,
 ) -> None:
     """Crawl the Hub (or HF_ENDPOINT): descendants of --root models and/or a bulk listing. Resumable.
 
@@ -858,6 +929,7 @@ def crawl(
         fail("give --root, or a bulk listing with --author, --search or --limit", 2)
     if fetch_files not in FETCH_FILES:
         fail(f"--fetch-files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}", 2)
+    day = _history_slot(history, history_date)
     limits = Limits(connect_timeout=connect_timeout, read_timeout=timeout, max_wait=max_wait, max_pages=max_pages,
                     workers=workers, request_deadline=request_deadline, deadline=deadline, max_requests=max_requests,
                     max_journal_bytes=max_journal_bytes)
@@ -889,6 +961,10 @@ def crawl(
             lines.append("ptmgraph: partial crawl: " + "; ".join(partial))
         for line in lines:
             _err().print(line, markup=False, highlight=False, soft_wrap=True)
+        if result.complete:
+            _keep_in_history(out_dir, history, day)
+        elif history is not None:
+            _err().print("ptmgraph: the partial snapshot was not added to the history", markup=False, highlight=False)
     if not result.complete:
         raise SystemExit(3)
 
