@@ -124,3 +124,23 @@ def test_the_readmes_duckdb_query_runs_on_a_history(history: Path, monkeypatch: 
     found = duckdb.sql(query).fetchall()
     assert [(str(day), downloads) for day, _, downloads in found] == [
         ("2026-11-01", 100), ("2026-11-08", 150), ("2026-11-15", 150)]
+
+
+def test_a_crawl_keeps_its_snapshot_in_the_history_and_is_refused_a_second_time_that_day(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub_server import HubData, HubServer, point_hf_at
+
+    records = {r["id"]: r for r in DAYS["2026-11-08"]}
+    history = tmp_path / "history"
+    crawl = ["crawl", "--root", GEMMA, "--out", str(tmp_path / "snap"), "--no-progress", "--history", str(history),
+             "--history-date", "2026-12-01"]
+    with HubServer(HubData(records=records)) as server:  # type: ignore[arg-type]
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        code, _, err = invoke(*crawl)
+        assert code == 0, err
+        asked = len(server.log)
+        code, _, err = invoke(*crawl)
+        assert code == 1 and "already holds a snapshot of 2026-12-01" in " ".join(err.split())
+        assert len(server.log) == asked  # refused before any request
+    assert os.listdir(history) == ["date=2026-12-01"]
+    assert [(r["date"], r["reach"]) for r in rows(GEMMA, "--history", str(history))] == [("2026-12-01", 2)]
