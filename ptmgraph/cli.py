@@ -396,6 +396,11 @@ def stale(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    since: Annotated[
+        Path | None,
+        typer.Option("--since", metavar="OLD_SNAPSHOT", show_default=False,
+                     help="Only ancestors that changed after this earlier snapshot (what changed since I looked)."),
+    ] = None,
     query: Query = ANY_EDGE,
 ) -> None:
     """Stale ancestors: bases whose weights (or only card) changed after the model was made, with a newer
@@ -404,7 +409,8 @@ def stale(
 
     with user_errors():
         lg = query.load(snapshot, None if model else READS["stale"])
-        result = analyses.stale_ancestors(lg, model)
+        earlier = load(since) if since is not None else None
+        result = analyses.stale_ancestors(lg, model, since=earlier)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
         emit_table(result, fmt, limit, columns)
 

@@ -265,7 +265,8 @@ READS: dict[str, dict[str, list[str]]] = {
     "stats": {"models": ["has_record"], "edges": ["relation_rule", "relations_disagree"], "evidence": ["kind"],
               "dangling": ["reason"], "problems": ["model"]},
     "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
-              "dangling": ["child", "raw", "reason"], "files": ["model", "path", "part", "last_commit_date"]},
+              "dangling": ["child", "raw", "reason"],
+              "files": ["model", "path", "part", "last_commit_date", "last_commit_id"]},
     "risk": {"models": ["downloads", "license", "has_record", "weight_formats"], "edges": ["loads_code"],
              "files": ["model", "path", "security_status", "security_detail"]},
 }
