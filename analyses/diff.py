@@ -60,7 +60,7 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "detail": pl.String(),
     "watched": pl.Boolean(),
 }
-_MODEL_COLUMNS = ["id", "sha", "license", "access", "files"]
+_MODEL_COLUMNS = ["id", "sha", "license", "access"]
 _FILE_COLUMNS = ["model", "path", "part", "sha256", "blob_id", "last_commit_id"]
 _CONTENT_IDS = ("sha256", "blob_id", "last_commit_id")
 
@@ -115,8 +115,9 @@ def _weights_changed(old: LineageGraph, new: LineageGraph, both: pl.DataFrame) -
     """``weights_changed`` rows (module docstring) of the models in ``both`` (OLD's columns, then NEW's as
     ``*_new``)."""
     changed_repo = both.filter(~pl.col("sha").eq_missing(pl.col("sha_new")) | pl.col("sha").is_null())
-    before = _weight_paths(changed_repo.select("id", "files"))
-    after = _weight_paths(changed_repo.select("id", pl.col("files_new").alias("files")))
+    # the file lists of these models only: at Hub scale the lists of every model are most of a snapshot
+    before = _weight_paths(old.snapshot.columns_where("models", ["id", "files"], "id", changed_repo["id"]))
+    after = _weight_paths(new.snapshot.columns_where("models", ["id", "files"], "id", changed_repo["id"]))
     added = after.join(before, on=["id", "path"], how="anti").with_columns(pl.lit("added").alias("how"))
     removed = before.join(after, on=["id", "path"], how="anti").with_columns(pl.lit("removed").alias("how"))
     old_files = old.snapshot.columns("files", _FILE_COLUMNS).filter(pl.col("part") == "weights")

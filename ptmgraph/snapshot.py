@@ -109,6 +109,11 @@ class Snapshot:
         """``columns`` of table ``name`` (every row)."""
         return self.table(name).select(columns)
 
+    def columns_where(self, name: str, columns: list[str], key: str, values: pl.Series) -> pl.DataFrame:
+        """``columns`` of table ``name`` in the rows whose ``key`` is one of ``values`` (in table order)."""
+        return self.columns(name, list(dict.fromkeys([key, *columns]))).filter(
+            pl.col(key).is_in(values.implode())).select(columns)
+
     def with_edges(self, edges: pl.DataFrame) -> Snapshot:
         """This snapshot with other edges (and so without its stored index)."""
         return replace(self, edges=edges, index=None)
@@ -734,6 +739,20 @@ class StoredSnapshot(Snapshot):
                     raise SnapshotError(f"{path}: column {column!r} has empty values")
             have.update((c, frame[c]) for c in wanted)
         return pl.DataFrame([have[c] for c in columns])
+
+    def columns_where(self, name: str, columns: list[str], key: str, values: pl.Series) -> pl.DataFrame:
+        """As :meth:`Snapshot.columns_where`, reading from the file only the rows asked for (a columns not read
+        yet, of a table read whole or of an older format: as the base class does)."""
+        wanted = list(dict.fromkeys([key, *columns]))
+        if name in self.__dict__ or all(c in self._columns[name] for c in wanted) or any(
+                c in _old(self.meta, name) for c in wanted):
+            return super().columns_where(name, columns, key, values)
+        path = self._paths[name]
+        try:
+            frame = pl.scan_parquet(path).select(wanted).filter(pl.col(key).is_in(values.implode())).collect()
+        except (Exception, PanicException) as err:
+            raise SnapshotError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
+        return _typed(frame, {c: TABLES[name][c] for c in wanted}, path).select(columns)
 
     def with_edges(self, edges: pl.DataFrame) -> Snapshot:
         other = StoredSnapshot(self._files, self.meta, self._paths, self._pin)
