@@ -409,13 +409,13 @@ def stale(
 
     with user_errors():
         lg = query.load(snapshot, None if model else READS["stale"])
-        earlier = load(since) if since is not None else None
+        earlier = query.load(since) if since is not None else None
         result = analyses.stale_ancestors(lg, model, since=earlier)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
         emit_table(result, fmt, limit, columns)
 
 
-@app.command()
+@query_command()
 def diff(
     old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier snapshot directory.")],
     new: Annotated[Path, typer.Argument(metavar="NEW", help="The later snapshot directory.")],
@@ -434,6 +434,7 @@ def diff(
     ] = ChangesFormat.table,
     limit: LimitOption = 50,
     csv_raw: CsvRawOption = False,
+    query: Query = ANY_EDGE,
 ) -> None:
     """What changed from OLD to NEW: models and edges added and removed, relation, licence, access and
     weight-file changes, new and removed descendants of --watch models; exit 1 when a watched one changed."""
@@ -441,7 +442,7 @@ def diff(
 
     watched = model_ids(watch, watch_from_file, required=False)
     with user_errors():
-        result = analyses.diff_snapshots(load(old), load(new), watched)
+        result = analyses.diff_snapshots(query.load(old), query.load(new), watched)
         columns = ["change", "id", "watch", "base", "old", "new", "detail"]
         if watched:
             columns.insert(0, "watched")
@@ -450,7 +451,7 @@ def diff(
         raise typer.Exit(1)
 
 
-@app.command()
+@query_command()
 def history(
     model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL).")],
     history_dir: Annotated[
@@ -461,6 +462,7 @@ def history(
     ] = ChangesFormat.table,
     limit: LimitOption = 0,
     csv_raw: CsvRawOption = False,
+    query: Query = ANY_EDGE,
 ) -> None:
     """How MODEL's parents, licence, access, downloads and reach changed across the dated snapshots of a
     history (written by ingest or crawl --history DIR)."""
@@ -471,7 +473,7 @@ def history(
         partitions = history_partitions(history_dir)
         if not partitions:
             raise SnapshotError(f"{history_dir}: holds no dated snapshot (date=YYYY-MM-DD/)")
-        result = analyses.model_history([(day, load(path)) for day, path in partitions], model)
+        result = analyses.model_history([(day, query.load(path)) for day, path in partitions], model)
         columns = ["date", "parents", "license", "access", "downloads", "reach", "changed", "present"]
         emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
 
@@ -795,9 +797,13 @@ def _history_slot(history: Path | None, day: str | None) -> str | None:
 
     day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     try:
+        datetime.strptime(day, "%Y-%m-%d")
+    except ValueError:
+        fail(f"--history-date must be a date (YYYY-MM-DD), not {day!r}", 2)
+    try:
         history_partition(history, day)
     except SnapshotError as e:
-        fail(str(e), 2 if "not a date" in str(e) else 1)
+        fail(str(e))
     return day
 
 

@@ -273,7 +273,7 @@ def test_the_format_choices_are_the_result_formats() -> None:
 
 
 QUERY_COMMANDS = ["ancestry", "impact", "info", "stats", "audit-relations", "licenses", "audit", "reach", "stale",
-                  "risk", "check", "report", "export", "explore"]
+                  "risk", "check", "report", "export", "explore", "diff", "history"]
 """The commands the README says take --min-confidence: every command that walks the graph's edges."""
 
 

@@ -108,7 +108,7 @@ def test_a_second_snapshot_of_the_same_day_is_refused_and_nothing_changes(histor
     assert not (tmp_path / "snap").exists()  # refused before any work
     assert (history / "date=2026-11-15" / "models.parquet").read_bytes() == before
     code, err = ingest(tmp_path, "2026-13-01", DAYS["2026-11-01"], history)
-    assert code == 2 and "not a date" in err
+    assert code == 2 and "--history-date must be a date" in err
 
 
 def test_polars_reads_the_history_as_one_hive_partitioned_dataset(history: Path) -> None:
