@@ -15,7 +15,8 @@ its id (a row of the ``models`` table: a record, or an id known only as a base),
   :func:`ptmgraph.extract.file_part` calls ``weights``) differ: a weight file added or removed in its
   ``files`` list, or a weight file listed in both snapshots' ``files`` tables whose content differs (its
   LFS ``sha256`` when both listings give one, else its ``blob_id``, else its ``last_commit_id``).
-  ``detail`` names the files. A model whose repo ``sha`` is the same in both is unchanged (the repo's
+  ``detail`` names the files by how each changed; ``old`` the removed and changed ones, ``new`` the added
+  and changed ones. A model whose repo ``sha`` is the same in both is unchanged (the repo's
   commit fixes every file).
 - ``descendant_added`` / ``descendant_removed``, for each *watched* model W (``--watch``; in ``watch``):
   a model in W's reach (:mod:`ptmgraph.traverse`: its descendants, every relation) in NEW and not in
@@ -133,10 +134,17 @@ def _weights_changed(old: LineageGraph, new: LineageGraph, both: pl.DataFrame) -
     files = pl.concat([added, removed, content])
     if files.is_empty():
         return pl.DataFrame(schema=ROW_SCHEMA).drop("watched")
-    per_model = (files.sort("path").group_by("id", "how").agg(pl.col("path").str.join(", "))
-                 .select("id", pl.format("{}: {}", "how", "path").alias("part"))
-                 .sort("part").group_by("id").agg(pl.col("part").str.join("; ").alias("detail")))
-    return _rows(per_model, "weights_changed", id=pl.col("id"), detail=pl.col("detail"))
+    per_how = (files.sort("path").group_by("id", "how").agg(pl.col("path").str.join(", "))
+               .with_columns(pl.format("{}: {}", "how", "path").alias("part")).sort("part"))
+    per_model = per_how.group_by("id").agg(
+        pl.col("part").str.join("; ").alias("detail"),
+        pl.col("path").filter(pl.col("how") != "added").str.join(", ").alias("old"),
+        pl.col("path").filter(pl.col("how") != "removed").str.join(", ").alias("new"),
+    )
+    empty = pl.lit(None, pl.String())
+    return _rows(per_model, "weights_changed", id=pl.col("id"), detail=pl.col("detail"),
+                 old=pl.when(pl.col("old") != "").then(pl.col("old")).otherwise(empty),
+                 new=pl.when(pl.col("new") != "").then(pl.col("new")).otherwise(empty))
 
 
 def diff_snapshots(old: LineageGraph, new: LineageGraph, watch: Sequence[str] = ()) -> AnalysisResult:

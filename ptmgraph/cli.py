@@ -443,9 +443,9 @@ def diff(
     watched = model_ids(watch, watch_from_file, required=False)
     with user_errors():
         result = analyses.diff_snapshots(query.load(old), query.load(new), watched)
-        columns = ["change", "id", "watch", "base", "old", "new", "detail"]
+        columns = ["change", "id", "old", "new", "base", "watch", "detail"]  # by priority: the last drops first
         if watched:
-            columns.insert(0, "watched")
+            columns.insert(2, "watched")
         emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
     if result.summary["watched_changes"]:
         raise typer.Exit(1)

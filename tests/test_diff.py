@@ -114,6 +114,9 @@ def test_diff_lists_relation_licence_access_and_weight_changes_per_model(snaps: 
         ("o/child", "added: model.safetensors; removed: pytorch_model.bin"),
         ("o/quant", "added: model.Q4_K_M.gguf; removed: model.safetensors"),
     ]
+    assert of(doc, "weights_changed", "id", "old", "new") == [
+        ("o/base", "model.safetensors", "model.safetensors"), ("o/child", "pytorch_model.bin", "model.safetensors"),
+        ("o/quant", "model.safetensors", "model.Q4_K_M.gguf")]
     assert doc["changes"] == len(doc["rows"]) == 12 and doc["watched_changes"] == 0
     assert {r["change"]: r["rows"] for r in doc["tables"]["by_change"]}["edge_added"] == 2
 
@@ -171,3 +174,14 @@ def test_diff_as_markdown_and_csv(snaps: dict[str, str]) -> None:
     code, csv = run("diff", snaps["old"], snaps["new"], "-f", "csv")
     assert csv.splitlines()[0] == "change,id,base,watch,old,new,detail,watched"
     assert "license_changed,o/child,,,mit,apache-2.0,,false" in csv.splitlines()
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_the_table_fits_the_terminal_and_shows_every_change(snaps: dict[str, str], columns: int) -> None:
+    result = CliRunner().invoke(app, ["--no-pager", "diff", snaps["old"], snaps["new"], "--watch", GEMMA],
+                                env={"COLUMNS": str(columns), "NO_COLOR": "1"})
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= columns for line in lines), [line for line in lines if len(line) > columns][:2]
+    ids = {token for line in lines for token in line.split()}
+    assert {"n/new-ft", "a/moved", "o/gone", "o/quant", "o/child", "o/later-gated", "o/base"} <= ids
