@@ -85,8 +85,8 @@ RelationOption = Annotated[
 ConfidenceOption = Annotated[
     ConfidenceChoice | None,
     typer.Option(MIN_CONFIDENCE, metavar="low|medium|high", show_default=False,
-                 help="Drop edges below this confidence (high: declared or Hub-labelled, "
-                 "medium: config or card prose, low: name only)."),
+                 help="Drop edges whose parent confidence is below this (high: the child's card, Hub tags "
+                 "or an edge list; medium: the Hub's tree or config files only; low: card prose or the name)."),
 ]
 """The query option of :func:`query_command`: declared here only."""
 DepthOption = Annotated[

@@ -262,7 +262,8 @@ def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
 
 READS: dict[str, dict[str, list[str]]] = {
     "reach": {"models": ["author", "downloads"]},
-    "stats": {"models": ["has_record"], "edges": ["relation_rule", "relations_disagree"], "evidence": ["kind"],
+    "stats": {"models": ["has_record"], "edges": ["relation_rule", "relation_confidence", "relations_disagree"],
+              "evidence": ["kind"],
               "dangling": ["reason"], "problems": ["model"]},
     "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
               "dangling": ["child", "raw", "reason"],

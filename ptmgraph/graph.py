@@ -170,8 +170,9 @@ def load_graph(directory: Path | None = None, *, min_confidence: Confidence | st
     The snapshot's tables are read as they are used (:func:`ptmgraph.snapshot.open_snapshot`): a point
     query reads the columns it prints, and a damaged table it does not use goes unnoticed.
 
-    ``min_confidence`` drops the edges below that :class:`~ptmgraph.relations.Confidence` from the
-    snapshot before the graph is built, so every analysis sees only the edges it may trust.
+    ``min_confidence`` drops the edges whose parent confidence is below that
+    :class:`~ptmgraph.relations.Confidence` from the snapshot before the graph is built, so every
+    analysis sees only the edges it may trust.
     """
     snap = snapshot_io.open_snapshot(directory or snapshot_io.bundled_path())
     if min_confidence is not None:
@@ -180,10 +181,10 @@ def load_graph(directory: Path | None = None, *, min_confidence: Confidence | st
 
 
 def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
-    """``snap`` without the edges whose confidence is below ``min_confidence``."""
+    """``snap`` without the edges whose parent confidence is below ``min_confidence``."""
     kept = [c.value for c in Confidence if c.rank >= min_confidence.rank]
     # the stored index holds every edge: the graph builds one of the kept edges
-    return snap.with_edges(snap.edges.filter(pl.col("confidence").is_in(kept)))
+    return snap.with_edges(snap.edges.filter(pl.col("parent_confidence").is_in(kept)))
 
 
 def load_graph_columns(directory: Path | None, columns: Mapping[str, list[str]],

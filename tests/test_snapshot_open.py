@@ -103,7 +103,7 @@ def test_what_is_checked_when_read_names_the_file(tmp_path: Path) -> None:
 def test_fewer_edges_by_confidence_give_the_answers_of_the_fully_read_snapshot() -> None:
     lazy = load_graph(min_confidence="high")
     eager_snap = snapshot.load(snapshot.bundled_path())
-    kept = eager_snap.edges.filter(pl.col("confidence") == "high")
+    kept = eager_snap.edges.filter(pl.col("parent_confidence") == "high")
     eager = LineageGraph(snapshot.Snapshot(eager_snap.models, kept, eager_snap.evidence, eager_snap.dangling,
                                            eager_snap.problems, eager_snap.meta))
     assert lazy.snapshot.edges.equals(kept)

@@ -65,8 +65,9 @@ def _component(node: DrawnNode, *, ref: str, hop: DrawnEdge | None, depth: int |
         properties.append(Property(name="ptmgraph:relation", value=hop.relation))
         if hop.relation_rule:
             properties.append(Property(name="ptmgraph:relation_rule", value=hop.relation_rule))
-        if hop.attributes.get("confidence") is not None:  # from snapshots whose edges rate their relation
-            properties.append(Property(name="ptmgraph:confidence", value=str(hop.attributes["confidence"])))
+        for attribute in ("parent_confidence", "relation_confidence"):
+            if hop.attributes.get(attribute) is not None:
+                properties.append(Property(name=f"ptmgraph:{attribute}", value=str(hop.attributes[attribute])))
     properties += [Property(name="ptmgraph:evidence", value=line) for line in _evidence_lines(hop)]
     if node.downloads is not None:
         properties.append(Property(name="ptmgraph:downloads", value=str(node.downloads)))

@@ -188,8 +188,9 @@ def _edge_attrs(edge: DrawnEdge, labelled: bool) -> dict[str, str]:
     tip = [clean_text(edge.relation)]
     if edge.relation_rule:
         tip.append(f"decided by: {clean_text(edge.relation_rule)}")
-    if edge.attributes.get("confidence") is not None:
-        tip.append(f"confidence: {clean_text(edge.attributes['confidence'])}")
+    for which in ("parent", "relation"):
+        if edge.attributes.get(f"{which}_confidence") is not None:
+            tip.append(f"{which} confidence: {clean_text(edge.attributes[f'{which}_confidence'])}")
     if edge.evidence_kinds:
         tip.append("evidence: " + ", ".join(clean_text(k) for k in edge.evidence_kinds))
     attrs["tooltip"] = dot_text(" | ".join(tip))

@@ -5,7 +5,7 @@ carries ``label`` (the id, or the ``+K more (...)`` text), ``kind`` (focus / mod
 (hops from the focus), ``relation`` (of its own hop) and the model's record attributes; a ``more``
 node carries ``anchor``, ``hidden_count``, ``hidden_ids`` and ``hidden_by_relation``. Edges (base ->
 derived) carry the snapshot's edge columns (``relation``, ``relation_rule``, the declared / Hub /
-inferred relations side by side, ``confidence`` when the snapshot has it ...), ``evidence`` (the
+inferred relations side by side, ``parent_confidence`` and ``relation_confidence`` ...), ``evidence`` (the
 evidence rows) and ``summary`` (true for the edge to a ``+K more`` node). The graph carries
 ``focus``, ``direction``, ``title``, ``caption``, ``shown``, ``total`` and ``hidden``.
 

@@ -165,7 +165,8 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
     width = console.width
     if parents.height:
         view = parents.select(
-            "id", "relation", pl.col("relation_rule").alias("decided by"), "confidence",
+            "id", "relation", pl.col("relation_rule").alias("decided by"),
+            pl.col("parent_confidence").alias("parent conf."), pl.col("relation_confidence").alias("relation conf."),
             pl.col("evidence").list.join("\n"), "downloads",
         )
         print_lines(console, frame_table(view, title="parents", width=width))
