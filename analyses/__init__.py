@@ -14,7 +14,9 @@ from ptmgraph.lazy import lazy_attributes
 if TYPE_CHECKING:
     from analyses.check import check
     from analyses.completeness import completeness
+    from analyses.diff import diff_snapshots
     from analyses.finding import list_models, search
+    from analyses.history import model_history
     from analyses.licenses import classify_license_pair, license_drift
     from analyses.lineage import ancestry, impact
     from analyses.overview import dangling, model_info, problems, stats
@@ -30,6 +32,8 @@ _LAZY = {
     "search": "analyses.finding",
     "classify_license_pair": "analyses.licenses",
     "license_drift": "analyses.licenses",
+    "diff_snapshots": "analyses.diff",
+    "model_history": "analyses.history",
     "ancestry": "analyses.lineage",
     "impact": "analyses.lineage",
     "dangling": "analyses.overview",
@@ -80,9 +84,11 @@ __all__ = [
     "classify_license_pair",
     "completeness",
     "dangling",
+    "diff_snapshots",
     "impact",
     "license_drift",
     "list_models",
+    "model_history",
     "model_info",
     "problems",
     "reach_ranking",

@@ -22,6 +22,14 @@ Definitions (*ancestor* and *depth* as in :mod:`ptmgraph.traverse`; *access* and
   row. For a dangling reference the ancestor is the raw reference made by m or by one of its ancestors
   (then at that model's depth + 1). ``detail`` says which.
 
+With ``since`` (an earlier snapshot of the same models, ``stale --since OLD``), only rows whose ancestor
+changed after it are kept (*changed since*): ``weights_updated`` when a file of a that decides what is
+loaded has a ``last_commit_id`` that OLD's ``files`` table does not give that path, ``card_updated`` the
+same for its other files (when OLD holds no file listing of a, either: when a's ``last_modified`` differs
+from OLD's); ``updated_unknown_part`` when a's ``last_modified`` differs from OLD's; ``new_version`` when
+OLD's ``new_version`` of a was another; ``unavailable`` when a was not unavailable in OLD (its access, or
+a reference dangling ``not_found`` or ``disabled``). An ancestor OLD does not hold changed.
+
 ``depth`` is a's depth from m. Rows are (model ``id``, ``ancestor``, ``reason``, ``lag_days``, ``depth``,
 ``detail``); ``tables["by_reason"]`` totals rows, models and ancestors per reason.
 """
@@ -210,8 +218,49 @@ def _rows_of_every_model(lg: LineageGraph) -> pl.DataFrame:
     return pl.concat([part.cast(_ROW_SCHEMA) for part in parts])  # type: ignore[arg-type]
 
 
-def stale_ancestors(lg: LineageGraph, model: str | None = None) -> AnalysisResult:
-    """Every stale ancestor (module docstring) of ``model``, or of every model when None."""
+def _files_new_since(lg: LineageGraph, since: LineageGraph) -> pl.DataFrame:
+    """(``ancestor``, ``content``): the models with a file whose last commit OLD's listing does not give that
+    path, and whether that file decides what is loaded (``files.part`` other than ``other``)."""
+    columns = ["model", "path", "part", "last_commit_id"]
+    now = lg.snapshot.columns("files", columns).filter(pl.col("last_commit_id").is_not_null())
+    before = since.snapshot.columns("files", columns).select("model", "path", "last_commit_id")
+    listed = before.select("model").unique()
+    new = now.join(listed, on="model", how="semi").join(before, on=["model", "path", "last_commit_id"], how="anti")
+    return new.select(pl.col("model").alias("ancestor"), (pl.col("part") != "other").alias("content")).unique()
+
+
+def _changed_since(lg: LineageGraph, since: LineageGraph, rows: pl.DataFrame) -> pl.DataFrame:
+    """The ``rows`` whose ancestor changed after ``since`` (the module docstring's *changed since*)."""
+    model_columns = ["id", "last_modified", "new_version", "access"]
+    now = lg.snapshot.columns("models", model_columns).rename({"id": "ancestor"})
+    before = since.snapshot.columns("models", model_columns).rename({"id": "ancestor"})
+    compared = now.join(before, on="ancestor", how="left", suffix="_old").with_columns(
+        pl.col("ancestor").is_in(before["ancestor"].implode()).alias("held"))
+    dead = since.snapshot.columns("dangling", ["raw", "reason"]).filter(pl.col("reason").is_in(UNAVAILABLE_DANGLING))
+    listed = since.snapshot.columns("files", ["model"]).unique()["model"]
+    files = _files_new_since(lg, since)
+    flagged = rows.join(compared, on="ancestor", how="left").with_columns(
+        pl.col("held").fill_null(pl.col("ancestor").is_in(dead["raw"].implode())),
+        pl.col("ancestor").is_in(listed.implode()).alias("listed"),
+        pl.col("ancestor").is_in(files.filter(pl.col("content"))["ancestor"].implode()).alias("new_content"),
+        pl.col("ancestor").is_in(files.filter(~pl.col("content"))["ancestor"].implode()).alias("new_other"),
+    )
+    modified = ~pl.col("last_modified").eq_missing(pl.col("last_modified_old"))
+    was_unavailable = pl.col("access_old").is_in(sorted(UNAVAILABLE)) | pl.col("ancestor").is_in(dead["raw"].implode())
+    reason = pl.col("reason")
+    keep = ~pl.col("held") | pl.when(reason == "weights_updated").then(
+        pl.when(pl.col("listed")).then(pl.col("new_content")).otherwise(modified)
+    ).when(reason == "card_updated").then(
+        pl.when(pl.col("listed")).then(pl.col("new_other")).otherwise(modified)
+    ).when(reason == "updated_unknown_part").then(modified).when(reason == "new_version").then(
+        ~pl.col("new_version").eq_missing(pl.col("new_version_old"))
+    ).when(reason == "unavailable").then(~was_unavailable.fill_null(False)).otherwise(pl.lit(True))
+    return flagged.filter(keep.fill_null(True)).select(rows.columns)
+
+
+def stale_ancestors(lg: LineageGraph, model: str | None = None, *, since: LineageGraph | None = None) -> AnalysisResult:
+    """Every stale ancestor (module docstring) of ``model``, or of every model when None; with ``since``, only
+    those that changed after that earlier snapshot."""
     target = lg.resolve(model) if model is not None else None
     rows = (
         (pl.DataFrame(stale_ancestor_rows(lg, [target]), schema=_ROW_SCHEMA, orient="row") if target is not None
@@ -221,6 +270,8 @@ def stale_ancestors(lg: LineageGraph, model: str | None = None) -> AnalysisResul
         .unique(["id", "ancestor", "reason"], keep="first", maintain_order=True)
         .sort(["id", "depth", "ancestor", "reason"])
     )
+    if since is not None:
+        rows = _changed_since(lg, since, rows)
     by_reason = (
         pl.DataFrame({"reason": list(REASONS)})
         .join(

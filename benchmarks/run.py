@@ -27,6 +27,8 @@ from benchmarks.measure import Measurement, run_measured
 PYTHON = sys.executable
 NAIVE_REACH_SAMPLE = 100_000
 """Above ``--naive-reach-limit`` models, naive reach walks this many models and is extrapolated."""
+CHANGED_EVERY = 100
+"""The ``diff`` benchmark changes one generated record in this many (1%)."""
 
 
 @dataclass
@@ -163,6 +165,17 @@ def plan(data: Path, snapshot: Path, work: Path, shape: GeneratedShape, naive_re
              [*cli, "export", root, "--impact", "--format", "svg", "--max-nodes", "150",
               "--snapshot", str(snapshot), "--out", str(work / "export.svg")]),
     ]
+    if shape.seed >= 0:  # generated records: a refresh in which 1% of them changed, and the diff of the two
+        changed, changed_snapshot = work / "data-changed", work / "snapshot-changed"
+        steps += [
+            Step("changed_copy", "copy the records, 1% changed (licence, sha, a weight file)",
+                 task("change_records", str(data), str(changed), str(CHANGED_EVERY))),
+            Step("ingest_changed", f"`ptmgraph ingest` of the {shape.models:,} records, 1% changed",
+                 [*cli, "ingest", str(changed / "models.jsonl"), "--out", str(changed_snapshot)]),
+            Step("diff_1pct", "`ptmgraph diff` of the two snapshots, watching the biggest root",
+                 [*cli, "diff", str(snapshot), str(changed_snapshot), "--watch", root, "--format", "json"],
+                 ok_exit_codes=(0, 1)),  # diff --watch exits 1 when a watched model changed
+        ]
     for step in steps:
         if step.name in ("stale_all", "risk_top100") and not has_command(step.command[len(cli)]):
             step.note = f"not available: ptmgraph has no `{step.command[len(cli)]}` command yet (issue 6)"

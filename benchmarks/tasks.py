@@ -13,10 +13,14 @@ its own timings where the runner needs them for an extrapolation).
   when the package has no ``reach`` analysis yet, and marked so.
 - ``naive_reach [SAMPLE]``: reach by ``networkx.descendants`` once per model; with SAMPLE, only on
   that many randomly chosen models, reporting seconds per model for an extrapolation.
+- ``change_records DATA OUT EVERY``: a copy of ``DATA/models.jsonl`` in ``OUT`` in which one record in
+  EVERY (100: 1%) changed as a refresh would see it: a new repo ``sha``, another licence (card and tag)
+  and one more weight file; the input of the ``diff`` benchmark.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import sys
@@ -92,6 +96,26 @@ def naive_reach(snapshot: Path, sample: int | None) -> dict[str, Any]:
             "load_seconds": round(loaded - started, 3), "walk_seconds": round(walked, 3)}
 
 
+def change_records(data: Path, out: Path, every: int) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    records = changed = 0
+    with open(data / "models.jsonl", encoding="utf-8") as source, open(out / "models.jsonl", "w") as target:
+        for records, line in enumerate(source, 1):
+            if records % every == every // 2:
+                record = json.loads(line)
+                record["sha"] = hashlib.sha1(f"{record.get('sha')}:changed".encode()).hexdigest()
+                card = record.get("cardData") if isinstance(record.get("cardData"), dict) else {}
+                licence = "mit" if card.get("license") == "apache-2.0" else "apache-2.0"
+                record["cardData"] = {**card, "license": licence}
+                tags = [t for t in record.get("tags") or [] if not str(t).startswith("license:")]
+                record["tags"] = [*tags, f"license:{licence}"]
+                record["siblings"] = [*(record.get("siblings") or []), {"rfilename": "model-v2.safetensors"}]
+                line = json.dumps(record) + "\n"
+                changed += 1
+            target.write(line)
+    return {"records": records, "changed": changed}
+
+
 def main(argv: list[str]) -> None:
     task, snapshot, rest = argv[0], Path(argv[1]), argv[2:]
     if task == "load":
@@ -102,6 +126,8 @@ def main(argv: list[str]) -> None:
         result = naive_point_query(snapshot, rest[0], rest[1])
     elif task == "reach_condensation":
         result = reach_condensation(snapshot)
+    elif task == "change_records":
+        result = change_records(snapshot, Path(rest[0]), int(rest[1]))
     elif task == "naive_reach":
         result = naive_reach(snapshot, int(rest[0]) if rest else None)
     else:

@@ -21,6 +21,7 @@ from ptmgraph.cli_runtime import (
     ANY_EDGE,
     MIN_CONFIDENCE,
     READS,
+    ChangesFormat,
     ColorChoice,
     ConfidenceChoice,
     FindingsFormat,
@@ -401,6 +402,11 @@ def stale(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    since: Annotated[
+        Path | None,
+        typer.Option("--since", metavar="OLD_SNAPSHOT", show_default=False,
+                     help="Only ancestors that changed after this earlier snapshot (what changed since I looked)."),
+    ] = None,
     query: Query = ANY_EDGE,
 ) -> None:
     """Stale ancestors: bases whose weights (or only card) changed after the model was made, with a newer
@@ -409,9 +415,73 @@ def stale(
 
     with user_errors():
         lg = query.load(snapshot, None if model else READS["stale"])
-        result = analyses.stale_ancestors(lg, model)
+        earlier = query.load(since) if since is not None else None
+        result = analyses.stale_ancestors(lg, model, since=earlier)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
         emit_table(result, fmt, limit, columns)
+
+
+@query_command()
+def diff(
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier snapshot directory.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The later snapshot directory.")],
+    watch: Annotated[
+        list[str] | None,
+        typer.Option("--watch", "-w", metavar="MODEL", show_default=False,
+                     help="Flag changes to this model and its descendants; exit 1 if any (repeatable)."),
+    ] = None,
+    watch_from_file: Annotated[
+        Path | None,
+        typer.Option("--watch-from-file", metavar="FILE", show_default=False,
+                     help="More models to watch, one id a line (# comments, ORG/NAME@REVISION accepted)."),
+    ] = None,
+    fmt: Annotated[
+        ChangesFormat, typer.Option("--format", "-f", metavar="table|json|csv|markdown", help="Output format.")
+    ] = ChangesFormat.table,
+    limit: LimitOption = 50,
+    csv_raw: CsvRawOption = False,
+    query: Query = ANY_EDGE,
+) -> None:
+    """What changed from OLD to NEW: models and edges added and removed, relation, licence, access and
+    weight-file changes, new and removed descendants of --watch models; exit 1 when a watched one changed."""
+    import analyses
+
+    watched = model_ids(watch, watch_from_file, required=False)
+    with user_errors():
+        result = analyses.diff_snapshots(query.load(old), query.load(new), watched)
+        columns = ["change", "id", "old", "new", "base", "watch", "detail"]  # by priority: the last drops first
+        if watched:
+            columns.insert(2, "watched")
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
+    if result.summary["watched_changes"]:
+        raise typer.Exit(1)
+
+
+@query_command()
+def history(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL).")],
+    history_dir: Annotated[
+        Path, typer.Option("--history", metavar="DIR", help="The history: dated snapshots DIR/date=YYYY-MM-DD/.")
+    ],
+    fmt: Annotated[
+        ChangesFormat, typer.Option("--format", "-f", metavar="table|json|csv|markdown", help="Output format.")
+    ] = ChangesFormat.table,
+    limit: LimitOption = 0,
+    csv_raw: CsvRawOption = False,
+    query: Query = ANY_EDGE,
+) -> None:
+    """How MODEL's parents, licence, access, downloads and reach changed across the dated snapshots of a
+    history (written by ingest or crawl --history DIR)."""
+    import analyses
+    from ptmgraph.snapshot import SnapshotError, history_partitions
+
+    with user_errors():
+        partitions = history_partitions(history_dir)
+        if not partitions:
+            raise SnapshotError(f"{history_dir}: holds no dated snapshot (date=YYYY-MM-DD/)")
+        result = analyses.model_history([(day, query.load(path)) for day, path in partitions], model)
+        columns = ["date", "parents", "license", "access", "downloads", "reach", "changed", "present"]
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
 
 
 CompromisedOption = Annotated[
@@ -709,11 +779,56 @@ def explore(
                   query=query)
 
 
+HistoryOption = Annotated[
+    Path | None,
+    typer.Option("--history", metavar="DIR", show_default=False,
+                 help="Also keep the snapshot in this history, as DIR/date=YYYY-MM-DD/ (plain Parquet, written once)."),
+]
+HistoryDateOption = Annotated[
+    str | None,
+    typer.Option("--history-date", metavar="YYYY-MM-DD", show_default=False,
+                 help="The day to file the snapshot under in --history (default: today, UTC)."),
+]
+
+
+def _history_slot(history: Path | None, day: str | None) -> str | None:
+    """The ``--history`` day, checked before any work: exit 2 for a bad date, 1 for a day already kept."""
+    if history is None:
+        if day is not None:
+            fail("--history-date needs --history DIR", 2)
+        return None
+    from datetime import datetime, timezone
+
+    from ptmgraph.snapshot import SnapshotError, history_partition
+
+    day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    try:
+        datetime.strptime(day, "%Y-%m-%d")
+    except ValueError:
+        fail(f"--history-date must be a date (YYYY-MM-DD), not {day!r}", 2)
+    try:
+        history_partition(history, day)
+    except SnapshotError as e:
+        fail(str(e))
+    return day
+
+
+def _keep_in_history(out_dir: Path, history: Path | None, day: str | None) -> None:
+    if history is None or day is None:
+        return
+    from ptmgraph.snapshot import add_to_history
+
+    partition = add_to_history(out_dir, history, day)
+    note(f"kept it in the history as {partition}")
+
+
 @app.command()
 def ingest(
     sources: Annotated[list[Path], typer.Argument(help="Hub record files or folders, edge lists, model repos.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
     kind: Annotated[str | None, typer.Option(help="Force the input kind: hub-records, edge-list or local.")] = None,
+    history: HistoryOption = None,
+    history_date: HistoryDateOption = None,
 ) -> None:
     """Build a snapshot from files: Hub API records, READMEs, model trees, edge lists, local repos or the HF cache."""
     from ptmgraph import snapshot as snapshot_io
@@ -722,12 +837,14 @@ def ingest(
     from ptmgraph.sources import open_source
     from ptmgraph.sources.interface import harvest_tables
 
+    day = _history_slot(history, history_date)
     with user_errors():
         tables = HarvestTables.concat([harvest_tables(open_source(path, kind)) for path in sources])
         snap = assemble_tables(tables, consume=True, text_lists=False)
         snapshot_io.save(snap, out_dir)
         note(f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "
              f"{snap.dangling.height} dangling references, {snap.problems.height} problems")
+        _keep_in_history(out_dir, history, day)
 
 
 _LONGEST_SECONDS = 30 * 24 * 3600
@@ -806,6 +923,8 @@ def crawl(
     max_journal_bytes: Annotated[
         int, typer.Option(min=1, help="Bytes the state directory's journal may reach; then the crawl stops.")
     ] = 1 << 30,
+    history: HistoryOption = None,
+    history_date: HistoryDateOption = None,
 ) -> None:
     """Crawl the Hub (or HF_ENDPOINT): descendants of --root models and/or a bulk listing. Resumable.
 
@@ -825,6 +944,7 @@ def crawl(
         fail("give --root, or a bulk listing with --author, --search or --limit", 2)
     if fetch_files not in FETCH_FILES:
         fail(f"--fetch-files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}", 2)
+    day = _history_slot(history, history_date)
     limits = Limits(connect_timeout=connect_timeout, read_timeout=timeout, max_wait=max_wait, max_pages=max_pages,
                     workers=workers, request_deadline=request_deadline, deadline=deadline, max_requests=max_requests,
                     max_journal_bytes=max_journal_bytes)
@@ -856,6 +976,10 @@ def crawl(
             lines.append("ptmgraph: partial crawl: " + "; ".join(partial))
         for line in lines:
             note(line)
+        if result.complete:
+            _keep_in_history(out_dir, history, day)
+        elif history is not None:
+            note("ptmgraph: the partial snapshot was not added to the history")
     if not result.complete:
         raise SystemExit(3)
 

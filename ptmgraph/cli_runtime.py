@@ -73,6 +73,15 @@ class FindingsFormat(str, Enum):
     sarif = "sarif"
 
 
+class ChangesFormat(str, Enum):
+    """The formats of a command whose rows are changes (``diff``): :class:`OutputFormat` and Markdown."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
 class RelationChoice(str, Enum):
     finetune = "finetune"
     adapter = "adapter"
@@ -179,7 +188,7 @@ def write_document(fmt: str, results: list[AnalysisResult], *, csv_raw: bool = F
 
 def emit(
     result: AnalysisResult,
-    fmt: OutputFormat | FindingsFormat,
+    fmt: OutputFormat | FindingsFormat | ChangesFormat,
     limit: int,
     table: Callable[[], None] | None = None,
     *,
@@ -200,7 +209,7 @@ def emit(
 
 
 def emit_table(
-    result: AnalysisResult, fmt: OutputFormat | FindingsFormat, limit: int, columns: list[str], *,
+    result: AnalysisResult, fmt: OutputFormat | FindingsFormat | ChangesFormat, limit: int, columns: list[str], *,
     csv_raw: bool = False, paths: bool = False,
 ) -> None:
     """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
@@ -273,7 +282,8 @@ READS: dict[str, dict[str, list[str]]] = {
               "evidence": ["kind"],
               "dangling": ["reason"], "problems": ["model"]},
     "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
-              "dangling": ["child", "raw", "reason"], "files": ["model", "path", "part", "last_commit_date"]},
+              "dangling": ["child", "raw", "reason"],
+              "files": ["model", "path", "part", "last_commit_date", "last_commit_id"]},
     "risk": {"models": ["downloads", "license", "has_record", "weight_formats"], "edges": ["loads_code"],
              "files": ["model", "path", "security_status", "security_detail"]},
 }

@@ -215,7 +215,7 @@ def load_graph_columns(directory: Path | None, columns: Mapping[str, list[str]],
     tables = {name: snap.columns(name, wanted[name]) if name in wanted else pl.DataFrame(schema=schema)
               for name, schema in snapshot_io.TABLES.items()}
     partial = Snapshot(tables["models"], tables["edges"], tables["evidence"], tables["dangling"], tables["problems"],
-                       meta=snap.meta, index=snap.index, directory=snap.directory)
+                       tables["files"], meta=snap.meta, index=snap.index, directory=snap.directory)
     if min_confidence is not None:
         partial = at_least(partial, Confidence(min_confidence))
     return LineageGraph(partial)

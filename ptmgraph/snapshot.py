@@ -117,6 +117,11 @@ class Snapshot:
         """``columns`` of table ``name`` (every row)."""
         return self.table(name).select(columns)
 
+    def columns_where(self, name: str, columns: list[str], key: str, values: pl.Series) -> pl.DataFrame:
+        """``columns`` of table ``name`` in the rows whose ``key`` is one of ``values`` (in table order)."""
+        return self.columns(name, list(dict.fromkeys([key, *columns]))).filter(
+            pl.col(key).is_in(values.implode())).select(columns)
+
     def with_edges(self, edges: pl.DataFrame) -> Snapshot:
         """This snapshot with other edges (and so without its stored index)."""
         return replace(self, edges=edges, index=None)
@@ -756,6 +761,20 @@ class StoredSnapshot(Snapshot):
             have.update((c, frame[c]) for c in wanted)
         return pl.DataFrame([have[c] for c in columns])
 
+    def columns_where(self, name: str, columns: list[str], key: str, values: pl.Series) -> pl.DataFrame:
+        """As :meth:`Snapshot.columns_where`, reading from the file only the rows asked for (a columns not read
+        yet, of a table read whole or of an older format: as the base class does)."""
+        wanted = list(dict.fromkeys([key, *columns]))
+        if name in self.__dict__ or all(c in self._columns[name] for c in wanted) or any(
+                c in _old(self.meta, name) for c in wanted):
+            return super().columns_where(name, columns, key, values)
+        path = self._paths[name]
+        try:
+            frame = pl.scan_parquet(path).select(wanted).filter(pl.col(key).is_in(values.implode())).collect()
+        except (Exception, PanicException) as err:
+            raise SnapshotError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
+        return _typed(frame, {c: TABLES[name][c] for c in wanted}, path).select(columns)
+
     def with_edges(self, edges: pl.DataFrame) -> Snapshot:
         other = StoredSnapshot(self._files, self.meta, self._paths, self._pin)
         other._columns = {name: dict(columns) for name, columns in self._columns.items()}
@@ -836,3 +855,73 @@ def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType], path: Path) -> p
             raise SnapshotError(f"{path}: column {name!r} holds a time outside the years 1 to 9999")
         columns.append(column)
     return pl.DataFrame(columns)
+
+
+HISTORY_PARTITION = re.compile(r"date=([0-9]{4}-[0-9]{2}-[0-9]{2})")
+"""The name of a history's dated partition (:func:`add_to_history`)."""
+
+
+def history_partition(history: Path, day: str) -> Path:
+    """The partition of ``day`` (``YYYY-MM-DD``) in the history directory ``history``; SnapshotError when the
+    day is not a calendar date or the history already holds that day (a partition is written once)."""
+    try:
+        datetime.strptime(day, "%Y-%m-%d")
+    except ValueError:
+        raise SnapshotError(f"{day!r}: not a date (YYYY-MM-DD)") from None
+    if os.path.lexists(history) and not Path(history).is_dir():
+        raise SnapshotError(f"{history}: exists and is not a directory; a history is a directory of date=YYYY-MM-DD/")
+    partition = Path(history) / f"date={day}"
+    if os.path.lexists(partition):
+        raise SnapshotError(f"{partition}: the history already holds a snapshot of {day}; each day is written "
+                            "once and never replaced (give --history-date another day, or another --history)")
+    return partition
+
+
+def add_to_history(directory: Path, history: Path, day: str | None = None) -> Path:
+    """Keep the current version of the snapshot in ``directory`` in the history ``history`` as the partition
+    ``history/date=YYYY-MM-DD/`` (``day``, default today in UTC); returns the partition.
+
+    A partition is one version's files as a generation holds them (the tables as plain Parquet, ``index.npz``,
+    ``meta.json``), so ``open_snapshot`` reads it as a snapshot and DuckDB or polars read
+    ``history/*/models.parquet`` as one Hive-partitioned dataset with a ``date`` column. It is written once and
+    never modified: copied into a temporary sibling of ``history``, made read-only, then renamed into place;
+    a day the history already holds raises :class:`SnapshotError` (:func:`history_partition`) and changes
+    nothing. The copy is taken while holding the version (:func:`open_snapshot`'s lock), so a save running
+    meanwhile cannot remove it.
+    """
+    history = Path(os.path.abspath(history))
+    day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    partition = history_partition(history, day)
+    try:
+        history.mkdir(parents=True, exist_ok=True)
+        files, pin = _pinned(Path(directory))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{history.name}.{partition.name}.tmp-", dir=history.parent))
+            try:
+                for name in sorted(os.listdir(files)):
+                    if name in SNAPSHOT_FILES:
+                        shutil.copyfile(files / name, tmp / name)
+                        os.chmod(tmp / name, 0o444)
+                os.chmod(tmp, 0o755)
+                if os.path.lexists(partition):  # written meanwhile by another process
+                    raise SnapshotError(f"{partition}: the history already holds a snapshot of {day}")
+                tmp.rename(partition)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        finally:
+            if pin is not None:
+                pin.release()
+    except OSError as err:
+        raise SnapshotError(f"{partition}: cannot write the history ({err.strerror or err})") from None
+    return partition
+
+
+def history_partitions(history: Path) -> list[tuple[str, Path]]:
+    """The (day, partition directory) pairs of the history ``history``, oldest first; other entries are ignored."""
+    history = Path(history)
+    if not history.is_dir():
+        raise SnapshotError(f"{history}: no such history directory")
+    found = [(m.group(1), history / name) for name in os.listdir(history)
+             if (m := HISTORY_PARTITION.fullmatch(name)) and (history / name).is_dir()]
+    return sorted(found)

@@ -103,7 +103,7 @@ def test_same_seed_same_records(tmp_path: Path) -> None:
 
 STEPS = ["generate", "import_polars", "import_polars_networkx", "ingest", "load", "stats", "impact_biggest_root",
          "impact_deep_leaf", "ancestry_biggest_root", "ancestry_deep_leaf", "reach_all", "stale_all",
-         "risk_top100", "export_capped"]
+         "risk_top100", "export_capped", "changed_copy", "ingest_changed", "diff_1pct"]
 WITH_BASELINE = ["load", "impact_biggest_root", "impact_deep_leaf", "ancestry_biggest_root",
                  "ancestry_deep_leaf", "reach_all"]
 MAY_BE_MISSING = {"stale_all", "risk_top100"}  # analyses that issue 6 adds to the package
@@ -139,6 +139,11 @@ def test_benchmark_command_smoke_run(tmp_path: Path) -> None:
     # The impact of the biggest root lists at least its direct children.
     impact_rows = json.loads((tmp_path / "work" / "impact_biggest_root.out").read_text())["rows"]
     assert len(impact_rows) >= report["generated"]["biggest_root_children"]
+    # One record in 100 changed, and the diff lists each as a licence and a weight-file change.
+    assert steps["changed_copy"]["output"] == {"records": 2000, "changed": 20}
+    diff = json.loads((tmp_path / "work" / "diff_1pct.out").read_text())
+    assert {r["change"] for r in diff["rows"]} >= {"license_changed", "weights_changed"}
+    assert sum(r["change"] == "weights_changed" for r in diff["rows"]) == 20
     # What a user reads: the table fits 80 columns; the Markdown table has a row per step.
     assert all(len(line) <= 80 for line in terminal_table(report).splitlines())
     assert all(f"| {name}" in markdown_table([report]) for name in STEPS)

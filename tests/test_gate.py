@@ -259,18 +259,21 @@ def test_sarif_is_for_findings_only(snap: str) -> None:
 
 
 def test_the_format_choices_are_the_result_formats() -> None:
-    from ptmgraph.cli_runtime import FindingsFormat, OutputFormat
+    from ptmgraph.cli_runtime import ChangesFormat, FindingsFormat, OutputFormat
     from ptmgraph.formats.results import RESULT_FORMATS
 
-    assert [f.value for f in FindingsFormat] == list(RESULT_FORMATS) == ["table", "json", "csv", "sarif"]
-    assert [f.value for f in OutputFormat] == [name for name, f in RESULT_FORMATS.items() if not f.findings_only]
+    assert list(RESULT_FORMATS) == ["table", "json", "csv", "sarif", "markdown"]
+    assert [f.value for f in FindingsFormat] == [name for name, f in RESULT_FORMATS.items() if f.everywhere]
+    assert [f.value for f in OutputFormat] == [name for name, f in RESULT_FORMATS.items()
+                                               if f.everywhere and not f.findings_only]
+    assert [f.value for f in ChangesFormat] == [name for name, f in RESULT_FORMATS.items() if not f.findings_only]
 
 
 # ---------------------------------------------------------------- --min-confidence everywhere
 
 
 QUERY_COMMANDS = ["ancestry", "impact", "info", "stats", "audit-relations", "licenses", "audit", "reach", "stale",
-                  "risk", "check", "report", "export", "explore"]
+                  "risk", "check", "report", "export", "explore", "diff", "history"]
 """The commands the README says take --min-confidence: every command that walks the graph's edges."""
 
 

@@ -13,67 +13,18 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
-import polars as pl
-
-from ptmgraph.formats.escaping import printable
 from ptmgraph.formats.figures import render_figure
+from ptmgraph.formats.markdown_text import escape_markdown, markdown_table
 from ptmgraph.result import Report
 
 REPORT_FILE = "report.md"
 FIGURES_DIR = "figures"
 
-# Punctuation that starts markup anywhere in a line (CommonMark / GFM). With "[" and "]" escaped, "(", ")"
-# and "!" can no longer form a link or an image.
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
 
 class ReportError(Exception):
     """A report directory that cannot be written; the message names it."""
-
-
-def escape_markdown(value: Any) -> str:
-    """``value`` as inert Markdown text on one line, the Markdown family's escaping: control characters,
-    line breaks and bidi controls first shown as the terminal shows them (:func:`printable`: ``\\x1b``), so
-    ``cat report.md`` prints no raw escape; runs of other white space as one space; markup characters
-    backslash-escaped, ``&`` ``<`` ``>`` as HTML entities."""
-    text = " ".join(printable(str(value)).split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _INLINE_SPECIAL.sub(r"\\\1", text)
-    text = text.replace("://", "\\://").replace("www.", "www\\.")  # no GFM autolinks from labels
-    # A line-leading "#", "-", "+", "=", "1." or "1)" would start a heading or a list.
-    text = re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
-    return re.sub(r"^([-+=#])", r"\\\1", text)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime | date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
-    if isinstance(value, list):
-        return escape_markdown(", ".join(str(v) for v in value)) if value else "–"
-    return escape_markdown(value)
-
-
-def markdown_table(frame: pl.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table; numbers right-aligned."""
-    if frame.width == 0:
-        return ""
-    numeric = [dtype.is_numeric() for dtype in frame.dtypes]
-    header = "| " + " | ".join(escape_markdown(c) for c in frame.columns) + " |"
-    rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|"
-    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.iter_rows()]
-    return "\n".join([header, rule, *body])
 
 
 def report_markdown(report: Report) -> str:

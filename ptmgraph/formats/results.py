@@ -30,12 +30,14 @@ class DocumentFormat(Protocol):
 @dataclass(frozen=True)
 class ResultFormat:
     """One ``--format`` choice: ``module`` writes it (None: the terminal view); ``findings_only``: only for
-    results whose rows are findings (``check``)."""
+    results whose rows are findings (``check``); ``everywhere``: a choice of every query command (else only
+    of the commands that name it: ``markdown``, for ``diff``)."""
 
     name: str
     module: str | None
     description: str
     findings_only: bool = False
+    everywhere: bool = True
 
 
 RESULT_FORMATS: dict[str, ResultFormat] = {f.name: f for f in (
@@ -43,6 +45,8 @@ RESULT_FORMATS: dict[str, ResultFormat] = {f.name: f for f in (
     ResultFormat("json", "ptmgraph.formats.json_doc", "one JSON document: summary members, rows, tables"),
     ResultFormat("csv", "ptmgraph.formats.csv_table", "the main table as CSV"),
     ResultFormat("sarif", "ptmgraph.formats.sarif", "SARIF 2.1.0, one result per finding", findings_only=True),
+    ResultFormat("markdown", "ptmgraph.formats.markdown_text", "a Markdown document: summary, rows, tables",
+                 everywhere=False),
 )}
 """Every result format, by name."""
 
