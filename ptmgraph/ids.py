@@ -19,12 +19,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import polars as pl
 
 from ptmgraph.records import DanglingReason
+
+if TYPE_CHECKING:
+    from packageurl import PackageURL
 
 # Hub repo names: letters, digits, '-', '_', '.'; at most 96 characters; no '--' or '..'; they do
 # not start or end with '-' or '.'. Legacy canonical models have no namespace ("gpt2").
@@ -39,6 +42,15 @@ _LOCAL_DIR_NAMES = {
     "kaggle", "checkpoints", "ckpt", "ckpts", "results", "runs", "drive", "models--",
 }
 _CHECKPOINT = re.compile(r"^(checkpoint|ckpt|step|epoch|global_step)[-_]?\d+$", re.IGNORECASE)
+
+
+def hub_purl(model_id: str, sha: str | None = None) -> PackageURL:
+    """The package URL of a Hub model: ``pkg:huggingface/ORG/NAME@SHA`` (purl spec's ``huggingface``
+    type); no namespace for an id without ``/``, no version without a commit sha."""
+    from packageurl import PackageURL  # only exports need it
+
+    org, _, name = model_id.rpartition("/")
+    return PackageURL(type="huggingface", namespace=org or None, name=name or model_id, version=sha or None)
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from ptmgraph import snapshot
 from ptmgraph.cli import app
 from ptmgraph.formats import html as html_format
 from ptmgraph.graph import LineageGraph
@@ -19,6 +23,7 @@ from ptmgraph.graph import LineageGraph
 runner = CliRunner()
 DEPTH3 = "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def run(*args: str):
@@ -136,3 +141,109 @@ def test_all_refuses_a_model_and_a_bom(tmp_path: Path) -> None:
     result = run("export", "--all", "-o", str(tmp_path / "x.cdx.json"))
     assert result.exit_code == 1 and "describes one model" in result.stderr
     assert not (tmp_path / "x.cdx.json").exists()
+
+
+# --- whole data, pictures that show the mix, titles (issue 20) ------------------------------------------
+
+GEMMA = "google/gemma-7b"
+
+
+def bundled_edges() -> pl.DataFrame:
+    """The bundled snapshot's edges table, read from its Parquet file."""
+    return pl.read_parquet(snapshot.current_files(snapshot.bundled_path()) / "edges.parquet")
+
+
+def descendants_and_itself(edges: pl.DataFrame, model: str) -> set[str]:
+    """Every model reachable from ``model`` along base -> child edges, and ``model``: a plain fixpoint."""
+    found, frontier = {model}, {model}
+    while frontier:
+        children = set(edges.filter(pl.col("base").is_in(sorted(frontier)))["child"].to_list())
+        frontier = children - found
+        found |= frontier
+    return found
+
+
+def test_a_graph_file_holds_every_model_of_the_impact_set_unless_max_nodes_is_given(tmp_path: Path) -> None:
+    edges = bundled_edges()
+    models = descendants_and_itself(edges, GEMMA)
+    assert len(models) == 3_565
+    target = tmp_path / "x.graphml"
+    result = run("export", GEMMA, "--impact", "--out", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert "showing all 3,564 models" in " ".join(result.stderr.split())
+    graph = nx.read_graphml(target)
+    assert graph.number_of_nodes() == 3_565 and set(graph.nodes) == models
+    inside = edges.filter(pl.col("base").is_in(sorted(models)) & pl.col("child").is_in(sorted(models)))
+    assert set(graph.edges) == set(inside.select("base", "child").iter_rows())
+    assert graph.graph["hidden"] == 0
+
+    assert run("export", GEMMA, "--impact", "--max-nodes", "100", "--out", str(tmp_path / "cut.json")).exit_code == 0
+    doc = json.loads((tmp_path / "cut.json").read_text())
+    assert sum(n["kind"] == "model" for n in doc["nodes"]) == 100
+    assert sum(n.get("hidden_count", 0) for n in doc["nodes"]) == 3_464
+
+
+def svg_models(path: Path) -> set[str]:
+    """The first text line of every node of an SVG drawing (the model id, for a model's box)."""
+    root = ET.parse(path).getroot()
+    found = set()
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "node":
+            lines = ["".join(el.itertext()) for el in group.iter(f"{SVG}text")]
+            found.update(lines[:1])
+    return found
+
+
+def test_the_impact_picture_shows_a_model_of_every_relation_at_depth_one(tmp_path: Path) -> None:
+    edges = bundled_edges().filter(pl.col("base") == GEMMA)
+    relation_of = dict(edges.select("child", "relation").iter_rows())
+    assert set(relation_of.values()) == {"finetune", "adapter", "quantized", "merge"}
+    assert sum(r == "adapter" for r in relation_of.values()) > 3_000  # most of them adapters
+    target = tmp_path / "gemma.svg"
+    assert run("export", GEMMA, "--impact", "--out", str(target)).exit_code == 0
+    shown = {relation_of[m] for m in svg_models(target) if m in relation_of}
+    assert shown == set(relation_of.values())
+    texts = ["".join(el.itertext()) for el in ET.parse(target).getroot().iter(f"{SVG}text")]
+    assert "Impact of google/gemma-7b" in texts
+    caption = next(t for t in texts if t.startswith("showing "))
+    assert caption.startswith("showing 16 of 3,564 models") and "'+N more'" in caption  # the drawing says it is cut
+
+
+def test_title_and_subtitle_replace_the_defaults(tmp_path: Path) -> None:
+    target = tmp_path / "a.svg"
+    result = run("export", DEPTH3, "--ancestry", "--title", "Where it comes from", "--subtitle", "three finetunes",
+                 "--out", str(target))
+    assert result.exit_code == 0, result.stderr
+    texts = ["".join(el.itertext()) for el in ET.parse(target).getroot().iter(f"{SVG}text")]
+    assert texts[:2] == ["Where it comes from", "three finetunes"]
+    assert not any(t.startswith(("Ancestry of", "showing")) for t in texts)
+    target = tmp_path / "a.json"
+    assert run("export", DEPTH3, "--ancestry", "--title", "T", "--subtitle", "S", "-o", str(target)).exit_code == 0
+    graph = json.loads(target.read_text())["graph"]
+    assert (graph["title"], graph["caption"]) == ("T", "S")
+
+
+def test_mermaid_comments_are_plain_text_and_labels_stay_escaped(tmp_path: Path) -> None:
+    target = tmp_path / "a.mmd"
+    subtitle = 'nearest first (then "most" downloaded) & <more>\nsecond line'
+    assert run("export", DEPTH3, "--ancestry", "--subtitle", subtitle, "-o", str(target)).exit_code == 0
+    lines = target.read_text().splitlines()
+    comments = [line for line in lines if line.lstrip().startswith("%%")]
+    assert comments == ['  %% nearest first (then "most" downloaded) & <more>\\x0asecond line']
+    assert "second line" not in [line.strip() for line in lines]  # the line end did not end the comment
+    assert '  n0["AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B<br/>0 downloads"]' in lines
+
+
+def test_the_ancestry_legend_leaves_no_gap_between_the_models(tmp_path: Path) -> None:
+    target = tmp_path / "a.svg"
+    assert run("export", DEPTH3, "--ancestry", "--out", str(target)).exit_code == 0
+    chain = ["google/gemma-7b", "AmberYifan/Gemma-7b-sft-ultrachat", "AmberYifan/Gemma-7b-sft-ultrachat-safeRLHF",
+             DEPTH3]
+    y = {}
+    for el in ET.parse(target).getroot().iter(f"{SVG}text"):
+        if "".join(el.itertext()) in chain:
+            y["".join(el.itertext())] = float(el.get("y", "nan"))
+    steps = [y[b] - y[a] for a, b in itertools.pairwise(chain)]
+    assert all(step > 0 for step in steps)
+    assert max(steps) <= 1.15 * min(steps), steps  # every rank as tall as the next: the legend stretches none
+    assert "Legend" in {"".join(el.itertext()) for el in ET.parse(target).getroot().iter(f"{SVG}text")}
