@@ -13,6 +13,11 @@ from pathlib import Path
 import networkx as nx
 import polars as pl
 import pytest
+from cyclonedx.model import HashAlgorithm
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.component import ComponentType
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 from typer.testing import CliRunner
 
 from ptmgraph import snapshot
@@ -247,3 +252,114 @@ def test_the_ancestry_legend_leaves_no_gap_between_the_models(tmp_path: Path) ->
     assert all(step > 0 for step in steps)
     assert max(steps) <= 1.15 * min(steps), steps  # every rank as tall as the next: the legend stretches none
     assert "Legend" in {"".join(el.itertext()) for el in ET.parse(target).getroot().iter(f"{SVG}text")}
+
+
+# --- the CycloneDX graph -------------------------------------------------------------------------------
+
+SHA256 = "9" * 64
+
+
+def code_family(tmp_path: Path) -> Path:
+    """o/code ships weights (an LFS file with a sha256) and its own modelling code; o/small finetunes it
+    and runs its code (auto_map), o/small-lora is an adapter of o/small and o/small-q a GGUF
+    quantization of it; o/lora is an adapter of o/code; o/merged merges o/code and o/other."""
+    def record(model_id: str, files: list[dict[str, object]], tags: list[str], **extra: object) -> dict[str, object]:
+        return {"id": model_id, "author": "o", "sha": model_id[2:].ljust(40, "0")[:40], "siblings": files,
+                "tags": tags, "cardData": {"license": "apache-2.0"}, **extra}
+
+    def names(*paths: str) -> list[dict[str, object]]:
+        return [{"rfilename": p} for p in paths]
+
+    weights = names("config.json", "model.safetensors")
+    records = [
+        record("o/code", [{"rfilename": "config.json", "size": 600, "blobId": "c" * 40},
+                          {"rfilename": "model.safetensors", "size": 10**9, "blobId": "d" * 40,
+                           "lfs": {"sha256": SHA256, "size": 10**9, "pointerSize": 135}},
+                          {"rfilename": "modeling_c.py", "size": 900, "blobId": "e" * 40}], [],
+               config={"auto_map": {"AutoModelForCausalLM": "modeling_c.CForCausalLM"}}),
+        record("o/other", weights, []),
+        record("o/small", weights, ["base_model:o/code", "base_model:finetune:o/code"],
+               config={"auto_map": {"AutoModelForCausalLM": "o/code--modeling_c.CForCausalLM"}}),
+        record("o/small-lora", names("adapter_config.json", "adapter_model.safetensors"),
+               ["base_model:o/small", "base_model:adapter:o/small"]),
+        record("o/small-q", names("small.Q4_K_M.gguf"), ["base_model:o/small", "base_model:quantized:o/small"]),
+        record("o/lora", names("adapter_config.json", "adapter_model.safetensors"),
+               ["base_model:o/code", "base_model:adapter:o/code"]),
+        record("o/merged", [*weights, *names("mergekit_config.yml")],
+               ["base_model:o/code", "base_model:o/other", "merge", "base_model:merge:o/code",
+                "base_model:merge:o/other"]),
+    ]
+    source = tmp_path / "hub"
+    source.mkdir()
+    (source / "models.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    out = tmp_path / "snap"
+    result = run("ingest", str(source), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def edges_of_bom(bom: Bom) -> set[tuple[str, str, str, str]]:
+    """(base, child, relation, dependency) of every dependency of a BOM read by cyclonedx-python-lib."""
+    by_ref = {str(c.bom_ref): c for c in [bom.metadata.component, *bom.components] if c is not None}
+    found = set()
+    for entry in bom.dependencies:
+        child = by_ref[str(entry.ref)]
+        properties = {p.name: p.value for p in child.properties}
+        for needed in entry.dependencies:
+            base = by_ref[str(needed.ref)]
+            base_id = f"{base.group}/{base.name}"
+            found.add((base_id, f"{child.group}/{child.name}", properties[f"ptmgraph:relation:{base_id}"],
+                       properties[f"ptmgraph:dependency:{base_id}"]))
+    return found
+
+
+def test_the_cyclonedx_bom_of_an_impact_set_is_a_graph_that_cyclonedx_reads_back(tmp_path: Path) -> None:
+    snap = code_family(tmp_path)
+    target = tmp_path / "code.cdx.json"
+    result = run("export", "o/code", "--impact", "--snapshot", str(snap), "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert "UserWarning" not in result.stderr
+    text = target.read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+
+    bom = Bom.from_json(json.loads(text))  # type: ignore[attr-defined]
+    assert edges_of_bom(bom) == {
+        ("o/code", "o/small", "finetune", "runtime_code"),  # a copy of the weights, but it runs o/code's code
+        ("o/small", "o/small-lora", "adapter", "runtime"),  # loads o/small's weights
+        ("o/small", "o/small-q", "quantized", "inherited"),
+        ("o/code", "o/lora", "adapter", "runtime"),
+        ("o/code", "o/merged", "merge", "inherited"),  # o/other -> o/merged is no part of o/code's impact
+    }
+    subject = bom.metadata.component
+    models = [subject, *bom.components]
+    assert sorted(f"{c.group}/{c.name}" for c in models) == [
+        "o/code", "o/lora", "o/merged", "o/small", "o/small-lora", "o/small-q"]
+    for component in models:
+        model_id = f"{component.group}/{component.name}"
+        assert component.type is ComponentType.MACHINE_LEARNING_MODEL
+        assert str(component.purl) == f"pkg:huggingface/{model_id}@{model_id[2:].ljust(40, '0')[:40]}"
+        assert [str(lic.id) for lic in component.licenses] == ["Apache-2.0"]
+    (weights,) = subject.components  # the one file whose sha256 the listing gives
+    assert weights.name == "model.safetensors"
+    assert [(h.alg, h.content) for h in weights.hashes] == [(HashAlgorithm.SHA_256, SHA256)]
+    # the subject keeps its pedigree: every model derived from it, nearest first
+    assert [f"{c.group}/{c.name}" for c in subject.pedigree.descendants] == [
+        "o/lora", "o/merged", "o/small", "o/small-lora", "o/small-q"]
+
+
+def test_the_cyclonedx_bom_of_gemma_holds_every_model_and_every_edge(tmp_path: Path) -> None:
+    edges = bundled_edges()
+    models = descendants_and_itself(edges, GEMMA)
+    inside = edges.filter(pl.col("base").is_in(sorted(models)) & pl.col("child").is_in(sorted(models)))
+    target = tmp_path / "gemma.cdx.json"
+    assert run("export", GEMMA, "--impact", "-o", str(target)).exit_code == 0
+    bom = json.loads(target.read_text())
+    assert bom["metadata"]["component"]["bom-ref"] == f"model:{GEMMA}"
+    refs = [c["bom-ref"] for c in bom["components"]]
+    assert len(refs) == len(set(refs)) == 3_564 and set(refs) == {f"model:{m}" for m in models - {GEMMA}}
+    rebuilt = {(base.removeprefix("model:"), d["ref"].removeprefix("model:"))
+               for d in bom["dependencies"] for base in d.get("dependsOn", [])}
+    assert rebuilt == set(inside.select("base", "child").iter_rows())
+    relation = {(c["bom-ref"].removeprefix("model:"), p["name"].removeprefix("ptmgraph:relation:")): p["value"]
+                for c in bom["components"] for p in c["properties"] if p["name"].startswith("ptmgraph:relation:")}
+    assert relation == {(child, base): r for base, child, r in inside.select("base", "child", "relation").iter_rows()}

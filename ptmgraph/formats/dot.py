@@ -12,8 +12,8 @@ legend lists all of it.
 **Size rule.** Pictures draw at most :data:`PICTURE_MAX_NODES` models, at most
 :data:`PICTURE_MAX_PER_DEPTH` at any one depth (the rest in ``+K more`` nodes): one rank holds
 at most 8 models and 8 ``+K more`` boxes, and ids longer than :data:`ID_LINE_CHARS` are broken over
-two lines. The drawing of Llama-2-7b-chat-hf's impact set is 1,579 x 813 px at 96 dpi, and none of
-the bundled sample's impact sets draws wider than 2,252 px (``benchmarks/RESULTS.md``). The options
+two lines. The drawing of Llama-2-7b-chat-hf's impact set is 1,525 x 797 px at 96 dpi, and none of
+the bundled sample's impact sets draws wider than 2,271 px (``benchmarks/RESULTS.md``). The options
 ``--max-nodes``, ``--max-per-depth`` and ``--rankdir`` change it.
 
 All text comes from untrusted metadata, so every label is made safe here: control and bidi
