@@ -667,13 +667,22 @@ ExportFormatOption = Annotated[
 MaxNodesOption = Annotated[
     int | None,
     typer.Option(min=0, show_default=False,
-                 help="Draw at most this many models; the rest are summarised "
-                 "(0: no limit; default: 32 for pictures, 150 for data and HTML)."),
+                 help="Draw at most this many models; the rest are counted in '+N more' nodes "
+                 "(0: no limit; default: 32 for pictures, 150 for HTML, no limit for GraphML, GEXF, JSON "
+                 "and CycloneDX)."),
 ]
 MaxPerDepthOption = Annotated[
     int | None,
     typer.Option(min=0, show_default=False,
                  help="Draw at most this many models at one depth (0: no limit; default: 8 for pictures)."),
+]
+TitleOption = Annotated[
+    str | None, typer.Option(show_default=False, help="The title to write instead of the analysis's own.")
+]
+SubtitleOption = Annotated[
+    str | None,
+    typer.Option(show_default=False, help="The line under the title instead of the default (what is shown "
+                 "of how many models)."),
 ]
 RankdirOption = Annotated[
     RankDir | None,
@@ -685,18 +694,22 @@ def _write_export(
     model: str | None, out_file: str | None, name: str | None, *,
     direction: Literal["ancestry", "impact", "both", "snapshot"],
     max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[RelationChoice] | None,
-    max_depth: int | None, snapshot: Path | None, query: Query,
+    max_depth: int | None, snapshot: Path | None, query: Query, title: str | None = None,
+    subtitle: str | None = None,
 ) -> None:
-    """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`)."""
+    """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`);
+    ``title`` and ``subtitle`` replace the default title and caption."""
+    from dataclasses import replace
+
     import analyses
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
-    from ptmgraph.formats.subgraph import DrawnGraph, combine, snapshot_subgraph
+    from ptmgraph.formats.subgraph import DrawnGraph, combine, snapshot_subgraph, with_file_hashes
 
     with user_errors():
         fmt = choose_format(name, Path(out_file) if out_file is not None else None)
         lg = query.load(snapshot)
         relations = {r.value for r in relation or []} or None
-        nodes_cap = fmt.default_max_nodes if max_nodes is None else max_nodes or sys.maxsize  # 0: no limit
+        nodes_cap = (fmt.default_max_nodes if max_nodes is None else max_nodes) or sys.maxsize  # 0: no limit
         depth_cap = fmt.max_per_depth if max_per_depth is None else max_per_depth
         drawn: DrawnGraph | None = None
         titles = []
@@ -719,8 +732,14 @@ def _write_export(
         if out_file is None:
             stem = direction if drawn.focus is None else f"{direction}-{drawn.focus.replace('/', '__')}"
             out_file = str(Path("outputs") / f"{stem}{fmt.extensions[0]}")
-        written = write_graph(drawn, out_file, fmt.name, " / ".join(titles), rankdir=rankdir)
-        note(f"wrote {written or 'standard output'}: {drawn.caption}")
+        if fmt.file_hashes:
+            drawn = with_file_hashes(lg, drawn)
+        caption = drawn.caption
+        if subtitle is not None:
+            drawn = replace(drawn, caption=subtitle)
+        written = write_graph(drawn, out_file, fmt.name, " / ".join(titles) if title is None else title,
+                              rankdir=rankdir)
+        note(f"wrote {written or 'standard output'}: {caption}")
 
 
 @query_command()
@@ -742,6 +761,8 @@ def export(
     max_nodes: MaxNodesOption = None,
     max_per_depth: MaxPerDepthOption = None,
     rankdir: RankdirOption = None,
+    title: TitleOption = None,
+    subtitle: SubtitleOption = None,
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
@@ -759,7 +780,7 @@ def export(
     )
     _write_export(model, out_file, fmt.value if fmt else None, direction=direction, max_nodes=max_nodes,
                   max_per_depth=max_per_depth, rankdir=rankdir.value if rankdir else None, relation=relation,
-                  max_depth=max_depth, snapshot=snapshot, query=query)
+                  max_depth=max_depth, snapshot=snapshot, query=query, title=title, subtitle=subtitle)
 
 @query_command()
 def explore(

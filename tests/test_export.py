@@ -19,7 +19,6 @@ from analyses import ancestry, impact
 from ptmgraph import snapshot
 from ptmgraph.assemble import assemble
 from ptmgraph.formats import DrawnGraph, ExportError, lineage_subgraph, write_graph
-from ptmgraph.formats.subgraph import cap_order_key
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot
@@ -110,8 +109,8 @@ def test_impact_svg_is_capped_with_a_stated_rule_and_summary_nodes(sample_graph:
     assert drawn.shown == 100
     assert drawn.shown + drawn.hidden == drawn.total
     assert drawn.caption == (
-        f"showing 100 of {drawn.total} models: nearest first, then by downloads (unknown last), then by id; "
-        f"{drawn.hidden} hidden in '+N more' nodes"
+        f"showing 100 of {drawn.total:,} models: the nearest, and the most downloaded of each relation; "
+        f"{drawn.hidden:,} more in '+N more' boxes"
     )
 
     out = tmp_path / "impact.svg"
@@ -125,12 +124,25 @@ def test_impact_svg_is_capped_with_a_stated_rule_and_summary_nodes(sample_graph:
     for k, breakdown in summaries:
         assert sum(int(part.split(": ")[1]) for part in breakdown.split(", ")) == k
 
-    # The rule: the first 100 models in (depth, downloads desc with unknown last, id) order are drawn.
-    expected = [r["id"] for r in sorted(result.rows.iter_rows(named=True), key=cap_order_key)[:100]]
+    # The rule: depth 1 holds more than 100 models, so all 100 are children, the relations taking
+    # turns: each relation's most downloaded first (unknown last, then by id), none two ahead of another
+    children = [r for r in result.rows.iter_rows(named=True) if r["depth"] == 1]
+    assert len(children) > 100
     drawn_models = [n.id for n in drawn.nodes if n.kind == "model"]
-    assert drawn_models == expected
+    expected = []
+    taken = {}
+    for relation in {r["relation"] for r in children}:
+        ranked = sorted((r for r in children if r["relation"] == relation),
+                        key=lambda r: (r["downloads"] is None, -(r["downloads"] or 0), r["id"]))
+        mine = [r["id"] for r in ranked if r["id"] in drawn_models]
+        assert mine == [r["id"] for r in ranked[: len(mine)]], relation
+        taken[relation] = (len(mine), len(ranked))
+        expected += mine
+    assert sorted(expected) == sorted(drawn_models)
+    short = [n for n, available in taken.values() if n < available]  # relations that had more to give
+    assert all(n >= max(m for m, _ in taken.values()) - 1 for n in short)
     ids_in_picture = svg_node_ids(out)
-    for model_id in expected:
+    for model_id in drawn_models:
         assert model_id in ids_in_picture, model_id
     # every drawn model's path to the focus is drawn, and nothing is dropped silently
     via = dict(zip(result.rows["id"], result.rows["via"], strict=True))
@@ -282,3 +294,23 @@ def test_unknown_format_is_refused(hostile: tuple[LineageGraph, DrawnGraph], tmp
     with pytest.raises(ExportError, match="unsupported format 'pdf'"):
         write_graph(drawn, tmp_path / "x.pdf", "pdf", "t")  # type: ignore[arg-type]
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_cut_depth_keeps_the_most_downloaded_of_each_relation_before_a_second_of_any() -> None:
+    children = [("f/a", "finetune", 100), ("f/b", "finetune", 90), ("f/c", "finetune", 80),
+                ("a/d", "adapter", 5), ("a/e", "adapter", 4), ("q/f", "quantized", None), ("m/g", "merge", 1)]
+    models = [{"id": "base/model", "downloads": 1000, "has_record": True}]
+    models += [{"id": i, "downloads": n, "has_record": True} for i, _, n in children]
+    lg = LineageGraph(tiny_snapshot(models, [("base/model", i, r) for i, r, _ in children]))
+    result = impact(lg, "base/model")
+
+    four = lineage_subgraph(lg, result, direction="impact", max_per_depth=4)
+    assert [n.id for n in four.nodes if n.kind == "model"] == ["f/a", "a/d", "m/g", "q/f"]  # by downloads
+    (more,) = [n for n in four.nodes if n.kind == "more"]
+    assert more.hidden_ids == ("f/b", "f/c", "a/e") and more.hidden_by_relation == {"finetune": 2, "adapter": 1}
+    five = lineage_subgraph(lg, result, direction="impact", max_per_depth=5)  # a second turn: finetune's first
+    assert {n.id for n in five.nodes if n.kind == "model"} == {"f/a", "a/d", "m/g", "q/f", "f/b"}
+    three = lineage_subgraph(lg, result, direction="impact", max_nodes=3)
+    assert {n.id for n in three.nodes if n.kind == "model"} == {"f/a", "a/d", "m/g"}
+    assert three.caption == ("showing 3 of 7 models: the nearest, and the most downloaded of each relation; "
+                             "4 more in '+N more' boxes")

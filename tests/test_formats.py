@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html.parser
 import io
+import itertools
 import json
 import re
 from collections import Counter
@@ -141,23 +142,35 @@ def test_cyclonedx_bom_of_an_adapter_validates_and_lists_its_lineage(bundled: Li
     )
     assert first["licenses"] == [{"license": {"name": "llama2"}}]
 
-    # run time: the adapter loads its base; the base's own base is inherited, so it is no dependency
+    # the graph: the adapter depends on its base, which it loads at run time
     deps = {d["ref"]: d.get("dependsOn", []) for d in bom["dependencies"]}
     assert deps[component["bom-ref"]] == [f"model:{LLAMA_CHAT}"]
     assert deps[f"model:{LLAMA_CHAT}"] == []
     assert [c["bom-ref"] for c in bom["components"]] == [f"model:{LLAMA_CHAT}"]
+    own = {p["name"]: p["value"] for p in component["properties"]}
+    assert own[f"ptmgraph:relation:{LLAMA_CHAT}"] == "adapter"
+    assert own[f"ptmgraph:dependency:{LLAMA_CHAT}"] == "runtime"
 
 
-def test_cyclonedx_bom_of_a_finetune_has_a_pedigree_and_no_runtime_dependency(bundled: LineageGraph) -> None:
-    result = ancestry(bundled, DEPTH3)
+def test_cyclonedx_bom_of_a_finetune_chain_links_each_model_to_its_base_as_inherited(bundled: LineageGraph) -> None:
+    result = ancestry(bundled, DEPTH3)  # DEPTH3 -> ...-safeRLHF -> ...-ultrachat -> google/gemma-7b, finetunes
     drawn = lineage_subgraph(bundled, result, direction="ancestry")
     text = graph_format("cyclonedx").render(drawn, title=result.title).decode()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
     bom = json.loads(text)
     ancestors = bom["metadata"]["component"]["pedigree"]["ancestors"]
     assert [a["purl"].split("@")[0] for a in ancestors][-1] == "pkg:huggingface/google/gemma-7b"
-    assert "components" not in bom or bom["components"] == []
-    assert all(d.get("dependsOn", []) == [] for d in bom["dependencies"])
+    chain = [DEPTH3, "AmberYifan/Gemma-7b-sft-ultrachat-safeRLHF", "AmberYifan/Gemma-7b-sft-ultrachat",
+             "google/gemma-7b"]
+    deps = {d["ref"]: d.get("dependsOn", []) for d in bom["dependencies"]}
+    assert deps == {f"model:{child}": [f"model:{base}"] for child, base in itertools.pairwise(chain)} | {
+        "model:google/gemma-7b": []}
+    assert sorted(c["bom-ref"] for c in bom["components"]) == sorted(f"model:{m}" for m in chain[1:])
+    everyone = [bom["metadata"]["component"], *bom["components"]]
+    for child, base in itertools.pairwise(chain):
+        (component,) = [c for c in everyone if c["bom-ref"] == f"model:{child}"]
+        own = {p["name"]: p["value"] for p in component["properties"]}
+        assert (own[f"ptmgraph:relation:{base}"], own[f"ptmgraph:dependency:{base}"]) == ("finetune", "inherited")
 
 
 def test_mermaid_uses_the_picture_cap_and_draws_every_kept_model(
@@ -317,7 +330,7 @@ def test_rankdir_sets_the_direction_of_laid_out_formats(
         graph_format("html").render(drawn, title="t", rankdir="XX")
 
 
-def test_the_picture_cap_keeps_at_most_eight_per_depth_nearest_and_most_downloaded_first(
+def test_the_picture_cap_keeps_at_most_eight_per_depth_nearest_and_the_top_of_each_relation_first(
     bundled: LineageGraph,
 ) -> None:
     result = impact(bundled, "meta-llama/Llama-2-7b")
@@ -327,10 +340,17 @@ def test_the_picture_cap_keeps_at_most_eight_per_depth_nearest_and_most_download
     per_depth = Counter(n.depth for n in kept)
     assert max(per_depth.values()) == 8 and len(kept) <= 32
     assert all(rows[n.id]["via"] == "meta-llama/Llama-2-7b" or rows[n.id]["via"] in {k.id for k in kept} for n in kept)
-    # depth 1: the eight most downloaded children (unknown counts last), ties by id
-    children = sorted((r for r in rows.values() if r["depth"] == 1),
-                      key=lambda r: (r["downloads"] is None, -(r["downloads"] or 0), r["id"]))
-    assert [n.id for n in kept if n.depth == 1] == [r["id"] for r in children[:8]]
+    # depth 1: every relation there, each by its most downloaded children (unknown counts last, ties by id)
+    children = [r for r in rows.values() if r["depth"] == 1]
+    relations = {r["relation"] for r in children}
+    assert 1 < len(relations) <= 8
+    shown = [n for n in kept if n.depth == 1]
+    assert {n.relation for n in shown} == relations
+    for relation in relations:
+        ranked = sorted((r for r in children if r["relation"] == relation),
+                        key=lambda r: (r["downloads"] is None, -(r["downloads"] or 0), r["id"]))
+        mine = [n.id for n in shown if n.relation == relation]
+        assert mine == [r["id"] for r in ranked[: len(mine)]], relation
     hidden = [i for n in drawn.nodes if n.kind == "more" for i in n.hidden_ids]
     assert sorted(hidden + [n.id for n in kept]) == sorted(rows)
     assert "at most 8 per depth" in drawn.caption

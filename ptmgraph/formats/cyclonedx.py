@@ -1,39 +1,81 @@
-"""A CycloneDX 1.6 ML-BOM (JSON) for the focus model of a drawable subgraph, built with
-``cyclonedx-python-lib``.
+"""A CycloneDX 1.6 ML-BOM (JSON) of a model's set (its ancestry, impact or both), built with
+``cyclonedx-python-lib``: the set as a graph that SBOM tools read.
 
-- ``metadata.component`` is the focus model, a ``machine-learning-model`` component with the purl
-  ``pkg:huggingface/ORG/NAME@SHA`` (the sha only where the snapshot knows it), built by
-  :func:`ptmgraph.ids.hub_purl` from Hub-shaped ids only: a local id has no purl and no Hub link.
-- ``pedigree.ancestors`` holds every drawn model the focus derives from, ``pedigree.descendants``
-  every drawn model derived from it, nearest first. Each carries its licence, the properties
-  ``ptmgraph:depth``, ``ptmgraph:relation`` (of its own hop along the path to the focus) and one
-  ``ptmgraph:evidence`` per piece of evidence of that hop (``kind field @ source``).
-- ``components`` and ``dependencies`` hold what the focus needs at *run time*, by the runtime rule
-  (:func:`ptmgraph.relations.dependency`): a model whose hop is ``adapter`` loads its base's weights
-  when it runs, so the base is a dependency (and so on while the bases are adapters themselves); a
-  model whose ``auto_map`` names a repo (``loads_code``) runs that repo's code, so it is a dependency
-  too (property ``ptmgraph:dependency``: ``runtime`` or ``runtime_code``). A finetune, quantization or
-  merge copies its base's weights: that base is *inherited*, recorded in the pedigree only.
+- ``metadata.component`` is the subject (the focus model); ``components`` holds every other model of
+  the set (all of them unless ``--max-nodes`` cut it: ``metadata.properties`` ``ptmgraph:shown``,
+  ``ptmgraph:total``, ``ptmgraph:hidden`` say so). Each is a ``machine-learning-model`` component with
+  the bom-ref ``model:ORG/NAME``, the purl ``pkg:huggingface/ORG/NAME@SHA``
+  (:func:`ptmgraph.ids.hub_purl` from Hub-shaped ids only: a local id has no purl and no Hub link; the
+  sha only where the snapshot knows it), its licence, a link to its Hub page, the properties
+  ``ptmgraph:depth`` (hops from the subject), ``ptmgraph:downloads`` and ``ptmgraph:has_record``
+  (``false`` for a model known only as someone's base), and, where the snapshot's ``files`` table has
+  them, one nested ``file`` component per file with its SHA-256 (the LFS object id) and
+  ``ptmgraph:part`` (weights, config, ...).
+- ``dependencies`` links each model to its bases in the set (every edge of the set, base named in
+  ``dependsOn``). What an edge is travels on the derived model, one property per base ``B``:
+  ``ptmgraph:relation:B`` (finetune, adapter, quantized, merge, unknown),
+  ``ptmgraph:dependency:B`` (``runtime``: it loads B's weights when it runs, an adapter;
+  ``runtime_code``: it runs B's code, its ``auto_map`` names B; ``inherited``: it carries a copy made
+  from B's weights; the runtime rule :func:`ptmgraph.relations.dependency` of that one hop), and
+  ``ptmgraph:relation_rule:B``, ``ptmgraph:parent_confidence:B``, ``ptmgraph:relation_confidence:B``
+  and one ``ptmgraph:evidence:B`` per piece of evidence (``kind field @ source``) where known. A whole
+  path's dependency follows from its hops (README *Definitions*).
+- The subject keeps its pedigree: ``pedigree.ancestors`` lists every model of the set it derives
+  from, ``pedigree.descendants`` every model derived from it, nearest first, each with
+  ``ptmgraph:depth``, ``ptmgraph:relation`` and the evidence of its own hop along a shortest path to
+  the subject (bom-refs ``pedigree:up:ID`` and ``pedigree:down:ID``).
 
 Evidence and ids come from untrusted metadata; the library's JSON serializer escapes them.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import networkx as nx
 from cyclonedx.contrib.license.factories import LicenseFactory
-from cyclonedx.model import ExternalReference, ExternalReferenceType, Property, XsUri
+from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, Property, XsUri
 from cyclonedx.model.bom import Bom
+from cyclonedx.model.bom_ref import BomRef
 from cyclonedx.model.component import Component, ComponentType, Pedigree
+from cyclonedx.model.dependency import Dependable, Dependency
 from cyclonedx.output.json import JsonV1Dot6
 
 from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
 from ptmgraph.ids import hub_purl, hub_url
 from ptmgraph.records import EvidenceKind
-from ptmgraph.relations import RUNTIME_RELATIONS, Dependency, dependency
+from ptmgraph.relations import dependency
+
+MODEL_REF = "model:"
+"""The bom-ref of a model of the set is ``model:`` and its id."""
+
+
+def _indexed_bom() -> Bom:
+    """A :class:`Bom` whose ``register_dependency`` finds a registered model through a dict: the
+    library's own looks through every dependency each time, which makes a BOM of thousands of models
+    take minutes (it is called again for every component when the BOM is written). Set on the
+    instance: the library's serializer knows the class ``Bom`` only, not a subclass."""
+    bom = Bom()
+    registered: dict[BomRef, Dependency] = {}
+
+    def register_dependency(target: Dependable, depends_on: Iterable[Dependable] | None = None) -> None:
+        bases = list(depends_on or ())
+        found = registered.get(target.bom_ref)
+        if found is None or bases:
+            needs = [Dependency(ref=base.bom_ref) for base in bases]
+            if found is not None:  # a sorted set places (and hashes) it by its dependencies: replace it
+                bom.dependencies.discard(found)
+                needs += found.dependencies
+            found = Dependency(ref=target.bom_ref, dependencies=needs)
+            registered[target.bom_ref] = found
+            bom.dependencies.add(found)
+        for base in bases:
+            register_dependency(base)
+
+    bom.register_dependency = register_dependency  # type: ignore[method-assign]
+    return bom
 
 
 def _evidence_lines(edge: DrawnEdge | None) -> list[str]:
@@ -48,25 +90,38 @@ def _evidence_lines(edge: DrawnEdge | None) -> list[str]:
     return lines
 
 
-def _component(node: DrawnNode, *, ref: str, hop: DrawnEdge | None, depth: int | None) -> Component:
+def _hop_properties(hop: DrawnEdge, suffix: str = "") -> list[Property]:
+    """The relation, its rule, its two confidences and evidence of ``hop``, named ``ptmgraph:NAME`` + ``suffix``."""
+    properties = [Property(name=f"ptmgraph:relation{suffix}", value=hop.relation or "unknown")]
+    if hop.relation_rule:
+        properties.append(Property(name=f"ptmgraph:relation_rule{suffix}", value=hop.relation_rule))
+    for attribute in ("parent_confidence", "relation_confidence"):
+        if hop.attributes.get(attribute) is not None:
+            properties.append(Property(name=f"ptmgraph:{attribute}{suffix}", value=str(hop.attributes[attribute])))
+    properties += [Property(name=f"ptmgraph:evidence{suffix}", value=line) for line in _evidence_lines(hop)]
+    return properties
+
+
+def _rule_hop(edge: DrawnEdge) -> tuple[str | None, bool]:
+    """The edge as the runtime rule reads a hop: (relation, loads_code)."""
+    loads = edge.attributes.get("loads_code")
+    code = bool(loads) if loads is not None else EvidenceKind.CONFIG_AUTO_MAP.value in edge.evidence_kinds
+    return edge.relation, code
+
+
+def _component(node: DrawnNode, *, ref: str, depth: int | None, properties: Iterable[Property] = (),
+               files: tuple[tuple[str, str, str], ...] = ()) -> Component:
     model_id = str(node.id)
     sha = node.attributes.get("sha") if isinstance(node.attributes.get("sha"), str) else None
     org, _, name = model_id.rpartition("/")
-    properties = []
+    listed = []
     if depth is not None:
-        properties.append(Property(name="ptmgraph:depth", value=str(depth)))
-    if hop is not None and hop.relation is not None:
-        properties.append(Property(name="ptmgraph:relation", value=hop.relation))
-        if hop.relation_rule:
-            properties.append(Property(name="ptmgraph:relation_rule", value=hop.relation_rule))
-        for attribute in ("parent_confidence", "relation_confidence"):
-            if hop.attributes.get(attribute) is not None:
-                properties.append(Property(name=f"ptmgraph:{attribute}", value=str(hop.attributes[attribute])))
-    properties += [Property(name="ptmgraph:evidence", value=line) for line in _evidence_lines(hop)]
+        listed.append(Property(name="ptmgraph:depth", value=str(depth)))
+    listed += properties
     if node.downloads is not None:
-        properties.append(Property(name="ptmgraph:downloads", value=str(node.downloads)))
+        listed.append(Property(name="ptmgraph:downloads", value=str(node.downloads)))
     if node.has_record is False:
-        properties.append(Property(name="ptmgraph:has_record", value="false"))
+        listed.append(Property(name="ptmgraph:has_record", value="false"))
     return Component(
         type=ComponentType.MACHINE_LEARNING_MODEL,
         bom_ref=ref,
@@ -77,92 +132,90 @@ def _component(node: DrawnNode, *, ref: str, hop: DrawnEdge | None, depth: int |
         licenses=[LicenseFactory().make_from_string(node.license)] if node.license else None,
         external_references=[ExternalReference(type=ExternalReferenceType.WEBSITE, url=XsUri(url))
                              for url in [hub_url(model_id)] if url is not None],
-        properties=properties,
+        properties=listed,
+        components=[
+            Component(type=ComponentType.FILE, bom_ref=f"file:{model_id}/{path}", name=path,
+                      hashes=[HashType(alg=HashAlgorithm.SHA_256, content=sha256)],
+                      properties=[Property(name="ptmgraph:part", value=part)])
+            for path, part, sha256 in files
+        ],
     )
 
 
-def _nearest_first(drawn: DrawnGraph, keys: Iterable[str]) -> list[DrawnNode]:
-    """The drawn models (not ``+K more`` nodes) among ``keys``, nearest first, then by id."""
-    nodes = [drawn.node(key) for key in keys if drawn.node(key).kind == "model"]
-    return sorted(nodes, key=lambda n: (n.depth, str(n.id)))
-
-
-def _hop(focus: str, graph: nx.DiGraph, key: str, toward_focus: bool) -> DrawnEdge:
-    """The first edge on a shortest drawn path between ``key`` and the focus."""
-    path = nx.shortest_path(graph, key, focus) if toward_focus else nx.shortest_path(graph, focus, key)
-    first = (path[0], path[1]) if toward_focus else (path[-2], path[-1])
-    return graph.edges[first]["edge"]
-
-
-def _rule_hop(edge: DrawnEdge) -> tuple[str | None, bool]:
-    """The edge as the runtime rule reads a hop: (relation, loads_code)."""
-    loads = edge.attributes.get("loads_code")
-    code = bool(loads) if loads is not None else EvidenceKind.CONFIG_AUTO_MAP.value in edge.evidence_kinds
-    return edge.relation, code
-
-
-def runtime_bases(drawn: DrawnGraph, model: str, below: tuple[tuple[str | None, bool], ...] = ()
-                  ) -> list[tuple[DrawnEdge, Dependency]]:
-    """The hops into ``model`` whose base ``model`` needs at run time, with how (see the module docstring):
-    ``below`` are the hops from ``model`` down to the focus, which the rule reads after this one."""
-    found: list[tuple[DrawnEdge, Dependency]] = []
-    for edge in drawn.edges:
-        if edge.head == model and not edge.is_summary and edge.tail != model:
-            how = dependency([_rule_hop(edge), *below])
-            if how is not Dependency.INHERITED:
-                found.append((edge, how))
-    return found
-
-
-def build_bom(drawn: DrawnGraph, *, title: str) -> Bom:
-    """The ML-BOM of ``drawn.focus`` (see the module docstring)."""
-    if drawn.focus is None:
-        raise ExportError("a CycloneDX ML-BOM describes one model: export MODEL --ancestry, not a whole snapshot")
+def _pedigree(drawn: DrawnGraph, focus: str) -> Pedigree | None:
+    """The subject's ancestors and descendants in the set, nearest first (see the module docstring)."""
     graph = nx.DiGraph()
     graph.add_nodes_from(n.key for n in drawn.nodes)
     graph.add_edges_from((e.tail, e.head, {"edge": e}) for e in drawn.edges if not e.is_summary)
-    focus_id = drawn.focus
-    focus = drawn.node(focus_id)
+    up = nx.single_source_shortest_path(graph.reverse(copy=False), focus)  # focus ... key, walking to bases
+    down = nx.single_source_shortest_path(graph, focus)
 
-    def described(keys: set[str], toward_focus: bool) -> list[Component]:
-        return [
-            _component(n, ref=f"pedigree:{'up' if toward_focus else 'down'}:{n.key}",
-                       hop=_hop(focus_id, graph, n.key, toward_focus), depth=n.depth)
-            for n in _nearest_first(drawn, keys)
-        ]
+    by_key = {n.key: n for n in drawn.nodes}
 
-    ancestors = described(nx.ancestors(graph, focus_id), True)
-    descendants = described(nx.descendants(graph, focus_id), False)
-    main = _component(focus, ref=f"model:{focus.key}", hop=None, depth=None)
-    main.pedigree = Pedigree(ancestors=ancestors or None, descendants=descendants or None)
-    main.description = title
+    def described(paths: dict[str, list[str]], toward_focus: bool) -> list[Component]:
+        nodes = [by_key[key] for key in paths if key != focus and by_key[key].kind == "model"]
+        found = []
+        for node in sorted(nodes, key=lambda n: (n.depth, str(n.id))):
+            path = paths[node.key]
+            hop = graph.edges[path[-1], path[-2]] if toward_focus else graph.edges[path[-2], path[-1]]
+            ref = f"pedigree:{'up' if toward_focus else 'down'}:{node.key}"
+            found.append(_component(node, ref=ref, depth=node.depth, properties=_hop_properties(hop["edge"])))
+        return found
 
-    bom = Bom()
-    bom.metadata.component = main
-    made: dict[str, Component] = {focus.key: main}
-    todo: list[tuple[str, tuple[tuple[str | None, bool], ...]]] = [(focus.key, ())]
-    expanded = {focus.key}
-    while todo:  # the run-time closure: adapter hops, then their bases' hops ...; a code hop ends a chain
-        key, below = todo.pop()
-        needed = []
-        for edge, how in runtime_bases(drawn, key, below):
-            if edge.tail not in made:
-                node = _component(drawn.node(edge.tail), ref=f"model:{edge.tail}", hop=None, depth=None)
-                node.properties.add(Property(name="ptmgraph:dependency", value=how.value))
-                made[edge.tail] = node
-                bom.components.add(node)
-            if edge.relation in RUNTIME_RELATIONS and edge.tail not in expanded:  # its weights are loaded:
-                expanded.add(edge.tail)  # what it needs at run time is needed too
-                todo.append((edge.tail, (_rule_hop(edge), *below)))
-            needed.append(made[edge.tail])
-        bom.register_dependency(made[key], needed)
+    ancestors, descendants = described(up, True), described(down, False)
+    return Pedigree(ancestors=ancestors or None, descendants=descendants or None) if ancestors or descendants else None
+
+
+def build_bom(drawn: DrawnGraph, *, title: str) -> Bom:
+    """The ML-BOM of ``drawn`` (see the module docstring)."""
+    if drawn.focus is None:
+        raise ExportError("a CycloneDX ML-BOM describes one model: export MODEL --ancestry, not a whole snapshot")
+    focus = drawn.focus
+    models = [n for n in drawn.nodes if n.kind in ("focus", "model")]
+    bases: dict[str, list[DrawnEdge]] = {}
+    for edge in drawn.edges:
+        if not edge.is_summary and edge.tail != edge.head:
+            bases.setdefault(edge.head, []).append(edge)
+
+    made: dict[str, Component] = {}
+    for node in models:
+        properties = []
+        for edge in bases.get(node.key, []):
+            suffix = f":{edge.tail}"
+            properties += _hop_properties(edge, suffix)
+            properties.append(Property(name=f"ptmgraph:dependency{suffix}", value=dependency([_rule_hop(edge)]).value))
+        made[node.key] = _component(node, ref=MODEL_REF + node.key, depth=None if node.key == focus else node.depth,
+                                    properties=properties, files=drawn.files.get(node.key, ()))
+
+    subject = made[focus]
+    subject.pedigree = _pedigree(drawn, focus)
+    subject.description = title
+    bom = _indexed_bom()
+    bom.metadata.component = subject
+    bom.metadata.properties.update([
+        Property(name="ptmgraph:direction", value=drawn.direction),
+        Property(name="ptmgraph:shown", value=str(drawn.shown)),
+        Property(name="ptmgraph:total", value=str(drawn.total)),
+        Property(name="ptmgraph:hidden", value=str(drawn.hidden)),
+        Property(name="ptmgraph:caption", value=drawn.caption),
+    ])
+    for node in models:
+        if node.key != focus:
+            bom.components.add(made[node.key])
+    for node in models:
+        bom.register_dependency(made[node.key], [made[e.tail] for e in bases.get(node.key, [])])
     return bom
 
 
 class CycloneDxFormat(GraphFormat):
     name = "cyclonedx"
     extensions = (".cdx.json",)
-    description = "CycloneDX 1.6 ML-BOM (JSON) of the focus model"
+    description = "CycloneDX 1.6 ML-BOM (JSON): every model of the set and its bases"
+    default_max_nodes = 0  # data: every model of the set
+    file_hashes = True
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
-        return (JsonV1Dot6(build_bom(drawn, title=title)).output_as_string(indent=1) + "\n").encode("utf-8")
+        bom = build_bom(drawn, title=title)
+        with warnings.catch_warnings():  # an impact set's subject has no base in the set: that is no gap
+            warnings.filterwarnings("ignore", "The Component this BOM is describing", UserWarning)
+            return (JsonV1Dot6(bom).output_as_string(indent=1) + "\n").encode("utf-8")

@@ -12,8 +12,8 @@ legend lists all of it.
 **Size rule.** Pictures draw at most :data:`PICTURE_MAX_NODES` models, at most
 :data:`PICTURE_MAX_PER_DEPTH` at any one depth (the rest in ``+K more`` nodes): one rank holds
 at most 8 models and 8 ``+K more`` boxes, and ids longer than :data:`ID_LINE_CHARS` are broken over
-two lines. The drawing of Llama-2-7b-chat-hf's impact set is 1,579 x 813 px at 96 dpi, and none of
-the bundled sample's impact sets draws wider than 2,252 px (``benchmarks/RESULTS.md``). The options
+two lines. The drawing of Llama-2-7b-chat-hf's impact set is 1,525 x 797 px at 96 dpi, and none of
+the bundled sample's impact sets draws wider than 2,271 px (``benchmarks/RESULTS.md``). The options
 ``--max-nodes``, ``--max-per-depth`` and ``--rankdir`` change it.
 
 All text comes from untrusted metadata, so every label is made safe here: control and bidi
@@ -27,6 +27,7 @@ HTML-like label, the legend's, holds constants and relation names escaped with :
 from __future__ import annotations
 
 import html
+import itertools
 import shutil
 import subprocess
 import unicodedata
@@ -206,30 +207,49 @@ def _edge_attrs(edge: DrawnEdge, labelled: bool) -> dict[str, str]:
 _LINE_SAMPLES = {"solid": "───▶", "dashed": "╌╌╌▶", "dotted": "┈┈┈▶", "bold": "━━━▶"}
 
 
-def _legend(graph: graphviz.Digraph, drawn: DrawnGraph) -> None:
-    """One unconnected node whose label is a table: the kinds of box, the download shades and a
-    styled arrow per relation. Being one node it sits in the first rank's free space instead of
-    adding a band of its own. The graph's one HTML-like label: its text is constants and relation
-    names, cleaned and XML-escaped."""
+def _legend(graph: graphviz.Digraph, drawn: DrawnGraph, rankdir: str) -> None:
+    """The kinds of box, the download shades and a styled arrow per relation, beside the drawing.
+
+    Each rank is as tall (``TB``, ``BT``) or as wide (``LR``, ``RL``) as its largest node, so the
+    legend is shaped to stretch no rank: when ranks are columns it is one tall, narrow node in the
+    first column; when they are rows it is three short rows (kinds of box, shades, relations), one
+    node each in three consecutive ranks, held together by invisible edges in a ``Legend`` cluster.
+    The graph's only HTML-like labels: their text is constants and relation names, cleaned and
+    XML-escaped."""
     relations = list(RELATION_ORDER) + [r for r in drawn.relations_drawn if r not in RELATION_ORDER]
     cell = '<TD ALIGN="LEFT" {attrs}><FONT POINT-SIZE="10" {font}>{text}</FONT></TD>'
-    rows = ['<TR><TD ALIGN="LEFT" BORDER="0"><B>Legend</B></TD></TR>']
     boxes = [
         ("focus model", f'BGCOLOR="{FOCUS_FILL}" BORDER="3" COLOR="#000000" STYLE="rounded"'),
         ("no record of its own", 'STYLE="rounded,dashed"'),
         ("+N more: hidden models", f'BGCOLOR="{MORE_FILL}" COLOR="#9A9A9A" STYLE="dashed"'),
     ]
-    boxes += [(f"{text} downloads", f'BGCOLOR="{fill}" STYLE="rounded"') for _, fill, text in DOWNLOAD_SHADES]
-    boxes.append(("no download count", f'BGCOLOR="{UNKNOWN_FILL}" STYLE="rounded"'))
-    rows += [f"<TR>{cell.format(attrs=attrs, font='', text=html.escape(text))}</TR>" for text, attrs in boxes]
+    shades = [(f"{text} downloads", f'BGCOLOR="{fill}" STYLE="rounded"') for _, fill, text in DOWNLOAD_SHADES]
+    shades.append(("no download count", f'BGCOLOR="{UNKNOWN_FILL}" STYLE="rounded"'))
+    groups = [
+        [cell.format(attrs=attrs, font="", text=html.escape(text)) for text, attrs in boxes],
+        [cell.format(attrs=attrs, font="", text=html.escape(text)) for text, attrs in shades],
+        [],
+    ]
     for relation in relations:
         style = relation_style(relation)
         sample = _LINE_SAMPLES.get(style["style"], _LINE_SAMPLES["solid"])
         text = html.escape(f"{sample} {clean_text(relation, 24)}")
-        font = f'COLOR="{style["color"]}"'
-        rows.append("<TR>" + cell.format(attrs='BORDER="0"', font=font, text=text) + "</TR>")
-    label = '<<TABLE BORDER="1" COLOR="#9A9A9A" STYLE="rounded" CELLBORDER="1" CELLSPACING="3" CELLPADDING="3">'
-    graph.node("legend", label=label + "".join(rows) + "</TABLE>>", shape="plaintext", margin="0")
+        groups[2].append(cell.format(attrs='BORDER="0"', font=f'COLOR="{style["color"]}"', text=text))
+    table = '<TABLE BORDER="{border}" COLOR="#9A9A9A" STYLE="rounded" CELLBORDER="1" CELLSPACING="3" CELLPADDING="3">'
+    if rankdir in ("LR", "RL"):
+        rows = ['<TR><TD ALIGN="LEFT" BORDER="0"><B>Legend</B></TD></TR>']
+        rows += [f"<TR>{c}</TR>" for group in groups for c in group]
+        graph.node("legend", label="<" + table.format(border=1) + "".join(rows) + "</TABLE>>", shape="plaintext",
+                   margin="0")
+        return
+    with graph.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="Legend", labeljust="l", style="rounded", color="#9A9A9A", fontsize="11", margin="6")
+        names = [f"legend{i}" for i in range(len(groups))]
+        for name, group in zip(names, groups, strict=True):
+            label = "<" + table.format(border=0) + "<TR>" + "".join(group) + "</TR></TABLE>>"
+            legend.node(name, label=label, shape="plaintext", margin="0")
+        for upper, lower in itertools.pairwise(names):
+            legend.edge(upper, lower, style="invis")
 
 
 def default_rankdir(drawn: DrawnGraph) -> RankDir:
@@ -263,7 +283,7 @@ def to_graphviz(drawn: DrawnGraph, *, title: str, rankdir: str | None = None) ->
     labelled = sum(1 for e in drawn.edges if not e.is_summary) <= LABEL_EDGES_UP_TO
     for edge in drawn.edges:
         graph.edge(names[edge.tail], names[edge.head], **_edge_attrs(edge, labelled))
-    _legend(graph, drawn)
+    _legend(graph, drawn, rankdir)
     return graph
 
 

@@ -17,6 +17,7 @@ class GexfFormat(GraphFormat):
     name = "gexf"
     extensions = (".gexf",)
     description = "GEXF for Gephi"
+    default_max_nodes = 0  # data: every model of the set
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
         buffer = io.BytesIO()

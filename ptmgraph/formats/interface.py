@@ -23,8 +23,11 @@ class GraphFormat(ABC):
 
     ``name`` is what ``--format`` takes; ``extensions`` are the file-name endings that select it
     (the first is the default), compared case-insensitively, longest first across all formats.
-    ``default_max_nodes`` is the cap used when the caller sets none (pictures stay small enough to
-    read, data formats carry more); ``max_per_depth`` caps the models drawn at one depth (0: no cap).
+    ``default_max_nodes`` is the cap used when the caller sets none: drawings (pictures, HTML) stay
+    small enough to read; data formats (GraphML, GEXF, JSON, CycloneDX) carry every model of the set
+    (0: no cap), since cutting data silently changes the answer; ``max_per_depth`` caps the models
+    drawn at one depth (0: no cap). ``file_hashes``: the format lists the models' file hashes, so the
+    caller fills :attr:`DrawnGraph.files` (:func:`~ptmgraph.formats.subgraph.with_file_hashes`).
     """
 
     name: ClassVar[str]
@@ -32,6 +35,7 @@ class GraphFormat(ABC):
     description: ClassVar[str]
     default_max_nodes: ClassVar[int] = 150
     max_per_depth: ClassVar[int] = 0
+    file_hashes: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:

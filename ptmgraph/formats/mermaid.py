@@ -6,7 +6,10 @@ colours, download shades and ``+K more`` nodes (see :mod:`ptmgraph.formats.dot`)
 
 Every label is one quoted string in which anything but letters, digits, space and ``/ . _ : , -``
 is written as a Mermaid entity code (``#60;`` for ``<``), so no id can close the string, start markup
-or break out of a Markdown code fence; node names are generated (``n0``, ``n1`` ...).
+or break out of a Markdown code fence; node names are generated (``n0``, ``n1`` ...). The caption is a
+``%%`` comment in plain text: a comment ends only at a line end, so only line ends (and other control
+characters) are escaped, as visible ``\\xNN`` text; the line starts with ``%%`` and a space, so it
+is neither a ``%%{...}%%`` directive nor a Markdown code fence.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ class MermaidFormat(GraphFormat):
             f'title: "{mermaid_text(clean_text(title, 200))}"',
             "---",
             f"flowchart {direction}",
-            f'  %% {mermaid_text(clean_text(drawn.caption, 300))}',
+            f"  %% {clean_text(drawn.caption, 300)}",
         ]
         names = {node.key: f"n{i}" for i, node in enumerate(drawn.nodes)}
         classes: dict[str, str] = {"focus": f"fill:{FOCUS_FILL},stroke:#000,stroke-width:3px",

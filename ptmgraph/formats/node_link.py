@@ -24,6 +24,7 @@ class NodeLinkJsonFormat(GraphFormat):
     name = "json"
     extensions = (".json",)
     description = "node-link JSON (networkx, D3)"
+    default_max_nodes = 0  # data: every model of the set
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
         return (json.dumps(node_link_document(drawn, title=title), ensure_ascii=False, indent=1) + "\n").encode()

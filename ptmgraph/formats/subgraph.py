@@ -3,15 +3,17 @@
 The drawn set is the focus model (``result.summary["model"]``) plus the models in ``result.rows``,
 with every graph edge among them (for impact, only edges whose relation was followed).
 
-**Cap rule.** Models are taken in order of ``depth`` (nearest first), then ``downloads`` (most
-first, unknown last), then ``id``, and kept while fewer than ``max_nodes`` are kept; a model is
-passed over when its ``via`` (the model one hop nearer the focus) was not kept, or when
-``max_per_depth`` (if not 0) models of its depth are kept already. So every kept model's ``via``
-chain to the focus is kept, and no depth (one rank of the drawing) holds more than
-``max_per_depth`` models. Each hidden model is counted in exactly one
-``+K more`` node: the one attached to its nearest kept model along its ``via`` chain (the focus if
-none), with a breakdown by the relation of the hidden model's own hop. So
-``shown + hidden == total`` and the ``+K`` of all summary nodes add up to ``hidden``.
+**Cap rule.** Models are taken depth by depth, nearest first, while fewer than ``max_nodes`` are
+kept and fewer than ``max_per_depth`` (if not 0) at their depth. At one depth only models whose
+``via`` (the model one hop nearer the focus) was kept can be taken, and the relations (of each
+model's own hop) take turns: first the most downloaded model of each relation, then the second of
+each, and so on (within a turn most downloads first, unknown last, then by id). So every relation
+present at a depth is drawn before any relation gets a second model there, every kept model's
+``via`` chain to the focus is kept, and no depth (one rank of the drawing) holds more than
+``max_per_depth`` models. Each hidden model is counted in exactly one ``+K more`` node: the one
+attached to its nearest kept model along its ``via`` chain (the focus if none), with a breakdown by
+the relation of the hidden model's own hop. So ``shown + hidden == total`` and the ``+K`` of all
+summary nodes add up to ``hidden``.
 """
 
 from __future__ import annotations
@@ -112,6 +114,9 @@ class DrawnGraph:
     caption: str
     max_per_depth: int = 0
     relations: tuple[str, ...] | None = None  # relations followed (impact), None for all
+    files: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict, compare=False)
+    """(path, part, sha256) of each drawn model's files whose sha256 is known, by model id: filled by
+    :func:`with_file_hashes` for the formats that list them (an ML-BOM), empty otherwise."""
 
     @property
     def capped(self) -> bool:
@@ -137,9 +142,40 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def cap_order_key(row: dict[str, Any]) -> tuple[int, bool, int, str]:
-    """Nearest first, then most downloads (unknown last), then id."""
+    """Nearest first, then most downloads (unknown last), then id: the order ``+K more`` nodes list
+    hidden models in."""
     downloads = _int_or_none(row.get("downloads"))
     return (int(row["depth"]), downloads is None, -(downloads or 0), str(row["id"]))
+
+
+def _relations_take_turns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (one depth, in :func:`cap_order_key` order) with the relations taking turns: the first
+    of each relation, then the second of each ..., each turn in :func:`cap_order_key` order."""
+    seen: Counter[str | None] = Counter()
+    turn: dict[str, int] = {}
+    for row in rows:
+        turn[row["id"]] = seen[row["relation"]]
+        seen[row["relation"]] += 1
+    return sorted(rows, key=lambda r: (turn[r["id"]], cap_order_key(r)))
+
+
+def _kept_models(order: list[dict[str, Any]], focus: str, rows: dict[str, dict[str, Any]], max_nodes: int,
+                 max_per_depth: int) -> set[str]:
+    """The ids the cap rule keeps (see the module docstring); ``order`` is in :func:`cap_order_key` order."""
+    kept: set[str] = set()
+    by_depth: dict[int, list[dict[str, Any]]] = {}
+    for row in order:
+        by_depth.setdefault(int(row["depth"]), []).append(row)
+    for depth in sorted(by_depth):
+        eligible = [r for r in by_depth[depth]
+                    if r["via"] is None or r["via"] == focus or r["via"] not in rows or r["via"] in kept]
+        room = max_nodes - len(kept)
+        if max_per_depth:
+            room = min(room, max_per_depth)
+        kept.update(row["id"] for row in _relations_take_turns(eligible)[:room])
+        if len(kept) >= max_nodes:
+            break
+    return kept
 
 
 def lineage_subgraph(
@@ -182,18 +218,7 @@ def lineage_subgraph(
     order = sorted(rows.values(), key=cap_order_key)
     total = len(order)
 
-    kept: set[str] = set()
-    kept_at_depth: Counter[int] = Counter()
-    for row in order:
-        if len(kept) >= max_nodes:
-            break
-        via = row["via"]
-        if via is not None and via != focus and via in rows and via not in kept:
-            continue
-        if max_per_depth and kept_at_depth[row["depth"]] >= max_per_depth:
-            continue
-        kept.add(row["id"])
-        kept_at_depth[row["depth"]] += 1
+    kept = _kept_models(order, focus, rows, max_nodes, max_per_depth)
     kept_order = [r for r in order if r["id"] in kept]
 
     # Every hidden model goes to the summary node of its nearest kept model along its via chain. A via
@@ -404,15 +429,29 @@ def snapshot_subgraph(
     if not total:
         caption = "no models in this snapshot"
     elif not hidden:
-        caption = f"showing all {total} models"
+        caption = f"showing all {total:,} models"
     else:
-        caption = (f"showing {shown} of {total} models: edge by edge, the most downloaded first (unknown last), "
-                   f"then models without edges; {total - shown} hidden in a '+N more' node")
+        caption = (f"showing {shown:,} of {total:,} models: the most downloaded and the models linked to them; "
+                   f"{total - shown:,} more in a '+N more' box")
     return DrawnGraph(
         focus=None, direction="snapshot", nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
         hidden=total - shown, max_nodes=max_nodes, caption=caption,
         relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
     )
+
+
+def with_file_hashes(lg: LineageGraph, drawn: DrawnGraph) -> DrawnGraph:
+    """``drawn`` with :attr:`DrawnGraph.files`: the snapshot's ``files`` rows of its models that have a
+    sha256 (the LFS object id), by model, in path order."""
+    ids = sorted({n.id for n in drawn.nodes if n.id is not None})
+    rows = (
+        lg.snapshot.files.filter(pl.col("model").is_in(ids) & pl.col("sha256").is_not_null())
+        .unique(["model", "path"], keep="first").sort("model", "path")
+    )
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for model, path, part, sha256 in rows.select("model", "path", "part", "sha256").iter_rows():
+        found.setdefault(model, []).append((path, part, sha256))
+    return replace(drawn, files={m: tuple(f) for m, f in found.items()})
 
 
 def _node_attributes(lg: LineageGraph, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -449,13 +488,14 @@ def _evidence_by_edge(lg: LineageGraph, ids: set[str]) -> dict[tuple[str, str], 
 
 
 def _caption(direction: Direction, shown: int, total: int, hidden: int, max_per_depth: int) -> str:
+    """One plain sentence: how many models are drawn and, when some are not, which and where the rest are."""
     kin = "ancestors" if direction == "ancestry" else "descendants"
     if total == 0:
         return f"no {kin} in this snapshot"
     if hidden == 0:
-        return f"showing all {total} models" if total > 1 else "showing the 1 model"
-    per_model = f"at most {max_per_depth} per depth; " if max_per_depth else ""
+        return f"showing all {total:,} models" if total > 1 else "showing the 1 model"
+    per_depth = f", at most {max_per_depth} per depth" if max_per_depth else ""
     return (
-        f"showing {shown} of {total} models: nearest first, then by downloads (unknown last), then by id; "
-        f"{per_model}{hidden} hidden in '+N more' nodes"
+        f"showing {shown:,} of {total:,} models: the nearest, and the most downloaded of each relation"
+        f"{per_depth}; {hidden:,} more in '+N more' boxes"
     )
