@@ -612,10 +612,11 @@ def _write_export(
     model: str | None, out_file: str | None, name: str | None, *,
     direction: Literal["ancestry", "impact", "both", "snapshot"],
     max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[RelationChoice] | None,
-    max_depth: int | None, snapshot: Path | None, query: Query, with_reach: bool = False,
+    max_depth: int | None, snapshot: Path | None, query: Query,
 ) -> None:
-    """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`);
-    ``with_reach`` adds each drawn model's ``reach`` (:func:`analyses.reach.model_reach`) to its attributes."""
+    """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`).
+    The whole-snapshot explorer (``--all`` as HTML) sizes models by reach: each drawn model gets its
+    ``reach`` (:func:`analyses.reach.model_reach`) as an attribute."""
     import analyses
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
     from ptmgraph.formats.subgraph import combine, snapshot_subgraph
@@ -644,7 +645,7 @@ def _write_export(
             drawn = below if drawn is None else combine(drawn, below)
             titles.append(down.title)
         assert drawn is not None
-        if with_reach:
+        if model is None and fmt.name == "html":
             from analyses.reach import model_reach
 
             drawn = _with_reach(drawn, dict(model_reach(lg).select("id", "reach").iter_rows()))
@@ -709,7 +710,8 @@ def explore(
         str | None, typer.Argument(help="Model id (ORG/NAME or a Hub URL); none with --all.", show_default=False)
     ] = None,
     out_file: Annotated[
-        str | None, typer.Option("--out", "-o", help="HTML file to write (default: outputs/both-ORG__NAME.html).")
+        str | None, typer.Option("--out", "-o", help="HTML file to write (default: outputs/both-ORG__NAME.html; "
+                     "outputs/snapshot.html with --all).")
     ] = None,
     show_all: Annotated[
         bool,
@@ -728,7 +730,7 @@ def explore(
         fail("give MODEL, or --all for the whole snapshot", 2)
     _write_export(model, out_file, "html", direction="snapshot" if show_all else "both", max_nodes=max_nodes,
                   max_per_depth=None, rankdir=None, relation=relation, max_depth=max_depth, snapshot=snapshot,
-                  query=query, with_reach=show_all)
+                  query=query)
 
 
 @app.command()

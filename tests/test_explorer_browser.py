@@ -245,6 +245,17 @@ def test_explore_all_draws_the_whole_snapshot_with_webgl_and_finds_a_model(
     assert 0 < first_render_ms < 20_000
     assert page.evaluate("window.ptmgraphExplorer.graph.order") == len(models) == 6810
     assert page.evaluate("document.querySelectorAll('#cy canvas').length") >= 2  # sigma's WebGL layers
+    # coloured by the relation into a model, sized by reach: gemma-7b over one of its adapters that has no children
+    edges = snapshot.edges
+    leaf = sorted(set(edges.filter((pl.col("base") == GEMMA) & (pl.col("relation") == "adapter"))["child"].to_list())
+                  - set(edges["base"].to_list()))[0]
+    attrs = page.evaluate("(ids) => ids.map(id => window.ptmgraphExplorer.graph.getNodeAttributes(id))", [GEMMA, leaf])
+    assert attrs[0]["size"] > 4 * attrs[1]["size"]
+    swatch = page.evaluate("""() => [...document.querySelectorAll('#relations label')]
+        .filter(l => l.textContent === 'adapter')
+        .map(l => getComputedStyle(l.querySelector('.dot')).backgroundColor)""")
+    assert swatch and attrs[1]["color"].lower() == "#{:02x}{:02x}{:02x}".format(
+        *map(int, re.findall(r"\d+", swatch[0])[:3]))
     shot(page, "explorer-all.png")
     picture = Image.open(OUTPUTS / "explorer-all.png").convert("RGB").crop((0, 100, 900, 800))
     colours = picture.getcolors(maxcolors=1 << 20) or []
