@@ -233,6 +233,24 @@ def test_hostile_ids_are_shown_as_text_in_the_explorer(page: Page, tmp_path: Pat
     watch.check()
 
 
+def test_a_bidi_control_in_an_id_is_escaped_in_the_file_and_shown_as_a_code_point(page: Page, tmp_path: Path) -> None:
+    from test_export import tiny_snapshot
+
+    spoof = "evil/model\u202egpj.exe"  # shows as "evil/modelexe.jpg" if the control is obeyed
+    lg = LineageGraph(tiny_snapshot([{"id": "base/model"}, {"id": spoof}], [("base/model", spoof, "finetune")]))
+    target = tmp_path / "bidi.html"
+    target.write_bytes(graph_format("html").render(
+        lineage_subgraph(lg, impact(lg, "base/model"), direction="impact"), title="t"))
+    assert "\u202e" not in target.read_text(encoding="utf-8")  # not one raw control in the file
+    watch = Watch(page)
+    open_page(page, target)
+    assert label_of(page, f"m:{spoof}") == "evil/model[U+202E]gpj.exe"
+    page.fill("#search", "gpj")
+    assert page.inner_text("#panel h2") == "evil/model[U+202E]gpj.exe"
+    assert page.get_attribute("#panel a", "href") == "https://huggingface.co/evil/model%E2%80%AEgpj.exe"
+    watch.check()
+
+
 def test_explore_all_draws_the_whole_snapshot_with_webgl_and_finds_a_model(
     page: Page, bundled: LineageGraph, tmp_path: Path
 ) -> None:
