@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -39,6 +39,9 @@ from ptmgraph.cli_runtime import (
     screen,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from ptmgraph.formats.subgraph import DrawnGraph
 
 # Everything heavier than typer (polars, networkx, rich, the analyses) is imported inside the commands,
 # so that --help, --version and completion start in a fraction of the time (benchmarks/bench_cli_start.py).
@@ -668,8 +671,7 @@ MaxNodesOption = Annotated[
     int | None,
     typer.Option(min=0, show_default=False,
                  help="Draw at most this many models; the rest are counted in '+N more' nodes "
-                 "(0: no limit; default: 32 for pictures, 150 for HTML, no limit for GraphML, GEXF, JSON "
-                 "and CycloneDX)."),
+                 "(0: no limit; default: 32 for pictures, no limit for HTML, GraphML, GEXF, JSON and CycloneDX)."),
 ]
 MaxPerDepthOption = Annotated[
     int | None,
@@ -698,12 +700,14 @@ def _write_export(
     subtitle: str | None = None,
 ) -> None:
     """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`);
-    ``title`` and ``subtitle`` replace the default title and caption."""
+    ``title`` and ``subtitle`` replace the default title and caption. The whole-snapshot explorer (``--all``
+    as HTML) sizes models by reach: each drawn model gets its ``reach`` (:func:`analyses.reach.model_reach`)
+    as an attribute."""
     from dataclasses import replace
 
     import analyses
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
-    from ptmgraph.formats.subgraph import DrawnGraph, combine, snapshot_subgraph, with_file_hashes
+    from ptmgraph.formats.subgraph import combine, snapshot_subgraph, with_file_hashes
 
     with user_errors():
         fmt = choose_format(name, Path(out_file) if out_file is not None else None)
@@ -729,6 +733,10 @@ def _write_export(
             drawn = below if drawn is None else combine(drawn, below)
             titles.append(down.title)
         assert drawn is not None
+        if model is None and fmt.name == "html":
+            from analyses.reach import model_reach
+
+            drawn = _with_reach(drawn, dict(model_reach(lg).select("id", "reach").iter_rows()))
         if out_file is None:
             stem = direction if drawn.focus is None else f"{direction}-{drawn.focus.replace('/', '__')}"
             out_file = str(Path("outputs") / f"{stem}{fmt.extensions[0]}")
@@ -740,6 +748,16 @@ def _write_export(
         written = write_graph(drawn, out_file, fmt.name, " / ".join(titles) if title is None else title,
                               rankdir=rankdir)
         note(f"wrote {written or 'standard output'}: {caption}")
+
+
+def _with_reach(drawn: DrawnGraph, reach: dict[str, int]) -> DrawnGraph:
+    from dataclasses import replace
+
+    nodes = tuple(
+        replace(n, attributes={**n.attributes, "reach": reach[n.key]}) if n.kind != "more" and n.key in reach else n
+        for n in drawn.nodes
+    )
+    return replace(drawn, nodes=nodes)
 
 
 @query_command()
@@ -784,19 +802,30 @@ def export(
 
 @query_command()
 def explore(
-    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
-    out_file: Annotated[
-        str | None, typer.Option("--out", "-o", help="HTML file to write (default: outputs/both-ORG__NAME.html).")
+    model: Annotated[
+        str | None, typer.Argument(help="Model id (ORG/NAME or a Hub URL); none with --all.", show_default=False)
     ] = None,
+    out_file: Annotated[
+        str | None, typer.Option("--out", "-o", help="HTML file to write (default: outputs/both-ORG__NAME.html; "
+                     "outputs/snapshot.html with --all).")
+    ] = None,
+    show_all: Annotated[
+        bool,
+        typer.Option("--all", help="Draw every model of the snapshot (WebGL; coloured by relation, sized by reach)."),
+    ] = False,
     max_nodes: MaxNodesOption = None,
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
     query: Query = ANY_EDGE,
 ) -> None:
-    """Write one offline HTML file to explore MODEL's ancestry and impact: pan, zoom, search, filter, click."""
-    _write_export(model, out_file, "html", direction="both", max_nodes=max_nodes, max_per_depth=None,
-                  rankdir=None, relation=relation, max_depth=max_depth, snapshot=snapshot,
+    """Write one offline HTML file to explore MODEL's ancestry and impact (depths left to right, each depth's
+    models in clusters by relation that open on click), or with --all the whole snapshot: pan, zoom, search,
+    click."""
+    if show_all == (model is not None):
+        fail("give MODEL, or --all for the whole snapshot", 2)
+    _write_export(model, out_file, "html", direction="snapshot" if show_all else "both", max_nodes=max_nodes,
+                  max_per_depth=None, rankdir=None, relation=relation, max_depth=max_depth, snapshot=snapshot,
                   query=query)
 
 

@@ -97,6 +97,13 @@ def test_explore_writes_one_offline_html_file(tmp_path: Path) -> None:
     assert "Permission is hereby granted" in page  # the bundled libraries' licences travel with them
 
 
+def test_explore_takes_a_model_or_all_but_not_both(tmp_path: Path) -> None:
+    for args in ([DEPTH3, "--all"], []):
+        result = run("explore", *args, "--out", str(tmp_path / "x.html"))
+        assert result.exit_code == 2 and "give MODEL, or --all for the whole snapshot" in result.stderr
+    assert not (tmp_path / "x.html").exists()
+
+
 def test_explore_without_the_javascript_libraries_says_how_to_install_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,7 +1,12 @@
-"""An offline HTML explorer: one self-contained file that draws a drawable subgraph with cytoscape.js.
+"""An offline HTML explorer: one self-contained file that draws a drawable subgraph.
 
-Nothing is fetched when the file is viewed. The JavaScript libraries (cytoscape, dagre and
-cytoscape-dagre, MIT) are installed from npm by ``scripts/run`` (``js/package.json`` and its lock
+A model's ancestry or impact is drawn with cytoscape.js (``explorer/explorer.js``: depths left to
+right, each depth's models grouped by relation into clusters that open on click); a whole snapshot
+with sigma.js and graphology on WebGL (``explorer/snapshot.js``), at the positions of
+:func:`ptmgraph.formats.layout.radial_layout`, computed once here.
+
+Nothing is fetched when the file is viewed. The JavaScript libraries (cytoscape, sigma, graphology,
+MIT) are installed from npm by ``scripts/run`` (``js/package.json`` and its lock
 file) and copied with their licences into ``ptmgraph/formats/vendor/``; they are inlined, licences
 first, each time a file is written. The explorer's own script and style are
 ``ptmgraph/formats/explorer/``.
@@ -20,24 +25,30 @@ import hashlib
 import html
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from ptmgraph.formats.dot import FOCUS_FILL, MORE_FILL, download_fill, layout_direction, relation_style
 from ptmgraph.formats.interface import ExportError, GraphFormat
+from ptmgraph.formats.layout import radial_layout
 from ptmgraph.formats.node_link import node_link_document
-from ptmgraph.formats.subgraph import DrawnGraph
+from ptmgraph.formats.subgraph import RELATION_ORDER, DrawnGraph
 
 VENDOR_DIR = Path(__file__).with_name("vendor")
 EXPLORER_DIR = Path(__file__).with_name("explorer")
-VENDOR_SCRIPTS = ("cytoscape.min.js", "dagre.min.js", "cytoscape-dagre.js")
-"""Inlined in this order (cytoscape-dagre finds ``cytoscape`` and ``dagre`` as globals)."""
-VENDOR_LICENSES = ("cytoscape", "dagre", "graphlib", "lodash", "cytoscape-dagre")
-"""``LICENSE.<package>`` files beside the scripts (dagre's bundle includes graphlib and lodash)."""
+VENDOR_SCRIPTS = ("cytoscape.min.js",)
+VENDOR_LICENSES = ("cytoscape",)
+"""``LICENSE.<package>`` files beside the scripts."""
+SNAPSHOT_SCRIPTS = ("graphology.umd.min.js", "sigma.min.js")
+"""The whole-snapshot explorer's libraries, in this order (sigma finds ``graphology`` as a global)."""
+SNAPSHOT_LICENSES = ("graphology", "graphology-utils", "events", "sigma")
 INSTALL_HINT = "run 'bash scripts/run main' (npm ci in js/, then copies them into ptmgraph/formats/vendor/)"
 
 CYTOSCAPE_STYLE = ".__________cytoscape_container { position: relative; }"
 """The one ``<style>`` element cytoscape adds to the page; the policy allows it by its hash."""
+_INVISIBLE = re.compile("[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Bidi controls and line separators: written as ``\\uXXXX`` escapes, so the file shows none raw."""
 _SCRIPT_END = re.compile(r"</script|<!--", re.IGNORECASE)
 
 
@@ -56,9 +67,11 @@ def _inline_script(source: str, name: str) -> str:
 
 
 def json_for_script(document: Any) -> str:
-    """``document`` as JSON text safe inside a ``<script>`` element (``<``, ``>``, ``&`` escaped)."""
+    """``document`` as JSON text safe inside a ``<script>`` element (``<``, ``>``, ``&``, bidi controls and
+    line separators escaped)."""
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _csp_hash(body: str) -> str:
@@ -88,26 +101,36 @@ class HtmlFormat(GraphFormat):
     name = "html"
     extensions = (".html", ".htm")
     description = "interactive HTML explorer (one offline file)"
+    default_max_nodes = sys.maxsize
+    """Every model: the explorer opens clusters lazily, so thousands of models cost a few dozen elements."""
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
-        vendor = [_inline_script(_read(VENDOR_DIR / name), name) for name in VENDOR_SCRIPTS]
-        licenses = "\n\n".join(_read(VENDOR_DIR / f"LICENSE.{package}") for package in VENDOR_LICENSES)
-        app = _inline_script(_read(EXPLORER_DIR / "explorer.js"), "explorer.js")
+        whole = drawn.direction == "snapshot"
+        names, packages = (SNAPSHOT_SCRIPTS, SNAPSHOT_LICENSES) if whole else (VENDOR_SCRIPTS, VENDOR_LICENSES)
+        vendor = [_inline_script(_read(VENDOR_DIR / name), name) for name in names]
+        licenses = "\n\n".join(_read(VENDOR_DIR / f"LICENSE.{package}") for package in packages)
+        script = "snapshot.js" if whole else "explorer.js"
+        app = _inline_script(_read(EXPLORER_DIR / script), script)
         style = _read(EXPLORER_DIR / "explorer.css")
         if "*/" in licenses:
             raise ExportError("cannot inline the vendored licences: they contain '*/'")
         notice = _inline_script(f"/* Bundled third-party code (MIT); licences:\n\n{licenses}\n*/", "licences")
 
         document = node_link_document(drawn, title=title)
-        document["graph"]["rankdir"] = layout_direction(drawn, rankdir)
+        document["graph"]["rankdir"] = layout_direction(drawn, rankdir)  # checked; the explorer runs left to right
+        document["graph"]["relation_order"] = list(RELATION_ORDER)
         _styles(document)
+        if whole:
+            positions = radial_layout([n.key for n in drawn.nodes], [(e.tail, e.head) for e in drawn.edges])
+            for node in document["nodes"]:
+                node["_x"], node["_y"] = positions[node["id"]]
         data = json_for_script(document)
 
         scripts = [notice, *vendor, app]
         csp = "; ".join([
             "default-src 'none'",
             "script-src " + " ".join(_csp_hash(s) for s in scripts),
-            "style-src " + _csp_hash(style) + " " + _csp_hash(CYTOSCAPE_STYLE),
+            "style-src " + _csp_hash(style) + ("" if whole else " " + _csp_hash(CYTOSCAPE_STYLE)),
             "img-src data:",
             "base-uri 'none'",
             "form-action 'none'",
@@ -126,7 +149,8 @@ class HtmlFormat(GraphFormat):
             f"<style>{style}</style>",
             "</head>",
             "<body>",
-            '<header><h1 id="heading">' + heading + '</h1><p id="caption">' + caption + "</p></header>",
+            '<header><h1 id="heading">' + heading + '</h1><p id="caption">' + caption + "</p>",
+            '<p id="view-focus"></p></header>',
             '<div id="controls">',
             '<label>Search id <input id="search" type="search" placeholder="org/name" autocomplete="off"></label>',
             '<span id="search-count"></span>',
@@ -134,6 +158,7 @@ class HtmlFormat(GraphFormat):
             '<output id="depth-value"></output>',
             '<span id="relations"></span>',
             '<button id="fit" type="button">Fit</button>',
+            '<button id="back" type="button" hidden></button>',
             "</div>",
             '<main><div id="cy" aria-label="lineage graph"></div>',
             '<aside id="panel"><p class="hint">Click a model for its record, evidence and Hub link.</p></aside>',
