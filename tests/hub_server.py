@@ -1,15 +1,15 @@
 """A local, Hub-shaped HTTP server for crawl tests (standard library only).
 
-It serves the models of ``/work/shared/data/hub-sample`` the way the Hugging Face Hub's API does, so that
-``huggingface_hub`` itself (``HfApi.list_models``, ``HfApi.model_info``, ``hf_hub_download``) can be pointed
-at it with ``HF_ENDPOINT`` / ``endpoint=``:
+It serves the models of a folder laid out like the Hub sample (the tests give it ``tests/data/hub-sample``)
+the way the Hugging Face Hub's API does, so that ``huggingface_hub`` itself (``HfApi.list_models``,
+``HfApi.model_info``, ``hf_hub_download``) can be pointed at it with ``HF_ENDPOINT`` / ``endpoint=``:
 
 - ``GET /api/models``: ``filter`` (tag match; repeated filters must all match), ``author``, ``search``
   (substring of the id), ``sort`` (descending), ``limit`` (caps the page size), repeated ``expand``
   (only those fields plus ``id``/``_id`` are returned); ``page_size`` models a page, with a GitHub-style
   ``Link: <...>; rel="next"`` header whose URL carries every parameter plus a ``cursor``.
 - ``GET /api/models/{id}`` and ``/api/models/{id}/revision/{rev}``: one record (404 ``RepoNotFound``).
-- ``HEAD``/``GET /{id}/resolve/{rev}/{file}``: README.md from readmes.jsonl, plus the ``files`` given to
+- ``HEAD``/``GET /{id}/resolve/{rev}/{file}``: README.md from readmes.jsonl (the cards), plus the ``files`` given to
   :class:`HubServer`; 404 ``EntryNotFound`` otherwise. Headers are those ``hf_hub_download`` needs:
   ``ETag``, ``X-Repo-Commit`` and ``Content-Length``.
 

@@ -1,13 +1,40 @@
-"""Readers of the raw Hub sample for tests: expected values computed without any ptmgraph code."""
+"""Readers of the raw Hub sample for tests: expected values computed without any ptmgraph code.
+
+The sample is the test copy in ``tests/data/hub-sample/`` (see its README): the real API records and
+model-tree lists, and cards written for the tests in place of the real READMEs. :func:`hub_sample_dir`
+unpacks it once per process into a folder laid out like the Hub sample (``models.jsonl``,
+``readmes.jsonl``, ``model_tree.jsonl``), which is what ptmgraph and the readers below are given.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gzip
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+TEST_DATA = Path(__file__).resolve().parent / "data"
+HUB_SAMPLE_FILES = {"models.jsonl": "models.jsonl.gz", "model_tree.jsonl": "model_tree.jsonl.gz",
+                    "readmes.jsonl": "cards.jsonl.gz"}
+"""The unpacked name of each packed file of ``tests/data/hub-sample/``."""
+
+
+@functools.cache
+def hub_sample_dir() -> Path:
+    """The test copy of the Hub sample, unpacked into a temporary folder (removed when the process exits)."""
+    folder = Path(tempfile.mkdtemp(prefix="ptmgraph-hub-sample-")) / "hub-sample"
+    folder.mkdir()
+    atexit.register(shutil.rmtree, folder.parent, True)
+    for plain, packed in HUB_SAMPLE_FILES.items():
+        (folder / plain).write_bytes(gzip.decompress((TEST_DATA / "hub-sample" / packed).read_bytes()))
+    return folder
 
 PLACEHOLDER_LICENSES = {"license", "licence", "none", "null", "n/a", "unknown", "tbd", "todo"}
 

@@ -173,12 +173,13 @@ def test_export_without_out_writes_into_outputs(tmp_path: Path, monkeypatch: pyt
     assert (tmp_path / "outputs" / "ancestry-AmberYifan__Gemma-7B-sft-SPIN-Gemma-2-27B.dot").is_file()
 
 
-def test_ingest_combines_hub_records_local_repos_and_an_edge_list(tmp_path: Path, hub_sample: Path) -> None:
+def test_ingest_combines_hub_records_local_repos_and_an_edge_list(
+    tmp_path: Path, hub_sample: Path, local_repos: Path
+) -> None:
     edges = tmp_path / "lineage.csv"
     edges.write_text("child,base,relation\nme/minilm-ft,sentence-transformers/all-MiniLM-L6-v2,finetune\n")
     snap = tmp_path / "snap"
-    local = hub_sample.parent / "local-repos"
-    result = run("ingest", str(hub_sample), str(local), str(edges), "--out", str(snap))
+    result = run("ingest", str(hub_sample), str(local_repos), str(edges), "--out", str(snap))
     assert result.exit_code == 0, result.stderr
     doc = json.loads(run("ancestry", "me/minilm-ft", "-s", str(snap), "-f", "json").stdout)
     assert [(r["id"], r["depth"]) for r in doc["rows"]] == [

@@ -1,5 +1,5 @@
 """The live-Hub crawl (ptmgraph.sources.hub_api), run through real huggingface_hub calls against a local
-Hub-shaped server (tests/hub_server.py) that serves the shared hub-sample data."""
+Hub-shaped server (tests/hub_server.py) that serves the test copy of the Hub sample (tests/data/hub-sample)."""
 
 from __future__ import annotations
 
