@@ -93,17 +93,21 @@ def raw_prose_parents(sample: Path) -> dict[str, str]:
 
 
 def raw_edges(sample: Path) -> set[tuple[str, str]]:
-    """(base, child) pairs in lower case from card ``base_model``, Hub tags and model-tree lists.
+    """(base, child) pairs in lower case from card ``base_model`` (the Hub's ``cardData`` and the README's
+    own front matter), Hub tags and model-tree lists.
 
     A quantizer's card copies the base of the model it quantizes: where the README's "Original model"
     line names a model whose own base is the child's declared base, the named model is the parent.
     """
     pairs: set[tuple[str, str]] = set()
-    for row in raw_records(sample):
-        bases = (row.get("cardData") or {}).get("base_model")
+    records = raw_records(sample)
+    cards = [(row["id"], row.get("cardData") or {}) for row in records]
+    for child, card in [*cards, *raw_front_matter(sample).items()]:
+        bases = card.get("base_model")
         for base in bases if isinstance(bases, list) else [bases]:
             if isinstance(base, str) and base.strip():
-                pairs.add((base.strip().lower(), row["id"].lower()))
+                pairs.add((base.strip().lower(), child.lower()))
+    for row in records:
         for tag in row.get("tags") or []:
             if tag.startswith("base_model:"):
                 pairs.add((tag.rsplit(":", 1)[1].lower(), row["id"].lower()))
