@@ -23,10 +23,12 @@ Faults, for resilience tests: :meth:`HubServer.inject` (statuses or fault kinds 
 next k fails, by an error status or by closing the connection) and :meth:`HubServer.random_faults` (a
 seeded share of all answers). Fault kinds besides a status: ``close`` (the connection is closed without an
 answer), ``cut`` (half the body, then the connection closes: fewer bytes than ``Content-Length``),
-``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``slow`` (the answer
-waits :attr:`HubServer.slow_seconds` first), ``429`` (``Retry-After: 0`` and ``RateLimit`` headers saying
-none is left), ``429-bare`` (no header) and ``429-after-N`` (``Retry-After: N``). Random faults cut file
-bodies (``cut``) rather than truncate them: a file cut short with a matching length is a different file.
+``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``slow`` (no answer
+until the client hangs up, or :attr:`HubServer.slow_seconds` have passed: logged at once, with status 0;
+a client's timeout shorter than that always meets it, however loaded the machine), ``429``
+(``Retry-After: 0`` and ``RateLimit`` headers saying none is left), ``429-bare`` (no header) and
+``429-after-N`` (``Retry-After: N``). Random faults cut file bodies (``cut``) rather than truncate them:
+a file cut short with a matching length is a different file.
 Hostile paging: :attr:`HubServer.link_to_self` (a listing's
 last page links to itself), :attr:`HubServer.repeat_pages` (every cursor page repeats the first page's
 ids, with a new cursor each time), :attr:`HubServer.next_page_host` (first pages link to another server).
@@ -47,7 +49,9 @@ import hashlib
 import json
 import os
 import random
+import select
 import signal
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -211,7 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in {**(headers or {}), **hub._quota_headers()}.items():
             self.send_header(key, value)
         # Logged before the answer leaves, so that a client never outruns the log.
-        hub._log(self, 0 if body_fault == "cut" else status, fault)
+        if not getattr(self, "_logged", False):
+            hub._log(self, 0 if body_fault == "cut" else status, fault)
+        self._logged = False
         self.end_headers()
         if body_fault == "cut":
             self.wfile.write(body[:len(body) // 2])
@@ -231,6 +237,14 @@ class _Handler(BaseHTTPRequestHandler):
         extra["X-Error-Message"] = message
         self._json(status, {"error": message}, extra, head=head)
 
+    def _wait_for_hangup(self, seconds: float) -> bool:
+        """Whether the client closed the connection within ``seconds`` (it sends nothing while it waits)."""
+        ready, _, _ = select.select([self.connection], [], [], seconds)
+        try:
+            return bool(ready) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _handle(self, *, head: bool) -> None:
         hub = self.server.hub
         hub._maybe_kill()
@@ -240,7 +254,11 @@ class _Handler(BaseHTTPRequestHandler):
             hub._log(self, 0, "close")
             return
         if fault == "slow":
-            time.sleep(hub.slow_seconds)
+            hub._log(self, 0, "slow")  # now: the client may give up and finish its run before the wait ends
+            if self._wait_for_hangup(hub.slow_seconds):
+                self.close_connection = True
+                return
+            self._logged = True
         self._body_fault = None if fault is None else str(fault)
         if isinstance(fault, int) or str(fault).startswith("429-"):
             headers = {}
@@ -406,7 +424,7 @@ class HubServer:
         self._quota: tuple[int, float] | None = None
         self._window: tuple[float, int] = (0.0, 0)
         self._kill: tuple[int, int] | None = None
-        self.slow_seconds = 1.0
+        self.slow_seconds = 60.0
         self.link_to_self = False
         self.repeat_pages = False
         self.next_page_host: str | None = None

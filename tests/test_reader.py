@@ -26,6 +26,9 @@ from ptmgraph.reader import Limits
 from ptmgraph.records import Problem
 
 MiB = 1024 * 1024
+BOUNDED_SECONDS = 30
+"""What "bounded" allows: a tenth of a second here when idle, seconds on a loaded 2-core machine; the
+unbounded cases took minutes."""
 
 
 def measured(call: Callable[[], Any]) -> tuple[Any, float, int]:
@@ -83,7 +86,7 @@ def test_the_alias_bomb_is_refused_in_bounded_time_and_memory() -> None:
     assert isinstance(answer, Problem)
     assert answer.source == "bomb/README.md" and answer.model == "bomb/x"
     assert "expands to more than 1,000,000 values" in answer.message
-    assert seconds < 5, seconds  # unbounded: about 2 minutes
+    assert seconds < BOUNDED_SECONDS, seconds  # unbounded: about 2 minutes
     assert peak < 50 * MiB, peak  # unbounded: 6.8 GB
 
 
@@ -112,7 +115,7 @@ def test_a_3_mb_yaml_readme_is_bounded() -> None:
     answer, seconds, peak = measured(lambda: reader.card_yaml(text, "big/README.md"))
     assert isinstance(answer, Problem)
     assert answer.message.startswith("front matter is ") and "over the 262,144-byte limit" in answer.message
-    assert seconds < 5, seconds  # unbounded: 90 s
+    assert seconds < BOUNDED_SECONDS, seconds  # unbounded: 90 s
     assert peak < 64 * MiB, peak  # unbounded: 910 MB
 
 
@@ -120,7 +123,7 @@ def test_a_30_mb_readme_with_small_front_matter_is_read() -> None:
     text = card("base_model: org/base", body="prose line\n" * 3_000_000)
     answer, seconds, _ = measured(lambda: reader.card_yaml(text, "r"))
     assert answer == {"base_model": "org/base"}
-    assert seconds < 5, seconds
+    assert seconds < BOUNDED_SECONDS, seconds
 
 
 @pytest.mark.parametrize("style", ["flow", "block"])
@@ -131,7 +134,7 @@ def test_deep_yaml_is_refused_before_it_is_built(style: str) -> None:
     text = flow if style == "flow" else block
     answer, seconds, _ = measured(lambda: reader.yaml_mapping(text, "deep"))
     assert isinstance(answer, Problem) and answer.message == "is nested deeper than the 100-level limit"
-    assert seconds < 5, seconds
+    assert seconds < BOUNDED_SECONDS, seconds
 
 
 def test_depth_through_aliases_counts() -> None:
@@ -193,7 +196,7 @@ def test_json_nested_100000_deep_is_refused_quickly() -> None:
     text = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
     answer, seconds, _ = measured(lambda: reader.json_object(text, "deep.json"))
     assert answer == Problem("deep.json", None, "nested deeper than the 100-level limit")
-    assert seconds < 5, seconds
+    assert seconds < BOUNDED_SECONDS, seconds
     # Brackets inside strings are text, not nesting; unclosed ones are the parser's to report.
     assert reader.json_object(json.dumps({"s": "[" * 500}), "f") == {"s": "[" * 500}
     unclosed = reader.json_object('{"a": ' + "[" * 100_000, "f")
@@ -279,7 +282,7 @@ def check_mutated_card(readme: str, cuts: list[tuple[float, float]], inserts: li
         text = text[:i] + snippet + text[i:]
     start = time.monotonic()
     answer = reader.card_yaml(text, "m/README.md", model="m/x")
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < BOUNDED_SECONDS
     assert answer is None or isinstance(answer, dict | Problem)
     if isinstance(answer, Problem):
         assert answer.source == "m/README.md" and answer.model == "m/x" and answer.message.startswith("front matter")
