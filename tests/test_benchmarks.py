@@ -109,6 +109,7 @@ WITH_BASELINE = ["load", "impact_biggest_root", "impact_deep_leaf", "ancestry_bi
 MAY_BE_MISSING = {"stale_all", "risk_top100"}  # analyses that issue 6 adds to the package
 
 
+@pytest.mark.slow
 def test_benchmark_command_smoke_run(tmp_path: Path) -> None:
     result_file = tmp_path / "result.json"
     done = subprocess.run(

@@ -752,6 +752,7 @@ def _crawl_in_this_process(root: str, out: Path, state: Path, endpoint: str) -> 
     crawl([root], out, endpoint=endpoint, token=False, state_dir=state, keep_state=True, progress=False)
 
 
+@pytest.mark.slow
 def test_sigkill_at_20_random_moments_then_resume_gives_the_fault_free_snapshot(hub: HubServer,
                                                                                 tmp_path: Path) -> None:
     clean = crawl([SMALL_ROOT], tmp_path / "clean", progress=False)
