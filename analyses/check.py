@@ -1,42 +1,70 @@
 """The CI gate: a model's lineage findings, each with a severity, like ``pip-audit`` for a dependency.
 
-Definitions (*ancestor*, *depth*, *runtime* as in :mod:`ptmgraph.traverse`). The **lineage** of a model
-m is m and its ancestors; a **lineage edge** is an edge into m or into one of its ancestors (it lies on
-a path from a root to m). Each row is one finding about one model of the lineage (``ancestor``, at
+Definitions (*ancestor*, *depth*, *runtime* as in :mod:`ptmgraph.traverse`; *access* and *unavailable*
+as in :mod:`ptmgraph.records`; the stale reasons as in :mod:`analyses.staleness`). The **lineage** of a
+model m is m and its ancestors; a **lineage edge** is an edge into m or into one of its ancestors (it lies
+on a path from a root to m). Each row is one finding about one model of the lineage (``ancestor``, at
 ``depth`` from m; m itself at depth 0):
 
-======================  ========  ====================================================================
-finding                 severity  when
-======================  ========  ====================================================================
-``compromised``         high      a model of the lineage was named compromised (``--compromised``)
-``license_violation``   high      a lineage edge's licence verdict is ``likely_violation``
-                                  (:func:`analyses.licenses.classify_license_pair`)
-``pickle_only``         high      m itself, or an ancestor m loads at run time (adapter hops only), has
-                                  pickle-only weights (:func:`analyses.risk.is_pickle_only`)
-``pickle_only``         medium    an ancestor whose weights m inherited has pickle-only weights
-``unavailable``         medium    an ancestor is gated, disabled or missing (:mod:`analyses.staleness`)
-``no_license``          medium    a model of the lineage has a record that states no licence
-``new_version``         medium    an ancestor's card declares a newer release
-``license_unclear``     low       a lineage edge whose two stated licences differ with verdict ``unclear``
-``base_updated``        low       an ancestor was modified after m was created (``detail``: the lag)
-``dangling``            low       a model of the lineage makes a reference that could not become an edge
-                                  (local path, other site ...; missing Hub models are ``unavailable``)
-======================  ========  ====================================================================
+========================  ========  ==================================================================
+finding                   severity  when
+========================  ========  ==================================================================
+``compromised``           high      a model of the lineage was named compromised (``--compromised``)
+``license_violation``     high      a lineage edge's licence verdict is ``likely_violation``
+                                    (:func:`analyses.licenses.classify_license_pair`)
+``unsafe_files``          high      the Hub's own scan calls a file of a model of the lineage
+                                    ``unsafe`` (``files.security_status``; ``detail``: files, scanners)
+``pickle_only``           high      m itself, or an ancestor m loads at run time (adapter hops only),
+                                    has pickle-only weights (:func:`analyses.risk.is_pickle_only`)
+``pickle_only``           medium    an ancestor whose weights m inherited has pickle-only weights
+``unavailable``           medium    an ancestor is unavailable: disabled, or not found / private
+                                    (gated is not unavailable)
+``no_license``            medium    a model of the lineage has a record that states no licence
+``new_version``           medium    an ancestor's card declares a newer release
+``license_unclear``       low       a lineage edge whose two stated licences differ with verdict
+                                    ``unclear``
+``weights_updated``       low       an ancestor's weights, config, tokenizer or code changed after m
+                                    was created (``detail``: the lag and the files)
+``updated_unknown_part``  low       an ancestor was modified after m was created, and only the
+                                    repo-wide date says so (which files changed is unknown)
+``dangling``              low       a model of the lineage makes a reference that could not become an
+                                    edge (local path, other site ...; a base a crawl found missing is
+                                    ``unavailable``, one it found gated ``restricted``)
+``restricted``            low       opt-in (``include``): a model of the lineage is gated with manual
+                                    approval (``gated_manual``), so a new user must wait to download it
+``card_updated``          low       opt-in (``include``): only an ancestor's other files (card,
+                                    images, ...) changed after m was created
+========================  ========  ==================================================================
 
-A check **fails** at level L when any finding has severity L or above (low < medium < high).
+A check **fails** at level L when any finding that is not waived has severity L or above
+(low < medium < high). Opt-in findings (:data:`OPT_IN`) are reported only when asked for.
+
+**Waivers** (as ``pip-audit --ignore-vuln``). A finding's **identity** is (``finding``, ``id``: the model
+checked, ``ancestor``: the model of its lineage the finding is about; for an unavailable reference, the
+reference). A finding is **waived** when an ``--ignore FINDING[:MODEL]`` names its kind and, if MODEL is
+given, its ``ancestor`` (letter case ignored; a Hub URL is read as its id): ``--ignore
+unavailable:google/gemma-7b`` waives every ``unavailable`` finding about ``google/gemma-7b``, in the
+lineage of any model checked. It is also waived when its identity is in the baseline (a file of
+identities, :mod:`ptmgraph.baseline`). A waived finding stays a row (``waived``: ``ignore`` or
+``baseline``; ``ignore`` when both apply), is counted in ``summary["waived"]`` and ``tables["by_finding"]``,
+and never makes the check fail; ``high``, ``medium`` and ``low`` count the findings that are not waived.
+Any kind of the table above can be waived; naming another is an :class:`UnknownFinding` error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
 
 from analyses.licenses import classify_license_pair
-from analyses.risk import is_pickle_only
-from analyses.staleness import UNAVAILABLE_DANGLING, stale_ancestor_rows
+from analyses.risk import is_pickle_only, unsafe_file_rows
+from analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
+from ptmgraph.ids import normalize_reference
+from ptmgraph.records import DANGLING_ACCESS, Access
 from ptmgraph.result import AnalysisResult
 from ptmgraph.traverse import RUNTIME_RELATIONS, reach
 
@@ -46,15 +74,22 @@ SEVERITY_RANK: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
 SEVERITY: dict[str, Severity] = {
     "compromised": "high",
     "license_violation": "high",
+    "unsafe_files": "high",
     "pickle_only": "high",  # medium when inherited, see the module docstring
     "unavailable": "medium",
     "no_license": "medium",
     "new_version": "medium",
     "license_unclear": "low",
-    "base_updated": "low",
+    "weights_updated": "low",
+    "updated_unknown_part": "low",
     "dangling": "low",
+    "restricted": "low",
+    "card_updated": "low",
 }
 """Finding -> severity (the module docstring's table)."""
+
+OPT_IN = ("restricted", "card_updated")
+"""Findings reported only when ``include`` names them."""
 
 _ROW_SCHEMA = {
     "id": pl.String(),
@@ -66,17 +101,21 @@ _ROW_SCHEMA = {
 }
 
 
-def lineage_findings(lg: LineageGraph, model: str, compromised: set[str]) -> list[tuple[Any, ...]]:
-    """(id, severity, finding, ancestor, depth, detail) for one resolved model id (module docstring)."""
+def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
+                     include: Iterable[str] = ()) -> list[tuple[Any, ...]]:
+    """(id, severity, finding, ancestor, depth, detail) for one resolved model id (module docstring);
+    the opt-in findings named in ``include`` too."""
     graph = lg.compact
     up = reach(graph, [model], direction="ancestors")
     loaded = reach(graph, [model], direction="ancestors", relations=RUNTIME_RELATIONS)
     lineage = {model: 0} | up.depth
     nodes = lg.nodes_of(list(lineage))  # every parent of a lineage model is in the lineage too
+    wanted = set(SEVERITY) - set(OPT_IN) | set(include)
     rows: list[tuple[Any, ...]] = []
 
     def add(finding: str, ancestor: str, depth: int, detail: str | None, severity: Severity | None = None) -> None:
-        rows.append((model, severity or SEVERITY[finding], finding, ancestor, depth, detail))
+        if finding in wanted:
+            rows.append((model, severity or SEVERITY[finding], finding, ancestor, depth, detail))
 
     for member, depth in lineage.items():
         attrs = nodes[member]
@@ -88,6 +127,8 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str]) -> lis
                 None if direct else "medium")
         if attrs.get("has_record") and not attrs.get("license"):
             add("no_license", member, depth, "no licence stated")
+        if attrs.get("access") == Access.GATED_MANUAL.value:
+            add("restricted", member, depth, "gated: the owner approves each user")
         for base in lg.parents(member):  # in id order
             base_license, license = nodes[base].get("license"), attrs.get("license")
             if base == member or not base_license or not license or base_license.lower() == license.lower():
@@ -98,53 +139,150 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str]) -> lis
                 add("license_violation", member, depth, detail)
             elif verdict == "unclear":
                 add("license_unclear", member, depth, detail)
+    for member, detail in unsafe_file_rows(lg, lineage):
+        add("unsafe_files", member, lineage[member], detail)
     for _, ancestor, reason, lag, depth, detail in stale_ancestor_rows(lg, [model]):
-        add(reason, ancestor, depth, f"{lag} days" if reason == "base_updated" else detail)
-    dangling = lg.snapshot.dangling.filter(
-        pl.col("child").is_in(list(lineage)) & ~pl.col("reason").is_in(UNAVAILABLE_DANGLING)
-    )
+        add(reason, ancestor, depth, f"{lag} days; {detail}" if lag is not None else detail)
+    dangling = lg.snapshot.dangling.filter(pl.col("child").is_in(list(lineage)))
     for child, raw, reason, field in dangling.select("child", "raw", "reason", "field").iter_rows():
-        add("dangling", child, lineage[child], f"{field}: {raw!r} ({reason})")
+        if reason not in CRAWL_DANGLING:
+            add("dangling", child, lineage[child], f"{field}: {raw!r} ({reason})")
+        elif DANGLING_ACCESS[reason] == Access.GATED_MANUAL.value:
+            add("restricted", raw, lineage[child] + 1, "gated: the crawl was refused its record")
     return rows
 
 
-def check(
-    lg: LineageGraph, models: Iterable[str], *, compromised: Iterable[str] = (), fail_on: Severity = "low"
+Identity = tuple[str, str, str]
+"""A finding's identity: (finding, model checked, ancestor) (module docstring)."""
+
+
+class UnknownFinding(ValueError):
+    """An ``--ignore`` that names no kind of :data:`SEVERITY` (the message names the known ones), or an
+    empty MODEL."""
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """One ``--ignore FINDING[:MODEL]``: waive the findings of kind ``finding`` (about ``model`` only, when
+    given) (module docstring)."""
+
+    finding: str
+    model: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Ignore:
+        """``FINDING`` or ``FINDING:MODEL``; :class:`UnknownFinding` when FINDING is not a kind of :data:`SEVERITY`."""
+        finding, colon, model = text.strip().partition(":")
+        if finding not in SEVERITY:
+            raise UnknownFinding(f"--ignore {text!r}: unknown finding {finding!r}; the findings are "
+                                 + ", ".join(SEVERITY))
+        model = model.strip()
+        if colon and not model:
+            raise UnknownFinding(f"--ignore {text!r}: give a model after the ':', or no ':'")
+        return cls(finding, (normalize_reference(model).id or model) if model else None)
+
+    def __str__(self) -> str:
+        return self.finding if self.model is None else f"{self.finding}:{self.model}"
+
+    def matches(self) -> pl.Expr:
+        """Whether a row of findings is waived by this ignore."""
+        same = pl.col("finding") == self.finding
+        if self.model is None:
+            return same
+        return same & (pl.col("ancestor").str.to_lowercase() == self.model.lower())
+
+
+def identities(rows: pl.DataFrame) -> list[Identity]:
+    """The identities of the findings in ``rows`` (module docstring), each once, sorted."""
+    return sorted(set(rows.select("finding", "id", "ancestor").iter_rows()))
+
+
+def waive(
+    result: AnalysisResult, *, fail_on: Severity = "low", ignore: Iterable[Ignore] = (),
+    baseline: Iterable[Identity] = (),
 ) -> AnalysisResult:
-    """The findings of each model (module docstring), most severe first; ``summary["failed"]`` says
-    whether any finding is at ``fail_on`` or above."""
+    """``result`` (of :func:`check`) with its findings waived by ``ignore`` and ``baseline`` (module docstring),
+    and its summary and tables counted again: the waived rows last, ``failed`` from the others."""
     if fail_on not in SEVERITY_RANK:
         raise ValueError(f"fail_on must be low, medium or high, not {fail_on!r}")
-    targets = list(dict.fromkeys(lg.resolve(m) for m in models))
-    named = {lg.resolve(m) for m in compromised}
-    rows = [row for model in targets for row in lineage_findings(lg, model, named)]
+    ignores = list(dict.fromkeys(ignore))
+    known = pl.DataFrame(list(set(baseline)), schema=dict.fromkeys(["finding", "id", "ancestor"], pl.String()),
+                         orient="row")
+    known = known.select(pl.col("finding"), pl.col("id", "ancestor").str.to_lowercase(), pl.lit(True).alias("_known"))
+    rows = result.rows.drop("waived", strict=False)
+    ignored = pl.any_horizontal([i.matches() for i in ignores]) if ignores else pl.lit(False)
     frame = (
-        pl.DataFrame(rows, schema=_ROW_SCHEMA, orient="row")
-        .unique(["id", "finding", "ancestor", "detail"], maintain_order=True)
-        .with_columns(pl.col("severity").replace_strict(SEVERITY_RANK, return_dtype=pl.Int64()).alias("_rank"))
-        .sort(["_rank", "id", "depth", "finding", "ancestor"], descending=[True, False, False, False, False])
-        .drop("_rank")
+        rows.with_columns(pl.col("id", "ancestor").str.to_lowercase().name.prefix("_"))
+        .join(known.rename({"id": "_id", "ancestor": "_ancestor"}), on=["finding", "_id", "_ancestor"], how="left",
+              maintain_order="left")
+        .with_columns(
+            pl.when(ignored).then(pl.lit("ignore")).when(pl.col("_known").fill_null(False))
+            .then(pl.lit("baseline")).otherwise(None).cast(pl.String()).alias("waived"),
+            pl.col("severity").replace_strict(SEVERITY_RANK, return_dtype=pl.Int64()).alias("_rank"),
+        )
+        .sort([pl.col("waived").is_not_null(), "_rank", "id", "depth", "finding", "ancestor"],
+              descending=[False, True, False, False, False, False])
+        .select([*_ROW_SCHEMA, "waived"])
     )
-    counts = {level: int((frame["severity"] == level).sum()) for level in ("high", "medium", "low")}
+    active = frame.filter(pl.col("waived").is_null())
+    targets = result.summary["models"]
+    counts = {level: int((active["severity"] == level).sum()) for level in ("high", "medium", "low")}
     at_or_above = {s for s, r in SEVERITY_RANK.items() if r >= SEVERITY_RANK[fail_on]}
-    failing = frame.filter(pl.col("severity").is_in(at_or_above))
-    by_model = pl.DataFrame({"id": targets}).join(
+    failing = active.filter(pl.col("severity").is_in(at_or_above))
+    waived = pl.col("waived").is_not_null()
+    by_model = pl.DataFrame({"id": targets}, schema={"id": pl.String()}).join(
         frame.group_by("id").agg(
-            *[(pl.col("severity") == level).sum().alias(level) for level in ("high", "medium", "low")]
+            *[((pl.col("severity") == level) & ~waived).sum().alias(level) for level in ("high", "medium", "low")],
+            waived.sum().alias("waived"),
         ),
         on="id",
         how="left",
-    ).with_columns(pl.col("high", "medium", "low").fill_null(0))
+    ).with_columns(pl.col("high", "medium", "low", "waived").fill_null(0).cast(pl.Int64()))
+    by_finding = (
+        frame.group_by("finding", "severity")
+        .agg(pl.len().cast(pl.Int64()).alias("findings"), waived.sum().cast(pl.Int64()).alias("waived"))
+        .with_columns(pl.col("severity").replace_strict(SEVERITY_RANK, return_dtype=pl.Int64()).alias("_rank"))
+        .sort(["_rank", "finding"], descending=[True, False])
+        .drop("_rank")
+    )
+    matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
     return AnalysisResult(
-        title="Lineage check",
+        title=result.title,
         rows=frame,
         summary={
             "models": targets,
             "findings": frame.height,
             **counts,
+            "waived": frame.height - active.height,
+            "unmatched_ignores": [str(i) for i in ignores if str(i) not in matched],
             "fail_on": fail_on,
             "failed": failing.height > 0,
             "failing_models": sorted(set(failing["id"].to_list())),
         },
-        tables={"by_model": by_model},
+        tables={"by_model": by_model, "by_finding": by_finding},
     )
+
+
+def check(
+    lg: LineageGraph, models: Iterable[str], *, compromised: Iterable[str] = (), fail_on: Severity = "low",
+    include: Iterable[str] = (), ignore: Iterable[Ignore] = (), baseline: Iterable[Identity] = (),
+) -> AnalysisResult:
+    """The findings of each model (module docstring), with the opt-in findings named in ``include``
+    (:data:`OPT_IN`), most severe first, the waived ones (by ``ignore`` and
+    ``baseline``, see :func:`waive`) last; ``summary["failed"]`` says whether any finding that is not waived
+    is at ``fail_on`` or above. ``tables``: ``by_model`` and ``by_finding`` (findings and waived per kind)."""
+    if fail_on not in SEVERITY_RANK:
+        raise ValueError(f"fail_on must be low, medium or high, not {fail_on!r}")
+    include = list(include)
+    unknown = sorted(set(include) - set(OPT_IN))
+    if unknown:
+        raise ValueError(f"unknown opt-in finding(s) {', '.join(unknown)}; known: {', '.join(OPT_IN)}")
+    targets = list(dict.fromkeys(lg.resolve(m) for m in models))
+    named = {lg.resolve(m) for m in compromised}
+    rows = [row for model in targets for row in lineage_findings(lg, model, named, include)]
+    frame = (
+        pl.DataFrame(rows, schema=_ROW_SCHEMA, orient="row")
+        .unique(["id", "finding", "ancestor", "detail"], maintain_order=True)
+    )
+    found = AnalysisResult(title="Lineage check", rows=frame, summary={"models": targets})
+    return waive(found, fail_on=fail_on, ignore=ignore, baseline=baseline)

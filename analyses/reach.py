@@ -7,11 +7,13 @@ Security 2019, and deps.dev's dependent counts):
 - ``reach``: the number of models in its reach, each counted once however many paths lead there.
 - ``reach_downloads``: the sum of the recorded download counts (the Hub's 30-day count) of the models
   in its reach, each once; a model without a count adds 0.
+- ``downloads_unknown``: how many models in its reach have no download count (no record, or a record
+  without one), each once: ``reach_downloads`` is a lower bound whenever it is above 0.
 - ``subtree_height``: the most hops on a chain of derivations below the model, a cycle counting as
   one model (0 for a leaf).
 - **maintainer reach** of an author (the id's owner: user or organisation): the reach of the set of
   the author's models, i.e. the union of their reach; ``direct_dependents`` is the union of their
-  children other than themselves.
+  children other than themselves; ``reach_downloads`` and ``downloads_unknown`` are over that union.
 - **distribution** (summary): ``share_with_dependents`` is the share of models with at least one
   direct dependent. ``share_of_reach_top_1pct`` is the share of all derived models (those in some
   model's reach: every model but the roots) that lie in the reach of the top 1% of models by reach
@@ -39,6 +41,7 @@ _MODEL_SCHEMA = {
     "direct_dependents": pl.Int64(),
     "reach": pl.Int64(),
     "reach_downloads": pl.Int64(),
+    "downloads_unknown": pl.Int64(),
     "subtree_height": pl.Int64(),
     "downloads": pl.Int64(),
 }
@@ -48,6 +51,7 @@ _AUTHOR_SCHEMA = {
     "direct_dependents": pl.Int64(),
     "reach": pl.Int64(),
     "reach_downloads": pl.Int64(),
+    "downloads_unknown": pl.Int64(),
 }
 _RANK = (["reach", "reach_downloads", "id"], [True, True, False])
 
@@ -82,14 +86,21 @@ def _ranked(frame: pl.DataFrame, head: int) -> pl.DataFrame:
     return frame.sort(columns, descending=descending).head(head or frame.height)
 
 
+def _weights(models: pl.DataFrame) -> np.ndarray:
+    """Two weights per model, summed over a reach: its download count (0 when unknown), and 1 when unknown."""
+    downloads = models["downloads"]
+    return np.column_stack([downloads.fill_null(0).to_numpy(), downloads.is_null().to_numpy()]).astype(np.int64)
+
+
 def _model_table(lg: LineageGraph, condensed: Condensation) -> pl.DataFrame:
     """:func:`model_reach`'s columns, in position order."""
     models = _model_columns(lg)
-    counts = reach_arrays(lg.compact, models["downloads"].fill_null(0).to_numpy(), condensed)
+    counts = reach_arrays(lg.compact, _weights(models), condensed)
     return models.with_columns(
         pl.Series("direct_dependents", counts.direct_dependents),
         pl.Series("reach", counts.reach),
-        pl.Series("reach_downloads", counts.reach_weight),
+        pl.Series("reach_downloads", counts.reach_weight[:, 0]),
+        pl.Series("downloads_unknown", counts.reach_weight[:, 1]),
         pl.Series("subtree_height", counts.subtree_height),
     ).select(list(_MODEL_SCHEMA)).cast(_MODEL_SCHEMA)  # type: ignore[arg-type]
 
@@ -103,14 +114,14 @@ def _author_table(lg: LineageGraph, models: pl.DataFrame, condensed: Condensatio
     number = np.empty(models.height, dtype=np.int64)
     number[order.to_numpy()] = np.cumsum(first) - 1
     names = ranked.filter(pl.Series(first))
-    counts = group_reach_arrays(lg.compact, number, names.len(), models["downloads"].fill_null(0).to_numpy(),
-                                condensed)
+    counts = group_reach_arrays(lg.compact, number, names.len(), _weights(models), condensed)
     frame = pl.DataFrame({
         "id": names,
         "models": np.bincount(number, minlength=names.len()),
         "direct_dependents": counts.direct_dependents,
         "reach": counts.reach,
-        "reach_downloads": counts.reach_weight,
+        "reach_downloads": counts.reach_weight[:, 0],
+        "downloads_unknown": counts.reach_weight[:, 1],
     })
     return frame.cast(_AUTHOR_SCHEMA), number  # type: ignore[arg-type]
 

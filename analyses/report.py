@@ -8,17 +8,19 @@ from another analysis' :class:`~ptmgraph.result.AnalysisResult`, whose docstring
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
+from analyses.check import Identity, Ignore, check
 from analyses.completeness import completeness
 from analyses.licenses import license_drift
 from analyses.overview import stats
 from analyses.reach import reach_ranking
 from analyses.risk import DATA_RISKS, risk
-from analyses.staleness import stale_ancestors
+from analyses.staleness import UPDATE_REASONS, stale_ancestors
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult, Figure, Report, ReportSection
 
@@ -130,8 +132,10 @@ def fan_out_section(by_model: AnalysisResult) -> ReportSection:
 
 def reach_section(by_model: AnalysisResult, by_author: AnalysisResult, top: int) -> ReportSection:
     s = by_model.summary
-    models = by_model.rows.select("id", "direct_dependents", "reach", "reach_downloads", "subtree_height")
-    authors = by_author.rows.select("id", "models", "direct_dependents", "reach", "reach_downloads")
+    models = by_model.rows.select("id", "direct_dependents", "reach", "reach_downloads", "downloads_unknown",
+                                  "subtree_height")
+    authors = by_author.rows.select("id", "models", "direct_dependents", "reach", "reach_downloads",
+                                    "downloads_unknown")
     shown = models.head(15)
     return ReportSection(
         "Top models and authors by reach",
@@ -152,16 +156,18 @@ def reach_section(by_model: AnalysisResult, by_author: AnalysisResult, top: int)
 def stale_section(lg: LineageGraph) -> ReportSection:
     stale = stale_ancestors(lg)
     s = stale.summary
-    lags = stale.rows.filter(pl.col("reason") == "base_updated")["lag_days"].drop_nulls()
+    lags = stale.rows.filter(pl.col("reason").is_in(UPDATE_REASONS))["lag_days"].drop_nulls()
     return ReportSection(
         "Stale ancestors",
         lines=[
             f"{s['models_with_stale_ancestors']:,} models have at least one stale ancestor ({s['rows']:,} "
-            "(model, ancestor, reason) rows). base_updated: the ancestor was modified after the model was created "
-            "(the lag, in days, is the difference); new_version: the ancestor's card names a newer release; "
-            "unavailable: gated, disabled or missing (analyses/staleness.py). "
+            "(model, ancestor, reason) rows). weights_updated: the ancestor's weights, config, tokenizer or code "
+            "changed after the model was created; card_updated: only its other files did; updated_unknown_part: "
+            "it was modified, and only the repo-wide date is known (the lag, in days, is the difference); "
+            "new_version: the ancestor's card names a newer release; unavailable: disabled, private or not "
+            "found (gated is a kind of access, not unavailability; analyses/staleness.py). "
             f"{s['models_without_created_at']:,} models have no creation date and cannot be checked for "
-            f"base_updated; the longest lag is {s['max_lag_days'] or 0:,} days.",
+            f"updates; the longest lag is {s['max_lag_days'] or 0:,} days.",
         ],
         tables=[("stale ancestors by reason", stale.tables["by_reason"])],
         figures=[
@@ -286,10 +292,35 @@ def disagreement_section(tables: dict[str, pl.DataFrame], summary: dict[str, Any
     )
 
 
-def build_report(lg: LineageGraph, *, top: int = TOP, min_confidence: str | None = None) -> Report:
+def check_section(lg: LineageGraph, top: int, ignore: Iterable[Ignore], baseline: Iterable[Identity]) -> ReportSection:
+    """``check`` on the ``top`` most downloaded models with a record (most downloaded first, then by id)."""
+    models = lg.snapshot.models.filter(pl.col("has_record")).sort(["downloads", "id"], descending=[True, False],
+                                                                   nulls_last=True)
+    gate = check(lg, models["id"].head(top).to_list(), fail_on="medium", ignore=ignore, baseline=baseline)
+    s = gate.summary
+    return ReportSection(
+        "Lineage check of the most downloaded models",
+        lines=[
+            f"ptmgraph check on the {len(s['models'])} most downloaded models with a record: their findings over "
+            "their own record and their ancestors, by kind, each with a severity (analyses/check.py). "
+            f"{s['findings']:,} findings, {s['waived']:,} of them waived (--ignore, --baseline), which count for "
+            f"nothing; {len(s['failing_models']):,} models have a finding at medium or above that is not waived.",
+        ],
+        tables=[
+            ("findings by kind", gate.tables["by_finding"]),
+            ("findings by model (not waived, by severity; and waived)", gate.tables["by_model"]),
+        ],
+    )
+
+
+def build_report(
+    lg: LineageGraph, *, top: int = TOP, min_confidence: str | None = None, ignore: Iterable[Ignore] = (),
+    baseline: Iterable[Identity] = (),
+) -> Report:
     """The report's sections for the snapshot behind ``lg``; ``top`` rows in each ranked table.
     ``min_confidence`` names the edge filter ``lg`` was loaded with (:func:`ptmgraph.graph.load_graph`),
-    for the report to state."""
+    for the report to state; ``ignore`` and ``baseline`` waive findings of the check section
+    (:func:`analyses.check.waive`)."""
     overview = stats(lg)
     audit = completeness(lg)
     by_model = reach_ranking(lg, by="model", top=top)
@@ -305,6 +336,7 @@ def build_report(lg: LineageGraph, *, top: int = TOP, min_confidence: str | None
             stale_section(lg),
             license_section(lg, top),
             risk_section(lg, by_model, top),
+            check_section(lg, top, ignore, baseline),
             missing_section(audit.tables["rates"], audit.summary),
             disagreement_section(audit.tables, audit.summary),
         ],

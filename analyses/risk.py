@@ -14,6 +14,10 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
   ``no_license``        has a record, and that record states no licence
   ``license_conflict``  states a licence that conflicts with a parent's: the verdict of
                         :func:`analyses.licenses.classify_license_pair` is ``likely_violation``
+  ``unsafe_files``      has a file that the Hub's own scan (antivirus, pickle imports, ...) calls
+                        ``unsafe``, as the file listing read by ``crawl --file-commits`` or a record
+                        with a file listing shows (``files.security_status``); ``suspicious`` or
+                        ``caution`` files are not a risk source
   ====================  ==========================================================================
 
 - A model is **affected** by a source when it is in the source's reach. One row per (affected model,
@@ -41,7 +45,7 @@ from ptmgraph.traverse import RUNTIME_RELATIONS, PairWalk, walk_pairs
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
 """Weight formats that load without running code; a model with any of them is not pickle-only."""
 
-DATA_RISKS = ("pickle_only", "no_license", "license_conflict")
+DATA_RISKS = ("pickle_only", "no_license", "license_conflict", "unsafe_files")
 """The risks the data itself shows (all but ``compromised``)."""
 
 _ROW_SCHEMA = {
@@ -62,6 +66,29 @@ def is_pickle_only(weight_formats: Iterable[str] | None) -> bool:
     """Whether weights come only in pickle formats (module docstring)."""
     formats = set(weight_formats or ())
     return "pickle" in formats and not formats & SAFE_FORMATS
+
+
+UNSAFE = "unsafe"
+"""The Hub scan verdict (``securityFileStatus.status``) that makes a file a risk."""
+_NAMED_FILES = 3
+
+
+def unsafe_file_rows(lg: LineageGraph, models: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(model, detail) for each model (of ``models``, or every model) with a file the Hub's scan calls
+    ``unsafe``; ``detail`` names the first few such files and the scanners that flagged them. Model order."""
+    files = lg.snapshot.files.select("model", "path", "security_status", "security_detail").filter(
+        pl.col("security_status") == UNSAFE)
+    if models is not None:
+        files = files.filter(pl.col("model").is_in(list(models)))
+    if files.is_empty():
+        return []
+    named = pl.when(pl.col("security_detail").is_not_null()).then(
+        pl.format("{} ({})", "path", "security_detail")).otherwise(pl.col("path"))
+    grouped = files.sort("model", "path").group_by("model", maintain_order=True).agg(
+        named.head(_NAMED_FILES).str.join("; ").alias("shown"), pl.len().alias("n"))
+    detail = pl.when(pl.col("n") > _NAMED_FILES).then(
+        pl.format("{}; {} more", "shown", pl.col("n").cast(pl.Int64()) - _NAMED_FILES)).otherwise(pl.col("shown"))
+    return grouped.select("model", pl.format("unsafe by the Hub's scan: {}", detail)).rows()
 
 
 def data_risk_sources(lg: LineageGraph, risks: Iterable[str] = DATA_RISKS) -> list[tuple[str, str, str]]:
@@ -86,6 +113,10 @@ def data_risk_sources(lg: LineageGraph, risks: Iterable[str] = DATA_RISKS) -> li
             "position", "id", pl.lit("no_license").alias("risk"), pl.lit("no licence stated").alias("detail")))
     if "license_conflict" in wanted:
         parts.append(_license_conflicts(lg, table))
+    if "unsafe_files" in wanted:
+        unsafe = pl.DataFrame(unsafe_file_rows(lg), schema={"id": pl.String(), "detail": pl.String()}, orient="row")
+        parts.append(table.select("position", "id").join(unsafe, on="id").select(
+            "position", "id", pl.lit("unsafe_files").alias("risk"), "detail"))
     if not parts:
         return []
     found = pl.concat(parts).with_columns(

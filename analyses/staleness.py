@@ -1,17 +1,26 @@
 """Stale ancestors: technical lag (Zerouali et al. 2019) applied to model lineage.
 
-Definitions (*ancestor* and *depth* as in :mod:`ptmgraph.traverse`). For a model m and each ancestor a
-of m, one row per reason that applies:
+Definitions (*ancestor* and *depth* as in :mod:`ptmgraph.traverse`; *access* and *unavailable* as in
+:mod:`ptmgraph.records`). For a model m and each ancestor a of m, one row per reason that applies:
 
-- ``base_updated``: a was last modified after m was created, so m was built on an older revision of
-  a. ``lag_days`` = (a's ``last_modified`` - m's ``created_at``) in days, rounded to 0.1. Needs both
-  dates; models without them are counted in ``models_without_created_at`` and never get this reason.
+- ``weights_updated``: a file of a that decides what a user loads (weights, config, tokenizer or code:
+  ``files.part`` other than ``other``, :func:`ptmgraph.extract.file_part`) was last changed by a commit
+  after m was created, so m was built on an older revision of it. ``detail`` names those files.
+- ``card_updated``: files of a changed after m was created, but only other files (card, images, licence,
+  results). ``detail`` names them.
+- ``updated_unknown_part``: a was modified after m was created, and which of its files changed is not
+  known: the snapshot holds only the repo-wide ``last_modified`` (no file listing with last commits),
+  or the listing shows no file changed since (a file was removed or renamed). ``detail`` says which.
+
+  ``lag_days`` of these three = (the latest such change - m's ``created_at``) in days, rounded to 0.1.
+  They need m's ``created_at``; models without it are counted in ``models_without_created_at``.
 - ``new_version``: a's card declares ``new_version`` (a newer release of a exists, other than a);
   ``detail`` names it.
-- ``unavailable``: a cannot be fetched as the snapshot saw it: gated (``gated`` auto or manual),
-  disabled, or a reference that dangles as ``not_found``, ``gated`` or ``disabled`` (a crawl found it
-  missing). For a dangling reference the ancestor is the raw reference made by m or by one of its
-  ancestors (then at that model's depth + 1). ``detail`` says which.
+- ``unavailable``: a cannot be downloaded by anyone: its access is ``disabled`` or ``not_found``
+  (private, deleted; :data:`ptmgraph.records.UNAVAILABLE`), or a reference dangles as ``not_found`` or
+  ``disabled`` (a crawl found it missing). A gated ancestor (auto or manual) is available and is not a
+  row. For a dangling reference the ancestor is the raw reference made by m or by one of its ancestors
+  (then at that model's depth + 1). ``detail`` says which.
 
 ``depth`` is a's depth from m. Rows are (model ``id``, ``ancestor``, ``reason``, ``lag_days``, ``depth``,
 ``detail``); ``tables["by_reason"]`` totals rows, models and ancestors per reason.
@@ -26,13 +35,18 @@ import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
+from ptmgraph.records import UNAVAILABLE, DanglingReason
 from ptmgraph.result import AnalysisResult
 from ptmgraph.traverse import reach, reach_pairs
 
-UNAVAILABLE_DANGLING = ("not_found", "gated", "disabled")
-"""Dangling-reference reasons that mean the base exists (or existed) on the Hub but cannot be read."""
+UNAVAILABLE_DANGLING = (DanglingReason.NOT_FOUND.value, DanglingReason.DISABLED.value)
+"""Dangling-reference reasons that make the base unavailable (a gated base is not: see the module docstring)."""
 
-REASONS = ("base_updated", "new_version", "unavailable")
+CRAWL_DANGLING = (*UNAVAILABLE_DANGLING, DanglingReason.GATED.value)
+"""Dangling-reference reasons a crawl gives a base it could not read (they are not ``dangling`` findings)."""
+
+UPDATE_REASONS = ("weights_updated", "card_updated", "updated_unknown_part")
+REASONS = (*UPDATE_REASONS, "new_version", "unavailable")
 
 _ROW_SCHEMA = {
     "id": pl.String(),
@@ -42,26 +56,8 @@ _ROW_SCHEMA = {
     "depth": pl.Int64(),
     "detail": pl.String(),
 }
-
-
-def _unavailable_detail(node: dict[str, Any]) -> str | None:
-    if node.get("gated") in ("auto", "manual"):
-        return f"gated ({node['gated']})"
-    if node.get("disabled"):
-        return "disabled"
-    return None
-
-
-def _stale_reasons(model_id: str, node: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """(reason, detail) that make ``model_id`` a stale ancestor of any model derived from it, except base_updated."""
-    found: list[tuple[str, str | None]] = []
-    new_version = node.get("new_version")
-    if new_version and new_version != model_id:
-        found.append(("new_version", new_version))
-    unavailable = _unavailable_detail(node)
-    if unavailable:
-        found.append(("unavailable", unavailable))
-    return found
+_PAIR_COLUMNS = ["created_at", "last_modified", "new_version", "access"]
+_NAMED_FILES = 3
 
 
 def _dead_references(lg: LineageGraph) -> pl.DataFrame:
@@ -71,31 +67,122 @@ def _dead_references(lg: LineageGraph) -> pl.DataFrame:
                            pl.format("dangling: {}", pl.col("reason")).alias("detail"))
 
 
+def _lag(later: pl.Expr, created: pl.Expr) -> pl.Expr:
+    """Seconds from ``created`` to ``later`` (made days, rounded, by :func:`_in_days`)."""
+    return ((later - created).dt.total_microseconds() / 1e6).alias("lag_days")
+
+
+def _in_days(rows: pl.DataFrame) -> pl.DataFrame:
+    """``lag_days`` from seconds to days, rounded to 0.1 by Python's rounding."""
+    days = [None if s is None else round(s / 86400, 1) for s in rows["lag_days"].to_list()]
+    return rows.with_columns(pl.Series("lag_days", days, dtype=pl.Float64()))
+
+
+def _files_after(lg: LineageGraph, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Per (id, ancestor) of ``pairs`` whose ancestor has file commits: ``known`` (true), the latest change
+    after ``created_at`` of files that decide what is loaded (``content_at``) and of any file (``any_at``),
+    and the paths of each kind (``content_paths``, ``other_paths``)."""
+    files = lg.snapshot.files.select("model", "path", "part", "last_commit_date").filter(
+        pl.col("last_commit_date").is_not_null())
+    key = pairs.select("id", "ancestor", "created_at").filter(pl.col("ancestor").is_in(files["model"].implode()))
+    if key.is_empty():
+        return pl.DataFrame(schema={"id": pl.String(), "ancestor": pl.String(), "known": pl.Boolean(),
+                                    "content_at": pl.Datetime("us", "UTC"), "any_at": pl.Datetime("us", "UTC"),
+                                    "content_paths": pl.List(pl.String()), "other_paths": pl.List(pl.String())})
+    joined = key.join(files.rename({"model": "ancestor"}), on="ancestor")
+    after = pl.col("last_commit_date") > pl.col("created_at")
+    content = after & (pl.col("part") != "other")
+    return joined.group_by("id", "ancestor").agg(
+        pl.lit(True).alias("known"),
+        pl.col("last_commit_date").filter(content).max().alias("content_at"),
+        pl.col("last_commit_date").filter(after).max().alias("any_at"),
+        pl.col("path").filter(content).sort().alias("content_paths"),
+        pl.col("path").filter(after & ~content).sort().alias("other_paths"),
+    )
+
+
+def _named(paths: pl.Expr) -> pl.Expr:
+    """The first few paths, and how many more."""
+    shown = paths.list.head(_NAMED_FILES).list.join(", ")
+    more = paths.list.len().cast(pl.Int64()) - _NAMED_FILES
+    return pl.when(more > 0).then(pl.format("{} and {} more", shown, more)).otherwise(shown)
+
+
+def _pair_rows(lg: LineageGraph, pairs: pl.DataFrame) -> list[pl.DataFrame]:
+    """The rows of every reason but dead references, for (``id``, ``created_at``, ``ancestor``,
+    ``last_modified``, ``new_version``, ``access``, ``depth``) pairs: the one rule of the module docstring."""
+    dated = pairs.filter(pl.col("created_at").is_not_null())
+    dated = dated.join(_files_after(lg, dated), on=["id", "ancestor"], how="left")
+    known = pl.col("known").fill_null(False)
+    updated = [
+        dated.filter(known & pl.col("content_at").is_not_null()).select(
+            "id", "ancestor", pl.lit("weights_updated").alias("reason"),
+            _lag(pl.col("content_at"), pl.col("created_at")), "depth",
+            _named(pl.col("content_paths")).alias("detail")),
+        dated.filter(known & pl.col("content_at").is_null() & pl.col("any_at").is_not_null()).select(
+            "id", "ancestor", pl.lit("card_updated").alias("reason"),
+            _lag(pl.col("any_at"), pl.col("created_at")), "depth",
+            pl.format("only {}", _named(pl.col("other_paths"))).alias("detail")),
+        dated.filter(pl.col("any_at").is_null() & (pl.col("last_modified") > pl.col("created_at"))).select(
+            "id", "ancestor", pl.lit("updated_unknown_part").alias("reason"),
+            _lag(pl.col("last_modified"), pl.col("created_at")), "depth",
+            pl.when(known).then(pl.lit("repo modified after, but no listed file changed since (a file removed?)"))
+            .otherwise(pl.lit("only the repo-wide date is known: which files changed is not")).alias("detail")),
+    ]
+    return [
+        *(_in_days(part) for part in updated),
+        pairs.filter(pl.col("new_version").is_not_null() & (pl.col("new_version") != "")
+                     & (pl.col("new_version") != pl.col("ancestor")))
+        .select("id", "ancestor", pl.lit("new_version").alias("reason"), pl.lit(None, pl.Float64()).alias("lag_days"),
+                "depth", pl.col("new_version").alias("detail")),
+        pairs.filter(pl.col("access").is_in(sorted(UNAVAILABLE)))
+        .select("id", "ancestor", pl.lit("unavailable").alias("reason"), pl.lit(None, pl.Float64()).alias("lag_days"),
+                "depth", pl.format("access: {}", pl.col("access")).alias("detail")),
+    ]
+
+
+def _node_table(lg: LineageGraph) -> pl.DataFrame:
+    """``id`` and the columns the rule reads, for every model in position order (null for edge-only ones)."""
+    index = lg.compact
+    table = lg.snapshot.models.select(_PAIR_COLUMNS)
+    if index.nodes > table.height:
+        table = pl.concat([table, table.clear(index.nodes - table.height)])
+    return table.insert_column(0, index.ids.alias("id"))
+
+
+def _pairs(models: pl.DataFrame, ancestors: pl.DataFrame, depth: Any) -> pl.DataFrame:
+    """(model, ancestor) pairs from the node rows of each side (``id`` and :data:`_PAIR_COLUMNS`)."""
+    return pl.concat([
+        models.select("id", "created_at"),
+        ancestors.select(pl.col("id").alias("ancestor"), "last_modified", "new_version", "access"),
+    ], how="horizontal").with_columns(pl.Series("depth", depth, dtype=pl.Int64()))
+
+
 def stale_ancestor_rows(lg: LineageGraph, models: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
     """The rows of :func:`stale_ancestors` for ``models`` (every model when None), unsorted."""
     if models is None:
         return _rows_of_every_model(lg).rows()
     graph = lg.compact
-    rows: list[tuple[Any, ...]] = []
+    model_at: list[int] = []
+    ancestor_at: list[int] = []
+    depths: list[int] = []
+    dead: list[tuple[str, str, str, int]] = []
     dead_refs: dict[str, list[tuple[str, str]]] = {}
     for holder, raw, detail in _dead_references(lg).iter_rows():
         dead_refs.setdefault(holder, []).append((raw, detail))
-
-    def emit(model: str, ancestor: str, reason: str, lag: float | None, depth: int, detail: str | None) -> None:
-        rows.append((model, ancestor, reason, lag, depth, detail))
-
     # Few models: walk up from each.
     for model in dict.fromkeys(models):
         up = reach(graph, [model], direction="ancestors")
-        nodes = lg.nodes_of([model, *up])
-        created = nodes[model].get("created_at")
-        for ancestor in up:
-            _ancestor_rows(model, ancestor, up.depth[ancestor], created, nodes[ancestor], emit)
+        at = graph.position_list([model, *up])
+        model_at += [at[0]] * len(up)
+        ancestor_at += at[1:]
+        depths += [up.depth[a] for a in up]
         for holder in [model, *up]:
             base_depth = 0 if holder == model else up.depth[holder]
-            for raw, detail in dead_refs.get(holder, []):
-                emit(model, raw, "unavailable", None, base_depth + 1, detail)
-    return rows
+            dead += [(model, raw, detail, base_depth + 1) for raw, detail in dead_refs.get(holder, [])]
+    pairs = _pairs(lg.nodes_at(model_at, _PAIR_COLUMNS), lg.nodes_at(ancestor_at, _PAIR_COLUMNS), depths)
+    rows = [row for part in _pair_rows(lg, pairs) for row in part.cast(_ROW_SCHEMA).rows()]  # type: ignore[arg-type]
+    return rows + [(model, raw, "unavailable", None, depth, detail) for model, raw, detail, depth in dead]
 
 
 def _rows_of_every_model(lg: LineageGraph) -> pl.DataFrame:
@@ -107,48 +194,20 @@ def _rows_of_every_model(lg: LineageGraph) -> pl.DataFrame:
     sources = np.concatenate([np.flatnonzero(np.diff(index.children.indptr) > 0),
                               holders["position"].to_numpy().astype(np.int64)])
     ancestor_at, model_at, depth = reach_pairs(index, sources)
-    table = lg.snapshot.models.select("created_at", "last_modified", "new_version", "gated", "disabled")
-    if index.nodes > table.height:
-        table = pl.concat([table, table.clear(index.nodes - table.height)])
-    table = table.insert_column(0, index.ids.alias("id"))
-    ancestors = table[ancestor_at].select(pl.col("id").alias("ancestor"), "last_modified", "new_version", "gated",
-                                          "disabled")
-    models = table[model_at].select("id", "created_at")
-    pairs = pl.concat([models, ancestors], how="horizontal").with_columns(pl.Series("depth", depth))
-    updated = pairs.filter(pl.col("last_modified") > pl.col("created_at"))
-    seconds = ((updated["last_modified"] - updated["created_at"]).dt.total_microseconds() / 1e6).to_list()
-    lag = pl.Series("lag_days", [round(s / 86400, 1) for s in seconds], dtype=pl.Float64())  # Python's rounding
+    table = _node_table(lg)
+    pairs = _pairs(table[model_at], table[ancestor_at], depth)
     parts = [
-        updated.select("id", "ancestor", pl.lit("base_updated").alias("reason"), lag, "depth",
-                       pl.lit(None, pl.String()).alias("detail")),
-        pairs.filter(pl.col("new_version").is_not_null() & (pl.col("new_version") != "")
-                     & (pl.col("new_version") != pl.col("ancestor")))
-        .select("id", "ancestor", pl.lit("new_version").alias("reason"), pl.lit(None, pl.Float64()).alias("lag_days"),
-                "depth", pl.col("new_version").alias("detail")),
-        pairs.with_columns(
-            pl.when(pl.col("gated").is_in(["auto", "manual"])).then(pl.format("gated ({})", pl.col("gated")))
-            .when(pl.col("disabled")).then(pl.lit("disabled")).alias("detail"))
-        .filter(pl.col("detail").is_not_null())
-        .select("id", "ancestor", pl.lit("unavailable").alias("reason"), pl.lit(None, pl.Float64()).alias("lag_days"),
-                "depth", "detail"),
+        *_pair_rows(lg, pairs),
         # a dead reference: a row for the model making it, and one for each model below that one
         holders.select(pl.col("holder").alias("id"), pl.col("raw").alias("ancestor"),
                        pl.lit("unavailable").alias("reason"), pl.lit(None, pl.Float64()).alias("lag_days"),
                        pl.lit(1, pl.Int64()).alias("depth"), "detail"),
-        pl.DataFrame({"holder": table["id"][ancestor_at], "id": models["id"], "depth": depth})
+        pl.DataFrame({"holder": table["id"][ancestor_at], "id": pairs["id"], "depth": depth})
         .join(holders.select("holder", "raw", "detail"), on="holder")
         .select("id", pl.col("raw").alias("ancestor"), pl.lit("unavailable").alias("reason"),
                 pl.lit(None, pl.Float64()).alias("lag_days"), pl.col("depth") + 1, "detail"),
     ]
     return pl.concat([part.cast(_ROW_SCHEMA) for part in parts])  # type: ignore[arg-type]
-
-
-def _ancestor_rows(model: str, ancestor: str, depth: int, created: Any, attrs: dict[str, Any], emit: Any) -> None:
-    modified = attrs.get("last_modified")
-    if created is not None and modified is not None and modified > created:
-        emit(model, ancestor, "base_updated", round((modified - created).total_seconds() / 86400, 1), depth, None)
-    for reason, detail in _stale_reasons(ancestor, attrs):
-        emit(model, ancestor, reason, None, depth, detail)
 
 
 def stale_ancestors(lg: LineageGraph, model: str | None = None) -> AnalysisResult:

@@ -43,6 +43,7 @@ from ptmgraph.records import (
     DANGLING_SCHEMA,
     EDGES_SCHEMA,
     EVIDENCE_SCHEMA,
+    FILES_SCHEMA,
     MODELS_SCHEMA,
     NAME_LIST,
     NAME_LIST_COLUMNS,
@@ -111,8 +112,20 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
         evidence=kept,
         dangling=dangling,
         problems=tables.problems.select(list(PROBLEMS_SCHEMA)).cast(PROBLEMS_SCHEMA),  # type: ignore[arg-type]
+        files=_files(tables.files, spellings),
         meta={"sources": list(tables.sources)},
     )
+
+
+def _files(files: pl.DataFrame, spellings: pl.DataFrame) -> pl.DataFrame:
+    """The file listings read, under the models' canonical ids, one row per (model, path): the first read."""
+    if files.is_empty():
+        return files.select(list(FILES_SCHEMA)).cast(FILES_SCHEMA)  # type: ignore[arg-type]
+    canonical = _known_spelling(current_ids(files["model"]), spellings)
+    return (files.with_columns(pl.coalesce(canonical, files["model"]).alias("model"))
+            .unique(["model", "path"], keep="first", maintain_order=True)
+            .sort("model", "path", maintain_order=True)
+            .select(list(FILES_SCHEMA)).cast(FILES_SCHEMA))  # type: ignore[arg-type]
 
 
 def _first_spellings(ids: pl.Series) -> pl.DataFrame:

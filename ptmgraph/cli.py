@@ -6,19 +6,26 @@ is :mod:`ptmgraph.cli_runtime`, which :mod:`ptmgraph.entry` also runs without ty
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
 from ptmgraph.cli_conventions import App
 from ptmgraph.cli_runtime import (
+    ANY_EDGE,
+    MIN_CONFIDENCE,
     READS,
     ColorChoice,
     ConfidenceChoice,
+    FindingsFormat,
     OutputFormat,
+    Query,
     RelationChoice,
     _err,
     emit,
@@ -76,10 +83,11 @@ RelationOption = Annotated[
 ]
 ConfidenceOption = Annotated[
     ConfidenceChoice | None,
-    typer.Option("--min-confidence", metavar="low|medium|high", show_default=False,
+    typer.Option(MIN_CONFIDENCE, metavar="low|medium|high", show_default=False,
                  help="Drop edges below this confidence (high: declared or Hub-labelled, "
                  "medium: config or card prose, low: name only)."),
 ]
+"""The query option of :func:`query_command`: declared here only."""
 DepthOption = Annotated[
     int | None,
     typer.Option("--max-depth", "--depth", min=1, metavar="N", show_default=False,
@@ -104,6 +112,30 @@ ColumnsOption = Annotated[
                  help="Tree columns, most important first: relation, downloads, license, created, likes, "
                  "confidence (default: relation,downloads,license,created; the last drops first when narrow)."),
 ]
+
+
+def query_command(name: str | None = None) -> Callable[[Callable[..., None]], Any]:
+    """``app.command`` for a command that queries the lineage graph. It gets the query options, declared
+    once (:data:`ConfidenceOption`), right after its ``--snapshot``; the command receives them as one
+    :class:`~ptmgraph.cli_runtime.Query` in its ``query`` parameter, which loads the graph with them."""
+
+    def decorate(function: Callable[..., None]) -> Any:
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+               for p in inspect.signature(function, eval_str=True).parameters.values() if p.name != "query"]
+        shared = inspect.Parameter("min_confidence", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                   annotation=ConfidenceOption)
+        at = next((i + 1 for i, p in enumerate(own) if p.name == "snapshot"), len(own))
+        parameters = [*own[:at], shared, *own[at:]]
+
+        @functools.wraps(function)
+        def command(*, min_confidence: ConfidenceChoice | None = None, **values: Any) -> None:
+            function(query=Query(min_confidence), **values)
+
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in parameters}
+        return app.command(name)(command)
+
+    return decorate
 
 
 def _print_version(value: bool) -> None:
@@ -133,11 +165,10 @@ def main_options(
     screen.configure(color=color.value, pager=not no_pager)
 
 
-@app.command()
+@query_command()
 def ancestry(
     model: ModelsArgument = None,
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     max_paths: Annotated[int, typer.Option(min=1, metavar="N", help="List at most this many paths to roots.")] = 200,
@@ -147,49 +178,50 @@ def ancestry(
     flat: FlatOption = False,
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
-    print_lineage("ancestors", model, from_file, snapshot, min_confidence, relation, max_depth,
+    print_lineage("ancestors", model, from_file, snapshot, query, relation, max_depth,
                   fmt, limit, csv_raw, flat, columns, max_paths=max_paths)
 
 
-@app.command()
+@query_command()
 def impact(
     model: ModelsArgument = None,
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     csv_raw: CsvRawOption = False,
     flat: FlatOption = False,
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
+    query: Query = ANY_EDGE,
 ) -> None:
     """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
-    print_lineage("descendants", model, from_file, snapshot, min_confidence, relation, max_depth,
+    print_lineage("descendants", model, from_file, snapshot, query, relation, max_depth,
                   fmt, limit, csv_raw, flat, columns)
 
 
-@app.command()
+@query_command()
 def info(
     model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL).")],
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     csv_raw: CsvRawOption = False,
     children: Annotated[
         int, typer.Option("--children", min=0, metavar="N", help="Children shown per relation (0: all).")
     ] = 10,
+    query: Query = ANY_EDGE,
 ) -> None:
     """MODEL's record, its parents with the evidence of each edge, and its children by relation."""
     import analyses
     from ptmgraph.formats import views
 
     with user_errors():
-        result = analyses.model_info(load(snapshot, min_confidence), model)
+        result = analyses.model_info(query.load(snapshot), model)
         emit(result, fmt, limit, lambda: views.print_model_info(out(), result, children=children), csv_raw=csv_raw)
 
 
@@ -230,19 +262,19 @@ def list_command(
         emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
 
 
-@app.command()
+@query_command()
 def stats(
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 0,
     csv_raw: CsvRawOption = False,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
     import analyses
 
     with user_errors():
-        emit(analyses.stats(load(snapshot, min_confidence, READS["stats"])), fmt, limit, csv_raw=csv_raw)
+        emit(analyses.stats(query.load(snapshot, READS["stats"])), fmt, limit, csv_raw=csv_raw)
 
 
 @app.command()
@@ -280,52 +312,52 @@ def problems(
         emit(analyses.problems(load(snapshot)), fmt, limit, csv_raw=csv_raw)
 
 
-@app.command("audit-relations")
+@query_command("audit-relations")
 def audit_relations(
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     csv_raw: CsvRawOption = False,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
     import analyses
 
     with user_errors():
-        result = analyses.audit_relations(load(snapshot, min_confidence))
+        result = analyses.audit_relations(query.load(snapshot))
 
         emit_table(result, fmt, limit, ["id", "kind", "downloads"], csv_raw=csv_raw)
 
 
-@app.command()
+@query_command()
 def licenses(
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Licence drift: edges whose derived model states another licence than its base, with a verdict."""
     import analyses
 
     with user_errors():
-        result = analyses.license_drift(load(snapshot, min_confidence))
+        result = analyses.license_drift(query.load(snapshot))
         columns = ["id", "base", "base_license", "license", "verdict"]
         emit_table(result, fmt, limit, columns)
 
 
-@app.command()
+@query_command()
 def audit(
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 20,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and their
     rates; edges whose declared, Hub and inferred relations disagree."""
     import analyses
 
     with user_errors():
-        result = analyses.completeness(load(snapshot, min_confidence))
+        result = analyses.completeness(query.load(snapshot))
         columns = ["n_missing", "id", "missing"]
         emit_table(result, fmt, limit, columns)
 
@@ -335,7 +367,7 @@ class ReachBy(str, Enum):
     author = "author"
 
 
-@app.command(name="reach")
+@query_command("reach")
 def reach_command(
     by: Annotated[ReachBy, typer.Option("--by", help="Rank models, or authors by the union of their models' reach.")]
     = ReachBy.model,
@@ -343,29 +375,33 @@ def reach_command(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Fan-out and reach: direct and transitive dependents (each once), downloads-weighted, and their spread."""
     import analyses
 
     with user_errors():
         # a million models: read the two columns the ranking shows, not the whole models table
-        result = analyses.reach_ranking(load(snapshot, columns=READS["reach"]), by=by.value, top=top)
-        columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads"]
+        result = analyses.reach_ranking(query.load(snapshot, READS["reach"]), by=by.value, top=top)
+        columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads",
+                   "downloads_unknown"]
         emit_table(result, fmt, limit, columns)
 
 
-@app.command()
+@query_command()
 def stale(
     model: Annotated[str | None, typer.Argument(help="Model id (default: every model).", show_default=False)] = None,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    query: Query = ANY_EDGE,
 ) -> None:
-    """Stale ancestors: bases updated after the model was made, with a newer version, or unavailable."""
+    """Stale ancestors: bases whose weights (or only card) changed after the model was made, with a newer
+    version, or unavailable (disabled or not found; gated is not)."""
     import analyses
 
     with user_errors():
-        lg = load(snapshot, columns=None if model else READS["stale"])
+        lg = query.load(snapshot, None if model else READS["stale"])
         result = analyses.stale_ancestors(lg, model)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
         emit_table(result, fmt, limit, columns)
@@ -382,16 +418,18 @@ FromFileOption = Annotated[
 ]
 
 
-@app.command()
+@query_command()
 def risk(
     compromised: CompromisedOption = None,
     from_file: FromFileOption = None,
     data_risks: Annotated[
-        bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences.")
+        bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences, "
+                     "files the Hub's scan calls unsafe.")
     ] = False,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
     import analyses
@@ -400,7 +438,7 @@ def risk(
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
-        result = analyses.risk(load(snapshot, columns=READS["risk"]), named,
+        result = analyses.risk(query.load(snapshot, READS["risk"]), named,
                                data_risks=analyses.DATA_RISKS if data_risks else ())
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
@@ -410,13 +448,46 @@ def risk(
         raise typer.Exit(1)
 
 
+IgnoreOption = Annotated[
+    list[str] | None,
+    typer.Option("--ignore", metavar="FINDING[:MODEL]", show_default=False,
+                 help="Waive findings of this kind (about MODEL only: the ancestor the finding names); "
+                 "listed as waived, never failing (repeatable)."),
+]
+BaselineOption = Annotated[
+    Path | None,
+    typer.Option("--baseline", metavar="FILE", show_default=False,
+                 help="Waive the findings listed in this baseline file (written by check --write-baseline)."),
+]
+
+
+def waivers(ignore: list[str] | None, baseline: Path | None) -> tuple[list[Any], list[tuple[str, str, str]]]:
+    """The ``--ignore`` and ``--baseline`` waivers: exit 2 for an unknown finding, 1 for a bad baseline file."""
+    from analyses.check import Ignore, UnknownFinding
+    from ptmgraph.baseline import BaselineError, read_baseline
+
+    try:
+        ignores = [Ignore.parse(text) for text in ignore or []]
+    except UnknownFinding as e:
+        fail(str(e), 2)
+    try:
+        return ignores, read_baseline(baseline) if baseline is not None else []
+    except BaselineError as e:
+        fail(str(e))
+
+
 class FailOn(str, Enum):
     low = "low"
     medium = "medium"
     high = "high"
 
 
-@app.command()
+class OptInFinding(str, Enum):
+    restricted = "restricted"
+    card_updated = "card_updated"
+
+
+@query_command()
 def check(
     models: ModelsArgument = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on a finding at this severity or above.")]
@@ -424,23 +495,55 @@ def check(
     compromised: CompromisedOption = None,
     from_file: ModelsFileOption = None,
     snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
+    fmt: Annotated[
+        FindingsFormat, typer.Option("--format", "-f", metavar="table|json|csv|sarif", help="Output format.")
+    ] = FindingsFormat.table,
     limit: LimitOption = 50,
     compromised_file: Annotated[
         Path | None,
         typer.Option("--compromised-from-file", metavar="FILE", show_default=False,
                      help="More compromised models, one id a line."),
     ] = None,
+    include: Annotated[
+        list[OptInFinding] | None,
+        typer.Option("--include", metavar="FINDING", show_default=False,
+                     help="Also report this opt-in finding (repeatable): restricted (gated with manual "
+                          "approval), card_updated (only an ancestor's card or other files changed)."),
+    ] = None,
+    ignore: IgnoreOption = None,
+    baseline: BaselineOption = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option("--write-baseline", metavar="FILE", show_default=False,
+                     help="Write every finding of this run to a baseline file (then waived: exit 0)."),
+    ] = None,
+    query: Query = ANY_EDGE,
 ) -> None:
-    """Lineage findings of each model (stale, risky or compromised ancestors, licence drift, dangling
-    references, pickle-only weights), each with a severity; exit 1 at --fail-on or above."""
+    """Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence drift,
+    files the Hub's scan calls unsafe, dangling references, pickle-only weights), each with a severity;
+    exit 1 at --fail-on or above."""
     import analyses
+    from analyses.check import identities, waive
 
     checked = model_ids(models, from_file)
     named = model_ids(compromised, compromised_file, required=False)
+    ignores, accepted = waivers(ignore, baseline)
     with user_errors():
-        result = analyses.check(load(snapshot), checked, compromised=named, fail_on=fail_on.value)
+        result = analyses.check(query.load(snapshot), checked, compromised=named, fail_on=fail_on.value,
+                                include=[finding.value for finding in include or ()],
+                                ignore=ignores, baseline=accepted)
+        if write_baseline is not None:
+            from ptmgraph.baseline import write_baseline as write
+
+            found = identities(result.rows)
+            write(write_baseline, found)
+            result = waive(result, fail_on=fail_on.value, ignore=ignores, baseline=[*accepted, *found])
+            _err().print(f"wrote {write_baseline}: {len(found)} findings", highlight=False, markup=False)
+        for unmatched in result.summary["unmatched_ignores"]:
+            _err().print(f"ptmgraph: note: --ignore {unmatched} matched no finding", highlight=False, markup=False)
         columns = ["severity", "finding", "ancestor", "detail"]
+        if result.summary["waived"]:
+            columns.insert(1, "waived")
         if len(result.summary["models"]) > 1:
             columns.insert(0, "id")
         emit_table(result, fmt, limit, columns)
@@ -448,22 +551,26 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@query_command()
 def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),
     top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
+    ignore: IgnoreOption = None,
+    baseline: BaselineOption = None,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
     import analyses
     from ptmgraph.formats.markdown import ReportError, write_report  # matplotlib loads only for reports
 
+    ignores, accepted = waivers(ignore, baseline)
     with user_errors():
         try:
-            lg = load(snapshot, min_confidence)
-            confidence = min_confidence.value if min_confidence else None
-            files = write_report(analyses.build_report(lg, top=top, min_confidence=confidence), out_dir)
+            lg = query.load(snapshot)
+            report = analyses.build_report(lg, top=top, min_confidence=query.confidence, ignore=ignores,
+                                           baseline=accepted)
+            files = write_report(report, out_dir)
         except ReportError as e:
             fail(str(e))
         _err().print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False,
@@ -501,7 +608,7 @@ def _write_export(
     model: str | None, out_file: str | None, name: str | None, *,
     direction: Literal["ancestry", "impact", "both", "snapshot"],
     max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[RelationChoice] | None,
-    max_depth: int | None, snapshot: Path | None, min_confidence: ConfidenceChoice | None,
+    max_depth: int | None, snapshot: Path | None, query: Query,
 ) -> None:
     """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`)."""
     import analyses
@@ -510,7 +617,7 @@ def _write_export(
 
     with user_errors():
         fmt = choose_format(name, Path(out_file) if out_file is not None else None)
-        lg = load(snapshot, min_confidence)
+        lg = query.load(snapshot)
         relations = {r.value for r in relation or []} or None
         nodes_cap = fmt.default_max_nodes if max_nodes is None else max_nodes or sys.maxsize  # 0: no limit
         depth_cap = fmt.max_per_depth if max_per_depth is None else max_per_depth
@@ -539,7 +646,7 @@ def _write_export(
         _err().print(f"wrote {written or 'standard output'}: {drawn.caption}", highlight=False, markup=False)
 
 
-@app.command()
+@query_command()
 def export(
     model: Annotated[
         str | None, typer.Argument(help="Model id (ORG/NAME or a Hub URL); none with --all.", show_default=False)
@@ -561,7 +668,7 @@ def export(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Draw MODEL's ancestry, impact or both (give both flags), or with --all the whole snapshot, as a
     picture, a graph file, an ML-BOM or HTML."""
@@ -575,9 +682,9 @@ def export(
     )
     _write_export(model, out_file, fmt.value if fmt else None, direction=direction, max_nodes=max_nodes,
                   max_per_depth=max_per_depth, rankdir=rankdir.value if rankdir else None, relation=relation,
-                  max_depth=max_depth, snapshot=snapshot, min_confidence=min_confidence)
+                  max_depth=max_depth, snapshot=snapshot, query=query)
 
-@app.command()
+@query_command()
 def explore(
     model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
     out_file: Annotated[
@@ -587,12 +694,12 @@ def explore(
     relation: RelationOption = None,
     max_depth: DepthOption = None,
     snapshot: SnapshotOption = None,
-    min_confidence: ConfidenceOption = None,
+    query: Query = ANY_EDGE,
 ) -> None:
     """Write one offline HTML file to explore MODEL's ancestry and impact: pan, zoom, search, filter, click."""
     _write_export(model, out_file, "html", direction="both", max_nodes=max_nodes, max_per_depth=None,
                   rankdir=None, relation=relation, max_depth=max_depth, snapshot=snapshot,
-                  min_confidence=min_confidence)
+                  query=query)
 
 
 @app.command()
@@ -650,6 +757,10 @@ def crawl(
     ancestors: Annotated[
         bool, typer.Option(help="Also follow the bases' bases up to the roots (with --max-depth 0: ancestry only).")
     ] = False,
+    file_commits: Annotated[
+        bool, typer.Option(help="Read each file's last commit, sha256 and the Hub's security scan, for every model "
+                           "with children (one request each; none per leaf): stale then tells weights from card edits.")
+    ] = False,
     keep_state: Annotated[bool, typer.Option(help="Keep the state directory after a successful crawl.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
     timeout: Annotated[
@@ -681,13 +792,14 @@ def crawl(
             fetch_files=fetch_files,  # type: ignore[arg-type]
             state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
             keep_state=keep_state,
-            author=author, search=search, sort=sort, limit=limit, limits=limits,
+            author=author, search=search, sort=sort, limit=limit, limits=limits, file_commits=file_commits,
         )
         st = result.stats
         _err().print(
             f"wrote snapshot {out_dir}: {st['models']} models from {st['parents_listed']} listings; "
             f"{st['requests']} HTTP requests ({st['retries_429']} rate-limited, {st['retries_5xx']} server errors, "
-            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s",
+            f"{st['retries_other']} timeouts or broken replies retried) in {st['seconds']:.1f} s"
+            + (f"; file listings of {st['file_listings']} models with children" if file_commits else ""),
             highlight=False,
         )
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
@@ -41,11 +42,20 @@ def _err() -> Console:
 
 
 # The choices of options, spelled here so that parsing them imports nothing heavy; tests/test_cli_terminal.py
-# checks that they equal the package's own enums and registry.
+# checks that they equal the package's own enums and registry (tests/test_gate.py: the result formats').
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+class FindingsFormat(str, Enum):
+    """The formats of a command whose rows are findings (``check``): :class:`OutputFormat` and SARIF."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    sarif = "sarif"
 
 
 class RelationChoice(str, Enum):
@@ -82,18 +92,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def write_stdout(text: str) -> None:
     """Write ``text`` to standard output (held for the pager when it may be needed)."""
     screen.write(text)
-
-
-def write_pieces(pieces: Iterable[str]) -> None:
-    """Write a document given in pieces, then a line break: small pieces gathered, a large one (a table's
-    rows) written as it comes, so the whole document is never held twice."""
-    gathered: list[str] = []
-    for piece in pieces:
-        gathered.append(piece)
-        if len(piece) > 1 << 16:
-            write_stdout("".join(gathered))
-            gathered = []
-    write_stdout("".join(gathered) + "\n")
 
 
 def _loaded(*classes: tuple[str, str]) -> tuple[type[BaseException], ...]:
@@ -151,22 +149,32 @@ def user_errors() -> Iterator[None]:
         fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
 
 
+def write_document(fmt: str, results: list[AnalysisResult], *, csv_raw: bool = False) -> None:
+    """Write ``results`` in the document format ``fmt`` (:mod:`ptmgraph.formats.results`): small pieces
+    gathered, a large one (a table's rows) written as it comes."""
+    from ptmgraph.formats.results import document
+
+    gathered: list[str] = []
+    for piece in document(fmt, results, raw=csv_raw):
+        gathered.append(piece)
+        if len(piece) > 1 << 16:
+            write_stdout("".join(gathered))
+            gathered = []
+    write_stdout("".join(gathered))
+
+
 def emit(
     result: AnalysisResult,
-    fmt: OutputFormat,
+    fmt: OutputFormat | FindingsFormat,
     limit: int,
     table: Callable[[], None] | None = None,
     *,
     csv_raw: bool = False,
 ) -> None:
-    if fmt is OutputFormat.json:
-        from ptmgraph.formats.json_doc import result_document
-
-        write_pieces(result_document(result))
-    elif fmt is OutputFormat.csv:
-        from ptmgraph.formats.csv_table import result_to_csv
-
-        write_stdout(result_to_csv(result, raw=csv_raw))
+    """Print ``result`` in ``fmt``: the ``table`` view given (default: its summary and tables), or a
+    document format (:mod:`ptmgraph.formats.results`)."""
+    if fmt.value != "table":
+        write_document(fmt.value, [result], csv_raw=csv_raw)
     elif table is not None:
         table()
     else:
@@ -176,7 +184,8 @@ def emit(
 
 
 def emit_table(
-    result: AnalysisResult, fmt: OutputFormat, limit: int, columns: list[str], *, csv_raw: bool = False
+    result: AnalysisResult, fmt: OutputFormat | FindingsFormat, limit: int, columns: list[str], *,
+    csv_raw: bool = False,
 ) -> None:
     """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
 
@@ -192,23 +201,43 @@ def emit_many(
     results: list[AnalysisResult], fmt: OutputFormat, limit: int, table: Callable[[AnalysisResult], None],
     *, csv_raw: bool = False,
 ) -> None:
-    """One result as :func:`emit` prints it; several: one tree or table each, one JSON document
-    ``{"results": [...]}``, or one CSV with the queried model first on each row."""
+    """One result as :func:`emit` prints it; several: one tree or table each, or one document (JSON:
+    ``{"results": [...]}``; CSV: one table whose rows are led by the queried model)."""
     if len(results) == 1:
         emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw)
-    elif fmt is OutputFormat.json:
-        from ptmgraph.formats.json_doc import results_document
-
-        write_pieces(results_document(results))
-    elif fmt is OutputFormat.csv:
-        from ptmgraph.formats.csv_table import results_to_csv
-
-        write_stdout(results_to_csv(results, raw=csv_raw))
+    elif fmt.value != "table":
+        write_document(fmt.value, results, csv_raw=csv_raw)
     else:
         for number, result in enumerate(results):
             if number:
                 screen.line_break()
             table(result)
+
+
+MIN_CONFIDENCE = "--min-confidence"
+"""The name of the query option that drops the weaker edges (:class:`Query`)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """The options every command that queries the lineage graph takes, whatever else it takes: declared once
+    (:func:`ptmgraph.cli.query_command`; :mod:`ptmgraph.entry` reads them the same way) and handed to the
+    command as one value. ``min_confidence``: drop the edges below it (:data:`MIN_CONFIDENCE`)."""
+
+    min_confidence: ConfidenceChoice | None = None
+
+    def load(self, snapshot: Path | None, columns: dict[str, list[str]] | None = None) -> LineageGraph:
+        """The snapshot's graph as :func:`load` gives it, with this query's edges."""
+        return load(snapshot, self.min_confidence, columns)
+
+    @property
+    def confidence(self) -> str | None:
+        """``min_confidence`` as its word, or None."""
+        return self.min_confidence.value if self.min_confidence else None
+
+
+ANY_EDGE = Query()
+"""The query of a command line that names no query option: every edge."""
 
 
 def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
@@ -226,9 +255,10 @@ READS: dict[str, dict[str, list[str]]] = {
     "reach": {"models": ["author", "downloads"]},
     "stats": {"models": ["has_record"], "edges": ["relation_rule", "relations_disagree"], "evidence": ["kind"],
               "dangling": ["reason"], "problems": ["model"]},
-    "stale": {"models": ["created_at", "last_modified", "new_version", "gated", "disabled"],
-              "dangling": ["child", "raw", "reason"]},
-    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"]},
+    "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
+              "dangling": ["child", "raw", "reason"], "files": ["model", "path", "part", "last_commit_date"]},
+    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"],
+             "files": ["model", "path", "security_status", "security_detail"]},
 }
 """The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""
 
@@ -270,7 +300,7 @@ def print_lineage(
     model: list[str] | None,
     from_file: Path | None,
     snapshot: Path | None,
-    min_confidence: ConfidenceChoice | None,
+    query: Query,
     relation: list[RelationChoice] | None,
     max_depth: int | None,
     fmt: OutputFormat,
@@ -287,7 +317,7 @@ def print_lineage(
     with user_errors():
         from analyses.lineage import ancestry, impact
 
-        lg = load(snapshot, min_confidence)
+        lg = query.load(snapshot)
         relations = [r.value for r in relation or []]
         if direction == "ancestors":
             results = [ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth) for m in models]

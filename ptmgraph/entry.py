@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptmgraph.cli_runtime import ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
+from ptmgraph.cli_runtime import MIN_CONFIDENCE, ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
 
 _FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat"}
 """Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
 
 _VALUED = {
     "--snapshot": "snapshot", "-s": "snapshot",
-    "--min-confidence": "min_confidence",
+    MIN_CONFIDENCE: "min_confidence",
     "--format": "fmt", "-f": "fmt",
     "--limit": "limit",
     "--relation": "relation", "-r": "relation",
@@ -156,7 +156,7 @@ def run_lineage(call: LineageCall) -> None:
         call.models or None,
         values.get("from_file"),
         values.get("snapshot"),
-        run.ConfidenceChoice(confidence) if confidence else None,
+        run.Query(run.ConfidenceChoice(confidence) if confidence else None),
         [run.RelationChoice(r) for r in values["relation"]] if "relation" in values else None,
         values.get("max_depth"),
         run.OutputFormat(values.get("fmt", "table")),

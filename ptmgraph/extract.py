@@ -14,7 +14,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ptmgraph import reader
-from ptmgraph.records import WEIGHT_FORMATS, EvidenceKind, ModelRecord, Problem, Reference, Relation
+from ptmgraph.records import (
+    WEIGHT_FORMATS,
+    EvidenceKind,
+    FileInfo,
+    ModelRecord,
+    Problem,
+    Reference,
+    Relation,
+)
 from ptmgraph.relations import WeightShape
 
 CARD = "README.md"
@@ -54,6 +62,113 @@ TRAINING_STATE = _TRAINING_STATE
 GGML_BIN = _GGML_BIN
 WEIGHT_SUFFIXES = _WEIGHT_SUFFIXES
 QUANT_FILES = _QUANT_FILES
+
+
+# What a file is to the model (file_part). Weights, config, tokenizer and code decide what a user loads;
+# the card, images, licences, evaluation results and training state do not.
+_TOKENIZER_FILE = re.compile(
+    r"(^|/)(tokenizer[^/]*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|"
+    r"[^/]*\.tiktoken|[^/]*sentencepiece[^/]*\.model|spiece\.model|chat_template\.(jinja|json)|"
+    r"(preprocessor|processor|feature_extractor)_config\.json)$",
+    re.IGNORECASE,
+)
+_CONFIG_FILE = re.compile(
+    r"(^|/)([^/]*config[^/]*\.(json|ya?ml)|model_index\.json|params\.json|modules\.json|measurement\.json)$",
+    re.IGNORECASE,
+)
+_WEIGHT_INDEX = re.compile(r"\.(safetensors|bin|pt|pth)\.index(\.[a-z0-9_]+)?\.json$", re.IGNORECASE)
+_NOT_WEIGHTS = re.compile(
+    r"(^|/)(training_args\.bin|optimizer\.(pt|bin)|scheduler\.pt|rng_state[^/]*\.pth|scaler\.pt)$", re.IGNORECASE
+)
+FILE_PARTS = ("weights", "config", "tokenizer", "code", "other")
+"""What a file is to the model (:func:`file_part`); all but ``other`` change what a user loads."""
+
+
+def file_part(path: str) -> str:
+    """What the file at ``path`` is to the model: ``weights`` (a weight file, :data:`WEIGHT_FORMATS` or a GGML
+    ``.bin``, or a shard index such as ``model.safetensors.index.json``; not a trainer's optimizer or
+    arguments), ``tokenizer`` (tokenizer, vocabulary, chat template, processor), ``config``
+    (``*config*.json``/``.yaml``, ``model_index.json``, ``params.json``, ...), ``code`` (``*.py``, which
+    ``trust_remote_code`` runs) or ``other`` (card, images, licence, results, ...).
+    Anything under a ``checkpoint-N/`` training state is ``other``."""
+    if _TRAINING_STATE.match(path):
+        return "other"
+    lower = path.lower()
+    if _TOKENIZER_FILE.search(path):
+        return "tokenizer"
+    if _CONFIG_FILE.search(path):
+        return "config"
+    if lower.endswith(".py"):
+        return "code"
+    if _WEIGHT_INDEX.search(path):  # which shard holds which tensor
+        return "weights"
+    if (lower.endswith(tuple(WEIGHT_FORMATS)) or _GGML_BIN.search(path)) and not _NOT_WEIGHTS.search(path):
+        return "weights"
+    return "other"
+
+
+_DETAIL_CHARS = 200
+
+
+def _security(status: object) -> tuple[str | None, str | None]:
+    """(verdict, detail) of a file's ``securityFileStatus``: the detail names each scanner (``avScan``,
+    ``pickleImportScan``, ...) whose status is not ``safe``, with the virus names or the imports it flagged."""
+    if not isinstance(status, Mapping):
+        return None, None
+    verdict = _text(status.get("status"))
+    notes = []
+    for scanner, result in status.items():
+        if not isinstance(result, Mapping) or _text(result.get("status")) in (None, "safe"):
+            continue
+        names = [_text(v) for v in _as_list(result.get("virusNames"))]
+        names += [f"{_text(i.get('module'))}.{_text(i.get('name'))}" for i in _as_list(result.get("imports"))
+                  if isinstance(i, Mapping) and _text(i.get("safety")) not in (None, "innocuous")]
+        named = ", ".join(n for n in names if n)
+        notes.append(f"{scanner}: {_text(result.get('status'))}" + (f" ({named})" if named else ""))
+    detail = "; ".join(notes)[:_DETAIL_CHARS] or None
+    return (verdict.lower() if verdict else None), detail
+
+
+def files_from_entries(model_id: str, entries: Iterable[object], source: str) -> list[FileInfo]:
+    """The files of ``model_id`` described by entries of the Hub's tree listing or ``paths-info``
+    (``{"type": "file", "path", "size", "oid", "lfs": {"oid"}, "lastCommit": {"id", "date"},
+    "securityFileStatus"}``) or by a record's ``siblings`` read with ``blobs=true`` (``{"rfilename", "size",
+    "blobId", "lfs": {"sha256"}}``, with ``lastCommit`` / ``securityFileStatus`` where a dump added them).
+    Folders and entries without a path are left out; a value of the wrong type is left empty."""
+    found: dict[str, FileInfo] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping) or entry.get("type") not in (None, "file"):
+            continue
+        path = _text(_first(entry, "path", "rfilename"))
+        if path is None or path in found:
+            continue
+        lfs: Mapping[str, Any] = entry["lfs"] if isinstance(entry.get("lfs"), Mapping) else {}
+        commit = _first(entry, "lastCommit", "last_commit")
+        commit = commit if isinstance(commit, Mapping) else {}
+        verdict, detail = _security(_first(entry, "securityFileStatus", "security"))
+        found[path] = FileInfo(
+            model=model_id, path=path, part=file_part(path), size=_int(entry.get("size")),
+            sha256=_text(_first(lfs, "oid", "sha256")), blob_id=_text(_first(entry, "oid", "blobId", "blob_id")),
+            last_commit_id=_text(_first(commit, "id", "oid")), last_commit_date=_time(commit.get("date")),
+            security_status=verdict, security_detail=detail, source=source,
+        )
+    return list(found.values())
+
+
+FILE_DETAIL_KEYS = ("lastCommit", "lfs", "blobId", "securityFileStatus")
+"""Keys that make a record's ``siblings`` a file listing (more than names); a ``tree`` field always is one."""
+
+
+def files_from_api(row: Mapping[str, Any], model_id: str, source: str) -> list[FileInfo]:
+    """The file listing a Hub record carries, if any: its ``tree`` field (the entries of the tree listing),
+    else its ``siblings`` when they hold more than names (:func:`files_from_entries`)."""
+    tree = row.get("tree")
+    if isinstance(tree, list):
+        return files_from_entries(model_id, tree, source)
+    siblings = _as_list(row.get("siblings"))
+    if any(isinstance(s, Mapping) and any(k in s for k in FILE_DETAIL_KEYS) for s in siblings):
+        return files_from_entries(model_id, siblings, source)
+    return []
 
 
 class CardError(ValueError):
@@ -427,6 +542,8 @@ def record_from_api(
     ]
     config: Mapping[str, Any] = row["config"] if isinstance(row.get("config"), Mapping) else {}
     gated = row.get("gated")
+    disabled = row.get("disabled") if isinstance(row.get("disabled"), bool) else None
+    private = row.get("private") if isinstance(row.get("private"), bool) else None
     record = ModelRecord(
         id=model_id,
         author=_text(row.get("author")) or (model_id.split("/", 1)[0] if "/" in model_id else None),
@@ -440,8 +557,8 @@ def record_from_api(
         library=_text(row.get("library_name")),
         pipeline_tag=_text(row.get("pipeline_tag")),
         gated=None if gated is None else str(gated).lower(),
-        disabled=row.get("disabled") if isinstance(row.get("disabled"), bool) else None,
-        private=row.get("private") if isinstance(row.get("private"), bool) else None,
+        disabled=disabled,
+        private=private,
         model_type=_text(config.get("model_type")),
         files=files,
         weight_formats=weight_formats(files),

@@ -95,6 +95,51 @@ class DanglingReason(str, Enum):
     OUTWEIGHED = "outweighed"  # a config or prose parent of a child whose card or the Hub declares others
 
 
+class Access(str, Enum):
+    """Who can download a model's files (README "Definitions": access, unavailable)."""
+
+    PUBLIC = "public"  # anyone, at once
+    GATED_AUTO = "gated_auto"  # after accepting terms: granted at once (a click-through)
+    GATED_MANUAL = "gated_manual"  # after accepting terms and the owner's approval (or a gate of unknown mode)
+    DISABLED = "disabled"  # taken down by the Hub
+    NOT_FOUND = "not_found"  # private, deleted, renamed or never there: the Hub answers 404 (or 401)
+
+
+UNAVAILABLE = frozenset({Access.DISABLED.value, Access.NOT_FOUND.value})
+"""The access classes that make a model **unavailable**: nobody can download it. Gated is not among them."""
+
+DANGLING_ACCESS: dict[str, str] = {
+    "not_found": Access.NOT_FOUND.value,
+    "disabled": Access.DISABLED.value,
+    "gated": Access.GATED_MANUAL.value,
+}
+"""The access a crawl's answer shows for a reference it could not read (dangling reason -> access class):
+404 (or 401 without a gate) is ``not_found``, ``DisabledRepoError`` ``disabled``, ``GatedRepoError`` a gate
+whose mode the answer does not tell (``gated_manual``, the stricter)."""
+
+
+def access_of(gated: object, disabled: object, private: object) -> str | None:
+    """The access class (:class:`Access` value) of a Hub record's ``gated``, ``disabled`` and ``private``.
+
+    ``disabled`` true: ``disabled``; else ``private`` true: ``not_found`` (no one else can read it); else
+    ``gated`` ``"auto"``: ``gated_auto``, ``"manual"`` or ``true`` (a gate of unknown mode):
+    ``gated_manual``, ``false``: ``public``. ``gated`` may be the API's value (a string or a boolean) or
+    the text the readers store (``str(value).lower()``); its case does not matter. None when the record
+    says none of this (or ``gated`` holds something else): not known, never public.
+    """
+    if disabled is True:
+        return Access.DISABLED.value
+    if private is True:
+        return Access.NOT_FOUND.value
+    if gated is None:
+        return None
+    return _GATED_ACCESS.get(str(gated).strip().lower())
+
+
+_GATED_ACCESS = {"auto": Access.GATED_AUTO.value, "manual": Access.GATED_MANUAL.value,
+                 "true": Access.GATED_MANUAL.value, "false": Access.PUBLIC.value}
+
+
 WEIGHT_FORMATS: dict[str, str] = {
     ".safetensors": "safetensors",
     ".bin": "pickle",
@@ -135,6 +180,7 @@ class ModelRecord:
     gated: str | None = None  # "auto", "manual" or "false"
     disabled: bool | None = None
     private: bool | None = None
+    access: str | None = None  # Access value; when not given, access_of(gated, disabled, private)
     model_type: str | None = None  # config.json model_type
     files: list[str] = field(default_factory=list)
     weight_formats: list[str] = field(default_factory=list)
@@ -145,6 +191,10 @@ class ModelRecord:
     new_version: str | None = None
     quantization: str | None = None  # method its files or config show (not its name): gguf, gptq, awq, exl2, bnb
     source: str = ""  # where this record was read
+
+    def __post_init__(self) -> None:
+        if self.access is None:
+            self.access = access_of(self.gated, self.disabled, self.private)
 
 
 @dataclass(frozen=True)
@@ -173,6 +223,30 @@ class Problem:
     message: str
 
 
+@dataclass(frozen=True)
+class FileInfo:
+    """One file of a repo as the Hub's file listing describes it (``GET /api/models/{id}/tree/{rev}?expand=true``,
+    ``POST .../paths-info/{rev}``, or a record's ``siblings`` read with ``blobs=true``).
+
+    ``part``: what the file is to the model (``extract.file_part``: weights, config, tokenizer, code, other);
+    ``sha256``: the LFS object id; ``blob_id``: the git object id; ``last_commit_*``: the last commit that
+    changed the file; ``security_status``: the Hub's scan verdict (``safe``, ``unsafe``, ``suspicious``, ...)
+    and ``security_detail`` the scanners that did not find it safe. None: not given.
+    """
+
+    model: str
+    path: str
+    part: str
+    size: int | None = None
+    sha256: str | None = None
+    blob_id: str | None = None
+    last_commit_id: str | None = None
+    last_commit_date: datetime | None = None
+    security_status: str | None = None
+    security_detail: str | None = None
+    source: str = ""
+
+
 @dataclass
 class Harvest:
     """What one or more sources produced: records plus unresolved references."""
@@ -183,8 +257,10 @@ class Harvest:
     dangling: list[tuple[Reference, DanglingReason]] = field(default_factory=list)  # found dead by a source
     problems: list[Problem] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    files: list[FileInfo] = field(default_factory=list)  # file listings, where a source read one
 
     def extend(self, other: Harvest) -> None:
+        self.files.extend(other.files)
         self.records.extend(other.records)
         self.references.extend(other.references)
         self.known_ids |= other.known_ids
@@ -210,7 +286,7 @@ class HarvestTables:
     ``records``: one row per record as read (:data:`RECORDS_SCHEMA`, reading order, an id may repeat);
     ``references``: :data:`REFERENCES_SCHEMA`; ``known_ids``: ids a listing named (String series);
     ``dangling``: references a source found dead, :data:`REFERENCES_SCHEMA` plus ``reason``;
-    ``problems``: :data:`PROBLEMS_SCHEMA`.
+    ``problems``: :data:`PROBLEMS_SCHEMA`; ``files``: :data:`FILES_SCHEMA` (file listings read).
     """
 
     records: pl.DataFrame
@@ -219,6 +295,7 @@ class HarvestTables:
     dangling: pl.DataFrame
     problems: pl.DataFrame
     sources: list[str] = field(default_factory=list)
+    files: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FILES_SCHEMA))
 
     @classmethod
     def of(cls, harvest: Harvest) -> HarvestTables:
@@ -231,6 +308,7 @@ class HarvestTables:
                                   schema={**REFERENCES_SCHEMA, "reason": pl.String()}),
             problems=pl.DataFrame([p.__dict__ for p in harvest.problems], schema=PROBLEMS_SCHEMA),
             sources=list(harvest.sources),
+            files=pl.DataFrame([f.__dict__ for f in harvest.files], schema=FILES_SCHEMA),
         )
 
     @classmethod
@@ -245,6 +323,7 @@ class HarvestTables:
             dangling=pl.concat([p.dangling for p in parts], how="vertical"),
             problems=pl.concat([p.problems for p in parts], how="vertical"),
             sources=[s for p in parts for s in p.sources],
+            files=pl.concat([p.files for p in parts], how="vertical"),
         )
 
 
@@ -265,6 +344,7 @@ MODELS_SCHEMA: dict[str, pl.DataType] = {
     "gated": pl.String(),
     "disabled": pl.Boolean(),
     "private": pl.Boolean(),
+    "access": pl.String(),  # Access value: public, gated_auto, gated_manual, disabled, not_found; null: unknown
     "model_type": pl.String(),
     "files": pl.List(pl.String()),
     "weight_formats": pl.List(pl.String()),
@@ -306,6 +386,21 @@ EDGES_SCHEMA: dict[str, pl.DataType] = {
     "n_evidence": pl.Int64(),
     "self_loop": pl.Boolean(),
 }
+
+FILES_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "path": pl.String(),
+    "part": pl.String(),  # extract.file_part: weights, config, tokenizer, code, other
+    "size": pl.Int64(),
+    "sha256": pl.String(),  # LFS object id
+    "blob_id": pl.String(),  # git object id
+    "last_commit_id": pl.String(),
+    "last_commit_date": pl.Datetime("us", "UTC"),
+    "security_status": pl.String(),  # the Hub's scan: safe, unsafe, suspicious, ...
+    "security_detail": pl.String(),  # the scanners that did not find the file safe
+    "source": pl.String(),
+}
+"""One row per file of a repo whose file listing was read (:class:`FileInfo`)."""
 
 PROBLEMS_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),

@@ -36,18 +36,28 @@ from ptmgraph.records import (
     DANGLING_SCHEMA,
     EDGES_SCHEMA,
     EVIDENCE_SCHEMA,
+    FILES_SCHEMA,
     MODELS_SCHEMA,
     PROBLEMS_SCHEMA,
     Problem,
+    access_of,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 added the ``files`` table and ``models.access``. Version 1 snapshots are still read: without
+``files.parquet`` (an empty ``files`` table) and with ``access`` derived from ``gated``, ``disabled`` and
+``private`` by :func:`ptmgraph.records.access_of`."""
+_READABLE_VERSIONS = (1, FORMAT_VERSION)
+_ADDED_IN_2 = {"models": ("access",), "files": tuple(FILES_SCHEMA)}
+"""What a version-1 snapshot lacks (see :data:`FORMAT_VERSION`)."""
+_ACCESS_FROM = ["gated", "disabled", "private"]
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "models": MODELS_SCHEMA,
     "edges": EDGES_SCHEMA,
     "evidence": EVIDENCE_SCHEMA,
     "dangling": DANGLING_SCHEMA,
     "problems": PROBLEMS_SCHEMA,
+    "files": FILES_SCHEMA,
 }
 
 
@@ -71,6 +81,7 @@ class Snapshot:
     evidence: pl.DataFrame
     dangling: pl.DataFrame
     problems: pl.DataFrame
+    files: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FILES_SCHEMA))
     meta: dict[str, Any] = field(default_factory=dict)
     index: compact.CompactGraph | None = field(default=None, repr=False, compare=False)
     """The stored compact graph of these tables, when the snapshot holds one that matches them."""
@@ -257,7 +268,7 @@ def _load(directory: Path) -> Snapshot:
     meta, paths = _checked_files(directory)
     frames: dict[str, pl.DataFrame] = {}
     for name, schema in TABLES.items():
-        frame = _read(paths[name], None)
+        frame = _upgraded(name, _read(paths[name], None), meta)
         missing = [c for c in schema if c not in frame.columns]
         if missing:
             raise SnapshotError(f"{paths[name]}: missing columns {', '.join(missing)}")
@@ -287,11 +298,15 @@ def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     meta = reader.json_object(raw, str(meta_path), limits=reader.Limits(document_bytes=_META_BYTES))
     if isinstance(meta, Problem):
         raise SnapshotError(f"{meta_path}: {meta.message}")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise SnapshotError(f"{meta_path}: snapshot format {meta.get('format_version')!r} is not {FORMAT_VERSION}")
+    if meta.get("format_version") not in _READABLE_VERSIONS:
+        raise SnapshotError(f"{meta_path}: snapshot format {meta.get('format_version')!r} is not "
+                            f"{' or '.join(map(str, _READABLE_VERSIONS))}")
     paths = {}
     for name in TABLES:
         path = directory / f"{name}.parquet"
+        if meta["format_version"] == 1 and name in _ADDED_IN_2 and len(_ADDED_IN_2[name]) == len(TABLES[name]):
+            paths[name] = path  # not there: read as empty (_read_stored)
+            continue
         if not os.path.lexists(path):
             raise SnapshotError(f"{path}: missing from the snapshot")
         if not path.is_file():  # a FIFO would block the reader forever
@@ -300,8 +315,28 @@ def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     return meta, paths
 
 
+def _old(meta: dict[str, Any], name: str) -> tuple[str, ...]:
+    """The columns of table ``name`` that a snapshot of ``meta``'s format does not store."""
+    return _ADDED_IN_2.get(name, ()) if meta.get("format_version") == 1 else ()
+
+
+def _upgraded(name: str, frame: pl.DataFrame, meta: dict[str, Any]) -> pl.DataFrame:
+    """A table as stored by an older format, with what this format added (see :data:`FORMAT_VERSION`)."""
+    absent = [c for c in _old(meta, name) if c not in frame.columns]
+    if not absent:
+        return frame
+    if name == "files":
+        return pl.DataFrame(schema=FILES_SCHEMA)
+    if set(_ACCESS_FROM) <= set(frame.columns):
+        access = [access_of(g, d, p) for g, d, p in frame.select(_ACCESS_FROM).iter_rows()]
+        return frame.with_columns(pl.Series("access", access, dtype=pl.String()))
+    return frame
+
+
 def _read(path: Path, columns: list[str] | None) -> pl.DataFrame:
     """The table at ``path`` (only ``columns`` when given); an unreadable file raises :class:`SnapshotError`."""
+    if not os.path.lexists(path) and path.name == "files.parquet":  # a version-1 snapshot (_checked_files)
+        return pl.DataFrame(schema=FILES_SCHEMA)
     try:
         return pl.read_parquet(path, columns=columns)
     except (Exception, PanicException) as err:  # corrupt files raise several types, and can panic polars
@@ -321,14 +356,17 @@ def open_snapshot(directory: Path) -> Snapshot:
     try:
         meta, paths = _checked_files(directory)
         for name, schema in TABLES.items():
+            if not os.path.lexists(paths[name]):  # a table an older format did not have
+                other_types[name] = []
+                continue
             try:
                 stored = pl.read_parquet_schema(paths[name])
             except (Exception, PanicException) as err:
                 raise SnapshotError(f"{paths[name]}: not a readable Parquet file ({type(err).__name__})") from None
-            missing = [c for c in schema if c not in stored]
+            missing = [c for c in schema if c not in stored and c not in _old(meta, name)]
             if missing:
                 raise SnapshotError(f"{paths[name]}: missing columns {', '.join(missing)}")
-            other_types[name] = [c for c in schema if stored[c] != schema[c]]
+            other_types[name] = [c for c in schema if c in stored and stored[c] != schema[c]]
         opened = StoredSnapshot(directory, meta, paths)
         # A column stored with another type is read and cast now, whether or not the command uses it, so
         # a damaged snapshot fails every command alike; a snapshot this version wrote has none.
@@ -384,7 +422,12 @@ class StoredSnapshot(Snapshot):
             raise pl.exceptions.ColumnNotFoundError(f"{name} has no column {unknown[0]!r}")
         if wanted:
             path = self._paths[name]
-            frame = _read(path, wanted)
+            absent = [c for c in wanted if c in _old(self.meta, name)]
+            if absent and name == "models":  # derived from columns a version-1 snapshot stores
+                read = [c for c in wanted if c not in absent] + [c for c in _ACCESS_FROM if c not in wanted]
+                frame = _upgraded(name, _read(path, read), self.meta)
+            else:
+                frame = _read(path, wanted)
             schema = {c: TABLES[name][c] for c in wanted}
             frame = _typed(frame.select(wanted), schema, path)
             for column in _REQUIRED.get(name, ()):

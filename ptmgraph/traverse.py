@@ -756,7 +756,8 @@ def _handed_down(
 
 @dataclass(frozen=True)
 class ReachArrays:
-    """:class:`ReachCounts` of every model as int64 arrays indexed by position."""
+    """:class:`ReachCounts` of every model as int64 arrays indexed by position (``reach_weight``: one
+    column per column of the weights, when they have several)."""
 
     direct_dependents: np.ndarray
     reach: np.ndarray
@@ -766,8 +767,9 @@ class ReachArrays:
 
 def reach_arrays(index: CompactGraph, weights: np.ndarray | None = None,
                  condensed: Condensation | None = None) -> ReachArrays:
-    """:class:`ReachCounts` of every model (``weights``: int64 per position, e.g. downloads; 0 when None),
-    in passes over the condensation (linear for trees and forests).
+    """:class:`ReachCounts` of every model (``weights``: int64 per position, e.g. downloads, or a 2-D array
+    of several weights per position, each summed apart; 0 when None), in passes over the condensation
+    (linear for trees and forests).
 
     Method: a component with two or more parent components is a *merge*. Every other component hangs
     below exactly one parent, so the models below a component C split into (a) those whose single-parent
@@ -787,7 +789,7 @@ def reach_arrays(index: CompactGraph, weights: np.ndarray | None = None,
     single = np.flatnonzero(parent_count == 1)
     only_parent[single] = condensed.up[1][condensed.up[0][single]]
     below_count = np.zeros(nodes, dtype=np.int64)
-    below_mass = np.zeros(nodes, dtype=np.int64)
+    below_mass = np.zeros(mass.shape, dtype=np.int64)
     for taken in condensed.rounds:
         hanging = taken[only_parent[taken] >= 0]
         _add_to(below_count, only_parent[hanging], size[hanging] + below_count[hanging])
@@ -808,8 +810,13 @@ def reach_arrays(index: CompactGraph, weights: np.ndarray | None = None,
 
 
 def _add_to(total: np.ndarray, keys: np.ndarray, values: np.ndarray) -> None:
-    """``total[k] += v`` for each (k, v) pair (int64, exact). A bincount when the pairs are many (it costs
-    the length of ``total``) and the sum is exact in float64 (below 2**53), else ``np.add.at``."""
+    """``total[k] += v`` for each (k, v) pair (int64, exact; 2-D ``total`` and ``values``: row k, column by
+    column). A bincount when the pairs are many (it costs the length of ``total``) and the sum is exact in
+    float64 (below 2**53), else ``np.add.at``."""
+    if total.ndim == 2:
+        for column in range(total.shape[1]):
+            _add_to(total[:, column], keys, values[:, column])
+        return
     if len(keys) * 8 >= len(total) and float(np.abs(values).sum(dtype=np.float64)) < 2**52:
         total += np.bincount(keys, weights=values, minlength=len(total)).astype(np.int64)
     else:
@@ -817,15 +824,16 @@ def _add_to(total: np.ndarray, keys: np.ndarray, values: np.ndarray) -> None:
 
 
 def _sum_by(keys: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
-    """int64 sums of ``values`` per key in ``range(length)``."""
-    total = np.zeros(length, dtype=np.int64)
+    """int64 sums of ``values`` per key in ``range(length)`` (of each column, for 2-D ``values``)."""
+    total = np.zeros((length, *values.shape[1:]), dtype=np.int64)
     _add_to(total, keys, values)
     return total
 
 
 @dataclass(frozen=True)
 class GroupArrays:
-    """:class:`GroupReach` of every group as int64 arrays indexed by group number."""
+    """:class:`GroupReach` of every group as int64 arrays indexed by group number (``reach_weight``: one
+    column per column of the weights, when they have several)."""
 
     direct_dependents: np.ndarray
     reach: np.ndarray
@@ -835,7 +843,7 @@ class GroupArrays:
 def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weights: np.ndarray | None = None,
                        condensed: Condensation | None = None) -> GroupArrays:
     """:class:`GroupReach` of every group: ``group`` holds each position's group number (int64, below
-    ``groups``), ``weights`` an int64 per position (0 when None).
+    ``groups``), ``weights`` an int64 per position, or several (a 2-D array, each summed apart; 0 when None).
 
     A model is in the reach of a group's set of models exactly when one of its ancestors other than
     itself is in the group, so each component carries the set of groups above it, handed down from its

@@ -9,6 +9,12 @@ the way the Hugging Face Hub's API does, so that ``huggingface_hub`` itself (``H
   (only those fields plus ``id``/``_id`` are returned); ``page_size`` models a page, with a GitHub-style
   ``Link: <...>; rel="next"`` header whose URL carries every parameter plus a ``cursor``.
 - ``GET /api/models/{id}`` and ``/api/models/{id}/revision/{rev}``: one record (404 ``RepoNotFound``).
+- ``GET /api/models/{id}/tree/{rev}`` (``recursive``, ``expand``; pages of :attr:`HubServer.tree_page_size`
+  with a ``Link`` next page, as the Hub pages an expanded tree by 50) and ``POST /api/models/{id}/paths-info/{rev}``
+  (form fields ``paths``, repeated, and ``expand``): the entries the Hub gives (``type``, ``path``, ``oid``,
+  ``size``, ``lfs``; with ``expand`` also ``lastCommit`` and ``securityFileStatus``): those given in
+  :class:`HubServer`'s ``trees``, else one per sibling, last changed by the record's commit on its
+  ``lastModified`` day and scanned safe.
 - ``HEAD``/``GET /{id}/resolve/{rev}/{file}``: README.md from readmes.jsonl (the cards), plus the ``files`` given to
   :class:`HubServer`; 404 ``EntryNotFound`` otherwise. Headers are those ``hf_hub_download`` needs:
   ``ETag``, ``X-Repo-Commit`` and ``Content-Length``.
@@ -198,6 +204,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._handle(head=True)
 
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._form = parse_qs(self.rfile.read(length).decode("utf-8"), keep_blank_values=True)
+        self._handle(head=False)
+
     # -- plumbing ---------------------------------------------------------------------------------------------
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, *, head: bool = False,
               content_type: str = "application/json") -> None:
@@ -287,6 +298,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path == "/api/models":
                 self._list(query, head=head)
+            elif path.startswith("/api/models/") and ("/tree/" in path or "/paths-info/" in path):
+                self._files(path[len("/api/models/"):], query, head=head)
             elif path.startswith("/api/models/"):
                 self._info(path[len("/api/models/"):], query, head=head)
             elif "/resolve/" in path:
@@ -343,6 +356,38 @@ class _Handler(BaseHTTPRequestHandler):
         record = self._served(model_id, head=head)
         if record is not None:
             self._json(200, shape(record, expand, None), head=head)
+
+    def _files(self, rest: str, query: dict[str, list[str]], *, head: bool) -> None:
+        """The tree listing (GET, paged) or paths-info (POST) of one repo (see the module docstring)."""
+        hub = self.server.hub
+        listing = "/tree/" in rest
+        model_id, _, revision = rest.partition("/tree/" if listing else "/paths-info/")
+        record = self._served(model_id, head=head)
+        if record is None:
+            return
+        if record["id"] in hub.gated:
+            self._error(401, f"Access to model {record['id']} is restricted.", "GatedRepo", head=head)
+            return
+        if revision.split("/")[0] not in ("main", hub.data.commit(record)):
+            self._error(404, f"Invalid rev id: {revision}", "RevisionNotFound", head=head)
+            return
+        form = getattr(self, "_form", {}) if not listing else query
+        expand = (_one(form, "expand") or "").lower() in ("1", "true")
+        entries = [hub.tree_entry(record, e, expand) for e in hub.tree_of(record)]
+        if not listing:
+            wanted = set(form.get("paths", []))
+            self._json(200, [e for e in entries if e["path"] in wanted], head=head)
+            return
+        size = hub.tree_page_size if expand else 1000
+        cursor = _one(query, "cursor")
+        start = int(cursor) if cursor else 0
+        headers = {}
+        if start + size < len(entries):
+            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+            params = [(k, v) for k, values in query.items() if k != "cursor" for v in values]
+            params.append(("cursor", str(start + size)))
+            headers["Link"] = f'<http://{host}/api/models/{rest}?{urlencode(params)}>; rel="next"'
+        self._json(200, entries[start:start + size], headers, head=head)
 
     def _served(self, model_id: str, *, head: bool) -> dict[str, Any] | None:
         """The record of a repo the Hub serves; otherwise answers 404 / 403 as the Hub does and returns None."""
@@ -401,12 +446,17 @@ class HubServer:
     ``page_size`` is the number of models per listing page (the Hub uses up to 1,000; tests use fewer
     so that paging is exercised). ``files`` adds repo files ((repo id, path) -> content) to the READMEs
     of ``data``; repos in ``gated`` answer file downloads with 401 ``GatedRepo``; repos in ``disabled``
-    answer everything with 403 "Access to this resource is disabled.".
+    answer everything with 403 "Access to this resource is disabled.". ``trees``: repo id -> its file entries
+    as the expanded tree listing gives them (``path``, ``lfs``, ``lastCommit``, ``securityFileStatus`` ...);
+    repos not in it list their siblings (see the module docstring).
     """
 
     def __init__(self, data: HubData, *, page_size: int = 50, files: dict[tuple[str, str], bytes] | None = None,
-                 gated: set[str] | None = None, disabled: set[str] | None = None) -> None:
+                 gated: set[str] | None = None, disabled: set[str] | None = None,
+                 trees: dict[str, list[dict[str, Any]]] | None = None) -> None:
         self.data = data
+        self.trees = dict(trees or {})
+        self.tree_page_size = 50
         self.page_size = page_size
         self.files = dict(files or {})
         self.gated = set(gated or ())
@@ -460,6 +510,25 @@ class HubServer:
             raise RuntimeError("server is not running")
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    def tree_of(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The file entries of a repo: those given in ``trees``, else one per sibling."""
+        if record["id"] in self.trees:
+            return self.trees[record["id"]]
+        return [{"path": s["rfilename"]} for s in record.get("siblings") or [] if isinstance(s, dict)]
+
+    def tree_entry(self, record: dict[str, Any], given: dict[str, Any], expand: bool) -> dict[str, Any]:
+        """One entry as the Hub answers it, with or without ``expand``."""
+        entry = {"type": "file", "oid": _fake_hex(record["id"] + given["path"]), "size": 0, **given}
+        if expand:
+            entry.setdefault("lastCommit", {"id": self.data.commit(record), "title": "Upload",
+                                            "date": record.get("lastModified") or "2024-01-01T00:00:00.000Z"})
+            entry.setdefault("securityFileStatus", {"status": "safe", "avScan": {"status": "safe"},
+                                                    "pickleImportScan": {"status": "safe"}})
+        else:
+            entry.pop("lastCommit", None)
+            entry.pop("securityFileStatus", None)
+        return entry
 
     def file(self, record: dict[str, Any], path: str) -> bytes | None:
         """The content of ``path`` in the repo of ``record``, or None."""

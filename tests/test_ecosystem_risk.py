@@ -100,14 +100,14 @@ def stale_graph() -> LineageGraph:
 def test_stale_ancestors_by_reason_with_the_lag_in_days() -> None:
     rows = {(r["id"], r["ancestor"], r["reason"]): (r["lag_days"], r["depth"], r["detail"])
             for r in stale_ancestors(stale_graph()).rows.iter_rows(named=True)}
+    only_the_date = "only the repo-wide date is known: which files changed is not"
     assert rows == {
-        # o/base changed 60 days (2024 is a leap year) after o/ft was made; o/lora came after that change
-        ("o/ft", "o/base", "base_updated"): (60.0, 1, None),
+        # o/base changed 60 days (2024 is a leap year) after o/ft was made; o/lora came after that change.
+        # No file listing: which part changed is unknown. o/base is gated (manual): available, not a row.
+        ("o/ft", "o/base", "updated_unknown_part"): (60.0, 1, only_the_date),
         ("o/ft", "o/base", "new_version"): (None, 1, "o/base-v2"),
-        ("o/ft", "o/base", "unavailable"): (None, 1, "gated (manual)"),
-        ("o/lora", "o/ft", "base_updated"): (31.0, 1, None),
+        ("o/lora", "o/ft", "updated_unknown_part"): (31.0, 1, only_the_date),
         ("o/lora", "o/base", "new_version"): (None, 2, "o/base-v2"),
-        ("o/lora", "o/base", "unavailable"): (None, 2, "gated (manual)"),
         ("o/lora", "gone/model", "unavailable"): (None, 1, "dangling: not_found"),
     }
 
@@ -119,7 +119,8 @@ def test_stale_ancestors_of_one_model_are_its_rows_of_the_whole() -> None:
     key = ["ancestor", "reason"]
     assert one.rows.sort(key).equals(whole.filter(whole["id"] == "o/lora").sort(key))
     totals = {r["reason"]: r["rows"] for r in one.tables["by_reason"].iter_rows(named=True)}
-    assert totals == {"base_updated": 1, "new_version": 1, "unavailable": 2}
+    assert totals == {"weights_updated": 0, "card_updated": 0, "updated_unknown_part": 1, "new_version": 1,
+                      "unavailable": 1}
 
 
 # ---------------------------------------------------------------- risk and check
@@ -187,8 +188,8 @@ def test_check_lists_findings_with_severities_and_fails_at_the_threshold() -> No
     stale = check(stale_graph(), ["o/lora"], fail_on="high")
     found = {(r["severity"], r["finding"], r["ancestor"]) for r in stale.rows.iter_rows(named=True)}
     assert found == {
-        ("medium", "unavailable", "o/base"), ("medium", "new_version", "o/base"),
-        ("medium", "unavailable", "gone/model"), ("low", "base_updated", "o/ft"), ("low", "dangling", "o/ft"),
+        ("medium", "new_version", "o/base"), ("medium", "unavailable", "gone/model"),
+        ("low", "updated_unknown_part", "o/ft"), ("low", "dangling", "o/ft"),
     }
     assert stale.summary["failed"] is False  # nothing high
     assert check(stale_graph(), ["o/lora"], fail_on="medium").summary["failed"] is True
@@ -237,7 +238,7 @@ def test_risk_from_llama_2_chat_is_its_raw_descendants_at_their_depths(
     assert runtime.height > 0 and all(set(p.split(">")) == {"adapter"} for p in runtime["relation_path"])
 
 
-def test_base_updated_and_gated_ancestors_match_the_raw_sample(
+def test_updated_and_gated_ancestors_match_the_raw_sample(
     bundled: LineageGraph, raw_children: dict[str, set[str]], hub_sample: Path
 ) -> None:
     records = {r["id"].lower(): r for r in raw_records(hub_sample)}
@@ -253,10 +254,12 @@ def test_base_updated_and_gated_ancestors_match_the_raw_sample(
     rows = stale_ancestors(bundled).rows
     pairs = {
         reason: {(i.lower(), a.lower()) for i, a, r in rows.select("id", "ancestor", "reason").rows() if r == reason}
-        for reason in ("base_updated", "unavailable")
+        for reason in ("updated_unknown_part", "unavailable")
     }
-    assert expected_updated and pairs["base_updated"] == expected_updated
-    assert expected_gated and pairs["unavailable"] == expected_gated
+    # the sample holds no file listing: every update is of an unknown part
+    assert expected_updated and pairs["updated_unknown_part"] == expected_updated
+    # no record is disabled or private, and gated is not unavailable
+    assert expected_gated and pairs["unavailable"] == set()
 
 
 # ---------------------------------------------------------------- the command line
@@ -278,9 +281,10 @@ def test_cli_check_exits_0_on_a_clean_model_and_1_on_one_with_findings() -> None
     dirty = CliRunner().invoke(app, ["check", "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B", "-f", "json"])
     assert dirty.exit_code == 1, dirty.output
     doc = json.loads(dirty.stdout)
-    # its base chain ends at google/gemma-7b, gated on the Hub
-    assert {"severity": "medium", "finding": "unavailable", "ancestor": "google/gemma-7b"}.items() <= next(
-        r for r in doc["rows"] if r["finding"] == "unavailable").items()
+    # its base chain ends at google/gemma-7b, gated on the Hub: a kind of access, not unavailable
+    assert {"severity": "medium", "finding": "no_license", "ancestor": "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B"
+            }.items() <= next(r for r in doc["rows"] if r["finding"] == "no_license").items()
+    assert "unavailable" not in {r["finding"] for r in doc["rows"]}
 
 
 def test_cli_reach_and_stale_print_json_with_the_documented_names() -> None:

@@ -175,4 +175,4 @@ def test_importing_the_analyses_imports_none_and_named_like_their_module_stay_fu
     lines = done.stdout.splitlines()
     assert lines[0] == "[]"
     assert lines[1] == "[True, True, True]"
-    assert lines[2] == "analyses.risk ('pickle_only', 'no_license', 'license_conflict')"
+    assert lines[2] == "analyses.risk ('pickle_only', 'no_license', 'license_conflict', 'unsafe_files')"

@@ -47,7 +47,9 @@ def run_examples(block: str, tmp_path: Path) -> int:
     ran = 0
     for argv, code in examples(block):
         assert argv[0] == "ptmgraph", argv
-        outs = [b for a, b in pairwise(argv) if a == "--out"]
+        into = argv[argv.index(">") + 1] if ">" in argv else ""  # a redirection of standard output
+        argv = argv[: argv.index(">")] if into else argv
+        outs = [b for a, b in pairwise(argv) if a in ("--out", "--write-baseline")] + ([into] if into else [])
         assert all(out.startswith("outputs/") for out in outs), argv  # never an untracked file in the tree
         argv = [str(tmp_path / a) if a.startswith("outputs/") else a for a in argv]
         for arg in argv:
@@ -55,6 +57,9 @@ def run_examples(block: str, tmp_path: Path) -> int:
                 assert (REPO / arg).exists(), arg
         result = runner.invoke(app, argv[1:])
         assert result.exit_code == code, (argv, result.stderr)
+        if into:
+            (tmp_path / into).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / into).write_text(result.stdout)
         # An example a user copies shows something: a table row or tree line, or the file it wrote.
         shown = [line for line in result.stdout.splitlines()[1:] if line.strip()] or result.stderr.strip()
         assert shown, argv
@@ -85,8 +90,8 @@ def test_the_ecosystem_commands_run_with_the_exit_codes_they_state(tmp_path: Pat
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     block = block_after("Ecosystem analyses and the CI gate:")
-    assert [code for _, code in examples(block)] == [0, 0, 0, 0, 1, 1, 1, 1, 0, 0]
-    assert run_examples(block, tmp_path) == 10
+    assert [code for _, code in examples(block)] == [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0]
+    assert run_examples(block, tmp_path) == 15
 
 
 def test_the_snapshot_building_commands_run_on_the_examples_folder(
@@ -98,7 +103,7 @@ def test_the_snapshot_building_commands_run_on_the_examples_folder(
     block = block_after("Building snapshots:")
     with HubServer(HubData.from_directory(hub_sample)) as server:
         point_hf_at(monkeypatch, tmp_path, server.url)
-        assert run_examples(block, tmp_path / "out") == 7
+        assert run_examples(block, tmp_path / "out") == 8
 
 
 def test_the_tree_examples_are_what_an_80_column_terminal_shows() -> None:

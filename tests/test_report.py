@@ -58,7 +58,8 @@ def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph, h
     headings = re.findall(r"^## \d+\. (.+)$", markdown, flags=re.M)
     assert headings == [
         "Snapshot", "Relation mix", "Depth distribution", "Fan-out distribution", "Top models and authors by reach",
-        "Stale ancestors", "Licence drift", "Risk exposure", "Missing attributes", "Relation disagreements",
+        "Stale ancestors", "Licence drift", "Risk exposure", "Lineage check of the most downloaded models",
+        "Missing attributes", "Relation disagreements",
     ]
     # The most depended-on base, with its direct dependents counted from the raw files.
     children = {child for base, child in raw_edges(hub_sample) if base == "google/gemma-7b" and child != base}

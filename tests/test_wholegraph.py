@@ -274,7 +274,7 @@ def test_stats_and_info_do_not_build_the_networkx_graph() -> None:
 
 def stale_snapshot(rng: random.Random) -> LineageGraph:
     """A random snapshot (cycles, self-loops, merges, edge-only models) whose models carry random dates,
-    gates, take-downs and newer versions, and make references that dangle."""
+    access classes and newer versions, file listings with dated files, and make references that dangle."""
     from datetime import datetime, timedelta, timezone
 
     snap = random_snapshot(rng)
@@ -292,13 +292,22 @@ def stale_snapshot(rng: random.Random) -> LineageGraph:
         pl.Series("gated", [rng.choice([None, "false", "auto", "manual"]) for _ in range(n)], dtype=pl.String()),
         pl.Series("disabled", [rng.choice([None, False, True]) for _ in range(n)], dtype=pl.Boolean()),
         pl.Series("new_version", [rng.choice([None, "", "o/newer", *ids[:1]]) for _ in range(n)], dtype=pl.String()),
+        pl.Series("access", [rng.choice([None, "public", "gated_auto", "gated_manual", "disabled", "not_found"])
+                             for _ in range(n)], dtype=pl.String()),
     )
+    # file listings of some models: files of each part, some undated
+    files = pl.DataFrame([(m, f"f{i}", rng.choice(["weights", "config", "tokenizer", "code", "other"]),
+                           rng.choice([None, *some_days()[:3]]))
+                          for m in rng.sample(ids, rng.randrange(len(ids) + 1)) for i in range(rng.randrange(4))],
+                         schema={"model": pl.String(), "path": pl.String(), "part": pl.String(),
+                                 "last_commit_date": pl.Datetime("us", "UTC")}, orient="row")
     everyone = sorted(set(ids) | set(snap.edges["base"]) | set(snap.edges["child"]))
     # one reason per reference, so two models naming it at one depth give one row (no tie to break)
     reasons = [rng.choice(["not_found", "gated", "disabled", "local_path"]) for _ in range(rng.randrange(4))]
     dangling = pl.DataFrame([(rng.choice(everyone), f"gone/{r}", "base_model", "base_model", "card", r)
                              for r in reasons], schema=snap.dangling.schema, orient="row")
-    return LineageGraph(replace(snap, models=models, dangling=dangling))
+    return LineageGraph(replace(snap, models=models, dangling=dangling,
+                                files=pl.concat([snap.files.head(0), files], how="diagonal_relaxed")))
 
 
 @pytest.mark.slow

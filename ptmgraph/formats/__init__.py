@@ -1,4 +1,5 @@
-"""Output formats. Results: console, json_doc, csv_table. Graph exports: a drawable subgraph
+"""Output formats. Results: the formats of :mod:`~ptmgraph.formats.results` (the terminal view: console,
+tree, views; the documents: json_doc, csv_table, sarif). Graph exports: a drawable subgraph
 (:mod:`~ptmgraph.formats.subgraph`) written by one :class:`~ptmgraph.formats.interface.GraphFormat`
 per file, all listed in :mod:`~ptmgraph.formats.registry`."""
 

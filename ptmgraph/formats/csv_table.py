@@ -27,6 +27,12 @@ def results_to_csv(results: list[AnalysisResult], *, raw: bool = False) -> str:
     return _csv(pl.concat(frames, how="diagonal_relaxed"), raw=raw)
 
 
+def document(results: list[AnalysisResult], *, raw: bool = False) -> list[str]:
+    """The result format's interface (:mod:`ptmgraph.formats.results`): one result's main table, or several
+    results' tables as one, each row led by its ``model``."""
+    return [result_to_csv(results[0], raw=raw) if len(results) == 1 else results_to_csv(results, raw=raw)]
+
+
 def _csv(rows: pl.DataFrame, *, raw: bool) -> str:
     frame = rows.with_columns(
         [pl.col(c).cast(pl.List(pl.String())).list.join(";") for c, t in rows.schema.items()

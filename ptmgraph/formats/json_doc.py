@@ -60,6 +60,13 @@ def results_document(results: list[AnalysisResult]) -> Iterator[str]:
     yield ("\n" + _INDENT + "]\n}") if results else "]\n}"
 
 
+def document(results: list[AnalysisResult], *, raw: bool = False) -> Iterator[str]:
+    """The result format's interface (:mod:`ptmgraph.formats.results`): one result's document, or several
+    results' ``{"results": [...]}``, then a line break."""
+    yield from result_document(results[0]) if len(results) == 1 else results_document(results)
+    yield "\n"
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
 

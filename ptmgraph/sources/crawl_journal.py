@@ -2,7 +2,8 @@
 
 *journal*: ``<state_dir>/journal.jsonl``, append-only JSON Lines: a header (version, endpoint), then one
 line per completed step: a seed fetch (``seed``), the bulk listing (``bulk``), a parent's listing
-(``children``) or a base check (``base``). A line holds the ids its step returned, the raw Hub records (the
+(``children``), a base check (``base``) or a model's file listing (``file_commits``). A line holds the ids
+its step returned, the raw Hub records (the
 dict shape of ``GET /api/models/{id}``, as in ``models.jsonl``) of the models that were new to the crawl,
 each with the results of the files fetched for it, and the problems the step met (``[source, model,
 message]``: a bad reply, a record of the wrong shape, hostile paging). A line is written whole (one
@@ -123,7 +124,8 @@ class CrawlState:
     ``depth``: id -> depth, for seeds and children (checked bases have none, they are not descended);
     ``order``: ids in the order they were discovered (breadth-first); ``listed``: parents whose listing
     completed; ``seeds``: root -> dangling reason (None when found); ``bases``: lower-case id -> dangling
-    reason (None when found) for checked bases; ``problems``: (source, model, message) of every line, once.
+    reason (None when found) for checked bases; ``problems``: (source, model, message) of every line, once;
+``file_commits``: id -> (revision, the entries of its file listing), for models whose listing was read.
     """
 
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -134,6 +136,7 @@ class CrawlState:
     bulk_done: bool = False
     bases: dict[str, str | None] = field(default_factory=dict)
     problems: dict[tuple[str, str | None, str], None] = field(default_factory=dict)
+    file_commits: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
 
     def apply(self, line: Mapping[str, Any]) -> list[str]:
         """Take in one journal line; returns the ids it gave a depth to for the first time."""
@@ -154,6 +157,8 @@ class CrawlState:
             depth = self.depth.get(line["parent"], 0) + 1
         elif kind == "base":
             self.bases[line["id"].lower()] = line.get("missing")
+        elif kind == "file_commits":
+            self.file_commits.setdefault(line["id"], (str(line.get("revision")), list(line.get("entries") or [])))
         for entry in line.get("records", []):
             self.entries.setdefault(entry["row"]["id"], entry)
         for source, model, message in line.get("problems", []):

@@ -31,6 +31,13 @@ which stays at one request per page); ``"all"`` also reads
 ``adapter_config.json`` of every model that has one, and ``config.json`` / ``README.md`` under the same
 conditions for every model (about one more request per adapter); ``"never"`` reads none.
 
+With ``file_commits``, every crawled model that has children (a record names it as a base) gets its file
+listing read once, after the crawl: ``POST /api/models/{id}/paths-info/{sha}`` with ``expand`` for the
+files its ``siblings`` name (one request per :data:`PATHS_PER_REQUEST` paths), or, for a record without
+``siblings``, ``GET /api/models/{id}/tree/{sha}?recursive=true&expand=true`` (pages of 50). Each file's last
+commit, LFS sha256, size and the Hub's security scan go to the snapshot's ``files`` table
+(:func:`ptmgraph.extract.files_from_entries`); leaves are never asked. No weight is downloaded.
+
 Every record goes through :func:`ptmgraph.extract.record_from_api`, exactly like file-ingested records.
 Files are JSON- or YAML-safe-parsed, never executed. A reply or file that cannot be used (not JSON after
 every retry, the wrong shape, a hostile card) is a problem row and costs only that record or listing.
@@ -56,7 +63,13 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import httpx2
 from huggingface_hub import constants
-from huggingface_hub.errors import DisabledRepoError, GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -81,6 +94,9 @@ MAX_FILE_BYTES = 1_000_000
 
 FetchFiles = Literal["auto", "all", "never"]
 FETCH_FILES: tuple[str, ...] = ("auto", "all", "never")
+
+PATHS_PER_REQUEST = 1000
+"""Paths asked about in one ``paths-info`` request."""
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _LINEAGE_KINDS = (EvidenceKind.CARD_BASE_MODEL, EvidenceKind.HUB_TAG)
@@ -139,7 +155,8 @@ class HubCrawl:
     timeouts, dropped connections and bodies cut short), ``models`` (records in the harvest),
     ``parents_listed`` (listings made in this run), ``pages`` (listing pages read in this run),
     ``parents_resumed`` (listings replayed from the journal), ``files_fetched`` (file downloads attempted),
-    ``truncated`` (1 when ``max_models`` stopped the crawl) and ``seconds``.
+    ``truncated`` (1 when ``max_models`` stopped the crawl), ``file_listings`` (models whose file listing was
+    asked for, ``file_commits``) and ``seconds``.
     """
 
     def __init__(
@@ -160,6 +177,7 @@ class HubCrawl:
         ancestors: bool = False,
         limits: Limits | None = None,
         progress: bool = True,
+        file_commits: bool = False,
     ) -> None:
         if isinstance(roots, str):
             roots = [roots]
@@ -181,6 +199,7 @@ class HubCrawl:
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.check_bases = check_bases
         self.ancestors = ancestors
+        self.file_commits = file_commits
         self.limits = limits or Limits()
         self.progress = progress
         self.stats: dict[str, int | float] = {}
@@ -200,7 +219,7 @@ class HubCrawl:
         """Run (or resume) the crawl and return its records and references."""
         self.stats = {"requests": 0, "retries_429": 0, "retries_5xx": 0, "retries_other": 0, "models": 0,
                       "parents_listed": 0, "pages": 0, "parents_resumed": 0, "files_fetched": 0, "truncated": 0,
-                      "seconds": 0.0}
+                      "file_listings": 0, "seconds": 0.0}
         started = time.monotonic()
         state = CrawlState()
         journal = Journal(self.state_dir) if self.state_dir is not None else None
@@ -247,6 +266,10 @@ class HubCrawl:
                                   "checking base")
                         if not self.ancestors or self.stats["truncated"]:
                             break
+                if self.file_commits:
+                    parents = self._parents_without_file_listing(state)
+                    self._run(pool, parents, lambda m: self._file_commits_line(client, state, m), record, state,
+                              doing, "reading the file commits of", capped=False)
         except (CrawlStop, HfHubHTTPError, httpx2.HTTPError, OSError) as err:
             self.stats["models"] = len(state.entries)
             self.stats["seconds"] = round(time.monotonic() - started, 3)
@@ -264,18 +287,19 @@ class HubCrawl:
 
     def _run(self, pool: ThreadPoolExecutor, items: Sequence[str], step: Callable[[str], _Line],
              record: Callable[..., list[str]], state: CrawlState, doing: list[str], verb: str, *,
-             follow: bool = False) -> None:
+             follow: bool = False, capped: bool = True) -> None:
         """Run ``step`` on ``items``, ``Limits.steps`` at a time, and record each line as it completes; with
         ``follow``, also on the models each recorded line found that need listing.
 
         On the first failure no further step starts; the steps in flight finish and are recorded, so the
-        journal keeps all the work done, then the failure is raised. ``max_models`` stops new steps too.
+        journal keeps all the work done, then the failure is raised. ``max_models`` stops new steps too,
+        when ``capped`` (steps that add no model are not).
         """
         pending: dict[Future[_Line], str] = {}
         todo = deque(items)
         failure: BaseException | None = None
         while todo or pending:
-            while todo and failure is None and len(pending) < self.limits.steps and not self._full(state):
+            while todo and failure is None and len(pending) < self.limits.steps and not (capped and self._full(state)):
                 item = todo.popleft()
                 pending[pool.submit(step, item)] = item
             if not pending:
@@ -294,7 +318,7 @@ class HubCrawl:
                 todo.extend(m for m in fresh if self._to_list(m, state))
         if failure is not None:
             raise failure
-        if todo and self._full(state):
+        if todo and capped and self._full(state):
             self.stats["truncated"] = 1
 
     def _full(self, state: CrawlState) -> bool:
@@ -342,6 +366,40 @@ class HubCrawl:
         if problem:
             line["problems"] = [problem]
         return line
+
+    def _file_commits_line(self, client: HubClient, state: CrawlState, model_id: str) -> _Line:
+        """The file listing of one model (module docstring): its entries as the Hub gave them."""
+        row = state.entries[model_id]["row"]
+        sha = row.get("sha")
+        revision = sha if isinstance(sha, str) and _COMMIT.match(sha) else "main"
+        paths = [s["rfilename"] for s in row.get("siblings") or []
+                 if isinstance(s, Mapping) and isinstance(s.get("rfilename"), str)]
+        where = f"{self.endpoint}/api/models/{model_id}"
+        entries: list[Any] = []
+        problems: list[list[Any]] = []
+        try:
+            if paths:
+                for at in range(0, len(paths), PATHS_PER_REQUEST):
+                    entries += client.paths_info(model_id, revision, paths[at:at + PATHS_PER_REQUEST])
+            else:
+                listing = client.list_tree(model_id, revision)
+                entries = listing.rows
+                problems += [[where, model_id, message] for message in listing.problems]
+        except (RepositoryNotFoundError, DisabledRepoError, RevisionNotFoundError) as err:  # gated is a subclass
+            problems.append([where, model_id, f"file listing not read: {_first_line(err)}"])
+        except BadReply as err:
+            problems.append([where, model_id, f"file listing not read: {err}"])
+        with _counting(self.stats) as count:
+            count["file_listings"] += 1
+        return {"kind": "file_commits", "id": model_id, "revision": revision, "entries": entries,
+                "problems": problems}
+
+    def _parents_without_file_listing(self, state: CrawlState) -> list[str]:
+        """The crawled models that some record names as a base, whose file listing is not read yet."""
+        have = {model_id.lower(): model_id for model_id in state.entries}
+        parents = {have[base.lower()] for ref in self._build(state).references
+                   if (base := _base_id(ref.raw)) and base.lower() in have}
+        return sorted(parents - set(state.file_commits))
 
     def _bulk_line(self, client: HubClient) -> _Line:
         params = [(key, str(value)) for key, value in self.bulk.items() if key != "sort"]
@@ -443,6 +501,9 @@ class HubCrawl:
                 out.problems.append(Problem(source, model_id, f"record not read: {_first_line(err)}"))
                 continue
             refs += self._apply_files(record, entry.get("files", {}), out.problems)
+            if model_id in state.file_commits:
+                revision, entries = state.file_commits[model_id]
+                out.files += extract.files_from_entries(model_id, entries, f"{source}/paths-info/{revision}")
             out.records.append(record)
             out.references.extend(refs)
             out.known_ids.add(record.id)
@@ -602,6 +663,7 @@ def crawl(
     sort: str | None = None,
     limit: int | None = None,
     limits: Limits | None = None,
+    file_commits: bool = False,
 ) -> CrawlResult:
     """Crawl the descendants of ``roots`` (and of a bulk listing), assemble them and save the snapshot.
 
@@ -614,12 +676,14 @@ def crawl(
     state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
     source = HubCrawl(roots, author=author, search=search, sort=sort, limit=limit, endpoint=endpoint, token=token,
                       max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
-                      check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress)
+                      check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress,
+                      file_commits=file_commits)
     harvest = source.harvest()
     snap = assemble.assemble_tables(HarvestTables.of(harvest), consume=True, text_lists=False)
     snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
                           "sort": sort, "limit": limit, "max_depth": max_depth,
-                          "max_models": max_models, "fetch_files": fetch_files, "stats": dict(source.stats)}
+                          "max_models": max_models, "fetch_files": fetch_files, "file_commits": file_commits,
+                          "stats": dict(source.stats)}
     path = snapshot.save(snap, out)
     if not keep_state:
         shutil.rmtree(state, ignore_errors=True)

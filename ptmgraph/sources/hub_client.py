@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 
 import httpx2
 from huggingface_hub.errors import (
@@ -259,6 +259,47 @@ class HubClient:
             url, query = next_url, None
         return out
 
+    def paths_info(self, repo_id: str, revision: str, paths: list[str]) -> list[Any]:
+        """``POST /api/models/{id}/paths-info/{rev}`` with ``expand``: the entries of ``paths`` (their size,
+        LFS object, last commit and the Hub's security scan), as ``HfApi.get_paths_info(expand=True)`` asks.
+        Raises as :meth:`model_info` does; :class:`BadReply` for a reply that is not a JSON list."""
+        url = f"{self.endpoint}/api/models/{quote(repo_id, safe='/')}/paths-info/{quote(revision, safe='')}"
+        response, data = self._call(url, None, parse=True, form=[*(("paths", p) for p in paths), ("expand", "true")])
+        if not isinstance(data, list):
+            raise BadReply(f"{shown(str(response.request.url))}: not a list of paths")
+        return data
+
+    def list_tree(self, repo_id: str, revision: str) -> Listing:
+        """``GET /api/models/{id}/tree/{rev}?recursive=true&expand=true``, every page (as
+        ``HfApi.list_repo_tree(recursive=True, expand=True)``): ``rows`` are the entries. Pages are followed
+        as :meth:`list_models` follows them (same origin, no page twice, at most ``max_pages``)."""
+        out = Listing()
+        url: str | None = f"{self.endpoint}/api/models/{quote(repo_id, safe='/')}/tree/{quote(revision, safe='')}"
+        query: list[tuple[str, str]] | None = [("recursive", "true"), ("expand", "true")]
+        seen: set[str] = set()
+        while url is not None:
+            if out.pages >= self.limits.max_pages:
+                out.problems.append(f"tree listing stopped after {out.pages} pages (the --max-pages limit)")
+                out.complete = False
+                return out
+            response, page = self._call(url, query, parse=True)
+            seen.add(str(response.request.url))
+            out.pages += 1
+            if not isinstance(page, list):
+                raise BadReply(f"{shown(str(response.request.url))}: a tree page that is not a JSON list")
+            out.rows += [entry for entry in page if isinstance(entry, dict)]
+            next_url = response.links.get("next", {}).get("url")
+            if next_url is None:
+                return out
+            next_url = urljoin(str(response.request.url), next_url)
+            if origin(next_url) != self.origin or next_url in seen:
+                out.problems.append(f"{shown(str(response.request.url))}: next tree page on another origin or "
+                                    "already read; not followed")
+                out.complete = False
+                return out
+            url, query = next_url, None
+        return out
+
     def get_file(self, repo_id: str, revision: str, filename: str, max_bytes: int) -> dict[str, Any]:
         """One repo file in one request: {"status": "ok", "revision", "text"} or {"status": <why not>, ...}.
 
@@ -289,8 +330,9 @@ class HubClient:
 
     # -- one call, with retries -----------------------------------------------------------------------------
     def _call(self, url: str, params: list[tuple[str, str]] | None, *, max_bytes: int = MAX_REPLY_BYTES,
-              parse: bool = False) -> tuple[httpx2.Response, Any]:
-        """GET ``url`` until an answer that is not worth retrying; raise the library's error for it
+              parse: bool = False, form: list[tuple[str, str]] | None = None) -> tuple[httpx2.Response, Any]:
+        """GET ``url`` (POST ``form``, form-encoded, when given: a read that changes nothing, so retried alike)
+        until an answer that is not worth retrying; raise the library's error for it
         (``hf_raise_for_status``) or return it, with its body parsed as JSON when ``parse``.
 
         JSON is read by :func:`ptmgraph.reader.json_document`: a body that does not parse is retried (it was
@@ -304,7 +346,7 @@ class HubClient:
             asked: float | None = None
             self._pacer.wait()
             try:
-                response = self._get_following_redirects(url, params, max_bytes)
+                response = self._get_following_redirects(url, params, max_bytes, form)
             except httpx2.ConnectTimeout:
                 failure = f"no connection within {limits.connect_timeout:g} s"
             except httpx2.ReadTimeout:
@@ -345,9 +387,9 @@ class HubClient:
         raise CrawlStop(f"GET {where}: {failure}; {limits.max_tries} tries")
 
     def _get_following_redirects(self, url: str, params: list[tuple[str, str]] | None,
-                                 max_bytes: int) -> httpx2.Response:
+                                 max_bytes: int, form: list[tuple[str, str]] | None = None) -> httpx2.Response:
         for _ in range(_MAX_REDIRECTS + 1):
-            response = self._get(url, params, max_bytes)
+            response = self._get(url, params, max_bytes, form)
             if response.status_code not in _REDIRECT_STATUSES or "location" not in response.headers:
                 return response
             target = urljoin(str(response.request.url), response.headers["location"])
@@ -357,11 +399,16 @@ class HubClient:
             url, params = target, None
         raise BadReply(f"GET {shown(url, params)}: more than {_MAX_REDIRECTS} redirects")
 
-    def _get(self, url: str, params: list[tuple[str, str]] | None, max_bytes: int) -> httpx2.Response:
-        """One attempt; the body is read in full, up to ``max_bytes`` (a longer one raises BadReply)."""
+    def _get(self, url: str, params: list[tuple[str, str]] | None, max_bytes: int,
+             form: list[tuple[str, str]] | None = None) -> httpx2.Response:
+        """One attempt (a POST of ``form`` when given); the body is read in full, up to ``max_bytes`` (a longer
+        one raises BadReply)."""
         self._count("requests")
         query = httpx2.QueryParams(tuple(params)) if params else None  # None: keep the query a next-page URL carries
-        with self._slots, self._client.stream("GET", url, params=query, headers=self._headers) as response:
+        method, body = ("GET", None) if form is None else ("POST", urlencode(form).encode())
+        headers = self._headers if form is None else {**self._headers,
+                                                      "Content-Type": "application/x-www-form-urlencoded"}
+        with self._slots, self._client.stream(method, url, params=query, headers=headers, content=body) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes and response.status_code == 200:
                 raise TooLarge(f"GET {shown(url)}: {declared} bytes, over the {max_bytes}-byte limit", int(declared))

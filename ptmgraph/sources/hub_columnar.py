@@ -41,7 +41,9 @@ A line takes the per-record path when the fast path could not be sure to read it
 - it carries README text (``card``/``readme``, whose YAML only the per-record path reads) or
   ``card_data``; its card names a model in ``quantized_by``/``original_model``/``model_link``/
   ``model_creator``; or a card field the record reads holds a number, a boolean or a list that is
-  not all strings.
+  not all strings;
+- it carries a file listing (a ``tree`` field, or siblings with ``lastCommit``, ``lfs``, ``blobId`` or
+  ``securityFileStatus``: :func:`ptmgraph.extract.files_from_api`), which only the per-record path reads.
 
 Problems keep the per-record reader's message text (they come from the same functions); duplicate
 ids are checked once the file is read, by reading just those lines again. A lone escaped surrogate
@@ -70,6 +72,7 @@ import polars as pl
 
 from ptmgraph import extract, reader
 from ptmgraph.records import (
+    FILES_SCHEMA,
     NAME_LIST,
     PROBLEMS_SCHEMA,
     RECORDS_SCHEMA,
@@ -80,6 +83,7 @@ from ptmgraph.records import (
     HarvestTables,
     Problem,
     Relation,
+    access_of,
 )
 from ptmgraph.sources.interface import SourceError
 
@@ -107,6 +111,8 @@ _SUSPICIOUS = "|".join([
 ])
 """What sends a line to the per-record path before parsing (see the module docstring), where the
 reader's 100-digit bound on integers applies."""
+_FILE_DETAILS = r'"(?:{})"\s*:'.format("|".join(("tree", *extract.FILE_DETAIL_KEYS)))
+"""Keys of a file listing in a record (:func:`ptmgraph.extract.files_from_api`): such lines go per record."""
 
 _CAT = pl.Categorical()
 _TOP_SCHEMA: dict[str, pl.DataType] = {
@@ -325,6 +331,7 @@ class _Part:
     problems: pl.DataFrame
     objects: int  # lines that were JSON objects
     refused: int  # lines that were not
+    files: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FILES_SCHEMA))  # per-record lines only
 
 
 _RECORD_KEYS = pl.Schema({**RECORDS_SCHEMA, "_line": pl.Int64(), "_offset": pl.Int64()})
@@ -356,6 +363,7 @@ def _per_record(name: str, items: list[tuple[int, int, bytes]]) -> _Part:
         else:
             harvest.records.append(record)
             harvest.references.extend(refs)
+            harvest.files.extend(extract.files_from_api(row, record.id, where))
             record_lines.append((lineno, offset))
             reference_lines.extend([lineno] * len(refs))
         problem_lines.extend([lineno] * (len(harvest.problems) - before))
@@ -375,6 +383,7 @@ def _per_record(name: str, items: list[tuple[int, int, bytes]]) -> _Part:
         ),
         objects=objects,
         refused=refused,
+        files=tables.files,
     )
 
 
@@ -408,6 +417,16 @@ def _unique_map(s: pl.Series, function: Callable[[Any], Any], dtype: pl.DataType
         return pl.Series(s.name, [None] * len(s), dtype=dtype)
     values = pl.Series([function(v) for v in distinct.to_list()], dtype=dtype)
     return s.replace_strict(distinct, values, default=None, return_dtype=dtype)
+
+
+def _access(gated: pl.Series, disabled: pl.Series, private: pl.Series) -> pl.Series:
+    """:func:`ptmgraph.records.access_of` of each row, called once per distinct (gated, disabled, private)."""
+    rows = pl.DataFrame({"g": gated, "d": disabled, "p": private}, schema={
+        "g": pl.String(), "d": pl.Boolean(), "p": pl.Boolean()})
+    distinct = rows.unique()
+    distinct = distinct.with_columns(pl.Series("access", [access_of(g, d, p) for g, d, p in distinct.iter_rows()],
+                                               dtype=pl.String()))
+    return rows.join(distinct, on=["g", "d", "p"], how="left", nulls_equal=True, maintain_order="left")["access"]
 
 
 def _lower(s: pl.Series) -> pl.Series:
@@ -781,6 +800,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
         "gated": _lower(frame["gated"]),
         "disabled": frame["disabled"],
         "private": frame["private"],
+        "access": _access(_lower(frame["gated"]), frame["disabled"], frame["private"]),
         "model_type": _text(config.struct.field("model_type")),
         "files": files,
         "weight_formats": weight_formats,
@@ -899,7 +919,7 @@ def _prepare(batch: _Batch) -> _Parsed:
     lines = _line_texts(batch)
     size = pl.Series(batch.ends - batch.starts)
     fast = (lines.is_not_null() & (size <= FAST_LINE_BYTES) & lines.str.starts_with("{")
-            & ~lines.str.contains(_SUSPICIOUS)).fill_null(False)
+            & ~lines.str.contains(_SUSPICIOUS) & ~lines.str.contains(_FILE_DETAILS)).fill_null(False)
     # Deeper than the bound needs more brackets than that, not counting flat file entries (each adds
     # one level at most): only lines over that are checked exactly.
     deep = fast & (lines.str.count_matches(r"[\[{]") > _LIMITS.depth)
@@ -966,6 +986,7 @@ def _concat_parts(parts: list[_Part]) -> _Part:
         problems=pl.concat([p.problems.cast(_PROBLEM_KEYS) for p in parts]).sort("_line", "_sub", maintain_order=True),
         objects=sum(p.objects for p in parts),
         refused=sum(p.refused for p in parts),
+        files=pl.concat([p.files for p in parts]),
     )
 
 
@@ -1013,6 +1034,7 @@ def read_models_table(path: Path, *, batch_bytes: int = BATCH_BYTES) -> HarvestT
         known_ids=records["id"].unique().sort().rename("id"),
         dangling=pl.DataFrame(schema={**REFERENCES_SCHEMA, "reason": pl.String()}),
         problems=problems.drop("_line", "_sub"),
+        files=pl.concat(parked.files),
     )
 
 
@@ -1024,6 +1046,7 @@ class _Parked:
         self.folder = folder
         self.parts: dict[str, list[pl.DataFrame | Path]] = {"records": [], "references": []}
         self.problems: list[pl.DataFrame] = [pl.DataFrame(schema=_PROBLEM_KEYS)]
+        self.files: list[pl.DataFrame] = [pl.DataFrame(schema=FILES_SCHEMA)]  # file listings are rare: in memory
         self.objects = self.refused = 0
 
     def add(self, part: _Part) -> None:
@@ -1035,6 +1058,7 @@ class _Parked:
                 frame.write_ipc(file)
                 self.parts[kind].append(file)
         self.problems.append(part.problems.cast(_PROBLEM_KEYS))
+        self.files.append(part.files)
         self.objects += part.objects
         self.refused += part.refused
 

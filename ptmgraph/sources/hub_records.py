@@ -111,6 +111,7 @@ class HubRecordsSource:
             duplicates.check(record.id, where, row, out.problems)
             out.records.append(record)
             out.references.extend(refs)
+            out.files.extend(extract.files_from_api(row, record.id, where))
             out.known_ids.add(record.id)
 
     def _read_readmes(self, path: Path, out: Harvest) -> None:
