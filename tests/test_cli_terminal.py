@@ -168,7 +168,7 @@ def test_several_models_and_a_model_list_give_one_answer_each(tmp_path: Path) ->
     text, code = invoke(["ancestry", DEPTH3, "TheBloke/Llama-2-7B-Chat-GGML"], 80)
     assert code == 0 and text.count("Ancestry of ") == 2
     csv = runner.invoke(app, ["check", "--from-file", str(listing), "-f", "csv"]).stdout
-    assert csv.splitlines()[0] == "id,severity,finding,ancestor,depth,detail"
+    assert csv.splitlines()[0] == "id,severity,finding,ancestor,depth,detail,waived"
     broken = tmp_path / "broken.txt"
     broken.write_text("good/model\nnot an id\n")
     result = runner.invoke(app, ["risk", "--from-file", str(broken)])
