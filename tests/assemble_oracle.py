@@ -2,8 +2,27 @@
 
 This is the implementation ``ptmgraph.assemble`` had before it worked on tables, kept so the columnar one
 can be checked against it on any harvest, and extended with each later rule (the two confidences, the
-``name_parent`` rule) in the same one-at-a-time style. It shares only the relation rule
-(:func:`ptmgraph.relations.decide`) and the per-value helpers with the package.
+``name_parent`` rule, ``auto_map`` code sources, case collisions) in the same one-at-a-time style.
+
+What it checks independently (written here, one record and one reference at a time, without polars
+joins): merging the records of one id from several sources, resolving each reference to a known id
+(legacy and case-insensitive ids, the canonical spelling), which references become edges and which
+dangle and why (local path, other site, empty, not a string, invalid id, outweighed config and card-text
+parents), which base a quantizer's card text replaces (``replaced_base``), the evidence each edge gathers
+and the columns and order of every table. A bug in the columnar assembly's joins, grouping, de-duplication
+or per-distinct-value shortcuts shows as a difference from it.
+
+What it shares with the code under test, and so cannot catch a bug in:
+- the relation rule itself: :func:`ptmgraph.relations.decide` (relation, rule, both confidences),
+  :func:`ptmgraph.relations.parent_source` and :func:`ptmgraph.relations.inferred_relation`; the rule
+  table is checked on its own, against hand-written evidence, in ``tests/test_relations.py``;
+- the per-value readings of ``ptmgraph.extract``: ``weight_shape`` (what a file list shows),
+  ``quantization_from_name`` and ``has_merge_signs`` (checked on hand-written names and repos in
+  ``tests/test_relations.py``);
+- the id rules of ``ptmgraph.ids``: ``IdIndex``, ``current_id``, ``normalize_reference``,
+  ``looks_like_local_path`` (checked on hand-written ids in ``tests/test_ids_and_cards.py``);
+- the table schemas of ``ptmgraph.records`` and the harvest it is given (the sources' reading of the
+  files is checked against the raw files elsewhere, e.g. ``tests/raw_sample.py``'s oracles).
 """
 
 from __future__ import annotations

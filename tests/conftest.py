@@ -1,22 +1,30 @@
-"""Shared fixtures: the real Hub sample beside the project, and the bundled snapshot's graph."""
+"""Fixtures of the default suite: the test copy of the Hub sample, and the bundled snapshot's graph.
+
+The default suite reads nothing outside the repository; the tests that need the real card texts are
+the corpus suite (tests/corpus/).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from raw_sample import TEST_DATA, hub_sample_dir
 
 from ptmgraph.graph import LineageGraph, load_graph
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-HUB_SAMPLE = SHARED_DATA / "hub-sample"
 
 
 @pytest.fixture(scope="session")
 def hub_sample() -> Path:
-    """The real Hub sample; its absence is a failure, never a skip."""
-    assert (HUB_SAMPLE / "models.jsonl").is_file(), f"shared Hub sample missing at {HUB_SAMPLE}"
-    return HUB_SAMPLE
+    """A folder laid out like the Hub sample (models.jsonl, readmes.jsonl, model_tree.jsonl): the test copy
+    in tests/data/hub-sample, whose cards were written for the tests (tests/data/README.md)."""
+    return hub_sample_dir()
+
+
+@pytest.fixture(scope="session")
+def local_repos() -> Path:
+    """A folder of local model repos written for the tests (tests/data/local-repos)."""
+    return TEST_DATA / "local-repos"
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 """A local, Hub-shaped HTTP server for crawl tests (standard library only).
 
-It serves the models of ``/work/shared/data/hub-sample`` the way the Hugging Face Hub's API does, so that
-``huggingface_hub`` itself (``HfApi.list_models``, ``HfApi.model_info``, ``hf_hub_download``) can be pointed
-at it with ``HF_ENDPOINT`` / ``endpoint=``:
+It serves the models of a folder laid out like the Hub sample (the tests give it ``tests/data/hub-sample``)
+the way the Hugging Face Hub's API does, so that ``huggingface_hub`` itself (``HfApi.list_models``,
+``HfApi.model_info``, ``hf_hub_download``) can be pointed at it with ``HF_ENDPOINT`` / ``endpoint=``:
 
 - ``GET /api/models``: ``filter`` (tag match; repeated filters must all match), ``author``, ``search``
   (substring of the id), ``sort`` (descending), ``limit`` (caps the page size), repeated ``expand``
@@ -15,7 +15,7 @@ at it with ``HF_ENDPOINT`` / ``endpoint=``:
   ``size``, ``lfs``; with ``expand`` also ``lastCommit`` and ``securityFileStatus``): those given in
   :class:`HubServer`'s ``trees``, else one per sibling, last changed by the record's commit on its
   ``lastModified`` day and scanned safe.
-- ``HEAD``/``GET /{id}/resolve/{rev}/{file}``: README.md from readmes.jsonl, plus the ``files`` given to
+- ``HEAD``/``GET /{id}/resolve/{rev}/{file}``: README.md from readmes.jsonl (the cards), plus the ``files`` given to
   :class:`HubServer`; 404 ``EntryNotFound`` otherwise. Headers are those ``hf_hub_download`` needs:
   ``ETag``, ``X-Repo-Commit`` and ``Content-Length``.
 
@@ -29,11 +29,13 @@ Faults, for resilience tests: :meth:`HubServer.inject` (statuses or fault kinds 
 next k fails, by an error status or by closing the connection) and :meth:`HubServer.random_faults` (a
 seeded share of all answers). Fault kinds besides a status: ``close`` (the connection is closed without an
 answer), ``cut`` (half the body, then the connection closes: fewer bytes than ``Content-Length``),
-``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``slow`` (the answer
-waits :attr:`HubServer.slow_seconds` first), ``trickle`` (the whole answer, status line included, one
-byte every :attr:`HubServer.trickle_seconds`), ``429`` (``Retry-After: 0`` and ``RateLimit`` headers saying
-none is left), ``429-bare`` (no header) and ``429-after-N`` (``Retry-After: N``). Random faults cut file
-bodies (``cut``) rather than truncate them: a file cut short with a matching length is a different file.
+``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``slow`` (no answer
+until the client hangs up, or :attr:`HubServer.slow_seconds` have passed: logged at once, with status 0;
+a client's timeout shorter than that always meets it, however loaded the machine), ``trickle`` (the whole
+answer, status line included, one byte every :attr:`HubServer.trickle_seconds`), ``429``
+(``Retry-After: 0`` and ``RateLimit`` headers saying none is left), ``429-bare`` (no header) and
+``429-after-N`` (``Retry-After: N``). Random faults cut file bodies (``cut``) rather than truncate them:
+a file cut short with a matching length is a different file.
 Hostile paging: :attr:`HubServer.link_to_self` (a listing's
 last page links to itself), :attr:`HubServer.repeat_pages` (every cursor page repeats the first page's
 ids, with a new cursor each time), :attr:`HubServer.next_page_host` (first pages link to another server).
@@ -56,7 +58,9 @@ import hashlib
 import json
 import os
 import random
+import select
 import signal
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -226,7 +230,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in {**(headers or {}), **hub.extra_headers, **hub._quota_headers()}.items():
             self.send_header(key, value)
         # Logged before the answer leaves, so that a client never outruns the log.
-        hub._log(self, 0 if body_fault == "cut" else status, fault)
+        if not getattr(self, "_logged", False):
+            hub._log(self, 0 if body_fault == "cut" else status, fault)
+        self._logged = False
         self.end_headers()
         if body_fault == "cut":
             self.wfile.write(body[:len(body) // 2])
@@ -246,6 +252,14 @@ class _Handler(BaseHTTPRequestHandler):
         extra["X-Error-Message"] = message
         self._json(status, {"error": message}, extra, head=head)
 
+    def _wait_for_hangup(self, seconds: float) -> bool:
+        """Whether the client closed the connection within ``seconds`` (it sends nothing while it waits)."""
+        ready, _, _ = select.select([self.connection], [], [], seconds)
+        try:
+            return bool(ready) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _handle(self, *, head: bool) -> None:
         hub = self.server.hub
         hub._maybe_kill()
@@ -255,7 +269,11 @@ class _Handler(BaseHTTPRequestHandler):
             hub._log(self, 0, "close")
             return
         if fault == "slow":
-            time.sleep(hub.slow_seconds)
+            hub._log(self, 0, "slow")  # now: the client may give up and finish its run before the wait ends
+            if self._wait_for_hangup(hub.slow_seconds):
+                self.close_connection = True
+                return
+            self._logged = True
         if fault == "trickle":
             hub._log(self, 0, "trickle")
             body = json.dumps([{"id": f"t/{n}"} for n in range(200)]).encode()
@@ -478,7 +496,7 @@ class HubServer:
         self._quota: tuple[int, float] | None = None
         self._window: tuple[float, int] = (0.0, 0)
         self._kill: tuple[int, int] | None = None
-        self.slow_seconds = 1.0
+        self.slow_seconds = 60.0
         self.trickle_seconds = 0.05
         self.extra_headers: dict[str, str] = {}
         self.invent_children = 0

@@ -1,13 +1,40 @@
-"""Readers of the raw Hub sample for tests: expected values computed without any ptmgraph code."""
+"""Readers of the raw Hub sample for tests: expected values computed without any ptmgraph code.
+
+The sample is the test copy in ``tests/data/hub-sample/`` (see its README): the real API records and
+model-tree lists, and cards written for the tests in place of the real READMEs. :func:`hub_sample_dir`
+unpacks it once per process into a folder laid out like the Hub sample (``models.jsonl``,
+``readmes.jsonl``, ``model_tree.jsonl``), which is what ptmgraph and the readers below are given.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gzip
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+TEST_DATA = Path(__file__).resolve().parent / "data"
+HUB_SAMPLE_FILES = {"models.jsonl": "models.jsonl.gz", "model_tree.jsonl": "model_tree.jsonl.gz",
+                    "readmes.jsonl": "cards.jsonl.gz"}
+"""The unpacked name of each packed file of ``tests/data/hub-sample/``."""
+
+
+@functools.cache
+def hub_sample_dir() -> Path:
+    """The test copy of the Hub sample, unpacked into a temporary folder (removed when the process exits)."""
+    folder = Path(tempfile.mkdtemp(prefix="ptmgraph-hub-sample-")) / "hub-sample"
+    folder.mkdir()
+    atexit.register(shutil.rmtree, folder.parent, True)
+    for plain, packed in HUB_SAMPLE_FILES.items():
+        (folder / plain).write_bytes(gzip.decompress((TEST_DATA / "hub-sample" / packed).read_bytes()))
+    return folder
 
 PLACEHOLDER_LICENSES = {"license", "licence", "none", "null", "n/a", "unknown", "tbd", "todo"}
 
@@ -69,17 +96,21 @@ def raw_prose_parents(sample: Path) -> dict[str, str]:
 
 
 def raw_edges(sample: Path) -> set[tuple[str, str]]:
-    """(base, child) pairs in lower case from card ``base_model``, Hub tags and model-tree lists.
+    """(base, child) pairs in lower case from card ``base_model`` (the Hub's ``cardData`` and the README's
+    own front matter), Hub tags and model-tree lists.
 
     A quantizer's card copies the base of the model it quantizes: where the README's "Original model"
     line names a model whose own base is the child's declared base, the named model is the parent.
     """
     pairs: set[tuple[str, str]] = set()
-    for row in raw_records(sample):
-        bases = (row.get("cardData") or {}).get("base_model")
+    records = raw_records(sample)
+    cards = [(row["id"], row.get("cardData") or {}) for row in records]
+    for child, card in [*cards, *raw_front_matter(sample).items()]:
+        bases = card.get("base_model")
         for base in bases if isinstance(bases, list) else [bases]:
             if isinstance(base, str) and base.strip():
-                pairs.add((base.strip().lower(), row["id"].lower()))
+                pairs.add((base.strip().lower(), child.lower()))
+    for row in records:
         for tag in row.get("tags") or []:
             if tag.startswith("base_model:"):
                 pairs.add((tag.rsplit(":", 1)[1].lower(), row["id"].lower()))

@@ -187,6 +187,7 @@ harvests = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(harvests)
 def test_any_harvest_assembles_as_before(harvest: Harvest) -> None:

@@ -1,7 +1,7 @@
 """A bad record costs only that record: it becomes a problem row and every other record is kept.
 
-Inputs are the real Hub sample (../shared/data/hub-sample) with one thing broken by hand; the expected
-counts come from the raw files.
+Inputs are the test copy of the Hub sample (tests/data/hub-sample) with one thing broken by hand; the
+expected counts come from the raw files.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from raw_sample import hub_sample_dir
 from typer.testing import CliRunner
 
 from ptmgraph import snapshot
@@ -24,13 +25,9 @@ from ptmgraph.cli import app
 from ptmgraph.records import Problem
 from ptmgraph.sources import HubRecordsSource, LocalReposSource
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hub-sample"
-
 
 def sample_lines(name: str) -> list[bytes]:
-    path = SAMPLE / name
-    assert path.is_file(), f"shared Hub sample missing at {path}"
-    return path.read_bytes().splitlines(keepends=True)
+    return (hub_sample_dir() / name).read_bytes().splitlines(keepends=True)
 
 
 def ingest(tmp_path: Path, *inputs: Path) -> tuple[snapshot.Snapshot, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.derive_shape import DEFAULT_SAMPLE, derive
+from benchmarks.derive_shape import derive
 from benchmarks.generate import generate
 from benchmarks.hub_shape import FROM_SAMPLE, ROOT_SHARE
 from benchmarks.table import markdown_table, terminal_table
@@ -20,24 +20,18 @@ from benchmarks.table import markdown_table, terminal_table
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_sample_is_there() -> None:
-    # The derivation reads it: without it the parameters below cannot be checked.
-    assert (DEFAULT_SAMPLE / "models.jsonl").is_file(), f"missing {DEFAULT_SAMPLE}"
-    assert (DEFAULT_SAMPLE / "model_tree.jsonl").is_file(), f"missing {DEFAULT_SAMPLE}"
+def test_committed_parameters_are_what_the_sample_gives(hub_sample: Path) -> None:
+    assert derive(hub_sample) == FROM_SAMPLE
 
 
-def test_committed_parameters_are_what_the_sample_gives() -> None:
-    assert derive(DEFAULT_SAMPLE) == FROM_SAMPLE
-
-
-def test_derived_shares_match_a_hand_count_of_the_sample() -> None:
+def test_derived_shares_match_a_hand_count_of_the_sample(hub_sample: Path) -> None:
     # Two parameters counted here independently of derive_shape, straight from the raw lines.
-    records = [json.loads(line) for line in (DEFAULT_SAMPLE / "models.jsonl").open()]
+    records = [json.loads(line) for line in (hub_sample / "models.jsonl").open()]
     full = [r for r in records if "createdAt" in r]
     merges = sum(1 for r in full if isinstance((r.get("cardData") or {}).get("base_model"), list)
                  and len(r["cardData"]["base_model"]) >= 2)
     assert FROM_SAMPLE["multi_base_share"] == round(merges / len(full), 4)
-    trees = [json.loads(line) for line in (DEFAULT_SAMPLE / "model_tree.jsonl").open()]
+    trees = [json.loads(line) for line in (hub_sample / "model_tree.jsonl").open()]
     adapters = sum(len(t["adapters"]) for t in trees if t["depth"] == 0)
     below_root = sum(len(t[k]) for t in trees if t["depth"] == 0
                      for k in ("finetunes", "adapters", "quantizations", "merges"))
@@ -109,6 +103,7 @@ WITH_BASELINE = ["load", "impact_biggest_root", "impact_deep_leaf", "ancestry_bi
 MAY_BE_MISSING = {"stale_all", "risk_top100"}  # analyses that issue 6 adds to the package
 
 
+@pytest.mark.slow
 def test_benchmark_command_smoke_run(tmp_path: Path) -> None:
     result_file = tmp_path / "result.json"
     done = subprocess.run(
@@ -149,11 +144,11 @@ def test_benchmark_command_smoke_run(tmp_path: Path) -> None:
     assert all(f"| {name}" in markdown_table([report]) for name in STEPS)
 
 
-def test_sample_copies_are_disjoint_renamed_copies(tmp_path: Path) -> None:
+def test_sample_copies_are_disjoint_renamed_copies(tmp_path: Path, hub_sample: Path) -> None:
     from benchmarks.sample_copies import write_sample_copies
 
-    originals = [json.loads(line) for line in (DEFAULT_SAMPLE / "models.jsonl").open()]
-    assert write_sample_copies(2, tmp_path) == 2 * len(originals)
+    originals = [json.loads(line) for line in (hub_sample / "models.jsonl").open()]
+    assert write_sample_copies(2, tmp_path, hub_sample) == 2 * len(originals)
     copies = [json.loads(line) for line in (tmp_path / "models.jsonl").open()]
     assert len({r["id"] for r in copies}) == 2 * len(originals)
     second = copies[len(originals):]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from raw_sample import raw_edges, raw_license, raw_records
 from typer.testing import CliRunner
 
 from ptmgraph import snapshot
@@ -59,16 +60,18 @@ def test_ancestry_as_csv_has_a_header_and_one_line_per_ancestor() -> None:
     assert len(lines) == 1 + 3
 
 
-def test_info_shows_parents_children_and_the_evidence_of_each_edge() -> None:
+def test_info_shows_parents_children_and_the_evidence_of_each_edge(hub_sample: Path) -> None:
     doc = json.loads(run("info", "meta-llama/Llama-2-7b-chat-hf", "-f", "json").stdout)
     children = [r for r in doc["rows"] if r["direction"] == "child"]
     assert len(children) == doc["children"] > 1000
     assert all(r["evidence"] for r in doc["rows"])
     doc = json.loads(run("info", DEPTH3, "-f", "json").stdout)
     (parent,) = [r for r in doc["rows"] if r["direction"] == "parent"]
-    assert parent["id"] == "AmberYifan/Gemma-7b-sft-ultrachat" or parent["id"].startswith("AmberYifan/")
+    (raw,) = [r for r in raw_records(hub_sample) if r["id"] == DEPTH3]
+    assert parent["id"] == raw["cardData"]["base_model"] == "AmberYifan/Gemma-7b-sft-ultrachat-safeRLHF"
     assert any(e.startswith("card_base_model README.md:base_model") for e in parent["evidence"])
-    assert doc["record"]["license"] is not None or "license" in doc["record"]
+    # Its card's licence is the placeholder "license": no licence.
+    assert doc["record"]["license"] is raw_license(raw) is None
 
 
 def test_stats_counts_models_edges_and_relations() -> None:
@@ -119,7 +122,14 @@ def test_ingest_then_query_the_new_snapshot(tmp_path: Path, hub_sample: Path) ->
     snap = tmp_path / "snap"
     result = run("ingest", str(hub_sample), "--out", str(snap))
     assert result.exit_code == 0, result.stderr
-    assert "6810 models" in result.stderr or "models" in result.stderr
+    # Models: every id the files name; edges: the pairs of cards, tags and model trees; the one dangling
+    # reference is the webbigdata/C3TR-Adapter_hqq card's text naming a model while the card declares another.
+    pairs = raw_edges(hub_sample)
+    ids = {r["id"].lower() for r in raw_records(hub_sample)} | {i for pair in pairs for i in pair}
+    ids |= {json.loads(line)["id"].lower() for line in (hub_sample / "model_tree.jsonl").open()}
+    assert " ".join(result.stderr.split()) == (
+        f"wrote snapshot {snap}: {len(ids)} models, {len(pairs)} edges, 1 dangling references, 0 problems"
+    )
     mine = json.loads(run("stats", "-s", str(snap), "-f", "json").stdout)
     shipped = json.loads(run("stats", "-f", "json").stdout)
     assert (mine["models"], mine["edges"]) == (shipped["models"], shipped["edges"])
@@ -177,12 +187,13 @@ def test_export_without_out_writes_into_outputs(tmp_path: Path, monkeypatch: pyt
     assert (tmp_path / "outputs" / "ancestry-AmberYifan__Gemma-7B-sft-SPIN-Gemma-2-27B.dot").is_file()
 
 
-def test_ingest_combines_hub_records_local_repos_and_an_edge_list(tmp_path: Path, hub_sample: Path) -> None:
+def test_ingest_combines_hub_records_local_repos_and_an_edge_list(
+    tmp_path: Path, hub_sample: Path, local_repos: Path
+) -> None:
     edges = tmp_path / "lineage.csv"
     edges.write_text("child,base,relation\nme/minilm-ft,sentence-transformers/all-MiniLM-L6-v2,finetune\n")
     snap = tmp_path / "snap"
-    local = hub_sample.parent / "local-repos"
-    result = run("ingest", str(hub_sample), str(local), str(edges), "--out", str(snap))
+    result = run("ingest", str(hub_sample), str(local_repos), str(edges), "--out", str(snap))
     assert result.exit_code == 0, result.stderr
     doc = json.loads(run("ancestry", "me/minilm-ft", "-s", str(snap), "-f", "json").stdout)
     assert [(r["id"], r["depth"]) for r in doc["rows"]] == [

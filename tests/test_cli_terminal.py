@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -169,7 +170,7 @@ def test_several_models_and_a_model_list_give_one_answer_each(tmp_path: Path) ->
     text, code = invoke(["ancestry", DEPTH3, "TheBloke/Llama-2-7B-Chat-GGML"], 80)
     assert code == 0 and text.count("Ancestry of ") == 2
     csv = runner.invoke(app, ["check", "--from-file", str(listing), "-f", "csv"]).stdout
-    assert csv.startswith("id,") or "id" in csv.splitlines()[0]
+    assert csv.splitlines()[0] == "id,severity,finding,ancestor,depth,detail,waived"
     broken = tmp_path / "broken.txt"
     broken.write_text("good/model\nnot an id\n")
     result = runner.invoke(app, ["risk", "--from-file", str(broken)])
@@ -194,7 +195,7 @@ def test_search_and_list_find_models_most_downloaded_first(hub_sample: Path) -> 
 def test_conventions_short_help_metavars_plain_errors_and_choices() -> None:
     assert runner.invoke(app, ["impact", "-h"]).exit_code == 0
     help_text = runner.invoke(app, ["impact", "-h"], env={"COLUMNS": "80"}).stdout
-    assert "Usage: ptmgraph impact [OPTIONS] [MODEL]..." in help_text or "[MODEL]..." in help_text
+    assert help_text.splitlines()[0] == "Usage: ptmgraph impact [OPTIONS] [MODEL]..."
     assert "{" not in help_text and "<bool>" not in help_text and "<list" not in help_text
     bad = runner.invoke(app, ["dangling", "--reason", "bogus"])
     assert bad.exit_code == 2 and "local_path" in bad.stderr and "Value error" not in bad.stderr
@@ -241,11 +242,19 @@ def test_help_and_version_load_no_heavy_dependency() -> None:
                             text=True, check=True)
     loaded = {line.rsplit("|", 1)[1].strip() for line in helped.stderr.splitlines() if "|" in line}
     assert not loaded & {"polars", "networkx", "huggingface_hub", "matplotlib", "graphviz", "cyclonedx"}
-    assert "Usage: ptmgraph" in helped.stdout or "Usage:" in helped.stdout
+    assert helped.stdout.splitlines()[0] == "Usage: ptmgraph [OPTIONS] COMMAND [ARGS]..."
 
 
 def test_a_closed_pipe_exits_quietly() -> None:
-    command = f"{sys.executable} -m ptmgraph impact {LLAMA} --limit 0 | head -2; exit ${{PIPESTATUS[0]}}"
+    command = f"{sys.executable} -m ptmgraph impact {LLAMA} --limit 0 | head -2"
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
-    assert len(done.stdout.splitlines()) == 2 and "Traceback" not in done.stderr and "error" not in done.stderr
-    assert done.returncode in (0, 141)
+    # Whether the command still writes once `head` has gone depends on the pipe's capacity: no exit code here.
+    assert (len(done.stdout.splitlines()), done.stderr) == (2, "")
+    # A reader gone before the first write, whatever the pipe holds: 141, as for a process SIGPIPE ended.
+    for argv in (["impact", LLAMA, "--limit", "0"], ["stats"]):  # the fast entry and typer's
+        read, write = os.pipe()
+        os.close(read)
+        gone = subprocess.run([sys.executable, "-m", "ptmgraph", *argv], stdout=write, stderr=subprocess.PIPE,
+                              text=True, check=False)
+        os.close(write)
+        assert (gone.returncode, gone.stderr) == (141, ""), argv

@@ -1,5 +1,5 @@
 """The live-Hub crawl (ptmgraph.sources.hub_api), run through real huggingface_hub calls against a local
-Hub-shaped server (tests/hub_server.py) that serves the shared hub-sample data."""
+Hub-shaped server (tests/hub_server.py) that serves the test copy of the Hub sample (tests/data/hub-sample)."""
 
 from __future__ import annotations
 
@@ -522,8 +522,10 @@ def test_an_ancestors_crawl_answers_where_a_model_comes_from(hub: HubServer, fil
 # ---------------------------------------------------------------------------------------------------------------
 
 FAULT_KINDS: tuple[int | str, ...] = (429, "429-bare", 500, 502, 503, "close", "cut", "truncated", "slow")
-# Short timeouts and waits keep the faulty runs quick; the logic is the one real crawls use.
-QUICK = Limits(read_timeout=0.3, backoff=0.02)
+# Short waits keep the faulty runs quick; the logic is the one real crawls use. The read timeout is the one
+# time that decides what happens: every answer but a "slow" fault (which never comes) must arrive within it,
+# on a loaded 2-core machine too, or a retry that no fault caused would change the counts.
+QUICK = Limits(read_timeout=3.0, backoff=0.02)
 
 
 def snapshot_rows(path: Path) -> dict[str, list[str]]:
@@ -534,12 +536,10 @@ def snapshot_rows(path: Path) -> dict[str, list[str]]:
 
 
 def test_a_hub_failing_30_percent_of_the_time_gives_the_fault_free_snapshot(hub: HubServer, tmp_path: Path) -> None:
-    clean = crawl([SMALL_ROOT], tmp_path / "clean", limits=QUICK, progress=False)
-    hub.slow_seconds = 0.6  # twice the read timeout
+    clean = crawl([SMALL_ROOT], tmp_path / "clean", progress=False)  # the default 60 s read timeout: no retry
     hub.random_faults(0.3, FAULT_KINDS, seed=7)
     before = hub.request_count
     faulty = crawl([SMALL_ROOT], tmp_path / "faulty", limits=QUICK, progress=False)
-    time.sleep(hub.slow_seconds)  # a slow answer is logged when the server gives it, after the client gave up
     log = hub.log[before:]
 
     assert snapshot_rows(faulty.snapshot) == snapshot_rows(clean.snapshot)
@@ -552,6 +552,7 @@ def test_a_hub_failing_30_percent_of_the_time_gives_the_fault_free_snapshot(hub:
     assert stats["retries_429"] == faults["429"] + faults["429-bare"]
     assert stats["retries_5xx"] == faults["500"] + faults["502"] + faults["503"]
     assert stats["retries_other"] == faults["close"] + faults["cut"] + faults["truncated"] + faults["slow"]
+    assert clean.stats["retries_429"] == clean.stats["retries_5xx"] == clean.stats["retries_other"] == 0
     assert stats["requests"] == clean.stats["requests"] + sum(faults.values()), "nothing but the faults was retried"
 
 
@@ -640,7 +641,7 @@ def test_a_wait_over_max_wait_stops_at_once_and_resumes(small: HubServer, tmp_pa
     started = time.monotonic()
     with pytest.raises(CrawlInterrupted, match=r"asks to wait 100000 s, over the 60 s limit \(--max-wait\)") as e:
         crawl([ROOT], out, state_dir=state, limits=Limits(max_wait=60), progress=False)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30, "stopped at once instead of waiting up to --max-wait (60 s)"
     assert "run the same crawl again to resume" in str(e.value)
     resumed = crawl([ROOT], out, state_dir=state, limits=Limits(max_wait=60), progress=False)
     listings = small.requests(contains="/api/models?")
@@ -649,12 +650,11 @@ def test_a_wait_over_max_wait_stops_at_once_and_resumes(small: HubServer, tmp_pa
 
 
 def test_a_server_that_does_not_answer_times_out_naming_the_url(small: HubServer) -> None:
-    small.slow_seconds = 1.0
-    small.inject("slow", "slow", match="/api/models/")
+    small.inject("slow", "slow", match="/api/models/")  # no answer for 60 s
     started = time.monotonic()
     with pytest.raises(CrawlInterrupted) as stopped:
         HubCrawl([ROOT], limits=Limits(read_timeout=0.2, max_tries=2, backoff=0.01), progress=False).harvest()
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < small.slow_seconds / 2, "the client gave up; the server never answered"
     message = str(stopped.value)
     assert f"GET {small.url}/api/models/{ROOT}: no data for 0.2 s; 2 tries" in message
 
@@ -676,7 +676,7 @@ def test_a_server_that_does_not_accept_connections_times_out_naming_the_url() ->
                      limits=Limits(connect_timeout=0.3, max_tries=2, backoff=0.01)).harvest()
         for filler in fillers:
             filler.close()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < Limits().connect_timeout, "the 0.3 s limit, not the default 10 s"
     assert f"GET http://127.0.0.1:{port}/api/models/{ROOT}: no connection within 0.3 s; 2 tries" in str(stopped.value)
 
 
@@ -762,6 +762,7 @@ def _crawl_in_this_process(root: str, out: Path, state: Path, endpoint: str) -> 
     crawl([root], out, endpoint=endpoint, token=False, state_dir=state, keep_state=True, progress=False)
 
 
+@pytest.mark.slow
 def test_sigkill_at_20_random_moments_then_resume_gives_the_fault_free_snapshot(hub: HubServer,
                                                                                 tmp_path: Path) -> None:
     clean = crawl([SMALL_ROOT], tmp_path / "clean", progress=False)
@@ -773,7 +774,6 @@ def test_sigkill_at_20_random_moments_then_resume_gives_the_fault_free_snapshot(
     for moment in range(20):
         proc = processes.Process(target=_crawl_in_this_process, args=(SMALL_ROOT, out, state, hub.url))
         proc.start()
-        assert proc.pid is not None
         # At most 8 requests into the run: with about 176 in all, every one of the 20 kills lands mid-crawl.
         hub.kill_at(rng.randint(1, 8), proc.pid)
         proc.join(timeout=120)

@@ -52,7 +52,9 @@ def page(tmp_path: Path) -> Page:
             str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS, viewport=VIEWPORT,
         )
         try:
-            yield context.new_page()
+            opened = context.new_page()
+            opened.set_default_timeout(120_000)  # waits only: a loaded 2-core machine draws slowly, never wrongly
+            yield opened
         finally:
             context.close()
 

@@ -42,6 +42,17 @@ def raw_record(hub_sample: Path, model_id: str) -> dict[str, Any]:
     raise AssertionError(f"{model_id} not in the raw sample")
 
 
+def line_of(path: Path, model_id: str) -> int:
+    """The 1-based line of ``path`` (JSON lines) whose ``id`` is ``model_id``."""
+    with path.open(encoding="utf-8") as lines:
+        return next(n for n, line in enumerate(lines, 1) if json.loads(line).get("id") == model_id)
+
+
+def tree_row(hub_sample: Path, model_id: str) -> dict[str, Any]:
+    with (hub_sample / "model_tree.jsonl").open(encoding="utf-8") as lines:
+        return next(row for row in map(json.loads, lines) if row["id"] == model_id)
+
+
 def by_hand(value: Any, flat: bool) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
@@ -137,9 +148,16 @@ def test_cyclonedx_bom_of_an_adapter_validates_and_lists_its_lineage(bundled: Li
     props = {p["name"]: p["value"] for p in first["properties"] if p["name"] != "ptmgraph:evidence"}
     assert props["ptmgraph:relation"] == "adapter" and props["ptmgraph:depth"] == "1"
     evidence = [p["value"] for p in first["properties"] if p["name"] == "ptmgraph:evidence"]
-    assert any(line.startswith("adapter_config") or "siblings" in line or "files" in line for line in evidence) or (
-        any(line.startswith("card_base_model README.md:base_model") for line in evidence)
-    )
+    # The card names the base, the Hub tags it and lists the adapter under the base's finetunes.
+    record, card, tree = (line_of(hub_sample / name, model) for name, model in
+                          (("models.jsonl", ADAPTER), ("readmes.jsonl", ADAPTER), ("model_tree.jsonl", LLAMA_CHAT)))
+    assert f"base_model:finetune:{LLAMA_CHAT}" in raw["tags"]
+    assert ADAPTER in tree_row(hub_sample, LLAMA_CHAT)["finetunes"]
+    assert evidence == [
+        f"card_base_model README.md:base_model[] @ models.jsonl:{record};readmes.jsonl:{card}",
+        f"hub_tag tags:base_model:finetune @ models.jsonl:{record}",
+        f"model_tree model_tree:finetunes @ model_tree.jsonl:{tree}",
+    ]
     assert first["licenses"] == [{"license": {"name": "llama2"}}]
 
     # the graph: the adapter depends on its base, which it loads at run time

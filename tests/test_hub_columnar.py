@@ -327,6 +327,7 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
     return row
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(records(), min_size=1, max_size=12), st.integers(1, 3_000))
 def test_any_mix_of_record_shapes_reads_the_same(tmp_path: Path, rows: list[dict[str, Any]], batch_bytes: int) -> None:

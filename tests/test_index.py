@@ -142,6 +142,7 @@ def test_index_walk_equals_networkx_walk_for_any_small_graph(pairs: list[tuple[i
             assert_same_walk(lg, f"m{start}", relations={"adapter", "merge"}, max_depth=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES)
 def test_impact_and_ancestry_on_the_bundled_snapshot_equal_the_networkx_walks(size: str) -> None:
     with graphs_taken_as(size):

@@ -19,12 +19,16 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from raw_sample import hub_sample_dir
 
 from ptmgraph import reader
 from ptmgraph.reader import Limits
 from ptmgraph.records import Problem
 
 MiB = 1024 * 1024
+BOUNDED_SECONDS = 30
+"""What "bounded" allows: a tenth of a second here when idle, seconds on a loaded 2-core machine; the
+unbounded cases took minutes."""
 
 
 def measured(call: Callable[[], Any]) -> tuple[Any, float, int]:
@@ -82,7 +86,7 @@ def test_the_alias_bomb_is_refused_in_bounded_time_and_memory() -> None:
     assert isinstance(answer, Problem)
     assert answer.source == "bomb/README.md" and answer.model == "bomb/x"
     assert "expands to more than 1,000,000 values" in answer.message
-    assert seconds < 5, seconds  # unbounded: about 2 minutes
+    assert seconds < BOUNDED_SECONDS, seconds  # unbounded: about 2 minutes
     assert peak < 50 * MiB, peak  # unbounded: 6.8 GB
 
 
@@ -111,7 +115,7 @@ def test_a_3_mb_yaml_readme_is_bounded() -> None:
     answer, seconds, peak = measured(lambda: reader.card_yaml(text, "big/README.md"))
     assert isinstance(answer, Problem)
     assert answer.message.startswith("front matter is ") and "over the 262,144-byte limit" in answer.message
-    assert seconds < 5, seconds  # unbounded: 90 s
+    assert seconds < BOUNDED_SECONDS, seconds  # unbounded: 90 s
     assert peak < 64 * MiB, peak  # unbounded: 910 MB
 
 
@@ -119,7 +123,7 @@ def test_a_30_mb_readme_with_small_front_matter_is_read() -> None:
     text = card("base_model: org/base", body="prose line\n" * 3_000_000)
     answer, seconds, _ = measured(lambda: reader.card_yaml(text, "r"))
     assert answer == {"base_model": "org/base"}
-    assert seconds < 5, seconds
+    assert seconds < BOUNDED_SECONDS, seconds
 
 
 @pytest.mark.parametrize("style", ["flow", "block"])
@@ -130,7 +134,7 @@ def test_deep_yaml_is_refused_before_it_is_built(style: str) -> None:
     text = flow if style == "flow" else block
     answer, seconds, _ = measured(lambda: reader.yaml_mapping(text, "deep"))
     assert isinstance(answer, Problem) and answer.message == "is nested deeper than the 100-level limit"
-    assert seconds < 5, seconds
+    assert seconds < BOUNDED_SECONDS, seconds
 
 
 def test_depth_through_aliases_counts() -> None:
@@ -192,7 +196,7 @@ def test_json_nested_100000_deep_is_refused_quickly() -> None:
     text = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
     answer, seconds, _ = measured(lambda: reader.json_object(text, "deep.json"))
     assert answer == Problem("deep.json", None, "nested deeper than the 100-level limit")
-    assert seconds < 5, seconds
+    assert seconds < BOUNDED_SECONDS, seconds
     # Brackets inside strings are text, not nesting; unclosed ones are the parser's to report.
     assert reader.json_object(json.dumps({"s": "[" * 500}), "f") == {"s": "[" * 500}
     unclosed = reader.json_object('{"a": ' + "[" * 100_000, "f")
@@ -232,14 +236,13 @@ def test_a_bad_json_line_costs_only_that_line() -> None:
 # --- generated inputs -------------------------------------------------------------------------------
 
 
-def _real_readmes() -> list[str]:
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "hub-sample" / "readmes.jsonl"
-    assert path.is_file(), f"shared Hub sample missing at {path}"
-    texts = [json.loads(line)["readme"] for line in path.open(encoding="utf-8")]
+def cards_with_front_matter(readmes: Path) -> list[str]:
+    """The first 400 cards of a ``readmes.jsonl`` that open with YAML front matter."""
+    texts = [json.loads(line)["readme"] for line in readmes.open(encoding="utf-8")]
     return [t for t in texts if isinstance(t, str) and t.lstrip().startswith("---")][:400]
 
 
-REAL_READMES = _real_readmes()
+SAMPLE_CARDS = cards_with_front_matter(hub_sample_dir() / "readmes.jsonl")
 HOSTILE_SNIPPETS = [
     alias_bomb(),
     "[" * 5000,
@@ -256,15 +259,20 @@ HOSTILE_SNIPPETS = [
 ]
 
 
+CUTS = st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), max_size=3)
+INSERTS = st.lists(st.tuples(st.floats(0, 1), st.sampled_from(HOSTILE_SNIPPETS) | st.text(max_size=20)), max_size=3)
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    readme=st.sampled_from(REAL_READMES),
-    cuts=st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), max_size=3),
-    inserts=st.lists(st.tuples(st.floats(0, 1), st.sampled_from(HOSTILE_SNIPPETS) | st.text(max_size=20)), max_size=3),
-)
-def test_mutated_real_readmes_give_data_or_a_problem(
+@given(readme=st.sampled_from(SAMPLE_CARDS), cuts=CUTS, inserts=INSERTS)
+def test_mutated_sample_cards_give_data_or_a_problem(
     readme: str, cuts: list[tuple[float, float]], inserts: list[tuple[float, str]]
 ) -> None:
+    check_mutated_card(readme, cuts, inserts)
+
+
+def check_mutated_card(readme: str, cuts: list[tuple[float, float]], inserts: list[tuple[float, str]]) -> None:
+    """A card cut and with hostile text inserted gives data, nothing or a front-matter problem, in bounded time."""
     text = readme[:20_000]
     for a, b in cuts:
         i, j = sorted((int(a * len(text)), int(b * len(text))))
@@ -274,7 +282,7 @@ def test_mutated_real_readmes_give_data_or_a_problem(
         text = text[:i] + snippet + text[i:]
     start = time.monotonic()
     answer = reader.card_yaml(text, "m/README.md", model="m/x")
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < BOUNDED_SECONDS
     assert answer is None or isinstance(answer, dict | Problem)
     if isinstance(answer, Problem):
         assert answer.source == "m/README.md" and answer.model == "m/x" and answer.message.startswith("front matter")

@@ -1,4 +1,5 @@
-"""The README's examples work as written."""
+"""The README's examples work as written, from a clone: every path they name is in the repository, and
+what they write goes to ``outputs/`` (here redirected to a temporary folder)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,63 @@ import re
 import shlex
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
+import pytest
+from hub_server import HubData, HubServer, point_hf_at
 from typer.testing import CliRunner
 
 from ptmgraph.cli import app
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
 
 
 def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def block_after(lead: str) -> str:
+    """The code block that follows the line ``lead``."""
+    match = re.search(rf"^{re.escape(lead)}\n\n```\n(.*?)```", README, flags=re.S | re.M)
+    assert match, lead
+    return match.group(1)
+
+
+def examples(block: str) -> list[tuple[list[str], int]]:
+    """Each command line of a block and the exit code its comment states ("exit 1"), else 0."""
+    found = []
+    for line in block.strip().splitlines():
+        command, _, comment = line.partition("#")
+        found.append((shlex.split(command), 1 if re.search(r"\bexit 1\b", comment) else 0))
+    return found
+
+
+def run_examples(block: str, tmp_path: Path) -> int:
+    """Run every command of ``block`` from the repository's root, ``outputs/`` moved to ``tmp_path``."""
+    runner = CliRunner()
+    ran = 0
+    for argv, code in examples(block):
+        assert argv[0] == "ptmgraph", argv
+        into = argv[argv.index(">") + 1] if ">" in argv else ""  # a redirection of standard output
+        argv = argv[: argv.index(">")] if into else argv
+        outs = [b for a, b in pairwise(argv) if a in ("--out", "--write-baseline")] + ([into] if into else [])
+        assert all(out.startswith("outputs/") for out in outs), argv  # never an untracked file in the tree
+        argv = [str(tmp_path / a) if a.startswith("outputs/") else a for a in argv]
+        for arg in argv:
+            if arg.startswith("examples/"):
+                assert (REPO / arg).exists(), arg
+        result = runner.invoke(app, argv[1:])
+        assert result.exit_code == code, (argv, result.stderr)
+        if into:
+            (tmp_path / into).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / into).write_text(result.stdout)
+        # An example a user copies shows something: a table row or tree line, or the file it wrote.
+        shown = [line for line in result.stdout.splitlines()[1:] if line.strip()] or result.stderr.strip()
+        assert shown, argv
+        ran += 1
+    return ran
 
 
 def test_the_readme_starts_with_the_two_commands_of_a_fresh_machine() -> None:
@@ -33,23 +80,30 @@ def test_the_python_example_runs_and_finds_the_adapters() -> None:
     assert blast.rows.height > 1000 and set(blast.rows["relation"]) == {"adapter"}  # type: ignore[attr-defined]
 
 
-def test_the_query_commands_of_the_usage_section_run(tmp_path: Path) -> None:
-    runner = CliRunner()
+def test_the_query_commands_of_the_usage_section_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
     usage = blocks("")[1]
-    commands = [shlex.split(line.split("#")[0]) for line in usage.strip().splitlines()]
-    ran = 0
-    for argv in commands:
-        if argv[1] in ("export", "explore", "report"):
-            argv = [a if not a.startswith("outputs/") else str(tmp_path / Path(a).name) for a in argv]
-        if "MODEL" in argv:
-            continue
-        result = runner.invoke(app, argv[1:])
-        assert result.exit_code == 0, (argv, result.stderr)
-        # An example a user copies shows something: a table row or tree line, or the file it wrote.
-        shown = [line for line in result.stdout.splitlines()[1:] if line.strip()] or result.stderr.strip()
-        assert shown, argv
-        ran += 1
-    assert ran >= 7
+    assert run_examples(usage, tmp_path) == len(usage.strip().splitlines()) == 15
+
+
+def test_the_ecosystem_commands_run_with_the_exit_codes_they_state(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    block = block_after("Ecosystem analyses and the CI gate:")
+    assert [code for _, code in examples(block)] == [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0]
+    assert run_examples(block, tmp_path) == 15
+
+
+def test_the_snapshot_building_commands_run_on_the_examples_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_sample: Path
+) -> None:
+    """The ingest examples read examples/; the crawl examples, written for the live Hub, run against the
+    tests' Hub-shaped server (the Hub is out of reach here) serving the test copy of the Hub sample."""
+    monkeypatch.chdir(REPO)
+    block = block_after("Building snapshots:")
+    with HubServer(HubData.from_directory(hub_sample)) as server:
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        assert run_examples(block, tmp_path / "out") == 8
 
 
 def test_the_tree_examples_are_what_an_80_column_terminal_shows() -> None:
@@ -71,3 +125,4 @@ def test_the_local_example_builds_its_input_and_shows_a_local_path_and_a_broken_
                           text=True, check=True)
     assert "local_path" in done.stdout and "/content/outputs/checkpoint-500" in done.stdout
     assert "problems: 1" in done.stdout and "not valid YAML" in done.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["outputs"], "the demo writes into outputs/ only"

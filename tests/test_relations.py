@@ -25,7 +25,7 @@ from ptmgraph.relations import RULE_TABLE, Confidence, EdgeEvidence, RelationRul
 from ptmgraph.sources.local import LocalReposSource
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-LOCAL_REPOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "local-repos"
+LOCAL_REPOS = Path(__file__).resolve().parent / "data" / "local-repos"
 
 # The rule as README states it, top to bottom (first match wins): rule -> relation it gives.
 RULES = [
@@ -213,7 +213,6 @@ def test_the_copied_quantizer_card_keeps_both_pieces_of_evidence() -> None:
 
 def test_a_config_only_parent_from_a_local_repo() -> None:
     repo = LOCAL_REPOS / "sentence-transformers" / "all-MiniLM-L6-v2"
-    assert (repo / "config.json").is_file(), f"shared local repo missing at {repo}"
     # Its card declares no base; config.json's _name_or_path names the model it was trained from.
     # A parent from config.json alone: medium. Its weights were left out of the copy, so the default
     # finetune rests on no weights: medium.

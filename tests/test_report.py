@@ -46,6 +46,7 @@ def check_figures(directory: Path, markdown: str) -> list[str]:
     return targets
 
 
+@pytest.mark.slow
 def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph, hub_sample: Path) -> None:
     out = tmp_path / "report"
     result = CliRunner().invoke(app, ["report", "--out", str(out)], catch_exceptions=False)

@@ -179,6 +179,7 @@ def _save_worker(target: str, tag: str, start_at: float) -> str:
     return "ok"
 
 
+@pytest.mark.slow
 def test_six_processes_saving_one_directory_at_once_all_succeed(tmp_path: Path) -> None:
     target = tmp_path / "snap"
     snapshot.save(tiny(1, "first"), target)

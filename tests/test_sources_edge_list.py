@@ -12,8 +12,6 @@ from ptmgraph.assemble import assemble
 from ptmgraph.records import EvidenceKind, Relation
 from ptmgraph.sources import EdgeListSource, HubRecordsSource, SourceError, open_source
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
@@ -158,7 +156,7 @@ def test_a_parquet_edge_list_with_list_cells(tmp_path: Path) -> None:
         EdgeListSource(garbage).harvest()
 
 
-def test_open_source_tells_edge_lists_from_hub_records(tmp_path: Path) -> None:
+def test_open_source_tells_edge_lists_from_hub_records(tmp_path: Path, hub_sample: Path) -> None:
     csv = write(tmp_path / "lineage.csv", "model,base\na/b,c/d\n")
     assert isinstance(open_source(csv), EdgeListSource)
     assert isinstance(open_source(write(tmp_path / "l.tsv", "child\tbase\n")), EdgeListSource)
@@ -167,8 +165,6 @@ def test_open_source_tells_edge_lists_from_hub_records(tmp_path: Path) -> None:
     pl.DataFrame({"child": ["a/b"], "parent": ["c/d"]}).write_parquet(edges_pq)
     assert isinstance(open_source(edges_pq), EdgeListSource)
 
-    hub_sample = SHARED_DATA / "hub-sample"
-    assert (hub_sample / "models.jsonl").is_file(), f"shared Hub sample missing at {hub_sample}"
     records_pq = tmp_path / "crawl.parquet"
     with (hub_sample / "models.jsonl").open(encoding="utf-8") as handle:
         rows = [json.loads(next(handle)) for _ in range(5)]

@@ -14,18 +14,9 @@ from ptmgraph.assemble import assemble
 from ptmgraph.sources import HubRecordsSource, LocalReposSource, SourceError, open_source
 from ptmgraph.sources import local as local_module
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_BASE = "nreimers/MiniLM-L6-H384-uncased"
 REV = "c9745ed1d9f207416be6d2e6f8de32d1f16199bf"
-
-
-@pytest.fixture(scope="module")
-def local_repos() -> Path:
-    """The shared folder of local repos; its absence is a failure, never a skip."""
-    folder = SHARED_DATA / "local-repos"
-    assert (folder / MINILM_ID / "config.json").is_file(), f"shared local repos missing at {folder}"
-    return folder
 
 
 def write(path: Path, text: str) -> Path:
@@ -53,7 +44,7 @@ def edges_of(path: Path, **kwargs: object) -> pl.DataFrame:
     return assemble(LocalReposSource(path, **kwargs).harvest()).edges  # type: ignore[arg-type]
 
 
-# --- the shared repo -------------------------------------------------------------------------------
+# --- the local repo of tests/data -------------------------------------------------------------------------------
 
 
 def test_ingesting_a_folder_of_repos_gives_the_record_and_its_config_edge(local_repos: Path) -> None:
@@ -69,7 +60,7 @@ def test_ingesting_a_folder_of_repos_gives_the_record_and_its_config_edge(local_
     assert record.library == "sentence-transformers"
     assert "ms_marco" in record.datasets
     assert {"README.md", "config.json", "1_Pooling/config.json"} <= set(record.files)
-    assert record.weight_formats == []  # the weights were left out of the shared copy
+    assert record.weight_formats == []  # the weights were left out of the copy
     (edge,) = snap.edges.to_dicts()
     assert (edge["base"], edge["child"]) == (MINILM_BASE, MINILM_ID)
     (evidence,) = snap.evidence.to_dicts()
@@ -253,9 +244,7 @@ def test_unusable_paths_raise_one_line_errors_naming_the_path(tmp_path: Path) ->
 # --- open_source on directories and Hub-record files ----------------------------------------------
 
 
-def test_open_source_recognises_hub_record_folders_and_files(tmp_path: Path) -> None:
-    hub_sample = SHARED_DATA / "hub-sample"
-    assert (hub_sample / "models.jsonl").is_file(), f"shared Hub sample missing at {hub_sample}"
+def test_open_source_recognises_hub_record_folders_and_files(tmp_path: Path, hub_sample: Path) -> None:
     source = open_source(hub_sample)
     assert isinstance(source, HubRecordsSource)
     assert (source.models, source.readmes, source.tree) == (

@@ -8,6 +8,7 @@ from itertools import pairwise
 
 import networkx as nx
 import polars as pl
+import pytest
 from test_index import random_snapshot
 
 from analyses import ancestry, impact, stats
@@ -176,6 +177,7 @@ def lineage_graph(graph: nx.DiGraph) -> LineageGraph:
     return LineageGraph(Snapshot(models=models, edges=edges, **empty))
 
 
+@pytest.mark.slow
 def test_a_200000_long_chain_answers_ancestry_and_impact_in_linear_memory() -> None:
     n = 200_000
     ids = [f"o/m{i}" for i in range(n)]

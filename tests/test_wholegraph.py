@@ -125,6 +125,7 @@ def random_graph(rng: random.Random) -> nx.DiGraph:
     return shuffled
 
 
+@pytest.mark.slow
 def test_whole_graph_passes_equal_networkx_on_seeded_random_graphs() -> None:
     rng = random.Random(20)
     for _ in range(300):
@@ -309,6 +310,7 @@ def stale_snapshot(rng: random.Random) -> LineageGraph:
                                 files=pl.concat([snap.files.head(0), files], how="diagonal_relaxed")))
 
 
+@pytest.mark.slow
 def test_stale_ancestors_of_every_model_are_the_rows_of_each_model_on_random_snapshots() -> None:
     from analyses import stale_ancestors
 
