@@ -11,7 +11,8 @@ Written, gzip-compressed with a fixed timestamp so that a rebuild of the same in
   each card holds the real front matter's keys, with the values of the keys that state facts (ids, licences,
   tags, datasets, names) and ``null`` for the rest (widgets, prompts, evaluation tables), then the one-line
   quotes the bundled snapshot already keeps as ``card_text`` evidence (an "Original model: <link>" line, at
-  most 200 characters), which are metadata.
+  most 200 characters; the ``- model:`` lines of a quoted mergekit configuration, in a fenced block),
+  which are metadata.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 import polars as pl
 import yaml
+
+from ptmgraph import snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 QUOTE_CHARS = 200  # extract._PHRASE_CHARS: what a card_text quote keeps of its line
@@ -45,7 +48,7 @@ def front_matter(text: str) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def written_card(model_id: str, readme: str, quotes: dict[str, list[str]]) -> str:
+def written_card(model_id: str, readme: str, quotes: dict[str, list[str]], merges: dict[str, list[str]]) -> str:
     meta = front_matter(readme)
     parts = []
     if meta is not None:
@@ -53,6 +56,9 @@ def written_card(model_id: str, readme: str, quotes: dict[str, list[str]]) -> st
         parts.append("---\n" + yaml.safe_dump(kept, sort_keys=False, allow_unicode=True) + "---\n")
     parts.append(f"# {model_id}\n\nA card written for ptmgraph's tests from the facts of this model's card.\n")
     parts.extend(f"\n{quote}\n" for quote in quotes.get(model_id.lower(), []))
+    if model_id.lower() in merges:  # the lines of a quoted mergekit configuration, in a block of their own
+        lines = "".join(f"  {line}\n" for line in merges[model_id.lower()])
+        parts.append(f"\n```yaml\nmodels:\n{lines}merge_method: slerp\n```\n")
     return "".join(parts)
 
 
@@ -66,7 +72,7 @@ def main() -> None:
     TARGET.mkdir(parents=True, exist_ok=True)
     for name in ("models.jsonl", "model_tree.jsonl"):
         write_gzip(TARGET / f"{name}.gz", (sample / name).read_bytes())
-    bundled = REPO / "ptmgraph" / "data" / "hub-sample"
+    bundled = snapshot.current_files(REPO / "ptmgraph" / "data" / "hub-sample")
     from_text = (pl.col("kind") == "card_text") & (pl.col("field") == "README.md:text")
     evidence = pl.read_parquet(bundled / "evidence.parquet").filter(from_text).select("child", "raw", "quote")
     dangling = pl.read_parquet(bundled / "dangling.parquet").filter(from_text).select("child", "raw")
@@ -76,12 +82,20 @@ def main() -> None:
         # A dangling reference keeps no quote: its line is written in one of the phrasings the cards use.
         line = f"Quantized version of {raw}" if quote is None or raw not in quote else quote
         quotes.setdefault(child.lower(), []).append(line + (" ..." if len(line) >= QUOTE_CHARS else ""))
+    merges: dict[str, list[str]] = {}
+    from_merge = (pl.col("kind") == "card_text") & (pl.col("field") == "README.md:mergekit")
+    for child, quote in pl.read_parquet(bundled / "evidence.parquet").filter(from_merge).select(
+            "child", "quote").sort("child", "quote").iter_rows():
+        merges.setdefault(child.lower(), []).append(quote)
+    for child, raw in pl.read_parquet(bundled / "dangling.parquet").filter(from_merge).select(
+            "child", "raw").sort("child", "raw").iter_rows():  # outweighed: no quote is kept, the line is rewritten
+        merges.setdefault(child.lower(), []).append(f"- model: {raw}")
     rows = []
     with (sample / "readmes.jsonl").open(encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
             text = row.get("readme")
-            card = written_card(row["id"], text, quotes) if isinstance(text, str) else text
+            card = written_card(row["id"], text, quotes, merges) if isinstance(text, str) else text
             rows.append(json.dumps({"id": row["id"], "readme": card}, ensure_ascii=False) + "\n")
     write_gzip(TARGET / "cards.jsonl.gz", "".join(rows).encode("utf-8"))
 

@@ -61,12 +61,13 @@ def test_the_local_repo_copy_gives_the_real_repos_record_and_edge(shared_data: P
         models = snap.models.drop("source").to_dicts()
         for model in models:  # the copy leaves out the repo's .gitattributes, which would apply to ours
             model["files"] = [name for name in model["files"] or [] if name != ".gitattributes"]
-        return models, snap.edges.select("base", "child", "relation", "relation_rule", "confidence").rows()
+        return models, snap.edges.select(
+            "base", "child", "relation", "relation_rule", "parent_confidence", "relation_confidence").rows()
 
     real_models, real_edges = ingested(shared_data / "local-repos")
     copy_models, copy_edges = ingested(TEST_DATA / "local-repos")
     assert copy_edges == real_edges == [("nreimers/MiniLM-L6-H384-uncased", "sentence-transformers/all-MiniLM-L6-v2",
-                                         "finetune", "default_finetune", "medium")]
+                                         "finetune", "default_finetune", "medium", "medium")]
     assert copy_models == real_models
 
 
