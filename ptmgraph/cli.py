@@ -226,6 +226,31 @@ def info(
 
 
 
+@query_command()
+def why(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="The derived model (ORG/NAME or a Hub URL).")],
+    ancestor: Annotated[str, typer.Argument(metavar="ANCESTOR", help="The ancestor it may derive from.")],
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    max_paths: Annotated[
+        int, typer.Option("--max-paths", min=1, metavar="N", help="List at most this many paths (merges multiply "
+                          "them).")
+    ] = 20,
+    csv_raw: CsvRawOption = False,
+    query: Query = ANY_EDGE,
+) -> None:
+    """Every path by which MODEL derives from ANCESTOR, hop by hop with each edge's relation and evidence;
+    exit 1 when there is none."""
+    import analyses
+    from ptmgraph.formats import views
+
+    with user_errors():
+        result = analyses.why(query.load(snapshot), model, ancestor, max_paths=max_paths)
+        emit(result, fmt, 0, lambda: views.show_why(screen, result), csv_raw=csv_raw)
+    if not result.summary["paths"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def search(
     text: Annotated[str, typer.Argument(metavar="TEXT", help="Part of an id, an author, or a Hub tag.")],

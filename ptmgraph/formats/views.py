@@ -126,7 +126,7 @@ def lineage_tree(
 
     count = tree_line_count(lg.compact, model, found, direction=direction, relations=relations or None)
     lines, left_out = render_tree(lg, walk, width=width, columns=columns, limit=limit, marker=root_mark,
-                                  line_count=count)
+                                  line_count=count, direction=direction)
     shown += lines
     if left_out:
         shown.append(prose(f"{left_out:,} more lines; --limit 0 shows all, --depth N fewer levels, --flat a table",
@@ -182,3 +182,62 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
         if table.height:
             print_lines(console, frame_table(table, title=name.replace("_", " "), width=width))
 
+
+
+def why_lines(result: AnalysisResult) -> list[StyledLine]:
+    """The paths of a ``why`` result as one tree, in the style of ``npm explain``: MODEL on top, each
+    line a base of the line above with the edge's relation (:func:`ptmgraph.formats.tree.relation_label`)
+    and confidence, and under it, indented, the edge's evidence. Paths that share their first hops share
+    their lines; each ends at the ancestor."""
+    from ptmgraph.formats.tree import RELATION_STYLES, relation_label
+
+    s = result.summary
+    if not s["paths"]:
+        return [prose(printable(f"{s['model']} does not derive from {s['ancestor']}: no path in this snapshot"))]
+    hops = f", the shortest {_plural(s['shortest'], 'hop')}" if s["paths"] > 1 else f", {_plural(s['shortest'], 'hop')}"
+    cut = " (more exist: --max-paths N lists more)" if s["paths_truncated"] else ""
+    lines = [prose(printable(f"{result.title}: {_plural(s['paths'], 'path')}{hops}{cut}")),
+             StyledLine(((printable(s["model"]), "bold"),), wraps=False)]
+    # a trie of the paths from MODEL: the key of a line is the bases above it and its own
+    tree: dict[tuple[str, ...], dict[str, object]] = {}
+    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
+    for rows in result.rows.partition_by("path", maintain_order=True):
+        key: tuple[str, ...] = ()
+        for hop in rows.sort("hop").iter_rows(named=True):
+            below = (*key, hop["base"])
+            if below not in tree:
+                tree[below] = hop
+                children.setdefault(key, []).append(below)
+                children[below] = []
+            key = below
+
+    def walk(key: tuple[str, ...], trunk: str) -> None:
+        kids = children[key]
+        for i, kid in enumerate(kids):
+            last = i == len(kids) - 1
+            hop = tree[kid]
+            relation = str(hop["relation"] or "unknown")
+            pieces = [(trunk + ("└── " if last else "├── "), "dim"), (printable(str(hop["base"])), ""),
+                      ("  ", ""), (printable(relation_label(relation, "ancestors")), RELATION_STYLES.get(relation, ""))]
+            if hop["confidence"]:
+                pieces.append((printable(f", {hop['confidence']} confidence"), "dim"))
+            lines.append(StyledLine(tuple(pieces), wraps=False))
+            inner = trunk + ("    " if last else "│   ")
+            evidence = list(hop["evidence"] or []) or ["no evidence recorded"]  # type: ignore[call-overload]
+            for item in evidence:
+                lines.append(StyledLine(((inner + "  ", "dim"), (printable(f"evidence: {item}"), "dim")), wraps=False))
+            walk(kid, inner)
+
+    walk((), "")
+    return lines
+
+
+def show_why(screen: Screen, result: AnalysisResult) -> None:
+    """:func:`why_lines` on standard output (plain output without rich's console)."""
+    lines = why_lines(result)
+    if screen.plain:
+        screen.write(plain_text(lines, screen.width))
+    else:
+        from ptmgraph.formats.console import print_styled
+
+        print_styled(screen.console, lines)
