@@ -42,6 +42,7 @@ QUERIES: list[tuple[list[str], int]] = [
     (["stale", "TheBloke/Llama-2-7B-Chat-GGML"], 0),
     (["risk", "-c", LLAMA], 1),
     (["check", "TheBloke/Llama-2-7B-Chat-GGML"], 1),
+    (["why", DEPTH3, "google/gemma-7b"], 0),
 ]
 
 
@@ -151,10 +152,11 @@ def test_a_model_with_two_parents_in_the_tree_is_marked_the_second_time(hub_samp
 def test_tree_columns_are_chosen_and_the_last_drops_first_when_narrow() -> None:
     wide, _ = invoke(["impact", LLAMA, "--depth", "1", "--limit", "3", "--columns", "downloads,relation"], 200)
     first = next(line for line in wide.splitlines() if TREE_BRANCH.match(line))
-    assert re.search(r"  ↓\S+  (finetune|adapter|quantized|merge)$", first), first
+    assert re.search(r"  ↓\S+  (finetune|adapter|quantized|merge) of ↑$", first), first
     narrow, _ = invoke(["ancestry", DEPTH3, "--columns", "relation,downloads,license,created"], 60)
     deepest = next(line for line in narrow.splitlines() if TREE_BRANCH.match(line) and "google/gemma-7b" in line)
-    assert "finetune" in deepest and "2024-02-08" not in deepest and all(cell_len(x) <= 60 for x in narrow.splitlines())
+    assert "base of ↑ (finetune)" in deepest and "2024-02-08" not in deepest
+    assert all(cell_len(x) <= 60 for x in narrow.splitlines())
     bad = runner.invoke(app, ["impact", LLAMA, "--columns", "relation,colour"])
     assert bad.exit_code == 2 and "colour" in bad.stderr and "relation" in bad.stderr
 

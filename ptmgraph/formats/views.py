@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ptmgraph.formats.lines import StyledLine, plain_text, printable, prose
+from ptmgraph.formats.lines import StyledLine, folded, plain_text, printable, prose
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
@@ -184,11 +184,13 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
 
 
 
-def why_lines(result: AnalysisResult) -> list[StyledLine]:
+def why_lines(result: AnalysisResult, width: int) -> list[StyledLine]:
     """The paths of a ``why`` result as one tree, in the style of ``npm explain``: MODEL on top, each
     line a base of the line above with the edge's relation (:func:`ptmgraph.formats.tree.relation_label`)
-    and confidence, and under it, indented, the edge's evidence. Paths that share their first hops share
-    their lines; each ends at the ancestor."""
+    and confidence, and under it, indented, the edge's evidence (folded to ``width``). Paths that share
+    their first hops share their lines; each ends at the ancestor."""
+    from rich.cells import cell_len
+
     from ptmgraph.formats.tree import RELATION_STYLES, relation_label
 
     s = result.summary
@@ -217,15 +219,25 @@ def why_lines(result: AnalysisResult) -> list[StyledLine]:
             last = i == len(kids) - 1
             hop = tree[kid]
             relation = str(hop["relation"] or "unknown")
-            pieces = [(trunk + ("└── " if last else "├── "), "dim"), (printable(str(hop["base"])), ""),
-                      ("  ", ""), (printable(relation_label(relation, "ancestors")), RELATION_STYLES.get(relation, ""))]
-            if hop["confidence"]:
-                pieces.append((printable(f", {hop['confidence']} confidence"), "dim"))
-            lines.append(StyledLine(tuple(pieces), wraps=False))
+            head = [(trunk + ("└── " if last else "├── "), "dim"), (printable(str(hop["base"])), "")]
+            label = (printable(relation_label(relation, "ancestors")), RELATION_STYLES.get(relation, ""))
+            confidence = (printable(f", {hop['confidence']} confidence"), "dim") if hop["confidence"] else ("", "")
             inner = trunk + ("    " if last else "│   ")
+            used = sum(cell_len(text) for text, _ in head) + 2
+            # the relation is the answer: never dropped; too wide for the line, it goes on the next one
+            if used + cell_len(label[0]) + cell_len(confidence[0]) <= width:
+                lines.append(StyledLine((*head, ("  ", ""), label, confidence), wraps=False))
+            elif used + cell_len(label[0]) <= width:
+                lines.append(StyledLine((*head, ("  ", ""), label), wraps=False))
+            else:
+                lines.append(StyledLine(tuple(head), wraps=False))
+                lines.append(StyledLine(((inner + "  ", "dim"), label), wraps=False))
             evidence = list(hop["evidence"] or []) or ["no evidence recorded"]  # type: ignore[call-overload]
             for item in evidence:
-                lines.append(StyledLine(((inner + "  ", "dim"), (printable(f"evidence: {item}"), "dim")), wraps=False))
+                indent = inner + "  "
+                for part in folded(printable(f"evidence: {item}"), max(20, width - cell_len(indent))):
+                    lines.append(StyledLine(((indent, "dim"), (part.rstrip(), "dim")), wraps=False))
+                    indent = inner + "    "
             walk(kid, inner)
 
     walk((), "")
@@ -234,7 +246,7 @@ def why_lines(result: AnalysisResult) -> list[StyledLine]:
 
 def show_why(screen: Screen, result: AnalysisResult) -> None:
     """:func:`why_lines` on standard output (plain output without rich's console)."""
-    lines = why_lines(result)
+    lines = why_lines(result, screen.width if screen.plain else screen.console.width)
     if screen.plain:
         screen.write(plain_text(lines, screen.width))
     else:
