@@ -114,6 +114,20 @@ ColumnsOption = Annotated[
 ]
 
 
+ANSWER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "licenses": ("verdict", "base_license", "license"),
+    "risk": ("dependency", "risk"),
+    "check": ("severity", "finding", "ancestor"),
+    "dangling": ("reason",),
+    "audit-relations": ("kind",),
+    "stale": ("ancestor", "reason"),
+    "reach": ("reach",),
+}
+"""The columns that answer each command's question, most important first: a table too wide for the
+terminal drops its other columns before these (never its first column either; see
+:func:`ptmgraph.formats.console.drop_order`). Declared here only."""
+
+
 def query_command(name: str | None = None) -> Callable[[Callable[..., None]], Any]:
     """``app.command`` for a command that queries the lineage graph. It gets the query options, declared
     once (:data:`ConfidenceOption`), right after its ``--snapshot``; the command receives them as one
@@ -320,7 +334,7 @@ def dangling(
     with user_errors():
         result = analyses.dangling(load(snapshot), reason=reason.value if reason else None)
         columns = ["id", "reason", "raw", "field", "source"]
-        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw, answer=ANSWER_COLUMNS["dangling"])
 
 
 @app.command()
@@ -351,7 +365,8 @@ def audit_relations(
     with user_errors():
         result = analyses.audit_relations(query.load(snapshot))
 
-        emit_table(result, fmt, limit, ["id", "kind", "downloads"], csv_raw=csv_raw)
+        emit_table(result, fmt, limit, ["id", "kind", "downloads"], csv_raw=csv_raw,
+                   answer=ANSWER_COLUMNS["audit-relations"])
 
 
 @query_command()
@@ -368,7 +383,7 @@ def licenses(
     with user_errors():
         result = analyses.license_drift(query.load(snapshot))
         columns = ["id", "base", "base_license", "license", "verdict"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["licenses"])
 
 
 @query_command()
@@ -411,7 +426,7 @@ def reach_command(
         result = analyses.reach_ranking(query.load(snapshot, READS["reach"]), by=by.value, top=top)
         columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads",
                    "downloads_unknown"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["reach"])
 
 
 @query_command()
@@ -430,7 +445,7 @@ def stale(
         lg = query.load(snapshot, None if model else READS["stale"])
         result = analyses.stale_ancestors(lg, model)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["stale"])
 
 
 CompromisedOption = Annotated[
@@ -469,7 +484,7 @@ def risk(
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["risk"])
     if result.rows.height:
         raise typer.Exit(1)
 
@@ -572,7 +587,7 @@ def check(
             columns.insert(1, "waived")
         if len(result.summary["models"]) > 1:
             columns.insert(0, "id")
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["check"])
     if result.summary["failed"]:
         raise typer.Exit(1)
 

@@ -185,14 +185,16 @@ def emit(
 
 def emit_table(
     result: AnalysisResult, fmt: OutputFormat | FindingsFormat, limit: int, columns: list[str], *,
-    csv_raw: bool = False,
+    csv_raw: bool = False, answer: tuple[str, ...] = (),
 ) -> None:
-    """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
+    """:func:`emit`, the table showing ``columns`` of the main table in that order; on a narrow terminal
+    the rightmost drop first, except the first and the ``answer`` columns, which drop last
+    (:func:`ptmgraph.formats.console.drop_order`)."""
 
     def table() -> None:
         from ptmgraph.formats.console import print_result
 
-        print_result(out(), result, limit=limit, columns=columns)
+        print_result(out(), result, limit=limit, columns=columns, answer=answer)
 
     emit(result, fmt, limit, table, csv_raw=csv_raw)
 

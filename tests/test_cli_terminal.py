@@ -249,3 +249,29 @@ def test_a_closed_pipe_exits_quietly() -> None:
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
     assert len(done.stdout.splitlines()) == 2 and "Traceback" not in done.stderr and "error" not in done.stderr
     assert done.returncode in (0, 141)
+
+
+def header_of(text: str, first: str) -> list[str]:
+    """The column names of the main table: the first line that starts with the column ``first``."""
+    return next(line.split() for line in text.splitlines() if line.split()[:1] == [first])
+
+
+def test_a_narrow_terminal_keeps_the_column_that_answers_the_question() -> None:
+    # licenses: the verdict, then the two licences; the base model id is what drops
+    text, code = invoke(["licenses", "--limit", "5"], 80)
+    assert code == 0
+    assert header_of(text, "id") == ["id", "base_license", "license", "verdict"]
+    assert "not shown at this width: base " in text
+    rows = [line for line in text.splitlines() if line.rstrip().endswith(("likely_violation", "missing", "unclear",
+                                                                          "allowed"))]
+    assert len(rows) >= 4
+    # risk: whether the weights load at run time (dependency) stays; the depth and path are secondary
+    text, code = invoke(["risk", "-c", LLAMA, "--limit", "5"], 80)
+    assert code == 1 and "dependency" in header_of(text, "id")
+    # the same at 60 columns: the id and the answer, the rest dropped and named
+    text, _ = invoke(["risk", "-c", LLAMA, "--limit", "5"], 60)
+    assert "dependency" in header_of(text, "id") and "relation_path" not in header_of(text, "id")
+    # check: severity, finding and ancestor; the detail drops
+    text, _ = invoke(["check", "TheBloke/Llama-2-7B-Chat-GGML"], 80)
+    assert header_of(text, "severity")[:3] == ["severity", "finding", "ancestor"]
+    assert "not shown at this width: detail" in text
