@@ -10,6 +10,7 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -459,6 +460,30 @@ FromFileOption = Annotated[
 ]
 
 
+class DependencyChoice(str, Enum):
+    runtime_code = "runtime_code"
+    runtime = "runtime"
+    inherited = "inherited"
+
+
+class RiskSort(str, Enum):
+    downloads = "downloads"
+    depth = "depth"
+    id = "id"
+
+
+def iso_date(option: str, value: str | None) -> datetime | None:
+    """``value`` of ``option`` as an aware datetime (a day is its midnight; no zone: UTC); exit 2 if it is
+    not an ISO date."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"{option}: not an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM): {value!r}", 2)
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 @query_command()
 def risk(
     compromised: CompromisedOption = None,
@@ -467,6 +492,24 @@ def risk(
         bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences, "
                      "files the Hub's scan calls unsafe.")
     ] = False,
+    dependency: Annotated[
+        list[DependencyChoice] | None,
+        typer.Option("--dependency", metavar="KIND", show_default=False,
+                     help="Only affected models of this dependency kind: runtime_code, runtime, inherited "
+                     "(repeatable)."),
+    ] = None,
+    created_after: Annotated[
+        str | None, typer.Option("--created-after", metavar="DATE", show_default=False,
+                                 help="Only affected models created on or after this day (ISO, YYYY-MM-DD).")
+    ] = None,
+    created_before: Annotated[
+        str | None, typer.Option("--created-before", metavar="DATE", show_default=False,
+                                 help="Only affected models created before this day (ISO, YYYY-MM-DD).")
+    ] = None,
+    sort: Annotated[
+        RiskSort, typer.Option("--sort", metavar="downloads|depth|id",
+                               help="Row order: most downloaded, nearest, or by id.")
+    ] = RiskSort.downloads,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
@@ -475,13 +518,21 @@ def risk(
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
     import analyses
 
+    after = iso_date("--created-after", created_after)
+    before = iso_date("--created-before", created_before)
+    if after is not None and before is not None and after >= before:
+        fail(f"--created-after {created_after} is not before --created-before {created_before}", 2)
     named = model_ids(compromised, from_file, required=False)
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
         result = analyses.risk(query.load(snapshot, READS["risk"]), named,
-                               data_risks=analyses.DATA_RISKS if data_risks else ())
+                               data_risks=analyses.DATA_RISKS if data_risks else (),
+                               dependencies=[d.value for d in dependency or ()], created_after=after,
+                               created_before=before, sort=sort.value)
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
+        if after is not None or before is not None:  # the window's answer: when each was made
+            columns.append("created_at")
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]
         emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["risk"])

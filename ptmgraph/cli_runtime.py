@@ -259,7 +259,7 @@ READS: dict[str, dict[str, list[str]]] = {
               "dangling": ["reason"], "problems": ["model"]},
     "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
               "dangling": ["child", "raw", "reason"], "files": ["model", "path", "part", "last_commit_date"]},
-    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"], "edges": ["loads_code"],
+    "risk": {"models": ["downloads", "license", "created_at", "has_record", "weight_formats"], "edges": ["loads_code"],
              "files": ["model", "path", "security_status", "security_detail"]},
 }
 """The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""
