@@ -39,6 +39,7 @@ from ptmgraph.cli_runtime import (
     screen,
     user_errors,
 )
+from ptmgraph.words import plural
 
 # Everything heavier than typer (polars, networkx, rich, the analyses) is imported inside the commands,
 # so that --help, --version and completion start in a fraction of the time (benchmarks/bench_cli_start.py).
@@ -268,13 +269,13 @@ def why(
 
 @app.command()
 def search(
-    text: Annotated[str, typer.Argument(metavar="TEXT", help="Part of an id, an author, or a Hub tag.")],
+    text: Annotated[str, typer.Argument(metavar="QUERY", help="Part of an id, an author, or a Hub tag.")],
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 20,
     csv_raw: CsvRawOption = False,
 ) -> None:
-    """Models whose id contains TEXT, whose author is TEXT or that carry the tag TEXT, most downloaded first."""
+    """Models whose id contains QUERY, whose author is QUERY or that carry the tag QUERY, most downloaded first."""
     import analyses
 
     if not text.strip():
@@ -432,7 +433,9 @@ def reach_command(
 
 @query_command()
 def stale(
-    model: Annotated[str | None, typer.Argument(help="Model id (default: every model).", show_default=False)] = None,
+    model: Annotated[
+        str | None, typer.Argument(metavar="MODEL", help="Model id (default: every model).", show_default=False)
+    ] = None,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
@@ -451,7 +454,8 @@ def stale(
 
 CompromisedOption = Annotated[
     list[str] | None,
-    typer.Option("--compromised", "-c", help="A model to treat as compromised (repeatable).", show_default=False),
+    typer.Option("--compromised", "-c", metavar="MODEL", help="A model to treat as compromised (repeatable).",
+                 show_default=False),
 ]
 FromFileOption = Annotated[
     Path | None,
@@ -630,7 +634,7 @@ def check(
             found = identities(result.rows)
             write(write_baseline, found)
             result = waive(result, fail_on=fail_on.value, ignore=ignores, baseline=[*accepted, *found])
-            _err().print(f"wrote {write_baseline}: {len(found)} findings", highlight=False, markup=False)
+            _err().print(f"wrote {write_baseline}: {plural(len(found), 'finding')}", highlight=False, markup=False)
         for unmatched in result.summary["unmatched_ignores"]:
             _err().print(f"ptmgraph: note: --ignore {unmatched} matched no finding", highlight=False, markup=False)
         columns = ["severity", "finding", "ancestor", "detail"]
@@ -645,7 +649,9 @@ def check(
 
 @query_command()
 def report(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Report directory to write.")
+    ] = Path("outputs/report"),
     top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
     snapshot: SnapshotOption = None,
     ignore: IgnoreOption = None,
@@ -665,7 +671,7 @@ def report(
             files = write_report(report, out_dir)
         except ReportError as e:
             fail(str(e))
-        _err().print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False,
+        _err().print(f"wrote {out_dir / files[0].name} and {plural(len(files) - 1, 'figure file')}", highlight=False,
                      markup=False)
 
 
@@ -741,11 +747,12 @@ def _write_export(
 @query_command()
 def export(
     model: Annotated[
-        str | None, typer.Argument(help="Model id (ORG/NAME or a Hub URL); none with --all.", show_default=False)
+        str | None, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL); none with --all.",
+                                   show_default=False)
     ] = None,
     out_file: Annotated[
         str | None,
-        typer.Option("--out", "-o", help="File to write, '-' for standard output "
+        typer.Option("--out", "-o", metavar="FILE", help="File to write, '-' for standard output "
                      "(default: outputs/DIRECTION-ORG__NAME.EXT)."),
     ] = None,
     show_ancestry: Annotated[bool, typer.Option("--ancestry", help="Draw where MODEL comes from.")] = False,
@@ -778,9 +785,10 @@ def export(
 
 @query_command()
 def explore(
-    model: Annotated[str, typer.Argument(help="Model id (ORG/NAME or a Hub URL).")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL).")],
     out_file: Annotated[
-        str | None, typer.Option("--out", "-o", help="HTML file to write (default: outputs/both-ORG__NAME.html).")
+        str | None, typer.Option("--out", "-o", metavar="FILE",
+                                 help="HTML file to write (default: outputs/both-ORG__NAME.html).")
     ] = None,
     max_nodes: MaxNodesOption = None,
     relation: RelationOption = None,
@@ -796,9 +804,14 @@ def explore(
 
 @app.command()
 def ingest(
-    sources: Annotated[list[Path], typer.Argument(help="Hub record files or folders, edge lists, model repos.")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
-    kind: Annotated[str | None, typer.Option(help="Force the input kind: hub-records, edge-list or local.")] = None,
+    sources: Annotated[
+        list[Path], typer.Argument(metavar="SOURCE", help="Hub record files or folders, edge lists, model repos.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Snapshot directory to write.")],
+    kind: Annotated[
+        str | None, typer.Option(metavar="hub-records|edge-list|local", show_default=False,
+                                 help="Force the input kind: hub-records, edge-list or local.")
+    ] = None,
 ) -> None:
     """Build a snapshot from files: Hub API records, READMEs, model trees, edge lists, local repos or the HF cache."""
     from ptmgraph import snapshot as snapshot_io
@@ -812,8 +825,8 @@ def ingest(
         snap = assemble_tables(tables, consume=True, text_lists=False)
         snapshot_io.save(snap, out_dir)
         _err().print(
-            f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "
-            f"{snap.dangling.height} dangling references, {snap.problems.height} problems",
+            f"wrote snapshot {out_dir}: {plural(snap.models.height, 'model')}, {plural(snap.edges.height, 'edge')}, "
+            f"{plural(snap.dangling.height, 'dangling reference')}, {plural(snap.problems.height, 'problem')}",
             highlight=False,
         )
 
@@ -824,14 +837,20 @@ _LONGEST_SECONDS = 30 * 24 * 3600
 
 @app.command()
 def crawl(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Snapshot directory to write.")],
     root: Annotated[
-        list[str] | None, typer.Option("--root", help="Crawl the descendants of this model (repeatable).")
+        list[str] | None, typer.Option("--root", metavar="MODEL", show_default=False,
+                                       help="Crawl the descendants of this model (repeatable).")
     ] = None,
-    author: Annotated[str | None, typer.Option(help="Bulk listing: models of this user or organisation.")] = None,
-    search: Annotated[str | None, typer.Option(help="Bulk listing: models whose id contains this text.")] = None,
+    author: Annotated[
+        str | None, typer.Option(metavar="ORG", help="Bulk listing: models of this user or organisation.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option(metavar="QUERY", help="Bulk listing: models whose id contains this text.")
+    ] = None,
     sort: Annotated[
-        str | None, typer.Option(help="Bulk listing order: downloads, likes, created_at, last_modified, ...")
+        str | None, typer.Option(metavar="FIELD",
+                                 help="Bulk listing order: downloads, likes, created_at, last_modified, ...")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Bulk listing: at most this many models.")] = None,
     max_depth: Annotated[
@@ -842,7 +861,8 @@ def crawl(
     ] = 100_000,
     endpoint: Annotated[
         str | None,
-        typer.Option(help="Hub URL (default: HF_ENDPOINT or huggingface.co); user:password@ in it is sent as Basic "
+        typer.Option(metavar="URL", help="Hub URL (default: HF_ENDPOINT or huggingface.co); user:password@ in it "
+                     "is sent as Basic "
                      "credentials to that host only."),
     ] = None,
     token_for_endpoint: Annotated[
@@ -851,12 +871,14 @@ def crawl(
     ] = False,
     state_dir: Annotated[
         Path | None,
-        typer.Option(help="Where progress is kept for resuming (default: OUT.crawl); a new or empty directory, or "
+        typer.Option(metavar="DIR", help="Where progress is kept for resuming (default: OUT.crawl); a new or empty "
+                     "directory, or "
                      "one a crawl made."),
     ] = None,
     fetch_files: Annotated[
         str,
-        typer.Option(help="auto: lineage files only of roots and bases that name no base; all: also every "
+        typer.Option(metavar="auto|all|never",
+                     help="auto: lineage files only of roots and bases that name no base; all: also every "
                      "adapter_config.json (a request each); never."),
     ] = "auto",
     check_bases: Annotated[
@@ -926,16 +948,19 @@ def crawl(
         )
         st = result.stats
         lines = [
-            f"wrote {'' if result.complete else 'a partial '}snapshot {out_dir}: {st['models']} models from "
-            f"{st['parents_listed']} listings; {st['requests']} HTTP requests ({st['retries_429']} rate-limited, "
-            f"{st['retries_5xx']} server errors, {st['retries_other']} timeouts or broken replies retried) in "
+            f"wrote {'' if result.complete else 'a partial '}snapshot {out_dir}: "
+            f"{plural(int(st['models']), 'model')} from "
+            f"{plural(int(st['parents_listed']), 'listing')}; {plural(int(st['requests']), 'HTTP request')} "
+            f"({st['retries_429']:,} rate-limited, {plural(int(st['retries_5xx']), 'server error')}, "
+            f"{plural(int(st['retries_other']), 'timeout or broken reply', 'timeouts or broken replies')} retried) in "
             f"{st['seconds']:.1f} s"
-            + (f"; file listings of {st['file_listings']} models with children" if file_commits else "")]
+            + (f"; file listings of {plural(int(st['file_listings']), 'model')} with children" if file_commits else "")]
         if result.state_kept and not keep_state and not st["truncated"]:
             lines.append(f"kept the state directory {result.state_dir}: it holds files the crawl did not write")
         partial = []
         if st["listings_failed"] or st["records_failed"]:
-            partial.append(f"{st['listings_failed']} listings and {st['records_failed']} records could not be read "
+            partial.append(f"{plural(int(st['listings_failed']), 'listing')} and "
+                           f"{plural(int(st['records_failed']), 'record')} could not be read "
                            f"in full (`ptmgraph problems --snapshot {out_dir}` says why)")
         if st["truncated"]:
             partial.append(f"stopped at --max-models {max_models}; the state directory {result.state_dir} is kept: "

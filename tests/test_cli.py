@@ -150,7 +150,7 @@ def test_export_draws_the_impact_as_svg_and_states_the_cap(tmp_path: Path) -> No
     assert result.exit_code == 0, result.stderr
     svg = target.read_text()
     assert svg.lstrip().startswith("<?xml") and "meta-llama/Llama-2-7b-chat-hf" in svg
-    assert "showing 60 of 1683 models" in result.stderr
+    assert "showing 60 of 1,683 models" in result.stderr
 
 
 def test_export_draws_the_ancestry_as_dot_with_every_ancestor(tmp_path: Path) -> None:

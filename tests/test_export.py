@@ -110,8 +110,8 @@ def test_impact_svg_is_capped_with_a_stated_rule_and_summary_nodes(sample_graph:
     assert drawn.shown == 100
     assert drawn.shown + drawn.hidden == drawn.total
     assert drawn.caption == (
-        f"showing 100 of {drawn.total} models: nearest first, then by downloads (unknown last), then by id; "
-        f"{drawn.hidden} hidden in '+N more' nodes"
+        f"showing 100 of {drawn.total:,} models: nearest first, then by downloads (unknown last), then by id; "
+        f"{drawn.hidden:,} hidden in '+N more' nodes"
     )
 
     out = tmp_path / "impact.svg"

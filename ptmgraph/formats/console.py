@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.result import AnalysisResult
+from ptmgraph.words import plural
 
 
 def _cell(value: Any) -> str:
@@ -147,7 +148,7 @@ def frame_table(
     total = frame.height if total is None else total
     dropped = [c for c in frame.columns if c not in columns]
     if limit > 0 and total > limit:
-        lines.append(Text(f"{limit} of {total:,} rows shown; --limit 0 shows all, --format csv exports them",
+        lines.append(Text(f"{limit:,} of {plural(total, 'row')} shown; --limit 0 shows all, --format csv exports them",
                           style="dim"))
     if dropped:
         lines.append(Text(f"not shown at this width: {', '.join(dropped)} (see --format csv or a wider terminal)",

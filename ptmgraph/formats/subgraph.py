@@ -26,6 +26,7 @@ import polars as pl
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import Relation
 from ptmgraph.result import AnalysisResult
+from ptmgraph.words import plural
 
 Direction = Literal["ancestry", "impact", "both", "snapshot"]
 NodeKind = Literal["focus", "model", "more"]
@@ -404,10 +405,11 @@ def snapshot_subgraph(
     if not total:
         caption = "no models in this snapshot"
     elif not hidden:
-        caption = f"showing all {total} models"
+        caption = f"showing all {plural(total, 'model')}" if total > 1 else "showing the 1 model"
     else:
-        caption = (f"showing {shown} of {total} models: edge by edge, the most downloaded first (unknown last), "
-                   f"then models without edges; {total - shown} hidden in a '+N more' node")
+        caption = (f"showing {shown:,} of {plural(total, 'model')}: edge by edge, the most downloaded first "
+                   "(unknown last), "
+                   f"then models without edges; {total - shown:,} hidden in a '+N more' node")
     return DrawnGraph(
         focus=None, direction="snapshot", nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
         hidden=total - shown, max_nodes=max_nodes, caption=caption,
@@ -453,9 +455,9 @@ def _caption(direction: Direction, shown: int, total: int, hidden: int, max_per_
     if total == 0:
         return f"no {kin} in this snapshot"
     if hidden == 0:
-        return f"showing all {total} models" if total > 1 else "showing the 1 model"
+        return f"showing all {plural(total, 'model')}" if total > 1 else "showing the 1 model"
     per_model = f"at most {max_per_depth} per depth; " if max_per_depth else ""
     return (
-        f"showing {shown} of {total} models: nearest first, then by downloads (unknown last), then by id; "
-        f"{per_model}{hidden} hidden in '+N more' nodes"
+        f"showing {shown:,} of {plural(total, 'model')}: nearest first, then by downloads (unknown last), then by id; "
+        f"{per_model}{hidden:,} hidden in '+N more' nodes"
     )

@@ -21,6 +21,7 @@ from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, rend
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
 from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
+from ptmgraph.words import plural as _plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
 TREE_NODE_COLUMNS = ["downloads", "likes", "license", "created_at", "has_record"]
 """The node attributes :mod:`ptmgraph.formats.tree` shows or reads (its columns, and whether a model
 has a record): a tree reads these columns of the models table and no others."""
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def lineage_summary(result: AnalysisResult) -> str:
@@ -129,8 +126,8 @@ def lineage_tree(
                                   line_count=count, direction=direction)
     shown += lines
     if left_out:
-        shown.append(prose(f"{left_out:,} more lines; --limit 0 shows all, --depth N fewer levels, --flat a table",
-                           "dim"))
+        shown.append(prose(f"{_plural(left_out, 'more line')}; --limit 0 shows all, --depth N fewer levels, "
+                           "--flat a table", "dim"))
     if columns:
         shown.append(prose(f"columns: {', '.join(columns)}; (*): shown above", "dim"))
     return shown
