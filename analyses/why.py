@@ -6,7 +6,8 @@ Definitions (*ancestor* as in :mod:`analyses.lineage`; the walk is :func:`ptmgra
   Merges can multiply paths: at most ``max_paths`` are listed (depth first from MODEL, parents in id
   order) and ``paths_truncated`` says when more exist.
 - one row per **hop** of each path: its ``path`` number (1, 2 ...), ``hop`` number (1 at MODEL's end),
-  ``child`` (the derived model), ``base``, the edge's ``relation`` and ``confidence``, and its
+  ``child`` (the derived model), ``base``, the edge's ``relation``, ``parent_confidence`` and
+  ``relation_confidence`` (README "Definitions"), and its
   ``evidence``: each item ``kind field (source)`` of the ``evidence`` table.
 """
 
@@ -26,7 +27,8 @@ _ROW_SCHEMA = {
     "child": pl.String(),
     "base": pl.String(),
     "relation": pl.String(),
-    "confidence": pl.String(),
+    "parent_confidence": pl.String(),
+    "relation_confidence": pl.String(),
     "evidence": pl.List(pl.String()),
 }
 
@@ -43,8 +45,8 @@ def why(lg: LineageGraph, model: str, ancestor: str, *, max_paths: int = 20) -> 
                          orient="row").unique()
     snap = lg.snapshot
     # the last edges row of a pair, as the graph keeps it (LineageGraph.edge)
-    edges = snap.edges.select("base", "child", "relation", "confidence").join(pairs, on=["base", "child"]).unique(
-        ["base", "child"], keep="last", maintain_order=True)
+    edges = snap.edges.select("base", "child", "relation", "parent_confidence", "relation_confidence").join(
+        pairs, on=["base", "child"]).unique(["base", "child"], keep="last", maintain_order=True)
     evidence = snap.evidence.select("base", "child", "kind", "field", "source").join(pairs, on=["base", "child"])
     items = evidence.group_by("base", "child", maintain_order=True).agg(
         pl.format("{} {} ({})", "kind", "field", "source").alias("evidence"))
@@ -53,7 +55,8 @@ def why(lg: LineageGraph, model: str, ancestor: str, *, max_paths: int = 20) -> 
     for number, hop, child, base in hops:
         edge = edge_of.get((base, child), {})
         rows.append({"path": number, "hop": hop, "child": child, "base": base, "relation": edge.get("relation"),
-                     "confidence": edge.get("confidence"), "evidence": edge.get("evidence") or []})
+                     "parent_confidence": edge.get("parent_confidence"),
+                     "relation_confidence": edge.get("relation_confidence"), "evidence": edge.get("evidence") or []})
     return AnalysisResult(
         title=f"Why {model} derives from {ancestor}",
         rows=pl.DataFrame(rows, schema=_ROW_SCHEMA),

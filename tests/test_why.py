@@ -69,10 +69,10 @@ def test_a_diamond_gives_two_paths_sharing_the_model_line(tmp_path: Path) -> Non
     tree = [line for line in out.splitlines()[1:] if "evidence:" not in line]
     assert tree == [
         "org/merged",
-        "├── org/left  base of ↑ (merge), high confidence",
-        "│   └── org/base  base of ↑ (finetune), high confidence",
-        "└── org/right  base of ↑ (merge), high confidence",
-        "    └── org/base  base of ↑ (adapter), high confidence",
+        "├── org/left  base of ↑ (merge), parent confidence high",
+        "│   └── org/base  base of ↑ (finetune), parent confidence high",
+        "└── org/right  base of ↑ (merge), parent confidence high",
+        "    └── org/base  base of ↑ (adapter), parent confidence high",
     ]
     assert "org/other" not in out  # a descendant of the ancestor that is no ancestor of the model
     code, out, _ = run("why", "org/merged", "org/base", "-s", str(snap), "--max-paths", "1", "-f", "csv")

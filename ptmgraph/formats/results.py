@@ -3,9 +3,10 @@ chosen with ``--format``.
 
 ``table`` is the terminal view: fitted tables and trees printed to the console (:mod:`~ptmgraph.formats.console`,
 :mod:`~ptmgraph.formats.views`); the command supplies it. Every other format is a *document*: a module
-with a function ``document(results, *, raw) -> Iterable[str]`` (:class:`DocumentFormat`) that gives the
-text for one result or several (one per model asked about), in pieces, line break at the end included.
-``raw`` keeps CSV cells as they are (``--csv-raw``); other formats ignore it. This module imports nothing
+with a function ``document(results, *, raw, paths) -> Iterable[str]`` (:class:`DocumentFormat`) that gives
+the text for one result or several (one per model asked about), in pieces, line break at the end included.
+``raw`` keeps CSV cells as they are (``--csv-raw``); ``paths`` adds the deferred columns
+(``relation_path``, ``--paths``); a format may ignore either. This module imports nothing
 heavy: each format's module is imported when it is used.
 """
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 class DocumentFormat(Protocol):
     """The interface of a document format's module."""
 
-    def document(self, results: list[AnalysisResult], *, raw: bool = False) -> Iterable[str]: ...
+    def document(self, results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> Iterable[str]: ...
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ RESULT_FORMATS: dict[str, ResultFormat] = {f.name: f for f in (
 """Every result format, by name."""
 
 
-def document(name: str, results: list[AnalysisResult], *, raw: bool = False) -> Iterable[str]:
+def document(name: str, results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> Iterable[str]:
     """The text of ``results`` in the document format called ``name`` (see the module docstring)."""
     fmt = RESULT_FORMATS[name]
     if fmt.module is None:
         raise ValueError(f"{name} is the terminal view, not a document format")
     writer: DocumentFormat = import_module(fmt.module)  # type: ignore[assignment]
-    return writer.document(results, raw=raw)
+    return writer.document(results, raw=raw, paths=paths)

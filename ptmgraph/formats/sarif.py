@@ -90,6 +90,6 @@ def sarif_log(results: list[AnalysisResult]) -> dict[str, Any]:
     }
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False) -> Iterable[str]:
+def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> Iterable[str]:
     """The result format's interface (:mod:`ptmgraph.formats.results`): the SARIF log, then a line break."""
     return [json.dumps(sarif_log(results), ensure_ascii=False, indent=2), "\n"]

@@ -162,10 +162,11 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
     width = console.width
     if parents.height:
         view = parents.select(
-            "id", "relation", pl.col("relation_rule").alias("decided by"), "confidence",
-            pl.col("evidence").list.join("\n"), "downloads",
+            "id", "relation", pl.col("relation_rule").alias("decided by"),
+            pl.col("parent_confidence").alias("parent conf."), pl.col("relation_confidence").alias("relation conf."),
+            "evidence", "downloads",
         )
-        print_lines(console, frame_table(view, title="parents", width=width))
+        print_lines(console, frame_table(view, title="parents", width=width, line_lists=frozenset({"evidence"})))
     kids = rows.filter(pl.col("direction") == "child")
     groups = kids.group_by("relation").len().sort(["len", "relation"], descending=[True, False])
     for relation, count in groups.iter_rows():
@@ -184,7 +185,7 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
 def why_lines(result: AnalysisResult, width: int) -> list[StyledLine]:
     """The paths of a ``why`` result as one tree, in the style of ``npm explain``: MODEL on top, each
     line a base of the line above with the edge's relation (:func:`ptmgraph.formats.tree.relation_label`)
-    and confidence, and under it, indented, the edge's evidence (folded to ``width``). Paths that share
+    and parent confidence, and under it, indented, the edge's evidence (folded to ``width``). Paths that share
     their first hops share their lines; each ends at the ancestor."""
     from rich.cells import cell_len
 
@@ -218,7 +219,8 @@ def why_lines(result: AnalysisResult, width: int) -> list[StyledLine]:
             relation = str(hop["relation"] or "unknown")
             head = [(trunk + ("└── " if last else "├── "), "dim"), (printable(str(hop["base"])), "")]
             label = (printable(relation_label(relation, "ancestors")), RELATION_STYLES.get(relation, ""))
-            confidence = (printable(f", {hop['confidence']} confidence"), "dim") if hop["confidence"] else ("", "")
+            confidence = (printable(f", parent confidence {hop['parent_confidence']}"), "dim") \
+                if hop["parent_confidence"] else ("", "")
             inner = trunk + ("    " if last else "│   ")
             used = sum(cell_len(text) for text, _ in head) + 2
             # the relation is the answer: never dropped; too wide for the line, it goes on the next one
