@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from analyses.report import build_report
     from analyses.risk import DATA_RISKS, risk
     from analyses.staleness import stale_ancestors
+    from analyses.why import why
     from ptmgraph.result import AnalysisResult
 
 _LAZY = {
@@ -50,7 +51,7 @@ _LAZY = {
 
 __getattr__ = lazy_attributes("analyses", _LAZY)
 
-_NAMED_LIKE_THEIR_MODULE = ("check", "completeness", "risk")
+_NAMED_LIKE_THEIR_MODULE = ("check", "completeness", "risk", "why")
 """Analyses that share their module's name. Importing ``analyses.risk`` binds the package attribute
 ``risk`` to the module; these attributes are properties of the package instead, so ``analyses.risk`` is
 always the function, whichever was imported first."""
@@ -96,4 +97,5 @@ __all__ = [
     "search",
     "stale_ancestors",
     "stats",
+    "why",
 ]

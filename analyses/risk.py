@@ -26,6 +26,11 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
   path from the source gives by the runtime rule (:func:`ptmgraph.relations.dependency`); the row shows
   the shortest path of that kind. The sources themselves are not rows (``tables["sources"]`` lists
   them with the count they affect).
+- **Filters** narrow the rows (and every total and table with them): ``dependencies`` keeps the rows of
+  those dependency kinds; ``created_after`` / ``created_before`` keep the affected models created in
+  that window, ``created_after`` <= ``created_at`` < ``created_before`` (a model with no creation date
+  is left out by a window). ``sort`` orders the rows: ``downloads`` (most first, the default),
+  ``depth`` (nearest first) or ``id``.
 - **Totals** count each affected model once: ``affected_models``, ``affected_downloads`` (the sum of
   their recorded 30-day download counts; models with no count add 0 and are counted apart).
 """
@@ -33,6 +38,7 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 import numpy as np
 import polars as pl
@@ -60,8 +66,16 @@ _ROW_SCHEMA = {
     "dependency": pl.String(),
     "downloads": pl.Int64(),
     "license": pl.String(),
+    "created_at": pl.Datetime("us", "UTC"),
     "has_record": pl.Boolean(),
 }
+
+SORTS: dict[str, tuple[list[str], list[bool]]] = {
+    "downloads": (["downloads", "id", "depth", "source", "risk"], [True, False, False, False, False]),
+    "depth": (["depth", "downloads", "id", "source", "risk"], [False, True, False, False, False]),
+    "id": (["id", "depth", "source", "risk"], [False, False, False, False]),
+}
+"""The orders of the rows (``sort``): the columns sorted by, and which descend (unknown counts last)."""
 
 
 def is_pickle_only(weight_formats: Iterable[str] | None) -> bool:
@@ -165,11 +179,20 @@ def risk(
     compromised: Iterable[str] = (),
     *,
     data_risks: Iterable[str] = (),
+    dependencies: Iterable[str] = (),
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    sort: str = "downloads",
 ) -> AnalysisResult:
     """Every model affected by the ``compromised`` models and by the sources of ``data_risks`` (a subset
-    of :data:`DATA_RISKS`), most downloaded first, with totals by risk and by source."""
+    of :data:`DATA_RISKS`), with totals by risk and by source; narrowed by the filters and in the
+    ``sort`` order of the module docstring."""
+    kinds = [str(k) for k in dependencies]
+    unknown = sorted(set(kinds) - {d.value for d in DEPENDENCY_ORDER}) + ([sort] if sort not in SORTS else [])
+    if unknown:
+        raise ValueError(f"unknown dependency kind or sort {unknown[0]!r}")
     graph = lg.compact
-    attributes = _by_position(lg, ["downloads", "license", "has_record"])
+    attributes = _by_position(lg, ["downloads", "license", "created_at", "has_record"])
     sources: list[tuple[str, str, str]] = [(lg.resolve(m), "compromised", "named by the user") for m in compromised]
     sources += data_risk_sources(lg, data_risks) if data_risks else []
     sources = list(dict.fromkeys(sources))
@@ -205,10 +228,24 @@ def risk(
     ], how="horizontal")
     by_source = named.with_columns(pl.Series("position", at), graph.ids.gather(at).alias("source"))
     frame = pairs.join(by_source.select("position", "source", "risk"), on="position").select(list(_ROW_SCHEMA)).cast(
-        _ROW_SCHEMA).sort(  # type: ignore[arg-type]
-        ["downloads", "id", "depth", "source", "risk"], descending=[True, False, False, False, False], nulls_last=True
-    )
-    reached = np.bincount(every.source, minlength=graph.nodes)[at] if len(at) else np.zeros(0, dtype=np.int64)
+        _ROW_SCHEMA)  # type: ignore[arg-type]
+    filters: list[str] = []
+    if kinds:
+        frame = frame.filter(pl.col("dependency").is_in(kinds))
+        filters.append("dependency " + " or ".join(kinds))
+    if created_after is not None:
+        frame = frame.filter(pl.col("created_at") >= created_after)
+        filters.append(f"created on or after {_day(created_after)}")
+    if created_before is not None:
+        frame = frame.filter(pl.col("created_at") < created_before)
+        filters.append(f"created before {_day(created_before)}")
+    order, descending = SORTS[sort]
+    frame = frame.sort(order, descending=descending, nulls_last=True)
+    if filters:  # what the filters left of each source's reach
+        counts = dict(frame.group_by("source").agg(pl.col("id").n_unique()).rows())
+        reached = np.array([counts.get(s, 0) for s in graph.ids.gather(at).to_list()], dtype=np.int64)
+    else:
+        reached = np.bincount(every.source, minlength=graph.nodes)[at] if len(at) else np.zeros(0, dtype=np.int64)
     source_rows = list(zip(named["id"].to_list(), named["risk"].to_list(), named["detail"].to_list(),
                            reached.tolist(), attributes["downloads"].gather(at).to_list(), strict=True))
     affected = frame.unique("id")
@@ -241,6 +278,8 @@ def risk(
         "runtime_rows": int((frame["dependency"] == Dependency.RUNTIME.value).sum()),
         "inherited_rows": int((frame["dependency"] == Dependency.INHERITED.value).sum()),
     }
+    if filters:  # said first: the numbers below are what the filters left
+        summary = {"filters": "; ".join(filters), **summary}
     return AnalysisResult(
         title="Risk propagation",
         rows=frame,
@@ -248,6 +287,12 @@ def risk(
         tables={"by_risk": by_risk, "sources": source_table},
         deferred=_with_relation_path(graph, {kind.value: walk for kind, walk in walks.items()}),
     )
+
+
+def _day(when: datetime) -> str:
+    """``when`` as a filter names it: the day alone for midnight UTC."""
+    midnight = when.utcoffset() is not None and not when.utcoffset() and when.time() == datetime.min.time()
+    return when.date().isoformat() if midnight else when.isoformat()
 
 
 def _code_hops(lg: LineageGraph) -> np.ndarray:

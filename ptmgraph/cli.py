@@ -10,6 +10,7 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -39,6 +40,7 @@ from ptmgraph.cli_runtime import (
     screen,
     user_errors,
 )
+from ptmgraph.words import plural
 
 if TYPE_CHECKING:
     from ptmgraph.formats.subgraph import DrawnGraph
@@ -120,6 +122,20 @@ ColumnsOption = Annotated[
                  help="Tree columns, most important first: relation, downloads, license, created, likes, "
                  "confidence (default: relation,downloads,license,created; the last drops first when narrow)."),
 ]
+
+
+ANSWER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "licenses": ("verdict", "base_license", "license"),
+    "risk": ("dependency", "risk"),
+    "check": ("severity", "finding", "ancestor"),
+    "dangling": ("reason",),
+    "audit-relations": ("kind",),
+    "stale": ("ancestor", "reason"),
+    "reach": ("reach",),
+}
+"""The columns that answer each command's question, most important first: a table too wide for the
+terminal drops its other columns before these (never its first column either; see
+:func:`ptmgraph.formats.console.drop_order`). Declared here only."""
 
 
 def query_command(name: str | None = None) -> Callable[[Callable[..., None]], Any]:
@@ -236,15 +252,40 @@ def info(
 
 
 
+@query_command()
+def why(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="The derived model (ORG/NAME or a Hub URL).")],
+    ancestor: Annotated[str, typer.Argument(metavar="ANCESTOR", help="The ancestor it may derive from.")],
+    snapshot: SnapshotOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    max_paths: Annotated[
+        int, typer.Option("--max-paths", min=1, metavar="N", help="List at most this many paths (merges multiply "
+                          "them).")
+    ] = 20,
+    csv_raw: CsvRawOption = False,
+    query: Query = ANY_EDGE,
+) -> None:
+    """Every path by which MODEL derives from ANCESTOR, hop by hop with each edge's relation and evidence;
+    exit 1 when there is none."""
+    import analyses
+    from ptmgraph.formats import views
+
+    with user_errors():
+        result = analyses.why(query.load(snapshot), model, ancestor, max_paths=max_paths)
+        emit(result, fmt, 0, lambda: views.show_why(screen, result), csv_raw=csv_raw)
+    if not result.summary["paths"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def search(
-    text: Annotated[str, typer.Argument(metavar="TEXT", help="Part of an id, an author, or a Hub tag.")],
+    text: Annotated[str, typer.Argument(metavar="QUERY", help="Part of an id, an author, or a Hub tag.")],
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 20,
     csv_raw: CsvRawOption = False,
 ) -> None:
-    """Models whose id contains TEXT, whose author is TEXT or that carry the tag TEXT, most downloaded first."""
+    """Models whose id contains QUERY, whose author is QUERY or that carry the tag QUERY, most downloaded first."""
     import analyses
 
     if not text.strip():
@@ -305,7 +346,7 @@ def dangling(
     with user_errors():
         result = analyses.dangling(load(snapshot), reason=reason.value if reason else None)
         columns = ["id", "reason", "raw", "field", "source"]
-        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
+        emit_table(result, fmt, limit, columns, csv_raw=csv_raw, answer=ANSWER_COLUMNS["dangling"])
 
 
 @app.command()
@@ -336,7 +377,8 @@ def audit_relations(
     with user_errors():
         result = analyses.audit_relations(query.load(snapshot))
 
-        emit_table(result, fmt, limit, ["id", "kind", "downloads"], csv_raw=csv_raw)
+        emit_table(result, fmt, limit, ["id", "kind", "downloads"], csv_raw=csv_raw,
+                   answer=ANSWER_COLUMNS["audit-relations"])
 
 
 @query_command()
@@ -353,7 +395,7 @@ def licenses(
     with user_errors():
         result = analyses.license_drift(query.load(snapshot))
         columns = ["id", "base", "base_license", "license", "verdict"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["licenses"])
 
 
 @query_command()
@@ -396,12 +438,14 @@ def reach_command(
         result = analyses.reach_ranking(query.load(snapshot, READS["reach"]), by=by.value, top=top)
         columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads",
                    "downloads_unknown"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["reach"])
 
 
 @query_command()
 def stale(
-    model: Annotated[str | None, typer.Argument(help="Model id (default: every model).", show_default=False)] = None,
+    model: Annotated[
+        str | None, typer.Argument(metavar="MODEL", help="Model id (default: every model).", show_default=False)
+    ] = None,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
@@ -421,7 +465,7 @@ def stale(
         earlier = query.load(since) if since is not None else None
         result = analyses.stale_ancestors(lg, model, since=earlier)
         columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["stale"])
 
 
 @query_command()
@@ -489,13 +533,38 @@ def history(
 
 CompromisedOption = Annotated[
     list[str] | None,
-    typer.Option("--compromised", "-c", help="A model to treat as compromised (repeatable).", show_default=False),
+    typer.Option("--compromised", "-c", metavar="MODEL", help="A model to treat as compromised (repeatable).",
+                 show_default=False),
 ]
 FromFileOption = Annotated[
     Path | None,
     typer.Option("--from-file", metavar="FILE", show_default=False,
                  help="More compromised models, one id a line (# comments, ORG/NAME@REVISION accepted)."),
 ]
+
+
+class DependencyChoice(str, Enum):
+    runtime_code = "runtime_code"
+    runtime = "runtime"
+    inherited = "inherited"
+
+
+class RiskSort(str, Enum):
+    downloads = "downloads"
+    depth = "depth"
+    id = "id"
+
+
+def iso_date(option: str, value: str | None) -> datetime | None:
+    """``value`` of ``option`` as an aware datetime (a day is its midnight; no zone: UTC); exit 2 if it is
+    not an ISO date."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"{option}: not an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM): {value!r}", 2)
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 @query_command()
@@ -506,6 +575,24 @@ def risk(
         bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences, "
                      "files the Hub's scan calls unsafe.")
     ] = False,
+    dependency: Annotated[
+        list[DependencyChoice] | None,
+        typer.Option("--dependency", metavar="KIND", show_default=False,
+                     help="Only affected models of this dependency kind: runtime_code, runtime, inherited "
+                     "(repeatable)."),
+    ] = None,
+    created_after: Annotated[
+        str | None, typer.Option("--created-after", metavar="DATE", show_default=False,
+                                 help="Only affected models created on or after this day (ISO, YYYY-MM-DD).")
+    ] = None,
+    created_before: Annotated[
+        str | None, typer.Option("--created-before", metavar="DATE", show_default=False,
+                                 help="Only affected models created before this day (ISO, YYYY-MM-DD).")
+    ] = None,
+    sort: Annotated[
+        RiskSort, typer.Option("--sort", metavar="downloads|depth|id",
+                               help="Row order: most downloaded, nearest, or by id.")
+    ] = RiskSort.downloads,
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
@@ -515,16 +602,24 @@ def risk(
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
     import analyses
 
+    after = iso_date("--created-after", created_after)
+    before = iso_date("--created-before", created_before)
+    if after is not None and before is not None and after >= before:
+        fail(f"--created-after {created_after} is not before --created-before {created_before}", 2)
     named = model_ids(compromised, from_file, required=False)
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
         result = analyses.risk(query.load(snapshot, READS["risk"]), named,
-                               data_risks=analyses.DATA_RISKS if data_risks else ())
+                               data_risks=analyses.DATA_RISKS if data_risks else (),
+                               dependencies=[d.value for d in dependency or ()], created_after=after,
+                               created_before=before, sort=sort.value)
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
+        if after is not None or before is not None:  # the window's answer: when each was made
+            columns.append("created_at")
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]
-        emit_table(result, fmt, limit, columns, paths=paths)
+        emit_table(result, fmt, limit, columns, paths=paths, answer=ANSWER_COLUMNS["risk"])
     if result.rows.height:
         raise typer.Exit(1)
 
@@ -619,7 +714,7 @@ def check(
             found = identities(result.rows)
             write(write_baseline, found)
             result = waive(result, fail_on=fail_on.value, ignore=ignores, baseline=[*accepted, *found])
-            note(f"wrote {write_baseline}: {len(found)} findings")
+            note(f"wrote {write_baseline}: {plural(len(found), 'finding')}")
         for unmatched in result.summary["unmatched_ignores"]:
             note(f"ptmgraph: note: --ignore {unmatched} matched no finding")
         columns = ["severity", "finding", "ancestor", "detail"]
@@ -627,14 +722,16 @@ def check(
             columns.insert(1, "waived")
         if len(result.summary["models"]) > 1:
             columns.insert(0, "id")
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["check"])
     if result.summary["failed"]:
         raise typer.Exit(1)
 
 
 @query_command()
 def report(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report directory to write.")] = Path("outputs/report"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Report directory to write.")
+    ] = Path("outputs/report"),
     top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
     snapshot: SnapshotOption = None,
     ignore: IgnoreOption = None,
@@ -654,7 +751,7 @@ def report(
             files = write_report(report, out_dir)
         except ReportError as e:
             fail(str(e))
-        note(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files")
+        note(f"wrote {out_dir / files[0].name} and {plural(len(files) - 1, 'figure file')}")
 
 
 ExportFormat = Enum("ExportFormat", {name: name for name in EXPORT_FORMATS}, type=str)  # type: ignore[misc]
@@ -763,11 +860,12 @@ def _with_reach(drawn: DrawnGraph, reach: dict[str, int]) -> DrawnGraph:
 @query_command()
 def export(
     model: Annotated[
-        str | None, typer.Argument(help="Model id (ORG/NAME or a Hub URL); none with --all.", show_default=False)
+        str | None, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL); none with --all.",
+                                   show_default=False)
     ] = None,
     out_file: Annotated[
         str | None,
-        typer.Option("--out", "-o", help="File to write, '-' for standard output "
+        typer.Option("--out", "-o", metavar="FILE", help="File to write, '-' for standard output "
                      "(default: outputs/DIRECTION-ORG__NAME.EXT)."),
     ] = None,
     show_ancestry: Annotated[bool, typer.Option("--ancestry", help="Draw where MODEL comes from.")] = False,
@@ -803,11 +901,12 @@ def export(
 @query_command()
 def explore(
     model: Annotated[
-        str | None, typer.Argument(help="Model id (ORG/NAME or a Hub URL); none with --all.", show_default=False)
+        str | None, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL); none with --all.",
+                                   show_default=False)
     ] = None,
     out_file: Annotated[
-        str | None, typer.Option("--out", "-o", help="HTML file to write (default: outputs/both-ORG__NAME.html; "
-                     "outputs/snapshot.html with --all).")
+        str | None, typer.Option("--out", "-o", metavar="FILE", help="HTML file to write (default: "
+                                 "outputs/both-ORG__NAME.html; outputs/snapshot.html with --all).")
     ] = None,
     show_all: Annotated[
         bool,
@@ -874,9 +973,14 @@ def _keep_in_history(out_dir: Path, history: Path | None, day: str | None) -> No
 
 @app.command()
 def ingest(
-    sources: Annotated[list[Path], typer.Argument(help="Hub record files or folders, edge lists, model repos.")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
-    kind: Annotated[str | None, typer.Option(help="Force the input kind: hub-records, edge-list or local.")] = None,
+    sources: Annotated[
+        list[Path], typer.Argument(metavar="SOURCE", help="Hub record files or folders, edge lists, model repos.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Snapshot directory to write.")],
+    kind: Annotated[
+        str | None, typer.Option(metavar="hub-records|edge-list|local", show_default=False,
+                                 help="Force the input kind: hub-records, edge-list or local.")
+    ] = None,
     history: HistoryOption = None,
     history_date: HistoryDateOption = None,
 ) -> None:
@@ -892,8 +996,8 @@ def ingest(
         tables = HarvestTables.concat([harvest_tables(open_source(path, kind)) for path in sources])
         snap = assemble_tables(tables, consume=True, text_lists=False)
         snapshot_io.save(snap, out_dir)
-        note(f"wrote snapshot {out_dir}: {snap.models.height} models, {snap.edges.height} edges, "
-             f"{snap.dangling.height} dangling references, {snap.problems.height} problems")
+        note(f"wrote snapshot {out_dir}: {plural(snap.models.height, 'model')}, {plural(snap.edges.height, 'edge')}, "
+             f"{plural(snap.dangling.height, 'dangling reference')}, {plural(snap.problems.height, 'problem')}")
         _keep_in_history(out_dir, history, day)
 
 
@@ -903,14 +1007,20 @@ _LONGEST_SECONDS = 30 * 24 * 3600
 
 @app.command()
 def crawl(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Snapshot directory to write.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Snapshot directory to write.")],
     root: Annotated[
-        list[str] | None, typer.Option("--root", help="Crawl the descendants of this model (repeatable).")
+        list[str] | None, typer.Option("--root", metavar="MODEL", show_default=False,
+                                       help="Crawl the descendants of this model (repeatable).")
     ] = None,
-    author: Annotated[str | None, typer.Option(help="Bulk listing: models of this user or organisation.")] = None,
-    search: Annotated[str | None, typer.Option(help="Bulk listing: models whose id contains this text.")] = None,
+    author: Annotated[
+        str | None, typer.Option(metavar="ORG", help="Bulk listing: models of this user or organisation.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option(metavar="QUERY", help="Bulk listing: models whose id contains this text.")
+    ] = None,
     sort: Annotated[
-        str | None, typer.Option(help="Bulk listing order: downloads, likes, created_at, last_modified, ...")
+        str | None, typer.Option(metavar="FIELD",
+                                 help="Bulk listing order: downloads, likes, created_at, last_modified, ...")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Bulk listing: at most this many models.")] = None,
     max_depth: Annotated[
@@ -921,7 +1031,8 @@ def crawl(
     ] = 100_000,
     endpoint: Annotated[
         str | None,
-        typer.Option(help="Hub URL (default: HF_ENDPOINT or huggingface.co); user:password@ in it is sent as Basic "
+        typer.Option(metavar="URL", help="Hub URL (default: HF_ENDPOINT or huggingface.co); user:password@ in it "
+                     "is sent as Basic "
                      "credentials to that host only."),
     ] = None,
     token_for_endpoint: Annotated[
@@ -930,12 +1041,14 @@ def crawl(
     ] = False,
     state_dir: Annotated[
         Path | None,
-        typer.Option(help="Where progress is kept for resuming (default: OUT.crawl); a new or empty directory, or "
+        typer.Option(metavar="DIR", help="Where progress is kept for resuming (default: OUT.crawl); a new or empty "
+                     "directory, or "
                      "one a crawl made."),
     ] = None,
     fetch_files: Annotated[
         str,
-        typer.Option(help="auto: lineage files only of roots and bases that name no base; all: also every "
+        typer.Option(metavar="auto|all|never",
+                     help="auto: lineage files only of roots and bases that name no base; all: also every "
                      "adapter_config.json (a request each); never."),
     ] = "auto",
     check_bases: Annotated[
@@ -1008,16 +1121,19 @@ def crawl(
         )
         st = result.stats
         lines = [
-            f"wrote {'' if result.complete else 'a partial '}snapshot {out_dir}: {st['models']} models from "
-            f"{st['parents_listed']} listings; {st['requests']} HTTP requests ({st['retries_429']} rate-limited, "
-            f"{st['retries_5xx']} server errors, {st['retries_other']} timeouts or broken replies retried) in "
+            f"wrote {'' if result.complete else 'a partial '}snapshot {out_dir}: "
+            f"{plural(int(st['models']), 'model')} from "
+            f"{plural(int(st['parents_listed']), 'listing')}; {plural(int(st['requests']), 'HTTP request')} "
+            f"({st['retries_429']:,} rate-limited, {plural(int(st['retries_5xx']), 'server error')}, "
+            f"{plural(int(st['retries_other']), 'timeout or broken reply', 'timeouts or broken replies')} retried) in "
             f"{st['seconds']:.1f} s"
-            + (f"; file listings of {st['file_listings']} models with children" if file_commits else "")]
+            + (f"; file listings of {plural(int(st['file_listings']), 'model')} with children" if file_commits else "")]
         if result.state_kept and not keep_state and not st["truncated"]:
             lines.append(f"kept the state directory {result.state_dir}: it holds files the crawl did not write")
         partial = []
         if st["listings_failed"] or st["records_failed"]:
-            partial.append(f"{st['listings_failed']} listings and {st['records_failed']} records could not be read "
+            partial.append(f"{plural(int(st['listings_failed']), 'listing')} and "
+                           f"{plural(int(st['records_failed']), 'record')} could not be read "
                            f"in full (`ptmgraph problems --snapshot {out_dir}` says why)")
         if st["truncated"]:
             partial.append(f"stopped at --max-models {max_models}; the state directory {result.state_dir} is kept: "

@@ -141,7 +141,8 @@ class _PlainManners:
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces: list[str] = super().collect_usage_pieces(ctx)  # type: ignore[misc]
-        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+        # typer shows a required argument as {NAME} (or {NAME}... when it repeats): the name alone
+        return [p.replace("{", "", 1).replace("}", "", 1) if p.startswith("{") and "}" in p else p for p in pieces]
 
 
 class PlainCommand(_PlainManners, TyperCommand):

@@ -210,14 +210,16 @@ def emit(
 
 def emit_table(
     result: AnalysisResult, fmt: OutputFormat | FindingsFormat | ChangesFormat, limit: int, columns: list[str], *,
-    csv_raw: bool = False, paths: bool = False,
+    csv_raw: bool = False, paths: bool = False, answer: tuple[str, ...] = (),
 ) -> None:
-    """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
+    """:func:`emit`, the table showing ``columns`` of the main table in that order; on a narrow terminal
+    the rightmost drop first, except the first and the ``answer`` columns, which drop last
+    (:func:`ptmgraph.formats.console.drop_order`)."""
 
     def table() -> None:
         from ptmgraph.formats.console import print_result
 
-        print_result(out(), result, limit=limit, columns=columns)
+        print_result(out(), result, limit=limit, columns=columns, answer=answer)
 
     emit(result, fmt, limit, table, csv_raw=csv_raw, paths=paths)
 
@@ -284,7 +286,8 @@ READS: dict[str, dict[str, list[str]]] = {
     "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
               "dangling": ["child", "raw", "reason"],
               "files": ["model", "path", "part", "last_commit_date", "last_commit_id"]},
-    "risk": {"models": ["downloads", "license", "has_record", "weight_formats"], "edges": ["loads_code"],
+    "risk": {"models": ["downloads", "license", "created_at", "has_record", "weight_formats"],
+             "edges": ["loads_code"],
              "files": ["model", "path", "security_status", "security_detail"]},
 }
 """The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""

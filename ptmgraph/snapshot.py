@@ -48,6 +48,7 @@ from ptmgraph.records import (
     Problem,
     access_of,
 )
+from ptmgraph.umask import as_made_by_user
 
 FORMAT_VERSION = 2
 """The format this version writes. Version 2: generations (``CURRENT`` names ``gen-N/``), an index
@@ -173,6 +174,7 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
             _remove_unused_generations(directory)
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
+            as_made_by_user(tmp)  # it becomes the snapshot folder (or a generation): not mkdtemp's 0700
         except OSError as err:
             raise SnapshotError(f"{directory}: cannot write here ({err.strerror})") from None
         try:
@@ -232,6 +234,7 @@ def _point(directory: Path, name: str) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(name + "\n")
+        as_made_by_user(Path(tmp))  # readable by whoever may read the snapshot, not mkstemp's 0600
         os.replace(tmp, directory / POINTER)
     except BaseException:
         with suppress(OSError):

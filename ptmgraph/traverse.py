@@ -14,9 +14,10 @@ Words that mean one thing everywhere (``notes/design.md``); every other module r
 The graph is either the compact index (:class:`ptmgraph.index.CompactGraph`: CSR arrays, walked one
 edge at a time on a small graph and with numpy a whole BFS level at a time on a larger one) or the
 lineage ``networkx.DiGraph`` (edge base -> derived, the hop's relation in the edge attribute
-``relation``) that the Python API hands out; :func:`reach`,
-:func:`is_root`, :func:`roots`, :func:`paths_to_roots` and :func:`tree_lines` give the same answers
-on both (``tests/test_index.py`` checks it), and so do :func:`reach_union`, :func:`depths_from_roots`,
+``relation``) that the Python API hands out; :func:`reach`, :func:`is_root`, :func:`roots`,
+:func:`paths_to_roots` and :func:`tree_lines` give the same answers on both (``tests/test_index.py``
+checks it; ``tests/test_why.py`` checks :func:`paths_between`), and so do :func:`reach_union`,
+:func:`depths_from_roots`,
 :func:`reach_of_every_model` and :func:`reach_of_every_group` (``tests/test_traverse.py``). A walk
 keeps one parent pointer (``via``) and one hop relation per reached model, so its memory is linear in
 the models reached whatever the depth; paths are rebuilt from the pointers only when asked for.
@@ -550,6 +551,48 @@ def _paths_up(parents_of: Callable[[Any], list[Any]], model: Any, max_paths: int
                 return paths, True
             paths.append(path[::-1])
         pending.append(parents)
+    return paths, False
+
+
+def paths_between(graph: Graph, model: str, ancestor: str, max_paths: int) -> tuple[list[list[str]], bool]:
+    """Simple paths ancestor -> ... -> model, base first (at most ``max_paths``, depth first from ``model``
+    taking parents in id order), and whether more exist. None when ``ancestor`` is ``model`` itself.
+
+    The walk keeps to the models between the two: those that are both ancestors of ``model`` and
+    descendants of ``ancestor`` (two :func:`reach` walks); only that sub-DAG's paths are enumerated.
+    """
+    if model == ancestor:
+        return [], False
+    up = reach(graph, [model], direction="ancestors")
+    if ancestor not in up:
+        return [], False
+    down = reach(graph, [ancestor], direction="descendants")
+    between = {m for m in up if m in down} | {model, ancestor}
+    parents_of = _shown_neighbours(graph, model, up, "ancestors")
+
+    def parents(node: str) -> list[str]:
+        return sorted({p for p, _ in parents_of(node) if p in between and p != node})
+
+    paths: list[list[str]] = []
+    path = [model]
+    on_path = {model}
+    pending: list[list[str]] = [parents(model)[::-1]]
+    while pending:
+        if not pending[-1]:
+            pending.pop()
+            on_path.discard(path.pop())
+            continue
+        parent = pending[-1].pop()
+        if parent in on_path:
+            continue
+        if parent == ancestor:
+            if len(paths) >= max_paths:
+                return paths, True
+            paths.append([ancestor, *path[::-1]])
+            continue
+        path.append(parent)
+        on_path.add(parent)
+        pending.append([p for p in parents(parent) if p not in on_path][::-1])
     return paths, False
 
 

@@ -78,7 +78,8 @@ def test_a_short_ancestry_prints_straight_to_the_screen(terminal: Terminal) -> N
     shown = terminal.wait_for(finished)
     assert "EXIT=0" in shown
     text = "\n".join(shown)
-    assert text.count("└── ") == 3 and "google/gemma-7b root  finetune" in text
+    # the relation reads the right way round: gemma-7b is the base of the model above it, by a finetune
+    assert text.count("└── ") == 3 and "google/gemma-7b root  base of ↑ (finetune)" in text
     assert all(len(line) <= WIDTH for line in shown)
 
 

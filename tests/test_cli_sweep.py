@@ -23,7 +23,7 @@ PTMGRAPH = Path(sys.executable).with_name("ptmgraph")
 REQUIRED = {
     "ancestry": [SMALL], "impact": [SMALL], "info": [SMALL], "search": ["gemma"], "stale": [SMALL],
     "list": ["--author", "TheBloke"],
-    "risk": ["--compromised", SMALL], "check": [SMALL], "report": ["--out", "{tmp}/report"],
+    "risk": ["--compromised", SMALL], "check": [SMALL], "why": [SMALL, LLAMA_CHAT], "report": ["--out", "{tmp}/report"],
     "export": [SMALL, "--impact", "--format", "dot", "--out", "{tmp}/drawing.dot"],
     "explore": [SMALL, "--out", "{tmp}/explorer.html"],
     "crawl": ["--root", "a/b", "--out", "{tmp}/crawl", "--endpoint", "http://127.0.0.1:9"],
@@ -93,7 +93,7 @@ def test_markup_in_paths_is_shown_and_read_as_written(name: str, tmp_path: Path)
     made = subprocess.run([PTMGRAPH, "ingest", str(edges), "--out", str(out)], capture_output=True, text=True,
                           check=False)
     assert made.returncode == 0, made.stderr
-    assert f"wrote snapshot {out}: 2 models, 1 edges" in made.stderr
+    assert f"wrote snapshot {out}: 2 models, 1 edge," in made.stderr
     asked = subprocess.run([PTMGRAPH, "impact", "org/base", "-s", str(out), "-f", "csv"], capture_output=True,
                            text=True, check=False)
     assert asked.returncode == 0 and asked.stdout.splitlines()[1].startswith("org/child,1,org/base,"), asked.stderr

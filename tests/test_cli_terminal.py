@@ -43,6 +43,7 @@ QUERIES: list[tuple[list[str], int]] = [
     (["stale", "TheBloke/Llama-2-7B-Chat-GGML"], 0),
     (["risk", "-c", LLAMA], 1),
     (["check", "TheBloke/Llama-2-7B-Chat-GGML"], 1),
+    (["why", DEPTH3, "google/gemma-7b"], 0),
 ]
 
 
@@ -154,10 +155,11 @@ def test_a_model_with_two_parents_in_the_tree_is_marked_the_second_time(hub_samp
 def test_tree_columns_are_chosen_and_the_last_drops_first_when_narrow() -> None:
     wide, _ = invoke(["impact", LLAMA, "--depth", "1", "--limit", "3", "--columns", "downloads,relation"], 200)
     first = next(line for line in wide.splitlines() if TREE_BRANCH.match(line))
-    assert re.search(r"  ↓\S+  (finetune|adapter|quantized|merge)$", first), first
+    assert re.search(r"  ↓\S+  (finetune|adapter|quantized|merge) of ↑$", first), first
     narrow, _ = invoke(["ancestry", DEPTH3, "--columns", "relation,downloads,license,created"], 60)
     deepest = next(line for line in narrow.splitlines() if TREE_BRANCH.match(line) and "google/gemma-7b" in line)
-    assert "finetune" in deepest and "2024-02-08" not in deepest and all(cell_len(x) <= 60 for x in narrow.splitlines())
+    assert "base of ↑ (finetune)" in deepest and "2024-02-08" not in deepest
+    assert all(cell_len(x) <= 60 for x in narrow.splitlines())
     bad = runner.invoke(app, ["impact", LLAMA, "--columns", "relation,colour"])
     assert bad.exit_code == 2 and "colour" in bad.stderr and "relation" in bad.stderr
 
@@ -258,3 +260,29 @@ def test_a_closed_pipe_exits_quietly() -> None:
                               text=True, check=False)
         os.close(write)
         assert (gone.returncode, gone.stderr) == (141, ""), argv
+
+
+def header_of(text: str, first: str) -> list[str]:
+    """The column names of the main table: the first line that starts with the column ``first``."""
+    return next(line.split() for line in text.splitlines() if line.split()[:1] == [first])
+
+
+def test_a_narrow_terminal_keeps_the_column_that_answers_the_question() -> None:
+    # licenses: the verdict, then the two licences; the base model id is what drops
+    text, code = invoke(["licenses", "--limit", "5"], 80)
+    assert code == 0
+    assert header_of(text, "id") == ["id", "base_license", "license", "verdict"]
+    assert "not shown at this width: base " in text
+    rows = [line for line in text.splitlines() if line.rstrip().endswith(("likely_violation", "missing", "unclear",
+                                                                          "allowed"))]
+    assert len(rows) >= 4
+    # risk: whether the weights load at run time (dependency) stays; the depth and path are secondary
+    text, code = invoke(["risk", "-c", LLAMA, "--limit", "5"], 80)
+    assert code == 1 and "dependency" in header_of(text, "id")
+    # the same at 60 columns: the id and the answer, the rest dropped and named
+    text, _ = invoke(["risk", "-c", LLAMA, "--limit", "5"], 60)
+    assert "dependency" in header_of(text, "id") and "relation_path" not in header_of(text, "id")
+    # check: severity, finding and ancestor; the detail drops
+    text, _ = invoke(["check", "TheBloke/Llama-2-7B-Chat-GGML"], 80)
+    assert header_of(text, "severity")[:3] == ["severity", "finding", "ancestor"]
+    assert "not shown at this width: detail" in text

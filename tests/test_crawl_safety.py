@@ -301,7 +301,7 @@ def test_a_server_trickling_a_byte_at_a_time_is_cut_off_by_the_request_deadline(
         HubCrawl([ROOT], state_dir=state, limits=limits, progress=False).harvest()
     message = str(stopped.value)
     assert f"GET {hub.url}/api/models/{ROOT}: no complete answer within the 0.6 s request deadline " \
-           "(--request-deadline), 1 tries" in message
+           "(--request-deadline), 1 try" in message
     assert "run the same crawl again to resume" in message
     hub.revive()
     assert HubCrawl([ROOT], state_dir=state, progress=False).harvest().records, "resumable"

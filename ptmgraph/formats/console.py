@@ -18,6 +18,7 @@ from rich.text import Text
 from ptmgraph.formats.escaping import table_cell
 from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.result import AnalysisResult
+from ptmgraph.words import plural
 
 
 def _cell(value: Any, *, lines: bool = False) -> str:
@@ -69,14 +70,25 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+def drop_order(columns: list[str], answer: tuple[str, ...] = ()) -> list[str]:
+    """``columns`` (in the order shown) by priority, most important first: the first column, then the
+    ``answer`` columns in the order given, then the others as shown. A table too wide drops from the end."""
+    first = columns[:1]
+    kept = [c for c in answer if c in columns and c not in first]
+    return [*first, *kept, *(c for c in columns if c not in first and c not in kept)]
+
+
 def frame_table(
     frame: pl.DataFrame, *, title: str | None = None, limit: int = 0, total: int | None = None, width: int = 80,
+    answer: tuple[str, ...] = (),
     line_lists: frozenset[str] = frozenset(),
 ) -> list[Text]:
     """The first ``limit`` rows of ``frame`` (all when 0) as plain columns that fit ``width`` cells.
 
-    Columns are listed by priority: while the table is too wide, the rightmost column drops (never the
-    first). Id columns (:data:`ID_COLUMNS`) are never cut; a long text column (over 16 cells) wraps
+    Columns are shown in ``frame``'s order and dropped by priority (:func:`drop_order`): while the table
+    is too wide, the least important column drops: never the first nor, before the others, the ``answer``
+    columns (the ones that answer the command's question); by default the rightmost first.
+    Id columns (:data:`ID_COLUMNS`) are never cut; a long text column (over 16 cells) wraps
     between words instead of dropping, down to 16 cells or its longest word. ``total`` rows exist when
     ``frame`` was already cut to its head. Every cell is one line of :func:`table_cell` text, except the
     lists of the ``line_lists`` columns: one item a line.
@@ -102,12 +114,12 @@ def frame_table(
     for decile in (10, 9, 5):
         for c, ordered in lengths.items():
             natural[c] = max(cell_len(c), ordered[(len(ordered) - 1) * decile // 10])
-        kept = list(columns)
+        kept = drop_order(columns, answer)
         while len(kept) > 1 and sum(least(c) for c in kept) + _GAP * (len(kept) - 1) > width:
             kept.pop()
         if len(kept) == len(columns) or (decile < 10 and len(kept) > 1):
             break
-    columns = kept
+    columns = [c for c in columns if c in kept]
     widths = {c: least(c) for c in columns}
     spare = width - sum(widths.values()) - _GAP * (len(columns) - 1)
     for c in columns:
@@ -142,7 +154,7 @@ def frame_table(
     total = frame.height if total is None else total
     dropped = [c for c in frame.columns if c not in columns]
     if limit > 0 and total > limit:
-        lines.append(Text(f"{limit} of {total:,} rows shown; --limit 0 shows all, --format csv exports them",
+        lines.append(Text(f"{limit:,} of {plural(total, 'row')} shown; --limit 0 shows all, --format csv exports them",
                           style="dim"))
     if dropped:
         lines.append(Text(f"not shown at this width: {', '.join(dropped)} (see --format csv or a wider terminal)",
@@ -184,14 +196,17 @@ def print_summary(console: Console, result: AnalysisResult) -> None:
 
 
 def print_result(
-    console: Console, result: AnalysisResult, *, limit: int = 50, columns: list[str] | None = None
+    console: Console, result: AnalysisResult, *, limit: int = 50, columns: list[str] | None = None,
+    answer: tuple[str, ...] = (),
 ) -> None:
-    """Summary lines, the main table (only ``columns`` when given), then the secondary tables."""
+    """Summary lines, the main table (only ``columns`` when given; the ``answer`` columns dropped last
+    when narrow, see :func:`frame_table`), then the secondary tables."""
     print_summary(console, result)
     if result.rows.height:
         rows = result.output_rows(limit)
         frame = rows.select(columns) if columns else rows
-        print_lines(console, frame_table(frame, limit=limit, total=result.rows.height, width=console.width))
+        print_lines(console, frame_table(frame, limit=limit, total=result.rows.height, width=console.width,
+                                         answer=answer))
     for name, table in result.tables.items():
         if table.height:
             print_lines(console, frame_table(table, title=name.replace("_", " "), limit=limit, width=console.width))

@@ -18,6 +18,7 @@ from pathlib import Path
 from ptmgraph.formats.figures import render_figure
 from ptmgraph.formats.markdown_text import escape_markdown, markdown_table
 from ptmgraph.result import Report
+from ptmgraph.umask import as_made_by_user
 
 REPORT_FILE = "report.md"
 FIGURES_DIR = "figures"
@@ -71,6 +72,7 @@ def _staged(directory: Path) -> Iterator[Path]:
             raise ReportError(f"{directory}: exists and is not a ptmgraph report; refusing to overwrite it")
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+        as_made_by_user(staging)  # mkdtemp's 0700 would stay on the report folder
     except OSError as err:
         raise ReportError(f"{directory}: cannot write here ({err.strerror})") from None
     try:

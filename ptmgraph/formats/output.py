@@ -15,15 +15,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ptmgraph.formats.interface import ExportError
+from ptmgraph.umask import new_mode
 
 STDOUT = "-"
 """The ``--out`` value that means standard output."""
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_bytes_atomically(data: bytes, out: Path) -> Path:
@@ -49,7 +44,7 @@ def write_bytes_atomically(data: bytes, out: Path) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, (mode & 0o777) if mode is not None else 0o666 & ~_umask())
+        os.chmod(tmp, (mode & 0o777) if mode is not None else new_mode(directory=False))
         os.replace(tmp, out)
     except OSError as err:
         tmp.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ import polars as pl
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import Relation
 from ptmgraph.result import AnalysisResult
+from ptmgraph.words import plural
 
 Direction = Literal["ancestry", "impact", "both", "snapshot"]
 NodeKind = Literal["focus", "model", "more"]
@@ -429,10 +430,10 @@ def snapshot_subgraph(
     if not total:
         caption = "no models in this snapshot"
     elif not hidden:
-        caption = f"showing all {total:,} models"
+        caption = f"showing all {plural(total, 'model')}" if total > 1 else "showing the 1 model"
     else:
-        caption = (f"showing {shown:,} of {total:,} models: the most downloaded and the models linked to them; "
-                   f"{total - shown:,} more in a '+N more' box")
+        caption = (f"showing {shown:,} of {plural(total, 'model')}: the most downloaded and the models linked to "
+                   f"them; {total - shown:,} more in a '+N more' box")
     return DrawnGraph(
         focus=None, direction="snapshot", nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
         hidden=total - shown, max_nodes=max_nodes, caption=caption,
@@ -493,9 +494,9 @@ def _caption(direction: Direction, shown: int, total: int, hidden: int, max_per_
     if total == 0:
         return f"no {kin} in this snapshot"
     if hidden == 0:
-        return f"showing all {total:,} models" if total > 1 else "showing the 1 model"
+        return f"showing all {plural(total, 'model')}" if total > 1 else "showing the 1 model"
     per_depth = f", at most {max_per_depth} per depth" if max_per_depth else ""
     return (
-        f"showing {shown:,} of {total:,} models: the nearest, and the most downloaded of each relation"
+        f"showing {shown:,} of {plural(total, 'model')}: the nearest, and the most downloaded of each relation"
         f"{per_depth}; {hidden:,} more in '+N more' boxes"
     )

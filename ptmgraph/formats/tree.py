@@ -5,7 +5,11 @@ One line per edge of :func:`ptmgraph.traverse.tree_lines`: branch drawing, the m
 repeated. The tree fits the terminal's width: ids are never cut; a line too wide for all its columns
 drops them right to left, i.e. the last of ``--columns`` first (by default ``created``, then
 ``license``, ``downloads`` and ``relation`` last). A model with no record of its own (only named in
-a listing) shows its relation and ``no record``. A line too wide even without columns (a long id
+a listing) shows its relation and ``no record``.
+
+The relation is said so that it reads the right way round (:func:`relation_label`): in an impact tree a
+line's model is derived from the model above (``finetune of ↑``); in an ancestry tree it is the base of
+the model above (``base of ↑ (finetune)``). A line too wide even without columns (a long id
 deep in the tree) is printed whole.
 """
 
@@ -21,10 +25,10 @@ from rich.cells import cell_len
 from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CONFIDENCE_CODES
-from ptmgraph.traverse import Reach, TreeLine
+from ptmgraph.traverse import Direction, Reach, TreeLine
 
 TREE_COLUMNS: dict[str, str] = {
-    "relation": "the relation of the edge to the model above",
+    "relation": "the edge to the model above: finetune of ↑ (impact), base of ↑ (finetune) (ancestry)",
     "downloads": "downloads (the Hub's 30-day count), as 1.2k / 3.4M",
     "license": "the licence the model states",
     "created": "the day the model was created",
@@ -44,6 +48,13 @@ RELATION_STYLES = {
     "unknown": "red",
 }
 REPEATED = " (*)"
+
+
+def relation_label(relation: str, direction: Direction) -> str:
+    """How a tree line names the edge to the line above it, so that it reads the right way round: the
+    line's model is derived from the one above (``descendants``: ``finetune of ↑``) or is its base
+    (``ancestors``: ``base of ↑ (finetune)``)."""
+    return f"{relation} of ↑" if direction == "descendants" else f"base of ↑ ({relation})"
 
 
 def compact_count(value: int | None) -> str:
@@ -69,11 +80,14 @@ def _edge_confidence(lg: LineageGraph, line: TreeLine) -> str | None:
     return CONFIDENCE_CODES[code] if code >= 0 else None
 
 
-def _cell(lg: LineageGraph, node: Mapping[str, Any], line: TreeLine, column: str) -> tuple[str, str]:
+def _cell(lg: LineageGraph, node: Mapping[str, Any], line: TreeLine, column: str,
+          direction: Direction) -> tuple[str, str]:
     """The text of one tree column on ``line`` (whose model has the attributes ``node``), and its style."""
     if column == "relation":
-        relation = line.relation or ""
-        return printable(relation), RELATION_STYLES.get(relation, "")
+        if line.parent is None or line.relation is None:
+            return "", ""
+        relation = line.relation
+        return printable(relation_label(relation, direction)), RELATION_STYLES.get(relation, "")
     if column == "downloads":
         return "↓" + compact_count(node.get("downloads")), "dim"
     if column == "likes":
@@ -107,12 +121,13 @@ def render_tree(
     limit: int = 0,
     marker: Callable[[TreeLine], str] | None = None,
     line_count: int | None = None,
+    direction: Direction = "descendants",
 ) -> tuple[list[StyledLine], int]:
     """The first ``limit`` lines (all when 0) as styled lines that fit ``width``, and how many lines were left out.
 
     ``marker`` adds a short word after the id (e.g. ``root``); it counts as part of the id and never drops.
     ``line_count``, when the caller knows how many ``lines`` there are (:func:`ptmgraph.traverse.tree_line_count`),
-    spares making the lines left out just to count them.
+    spares making the lines left out just to count them. ``direction`` is the walk's (see :func:`relation_label`).
     """
     stream = iter(lines)
     taken = list(islice(stream, limit)) if limit > 0 else list(stream)
@@ -129,10 +144,10 @@ def render_tree(
         node = nodes[line.model]
         if node.get("has_record") is False:
             # Known only as a name in a listing: the relation is all there is to show.
-            cells = [_cell(lg, node, line, c) for c in columns if c in ("relation", "confidence")]
+            cells = [_cell(lg, node, line, c, direction) for c in columns if c in ("relation", "confidence")]
             cells.append(("no record", "dim"))
         else:
-            cells = [_cell(lg, node, line, c) for c in columns]
+            cells = [_cell(lg, node, line, c, direction) for c in columns]
         rows.append((prefix, head, cells))
     texts = []
     for prefix, head, cells in rows:

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ptmgraph.formats.lines import StyledLine, plain_text, printable, prose
+from ptmgraph.formats.lines import StyledLine, folded, plain_text, printable, prose
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
 from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
+from ptmgraph.words import plural as _plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
 TREE_NODE_COLUMNS = ["downloads", "likes", "license", "created_at", "has_record"]
 """The node attributes :mod:`ptmgraph.formats.tree` shows or reads (its columns, and whether a model
 has a record): a tree reads these columns of the models table and no others."""
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def lineage_summary(result: AnalysisResult) -> str:
@@ -126,11 +123,11 @@ def lineage_tree(
 
     count = tree_line_count(lg.compact, model, found, direction=direction, relations=relations or None)
     lines, left_out = render_tree(lg, walk, width=width, columns=columns, limit=limit, marker=root_mark,
-                                  line_count=count)
+                                  line_count=count, direction=direction)
     shown += lines
     if left_out:
-        shown.append(prose(f"{left_out:,} more lines; --limit 0 shows all, --depth N fewer levels, --flat a table",
-                           "dim"))
+        shown.append(prose(f"{_plural(left_out, 'more line')}; --limit 0 shows all, --depth N fewer levels, "
+                           "--flat a table", "dim"))
     if columns:
         shown.append(prose(f"columns: {', '.join(columns)}; (*): shown above", "dim"))
     return shown
@@ -183,3 +180,75 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
         if table.height:
             print_lines(console, frame_table(table, title=name.replace("_", " "), width=width))
 
+
+
+def why_lines(result: AnalysisResult, width: int) -> list[StyledLine]:
+    """The paths of a ``why`` result as one tree, in the style of ``npm explain``: MODEL on top, each
+    line a base of the line above with the edge's relation (:func:`ptmgraph.formats.tree.relation_label`)
+    and parent confidence, and under it, indented, the edge's evidence (folded to ``width``). Paths that share
+    their first hops share their lines; each ends at the ancestor."""
+    from rich.cells import cell_len
+
+    from ptmgraph.formats.tree import RELATION_STYLES, relation_label
+
+    s = result.summary
+    if not s["paths"]:
+        return [prose(printable(f"{s['model']} does not derive from {s['ancestor']}: no path in this snapshot"))]
+    hops = f", the shortest {_plural(s['shortest'], 'hop')}" if s["paths"] > 1 else f", {_plural(s['shortest'], 'hop')}"
+    cut = " (more exist: --max-paths N lists more)" if s["paths_truncated"] else ""
+    lines = [prose(printable(f"{result.title}: {_plural(s['paths'], 'path')}{hops}{cut}")),
+             StyledLine(((printable(s["model"]), "bold"),), wraps=False)]
+    # a trie of the paths from MODEL: the key of a line is the bases above it and its own
+    tree: dict[tuple[str, ...], dict[str, object]] = {}
+    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
+    for rows in result.rows.partition_by("path", maintain_order=True):
+        key: tuple[str, ...] = ()
+        for hop in rows.sort("hop").iter_rows(named=True):
+            below = (*key, hop["base"])
+            if below not in tree:
+                tree[below] = hop
+                children.setdefault(key, []).append(below)
+                children[below] = []
+            key = below
+
+    def walk(key: tuple[str, ...], trunk: str) -> None:
+        kids = children[key]
+        for i, kid in enumerate(kids):
+            last = i == len(kids) - 1
+            hop = tree[kid]
+            relation = str(hop["relation"] or "unknown")
+            head = [(trunk + ("└── " if last else "├── "), "dim"), (printable(str(hop["base"])), "")]
+            label = (printable(relation_label(relation, "ancestors")), RELATION_STYLES.get(relation, ""))
+            confidence = (printable(f", parent confidence {hop['parent_confidence']}"), "dim") \
+                if hop["parent_confidence"] else ("", "")
+            inner = trunk + ("    " if last else "│   ")
+            used = sum(cell_len(text) for text, _ in head) + 2
+            # the relation is the answer: never dropped; too wide for the line, it goes on the next one
+            if used + cell_len(label[0]) + cell_len(confidence[0]) <= width:
+                lines.append(StyledLine((*head, ("  ", ""), label, confidence), wraps=False))
+            elif used + cell_len(label[0]) <= width:
+                lines.append(StyledLine((*head, ("  ", ""), label), wraps=False))
+            else:
+                lines.append(StyledLine(tuple(head), wraps=False))
+                lines.append(StyledLine(((inner + "  ", "dim"), label), wraps=False))
+            evidence = list(hop["evidence"] or []) or ["no evidence recorded"]  # type: ignore[call-overload]
+            for item in evidence:
+                indent = inner + "  "
+                for part in folded(printable(f"evidence: {item}"), max(20, width - cell_len(indent))):
+                    lines.append(StyledLine(((indent, "dim"), (part.rstrip(), "dim")), wraps=False))
+                    indent = inner + "    "
+            walk(kid, inner)
+
+    walk((), "")
+    return lines
+
+
+def show_why(screen: Screen, result: AnalysisResult) -> None:
+    """:func:`why_lines` on standard output (plain output without rich's console)."""
+    lines = why_lines(result, screen.width if screen.plain else screen.console.width)
+    if screen.plain:
+        screen.write(plain_text(lines, screen.width))
+    else:
+        from ptmgraph.formats.console import print_styled
+
+        print_styled(screen.console, lines)

@@ -66,6 +66,7 @@ from huggingface_hub.utils import build_hf_headers, get_token, hf_raise_for_stat
 from ptmgraph import reader
 from ptmgraph.records import Problem
 from ptmgraph.sources.interface import SourceError
+from ptmgraph.words import plural
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -609,12 +610,12 @@ class HubClient:
             raise CrawlStop(f"the crawl's {limits.deadline:g} s deadline (--deadline) passed; "
                             f"last request: GET {where}")
         if failure.startswith("a reply that is not JSON") and tries == limits.max_tries:
-            raise BadReply(f"GET {where}: {failure}; {tries} tries")
+            raise BadReply(f"GET {where}: {failure}; {plural(tries, 'try', 'tries')}")
         if tries < limits.max_tries or time.monotonic() >= deadline:
             met = f"{failure}; " if failure else ""
             raise CrawlStop(f"GET {where}: {met}no complete answer within the {limits.request_deadline:g} s request "
-                            f"deadline (--request-deadline), {tries} tries")
-        raise CrawlStop(f"GET {where}: {failure}; {tries} tries")
+                            f"deadline (--request-deadline), {plural(tries, 'try', 'tries')}")
+        raise CrawlStop(f"GET {where}: {failure}; {plural(tries, 'try', 'tries')}")
 
     def _get_following_redirects(self, url: str, params: list[tuple[str, str]] | None,
                                  max_bytes: int, deadline: float,
