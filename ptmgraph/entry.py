@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptmgraph.cli_runtime import MIN_CONFIDENCE, ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
+from ptmgraph.cli_runtime import MIN_CONFIDENCE, PROVENANCE, ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
 
-_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat"}
+_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", PROVENANCE: "provenance"}
 """Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
 
 _VALUED = {
@@ -150,13 +150,12 @@ def run_lineage(call: LineageCall) -> None:
 
     run.screen.configure(color=call.color, pager=call.pager)  # type: ignore[arg-type]
     values = call.values
-    confidence = values.get("min_confidence")
     run.print_lineage(
         "ancestors" if call.command == "ancestry" else "descendants",
         call.models or None,
         values.get("from_file"),
         values.get("snapshot"),
-        run.Query(run.ConfidenceChoice(confidence) if confidence else None),
+        run.Query.given(values, {}, {}),
         [run.RelationChoice(r) for r in values["relation"]] if "relation" in values else None,
         values.get("max_depth"),
         run.OutputFormat(values.get("fmt", "table")),
