@@ -153,6 +153,7 @@ def ancestry(
             "paths": len(paths),
             "paths_truncated": truncated,
             "ancestors_in_cycles": sorted(in_cycle),
+            "has_record": lg.node(model).get("has_record") is not False,
         },
         tables={
             "paths": pl.DataFrame(

@@ -166,7 +166,7 @@ def test_queries_while_two_ingest_loops_replace_the_snapshot_answer_one_version(
     inputs = [versions[name][0].parent / "models.jsonl" for name in ("a", "b")]
     target = tmp_path / "snap"
     subprocess.run([PTMGRAPH, "ingest", str(inputs[0]), "--out", str(target)], capture_output=True, check=True)
-    loop = 'while [ ! -e "$2" ]; do "$0" ingest "$1" --out "$3" >/dev/null 2>&1; done'
+    loop = 'while [ ! -e "$2" ]; do "$0" ingest "$1" --out "$3" --replace >/dev/null 2>&1; done'
     stop = tmp_path / "stop"
     writers = [subprocess.Popen(["sh", "-c", loop, str(PTMGRAPH), str(path), str(stop), str(target)])
                for path in inputs]

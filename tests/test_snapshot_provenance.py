@@ -203,3 +203,19 @@ def test_a_csv_answer_carries_its_provenance_when_asked(tmp_path: Path) -> None:
     assert comments[0] == f"# snapshot: {json.dumps(str(out))}"
     assert '# filters: {"--relation":["finetune"]}' in comments
     assert marked.splitlines()[len(comments)].startswith("id,")
+
+
+def test_a_model_known_only_from_references_says_so_and_how_to_fetch_it(tmp_path: Path) -> None:
+    repo(tmp_path / "models" / "acme" / "tuned", card_base="upstream/base")
+    assert ingest(tmp_path / "models", "--out", tmp_path / "snap").exit_code == 0
+    fetch = "ptmgraph crawl --root upstream/base --ancestors --max-depth 0 --out DIR"
+
+    ancestry = run("ancestry", "upstream/base", "-s", str(tmp_path / "snap")).stdout
+    info = run("info", "upstream/base", "-s", str(tmp_path / "snap")).stdout
+    doc = json.loads(run("ancestry", "upstream/base", "-s", str(tmp_path / "snap"), "-f", "json").stdout)
+    recorded = run("ancestry", "acme/tuned", "-s", str(tmp_path / "snap")).stdout
+
+    assert "no record of upstream/base" in ancestry.split("\n\n")[0] and fetch in " ".join(ancestry.split())
+    assert info.startswith("upstream/base: the snapshot has no record") and fetch in " ".join(info.split())
+    assert doc["has_record"] is False
+    assert "no record" not in recorded.splitlines()[0]

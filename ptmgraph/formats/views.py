@@ -12,6 +12,7 @@ rich's console; rich is imported by the functions that print through it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -36,6 +37,12 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
+def no_record(model: str) -> str:
+    """What a view says of a model the snapshot knows only from references to it: that, and how to fetch it."""
+    return (f"the snapshot has no record of {model}, only references to it; "
+            f"fetch it: ptmgraph crawl --root {model} --ancestors --max-depth 0 --out DIR")
+
+
 def lineage_summary(result: AnalysisResult) -> str:
     """The one paragraph above an ancestry or impact: what the tree and the table both show, said once."""
     s = result.summary
@@ -45,6 +52,8 @@ def lineage_summary(result: AnalysisResult) -> str:
                 f"{' (cut)' if s['paths_truncated'] else ''} to {_plural(len(s['roots']), 'root')}: {roots}")
         if s["ancestors_in_cycles"]:
             text += f"; {_plural(len(s['ancestors_in_cycles']), 'ancestor')} on a cycle"
+        if s.get("has_record") is False:
+            text += f"; {no_record(s['model'])}"
         return text
     by_relation = result.tables["by_relation"]
     parts = ", ".join(f"{r} {n:,}" for r, n in by_relation.select("relation", "models").iter_rows())
@@ -159,6 +168,9 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
     (largest group first), ``children`` of each, most downloaded first (all when 0)."""
     from ptmgraph.formats.console import frame_table, print_lines, print_summary
 
+    record = result.summary.get("record")
+    if isinstance(record, dict) and record.get("has_record") is not True:  # said in the header
+        result = replace(result, title=f"{result.title}: {no_record(str(result.summary['model']))}")
     print_summary(console, result)
     rows = result.rows
     parents = rows.filter(pl.col("direction") == "parent")
