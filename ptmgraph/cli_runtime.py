@@ -318,9 +318,7 @@ class Query:
 
     def load(self, snapshot: Path | None, columns: dict[str, list[str]] | None = None) -> LineageGraph:
         """The snapshot's graph as :func:`load` gives it, with this query's edges."""
-        global _csv_provenance
-        _csv_provenance = self.provenance
-        return load(snapshot, self.min_confidence, columns, filters=dict(self.filters))
+        return load(snapshot, self.min_confidence, columns, filters=dict(self.filters), in_csv=self.provenance)
 
     @property
     def confidence(self) -> str | None:
@@ -341,10 +339,10 @@ ANY_EDGE = Query()
 
 def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
          columns: dict[str, list[str]] | None = None, *, filters: dict[str, object] | None = None,
-         answer: bool = True) -> LineageGraph:
+         in_csv: bool = False, answer: bool = True) -> LineageGraph:
     """The snapshot's graph; with ``columns``, only those columns of its tables (see :data:`READS`). The
-    answer's :func:`provenance` is this snapshot's, with ``filters`` (unless ``answer`` is False: a graph
-    loaded to compare with)."""
+    answer's :func:`provenance` is this snapshot's, with ``filters``, and a CSV answer carries it when
+    ``in_csv`` (unless ``answer`` is False: a graph loaded to compare with)."""
     from ptmgraph.graph import load_graph, load_graph_columns
 
     confidence = min_confidence.value if min_confidence else None
@@ -353,6 +351,8 @@ def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
     else:
         lg = load_graph(snapshot, min_confidence=confidence)
     if answer:
+        global _csv_provenance
+        _csv_provenance = in_csv
         _record_provenance(snapshot, lg, filters or {})
     return lg
 

@@ -442,7 +442,11 @@ def _only_snapshot_parts(path: Path) -> bool:
 
 def stored_meta(directory: Path) -> dict[str, Any] | None:
     """The ``meta.json`` of the snapshot in ``directory`` (its current version), or None when ``directory``
-    is not a snapshot (absent, empty, anything else); :class:`SnapshotError` when it cannot be read."""
+    is not a snapshot (absent, empty, anything else, a generation inside one: :func:`save` refuses those);
+    :class:`SnapshotError` when it cannot be read."""
+    absolute = Path(os.path.abspath(directory))
+    if _GENERATION.fullmatch(absolute.name) and os.path.lexists(absolute.parent / POINTER):
+        return None
     if not is_snapshot_directory(directory):
         return None
     path = current_files(directory) / "meta.json"
