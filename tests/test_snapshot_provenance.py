@@ -62,16 +62,15 @@ def test_ingest_refuses_to_replace_a_snapshot_of_other_sources_naming_both(tmp_p
     assert set(tables(out)["models"]["id"]) == {"someone/merge", "acme/base"}
 
 
-def test_ingest_add_gives_the_tables_of_one_ingest_of_everything(tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    repo(models / "acme" / "base")
-    repo(models / "acme" / "tuned", card_base="acme/base")
-    edges = tmp_path / "lineage.csv"
-    edges.write_text("child,base,relation\nsomeone/q,acme/tuned,quantized\n")
-    assert ingest(models, "--out", tmp_path / "added").exit_code == 0
+def test_ingest_add_gives_the_tables_of_one_ingest_of_everything(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # paths as a user types them: relative
+    repo(tmp_path / "models" / "acme" / "base")
+    repo(tmp_path / "models" / "acme" / "tuned", card_base="acme/base")
+    (tmp_path / "lineage.csv").write_text("child,base,relation\nsomeone/q,acme/tuned,quantized\n")
+    assert ingest("models", "--out", "added").exit_code == 0
 
-    added = ingest("--add", tmp_path / "added", edges)
-    assert ingest(models, edges, "--out", tmp_path / "once").exit_code == 0
+    added = ingest("--add", "added", "lineage.csv")
+    assert ingest("models", "lineage.csv", "--out", "once").exit_code == 0
 
     assert added.exit_code == 0, added.stderr
     assert "3 models, 2 edges" in added.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,23 +36,34 @@ _MODEL_KEYS = {
 class Input:
     """One input of an ingest, as a snapshot's ``meta.json`` records it (``inputs``) so that it can be read
     again (``ingest --add``): the absolute ``path``, its ``kind`` (one of :data:`KINDS`; None until
-    told or detected) and, for local repos, the ``namespace`` of flat folders."""
+    told or detected) and, for local repos, the ``namespace`` of flat folders; ``given``: the path as the
+    command line gave it, which names the input in the tables' ``source`` columns (read again by it while
+    it still leads to ``path``, so that an ``ingest --add`` from the same directory writes the same tables
+    as one ingest of everything)."""
 
     path: str
     kind: str | None = None
     namespace: str | None = None
+    given: str | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, path: Path, kind: str | None = None, namespace: str | None = None) -> Input:
-        return cls(os.path.abspath(path), kind, namespace)
+        return cls(os.path.abspath(path), kind, namespace, str(path))
+
+    @property
+    def readable_path(self) -> Path:
+        """The path to read: as given, while it leads to :attr:`path`."""
+        same = self.given is not None and os.path.abspath(self.given) == self.path
+        return Path(self.given if same and self.given is not None else self.path)
 
     @classmethod
     def from_meta(cls, value: Any) -> Input | None:
         """The input a ``meta.json`` entry records, or None when it is not one."""
         if not isinstance(value, dict) or not isinstance(value.get("path"), str) or value.get("kind") not in KINDS:
             return None
-        namespace = value.get("namespace")
-        return cls(value["path"], value["kind"], namespace if isinstance(namespace, str) else None)
+        namespace, given = value.get("namespace"), value.get("given")
+        return cls(value["path"], value["kind"], namespace if isinstance(namespace, str) else None,
+                   given if isinstance(given, str) else None)
 
     def describe(self) -> str:
         """``PATH (KIND)``, and the namespace of local repos when given."""
@@ -60,12 +71,13 @@ class Input:
         return f"{self.path} ({self.kind}{namespace})"
 
     def as_meta(self) -> dict[str, Any]:
-        return {"path": self.path, "kind": self.kind, **({"namespace": self.namespace} if self.namespace else {})}
+        return {"path": self.path, "kind": self.kind, **({"namespace": self.namespace} if self.namespace else {}),
+                **({"given": self.given} if self.given is not None else {})}
 
 
 def open_input(given: Input) -> tuple[Input, Source]:
     """The source that reads ``given`` (:func:`open_source`), and ``given`` with the kind it has."""
-    source = open_source(Path(given.path), given.kind, namespace=given.namespace)
+    source = open_source(given.readable_path, given.kind, namespace=given.namespace)
     kind = ("local" if isinstance(source, LocalReposSource) else
             "edge-list" if isinstance(source, EdgeListSource) else "hub-records")
     return replace(given, kind=kind, namespace=given.namespace if kind == "local" else None), source
