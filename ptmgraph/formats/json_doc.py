@@ -1,4 +1,5 @@
-"""Format: one JSON document: ``{"title", <summary members>, "rows": [...], "tables": {...}}``.
+"""Format: one JSON document: ``{"title", <summary members>, "rows": [...], "tables": {...}, "provenance": {...}}``
+(several results: ``{"results": [...], "provenance": {...}}``; ``provenance`` when the command gives it).
 
 Layout: one member of the document a line, and one table row a line (a compact JSON object), so a
 document of a hundred thousand rows is written by polars' JSON writer in one pass instead of Python's
