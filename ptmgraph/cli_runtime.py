@@ -280,10 +280,11 @@ MIN_CONFIDENCE = "--min-confidence"
 NOT_FILTERS = frozenset({
     "snapshot", "fmt", "limit", "csv_raw", "flat", "columns", "children", "max_paths", "top", "out_file", "out_dir",
     "model", "models", "from_file", "compromised", "compromised_file", "write_baseline", "provenance",
-    "max_nodes", "max_per_depth", "rankdir",
+    "max_nodes", "max_per_depth", "rankdir", "fail_on", "by",
 })
 """The parameters of a query command that are not filters: what names the models asked about, where and
-how the answer is printed, and caps on how much of it is listed. Every other option given is a filter."""
+how the answer is printed, how it is grouped, caps on how much of it is listed, and the exit threshold.
+Every other option given is a filter: it chooses what the answer holds."""
 PROVENANCE = "--provenance"
 """The option that adds the provenance to a CSV answer (JSON always has it)."""
 
