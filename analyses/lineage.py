@@ -153,7 +153,7 @@ def ancestry(
             "paths": len(paths),
             "paths_truncated": truncated,
             "ancestors_in_cycles": sorted(in_cycle),
-            "has_record": lg.node(model).get("has_record") is not False,
+            "has_record": bool(lg.nodes_at([graph.position(model)], ["has_record"])["has_record"][0]),
         },
         tables={
             "paths": pl.DataFrame(
