@@ -218,3 +218,16 @@ def test_a_model_known_only_from_references_says_so_and_how_to_fetch_it(tmp_path
     assert info.startswith("upstream/base: the snapshot has no record") and fetch in " ".join(info.split())
     assert doc["has_record"] is False
     assert "no record" not in recorded.splitlines()[0]
+
+
+def test_a_model_known_only_as_a_dangling_reference_says_so_and_how_to_fetch_it(tmp_path: Path) -> None:
+    assert ingest(flat_folder_case(tmp_path), "--out", tmp_path / "snap", "--namespace", "other").exit_code == 0
+
+    asked = run("ancestry", "acme/acme-base-ft", "-s", str(tmp_path / "snap"))
+    never = run("ancestry", "nobody/nothing", "-s", str(tmp_path / "snap"))
+
+    assert asked.exit_code == 2
+    message = " ".join(asked.stderr.split())
+    assert "the snapshot knows it only as a dangling reference (namespace_mismatch 2)" in message
+    assert "ptmgraph crawl --root acme/acme-base-ft --ancestors --max-depth 0 --out DIR" in message
+    assert never.exit_code == 2 and "dangling" not in never.stderr
