@@ -11,10 +11,13 @@ Definitions, on the lineage graph G (edge base -> derived); *root*, *depth* and 
 - **descendant** (the *blast radius*) of m: a model in m's reach, following only edges whose
   relation is in ``relations`` (all when None) and at most ``max_depth`` hops. ``depth`` and ``via``
   are as for ancestors.
-- ``relation_path``: the relations along the via chain, base first, joined by ``>``. It is built when
-  rows are printed (:meth:`AnalysisResult.output_rows`): for a few rows or a deep walk, each printed
-  row's chain only, so a deep chain costs linear memory; for many rows of a shallow walk, every path
-  at once, one table pass per depth (:func:`relation_paths`).
+- ``relation_path``: the relations along the via chain, base first, joined by ``>``, capped at
+  ``2 * PATH_END_HOPS`` hops with a marker (:func:`ptmgraph.traverse.relation_path_text`). Rows carry
+  ``depth`` and ``via``; the path is built only for rows printed as a table, or in JSON and CSV when
+  asked for (``--paths``; :meth:`AnalysisResult.output_rows`): for a few rows or a deep walk, from each
+  row's chain ends (:meth:`ptmgraph.traverse.Reach.relation_path_texts`), for many rows of a shallow walk
+  every path at once, one table pass per depth (:func:`relation_paths`). Either way output is linear in
+  the rows, however deep the walk.
 - **affected downloads**: the sum of the descendants' download counts (as recorded in the snapshot:
   the Hub's last-30-days count); models with no known count add nothing and are counted separately.
 - **affected Space links**: the sum of the descendants' counts of Hugging Face Spaces using them (a
@@ -73,9 +76,8 @@ def with_relation_path(found: Reach, key: str = "id") -> Callable[[pl.DataFrame]
         if rows.height >= _MANY_ROWS and max(found.depth.values(), default=0) <= _FEW_LEVELS:
             column = rows.select(pl.col(key).alias("id")).join(relation_paths(found), on="id", how="left")
             paths = column["relation_path"]
-        else:  # a few rows, or a long chain: only the printed rows' chains are walked
-            paths = pl.Series("relation_path", [">".join(found.relation_path(m)) if m in found else None
-                                                for m in rows[key].to_list()], dtype=pl.String())
+        else:  # a few rows, or a long chain: each row's ends of its chain (capped, linear in the rows)
+            paths = pl.Series("relation_path", found.relation_path_texts(rows[key].to_list()), dtype=pl.String())
         at = rows.columns.index("relation") + 1 if "relation" in rows.columns else rows.width
         # a copy: insert_column changes the frame it is called on, and ``rows`` may be the result's own
         return rows.clone().insert_column(at, paths)

@@ -38,7 +38,8 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
     rows: list[dict[str, Any]] = []
     rows += _counts("edges_by_relation", snap.edges, "relation")
     rows += _counts("edges_by_rule", snap.edges, "relation_rule")
-    rows += _counts("edges_by_confidence", snap.edges, "confidence")
+    rows += _counts("edges_by_parent_confidence", snap.edges, "parent_confidence")
+    rows += _counts("edges_by_relation_confidence", snap.edges, "relation_confidence")
     rows += _counts("evidence_by_kind", snap.evidence, "kind")
     rows += _counts("dangling_by_reason", snap.dangling, "reason")
     by_depth = np.bincount(depth[depth >= 0])
@@ -83,12 +84,21 @@ _NEIGHBOUR_SCHEMA = {
     "relation": pl.String(),
     "downloads": pl.Int64(),
     "relation_rule": pl.String(),
-    "confidence": pl.String(),
+    "parent_confidence": pl.String(),
+    "relation_confidence": pl.String(),
     "declared_relation": pl.String(),
     "hub_relation": pl.String(),
     "inferred_relation": pl.String(),
     "evidence": pl.List(pl.String()),
 }
+
+
+def _replaced_items(edge: dict[str, Any], items_of: dict[tuple[str, str], list[str]]) -> list[str]:
+    """The evidence of the base a ``prose_parent`` / ``name_parent`` edge stands in for, each item naming it."""
+    replaced = edge.get("replaced_base")
+    if not replaced:
+        return []
+    return [f"{item}, of {replaced}" for item in items_of.get((replaced, edge["child"]), [])]
 
 
 def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
@@ -121,10 +131,11 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
                     "downloads": downloads[base if direction == "parent" else child],
                     **{
                         k: edge[k]
-                        for k in ("relation", "relation_rule", "confidence", "declared_relation", "hub_relation",
+                        for k in ("relation", "relation_rule", "parent_confidence", "relation_confidence",
+                                  "declared_relation", "hub_relation",
                                   "inferred_relation")
                     },
-                    "evidence": items_of.get((base, child), []),
+                    "evidence": items_of.get((base, child), []) + _replaced_items(edge, items_of),
                 }
             )
     full = lg.record(model)

@@ -49,7 +49,7 @@ def audit_relations(lg: LineageGraph) -> AnalysisResult:
         .with_columns(pl.format("hub {} / weights {}", hub, pl.col("weights")).alias("kind"))
         .select(
             pl.col("child").alias("id"), "base", "kind", "hub_relation", "weights", "relation", "relation_rule",
-            "confidence", "downloads",
+            "relation_confidence", "downloads",
         )
         .sort(["kind", "downloads", "id"], descending=[False, True, False], nulls_last=True)
     )

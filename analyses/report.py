@@ -71,8 +71,8 @@ def snapshot_section(lg: LineageGraph, overview: dict[str, Any], min_confidence:
             f"Models created between {_day(created[0])} and {_day(created[1])}; last modified between "
             f"{_day(modified[0])} and {_day(modified[1])} (models with a record; others have no dates).",
             f"Snapshot written {lg.snapshot.meta.get('written_at', 'at an unrecorded time')}. "
-            + (f"Only edges of {min_confidence} confidence or better are counted." if min_confidence
-               else "Edges of every confidence are counted."),
+            + (f"Only edges whose parent confidence is {min_confidence} or better are counted." if min_confidence
+               else "Edges of every parent confidence are counted."),
         ],
         tables=[("", table)],
     )
@@ -83,10 +83,14 @@ def relation_section(rows: pl.DataFrame, edges: int) -> ReportSection:
         (pl.col("edges") / max(edges, 1) * 100).round(1).alias("share %")
     )
     rules = _section_rows(rows, "edges_by_rule", "decided by", "edges")
+    parent = _section_rows(rows, "edges_by_parent_confidence", "parent confidence", "edges")
+    relation = _section_rows(rows, "edges_by_relation_confidence", "relation confidence", "edges")
     return ReportSection(
         "Relation mix",
-        lines=["Each edge's resolved relation, and which piece of evidence decided it (README: Data model)."],
-        tables=[("edges by relation", mix), ("edges by deciding rule", rules)],
+        lines=["Each edge's resolved relation, which piece of evidence decided it (README: Data model), and "
+               "how sure its parent and its relation are (README: Definitions)."],
+        tables=[("edges by relation", mix), ("edges by deciding rule", rules),
+                ("edges by parent confidence", parent), ("edges by relation confidence", relation)],
         figures=[
             Figure("relation_mix", "Edges by relation", "bar", mix["relation"].to_list(), mix["edges"].to_list(),
                    xlabel="relation", ylabel="edges")

@@ -42,7 +42,7 @@ from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
 from ptmgraph.relations import DEPENDENCY_ORDER, RUNTIME_RELATIONS, Dependency
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import PairWalk, walk_pairs
+from ptmgraph.traverse import PairWalk, relation_path_text, walk_pairs
 
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
 """Weight formats that load without running code; a model with any of them is not pickle-only."""
@@ -279,7 +279,7 @@ def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Call
             entries = walk.find(graph.positions_of(picked["source"].to_list()),
                                 graph.positions_of(picked["id"].to_list()))
             for i, codes in zip(mine.tolist(), walk.relation_codes(entries), strict=True):
-                paths[i] = ">".join(str(graph.relation_of(c)) for c in codes)
+                paths[i] = relation_path_text([str(graph.relation_of(c)) for c in codes])
         return rows.insert_column(rows.columns.index("relation") + 1, pl.Series("relation_path", paths, pl.String()))
 
     return expand

@@ -7,10 +7,19 @@ Which pairs become edges: every pair that strong evidence names (:data:`~ptmgrap
 the card's ``base_model``, Hub tags, model trees, edge lists), and every pair a ``config.json``
 ``auto_map`` names (the child runs that repo's code: ``loads_code``). Weak evidence (``config.json``,
 ``adapter_config.json``, card text) names a parent only for a child that strong evidence gives none;
-otherwise it supports an edge to the same base, or dangles as ``outweighed``. One exception, the
-``prose_parent`` rule: a quantization whose card text names model X, where the declared base is X's own
-base, hangs under X (quantizers copy the original card, ``base_model`` included); the declared base's
-evidence stays in the evidence table, and the edge names it in ``replaced_base``.
+otherwise it supports an edge to the same base, or dangles as ``outweighed``. Two exceptions hang a
+child under another model than the base its evidence names; that base's evidence stays in the evidence
+table, and the edge names it in ``replaced_base``:
+
+- ``prose_parent``: a quantization whose card text names model X, where the declared base is X's own
+  base, hangs under X (quantizers copy the original card, ``base_model`` included);
+- ``name_parent``: a child with no record that only the Hub's model tree lists, under one base B and not
+  as an adapter (an adapter hangs on the model it loads), whose name is X's name plus a quantization
+  suffix (:func:`ptmgraph.extract.name_parent_stem`, any author), hangs under X when exactly one model of
+  that name descends from B (within :data:`NAME_PARENT_HOPS` generations). It stays under B when two or
+  more do (the name does not say which one was copied), and when the name is B's own name (then X is a
+  re-upload of B, and B is what the name names). Names are compared ignoring letter case and a trailing
+  ``-hf`` (:data:`ptmgraph.extract.NAME_KEY_DROP`).
 
 ``declared_relation``, ``hub_relation``, ``inferred_relation`` and ``prose_relation`` are all kept, so
 disagreements can be reported (``relations_disagree``: declared, Hub and inferred differ).
@@ -57,7 +66,7 @@ from ptmgraph.records import (
     HarvestTables,
     Relation,
 )
-from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide, inferred_relation
+from ptmgraph.relations import EdgeEvidence, WeightShape, decide, inferred_relation, parent_source
 from ptmgraph.snapshot import Snapshot
 
 _STRONG_VALUES = sorted(k.value for k in STRONG_KINDS)
@@ -67,6 +76,8 @@ _CARD_TEXT = EvidenceKind.CARD_TEXT.value
 _AUTO_MAP = EvidenceKind.CONFIG_AUTO_MAP.value
 _QUANTIZED = Relation.QUANTIZED.value
 _EVIDENCE_KEY = ["base", "child", "kind", "field", "relation"]
+NAME_PARENT_HOPS = 32
+"""How many generations below the listed base the ``name_parent`` rule looks for the named model."""
 
 
 def assemble(harvest: Harvest) -> Snapshot:
@@ -91,6 +102,7 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
     known = tables.known_ids.drop_nulls().unique().sort()
     record_ids = current_ids(tables.records["id"])
     spellings = _first_spellings(pl.concat([record_ids, current_ids(known)]))
+    case_problems = _case_collisions(record_ids, tables.records["source"], spellings)
     records, merged_rows = _merge_records(tables.records, record_ids, spellings)
     if consume:
         tables.records = tables.records.clear()
@@ -115,6 +127,7 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
         dangling=dangling,
         problems=pl.concat([
             tables.problems.select(list(PROBLEMS_SCHEMA)).cast(PROBLEMS_SCHEMA),  # type: ignore[arg-type]
+            case_problems,
             _namespace_problems(ref_dangling, tables.local_names),
         ]),
         files=_files(tables.files, spellings),
@@ -156,6 +169,25 @@ def _drained_in_one_piece(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 # --- records --------------------------------------------------------------------------------------
+
+
+def _case_collisions(ids: pl.Series, sources: pl.Series, spellings: pl.DataFrame) -> pl.DataFrame:
+    """A problem row for each model whose records carry ids that differ only in letter case, naming every
+    spelling and where each was read. The Hub treats such ids as one repo, so they are one model: its
+    records are merged under the spelling read first, the first record's values winning (as for exact
+    duplicates, :func:`_merge_records`); a crawl reads its records in the code-point order of their ids."""
+    frame = pl.DataFrame({"id": ids, "source": sources, "model": _known_spelling(ids, spellings)})
+    spelled = frame.unique(["model", "id"], keep="first", maintain_order=True)
+    clashing = spelled.filter(pl.col("model").is_duplicated())
+    if not clashing.height:
+        return pl.DataFrame(schema=PROBLEMS_SCHEMA)
+    rows = []
+    for (model,), group in clashing.group_by("model", maintain_order=True):
+        named = ", ".join(f"{i!r} ({s})" for i, s in group.select("id", "source").iter_rows())
+        rows.append({"source": ";".join(s for s in group["source"].to_list() if s), "model": model,
+                     "message": f"ids differ only in letter case: {named}; one model (the Hub treats them alike), "
+                                f"merged under {model!r}, the first read; the first record's values win"})
+    return pl.DataFrame(rows, schema=PROBLEMS_SCHEMA)
 
 
 def _merge_records(
@@ -367,6 +399,8 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
         declared_bases=pl.col("base").filter(kind.is_in(_DECLARING_VALUES)).n_unique().cast(pl.Int64()),
         hub_quantized=(kind.is_in(_HUB_VALUES) & (pl.col("relation") == _QUANTIZED)).any(),
         hub_labels_other=(kind.is_in(_HUB_VALUES) & (pl.col("relation") != Relation.MERGE.value)).any(),
+        tree_only=(kind == EvidenceKind.MODEL_TREE.value).all(),
+        hub_adapter=(kind.is_in(_HUB_VALUES) & (pl.col("relation") == Relation.ADAPTER.value)).any(),
     )
     pairs = evidence.group_by("base", "child", maintain_order=True).agg(
         pl.col("e").first().alias("pair_at"),
@@ -390,9 +424,14 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
     weak = weak.with_columns(replaced_base=pl.when(replaces).then("declared_base"))
     replaced = weak.filter(pl.col("replaced_base").is_not_null()).sort("pair_at")
     gone = weak.filter(pl.col("replaced_base").is_null()).select("base", "child", "pair_at", outweighed=pl.lit(True))
-    # The first prose-named pair of a (child, declared base) takes over the declared base's evidence.
-    absorbing = replaced.unique(["child", "replaced_base"], keep="first", maintain_order=True).select(
-        pl.col("replaced_base").alias("base"), "child", pl.col("base").alias("into_base"))
+    named = _name_parents(pairs, gone, records)
+    # The first prose-named pair of a (child, declared base) takes over the declared base's evidence; so
+    # does the model a name names.
+    absorbing = pl.concat([
+        replaced.unique(["child", "replaced_base"], keep="first", maintain_order=True).select(
+            pl.col("replaced_base").alias("base"), "child", pl.col("base").alias("into_base")),
+        named.select(pl.col("replaced_base").alias("base"), "child", pl.col("base").alias("into_base")),
+    ])
 
     if gone.height or absorbing.height:
         evidence = (evidence.join(gone.select("base", "child", "outweighed"), on=["base", "child"], how="left",
@@ -408,23 +447,26 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
 
     # Each kept evidence row counts for one edge: its own pair's, or the prose-named pair that replaced it.
     rows = kept.select(
-        "e", "kind", "relation", "strong",
+        "e", "kind", "relation",
         edge_base=pl.coalesce("into_base", "base"), child="child", part=pl.col("into_base").is_not_null(),
     )
     if rows["part"].any() or not rows["e"].is_sorted():
         rows = rows.sort("part", "e")
     edges = rows.group_by("edge_base", "child").agg(
         *(_first_relation(kinds).alias(name) for name, kinds in _STATED_BY.items()),
-        any_strong=pl.col("strong").any(),
         card_named=(kind == EvidenceKind.CARD_BASE_MODEL.value).any(),
         loads_code=(kind == _AUTO_MAP).any(),
         code_only=(kind == _AUTO_MAP).all(),
+        parent_kinds=kind.filter(~pl.col("part")).unique().sort().str.join(","),
         evidence_kinds=kind.unique().sort(),
         n_evidence=pl.len().cast(pl.Int64()),
     ).rename({"edge_base": "base"})
-    edges = (edges.join(pairs.select("base", "child", "pair_at", "declared_bases", "hub_labels_other"),
-                        on=["base", "child"], how="left")
-             .join(replaced.select("base", "child", "replaced_base"), on=["base", "child"], how="left")
+    pair_facts = ["base", "child", "pair_at", "declared_bases", "hub_labels_other"]
+    replacements = pl.concat([replaced.select("base", "child", "replaced_base", name_parent=pl.lit(False)),
+                              named.select("base", "child", "replaced_base", name_parent=pl.lit(True))])
+    edges = (edges.join(pl.concat([pairs.select(pair_facts), named.select(pair_facts)]), on=["base", "child"],
+                        how="left")
+             .join(replacements, on=["base", "child"], how="left")
              .sort("pair_at"))
     edges = _decided(_with_edge_facts(edges, records))
     return (edges.select([pl.col(c).cast(t) for c, t in EDGES_SCHEMA.items()]),
@@ -445,6 +487,63 @@ def _first_relation(kinds: list[str]) -> pl.Expr:
     """The relation the first row (in row order) of the first of ``kinds`` states."""
     stated = pl.col("relation").is_not_null()
     return pl.coalesce([pl.col("relation").filter(stated & (pl.col("kind") == k)).first() for k in kinds])
+
+
+def _name_parents(pairs: pl.DataFrame, gone: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """The ``name_parent`` edges (module docstring): the named model as ``base``, the ``child``, the listed
+    base as ``replaced_base``, and the listed pair's ``pair_at``, ``declared_bases``, ``hub_labels_other``.
+
+    Columnar: the names are cut once per distinct child id, and the named model's descent from the listed
+    base is a walk up the pairs, one join per generation, for the few candidates only."""
+    columns = ["base", "child", "replaced_base", "pair_at", "declared_bases", "hub_labels_other"]
+    empty = pl.DataFrame(schema={c: pairs.schema[c] for c in columns if c != "replaced_base"}
+                         | {"replaced_base": pl.String()}).select(columns)
+    listed = pairs.filter(pl.col("has_strong") & (pl.col("n_strong") == 1) & pl.col("tree_only")
+                          & ~pl.col("hub_adapter"))
+    listed = listed.filter(~pl.col("child").is_in(records["id"].implode()))
+    if not listed.height:
+        return empty
+    stems = unique_map(listed["child"], extract.name_parent_stem, pl.String(), candidates=_may_name_quantization)
+    listed = listed.with_columns(stem=_name_keys(stems), base_key=_name_keys(listed["base"].str.split("/").list.last()))
+    listed = listed.filter(pl.col("stem").is_not_null() & (pl.col("stem") != pl.col("base_key")))
+    if not listed.height:
+        return empty
+    live = pairs.select("base", "child").join(gone.select("base", "child"), on=["base", "child"], how="anti")
+    models = live.select(pl.col("child").alias("x")).unique()
+    models = models.with_columns(stem=_name_keys(models["x"].str.split("/").list.last()))
+    candidates = (listed.select(pl.col("base").alias("replaced_base"), "child", "stem", "pair_at", "declared_bases",
+                                "hub_labels_other")
+                  .join(models, on="stem", how="inner")
+                  .filter((pl.col("x") != pl.col("child")) & (pl.col("x") != pl.col("replaced_base")))
+                  .with_row_index("k"))
+    descends = _descendants_of_listed(candidates.select("k", node="x", target="replaced_base"),
+                                      live.select(node="child", parent="base"))
+    found = candidates.filter(pl.col("k").is_in(descends.implode()))
+    found = found.filter(pl.len().over("child") == 1).sort("pair_at")  # two or more: the name is ambiguous
+    return found.select(pl.col("x").alias("base"), *columns[1:])
+
+
+def _name_keys(names: pl.Series) -> pl.Series:
+    """The key two model names are compared by in rule ``name_parent`` (see the module docstring)."""
+    return lowercase_ids(names).str.replace(extract.NAME_KEY_DROP, "")
+
+
+def _descendants_of_listed(frontier: pl.DataFrame, up: pl.DataFrame) -> pl.Series:
+    """The ``k`` of the rows of ``frontier`` (``k``, ``node``, ``target``) whose ``node`` descends from
+    ``target`` within :data:`NAME_PARENT_HOPS` generations along ``up`` (``node`` -> ``parent``)."""
+    hits: list[pl.Series] = []
+    seen = frontier.select("k", "node")
+    for _ in range(NAME_PARENT_HOPS):
+        if not frontier.height:
+            break
+        step = frontier.join(up, on="node", how="inner").select("k", pl.col("parent").alias("node"), "target")
+        hit = step.filter(pl.col("node") == pl.col("target"))["k"]
+        hits.append(hit)
+        step = (step.filter(~pl.col("k").is_in(hit.implode())).unique(["k", "node"])
+                .join(seen, on=["k", "node"], how="anti"))
+        seen = pl.concat([seen, step.select("k", "node")])
+        frontier = step
+    return pl.concat(hits).unique() if hits else pl.Series("k", [], dtype=pl.UInt32())
 
 
 def _with_child_quantization(pairs: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
@@ -531,16 +630,15 @@ def _with_edge_facts(edges: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
         name_quantized=name_quantization["child"].is_not_null()
         & name_quantization["child"].ne_missing(name_quantization["base"]),
         merge_signs=pl.col("child_merge_signs").fill_null(False),
-        parent_strength=pl.when(pl.col("replaced_base").is_null() & pl.col("any_strong"))
-        .then(pl.lit(Confidence.HIGH.value)).otherwise(pl.lit(Confidence.MEDIUM.value)),
-        prose_parent=pl.col("replaced_base").is_not_null(),
+        name_parent=pl.col("name_parent").fill_null(False),
+        prose_parent=pl.col("replaced_base").is_not_null() & ~pl.col("name_parent").fill_null(False),
         seen=pl.col("child_seen").fill_null(False) | pl.col("card_named"),
         self_loop=pl.col("base") == pl.col("child"),
     )
 
 
 _EVIDENCE_FIELDS = ["declared", "hub", "prose", "weights", "name_quantized", "merge_signs", "declared_bases",
-                    "hub_labels_other", "parent_strength", "prose_parent", "seen", "code_only"]
+                    "hub_labels_other", "parent_kinds", "prose_parent", "name_parent", "seen", "code_only"]
 
 
 def _decided(edges: pl.DataFrame) -> pl.DataFrame:
@@ -555,7 +653,8 @@ def _decided(edges: pl.DataFrame) -> pl.DataFrame:
 
 
 _OUTCOME: dict[str, pl.DataType] = {
-    "relation": pl.String(), "relation_rule": pl.String(), "confidence": pl.String(),
+    "relation": pl.String(), "relation_rule": pl.String(), "parent_confidence": pl.String(),
+    "relation_confidence": pl.String(),
     "inferred_relation": pl.String(), "relations_disagree": pl.Boolean(),
 }
 
@@ -565,14 +664,19 @@ def _outcome(fields: dict[str, Any]) -> dict[str, object]:
         declared=_relation(fields["declared"]), hub=_relation(fields["hub"]), prose=_relation(fields["prose"]),
         weights=WeightShape(fields["weights"]), name_quantized=fields["name_quantized"],
         merge_signs=fields["merge_signs"], declared_bases=fields["declared_bases"],
-        hub_labels_other=fields["hub_labels_other"], parent_strength=Confidence(fields["parent_strength"]),
-        prose_parent=fields["prose_parent"], seen=fields["seen"], code_only=fields["code_only"],
+        hub_labels_other=fields["hub_labels_other"],
+        parent=parent_source(fields["parent_kinds"].split(",") if fields["parent_kinds"] else [],
+                             prose_parent=fields["prose_parent"], name_parent=fields["name_parent"]),
+        prose_parent=fields["prose_parent"], name_parent=fields["name_parent"], seen=fields["seen"],
+        code_only=fields["code_only"],
     )
     decision = decide(ev)
     inferred = inferred_relation(ev)
     stated = {x for x in (ev.declared, ev.hub, inferred) if x}
     return {"relation": decision.relation.value, "relation_rule": decision.rule.value,
-            "confidence": decision.confidence.value, "inferred_relation": inferred.value if inferred else None,
+            "parent_confidence": decision.parent_confidence.value,
+            "relation_confidence": decision.relation_confidence.value,
+            "inferred_relation": inferred.value if inferred else None,
             "relations_disagree": len(stated) > 1}
 
 

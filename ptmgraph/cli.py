@@ -28,12 +28,12 @@ from ptmgraph.cli_runtime import (
     OutputFormat,
     Query,
     RelationChoice,
-    _err,
     emit,
     emit_table,
     fail,
     load,
     model_ids,
+    note,
     out,
     print_lineage,
     screen,
@@ -86,8 +86,8 @@ RelationOption = Annotated[
 ConfidenceOption = Annotated[
     ConfidenceChoice | None,
     typer.Option(MIN_CONFIDENCE, metavar="low|medium|high", show_default=False,
-                 help="Drop edges below this confidence (high: declared or Hub-labelled, "
-                 "medium: config or card prose, low: name only)."),
+                 help="Drop edges whose parent confidence is below this (high: the child's card, Hub tags "
+                 "or an edge list; medium: the Hub's tree or config files only; low: card prose or the name)."),
 ]
 """The query option of :func:`query_command`: declared here only."""
 ProvenanceOption = Annotated[
@@ -113,6 +113,10 @@ ModelsFileOption = Annotated[
                  help="More model ids, one a line (# comments, ORG/NAME@REVISION accepted)."),
 ]
 FlatOption = Annotated[bool, typer.Option("--flat", help="A table, one row per model, instead of the tree.")]
+PathsOption = Annotated[
+    bool, typer.Option("--paths", help="JSON and CSV: add each row's relation_path (capped at 32 hops; rows always "
+                       "carry depth and via).")
+]
 ColumnsOption = Annotated[
     str | None,
     typer.Option("--columns", metavar="A,B,...", show_default=False,
@@ -203,11 +207,12 @@ def ancestry(
     flat: FlatOption = False,
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
+    paths: PathsOption = False,
     query: Query = ANY_EDGE,
 ) -> None:
     """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
     print_lineage("ancestors", model, from_file, snapshot, query, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths)
+                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths, paths=paths)
 
 
 @query_command()
@@ -222,11 +227,12 @@ def impact(
     flat: FlatOption = False,
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
+    paths: PathsOption = False,
     query: Query = ANY_EDGE,
 ) -> None:
     """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
     print_lineage("descendants", model, from_file, snapshot, query, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns)
+                  fmt, limit, csv_raw, flat, columns, paths=paths)
 
 
 @query_command()
@@ -455,6 +461,7 @@ def risk(
     snapshot: SnapshotOption = None,
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
+    paths: PathsOption = False,
     query: Query = ANY_EDGE,
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
@@ -469,7 +476,7 @@ def risk(
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]
-        emit_table(result, fmt, limit, columns)
+        emit_table(result, fmt, limit, columns, paths=paths)
     if result.rows.height:
         raise typer.Exit(1)
 
@@ -564,9 +571,9 @@ def check(
             found = identities(result.rows)
             write(write_baseline, found)
             result = waive(result, fail_on=fail_on.value, ignore=ignores, baseline=[*accepted, *found])
-            _err().print(f"wrote {write_baseline}: {len(found)} findings", highlight=False, markup=False)
+            note(f"wrote {write_baseline}: {len(found)} findings")
         for unmatched in result.summary["unmatched_ignores"]:
-            _err().print(f"ptmgraph: note: --ignore {unmatched} matched no finding", highlight=False, markup=False)
+            note(f"ptmgraph: note: --ignore {unmatched} matched no finding")
         columns = ["severity", "finding", "ancestor", "detail"]
         if result.summary["waived"]:
             columns.insert(1, "waived")
@@ -599,8 +606,7 @@ def report(
             files = write_report(report, out_dir)
         except ReportError as e:
             fail(str(e))
-        _err().print(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files", highlight=False,
-                     markup=False)
+        note(f"wrote {out_dir / files[0].name} and {len(files) - 1} figure files")
 
 
 ExportFormat = Enum("ExportFormat", {name: name for name in EXPORT_FORMATS}, type=str)  # type: ignore[misc]
@@ -669,7 +675,7 @@ def _write_export(
             stem = direction if drawn.focus is None else f"{direction}-{drawn.focus.replace('/', '__')}"
             out_file = str(Path("outputs") / f"{stem}{fmt.extensions[0]}")
         written = write_graph(drawn, out_file, fmt.name, " / ".join(titles), rankdir=rankdir)
-        _err().print(f"wrote {written or 'standard output'}: {drawn.caption}", highlight=False, markup=False)
+        note(f"wrote {written or 'standard output'}: {drawn.caption}")
 
 
 @query_command()
@@ -793,11 +799,8 @@ def ingest(
         snap = assemble_tables(tables, consume=True, text_lists=False)
         snap.meta["inputs"] = [i.as_meta() for i in inputs]
         snapshot_io.save(snap, target)
-        _err().print(
-            f"wrote snapshot {target}: {snap.models.height} models, {snap.edges.height} edges, "
-            f"{snap.dangling.height} dangling references, {snap.problems.height} problems",
-            highlight=False, markup=False, soft_wrap=True,
-        )
+        note(f"wrote snapshot {target}: {snap.models.height} models, {snap.edges.height} edges, "
+             f"{snap.dangling.height} dangling references, {snap.problems.height} problems")
 
 
 def _namespace_ok(namespace: str) -> bool:
@@ -931,7 +934,7 @@ def crawl(
         if partial:
             lines.append("ptmgraph: partial crawl: " + "; ".join(partial))
         for line in lines:
-            _err().print(line, markup=False, highlight=False, soft_wrap=True)
+            note(line)
     if not result.complete:
         raise SystemExit(3)
 

@@ -23,7 +23,10 @@ from typing import Any, get_args, get_origin
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from ptmgraph.cli_runtime import LARGEST_WHOLE_NUMBER
+
 try:  # typer's conversion interface (typer >= 0.20); older typers convert without pydantic anyway
+    from typer._click.exceptions import BadParameter
     from typer._coercion import RuntimeParam, build_runtime_param
     from typer._param_types import coerce_cli_path
 except ImportError:  # pragma: no cover - another typer
@@ -91,9 +94,14 @@ if RuntimeParam is not None:
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             try:
-                return _quick_value(self.annotation, self.parameter_info, value, param, ctx)
+                converted = _quick_value(self.annotation, self.parameter_info, value, param, ctx)
             except _Slow:
-                return build_runtime_param(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
+                converted = build_runtime_param(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
+            for number in converted if isinstance(converted, list | tuple) else [converted]:
+                if type(number) is int and abs(number) > LARGEST_WHOLE_NUMBER:
+                    raise BadParameter(f"{number} is over {LARGEST_WHOLE_NUMBER:,}, the largest whole number "
+                                       "ptmgraph takes", ctx=ctx, param=param)
+            return converted
 
 
 def _convert_quickly(param: Any) -> None:

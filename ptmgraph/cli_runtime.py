@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from ptmgraph.graph import LineageGraph
     from ptmgraph.result import AnalysisResult
 
+LARGEST_WHOLE_NUMBER = 2**53 - 1
+"""The largest value of any whole-number option (9,007,199,254,740,991, the largest integer a JSON reader
+holds exactly); a larger one is a usage error (exit 2) before any command runs. Every count, depth and size
+option means the same up to it ("all" is 0 where an option has it)."""
+
 screen = Screen()
 """Standard output: the console commands print to, colour and pager (:mod:`ptmgraph.terminal`)."""
 
@@ -36,9 +41,19 @@ def out() -> Console:
 
 
 def _err() -> Console:
+    """Standard error. Its ``print`` takes no markup: user text (paths, ids) never goes through rich's
+    markup, where ``[/]`` is an error and ``[red]`` a style (:func:`note` and :func:`fail` print through it)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+    return Console(stderr=True, highlight=False, markup=False, emoji=False,
+                   no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+def note(message: str) -> None:
+    """One message on stderr (what was written, what was done), its user text shown :func:`printable`."""
+    from ptmgraph.formats.lines import printable
+
+    _err().print(printable(message), soft_wrap=True)
 
 
 # The choices of options, spelled here so that parsing them imports nothing heavy; tests/test_cli_terminal.py
@@ -80,12 +95,11 @@ class ColorChoice(str, Enum):
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit non-zero."""
-    from rich.markup import escape
+    from rich.text import Text
 
     from ptmgraph.formats.lines import printable
 
-    _err().print(f"[red]ptmgraph: error:[/red] {escape(printable(message))}", markup=True, highlight=False,
-                 soft_wrap=True)
+    _err().print(Text.assemble(("ptmgraph: error:", "red"), " ", printable(message)), soft_wrap=True)
     raise SystemExit(code)
 
 
@@ -149,7 +163,7 @@ def user_errors() -> Iterator[None]:
         fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
 
 
-def write_document(fmt: str, results: list[AnalysisResult], *, csv_raw: bool = False) -> None:
+def write_document(fmt: str, results: list[AnalysisResult], *, csv_raw: bool = False, paths: bool = False) -> None:
     """Write ``results`` in the document format ``fmt`` (:mod:`ptmgraph.formats.results`), with the
     provenance of the answer (:func:`provenance`): small pieces gathered, a large one (a table's rows)
     written as it comes."""
@@ -157,7 +171,7 @@ def write_document(fmt: str, results: list[AnalysisResult], *, csv_raw: bool = F
 
     gathered: list[str] = []
     carried = provenance() if fmt != "csv" or _csv_provenance else None
-    for piece in document(fmt, results, raw=csv_raw, provenance=carried or None):
+    for piece in document(fmt, results, raw=csv_raw, paths=paths, provenance=carried or None):
         gathered.append(piece)
         if len(piece) > 1 << 16:
             write_stdout("".join(gathered))
@@ -172,11 +186,13 @@ def emit(
     table: Callable[[], None] | None = None,
     *,
     csv_raw: bool = False,
+    paths: bool = False,
 ) -> None:
     """Print ``result`` in ``fmt``: the ``table`` view given (default: its summary and tables), or a
-    document format (:mod:`ptmgraph.formats.results`)."""
+    document format (:mod:`ptmgraph.formats.results`), with the deferred columns (``relation_path``) only
+    with ``paths``."""
     if fmt.value != "table":
-        write_document(fmt.value, [result], csv_raw=csv_raw)
+        write_document(fmt.value, [result], csv_raw=csv_raw, paths=paths)
         return
     _state_filters(result)
     if table is not None:
@@ -189,7 +205,7 @@ def emit(
 
 def emit_table(
     result: AnalysisResult, fmt: OutputFormat | FindingsFormat, limit: int, columns: list[str], *,
-    csv_raw: bool = False,
+    csv_raw: bool = False, paths: bool = False,
 ) -> None:
     """:func:`emit`, the table showing ``columns`` of the main table, by priority."""
 
@@ -198,19 +214,19 @@ def emit_table(
 
         print_result(out(), result, limit=limit, columns=columns)
 
-    emit(result, fmt, limit, table, csv_raw=csv_raw)
+    emit(result, fmt, limit, table, csv_raw=csv_raw, paths=paths)
 
 
 def emit_many(
     results: list[AnalysisResult], fmt: OutputFormat, limit: int, table: Callable[[AnalysisResult], None],
-    *, csv_raw: bool = False,
+    *, csv_raw: bool = False, paths: bool = False,
 ) -> None:
     """One result as :func:`emit` prints it; several: one tree or table each, or one document (JSON:
     ``{"results": [...]}``; CSV: one table whose rows are led by the queried model)."""
     if len(results) == 1:
-        emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw)
+        emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw, paths=paths)
     elif fmt.value != "table":
-        write_document(fmt.value, results, csv_raw=csv_raw)
+        write_document(fmt.value, results, csv_raw=csv_raw, paths=paths)
     else:
         for number, result in enumerate(results):
             if number:
@@ -280,7 +296,7 @@ MIN_CONFIDENCE = "--min-confidence"
 NOT_FILTERS = frozenset({
     "snapshot", "fmt", "limit", "csv_raw", "flat", "columns", "children", "max_paths", "top", "out_file", "out_dir",
     "model", "models", "from_file", "compromised", "compromised_file", "write_baseline", "provenance",
-    "max_nodes", "max_per_depth", "rankdir", "fail_on", "by",
+    "max_nodes", "max_per_depth", "rankdir", "fail_on", "by", "paths",
 })
 """The parameters of a query command that are not filters: what names the models asked about, where and
 how the answer is printed, how it is grouped, caps on how much of it is listed, and the exit threshold.
@@ -360,7 +376,8 @@ def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
 
 READS: dict[str, dict[str, list[str]]] = {
     "reach": {"models": ["author", "downloads"]},
-    "stats": {"models": ["has_record"], "edges": ["relation_rule", "relations_disagree"], "evidence": ["kind"],
+    "stats": {"models": ["has_record"], "edges": ["relation_rule", "relation_confidence", "relations_disagree"],
+              "evidence": ["kind"],
               "dangling": ["reason"], "problems": ["model"]},
     "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
               "dangling": ["child", "raw", "reason"], "files": ["model", "path", "part", "last_commit_date"]},
@@ -417,6 +434,7 @@ def print_lineage(
     columns: str | None,
     *,
     max_paths: int = 200,
+    paths: bool = False,
 ) -> None:
     """``ancestry`` and ``impact``: one analysis per model, shown as trees, a flat table, JSON or CSV."""
     models = model_ids(model, from_file)
@@ -447,4 +465,4 @@ def print_lineage(
                 views.show_lineage_tree(screen, lg, result, direction=direction, relations=relations,
                                         max_depth=max_depth, columns=chosen, limit=limit)
 
-        emit_many(results, fmt, limit, table, csv_raw=csv_raw)
+        emit_many(results, fmt, limit, table, csv_raw=csv_raw, paths=paths)

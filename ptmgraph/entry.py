@@ -24,9 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptmgraph.cli_runtime import MIN_CONFIDENCE, PROVENANCE, ColorChoice, ConfidenceChoice, OutputFormat, RelationChoice
+from ptmgraph.cli_runtime import (
+    LARGEST_WHOLE_NUMBER,
+    MIN_CONFIDENCE,
+    PROVENANCE,
+    ColorChoice,
+    ConfidenceChoice,
+    OutputFormat,
+    RelationChoice,
+)
 
-_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", PROVENANCE: "provenance"}
+_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", "--paths": "paths", PROVENANCE: "provenance"}
 """Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
 
 _VALUED = {
@@ -87,7 +95,7 @@ def _value(name: str, text: str) -> Any:
             raise _NotPlain
         return text
     if name in _SMALLEST:
-        if not _WHOLE_NUMBER.fullmatch(text) or int(text) < _SMALLEST[name]:
+        if not _WHOLE_NUMBER.fullmatch(text) or not _SMALLEST[name] <= int(text) <= LARGEST_WHOLE_NUMBER:
             raise _NotPlain
         return int(text)
     if name in ("snapshot", "from_file"):
@@ -164,6 +172,7 @@ def run_lineage(call: LineageCall) -> None:
         values.get("flat", False),
         values.get("columns"),
         **({"max_paths": values["max_paths"]} if "max_paths" in values else {}),
+        paths=values.get("paths", False),
     )
 
 

@@ -261,6 +261,36 @@ def quantization_from_name(model_id: str) -> str | None:
     return "exl2" if word.endswith("bpw") else word
 
 
+# One word of a quantized copy's name suffix: methods, bit widths, GGUF/EXL2 levels, imatrix markers.
+_SUFFIX_WORD = (r"(?:gguf|ggml|gptq|awq|exl2|exl3|mlx|bnb|hqq|aqlm|eetq|[1-8]-?bits?|int[48]|nf4|fp8|fp4|w4a16|"
+                r"w8a8|\d(?:\.\d+)?bpw|h[4-8]|i?q[1-8](?:_[a-z0-9]{1,3}){0,2}|i1|imatrix|imat)")
+_QUANT_SUFFIX = re.compile(rf"(?:[-_.]{_SUFFIX_WORD})+$", re.IGNORECASE)
+
+
+NAME_KEY_DROP = r"[-_.]hf$"
+"""What two model names may differ by and still name one model, after letter case: a trailing ``-hf`` (the
+Hub's "converted to Transformers" mark, which quantizers drop: ``Llama-2-7b-chat-hf`` ->
+``Llama-2-7B-Chat-GGUF``). A regular expression for Polars and ``re`` alike."""
+
+
+def name_parent_stem(model_id: str) -> str | None:
+    """The name a quantized copy's name says it copies: ``mradermacher/Foo-7B-i1-GGUF`` -> ``Foo-7B``.
+
+    The name (after the author) ends in words of a quantization suffix (``-GGUF``, ``-GPTQ``, ``-AWQ``,
+    ``-exl2``, ``-MLX``, ``-i1-GGUF``, ``-bnb-4bit``, ``-fp8``, ``-4.0bpw-h6-exl2``, ``-Q4_K_M-GGUF``, ...,
+    any letter case), at least one of them a quantization marker (:func:`quantization_from_name`) or
+    ``MLX`` (a conversion the Hub lists among quantizations); the stem is what is left, or None when
+    nothing is. Rule ``name_parent`` (:mod:`ptmgraph.relations`)."""
+    name = model_id.rsplit("/", 1)[-1]
+    match = _QUANT_SUFFIX.search(name)
+    if match is None or match.start() == 0:
+        return None
+    suffix = match.group(0)
+    if not (_QUANT_NAME.search(suffix) or "mlx" in suffix.lower()):
+        return None
+    return name[: match.start()]
+
+
 def _as_list(value: object) -> list[Any]:
     if value is None:
         return []
@@ -407,22 +437,45 @@ def references_from_adapter_config(child: str, config: Mapping[str, Any], source
     ]
 
 
-# Card prose that names the model a repo was made from: (phrase, the relation its wording states).
-# Each pattern ends where the link or id is expected; only the rest of that line is searched.
-_PROSE_PATTERNS: list[tuple[re.Pattern[str], Relation | None]] = [
-    (re.compile(r"\boriginal model\s*[:：]", re.IGNORECASE), None),
-    (re.compile(r"\bquanti[sz]ed version of\b", re.IGNORECASE), Relation.QUANTIZED),
-    (re.compile(r"\b(?:static |weighted/imatrix |imatrix )?quants of\b", re.IGNORECASE), Relation.QUANTIZED),
-    (re.compile(r"\b(?:GGUF|GGML|GPTQ|AWQ|EXL2)\b[\w ]{0,30}?\b(?:of|for)\b", re.IGNORECASE), Relation.QUANTIZED),
-    (re.compile(r"\bThis model is a fine-tuned version of\b"), Relation.FINETUNE),
+# Card prose that names the model a repo was made from: (phrase, the relation its wording states, whether
+# only a Hub link counts, not a bare ORG/NAME). Each pattern ends where the link or id is expected; only
+# the rest of that line is searched. Conversions to MLX or OpenVINO state `quantized`, the heading the
+# Hub's model tree lists them under.
+_PROSE_PATTERNS: list[tuple[re.Pattern[str], Relation | None, bool]] = [
+    (re.compile(r"\boriginal model\s*[:：]", re.IGNORECASE), None, False),
+    (re.compile(r"\bquanti[sz]ed version of\b", re.IGNORECASE), Relation.QUANTIZED, False),
+    (re.compile(r"\b(?:static |weighted/imatrix |imatrix )?quants of\b", re.IGNORECASE), Relation.QUANTIZED, False),
+    (re.compile(r"\b(?:GGUF|GGML|GPTQ|AWQ|EXL2)\b[\w ]{0,30}?\b(?:of|for)\b", re.IGNORECASE), Relation.QUANTIZED,
+     False),
+    (re.compile(r"\bThis model is a fine-tuned version of\b"), Relation.FINETUNE, True),
+    (re.compile(r"\ba full(?:y)?[ -]fine-?tuned version of\b", re.IGNORECASE), Relation.FINETUNE, True),
+    # the model-card template's field: "- **Finetuned from model [optional]:** ORG/NAME"
+    (re.compile(r"\bFine-?tuned from model\b(?:\s*\[optional\])?\s*(?:\*\*|__)?\s*[:：]", re.IGNORECASE),
+     Relation.FINETUNE, False),
+    # mergekit's card: "merged using the [TIES](...) merge method using [X](https://huggingface.co/X) as a base"
+    (re.compile(r"\bmerg(?:e|ed|ing)\b[^\n]{0,200}?\busing\s+(?=(?:(?!\busing\b)[^\n]){0,300}?\bas\s+(?:a|the)\s+base\b)",
+                re.IGNORECASE), Relation.MERGE, False),
+    (re.compile(r"\bconverted\s+to\s+(?:the\s+)?(?:OpenVINO|MLX)[^\n]{0,80}?\bfrom\b", re.IGNORECASE),
+     Relation.QUANTIZED, False),
+    (re.compile(r"\boriginal\s+repo(?:sitory)?\b\s*[:：]?", re.IGNORECASE), None, True),
 ]
-_ANY_PHRASE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _PROSE_PATTERNS), re.IGNORECASE)
+_ANY_PHRASE = re.compile("|".join(f"(?:{p.pattern})" for p, _, _ in _PROSE_PATTERNS), re.IGNORECASE)
+# A fenced code block (```yaml, ```yml or plain ```) and, in one that holds a mergekit configuration (a
+# `merge_method:` line), each line naming a model: `base_model: X`, `model: X`, `- model: X`.
+_FENCE = re.compile(r"^[ \t]*```[ \t]*(?:ya?ml)?[ \t]*\n(.*?)^[ \t]*```", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_MERGE_METHOD = re.compile(r"^[ \t]*merge_method[ \t]*:", re.MULTILINE)
+_MERGE_MODEL = re.compile(
+    r"""^[ \t]*(?:-[ \t]+)?(?:base_model|model)[ \t]*:[ \t]*["']?([^\s"'#{}\[\]]+)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
+_MERGE_BLOCK_CHARS = 65_536
+"""A longer fenced block is not read for a mergekit configuration (real ones are a few hundred bytes)."""
 _HUB_LINK = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/[^\s)\]\"'<>]+", re.IGNORECASE)
 _LEAD = re.compile(
     r"""^[\s:*_`]*(?:the\s+(?:original\s+)?(?:model\s+)?)?(?:\[[^\]]{0,200}\]\(\s*|<a\s+href=["']?)?""",
     re.IGNORECASE,
 )
 _BARE_ID = re.compile(r"^([A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_])[\s*_`\]]*(?:$|[\s,.;)])")
+_EMPTY_LINK = re.compile(r"^[\s:*_`]*\[`?([A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_])`?\]\(\s*\)")
+_NOT_A_MODEL = re.compile(r"https?://[^/]+/(?:datasets|spaces)/", re.IGNORECASE)
 _PHRASE_CHARS = 200
 """At most this much of a matched line is kept as evidence: a one-line quote, never the prose."""
 _PROSE_FIELDS = ("original_model", "model_link", "model_creator")
@@ -431,14 +484,33 @@ _PROSE_FIELDS = ("original_model", "model_link", "model_creator")
 def _named_model(rest: str, require_link: bool) -> str | None:
     """The Hub link (or, unless ``require_link``, the bare ``ORG/NAME``) right after a matched phrase.
 
-    Only what comes first counts: "GPTQ models for GPU inference](link)" names no original.
+    Only what comes first counts: "GPTQ models for GPU inference](link)" names no original. A link to a
+    dataset or a Space names no model; ``[ORG/NAME]()`` (a link left empty, as older mlx-lm cards write it)
+    counts as the bare id.
     """
+    empty = None if require_link else _EMPTY_LINK.match(rest)
+    if empty is not None:
+        return empty.group(1)
     tail = rest[_LEAD.match(rest).end() :]  # type: ignore[union-attr]  # the pattern matches every string
     link = _HUB_LINK.match(tail)
     if link is not None:
-        return link.group(0).rstrip(".,;:")
+        return None if _NOT_A_MODEL.match(link.group(0)) else link.group(0).rstrip(".,;:")
     bare = None if require_link else _BARE_ID.match(tail)
     return bare.group(1) if bare else None
+
+
+def _mergekit_models(body: str) -> list[tuple[str, str]]:
+    """(model, the line naming it) for each model a mergekit configuration quoted in ``body`` names."""
+    if "merge_method" not in body:
+        return []
+    found = []
+    for block in _FENCE.finditer(body):
+        text = block.group(1)
+        if len(text) > _MERGE_BLOCK_CHARS or not _MERGE_METHOD.search(text):
+            continue
+        for line in _MERGE_MODEL.finditer(text):
+            found.append((line.group(1).split("+", 1)[0], line.group(0).strip()))
+    return found
 
 
 def references_from_card_text(
@@ -446,12 +518,18 @@ def references_from_card_text(
 ) -> list[Reference]:
     """``card_text`` evidence: the model a card's prose or quantizer fields name as the original.
 
-    Recognised: "Original model: <link>", "quantized version of <link>", "quants of <link>",
-    "GGUF ... of/for <link>", the Trainer's "This model is a fine-tuned version of [X](https://huggingface.co/X)",
-    and the card fields ``original_model`` / ``model_link`` / ``model_creator`` (when they hold a Hub id
-    or link). A ``quantized_by`` field makes every such reference state ``quantized``; when nothing
-    else names a model, it is evidence that the card's declared bases were quantized. The matched line
-    (cut to :data:`_PHRASE_CHARS`) is kept as the reference's ``quote``; nothing else of the prose is.
+    Recognised (:data:`_PROSE_PATTERNS`): "Original model: <link or id>", "quantized version of <link>",
+    "quants of <link>", "GGUF ... of/for <link>", the Trainer's "This model is a fine-tuned version of
+    [X](https://huggingface.co/X)" and "a full fine-tuned version of <link>" (finetune; a link only), the
+    model-card template's "Finetuned from model [optional]: X" (finetune), mergekit's "merged ... using
+    [X](link) as a base" (merge), "converted to MLX / OpenVINO ... from X" (quantized), "original repo:
+    <link>" (a link only); the models a mergekit configuration quoted in a fenced block names (a block with
+    a ``merge_method:`` line; each ``base_model:`` / ``model:`` / ``- model:`` line, merge, field
+    ``README.md:mergekit``); and the card fields ``original_model`` / ``model_link`` / ``model_creator``
+    (when they hold a Hub id or link). Links to datasets and Spaces name no model. A ``quantized_by``
+    field makes every such reference state ``quantized`` (a finetune aside); when nothing else names a
+    model, it is evidence that the card's declared bases were quantized. The matched line (cut to
+    :data:`_PHRASE_CHARS`) is kept as the reference's ``quote``; nothing else of the prose is.
     """
     card = card or {}
     quantized_by = _text(card.get("quantized_by"))
@@ -471,14 +549,17 @@ def references_from_card_text(
     for line in _lines_with_a_phrase(body):
         if len(line) > 2000:  # a minified blob, not a sentence
             continue
-        for pattern, relation in _PROSE_PATTERNS:
+        for pattern, relation, require_link in _PROSE_PATTERNS:
             match = pattern.search(line)
             if match is None:
                 continue
-            named = _named_model(line[match.end() :], require_link=relation is Relation.FINETUNE)
+            named = _named_model(line[match.end() :], require_link=require_link)
             if named is not None and not _names_itself(named, child):
                 add(named, f"{CARD}:text", relation, line.strip())
                 break
+    for named, line in _mergekit_models(body):
+        if not _names_itself(named, child):
+            add(named, f"{CARD}:mergekit", Relation.MERGE, line)
     if quantized_by and not any(r.relation is Relation.QUANTIZED for r in refs.values()):
         for base in references_from_card(child, card, source):
             if isinstance(base.raw, str):

@@ -115,21 +115,19 @@ class LineageGraph:
     def resolve(self, query: str) -> str:
         """The canonical id for what a user typed (URL, other letter case, trailing slash ...).
 
+        An id stored in the snapshot, typed as it is stored, is itself (a local id such as
+        ``team/My Model v2`` included: README "Identity"); otherwise the Hub id the query names
+        (:func:`~ptmgraph.ids.normalize_reference`), then the query as typed, in any letter case.
         Raises :class:`UnknownModelError` with the closest known ids when there is none.
         """
+        ids = self.compact.ids
+        if (ids == query).any():
+            return query
         norm = normalize_reference(query)
-        if norm.id:
-            # A vectorised scan instead of a dict of every id; the first spelling is canonical, as in IdIndex.
-            # Only ids as long as the query are lowercased: lowercasing keeps a string's length, except that
-            # U+0130 (I with a dot) becomes two characters, so shorter ids that are not ASCII are kept too.
-            target = norm.id.lower()
-            ids = self.compact.ids
-            lengths = ids.str.len_chars()
-            shorter_not_ascii = (lengths < len(target)) & (ids.str.len_bytes() != lengths)
-            candidates = ((lengths == len(target)) | shorter_not_ascii).arg_true()
-            same = candidates.filter(ids.gather(candidates).str.to_lowercase() == target)
-            if same.len():
-                return self.compact.name(int(same[0]))
+        for wanted in dict.fromkeys(text for text in (norm.id, query.strip()) if text):
+            found = self._any_case(wanted)
+            if found is not None:
+                return found
         found = self.index.canonical(norm.id) if norm.id else None
         if found is None:
             raise UnknownModelError(query, self.index.closest(norm.id or query), self._dangling(norm.id))
@@ -145,6 +143,19 @@ class LineageGraph:
         named = normalized_references(dangling["raw"])["id"]
         hits = dangling.filter(lowercase_ids(named) == model_id.lower())
         return dict(hits.group_by("reason").len().iter_rows())
+
+    def _any_case(self, wanted: str) -> str | None:
+        """The first stored id equal to ``wanted`` but for letter case (the first spelling is canonical, as in
+        IdIndex), by a vectorised scan instead of a dict of every id. Only ids as long as ``wanted`` are
+        lowercased: lowercasing keeps a string's length, except that U+0130 (I with a dot) becomes two
+        characters, so shorter ids that are not ASCII are kept too."""
+        target = wanted.lower()
+        ids = self.compact.ids
+        lengths = ids.str.len_chars()
+        shorter_not_ascii = (lengths < len(target)) & (ids.str.len_bytes() != lengths)
+        candidates = ((lengths == len(target)) | shorter_not_ascii).arg_true()
+        same = candidates.filter(ids.gather(candidates).str.to_lowercase() == target)
+        return self.compact.name(int(same[0])) if same.len() else None
 
     def node(self, model_id: str) -> dict[str, Any]:
         """The node's attributes (see :data:`NODE_ATTRIBUTES`)."""
@@ -188,8 +199,9 @@ def load_graph(directory: Path | None = None, *, min_confidence: Confidence | st
     The snapshot's tables are read as they are used (:func:`ptmgraph.snapshot.open_snapshot`): a point
     query reads the columns it prints, and a damaged table it does not use goes unnoticed.
 
-    ``min_confidence`` drops the edges below that :class:`~ptmgraph.relations.Confidence` from the
-    snapshot before the graph is built, so every analysis sees only the edges it may trust.
+    ``min_confidence`` drops the edges whose parent confidence is below that
+    :class:`~ptmgraph.relations.Confidence` from the snapshot before the graph is built, so every
+    analysis sees only the edges it may trust.
     """
     snap = snapshot_io.open_snapshot(directory or snapshot_io.bundled_path())
     if min_confidence is not None:
@@ -198,10 +210,10 @@ def load_graph(directory: Path | None = None, *, min_confidence: Confidence | st
 
 
 def at_least(snap: Snapshot, min_confidence: Confidence) -> Snapshot:
-    """``snap`` without the edges whose confidence is below ``min_confidence``."""
+    """``snap`` without the edges whose parent confidence is below ``min_confidence``."""
     kept = [c.value for c in Confidence if c.rank >= min_confidence.rank]
     # the stored index holds every edge: the graph builds one of the kept edges
-    return snap.with_edges(snap.edges.filter(pl.col("confidence").is_in(kept)))
+    return snap.with_edges(snap.edges.filter(pl.col("parent_confidence").is_in(kept)))
 
 
 def load_graph_columns(directory: Path | None, columns: Mapping[str, list[str]],

@@ -19,12 +19,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import polars as pl
 
 from ptmgraph.records import DanglingReason
+
+if TYPE_CHECKING:
+    from packageurl import PackageURL
 
 # Hub repo names: letters, digits, '-', '_', '.'; at most 96 characters; no '--' or '..'; they do
 # not start or end with '-' or '.'. Legacy canonical models have no namespace ("gpt2").
@@ -98,9 +101,34 @@ def _from_url(text: str) -> Normalized:
 
 
 def _checked(text: str) -> Normalized:
-    if not _HUB_ID.match(text) or "--" in text or ".." in text:
+    if not is_hub_id(text):
         return Normalized(None, DanglingReason.INVALID_ID)
     return Normalized(current_id(text))
+
+
+def is_hub_id(model_id: str) -> bool:
+    """Whether ``model_id`` is Hub-shaped: ``ORG/NAME`` (or a legacy ``NAME``) in the Hub's characters, each
+    part at most 96 characters, not starting or ending with ``-`` or ``.``, no ``--`` or ``..``. Any other
+    id is a local id (README "Identity"): it is kept and can be queried, but never names a Hub repo."""
+    return bool(_HUB_ID.fullmatch(model_id)) and "--" not in model_id and ".." not in model_id
+
+
+def hub_purl(model_id: str, sha: str | None = None) -> PackageURL | None:
+    """``pkg:huggingface/ORG/NAME@SHA`` (no namespace for a legacy id, no version without a sha) for a
+    Hub-shaped id, None for any other: a purl is built only from a validated id, so a record id such as
+    ``meta-llama/ Llama-2-7b-chat-hf`` never gets the purl of ``meta-llama/Llama-2-7b-chat-hf``."""
+    if not is_hub_id(model_id):
+        return None
+    from packageurl import PackageURL
+
+    org, _, name = model_id.rpartition("/")
+    version = sha if sha and re.fullmatch(r"[0-9a-fA-F]{7,64}", sha) else None
+    return PackageURL(type="huggingface", namespace=org or None, name=name, version=version)
+
+
+def hub_url(model_id: str) -> str | None:
+    """The model's Hub page for a Hub-shaped id (:func:`is_hub_id`), None for a local id."""
+    return f"https://huggingface.co/{model_id}" if is_hub_id(model_id) else None
 
 
 @cache

@@ -12,7 +12,8 @@ Definitions:
 - **relation code**: a small int, ``relation_names[code]`` the relation; the table starts with
   :data:`RELATION_CODES` (0 finetune, 1 adapter, 2 quantized, 3 merge, 4 unknown) and appends any
   other spelling found in the edges; -1 is a missing relation.
-- **confidence code**: 0 low, 1 medium, 2 high (:data:`CONFIDENCE_CODES`); -1 missing.
+- **confidence code**: the edge's parent confidence (``parent_confidence``, what ``--min-confidence``
+  filters on): 0 low, 1 medium, 2 high (:data:`CONFIDENCE_CODES`); -1 missing.
 - **small graph**: at most :data:`SMALL_GRAPH_NODES` positions. A cold point query on a small graph
   reads, checks and walks the index without numpy, whose import would cost it more than the work; a
   larger graph is checked and walked with numpy.
@@ -271,7 +272,7 @@ def fingerprint(models: pl.DataFrame, edges: pl.DataFrame) -> int:
     versions: a digest is only ever compared with one computed by the same save.)
     """
     total = models.height * 1_000_003 + edges.height
-    for frame, columns in ((models, ["id"]), (edges, ["base", "child", "relation", "confidence"])):
+    for frame, columns in ((models, ["id"]), (edges, ["base", "child", "relation", "parent_confidence"])):
         if frame.height:
             hashed = frame.select(columns).hash_rows(seed=7)
             # Weighted by row so that reordering rows changes it too (the products wrap modulo 2**64).
@@ -305,7 +306,7 @@ def build(models: pl.DataFrame, edges: pl.DataFrame) -> CompactGraph:
     # A model id repeated in the table keeps its first row, as networkx merges it into one node.
     positions = positions.unique("id", keep="first", maintain_order=True)
     pairs = (
-        edges.select("base", "child", "relation", "confidence")
+        edges.select("base", "child", "relation", "parent_confidence")
         .with_row_index("row")
         .unique(["base", "child"], keep="last", maintain_order=True)  # networkx keeps the last attributes
         .join(positions.rename({"id": "base", "position": "b"}), on="base", how="left", maintain_order="left")
@@ -314,7 +315,7 @@ def build(models: pl.DataFrame, edges: pl.DataFrame) -> CompactGraph:
     base = pairs["b"].to_numpy().astype(np.int64)
     child = pairs["c"].to_numpy().astype(np.int64)
     relation, relation_names = _codes(pairs["relation"], RELATION_CODES)
-    confidence, _ = _codes(pairs["confidence"], CONFIDENCE_CODES)
+    confidence, _ = _codes(pairs["parent_confidence"], CONFIDENCE_CODES)
     confidence[confidence >= len(CONFIDENCE_CODES)] = -1
     rank = np.empty(nodes, dtype=np.int64)
     rank[ids.arg_sort().to_numpy()] = np.arange(nodes)

@@ -384,13 +384,14 @@ EDGES_SCHEMA: dict[str, pl.DataType] = {
     "child": pl.String(),
     "relation": pl.String(),  # the resolved relation (see assemble.resolve_relation)
     "relation_rule": pl.String(),  # the relations.RelationRule that decided it
-    "confidence": pl.String(),  # relations.Confidence: high / medium / low
+    "parent_confidence": pl.String(),  # relations.Confidence of the parent: high / medium / low
+    "relation_confidence": pl.String(),  # relations.Confidence of the relation: high / medium / low
     "declared_relation": pl.String(),  # card base_model_relation or edge-list column
     "hub_relation": pl.String(),  # Hub tag or model-tree heading
     "inferred_relation": pl.String(),  # from the child's files, config, name and base count
     "prose_relation": pl.String(),  # worded by card prose or quantizer fields
     "weights": pl.String(),  # the child's relations.WeightShape
-    "replaced_base": pl.String(),  # prose_parent rule: the declared base this edge stands in for
+    "replaced_base": pl.String(),  # prose_parent / name_parent rules: the listed base this edge stands in for
     "relations_disagree": pl.Boolean(),
     "loads_code": pl.Boolean(),  # the child's auto_map names the base: it runs the base's Python code
     "evidence_kinds": pl.List(pl.String()),

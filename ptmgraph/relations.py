@@ -25,11 +25,21 @@ The runtime rule (:func:`dependency`): a model depends on a source at ``runtime`
 source's weights (adapter hops only), at ``runtime_code`` when it runs the source's Python code (its
 ``config.json`` ``auto_map`` names the source, :func:`code_sources`), else ``inherited``.
 
-**Confidence** of an edge is the weaker of two strengths: how surely its *parent* is named (high: the
-card's ``base_model``, the Hub's tags or model tree, an edge list; medium: only ``config.json``,
-``adapter_config.json`` or card prose) and how surely its *relation* is decided (high: files, a stated
-or labelled relation, merge evidence, the default with full weights seen; medium: prose, base count,
-the default without full weights seen; low: the name alone, or unknown).
+**Two confidences** per edge, each high, medium or low (README's Definitions state the same):
+
+- **parent confidence**, how surely the parent is named, from the strongest evidence naming it
+  (:class:`ParentSource`, strongest first): *high*: the child's own metadata declares it (the card's
+  ``base_model``, a Hub tag ``base_model:...``, an edge list); *medium*: only the Hub's model-tree
+  listing of the base (the child's own record unseen), or only the child's ``config.json`` /
+  ``adapter_config.json``; *low*: only words: card prose (rule ``prose_parent`` included), or the
+  child's name (rule ``name_parent``). ``--min-confidence`` filters on this one.
+- **relation confidence**, how surely the relation is decided (:func:`relation_confidence`):
+  *high*: the child's weight files were seen and show this relation (adapter weights: adapter;
+  quantized weights: quantized; full weights: finetune or merge); *medium*: no weight files seen
+  (files unknown, or none of them weights, as in a llamafile or empty repo) and a label states the
+  relation (the card's ``base_model_relation``, an edge list, the Hub's tag or tree heading, a merge
+  tag or mergekit config, card prose, two declared bases, or the Hub's default finetune for a named
+  base); *low*: the name alone, nothing at all, or a relation the weight files contradict.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from ptmgraph.records import Relation
+from ptmgraph.records import EvidenceKind, Relation
 
 
 class Confidence(str, Enum):
@@ -53,12 +63,55 @@ class Confidence(str, Enum):
     def rank(self) -> int:
         return _RANK[self]
 
-    @classmethod
-    def weakest(cls, *levels: Confidence) -> Confidence:
-        return min(levels, key=lambda c: c.rank)
-
 
 _RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
+
+
+class ParentSource(str, Enum):
+    """The strongest evidence that names an edge's parent, strongest first (see the module docstring)."""
+
+    DECLARED = "declared"  # the child's card base_model, a Hub tag, an edge list
+    TREE = "tree"  # only the Hub's model-tree listing of the base
+    CONFIG = "config"  # only config.json _name_or_path or adapter_config.json base_model_name_or_path
+    PROSE = "prose"  # only card prose or quantizer fields (and every prose_parent edge)
+    NAME = "name"  # only the child's name (name_parent edges)
+
+
+_SOURCE_OF_KIND = {
+    EvidenceKind.CARD_BASE_MODEL: ParentSource.DECLARED,
+    EvidenceKind.HUB_TAG: ParentSource.DECLARED,
+    EvidenceKind.EDGE_LIST: ParentSource.DECLARED,
+    EvidenceKind.MODEL_TREE: ParentSource.TREE,
+    EvidenceKind.CONFIG: ParentSource.CONFIG,
+    EvidenceKind.ADAPTER_CONFIG: ParentSource.CONFIG,
+    EvidenceKind.CARD_TEXT: ParentSource.PROSE,
+    # An auto_map entry names the repo whose code the child runs; a wrong one would not load, so it is
+    # as sure as a declaration (and --min-confidence high keeps the runtime_code exposure).
+    EvidenceKind.CONFIG_AUTO_MAP: ParentSource.DECLARED,
+}
+_SOURCE_ORDER = list(ParentSource)
+
+PARENT_CONFIDENCE: dict[ParentSource, Confidence] = {
+    ParentSource.DECLARED: Confidence.HIGH,
+    ParentSource.TREE: Confidence.MEDIUM,
+    ParentSource.CONFIG: Confidence.MEDIUM,
+    ParentSource.PROSE: Confidence.LOW,
+    ParentSource.NAME: Confidence.LOW,
+}
+"""The parent confidence of each :class:`ParentSource` (the module docstring's levels)."""
+
+
+def parent_source(kinds: Iterable[EvidenceKind | str], *, prose_parent: bool = False,
+                  name_parent: bool = False) -> ParentSource:
+    """What names an edge's parent: the strongest of ``kinds`` (the evidence kinds naming this very base),
+    except that a ``prose_parent`` edge's parent is named by prose and a ``name_parent`` edge's by the
+    child's name, whatever the evidence of the base they replace says (no kinds: the weakest, a name)."""
+    if name_parent:
+        return ParentSource.NAME
+    if prose_parent:
+        return ParentSource.PROSE
+    sources = [_SOURCE_OF_KIND[EvidenceKind(k)] for k in kinds]
+    return min(sources, key=_SOURCE_ORDER.index) if sources else ParentSource.NAME
 
 
 class WeightShape(str, Enum):
@@ -77,6 +130,7 @@ class RelationRule(str, Enum):
 
     CODE_ONLY = "code_only"
     PROSE_PARENT = "prose_parent"
+    NAME_PARENT = "name_parent"
     ADAPTER_WEIGHTS = "adapter_weights"
     QUANTIZED_FILES = "quantized_files"
     DECLARED = "declared"
@@ -96,6 +150,8 @@ RULE_TABLE: list[tuple[RelationRule, str, str]] = [
      "the weights relate", "unknown"),
     (RelationRule.PROSE_PARENT, "a quantization's card prose names a model whose own base is the declared base: "
      "the named model is the parent", "quantized"),
+    (RelationRule.NAME_PARENT, "a child with no record, listed under one base only and not as an adapter, named X "
+     "plus a quantization suffix, where exactly one model X descends from that base: X is the parent", "quantized"),
     (RelationRule.ADAPTER_WEIGHTS, "adapter weights and no full weights", "adapter"),
     (RelationRule.QUANTIZED_FILES, "quantized weights (GGUF/GGML, EXL2, GPTQ files, a quantization_config the "
      "base lacks)", "quantized"),
@@ -125,11 +181,12 @@ class EdgeEvidence:
     ``weights``: the child's :class:`WeightShape`; ``name_quantized``: the child's name carries a
     quantization marker its base's name lacks; ``merge_signs``: a mergekit config or merge tag;
     ``declared_bases``: how many bases the child's card or edge list names; ``hub_labels_other``: the
-    Hub labels some base of this child finetune / adapter / quantized; ``parent_strength``: how surely
-    this base is named (see the module docstring); ``prose_parent``: card prose names this base and
-    the declared base is this base's own base; ``seen``: the child's repo was read (files or card),
-    or its card names this base; ``code_only``: the only evidence is an ``auto_map`` entry naming this
-    base's code (see :func:`code_sources`), which says nothing about the weights.
+    Hub labels some base of this child finetune / adapter / quantized; ``parent``: what names this
+    base (:func:`parent_source`); ``prose_parent``: card prose names this base and the declared base is
+    this base's own base; ``name_parent``: the child's name is this base's name plus a quantization
+    suffix, and the Hub lists the child under a model this base descends from; ``seen``: the child's repo was read
+    (files or card), or its card names this base; ``code_only``: the only evidence is an ``auto_map``
+    entry naming this base's code (see :func:`code_sources`), which says nothing about the weights.
     """
 
     declared: Relation | None = None
@@ -140,8 +197,9 @@ class EdgeEvidence:
     merge_signs: bool = False
     declared_bases: int = 0
     hub_labels_other: bool = False
-    parent_strength: Confidence = Confidence.HIGH
+    parent: ParentSource = ParentSource.DECLARED
     prose_parent: bool = False
+    name_parent: bool = False
     seen: bool = False
     code_only: bool = False
 
@@ -152,7 +210,8 @@ class Decision:
 
     relation: Relation
     rule: RelationRule
-    confidence: Confidence
+    parent_confidence: Confidence
+    relation_confidence: Confidence
 
 
 _STATED = {Relation.ADAPTER, Relation.QUANTIZED, Relation.MERGE}
@@ -160,41 +219,66 @@ _HIGH, _MEDIUM, _LOW = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 
 
 def decide(ev: EdgeEvidence) -> Decision:
-    """The relation of one edge, the rule that decided it and its confidence (first match wins)."""
-    relation, rule, strength = _relation(ev)
-    return Decision(relation, rule, Confidence.weakest(ev.parent_strength, strength))
+    """The relation of one edge, the rule that decided it and its two confidences (first match wins)."""
+    relation, rule = _relation(ev)
+    return Decision(relation, rule, PARENT_CONFIDENCE[ev.parent], relation_confidence(ev, relation, rule))
 
 
-def _relation(ev: EdgeEvidence) -> tuple[Relation, RelationRule, Confidence]:
+_WEIGHTS_SHOW = {
+    WeightShape.ADAPTER_ONLY: {Relation.ADAPTER},
+    WeightShape.QUANTIZED: {Relation.QUANTIZED},
+    WeightShape.FULL: {Relation.FINETUNE, Relation.MERGE},
+    WeightShape.MERGED_ADAPTER: {Relation.FINETUNE, Relation.MERGE},
+}
+"""The relations each weight shape shows (a full copy: a finetune or a merge)."""
+
+
+def relation_confidence(ev: EdgeEvidence, relation: Relation, rule: RelationRule) -> Confidence:
+    """How surely ``relation`` (decided by ``rule``) is the edge's relation: high when the child's weight
+    files show it, medium when no weight files were seen and a label states it, low for the name alone,
+    nothing, or a relation the weight files contradict (the module docstring)."""
+    shown = _WEIGHTS_SHOW.get(ev.weights)
+    if shown is not None:
+        return _HIGH if relation in shown else _LOW
+    if rule in (RelationRule.NAME, RelationRule.NONE, RelationRule.CODE_ONLY):
+        return _LOW
+    if rule in (RelationRule.PROSE_PARENT, RelationRule.NAME_PARENT):
+        return _MEDIUM if relation in (ev.declared, ev.hub, ev.prose) else _LOW
+    return _MEDIUM
+
+
+def _relation(ev: EdgeEvidence) -> tuple[Relation, RelationRule]:
     full = ev.weights in (WeightShape.FULL, WeightShape.MERGED_ADAPTER)
     if ev.code_only:
-        return Relation.UNKNOWN, RelationRule.CODE_ONLY, _LOW
+        return Relation.UNKNOWN, RelationRule.CODE_ONLY
     if ev.prose_parent:
-        return Relation.QUANTIZED, RelationRule.PROSE_PARENT, _HIGH
+        return Relation.QUANTIZED, RelationRule.PROSE_PARENT
+    if ev.name_parent:
+        return Relation.QUANTIZED, RelationRule.NAME_PARENT
     if ev.weights is WeightShape.ADAPTER_ONLY:
-        return Relation.ADAPTER, RelationRule.ADAPTER_WEIGHTS, _HIGH
+        return Relation.ADAPTER, RelationRule.ADAPTER_WEIGHTS
     if ev.weights is WeightShape.QUANTIZED:
-        return Relation.QUANTIZED, RelationRule.QUANTIZED_FILES, _HIGH
+        return Relation.QUANTIZED, RelationRule.QUANTIZED_FILES
     if ev.declared in _STATED and not (ev.declared is Relation.ADAPTER and full):
-        return ev.declared, RelationRule.DECLARED, _HIGH
+        return ev.declared, RelationRule.DECLARED
     if ev.weights is WeightShape.MERGED_ADAPTER:
-        return Relation.FINETUNE, RelationRule.MERGED_ADAPTER, _HIGH
+        return Relation.FINETUNE, RelationRule.MERGED_ADAPTER
     if ev.merge_signs or ev.hub is Relation.MERGE:
-        return Relation.MERGE, RelationRule.MERGE_EVIDENCE, _HIGH
+        return Relation.MERGE, RelationRule.MERGE_EVIDENCE
     weakly_said = {ev.declared, ev.hub} <= {None, Relation.FINETUNE}
     if ev.name_quantized and weakly_said:
-        return Relation.QUANTIZED, RelationRule.NAME, _LOW
+        return Relation.QUANTIZED, RelationRule.NAME
     if ev.declared is Relation.FINETUNE:
-        return Relation.FINETUNE, RelationRule.DECLARED_FINETUNE, _HIGH
+        return Relation.FINETUNE, RelationRule.DECLARED_FINETUNE
     if ev.hub is not None and not (ev.hub is Relation.ADAPTER and full):
-        return ev.hub, RelationRule.HUB, _HIGH
+        return ev.hub, RelationRule.HUB
     if ev.prose is not None:
-        return ev.prose, RelationRule.PROSE, _MEDIUM
+        return ev.prose, RelationRule.PROSE
     if ev.declared_bases >= 2 and not ev.hub_labels_other:
-        return Relation.MERGE, RelationRule.BASE_COUNT, _MEDIUM
+        return Relation.MERGE, RelationRule.BASE_COUNT
     if ev.seen:
-        return Relation.FINETUNE, RelationRule.DEFAULT_FINETUNE, _HIGH if full else _MEDIUM
-    return Relation.UNKNOWN, RelationRule.NONE, _LOW
+        return Relation.FINETUNE, RelationRule.DEFAULT_FINETUNE
+    return Relation.UNKNOWN, RelationRule.NONE
 
 
 _WEIGHTS_SAY = {
@@ -202,6 +286,27 @@ _WEIGHTS_SAY = {
     WeightShape.QUANTIZED: Relation.QUANTIZED,
     WeightShape.MERGED_ADAPTER: Relation.FINETUNE,
 }
+
+
+def stored_confidences(
+    kinds: Iterable[str] | None, rule: str | None, weights: str | None, declared: str | None, hub: str | None,
+    prose: str | None, relation: str | None,
+) -> tuple[Confidence, Confidence]:
+    """The parent and relation confidence of an edge stored without them (a snapshot of format 1, whose
+    one ``confidence`` mixed the two), from what such an edge stores: its evidence kinds, the rule that
+    decided it, the child's weight shape, the stated relations and the relation. The same definitions as
+    :func:`decide`; a value this version does not know reads as the weakest."""
+    try:
+        decided_by = RelationRule(rule)
+        ev = EdgeEvidence(
+            declared=Relation(declared) if declared else None, hub=Relation(hub) if hub else None,
+            prose=Relation(prose) if prose else None, weights=WeightShape(weights or WeightShape.UNKNOWN.value),
+        )
+        parent = parent_source(kinds or [], prose_parent=decided_by is RelationRule.PROSE_PARENT,
+                               name_parent=decided_by is RelationRule.NAME_PARENT)
+        return PARENT_CONFIDENCE[parent], relation_confidence(ev, Relation(relation), decided_by)
+    except (ValueError, KeyError):
+        return _LOW, _LOW
 
 
 def inferred_relation(ev: EdgeEvidence) -> Relation | None:

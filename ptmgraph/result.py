@@ -34,10 +34,12 @@ class AnalysisResult:
     deferred: Callable[[pl.DataFrame], pl.DataFrame] | None = None
     walk: Reach | None = field(default=None, compare=False, repr=False)
 
-    def output_rows(self, limit: int = 0) -> pl.DataFrame:
-        """The first ``limit`` rows (all when 0) with the deferred columns added: what formats print."""
+    def output_rows(self, limit: int = 0, *, deferred: bool = True) -> pl.DataFrame:
+        """The first ``limit`` rows (all when 0), with the deferred columns added unless ``deferred`` is
+        false: what formats print. Tables printed for reading add them; JSON and CSV only when asked
+        (``--paths``), so that a document's size stays linear in its rows by default."""
         rows = self.rows.head(limit) if limit > 0 else self.rows
-        return self.deferred(rows) if self.deferred is not None else rows
+        return self.deferred(rows) if self.deferred is not None and deferred else rows
 
 
 @dataclass

@@ -51,16 +51,24 @@ from ptmgraph.records import (
 
 FORMAT_VERSION = 2
 """The format this version writes. Version 2: generations (``CURRENT`` names ``gen-N/``), an index
-manifest in ``meta.json``, the ``files`` table, ``models.access``, ``models.code_files`` and
-``edges.loads_code``. Version 1 snapshots (every file directly in the snapshot directory, no manifest) are
-still read: without ``files.parquet`` (an empty ``files`` table), with ``access`` derived from ``gated``,
-``disabled`` and ``private`` by :func:`ptmgraph.records.access_of`, no ``code_files`` (empty lists: a
-version-1 ingest did not look) and no ``loads_code`` (false)."""
+manifest in ``meta.json``, the ``files`` table, ``models.access``, ``models.code_files``,
+``edges.loads_code``, and ``edges.parent_confidence`` and ``relation_confidence`` where 1 had one
+``confidence``. Version 1 snapshots (every file directly in the snapshot directory, no manifest) are still
+read: without ``files.parquet`` (an empty ``files`` table), with ``access`` derived from ``gated``,
+``disabled`` and ``private`` by :func:`ptmgraph.records.access_of`, the two confidences from the edge's
+stored evidence kinds, rule, weights and relations (:func:`ptmgraph.relations.stored_confidences`), no
+``code_files`` (empty lists: a version-1 ingest did not look) and no ``loads_code`` (false)."""
 READ_FORMATS = (1, 2)
 """The formats this version reads (see :data:`FORMAT_VERSION`)."""
-_ADDED_IN_2 = {"models": ("access", "code_files"), "edges": ("loads_code",), "files": tuple(FILES_SCHEMA)}
+_ADDED_IN_2 = {"models": ("access", "code_files"), "edges": ("loads_code", "parent_confidence", "relation_confidence"),
+               "files": tuple(FILES_SCHEMA)}
 """What a version-1 snapshot lacks (see :data:`FORMAT_VERSION`)."""
 _ACCESS_FROM = ["gated", "disabled", "private"]
+_CONFIDENCES_FROM = ["evidence_kinds", "relation_rule", "weights", "declared_relation", "hub_relation",
+                     "prose_relation", "relation"]
+_DERIVED_FROM = {"access": _ACCESS_FROM, "parent_confidence": _CONFIDENCES_FROM,
+                 "relation_confidence": _CONFIDENCES_FROM}
+"""The stored columns each column a version-1 snapshot lacks is derived from (see :func:`_upgraded`)."""
 POINTER = "CURRENT"
 """The file naming a snapshot's current generation."""
 _GENERATION = re.compile(r"gen-([0-9]{1,12})")
@@ -75,8 +83,8 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-INDEX_COLUMNS: dict[str, list[str]] = {"models": ["id"], "edges": ["base", "child", "relation", "confidence"]}
-"""The columns the compact index is built from and its digest covers (:mod:`ptmgraph.index`), by table."""
+INDEX_COLUMNS: dict[str, list[str]] = {"models": ["id"], "edges": ["base", "child", "relation", "parent_confidence"]}
+"""The columns the compact index is built from and fingerprinted by (:mod:`ptmgraph.index`), by table."""
 
 
 class SnapshotError(Exception):
@@ -644,6 +652,19 @@ def _upgraded(name: str, frame: pl.DataFrame, meta: dict[str, Any]) -> pl.DataFr
     if "access" in absent and set(_ACCESS_FROM) <= set(frame.columns):
         access = [access_of(g, d, p) for g, d, p in frame.select(_ACCESS_FROM).iter_rows()]
         frame = frame.with_columns(pl.Series("access", access, dtype=pl.String()))
+    if "parent_confidence" in absent and set(_CONFIDENCES_FROM) <= set(frame.columns):
+        from ptmgraph import relations  # only for a version-1 snapshot
+
+        key = pl.col("evidence_kinds").list.sort().list.join(",").fill_null("")
+        combos = frame.select(key.alias("_kinds"), *_CONFIDENCES_FROM[1:]).unique()
+        decided = [relations.stored_confidences(kinds.split(",") if kinds else [], *rest)
+                   for kinds, *rest in combos.iter_rows()]
+        combos = combos.with_columns(pl.Series("parent_confidence", [p.value for p, _ in decided], pl.String()),
+                                     pl.Series("relation_confidence", [r.value for _, r in decided], pl.String()))
+        frame = (frame.with_columns(key.alias("_kinds"))
+                 .join(combos, on=["_kinds", *_CONFIDENCES_FROM[1:]], how="left", nulls_equal=True,
+                       maintain_order="left")
+                 .drop("_kinds"))
     if "code_files" in absent:
         frame = frame.with_columns(pl.lit([], dtype=TABLES["models"]["code_files"]).alias("code_files"))
     if "loads_code" in absent:
@@ -656,7 +677,7 @@ def _read(path: Path, columns: list[str] | None) -> pl.DataFrame:
     if not os.path.lexists(path) and path.name == "files.parquet":  # a version-1 snapshot (_checked_files)
         return pl.DataFrame(schema=FILES_SCHEMA)
     try:
-        return pl.read_parquet(path, columns=columns)
+        return pl.read_parquet(path, columns=columns, glob=False)  # a path is a path, never a pattern
     except (Exception, PanicException) as err:  # corrupt files raise several types, and can panic polars
         raise SnapshotError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
 
@@ -681,7 +702,7 @@ def open_snapshot(directory: Path) -> Snapshot:
                 other_types[name] = []
                 continue
             try:
-                stored = pl.read_parquet_schema(paths[name])
+                stored = pl.scan_parquet(paths[name], glob=False).collect_schema()
             except (Exception, PanicException) as err:
                 raise SnapshotError(f"{paths[name]}: not a readable Parquet file ({type(err).__name__})") from None
             missing = [c for c in schema if c not in stored and c not in _old(meta, name)]
@@ -743,7 +764,7 @@ class StoredSnapshot(Snapshot):
             path = self._paths[name]
             absent = [c for c in wanted if c in _old(self.meta, name)]
             if absent and name != "files":  # derived from columns a version-1 snapshot stores, or defaults
-                derived_from = _ACCESS_FROM if "access" in absent else []
+                derived_from = dict.fromkeys(c for a in absent for c in _DERIVED_FROM.get(a, ()))
                 read = [c for c in wanted if c not in absent] + [c for c in derived_from if c not in wanted]
                 frame = _upgraded(name, _read(path, read), self.meta)
             else:

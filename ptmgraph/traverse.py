@@ -56,6 +56,24 @@ Direction = Literal["descendants", "ancestors"]
 """``descendants`` follows edges base -> derived; ``ancestors`` follows them backwards."""
 
 
+PATH_END_HOPS = 16
+"""A written ``relation_path`` holds at most ``2 * PATH_END_HOPS`` hops (see :func:`relation_path_text`)."""
+
+
+def relation_path_text(hops: list[str], length: int | None = None) -> str:
+    """A ``relation_path`` as written: the relations of the hops, base first, joined by ``>``.
+
+    **The cap.** A path of more than ``2 * PATH_END_HOPS`` hops is written as its first and last
+    :data:`PATH_END_HOPS` hops around a marker ``…(N more)…``, N the hops left out, so that a row's text
+    is bounded and output grows linearly with the rows, however deep the walk. ``hops`` is either the
+    whole path, or (``length`` given, over the cap) only its first and last :data:`PATH_END_HOPS` hops.
+    """
+    length = len(hops) if length is None else length
+    if length <= 2 * PATH_END_HOPS:
+        return ">".join(hops)
+    first, last = hops[:PATH_END_HOPS], hops[-PATH_END_HOPS:]
+    return ">".join([*first, f"…({length - 2 * PATH_END_HOPS} more)…", *last])
+
 
 def is_root(graph: Graph, model: str) -> bool:
     """Whether ``model`` is a root: it has no parent other than itself."""
@@ -142,6 +160,46 @@ class Reach:
         """The relations along :meth:`path`, base first."""
         hops = [self.relation[m] for m in self._chain(model)[:-1]]
         return hops[::-1] if self.direction == "descendants" else hops
+
+    def relation_path_texts(self, models: Iterable[str]) -> list[str | None]:
+        """:meth:`relation_path` of each of ``models`` as :func:`relation_path_text` writes it (None for a
+        model not reached), in time linear in the models asked about whatever their depth: a deep model's
+        hops near the source are read from the model :data:`PATH_END_HOPS` hops below the source on its
+        via chain, found once per chain and shared (``_anchor``)."""
+        anchor: dict[str, str] = {}  # model deeper than the cap -> its via-chain model at depth PATH_END_HOPS
+
+        def anchor_of(model: str) -> str:
+            walked = []
+            at = model
+            while self.depth[at] > PATH_END_HOPS and at not in anchor:
+                walked.append(at)
+                at = self.via[at]
+            found = anchor.get(at, at)
+            for m in walked:
+                anchor[m] = found
+            return found
+
+        def hops_up(model: str, count: int) -> list[str]:
+            """The relations of the ``count`` hops of ``model``'s via chain nearest ``model``, nearest first."""
+            hops = []
+            for _ in range(count):
+                hops.append(self.relation[model])
+                model = self.via[model]
+            return hops
+
+        texts: list[str | None] = []
+        for model in models:
+            if model not in self.depth:
+                texts.append(None)
+                continue
+            depth = self.depth[model]
+            if depth <= 2 * PATH_END_HOPS:
+                walk = hops_up(model, depth)[::-1]  # source first
+            else:
+                walk = hops_up(anchor_of(model), PATH_END_HOPS)[::-1] + hops_up(model, PATH_END_HOPS)[::-1]
+            # base first: below a source the walk's order, above it (ancestors) the reverse
+            texts.append(relation_path_text(walk if self.direction == "descendants" else walk[::-1], depth))
+        return texts
 
     def is_runtime(self, model: str) -> bool:
         """Whether every hop of :meth:`path` is a runtime relation (see the module docstring)."""
@@ -251,6 +309,10 @@ def _walk_edges(adjacency: Adjacency, start_at: list[int], nodes: int, codes: fr
     return pl.Series(found, dtype=pl.Int64), pl.Series(vias, dtype=pl.Int64), hops, levels
 
 
+_FEW_EDGES = 32
+"""A BFS level with at most this many edges to look at is walked edge by edge (:func:`_walk_levels`)."""
+
+
 def _walk_levels(adjacency: Adjacency, start_at: list[int], nodes: int, codes: frozenset[int] | None,
                  max_depth: int | None) -> Walked:
     """The walk of :func:`_reach_index`, one numpy pass per level.
@@ -258,16 +320,44 @@ def _walk_levels(adjacency: Adjacency, start_at: list[int], nodes: int, codes: f
     A level lists every (frontier node, neighbour) pair in the order the one-at-a-time walk meets them
     (frontier in the order found, neighbours in id order), drops those already seen or of an unwanted
     relation, and keeps each neighbour's first pair: the same depth, via and relation as that walk.
+    A level of a few edges (a long chain has one a level) is walked edge by edge, as :func:`_walk_edges`
+    does, so that a level costs what it holds rather than a dozen numpy calls.
     """
+    import numpy as np  # the module itself: the lazy stand-in would look it up on every use, per level
+
     frontier = np.array(start_at, dtype=np.int64)
     seen = np.zeros(nodes, dtype=bool)
     seen[frontier] = True
     wanted = None if codes is None else np.array(sorted(codes), dtype=np.int8)
+    indptr, neighbour, relation = adjacency.indptr, adjacency.neighbour, adjacency.relation
     found: list[np.ndarray] = []
     vias: list[np.ndarray] = []
     hops: list[np.ndarray] = []
     levels: list[int] = []
     while frontier.size and (max_depth is None or len(levels) < max_depth):
+        if frontier.size <= _FEW_EDGES:
+            bounds = [(int(indptr[n]), int(indptr[n + 1])) for n in frontier.tolist()]
+            if sum(end - start for start, end in bounds) <= _FEW_EDGES:
+                step_new: list[int] = []
+                step_via: list[int] = []
+                step_hop: list[int] = []
+                for node, (start, end) in zip(frontier.tolist(), bounds, strict=True):
+                    for other, code in zip(neighbour[start:end].tolist(), relation[start:end].tolist(), strict=True):
+                        if seen[other] or (codes is not None and code not in codes):
+                            continue
+                        seen[other] = True
+                        step_new.append(other)
+                        step_via.append(node)
+                        step_hop.append(code)
+                if not step_new and not any(end > start for start, end in bounds):
+                    break
+                new = np.array(step_new, dtype=np.int64)
+                found.append(new)
+                vias.append(np.array(step_via, dtype=np.int64))
+                hops.append(np.array(step_hop, dtype=np.int8))
+                levels.append(len(new))
+                frontier = new
+                continue
         first = adjacency.indptr[frontier]
         counts = adjacency.indptr[frontier + 1] - first
         total = int(counts.sum())

@@ -1,12 +1,14 @@
 """The test oracle for :func:`ptmgraph.assemble.assemble_tables`: the former per-record assembly, in dicts.
 
-This is the implementation ``ptmgraph.assemble`` had before it worked on tables, kept unchanged (only
-this docstring is new) so the columnar one can be checked against it on any harvest. It shares only the
-relation rule (:func:`ptmgraph.relations.decide`) and the per-value helpers with the package.
+This is the implementation ``ptmgraph.assemble`` had before it worked on tables, kept so the columnar one
+can be checked against it on any harvest, and extended with each later rule (the two confidences, the
+``name_parent`` rule) in the same one-at-a-time style. It shares only the relation rule
+(:func:`ptmgraph.relations.decide`) and the per-value helpers with the package.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, fields
 
@@ -28,9 +30,10 @@ from ptmgraph.records import (
     Reference,
     Relation,
 )
-from ptmgraph.relations import Confidence, EdgeEvidence, WeightShape, decide, inferred_relation
+from ptmgraph.relations import EdgeEvidence, WeightShape, decide, inferred_relation, parent_source
 from ptmgraph.snapshot import Snapshot
 
+NAME_PARENT_HOPS = 32
 _LIST_FIELDS = {"files", "weight_formats", "card_fields", "datasets", "tags", "code_files"}
 _AUTO_MAP = EvidenceKind.CONFIG_AUTO_MAP.value
 _DECLARING = {EvidenceKind.CARD_BASE_MODEL, EvidenceKind.EDGE_LIST}
@@ -127,9 +130,28 @@ def assemble(harvest: Harvest) -> Snapshot:
         edges=pl.DataFrame(edges, schema=EDGES_SCHEMA),
         evidence=pl.DataFrame(list(evidence.values()), schema=EVIDENCE_SCHEMA),
         dangling=pl.DataFrame(dangling, schema=DANGLING_SCHEMA),
-        problems=pl.DataFrame([p.__dict__ for p in harvest.problems], schema=PROBLEMS_SCHEMA),
+        problems=pl.DataFrame([p.__dict__ for p in harvest.problems] + _case_problems(harvest, index),
+                              schema=PROBLEMS_SCHEMA),
         meta={"sources": list(harvest.sources)},
     )
+
+
+def _case_problems(harvest: Harvest, index: IdIndex) -> list[dict[str, object]]:
+    """One problem per model whose records spell its id in several letter cases: each spelling with the
+    source of its first record, in reading order."""
+    spellings: dict[str, dict[str, str]] = defaultdict(dict)  # model -> spelling -> first source
+    for record in harvest.records:
+        model_id = current_id(record.id)
+        spellings[index.canonical(model_id) or model_id].setdefault(model_id, record.source)
+    problems: list[dict[str, object]] = []
+    for model, spelled in spellings.items():
+        if len(spelled) > 1:
+            named = ", ".join(f"{i!r} ({s})" for i, s in spelled.items())
+            problems.append({
+                "source": ";".join(s for s in spelled.values() if s), "model": model,
+                "message": f"ids differ only in letter case: {named}; one model (the Hub treats them alike), "
+                           f"merged under {model!r}, the first read; the first record's values win"})
+    return problems
 
 
 _WEAK_DANGLING_COLUMNS = ("kind", "field", "source", "raw")
@@ -143,9 +165,11 @@ def _edges(
     strong_bases: dict[str, set[str]] = defaultdict(set)
     declared_bases: dict[str, set[str]] = defaultdict(set)
     hub_labels: dict[str, set[str]] = defaultdict(set)
+    kinds_of: dict[str, set[str]] = defaultdict(set)  # every kind of evidence about the child, outweighed too
     for row in evidence:
         base, child, kind = str(row["base"]), str(row["child"]), row["kind"]
         by_pair[(base, child)].append(row)
+        kinds_of[child].add(str(kind))
         if kind in _STRONG_VALUES:
             strong_bases[child].add(base)
         if kind in _DECLARING_VALUES:
@@ -164,15 +188,62 @@ def _edges(
         del by_pair[(base, child)]
         outweighed += [{"child": child, **{c: r[c] for c in _WEAK_DANGLING_COLUMNS},
                         "reason": DanglingReason.OUTWEIGHED.value} for r in rows]
+    own_kinds = {pair: {str(r["kind"]) for r in rows} for pair, rows in by_pair.items()}
+    named = _name_parents(by_pair, strong_bases, records, kinds_of, hub_labels)
     for (base, child), grandparent in replaced.items():
         by_pair[(base, child)] += by_pair.pop((grandparent, child), [])
+    # a name-named model takes the listed pair's place and evidence
+    by_pair = defaultdict(list, {((named[p], p[1]) if p in named else p): rows for p, rows in by_pair.items()})
+    name_pairs = {(model, child) for (_, child), model in named.items()}
+    for (listed, child), model in named.items():
+        replaced[(model, child)] = listed
+        own_kinds[(model, child)] = set()
 
     children = {child: _ChildFacts.of(child, records.get(child)) for _, child in by_pair}
     edges = []
     for (base, child), rows in by_pair.items():
         edges.append(_edge(base, rows, children[child], records.get(base), declared_bases[child], hub_labels[child],
-                           replaced.get((base, child))))
+                           replaced.get((base, child)), own_kinds[(base, child)], (base, child) in name_pairs))
     return edges, outweighed
+
+
+def _name_parents(by_pair: dict[tuple[str, str], list[dict[str, object]]], strong_bases: dict[str, set[str]],
+                  records: dict[str, ModelRecord], kinds_of: dict[str, set[str]],
+                  hub_labels: dict[str, set[str]]) -> dict[tuple[str, str], str]:
+    """(listed base, child) -> the model its name names, for the children the name_parent rule moves."""
+    parents: dict[str, set[str]] = defaultdict(set)
+    for base, child in by_pair:
+        parents[child].add(base)
+
+    def descends(model: str, ancestor: str) -> bool:
+        frontier, seen = {model}, {model}
+        for _ in range(NAME_PARENT_HOPS):
+            frontier = {p for node in frontier for p in parents.get(node, ())}
+            if ancestor in frontier:
+                return True
+            frontier -= seen
+            seen |= frontier
+        return False
+
+    def key(name: str) -> str:
+        return re.sub(extract.NAME_KEY_DROP, "", name.lower())
+
+    by_name: dict[str, set[str]] = defaultdict(set)
+    for _, child in by_pair:
+        by_name[key(child.split("/")[-1])].add(child)
+    named: dict[tuple[str, str], str] = {}
+    for base, child in by_pair:
+        if child in records or strong_bases.get(child) != {base} or kinds_of[child] != {EvidenceKind.MODEL_TREE.value}:
+            continue
+        if Relation.ADAPTER.value in hub_labels[child]:
+            continue
+        stem = extract.name_parent_stem(child)
+        if stem is None or key(stem) == key(base.split("/")[-1]):
+            continue
+        found = [m for m in sorted(by_name.get(key(stem), ())) if m not in (child, base) and descends(m, base)]
+        if len(found) == 1:
+            named[(base, child)] = found[0]
+    return named
 
 
 @dataclass(frozen=True)
@@ -244,7 +315,8 @@ def _replaced_base(
 
 def _edge(
     base: str, rows: list[dict[str, object]], child: _ChildFacts, base_record: ModelRecord | None,
-    declared_bases: set[str], hub_labels: set[str], replaced_base: str | None,
+    declared_bases: set[str], hub_labels: set[str], replaced_base: str | None, own_kinds: set[str],
+    name_parent: bool,
 ) -> dict[str, object]:
     weights = child.weights(base_record)
     ev = EdgeEvidence(
@@ -257,12 +329,10 @@ def _edge(
         merge_signs=child.merge_signs,
         declared_bases=len(declared_bases),
         hub_labels_other=bool(hub_labels - {Relation.MERGE.value}),
-        parent_strength=(
-            Confidence.HIGH
-            if replaced_base is None and any(r["kind"] in _STRONG_VALUES for r in rows)
-            else Confidence.MEDIUM
-        ),
-        prose_parent=replaced_base is not None,
+        parent=parent_source(own_kinds, prose_parent=replaced_base is not None and not name_parent,
+                             name_parent=name_parent),
+        prose_parent=replaced_base is not None and not name_parent,
+        name_parent=name_parent,
         seen=child.seen or any(r["kind"] == EvidenceKind.CARD_BASE_MODEL.value for r in rows),
         code_only=all(r["kind"] == _AUTO_MAP for r in rows),
     )
@@ -274,7 +344,8 @@ def _edge(
         "child": child.id,
         "relation": decision.relation.value,
         "relation_rule": decision.rule.value,
-        "confidence": decision.confidence.value,
+        "parent_confidence": decision.parent_confidence.value,
+        "relation_confidence": decision.relation_confidence.value,
         "declared_relation": ev.declared.value if ev.declared else None,
         "hub_relation": ev.hub.value if ev.hub else None,
         "inferred_relation": inferred.value if inferred else None,

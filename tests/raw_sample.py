@@ -91,4 +91,52 @@ def raw_edges(sample: Path) -> set[tuple[str, str]]:
         for base in [b for b, c in pairs if c == child and (b, named) in pairs]:
             pairs.discard((base, child))
             pairs.add((named, child))
+    recorded = {row["id"].lower() for row in raw_records(sample)}
+    for line in (sample / "model_tree.jsonl").open():  # the Hub's adapters hang on the model they load
+        recorded.update(child.lower() for child in json.loads(line)["adapters"])
+    for child, (base, named) in raw_name_parents(pairs, recorded).items():
+        pairs.discard((base, child))
+        pairs.add((named, child))
     return pairs
+
+
+QUANTIZED_COPY = re.compile(r"(?:[-_.](?:gguf|ggml|gptq|awq|exl2|mlx|bnb|\d-?bits?|fp8|int[48]|i1|imatrix|"
+                            r"i?q\d(?:_[a-z0-9]+)*|\d(?:\.\d)?bpw|h\d))+$")
+MARKER = re.compile(r"gguf|ggml|gptq|awq|exl2|mlx|bnb|bit|fp8|int[48]|q\d|bpw")
+
+
+def raw_name_parents(pairs: set[tuple[str, str]], skipped: set[str]) -> dict[str, tuple[str, str]]:
+    """Child -> (its one listed base, the model its name names) for children not in ``skipped`` named after
+    one model below that base (``X-GGUF`` ...; letter case and a trailing ``-hf`` aside), not the base."""
+    bases: dict[str, set[str]] = {}
+    for base, child in pairs:
+        bases.setdefault(child, set()).add(base)
+
+    def key(name: str) -> str:
+        return re.sub(r"[-_.]hf$", "", name.split("/")[-1])
+
+    def below(model: str, ancestor: str) -> bool:
+        seen, todo = set(), [model]
+        while todo:
+            for parent in bases.get(todo.pop(), ()):
+                if parent == ancestor:
+                    return True
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return False
+
+    by_name: dict[str, set[str]] = {}
+    for model in bases:
+        by_name.setdefault(key(model), set()).add(model)
+    found = {}
+    for child, listed in bases.items():
+        suffix = QUANTIZED_COPY.search(child.split("/")[-1])
+        if child in skipped or len(listed) != 1 or not suffix or not MARKER.search(suffix.group(0)):
+            continue
+        (base,) = listed
+        stem = key(child.split("/")[-1][: suffix.start()])
+        named = [m for m in by_name.get(stem, ()) if m not in (child, base) and below(m, base)]
+        if stem and stem != key(base) and len(named) == 1:
+            found[child] = (base, named[0])
+    return found

@@ -246,13 +246,19 @@ def test_a_version_1_snapshot_is_still_read_with_access_from_its_gated_column(
     for name in ("files.parquet", "index.npz"):
         (old / name).unlink()
     pl.read_parquet(old / "models.parquet").drop("access", "code_files").write_parquet(old / "models.parquet")
-    pl.read_parquet(old / "edges.parquet").drop("loads_code").write_parquet(old / "edges.parquet")
+    edges = pl.read_parquet(old / "edges.parquet")
+    confidences = edges.select("base", "child", "parent_confidence", "relation_confidence").sort("base", "child")
+    (edges.drop("loads_code", "parent_confidence", "relation_confidence")  # format 1 had one mixed confidence
+     .with_columns(pl.lit("high").alias("confidence")).write_parquet(old / "edges.parquet"))
     meta = {k: v for k, v in json.loads((old / "meta.json").read_text()).items() if k not in ("files", "index")}
     (old / "meta.json").write_text(json.dumps({**meta, "format_version": 1}))
     for graph in (LineageGraph(snapshot.load(old)), load_graph(old)):
         access = dict(graph.snapshot.models.select("id", "access").rows())
         assert (access["o/auto"], access["o/disabled"], access["o/unknown"]) == ("gated_auto", "disabled", None)
         assert graph.snapshot.files.height == 0
+        # both confidences come back from what a format-1 edge stores (rule, kinds, weights, relations)
+        assert graph.snapshot.edges.select(
+            "base", "child", "parent_confidence", "relation_confidence").sort("base", "child").equals(confidences)
     run = CliRunner().invoke(app, ["stale", "--snapshot", str(old), "-f", "json"])
     assert run.exit_code == 0, run.output
     assert {(r["id"], r["reason"]) for r in json.loads(run.stdout)["rows"] if r["reason"] == "unavailable"} == {

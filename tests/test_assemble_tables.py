@@ -119,6 +119,18 @@ def test_edge_cases_assemble_as_before() -> None:
         ref("https://hf.co/me/url-child", "hf://org/base"),
         ref("me/ft3", "me/code", EvidenceKind.CONFIG_AUTO_MAP),  # a code source beside a declared base: stays
         ref("org/ft", "org/base", EvidenceKind.CONFIG_AUTO_MAP),  # the declared base's code
+        # name_parent: tree-only quantizations named after a model below their listed base
+        ref("org/ft", "org/base", EvidenceKind.MODEL_TREE, Relation.FINETUNE),
+        ref("tq/FT-i1-GGUF", "org/base", EvidenceKind.MODEL_TREE, Relation.QUANTIZED),  # -> org/ft
+        ref("tq/deep-AWQ", "org/base", EvidenceKind.MODEL_TREE, Relation.QUANTIZED),  # -> x/deep, two down
+        ref("x/deep", "org/other-ft", EvidenceKind.HUB_TAG),
+        ref("tq/twice-GGUF", "org/base", EvidenceKind.MODEL_TREE),  # two models named twice: stays
+        ref("a/twice", "org/base"), ref("b/twice", "org/ft"),
+        ref("tq/base-GGUF", "org/base", EvidenceKind.MODEL_TREE),  # the listed base's own name: stays
+        ref("c/base", "org/base"),
+        ref("tq/nobody-GGUF", "org/base", EvidenceKind.MODEL_TREE),  # no model of that name: stays
+        # a child that more than the tree speaks of (here its config, outweighed) stays too
+        ref("tq/ft-GGUF", "org/base", EvidenceKind.MODEL_TREE), ref("tq/ft-GGUF", "x/y", EvidenceKind.CONFIG),
     ]
     harvest = Harvest(
         records=records, references=refs, known_ids={"ORG/LISTED", "org/listed", "gpt2", "ORG/FT"},
@@ -127,6 +139,9 @@ def test_edge_cases_assemble_as_before() -> None:
     )
     snap = assert_same_snapshot(harvest)
     assert "prose_parent" in snap.edges["relation_rule"].to_list()
+    named = snap.edges.filter(pl.col("relation_rule") == "name_parent")
+    assert sorted(named.select("base", "child", "replaced_base").rows()) == [
+        ("org/ft", "tq/FT-i1-GGUF", "Org/Base"), ("x/deep", "tq/deep-AWQ", "Org/Base")]  # the first spelling
     assert "outweighed" in snap.dangling["reason"].to_list()
     code = {(b, c): (rule, loads) for b, c, rule, loads in snap.edges.select(
         "base", "child", "relation_rule", "loads_code").iter_rows() if loads}

@@ -26,7 +26,11 @@ def test_impact_as_json_prints_one_document_with_rows_and_summary() -> None:
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     assert doc["affected_models"] == len(doc["rows"]) > 1500
-    assert {"id", "depth", "relation_path", "downloads", "likes"} <= set(doc["rows"][0])
+    assert {"id", "depth", "via", "relation", "downloads", "likes"} <= set(doc["rows"][0])
+    assert "relation_path" not in doc["rows"][0]  # only with --paths: output stays linear in its rows
+    with_paths = json.loads(run("impact", "meta-llama/Llama-2-7b-chat-hf", "--format", "json", "--paths").stdout)
+    assert {r["relation_path"] for r in with_paths["rows"] if r["depth"] == 1} == {r["relation"] for r in doc["rows"]
+                                                                                   if r["depth"] == 1}
     assert doc["affected_downloads"] == sum(r["downloads"] or 0 for r in doc["rows"])
     assert doc["affected_space_links"] == sum(r["spaces"] or 0 for r in doc["rows"]) > 0
     assert {r["depth"] for r in doc["tables"]["by_depth"]} == {r["depth"] for r in doc["rows"]}

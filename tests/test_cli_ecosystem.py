@@ -70,4 +70,5 @@ def test_min_confidence_drops_weak_edges_from_licences_and_audit() -> None:
 def test_report_states_the_confidence_filter(tmp_path: Path) -> None:
     result = run("report", "--min-confidence", "medium", "--out", str(tmp_path / "r"))
     assert result.exit_code == 0
-    assert "Only edges of medium confidence or better are counted." in (tmp_path / "r" / "report.md").read_text()
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "Only edges whose parent confidence is medium or better are counted." in report

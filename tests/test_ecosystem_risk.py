@@ -266,7 +266,7 @@ def test_updated_and_gated_ancestors_match_the_raw_sample(
 
 
 def test_cli_risk_lists_every_descendant_and_exits_1() -> None:
-    run = CliRunner().invoke(app, ["risk", "--compromised", LLAMA_CHAT, "-f", "json"])
+    run = CliRunner().invoke(app, ["risk", "--compromised", LLAMA_CHAT, "-f", "json", "--paths"])
     assert run.exit_code == 1, run.output
     doc = json.loads(run.stdout)
     assert doc["affected_models"] == len(doc["rows"]) == 1683

@@ -84,7 +84,9 @@ def test_the_explorer_draws_the_models_and_shows_a_clicked_models_record(page: P
     assert "Open on the Hugging Face Hub" in panel and "Edges in" in panel
     edge = next(e for e in data["edges"] if e["target"] == model_id)
     assert f"{edge['source']} → {model_id}" in panel
-    assert f"rule: {edge['relation_rule']}" in panel and f"confidence: {edge['confidence']}" in panel
+    assert f"rule: {edge['relation_rule']}" in panel
+    assert f"parent confidence: {edge['parent_confidence']}" in panel
+    assert f"relation confidence: {edge['relation_confidence']}" in panel
     assert all(ev["kind"] in panel for ev in edge.get("evidence", []))
     link = page.get_attribute("#panel a", "href")
     assert link == "https://huggingface.co/" + model_id

@@ -42,7 +42,7 @@ def tables(edges: list[tuple[str, str, str | None, str | None]], models: list[st
         [pl.lit(None, dtype=t).alias(c) for c, t in MODELS_SCHEMA.items() if c != "id"]
     ).with_columns(pl.Series("downloads", list(range(len(models))), dtype=pl.Int64())).select(list(MODELS_SCHEMA))
     rows = pl.DataFrame(edges, schema={"base": pl.String(), "child": pl.String(), "relation": pl.String(),
-                                       "confidence": pl.String()}, orient="row")
+                                       "parent_confidence": pl.String()}, orient="row")
     rows = rows.with_columns(
         [pl.lit(None, dtype=t).alias(c) for c, t in EDGES_SCHEMA.items() if c not in rows.columns]
     ).select(list(EDGES_SCHEMA))

@@ -27,7 +27,7 @@ def small_graph(seed: int) -> compact.CompactGraph:
     edges = [(rng.choice(names), rng.choice(names)) for _ in range(60)]
     models = pl.DataFrame({"id": recorded})
     table = pl.DataFrame({"base": [b for b, _ in edges], "child": [c for _, c in edges],
-                          "relation": ["finetune"] * len(edges), "confidence": ["high"] * len(edges)})
+                          "relation": ["finetune"] * len(edges), "parent_confidence": ["high"] * len(edges)})
     return compact.build(models, table)
 
 

@@ -36,10 +36,10 @@ def by_hand(value: Any) -> Any:
     return value
 
 
-def oracle(result: AnalysisResult) -> str:
+def oracle(result: AnalysisResult, *, paths: bool = False) -> str:
     doc: dict[str, Any] = {"title": result.title}
     doc.update(by_hand(result.summary))
-    doc["rows"] = [by_hand(row) for row in result.output_rows().iter_rows(named=True)]
+    doc["rows"] = [by_hand(row) for row in result.output_rows(deferred=paths).iter_rows(named=True)]
     if result.tables:
         doc["tables"] = {name: [by_hand(r) for r in frame.iter_rows(named=True)]
                          for name, frame in result.tables.items()}
@@ -52,6 +52,7 @@ def test_impact_and_ancestry_documents_hold_the_values_of_the_indented_ones(bund
                lambda: impact(bundled, "google/gemma-7b")]
     for query in queries:
         assert json.loads(result_to_json(query())) == json.loads(oracle(query()))
+        assert json.loads(result_to_json(query(), paths=True)) == json.loads(oracle(query(), paths=True))
     both = [lambda: impact(bundled, LLAMA_CHAT, max_depth=1), lambda: ancestry(bundled, DEPTH3)]
     assert json.loads(results_to_json([q() for q in both])) == {"results": [json.loads(oracle(q())) for q in both]}
     assert json.loads(results_to_json([])) == {"results": []}

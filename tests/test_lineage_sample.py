@@ -11,6 +11,7 @@ from collections import defaultdict, deque
 from pathlib import Path
 
 import pytest
+from raw_sample import raw_edges
 
 from analyses import ancestry, impact
 
@@ -18,22 +19,11 @@ HEADINGS = {"finetunes": "finetune", "adapters": "adapter", "quantizations": "qu
 
 
 def raw_parent_map(sample: Path) -> dict[str, set[str]]:
-    """child (lower-case id) -> parents (lower-case ids), from every lineage field of the raw files."""
+    """child (lower-case id) -> parents (lower-case ids), from every lineage field of the raw files (with the
+    copied-card and quantized-copy rules README states, as tests/raw_sample.py applies them)."""
     parents: dict[str, set[str]] = defaultdict(set)
-    for line in (sample / "model_tree.jsonl").open():
-        row = json.loads(line)
-        for heading in HEADINGS:
-            for child in row[heading]:
-                parents[child.lower()].add(row["id"].lower())
-    for line in (sample / "models.jsonl").open():
-        row = json.loads(line)
-        bases = (row.get("cardData") or {}).get("base_model")
-        for base in bases if isinstance(bases, list) else [bases]:
-            if isinstance(base, str) and base.strip():
-                parents[row["id"].lower()].add(base.strip().lower())
-        for tag in row.get("tags") or []:
-            if tag.startswith("base_model:"):
-                parents[row["id"].lower()].add(tag.rsplit(":", 1)[1].lower())
+    for base, child in raw_edges(sample):
+        parents[child].add(base)
     return parents
 
 

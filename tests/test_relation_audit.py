@@ -50,11 +50,11 @@ def test_audit_relations_on_the_command_line_prints_one_json_document() -> None:
     assert {r["kind"] for r in doc["tables"]["by_kind"]} == {r["kind"] for r in doc["rows"]}
 
 
-def test_min_confidence_drops_the_weaker_edges_for_every_command() -> None:
+def test_min_confidence_drops_the_edges_of_weaker_parents_for_every_command() -> None:
     everything = load_graph()
     confident = load_graph(min_confidence="medium")
-    low = {(b, c) for b, c, d in everything.graph.edges(data=True) if d["confidence"] == "low"}
-    assert low, "the sample has edges that rest on a name alone"
+    low = {(b, c) for b, c, d in everything.graph.edges(data=True) if d["parent_confidence"] == "low"}
+    assert low, "the sample has parents named by prose or by name alone"
     assert set(confident.graph.edges) == set(everything.graph.edges) - low
     base, child = sorted(low)[0]
     args = ["impact", base, "--max-depth", "1", "-f", "json"]
@@ -62,5 +62,5 @@ def test_min_confidence_drops_the_weaker_edges_for_every_command() -> None:
     strict = json.loads(runner.invoke(app, [*args, "--min-confidence", "medium"], catch_exceptions=False).stdout)
     assert child in {r["id"] for r in plain["rows"]} and child not in {r["id"] for r in strict["rows"]}
     stats = json.loads(runner.invoke(app, ["stats", "-f", "json"], catch_exceptions=False).stdout)
-    by_confidence = {r["id"]: r["count"] for r in stats["rows"] if r["section"] == "edges_by_confidence"}
+    by_confidence = {r["id"]: r["count"] for r in stats["rows"] if r["section"] == "edges_by_parent_confidence"}
     assert by_confidence["low"] == len(low) and sum(by_confidence.values()) == stats["edges"]

@@ -1,8 +1,8 @@
 """The relation rule, case by case: one row per real repo shape, and the rule table itself.
 
 Each case is built the way the Hub or a disk shows such a repo (file names, card fields, Hub tags,
-card prose); the expected parent, relation, rule and confidence are worked out by hand from the rule
-as README states it.
+card prose); the expected parent, relation, rule and the two confidences (parent, relation) are worked
+out by hand from the rule as README states it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from typing import Any
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
+from ptmgraph import snapshot
 from ptmgraph.assemble import assemble
-from ptmgraph.extract import quantization_from_name, record_from_api, references_from_card_text
+from ptmgraph.cli import app
+from ptmgraph.extract import name_parent_stem, quantization_from_name, record_from_api, references_from_card_text
 from ptmgraph.records import Harvest
 from ptmgraph.relations import RULE_TABLE, Confidence, EdgeEvidence, RelationRule, WeightShape, decide
 from ptmgraph.sources.local import LocalReposSource
@@ -28,6 +31,7 @@ LOCAL_REPOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "
 RULES = [
     ("code_only", "unknown"),
     ("prose_parent", "quantized"),
+    ("name_parent", "quantized"),
     ("adapter_weights", "adapter"),
     ("quantized_files", "quantized"),
     ("declared", "as stated"),
@@ -59,20 +63,20 @@ def tags(*pairs: str) -> list[str]:
 SHARDS = [f"model-0000{i}-of-00003.safetensors" for i in (1, 2, 3)] + ["model.safetensors.index.json", "config.json"]
 
 # (case, API records of the child and of any model it names, expected edges into the child:
-#  (parent, relation, rule, confidence))
-CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, str]]]] = [
+#  (parent, relation, rule, parent confidence, relation confidence))
+CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, str, str]]]] = [
     (
         "merged LoRA: three full shards beside adapter_config.json",
         [{"id": "someone/phi-2-sft-merged", "cardData": {"base_model": "microsoft/phi-2"},
           "tags": tags("finetune:microsoft/phi-2"), "siblings": siblings(*SHARDS, "adapter_config.json")}],
-        [("microsoft/phi-2", "finetune", "merged_adapter", "high")],
+        [("microsoft/phi-2", "finetune", "merged_adapter", "high", "high")],
     ),
     (
         "adapter only, that the Hub files as a finetune",
         [{"id": "someone/phi-2-lora", "cardData": {"base_model": "microsoft/phi-2"},
           "tags": tags("finetune:microsoft/phi-2"),
           "siblings": siblings("adapter_config.json", "adapter_model.safetensors")}],
-        [("microsoft/phi-2", "adapter", "adapter_weights", "high")],
+        [("microsoft/phi-2", "adapter", "adapter_weights", "high", "high")],
     ),
     (
         "GGUF only, with the original card's base_model_relation: finetune copied",
@@ -80,7 +84,7 @@ CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, str]]]] =
           "cardData": {"base_model": "google/gemma-7b-it", "base_model_relation": "finetune"},
           "tags": tags("finetune:google/gemma-7b-it"),
           "siblings": siblings("gemma-7b-it.Q4_K_M.gguf", "gemma-7b-it.Q8_0.gguf")}],
-        [("google/gemma-7b-it", "quantized", "quantized_files", "high")],
+        [("google/gemma-7b-it", "quantized", "quantized_files", "high", "high")],
     ),
     (
         "bitsandbytes 4-bit: one model.safetensors and a quantization_config",
@@ -89,13 +93,13 @@ CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, str]]]] =
               "quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}},
           "tags": tags("finetune:meta-llama/Meta-Llama-3-8B"),
           "siblings": siblings("model.safetensors", "config.json")}],
-        [("meta-llama/Meta-Llama-3-8B", "quantized", "quantized_files", "high")],
+        [("meta-llama/Meta-Llama-3-8B", "quantized", "quantized_files", "high", "high")],
     ),
     (
         "a 16bit name: precision, not quantization; no Hub tags",
         [{"id": "someone/phi2-16bit", "cardData": {"base_model": "microsoft/phi-2"},
           "siblings": siblings("model.safetensors", "config.json")}],
-        [("microsoft/phi-2", "finetune", "default_finetune", "high")],
+        [("microsoft/phi-2", "finetune", "default_finetune", "high", "high")],
     ),
     (
         "copied quantizer card: base_model is the base of the model its 'Original model:' line names",
@@ -109,23 +113,25 @@ CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, str]]]] =
             {"id": "abideen/gemma-7b-openhermes", "cardData": {"base_model": "google/gemma-7b-it"},
              "tags": tags("finetune:google/gemma-7b-it"), "siblings": siblings("model.safetensors")},
         ],
-        [("abideen/gemma-7b-openhermes", "quantized", "prose_parent", "medium")],
+        # the parent rests on prose (low); measurement.json shows the quantization (high)
+        [("abideen/gemma-7b-openhermes", "quantized", "prose_parent", "low", "high")],
     ),
     (
         "two bases on the card, the Hub tags one of them finetune",
         [{"id": "someone/Fugen",
           "cardData": {"base_model": ["deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-Distill-Llama-70B"]},
           "tags": tags("finetune:deepseek-ai/DeepSeek-R1"), "siblings": siblings()}],
-        [("deepseek-ai/DeepSeek-R1", "finetune", "hub", "high"),
-         ("deepseek-ai/DeepSeek-R1-Distill-Llama-70B", "finetune", "default_finetune", "medium")],
+        # no weight files: the labels alone decide the relation (medium)
+        [("deepseek-ai/DeepSeek-R1", "finetune", "hub", "high", "medium"),
+         ("deepseek-ai/DeepSeek-R1-Distill-Llama-70B", "finetune", "default_finetune", "high", "medium")],
     ),
     (
         "two bases on the card, merged with mergekit, that the Hub tags finetune from one",
         [{"id": "someone/MistralGemma-7B-Merged",
           "cardData": {"base_model": ["mistralai/Mistral-7B-v0.1", "google/gemma-7b"], "tags": ["mergekit"]},
           "tags": ["mergekit", *tags("finetune:google/gemma-7b")], "siblings": siblings(*SHARDS)}],
-        [("mistralai/Mistral-7B-v0.1", "merge", "merge_evidence", "high"),
-         ("google/gemma-7b", "merge", "merge_evidence", "high")],
+        [("mistralai/Mistral-7B-v0.1", "merge", "merge_evidence", "high", "high"),
+         ("google/gemma-7b", "merge", "merge_evidence", "high", "high")],
     ),
     (
         "a Trainer card that names its base only in prose",
@@ -133,19 +139,47 @@ CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, str]]]] =
           "card": "---\nlicense: llama2\n---\n# llama-sft\n\nThis model is a fine-tuned version of "
                   "[meta-llama/Llama-2-7b-hf](https://huggingface.co/meta-llama/Llama-2-7b-hf) on the None dataset.\n",
           "siblings": siblings("model.safetensors")}],
-        [("meta-llama/Llama-2-7b-hf", "finetune", "prose", "medium")],
+        # named in prose only (low); model.safetensors shows a full copy (high)
+        [("meta-llama/Llama-2-7b-hf", "finetune", "prose", "low", "high")],
     ),
     (
         "a GPTQ name, a Hub model-tree 'finetune' label, no files known",
         [{"id": "TheBloke/Llama-2-7B-Chat-GPTQ", "tags": tags("finetune:meta-llama/Llama-2-7b-chat-hf")}],
-        [("meta-llama/Llama-2-7b-chat-hf", "quantized", "name", "low")],
+        [("meta-llama/Llama-2-7b-chat-hf", "quantized", "name", "high", "low")],
+    ),
+    (
+        "a llamafile repo (no weight file ptmgraph reads) that the Hub labels finetune",
+        [{"id": "someone/phi-2-llamafile", "cardData": {"base_model": "microsoft/phi-2"},
+          "tags": tags("finetune:microsoft/phi-2"), "siblings": siblings("phi-2.Q4_K_M.llamafile")}],
+        [("microsoft/phi-2", "finetune", "hub", "high", "medium")],
+    ),
+    (
+        "an empty repo (card and .gitattributes only) that the Hub labels finetune",
+        [{"id": "someone/phi-2-placeholder", "cardData": {"base_model": "microsoft/phi-2"},
+          "tags": tags("finetune:microsoft/phi-2"), "siblings": siblings()}],
+        [("microsoft/phi-2", "finetune", "hub", "high", "medium")],
+    ),
+    (
+        "the Hub labels quantized what ships full weights: the files contradict the label",
+        [{"id": "someone/phi-2-repack", "cardData": {"base_model": "microsoft/phi-2"},
+          "tags": tags("quantized:microsoft/phi-2"), "siblings": siblings("model.safetensors")}],
+        [("microsoft/phi-2", "quantized", "hub", "high", "low")],
+    ),
+    (
+        "a mergekit card whose front matter lost its base_model: the quoted configuration names the parents",
+        [{"id": "someone/phi-merge", "cardData": {"license": "mit"},
+          "card": "---\nlicense: mit\n---\n# phi-merge\n\n```yaml\nmodels:\n  - model: org/phi-a\n"
+                  "  - model: org/phi-b\nmerge_method: ties\nbase_model: microsoft/phi-2\n```\n",
+          "siblings": siblings(*SHARDS)}],
+        [("microsoft/phi-2", "merge", "prose", "low", "high"), ("org/phi-a", "merge", "prose", "low", "high"),
+         ("org/phi-b", "merge", "prose", "low", "high")],
     ),
 ]
 
 
-def edges_into(child: str, harvest: Harvest) -> list[tuple[str, str, str, str]]:
+def edges_into(child: str, harvest: Harvest) -> list[tuple[str, str, str, str, str]]:
     edges = assemble(harvest).edges.filter(pl.col("child") == child)
-    return sorted(edges.select("base", "relation", "relation_rule", "confidence").rows())
+    return sorted(edges.select("base", "relation", "relation_rule", "parent_confidence", "relation_confidence").rows())
 
 
 @pytest.mark.parametrize(("case", "rows", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -181,9 +215,10 @@ def test_a_config_only_parent_from_a_local_repo() -> None:
     repo = LOCAL_REPOS / "sentence-transformers" / "all-MiniLM-L6-v2"
     assert (repo / "config.json").is_file(), f"shared local repo missing at {repo}"
     # Its card declares no base; config.json's _name_or_path names the model it was trained from.
-    # Its weights were left out of the copy, so the default finetune rests on no weights: medium.
+    # A parent from config.json alone: medium. Its weights were left out of the copy, so the default
+    # finetune rests on no weights: medium.
     got = edges_into("sentence-transformers/all-MiniLM-L6-v2", LocalReposSource(repo).harvest())
-    assert got == [("nreimers/MiniLM-L6-H384-uncased", "finetune", "default_finetune", "medium")]
+    assert got == [("nreimers/MiniLM-L6-H384-uncased", "finetune", "default_finetune", "medium", "medium")]
 
 
 def test_a_config_parent_of_a_child_that_declares_another_base_dangles_as_outweighed(tmp_path: Path) -> None:
@@ -234,8 +269,8 @@ def test_precision_words_are_not_quantization_markers() -> None:
 def test_unknown_only_when_nothing_is_known() -> None:
     assert decide(EdgeEvidence()).relation.value == "unknown"
     seen = decide(EdgeEvidence(seen=True, weights=WeightShape.FULL))
-    assert (seen.relation.value, seen.rule, seen.confidence) == ("finetune", RelationRule.DEFAULT_FINETUNE,
-                                                                 Confidence.HIGH)
+    assert (seen.relation.value, seen.rule, seen.relation_confidence) == ("finetune", RelationRule.DEFAULT_FINETUNE,
+                                                                          Confidence.HIGH)
 
 
 def test_the_rule_table_is_the_one_readme_states() -> None:
@@ -253,11 +288,10 @@ def test_a_merged_lora_on_disk_that_names_its_base_only_in_adapter_config(tmp_pa
     for name in SHARDS[:3]:
         (repo / name).write_bytes(b"")
     # Full weights beside the adapter config: the LoRA was merged, nothing loads phi-2 at run time.
-    # The parent comes from adapter_config.json alone: medium.
+    # The parent comes from adapter_config.json alone: medium; the weights show the relation: high.
     snap = assemble(LocalReposSource(tmp_path).harvest())
-    assert snap.edges.select("base", "relation", "relation_rule", "confidence").rows() == [
-        ("microsoft/phi-2", "finetune", "merged_adapter", "medium")
-    ]
+    columns = ["base", "relation", "relation_rule", "parent_confidence", "relation_confidence"]
+    assert snap.edges.select(columns).rows() == [("microsoft/phi-2", "finetune", "merged_adapter", "medium", "high")]
     assert snap.problems.height == 0
     assert snap.evidence.select("kind", "relation").rows() == [("adapter_config", "adapter")]
 
@@ -305,3 +339,160 @@ def test_quantized_by_makes_the_declared_base_a_quantized_parent() -> None:
     assert [(r.raw, r.field, r.relation.value if r.relation else None) for r in refs] == [
         ("org/base-7b", "README.md:quantized_by", "quantized")
     ]
+
+
+# --- tree-only quantizations named after another model (rule name_parent) --------------------------------
+
+BASE = "org/base-7b"
+
+
+def ingest_hub_files(tmp_path: Path, records: list[dict[str, Any]], trees: list[dict[str, Any]]) -> Path:
+    """``ptmgraph ingest`` of a Hub-shaped folder written here: models.jsonl and model_tree.jsonl."""
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    (folder / "models.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (folder / "model_tree.jsonl").write_text("".join(json.dumps(t) + "\n" for t in trees))
+    result = CliRunner().invoke(app, ["ingest", str(folder), "--out", str(tmp_path / "snap")])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "snap"
+
+
+def finetune_of(model: str, base: str) -> dict[str, Any]:
+    return {"id": model, "cardData": {"base_model": base}, "tags": tags(f"finetune:{base}"),
+            "siblings": siblings("model.safetensors")}
+
+
+def parents_of(snap: Path, child: str) -> list[tuple[str, str, str, str, str, str | None]]:
+    edges = pl.read_parquet(snapshot.current_files(snap) / "edges.parquet").filter(pl.col("child") == child)
+    return sorted(edges.select("base", "relation", "relation_rule", "parent_confidence", "relation_confidence",
+                               "replaced_base").rows())
+
+
+def test_a_gguf_named_after_a_finetune_of_its_listed_base_hangs_under_that_finetune(tmp_path: Path) -> None:
+    # The Hub lists the GGUF under the base (the quantizer copied the card's base_model); its name names
+    # alice's finetune, which the graph has under the same base. No record: no files, no card.
+    snap = ingest_hub_files(tmp_path, [finetune_of("alice/Chat-7B", BASE)],
+                            [{"id": BASE, "finetunes": ["alice/Chat-7B"], "quantizations": ["bob/chat-7b-i1-GGUF"]}])
+    # parent from the name: low; relation from the Hub's "quantizations" heading, no files seen: medium
+    assert parents_of(snap, "bob/chat-7b-i1-GGUF") == [
+        ("alice/Chat-7B", "quantized", "name_parent", "low", "medium", BASE)]
+    evidence = pl.read_parquet(snapshot.current_files(snap) / "evidence.parquet").filter(
+        pl.col("child") == "bob/chat-7b-i1-GGUF")
+    assert evidence.select("base", "kind", "field").rows() == [(BASE, "model_tree", "model_tree:quantizations")]
+    # `info` shows the edge with the evidence it rests on: the tree listing of the base it replaces
+    shown = CliRunner().invoke(app, ["info", "bob/chat-7b-i1-GGUF", "--snapshot", str(snap), "-f", "json"])
+    (parent,) = [r for r in json.loads(shown.stdout)["rows"] if r["direction"] == "parent"]
+    assert (parent["id"], parent["relation_rule"]) == ("alice/Chat-7B", "name_parent")
+    assert parent["evidence"] == [f"model_tree model_tree:quantizations (model_tree.jsonl:1), of {BASE}"]
+
+
+def test_a_finetune_two_generations_down_is_found_too(tmp_path: Path) -> None:
+    snap = ingest_hub_files(
+        tmp_path, [finetune_of("alice/Chat-7B", BASE), finetune_of("carol/Chat-7B-DPO", "alice/Chat-7B")],
+        [{"id": BASE, "finetunes": ["alice/Chat-7B"], "quantizations": ["bob/Chat-7B-DPO-AWQ"]}])
+    assert parents_of(snap, "bob/Chat-7B-DPO-AWQ") == [
+        ("carol/Chat-7B-DPO", "quantized", "name_parent", "low", "medium", BASE)]
+
+
+def test_a_gguf_whose_name_no_model_in_the_graph_bears_stays_under_its_listed_base(tmp_path: Path) -> None:
+    snap = ingest_hub_files(tmp_path, [finetune_of("alice/Chat-7B", BASE)],
+                            [{"id": BASE, "finetunes": ["alice/Chat-7B"], "quantizations": ["bob/Story-7B-GGUF"]}])
+    # the Hub's tree alone names the parent (medium) and labels the relation (medium)
+    assert parents_of(snap, "bob/Story-7B-GGUF") == [(BASE, "quantized", "hub", "medium", "medium", None)]
+
+
+def test_a_name_two_models_bear_leaves_the_child_under_its_listed_base(tmp_path: Path) -> None:
+    # alice/Chat-7B and carol/chat-7b both descend from the base: the name does not say which was copied.
+    snap = ingest_hub_files(
+        tmp_path, [finetune_of("alice/Chat-7B", BASE), finetune_of("carol/chat-7b", BASE)],
+        [{"id": BASE, "finetunes": ["alice/Chat-7B", "carol/chat-7b"], "quantizations": ["bob/Chat-7B-GPTQ"]}])
+    assert parents_of(snap, "bob/Chat-7B-GPTQ") == [(BASE, "quantized", "hub", "medium", "medium", None)]
+
+
+def test_a_name_that_is_the_listed_base_own_name_stays_under_it(tmp_path: Path) -> None:
+    # carol re-uploaded the base under its own name; bob's GGUF names the base (-hf dropped), not the copy.
+    base = "org/Base-7b-chat-hf"
+    tree = {"id": base, "finetunes": ["carol/base-7b-chat"], "quantizations": ["bob/Base-7B-Chat-GGUF"]}
+    snap = ingest_hub_files(tmp_path, [finetune_of("carol/base-7b-chat", base)], [tree])
+    assert parents_of(snap, "bob/Base-7B-Chat-GGUF") == [(base, "quantized", "hub", "medium", "medium", None)]
+
+
+def test_a_model_of_that_name_outside_the_listed_base_tree_is_not_taken(tmp_path: Path) -> None:
+    snap = ingest_hub_files(tmp_path, [finetune_of("alice/Chat-7B", "other/base")],
+                            [{"id": BASE, "quantizations": ["bob/Chat-7B-exl2"]}])
+    assert parents_of(snap, "bob/Chat-7B-exl2") == [(BASE, "quantized", "hub", "medium", "medium", None)]
+
+
+@pytest.mark.parametrize(("child", "stem"), [
+    ("mradermacher/Foo-7B-i1-GGUF", "Foo-7B"), ("x/Foo-GPTQ", "Foo"), ("x/Foo-AWQ", "Foo"), ("x/Foo-exl2", "Foo"),
+    ("x/Foo-MLX", "Foo"), ("x/Foo-bnb-4bit", "Foo"), ("x/Foo-fp8", "Foo"), ("x/Foo-4.0bpw-h6-exl2", "Foo"),
+    ("x/Foo-Q4_K_M-GGUF", "Foo"), ("x/foo-gguf", "foo"), ("x/Foo-mlx-4bit", "Foo"),
+    ("x/Foo-7B", None), ("x/Foo-v2", None), ("x/Foo-i1", None), ("x/Foo-fp16", None), ("x/GGUF", None),
+])
+def test_the_name_a_quantized_copy_names(child: str, stem: str | None) -> None:
+    assert name_parent_stem(child) == stem
+
+
+# --- card prose: the phrasings a parent is taken from ----------------------------------------------------
+
+HUB_BASE = "https://huggingface.co/org/base-7b"
+
+
+@pytest.mark.parametrize(
+    ("line", "named", "relation"),
+    [
+        ("- **Finetuned from model [optional]:** org/base-7b", "org/base-7b", "finetune"),
+        ("This model was merged using the [TIES](https://arxiv.org/abs/2306.01708) merge method using "
+         f"[org/base-7b]({HUB_BASE}) as a base.", HUB_BASE, "merge"),
+        ("The Model [me/child](https://huggingface.co/me/child) was converted to MLX format from "
+         f"[org/base-7b]({HUB_BASE}) using mlx-lm version **0.12.0**.", HUB_BASE, "quantized"),
+        ("This model was converted to MLX format from [`org/base-7b`]() using mlx-lm version **0.4.0**.",
+         "org/base-7b", "quantized"),
+        (f"This model was converted to the OpenVINO IR format from [Base 7B]({HUB_BASE}).", HUB_BASE, "quantized"),
+        (f"This model is a full fine-tuned version of [org/base-7b]({HUB_BASE}) on our data.", HUB_BASE, "finetune"),
+        (f"Original repo: [here]({HUB_BASE})", HUB_BASE, None),
+    ],
+)
+def test_card_prose_in_the_newer_phrasings_names_the_parent(line: str, named: str, relation: str | None) -> None:
+    refs = references_from_card_text("me/child", PROSE.format(line=line), {"license": "mit"}, "t")
+    assert [(r.raw, r.field, r.relation.value if r.relation else None, r.quote) for r in refs] == [
+        (named, "README.md:text", relation, line)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- **Finetuned from model [optional]:** [More Information Needed]",  # the template left empty
+        "Original model: [the data](https://huggingface.co/datasets/org/data)",  # a dataset
+        "A full fine-tuned version of [our data](https://huggingface.co/datasets/org/data)",  # a dataset
+        "Original repo: https://github.com/org/base-7b",  # not on the Hub
+        "Original repo: org/base-7b",  # a bare ORG/NAME after 'original repo' is as often a GitHub repo
+        "This model was merged using the SLERP merge method.",  # names no base
+        "This model is a full fine-tuned version of org/base-7b",  # a link only, as for the Trainer's line
+        # an axolotl training configuration, not a mergekit one
+        "```yaml\nbase_model: org/base-7b\nmodel_type: LlamaForCausalLM\nlearning_rate: 0.0002\n```",
+        "```yaml\nmodels:\n  - model: org/a-7b\n```",  # no merge_method: not a mergekit configuration
+    ],
+)
+def test_card_prose_look_alikes_name_no_parent(line: str) -> None:
+    assert references_from_card_text("me/child", PROSE.format(line=line), {}, "t") == []
+
+
+def test_a_mergekit_configuration_quoted_in_the_card_names_every_model_it_merges() -> None:
+    block = ("```yaml\nslices:\n  - sources:\n      - model: org/a-7b\n        layer_range: [0, 32]\n"
+             "      - model: \"org/b-7b\"\n        layer_range: [0, 32]\nmerge_method: slerp\n"
+             "base_model: org/base-7b  # the first\ndtype: bfloat16\n```")
+    refs = references_from_card_text("me/child", PROSE.format(line=block), {}, "t")
+    assert [(r.raw, r.field, r.relation.value if r.relation else None, r.quote) for r in refs] == [
+        ("org/a-7b", "README.md:mergekit", "merge", "- model: org/a-7b"),
+        ("org/b-7b", "README.md:mergekit", "merge", '- model: "org/b-7b"'),
+        ("org/base-7b", "README.md:mergekit", "merge", "base_model: org/base-7b  # the first"),
+    ]
+
+
+def test_prose_parents_count_only_for_a_child_that_declares_none() -> None:
+    card = "---\nbase_model: org/declared\n---\n- **Finetuned from model [optional]:** org/other\n"
+    record, refs = record_from_api({"id": "me/child", "card": card, "siblings": siblings("model.safetensors")}, "t")
+    snap = assemble(Harvest(records=[record], references=refs))
+    assert snap.edges.select("base", "relation_rule").rows() == [("org/declared", "default_finetune")]
+    assert snap.dangling.select("raw", "kind", "reason").rows() == [("org/other", "card_text", "outweighed")]

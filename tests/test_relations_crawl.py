@@ -38,7 +38,6 @@ def test_a_crawled_exl2_quantization_hangs_under_the_model_its_card_names(
         point_hf_at(monkeypatch, tmp_path, hub.url)
         snap = snapshot.load(crawl([BASE], tmp_path / "snap", progress=False).snapshot)
     parents = snap.edges.filter(pl.col("child") == QUANT)
-    assert parents.select("base", "relation", "relation_rule", "confidence", "replaced_base").rows() == [
-        (TUNED, "quantized", "prose_parent", "medium", BASE)
-    ]
+    assert parents.select("base", "relation", "relation_rule", "parent_confidence", "relation_confidence",
+                          "replaced_base").rows() == [(TUNED, "quantized", "prose_parent", "low", "high", BASE)]
     assert snap.edges.filter(pl.col("child") == TUNED)["base"].to_list() == [BASE]

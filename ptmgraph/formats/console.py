@@ -15,22 +15,26 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from ptmgraph.formats.escaping import table_cell
 from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.result import AnalysisResult
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, *, lines: bool = False) -> str:
+    """A value as table text (:func:`table_cell`: no line break of its own); a list in a column of
+    ``lines`` shows one item a line (an edge's evidence), other lists the first 8 items."""
     if value is None:
         return "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, list):
-        shown = ", ".join(printable(str(v)) for v in value[:8])
+        if lines:
+            return "\n".join(table_cell(str(v)) for v in value) or "-"
+        shown = ", ".join(table_cell(str(v)) for v in value[:8])
         return shown + (f" (+{len(value) - 8} more)" if len(value) > 8 else "")
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    # Multi-line cells (an edge's evidence, one piece a line) keep their line breaks.
-    return printable(str(value), keep_newlines=True)
+    return table_cell(str(value))
 
 
 ID_COLUMNS = frozenset({"id", "via", "base", "child", "ancestor", "source", "root", "model", "parent"})
@@ -66,18 +70,20 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def frame_table(
-    frame: pl.DataFrame, *, title: str | None = None, limit: int = 0, total: int | None = None, width: int = 80
+    frame: pl.DataFrame, *, title: str | None = None, limit: int = 0, total: int | None = None, width: int = 80,
+    line_lists: frozenset[str] = frozenset(),
 ) -> list[Text]:
     """The first ``limit`` rows of ``frame`` (all when 0) as plain columns that fit ``width`` cells.
 
     Columns are listed by priority: while the table is too wide, the rightmost column drops (never the
     first). Id columns (:data:`ID_COLUMNS`) are never cut; a long text column (over 16 cells) wraps
     between words instead of dropping, down to 16 cells or its longest word. ``total`` rows exist when
-    ``frame`` was already cut to its head.
+    ``frame`` was already cut to its head. Every cell is one line of :func:`table_cell` text, except the
+    lists of the ``line_lists`` columns: one item a line.
     """
     shown = frame.head(limit) if limit > 0 else frame
     columns = list(shown.columns)
-    cells = {c: [_cell(v) for v in shown[c].to_list()] for c in columns}
+    cells = {c: [_cell(v, lines=c in line_lists) for v in shown[c].to_list()] for c in columns}
     natural = {
         c: max([cell_len(c), *(cell_len(part) for v in cells[c] for part in v.split("\n"))]) for c in columns
     }

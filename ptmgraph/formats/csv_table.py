@@ -19,24 +19,29 @@ FORMULA_START = r"^[=+\-@\t\r]"
 """A cell matching this starts a spreadsheet formula."""
 
 
-def result_to_csv(result: AnalysisResult, *, raw: bool = False) -> str:
-    return _csv(result.output_rows(), raw=raw)
+def result_to_csv(result: AnalysisResult, *, raw: bool = False, paths: bool = False) -> str:
+    """The main table; the deferred columns (``relation_path``) only with ``paths``."""
+    return _csv(result.output_rows(deferred=paths), raw=raw)
 
 
-def results_to_csv(results: list[AnalysisResult], *, raw: bool = False) -> str:
+def results_to_csv(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> str:
     """Several results' main tables as one CSV, each row led by the ``model`` it answers about."""
     frames = [
-        r.output_rows().select(pl.lit(r.summary.get("model", r.title)).alias("model"), pl.all()) for r in results
+        r.output_rows(deferred=paths).select(pl.lit(r.summary.get("model", r.title)).alias("model"), pl.all())
+        for r in results
     ]
     return _csv(pl.concat(frames, how="diagonal_relaxed"), raw=raw)
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False,
+def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
              provenance: Mapping[str, Any] | None = None) -> list[str]:
     """The result format's interface (:mod:`ptmgraph.formats.results`): one result's main table, or several
     results' tables as one, each row led by its ``model``; ``provenance``, when given, first, as comment
     lines ``# key: value`` (the value as JSON, on one line)."""
-    table = result_to_csv(results[0], raw=raw) if len(results) == 1 else results_to_csv(results, raw=raw)
+    if len(results) == 1:
+        table = result_to_csv(results[0], raw=raw, paths=paths)
+    else:
+        table = results_to_csv(results, raw=raw, paths=paths)
     return [provenance_lines(provenance) if provenance else "", table]
 
 

@@ -2,7 +2,8 @@
 ``cyclonedx-python-lib``.
 
 - ``metadata.component`` is the focus model, a ``machine-learning-model`` component with the purl
-  ``pkg:huggingface/ORG/NAME@SHA`` (the sha only where the snapshot knows it).
+  ``pkg:huggingface/ORG/NAME@SHA`` (the sha only where the snapshot knows it), built by
+  :func:`ptmgraph.ids.hub_purl` from Hub-shaped ids only: a local id has no purl and no Hub link.
 - ``pedigree.ancestors`` holds every drawn model the focus derives from, ``pedigree.descendants``
   every drawn model derived from it, nearest first. Each carries its licence, the properties
   ``ptmgraph:depth``, ``ptmgraph:relation`` (of its own hop along the path to the focus) and one
@@ -20,7 +21,6 @@ Evidence and ids come from untrusted metadata; the library's JSON serializer esc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import quote as url_quote
 
 import networkx as nx
 from cyclonedx.contrib.license.factories import LicenseFactory
@@ -28,18 +28,12 @@ from cyclonedx.model import ExternalReference, ExternalReferenceType, Property, 
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType, Pedigree
 from cyclonedx.output.json import JsonV1Dot6
-from packageurl import PackageURL
 
 from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
+from ptmgraph.ids import hub_purl, hub_url
 from ptmgraph.records import EvidenceKind
 from ptmgraph.relations import RUNTIME_RELATIONS, Dependency, dependency
-
-
-def hub_purl(model_id: str, sha: str | None) -> PackageURL:
-    """``pkg:huggingface/ORG/NAME@SHA``; no namespace for an id without ``/``, no version without a sha."""
-    org, _, name = model_id.rpartition("/")
-    return PackageURL(type="huggingface", namespace=org or None, name=name or model_id, version=sha or None)
 
 
 def _evidence_lines(edge: DrawnEdge | None) -> list[str]:
@@ -65,8 +59,9 @@ def _component(node: DrawnNode, *, ref: str, hop: DrawnEdge | None, depth: int |
         properties.append(Property(name="ptmgraph:relation", value=hop.relation))
         if hop.relation_rule:
             properties.append(Property(name="ptmgraph:relation_rule", value=hop.relation_rule))
-        if hop.attributes.get("confidence") is not None:  # from snapshots whose edges rate their relation
-            properties.append(Property(name="ptmgraph:confidence", value=str(hop.attributes["confidence"])))
+        for attribute in ("parent_confidence", "relation_confidence"):
+            if hop.attributes.get(attribute) is not None:
+                properties.append(Property(name=f"ptmgraph:{attribute}", value=str(hop.attributes[attribute])))
     properties += [Property(name="ptmgraph:evidence", value=line) for line in _evidence_lines(hop)]
     if node.downloads is not None:
         properties.append(Property(name="ptmgraph:downloads", value=str(node.downloads)))
@@ -78,14 +73,10 @@ def _component(node: DrawnNode, *, ref: str, hop: DrawnEdge | None, depth: int |
         group=org or None,
         name=name or model_id,
         version=sha,
-        purl=hub_purl(model_id, sha),
+        purl=hub_purl(model_id, sha),  # None for a local id
         licenses=[LicenseFactory().make_from_string(node.license)] if node.license else None,
-        external_references=[
-            ExternalReference(
-                type=ExternalReferenceType.WEBSITE,
-                url=XsUri("https://huggingface.co/" + url_quote(model_id, safe="/", errors="backslashreplace")),
-            )
-        ],
+        external_references=[ExternalReference(type=ExternalReferenceType.WEBSITE, url=XsUri(url))
+                             for url in [hub_url(model_id)] if url is not None],
         properties=properties,
     )
 

@@ -17,7 +17,8 @@ the bundled sample's impact sets draws wider than 2,252 px (``benchmarks/RESULTS
 ``--max-nodes``, ``--max-per-depth`` and ``--rankdir`` change it.
 
 All text comes from untrusted metadata, so every label is made safe here: control and bidi
-characters become visible ``\\xNN``/``\\uNNNN`` escapes, long strings are shortened with ``…``, and
+characters become visible ``\\xNN``/``\\uNNNN`` escapes, long strings are shortened with ``…``, ``&``
+is written ``&amp;`` (Graphviz turns entities into characters), and
 :func:`graphviz.escape` disables backslash escapes and ``<...>`` HTML-like labels (node names are
 generated ``n0``, ``n1``... so ids never reach DOT syntax). No record labels are used, and the one
 HTML-like label, the legend's, holds constants and relation names escaped with :func:`html.escape`.
@@ -30,12 +31,13 @@ import shutil
 import subprocess
 import unicodedata
 from typing import ClassVar, Literal
-from urllib.parse import quote as url_quote
 
 import graphviz
 
+from ptmgraph.formats.escaping import visible
 from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.subgraph import RELATION_ORDER, DrawnEdge, DrawnGraph, DrawnNode
+from ptmgraph.ids import hub_url
 
 RankDir = Literal["TB", "LR", "BT", "RL"]
 RANKDIRS: tuple[str, ...] = ("TB", "LR", "BT", "RL")
@@ -91,26 +93,29 @@ _BIDI_CONTROLS = {
 }
 
 
-def _visible(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+_SHOWN_ESCAPED = frozenset(("Cc", "Cs", "Zl", "Zp", "Co", "Cn"))
+"""Unicode categories a label shows as escapes: controls, surrogates, line and paragraph separators,
+private use, and unassigned code points (U+FFFE and U+FFFF among them, which XML cannot hold)."""
 
 
 def clean_text(text: object, limit: int = MAX_TEXT_CHARS) -> str:
-    """Untrusted text as one visible line: control, separator, surrogate and bidi characters shown as
-    escapes, then shortened to ``limit`` characters with a trailing ``…``. Not yet DOT-escaped."""
+    """Untrusted text as one visible line: control, separator, surrogate, unassigned and bidi characters
+    shown as escapes (:func:`ptmgraph.formats.escaping.visible`), then shortened to ``limit`` characters with
+    a trailing ``…``. Not yet DOT-escaped."""
     out = []
     for ch in str(text):
-        category = unicodedata.category(ch)
-        out.append(_visible(ch) if category in ("Cc", "Cs", "Zl", "Zp", "Co") or ch in _BIDI_CONTROLS else ch)
+        shown = unicodedata.category(ch) in _SHOWN_ESCAPED or ch in _BIDI_CONTROLS
+        out.append(visible(ch) if shown else ch)
     line = "".join(out)
     return line if len(line) <= limit else line[: max(limit - 1, 0)] + "…"
 
 
 def dot_text(*lines: str) -> str:
-    """Lines of already-cleaned text as one DOT escString label: each line escaped with
-    :func:`graphviz.escape`, joined with DOT's ``\\n`` line break, and never taken for an HTML label."""
-    return graphviz.nohtml("\\n".join(graphviz.escape(line) for line in lines))
+    """Lines of already-cleaned text as one DOT escString label, the Graphviz family's escaping: ``&``
+    written ``&amp;`` (Graphviz reads ``&lt;`` as ``<`` and writes ``&#1;`` into SVG as it is), each line
+    escaped with :func:`graphviz.escape` (backslashes), joined with DOT's ``\\n`` line break, and never
+    taken for an HTML label."""
+    return graphviz.nohtml("\\n".join(graphviz.escape(line.replace("&", "&amp;")) for line in lines))
 
 
 def wrap_id(text: str, width: int = ID_LINE_CHARS) -> list[str]:
@@ -149,8 +154,6 @@ def _model_tooltip(node: DrawnNode) -> str:
     return " | ".join(parts)
 
 
-def _hub_url(model_id: str) -> str:
-    return "https://huggingface.co/" + url_quote(model_id, safe="/", errors="backslashreplace")
 
 
 def _node_attrs(node: DrawnNode) -> dict[str, str]:
@@ -164,8 +167,9 @@ def _node_attrs(node: DrawnNode) -> dict[str, str]:
             "tooltip": dot_text(clean_text(f"hidden: {shown}{more}", 4000)),
         }
     attrs = {"label": dot_text(*_model_lines(node)), "tooltip": dot_text(_model_tooltip(node))}
-    if len(str(node.id)) <= MAX_ID_CHARS:  # a link to the model's Hub page (SVG)
-        attrs |= {"URL": dot_text(_hub_url(str(node.id))), "target": "_blank"}
+    url = hub_url(str(node.id))
+    if url is not None:  # a link to the model's Hub page (SVG); a local id has none
+        attrs |= {"URL": dot_text(url), "target": "_blank"}
     styles = ["rounded", "filled"]
     if node.has_record is False:
         styles.append("dashed")
@@ -188,8 +192,9 @@ def _edge_attrs(edge: DrawnEdge, labelled: bool) -> dict[str, str]:
     tip = [clean_text(edge.relation)]
     if edge.relation_rule:
         tip.append(f"decided by: {clean_text(edge.relation_rule)}")
-    if edge.attributes.get("confidence") is not None:
-        tip.append(f"confidence: {clean_text(edge.attributes['confidence'])}")
+    for which in ("parent", "relation"):
+        if edge.attributes.get(f"{which}_confidence") is not None:
+            tip.append(f"{which} confidence: {clean_text(edge.attributes[f'{which}_confidence'])}")
     if edge.evidence_kinds:
         tip.append("evidence: " + ", ".join(clean_text(k) for k in edge.evidence_kinds))
     attrs["tooltip"] = dot_text(" | ".join(tip))

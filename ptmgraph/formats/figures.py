@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # no display: figures are files
 import matplotlib.pyplot as plt
 from matplotlib.ticker import StrMethodFormatter
 
+from ptmgraph.formats.escaping import printable, xml_text
 from ptmgraph.result import Figure
 
 ImageKind = Literal["png", "svg"]
@@ -35,9 +36,16 @@ _COLOUR = "#3b6ea8"
 _LONG_LABEL = 36  # characters; longer category labels are shortened with an ellipsis
 
 
+def figure_text(label: object) -> str:
+    """Text for a figure (matplotlib), the figures' escaping: controls, bidi controls and what SVG cannot
+    hold shown as escapes (:func:`~ptmgraph.formats.escaping.printable`,
+    :func:`~ptmgraph.formats.escaping.xml_text`), and ``$`` escaped so that no label is read as mathtext."""
+    return xml_text(printable(str(label))).replace("$", r"\$")
+
+
 def _short(label: object) -> str:
     text = str(label)
-    return text if len(text) <= _LONG_LABEL else text[: _LONG_LABEL - 1] + "…"
+    return figure_text(text if len(text) <= _LONG_LABEL else text[: _LONG_LABEL - 1] + "…")
 
 
 def _number(value: float) -> str:
@@ -83,7 +91,7 @@ def render_figure(figure: Figure, kind: ImageKind) -> bytes:
                 ax.set_ylabel(figure.ylabel)
             else:
                 raise ValueError(f"unknown figure kind {figure.kind!r}")
-            ax.set_title(figure.title)
+            ax.set_title(figure_text(figure.title))
             fig.tight_layout()
             buffer = io.BytesIO()
             metadata = {"Date": None} if kind == "svg" else {"Software": None}

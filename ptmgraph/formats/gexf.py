@@ -1,4 +1,5 @@
-"""GEXF 1.2 (for Gephi), written by networkx from :mod:`ptmgraph.formats.graph_data`."""
+"""GEXF 1.2 (for Gephi), written by networkx from :mod:`ptmgraph.formats.graph_data`;
+every string through :func:`~ptmgraph.formats.escaping.xml_text` (what XML cannot hold, shown escaped)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 
 import networkx as nx
 
+from ptmgraph.formats.escaping import xml_text
 from ptmgraph.formats.graph_data import to_networkx
 from ptmgraph.formats.interface import GraphFormat
 from ptmgraph.formats.subgraph import DrawnGraph
@@ -18,5 +20,6 @@ class GexfFormat(GraphFormat):
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
         buffer = io.BytesIO()
-        nx.write_gexf(to_networkx(drawn, title=title, flat=True), buffer, encoding="utf-8", version="1.2draft")
+        graph = to_networkx(drawn, title=title, flat=True, text=xml_text)
+        nx.write_gexf(graph, buffer, encoding="utf-8", version="1.2draft")
         return buffer.getvalue()

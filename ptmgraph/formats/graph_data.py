@@ -5,7 +5,7 @@ carries ``label`` (the id, or the ``+K more (...)`` text), ``kind`` (focus / mod
 (hops from the focus), ``relation`` (of its own hop) and the model's record attributes; a ``more``
 node carries ``anchor``, ``hidden_count``, ``hidden_ids`` and ``hidden_by_relation``. Edges (base ->
 derived) carry the snapshot's edge columns (``relation``, ``relation_rule``, the declared / Hub /
-inferred relations side by side, ``confidence`` when the snapshot has it ...), ``evidence`` (the
+inferred relations side by side, ``parent_confidence`` and ``relation_confidence`` ...), ``evidence`` (the
 evidence rows) and ``summary`` (true for the edge to a ``+K more`` node). The graph carries
 ``focus``, ``direction``, ``title``, ``caption``, ``shown``, ``total`` and ``hidden``.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import networkx as nx
@@ -41,13 +41,17 @@ def project(value: Any, *, flat: bool) -> Any:
     return str(value)
 
 
-def _projected(values: Mapping[str, Any], flat: bool) -> dict[str, Any]:
+def _projected(values: Mapping[str, Any], flat: bool, text: Callable[[str], str]) -> dict[str, Any]:
     out = {}
     for name, value in values.items():
         projected = project(value, flat=flat)
         if projected is not None:
-            out[name] = projected
+            out[text(name)] = text(projected) if isinstance(projected, str) else projected
     return out
+
+
+def _same(value: str) -> str:
+    return value
 
 
 def node_values(node: DrawnNode) -> dict[str, Any]:
@@ -67,18 +71,20 @@ def node_values(node: DrawnNode) -> dict[str, Any]:
     return values
 
 
-def to_networkx(drawn: DrawnGraph, *, title: str, flat: bool) -> nx.DiGraph:
-    """``drawn`` as a DiGraph with projected attributes (see the module docstring)."""
+def to_networkx(drawn: DrawnGraph, *, title: str, flat: bool, text: Callable[[str], str] = _same) -> nx.DiGraph:
+    """``drawn`` as a DiGraph with projected attributes (see the module docstring); every string (node keys,
+    attribute names and text values, JSON text included) written through ``text``, the escaping of the
+    file format (:func:`ptmgraph.formats.escaping.xml_text` for GraphML and GEXF)."""
     graph = nx.DiGraph()
     graph.graph.update(
         _projected(
             {"focus": drawn.focus, "direction": drawn.direction, "title": title, "caption": drawn.caption,
              "shown": drawn.shown, "total": drawn.total, "hidden": drawn.hidden},
-            flat,
+            flat, text,
         )
     )
     for node in drawn.nodes:
-        graph.add_node(node.key, **_projected(node_values(node), flat))
+        graph.add_node(text(node.key), **_projected(node_values(node), flat, text))
     for edge in drawn.edges:
         values: dict[str, Any] = dict(edge.attributes)
         values.pop("base", None)
@@ -87,5 +93,5 @@ def to_networkx(drawn: DrawnGraph, *, title: str, flat: bool) -> nx.DiGraph:
         values["summary"] = edge.is_summary
         if edge.evidence:
             values["evidence"] = [{k: v for k, v in row.items() if k not in ("base", "child")} for row in edge.evidence]
-        graph.add_edge(edge.tail, edge.head, **_projected(values, flat))
+        graph.add_edge(text(edge.tail), text(edge.head), **_projected(values, flat, text))
     return graph

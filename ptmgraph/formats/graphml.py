@@ -1,4 +1,5 @@
-"""GraphML (for Cytoscape, yEd, Gephi), written by networkx from :mod:`ptmgraph.formats.graph_data`."""
+"""GraphML (for Cytoscape, yEd, Gephi), written by networkx from :mod:`ptmgraph.formats.graph_data`;
+every string through :func:`~ptmgraph.formats.escaping.xml_text` (what XML cannot hold, shown escaped)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 
 import networkx as nx
 
+from ptmgraph.formats.escaping import xml_text
 from ptmgraph.formats.graph_data import to_networkx
 from ptmgraph.formats.interface import GraphFormat
 from ptmgraph.formats.subgraph import DrawnGraph
@@ -19,5 +21,6 @@ class GraphMLFormat(GraphFormat):
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
         buffer = io.BytesIO()
         # named_key_ids: keys are called by their attribute names, which keeps the file readable
-        nx.write_graphml(to_networkx(drawn, title=title, flat=True), buffer, encoding="utf-8", named_key_ids=True)
+        graph = to_networkx(drawn, title=title, flat=True, text=xml_text)
+        nx.write_graphml(graph, buffer, encoding="utf-8", named_key_ids=True)
         return buffer.getvalue()

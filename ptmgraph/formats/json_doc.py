@@ -37,42 +37,44 @@ def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return [_plain(row) for row in frame.iter_rows(named=True)]
 
 
-def result_to_json(result: AnalysisResult) -> str:
-    """The whole result as one JSON document (``rows`` is the main table)."""
-    return "".join(_document(result, 0))
+def result_to_json(result: AnalysisResult, *, paths: bool = False) -> str:
+    """The whole result as one JSON document (``rows`` is the main table; its deferred columns, such as
+    ``relation_path``, only with ``paths``)."""
+    return "".join(_document(result, 0, paths))
 
 
-def results_to_json(results: list[AnalysisResult]) -> str:
+def results_to_json(results: list[AnalysisResult], *, paths: bool = False) -> str:
     """Several results (one per model asked about) as one document: ``{"results": [...]}``."""
-    return "".join(results_document(results))
+    return "".join(results_document(results, paths=paths))
 
 
-def result_document(result: AnalysisResult) -> Iterator[str]:
+def result_document(result: AnalysisResult, *, paths: bool = False) -> Iterator[str]:
     """:func:`result_to_json` in pieces, to be written as they come (a table's rows are one piece)."""
-    return _document(result, 0)
+    return _document(result, 0, paths)
 
 
-def results_document(results: list[AnalysisResult], provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
+def results_document(results: list[AnalysisResult], *, paths: bool = False,
+                     provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
     """:func:`results_to_json` in pieces, to be written as they come (with a ``provenance`` member when given)."""
     yield "{\n" + _INDENT + '"results": ['
     for number, result in enumerate(results):
         yield (",\n" if number else "\n") + _INDENT * 2
-        yield from _document(result, 2)
+        yield from _document(result, 2, paths)
     yield ("\n" + _INDENT + "]") if results else "]"
     if provenance:
         yield ",\n" + _INDENT + '"provenance": ' + _dumps(provenance)
     yield "\n}"
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False,
+def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
              provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
     """The result format's interface (:mod:`ptmgraph.formats.results`): one result's document, or several
     results' ``{"results": [...]}``, then a line break; ``provenance``, when given, is the document's last
     member (beside ``results`` for several)."""
     if len(results) == 1:
-        yield from _document(results[0], 0, provenance)
+        yield from _document(results[0], 0, paths, provenance)
     else:
-        yield from results_document(results, provenance)
+        yield from results_document(results, paths=paths, provenance=provenance)
     yield "\n"
 
 
@@ -80,14 +82,15 @@ def _dumps(value: Any) -> str:
     return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
 
 
-def _document(result: AnalysisResult, level: int, provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
+def _document(result: AnalysisResult, level: int, paths: bool,
+              provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
     """The pieces of one result's document, its opening brace at ``level`` indents (already written), with
     ``provenance`` as its last member when given."""
     inner = _INDENT * (level + 1)
     # Built as the dict of the earlier layout was: a summary member named like another takes its value.
     members: dict[str, Iterator[str]] = {"title": iter([_dumps(result.title)])}
     members.update((str(key), iter([_dumps(value)])) for key, value in result.summary.items())
-    members["rows"] = _table(result.output_rows(), level + 1)
+    members["rows"] = _table(result.output_rows(deferred=paths), level + 1)
     if result.tables:
         members["tables"] = _tables(result.tables, level + 1)
     if provenance:

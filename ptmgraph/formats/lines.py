@@ -10,8 +10,9 @@
   console would print, without importing it (a tenth of a cold query's time);
   ``tests/test_plain_lines.py`` checks the two against each other.
 
-Every id and string is shown through :func:`printable`: control characters (ESC, CR, backspace, ...)
-and the bidirectional-text overrides are shown as escapes, so a hostile id can neither clear the
+Every id and string is shown through :func:`printable` (the terminal's escaping, from
+:mod:`ptmgraph.formats.escaping`): control characters (ESC, CR, backspace, ...) and the bidirectional-text
+overrides are shown as escapes, so a hostile id can neither clear the
 screen, move the cursor nor reorder what is printed around it.
 """
 
@@ -26,19 +27,9 @@ from typing import NamedTuple
 from rich._wrap import divide_line
 from rich.cells import cell_len, set_cell_size
 
-# C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and isolates.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNPRINTABLE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+from ptmgraph.formats.escaping import printable
 
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` with control and bidi-override characters written as ``\\x1b`` / ``\\u202e`` escapes."""
-    return (_UNPRINTABLE_BUT_NEWLINE if keep_newlines else _UNPRINTABLE).sub(_escaped, text)
+__all__ = ["StyledLine", "folded", "plain_text", "printable", "prose"]
 
 
 class StyledLine(NamedTuple):

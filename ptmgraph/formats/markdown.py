@@ -1,8 +1,8 @@
 """Format: a :class:`~ptmgraph.result.Report` as one Markdown file plus its figures (PNG and SVG).
 
 Every label and cell is escaped (:func:`escape_markdown`), so a model id or licence name can neither
-break a table nor inject links, HTML or emphasis. The report directory is written to a temporary
-sibling and renamed into place: a crash never leaves a half-written report under the final name.
+break a table, inject links, HTML or emphasis, nor carry a raw terminal escape. The report directory is
+written to a temporary sibling and renamed into place: a crash never leaves a half-written report under the final name.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from ptmgraph.formats.escaping import printable
 from ptmgraph.formats.figures import render_figure
 from ptmgraph.result import Report
 
@@ -35,9 +36,11 @@ class ReportError(Exception):
 
 
 def escape_markdown(value: Any) -> str:
-    """``value`` as inert Markdown text on one line: markup characters backslash-escaped, ``&`` ``<`` ``>``
-    as HTML entities, line breaks as spaces."""
-    text = " ".join(str(value).split())
+    """``value`` as inert Markdown text on one line, the Markdown family's escaping: control characters,
+    line breaks and bidi controls first shown as the terminal shows them (:func:`printable`: ``\\x1b``), so
+    ``cat report.md`` prints no raw escape; runs of other white space as one space; markup characters
+    backslash-escaped, ``&`` ``<`` ``>`` as HTML entities."""
+    text = " ".join(printable(str(value)).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _INLINE_SPECIAL.sub(r"\\\1", text)
     text = text.replace("://", "\\://").replace("www.", "www\\.")  # no GFM autolinks from labels

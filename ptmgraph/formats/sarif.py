@@ -90,7 +90,7 @@ def sarif_log(results: list[AnalysisResult]) -> dict[str, Any]:
     }
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False,
+def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
              provenance: Mapping[str, Any] | None = None) -> Iterable[str]:
     """The result format's interface (:mod:`ptmgraph.formats.results`): the SARIF log (the provenance in
     each run's ``properties``), then a line break."""

@@ -29,7 +29,7 @@ TREE_COLUMNS: dict[str, str] = {
     "license": "the licence the model states",
     "created": "the day the model was created",
     "likes": "likes, as ♥12",
-    "confidence": "the confidence of the edge to the model above",
+    "confidence": "the parent confidence of the edge to the model above (what --min-confidence filters on)",
 }
 """Every column a tree line may show, with what it is."""
 
@@ -58,7 +58,7 @@ def compact_count(value: int | None) -> str:
 
 
 def _edge_confidence(lg: LineageGraph, line: TreeLine) -> str | None:
-    """The confidence of the edge between ``line``'s model and the model above it (either way round)."""
+    """The parent confidence of the edge between ``line``'s model and the model above it (either way round)."""
     assert line.parent is not None
     index = lg.compact
     parent, model = index.position_list([line.parent, line.model])

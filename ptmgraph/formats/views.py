@@ -177,10 +177,11 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
     width = console.width
     if parents.height:
         view = parents.select(
-            "id", "relation", pl.col("relation_rule").alias("decided by"), "confidence",
-            pl.col("evidence").list.join("\n"), "downloads",
+            "id", "relation", pl.col("relation_rule").alias("decided by"),
+            pl.col("parent_confidence").alias("parent conf."), pl.col("relation_confidence").alias("relation conf."),
+            "evidence", "downloads",
         )
-        print_lines(console, frame_table(view, title="parents", width=width))
+        print_lines(console, frame_table(view, title="parents", width=width, line_lists=frozenset({"evidence"})))
     kids = rows.filter(pl.col("direction") == "child")
     groups = kids.group_by("relation").len().sort(["len", "relation"], descending=[True, False])
     for relation, count in groups.iter_rows():

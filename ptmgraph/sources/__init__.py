@@ -138,7 +138,7 @@ def open_source(path: Path, kind: str | None = None, *, namespace: str | None = 
         return source
     if suffix in PARQUET_SUFFIXES:
         try:
-            names = list(pl.read_parquet_schema(path))
+            names = list(pl.scan_parquet(path, glob=False).collect_schema())
         except Exception as err:  # polars raises several unrelated types for corrupt files
             raise SourceError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
         role = _role_from_keys(set(names))

@@ -141,8 +141,8 @@ class EdgeListSource:
         if suffix in PARQUET_SUFFIXES:
             try:
                 if header_only:
-                    return pl.DataFrame(schema=pl.read_parquet_schema(path))
-                return pl.read_parquet(path)
+                    return pl.DataFrame(schema=pl.scan_parquet(path, glob=False).collect_schema())
+                return pl.read_parquet(path, glob=False)
             except Exception as err:  # polars raises several unrelated types for corrupt files
                 raise SourceError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
         if suffix not in CSV_SUFFIXES:
@@ -161,7 +161,8 @@ class EdgeListSource:
         separator = _separator(head, CSV_SUFFIXES[suffix])
         try:
             return pl.read_csv(
-                path, infer_schema=False, separator=separator, n_rows=0 if header_only else None, encoding="utf8"
+                path, glob=False, infer_schema=False, separator=separator, n_rows=0 if header_only else None,
+                encoding="utf8",
             )
         except pl.exceptions.NoDataError:
             raise SourceError(f"{path}: empty file (expected a header line such as child,base,relation)") from None

@@ -24,7 +24,7 @@ def read_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[str, dict[s
         raise SourceError(f"{path}: no such file")
     if path.suffix.lower() == ".parquet":
         try:
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(path, glob=False)
         except Exception as err:  # polars raises several unrelated types for corrupt files
             raise SourceError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
         for i, named in enumerate(frame.iter_rows(named=True), start=1):

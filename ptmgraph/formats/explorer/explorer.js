@@ -148,7 +148,8 @@
       if (r.summary) return;
       var line = el("p");
       line.appendChild(el("b", r.source + " \u2192 " + r.target));
-      var why = [r.relation_rule ? "rule: " + r.relation_rule : "", r.confidence ? "confidence: " + r.confidence : ""]
+      var why = [r.relation_rule ? "rule: " + r.relation_rule : "", r.parent_confidence ? "parent confidence: " + r.parent_confidence : "",
+                 r.relation_confidence ? "relation confidence: " + r.relation_confidence : ""]
         .filter(Boolean).join(", ");
       line.appendChild(document.createTextNode(" " + r.relation + (why ? " (" + why + ")" : "")));
       panel.appendChild(line);
