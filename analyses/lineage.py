@@ -155,6 +155,7 @@ def ancestry(
             "paths": len(paths),
             "paths_truncated": truncated,
             "ancestors_in_cycles": sorted(in_cycle),
+            "has_record": bool(lg.nodes_at([graph.position(model)], ["has_record"])["has_record"][0]),
         },
         tables={
             "paths": pl.DataFrame(

@@ -110,7 +110,7 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
     references = _drained_in_one_piece(tables.references if consume else tables.references.clone())
     if consume:
         tables.references = references.clear()
-    resolved, added = _resolve(references, spellings)
+    resolved, added = _resolve(references, spellings, tables.local_names)
     del references
     ref_dangling = resolved.filter(pl.col("reason").is_not_null()).select(list(DANGLING_SCHEMA))
     evidence = _dedupe_evidence(resolved)
@@ -125,8 +125,11 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
         edges=edges,
         evidence=kept,
         dangling=dangling,
-        problems=pl.concat([tables.problems.select(list(PROBLEMS_SCHEMA)).cast(PROBLEMS_SCHEMA),  # type: ignore[arg-type]
-                            case_problems]),
+        problems=pl.concat([
+            tables.problems.select(list(PROBLEMS_SCHEMA)).cast(PROBLEMS_SCHEMA),  # type: ignore[arg-type]
+            case_problems,
+            _namespace_problems(ref_dangling, tables.local_names),
+        ]),
         files=_files(tables.files, spellings),
         meta={"sources": list(tables.sources)},
     )
@@ -272,10 +275,11 @@ def _joined_sources(sources: Sequence[str]) -> str:
 # --- references -----------------------------------------------------------------------------------
 
 
-def _resolve(references: pl.DataFrame, spellings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _resolve(references: pl.DataFrame, spellings: pl.DataFrame,
+             local_names: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each reference with its canonical ``child`` and ``base`` (null when it dangles, ``reason`` says why),
     in reference order; and the bases it added to the known ids (``lower``, ``spelling``, first reference
-    ``at``)."""
+    ``at``). ``local_names``: flat local folders (:func:`_to_flat_folders`)."""
     refs = references.select(list(_REFERENCE_COLUMNS)).with_row_index("at")
     norm = normalized_references(refs["raw"])
     child_norm = normalized_references(refs["child"])["id"]
@@ -285,6 +289,8 @@ def _resolve(references: pl.DataFrame, spellings: pl.DataFrame) -> tuple[pl.Data
         child_id=child_norm,
     )
     refs = _lookup(refs, "named", spellings, "known_base")
+    if local_names is not None and local_names.height:
+        refs = _to_flat_folders(refs, local_names, spellings)
     unknown = refs.filter(pl.col("named").is_not_null() & pl.col("known_base").is_null())
     unknown = unknown.filter(~local_path_ids(unknown["named"]))
     added = unknown.select(lower=lowercase_ids(unknown["named"]), spelling="named", at="at").unique(
@@ -304,6 +310,48 @@ def _resolve(references: pl.DataFrame, spellings: pl.DataFrame) -> tuple[pl.Data
         pl.when(pl.col("at") < pl.col("child_at")).then("spelling"))["spelling"]
     refs = refs.with_columns(child=pl.coalesce("known_child", earlier, "child_id", "child"))
     return refs.select("at", "child", "base", "reason", "raw", "kind", "field", "source", "relation", "quote"), added
+
+
+def _to_flat_folders(refs: pl.DataFrame, local_names: pl.DataFrame, spellings: pl.DataFrame) -> pl.DataFrame:
+    """References to ``ORG/NAME`` that name no known model, where a flat local folder ``NAME`` was read
+    (:mod:`ptmgraph.sources.local`, rule 4): to a folder whose id has no namespace they resolve (``known_base``
+    is its id: the evidence keeps the reference as written); to a folder whose id has another namespace
+    they dangle as ``namespace_mismatch``. Either way one model is never split silently into two."""
+    folders = local_names.select(
+        flat_id=_known_spelling(local_names["id"], spellings),
+        name=lowercase_ids(local_names["id"].str.split("/").list.last()),
+    ).drop_nulls().unique("name", keep="first", maintain_order=True)
+    candidate = pl.col("named").is_not_null() & pl.col("known_base").is_null() & pl.col("named").str.contains("/")
+    names = lowercase_ids(refs["named"].str.split("/").list.last()).alias("name")
+    refs = refs.with_columns(pl.when(candidate).then(names).alias("name"))
+    refs = refs.join(folders, on="name", how="left", maintain_order="left")
+    flat = pl.col("flat_id").is_not_null()
+    namespaced = pl.col("flat_id").str.contains("/")
+    mismatch = flat & namespaced
+    return refs.with_columns(
+        known_base=pl.when(flat & ~namespaced).then("flat_id").otherwise("known_base"),
+        named=pl.when(mismatch).then(pl.lit(None, pl.String())).otherwise("named"),
+        reason=pl.when(mismatch).then(pl.lit(DanglingReason.NAMESPACE_MISMATCH.value)).otherwise("reason"),
+    ).drop("name", "flat_id")
+
+
+def _namespace_problems(dangling: pl.DataFrame, local_names: pl.DataFrame) -> pl.DataFrame:
+    """One problem per ``namespace_mismatch`` reference, naming the local folder it matched (``source``)
+    and the namespace to give it."""
+    mismatched = dangling.filter(pl.col("reason") == DanglingReason.NAMESPACE_MISMATCH.value)
+    if not mismatched.height:
+        return pl.DataFrame(schema=PROBLEMS_SCHEMA)
+    named = normalized_references(mismatched["raw"])["id"]
+    rows = mismatched.with_columns(name=lowercase_ids(named.str.split("/").list.last()), named=named)
+    folders = local_names.with_columns(name=lowercase_ids(local_names["id"].str.split("/").list.last()))
+    rows = rows.join(folders.unique("name", keep="first", maintain_order=True), on="name", how="inner",
+                     maintain_order="left")
+    return rows.select(
+        source=pl.col("folder"),
+        model=pl.col("child"),
+        message=pl.format("{} ({}) names {}, but the local folder {} is {}: not linked (give ingest --namespace {})",
+                          "field", "source", "named", "folder", "id", pl.col("named").str.split("/").list.first()),
+    ).cast(PROBLEMS_SCHEMA)  # type: ignore[arg-type]
 
 
 _REFERENCE_COLUMNS = ("child", "raw", "raw_is_text", "kind", "field", "source", "relation", "quote")

@@ -21,6 +21,7 @@ from ptmgraph.cli_conventions import App
 from ptmgraph.cli_runtime import (
     ANY_EDGE,
     MIN_CONFIDENCE,
+    PROVENANCE,
     READS,
     ChangesFormat,
     ColorChoice,
@@ -67,6 +68,7 @@ class DanglingReasonChoice(str, Enum):
     gated = "gated"
     disabled = "disabled"
     outweighed = "outweighed"
+    namespace_mismatch = "namespace_mismatch"
 
 
 EXPORT_FORMATS = ("svg", "png", "dot", "html", "mermaid", "graphml", "gexf", "json", "cyclonedx")
@@ -94,6 +96,11 @@ ConfidenceOption = Annotated[
                  "or an edge list; medium: the Hub's tree or config files only; low: card prose or the name)."),
 ]
 """The query option of :func:`query_command`: declared here only."""
+ProvenanceOption = Annotated[
+    bool,
+    typer.Option(PROVENANCE, help="CSV: begin with the answer's provenance as '# key: value' lines (snapshot, "
+                 "date, sources, seeds, version, filters); JSON always carries it."),
+]
 DepthOption = Annotated[
     int | None,
     typer.Option("--max-depth", "--depth", min=1, metavar="N", show_default=False,
@@ -140,26 +147,44 @@ terminal drops its other columns before these (never its first column either; se
 
 def query_command(name: str | None = None) -> Callable[[Callable[..., None]], Any]:
     """``app.command`` for a command that queries the lineage graph. It gets the query options, declared
-    once (:data:`ConfidenceOption`), right after its ``--snapshot``; the command receives them as one
-    :class:`~ptmgraph.cli_runtime.Query` in its ``query`` parameter, which loads the graph with them."""
+    once (:data:`ConfidenceOption`, :data:`ProvenanceOption`), right after its ``--snapshot``; the command
+    receives them as one :class:`~ptmgraph.cli_runtime.Query` in its ``query`` parameter, which loads the
+    graph with them and holds every filter option given (for the answer's provenance)."""
 
     def decorate(function: Callable[..., None]) -> Any:
         own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
                for p in inspect.signature(function, eval_str=True).parameters.values() if p.name != "query"]
-        shared = inspect.Parameter("min_confidence", inspect.Parameter.KEYWORD_ONLY, default=None,
-                                   annotation=ConfidenceOption)
+        shared = [inspect.Parameter("min_confidence", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                    annotation=ConfidenceOption),
+                  inspect.Parameter("provenance", inspect.Parameter.KEYWORD_ONLY, default=False,
+                                    annotation=ProvenanceOption)]
         at = next((i + 1 for i, p in enumerate(own) if p.name == "snapshot"), len(own))
-        parameters = [*own[:at], shared, *own[at:]]
+        parameters = [*own[:at], *shared, *own[at:]]
+        defaults = {p.name: p.default for p in parameters}
+        names = {p.name: _option_name(p.annotation) for p in parameters}
 
         @functools.wraps(function)
-        def command(*, min_confidence: ConfidenceChoice | None = None, **values: Any) -> None:
-            function(query=Query(min_confidence), **values)
+        def command(**values: Any) -> None:
+            query = Query.given(values, defaults, {k: v for k, v in names.items() if v})
+            values.pop("min_confidence", None)
+            values.pop("provenance", None)
+            function(query=query, **values)
 
         command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in parameters}
         return app.command(name)(command)
 
     return decorate
+
+
+def _option_name(annotation: Any) -> str | None:
+    """The first long name of the typer option an ``Annotated`` parameter declares (None: none declared)."""
+    for info in getattr(annotation, "__metadata__", ()):
+        # typer.Option("--name", ...) inside Annotated: the first name is held as the option's default
+        for declared in (getattr(info, "default", None), *(getattr(info, "param_decls", None) or ())):
+            if isinstance(declared, str) and declared.startswith("--"):
+                return declared
+    return None
 
 
 def _print_version(value: bool) -> None:
@@ -974,12 +999,30 @@ def _keep_in_history(out_dir: Path, history: Path | None, day: str | None) -> No
 @app.command()
 def ingest(
     sources: Annotated[
-        list[Path], typer.Argument(metavar="SOURCE", help="Hub record files or folders, edge lists, model repos.")
+        list[Path], typer.Argument(metavar="SOURCE...", show_default=False,
+                                   help="Hub record files or folders, edge lists, model repos.")
     ],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Snapshot directory to write.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="DIR", show_default=False,
+                                  help="Snapshot directory to write (a snapshot of other sources only with "
+                                  "--replace).")
+    ] = None,
+    add: Annotated[
+        Path | None, typer.Option("--add", metavar="DIR", show_default=False,
+                                  help="Add the sources to this snapshot: its recorded sources and these, "
+                                  "ingested again together.")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a snapshot that was built from other sources.")
+    ] = False,
     kind: Annotated[
-        str | None, typer.Option(metavar="hub-records|edge-list|local", show_default=False,
+        str | None, typer.Option(metavar="KIND", show_default=False,
                                  help="Force the input kind: hub-records, edge-list or local.")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option(metavar="ORG", show_default=False,
+                                 help="Local repos: the namespace of flat folders (NAME/ -> ORG/NAME) whose "
+                                 "config.json does not name their Hub id.")
     ] = None,
     history: HistoryOption = None,
     history_date: HistoryDateOption = None,
@@ -988,17 +1031,48 @@ def ingest(
     from ptmgraph import snapshot as snapshot_io
     from ptmgraph.assemble import assemble_tables
     from ptmgraph.records import HarvestTables
-    from ptmgraph.sources import open_source
+    from ptmgraph.sources import Input, open_input, recorded_inputs
     from ptmgraph.sources.interface import harvest_tables
 
+    if (out_dir is None) == (add is None):
+        fail("give --out DIR (a new snapshot) or --add DIR (add to one), not both", 2)
+    if namespace is not None and not _namespace_ok(namespace):
+        fail(f"--namespace {namespace!r}: not a Hub user or organisation name", 2)
+    target = out_dir if out_dir is not None else add
+    assert target is not None
     day = _history_slot(history, history_date)
     with user_errors():
-        tables = HarvestTables.concat([harvest_tables(open_source(path, kind)) for path in sources])
+        meta = snapshot_io.stored_meta(target)
+        opened = [open_input(Input.of(path, kind, namespace)) for path in sources]
+        inputs = [given for given, _ in opened]
+        if add is not None:
+            if meta is None:
+                fail(f"--add {add}: not a ptmgraph snapshot; make one with --out {add}")
+            stored = recorded_inputs(meta, add)
+            opened = [*(open_input(given) for given in stored), *((i, s) for i, s in opened if i not in stored)]
+            inputs = [given for given, _ in opened]
+        elif meta is not None and not replace:
+            recorded = meta.get("inputs")
+            before = {Input.from_meta(value) for value in recorded} if isinstance(recorded, list) else None
+            if before != set(inputs):
+                made = ("; ".join(i.describe() for i in before if i is not None) if before else
+                        "; ".join(str(s) for s in meta.get("sources") or []) or "sources not recorded")
+                now = "; ".join(i.describe() for i in inputs)
+                fail(f"{target}: holds a snapshot of other sources ({made}), not of {now}; give --replace to "
+                     f"replace it, or --add {target} SOURCE... to add sources to it")
+        tables = HarvestTables.concat([harvest_tables(source) for _, source in opened])
         snap = assemble_tables(tables, consume=True, text_lists=False)
-        snapshot_io.save(snap, out_dir)
-        note(f"wrote snapshot {out_dir}: {plural(snap.models.height, 'model')}, {plural(snap.edges.height, 'edge')}, "
+        snap.meta["inputs"] = [i.as_meta() for i in inputs]
+        snapshot_io.save(snap, target)
+        note(f"wrote snapshot {target}: {plural(snap.models.height, 'model')}, {plural(snap.edges.height, 'edge')}, "
              f"{plural(snap.dangling.height, 'dangling reference')}, {plural(snap.problems.height, 'problem')}")
-        _keep_in_history(out_dir, history, day)
+        _keep_in_history(target, history, day)
+
+
+def _namespace_ok(namespace: str) -> bool:
+    from ptmgraph.ids import normalize_reference
+
+    return "/" not in namespace and normalize_reference(namespace + "/x").id == namespace + "/x"
 
 
 _LONGEST_SECONDS = 30 * 24 * 3600

@@ -173,12 +173,14 @@ def user_errors() -> Iterator[None]:
 
 
 def write_document(fmt: str, results: list[AnalysisResult], *, csv_raw: bool = False, paths: bool = False) -> None:
-    """Write ``results`` in the document format ``fmt`` (:mod:`ptmgraph.formats.results`): small pieces
-    gathered, a large one (a table's rows) written as it comes."""
+    """Write ``results`` in the document format ``fmt`` (:mod:`ptmgraph.formats.results`), with the
+    provenance of the answer (:func:`provenance`): small pieces gathered, a large one (a table's rows)
+    written as it comes."""
     from ptmgraph.formats.results import document
 
     gathered: list[str] = []
-    for piece in document(fmt, results, raw=csv_raw, paths=paths):
+    carried = provenance() if fmt != "csv" or _csv_provenance else None
+    for piece in document(fmt, results, raw=csv_raw, paths=paths, provenance=carried or None):
         gathered.append(piece)
         if len(piece) > 1 << 16:
             write_stdout("".join(gathered))
@@ -200,7 +202,9 @@ def emit(
     with ``paths``."""
     if fmt.value != "table":
         write_document(fmt.value, [result], csv_raw=csv_raw, paths=paths)
-    elif table is not None:
+        return
+    _state_filters(result)
+    if table is not None:
         table()
     else:
         from ptmgraph.formats import console as console_format
@@ -238,24 +242,111 @@ def emit_many(
         for number, result in enumerate(results):
             if number:
                 screen.line_break()
+            _state_filters(result)
             table(result)
+
+
+def _state_filters(result: AnalysisResult) -> None:
+    """Name the active filters in ``result``'s title, the header of its text view (with the models they
+    left out, when the analysis counted them: ``filtered_out``)."""
+    given = provenance().get("filters")
+    if not isinstance(given, dict) or not given:
+        return
+    said = ", ".join(_option_text(name, value) for name, value in given.items())
+    removed = result.summary.get("filtered_out")
+    if isinstance(removed, int):
+        said += f" removed {removed:,} model{'' if removed == 1 else 's'}"
+    result.title = f"{result.title} (filter{'s' if len(given) > 1 else ''}: {said})"
+
+
+def _option_text(name: str, value: object) -> str:
+    """An option as the command line gives it: ``--min-confidence high``, ``--relation adapter,merge``,
+    ``--data-risks``."""
+    if value is True:
+        return name
+    if isinstance(value, list):
+        return f"{name} {','.join(str(v) for v in value)}"
+    return f"{name} {value}"
+
+
+_answer: dict[str, object] = {}
+"""The provenance of the answer being printed: set when the command loads its snapshot (:func:`load`)."""
+_csv_provenance = False
+"""Whether a CSV answer carries it (:data:`PROVENANCE`), as the query asked."""
+
+
+def provenance() -> dict[str, object]:
+    """Where the answer being printed comes from: the snapshot (its ``path``, ``written_at``, ``sources``
+    and ``crawl`` seeds, from its ``meta.json``), the ``ptmgraph`` version, and the ``filters`` applied
+    (each option given that narrows the answer, by its name: ``{"--min-confidence": "high"}``); empty
+    before a snapshot is loaded. Every document (JSON; CSV with ``--provenance``) carries it."""
+    return _answer
+
+
+def _record_provenance(snapshot: Path | None, lg: LineageGraph, filters: dict[str, object]) -> None:
+    from ptmgraph import __version__
+    from ptmgraph.snapshot import bundled_path
+
+    meta = lg.snapshot.meta
+    crawl = meta.get("crawl")
+    _answer.clear()
+    _answer.update({
+        "snapshot": os.path.abspath(snapshot if snapshot is not None else bundled_path()),
+        "written_at": meta.get("written_at"),
+        "sources": list(meta.get("sources") or []),
+        "crawl": {k: v for k, v in crawl.items() if k != "stats"} if isinstance(crawl, dict) else None,
+        "ptmgraph": __version__,
+        "filters": dict(filters),
+    })
 
 
 MIN_CONFIDENCE = "--min-confidence"
 """The name of the query option that drops the weaker edges (:class:`Query`)."""
 
 
+NOT_FILTERS = frozenset({
+    "snapshot", "fmt", "limit", "csv_raw", "flat", "columns", "children", "max_paths", "top", "out_file", "out_dir",
+    "model", "models", "from_file", "compromised", "compromised_file", "write_baseline", "provenance",
+    "max_nodes", "max_per_depth", "rankdir", "fail_on", "by", "paths",
+})
+"""The parameters of a query command that are not filters: what names the models asked about, where and
+how the answer is printed, how it is grouped, caps on how much of it is listed, and the exit threshold.
+Every other option given is a filter: it chooses what the answer holds."""
+PROVENANCE = "--provenance"
+"""The option that adds the provenance to a CSV answer (JSON always has it)."""
+
+
 @dataclass(frozen=True)
 class Query:
     """The options every command that queries the lineage graph takes, whatever else it takes: declared once
     (:func:`ptmgraph.cli.query_command`; :mod:`ptmgraph.entry` reads them the same way) and handed to the
-    command as one value. ``min_confidence``: drop the edges below it (:data:`MIN_CONFIDENCE`)."""
+    command as one value. ``min_confidence``: drop the edges below it (:data:`MIN_CONFIDENCE`);
+    ``filters``: every filter option given, by its name (see :data:`NOT_FILTERS`), ``min_confidence``
+    included; ``provenance``: CSV answers carry their provenance (:data:`PROVENANCE`)."""
 
     min_confidence: ConfidenceChoice | None = None
+    filters: tuple[tuple[str, object], ...] = ()
+    provenance: bool = False
+
+    @classmethod
+    def given(cls, values: dict[str, object], defaults: dict[str, object], names: dict[str, str]) -> Query:
+        """The query of a command called with ``values`` (by parameter): the filters are the parameters
+        not in :data:`NOT_FILTERS` whose value is not their default, under their option ``names``
+        (``--`` and the parameter's name with dashes when not named), in the order of those names."""
+        confidence = values.get("min_confidence")
+        filters = []
+        for name, value in values.items():
+            if (name in NOT_FILTERS or value is None or value is False or value == defaults.get(name)
+                    or (isinstance(value, list | tuple) and not value)):
+                continue
+            shown = [_choice(v) for v in value] if isinstance(value, list | tuple) else _choice(value)
+            filters.append((names.get(name) or "--" + name.replace("_", "-"), shown))
+        return cls(ConfidenceChoice(_choice(confidence)) if confidence else None, tuple(sorted(filters)),
+                   bool(values.get("provenance")))
 
     def load(self, snapshot: Path | None, columns: dict[str, list[str]] | None = None) -> LineageGraph:
         """The snapshot's graph as :func:`load` gives it, with this query's edges."""
-        return load(snapshot, self.min_confidence, columns)
+        return load(snapshot, self.min_confidence, columns, filters=dict(self.filters), in_csv=self.provenance)
 
     @property
     def confidence(self) -> str | None:
@@ -263,19 +354,35 @@ class Query:
         return self.min_confidence.value if self.min_confidence else None
 
 
+def _choice(value: object) -> object:
+    """An option's value as its word (an enum's value), a path as text."""
+    if isinstance(value, Enum):
+        return value.value
+    return str(value) if isinstance(value, Path) else value
+
+
 ANY_EDGE = Query()
 """The query of a command line that names no query option: every edge."""
 
 
 def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
-         columns: dict[str, list[str]] | None = None) -> LineageGraph:
-    """The snapshot's graph; with ``columns``, only those columns of its tables (see :data:`READS`)."""
+         columns: dict[str, list[str]] | None = None, *, filters: dict[str, object] | None = None,
+         in_csv: bool = False, answer: bool = True) -> LineageGraph:
+    """The snapshot's graph; with ``columns``, only those columns of its tables (see :data:`READS`). The
+    answer's :func:`provenance` is this snapshot's, with ``filters``, and a CSV answer carries it when
+    ``in_csv`` (unless ``answer`` is False: a graph loaded to compare with)."""
     from ptmgraph.graph import load_graph, load_graph_columns
 
     confidence = min_confidence.value if min_confidence else None
     if columns is not None:
-        return load_graph_columns(snapshot, columns, confidence)
-    return load_graph(snapshot, min_confidence=confidence)
+        lg = load_graph_columns(snapshot, columns, confidence)
+    else:
+        lg = load_graph(snapshot, min_confidence=confidence)
+    if answer:
+        global _csv_provenance
+        _csv_provenance = in_csv
+        _record_provenance(snapshot, lg, filters or {})
+    return lg
 
 
 READS: dict[str, dict[str, list[str]]] = {
@@ -354,6 +461,13 @@ def print_lineage(
             results = [ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth) for m in models]
         else:
             results = [impact(lg, m, relations=relations, max_depth=max_depth) for m in models]
+        if query.min_confidence or relations or max_depth:
+            # what the filters left out: the same walk over every edge, every relation, any depth
+            every = load(snapshot, answer=False)
+            for result in results:
+                asked = str(result.summary["model"])
+                whole = ancestry(every, asked, max_paths=1) if direction == "ancestors" else impact(every, asked)
+                result.summary["filtered_out"] = whole.rows.height - result.rows.height
 
         def table(result: AnalysisResult) -> None:
             from ptmgraph.formats import views

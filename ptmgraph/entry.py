@@ -27,13 +27,14 @@ from typing import Any
 from ptmgraph.cli_runtime import (
     LARGEST_WHOLE_NUMBER,
     MIN_CONFIDENCE,
+    PROVENANCE,
     ColorChoice,
     ConfidenceChoice,
     OutputFormat,
     RelationChoice,
 )
 
-_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", "--paths": "paths"}
+_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", "--paths": "paths", PROVENANCE: "provenance"}
 """Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
 
 _VALUED = {
@@ -157,13 +158,12 @@ def run_lineage(call: LineageCall) -> None:
 
     run.screen.configure(color=call.color, pager=call.pager)  # type: ignore[arg-type]
     values = call.values
-    confidence = values.get("min_confidence")
     run.print_lineage(
         "ancestors" if call.command == "ancestry" else "descendants",
         call.models or None,
         values.get("from_file"),
         values.get("snapshot"),
-        run.Query(run.ConfidenceChoice(confidence) if confidence else None),
+        run.Query.given(values, {}, {}),
         [run.RelationChoice(r) for r in values["relation"]] if "relation" in values else None,
         values.get("max_depth"),
         run.OutputFormat(values.get("fmt", "table")),

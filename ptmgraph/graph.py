@@ -20,7 +20,7 @@ import polars as pl
 
 from ptmgraph import index as compact_index
 from ptmgraph import snapshot as snapshot_io
-from ptmgraph.ids import IdIndex, normalize_reference
+from ptmgraph.ids import IdIndex, lowercase_ids, normalize_reference, normalized_references
 from ptmgraph.records import MODELS_SCHEMA
 from ptmgraph.relations import Confidence
 from ptmgraph.snapshot import Snapshot
@@ -40,11 +40,18 @@ Files, tags, card fields and datasets stay in the table: copying them would domi
 class UnknownModelError(LookupError):
     """A model id that is not in the snapshot; ``suggestions`` holds the closest known ids."""
 
-    def __init__(self, query: str, suggestions: list[str]) -> None:
+    def __init__(self, query: str, suggestions: list[str], dangling: dict[str, int] | None = None) -> None:
         self.query = query
         self.suggestions = suggestions
+        self.dangling = dangling or {}
+        """How many references name the model but could not become edges, by reason (a dangling reference)."""
+        known = ""
+        if self.dangling:
+            reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(self.dangling.items()))
+            known = (f"; the snapshot knows it only as a dangling reference ({reasons}); fetch it: ptmgraph crawl "
+                     f"--root {query} --ancestors --max-depth 0 --out DIR")
         hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown model '{query}'{hint}")
+        super().__init__(f"unknown model '{query}'{known}{hint}")
 
 
 class LineageGraph:
@@ -123,8 +130,19 @@ class LineageGraph:
                 return found
         found = self.index.canonical(norm.id) if norm.id else None
         if found is None:
-            raise UnknownModelError(query, self.index.closest(norm.id or query))
+            raise UnknownModelError(query, self.index.closest(norm.id or query), self._dangling(norm.id))
         return found
+
+    def _dangling(self, model_id: str | None) -> dict[str, int]:
+        """The dangling references that name ``model_id`` (in any letter case), counted by reason."""
+        if model_id is None:
+            return {}
+        dangling = self.snapshot.columns("dangling", ["raw", "reason"])
+        if not dangling.height:
+            return {}
+        named = normalized_references(dangling["raw"])["id"]
+        hits = dangling.filter(lowercase_ids(named) == model_id.lower())
+        return dict(hits.group_by("reason").len().iter_rows())
 
     def _any_case(self, wanted: str) -> str | None:
         """The first stored id equal to ``wanted`` but for letter case (the first spelling is canonical, as in

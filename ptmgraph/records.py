@@ -94,6 +94,7 @@ class DanglingReason(str, Enum):
     GATED = "gated"  # exists, but its metadata needs accepted terms
     DISABLED = "disabled"  # taken down by the Hub
     OUTWEIGHED = "outweighed"  # a config or prose parent of a child whose card or the Hub declares others
+    NAMESPACE_MISMATCH = "namespace_mismatch"  # ORG/NAME where a flat local folder NAME has another namespace
 
 
 class Access(str, Enum):
@@ -260,9 +261,11 @@ class Harvest:
     problems: list[Problem] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     files: list[FileInfo] = field(default_factory=list)  # file listings, where a source read one
+    local_names: list[tuple[str, str]] = field(default_factory=list)  # flat local folders: (id, folder)
 
     def extend(self, other: Harvest) -> None:
         self.files.extend(other.files)
+        self.local_names.extend(other.local_names)
         self.records.extend(other.records)
         self.references.extend(other.references)
         self.known_ids |= other.known_ids
@@ -288,7 +291,8 @@ class HarvestTables:
     ``records``: one row per record as read (:data:`RECORDS_SCHEMA`, reading order, an id may repeat);
     ``references``: :data:`REFERENCES_SCHEMA`; ``known_ids``: ids a listing named (String series);
     ``dangling``: references a source found dead, :data:`REFERENCES_SCHEMA` plus ``reason``;
-    ``problems``: :data:`PROBLEMS_SCHEMA`; ``files``: :data:`FILES_SCHEMA` (file listings read).
+    ``problems``: :data:`PROBLEMS_SCHEMA`; ``files``: :data:`FILES_SCHEMA` (file listings read);
+    ``local_names``: the ids of flat local folders (:data:`LOCAL_NAMES_SCHEMA`, see :mod:`ptmgraph.sources.local`).
     """
 
     records: pl.DataFrame
@@ -298,6 +302,7 @@ class HarvestTables:
     problems: pl.DataFrame
     sources: list[str] = field(default_factory=list)
     files: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FILES_SCHEMA))
+    local_names: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LOCAL_NAMES_SCHEMA))
 
     @classmethod
     def of(cls, harvest: Harvest) -> HarvestTables:
@@ -311,6 +316,7 @@ class HarvestTables:
             problems=pl.DataFrame([p.__dict__ for p in harvest.problems], schema=PROBLEMS_SCHEMA),
             sources=list(harvest.sources),
             files=pl.DataFrame([f.__dict__ for f in harvest.files], schema=FILES_SCHEMA),
+            local_names=pl.DataFrame(harvest.local_names, schema=LOCAL_NAMES_SCHEMA, orient="row"),
         )
 
     @classmethod
@@ -326,6 +332,7 @@ class HarvestTables:
             problems=pl.concat([p.problems for p in parts], how="vertical"),
             sources=[s for p in parts for s in p.sources],
             files=pl.concat([p.files for p in parts], how="vertical"),
+            local_names=pl.concat([p.local_names for p in parts], how="vertical"),
         )
 
 
@@ -412,6 +419,9 @@ PROBLEMS_SCHEMA: dict[str, pl.DataType] = {
     "model": pl.String(),
     "message": pl.String(),
 }
+
+LOCAL_NAMES_SCHEMA: dict[str, pl.DataType] = {"id": pl.String(), "folder": pl.String()}
+"""The ids of flat local folders and the folders (:attr:`HarvestTables.local_names`)."""
 
 DANGLING_SCHEMA: dict[str, pl.DataType] = {
     "child": pl.String(),

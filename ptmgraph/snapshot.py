@@ -456,6 +456,27 @@ def _only_snapshot_parts(path: Path) -> bool:
     return True
 
 
+def stored_meta(directory: Path) -> dict[str, Any] | None:
+    """The ``meta.json`` of the snapshot in ``directory`` (its current version), or None when ``directory``
+    is not a snapshot (absent, empty, anything else, a generation inside one: :func:`save` refuses those);
+    :class:`SnapshotError` when it cannot be read."""
+    absolute = Path(os.path.abspath(directory))
+    if _GENERATION.fullmatch(absolute.name) and os.path.lexists(absolute.parent / POINTER):
+        return None
+    if not is_snapshot_directory(directory):
+        return None
+    path = current_files(directory) / "meta.json"
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(_META_BYTES + 1)
+    except OSError as err:
+        raise SnapshotError(f"{path}: cannot be read ({err.strerror})") from None
+    meta = reader.json_object(raw, str(path), limits=reader.Limits(document_bytes=_META_BYTES))
+    if isinstance(meta, Problem):
+        raise SnapshotError(f"{path}: {meta.message}")
+    return meta
+
+
 def current_files(directory: Path) -> Path:
     """The directory holding the files of the snapshot's current version: the generation ``CURRENT``
     names, or ``directory`` itself (format 1). For tools that read the Parquet files directly; a

@@ -130,6 +130,9 @@ def both_ways(argv: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[s
         ["impact", LLAMA_CHAT, "--snapshot", "no/such/dir"],
         ["impact", LLAMA_CHAT, "--columns", "colour"],
         ["impact", "--from-file", "models.txt", "-f", "json"],
+        ["impact", "google/gemma-7b", "--min-confidence", "high", "-r", "adapter", "-f", "json"],
+        ["ancestry", DEPTH3, "-f", "csv", "--provenance", "--depth", "2"],
+        ["impact", "google/gemma-7b", "--min-confidence", "high", "--limit", "3"],
     ],
 )
 def test_a_query_prints_the_same_bytes_and_exit_code_either_way(argv: list[str], tmp_path: Path) -> None:

@@ -345,8 +345,8 @@ def test_an_ingest_the_system_refuses_to_write_exits_1_and_keeps_the_old_snapsho
     subprocess.run([PTMGRAPH, "ingest", str(small), "--out", str(snap)], capture_output=True, timeout=120, check=True)
     assert _impact(snap)["affected_models"] == 2
     # No file may grow past 64 KiB: the new version's index (about 560 KB) cannot be written.
-    done = subprocess.run([PTMGRAPH, "ingest", str(big), "--out", str(snap)], capture_output=True, text=True,
-                          timeout=120, preexec_fn=_file_size_limit(64 * 1024))
+    done = subprocess.run([PTMGRAPH, "ingest", str(big), "--out", str(snap), "--replace"], capture_output=True,
+                          text=True, timeout=120, preexec_fn=_file_size_limit(64 * 1024))
     assert done.returncode == 1, done.stderr
     assert done.stderr == f"ptmgraph: error: {snap}: cannot write the snapshot (File too large)\n"
     assert _impact(snap)["affected_models"] == 2  # the old snapshot answers, whole
@@ -358,7 +358,7 @@ _ON_A_FULL_DISK = """
 set -u
 mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
 "$PTMGRAPH" ingest "$2" --out "$1/snap" > /dev/null 2>&1 || exit 78
-"$PTMGRAPH" ingest "$3" --out "$1/snap" 2> "$4/stderr"
+"$PTMGRAPH" ingest "$3" --out "$1/snap" --replace 2> "$4/stderr"
 echo $? > "$4/code"
 "$PTMGRAPH" impact o/m0 -s "$1/snap" -f json > "$4/after.json"
 ls -A "$1" "$1/snap" > "$4/left"

@@ -7,6 +7,10 @@ as it is, for pipelines that read the values back.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import polars as pl
 
 from ptmgraph.result import AnalysisResult
@@ -29,12 +33,22 @@ def results_to_csv(results: list[AnalysisResult], *, raw: bool = False, paths: b
     return _csv(pl.concat(frames, how="diagonal_relaxed"), raw=raw)
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> list[str]:
+def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
+             provenance: Mapping[str, Any] | None = None) -> list[str]:
     """The result format's interface (:mod:`ptmgraph.formats.results`): one result's main table, or several
-    results' tables as one, each row led by its ``model``."""
+    results' tables as one, each row led by its ``model``; ``provenance``, when given, first, as comment
+    lines ``# key: value`` (the value as JSON, on one line)."""
     if len(results) == 1:
-        return [result_to_csv(results[0], raw=raw, paths=paths)]
-    return [results_to_csv(results, raw=raw, paths=paths)]
+        table = result_to_csv(results[0], raw=raw, paths=paths)
+    else:
+        table = results_to_csv(results, raw=raw, paths=paths)
+    return [provenance_lines(provenance) if provenance else "", table]
+
+
+def provenance_lines(provenance: Mapping[str, Any]) -> str:
+    """``# key: value`` lines, one per member; values as compact JSON, so no line break can occur in one."""
+    return "".join(f"# {key}: {json.dumps(value, ensure_ascii=False, separators=(',', ':'))}\n"
+                   for key, value in provenance.items())
 
 
 def _csv(rows: pl.DataFrame, *, raw: bool) -> str:

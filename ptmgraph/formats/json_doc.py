@@ -1,4 +1,5 @@
-"""Format: one JSON document: ``{"title", <summary members>, "rows": [...], "tables": {...}}``.
+"""Format: one JSON document: ``{"title", <summary members>, "rows": [...], "tables": {...}, "provenance": {...}}``
+(several results: ``{"results": [...], "provenance": {...}}``; ``provenance`` when the command gives it).
 
 Layout: one member of the document a line, and one table row a line (a compact JSON object), so a
 document of a hundred thousand rows is written by polars' JSON writer in one pass instead of Python's
@@ -10,7 +11,7 @@ arrays, nulls as ``null``. Any JSON parser reads the same values as from the ear
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -52,20 +53,28 @@ def result_document(result: AnalysisResult, *, paths: bool = False) -> Iterator[
     return _document(result, 0, paths)
 
 
-def results_document(results: list[AnalysisResult], *, paths: bool = False) -> Iterator[str]:
-    """:func:`results_to_json` in pieces, to be written as they come."""
+def results_document(results: list[AnalysisResult], *, paths: bool = False,
+                     provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
+    """:func:`results_to_json` in pieces, to be written as they come (with a ``provenance`` member when given)."""
     yield "{\n" + _INDENT + '"results": ['
     for number, result in enumerate(results):
         yield (",\n" if number else "\n") + _INDENT * 2
         yield from _document(result, 2, paths)
-    yield ("\n" + _INDENT + "]\n}") if results else "]\n}"
+    yield ("\n" + _INDENT + "]") if results else "]"
+    if provenance:
+        yield ",\n" + _INDENT + '"provenance": ' + _dumps(provenance)
+    yield "\n}"
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> Iterator[str]:
+def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
+             provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
     """The result format's interface (:mod:`ptmgraph.formats.results`): one result's document, or several
-    results' ``{"results": [...]}``, then a line break."""
-    yield from (result_document(results[0], paths=paths) if len(results) == 1
-                else results_document(results, paths=paths))
+    results' ``{"results": [...]}``, then a line break; ``provenance``, when given, is the document's last
+    member (beside ``results`` for several)."""
+    if len(results) == 1:
+        yield from _document(results[0], 0, paths, provenance)
+    else:
+        yield from results_document(results, paths=paths, provenance=provenance)
     yield "\n"
 
 
@@ -73,8 +82,10 @@ def _dumps(value: Any) -> str:
     return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
 
 
-def _document(result: AnalysisResult, level: int, paths: bool) -> Iterator[str]:
-    """The pieces of one result's document, its opening brace at ``level`` indents (already written)."""
+def _document(result: AnalysisResult, level: int, paths: bool,
+              provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
+    """The pieces of one result's document, its opening brace at ``level`` indents (already written), with
+    ``provenance`` as its last member when given."""
     inner = _INDENT * (level + 1)
     # Built as the dict of the earlier layout was: a summary member named like another takes its value.
     members: dict[str, Iterator[str]] = {"title": iter([_dumps(result.title)])}
@@ -82,6 +93,8 @@ def _document(result: AnalysisResult, level: int, paths: bool) -> Iterator[str]:
     members["rows"] = _table(result.output_rows(deferred=paths), level + 1)
     if result.tables:
         members["tables"] = _tables(result.tables, level + 1)
+    if provenance:
+        members["provenance"] = iter([_dumps(provenance)])
     yield "{"
     for number, (key, pieces) in enumerate(members.items()):
         yield ",\n" if number else "\n"

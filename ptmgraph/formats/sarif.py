@@ -21,7 +21,7 @@ Every text is data in JSON strings (``json.dumps``): nothing a model id holds ca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ptmgraph.result import AnalysisResult
@@ -90,6 +90,12 @@ def sarif_log(results: list[AnalysisResult]) -> dict[str, Any]:
     }
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> Iterable[str]:
-    """The result format's interface (:mod:`ptmgraph.formats.results`): the SARIF log, then a line break."""
-    return [json.dumps(sarif_log(results), ensure_ascii=False, indent=2), "\n"]
+def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
+             provenance: Mapping[str, Any] | None = None) -> Iterable[str]:
+    """The result format's interface (:mod:`ptmgraph.formats.results`): the SARIF log (the provenance in
+    each run's ``properties``), then a line break."""
+    log = sarif_log(results)
+    if provenance:
+        for run in log.get("runs", []):
+            run.setdefault("properties", {})["provenance"] = dict(provenance)
+    return [json.dumps(log, ensure_ascii=False, indent=2), "\n"]

@@ -12,6 +12,7 @@ rich's console; rich is imported by the functions that print through it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -21,7 +22,7 @@ from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, rend
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
 from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
-from ptmgraph.words import plural as _plural
+from ptmgraph.words import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,19 +34,27 @@ TREE_NODE_COLUMNS = ["downloads", "likes", "license", "created_at", "has_record"
 has a record): a tree reads these columns of the models table and no others."""
 
 
+def no_record(model: str) -> str:
+    """What a view says of a model the snapshot knows only from references to it: that, and how to fetch it."""
+    return (f"the snapshot has no record of {model}, only references to it; "
+            f"fetch it: ptmgraph crawl --root {model} --ancestors --max-depth 0 --out DIR")
+
+
 def lineage_summary(result: AnalysisResult) -> str:
     """The one paragraph above an ancestry or impact: what the tree and the table both show, said once."""
     s = result.summary
     if "ancestors" in s:
         roots = ", ".join(s["roots"])
-        text = (f"{result.title}: {_plural(s['ancestors'], 'ancestor')}, {_plural(s['paths'], 'path')}"
-                f"{' (cut)' if s['paths_truncated'] else ''} to {_plural(len(s['roots']), 'root')}: {roots}")
+        text = (f"{result.title}: {plural(s['ancestors'], 'ancestor')}, {plural(s['paths'], 'path')}"
+                f"{' (cut)' if s['paths_truncated'] else ''} to {plural(len(s['roots']), 'root')}: {roots}")
         if s["ancestors_in_cycles"]:
-            text += f"; {_plural(len(s['ancestors_in_cycles']), 'ancestor')} on a cycle"
+            text += f"; {plural(len(s['ancestors_in_cycles']), 'ancestor')} on a cycle"
+        if s.get("has_record") is False:
+            text += f"; {no_record(s['model'])}"
         return text
     by_relation = result.tables["by_relation"]
     parts = ", ".join(f"{r} {n:,}" for r, n in by_relation.select("relation", "models").iter_rows())
-    text = (f"{result.title}: {_plural(s['affected_models'], 'model')}"
+    text = (f"{result.title}: {plural(s['affected_models'], 'model')}"
             f"{f' ({parts})' if parts else ''}, {s['affected_downloads']:,} downloads")
     if s["models_without_download_count"]:
         text += f" (no count for {s['models_without_download_count']:,})"
@@ -126,7 +135,7 @@ def lineage_tree(
                                   line_count=count, direction=direction)
     shown += lines
     if left_out:
-        shown.append(prose(f"{_plural(left_out, 'more line')}; --limit 0 shows all, --depth N fewer levels, "
+        shown.append(prose(f"{plural(left_out, 'more line')}; --limit 0 shows all, --depth N fewer levels, "
                            "--flat a table", "dim"))
     if columns:
         shown.append(prose(f"columns: {', '.join(columns)}; (*): shown above", "dim"))
@@ -156,6 +165,9 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
     (largest group first), ``children`` of each, most downloaded first (all when 0)."""
     from ptmgraph.formats.console import frame_table, print_lines, print_summary
 
+    record = result.summary.get("record")
+    if isinstance(record, dict) and record.get("has_record") is not True:  # said in the header
+        result = replace(result, title=f"{result.title}: {no_record(str(result.summary['model']))}")
     print_summary(console, result)
     rows = result.rows
     parents = rows.filter(pl.col("direction") == "parent")
@@ -194,9 +206,9 @@ def why_lines(result: AnalysisResult, width: int) -> list[StyledLine]:
     s = result.summary
     if not s["paths"]:
         return [prose(printable(f"{s['model']} does not derive from {s['ancestor']}: no path in this snapshot"))]
-    hops = f", the shortest {_plural(s['shortest'], 'hop')}" if s["paths"] > 1 else f", {_plural(s['shortest'], 'hop')}"
+    hops = f", the shortest {plural(s['shortest'], 'hop')}" if s["paths"] > 1 else f", {plural(s['shortest'], 'hop')}"
     cut = " (more exist: --max-paths N lists more)" if s["paths_truncated"] else ""
-    lines = [prose(printable(f"{result.title}: {_plural(s['paths'], 'path')}{hops}{cut}")),
+    lines = [prose(printable(f"{result.title}: {plural(s['paths'], 'path')}{hops}{cut}")),
              StyledLine(((printable(s["model"]), "bold"),), wraps=False)]
     # a trie of the paths from MODEL: the key of a line is the bases above it and its own
     tree: dict[tuple[str, ...], dict[str, object]] = {}

@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -16,7 +19,8 @@ from ptmgraph.sources.hub_records import HubRecordsSource
 from ptmgraph.sources.interface import Source, SourceError
 from ptmgraph.sources.local import LocalReposSource
 
-__all__ = ["KINDS", "EdgeListSource", "HubRecordsSource", "LocalReposSource", "Source", "SourceError", "open_source"]
+__all__ = ["KINDS", "EdgeListSource", "HubRecordsSource", "Input", "LocalReposSource", "Source", "SourceError",
+           "open_input", "open_source", "recorded_inputs"]
 
 KINDS = ("hub-records", "edge-list", "local")
 """The values ``open_source(kind=...)`` accepts."""
@@ -28,8 +32,77 @@ _MODEL_KEYS = {
 }
 
 
-def open_source(path: Path, kind: str | None = None) -> Source:
-    """The source that reads ``path``; ``kind`` (one of :data:`KINDS`) forces one.
+@dataclass(frozen=True)
+class Input:
+    """One input of an ingest, as a snapshot's ``meta.json`` records it (``inputs``) so that it can be read
+    again (``ingest --add``): the absolute ``path``, its ``kind`` (one of :data:`KINDS`; None until
+    told or detected) and, for local repos, the ``namespace`` of flat folders; ``given``: the path as the
+    command line gave it, which names the input in the tables' ``source`` columns (read again by it while
+    it still leads to ``path``, so that an ``ingest --add`` from the same directory writes the same tables
+    as one ingest of everything)."""
+
+    path: str
+    kind: str | None = None
+    namespace: str | None = None
+    given: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, path: Path, kind: str | None = None, namespace: str | None = None) -> Input:
+        return cls(os.path.abspath(path), kind, namespace, str(path))
+
+    @property
+    def readable_path(self) -> Path:
+        """The path to read: as given, while it leads to :attr:`path`."""
+        same = self.given is not None and os.path.abspath(self.given) == self.path
+        return Path(self.given if same and self.given is not None else self.path)
+
+    @classmethod
+    def from_meta(cls, value: Any) -> Input | None:
+        """The input a ``meta.json`` entry records, or None when it is not one."""
+        if not isinstance(value, dict) or not isinstance(value.get("path"), str) or value.get("kind") not in KINDS:
+            return None
+        namespace, given = value.get("namespace"), value.get("given")
+        return cls(value["path"], value["kind"], namespace if isinstance(namespace, str) else None,
+                   given if isinstance(given, str) else None)
+
+    def describe(self) -> str:
+        """``PATH (KIND)``, and the namespace of local repos when given."""
+        namespace = f", --namespace {self.namespace}" if self.namespace else ""
+        return f"{self.path} ({self.kind}{namespace})"
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": self.kind, **({"namespace": self.namespace} if self.namespace else {}),
+                **({"given": self.given} if self.given is not None else {})}
+
+
+def open_input(given: Input) -> tuple[Input, Source]:
+    """The source that reads ``given`` (:func:`open_source`), and ``given`` with the kind it has."""
+    source = open_source(given.readable_path, given.kind, namespace=given.namespace)
+    kind = ("local" if isinstance(source, LocalReposSource) else
+            "edge-list" if isinstance(source, EdgeListSource) else "hub-records")
+    return replace(given, kind=kind, namespace=given.namespace if kind == "local" else None), source
+
+
+def recorded_inputs(meta: dict[str, Any], snapshot: Path) -> list[Input]:
+    """The inputs the snapshot of ``meta`` (in directory ``snapshot``) was ingested from, each still there;
+    :class:`SourceError` naming the snapshot when it records none (a crawl, an older ptmgraph) or one is gone."""
+    stored = meta.get("inputs")
+    inputs = [Input.from_meta(value) for value in stored] if isinstance(stored, list) else []
+    if not inputs or any(i is None for i in inputs):
+        made = "; ".join(str(s) for s in meta.get("sources") or []) or "unknown sources"
+        raise SourceError(f"{snapshot}: records no inputs that can be read again (it was made from {made}); "
+                          "ingest every source anew with --out and --replace")
+    for given in inputs:
+        assert given is not None
+        if not os.path.exists(given.path):
+            raise SourceError(f"{snapshot}: its input {given.path} ({given.kind}) no longer exists; ingest the "
+                              "sources that remain anew with --out and --replace")
+    return [i for i in inputs if i is not None]
+
+
+def open_source(path: Path, kind: str | None = None, *, namespace: str | None = None) -> Source:
+    """The source that reads ``path``; ``kind`` (one of :data:`KINDS`) forces one. ``namespace``: for local
+    repos, the namespace of flat folders (:class:`~ptmgraph.sources.local.LocalReposSource`).
 
     Detection when ``kind`` is None:
 
@@ -46,14 +119,14 @@ def open_source(path: Path, kind: str | None = None) -> Source:
     """
     path = Path(path)
     if kind is not None:
-        return _forced(path, kind)
+        return _forced(path, kind, namespace)
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
     if path.is_dir():
         if any(HubRecordsSource.role_of_file(p) for p in _files_in(path)):
             return HubRecordsSource.from_directory(path)
         if LocalReposSource.looks_like(path):
-            return LocalReposSource(path)
+            return LocalReposSource(path, namespace=namespace)
         raise _unknown(path)
     role = HubRecordsSource.role_of_file(path)
     if role is not None:
@@ -89,10 +162,10 @@ def open_source(path: Path, kind: str | None = None) -> Source:
     raise _unknown(path)
 
 
-def _forced(path: Path, kind: str) -> Source:
+def _forced(path: Path, kind: str, namespace: str | None = None) -> Source:
     key = kind.strip().lower().replace("_", "-")
     if key == "local":
-        return LocalReposSource(path)
+        return LocalReposSource(path, namespace=namespace)
     if key == "edge-list":
         return EdgeListSource(path)
     if key == "hub-records":

@@ -16,12 +16,17 @@ Accepted paths
 How a repo gets its id (first rule that applies)
     1. ``model_id=`` given explicitly (only when the path holds exactly one repo);
     2. a cache folder ``models--ORG--NAME`` -> ``ORG/NAME`` (the Hub's own spelling);
-    3. a repo found by searching: its path relative to the given folder if that is ``ORG/NAME``
-       (two levels), else the repo folder's own name;
-    4. the given folder is itself a repo: ``PARENT/NAME`` from its parent's and its own name when both
-       are valid Hub name parts, else ``NAME``. Pass ``model_id`` when the folder layout says nothing.
+    3. a repo found by searching at ``ORG/NAME`` (two levels below the given folder) -> ``ORG/NAME``;
+    4. any other repo folder ``NAME`` (a *flat* folder: one level below the given folder, or deeper than
+       two, or the given folder itself) -> its ``config.json`` ``_name_or_path`` when that is a Hub id
+       ``ORG/NAME`` of the same name (letter case aside); else ``NAMESPACE/NAME`` with the ``namespace``
+       given (``ingest --namespace``); else, for the given folder itself, ``PARENT/NAME`` when both are
+       valid Hub name parts; else ``NAME``.
     Two repos that end up with the same id: the first (in sorted path order) is read, the others
-    become problems.
+    become problems. A flat folder's id is reported in :attr:`Harvest.local_names`: assembly resolves a
+    reference ``OTHER/NAME`` that names nothing else to a flat folder ``NAME`` without a namespace, and
+    makes it a ``namespace_mismatch`` dangling reference when the folder has another namespace
+    (:mod:`ptmgraph.assemble`).
 
 Safety
     Only ``README.md``, ``config.json`` and ``adapter_config.json`` are opened (and read by
@@ -69,13 +74,15 @@ class LocalRepo:
     id: str
     contain: Path  # metadata symlinks must resolve inside this (resolved) directory
     sha: str | None = None  # the snapshot revision, for a cache repo
+    flat: bool = False  # a folder whose layout gives no namespace (rule 4 of the module docstring)
 
 
 class LocalReposSource:
     """Model repos in a folder tree or a Hugging Face cache (see the module docstring for the rules)."""
 
-    def __init__(self, path: Path, model_id: str | None = None) -> None:
+    def __init__(self, path: Path, model_id: str | None = None, *, namespace: str | None = None) -> None:
         self.path = Path(path)
+        self.namespace = namespace
         if model_id is not None:
             model_id = model_id.strip()
             if normalize_reference(model_id).id != model_id:
@@ -108,6 +115,7 @@ class LocalReposSource:
             if len(found) > 1:
                 raise SourceError(f"{self.path}: a model id was given but this folder holds {len(found)} repos")
             found = [LocalRepo(found[0].directory, self.model_id, found[0].contain, found[0].sha)]
+        found = [self._flat_id(repo) if repo.flat else repo for repo in found]
         unique: dict[str, LocalRepo] = {}
         for repo in found:
             other = unique.get(repo.id.lower())
@@ -119,12 +127,25 @@ class LocalReposSource:
             unique[repo.id.lower()] = repo
         return list(unique.values())
 
+    def _flat_id(self, repo: LocalRepo) -> LocalRepo:
+        """A flat folder under its id (rule 4 of the module docstring); ``repo.id`` is the layout's guess."""
+        name = repo.directory.name if repo.directory.name else repo.id
+        named = (_read_json(repo, extract.CONFIG, []) or {}).get("_name_or_path")
+        hub_id = normalize_reference(named).id if isinstance(named, str) else None
+        if hub_id is not None and "/" in hub_id and hub_id.split("/", 1)[1].lower() == name.lower():
+            return LocalRepo(repo.directory, hub_id, repo.contain, repo.sha, flat=True)
+        if self.namespace is not None and _valid_part(name):
+            return LocalRepo(repo.directory, f"{self.namespace}/{name}", repo.contain, repo.sha, flat=True)
+        return repo
+
     def harvest(self) -> Harvest:
         out = Harvest(sources=[self.describe()])
         for repo in self._repos(out.problems):
             record, refs = read_repo(repo, out.problems)
             out.records.append(record)
             out.references.extend(refs)
+            if repo.flat:
+                out.local_names.append((repo.id, str(repo.directory)))
         return out
 
 
@@ -226,7 +247,7 @@ def _find_repos(root: Path, problems: list[Problem]) -> list[LocalRepo]:
     if _is_repo_dir(root):  # the folder is itself one repo
         parent, name = absolute.parent.name, absolute.name
         model_id = f"{parent}/{name}" if _valid_part(parent) and _valid_part(name) else name
-        return [LocalRepo(root, model_id, contain)]
+        return [LocalRepo(root, model_id, contain, flat=True)]
 
     found: list[LocalRepo] = []
 
@@ -243,7 +264,7 @@ def _find_repos(root: Path, problems: list[Problem]) -> list[LocalRepo]:
             here = (*rel, name)
             if _is_repo_dir(sub):
                 model_id = "/".join(here) if len(here) == 2 else name
-                found.append(LocalRepo(sub, model_id, contain))
+                found.append(LocalRepo(sub, model_id, contain, flat=len(here) != 2))
             elif len(here) < MAX_SEARCH_DEPTH:
                 search(sub, here)
 
