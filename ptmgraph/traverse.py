@@ -529,8 +529,12 @@ def paths_to_roots(graph: Graph, model: str, max_paths: int) -> tuple[list[list[
     return _paths_up(lambda node: sorted(pred[node]), model, max_paths)
 
 
-def _paths_up(parents_of: Callable[[Any], list[Any]], model: Any, max_paths: int) -> tuple[list[list[Any]], bool]:
-    """:func:`paths_to_roots` given each model's parents in id order."""
+def _paths_up(
+    parents_of: Callable[[Any], list[Any]], model: Any, max_paths: int, to: Any = None,
+) -> tuple[list[list[Any]], bool]:
+    """Simple paths from ``model`` up through its parents (depth first, in the order ``parents_of`` gives),
+    each base first: ending at ``to`` when it is given, else at a model with no parent off the path (a
+    root, or the end of a cycle); at most ``max_paths``, and whether more exist."""
     paths: list[list[Any]] = []
     path = [model]
     on_path = {model}
@@ -543,10 +547,15 @@ def _paths_up(parents_of: Callable[[Any], list[Any]], model: Any, max_paths: int
         parent = pending[-1].pop()
         if parent in on_path:
             continue
+        if to is not None and parent == to:
+            if len(paths) >= max_paths:
+                return paths, True
+            paths.append([to, *path[::-1]])
+            continue
         path.append(parent)
         on_path.add(parent)
         parents = [p for p in parents_of(parent) if p not in on_path][::-1]
-        if not parents:  # a root, or every parent already on the path (a cycle)
+        if to is None and not parents:  # a root, or every parent already on the path (a cycle)
             if len(paths) >= max_paths:
                 return paths, True
             paths.append(path[::-1])
@@ -556,7 +565,7 @@ def _paths_up(parents_of: Callable[[Any], list[Any]], model: Any, max_paths: int
 
 def paths_between(graph: Graph, model: str, ancestor: str, max_paths: int) -> tuple[list[list[str]], bool]:
     """Simple paths ancestor -> ... -> model, base first (at most ``max_paths``, depth first from ``model``
-    taking parents in id order), and whether more exist. None when ``ancestor`` is ``model`` itself.
+    taking parents in id order), and whether more exist; none when ``ancestor`` is ``model`` itself.
 
     The walk keeps to the models between the two: those that are both ancestors of ``model`` and
     descendants of ``ancestor`` (two :func:`reach` walks); only that sub-DAG's paths are enumerated.
@@ -573,27 +582,7 @@ def paths_between(graph: Graph, model: str, ancestor: str, max_paths: int) -> tu
     def parents(node: str) -> list[str]:
         return sorted({p for p, _ in parents_of(node) if p in between and p != node})
 
-    paths: list[list[str]] = []
-    path = [model]
-    on_path = {model}
-    pending: list[list[str]] = [parents(model)[::-1]]
-    while pending:
-        if not pending[-1]:
-            pending.pop()
-            on_path.discard(path.pop())
-            continue
-        parent = pending[-1].pop()
-        if parent in on_path:
-            continue
-        if parent == ancestor:
-            if len(paths) >= max_paths:
-                return paths, True
-            paths.append([ancestor, *path[::-1]])
-            continue
-        path.append(parent)
-        on_path.add(parent)
-        pending.append([p for p in parents(parent) if p not in on_path][::-1])
-    return paths, False
+    return _paths_up(parents, model, max_paths, to=ancestor)
 
 
 def cycle_members(graph: Graph, models: Iterable[str]) -> set[str]:
