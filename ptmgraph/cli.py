@@ -801,12 +801,13 @@ MaxPerDepthOption = Annotated[
                  help="Draw at most this many models at one depth (0: no limit; default: 8 for pictures)."),
 ]
 TitleOption = Annotated[
-    str | None, typer.Option(show_default=False, help="The title to write instead of the analysis's own.")
+    str | None, typer.Option(metavar="TITLE", show_default=False,
+                             help="The title to write instead of the analysis's own.")
 ]
 SubtitleOption = Annotated[
     str | None,
-    typer.Option(show_default=False, help="The line under the title instead of the default (what is shown "
-                 "of how many models)."),
+    typer.Option(metavar="LINE", show_default=False,
+                 help="The line under the title instead of the default (what is shown of how many models)."),
 ]
 RankdirOption = Annotated[
     RankDir | None,
@@ -999,7 +1000,7 @@ def _keep_in_history(out_dir: Path, history: Path | None, day: str | None) -> No
 @app.command()
 def ingest(
     sources: Annotated[
-        list[Path], typer.Argument(metavar="SOURCE...", show_default=False,
+        list[Path], typer.Argument(metavar="SOURCE", show_default=False,
                                    help="Hub record files or folders, edge lists, model repos.")
     ],
     out_dir: Annotated[

@@ -307,10 +307,12 @@ MIN_CONFIDENCE = "--min-confidence"
 NOT_FILTERS = frozenset({
     "snapshot", "fmt", "limit", "csv_raw", "flat", "columns", "children", "max_paths", "top", "out_file", "out_dir",
     "model", "models", "from_file", "compromised", "compromised_file", "write_baseline", "provenance",
-    "max_nodes", "max_per_depth", "rankdir", "fail_on", "by", "paths",
+    "max_nodes", "max_per_depth", "rankdir", "fail_on", "by", "paths", "ancestor", "old", "new", "watch",
+    "watch_from_file", "history_dir", "title", "subtitle", "show_all", "ignore", "baseline", "include", "sort",
 })
-"""The parameters of a query command that are not filters: what names the models asked about, where and
-how the answer is printed, how it is grouped, caps on how much of it is listed, and the exit threshold.
+"""The parameters of a query command that are not filters: what names the models and snapshots asked about,
+where and how the answer is printed, how it is grouped, sorted or waived, caps on how much of it is listed,
+and the exit threshold.
 Every other option given is a filter: it chooses what the answer holds."""
 PROVENANCE = "--provenance"
 """The option that adds the provenance to a CSV answer (JSON always has it)."""

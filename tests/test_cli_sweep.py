@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from ptmgraph.cli import app
 from ptmgraph.cli_runtime import LARGEST_WHOLE_NUMBER
+from ptmgraph.snapshot import bundled_path
 
 LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"
 SMALL = "TheBloke/Llama-2-7B-Chat-GGML"  # a model with two children in the bundled snapshot
@@ -28,6 +29,8 @@ REQUIRED = {
     "explore": [SMALL, "--out", "{tmp}/explorer.html"],
     "crawl": ["--root", "a/b", "--out", "{tmp}/crawl", "--endpoint", "http://127.0.0.1:9"],
     "ingest": ["{tmp}/none.csv", "--out", "{tmp}/snap"],
+    "diff": [str(bundled_path()), str(bundled_path())],
+    "history": [SMALL, "--history", "{tmp}/history"],
 }
 """What each command needs besides the option under test (``{tmp}``: a fresh directory)."""
 
@@ -72,7 +75,7 @@ def test_the_largest_accepted_integer_runs(command: str, option: str, tmp_path: 
     done = CliRunner().invoke(app, [*_args(command, tmp_path), f"{option}={LARGEST_WHOLE_NUMBER}", "-f", "json"]
                               if command in ("ancestry", "impact", "reach", "stale", "search", "list", "info")
                               else [*_args(command, tmp_path), f"{option}={LARGEST_WHOLE_NUMBER}"])
-    assert done.exit_code in (0, 1), done.output  # 1: risk and check report what they found
+    assert done.exit_code in (0, 1), done.output  # 1: risk and check report what they found; history: none kept
 
 
 @pytest.mark.parametrize("value", [str(2**63), str(LARGEST_WHOLE_NUMBER + 1)])

@@ -442,6 +442,7 @@ def test_a_crawl_with_failed_listings_or_records_exits_3_and_says_so_last(hub: H
     proc = run_cli("--root", ROOT, "--out", str(out), env=cli_env(hub, tmp_path))
     assert proc.returncode == 3, proc.stderr
     assert "wrote a partial snapshot" in proc.stderr
-    assert last_line(proc.stderr) == (f"ptmgraph: partial crawl: {listings} listings and {records} records could not "
-                                      f"be read in full (`ptmgraph problems --snapshot {out}` says why)")
+    said = (f"{listings} listing{'' if listings == 1 else 's'} and {records} record{'' if records == 1 else 's'}")
+    assert last_line(proc.stderr) == (f"ptmgraph: partial crawl: {said} could not be read in full "
+                                      f"(`ptmgraph problems --snapshot {out}` says why)")
     assert json.loads((current_files(out) / "meta.json").read_text())["crawl"]["complete"] is False

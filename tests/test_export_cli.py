@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -266,12 +267,17 @@ def test_the_ancestry_legend_leaves_no_gap_between_the_models(tmp_path: Path) ->
 SHA256 = "9" * 64
 
 
+def sha_of(model_id: str) -> str:
+    """A commit sha for a hand-written record: 40 hex digits of its own."""
+    return hashlib.sha1(model_id.encode()).hexdigest()
+
+
 def code_family(tmp_path: Path) -> Path:
     """o/code ships weights (an LFS file with a sha256) and its own modelling code; o/small finetunes it
     and runs its code (auto_map), o/small-lora is an adapter of o/small and o/small-q a GGUF
     quantization of it; o/lora is an adapter of o/code; o/merged merges o/code and o/other."""
     def record(model_id: str, files: list[dict[str, object]], tags: list[str], **extra: object) -> dict[str, object]:
-        return {"id": model_id, "author": "o", "sha": model_id[2:].ljust(40, "0")[:40], "siblings": files,
+        return {"id": model_id, "author": "o", "sha": sha_of(model_id), "siblings": files,
                 "tags": tags, "cardData": {"license": "apache-2.0"}, **extra}
 
     def names(*paths: str) -> list[dict[str, object]]:
@@ -344,7 +350,7 @@ def test_the_cyclonedx_bom_of_an_impact_set_is_a_graph_that_cyclonedx_reads_back
     for component in models:
         model_id = f"{component.group}/{component.name}"
         assert component.type is ComponentType.MACHINE_LEARNING_MODEL
-        assert str(component.purl) == f"pkg:huggingface/{model_id}@{model_id[2:].ljust(40, '0')[:40]}"
+        assert str(component.purl) == f"pkg:huggingface/{model_id}@{sha_of(model_id)}"
         assert [str(lic.id) for lic in component.licenses] == ["Apache-2.0"]
     (weights,) = subject.components  # the one file whose sha256 the listing gives
     assert weights.name == "model.safetensors"

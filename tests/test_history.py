@@ -48,7 +48,7 @@ def ingest(tmp: Path, day: str, rows: list[dict], history: Path) -> tuple[int, s
     records = tmp / f"records-{day}"
     records.mkdir(exist_ok=True)
     (records / "models.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    code, _, err = invoke("ingest", str(records), "--out", str(tmp / "snap"), "--history", str(history),
+    code, _, err = invoke("ingest", str(records), "--out", str(tmp / "snap"), "--replace", "--history", str(history),
                           "--history-date", day)
     return code, err
 

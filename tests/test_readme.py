@@ -83,15 +83,15 @@ def test_the_python_example_runs_and_finds_the_adapters() -> None:
 def test_the_query_commands_of_the_usage_section_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     usage = blocks("")[1]
-    assert run_examples(usage, tmp_path) == len(usage.strip().splitlines()) == 15
+    assert run_examples(usage, tmp_path) == len(usage.strip().splitlines()) == 16
 
 
 def test_the_ecosystem_commands_run_with_the_exit_codes_they_state(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     block = block_after("Ecosystem analyses and the CI gate:")
-    assert [code for _, code in examples(block)] == [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0]
-    assert run_examples(block, tmp_path) == 15
+    assert [code for _, code in examples(block)] == [0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1, 0, 0, 0]
+    assert run_examples(block, tmp_path) == 18
 
 
 def test_the_snapshot_building_commands_run_on_the_examples_folder(
@@ -103,7 +103,7 @@ def test_the_snapshot_building_commands_run_on_the_examples_folder(
     block = block_after("Building snapshots:")
     with HubServer(HubData.from_directory(hub_sample)) as server:
         point_hf_at(monkeypatch, tmp_path, server.url)
-        assert run_examples(block, tmp_path / "out") == 8
+        assert run_examples(block, tmp_path / "out") == 10
 
 
 def test_the_tree_examples_are_what_an_80_column_terminal_shows() -> None:

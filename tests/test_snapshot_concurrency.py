@@ -150,9 +150,18 @@ def test_every_answer_during_replaces_is_one_whole_version(
         if busy.get(id(pipe)):
             for _ in range(busy.pop(id(pipe))):
                 answers.append(pipe.recv())
-    expected = {versions["a"][1], versions["b"][1]}
+    expected = {_answer(versions["a"][1]), _answer(versions["b"][1])}
     for answer in answers:
-        assert answer == "saved" or answer in expected, answer[:300]
+        assert answer == "saved" or (not answer.startswith(("error", "crash")) and _answer(answer) in expected), \
+            answer[:300]
+
+
+def _answer(document: str) -> str:
+    """The answer of an impact document, without the provenance the command line adds (which names the
+    snapshot's directory and date, not the answer)."""
+    parsed = json.loads(document)
+    parsed.pop("provenance", None)
+    return json.dumps(parsed, sort_keys=True)
 
 
 # --- the command line: ingest loops and query loops, as a user would run them ----------------------------

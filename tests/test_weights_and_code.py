@@ -181,9 +181,11 @@ def test_the_ml_bom_of_an_adapter_lists_the_code_its_base_runs(code_graph: Linea
     bom = json.loads(text)
     deps = {d["ref"]: d.get("dependsOn", []) for d in bom["dependencies"]}
     assert deps["model:o/small-lora"] == ["model:o/small"] and deps["model:o/small"] == ["model:o/code"]
-    how = {c["bom-ref"]: {p["value"] for p in c["properties"] if p["name"] == "ptmgraph:dependency"}
-           for c in bom["components"]}
-    assert how == {"model:o/small": {"runtime"}, "model:o/code": {"runtime_code"}}
+    # each edge's dependency kind sits on the derived model, one property per base
+    everyone = [bom["metadata"]["component"], *bom["components"]]
+    how = {(c["bom-ref"], p["name"].removeprefix("ptmgraph:dependency:"), p["value"])
+           for c in everyone for p in c.get("properties", []) if p["name"].startswith("ptmgraph:dependency:")}
+    assert how == {("model:o/small-lora", "o/small", "runtime"), ("model:o/small", "o/code", "runtime_code")}
 
 
 def test_the_bundled_models_that_load_deepseek_r1s_code_run_it() -> None:

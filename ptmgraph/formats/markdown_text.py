@@ -8,7 +8,7 @@ links, HTML or emphasis.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -69,10 +69,10 @@ def _summary_value(value: Any) -> str:
     return _cell(value)
 
 
-def _result(result: AnalysisResult, level: int) -> list[str]:
+def _result(result: AnalysisResult, level: int, paths: bool) -> list[str]:
     parts = [f"{'#' * level} {escape_markdown(result.title)}", ""]
     parts += [f"- {escape_markdown(key)}: {_summary_value(value)}" for key, value in result.summary.items()]
-    rows = result.output_rows()
+    rows = result.output_rows(deferred=paths)
     parts += ["", markdown_table(rows) if rows.height else "(no rows)", ""]
     for name, frame in result.tables.items():
         parts += [f"{'#' * (level + 1)} {escape_markdown(name.replace('_', ' '))}", ""]
@@ -80,10 +80,14 @@ def _result(result: AnalysisResult, level: int) -> list[str]:
     return parts
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False) -> Iterable[str]:
+def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
+             provenance: Mapping[str, Any] | None = None) -> Iterable[str]:
     """The result format's interface (:mod:`ptmgraph.formats.results`): each result as a heading, its summary
-    as a list, its main table and its secondary tables, every text escaped."""
+    as a list, its main table and its secondary tables, then the provenance as a list, every text escaped."""
     parts: list[str] = []
     for result in results:
-        parts += _result(result, 1 if len(results) == 1 else 2)
+        parts += _result(result, 1 if len(results) == 1 else 2, paths)
+    if provenance:
+        parts += ["## provenance", ""]
+        parts += [f"- {escape_markdown(key)}: {_summary_value(value)}" for key, value in provenance.items()]
     yield "\n".join(parts).rstrip() + "\n"
