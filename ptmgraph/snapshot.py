@@ -465,7 +465,12 @@ def stored_meta(directory: Path) -> dict[str, Any] | None:
         return None
     if not is_snapshot_directory(directory):
         return None
-    path = current_files(directory) / "meta.json"
+    return _read_meta(current_files(directory) / "meta.json")
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """The JSON object in the ``meta.json`` at ``path``, read within :data:`_META_BYTES`;
+    :class:`SnapshotError` naming the file when it cannot be read or is not such an object."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(_META_BYTES + 1)
@@ -620,14 +625,7 @@ def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     meta_path = directory / "meta.json"
     if not meta_path.is_file():
         raise SnapshotError(f"{directory}: not a ptmgraph snapshot (no meta.json)")
-    try:
-        with open(meta_path, "rb") as handle:
-            raw = handle.read(_META_BYTES + 1)
-    except OSError as err:
-        raise SnapshotError(f"{meta_path}: cannot be read ({err.strerror})") from None
-    meta = reader.json_object(raw, str(meta_path), limits=reader.Limits(document_bytes=_META_BYTES))
-    if isinstance(meta, Problem):
-        raise SnapshotError(f"{meta_path}: {meta.message}")
+    meta = _read_meta(meta_path)
     if meta.get("format_version") not in READ_FORMATS:
         raise SnapshotError(f"{meta_path}: snapshot format {meta.get('format_version')!r} is not one this "
                             f"version reads ({' or '.join(map(str, READ_FORMATS))})")
