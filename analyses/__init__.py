@@ -12,48 +12,48 @@ from typing import TYPE_CHECKING, Any
 from ptmgraph.lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from analyses.check import check
-    from analyses.completeness import completeness
-    from analyses.diff import diff_snapshots
-    from analyses.finding import list_models, search
-    from analyses.history import model_history
-    from analyses.licenses import classify_license_pair, license_drift
-    from analyses.lineage import ancestry, impact
-    from analyses.overview import dangling, model_info, problems, stats
-    from analyses.reach import reach_ranking
-    from analyses.relation_audit import audit_relations
-    from analyses.report import build_report
-    from analyses.risk import DATA_RISKS, risk
-    from analyses.staleness import stale_ancestors
-    from analyses.why import why
+    from ptmgraph.analyses.check import check
+    from ptmgraph.analyses.completeness import completeness
+    from ptmgraph.analyses.diff import diff_snapshots
+    from ptmgraph.analyses.finding import list_models, search
+    from ptmgraph.analyses.history import model_history
+    from ptmgraph.analyses.licenses import classify_license_pair, license_drift
+    from ptmgraph.analyses.lineage import ancestry, impact
+    from ptmgraph.analyses.overview import dangling, model_info, problems, stats
+    from ptmgraph.analyses.reach import reach_ranking
+    from ptmgraph.analyses.relation_audit import audit_relations
+    from ptmgraph.analyses.report import build_report
+    from ptmgraph.analyses.risk import DATA_RISKS, risk
+    from ptmgraph.analyses.staleness import stale_ancestors
+    from ptmgraph.analyses.why import why
     from ptmgraph.result import AnalysisResult
 
 _LAZY = {
-    "list_models": "analyses.finding",
-    "search": "analyses.finding",
-    "classify_license_pair": "analyses.licenses",
-    "license_drift": "analyses.licenses",
-    "diff_snapshots": "analyses.diff",
-    "model_history": "analyses.history",
-    "ancestry": "analyses.lineage",
-    "impact": "analyses.lineage",
-    "dangling": "analyses.overview",
-    "model_info": "analyses.overview",
-    "problems": "analyses.overview",
-    "stats": "analyses.overview",
-    "reach_ranking": "analyses.reach",
-    "audit_relations": "analyses.relation_audit",
-    "build_report": "analyses.report",
-    "DATA_RISKS": "analyses.risk",
-    "stale_ancestors": "analyses.staleness",
+    "list_models": "ptmgraph.analyses.finding",
+    "search": "ptmgraph.analyses.finding",
+    "classify_license_pair": "ptmgraph.analyses.licenses",
+    "license_drift": "ptmgraph.analyses.licenses",
+    "diff_snapshots": "ptmgraph.analyses.diff",
+    "model_history": "ptmgraph.analyses.history",
+    "ancestry": "ptmgraph.analyses.lineage",
+    "impact": "ptmgraph.analyses.lineage",
+    "dangling": "ptmgraph.analyses.overview",
+    "model_info": "ptmgraph.analyses.overview",
+    "problems": "ptmgraph.analyses.overview",
+    "stats": "ptmgraph.analyses.overview",
+    "reach_ranking": "ptmgraph.analyses.reach",
+    "audit_relations": "ptmgraph.analyses.relation_audit",
+    "build_report": "ptmgraph.analyses.report",
+    "DATA_RISKS": "ptmgraph.analyses.risk",
+    "stale_ancestors": "ptmgraph.analyses.staleness",
     "AnalysisResult": "ptmgraph.result",
 }
 
-__getattr__ = lazy_attributes("analyses", _LAZY)
+__getattr__ = lazy_attributes("ptmgraph.analyses", _LAZY)
 
 _NAMED_LIKE_THEIR_MODULE = ("check", "completeness", "risk", "why")
-"""Analyses that share their module's name. Importing ``analyses.risk`` binds the package attribute
-``risk`` to the module; these attributes are properties of the package instead, so ``analyses.risk`` is
+"""Analyses that share their module's name. Importing ``ptmgraph.analyses.risk`` binds the package attribute
+``risk`` to the module; these attributes are properties of the package instead, so ``ptmgraph.analyses.risk`` is
 always the function, whichever was imported first."""
 
 
@@ -63,7 +63,7 @@ class _Package(ModuleType):
 
 def _function_named_like_its_module(name: str) -> property:
     def function(package: ModuleType) -> Any:
-        return getattr(import_module(f"analyses.{name}"), name)
+        return getattr(import_module(f"ptmgraph.analyses.{name}"), name)
 
     def bind(package: ModuleType, value: Any) -> None:
         """The import system binding the submodule: the attribute stays the function."""

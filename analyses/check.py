@@ -1,7 +1,7 @@
 """The CI gate: a model's lineage findings, each with a severity, like ``pip-audit`` for a dependency.
 
 Definitions (*ancestor*, *depth*, *runtime* as in :mod:`ptmgraph.traverse`; *access* and *unavailable*
-as in :mod:`ptmgraph.records`; the stale reasons as in :mod:`analyses.staleness`). The **lineage** of a
+as in :mod:`ptmgraph.records`; the stale reasons as in :mod:`ptmgraph.analyses.staleness`). The **lineage** of a
 model m is m and its ancestors; a **lineage edge** is an edge into m or into one of its ancestors (it lies
 on a path from a root to m). Each row is one finding about one model of the lineage (``ancestor``, at
 ``depth`` from m; m itself at depth 0):
@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-from analyses.licenses import classify_license_pair
-from analyses.risk import is_pickle_only, unsafe_file_rows
-from analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
+from ptmgraph.analyses.licenses import classify_license_pair
+from ptmgraph.analyses.risk import is_pickle_only, unsafe_file_rows
+from ptmgraph.analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
 from ptmgraph.ids import normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access

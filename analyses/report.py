@@ -14,13 +14,13 @@ from typing import Any
 
 import polars as pl
 
-from analyses.check import Identity, Ignore, check
-from analyses.completeness import completeness
-from analyses.licenses import license_drift
-from analyses.overview import stats
-from analyses.reach import reach_ranking
-from analyses.risk import DATA_RISKS, risk
-from analyses.staleness import UPDATE_REASONS, stale_ancestors
+from ptmgraph.analyses.check import Identity, Ignore, check
+from ptmgraph.analyses.completeness import completeness
+from ptmgraph.analyses.licenses import license_drift
+from ptmgraph.analyses.overview import stats
+from ptmgraph.analyses.reach import reach_ranking
+from ptmgraph.analyses.risk import DATA_RISKS, risk
+from ptmgraph.analyses.staleness import UPDATE_REASONS, stale_ancestors
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult, Figure, Report, ReportSection
 
@@ -328,7 +328,7 @@ def build_report(
     """The report's sections for the snapshot behind ``lg``; ``top`` rows in each ranked table.
     ``min_confidence`` names the edge filter ``lg`` was loaded with (:func:`ptmgraph.graph.load_graph`),
     for the report to state; ``ignore`` and ``baseline`` waive findings of the check section
-    (:func:`analyses.check.waive`)."""
+    (:func:`ptmgraph.analyses.check.waive`)."""
     overview = stats(lg)
     audit = completeness(lg)
     by_model = reach_ranking(lg, by="model", top=top)

@@ -13,7 +13,7 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
                         ``weight_formats`` include ``pickle`` and none of :data:`SAFE_FORMATS`
   ``no_license``        has a record, and that record states no licence
   ``license_conflict``  states a licence that conflicts with a parent's: the verdict of
-                        :func:`analyses.licenses.classify_license_pair` is ``likely_violation``
+                        :func:`ptmgraph.analyses.licenses.classify_license_pair` is ``likely_violation``
   ``unsafe_files``      has a file that the Hub's own scan (antivirus, pickle imports, ...) calls
                         ``unsafe``, as the file listing read by ``crawl --file-commits`` or a record
                         with a file listing shows (``files.security_status``); ``suspicious`` or
@@ -43,7 +43,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from analyses.licenses import classify_license_pair
+from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
 from ptmgraph.relations import DEPENDENCY_ORDER, RUNTIME_RELATIONS, Dependency

@@ -1,6 +1,6 @@
 """Why: every path by which a model derives from an ancestor, hop by hop with each edge's evidence.
 
-Definitions (*ancestor* as in :mod:`analyses.lineage`; the walk is :func:`ptmgraph.traverse.paths_between`):
+Definitions (*ancestor* as in :mod:`ptmgraph.analyses.lineage`; the walk is :func:`ptmgraph.traverse.paths_between`):
 
 - a **path** from ANCESTOR to MODEL: a simple path ANCESTOR -> ... -> MODEL along edges base -> derived.
   Merges can multiply paths: at most ``max_paths`` are listed (depth first from MODEL, parents in id

@@ -14,8 +14,7 @@ import struct
 import sys
 import time
 
-import analyses
-from ptmgraph import load_graph
+from ptmgraph import analyses, load_graph
 from ptmgraph.formats import GRAPH_FORMATS, graph_format, lineage_subgraph
 from ptmgraph.formats.subgraph import with_file_hashes
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench_scale import synthetic_harvest, timed
 
-from analyses.report import build_report
+from ptmgraph.analyses.report import build_report
 from ptmgraph.assemble import assemble
 from ptmgraph.formats.markdown import write_report
 from ptmgraph.graph import LineageGraph, load_graph

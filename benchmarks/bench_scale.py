@@ -22,8 +22,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from analyses import ancestry, impact, reach_ranking, stats
 from ptmgraph import snapshot
+from ptmgraph.analyses import ancestry, impact, reach_ranking, stats
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference, Relation

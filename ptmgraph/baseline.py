@@ -2,7 +2,7 @@
 
 A baseline is one JSON object: ``{"ptmgraph_baseline": 1, "findings": [...]}``, each finding its
 identity ``{"finding": KIND, "model": CHECKED_MODEL, "ancestor": ANCESTOR}`` (the identity is defined
-in :mod:`analyses.check`), each once, sorted by (finding, model, ancestor), one a line, so that the file
+in :mod:`ptmgraph.analyses.check`), each once, sorted by (finding, model, ancestor), one a line, so that the file
 is the same for the same findings and its diffs are small. It is written to a temporary file beside
 it and renamed into place. It is read through :mod:`ptmgraph.reader` (bounds of a JSON document);
 anything else than that shape is a :class:`BaselineError`.

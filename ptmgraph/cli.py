@@ -268,7 +268,7 @@ def info(
     query: Query = ANY_EDGE,
 ) -> None:
     """MODEL's record, its parents with the evidence of each edge, and its children by relation."""
-    import analyses
+    from ptmgraph import analyses
     from ptmgraph.formats import views
 
     with user_errors():
@@ -292,7 +292,7 @@ def why(
 ) -> None:
     """Every path by which MODEL derives from ANCESTOR, hop by hop with each edge's relation and evidence;
     exit 1 when there is none."""
-    import analyses
+    from ptmgraph import analyses
     from ptmgraph.formats import views
 
     with user_errors():
@@ -311,7 +311,7 @@ def search(
     csv_raw: CsvRawOption = False,
 ) -> None:
     """Models whose id contains QUERY, whose author is QUERY or that carry the tag QUERY, most downloaded first."""
-    import analyses
+    from ptmgraph import analyses
 
     if not text.strip():
         fail("give some text to search for", 2)
@@ -330,7 +330,7 @@ def list_command(
     csv_raw: CsvRawOption = False,
 ) -> None:
     """The models of one author, most downloaded first."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         result = analyses.list_models(load(snapshot), author)
@@ -347,7 +347,7 @@ def stats(
     query: Query = ANY_EDGE,
 ) -> None:
     """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         emit(analyses.stats(query.load(snapshot, READS["stats"])), fmt, limit, csv_raw=csv_raw)
@@ -366,7 +366,7 @@ def dangling(
     csv_raw: CsvRawOption = False,
 ) -> None:
     """References that could not become edges (local paths, other sites, deleted or private models)."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         result = analyses.dangling(load(snapshot), reason=reason.value if reason else None)
@@ -382,7 +382,7 @@ def problems(
     csv_raw: CsvRawOption = False,
 ) -> None:
     """Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable files."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         emit(analyses.problems(load(snapshot)), fmt, limit, csv_raw=csv_raw)
@@ -397,7 +397,7 @@ def audit_relations(
     query: Query = ANY_EDGE,
 ) -> None:
     """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         result = analyses.audit_relations(query.load(snapshot))
@@ -415,7 +415,7 @@ def licenses(
 ) -> None:
     """Licence drift: edges whose derived model states another licence than its base, or none under a
     base whose licence must be passed on, with a verdict."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         result = analyses.license_drift(query.load(snapshot))
@@ -432,7 +432,7 @@ def audit(
 ) -> None:
     """Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and their
     rates; edges whose declared, Hub and inferred relations disagree."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         result = analyses.completeness(query.load(snapshot))
@@ -456,7 +456,7 @@ def reach_command(
     query: Query = ANY_EDGE,
 ) -> None:
     """Fan-out and reach: direct and transitive dependents (each once), downloads-weighted, and their spread."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         # a million models: read the two columns the ranking shows, not the whole models table
@@ -483,7 +483,7 @@ def stale(
 ) -> None:
     """Stale ancestors: bases whose weights (or only card) changed after the model was made, with a newer
     version, or unavailable (disabled or not found; gated is not)."""
-    import analyses
+    from ptmgraph import analyses
 
     with user_errors():
         lg = query.load(snapshot, None if model else READS["stale"])
@@ -516,7 +516,7 @@ def diff(
 ) -> None:
     """What changed from OLD to NEW: models and edges added and removed, relation, licence, access and
     weight-file changes, new and removed descendants of --watch models; exit 1 when a watched one changed."""
-    import analyses
+    from ptmgraph import analyses
 
     watched = model_ids(watch, watch_from_file, required=False)
     with user_errors():
@@ -544,7 +544,7 @@ def history(
 ) -> None:
     """How MODEL's parents, licence, access, downloads and reach changed across the dated snapshots of a
     history (written by ingest or crawl --history DIR)."""
-    import analyses
+    from ptmgraph import analyses
     from ptmgraph.snapshot import SnapshotError, history_partitions
 
     with user_errors():
@@ -625,7 +625,7 @@ def risk(
     query: Query = ANY_EDGE,
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
-    import analyses
+    from ptmgraph import analyses
 
     after = iso_date("--created-after", created_after)
     before = iso_date("--created-before", created_before)
@@ -664,7 +664,7 @@ BaselineOption = Annotated[
 
 def waivers(ignore: list[str] | None, baseline: Path | None) -> tuple[list[Any], list[tuple[str, str, str]]]:
     """The ``--ignore`` and ``--baseline`` waivers: exit 2 for an unknown finding, 1 for a bad baseline file."""
-    from analyses.check import Ignore, UnknownFinding
+    from ptmgraph.analyses.check import Ignore, UnknownFinding
     from ptmgraph.baseline import BaselineError, read_baseline
 
     try:
@@ -723,8 +723,8 @@ def check(
     """Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence drift,
     files the Hub's scan calls unsafe, dangling references, pickle-only weights), each with a severity;
     exit 1 at --fail-on or above."""
-    import analyses
-    from analyses.check import identities, waive
+    from ptmgraph import analyses
+    from ptmgraph.analyses.check import identities, waive
 
     checked = model_ids(models, from_file)
     named = model_ids(compromised, compromised_file, required=False)
@@ -764,7 +764,7 @@ def report(
     query: Query = ANY_EDGE,
 ) -> None:
     """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
-    import analyses
+    from ptmgraph import analyses
     from ptmgraph.formats.markdown import ReportError, write_report  # matplotlib loads only for reports
 
     ignores, accepted = waivers(ignore, baseline)
@@ -824,11 +824,11 @@ def _write_export(
 ) -> None:
     """Draw ``model``'s subgraph in the chosen format and write it (see :mod:`ptmgraph.formats.registry`);
     ``title`` and ``subtitle`` replace the default title and caption. The whole-snapshot explorer (``--all``
-    as HTML) sizes models by reach: each drawn model gets its ``reach`` (:func:`analyses.reach.model_reach`)
+    as HTML) sizes models by reach: each drawn model gets its ``reach`` (:func:`ptmgraph.analyses.reach.model_reach`)
     as an attribute."""
     from dataclasses import replace
 
-    import analyses
+    from ptmgraph import analyses
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
     from ptmgraph.formats.subgraph import combine, snapshot_subgraph, with_file_hashes
 
@@ -857,7 +857,7 @@ def _write_export(
             titles.append(down.title)
         assert drawn is not None
         if model is None and fmt.name == "html":
-            from analyses.reach import model_reach
+            from ptmgraph.analyses.reach import model_reach
 
             drawn = _with_reach(drawn, dict(model_reach(lg).select("id", "reach").iter_rows()))
         if out_file is None:

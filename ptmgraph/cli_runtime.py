@@ -455,7 +455,7 @@ def print_lineage(
     models = model_ids(model, from_file)
     chosen = tree_columns(columns)
     with user_errors():
-        from analyses.lineage import ancestry, impact
+        from ptmgraph.analyses.lineage import ancestry, impact
 
         lg = query.load(snapshot)
         relations = [r.value for r in relation or []]

@@ -14,7 +14,7 @@ import pytest
 from hub_server import HubData, HubServer, point_hf_at
 from typer.testing import CliRunner
 
-from analyses import check, risk, stale_ancestors
+from ptmgraph.analyses import check, risk, stale_ancestors
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph, load_graph
 from ptmgraph.sources.hub_api import crawl

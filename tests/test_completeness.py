@@ -8,7 +8,7 @@ from pathlib import Path
 
 from raw_sample import raw_edges, raw_front_matter, raw_license, raw_records
 
-from analyses.completeness import completeness
+from ptmgraph.analyses.completeness import completeness
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference, Relation

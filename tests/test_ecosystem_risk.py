@@ -12,8 +12,8 @@ from raw_sample import raw_edges, raw_records
 from test_lineage_sample import bfs
 from typer.testing import CliRunner
 
-from analyses import check, reach_ranking, risk, stale_ancestors
-from analyses.risk import DATA_RISKS
+from ptmgraph.analyses import check, reach_ranking, risk, stale_ancestors
+from ptmgraph.analyses.risk import DATA_RISKS
 from ptmgraph.assemble import assemble
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph

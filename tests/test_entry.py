@@ -152,7 +152,8 @@ def imported(argv: list[str]) -> tuple[set[str], str]:
 
 def test_a_json_query_loads_neither_typer_nor_rich_nor_networkx_nor_numpy() -> None:
     loaded, printed = imported(["impact", LLAMA_CHAT, "-f", "json"])
-    assert not loaded & {"typer", "pydantic", "rich", "networkx", "numpy", "analyses.check", "ptmgraph.sources"}
+    unwanted = {"typer", "pydantic", "rich", "networkx", "numpy", "ptmgraph.analyses.check", "ptmgraph.sources"}
+    assert not loaded & unwanted
     assert json.loads(printed)["model"] == LLAMA_CHAT
 
 
@@ -168,7 +169,7 @@ def test_a_tree_of_the_bundled_snapshot_into_a_pipe_loads_neither_numpy_nor_rich
 def test_importing_the_analyses_imports_none_and_named_like_their_module_stay_functions() -> None:
     code = (
         "import sys, analyses\n"
-        "print(sorted(m for m in sys.modules if m.startswith('analyses.')))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ptmgraph.analyses.')))\n"
         "import analyses.risk, analyses.check, analyses.completeness\n"
         "print([callable(analyses.risk), callable(analyses.check), callable(analyses.completeness)])\n"
         "from analyses import risk, DATA_RISKS\n"
@@ -178,4 +179,4 @@ def test_importing_the_analyses_imports_none_and_named_like_their_module_stay_fu
     lines = done.stdout.splitlines()
     assert lines[0] == "[]"
     assert lines[1] == "[True, True, True]"
-    assert lines[2] == "analyses.risk ('pickle_only', 'no_license', 'license_conflict', 'unsafe_files')"
+    assert lines[2] == "ptmgraph.analyses.risk ('pickle_only', 'no_license', 'license_conflict', 'unsafe_files')"

@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analyses import ancestry, impact
 from ptmgraph import snapshot
+from ptmgraph.analyses import ancestry, impact
 from ptmgraph.assemble import assemble
 from ptmgraph.formats import DrawnGraph, ExportError, lineage_subgraph, write_graph
 from ptmgraph.graph import LineageGraph

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analyses import ancestry, impact, stats
 from ptmgraph import snapshot
+from ptmgraph.analyses import ancestry, impact, stats
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from raw_sample import raw_edges, raw_license, raw_records
 
-from analyses.licenses import classify_license_pair, license_class, license_drift
+from ptmgraph.analyses.licenses import classify_license_pair, license_class, license_drift
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference
@@ -184,7 +184,7 @@ def test_drift_on_the_bundled_snapshot_matches_the_raw_files(bundled: LineageGra
 
 
 def test_check_reports_each_licence_verdict_at_its_severity_and_not_its_look_alikes() -> None:
-    from analyses import check
+    from ptmgraph.analyses import check
 
     licenses = {"o/gemma": "gemma", "o/mit": "mit", "o/llama": "llama2", "g/none": None, "m/none": None,
                 "m/other": "other", "l/apache": "apache-2.0", "l/gemma": "gemma"}

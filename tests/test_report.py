@@ -12,7 +12,7 @@ import pytest
 from raw_sample import raw_edges
 from typer.testing import CliRunner
 
-from analyses.report import build_report
+from ptmgraph.analyses.report import build_report
 from ptmgraph.assemble import assemble
 from ptmgraph.cli import app
 from ptmgraph.formats.markdown import ReportError, escape_markdown, markdown_table, write_report

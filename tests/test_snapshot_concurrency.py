@@ -77,8 +77,8 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
 def _worker(connection: Connection, target: str, source: str | None) -> None:
     """Serve jobs until told to stop: a writer saves the version read from ``source`` to ``target``, a
     reader opens ``target``, waits, and answers the impact query as the command line prints it."""
-    from analyses import impact
     from ptmgraph import snapshot
+    from ptmgraph.analyses import impact
     from ptmgraph.formats.json_doc import result_document
     from ptmgraph.graph import load_graph
 

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from analyses import ancestry, impact
 from ptmgraph import snapshot
+from ptmgraph.analyses import ancestry, impact
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph, UnknownModelError, load_graph
 from ptmgraph.ids import normalize_reference

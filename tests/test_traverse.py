@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from test_index import random_snapshot
 
-from analyses import ancestry, impact, stats
-from analyses.reach import reach_ranking
 from ptmgraph import snapshot
+from ptmgraph.analyses import ancestry, impact, stats
+from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot
@@ -250,7 +250,7 @@ def test_reach_ranking_does_not_build_the_networkx_graph() -> None:
 def test_relation_paths_follow_each_rows_via_chain_and_output_rows_can_be_asked_twice() -> None:
     """The printed ``relation_path`` of every impact and ancestry row is the relation of each hop of the
     row's via chain, base first, read from the rows themselves (the chain's models are rows too)."""
-    from analyses.lineage import ancestry, impact
+    from ptmgraph.analyses.lineage import ancestry, impact
     from ptmgraph.graph import load_graph
 
     lg = load_graph()

@@ -188,7 +188,7 @@ def test_reach_of_every_model_on_the_bundled_snapshot_equals_networkx() -> None:
 
 
 def test_reach_on_a_few_columns_equals_reach_on_the_whole_snapshot(tmp_path: Path) -> None:
-    from analyses.reach import reach_ranking
+    from ptmgraph.analyses.reach import reach_ranking
 
     whole = load_graph(snapshot.bundled_path())
     few = load_graph_columns(None, {"models": ["author", "downloads"]})
@@ -259,7 +259,7 @@ def networkx_stats(graph: nx.DiGraph, top: int) -> tuple[dict[str, int], list[tu
 
 
 def test_stats_equal_networkx_on_random_snapshots() -> None:
-    from analyses import stats
+    from ptmgraph.analyses import stats
 
     rng = random.Random(30)
     for _ in range(80):
@@ -273,7 +273,7 @@ def test_stats_equal_networkx_on_random_snapshots() -> None:
 
 
 def test_stats_and_info_do_not_build_the_networkx_graph() -> None:
-    from analyses import model_info, stats
+    from ptmgraph.analyses import model_info, stats
 
     lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
     stats(lg)
@@ -321,7 +321,7 @@ def stale_snapshot(rng: random.Random) -> LineageGraph:
 
 @pytest.mark.slow
 def test_stale_ancestors_of_every_model_are_the_rows_of_each_model_on_random_snapshots() -> None:
-    from analyses import stale_ancestors
+    from ptmgraph.analyses import stale_ancestors
 
     rng = random.Random(40)
     for _ in range(60):
@@ -354,7 +354,7 @@ def test_walks_from_many_sources_at_once_equal_each_source_alone_on_random_snaps
 
 
 def test_stale_risk_and_check_do_not_build_the_networkx_graph() -> None:
-    from analyses import check, risk, stale_ancestors
+    from ptmgraph.analyses import check, risk, stale_ancestors
 
     lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
     stale_ancestors(lg)
@@ -366,8 +366,8 @@ def test_stale_risk_and_check_do_not_build_the_networkx_graph() -> None:
 
 def networkx_risk_rows(lg: LineageGraph) -> set[tuple[object, ...]]:
     """risk's rows with every data risk, by the per-source networkx walks risk made before the index."""
-    from analyses.licenses import classify_license_pair
-    from analyses.risk import is_pickle_only
+    from ptmgraph.analyses.licenses import classify_license_pair
+    from ptmgraph.analyses.risk import is_pickle_only
 
     graph = lg.graph
     sources = []
@@ -392,7 +392,7 @@ def networkx_risk_rows(lg: LineageGraph) -> set[tuple[object, ...]]:
 
 
 def test_risk_of_every_data_risk_equals_networkx_walks_on_random_snapshots() -> None:
-    from analyses import risk
+    from ptmgraph.analyses import risk
 
     rng = random.Random(60)
     licenses = [None, "", "mit", "apache-2.0", "cc-by-nc-4.0", "llama2", "gpl-3.0", "other"]
@@ -414,7 +414,7 @@ def test_risk_of_every_data_risk_equals_networkx_walks_on_random_snapshots() -> 
 
 
 def test_drawing_a_models_lineage_does_not_build_the_networkx_graph() -> None:
-    from analyses import ancestry, impact
+    from ptmgraph.analyses import ancestry, impact
     from ptmgraph.formats.subgraph import combine, lineage_subgraph
 
     lg = LineageGraph(snapshot.load(snapshot.bundled_path()))

@@ -188,7 +188,7 @@ def lineage_subgraph(
     max_per_depth: int = 0,
     relations: Iterable[str] | None = None,
 ) -> DrawnGraph:
-    """The part of ``result`` (from :func:`analyses.lineage.ancestry` or ``impact``) to draw.
+    """The part of ``result`` (from :func:`ptmgraph.analyses.lineage.ancestry` or ``impact``) to draw.
 
     ``relations`` (impact only) restricts drawn edges to those relations; when None, the relations the
     impact analysis followed (``summary["relations_followed"]``) are used, and all when it followed all.
