@@ -17,7 +17,7 @@ given, its ``ancestor`` (letter case ignored; a Hub URL is read as its id): ``--
 unavailable:google/gemma-7b`` waives every ``unavailable`` finding about ``google/gemma-7b``, in the
 lineage of any model checked. It is also waived when its identity is in the baseline (a file of
 identities, :mod:`ptmgraph.baseline`). A waived finding stays a row (``waived``: ``ignore`` or
-``baseline``; ``ignore`` when both apply), is counted in ``summary["waived"]`` and ``tables["by_finding"]``,
+``baseline``; ``ignore`` when both apply), is counted in ``summary.waived`` and ``tables["by_finding"]``,
 and never makes the check fail; ``high``, ``medium`` and ``low`` count the findings that are not waived.
 Any kind of the table above can be waived; naming another is an :class:`UnknownFinding` error.
 """
@@ -37,7 +37,7 @@ from ptmgraph.graph import LineageGraph
 from ptmgraph.ids import normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access
 from ptmgraph.relations import RUNTIME_RELATIONS
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import reach
 
 Severity = Literal["low", "medium", "high"]
@@ -178,24 +178,59 @@ class Ignore:
         return same & (pl.col("ancestor").str.to_lowercase() == self.model.lower())
 
 
+@dataclass(frozen=True, kw_only=True)
+class CheckSummary(Summary):
+    """The summary of ``check`` (:func:`check`, :func:`waive`)."""
+
+    models: list[str]
+    """The models checked, as the snapshot spells them, in the order given."""
+    findings: int
+    """Findings, waived ones included (its rows)."""
+    high: int
+    """Findings of severity high that are not waived."""
+    medium: int
+    """Findings of severity medium that are not waived."""
+    low: int
+    """Findings of severity low that are not waived."""
+    waived: int
+    """Findings waived by ``--ignore`` or the baseline."""
+    unmatched_ignores: list[str]
+    """The ``--ignore`` rules that waived nothing."""
+    fail_on: Severity
+    """The severity at or above which a finding fails the check (``--fail-on``)."""
+    failed: bool
+    """Whether a finding that is not waived is at ``fail_on`` or above (exit code 1)."""
+    failing_models: list[str]
+    """The models with such a finding, sorted."""
+
+
 def identities(rows: pl.DataFrame) -> list[Identity]:
     """The identities of the findings in ``rows`` (module docstring), each once, sorted."""
     return sorted(set(rows.select("finding", "id", "ancestor").iter_rows()))
 
 
 def waive(
-    result: AnalysisResult, *, fail_on: Severity = "low", ignore: Iterable[Ignore] = (),
+    result: AnalysisResult[CheckSummary], *, fail_on: Severity = "low", ignore: Iterable[Ignore] = (),
     baseline: Iterable[Identity] = (),
-) -> AnalysisResult:
+) -> AnalysisResult[CheckSummary]:
     """``result`` (of :func:`check`) with its findings waived by ``ignore`` and ``baseline`` (module docstring),
     and its summary and tables counted again: the waived rows last, ``failed`` from the others."""
+    return _waived(result.title, result.rows, result.summary.models, fail_on=fail_on, ignore=ignore,
+                   baseline=baseline)
+
+
+def _waived(
+    title: str, rows: pl.DataFrame, targets: list[str], *, fail_on: Severity, ignore: Iterable[Ignore],
+    baseline: Iterable[Identity],
+) -> AnalysisResult[CheckSummary]:
+    """The findings ``rows`` of the models ``targets`` waived and counted (:func:`waive`)."""
     if fail_on not in SEVERITY_RANK:
         raise ValueError(f"fail_on must be low, medium or high, not {fail_on!r}")
     ignores = list(dict.fromkeys(ignore))
     known = pl.DataFrame(list(set(baseline)), schema=dict.fromkeys(["finding", "id", "ancestor"], pl.String()),
                          orient="row")
     known = known.select(pl.col("finding"), pl.col("id", "ancestor").str.to_lowercase(), pl.lit(True).alias("_known"))
-    rows = result.rows.drop("waived", strict=False)
+    rows = rows.drop("waived", strict=False)
     ignored = pl.any_horizontal([i.matches() for i in ignores]) if ignores else pl.lit(False)
     frame = (
         rows.with_columns(pl.col("id", "ancestor").str.to_lowercase().name.prefix("_"))
@@ -211,7 +246,6 @@ def waive(
         .select([*_ROW_SCHEMA, "waived"])
     )
     active = frame.filter(pl.col("waived").is_null())
-    targets = result.summary["models"]
     counts = {level: int((active["severity"] == level).sum()) for level in ("high", "medium", "low")}
     at_or_above = {s for s, r in SEVERITY_RANK.items() if r >= SEVERITY_RANK[fail_on]}
     failing = active.filter(pl.col("severity").is_in(at_or_above))
@@ -233,18 +267,20 @@ def waive(
     )
     matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
     return AnalysisResult(
-        title=result.title,
+        title=title,
         rows=frame,
-        summary={
-            "models": targets,
-            "findings": frame.height,
-            **counts,
-            "waived": frame.height - active.height,
-            "unmatched_ignores": [str(i) for i in ignores if str(i) not in matched],
-            "fail_on": fail_on,
-            "failed": failing.height > 0,
-            "failing_models": sorted(set(failing["id"].to_list())),
-        },
+        summary=CheckSummary(
+            models=targets,
+            findings=frame.height,
+            high=counts["high"],
+            medium=counts["medium"],
+            low=counts["low"],
+            waived=frame.height - active.height,
+            unmatched_ignores=[str(i) for i in ignores if str(i) not in matched],
+            fail_on=fail_on,
+            failed=failing.height > 0,
+            failing_models=sorted(set(failing["id"].to_list())),
+        ),
         tables={"by_model": by_model, "by_finding": by_finding},
     )
 
@@ -252,10 +288,10 @@ def waive(
 def check(
     lg: LineageGraph, models: Iterable[str], *, compromised: Iterable[str] = (), fail_on: Severity = "low",
     include: Iterable[str] = (), ignore: Iterable[Ignore] = (), baseline: Iterable[Identity] = (),
-) -> AnalysisResult:
+) -> AnalysisResult[CheckSummary]:
     """The findings of each model (module docstring), with the opt-in findings named in ``include``
     (:data:`OPT_IN`), most severe first, the waived ones (by ``ignore`` and
-    ``baseline``, see :func:`waive`) last; ``summary["failed"]`` says whether any finding that is not waived
+    ``baseline``, see :func:`waive`) last; ``summary.failed`` says whether any finding that is not waived
     is at ``fail_on`` or above. ``tables``: ``by_model`` and ``by_finding`` (findings and waived per kind)."""
     if fail_on not in SEVERITY_RANK:
         raise ValueError(f"fail_on must be low, medium or high, not {fail_on!r}")
@@ -270,5 +306,4 @@ def check(
         pl.DataFrame(rows, schema=_ROW_SCHEMA, orient="row")
         .unique(["id", "finding", "ancestor", "detail"], maintain_order=True)
     )
-    found = AnalysisResult(title="Lineage check", rows=frame, summary={"models": targets})
-    return waive(found, fail_on=fail_on, ignore=ignore, baseline=baseline)
+    return _waived("Lineage check", frame, targets, fail_on=fail_on, ignore=ignore, baseline=baseline)

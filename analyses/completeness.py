@@ -26,13 +26,14 @@ Definitions:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import is_root
 
 ATTRIBUTES: tuple[str, ...] = (
@@ -121,7 +122,23 @@ def _disagreements(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return combos, pl.DataFrame(pairs, schema=schema)
 
 
-def completeness(lg: LineageGraph) -> AnalysisResult:
+@dataclass(frozen=True, kw_only=True)
+class CompletenessSummary(Summary):
+    """The summary of ``audit`` (:func:`completeness`)."""
+
+    models: int
+    """Models in the snapshot."""
+    models_assessed: int
+    """Models with a record (the ones assessed)."""
+    models_missing_any: int
+    """Assessed models missing at least one attribute (its rows)."""
+    edges: int
+    """Edges in the snapshot."""
+    edges_relations_disagree: int
+    """Edges whose sources state two or more different relations."""
+
+
+def completeness(lg: LineageGraph) -> AnalysisResult[CompletenessSummary]:
     """Missing attributes per assessed model, their rates, and relation disagreements (module docstring).
 
     ``rows``: one row per assessed model missing at least one attribute, most missing and most downloaded
@@ -149,12 +166,12 @@ def completeness(lg: LineageGraph) -> AnalysisResult:
     return AnalysisResult(
         title="Missing attributes and relation disagreements",
         rows=rows,
-        summary={
-            "models": graph.number_of_nodes(),
-            "models_assessed": models.height,
-            "models_missing_any": rows.height,
-            "edges": lg.snapshot.edges.height,
-            "edges_relations_disagree": int(combos["edges"].sum()) if combos.height else 0,
-        },
+        summary=CompletenessSummary(
+            models=graph.number_of_nodes(),
+            models_assessed=models.height,
+            models_missing_any=rows.height,
+            edges=lg.snapshot.edges.height,
+            edges_relations_disagree=int(combos["edges"].sum()) if combos.height else 0,
+        ),
         tables={"rates": rates, "disagreements": combos, "disagreement_pairs": pairs},
     )

@@ -37,14 +37,14 @@ distinct path of the models whose repo changed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from ptmgraph.extract import file_part
 from ptmgraph.graph import LineageGraph, UnknownModelError
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import reach_pairs
 
 CHANGES = ("descendant_added", "descendant_removed", "model_added", "model_removed", "edge_added", "edge_removed",
@@ -147,7 +147,29 @@ def _weights_changed(old: LineageGraph, new: LineageGraph, both: pl.DataFrame) -
                  new=pl.when(pl.col("new") != "").then(pl.col("new")).otherwise(empty))
 
 
-def diff_snapshots(old: LineageGraph, new: LineageGraph, watch: Sequence[str] = ()) -> AnalysisResult:
+@dataclass(frozen=True, kw_only=True)
+class DiffSummary(Summary):
+    """The summary of ``diff`` (:func:`diff_snapshots`)."""
+
+    old: str
+    """The older snapshot's directory as named ("memory" for one never saved)."""
+    new: str
+    """The newer snapshot's directory as named."""
+    old_written_at: str | None
+    """When the older snapshot was written (its ``meta.json``, ISO 8601)."""
+    new_written_at: str | None
+    """When the newer snapshot was written."""
+    changes: int
+    """Changes found (its rows)."""
+    watch: list[str]
+    """The watched models, as the snapshots spell them."""
+    watched_models: int
+    """The watched models and their descendants in either snapshot (0 without ``--watch``)."""
+    watched_changes: int
+    """Changes to a watched model."""
+
+
+def diff_snapshots(old: LineageGraph, new: LineageGraph, watch: Sequence[str] = ()) -> AnalysisResult[DiffSummary]:
     """Every change from ``old`` to ``new`` (module docstring), with the watched ones flagged."""
     watched = _watched_models(old, new, watch)
     om = old.snapshot.columns("models", _MODEL_COLUMNS)
@@ -187,15 +209,15 @@ def diff_snapshots(old: LineageGraph, new: LineageGraph, watch: Sequence[str] = 
     by_change = (order.join(counts, on="change", how="left").sort("order")
                  .select("change", pl.col("rows").fill_null(0), pl.col("watched").fill_null(0).cast(pl.Int64())))
     watched_changes = int(rows["watched"].sum())
-    summary: dict[str, Any] = {
-        "old": _where(old), "new": _where(new),
-        "old_written_at": old.snapshot.meta.get("written_at"), "new_written_at": new.snapshot.meta.get("written_at"),
-        "changes": rows.height,
-        "watch": watched,
-        "watched_models": watched_set.len() if watched else 0,
-        "watched_changes": watched_changes,
-    }
-    title = f"Changes from {summary['old']} to {summary['new']}"
+    summary = DiffSummary(
+        old=_where(old), new=_where(new),
+        old_written_at=old.snapshot.meta.get("written_at"), new_written_at=new.snapshot.meta.get("written_at"),
+        changes=rows.height,
+        watch=watched,
+        watched_models=watched_set.len() if watched else 0,
+        watched_changes=watched_changes,
+    )
+    title = f"Changes from {summary.old} to {summary.new}"
     return AnalysisResult(title=title, rows=rows, summary=summary, tables={"by_change": by_change})
 
 

@@ -11,10 +11,12 @@ Both sort by downloads (most first, unknown counts last), then id.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 
 _COLUMNS = ["id", "downloads", "likes", "pipeline_tag", "license", "author"]
 
@@ -31,7 +33,27 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(["downloads", "id"], descending=[True, False], nulls_last=True)
 
 
-def search(lg: LineageGraph, text: str) -> AnalysisResult:
+@dataclass(frozen=True, kw_only=True)
+class SearchSummary(Summary):
+    """The summary of ``search`` (:func:`search`)."""
+
+    query: str
+    """The text searched for, as given."""
+    models: int
+    """Models that match (its rows)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthorSummary(Summary):
+    """The summary of ``models`` (:func:`list_models`)."""
+
+    author: str
+    """The author asked about, as given."""
+    models: int
+    """Their models (its rows)."""
+
+
+def search(lg: LineageGraph, text: str) -> AnalysisResult[SearchSummary]:
     """Models matching ``text`` by id substring, author or tag (module docstring), most downloaded first."""
     needle = text.strip().lower()
     if not needle:
@@ -50,16 +72,16 @@ def search(lg: LineageGraph, text: str) -> AnalysisResult:
     return AnalysisResult(
         title=f"Models matching {text!r}",
         rows=rows,
-        summary={"query": text, "models": rows.height},
+        summary=SearchSummary(query=text, models=rows.height),
         tables={"by_match": by_match},
     )
 
 
-def list_models(lg: LineageGraph, author: str) -> AnalysisResult:
+def list_models(lg: LineageGraph, author: str) -> AnalysisResult[AuthorSummary]:
     """The models of ``author`` (module docstring), most downloaded first."""
     rows = _sorted(_models(lg).filter(pl.col("author").str.to_lowercase() == author.strip().lower()))
     return AnalysisResult(
         title=f"Models of {author}",
         rows=rows.select(_COLUMNS),
-        summary={"author": author, "models": rows.height},
+        summary=AuthorSummary(author=author, models=rows.height),
     )

@@ -10,12 +10,13 @@ that day) and ``reach`` (its transitive dependents, :mod:`ptmgraph.traverse`), a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from ptmgraph.graph import LineageGraph, UnknownModelError
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import reach
 
 FIELDS = ("present", "parents", "license", "access", "downloads", "reach")
@@ -33,6 +34,22 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class HistorySummary(Summary):
+    """The summary of ``history`` (:func:`model_history`)."""
+
+    model: str
+    """The model asked about, as the latest snapshot that knows it spells it."""
+    snapshots: int
+    """Dated snapshots read (its rows)."""
+    first: str | None
+    """The date of the oldest snapshot (None without one)."""
+    last: str | None
+    """The date of the latest snapshot (None without one)."""
+    dates_with_changes: int
+    """Dates at which a field of the model changed from the snapshot before."""
+
+
 def _resolved(snapshots: list[tuple[str, LineageGraph]], model: str) -> str:
     """``model`` as the latest snapshot that knows it spells it; UnknownModelError (the latest's closest ids)."""
     for _, lg in reversed(snapshots):
@@ -44,7 +61,7 @@ def _resolved(snapshots: list[tuple[str, LineageGraph]], model: str) -> str:
     raise UnknownModelError(model, closest)
 
 
-def model_history(snapshots: list[tuple[str, LineageGraph]], model: str) -> AnalysisResult:
+def model_history(snapshots: list[tuple[str, LineageGraph]], model: str) -> AnalysisResult[HistorySummary]:
     """The row of each dated snapshot for ``model`` (module docstring); ``snapshots`` oldest first."""
     target = _resolved(snapshots, model)
     rows: list[dict[str, Any]] = []
@@ -61,11 +78,11 @@ def model_history(snapshots: list[tuple[str, LineageGraph]], model: str) -> Anal
         row["changed"] = [f for f in FIELDS if previous is not None and previous[f] != row[f]]
         rows.append(row)
     frame = pl.DataFrame(rows, schema=ROW_SCHEMA)
-    summary: dict[str, Any] = {
-        "model": target,
-        "snapshots": frame.height,
-        "first": frame["date"].first(),
-        "last": frame["date"].last(),
-        "dates_with_changes": int((frame["changed"].list.len() > 0).sum()),
-    }
+    summary = HistorySummary(
+        model=target,
+        snapshots=frame.height,
+        first=frame["date"].first(),  # type: ignore[arg-type]
+        last=frame["date"].last(),  # type: ignore[arg-type]
+        dates_with_changes=int((frame["changed"].list.len() > 0).sum()),
+    )
     return AnalysisResult(title=f"History of {target}", rows=frame, summary=summary)

@@ -47,12 +47,13 @@ Definitions:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 
 LicenseClass = Literal["permissive", "copyleft", "use_restricted", "custom", "noncommercial", "no_derivatives"]
 Verdict = Literal["same", "allowed", "missing", "likely_violation", "unclear"]
@@ -220,7 +221,29 @@ _ROW_SCHEMA = {
 }
 
 
-def license_drift(lg: LineageGraph) -> AnalysisResult:
+@dataclass(frozen=True, kw_only=True)
+class LicenseDriftSummary(Summary):
+    """The summary of ``licenses`` (:func:`license_drift`), edges counted by verdict."""
+
+    edges: int
+    """Edges in the snapshot."""
+    edges_both_licensed: int
+    """Edges whose base and child both state a licence."""
+    edges_license_unstated: int
+    """Edges where exactly one of the two states a licence."""
+    drift_edges: int
+    """Drift edges (its rows)."""
+    likely_violations: int
+    """Drift edges with verdict ``likely_violation``."""
+    missing: int
+    """Drift edges with verdict ``missing``."""
+    unclear: int
+    """Drift edges with verdict ``unclear``."""
+    allowed: int
+    """Drift edges with verdict ``allowed``."""
+
+
+def license_drift(lg: LineageGraph) -> AnalysisResult[LicenseDriftSummary]:
     """Every drift edge (see the module docstring) with its verdict, the most severe and downloaded first.
 
     One row per edge: the derived model under ``id``, its ``base``, the edge's ``relation``, both licences,
@@ -268,15 +291,15 @@ def license_drift(lg: LineageGraph) -> AnalysisResult:
     return AnalysisResult(
         title="Licence drift",
         rows=rows,
-        summary={
-            "edges": edges.height,
-            "edges_both_licensed": both.height,
-            "edges_license_unstated": int((stated.to_series() == 1).sum()),
-            "drift_edges": rows.height,
-            "likely_violations": int(counts.get("likely_violation", 0)),
-            "missing": int(counts.get("missing", 0)),
-            "unclear": int(counts.get("unclear", 0)),
-            "allowed": int(counts.get("allowed", 0)),
-        },
+        summary=LicenseDriftSummary(
+            edges=edges.height,
+            edges_both_licensed=both.height,
+            edges_license_unstated=int((stated.to_series() == 1).sum()),
+            drift_edges=rows.height,
+            likely_violations=int(counts.get("likely_violation", 0)),
+            missing=int(counts.get("missing", 0)),
+            unclear=int(counts.get("unclear", 0)),
+            allowed=int(counts.get("allowed", 0)),
+        ),
         tables={"by_pair": by_pair, "by_verdict": by_verdict},
     )

@@ -32,7 +32,7 @@ from itertools import pairwise
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, AncestrySummary, ImpactSummary
 from ptmgraph.traverse import Reach, cycle_members, paths_to_roots, reach, roots_at
 
 _NODE_COLUMNS = ("downloads", "likes", "spaces", "license", "created_at", "has_record")
@@ -120,7 +120,7 @@ def ancestry(
     max_paths: int = 200,
     relations: Iterable[str] | None = None,
     max_depth: int | None = None,
-) -> AnalysisResult:
+) -> AnalysisResult[AncestrySummary]:
     """Every ancestor of ``model`` with its depth, the hop relations, the paths to each root, and the roots.
 
     ``relations`` and ``max_depth`` limit the ancestors as for :func:`impact`; the paths to the roots
@@ -147,16 +147,16 @@ def ancestry(
         rows=rows,
         deferred=with_relation_path(found),
         walk=found,
-        summary={
-            "model": model,
-            "ancestors": rows.height,
-            "max_depth": int(rows["depth"].max()) if rows.height else 0,  # type: ignore[arg-type]
-            "roots": roots,
-            "paths": len(paths),
-            "paths_truncated": truncated,
-            "ancestors_in_cycles": sorted(in_cycle),
-            "has_record": bool(lg.nodes_at([graph.position(model)], ["has_record"])["has_record"][0]),
-        },
+        summary=AncestrySummary(
+            model=model,
+            ancestors=rows.height,
+            max_depth=int(rows["depth"].max()) if rows.height else 0,  # type: ignore[arg-type]
+            roots=roots,
+            paths=len(paths),
+            paths_truncated=truncated,
+            ancestors_in_cycles=sorted(in_cycle),
+            has_record=bool(lg.nodes_at([graph.position(model)], ["has_record"])["has_record"][0]),
+        ),
         tables={
             "paths": pl.DataFrame(
                 path_rows,
@@ -189,7 +189,7 @@ def _totals(rows: pl.DataFrame, by: str) -> pl.DataFrame:
 
 def impact(
     lg: LineageGraph, model: str, *, relations: Iterable[str] | None = None, max_depth: int | None = None
-) -> AnalysisResult:
+) -> AnalysisResult[ImpactSummary]:
     """The blast radius of ``model``: every transitive descendant, with a summary by depth and relation."""
     model = lg.resolve(model)
     wanted = {str(r) for r in relations} if relations else None
@@ -202,15 +202,15 @@ def impact(
         rows=rows,
         deferred=with_relation_path(found),
         walk=found,
-        summary={
-            "model": model,
-            "affected_models": rows.height,
-            "affected_downloads": int(rows["downloads"].sum() or 0),
-            "models_without_download_count": int(rows["downloads"].null_count()),
-            "affected_space_links": int(rows["spaces"].sum() or 0),
-            "max_depth": int(rows["depth"].max()) if rows.height else 0,  # type: ignore[arg-type]
-            "relations_followed": sorted(wanted) if wanted else "all",
-            "depth_limit": max_depth,
-        },
+        summary=ImpactSummary(
+            model=model,
+            affected_models=rows.height,
+            affected_downloads=int(rows["downloads"].sum() or 0),
+            models_without_download_count=int(rows["downloads"].null_count()),
+            affected_space_links=int(rows["spaces"].sum() or 0),
+            max_depth=int(rows["depth"].max()) if rows.height else 0,  # type: ignore[arg-type]
+            relations_followed=sorted(wanted) if wanted else "all",
+            depth_limit=max_depth,
+        ),
         tables={"by_depth": by_depth, "by_relation": by_relation},
     )

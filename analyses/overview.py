@@ -9,14 +9,72 @@ Definitions (*root*, *depth* and *reach* as in :mod:`ptmgraph.traverse`):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, InfoSummary, Summary
 from ptmgraph.traverse import condense, depth_array, reach_arrays, weak_components
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatsSummary(Summary):
+    """The summary of ``stats`` (:func:`stats`): counts over the whole snapshot."""
+
+    models: int
+    """Models, with a record or only referenced."""
+    models_with_record: int
+    """Models whose own record the snapshot holds."""
+    edges: int
+    """Edges (base -> derived)."""
+    evidence: int
+    """Evidence rows."""
+    dangling_references: int
+    """References that could not become edges."""
+    problems: int
+    """Input problems (unreadable card YAML, bad JSON lines, ...)."""
+    roots: int
+    """Models with no parent other than themselves (depth 0)."""
+    isolated_models: int
+    """Models with no edge at all."""
+    max_depth: int
+    """The largest depth from a root (hops); 0 when every model lies on a cycle."""
+    components: int
+    """Weakly connected components of two models or more."""
+    self_loops: int
+    """Models naming themselves as a parent."""
+    cycles: int
+    """Strongly connected components of two models or more."""
+    relation_disagreements: int
+    """Edges whose sources state different relations."""
+    models_with_several_parents: int
+    """Models with two parents or more (merges)."""
+    sources: list[str]
+    """The sources the snapshot was built from (its ``meta.json``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DanglingSummary(Summary):
+    """The summary of ``dangling`` (:func:`dangling`)."""
+
+    references: int
+    """Dangling references listed (its rows)."""
+    models: int
+    """Models that make them."""
+    reason_filter: str | None
+    """The ``--reason`` asked for; None: every reason."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProblemsSummary(Summary):
+    """The summary of ``problems`` (:func:`problems`)."""
+
+    problems: int
+    """Input problems listed (its rows)."""
+
 
 _METRIC_SCHEMA = {"section": pl.String(), "id": pl.String(), "count": pl.Int64()}
 
@@ -28,7 +86,7 @@ def _counts(section: str, frame: pl.DataFrame, column: str) -> list[dict[str, An
     return [{"section": section, "id": str(k), "count": int(n)} for k, n in grouped.iter_rows()]
 
 
-def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
+def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult[StatsSummary]:
     """Counts of models, edges by relation and evidence, dangling references, roots, depths, components."""
     snap, index = lg.snapshot, lg.compact
     condensed = condense(index)
@@ -58,23 +116,23 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
     ranked = pl.DataFrame({"id": pl.Series(index.names(with_children), dtype=pl.String()), "count": reach_of})
     ranked = ranked.sort(["count", "id"], descending=[True, False]).head(top)
     rows += [{"section": "top_roots_by_descendants", "id": r, "count": int(c)} for r, c in ranked.iter_rows()]
-    summary = {
-        "models": index.nodes,
-        "models_with_record": int(snap.models["has_record"].sum()),
-        "edges": len(index.children.neighbour),
-        "evidence": snap.evidence.height,
-        "dangling_references": snap.dangling.height,
-        "problems": snap.problems.height,
-        "roots": int((depth == 0).sum()),
-        "isolated_models": int(((out_degree == 0) & (in_degree == 0)).sum()),
-        "max_depth": max(int(depth.max()), 0) if index.nodes else 0,  # 0 when every model lies on a cycle
-        "components": len(several),
-        "self_loops": len(index.children.neighbour) - len(condensed.edges[0]),
-        "cycles": int((condensed.size > 1).sum()),
-        "relation_disagreements": int(snap.edges["relations_disagree"].sum()),
-        "models_with_several_parents": int((in_degree > 1).sum()),
-        "sources": snap.meta.get("sources", []),
-    }
+    summary = StatsSummary(
+        models=index.nodes,
+        models_with_record=int(snap.models["has_record"].sum()),
+        edges=len(index.children.neighbour),
+        evidence=snap.evidence.height,
+        dangling_references=snap.dangling.height,
+        problems=snap.problems.height,
+        roots=int((depth == 0).sum()),
+        isolated_models=int(((out_degree == 0) & (in_degree == 0)).sum()),
+        max_depth=max(int(depth.max()), 0) if index.nodes else 0,  # 0 when every model lies on a cycle
+        components=len(several),
+        self_loops=len(index.children.neighbour) - len(condensed.edges[0]),
+        cycles=int((condensed.size > 1).sum()),
+        relation_disagreements=int(snap.edges["relations_disagree"].sum()),
+        models_with_several_parents=int((in_degree > 1).sum()),
+        sources=snap.meta.get("sources", []),
+    )
     return AnalysisResult(title="Snapshot statistics", rows=pl.DataFrame(rows, schema=_METRIC_SCHEMA), summary=summary)
 
 
@@ -101,7 +159,7 @@ def _replaced_items(edge: dict[str, Any], items_of: dict[tuple[str, str], list[s
     return [f"{item}, of {replaced}" for item in items_of.get((replaced, edge["child"]), [])]
 
 
-def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
+def model_info(lg: LineageGraph, model: str) -> AnalysisResult[InfoSummary]:
     """The model's record, its direct parents and children, and the evidence for each edge.
 
     Each evidence item reads ``kind field (source)``; dangling references the model makes are listed too.
@@ -145,17 +203,12 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult:
     return AnalysisResult(
         title=f"{model}",
         rows=pl.DataFrame(rows, schema=_NEIGHBOUR_SCHEMA),
-        summary={
-            "model": model,
-            "record": record,
-            "parents": len(parents),
-            "children": len(children),
-        },
+        summary=InfoSummary(model=model, record=record, parents=len(parents), children=len(children)),
         tables={"dangling": dangling},
     )
 
 
-def dangling(lg: LineageGraph, *, reason: str | None = None) -> AnalysisResult:
+def dangling(lg: LineageGraph, *, reason: str | None = None) -> AnalysisResult[DanglingSummary]:
     """References that could not become edges (local paths, other sites, deleted models ...), with a count by reason.
 
     One row per reference: the model that made it (``id``), the raw value, where it was found and why it dangles.
@@ -168,12 +221,12 @@ def dangling(lg: LineageGraph, *, reason: str | None = None) -> AnalysisResult:
     return AnalysisResult(
         title="Dangling references",
         rows=rows,
-        summary={"references": rows.height, "models": rows["id"].n_unique(), "reason_filter": reason},
+        summary=DanglingSummary(references=rows.height, models=rows["id"].n_unique(), reason_filter=reason),
         tables={"by_reason": by_reason},
     )
 
 
-def problems(lg: LineageGraph) -> AnalysisResult:
+def problems(lg: LineageGraph) -> AnalysisResult[ProblemsSummary]:
     """Input that was read but could not be used: broken card YAML, bad JSON lines, unreadable files."""
     rows = lg.snapshot.problems.rename({"model": "id"}).select("id", "source", "message")
-    return AnalysisResult(title="Input problems", rows=rows, summary={"problems": rows.height})
+    return AnalysisResult(title="Input problems", rows=rows, summary=ProblemsSummary(problems=rows.height))

@@ -24,13 +24,14 @@ Security 2019, and deps.dev's dependent counts):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import Condensation, condense, group_reach_arrays, reach_arrays, reached_mask, root_mask
 
 By = Literal["model", "author"]
@@ -137,7 +138,33 @@ def author_reach(lg: LineageGraph) -> pl.DataFrame:
     return _ranked(_author_table(lg, _model_table(lg, condensed), condensed)[0], 0)
 
 
-def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> AnalysisResult:
+@dataclass(frozen=True, kw_only=True)
+class ReachSummary(Summary):
+    """The summary of ``reach`` (:func:`reach_ranking`): the distribution of reach over the whole graph."""
+
+    by: By
+    """What the rows rank: models or authors."""
+    models: int
+    """Models in the snapshot."""
+    authors: int
+    """Authors (the part of an id before ``/``)."""
+    derived_models: int
+    """Models that are not roots."""
+    models_with_dependents: int
+    """Models with at least one dependent."""
+    share_with_dependents: float
+    """``models_with_dependents`` over ``models`` (0 to 1, 4 decimals)."""
+    top_1pct_models: int
+    """The number of models in the top 1% by reach (at least 1)."""
+    share_of_reach_top_1pct: float
+    """The share of derived models in the reach of the top 1% of models (0 to 1, 4 decimals)."""
+    share_of_reach_top_20_authors: float
+    """The share of derived models in the reach of the top 20 authors' models (0 to 1, 4 decimals)."""
+    max_reach: int
+    """The largest reach of a model."""
+
+
+def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> AnalysisResult[ReachSummary]:
     """The ``top`` models (or authors) by reach (all when 0), and the distribution over the whole graph."""
     if by not in ("model", "author"):
         raise ValueError(f"by must be 'model' or 'author', not {by!r}")
@@ -158,18 +185,18 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
         return int(reached_mask(graph, positions, condensed).sum())
 
     with_dependents = int((models["direct_dependents"] > 0).sum())
-    summary = {
-        "by": by,
-        "models": models.height,
-        "authors": authors.height,
-        "derived_models": derived,
-        "models_with_dependents": with_dependents,
-        "share_with_dependents": share(with_dependents, models.height),
-        "top_1pct_models": len(top_models),
-        "share_of_reach_top_1pct": share(union(top_models), derived),
-        "share_of_reach_top_20_authors": share(union(author_models), derived),
-        "max_reach": int(models["reach"].max() or 0),  # type: ignore[arg-type]
-    }
+    summary = ReachSummary(
+        by=by,
+        models=models.height,
+        authors=authors.height,
+        derived_models=derived,
+        models_with_dependents=with_dependents,
+        share_with_dependents=share(with_dependents, models.height),
+        top_1pct_models=len(top_models),
+        share_of_reach_top_1pct=share(union(top_models), derived),
+        share_of_reach_top_20_authors=share(union(author_models), derived),
+        max_reach=int(models["reach"].max() or 0),  # type: ignore[arg-type]
+    )
     rows = _ranked(models if by == "model" else authors, top)
     fan_out = models.group_by("direct_dependents").len("models").sort("direct_dependents")
     return AnalysisResult(

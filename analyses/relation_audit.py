@@ -16,10 +16,12 @@ Full weights under a ``quantized`` label are not counted: a quantization format 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 
 _WEIGHTS_SAY = {
     "adapter_only": "adapter",
@@ -29,7 +31,21 @@ _WEIGHTS_SAY = {
 }
 
 
-def audit_relations(lg: LineageGraph) -> AnalysisResult:
+@dataclass(frozen=True, kw_only=True)
+class RelationAuditSummary(Summary):
+    """The summary of ``audit-relations`` (:func:`audit_relations`)."""
+
+    edges_with_hub_label: int
+    """Edges the Hub's model tree labels."""
+    judged_by_weights: int
+    """Of those, edges whose child's weight files say what they are."""
+    disagreements: int
+    """Edges whose Hub label disagrees with the weights (its rows)."""
+    children: int
+    """Models that are the child of such an edge."""
+
+
+def audit_relations(lg: LineageGraph) -> AnalysisResult[RelationAuditSummary]:
     """Edges whose Hub label disagrees with the child's weights, and their counts by kind.
 
     One row per edge: the child (``id``), its base, the Hub's label, the weight shape, the relation
@@ -57,11 +73,11 @@ def audit_relations(lg: LineageGraph) -> AnalysisResult:
     return AnalysisResult(
         title="Where the Hub's label disagrees with the weights",
         rows=rows,
-        summary={
-            "edges_with_hub_label": edges.height,
-            "judged_by_weights": judged.height,
-            "disagreements": rows.height,
-            "children": rows["id"].n_unique(),
-        },
+        summary=RelationAuditSummary(
+            edges_with_hub_label=edges.height,
+            judged_by_weights=judged.height,
+            disagreements=rows.height,
+            children=rows["id"].n_unique(),
+        ),
         tables={"by_kind": by_kind},
     )

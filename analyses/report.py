@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import polars as pl
 
 from ptmgraph.analyses.check import Identity, Ignore, check
-from ptmgraph.analyses.completeness import completeness
+from ptmgraph.analyses.completeness import CompletenessSummary, completeness
 from ptmgraph.analyses.licenses import license_drift
-from ptmgraph.analyses.overview import stats
-from ptmgraph.analyses.reach import reach_ranking
+from ptmgraph.analyses.overview import StatsSummary, stats
+from ptmgraph.analyses.reach import ReachSummary, reach_ranking
 from ptmgraph.analyses.risk import DATA_RISKS, risk
 from ptmgraph.analyses.staleness import UPDATE_REASONS, stale_ancestors
 from ptmgraph.graph import LineageGraph
@@ -45,25 +44,25 @@ def _day(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else "unknown"
 
 
-def snapshot_section(lg: LineageGraph, overview: dict[str, Any], min_confidence: str | None) -> ReportSection:
+def snapshot_section(lg: LineageGraph, overview: StatsSummary, min_confidence: str | None) -> ReportSection:
     created, modified = _date_range(lg, "created_at"), _date_range(lg, "last_modified")
     measures = [
-        ("models", overview["models"]),
-        ("models with a record of their own", overview["models_with_record"]),
-        ("edges (base → derived)", overview["edges"]),
-        ("pieces of evidence", overview["evidence"]),
-        ("dangling references", overview["dangling_references"]),
-        ("input problems", overview["problems"]),
-        ("roots", overview["roots"]),
-        ("isolated models", overview["isolated_models"]),
-        ("weakly connected components (2+ models)", overview["components"]),
-        ("models with several parents", overview["models_with_several_parents"]),
-        ("cycles / self-loops", f"{overview['cycles']} / {overview['self_loops']}"),
+        ("models", overview.models),
+        ("models with a record of their own", overview.models_with_record),
+        ("edges (base → derived)", overview.edges),
+        ("pieces of evidence", overview.evidence),
+        ("dangling references", overview.dangling_references),
+        ("input problems", overview.problems),
+        ("roots", overview.roots),
+        ("isolated models", overview.isolated_models),
+        ("weakly connected components (2+ models)", overview.components),
+        ("models with several parents", overview.models_with_several_parents),
+        ("cycles / self-loops", f"{overview.cycles} / {overview.self_loops}"),
     ]
     table = pl.DataFrame(
         {"measure": [m for m, _ in measures], "value": [f"{v:,}" if isinstance(v, int) else v for _, v in measures]}
     )
-    sources = "; ".join(str(s) for s in overview.get("sources") or []) or "not recorded"
+    sources = "; ".join(str(s) for s in overview.sources or []) or "not recorded"
     return ReportSection(
         "Snapshot",
         lines=[
@@ -98,13 +97,13 @@ def relation_section(rows: pl.DataFrame, edges: int) -> ReportSection:
     )
 
 
-def depth_section(rows: pl.DataFrame, overview: dict[str, Any]) -> ReportSection:
+def depth_section(rows: pl.DataFrame, overview: StatsSummary) -> ReportSection:
     depths = _section_rows(rows, "models_by_depth", "depth", "models").with_columns(pl.col("depth").cast(pl.Int64))
     return ReportSection(
         "Depth distribution",
         lines=[
             "Depth: the fewest hops from a root (README: Definitions); an isolated model is a root at depth 0, "
-            f"a model no root reaches (inside a cycle) has no depth. Deepest: {overview['max_depth']}."
+            f"a model no root reaches (inside a cycle) has no depth. Deepest: {overview.max_depth}."
         ],
         tables=[("models by depth", depths)],
         figures=[
@@ -114,15 +113,15 @@ def depth_section(rows: pl.DataFrame, overview: dict[str, Any]) -> ReportSection
     )
 
 
-def fan_out_section(by_model: AnalysisResult) -> ReportSection:
+def fan_out_section(by_model: AnalysisResult[ReachSummary]) -> ReportSection:
     fan_out = by_model.tables["fan_out"]
     s = by_model.summary
     with_children = fan_out.filter(pl.col("direct_dependents") > 0)
     return ReportSection(
         "Fan-out distribution",
         lines=[
-            f"Fan-out: a model's direct dependents (analyses/reach.py). {s['models_with_dependents']:,} of "
-            f"{s['models']:,} models ({s['share_with_dependents']:.1%}) have at least one; the figure leaves out "
+            f"Fan-out: a model's direct dependents (analyses/reach.py). {s.models_with_dependents:,} of "
+            f"{s.models:,} models ({s.share_with_dependents:.1%}) have at least one; the figure leaves out "
             "the models with none, which a log axis cannot show.",
         ],
         tables=[("models by number of direct dependents", fan_out.rename({"direct_dependents": "fan-out"}))],
@@ -134,7 +133,9 @@ def fan_out_section(by_model: AnalysisResult) -> ReportSection:
     )
 
 
-def reach_section(by_model: AnalysisResult, by_author: AnalysisResult, top: int) -> ReportSection:
+def reach_section(
+    by_model: AnalysisResult[ReachSummary], by_author: AnalysisResult[ReachSummary], top: int
+) -> ReportSection:
     s = by_model.summary
     models = by_model.rows.select("id", "direct_dependents", "reach", "reach_downloads", "downloads_unknown",
                                   "subtree_height")
@@ -145,9 +146,9 @@ def reach_section(by_model: AnalysisResult, by_author: AnalysisResult, top: int)
         "Top models and authors by reach",
         lines=[
             "Reach: a model's transitive dependents, each counted once; an author's reach is the union over the "
-            f"author's models (analyses/reach.py). The top 1% of models by reach ({s['top_1pct_models']:,} models) "
-            f"reach {s['share_of_reach_top_1pct']:.2%} of the {s['derived_models']:,} derived models; the top 20 "
-            f"authors reach {s['share_of_reach_top_20_authors']:.2%}. Downloads are the Hub's 30-day counts.",
+            f"author's models (analyses/reach.py). The top 1% of models by reach ({s.top_1pct_models:,} models) "
+            f"reach {s.share_of_reach_top_1pct:.2%} of the {s.derived_models:,} derived models; the top 20 "
+            f"authors reach {s.share_of_reach_top_20_authors:.2%}. Downloads are the Hub's 30-day counts.",
         ],
         tables=[(f"top {models.height} models by reach", models), (f"top {authors.height} authors by reach", authors)],
         figures=[
@@ -164,14 +165,14 @@ def stale_section(lg: LineageGraph) -> ReportSection:
     return ReportSection(
         "Stale ancestors",
         lines=[
-            f"{s['models_with_stale_ancestors']:,} models have at least one stale ancestor ({s['rows']:,} "
+            f"{s.models_with_stale_ancestors:,} models have at least one stale ancestor ({s.rows:,} "
             "(model, ancestor, reason) rows). weights_updated: the ancestor's weights, config, tokenizer or code "
             "changed after the model was created; card_updated: only its other files did; updated_unknown_part: "
             "it was modified, and only the repo-wide date is known (the lag, in days, is the difference); "
             "new_version: the ancestor's card names a newer release; unavailable: disabled, private or not "
             "found (gated is a kind of access, not unavailability; analyses/staleness.py). "
-            f"{s['models_without_created_at']:,} models have no creation date and cannot be checked for "
-            f"updates; the longest lag is {s['max_lag_days'] or 0:,} days.",
+            f"{s.models_without_created_at:,} models have no creation date and cannot be checked for "
+            f"updates; the longest lag is {s.max_lag_days or 0:,} days.",
         ],
         tables=[("stale ancestors by reason", stale.tables["by_reason"])],
         figures=[
@@ -182,7 +183,7 @@ def stale_section(lg: LineageGraph) -> ReportSection:
     )
 
 
-def risk_section(lg: LineageGraph, by_model: AnalysisResult, top: int) -> ReportSection:
+def risk_section(lg: LineageGraph, by_model: AnalysisResult[ReachSummary], top: int) -> ReportSection:
     data = risk(lg, data_risks=DATA_RISKS)
     own_risks = data.tables["sources"].group_by("id").agg(pl.col("risk").sort())
     own = dict(own_risks.iter_rows())
@@ -192,11 +193,11 @@ def risk_section(lg: LineageGraph, by_model: AnalysisResult, top: int) -> Report
         rows.append(
             {
                 "base": base,
-                "affected_models": exposure.summary["affected_models"],
-                "affected_downloads": exposure.summary["affected_downloads"],
-                "runtime_code": exposure.summary["runtime_code_rows"],
-                "runtime": exposure.summary["runtime_rows"],
-                "inherited": exposure.summary["inherited_rows"],
+                "affected_models": exposure.summary.affected_models,
+                "affected_downloads": exposure.summary.affected_downloads,
+                "runtime_code": exposure.summary.runtime_code_rows,
+                "runtime": exposure.summary.runtime_rows,
+                "inherited": exposure.summary.inherited_rows,
                 "its own risks": own.get(base, []),
             }
         )
@@ -215,8 +216,8 @@ def risk_section(lg: LineageGraph, by_model: AnalysisResult, top: int) -> Report
             "(adapter hops), inherited when the weights were copied. \"its own risks\" are the risks the data "
             "shows for the base itself.",
             f"Across the snapshot, the risks the data shows (pickle-only weights, no licence, a licence conflict "
-            f"with a parent) come from {d['sources']:,} models and reach {d['affected_models']:,} models "
-            f"({d['affected_downloads']:,} downloads).",
+            f"with a parent) come from {d.sources:,} models and reach {d.affected_models:,} models "
+            f"({d.affected_downloads:,} downloads).",
         ],
         tables=[
             ("the most depended-on bases, if compromised", exposure_table),
@@ -236,12 +237,12 @@ def license_section(lg: LineageGraph, top: int) -> ReportSection:
     return ReportSection(
         "Licence drift",
         lines=[
-            f"{s['drift_edges']:,} of {s['edges']:,} edges join two models whose stated licences differ, or a "
+            f"{s.drift_edges:,} of {s.edges:,} edges join two models whose stated licences differ, or a "
             "child stating none under a base whose licence must be passed on "
-            f"({s['edges_both_licensed']:,} edges have a licence on both sides; on {s['edges_license_unstated']:,} "
+            f"({s.edges_both_licensed:,} edges have a licence on both sides; on {s.edges_license_unstated:,} "
             "only one side states one). Verdicts follow the licence table in analyses/licenses.py: "
-            f"{s['likely_violations']:,} likely violations, {s['missing']:,} missing, {s['unclear']:,} unclear, "
-            f"{s['allowed']:,} allowed.",
+            f"{s.likely_violations:,} likely violations, {s.missing:,} missing, {s.unclear:,} unclear, "
+            f"{s.allowed:,} allowed.",
         ],
         tables=[
             ("drift edges by verdict", drift.tables["by_verdict"]),
@@ -262,7 +263,7 @@ def license_section(lg: LineageGraph, top: int) -> ReportSection:
     )
 
 
-def missing_section(audit_rates: pl.DataFrame, summary: dict[str, Any]) -> ReportSection:
+def missing_section(audit_rates: pl.DataFrame, summary: CompletenessSummary) -> ReportSection:
     rates = audit_rates.select(
         "attribute",
         "missing",
@@ -273,7 +274,7 @@ def missing_section(audit_rates: pl.DataFrame, summary: dict[str, Any]) -> Repor
     return ReportSection(
         "Missing attributes",
         lines=[
-            f"Of {summary['models_assessed']:,} models with a record, {summary['models_missing_any']:,} miss at "
+            f"Of {summary.models_assessed:,} models with a record, {summary.models_missing_any:,} miss at "
             "least one attribute. base_model counts only models the graph gives a parent; \"% of downloads\" is "
             "the share of the assessed models' downloads held by those missing it (analyses/completeness.py)."
         ],
@@ -285,11 +286,11 @@ def missing_section(audit_rates: pl.DataFrame, summary: dict[str, Any]) -> Repor
     )
 
 
-def disagreement_section(tables: dict[str, pl.DataFrame], summary: dict[str, Any]) -> ReportSection:
+def disagreement_section(tables: dict[str, pl.DataFrame], summary: CompletenessSummary) -> ReportSection:
     return ReportSection(
         "Relation disagreements",
         lines=[
-            f"{summary['edges_relations_disagree']:,} of {summary['edges']:,} edges state two or more different "
+            f"{summary.edges_relations_disagree:,} of {summary.edges:,} edges state two or more different "
             "relations: declared in the child's card, given by the Hub (tag or model tree), inferred from the "
             "child's files and name. The resolved relation is the one the graph uses."
         ],
@@ -309,10 +310,10 @@ def check_section(lg: LineageGraph, top: int, ignore: Iterable[Ignore], baseline
     return ReportSection(
         "Lineage check of the most downloaded models",
         lines=[
-            f"ptmgraph check on the {len(s['models'])} most downloaded models with a record: their findings over "
+            f"ptmgraph check on the {len(s.models)} most downloaded models with a record: their findings over "
             "their own record and their ancestors, by kind, each with a severity (analyses/check.py). "
-            f"{s['findings']:,} findings, {s['waived']:,} of them waived (--ignore, --baseline), which count for "
-            f"nothing; {len(s['failing_models']):,} models have a finding at medium or above that is not waived.",
+            f"{s.findings:,} findings, {s.waived:,} of them waived (--ignore, --baseline), which count for "
+            f"nothing; {len(s.failing_models):,} models have a finding at medium or above that is not waived.",
         ],
         tables=[
             ("findings by kind", gate.tables["by_finding"]),
@@ -337,7 +338,7 @@ def build_report(
         title="ptmgraph ecosystem report",
         sections=[
             snapshot_section(lg, overview.summary, min_confidence),
-            relation_section(overview.rows, overview.summary["edges"]),
+            relation_section(overview.rows, overview.summary.edges),
             depth_section(overview.rows, overview.summary),
             fan_out_section(by_model),
             reach_section(by_model, by_author, top),

@@ -38,6 +38,7 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -47,7 +48,7 @@ from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
 from ptmgraph.relations import DEPENDENCY_ORDER, RUNTIME_RELATIONS, Dependency
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary, omitted_when_none
 from ptmgraph.traverse import PairWalk, relation_path_text, walk_pairs
 
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
@@ -174,6 +175,31 @@ def _license_conflicts(lg: LineageGraph, table: pl.DataFrame) -> pl.DataFrame:
         pl.format("{} ({}) -> {}", "base", pl.col("base_license").fill_null("None"), "license").alias("detail"))
 
 
+@dataclass(frozen=True, kw_only=True)
+class RiskSummary(Summary):
+    """The summary of ``risk`` (:func:`risk`): every count is of what the filters left."""
+
+    filters: str | None = omitted_when_none()
+    """The filters given, in words (``dependency runtime; created before 2024-01-01``): said first, and only
+    when a filter is given."""
+    sources: int
+    """Risk sources (models compromised or with a data risk)."""
+    risks: list[str]
+    """The kinds of risk found, sorted."""
+    affected_models: int
+    """Models in a source's reach (each once)."""
+    affected_downloads: int
+    """Their recorded download counts summed (the Hub's 30-day count)."""
+    models_without_download_count: int
+    """Affected models with no download count (left out of ``affected_downloads``)."""
+    runtime_code_rows: int
+    """Rows whose dependency is ``runtime_code``."""
+    runtime_rows: int
+    """Rows whose dependency is ``runtime``."""
+    inherited_rows: int
+    """Rows whose dependency is ``inherited``."""
+
+
 def risk(
     lg: LineageGraph,
     compromised: Iterable[str] = (),
@@ -183,7 +209,7 @@ def risk(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     sort: str = "downloads",
-) -> AnalysisResult:
+) -> AnalysisResult[RiskSummary]:
     """Every model affected by the ``compromised`` models and by the sources of ``data_risks`` (a subset
     of :data:`DATA_RISKS`), with totals by risk and by source; narrowed by the filters and in the
     ``sort`` order of the module docstring."""
@@ -268,18 +294,17 @@ def risk(
         .with_columns(pl.col("affected_models", "affected_downloads").fill_null(0))
         .sort(["affected_models", "risk"], descending=[True, False])
     )
-    summary = {
-        "sources": len({s for s, _, _ in sources}),
-        "risks": sorted({k for _, k, _ in sources}),
-        "affected_models": affected.height,
-        "affected_downloads": int(affected["downloads"].sum() or 0),
-        "models_without_download_count": int(affected["downloads"].null_count()),
-        "runtime_code_rows": int((frame["dependency"] == Dependency.RUNTIME_CODE.value).sum()),
-        "runtime_rows": int((frame["dependency"] == Dependency.RUNTIME.value).sum()),
-        "inherited_rows": int((frame["dependency"] == Dependency.INHERITED.value).sum()),
-    }
-    if filters:  # said first: the numbers below are what the filters left
-        summary = {"filters": "; ".join(filters), **summary}
+    summary = RiskSummary(
+        filters="; ".join(filters) if filters else None,
+        sources=len({s for s, _, _ in sources}),
+        risks=sorted({k for _, k, _ in sources}),
+        affected_models=affected.height,
+        affected_downloads=int(affected["downloads"].sum() or 0),
+        models_without_download_count=int(affected["downloads"].null_count()),
+        runtime_code_rows=int((frame["dependency"] == Dependency.RUNTIME_CODE.value).sum()),
+        runtime_rows=int((frame["dependency"] == Dependency.RUNTIME.value).sum()),
+        inherited_rows=int((frame["dependency"] == Dependency.INHERITED.value).sum()),
+    )
     return AnalysisResult(
         title="Risk propagation",
         rows=frame,

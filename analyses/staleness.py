@@ -37,6 +37,7 @@ a reference dangling ``not_found`` or ``disabled``). An ancestor OLD does not ho
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,7 @@ import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import UNAVAILABLE, DanglingReason
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import reach, reach_pairs
 
 UNAVAILABLE_DANGLING = (DanglingReason.NOT_FOUND.value, DanglingReason.DISABLED.value)
@@ -258,7 +259,36 @@ def _changed_since(lg: LineageGraph, since: LineageGraph, rows: pl.DataFrame) ->
     return flagged.filter(keep.fill_null(True)).select(rows.columns)
 
 
-def stale_ancestors(lg: LineageGraph, model: str | None = None, *, since: LineageGraph | None = None) -> AnalysisResult:
+@dataclass(frozen=True, kw_only=True)
+class StaleSummary(Summary):
+    """The summary of ``stale`` (:func:`stale_ancestors`); a ``rows_<reason>`` field per reason of :data:`REASONS`."""
+
+    model: str
+    """The model asked about, or ``"all"``."""
+    rows: int
+    """Stale (model, ancestor, reason) rows."""
+    models_with_stale_ancestors: int
+    """Models with at least one stale ancestor."""
+    rows_weights_updated: int
+    """Rows with reason ``weights_updated``."""
+    rows_card_updated: int
+    """Rows with reason ``card_updated``."""
+    rows_updated_unknown_part: int
+    """Rows with reason ``updated_unknown_part``."""
+    rows_new_version: int
+    """Rows with reason ``new_version``."""
+    rows_unavailable: int
+    """Rows with reason ``unavailable``."""
+    models_without_created_at: int
+    """Models asked about with no creation time (their ancestors' lag cannot be told)."""
+    max_lag_days: float | None
+    """The largest ``lag_days`` of a row (days from the model's creation to its ancestor's change); None
+    without one."""
+
+
+def stale_ancestors(
+    lg: LineageGraph, model: str | None = None, *, since: LineageGraph | None = None
+) -> AnalysisResult[StaleSummary]:
     """Every stale ancestor (module docstring) of ``model``, or of every model when None; with ``since``, only
     those that changed after that earlier snapshot."""
     target = lg.resolve(model) if model is not None else None
@@ -289,13 +319,18 @@ def stale_ancestors(lg: LineageGraph, model: str | None = None, *, since: Lineag
     created = lg.snapshot.models.select("id", "created_at")
     if target is not None:
         created = created.filter(pl.col("id") == target)
-    summary: dict[str, Any] = {
-        "model": target or "all",
-        "rows": rows.height,
-        "models_with_stale_ancestors": rows["id"].n_unique(),
-        **{f"rows_{reason}": int((rows["reason"] == reason).sum()) for reason in REASONS},
-        "models_without_created_at": int(created["created_at"].null_count()),
-        "max_lag_days": rows["lag_days"].max(),
-    }
+    counts = {reason: int((rows["reason"] == reason).sum()) for reason in REASONS}
+    summary = StaleSummary(
+        model=target or "all",
+        rows=rows.height,
+        models_with_stale_ancestors=rows["id"].n_unique(),
+        rows_weights_updated=counts["weights_updated"],
+        rows_card_updated=counts["card_updated"],
+        rows_updated_unknown_part=counts["updated_unknown_part"],
+        rows_new_version=counts["new_version"],
+        rows_unavailable=counts["unavailable"],
+        models_without_created_at=int(created["created_at"].null_count()),
+        max_lag_days=rows["lag_days"].max(),  # type: ignore[arg-type]
+    )
     title = f"Stale ancestors of {target}" if target else "Stale ancestors"
     return AnalysisResult(title=title, rows=rows, summary=summary, tables={"by_reason": by_reason})

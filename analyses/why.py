@@ -18,7 +18,7 @@ from itertools import pairwise
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, WhySummary
 from ptmgraph.traverse import paths_between
 
 _ROW_SCHEMA = {
@@ -33,7 +33,7 @@ _ROW_SCHEMA = {
 }
 
 
-def why(lg: LineageGraph, model: str, ancestor: str, *, max_paths: int = 20) -> AnalysisResult:
+def why(lg: LineageGraph, model: str, ancestor: str, *, max_paths: int = 20) -> AnalysisResult[WhySummary]:
     """The paths from ``ancestor`` to ``model`` (module docstring), one row per hop."""
     model = lg.resolve(model)
     ancestor = lg.resolve(ancestor)
@@ -60,6 +60,6 @@ def why(lg: LineageGraph, model: str, ancestor: str, *, max_paths: int = 20) -> 
     return AnalysisResult(
         title=f"Why {model} derives from {ancestor}",
         rows=pl.DataFrame(rows, schema=_ROW_SCHEMA),
-        summary={"model": model, "ancestor": ancestor, "paths": len(paths), "paths_truncated": truncated,
-                 "shortest": min((len(p) - 1 for p in paths), default=None)},
+        summary=WhySummary(model=model, ancestor=ancestor, paths=len(paths), paths_truncated=truncated,
+                           shortest=min((len(p) - 1 for p in paths), default=None)),
     )

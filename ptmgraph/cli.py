@@ -298,7 +298,7 @@ def why(
     with user_errors():
         result = analyses.why(query.load(snapshot), model, ancestor, max_paths=max_paths)
         emit(result, fmt, 0, lambda: views.show_why(screen, result), csv_raw=csv_raw)
-    if not result.summary["paths"]:
+    if not result.summary.paths:
         raise typer.Exit(1)
 
 
@@ -525,7 +525,7 @@ def diff(
         if watched:
             columns.insert(2, "watched")
         emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
-    if result.summary["watched_changes"]:
+    if result.summary.watched_changes:
         raise typer.Exit(1)
 
 
@@ -642,7 +642,7 @@ def risk(
         columns = ["id", "depth", "relation_path", "dependency", "downloads"]
         if after is not None or before is not None:  # the window's answer: when each was made
             columns.append("created_at")
-        if result.summary["sources"] > 1:  # one source is named in the summary and the sources table
+        if result.summary.sources > 1:  # one source is named in the summary and the sources table
             columns[1:1] = ["source", "risk"]
         emit_table(result, fmt, limit, columns, paths=paths, answer=ANSWER_COLUMNS["risk"])
     if result.rows.height:
@@ -740,15 +740,15 @@ def check(
             write(write_baseline, found)
             result = waive(result, fail_on=fail_on.value, ignore=ignores, baseline=[*accepted, *found])
             note(f"wrote {write_baseline}: {plural(len(found), 'finding')}")
-        for unmatched in result.summary["unmatched_ignores"]:
+        for unmatched in result.summary.unmatched_ignores:
             note(f"ptmgraph: note: --ignore {unmatched} matched no finding")
         columns = ["severity", "finding", "ancestor", "detail"]
-        if result.summary["waived"]:
+        if result.summary.waived:
             columns.insert(1, "waived")
-        if len(result.summary["models"]) > 1:
+        if len(result.summary.models) > 1:
             columns.insert(0, "id")
         emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["check"])
-    if result.summary["failed"]:
+    if result.summary.failed:
         raise typer.Exit(1)
 
 

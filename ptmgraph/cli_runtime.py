@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ptmgraph.graph import LineageGraph
-    from ptmgraph.result import AnalysisResult
+    from ptmgraph.result import AnalysisResult, AncestrySummary, ImpactSummary
 
 LARGEST_WHOLE_NUMBER = 2**53 - 1
 """The largest value of any whole-number option (9,007,199,254,740,991, the largest integer a JSON reader
@@ -253,8 +253,11 @@ def _state_filters(result: AnalysisResult) -> None:
     if not isinstance(given, dict) or not given:
         return
     said = ", ".join(_option_text(name, value) for name, value in given.items())
-    removed = result.summary.get("filtered_out")
-    if isinstance(removed, int):
+    from ptmgraph.result import AncestrySummary, ImpactSummary
+
+    summary = result.summary
+    removed = summary.filtered_out if isinstance(summary, AncestrySummary | ImpactSummary) else None
+    if removed is not None:
         said += f" removed {removed:,} model{'' if removed == 1 else 's'}"
     result.title = f"{result.title} (filter{'s' if len(given) > 1 else ''}: {said})"
 
@@ -459,6 +462,7 @@ def print_lineage(
 
         lg = query.load(snapshot)
         relations = [r.value for r in relation or []]
+        results: list[AnalysisResult[AncestrySummary | ImpactSummary]]
         if direction == "ancestors":
             results = [ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth) for m in models]
         else:
@@ -467,9 +471,9 @@ def print_lineage(
             # what the filters left out: the same walk over every edge, every relation, any depth
             every = load(snapshot, answer=False)
             for result in results:
-                asked = str(result.summary["model"])
+                asked = result.summary.model
                 whole = ancestry(every, asked, max_paths=1) if direction == "ancestors" else impact(every, asked)
-                result.summary["filtered_out"] = whole.rows.height - result.rows.height
+                result.summary = replace(result.summary, filtered_out=whole.rows.height - result.rows.height)
 
         def table(result: AnalysisResult) -> None:
             from ptmgraph.formats import views

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ptmgraph.formats.escaping import table_cell
 from ptmgraph.formats.lines import StyledLine, printable
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, InfoSummary
 from ptmgraph.words import plural
 
 
@@ -185,10 +185,11 @@ def print_styled(console: Console, lines: list[StyledLine]) -> None:
 
 def print_summary(console: Console, result: AnalysisResult) -> None:
     console.print(f"[bold]{escape(printable(result.title))}[/bold]")
-    for key, value in result.summary.items():
-        if key == "record" and isinstance(value, dict):
-            for k, v in value.items():
-                if k == "id" and v == result.summary.get("model"):
+    summary = result.summary
+    for key, value in summary.as_dict().items():
+        if isinstance(summary, InfoSummary) and key == "record":
+            for k, v in summary.record.items():
+                if k == "id" and v == summary.model:
                     continue  # already said on the line above
                 console.print(f"  {escape(printable(k))}: {escape(_cell(v))}")
             continue

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AboutModel, AnalysisResult
 
 FORMULA_START = r"^[=+\-@\t\r]"
 """A cell matching this starts a spreadsheet formula."""
@@ -27,10 +27,14 @@ def result_to_csv(result: AnalysisResult, *, raw: bool = False, paths: bool = Fa
 def results_to_csv(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False) -> str:
     """Several results' main tables as one CSV, each row led by the ``model`` it answers about."""
     frames = [
-        r.output_rows(deferred=paths).select(pl.lit(r.summary.get("model", r.title)).alias("model"), pl.all())
-        for r in results
+        r.output_rows(deferred=paths).select(pl.lit(_about(r)).alias("model"), pl.all()) for r in results
     ]
     return _csv(pl.concat(frames, how="diagonal_relaxed"), raw=raw)
+
+
+def _about(result: AnalysisResult) -> str:
+    """The model ``result`` answers about (its title when it is not about one model)."""
+    return result.summary.model if isinstance(result.summary, AboutModel) else result.title
 
 
 def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,

@@ -89,7 +89,7 @@ def _document(result: AnalysisResult, level: int, paths: bool,
     inner = _INDENT * (level + 1)
     # Built as the dict of the earlier layout was: a summary member named like another takes its value.
     members: dict[str, Iterator[str]] = {"title": iter([_dumps(result.title)])}
-    members.update((str(key), iter([_dumps(value)])) for key, value in result.summary.items())
+    members.update((str(key), iter([_dumps(value)])) for key, value in result.summary.as_dict().items())
     members["rows"] = _table(result.output_rows(deferred=paths), level + 1)
     if result.tables:
         members["tables"] = _tables(result.tables, level + 1)

@@ -71,7 +71,7 @@ def _summary_value(value: Any) -> str:
 
 def _result(result: AnalysisResult, level: int, paths: bool) -> list[str]:
     parts = [f"{'#' * level} {escape_markdown(result.title)}", ""]
-    parts += [f"- {escape_markdown(key)}: {_summary_value(value)}" for key, value in result.summary.items()]
+    parts += [f"- {escape_markdown(key)}: {_summary_value(value)}" for key, value in result.summary.as_dict().items()]
     rows = result.output_rows(deferred=paths)
     parts += ["", markdown_table(rows) if rows.height else "(no rows)", ""]
     for name, frame in result.tables.items():

@@ -1,6 +1,6 @@
 """Choose what to draw for an ancestry or impact result: a small, honest subgraph.
 
-The drawn set is the focus model (``result.summary["model"]``) plus the models in ``result.rows``,
+The drawn set is the focus model (``result.summary.model``) plus the models in ``result.rows``,
 with every graph edge among them (for impact, only edges whose relation was followed).
 
 **Cap rule.** Models are taken depth by depth, nearest first, while fewer than ``max_nodes`` are
@@ -27,7 +27,7 @@ import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import Relation
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, AncestrySummary, ImpactSummary
 from ptmgraph.words import plural
 
 Direction = Literal["ancestry", "impact", "both", "snapshot"]
@@ -191,16 +191,17 @@ def lineage_subgraph(
     """The part of ``result`` (from :func:`ptmgraph.analyses.lineage.ancestry` or ``impact``) to draw.
 
     ``relations`` (impact only) restricts drawn edges to those relations; when None, the relations the
-    impact analysis followed (``summary["relations_followed"]``) are used, and all when it followed all.
+    impact analysis followed (``summary.relations_followed``) are used, and all when it followed all.
     See the module docstring for the cap rule applied beyond ``max_nodes`` models.
     """
     if direction not in ("ancestry", "impact"):  # "both" is two subgraphs, see combine()
         raise ValueError(f"direction must be 'ancestry' or 'impact', not {direction!r}")
     if max_nodes < 0 or max_per_depth < 0:
         raise ValueError(f"max_nodes and max_per_depth must be >= 0, not {max_nodes} and {max_per_depth}")
-    focus = result.summary.get("model")
-    if not isinstance(focus, str):
+    summary = result.summary
+    if not isinstance(summary, AncestrySummary | ImpactSummary):
         raise ValueError("result.summary has no 'model': not an ancestry or impact result")
+    focus = summary.model
     missing = [c for c in _REQUIRED_COLUMNS if c not in result.rows.columns]
     if missing:
         raise ValueError(f"result rows lack column(s) {', '.join(missing)}: not an ancestry or impact result")
@@ -209,8 +210,8 @@ def lineage_subgraph(
     if direction == "impact":
         if relations is not None:
             wanted = {str(getattr(r, "value", r)) for r in relations}
-        elif isinstance(result.summary.get("relations_followed"), list):
-            wanted = {str(r) for r in result.summary["relations_followed"]}
+        elif isinstance(summary, ImpactSummary) and isinstance(summary.relations_followed, list):
+            wanted = set(summary.relations_followed)
 
     rows: dict[str, dict[str, Any]] = {}
     for row in result.rows.iter_rows(named=True):

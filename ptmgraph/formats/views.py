@@ -20,7 +20,7 @@ import polars as pl
 from ptmgraph.formats.lines import StyledLine, folded, plain_text, printable, prose
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult
+from ptmgraph.result import AnalysisResult, AncestrySummary, ImpactSummary, InfoSummary, WhySummary
 from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
 from ptmgraph.words import plural
 
@@ -34,37 +34,41 @@ TREE_NODE_COLUMNS = ["downloads", "likes", "license", "created_at", "has_record"
 has a record): a tree reads these columns of the models table and no others."""
 
 
+LineageResult = AnalysisResult[AncestrySummary | ImpactSummary]
+"""The answer of ``ancestry`` or ``impact``: what the lineage views draw."""
+
+
 def no_record(model: str) -> str:
     """What a view says of a model the snapshot knows only from references to it: that, and how to fetch it."""
     return (f"the snapshot has no record of {model}, only references to it; "
             f"fetch it: ptmgraph crawl --root {model} --ancestors --max-depth 0 --out DIR")
 
 
-def lineage_summary(result: AnalysisResult) -> str:
+def lineage_summary(result: LineageResult) -> str:
     """The one paragraph above an ancestry or impact: what the tree and the table both show, said once."""
     s = result.summary
-    if "ancestors" in s:
-        roots = ", ".join(s["roots"])
-        text = (f"{result.title}: {plural(s['ancestors'], 'ancestor')}, {plural(s['paths'], 'path')}"
-                f"{' (cut)' if s['paths_truncated'] else ''} to {plural(len(s['roots']), 'root')}: {roots}")
-        if s["ancestors_in_cycles"]:
-            text += f"; {plural(len(s['ancestors_in_cycles']), 'ancestor')} on a cycle"
-        if s.get("has_record") is False:
-            text += f"; {no_record(s['model'])}"
+    if isinstance(s, AncestrySummary):
+        roots = ", ".join(s.roots)
+        text = (f"{result.title}: {plural(s.ancestors, 'ancestor')}, {plural(s.paths, 'path')}"
+                f"{' (cut)' if s.paths_truncated else ''} to {plural(len(s.roots), 'root')}: {roots}")
+        if s.ancestors_in_cycles:
+            text += f"; {plural(len(s.ancestors_in_cycles), 'ancestor')} on a cycle"
+        if not s.has_record:
+            text += f"; {no_record(s.model)}"
         return text
     by_relation = result.tables["by_relation"]
     parts = ", ".join(f"{r} {n:,}" for r, n in by_relation.select("relation", "models").iter_rows())
-    text = (f"{result.title}: {plural(s['affected_models'], 'model')}"
-            f"{f' ({parts})' if parts else ''}, {s['affected_downloads']:,} downloads")
-    if s["models_without_download_count"]:
-        text += f" (no count for {s['models_without_download_count']:,})"
-    return text + f", {s['max_depth']} deep"
+    text = (f"{result.title}: {plural(s.affected_models, 'model')}"
+            f"{f' ({parts})' if parts else ''}, {s.affected_downloads:,} downloads")
+    if s.models_without_download_count:
+        text += f" (no count for {s.models_without_download_count:,})"
+    return text + f", {s.max_depth} deep"
 
 
 def show_lineage_tree(
     screen: Screen,
     lg: LineageGraph,
-    result: AnalysisResult,
+    result: LineageResult,
     *,
     direction: Direction,
     relations: Sequence[str] | None,
@@ -87,7 +91,7 @@ def show_lineage_tree(
 def print_lineage_tree(
     console: Console,
     lg: LineageGraph,
-    result: AnalysisResult,
+    result: LineageResult,
     *,
     direction: Direction,
     relations: Sequence[str] | None,
@@ -104,7 +108,7 @@ def print_lineage_tree(
 
 def lineage_tree(
     lg: LineageGraph,
-    result: AnalysisResult,
+    result: LineageResult,
     *,
     direction: Direction,
     relations: Sequence[str] | None,
@@ -116,7 +120,7 @@ def lineage_tree(
     """The lines :func:`print_lineage_tree` prints at ``width`` columns."""
     shown = [prose(printable(lineage_summary(result)))]
     lg = lg.with_node_columns(TREE_NODE_COLUMNS)
-    model = result.summary["model"]
+    model = result.summary.model
     found = result.walk
     if found is None:
         found = reach(lg.compact, [model], direction=direction, relations=relations or None, max_depth=max_depth)
@@ -142,7 +146,7 @@ def lineage_tree(
     return shown
 
 
-def print_lineage_flat(console: Console, result: AnalysisResult, *, limit: int) -> None:
+def print_lineage_flat(console: Console, result: LineageResult, *, limit: int) -> None:
     """The summary paragraph, then one table: a row per model, its depth, relation and path."""
     from rich.text import Text
 
@@ -160,14 +164,13 @@ def print_lineage_flat(console: Console, result: AnalysisResult, *, limit: int) 
                                      width=console.width))
 
 
-def print_model_info(console: Console, result: AnalysisResult, *, children: int) -> None:
+def print_model_info(console: Console, result: AnalysisResult[InfoSummary], *, children: int) -> None:
     """The record, the parents with the evidence of each edge, then the children grouped by relation
     (largest group first), ``children`` of each, most downloaded first (all when 0)."""
     from ptmgraph.formats.console import frame_table, print_lines, print_summary
 
-    record = result.summary.get("record")
-    if isinstance(record, dict) and record.get("has_record") is not True:  # said in the header
-        result = replace(result, title=f"{result.title}: {no_record(str(result.summary['model']))}")
+    if result.summary.record.get("has_record") is not True:  # said in the header
+        result = replace(result, title=f"{result.title}: {no_record(result.summary.model)}")
     print_summary(console, result)
     rows = result.rows
     parents = rows.filter(pl.col("direction") == "parent")
@@ -194,7 +197,7 @@ def print_model_info(console: Console, result: AnalysisResult, *, children: int)
 
 
 
-def why_lines(result: AnalysisResult, width: int) -> list[StyledLine]:
+def why_lines(result: AnalysisResult[WhySummary], width: int) -> list[StyledLine]:
     """The paths of a ``why`` result as one tree, in the style of ``npm explain``: MODEL on top, each
     line a base of the line above with the edge's relation (:func:`ptmgraph.formats.tree.relation_label`)
     and parent confidence, and under it, indented, the edge's evidence (folded to ``width``). Paths that share
@@ -204,12 +207,12 @@ def why_lines(result: AnalysisResult, width: int) -> list[StyledLine]:
     from ptmgraph.formats.tree import RELATION_STYLES, relation_label
 
     s = result.summary
-    if not s["paths"]:
-        return [prose(printable(f"{s['model']} does not derive from {s['ancestor']}: no path in this snapshot"))]
-    hops = f", the shortest {plural(s['shortest'], 'hop')}" if s["paths"] > 1 else f", {plural(s['shortest'], 'hop')}"
-    cut = " (more exist: --max-paths N lists more)" if s["paths_truncated"] else ""
-    lines = [prose(printable(f"{result.title}: {plural(s['paths'], 'path')}{hops}{cut}")),
-             StyledLine(((printable(s["model"]), "bold"),), wraps=False)]
+    if not s.paths or s.shortest is None:
+        return [prose(printable(f"{s.model} does not derive from {s.ancestor}: no path in this snapshot"))]
+    hops = f", the shortest {plural(s.shortest, 'hop')}" if s.paths > 1 else f", {plural(s.shortest, 'hop')}"
+    cut = " (more exist: --max-paths N lists more)" if s.paths_truncated else ""
+    lines = [prose(printable(f"{result.title}: {plural(s.paths, 'path')}{hops}{cut}")),
+             StyledLine(((printable(s.model), "bold"),), wraps=False)]
     # a trie of the paths from MODEL: the key of a line is the bases above it and its own
     tree: dict[tuple[str, ...], dict[str, object]] = {}
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
@@ -255,7 +258,7 @@ def why_lines(result: AnalysisResult, width: int) -> list[StyledLine]:
     return lines
 
 
-def show_why(screen: Screen, result: AnalysisResult) -> None:
+def show_why(screen: Screen, result: AnalysisResult[WhySummary]) -> None:
     """:func:`why_lines` on standard output (plain output without rich's console)."""
     lines = why_lines(result, screen.width if screen.plain else screen.console.width)
     if screen.plain:
