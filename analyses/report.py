@@ -165,7 +165,7 @@ def stale_section(lg: LineageGraph) -> ReportSection:
     return ReportSection(
         "Stale ancestors",
         lines=[
-            f"{s.models_with_stale_ancestors:,} models have at least one stale ancestor ({s.rows:,} "
+            f"{s.models_with_stale_ancestors:,} models have at least one stale ancestor ({s.stale_rows:,} "
             "(model, ancestor, reason) rows). weights_updated: the ancestor's weights, config, tokenizer or code "
             "changed after the model was created; card_updated: only its other files did; updated_unknown_part: "
             "it was modified, and only the repo-wide date is known (the lag, in days, is the difference); "

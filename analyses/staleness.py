@@ -265,8 +265,8 @@ class StaleSummary(Summary):
 
     model: str
     """The model asked about, or ``"all"``."""
-    rows: int
-    """Stale (model, ancestor, reason) rows."""
+    stale_rows: int
+    """Stale (model, ancestor, reason) rows (its rows)."""
     models_with_stale_ancestors: int
     """Models with at least one stale ancestor."""
     rows_weights_updated: int
@@ -322,7 +322,7 @@ def stale_ancestors(
     counts = {reason: int((rows["reason"] == reason).sum()) for reason in REASONS}
     summary = StaleSummary(
         model=target or "all",
-        rows=rows.height,
+        stale_rows=rows.height,
         models_with_stale_ancestors=rows["id"].n_unique(),
         rows_weights_updated=counts["weights_updated"],
         rows_card_updated=counts["card_updated"],

@@ -19,6 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
 
+from ptmgraph.formats.result_interface import WriteOptions
 from ptmgraph.terminal import OutputError, Screen
 
 if TYPE_CHECKING:
@@ -172,20 +173,15 @@ def user_errors() -> Iterator[None]:
         fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
 
 
-def write_document(fmt: str, results: list[AnalysisResult], *, csv_raw: bool = False, paths: bool = False) -> None:
-    """Write ``results`` in the document format ``fmt`` (:mod:`ptmgraph.formats.results`), with the
-    provenance of the answer (:func:`provenance`): small pieces gathered, a large one (a table's rows)
-    written as it comes."""
-    from ptmgraph.formats.results import document
+def write_answer(fmt: str, results: list[AnalysisResult], options: WriteOptions) -> None:
+    """Write ``results`` on standard output in the result format ``fmt`` (:mod:`ptmgraph.formats.results`),
+    with the provenance of the answer (:func:`provenance`; CSV only with ``--provenance``)."""
+    from dataclasses import replace
 
-    gathered: list[str] = []
-    carried = provenance() if fmt != "csv" or _csv_provenance else None
-    for piece in document(fmt, results, raw=csv_raw, paths=paths, provenance=carried or None):
-        gathered.append(piece)
-        if len(piece) > 1 << 16:
-            write_stdout("".join(gathered))
-            gathered = []
-    write_stdout("".join(gathered))
+    from ptmgraph.formats.results import RESULT_FORMATS, result_format
+
+    carried = provenance() if not RESULT_FORMATS[fmt].provenance_on_request or _csv_provenance else None
+    result_format(fmt).write(results, screen, replace(options, provenance=carried or None))
 
 
 def emit(
@@ -200,16 +196,8 @@ def emit(
     """Print ``result`` in ``fmt``: the ``table`` view given (default: its summary and tables), or a
     document format (:mod:`ptmgraph.formats.results`), with the deferred columns (``relation_path``) only
     with ``paths``."""
-    if fmt.value != "table":
-        write_document(fmt.value, [result], csv_raw=csv_raw, paths=paths)
-        return
-    _state_filters(result)
-    if table is not None:
-        table()
-    else:
-        from ptmgraph.formats import console as console_format
-
-        console_format.print_result(out(), result, limit=limit)
+    view = (lambda _: table()) if table is not None else None
+    write_answer(fmt.value, [result], WriteOptions(limit=limit, raw=csv_raw, paths=paths, view=view))
 
 
 def emit_table(
@@ -219,13 +207,8 @@ def emit_table(
     """:func:`emit`, the table showing ``columns`` of the main table in that order; on a narrow terminal
     the rightmost drop first, except the first and the ``answer`` columns, which drop last
     (:func:`ptmgraph.formats.console.drop_order`)."""
-
-    def table() -> None:
-        from ptmgraph.formats.console import print_result
-
-        print_result(out(), result, limit=limit, columns=columns, answer=answer)
-
-    emit(result, fmt, limit, table, csv_raw=csv_raw, paths=paths)
+    write_answer(fmt.value, [result], WriteOptions(limit=limit, raw=csv_raw, paths=paths, columns=columns,
+                                                   answer=answer))
 
 
 def emit_many(
@@ -234,42 +217,7 @@ def emit_many(
 ) -> None:
     """One result as :func:`emit` prints it; several: one tree or table each, or one document (JSON:
     ``{"results": [...]}``; CSV: one table whose rows are led by the queried model)."""
-    if len(results) == 1:
-        emit(results[0], fmt, limit, lambda: table(results[0]), csv_raw=csv_raw, paths=paths)
-    elif fmt.value != "table":
-        write_document(fmt.value, results, csv_raw=csv_raw, paths=paths)
-    else:
-        for number, result in enumerate(results):
-            if number:
-                screen.line_break()
-            _state_filters(result)
-            table(result)
-
-
-def _state_filters(result: AnalysisResult) -> None:
-    """Name the active filters in ``result``'s title, the header of its text view (with the models they
-    left out, when the analysis counted them: ``filtered_out``)."""
-    given = provenance().get("filters")
-    if not isinstance(given, dict) or not given:
-        return
-    said = ", ".join(_option_text(name, value) for name, value in given.items())
-    from ptmgraph.result import AncestrySummary, ImpactSummary
-
-    summary = result.summary
-    removed = summary.filtered_out if isinstance(summary, AncestrySummary | ImpactSummary) else None
-    if removed is not None:
-        said += f" removed {removed:,} model{'' if removed == 1 else 's'}"
-    result.title = f"{result.title} (filter{'s' if len(given) > 1 else ''}: {said})"
-
-
-def _option_text(name: str, value: object) -> str:
-    """An option as the command line gives it: ``--min-confidence high``, ``--relation adapter,merge``,
-    ``--data-risks``."""
-    if value is True:
-        return name
-    if isinstance(value, list):
-        return f"{name} {','.join(str(v) for v in value)}"
-    return f"{name} {value}"
+    write_answer(fmt.value, results, WriteOptions(limit=limit, raw=csv_raw, paths=paths, view=table))
 
 
 _answer: dict[str, object] = {}

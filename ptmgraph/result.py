@@ -11,7 +11,8 @@ order declared, one member each.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -29,13 +30,26 @@ def omitted_when_none() -> Any:
     return field(default=None, metadata={_OMITTED_WHEN_NONE: True})
 
 
+DOCUMENT_MEMBERS = frozenset({"title", "rows", "tables", "provenance"})
+"""The members a result's document holds beside its summary's (:mod:`ptmgraph.formats.json_doc`): no summary
+field takes one of these names, which would hide it or the member."""
+
+
 @dataclass(frozen=True)
-class Summary:
+class Summary(Mapping[str, object]):
     """An analysis' scalar facts and small lists, one field each, documented where it is declared.
 
-    The base class is the empty summary. ``summary["name"]`` reads a field by name for scripts written
-    against the earlier dict summaries; code reads attributes, which a type checker checks.
+    The base class is the empty summary. A summary also reads as a read-only mapping of its
+    :meth:`as_dict` (``summary["failed"]``, ``dict(summary)``), for scripts written against the earlier
+    dict summaries; the package's code reads attributes, which a type checker checks.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        taken = sorted(set(inspect.get_annotations(cls)) & DOCUMENT_MEMBERS)
+        if taken:
+            raise TypeError(f"{cls.__name__}: a summary field cannot be named {', '.join(taken)}: a document's own "
+                            "member has that name")
 
     def as_dict(self) -> dict[str, Any]:
         """The fields in the order declared, by name, as documents write them (the values themselves, not
@@ -44,9 +58,13 @@ class Summary:
                 if (value := getattr(self, f.name)) is not None or not f.metadata.get(_OMITTED_WHEN_NONE)}
 
     def __getitem__(self, name: str) -> object:
-        if name not in {f.name for f in fields(self)}:
-            raise KeyError(name)
-        return getattr(self, name)
+        return self.as_dict()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.as_dict())
+
+    def __len__(self) -> int:
+        return len(self.as_dict())
 
 
 S = TypeVar("S", bound=Summary, covariant=True)

@@ -145,7 +145,7 @@ def test_drift_on_a_chain_a_merge_a_cycle_a_self_loop_and_an_isolated_model() ->
         ("o/root", "o/silent"): "missing",  # states no licence under llama2, which must be passed on
     }
     assert result.rows["id"][0] == "o/ft"  # violations first
-    assert result.summary == {
+    assert dict(result.summary) == {
         "edges": 8,
         "edges_both_licensed": 7,
         "edges_license_unstated": 1,

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from ptmgraph.formats.result_interface import DocumentFormat, WriteOptions
 from ptmgraph.result import AboutModel, AnalysisResult
 
 FORMULA_START = r"^[=+\-@\t\r]"
@@ -37,16 +38,20 @@ def _about(result: AnalysisResult) -> str:
     return result.summary.model if isinstance(result.summary, AboutModel) else result.title
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
-             provenance: Mapping[str, Any] | None = None) -> list[str]:
-    """The result format's interface (:mod:`ptmgraph.formats.results`): one result's main table, or several
-    results' tables as one, each row led by its ``model``; ``provenance``, when given, first, as comment
-    lines ``# key: value`` (the value as JSON, on one line)."""
-    if len(results) == 1:
-        table = result_to_csv(results[0], raw=raw, paths=paths)
-    else:
-        table = results_to_csv(results, raw=raw, paths=paths)
-    return [provenance_lines(provenance) if provenance else "", table]
+class CsvFormat(DocumentFormat):
+    """``--format csv``: one result's main table, or several results' tables as one, each row led by its
+    ``model``; the provenance, when given, first, as comment lines ``# key: value`` (the value as JSON, on
+    one line)."""
+
+    def document(self, results: list[AnalysisResult], options: WriteOptions) -> list[str]:
+        if len(results) == 1:
+            table = result_to_csv(results[0], raw=options.raw, paths=options.paths)
+        else:
+            table = results_to_csv(results, raw=options.raw, paths=options.paths)
+        return [provenance_lines(options.provenance) if options.provenance else "", table]
+
+
+FORMAT = CsvFormat()
 
 
 def provenance_lines(provenance: Mapping[str, Any]) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from ptmgraph.formats.result_interface import DocumentFormat, WriteOptions
 from ptmgraph.result import AnalysisResult
 
 _INDENT = "  "
@@ -66,16 +67,19 @@ def results_document(results: list[AnalysisResult], *, paths: bool = False,
     yield "\n}"
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
-             provenance: Mapping[str, Any] | None = None) -> Iterator[str]:
-    """The result format's interface (:mod:`ptmgraph.formats.results`): one result's document, or several
-    results' ``{"results": [...]}``, then a line break; ``provenance``, when given, is the document's last
-    member (beside ``results`` for several)."""
-    if len(results) == 1:
-        yield from _document(results[0], 0, paths, provenance)
-    else:
-        yield from results_document(results, paths=paths, provenance=provenance)
-    yield "\n"
+class JsonFormat(DocumentFormat):
+    """``--format json``: one result's document, or several results' ``{"results": [...]}``, then a line
+    break; the provenance, when given, is the document's last member (beside ``results`` for several)."""
+
+    def document(self, results: list[AnalysisResult], options: WriteOptions) -> Iterator[str]:
+        if len(results) == 1:
+            yield from _document(results[0], 0, options.paths, options.provenance)
+        else:
+            yield from results_document(results, paths=options.paths, provenance=options.provenance)
+        yield "\n"
+
+
+FORMAT = JsonFormat()
 
 
 def _dumps(value: Any) -> str:
@@ -87,7 +91,7 @@ def _document(result: AnalysisResult, level: int, paths: bool,
     """The pieces of one result's document, its opening brace at ``level`` indents (already written), with
     ``provenance`` as its last member when given."""
     inner = _INDENT * (level + 1)
-    # Built as the dict of the earlier layout was: a summary member named like another takes its value.
+    # A summary field is never named like a member of the document itself (ptmgraph.result.DOCUMENT_MEMBERS).
     members: dict[str, Iterator[str]] = {"title": iter([_dumps(result.title)])}
     members.update((str(key), iter([_dumps(value)])) for key, value in result.summary.as_dict().items())
     members["rows"] = _table(result.output_rows(deferred=paths), level + 1)

@@ -1,5 +1,5 @@
 """Markdown text without matplotlib: escaping (:func:`escape_markdown`), tables, and the ``markdown`` result
-format (:func:`document`: a result's title, summary and tables as a Markdown document).
+format (:class:`MarkdownFormat`: a result's title, summary and tables as a Markdown document).
 
 Every label and cell is escaped, so a model id or licence name can neither break a table nor inject
 links, HTML or emphasis.
@@ -8,13 +8,14 @@ links, HTML or emphasis.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 
 from ptmgraph.formats.escaping import printable
+from ptmgraph.formats.result_interface import DocumentFormat, WriteOptions
 from ptmgraph.result import AnalysisResult
 
 # Punctuation that starts markup anywhere in a line (CommonMark / GFM). With "[" and "]" escaped, "(", ")"
@@ -80,14 +81,18 @@ def _result(result: AnalysisResult, level: int, paths: bool) -> list[str]:
     return parts
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
-             provenance: Mapping[str, Any] | None = None) -> Iterable[str]:
-    """The result format's interface (:mod:`ptmgraph.formats.results`): each result as a heading, its summary
-    as a list, its main table and its secondary tables, then the provenance as a list, every text escaped."""
-    parts: list[str] = []
-    for result in results:
-        parts += _result(result, 1 if len(results) == 1 else 2, paths)
-    if provenance:
-        parts += ["## provenance", ""]
-        parts += [f"- {escape_markdown(key)}: {_summary_value(value)}" for key, value in provenance.items()]
-    yield "\n".join(parts).rstrip() + "\n"
+class MarkdownFormat(DocumentFormat):
+    """``--format markdown``: each result as a heading, its summary as a list, its main table and its
+    secondary tables, then the provenance as a list, every text escaped."""
+
+    def document(self, results: list[AnalysisResult], options: WriteOptions) -> Iterable[str]:
+        parts: list[str] = []
+        for result in results:
+            parts += _result(result, 1 if len(results) == 1 else 2, options.paths)
+        if options.provenance:
+            parts += ["## provenance", ""]
+            parts += [f"- {escape_markdown(key)}: {_summary_value(value)}" for key, value in options.provenance.items()]
+        yield "\n".join(parts).rstrip() + "\n"
+
+
+FORMAT = MarkdownFormat()

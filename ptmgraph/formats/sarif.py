@@ -21,9 +21,10 @@ Every text is data in JSON strings (``json.dumps``): nothing a model id holds ca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
+from ptmgraph.formats.result_interface import DocumentFormat, WriteOptions
 from ptmgraph.result import AnalysisResult
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -90,12 +91,15 @@ def sarif_log(results: list[AnalysisResult]) -> dict[str, Any]:
     }
 
 
-def document(results: list[AnalysisResult], *, raw: bool = False, paths: bool = False,
-             provenance: Mapping[str, Any] | None = None) -> Iterable[str]:
-    """The result format's interface (:mod:`ptmgraph.formats.results`): the SARIF log (the provenance in
-    each run's ``properties``), then a line break."""
-    log = sarif_log(results)
-    if provenance:
-        for run in log.get("runs", []):
-            run.setdefault("properties", {})["provenance"] = dict(provenance)
-    return [json.dumps(log, ensure_ascii=False, indent=2), "\n"]
+class SarifFormat(DocumentFormat):
+    """``--format sarif``: the SARIF log (the provenance in each run's ``properties``), then a line break."""
+
+    def document(self, results: list[AnalysisResult], options: WriteOptions) -> Iterable[str]:
+        log = sarif_log(results)
+        if options.provenance:
+            for run in log.get("runs", []):
+                run.setdefault("properties", {})["provenance"] = dict(options.provenance)
+        return [json.dumps(log, ensure_ascii=False, indent=2), "\n"]
+
+
+FORMAT = SarifFormat()
