@@ -114,7 +114,7 @@ def run(n: int) -> None:
         naive = timed("naive: nx.descendants per model", lambda: {m: len(nx.descendants(graph, m)) for m in graph})
         assert dict(zip(counts.models, counts.reach, strict=True)) == naive, "reach disagrees with nx.descendants"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  edges {snap.edges.height:,}; blast radius of {top}: {result.summary['affected_models']:,}")
+    print(f"  edges {snap.edges.height:,}; blast radius of {top}: {result.summary.affected_models:,}")
     print(f"  peak RSS {peak:,.0f} MiB")
 
 

@@ -99,7 +99,7 @@ def print_lineage_tree(
     columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
     limit: int = 0,
 ) -> None:
-    """The summary paragraph, then the tree of ``result.summary["model"]`` (``limit`` lines, all when 0)."""
+    """The summary paragraph, then the tree of ``result.summary.model`` (``limit`` lines, all when 0)."""
     from ptmgraph.formats.console import print_styled
 
     print_styled(console, lineage_tree(lg, result, direction=direction, relations=relations, max_depth=max_depth,
