@@ -1,5 +1,6 @@
-"""Output formats. Results: the formats of :mod:`~ptmgraph.formats.results` (the terminal view: console,
-tree, views; the documents: json_doc, csv_table, sarif). Graph exports: a drawable subgraph
+"""Output formats. Results: an answer written by one :class:`~ptmgraph.formats.result_interface.ResultFormat`
+per file (the terminal view ``table``, drawn by console, tree and views; the documents json_doc, csv_table,
+sarif, markdown_text), all listed in :mod:`~ptmgraph.formats.results`. Graph exports: a drawable subgraph
 (:mod:`~ptmgraph.formats.subgraph`) written by one :class:`~ptmgraph.formats.interface.GraphFormat`
 per file, all listed in :mod:`~ptmgraph.formats.registry`."""
 
