@@ -176,8 +176,6 @@ def user_errors() -> Iterator[None]:
 def write_answer(fmt: str, results: list[AnalysisResult], options: WriteOptions) -> None:
     """Write ``results`` on standard output in the result format ``fmt`` (:mod:`ptmgraph.formats.results`),
     with the provenance of the answer (:func:`provenance`; CSV only with ``--provenance``)."""
-    from dataclasses import replace
-
     from ptmgraph.formats.results import RESULT_FORMATS, result_format
 
     carried = provenance() if not RESULT_FORMATS[fmt].provenance_on_request or _csv_provenance else None
