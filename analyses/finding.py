@@ -44,7 +44,7 @@ class SearchSummary(Summary):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AuthorSummary(Summary):
+class ListSummary(Summary):
     """The summary of ``models`` (:func:`list_models`)."""
 
     author: str
@@ -77,11 +77,11 @@ def search(lg: LineageGraph, text: str) -> AnalysisResult[SearchSummary]:
     )
 
 
-def list_models(lg: LineageGraph, author: str) -> AnalysisResult[AuthorSummary]:
+def list_models(lg: LineageGraph, author: str) -> AnalysisResult[ListSummary]:
     """The models of ``author`` (module docstring), most downloaded first."""
     rows = _sorted(_models(lg).filter(pl.col("author").str.to_lowercase() == author.strip().lower()))
     return AnalysisResult(
         title=f"Models of {author}",
         rows=rows.select(_COLUMNS),
-        summary=AuthorSummary(author=author, models=rows.height),
+        summary=ListSummary(author=author, models=rows.height),
     )

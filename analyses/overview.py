@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult, InfoSummary, Summary
+from ptmgraph.result import AnalysisResult, ModelInfoSummary, Summary
 from ptmgraph.traverse import condense, depth_array, reach_arrays, weak_components
 
 
@@ -159,7 +159,7 @@ def _replaced_items(edge: dict[str, Any], items_of: dict[tuple[str, str], list[s
     return [f"{item}, of {replaced}" for item in items_of.get((replaced, edge["child"]), [])]
 
 
-def model_info(lg: LineageGraph, model: str) -> AnalysisResult[InfoSummary]:
+def model_info(lg: LineageGraph, model: str) -> AnalysisResult[ModelInfoSummary]:
     """The model's record, its direct parents and children, and the evidence for each edge.
 
     Each evidence item reads ``kind field (source)``; dangling references the model makes are listed too.
@@ -203,7 +203,7 @@ def model_info(lg: LineageGraph, model: str) -> AnalysisResult[InfoSummary]:
     return AnalysisResult(
         title=f"{model}",
         rows=pl.DataFrame(rows, schema=_NEIGHBOUR_SCHEMA),
-        summary=InfoSummary(model=model, record=record, parents=len(parents), children=len(children)),
+        summary=ModelInfoSummary(model=model, record=record, parents=len(parents), children=len(children)),
         tables={"dangling": dangling},
     )
 

@@ -127,7 +127,7 @@ class ImpactSummary(Summary):
 
 
 @dataclass(frozen=True, kw_only=True)
-class InfoSummary(Summary):
+class ModelInfoSummary(Summary):
     """The summary of ``info`` (:func:`ptmgraph.analyses.overview.model_info`)."""
 
     model: str

@@ -19,7 +19,7 @@ import ptmgraph.analyses
 from ptmgraph.analyses.check import CheckSummary
 from ptmgraph.analyses.completeness import CompletenessSummary
 from ptmgraph.analyses.diff import DiffSummary
-from ptmgraph.analyses.finding import AuthorSummary, SearchSummary
+from ptmgraph.analyses.finding import ListSummary, SearchSummary
 from ptmgraph.analyses.history import HistorySummary
 from ptmgraph.analyses.licenses import LicenseDriftSummary
 from ptmgraph.analyses.overview import DanglingSummary, ProblemsSummary, StatsSummary
@@ -28,7 +28,7 @@ from ptmgraph.analyses.relation_audit import RelationAuditSummary
 from ptmgraph.analyses.risk import RiskSummary
 from ptmgraph.analyses.staleness import StaleSummary
 from ptmgraph.cli import app
-from ptmgraph.result import AncestrySummary, ImpactSummary, InfoSummary, Summary, WhySummary
+from ptmgraph.result import AncestrySummary, ImpactSummary, ModelInfoSummary, Summary, WhySummary
 
 LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"
 DEPTH3 = "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B"
@@ -47,10 +47,10 @@ QUERIES: list[tuple[list[str], type[Summary], list[str], list[str]]] = [
     (["impact", LLAMA_CHAT], ImpactSummary, IMPACT, ["by_depth", "by_relation"]),
     (["impact", GEMMA, "--relation", "adapter"], ImpactSummary, [*IMPACT, "filtered_out"],
      ["by_depth", "by_relation"]),
-    (["info", LLAMA_CHAT], InfoSummary, ["model", "record", "parents", "children"], ["dangling"]),
+    (["info", LLAMA_CHAT], ModelInfoSummary, ["model", "record", "parents", "children"], ["dangling"]),
     (["why", DEPTH3, GEMMA], WhySummary, ["model", "ancestor", "paths", "paths_truncated", "shortest"], []),
     (["search", "llama"], SearchSummary, ["query", "models"], ["by_match"]),
-    (["list", "--author", "google"], AuthorSummary, ["author", "models"], []),
+    (["list", "--author", "google"], ListSummary, ["author", "models"], []),
     (["stats"], StatsSummary,
      ["models", "models_with_record", "edges", "evidence", "dangling_references", "problems", "roots",
       "isolated_models", "max_depth", "components", "self_loops", "cycles", "relation_disagreements",

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ptmgraph.formats.escaping import table_cell
 from ptmgraph.formats.lines import StyledLine, printable
-from ptmgraph.result import AnalysisResult, InfoSummary
+from ptmgraph.result import AnalysisResult, ModelInfoSummary
 from ptmgraph.words import plural
 
 
@@ -187,7 +187,7 @@ def print_summary(console: Console, result: AnalysisResult) -> None:
     console.print(f"[bold]{escape(printable(result.title))}[/bold]")
     summary = result.summary
     for key, value in summary.as_dict().items():
-        if isinstance(summary, InfoSummary) and key == "record":
+        if isinstance(summary, ModelInfoSummary) and key == "record":
             for k, v in summary.record.items():
                 if k == "id" and v == summary.model:
                     continue  # already said on the line above

@@ -20,7 +20,7 @@ import polars as pl
 from ptmgraph.formats.lines import StyledLine, folded, plain_text, printable, prose
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
 from ptmgraph.graph import LineageGraph
-from ptmgraph.result import AnalysisResult, AncestrySummary, ImpactSummary, InfoSummary, WhySummary
+from ptmgraph.result import AnalysisResult, AncestrySummary, ImpactSummary, ModelInfoSummary, WhySummary
 from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
 from ptmgraph.words import plural
 
@@ -164,7 +164,7 @@ def print_lineage_flat(console: Console, result: LineageResult, *, limit: int) -
                                      width=console.width))
 
 
-def print_model_info(console: Console, result: AnalysisResult[InfoSummary], *, children: int) -> None:
+def print_model_info(console: Console, result: AnalysisResult[ModelInfoSummary], *, children: int) -> None:
     """The record, the parents with the evidence of each edge, then the children grouped by relation
     (largest group first), ``children`` of each, most downloaded first (all when 0)."""
     from ptmgraph.formats.console import frame_table, print_lines, print_summary
