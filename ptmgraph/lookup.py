@@ -213,7 +213,7 @@ def look_up(lg: LineageGraph, where: str, models: Sequence[str], missing: Sequen
     except SourceError as err:
         cause = err.__cause__ or err  # the request's own error, without the crawl's advice on resuming
         said = (str(cause) or type(cause).__name__).splitlines()[0]
-        reason = f"not looked up: {endpoint} could not be reached: {said}"
+        reason = f"the look-up on {endpoint} failed: {said}"
         if meta is not None:  # an older answer beats none
             return _found(directory, meta, missing, need, unavailable, f"from the look-up cache {directory}, "
                           f"fetched from {endpoint} {_ago(age)}, older than --max-age {options.max_age} ({reason})")
@@ -295,14 +295,19 @@ def _cut(meta: Mapping[str, Any]) -> bool:
 
 
 def _cache_dir(endpoint: str, need: Need, models: Sequence[str]) -> Path:
-    """``ROOT/lookup/HOST-HASH/NEED/KEY``: one folder per endpoint, need and set of models (their ids, lowercased;
-    several: a hash)."""
+    """``ROOT/lookup/HOST-HASH/NEED/KEY``: one folder per endpoint, need and set of models as typed (a crawl's
+    journal is resumed only with the same roots, letter case included), each name ending in a hash of what it
+    stands for, so that names differing only in case stay apart on any file system."""
     host = re.sub(r"[^a-z0-9.-]+", "-", endpoint.split("://", 1)[-1].lower()).strip("-")[:60] or "endpoint"
-    place = f"{host}-{hashlib.sha256(endpoint.encode()).hexdigest()[:8]}"
-    keys = [m.lower() for m in models]
-    key = keys[0].replace("/", "--") if len(keys) == 1 else \
-        f"{len(keys)}-models-{hashlib.sha256(chr(10).join(keys).encode()).hexdigest()[:16]}"
+    place = f"{host}-{_digest(endpoint, 8)}"
+    asked = "\n".join(models)
+    key = f"{models[0].replace('/', '--')}-{_digest(asked, 8)}" if len(models) == 1 else \
+        f"{len(models)}-models-{_digest(asked, 16)}"
     return cache_root() / "lookup" / place / need / key
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def _limits() -> Any:
