@@ -178,6 +178,8 @@ def look_up(lg: LineageGraph, where: str, models: Sequence[str], missing: Sequen
         return None
     asked = sorted({str(i) for i in ids}, key=str.lower)
     offline = is_offline(options)
+    if offline:  # huggingface_hub, imported next (the endpoint and its credentials), then sends nothing either
+        os.environ["HF_HUB_OFFLINE"] = "1"
     from ptmgraph import snapshot as snapshot_io
     from ptmgraph.sources import hub_api  # first: it turns huggingface_hub's telemetry (a request) off before import
     from ptmgraph.sources.hub_client import without_credentials
