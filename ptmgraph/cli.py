@@ -42,6 +42,7 @@ from ptmgraph.cli_runtime import (
     screen,
     user_errors,
 )
+from ptmgraph.lookup import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS, LookupOptions
 from ptmgraph.words import plural
 
 if TYPE_CHECKING:
@@ -144,10 +145,8 @@ LookupModelsOption = Annotated[
 ]
 
 
-def looking_up(offline: bool, max_age: str, max_models: int = 1000) -> Any:
-    """The look-up options of a query (:class:`ptmgraph.lookup.LookupOptions`)."""
-    from ptmgraph.lookup import LookupOptions
-
+def looking_up(offline: bool, max_age: str, max_models: int = DEFAULT_MAX_MODELS) -> LookupOptions:
+    """How a query may look up a model its snapshot has no record of (:mod:`ptmgraph.lookup`)."""
     return LookupOptions(offline=offline, max_age=max_age, max_models=max_models)
 
 
@@ -249,7 +248,7 @@ def ancestry(
     from_file: ModelsFileOption = None,
     paths: PathsOption = False,
     offline: OfflineOption = False,
-    max_age: MaxAgeOption = "1d",
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
@@ -272,8 +271,8 @@ def impact(
     from_file: ModelsFileOption = None,
     paths: PathsOption = False,
     offline: OfflineOption = False,
-    max_age: MaxAgeOption = "1d",
-    max_models: LookupModelsOption = 1000,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
+    max_models: LookupModelsOption = DEFAULT_MAX_MODELS,
     query: Query = ANY_EDGE,
 ) -> None:
     """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
@@ -292,7 +291,7 @@ def info(
         int, typer.Option("--children", min=0, metavar="N", help="Children shown per relation (0: all).")
     ] = 10,
     offline: OfflineOption = False,
-    max_age: MaxAgeOption = "1d",
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """MODEL's record, its parents with the evidence of each edge, and its children by relation."""
@@ -652,8 +651,8 @@ def risk(
     limit: LimitOption = 50,
     paths: PathsOption = False,
     offline: OfflineOption = False,
-    max_age: MaxAgeOption = "1d",
-    max_models: LookupModelsOption = 1000,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
+    max_models: LookupModelsOption = DEFAULT_MAX_MODELS,
     query: Query = ANY_EDGE,
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
@@ -753,7 +752,7 @@ def check(
                      help="Write every finding of this run to a baseline file (then waived: exit 0)."),
     ] = None,
     offline: OfflineOption = False,
-    max_age: MaxAgeOption = "1d",
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence drift,

@@ -29,21 +29,18 @@ the ``ptmgraph crawl`` command that gets the model: an unknown model, exit 2.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shlex
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from ptmgraph.graph import LineageGraph
 
-# Imported by the command line before any model is known to be missing: the standard library only here.
+# The command line imports this module for its options (--help included): the cheapest of the standard
+# library only here; the rest is imported when a model is missing.
 
 Need = Literal["ancestors", "descendants"]
 
@@ -142,6 +139,8 @@ def uncovered(lg: LineageGraph, models: Sequence[str]) -> list[str]:
 
 def crawl_command(models: Sequence[str], need: Need, max_models: int = DEFAULT_MAX_MODELS) -> str:
     """The ``ptmgraph crawl`` command that writes what a question about ``models`` needs to ``DIR``."""
+    import shlex
+
     roots = " ".join(f"--root {shlex.quote(m)}" for m in models)
     bound = "--ancestors --max-depth 0" if need == "ancestors" else f"--max-models {max_models}"
     return f"ptmgraph crawl {roots} {bound} --out DIR"
@@ -200,6 +199,8 @@ def look_up(lg: LineageGraph, where: str, models: Sequence[str], missing: Sequen
                       f"from {endpoint} {_ago(age)}{stale}{f' (offline: {offline})' if offline else ''}")
     if offline:
         return unavailable(f"not looked up: offline ({offline})")
+    import sys
+
     from ptmgraph.sources.crawl_journal import StateDirectory
     from ptmgraph.sources.interface import SourceError
 
@@ -309,6 +310,8 @@ def _cache_dir(endpoint: str, need: Need, models: Sequence[str]) -> Path:
 
 
 def _digest(text: str, length: int) -> str:
+    import hashlib
+
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
@@ -330,6 +333,8 @@ def _limits() -> Any:
 
 def _age(meta: Mapping[str, Any] | None) -> float | None:
     """Seconds since the snapshot was written (None: unknown)."""
+    from datetime import datetime, timezone
+
     written = meta.get("written_at") if meta else None
     try:
         when = datetime.fromisoformat(str(written))
