@@ -205,7 +205,9 @@ def look_up(lg: LineageGraph, where: str, models: Sequence[str], missing: Sequen
     from ptmgraph.sources.interface import SourceError
 
     state = directory.with_name(directory.name + ".crawl")
-    if meta is not None and enough:  # too old: a new crawl, not a resumed one
+    if meta is not None and (enough or age is None or age > max_age):
+        # A new crawl, not a resumed one: only a fresh answer cut by a smaller --max-models goes on where it
+        # stopped (and a look-up that failed before writing any answer).
         StateDirectory(state).remove()
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -273,8 +275,9 @@ def _found(directory: Path, meta: Mapping[str, Any], missing: Sequence[str], nee
                 reasons.append(f"{model}: no record")
             except UnknownModelError as err:
                 reasons.append(f"{model}: {', '.join(sorted(err.dangling)) or 'not_found'}")
+        gated = "; a gated model needs HF_TOKEN" if any("gated" in r for r in reasons) else ""
         return unavailable(f"{crawl.get('endpoint', 'the Hub')} does not serve it either ({'; '.join(reasons)}; "
-                           f"{said}; a gated model needs HF_TOKEN)", fetchable=False)
+                           f"{said}{gated})", fetchable=False)
     what = "ancestry" if need == "ancestors" else "descendants"
     text = f"ptmgraph: {', '.join(missing)}: not in the snapshot; {what} {said}"
     if _cut(meta):

@@ -199,6 +199,15 @@ def test_impact_fetches_the_descendants_and_says_when_max_models_cuts_them(hub: 
     assert record_requests(hub) == [BASE]  # the larger bound resumed the kept journal: the seed was not read again
 
 
+def test_a_stale_cut_answer_is_fetched_anew_not_resumed(hub: HubServer, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert ptmgraph("impact", BASE, "--max-models", "2", endpoint=hub.url, cache=cache).returncode == 0
+    again = ptmgraph("impact", BASE, "--max-age", "0", "-f", "json", endpoint=hub.url, cache=cache)
+    assert again.returncode == 0, again.stderr
+    assert len(json.loads(again.stdout)["rows"]) == 3
+    assert record_requests(hub) == [BASE, BASE]  # too old to go on from: a new crawl reads the seed again
+
+
 def test_risk_of_a_model_absent_from_the_snapshot_looks_up_its_descendants(hub: HubServer, tmp_path: Path) -> None:
     done = ptmgraph("risk", "--compromised", CHAT, "-f", "json", endpoint=hub.url, cache=tmp_path / "cache")
     assert done.returncode == 1, done.stderr  # something is affected
