@@ -249,6 +249,15 @@ def test_the_token_goes_to_the_endpoint_and_nowhere_else(hub: HubServer, tmp_pat
     assert written and not [p for p in written if token.encode() in p.read_bytes()]
 
 
+def test_the_stored_login_token_is_not_sent_to_another_endpoint(hub: HubServer, tmp_path: Path) -> None:
+    hf_home = tmp_path / "hf-home"
+    hf_home.mkdir()
+    (hf_home / "token").write_text("hf_storedLOGIN456")  # where `hf auth login` keeps it
+    done = ptmgraph("ancestry", LORA, endpoint=hub.url, cache=tmp_path / "cache", HF_HOME=str(hf_home))
+    assert done.returncode == 0, done.stderr
+    assert hub.request_count == 3 and not [e for e in hub.requests() if e.authorized]
+
+
 def test_the_cache_is_ptmgraph_cache_then_xdg_cache_home_then_the_home_cache(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
