@@ -143,6 +143,17 @@ def test_offline_answers_from_the_cache_whatever_its_age(hub: HubServer, tmp_pat
     assert "older than --max-age 0" in done.stderr and "offline: --offline" in done.stderr
 
 
+def test_when_a_fetch_fails_the_older_cached_answer_is_given(hub: HubServer, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = ptmgraph("ancestry", LORA, endpoint=hub.url, cache=cache)
+    assert first.returncode == 0, first.stderr
+    hub.die_after(0, status=503)
+    done = ptmgraph("ancestry", LORA, "--max-age", "0", endpoint=hub.url, cache=cache, PTMGRAPH_LOOKUP_TIMEOUT="1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == first.stdout
+    assert "older than --max-age 0" in done.stderr and f"the look-up on {hub.url} failed: " in done.stderr
+
+
 def _closed_port() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
