@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ptmgraph import reader
-from ptmgraph.ids import id_key
+from ptmgraph.ids import HUB_HOST_PATTERN, id_key
 from ptmgraph.records import (
     WEIGHT_FORMATS,
     EvidenceKind,
@@ -469,7 +469,7 @@ _MERGE_MODEL = re.compile(
     r"""^[ \t]*(?:-[ \t]+)?(?:base_model|model)[ \t]*:[ \t]*["']?([^\s"'#{}\[\]]+)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
 _MERGE_BLOCK_CHARS = 65_536
 """A longer fenced block is not read for a mergekit configuration (real ones are a few hundred bytes)."""
-_HUB_LINK = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/[^\s)\]\"'<>]+", re.IGNORECASE)
+_HUB_LINK = re.compile(rf"https?://{HUB_HOST_PATTERN}/[^\s)\]\"'<>]+", re.IGNORECASE)
 _LEAD = re.compile(
     r"""^[\s:*_`]*(?:the\s+(?:original\s+)?(?:model\s+)?)?(?:\[[^\]]{0,200}\]\(\s*|<a\s+href=["']?)?""",
     re.IGNORECASE,

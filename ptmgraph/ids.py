@@ -41,6 +41,8 @@ HUB_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
 """The host names whose model pages name a Hub repo (``https://hf.co/ORG/NAME`` too)."""
 HUB_PAGES = "https://huggingface.co/"
 """Where a model's Hub page is: :func:`hub_url` puts the id after it."""
+HUB_HOST_PATTERN = "(?:" + "|".join(re.escape(host) for host in HUB_HOSTS) + ")"
+"""A regular expression for any of :data:`HUB_HOSTS` (to be compiled ignoring case): a Hub link in prose."""
 _HOST_PREFIXES = tuple(f"{host}/" for host in HUB_HOSTS)
 """A reference that starts with one of these (any letter case) is a Hub link written without its scheme."""
 # Path segments that name a Hub page rather than part of the repo id.
