@@ -20,7 +20,7 @@ import polars as pl
 
 from ptmgraph import index as compact_index
 from ptmgraph import snapshot as snapshot_io
-from ptmgraph.ids import IdIndex, first_with_key, id_key, lowercase_ids, normalize_reference, normalized_references
+from ptmgraph.ids import IdLookup, first_with_key, id_key, lowercase_ids, normalize_reference, normalized_references
 from ptmgraph.records import MODELS_SCHEMA
 from ptmgraph.relations import Confidence
 from ptmgraph.snapshot import Snapshot
@@ -76,9 +76,9 @@ class LineageGraph:
         return graph
 
     @cached_property
-    def id_lookup(self) -> IdIndex:
+    def id_lookup(self) -> IdLookup:
         """Every model id, looked up case-insensitively (built on first use: exact ids need none)."""
-        return IdIndex(self.compact.ids.to_list())
+        return IdLookup(self.compact.ids.to_list())
 
     node_columns: list[str] = NODE_ATTRIBUTES
     """The node attributes :meth:`nodes_at` and :meth:`nodes_of` give when not told which

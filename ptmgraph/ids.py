@@ -1,7 +1,7 @@
 """Hub model ids: normalising what authors write into canonical ``ORG/NAME`` ids.
 
 A *reference* is whatever a card, config or table says a base model is. :func:`normalize_reference`
-turns it into a Hub id or a :class:`~ptmgraph.records.DanglingReason`; :class:`IdIndex` then maps
+turns it into a Hub id or a :class:`~ptmgraph.records.DanglingReason`; :class:`IdLookup` then maps
 ids that differ only in letter case (:func:`id_key`) onto the spelling the Hub uses.
 
 This module is the one place ids are normalised, compared and turned into Hub addresses: the Hub's host
@@ -180,7 +180,7 @@ def looks_like_local_path(model_id: str) -> bool:
     return len(segments) == 2 and segments[0].lower() in _LOCAL_DIR_NAMES
 
 
-class IdIndex:
+class IdLookup:
     """Known ids, looked up case-insensitively (the Hub treats ``Org/Name`` and ``org/name`` alike)."""
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
@@ -283,7 +283,7 @@ def local_path_ids(ids: pl.Series) -> pl.Series:
 
 def first_with_key(ids: pl.Series, model_id: str) -> int | None:
     """The position of the first id in ``ids`` with the :func:`id_key` of ``model_id``: what
-    :meth:`IdIndex.canonical` answers (the first spelling is the canonical one), by a vectorised scan
+    :meth:`IdLookup.canonical` answers (the first spelling is the canonical one), by a vectorised scan
     instead of a dict of every id. Only ids as long as the key are lowercased: lowercasing keeps a string's
     length, except that U+0130 (I with a dot) becomes two characters, so shorter ids that are not ASCII
     are looked at too."""
