@@ -29,7 +29,7 @@ def lint_imports(tree: Path) -> tuple[int, str]:
 
 def verdicts(output: str) -> dict[str, str]:
     """Each contract's name -> KEPT or BROKEN, from the summary lines."""
-    lines = (re.fullmatch(r"(.+) (KEPT|BROKEN)(?: \(\d+ ignored imports?\))?", line) for line in output.splitlines())
+    lines = (re.fullmatch(r"(.+) (KEPT|BROKEN)(?: \([^)]*\))?", line) for line in output.splitlines())
     return {match[1]: match[2] for match in lines if match}
 
 
