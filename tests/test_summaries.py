@@ -19,9 +19,9 @@ import ptmgraph.analyses
 from ptmgraph.analyses.check import CheckSummary
 from ptmgraph.analyses.completeness import CompletenessSummary
 from ptmgraph.analyses.diff import DiffSummary
-from ptmgraph.analyses.finding import ListSummary, SearchSummary
 from ptmgraph.analyses.history import HistorySummary
 from ptmgraph.analyses.licenses import LicenseDriftSummary
+from ptmgraph.analyses.model_search import ListSummary, SearchSummary
 from ptmgraph.analyses.overview import DanglingSummary, ProblemsSummary, StatsSummary
 from ptmgraph.analyses.reach import ReachSummary
 from ptmgraph.analyses.relation_audit import RelationAuditSummary
