@@ -9,7 +9,8 @@ Definitions:
   - ``license``: it states no licence (card ``license`` or ``license:`` tag);
   - ``base_model``: it is not a root (:mod:`ptmgraph.traverse`): the graph gives it a parent (from Hub tags,
     model trees or its files), but its card names no ``base_model``, so its author does not declare its
-    lineage. Roots are not assessed for this attribute;
+    lineage. Roots are not assessed for this attribute (one pass over the compact index finds them:
+    :func:`~ptmgraph.traverse.root_mask`);
   - ``datasets``: neither its card nor its ``dataset:`` tags name a training dataset;
   - ``pipeline_tag``: no task (Hub field or card);
   - ``library``: no library (Hub ``library_name`` or card);
@@ -29,11 +30,12 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import is_root
+from ptmgraph.traverse import root_mask
 
 ATTRIBUTES: tuple[str, ...] = (
     "license",
@@ -48,11 +50,32 @@ ATTRIBUTES: tuple[str, ...] = (
 
 RELATION_SOURCES: tuple[str, ...] = ("declared_relation", "hub_relation", "inferred_relation")
 
+MODEL_COLUMNS = ["id", "author", "downloads", "has_record", "license", "card_fields", "datasets", "pipeline_tag",
+                 "library", "has_card"]
+"""The ``models`` columns the audit reads (a stored snapshot reads only these)."""
 
-def _missing_flags(models: pl.DataFrame, has_parent: pl.Series) -> pl.DataFrame:
+EDGE_COLUMNS = [*RELATION_SOURCES, "relation"]
+"""The ``edges`` columns the audit reads."""
+
+
+def _has_parent(lg: LineageGraph) -> pl.Series:
+    """Whether each row of the ``models`` table is not a root, in table order: one pass over the index."""
+    index = lg.compact
+    not_root = ~root_mask(index)
+    ids = lg.snapshot.columns("models", ["id"])["id"]
+    if ids.n_unique() == ids.len():
+        at = np.arange(index.rows)  # a row's position is its row number
+    else:  # an id repeated in the table is one model, at its first row (ptmgraph.index)
+        at = ids.to_frame().join(
+            ids.to_frame().with_row_index("at").unique("id", keep="first"), on="id", how="left",
+            maintain_order="left")["at"].to_numpy()
+    return pl.Series("has_parent", not_root[at], dtype=pl.Boolean())
+
+
+def _missing_flags(models: pl.DataFrame) -> pl.DataFrame:
     """One boolean column ``missing_<attribute>`` per attribute (null: not assessed for it)."""
     fields = pl.col("card_fields").fill_null([])
-    return models.with_columns(has_parent=has_parent).select(
+    return models.select(
         "id",
         "author",
         "downloads",
@@ -129,10 +152,9 @@ def completeness(lg: LineageGraph) -> AnalysisResult:
     ``tables``: ``rates`` (one row per attribute), ``disagreements`` (disagreeing edges by their declared,
     hub and inferred relations and the resolved one) and ``disagreement_pairs`` (each pair of sources).
     """
-    graph = lg.graph
-    models = lg.snapshot.models.filter(pl.col("has_record").fill_null(False))
-    has_parent = pl.Series([not is_root(graph, m) for m in models["id"]], dtype=pl.Boolean())
-    flags = _missing_flags(models, has_parent)
+    recorded = pl.col("has_record").fill_null(False)
+    models = lg.snapshot.columns("models", MODEL_COLUMNS).with_columns(_has_parent(lg)).filter(recorded)
+    flags = _missing_flags(models)
     flag_columns = [f"missing_{a}" for a in ATTRIBUTES]
     missing_list = pl.concat_list(
         [pl.when(pl.col(f"missing_{a}")).then(pl.lit(a)).otherwise(None) for a in ATTRIBUTES]
@@ -145,15 +167,16 @@ def completeness(lg: LineageGraph) -> AnalysisResult:
         .sort(["n_missing", "downloads", "id"], descending=[True, True, False], nulls_last=True)
     )
     rates = _rates(flags)
-    combos, pairs = _disagreements(lg.snapshot.edges)
+    edges = lg.snapshot.columns("edges", EDGE_COLUMNS)
+    combos, pairs = _disagreements(edges)
     return AnalysisResult(
         title="Missing attributes and relation disagreements",
         rows=rows,
         summary={
-            "models": graph.number_of_nodes(),
+            "models": lg.compact.ids.n_unique(),
             "models_assessed": models.height,
             "models_missing_any": rows.height,
-            "edges": lg.snapshot.edges.height,
+            "edges": edges.height,
             "edges_relations_disagree": int(combos["edges"].sum()) if combos.height else 0,
         },
         tables={"rates": rates, "disagreements": combos, "disagreement_pairs": pairs},
