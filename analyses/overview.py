@@ -1,8 +1,9 @@
 """Whole-snapshot statistics and one model's neighbourhood.
 
-Definitions (*root*, *depth* and *reach* as in :mod:`ptmgraph.traverse`):
-- **depth** of a model (stats): its depth from the roots; a model no root reaches (inside a cycle)
-  has none. An isolated model is a root at depth 0.
+Definitions (*root* and *reach* as in :mod:`ptmgraph.traverse`):
+- **generation** of a model: the fewest hops from any root (a root is generation 0, an isolated model
+  too); a model no root reaches (inside a cycle) has none. *Depth* is never this: it counts hops from
+  the model a query asks about.
 - **component**: a weakly connected component of the graph; its *hub* is its model with the most children.
 - **cycle**: a strongly connected component of two or more models; a **self-loop** is a model naming itself.
 """
@@ -29,10 +30,10 @@ def _counts(section: str, frame: pl.DataFrame, column: str) -> list[dict[str, An
 
 
 def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
-    """Counts of models, edges by relation and evidence, dangling references, roots, depths, components."""
+    """Counts of models, edges by relation and evidence, dangling references, roots, generations, components."""
     snap, index = lg.snapshot, lg.compact
     condensed = condense(index)
-    depth = depth_array(index)
+    generation = depth_array(index)  # hops from the roots
     out_degree = np.diff(index.children.indptr)  # a self-loop counts, as networkx counts it
     in_degree = np.diff(index.parents.indptr)
     rows: list[dict[str, Any]] = []
@@ -42,8 +43,9 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
     rows += _counts("edges_by_relation_confidence", snap.edges, "relation_confidence")
     rows += _counts("evidence_by_kind", snap.evidence, "kind")
     rows += _counts("dangling_by_reason", snap.dangling, "reason")
-    by_depth = np.bincount(depth[depth >= 0])
-    rows += [{"section": "models_by_depth", "id": str(d), "count": int(n)} for d, n in enumerate(by_depth) if n]
+    by_generation = np.bincount(generation[generation >= 0])
+    rows += [{"section": "models_by_generation", "id": str(g), "count": int(n)}
+             for g, n in enumerate(by_generation) if n]
     component = weak_components(index)
     size = np.bincount(component, minlength=index.nodes)
     several = np.flatnonzero(size > 1)  # components of two models or more, named by their smallest position
@@ -53,7 +55,7 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
         busiest = members[out_degree[members] == out_degree[members].max()]
         rows.append({"section": "largest_components", "id": min(index.names(busiest)), "count": int(size[name])})
     # every root with an edge out, by its reach (reach_arrays: each descendant once)
-    with_children = np.flatnonzero((depth == 0) & (out_degree > 0))
+    with_children = np.flatnonzero((generation == 0) & (out_degree > 0))
     reach_of = reach_arrays(index, None, condensed).reach[with_children]
     ranked = pl.DataFrame({"id": pl.Series(index.names(with_children), dtype=pl.String()), "count": reach_of})
     ranked = ranked.sort(["count", "id"], descending=[True, False]).head(top)
@@ -65,9 +67,9 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
         "evidence": snap.evidence.height,
         "dangling_references": snap.dangling.height,
         "problems": snap.problems.height,
-        "roots": int((depth == 0).sum()),
+        "roots": int((generation == 0).sum()),
         "isolated_models": int(((out_degree == 0) & (in_degree == 0)).sum()),
-        "max_depth": max(int(depth.max()), 0) if index.nodes else 0,  # 0 when every model lies on a cycle
+        "max_generation": max(int(generation.max()), 0) if index.nodes else 0,  # 0: every model on a cycle
         "components": len(several),
         "self_loops": len(index.children.neighbour) - len(condensed.edges[0]),
         "cycles": int((condensed.size > 1).sum()),

@@ -98,18 +98,20 @@ def relation_section(rows: pl.DataFrame, edges: int) -> ReportSection:
     )
 
 
-def depth_section(rows: pl.DataFrame, overview: dict[str, Any]) -> ReportSection:
-    depths = _section_rows(rows, "models_by_depth", "depth", "models").with_columns(pl.col("depth").cast(pl.Int64))
+def generation_section(rows: pl.DataFrame, overview: dict[str, Any]) -> ReportSection:
+    generations = _section_rows(rows, "models_by_generation", "generation", "models").with_columns(
+        pl.col("generation").cast(pl.Int64))
     return ReportSection(
-        "Depth distribution",
+        "Generation distribution",
         lines=[
-            "Depth: the fewest hops from a root (README: Definitions); an isolated model is a root at depth 0, "
-            f"a model no root reaches (inside a cycle) has no depth. Deepest: {overview['max_depth']}."
+            "Generation: the fewest hops from a root (README: Definitions); an isolated model is a root, "
+            "generation 0; a model no root reaches (inside a cycle) has no generation. Latest: "
+            f"{overview['max_generation']}."
         ],
-        tables=[("models by depth", depths)],
+        tables=[("models by generation", generations)],
         figures=[
-            Figure("depth_distribution", "Models by depth", "bar", depths["depth"].to_list(),
-                   depths["models"].to_list(), xlabel="depth (hops from a root)", ylabel="models")
+            Figure("generation_distribution", "Models by generation", "bar", generations["generation"].to_list(),
+                   generations["models"].to_list(), xlabel="generation (hops from a root)", ylabel="models")
         ],
     )
 
@@ -338,7 +340,7 @@ def build_report(
         sections=[
             snapshot_section(lg, overview.summary, min_confidence),
             relation_section(overview.rows, overview.summary["edges"]),
-            depth_section(overview.rows, overview.summary),
+            generation_section(overview.rows, overview.summary),
             fan_out_section(by_model),
             reach_section(by_model, by_author, top),
             stale_section(lg),

@@ -57,7 +57,8 @@ def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph, h
     assert {t.replace(".png", ".svg") for t in pngs} <= set(targets)  # every figure in both formats
     headings = re.findall(r"^## \d+\. (.+)$", markdown, flags=re.M)
     assert headings == [
-        "Snapshot", "Relation mix", "Depth distribution", "Fan-out distribution", "Top models and authors by reach",
+        "Snapshot", "Relation mix", "Generation distribution", "Fan-out distribution",
+        "Top models and authors by reach",
         "Stale ancestors", "Licence drift", "Risk exposure", "Lineage check of the most downloaded models",
         "Missing attributes", "Relation disagreements",
     ]
