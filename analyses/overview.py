@@ -36,13 +36,18 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
     generation = depth_array(index)  # hops from the roots
     out_degree = np.diff(index.children.indptr)  # a self-loop counts, as networkx counts it
     in_degree = np.diff(index.parents.indptr)
+    # of each table only the columns counted (a stored snapshot reads no other)
+    edges = snap.columns("edges", ["relation", "relation_rule", "parent_confidence", "relation_confidence",
+                                   "relations_disagree"])
+    evidence = snap.columns("evidence", ["kind"])
+    dangling = snap.columns("dangling", ["reason"])
     rows: list[dict[str, Any]] = []
-    rows += _counts("edges_by_relation", snap.edges, "relation")
-    rows += _counts("edges_by_rule", snap.edges, "relation_rule")
-    rows += _counts("edges_by_parent_confidence", snap.edges, "parent_confidence")
-    rows += _counts("edges_by_relation_confidence", snap.edges, "relation_confidence")
-    rows += _counts("evidence_by_kind", snap.evidence, "kind")
-    rows += _counts("dangling_by_reason", snap.dangling, "reason")
+    rows += _counts("edges_by_relation", edges, "relation")
+    rows += _counts("edges_by_rule", edges, "relation_rule")
+    rows += _counts("edges_by_parent_confidence", edges, "parent_confidence")
+    rows += _counts("edges_by_relation_confidence", edges, "relation_confidence")
+    rows += _counts("evidence_by_kind", evidence, "kind")
+    rows += _counts("dangling_by_reason", dangling, "reason")
     by_generation = np.bincount(generation[generation >= 0])
     rows += [{"section": "models_by_generation", "id": str(g), "count": int(n)}
              for g, n in enumerate(by_generation) if n]
@@ -62,18 +67,18 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
     rows += [{"section": "top_roots_by_descendants", "id": r, "count": int(c)} for r, c in ranked.iter_rows()]
     summary = {
         "models": index.nodes,
-        "models_with_record": int(snap.models["has_record"].sum()),
+        "models_with_record": int(snap.columns("models", ["has_record"])["has_record"].sum()),
         "edges": len(index.children.neighbour),
-        "evidence": snap.evidence.height,
-        "dangling_references": snap.dangling.height,
-        "problems": snap.problems.height,
+        "evidence": evidence.height,
+        "dangling_references": dangling.height,
+        "problems": snap.columns("problems", ["model"]).height,
         "roots": int((generation == 0).sum()),
         "isolated_models": int(((out_degree == 0) & (in_degree == 0)).sum()),
         "max_generation": max(int(generation.max()), 0) if index.nodes else 0,  # 0: every model on a cycle
         "components": len(several),
         "self_loops": len(index.children.neighbour) - len(condensed.edges[0]),
         "cycles": int((condensed.size > 1).sum()),
-        "relation_disagreements": int(snap.edges["relations_disagree"].sum()),
+        "relation_disagreements": int(edges["relations_disagree"].sum()),
         "models_with_several_parents": int((in_degree > 1).sum()),
         "sources": snap.meta.get("sources", []),
     }

@@ -77,6 +77,22 @@ def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph, h
     assert again.exit_code == 0 and [p.name for p in tmp_path.iterdir()] == ["report"]
 
 
+def test_the_risk_exposure_of_each_base_is_what_risk_says_of_that_base_alone(bundled: LineageGraph) -> None:
+    from ptmgraph.analyses.reach import reach_ranking
+    from ptmgraph.analyses.report import risk_section
+    from ptmgraph.analyses.risk import risk
+
+    by_model = reach_ranking(bundled, by="model", top=8)
+    table = risk_section(bundled, by_model, 8).tables[0][1]
+    assert table["base"].to_list() == by_model.rows["id"].head(8).to_list()
+    for row in table.iter_rows(named=True):
+        alone = risk(bundled, [row["base"]]).summary  # the section walks all bases at once
+        assert (row["affected_models"], row["affected_downloads"], row["runtime_code"], row["runtime"],
+                row["inherited"]) == (alone["affected_models"], alone["affected_downloads"],
+                                      alone["runtime_code_rows"], alone["runtime_rows"], alone["inherited_rows"])
+    assert table["affected_models"].min() > 0 and table["runtime"].max() > 0  # the sample has adapters
+
+
 def test_report_refuses_a_directory_that_is_not_a_report(tmp_path: Path) -> None:
     (tmp_path / "precious.txt").write_text("keep me")
     result = CliRunner().invoke(app, ["report", "--out", str(tmp_path)])
