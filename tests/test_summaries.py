@@ -53,7 +53,7 @@ QUERIES: list[tuple[list[str], type[Summary], list[str], list[str]]] = [
     (["list", "--author", "google"], ListSummary, ["author", "models"], []),
     (["stats"], StatsSummary,
      ["models", "models_with_record", "edges", "evidence", "dangling_references", "problems", "roots",
-      "isolated_models", "max_depth", "components", "self_loops", "cycles", "relation_disagreements",
+      "isolated_models", "max_generation", "components", "self_loops", "cycles", "relation_disagreements",
       "models_with_several_parents", "sources"], []),
     (["dangling"], DanglingSummary, ["references", "models", "reason_filter"], ["by_reason"]),
     (["problems"], ProblemsSummary, ["problems"], []),
