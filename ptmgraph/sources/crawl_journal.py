@@ -207,6 +207,8 @@ class Journal:
             raise SourceError(f"{self.path}: not a version-{JOURNAL_VERSION} crawl journal")
         before = header.get("arguments")
         before = before if isinstance(before, dict) else {}
+        if "--root" in before:  # written before --root was called --seed
+            before.setdefault("--seed", before.pop("--root"))
         for name, value in arguments.items():
             if before.get(name) != value:
                 self.close()
