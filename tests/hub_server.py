@@ -482,7 +482,7 @@ class _Reversed(str):
 
 
 class HubServer:
-    """The server, on 127.0.0.1 and a free port; a context manager that starts and stops it.
+    """The server, on 127.0.0.1 and a free port (or ``port``); a context manager that starts and stops it.
 
     ``page_size`` is the number of models per listing page (the Hub uses up to 1,000; tests use fewer
     so that paging is exercised). ``files`` adds repo files ((repo id, path) -> content) to the READMEs
@@ -494,8 +494,9 @@ class HubServer:
 
     def __init__(self, data: HubData, *, page_size: int = 50, files: dict[tuple[str, str], bytes] | None = None,
                  gated: set[str] | None = None, disabled: set[str] | None = None,
-                 trees: dict[str, list[dict[str, Any]]] | None = None) -> None:
+                 trees: dict[str, list[dict[str, Any]]] | None = None, port: int = 0) -> None:
         self.data = data
+        self.port = port
         self.trees = dict(trees or {})
         self.tree_page_size = 50
         self.page_size = page_size
@@ -535,7 +536,7 @@ class HubServer:
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> HubServer:
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", self.port), _Handler)
         self._httpd.hub = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="hub-server",
                                         daemon=True)

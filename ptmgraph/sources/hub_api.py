@@ -995,16 +995,14 @@ def update(
 
     The result equals a fresh crawl of the same seeds at the same moment in every table, except the counters
     (downloads, likes) of records not modified since: the Hub moves them without moving ``lastModified``,
-    and the update keeps the snapshot's. ``endpoint`` (with credentials, when needed) must be the recorded one.
-    Other arguments as :func:`crawl`; :class:`SourceError` names a snapshot that cannot be updated.
+    and the update keeps the snapshot's. The Hub read is ``endpoint``, else ``HF_ENDPOINT``, else the endpoint
+    the snapshot was crawled from (a mirror of the same Hub, or the same Hub at another address). Other
+    arguments as :func:`crawl`; :class:`SourceError` names a snapshot that cannot be updated.
     """
     given = Path(snapshot_dir)
     prior = Prior.of_snapshot(given)
     a = prior.arguments
-    recorded = str(a.get("--endpoint") or "")
-    if endpoint is not None and without_credentials(endpoint).rstrip("/") != recorded:
-        raise SourceError(f"{given}: was crawled from {recorded}, not {without_credentials(endpoint)}; an update "
-                          "reads the same Hub")
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or str(a.get("--endpoint") or "") or None
     out = Path(out_dir) if out_dir is not None else given
     state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
     _check_apart(state, out)
@@ -1013,7 +1011,7 @@ def update(
         limits = replace(limits, max_pages=a["--max-pages"])
     fetch = str(a.get("--fetch-files") or "auto")
     source = HubCrawl(list(a.get("--seed") or []), author=a.get("--author"), search=a.get("--search"),
-                      sort=a.get("--sort"), limit=a.get("--limit"), endpoint=endpoint or recorded, token=token,
+                      sort=a.get("--sort"), limit=a.get("--limit"), endpoint=endpoint, token=token,
                       max_depth=a.get("--max-depth"), max_models=max_models,
                       fetch_files=fetch if fetch in FETCH_FILES else "auto",  # type: ignore[arg-type]
                       state_dir=state, check_bases=bool(a.get("--check-bases")), ancestors=bool(a.get("--ancestors")),
