@@ -418,6 +418,10 @@ class HubCrawl:
         """``line`` with the records the state already holds left out (two listings of one level can both
         return a model of two parents), and cut at ``max_models`` (the listing is then not complete)."""
         records = [e for e in line.get("records", []) if e["row"]["id"] not in state.entries]
+        if line.get("kind") == "children" and line.get("complete") is False and not line.get("failed"):
+            # Cut by the max_models budget (its rows may all be known already): listing it again would be cut
+            # again, so the crawl stops here, partial, instead of listing the parent forever.
+            self.stats["truncated"] = 1
         if self.max_models is not None and len(state.entries) + len(records) > self.max_models:
             records = records[:max(0, self.max_models - len(state.entries))]
             kept = {e["row"]["id"] for e in records}
