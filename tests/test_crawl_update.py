@@ -259,3 +259,20 @@ def test_root_is_still_read_as_seed(hub: HubServer, tmp_path: Path) -> None:
     assert json.loads((snapshot.current_files(tmp_path / "snap") / "meta.json").read_text())["crawl"]["seeds"] == [
         SEEDS[1]]
     assert "--root" not in ptmgraph("crawl", "--help").stdout
+
+
+def test_an_interrupted_update_resumes_and_gives_the_same_snapshot(
+        hub: HubServer, states: tuple[HubData, HubData], tmp_path: Path) -> None:
+    crawl(tmp_path / "snap")
+    later(hub, states)
+    hub.die_after(40)  # every request after the next 40 is refused: the update stops part-way
+    stopped = ptmgraph("crawl", "--update", str(tmp_path / "snap"), "--out", str(tmp_path / "new"), "--no-progress")
+    assert stopped.exit_code == 1 and "crawl interrupted" in stopped.stderr
+    assert not (tmp_path / "new").exists() and (tmp_path / "new.crawl" / "journal.jsonl").is_file()
+    hub.revive()
+    before = hub.request_count
+    resumed = ptmgraph("crawl", "--update", str(tmp_path / "snap"), "--out", str(tmp_path / "new"), "--no-progress")
+    assert resumed.exit_code == 0, resumed.output
+    assert not hub.requests(contains="sort=lastModified", since=before), "the changes were listed once, then kept"
+    crawl(tmp_path / "fresh")
+    assert_same_snapshot(tmp_path / "new", tmp_path / "fresh")
