@@ -276,3 +276,22 @@ def test_an_interrupted_update_resumes_and_gives_the_same_snapshot(
     assert not hub.requests(contains="sort=lastModified", since=before), "the changes were listed once, then kept"
     crawl(tmp_path / "fresh")
     assert_same_snapshot(tmp_path / "new", tmp_path / "fresh")
+
+
+def test_the_test_hub_lists_by_last_modified_both_ways_and_ids_only_without_expand(
+        hub: HubServer, states: tuple[HubData, HubData]) -> None:
+    """What the update relies on, as the Hub answers it: ``sort=lastModified`` newest first (``direction=1``:
+    oldest first), and a listing without ``expand`` gives the default fields, no card or files."""
+    from urllib.request import urlopen
+
+    def listed(query: str) -> list[dict[str, Any]]:
+        with urlopen(f"{hub.url}/api/models?{query}") as answer:
+            return json.loads(answer.read())
+
+    dates = sorted(r["lastModified"] for r in states[0].records.values() if r.get("lastModified"))
+    newest = listed("sort=lastModified&expand=lastModified&limit=3")
+    oldest = listed("sort=lastModified&direction=1&expand=lastModified&limit=3")
+    assert [r["lastModified"] for r in newest] == dates[::-1][:3]
+    assert [r["lastModified"] for r in oldest] == dates[:3]
+    bare = listed("filter=base_model:deepseek-ai/DeepSeek-R1&limit=3")
+    assert bare and all("cardData" not in r and "siblings" not in r and r["id"] for r in bare)
