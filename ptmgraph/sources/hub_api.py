@@ -897,14 +897,28 @@ class Prior:
         if not path.is_file() or hub_time is None:
             raise SourceError(f"{directory}: holds no crawl journal and Hub time (made by a ptmgraph before "
                               "'crawl --update'); crawl it again")
+        entries: dict[str, dict[str, Any]] = {}
+        children: dict[str, list[str]] = {}
+        file_commits: dict[str, dict[str, Any]] = {}
+        arguments: Any = None
         try:
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                lines = [json.loads(text) for text in handle if text.strip()]
-        except (OSError, EOFError, ValueError) as err:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:  # line by line: it holds every record
+                for number, text in enumerate(handle):
+                    line = json.loads(text)
+                    if not isinstance(line, dict):
+                        raise ValueError(f"line {number + 1} is not an object")
+                    if number == 0:
+                        arguments = line.get("arguments") if line.get("kind") == "header" else None
+                        continue
+                    for entry in line.get("records") or []:
+                        entries.setdefault(entry["row"]["id"], entry)
+                    if line.get("kind") == "children" and line.get("complete") and not line.get("failed"):
+                        children[line["parent"]] = list(line.get("ids") or [])
+                    elif line.get("kind") == "file_commits":
+                        file_commits.setdefault(line["id"], line)
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as err:
             raise SourceError(f"{path}: not a readable crawl journal ({_first_line(err)})") from None
-        header = lines[0] if lines and isinstance(lines[0], dict) else {}
-        arguments = header.get("arguments")
-        if header.get("kind") != "header" or not isinstance(arguments, dict):
+        if not isinstance(arguments, dict):
             raise SourceError(f"{path}: not a crawl journal (no header line)")
         arguments = dict(arguments)
         if "--root" in arguments:  # journals written before --root was called --seed
@@ -912,18 +926,6 @@ class Prior:
         arguments.pop("--update", None)
         if not arguments.get("--seed") and not any(arguments.get(k) for k in ("--author", "--search", "--limit")):
             raise SourceError(f"{directory}: its crawl records no seeds and no bulk listing; crawl it again")
-        entries: dict[str, dict[str, Any]] = {}
-        children: dict[str, list[str]] = {}
-        file_commits: dict[str, dict[str, Any]] = {}
-        for line in lines[1:]:
-            if not isinstance(line, dict):
-                raise SourceError(f"{path}: not a crawl journal (a line that is not an object)")
-            for entry in line.get("records") or []:
-                entries.setdefault(entry["row"]["id"], entry)
-            if line.get("kind") == "children" and line.get("complete") and not line.get("failed"):
-                children[line["parent"]] = list(line.get("ids") or [])
-            elif line.get("kind") == "file_commits":
-                file_commits.setdefault(line["id"], line)
         return cls(arguments, hub_time, entries, children, file_commits)
 
 
