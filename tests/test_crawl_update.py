@@ -132,7 +132,7 @@ def test_an_update_gives_the_fresh_crawl_of_the_changed_hub_for_fewer_requests(
     ratio = update_requests / fresh_requests
     print(f"\ncrawl of state 1: {first} requests; update to state 2: {update_requests}; fresh crawl of state 2: "
           f"{fresh_requests}; update / fresh = {ratio:.3f}")
-    assert f"{update_requests} requests, where a full crawl would send about" in updated.stderr
+    assert f"{update_requests} requests, where a full crawl would send about {fresh_requests:,}" in updated.stderr
     done = json.loads((snapshot.current_files(tmp_path / "snap") / "meta.json").read_text())["crawl"]
     assert done["update"]["of"] == "2025-03-01T00:00:00+00:00" and done["hub_time"] == "2025-04-30T00:00:00+00:00"
     assert done["update"]["requests"] == update_requests

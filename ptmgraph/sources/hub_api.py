@@ -248,6 +248,7 @@ class HubCrawl:
         self.progress = progress
         self.prior = prior
         self.hub_times: list[str] = []
+        self._listed_rows: dict[str, int] = {}  # parent (or NUL + "bulk") -> ids its listing returned
         """The ``Date`` of the first answer of each run: :attr:`hub_time` is the earliest."""
         self.stats: dict[str, int | float] = {}
 
@@ -512,6 +513,8 @@ class HubCrawl:
     # -- an update (``prior``) ----------------------------------------------------------------------------------
     def _replay(self, line: Mapping[str, Any]) -> None:
         """Take in the lines :class:`CrawlState` does not know: the Hub's clock and an update's changes."""
+        if line.get("kind") in ("children", "bulk"):
+            self._listed_rows[str(line.get("parent", "\0bulk"))] = len(line.get("ids") or [])
         if line.get("kind") == "clock" and isinstance(line.get("date"), str):
             self.hub_times.append(line["date"])
         elif line.get("kind") == "changes" and self.prior is not None:
@@ -563,11 +566,14 @@ class HubCrawl:
         return row
 
     def _full_crawl_requests(self, state: CrawlState) -> int:
-        """About what a fresh crawl giving this state sends without faults: each seed and checked base, one
-        listing per listed model (pages past the first not counted), every file fetched and file listing."""
+        """About what a fresh crawl giving this state sends without faults: each seed and checked base, the
+        pages of each listing (at the largest page the server gave, else the Hub's 1,000), every file fetched
+        and one request per file listing."""
+        page = int(self.stats.get("page_rows") or 0) or 1000
+        listings = sum(max(1, -(-rows // page)) for key, rows in self._listed_rows.items()
+                       if key in state.listed or key == "\0bulk")
         files = sum(len(entry.get("files") or {}) for entry in state.entries.values())
-        return (len(state.seeds) + len(state.listed) + int(bool(self.bulk)) + len(state.bases) + files
-                + len(state.file_commits))
+        return len(state.seeds) + listings + len(state.bases) + files + len(state.file_commits)
 
     def _children_line(self, client: HubClient, parent: str, state: CrawlState) -> _Line:
         budget = None if self.max_models is None else max(1, self.max_models - len(state.entries))

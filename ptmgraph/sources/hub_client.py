@@ -459,6 +459,8 @@ class HubClient:
             next_url = response.links.get("next", {}).get("url")
             if next_url is None or reached_older:
                 return out
+            with self._stats_lock:  # a full page: the server's page size (the update's estimate of a crawl)
+                self.stats["page_rows"] = max(int(self.stats.get("page_rows", 0)), len(page))
             next_url = without_credentials(urljoin(str(response.request.url), next_url))
             if origin(next_url) != self.origin:
                 return out.end(f"{here}: next page on another origin ({_origin_text(next_url)}); not followed")
