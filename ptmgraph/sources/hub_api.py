@@ -38,6 +38,10 @@ files its ``siblings`` name (one request per :data:`PATHS_PER_REQUEST` paths), o
 commit, LFS sha256, size and the Hub's security scan go to the snapshot's ``files`` table
 (:func:`ptmgraph.extract.files_from_entries`); leaves are never asked. No weight is downloaded.
 
+A crawl's snapshot keeps its journal (:data:`CRAWL_JOURNAL`) and its *Hub time* (the ``Date`` header of its
+first answer); :func:`update` (``crawl --update``) runs the same crawl again from them, reading only what
+changed since (see :func:`update` for what it asks, and the README's Definitions).
+
 Every record goes through :func:`ptmgraph.extract.record_from_api`, exactly like file-ingested records.
 Files are JSON- or YAML-safe-parsed, never executed. A reply or file that cannot be used (not JSON after
 every retry, the wrong shape, a hostile card) is a problem row and costs only that record or listing.
@@ -248,8 +252,8 @@ class HubCrawl:
         self.progress = progress
         self.prior = prior
         self.hub_times: list[str] = []
-        self._listed_rows: dict[str, int] = {}  # parent (or NUL + "bulk") -> ids its listing returned
         """The ``Date`` of the first answer of each run: :attr:`hub_time` is the earliest."""
+        self._listed_rows: dict[str, int] = {}  # parent (or NUL + "bulk") -> ids its listing returned
         self.stats: dict[str, int | float] = {}
 
     @property
