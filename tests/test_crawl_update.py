@@ -295,3 +295,15 @@ def test_the_test_hub_lists_by_last_modified_both_ways_and_ids_only_without_expa
     assert [r["lastModified"] for r in oldest] == dates[:3]
     bare = listed("filter=base_model:deepseek-ai/DeepSeek-R1&limit=3")
     assert bare and all("cardData" not in r and "siblings" not in r and r["id"] for r in bare)
+
+
+def test_an_updated_snapshot_can_be_updated_again(hub: HubServer, states: tuple[HubData, HubData],
+                                                   tmp_path: Path) -> None:
+    crawl(tmp_path / "snap")
+    later(hub, states)
+    assert ptmgraph("crawl", "--update", str(tmp_path / "snap"), "--no-progress").exit_code == 0
+    shutil.copytree(tmp_path / "snap", tmp_path / "once", symlinks=True)
+    again = ptmgraph("crawl", "--update", str(tmp_path / "snap"), "--no-progress")
+    assert again.exit_code == 0, again.output
+    assert "update: 0 records changed since the snapshot" in again.stderr
+    assert_same_snapshot(tmp_path / "snap", tmp_path / "once")

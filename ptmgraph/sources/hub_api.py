@@ -1067,12 +1067,18 @@ def _packed_journal(journal: Path, out: Path) -> Path | None:
     """The journal gzipped into a temporary file beside ``out`` (None when there is no journal)."""
     if not journal.is_file():
         return None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.journal-", suffix=".gz", dir=out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.journal-", suffix=".gz", dir=out.parent)
+    except OSError as err:
+        raise snapshot.SnapshotError(f"{out}: cannot write the snapshot ({err.strerror or err})") from None
     try:
         with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed, \
                 journal.open("rb") as source:
             shutil.copyfileobj(source, packed)
+    except OSError as err:
+        Path(name).unlink(missing_ok=True)
+        raise snapshot.SnapshotError(f"{out}: cannot write the snapshot ({err.strerror or err})") from None
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
