@@ -795,9 +795,9 @@ def two_states(data: HubData, cutoff: str = CUTOFF, changes: dict[str, dict[str,
 
     State 1: the records created before ``cutoff`` (ISO 8601) or without a creation date (those the model
     trees alone name), each as it was then: one last modified after the cut-off shows its creation date
-    instead. State 2: every record; those in ``changes`` (default :data:`SAMPLE_CHANGES`: ``license``, extra
-    weight files ``add_files``, a new ``base_model``) changed, with ``lastModified`` ``modified_at`` and a new
-    commit; those in ``removed`` left out. READMEs are the same in both."""
+    and another commit instead. State 2: every record; those in ``changes`` (default :data:`SAMPLE_CHANGES`:
+    ``license``, extra weight files ``add_files``, a new ``base_model``) changed, with ``lastModified``
+    ``modified_at`` and a new commit; those in ``removed`` left out. READMEs are the same in both."""
     changes = SAMPLE_CHANGES if changes is None else changes
     first: dict[str, dict[str, Any]] = {}
     for model_id, record in data.records.items():
@@ -806,8 +806,9 @@ def two_states(data: HubData, cutoff: str = CUTOFF, changes: dict[str, dict[str,
             continue
         row = dict(record)
         modified = row.get("lastModified")
-        if isinstance(modified, str) and modified >= cutoff:
+        if isinstance(modified, str) and modified >= cutoff:  # committed to again after the cut-off
             row["lastModified"] = created
+            row["sha"] = _fake_hex(f"{model_id} as of {cutoff}")
         first[model_id] = row
     second = {model_id: (_modified(record, changes[model_id], modified_at) if model_id in changes else record)
               for model_id, record in data.records.items() if model_id not in removed}

@@ -117,25 +117,43 @@ def tag_edges(records: dict[str, dict[str, Any]], models: set[str]) -> set[tuple
 def test_an_update_gives_the_fresh_crawl_of_the_changed_hub_for_fewer_requests(
         hub: HubServer, states: tuple[HubData, HubData], tmp_path: Path) -> None:
     crawl(tmp_path / "snap")
-    first = hub.request_count
+    assert_update_is_fresh_crawl(hub, states, tmp_path)
+
+
+def test_with_file_listings_and_checked_bases_too(hub: HubServer, states: tuple[HubData, HubData],
+                                                  tmp_path: Path) -> None:
+    """The file listings of unchanged commits and the records of bases are kept or read again as a fresh
+    crawl of the changed Hub has them."""
+    crawl(tmp_path / "snap", "--file-commits", "--check-bases")
+    fresh_requests = assert_update_is_fresh_crawl(hub, states, tmp_path, "--file-commits", "--check-bases")
+    assert snapshot.load(tmp_path / "snap").files.height > 0
+    assert fresh_requests > 0
+
+
+def assert_update_is_fresh_crawl(hub: HubServer, states: tuple[HubData, HubData], tmp_path: Path,
+                                 *options: str) -> int:
+    """Update the state-1 crawl in ``tmp_path / "snap"`` after the Hub moved to state 2, crawl state 2 afresh
+    with ``options``, and check that the two snapshots are the same for fewer requests; returns the fresh
+    crawl's requests."""
     later(hub, states)
     before = hub.request_count
     updated = ptmgraph("crawl", "--update", str(tmp_path / "snap"), "--no-progress")
     assert updated.exit_code == 0, updated.output
     update_requests = hub.request_count - before
     before = hub.request_count
-    crawl(tmp_path / "fresh")
+    crawl(tmp_path / "fresh", *options)
     fresh_requests = hub.request_count - before
 
     assert_same_snapshot(tmp_path / "snap", tmp_path / "fresh")
     assert update_requests < fresh_requests
     ratio = update_requests / fresh_requests
-    print(f"\ncrawl of state 1: {first} requests; update to state 2: {update_requests}; fresh crawl of state 2: "
-          f"{fresh_requests}; update / fresh = {ratio:.3f}")
+    print(f"\n{' '.join(options) or 'crawl'}: update to state 2: {update_requests} requests; fresh crawl of "
+          f"state 2: {fresh_requests}; update / fresh = {ratio:.3f}")
     assert f"{update_requests} requests, where a full crawl would send about {fresh_requests:,}" in updated.stderr
     done = json.loads((snapshot.current_files(tmp_path / "snap") / "meta.json").read_text())["crawl"]
     assert done["update"]["of"] == "2025-03-01T00:00:00+00:00" and done["hub_time"] == "2025-04-30T00:00:00+00:00"
     assert done["update"]["requests"] == update_requests
+    return fresh_requests
 
 
 def test_the_update_sees_the_changes_and_removals_the_hub_made(
