@@ -247,6 +247,7 @@ def test_an_update_keeps_its_dated_copy_in_the_history(hub: HubServer, states: t
     ("files", "not a ptmgraph snapshot"),
     ("ingested", "not made by 'ptmgraph crawl'"),
     ("old-crawl", "holds no crawl journal"),
+    ("damaged", "not a readable crawl journal"),
 ])
 def test_an_update_of_what_is_not_a_crawl_snapshot_is_refused_in_one_line(hub: HubServer, tmp_path: Path,
                                                                          setup: str, message: str) -> None:
@@ -259,6 +260,10 @@ def test_an_update_of_what_is_not_a_crawl_snapshot_is_refused_in_one_line(hub: H
     elif setup == "old-crawl":  # a crawl snapshot written before crawl --update: no journal kept
         crawl(tmp_path / "crawled")
         snapshot.save(snapshot.load(tmp_path / "crawled"), target)
+    elif setup == "damaged":  # the kept journal cut short
+        crawl(target)
+        kept = snapshot.current_files(target) / "crawl-journal.jsonl.gz"
+        kept.write_bytes(kept.read_bytes()[:1000])
     before = hub.request_count
     result = ptmgraph("crawl", "--update", str(target), "--no-progress")
     assert result.exit_code == 1

@@ -118,6 +118,9 @@ listing index may lag)."""
 CRAWL_JOURNAL = "crawl-journal.jsonl.gz"
 """The crawl's journal, kept in the snapshot it made (gzip JSON Lines): what ``crawl --update`` starts from."""
 
+_PRIOR_CHARACTERS = 4 << 30
+"""The most a kept journal may unpack to: four times the largest journal a crawl writes (``--max-journal-bytes``,
+1 GiB by default), so that a damaged or hostile file cannot fill the memory."""
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _LINEAGE_KINDS = (EvidenceKind.CARD_BASE_MODEL, EvidenceKind.HUB_TAG)
 _Line = dict[str, Any]
@@ -320,7 +323,7 @@ class HubCrawl:
                         self._replay(line)
                         kept.append(self._only_new(line, state))
                         fresh += state.apply(kept[-1])
-                        self.stats["parents_listed"] += line["kind"] == "children"
+                        self.stats["parents_listed"] += line["kind"] == "children" and not line.get("from_changes")
                     if journal is not None:
                         journal.append(*kept)
                     bar.update(state, self.stats)
@@ -587,7 +590,7 @@ class HubCrawl:
             rows = [row for row in self.prior.changes.values() if tag in (row.get("tags") or [])]  # type: ignore[union-attr]
             records = [self._entry(client, row, "child") for row in rows if row["id"] not in state.entries]
             return {"kind": "children", "parent": parent, "ids": [row["id"] for row in rows], "records": records,
-                    "complete": True, "problems": []}
+                    "complete": True, "problems": [], "from_changes": True}
         line = self._listing(client, [("filter", f"base_model:{parent}")], parent, budget, "child", state.entries,
                              ids_only=before is not None)
         return {"kind": "children", "parent": parent, **line}
@@ -911,9 +914,13 @@ class Prior:
         children: dict[str, list[str]] = {}
         file_commits: dict[str, dict[str, Any]] = {}
         arguments: Any = None
+        size = 0
         try:
             with gzip.open(path, "rt", encoding="utf-8") as handle:  # line by line: it holds every record
                 for number, text in enumerate(handle):
+                    size += len(text)
+                    if size > _PRIOR_CHARACTERS:
+                        raise ValueError(f"over {_PRIOR_CHARACTERS:,} characters unpacked, more than a crawl writes")
                     line = json.loads(text)
                     if not isinstance(line, dict):
                         raise ValueError(f"line {number + 1} is not an object")
@@ -926,7 +933,7 @@ class Prior:
                         children[line["parent"]] = list(line.get("ids") or [])
                     elif line.get("kind") == "file_commits":
                         file_commits.setdefault(line["id"], line)
-        except (OSError, EOFError, ValueError, KeyError, TypeError) as err:
+        except (OSError, EOFError, ValueError, KeyError, TypeError, RecursionError) as err:
             raise SourceError(f"{path}: not a readable crawl journal ({_first_line(err)})") from None
         if not isinstance(arguments, dict):
             raise SourceError(f"{path}: not a crawl journal (no header line)")
