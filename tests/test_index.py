@@ -31,7 +31,8 @@ from ptmgraph.analyses import ancestry, impact
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot, SnapshotError
-from ptmgraph.traverse import is_root, paths_to_roots, reach, roots, tree_line_count, tree_lines
+from ptmgraph.traverse import is_root, paths_to_roots, reach, roots
+from ptmgraph.tree_lines import tree_line_count, tree_lines
 
 RELATIONS = ["finetune", "adapter", "quantized", "merge", "unknown", "distilled"]  # one outside the code table
 

@@ -15,18 +15,10 @@ from ptmgraph import snapshot
 from ptmgraph.analyses import ancestry, impact, stats
 from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.graph import LineageGraph
+from ptmgraph.passes import depths_from_roots, reach_of_every_group, reach_of_every_model, reach_union
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot
-from ptmgraph.traverse import (
-    depths_from_roots,
-    is_root,
-    paths_to_roots,
-    reach,
-    reach_of_every_group,
-    reach_of_every_model,
-    reach_union,
-    roots,
-)
+from ptmgraph.traverse import is_root, paths_to_roots, reach, roots
 
 
 def digraph(edges: list[tuple[str, str, str]], isolated: tuple[str, ...] = ()) -> nx.DiGraph:

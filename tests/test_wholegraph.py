@@ -24,17 +24,17 @@ from test_snapshot_safety import MALFORMED, _copy_bundled, run_cli
 from ptmgraph import snapshot
 from ptmgraph.graph import LineageGraph, load_graph, load_graph_columns
 from ptmgraph.index import CompactGraph
-from ptmgraph.traverse import (
+from ptmgraph.pair_walks import walk_pairs
+from ptmgraph.passes import (
     _compact_of,
     condense,
     depth_array,
     group_reach_arrays,
-    reach,
     reach_arrays,
     reached_mask,
-    walk_pairs,
     weak_components,
 )
+from ptmgraph.traverse import reach
 
 
 def expected_reach(graph: nx.DiGraph, weight: dict[str, int]) -> dict[str, tuple[int, int, int]]:

@@ -1,6 +1,6 @@
 """Format: a lineage tree for the terminal, as ``npm ls`` and ``cargo tree`` print one.
 
-One line per edge of :func:`ptmgraph.traverse.tree_lines`: branch drawing, the model id, then the
+One line per edge of :func:`ptmgraph.tree_lines.tree_lines`: branch drawing, the model id, then the
 *tree columns* (:data:`TREE_COLUMNS`). A model already shown ends in ``(*)`` and its branches are not
 repeated. The tree fits the terminal's width: ids are never cut; a line too wide for all its columns
 drops them right to left, i.e. the last of ``--columns`` first (by default ``created``, then
@@ -25,7 +25,8 @@ from rich.cells import cell_len
 from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CONFIDENCE_CODES
-from ptmgraph.traverse import Direction, Reach, TreeLine
+from ptmgraph.traverse import Direction, Reach
+from ptmgraph.tree_lines import TreeLine
 
 TREE_COLUMNS: dict[str, str] = {
     "relation": "the edge to the model above: finetune of ↑ (impact), base of ↑ (finetune) (ancestry)",
@@ -126,7 +127,7 @@ def render_tree(
     """The first ``limit`` lines (all when 0) as styled lines that fit ``width``, and how many lines were left out.
 
     ``marker`` adds a short word after the id (e.g. ``root``); it counts as part of the id and never drops.
-    ``line_count``, when the caller knows how many ``lines`` there are (:func:`ptmgraph.traverse.tree_line_count`),
+    ``line_count``, when the caller knows how many ``lines`` there are (:func:`ptmgraph.tree_lines.tree_line_count`),
     spares making the lines left out just to count them. ``direction`` is the walk's (see :func:`relation_label`).
     """
     stream = iter(lines)

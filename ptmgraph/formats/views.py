@@ -21,7 +21,8 @@ from ptmgraph.formats.lines import StyledLine, folded, plain_text, printable, pr
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
+from ptmgraph.traverse import Direction, reach, roots_at
+from ptmgraph.tree_lines import TreeLine, tree_line_count, tree_lines
 from ptmgraph.words import plural
 
 if TYPE_CHECKING:
