@@ -46,7 +46,7 @@ from ptmgraph.graph import LineageGraph
 from ptmgraph.pair_walks import reach_pairs
 from ptmgraph.records import UNAVAILABLE, DanglingReason
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach
+from ptmgraph.traverse import walk
 
 UNAVAILABLE_DANGLING = (DanglingReason.NOT_FOUND.value, DanglingReason.DISABLED.value)
 """Dangling-reference reasons that make the base unavailable (a gated base is not: see the module docstring)."""
@@ -181,7 +181,7 @@ def stale_ancestor_rows(lg: LineageGraph, models: Iterable[str] | None = None) -
         dead_refs.setdefault(holder, []).append((raw, detail))
     # Few models: walk up from each.
     for model in dict.fromkeys(models):
-        up = reach(graph, [model], direction="ancestors")
+        up = walk(graph, [model], direction="ancestors")
         at = graph.position_list([model, *up])
         model_at += [at[0]] * len(up)
         ancestor_at += at[1:]

@@ -58,7 +58,7 @@ def reach_pairs(index: CompactGraph, sources: np.ndarray) -> tuple[np.ndarray, n
 @dataclass(frozen=True)
 class PairWalk:
     """Breadth-first walks down from many sources at once (:func:`walk_pairs`): one entry per (source,
-    model) pair, ``model`` in the reach of ``source``, with what :class:`Reach` records of it: ``depth``,
+    model) pair, ``model`` in the reach of ``source``, with what :class:`Walk` records of it: ``depth``,
     ``via`` (position) and ``relation`` (the hop's relation code, -1 for none). Entries are grouped by
     source (in position order), each source's models in the order its own walk finds them."""
 

@@ -1,12 +1,12 @@
 """Whole-graph passes: answers about every model at once, on arrays indexed by position.
 
-The passes take the compact index only (a networkx graph is converted first): :func:`condense` (strongly
-connected components and the rounds of the component DAG), :func:`reach_arrays` (reach of every model),
-:func:`group_reach_arrays` (of every group, e.g. author), :func:`reached_mask` (reach of a set),
-:func:`depth_array` and :func:`weak_components`; :func:`reach_of_every_model`, :func:`reach_of_every_group`,
-:func:`reach_union` and :func:`depths_from_roots` give the same on either graph by model id
-(``tests/test_traverse.py``, ``tests/test_wholegraph.py`` check them against networkx). The words
-(*root*, *depth*, *reach*) are those of :mod:`ptmgraph.traverse`.
+The passes take the compact index only (a networkx graph is converted first,
+:func:`ptmgraph.traverse.compact`): :func:`condense` (strongly connected components and the rounds of the
+component DAG), :func:`reach_arrays` (reach of every model), :func:`group_reach_arrays` (of every group, e.g.
+author), :func:`reached_mask` (reach of a set), :func:`depth_array` and :func:`weak_components`;
+:func:`reach_of_every_model`, :func:`reach_of_every_group`, :func:`reach_union` and :func:`depths_from_roots`
+give the same on either graph by model id (``tests/test_traverse.py``, ``tests/test_wholegraph.py`` check them
+against networkx). The words (*root*, *depth*, *reach*) are those of :mod:`ptmgraph.traverse`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ptmgraph.index import Adjacency, CompactGraph
 from ptmgraph.lazy import lazy_module
-from ptmgraph.traverse import Graph, _components, root_mask
+from ptmgraph.traverse import Graph, _components, compact, root_mask
 
 if TYPE_CHECKING:
     import numpy as np
@@ -421,29 +421,6 @@ def depth_array(index: CompactGraph) -> np.ndarray:
     return depth
 
 
-def _compact_of(graph: Graph) -> CompactGraph:
-    """``graph`` as a compact graph (positions in graph order; no relations), for the whole-graph
-    passes on a networkx graph."""
-    if isinstance(graph, CompactGraph):
-        return graph
-    import polars as pl
-
-    from ptmgraph.index import RELATION_CODES
-
-    names = list(graph)
-    number = {n: i for i, n in enumerate(names)}
-    pairs = np.array([(number[b], number[c]) for b, c in graph.edges()], dtype=np.int64).reshape(-1, 2)
-
-    def side(source: np.ndarray, target: np.ndarray) -> Adjacency:
-        indptr, neighbour = _csr(source, target, len(names))
-        unknown = np.full(len(neighbour), -1, dtype=np.int8)
-        return Adjacency(indptr, neighbour.astype(np.int32), unknown, unknown)
-
-    return CompactGraph(ids=pl.Series("id", names, dtype=pl.String()), rows=len(names),
-                        children=side(pairs[:, 0], pairs[:, 1]), parents=side(pairs[:, 1], pairs[:, 0]),
-                        relation_names=RELATION_CODES, fingerprint=0)
-
-
 def _weights_of(index: CompactGraph, weights: Mapping[str, int | None] | None) -> np.ndarray | None:
     if not weights:
         return None
@@ -453,7 +430,7 @@ def _weights_of(index: CompactGraph, weights: Mapping[str, int | None] | None) -
 def reach_of_every_model(graph: Graph, weights: Mapping[str, int | None] | None = None) -> EveryReach:
     """:class:`ReachCounts` of every model (as :class:`EveryReach` columns, in graph order), by
     :func:`reach_arrays`. ``weights``: a number per model id (None or missing counts 0)."""
-    index = _compact_of(graph)
+    index = compact(graph)
     counts = reach_arrays(index, _weights_of(index, weights))
     return EveryReach(
         models=index.ids.to_list(),
@@ -477,7 +454,7 @@ def reach_of_every_group(
     graph: Graph, group_of: Mapping[str, str], weights: Mapping[str, int | None] | None = None
 ) -> dict[str, GroupReach]:
     """:class:`GroupReach` of every group named in ``group_of`` (model -> group), by :func:`group_reach_arrays`."""
-    index = _compact_of(graph)
+    index = compact(graph)
     names = index.ids.to_list()
     number: dict[str, int] = {}
     group = np.array([number.setdefault(group_of[n], len(number)) for n in names], dtype=np.int64)
@@ -488,14 +465,14 @@ def reach_of_every_group(
 
 def reach_union(graph: Graph, models: Iterable[str]) -> set[str]:
     """The reach of a set of models: the union of each member's reach (module docstring)."""
-    index = _compact_of(graph)
+    index = compact(graph)
     members = list(dict.fromkeys(models))
     return set(index.names(np.flatnonzero(reached_mask(index, index.positions_of(members)))))
 
 
 def depths_from_roots(graph: Graph) -> dict[str, int]:
     """Every model's depth from the roots (roots 0); models no root reaches (inside cycles) are left out."""
-    index = _compact_of(graph)
+    index = compact(graph)
     depth = depth_array(index)
     at = np.flatnonzero(depth >= 0)
     return dict(zip(index.names(at), depth[at].tolist(), strict=True))

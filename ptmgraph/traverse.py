@@ -1,24 +1,26 @@
-"""The only graph walks: reach from a set of models, the roots, and the reach of every model.
+"""The point walks, and the words every module uses: one breadth-first walk (:func:`walk`) from a set
+of models, the roots, and paths to the roots and between two models.
 
-Words that mean one thing everywhere (``notes/design.md``); every other module refers here:
+Words that mean one thing everywhere (README *Definitions* says the same); every other module refers here:
 
+- **walk** from a set of models (its *sources*): every model reached along the followed edges, in one
+  :class:`Direction`: ``descendants`` follows edges base -> derived, ``ancestors`` follows them back.
 - **root**: a model with no parent other than itself. An isolated model is its own root.
 - **depth** of a reached model: the fewest hops from the nearest source along the followed edges.
-- **reach** of a model m: its transitive dependents (the models with a path from m), each counted
-  once however many paths lead to it (merges give a model several parents); m itself is not in its
-  own reach, even when it lies on a cycle. The reach of a *set* of models is the union of the reach
-  of its members.
+- **reach** of a model m: its transitive dependents (the models with a path from m: the walk of its
+  descendants), each counted once however many paths lead to it (merges give a model several parents);
+  m itself is not in its own reach, even when it lies on a cycle. The reach of a *set* of models is the
+  union of the reach of its members. *Reach* names dependents only; the general traversal is a walk.
 - **runtime**, **runtime_code** and **inherited** dependency of a model on a source: the runtime rule,
-  :func:`ptmgraph.relations.dependency` (``RUNTIME_RELATIONS`` is its set of weight-loading relations).
+  stated once, :func:`ptmgraph.relations.dependency`.
 
-The graph is either the compact index (:class:`ptmgraph.index.CompactGraph`: CSR arrays, walked one
-edge at a time on a small graph and with numpy a whole BFS level at a time on a larger one) or the
-lineage ``networkx.DiGraph`` (edge base -> derived, the hop's relation in the edge attribute
-``relation``) that the Python API hands out; :func:`reach`, :func:`is_root`, :func:`roots` and
-:func:`paths_to_roots` give the same answers on both (``tests/test_index.py`` checks it;
-``tests/test_why.py`` checks :func:`paths_between`). A walk keeps one parent pointer (``via``) and one
-hop relation per reached model, so its memory is linear in the models reached whatever the depth; paths
-are rebuilt from the pointers only when asked for.
+Every walk runs on the compact index (:class:`ptmgraph.index.CompactGraph`: CSR arrays). A lineage
+``networkx.DiGraph`` (edge base -> derived, the hop's relation in the edge attribute ``relation``), as
+the Python API hands out, is converted to the index first by the same build as a snapshot's tables
+(:func:`compact`), so both give the same answers by construction. :func:`walk` is the one breadth-first
+walk: it keeps one parent pointer (``via``) and one hop relation per reached model, so its memory is
+linear in the models reached whatever the depth; paths are rebuilt from the pointers only when asked for.
+``tests/test_index.py`` checks it against networkx's own breadth-first search.
 
 Beside this module, on the same words: :mod:`ptmgraph.tree_lines` draws a walk as the lines of a tree,
 :mod:`ptmgraph.passes` answers about every model at once (whole-graph passes on arrays) and
@@ -29,14 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import polars as pl
 
-from ptmgraph.index import Adjacency, CompactGraph
+from ptmgraph.index import Adjacency, CompactGraph, build
 from ptmgraph.lazy import lazy_module
-from ptmgraph.relations import RUNTIME_RELATIONS
 
 if TYPE_CHECKING:  # networkx is imported only by whoever builds a networkx graph
     import networkx as nx
@@ -45,10 +46,11 @@ else:
     np = lazy_module("numpy")  # the point walks on a small graph never import it (see ptmgraph.index)
 
 Graph = Union["nx.DiGraph", CompactGraph]
-"""A lineage graph a walk accepts: the compact index or the networkx graph."""
+"""A lineage graph a walk accepts: the compact index, or a networkx graph (converted by :func:`compact`)."""
 
 Direction = Literal["descendants", "ancestors"]
-"""``descendants`` follows edges base -> derived; ``ancestors`` follows them backwards."""
+"""The direction of a walk, the one vocabulary for it: ``descendants`` follows edges base -> derived;
+``ancestors`` follows them backwards."""
 
 
 PATH_END_HOPS = 16
@@ -70,12 +72,33 @@ def relation_path_text(hops: list[str], length: int | None = None) -> str:
     return ">".join([*first, f"…({length - 2 * PATH_END_HOPS} more)…", *last])
 
 
+def compact(graph: Graph) -> CompactGraph:
+    """``graph`` as the compact index: the index itself, or a networkx graph built into one by
+    :func:`ptmgraph.index.build`, the build a snapshot's tables go through (the graph's nodes, in graph
+    order, as the models; its edges with their ``relation`` and ``parent_confidence`` attributes). A
+    networkx graph is converted on every call, in time linear in its size: a caller that walks one graph
+    many times converts it once."""
+    if isinstance(graph, CompactGraph):
+        return graph
+    edges = [(str(b), str(c), _text(d.get("relation")), _text(d.get("parent_confidence")))
+             for b, c, d in graph.edges(data=True)]
+    return build(
+        pl.DataFrame({"id": [str(n) for n in graph]}, schema={"id": pl.String()}),
+        pl.DataFrame(edges, schema={"base": pl.String(), "child": pl.String(), "relation": pl.String(),
+                                    "parent_confidence": pl.String()}, orient="row"),
+    )
+
+
+def _text(value: object) -> str | None:
+    """An edge attribute as text (an enum by its value); None stays None."""
+    return None if value is None else str(getattr(value, "value", value))
+
+
 def is_root(graph: Graph, model: str) -> bool:
     """Whether ``model`` is a root: it has no parent other than itself."""
-    if isinstance(graph, CompactGraph):
-        at = graph.position(model)
-        return all(parent == at for parent in graph.parents.neighbours(at))
-    return all(parent == model for parent in graph.pred[model])
+    index = compact(graph)
+    at = index.position(model)
+    return all(parent == at for parent in index.parents.neighbours(at))
 
 
 def roots_at(index: CompactGraph, positions: pl.Series) -> list[bool]:
@@ -103,28 +126,29 @@ def root_mask(index: CompactGraph) -> np.ndarray:
 
 def roots(graph: Graph) -> list[str]:
     """Every root of ``graph`` (see the module docstring), sorted."""
-    if isinstance(graph, CompactGraph):
-        return sorted(graph.names(np.flatnonzero(root_mask(graph))))
-    return sorted(n for n in graph if is_root(graph, n))
+    index = compact(graph)
+    return sorted(index.names(np.flatnonzero(root_mask(index))))
 
 
 @dataclass(frozen=True)
-class Reach:
-    """The models reached from ``sources``, each with its depth, parent pointer and hop relation.
+class Walk:
+    """The models a :func:`walk` reached from ``sources``, each with its depth, parent pointer and hop relation.
 
     ``depth[m]`` is m's depth; ``via[m]`` the model one hop nearer the sources on one shortest path
     (among equals, the one the walk met first: neighbours are visited in id order); ``relation[m]``
     the relation of the edge between m and ``via[m]``. Sources are never in the mappings, even when
-    another source reaches them. Iteration yields models in the order found (by depth).
+    another source reaches them. Iteration yields models in the order found (by depth). ``relations``
+    is what the walk followed (None: every relation).
     """
 
     sources: tuple[str, ...]
     direction: Direction
+    relations: frozenset[str] | None
     depth: dict[str, int]
     via: dict[str, str]
     relation: dict[str, str]
-    positions: pl.Series | None = field(default=None, compare=False, repr=False)
-    """On the compact index: the reached models' positions (Int64), in iteration order (None on networkx)."""
+    positions: pl.Series = field(compare=False, repr=False)
+    """The reached models' positions in the index walked (Int64), in iteration order."""
 
     def __len__(self) -> int:
         return len(self.depth)
@@ -196,74 +220,38 @@ class Reach:
             texts.append(relation_path_text(walk if self.direction == "descendants" else walk[::-1], depth))
         return texts
 
-    def is_runtime(self, model: str) -> bool:
-        """Whether every hop of :meth:`path` is a runtime relation (see the module docstring)."""
-        return all(self.relation[m] in RUNTIME_RELATIONS for m in self._chain(model)[:-1])
 
-
-def reach(
+def walk(
     graph: Graph,
     sources: Iterable[str],
     *,
     direction: Direction = "descendants",
     relations: Iterable[str] | None = None,
     max_depth: int | None = None,
-) -> Reach:
-    """Breadth-first walk from ``sources``: every model within ``max_depth`` hops (all when None),
+) -> Walk:
+    """The one breadth-first walk, from ``sources``: every model within ``max_depth`` hops (all when None),
     following only edges whose relation is in ``relations`` (all when None), in ``direction``.
 
-    With one source and ``direction="descendants"`` the models found are its reach (module docstring).
+    Each level takes the models of the level above in the order found, and each one's neighbours in id
+    order; a model is taken the first time it is met (so its ``via`` is the first model of the level above
+    with an edge to it) and a source never is. With one source and ``direction="descendants"`` the models
+    found are its reach (module docstring).
     """
+    index = compact(graph)
     starts = tuple(dict.fromkeys(sources))
     wanted = None if relations is None else frozenset(relations)
-    if isinstance(graph, CompactGraph):
-        return _reach_index(graph, starts, direction, wanted, max_depth)
-    neighbours = graph.pred if direction == "ancestors" else graph.succ
-    start_set = set(starts)
-    depth: dict[str, int] = {}
-    via: dict[str, str] = {}
-    hop: dict[str, str] = {}
-    frontier = list(starts)
-    level = 0
-    while frontier and (max_depth is None or level < max_depth):
-        level += 1
-        found: list[str] = []
-        for node in frontier:
-            adjacent = neighbours[node]
-            for other in sorted(adjacent):
-                if other in start_set or other in depth:
-                    continue
-                relation = adjacent[other].get("relation")
-                if wanted is not None and relation not in wanted:
-                    continue
-                depth[other] = level
-                via[other] = node
-                hop[other] = relation
-                found.append(other)
-        frontier = found
-    return Reach(sources=starts, direction=direction, depth=depth, via=via, relation=hop)
-
-
-def _reach_index(
-    index: CompactGraph, starts: tuple[str, ...], direction: Direction, wanted: frozenset[str] | None,
-    max_depth: int | None,
-) -> Reach:
-    """:func:`reach` on the compact index: one edge at a time on a small graph (:func:`_walk_edges`), one
-    numpy pass per BFS level on a larger one (:func:`_walk_levels`). Both visit the frontier in the order
-    found and each node's neighbours in id order, and keep each model's first pair (via, relation): the
-    walk :func:`reach` defines on networkx."""
     adjacency = index.parents if direction == "ancestors" else index.children
-    start_at = [index.position(s) for s in starts]
     codes = None if wanted is None else frozenset(
         code for code, name in enumerate(index.relation_names) if name in wanted)
-    walk = _walk_edges if index.small else _walk_levels
-    positions, vias, hop_codes, levels = walk(adjacency, start_at, index.nodes, codes, max_depth)
+    positions, vias, hop_codes, levels = _breadth_first(
+        adjacency, [index.position(s) for s in starts], index.nodes, codes, max_depth, arrays=not index.small)
     names = index.names(positions)
     relation_names = [*index.relation_names, None]  # code -1 (no relation) picks the last
     depths = list(chain.from_iterable(repeat(depth, count) for depth, count in enumerate(levels, 1)))
-    return Reach(
+    return Walk(
         sources=starts,
         direction=direction,
+        relations=wanted,
         depth=dict(zip(names, depths, strict=True)),
         via=dict(zip(names, index.names(vias), strict=True)),
         relation=dict(zip(names, [relation_names[c] for c in hop_codes], strict=True)),  # type: ignore[misc]
@@ -275,139 +263,118 @@ Walked = tuple[pl.Series, pl.Series, list[int], list[int]]
 """A walk on the index: the positions reached (in the order found), the position of each one's via,
 each one's hop relation code, and how many were found at each depth (1, 2 ...)."""
 
+Level = tuple[list[int], list[int], list[int]]
+"""One level of a walk: the positions taken, each one's via, each one's hop relation code."""
 
-def _walk_edges(adjacency: Adjacency, start_at: list[int], nodes: int, codes: frozenset[int] | None,
-                max_depth: int | None) -> Walked:
-    """The walk of :func:`_reach_index`, one edge at a time: a model is taken the first time it is met."""
-    indptr, neighbour, relation, _ = adjacency.held
+_FEW_EDGES = 32
+"""A level with at most this many edges to look at is taken edge by edge, even on a large graph."""
+
+
+def _breadth_first(adjacency: Adjacency, start_at: list[int], nodes: int, codes: frozenset[int] | None,
+                   max_depth: int | None, *, arrays: bool) -> Walked:
+    """The body of :func:`walk`, on one direction of the index, a level at a time.
+
+    A level is taken edge by edge (:func:`_level_by_edges`), or with ``arrays`` (a large graph, see
+    :mod:`ptmgraph.index`) and more than :data:`_FEW_EDGES` edges to look at, in a few numpy passes
+    (:func:`_level_by_arrays`); both take the same models with the same via and relation, so a long
+    chain (one model a level) costs what it holds rather than a dozen numpy calls a level, and a small
+    graph is walked without importing numpy.
+    """
     seen = bytearray(nodes)
     for at in start_at:
         seen[at] = 1
-    found: list[int] = []
+    found: list[Any] = []  # per level: lists, or numpy arrays where a level was taken with numpy
+    vias: list[Any] = []
+    hops: list[Any] = []
+    levels: list[int] = []
+    frontier: Any = start_at
+    indptr = adjacency.held[0]
+    while len(frontier) and (max_depth is None or len(levels) < max_depth):
+        few = len(frontier) <= _FEW_EDGES and sum(
+            int(indptr[n + 1]) - int(indptr[n]) for n in _listed(frontier)) <= _FEW_EDGES
+        taken = _level_by_edges(adjacency, _listed(frontier), seen, codes) if few or not arrays else \
+            _level_by_arrays(adjacency, frontier, seen, codes)
+        if not len(taken[0]):
+            break
+        found.append(taken[0])
+        vias.append(taken[1])
+        hops.append(taken[2])
+        levels.append(len(taken[0]))
+        frontier = taken[0]
+    if not arrays:
+        return (pl.Series(list(chain.from_iterable(found)), dtype=pl.Int64),
+                pl.Series(list(chain.from_iterable(vias)), dtype=pl.Int64),
+                list(chain.from_iterable(hops)), levels)
+    import numpy as np  # the module itself: the lazy stand-in would look it up on every use
+
+    def joined(parts: list[Any], dtype: Any) -> Any:
+        return np.concatenate([np.asarray(p, dtype=dtype) for p in parts]) if parts else np.zeros(0, dtype=dtype)
+
+    return (pl.Series(joined(found, np.int64), dtype=pl.Int64), pl.Series(joined(vias, np.int64), dtype=pl.Int64),
+            joined(hops, np.int8).tolist(), levels)
+
+
+def _listed(frontier: Any) -> list[int]:
+    """A level's positions as a list (a level taken with numpy holds an array)."""
+    return frontier if isinstance(frontier, list) else frontier.tolist()  # type: ignore[no-any-return]
+
+
+def _level_by_edges(adjacency: Adjacency, frontier: list[int], seen: bytearray, codes: frozenset[int] | None) -> Level:
+    """The next level of :func:`_breadth_first`, one edge at a time."""
+    indptr, neighbour, relation, _ = adjacency.held
+    taken: list[int] = []
     vias: list[int] = []
     hops: list[int] = []
-    levels: list[int] = []
-    frontier = start_at
-    while frontier and (max_depth is None or len(levels) < max_depth):
-        level_start = len(found)
-        for node in frontier:
-            first, end = indptr[node], indptr[node + 1]
-            for other, code in zip(neighbour[first:end].tolist(), relation[first:end].tolist(), strict=True):
-                if seen[other] or (codes is not None and code not in codes):
-                    continue
-                seen[other] = 1
-                found.append(other)
-                vias.append(node)
-                hops.append(code)
-        levels.append(len(found) - level_start)
-        frontier = found[level_start:]
-    return pl.Series(found, dtype=pl.Int64), pl.Series(vias, dtype=pl.Int64), hops, levels
-
-
-_FEW_EDGES = 32
-"""A BFS level with at most this many edges to look at is walked edge by edge (:func:`_walk_levels`)."""
-
-
-def _walk_levels(adjacency: Adjacency, start_at: list[int], nodes: int, codes: frozenset[int] | None,
-                 max_depth: int | None) -> Walked:
-    """The walk of :func:`_reach_index`, one numpy pass per level.
-
-    A level lists every (frontier node, neighbour) pair in the order the one-at-a-time walk meets them
-    (frontier in the order found, neighbours in id order), drops those already seen or of an unwanted
-    relation, and keeps each neighbour's first pair: the same depth, via and relation as that walk.
-    A level of a few edges (a long chain has one a level) is walked edge by edge, as :func:`_walk_edges`
-    does, so that a level costs what it holds rather than a dozen numpy calls.
-    """
-    import numpy as np  # the module itself: the lazy stand-in would look it up on every use, per level
-
-    frontier = np.array(start_at, dtype=np.int64)
-    seen = np.zeros(nodes, dtype=bool)
-    seen[frontier] = True
-    wanted = None if codes is None else np.array(sorted(codes), dtype=np.int8)
-    indptr, neighbour, relation = adjacency.indptr, adjacency.neighbour, adjacency.relation
-    found: list[np.ndarray] = []
-    vias: list[np.ndarray] = []
-    hops: list[np.ndarray] = []
-    levels: list[int] = []
-    while frontier.size and (max_depth is None or len(levels) < max_depth):
-        if frontier.size <= _FEW_EDGES:
-            bounds = [(int(indptr[n]), int(indptr[n + 1])) for n in frontier.tolist()]
-            if sum(end - start for start, end in bounds) <= _FEW_EDGES:
-                step_new: list[int] = []
-                step_via: list[int] = []
-                step_hop: list[int] = []
-                for node, (start, end) in zip(frontier.tolist(), bounds, strict=True):
-                    for other, code in zip(neighbour[start:end].tolist(), relation[start:end].tolist(), strict=True):
-                        if seen[other] or (codes is not None and code not in codes):
-                            continue
-                        seen[other] = True
-                        step_new.append(other)
-                        step_via.append(node)
-                        step_hop.append(code)
-                if not step_new and not any(end > start for start, end in bounds):
-                    break
-                new = np.array(step_new, dtype=np.int64)
-                found.append(new)
-                vias.append(np.array(step_via, dtype=np.int64))
-                hops.append(np.array(step_hop, dtype=np.int8))
-                levels.append(len(new))
-                frontier = new
+    for node in frontier:
+        first, end = indptr[node], indptr[node + 1]
+        for other, code in zip(neighbour[first:end].tolist(), relation[first:end].tolist(), strict=True):
+            if seen[other] or (codes is not None and code not in codes):
                 continue
-        first = adjacency.indptr[frontier]
-        counts = adjacency.indptr[frontier + 1] - first
-        total = int(counts.sum())
-        if not total:
-            break
-        # offsets of every neighbour of every frontier node, frontier order kept
-        ends = np.cumsum(counts)
-        offsets = np.arange(total) + np.repeat(first - (ends - counts), counts)
-        owner = np.repeat(frontier, counts)
-        candidate = adjacency.neighbour[offsets]
-        keep = ~seen[candidate]
-        if wanted is not None:
-            keep &= np.isin(adjacency.relation[offsets], wanted)
-        candidate, owner, offsets = candidate[keep], owner[keep], offsets[keep]
-        _, firsts = np.unique(candidate, return_index=True)
-        firsts.sort()
-        new = candidate[firsts].astype(np.int64)
-        seen[new] = True
-        found.append(new)
-        vias.append(owner[firsts])
-        hops.append(adjacency.relation[offsets[firsts]])
-        levels.append(len(new))
-        frontier = new
-    empty = np.zeros(0, dtype=np.int64)
-    return (pl.Series(np.concatenate(found) if found else empty, dtype=pl.Int64),
-            pl.Series(np.concatenate(vias) if vias else empty, dtype=pl.Int64),
-            np.concatenate(hops).tolist() if hops else [], levels)
+            seen[other] = 1
+            taken.append(other)
+            vias.append(node)
+            hops.append(code)
+    return taken, vias, hops
 
 
-def _shown_neighbours(
-    graph: Graph, source: str, found: Reach, direction: Direction
-) -> Callable[[str], list[tuple[str, str | None]]]:
-    """For a model of the tree: its neighbours in ``direction`` that are the source or reached, with the
-    relation of each edge."""
-    if not isinstance(graph, CompactGraph):
-        neighbours = graph.pred if direction == "ancestors" else graph.succ
+def _level_by_arrays(adjacency: Adjacency, frontier: Any, seen: bytearray, codes: frozenset[int] | None) -> Any:
+    """The next level of :func:`_breadth_first` in numpy passes: every (frontier model, neighbour) pair in
+    the order :func:`_level_by_edges` meets them, less those already seen or of an unwanted relation, and
+    each neighbour's first pair."""
+    import numpy as np
 
-        def from_networkx(node: str) -> list[tuple[str, str | None]]:
-            return [(o, a.get("relation")) for o, a in neighbours[node].items() if o in found or o == source]
+    at = np.asarray(frontier, dtype=np.int64)
+    first = adjacency.indptr[at]
+    counts = adjacency.indptr[at + 1] - first
+    ends = np.cumsum(counts)
+    offsets = np.arange(int(ends[-1])) + np.repeat(first - (ends - counts), counts)  # frontier order kept
+    owner = np.repeat(at, counts)
+    candidate = adjacency.neighbour[offsets]
+    marked = np.frombuffer(seen, dtype=bool)  # the same memory: marks made here are seen edge by edge too
+    keep = ~marked[candidate]
+    if codes is not None:
+        keep &= np.isin(adjacency.relation[offsets], np.array(sorted(codes), dtype=np.int8))
+    candidate, owner, offsets = candidate[keep], owner[keep], offsets[keep]
+    _, firsts = np.unique(candidate, return_index=True)
+    firsts.sort()
+    taken = candidate[firsts].astype(np.int64)
+    marked[taken] = True
+    return taken, owner[firsts], adjacency.relation[offsets[firsts]]
 
-        return from_networkx
-    adjacency = graph.parents if direction == "ancestors" else graph.children
-    assert found.positions is not None  # a walk on the index records positions
-    at = graph.position(source)
-    position_of = dict(zip(found, found.positions.to_list(), strict=True)) | {source: at}
+
+def _shown_neighbours(index: CompactGraph, source: str, found: Walk) -> Callable[[str], list[tuple[str, int]]]:
+    """For a model of the walk ``found`` from ``source``: its neighbours in the walk's direction that are
+    the source or reached, each with the offset of its edge in that direction's adjacency."""
+    adjacency = index.parents if found.direction == "ancestors" else index.children
+    position_of = dict(zip(found, found.positions.to_list(), strict=True)) | {source: index.position(source)}
     name_at = {p: n for n, p in position_of.items()}
-    relation_names = [*graph.relation_names, None]
 
-    def from_index(node: str) -> list[tuple[str, str | None]]:
-        position = position_of[node]
-        return [(name_at[o], relation_names[c])  # type: ignore[misc]
-                for o, c in zip(adjacency.neighbours(position), adjacency.relations(position), strict=True)
+    def shown(node: str) -> list[tuple[str, int]]:
+        where = adjacency.of(position_of[node])
+        return [(name_at[o], offset) for offset, o in enumerate(adjacency.neighbours(position_of[node]), where.start)
                 if o in name_at]
 
-    return from_index
+    return shown
 
 
 def paths_to_roots(graph: Graph, model: str, max_paths: int) -> tuple[list[list[str]], bool]:
@@ -416,16 +383,19 @@ def paths_to_roots(graph: Graph, model: str, max_paths: int) -> tuple[list[list[
 
     Depth-first with one shared path and an on-path set, so a chain costs time and memory linear in its length.
     """
-    if isinstance(graph, CompactGraph):
-        parents = graph.parents
-        start = graph.position(model)
+    index = compact(graph)
+    found, more = _paths_up(index.parents.neighbours, index.position(model), max_paths)
+    every = sorted({n for path in found for n in path})
+    name = dict(zip(every, index.names(every), strict=True))
+    return [[name[n] for n in path] for path in found], more
 
-        found, more = _paths_up(parents.neighbours, start, max_paths)
-        every = sorted({n for path in found for n in path})
-        name = dict(zip(every, graph.names(every), strict=True))
-        return [[name[n] for n in path] for path in found], more
-    pred = graph.pred
-    return _paths_up(lambda node: sorted(pred[node]), model, max_paths)
+
+def hop_relations(graph: Graph, path: list[str]) -> list[str | None]:
+    """The relation of each edge along ``path`` (models base first), None where there is no such edge or
+    it has no relation."""
+    index = compact(graph)
+    offsets = [index.edge_offset(a, b) for a, b in pairwise(index.position_list(path))]
+    return [None if o is None else index.relation_of(index.children.relation_code(o)) for o in offsets]
 
 
 def _paths_up(
@@ -467,16 +437,17 @@ def paths_between(graph: Graph, model: str, ancestor: str, max_paths: int) -> tu
     taking parents in id order), and whether more exist; none when ``ancestor`` is ``model`` itself.
 
     The walk keeps to the models between the two: those that are both ancestors of ``model`` and
-    descendants of ``ancestor`` (two :func:`reach` walks); only that sub-DAG's paths are enumerated.
+    descendants of ``ancestor`` (two :func:`walk` walks); only that sub-DAG's paths are enumerated.
     """
     if model == ancestor:
         return [], False
-    up = reach(graph, [model], direction="ancestors")
+    index = compact(graph)
+    up = walk(index, [model], direction="ancestors")
     if ancestor not in up:
         return [], False
-    down = reach(graph, [ancestor], direction="descendants")
+    down = walk(index, [ancestor], direction="descendants")
     between = {m for m in up if m in down} | {model, ancestor}
-    parents_of = _shown_neighbours(graph, model, up, "ancestors")
+    parents_of = _shown_neighbours(index, model, up)
 
     def parents(node: str) -> list[str]:
         return sorted({p for p, _ in parents_of(node) if p in between and p != node})
@@ -487,15 +458,11 @@ def paths_between(graph: Graph, model: str, ancestor: str, max_paths: int) -> tu
 def cycle_members(graph: Graph, models: Iterable[str]) -> set[str]:
     """The ``models`` that lie on a cycle of the subgraph they induce (a strongly connected component of
     two or more of them; a self-loop alone is not one)."""
+    index = compact(graph)
     members = list(dict.fromkeys(models))
-    number = {m: i for i, m in enumerate(members)}
-    if isinstance(graph, CompactGraph):
-        children = graph.children
-        at = graph.position_list(members)
-        local = {p: i for i, p in enumerate(at)}
-        successors = [[local[c] for c in children.neighbours(p) if c in local] for p in at]
-    else:
-        successors = [[number[c] for c in graph.succ[m] if c in number] for m in members]
+    at = index.position_list(members)
+    local = {p: i for i, p in enumerate(at)}
+    successors = [[local[c] for c in index.children.neighbours(p) if c in local] for p in at]
     component, count = _components(successors)
     size = [0] * count
     for c in component:
