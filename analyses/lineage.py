@@ -179,7 +179,8 @@ def _tree(lg: LineageGraph, found: Walk, rows: pl.DataFrame) -> LineageTree:
     def order(model: str) -> int:
         if not downloads:
             downloads.update(rows.select("id", "downloads").iter_rows())
-            downloads[source] = lg.nodes_of([source])[source]["downloads"]
+            at = [lg.compact.position(source)]
+            downloads[source] = lg.nodes_at(at, ["downloads"])["downloads"][0]  # that column only
         return -(downloads.get(model) or -1)
 
     return LineageTree(lg.compact, found, order=order)
