@@ -58,9 +58,9 @@ def reach_pairs(index: CompactGraph, sources: np.ndarray) -> tuple[np.ndarray, n
 @dataclass(frozen=True)
 class PairWalk:
     """Breadth-first walks down from many sources at once (:func:`walk_pairs`): one entry per (source,
-    model) pair, ``model`` in the reach of ``source``, with what :class:`Walk` records of it: ``depth``,
-    ``via`` (position) and ``relation`` (the hop's relation code, -1 for none). Entries are grouped by
-    source (in position order), each source's models in the order its own walk finds them."""
+    model) pair, ``model`` in the reach of ``source``, with what :class:`ptmgraph.traverse.Walk` records of
+    it: ``depth``, ``via`` (position) and ``relation`` (the hop's relation code, -1 for none). Entries are
+    grouped by source (in position order), each source's models in the order its own walk finds them."""
 
     source: np.ndarray
     model: np.ndarray
@@ -102,10 +102,11 @@ class PairWalk:
 
 def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str] | None = None, *,
                first_hops: np.ndarray | None = None) -> PairWalk:
-    """:func:`reach` from each of ``sources`` (positions) on its own, following only edges of
-    ``relations`` (all when None), done as one walk of (source, model) pairs a level at a time: the
-    same depth, via and relation per model as the walk from that source alone (see :func:`_reach_index`:
-    each source's pairs keep its own walk's order). Time and memory follow the number of pairs.
+    """The :func:`ptmgraph.traverse.walk` of descendants from each of ``sources`` (positions) on its own,
+    following only edges of ``relations`` (all when None), done as one walk of (source, model) pairs a
+    level at a time: the same depth, via and relation per model as the walk from that source alone (each
+    source's pairs keep its own walk's order; ``tests/test_wholegraph.py`` checks it). Time and memory
+    follow the number of pairs.
 
     ``first_hops``: offsets into ``index.children`` of the only edges a walk may take first (those out
     of its source; any relation), after which it follows ``relations`` (the runtime rule's code hop,
