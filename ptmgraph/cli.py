@@ -30,6 +30,7 @@ from ptmgraph.cli_runtime import (
     OutputFormat,
     Query,
     RelationChoice,
+    answering,
     emit,
     emit_table,
     fail,
@@ -41,6 +42,7 @@ from ptmgraph.cli_runtime import (
     screen,
     user_errors,
 )
+from ptmgraph.lookup import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS, LookupOptions
 from ptmgraph.words import plural
 
 if TYPE_CHECKING:
@@ -129,6 +131,23 @@ ColumnsOption = Annotated[
                  help="Tree columns, most important first: relation, downloads, license, created, likes, "
                  "confidence (default: relation,downloads,license,created; the last drops first when narrow)."),
 ]
+OfflineOption = Annotated[
+    bool, typer.Option("--offline", help="Never look a model up on the Hub (also HF_HUB_OFFLINE=1); by default a "
+                       "model the snapshot has no record of is fetched from HF_ENDPOINT and cached.")
+]
+MaxAgeOption = Annotated[
+    str, typer.Option("--max-age", metavar="AGE", help="Reuse a looked-up answer younger than this: seconds, or "
+                      "with a unit (12h, 7d); 0: fetch again.")
+]
+LookupModelsOption = Annotated[
+    int, typer.Option("--max-models", min=1, metavar="N", help="A look-up holds at most this many descendants "
+                      "(the answer says when it cuts).")
+]
+
+
+def looking_up(offline: bool, max_age: str, max_models: int = DEFAULT_MAX_MODELS) -> LookupOptions:
+    """How a query may look up a model its snapshot has no record of (:mod:`ptmgraph.lookup`)."""
+    return LookupOptions(offline=offline, max_age=max_age, max_models=max_models)
 
 
 ANSWER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -228,11 +247,14 @@ def ancestry(
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
     paths: PathsOption = False,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
     print_lineage("ancestors", model, from_file, snapshot, query, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths, paths=paths)
+                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths, paths=paths,
+                  look=looking_up(offline, max_age))
 
 
 @query_command()
@@ -248,11 +270,14 @@ def impact(
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
     paths: PathsOption = False,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
+    max_models: LookupModelsOption = DEFAULT_MAX_MODELS,
     query: Query = ANY_EDGE,
 ) -> None:
     """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
     print_lineage("descendants", model, from_file, snapshot, query, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns, paths=paths)
+                  fmt, limit, csv_raw, flat, columns, paths=paths, look=looking_up(offline, max_age, max_models))
 
 
 @query_command()
@@ -265,6 +290,8 @@ def info(
     children: Annotated[
         int, typer.Option("--children", min=0, metavar="N", help="Children shown per relation (0: all).")
     ] = 10,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """MODEL's record, its parents with the evidence of each edge, and its children by relation."""
@@ -272,7 +299,8 @@ def info(
     from ptmgraph.formats import views
 
     with user_errors():
-        result = analyses.model_info(query.load(snapshot), model)
+        lg, _ = answering(query, snapshot, [model], "ancestors", looking_up(offline, max_age))
+        result = analyses.model_info(lg, model)
         emit(result, fmt, limit, lambda: views.print_model_info(out(), result, children=children), csv_raw=csv_raw)
 
 
@@ -622,6 +650,9 @@ def risk(
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     paths: PathsOption = False,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
+    max_models: LookupModelsOption = DEFAULT_MAX_MODELS,
     query: Query = ANY_EDGE,
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
@@ -635,7 +666,9 @@ def risk(
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
-        result = analyses.risk(query.load(snapshot, READS["risk"]), named,
+        lg, _ = answering(query, snapshot, named, "descendants", looking_up(offline, max_age, max_models),
+                          READS["risk"])
+        result = analyses.risk(lg, named,
                                data_risks=analyses.DATA_RISKS if data_risks else (),
                                dependencies=[d.value for d in dependency or ()], created_after=after,
                                created_before=before, sort=sort.value)
@@ -718,6 +751,8 @@ def check(
         typer.Option("--write-baseline", metavar="FILE", show_default=False,
                      help="Write every finding of this run to a baseline file (then waived: exit 0)."),
     ] = None,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence drift,
@@ -730,7 +765,8 @@ def check(
     named = model_ids(compromised, compromised_file, required=False)
     ignores, accepted = waivers(ignore, baseline)
     with user_errors():
-        result = analyses.check(query.load(snapshot), checked, compromised=named, fail_on=fail_on.value,
+        lg, _ = answering(query, snapshot, checked, "ancestors", looking_up(offline, max_age))
+        result = analyses.check(lg, checked, compromised=named, fail_on=fail_on.value,
                                 include=[finding.value for finding in include or ()],
                                 ignore=ignores, baseline=accepted)
         if write_baseline is not None:

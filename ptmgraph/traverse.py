@@ -1,7 +1,7 @@
 """The point walks, and the words every module uses: one breadth-first walk (:func:`walk`) from a set
 of models, the roots, and paths to the roots and between two models.
 
-Words that mean one thing everywhere (README *Definitions* says the same); every other module refers here:
+Words that mean one thing everywhere (README "Definitions"); every other module refers here:
 
 - **walk** from a set of models (its *sources*): every model reached along the followed edges, in one
   :class:`Direction`: ``descendants`` follows edges base -> derived, ``ancestors`` follows them back.
