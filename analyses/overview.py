@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
+from ptmgraph.passes import condense, depth_array, reach_arrays, weak_components
 from ptmgraph.result import AnalysisResult, ModelInfoSummary, Summary
-from ptmgraph.traverse import condense, depth_array, reach_arrays, weak_components
 
 
 @dataclass(frozen=True, kw_only=True)

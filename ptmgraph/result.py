@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runt
 import polars as pl
 
 if TYPE_CHECKING:
-    from ptmgraph.traverse import Reach
+    from ptmgraph.tree_lines import LineageTree
 
 _OMITTED_WHEN_NONE = "omitted_when_none"
 
@@ -164,9 +164,9 @@ class AnalysisResult(Generic[S]):
     facts and small lists, typed per analysis (:class:`Summary`); ``tables`` holds secondary tables (e.g.
     the summary by depth).
     ``deferred`` adds to given rows the columns built only when printed: a path per row held for
-    every row would make memory quadratic in depth (see :mod:`ptmgraph.traverse`). ``walk`` is the walk
-    the rows come from, when one does (ancestry, impact): a view that draws it (the lineage tree) takes
-    it instead of walking again.
+    every row would make memory quadratic in depth (see :mod:`ptmgraph.traverse`). ``tree`` is the walk
+    the rows come from, ready to draw, when one does (ancestry, impact): a view draws it (the lineage tree)
+    and never walks again.
     """
 
     title: str
@@ -174,7 +174,7 @@ class AnalysisResult(Generic[S]):
     summary: S = field(default_factory=Summary)  # type: ignore[assignment]
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     deferred: Callable[[pl.DataFrame], pl.DataFrame] | None = None
-    walk: Reach | None = field(default=None, compare=False, repr=False)
+    tree: LineageTree | None = field(default=None, compare=False, repr=False)
 
     def output_rows(self, limit: int = 0, *, deferred: bool = True) -> pl.DataFrame:
         """The first ``limit`` rows (all when 0), with the deferred columns added unless ``deferred`` is
