@@ -1,6 +1,6 @@
 """The columnar reader of models.jsonl reads every file exactly as the per-record reader does.
 
-The oracle is the per-record reader itself (``HubRecordsSource._read_models`` + ``HarvestTables.of``):
+The oracle is the per-record reader itself (``hub_rows.read_model_rows`` + ``HarvestTables.of``):
 for the real Hub sample, a generated file, and hand-made hostile lines, ``read_models_table`` must give
 the same records, references and problems, row for row and in the same order.
 """
@@ -23,12 +23,13 @@ from benchmarks.generate import generate
 from ptmgraph.records import Harvest, HarvestTables
 from ptmgraph.sources import HubRecordsSource, SourceError, hub_columnar
 from ptmgraph.sources.hub_columnar import read_models_table
+from ptmgraph.sources.hub_rows import read_model_rows
 
 
 def per_record(path: Path) -> HarvestTables:
     """The oracle: what the per-record reader makes of a models file."""
     harvest = Harvest()
-    HubRecordsSource(models=path)._read_models(path, harvest)
+    read_model_rows(path, harvest)
     return HarvestTables.of(harvest)
 
 

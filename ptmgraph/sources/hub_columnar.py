@@ -2,7 +2,8 @@
 
 :func:`read_models_table` reads a file of ``GET /api/models/{id}`` records into
 :class:`~ptmgraph.records.HarvestTables`, row for row what the per-record reader
-(:class:`~ptmgraph.sources.hub_records.HubRecordsSource` with :func:`ptmgraph.extract.record_from_api`)
+(:func:`ptmgraph.sources.hub_rows.read_model_rows`, as :class:`~ptmgraph.sources.hub_records.HubRecordsSource`
+reads)
 gives: ``read_models_table(path) == HarvestTables.of(<per-record harvest of path>)``, the records,
 references and problems in the same order, ``known_ids`` sorted.
 
@@ -62,7 +63,7 @@ import io
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,7 @@ import numpy as np
 import polars as pl
 
 from ptmgraph import extract, reader, relations
+from ptmgraph.ids import lowercase_ids, unique_map
 from ptmgraph.records import (
     FILES_SCHEMA,
     NAME_LIST,
@@ -87,6 +89,7 @@ from ptmgraph.records import (
     Relation,
     access_of,
 )
+from ptmgraph.sources.hub_rows import Duplicates, read_model_rows
 from ptmgraph.sources.interface import SourceError
 
 MiB = 1024 * 1024
@@ -346,7 +349,8 @@ _PROBLEM_KEYS = pl.Schema({**PROBLEMS_SCHEMA, "_line": pl.Int64(), "_sub": pl.In
 
 
 def _per_record(name: str, items: list[tuple[int, int, bytes]]) -> _Part:
-    """The per-record reader on ``(line number, file offset, line)``: what ``_read_models`` does per line."""
+    """The per-record reader on ``(line number, file offset, line)``: what
+    :func:`~ptmgraph.sources.hub_rows.read_model_rows` does per line."""
     harvest = Harvest()
     record_lines: list[tuple[int, int]] = []
     reference_lines: list[int] = []
@@ -411,18 +415,9 @@ def _strip(s: pl.Series) -> pl.Series:
 
 
 def _text(s: pl.Series) -> pl.Series:
-    """:func:`extract._text` of strings: stripped, None when empty."""
+    """:func:`extract.text_of` of strings: stripped, None when empty."""
     stripped = _strip(s.cast(pl.String()))
     return _when(stripped.str.len_bytes() > 0, stripped).rename(s.name)
-
-
-def _unique_map(s: pl.Series, function: Callable[[Any], Any], dtype: pl.DataType) -> pl.Series:
-    """``function`` of each value of ``s``, called once per distinct value (nulls stay null)."""
-    distinct = s.drop_nulls().unique()
-    if distinct.is_empty():
-        return pl.Series(s.name, [None] * len(s), dtype=dtype)
-    values = pl.Series([function(v) for v in distinct.to_list()], dtype=dtype)
-    return s.replace_strict(distinct, values, default=None, return_dtype=dtype)
 
 
 def _access(gated: pl.Series, disabled: pl.Series, private: pl.Series) -> pl.Series:
@@ -435,15 +430,6 @@ def _access(gated: pl.Series, disabled: pl.Series, private: pl.Series) -> pl.Ser
     return rows.join(distinct, on=["g", "d", "p"], how="left", nulls_equal=True, maintain_order="left")["access"]
 
 
-def _lower(s: pl.Series) -> pl.Series:
-    """``str.lower()``: Polars for ASCII text, Python for the rest (their Unicode case tables differ)."""
-    ascii_only = s.str.contains(r"^[\x00-\x7f]*$")
-    lowered = s.str.to_lowercase()
-    if ascii_only.fill_null(True).all():
-        return lowered
-    return _when(ascii_only, lowered, _unique_map(_when(~ascii_only, s), str.lower, pl.String())).rename(s.name)
-
-
 _CANONICAL_TIME = (
     r"^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(?:\.[0-9]{3}|\.[0-9]{6})?Z$"
@@ -452,12 +438,12 @@ _CANONICAL_TIME = (
 
 
 def _times(s: pl.Series) -> pl.Series:
-    """:func:`extract._time` of strings: the Hub's spelling by Polars, any other by Python."""
+    """:func:`extract.time_of` of strings: the Hub's spelling by Polars, any other by Python."""
     canonical = s.str.contains(_CANONICAL_TIME)
     parsed = s.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us", time_zone="UTC", strict=False)
     if canonical.fill_null(True).all():
         return parsed
-    python = _unique_map(_when(~canonical, s), extract._time, pl.Datetime("us", "UTC"))
+    python = unique_map(_when(~canonical, s), extract.time_of, pl.Datetime("us", "UTC"))
     return _when(canonical, parsed, python).rename(s.name)
 
 
@@ -785,7 +771,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
     tags = tags.list.drop_nulls().cast(NAME_LIST).fill_null(pl.lit([], NAME_LIST))
     licence_tags = tag_rows.filter(pl.col("tag").str.starts_with("license:")).group_by(
         "_row", maintain_order=True).first()
-    licence_tags = licence_tags.with_columns(lic=_lower(licence_tags["tag"].str.slice(len("license:"))))
+    licence_tags = licence_tags.with_columns(lic=lowercase_ids(licence_tags["tag"].str.slice(len("license:"))))
     tag_license = _aligned(n, licence_tags)["lic"]
 
     # The card (extract.apply_card): it fills only what the record lacks.
@@ -808,9 +794,9 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
     config = frame["config"]
     full = per_row["full"].fill_null(False)
     qc = config.struct.field("quantization_config")
-    quant_method = _lower(_text(qc.struct.field("quant_method")))
+    quant_method = lowercase_ids(_text(qc.struct.field("quant_method")))
     bnb = qc.struct.field("load_in_4bit").fill_null(False) | qc.struct.field("load_in_8bit").fill_null(False)
-    mlx = _lower(library.fill_null("")) == "mlx"
+    mlx = lowercase_ids(library.fill_null("")) == "mlx"
     quantization = pl.select(
         pl.when(weight_formats.list.contains("gguf") & ~full).then(pl.lit("gguf"))
         .when(weight_formats.list.contains("ggml") & ~full).then(pl.lit("ggml"))
@@ -837,10 +823,10 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
         "license": license_,
         "library": library,
         "pipeline_tag": pipeline,
-        "gated": _lower(frame["gated"]),
+        "gated": lowercase_ids(frame["gated"]),
         "disabled": frame["disabled"],
         "private": frame["private"],
-        "access": _access(_lower(frame["gated"]), frame["disabled"], frame["private"]),
+        "access": _access(lowercase_ids(frame["gated"]), frame["disabled"], frame["private"]),
         "model_type": _text(config.struct.field("model_type")),
         "files": files,
         "weight_formats": weight_formats,
@@ -863,7 +849,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
 
 
 def _card_license(license_: pl.Series, licence: pl.Series, license_name: pl.Series) -> pl.Series:
-    """:func:`extract._license` of the card's fields (as lists of strings), once per distinct combination."""
+    """:func:`extract.license_of` of the card's fields (as lists of strings), once per distinct combination."""
     # Values hold no control character (such lines take the per-record path), so \x1e/\x1f separate them.
     combos = pl.DataFrame({"a": license_, "b": licence, "c": license_name}).with_columns(
         key=pl.concat_str(
@@ -875,7 +861,7 @@ def _card_license(license_: pl.Series, licence: pl.Series, license_name: pl.Seri
     )
     distinct = combos.unique(subset="key", maintain_order=True)
     results = [
-        extract._license({"license": a, "licence": b, "license_name": c}, [])
+        extract.license_of({"license": a, "licence": b, "license_name": c}, [])
         for a, b, c in distinct.select("a", "b", "c").iter_rows()
     ]
     return combos["key"].replace_strict(distinct["key"], pl.Series(results, dtype=pl.String()), default=None,
@@ -895,7 +881,7 @@ def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl
     # Card base_model (references_from_card): strings split at commas, or null (the raw value None).
     kind = card.kinds["base_model"]
     card_refs = base.with_columns(
-        raw=card.lists["base_model"], relation=_unique_map(card.texts["base_model_relation"], _relation, pl.String()),
+        raw=card.lists["base_model"], relation=unique_map(card.texts["base_model_relation"], _relation, pl.String()),
         field=_when(kind == "c", pl.lit(f"{extract.CARD}:base_model[]"), pl.lit(f"{extract.CARD}:base_model")),
         _null=kind == "n", _present=card.present,
     ).filter(pl.col("_present") & pl.col("_null").is_not_null())
@@ -918,7 +904,7 @@ def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl
         rest=pl.col("tag").str.slice(len("base_model:")))
     bm = bm.with_columns(head=pl.col("rest").str.extract(r"^([^:]*):"),
                          tail=pl.col("rest").str.extract(r"^[^:]*:(.*)$"))
-    bm = bm.with_columns(relation=_unique_map(bm["head"], _relation, pl.String()))
+    bm = bm.with_columns(relation=unique_map(bm["head"], _relation, pl.String()))
     with_relation = bm.filter(pl.col("relation").is_not_null()).unique(
         subset=["_row", "tail"], keep="first", maintain_order=True)
     plain = bm.filter(pl.col("relation").is_null()).join(
@@ -935,7 +921,7 @@ def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl
 
     # config.json _name_or_path (references_from_config): not when it names the model itself.
     raw = config.struct.field("_name_or_path").cast(pl.String())
-    own = (_lower(_strip(raw)) == _lower(model_id)).fill_null(False)
+    own = (lowercase_ids(_strip(raw)) == lowercase_ids(model_id)).fill_null(False)
     config_refs = base.with_columns(raw=raw, _own=own).filter(pl.col("raw").is_not_null() & ~pl.col("_own"))
     parts.append(config_refs.select(
         "child", "raw", raw_is_text=pl.lit(True), kind=pl.lit(EvidenceKind.CONFIG.value),
@@ -1054,14 +1040,12 @@ def read_models_table(path: Path, *, batch_bytes: int = BATCH_BYTES) -> HarvestT
     :class:`SourceError` as the per-record reader does: no such file, unreadable, or no line that is a
     JSON object.
     """
-    from ptmgraph.sources.hub_records import HubRecordsSource  # hub_records imports this module
-
     path = Path(path)
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
     if path.suffix.lower() == ".parquet":
         harvest = Harvest()
-        HubRecordsSource(models=path)._read_models(path, harvest)
+        read_model_rows(path, harvest)
         return HarvestTables.of(harvest)
     with tempfile.TemporaryDirectory(prefix="ptmgraph-columnar-") as folder:
         # Outputs of a big file wait on disk until the file is read: kept in memory, each batch's small
@@ -1133,14 +1117,13 @@ class _Parked:
 
 def _repeated_ids(path: Path, records: pl.DataFrame) -> pl.DataFrame:
     """Problems for rows whose id an earlier row had with different data (the per-record reader's
-    ``_Duplicates``), found by reading again just the lines of ids that occur more than once."""
-    from ptmgraph.sources.hub_records import _Duplicates  # hub_records imports this module
-
+    :class:`~ptmgraph.sources.hub_rows.Duplicates`), found by reading again just the lines of ids that
+    occur more than once."""
     repeated = records.filter(pl.col("id").is_duplicated()).select("id", "source", "_line", "_offset")
     problems: list[Problem] = []
     lines: list[int] = []
     if repeated.height:
-        duplicates = _Duplicates()
+        duplicates = Duplicates()
         with path.open("rb") as handle:
             for model_id, where, lineno, offset in repeated.iter_rows():
                 handle.seek(offset)
