@@ -72,7 +72,7 @@ from huggingface_hub.errors import (
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ptmgraph import assemble, extract, reader, snapshot
+from ptmgraph import assemble, extract, reader
 from ptmgraph.ids import looks_like_local_path, normalize_reference
 from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, HarvestTables, ModelRecord, Problem, Reference
 from ptmgraph.sources.crawl_journal import JOURNAL_NAME, MARKER_NAME, CrawlState, Journal, JournalFull, StateDirectory
@@ -731,14 +731,14 @@ def crawl(
                       check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress,
                       token_for_endpoint=token_for_endpoint, file_commits=file_commits)
     harvest = source.harvest()
-    snap = assemble.assemble_tables(HarvestTables.of(harvest), consume=True, text_lists=False)
     stats = dict(source.stats)
     complete = not (stats["truncated"] or stats["listings_failed"] or stats["records_failed"])
-    snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
-                          "sort": sort, "limit": limit, "max_depth": max_depth,
-                          "max_models": max_models, "fetch_files": fetch_files, "file_commits": file_commits,
-                          "complete": complete, "stats": stats}
-    path = snapshot.save(snap, out)
+    crawled = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
+               "sort": sort, "limit": limit, "max_depth": max_depth,
+               "max_models": max_models, "fetch_files": fetch_files, "file_commits": file_commits,
+               "complete": complete, "stats": stats}
+    assemble.build_snapshot(HarvestTables.of(harvest), out, {"crawl": crawled})
+    path = out
     kept = keep_state or bool(stats["truncated"]) or not StateDirectory(state).remove()
     return CrawlResult(snapshot=path, stats=stats, state_dir=state, complete=complete, state_kept=kept)
 
