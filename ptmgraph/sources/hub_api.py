@@ -265,8 +265,8 @@ class HubCrawl:
                 self.stats["parents_resumed"] = len(state.listed)
 
                 def record(*lines: _Line) -> list[str]:
-                    # Applied one by one (each line's new records depend on the lines before it), made durable
-                    # together: the fsync, not the network, is what bounds a crawl against a fast server.
+                    # Applied one by one (each line's new records depend on the lines before it), written
+                    # together (one write; the journal syncs its lines in groups, see crawl_journal).
                     kept, fresh = [], []
                     for line in lines:
                         kept.append(self._only_new(line, state))
