@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from ptmgraph.analyses.check import check
     from ptmgraph.analyses.completeness import completeness
     from ptmgraph.analyses.diff import diff_snapshots
-    from ptmgraph.analyses.finding import list_models, search
     from ptmgraph.analyses.history import model_history
     from ptmgraph.analyses.licenses import classify_license_pair, license_drift
     from ptmgraph.analyses.lineage import ancestry, impact
+    from ptmgraph.analyses.model_search import list_models, search
     from ptmgraph.analyses.overview import dangling, model_info, problems, stats
     from ptmgraph.analyses.reach import reach_ranking
     from ptmgraph.analyses.relation_audit import audit_relations
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from ptmgraph.result import AnalysisResult
 
 _LAZY = {
-    "list_models": "ptmgraph.analyses.finding",
-    "search": "ptmgraph.analyses.finding",
+    "list_models": "ptmgraph.analyses.model_search",
+    "search": "ptmgraph.analyses.model_search",
     "classify_license_pair": "ptmgraph.analyses.licenses",
     "license_drift": "ptmgraph.analyses.licenses",
     "diff_snapshots": "ptmgraph.analyses.diff",

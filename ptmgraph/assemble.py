@@ -81,13 +81,15 @@ NAME_PARENT_HOPS = 32
 """How many generations below the listed base the ``name_parent`` rule looks for the named model."""
 
 
-def build_snapshot(tables: HarvestTables, directory: Path, meta: Mapping[str, Any] | None = None) -> Snapshot:
-    """Assemble ``tables`` and save the snapshot to ``directory`` (:func:`ptmgraph.snapshot.save`), with
-    ``meta`` added to its ``meta.json``: how ``ingest`` and the crawl make a snapshot. ``tables`` is consumed
-    (``assemble_tables(consume=True)``); the lists of names stay categorical until they are written."""
+def build_snapshot(tables: HarvestTables, directory: Path, meta: Mapping[str, Any] | None = None,
+                   attachments: dict[str, Path] | None = None) -> Snapshot:
+    """Assemble ``tables`` and save the snapshot to ``directory`` (:func:`ptmgraph.snapshot.save`, with its
+    ``attachments``), with ``meta`` added to its ``meta.json``: how ``ingest`` and the crawl make a snapshot.
+    ``tables`` is consumed (``assemble_tables(consume=True)``); the lists of names stay categorical until
+    they are written."""
     snap = assemble_tables(tables, consume=True, text_lists=False)
     snap.meta.update(meta or {})
-    save(snap, directory)
+    save(snap, directory, attachments)
     return snap
 
 

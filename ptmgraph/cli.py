@@ -30,6 +30,7 @@ from ptmgraph.cli_runtime import (
     OutputFormat,
     Query,
     RelationChoice,
+    answering,
     emit,
     emit_table,
     fail,
@@ -41,6 +42,7 @@ from ptmgraph.cli_runtime import (
     screen,
     user_errors,
 )
+from ptmgraph.lookup import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS, LookupOptions
 from ptmgraph.words import plural
 
 if TYPE_CHECKING:
@@ -129,6 +131,23 @@ ColumnsOption = Annotated[
                  help="Tree columns, most important first: relation, downloads, license, created, likes, "
                  "confidence (default: relation,downloads,license,created; the last drops first when narrow)."),
 ]
+OfflineOption = Annotated[
+    bool, typer.Option("--offline", help="Never look a model up on the Hub (also HF_HUB_OFFLINE=1); by default a "
+                       "model the snapshot has no record of is fetched from HF_ENDPOINT and cached.")
+]
+MaxAgeOption = Annotated[
+    str, typer.Option("--max-age", metavar="AGE", help="Reuse a looked-up answer younger than this: seconds, or "
+                      "with a unit (12h, 7d); 0: fetch again.")
+]
+LookupModelsOption = Annotated[
+    int, typer.Option("--max-models", min=1, metavar="N", help="A look-up holds at most this many descendants "
+                      "(the answer says when it cuts).")
+]
+
+
+def looking_up(offline: bool, max_age: str, max_models: int = DEFAULT_MAX_MODELS) -> LookupOptions:
+    """How a query may look up a model its snapshot has no record of (:mod:`ptmgraph.lookup`)."""
+    return LookupOptions(offline=offline, max_age=max_age, max_models=max_models)
 
 
 ANSWER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -228,11 +247,14 @@ def ancestry(
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
     paths: PathsOption = False,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
     print_lineage("ancestors", model, from_file, snapshot, query, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths, paths=paths)
+                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths, paths=paths,
+                  look=looking_up(offline, max_age))
 
 
 @query_command()
@@ -248,11 +270,14 @@ def impact(
     columns: ColumnsOption = None,
     from_file: ModelsFileOption = None,
     paths: PathsOption = False,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
+    max_models: LookupModelsOption = DEFAULT_MAX_MODELS,
     query: Query = ANY_EDGE,
 ) -> None:
     """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
     print_lineage("descendants", model, from_file, snapshot, query, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns, paths=paths)
+                  fmt, limit, csv_raw, flat, columns, paths=paths, look=looking_up(offline, max_age, max_models))
 
 
 @query_command()
@@ -265,6 +290,8 @@ def info(
     children: Annotated[
         int, typer.Option("--children", min=0, metavar="N", help="Children shown per relation (0: all).")
     ] = 10,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """MODEL's record, its parents with the evidence of each edge, and its children by relation."""
@@ -272,7 +299,8 @@ def info(
     from ptmgraph.formats import views
 
     with user_errors():
-        result = analyses.model_info(query.load(snapshot), model)
+        lg, _ = answering(query, snapshot, [model], "ancestors", looking_up(offline, max_age))
+        result = analyses.model_info(lg, model)
         emit(result, fmt, limit, lambda: views.print_model_info(out(), result, children=children), csv_raw=csv_raw)
 
 
@@ -622,6 +650,9 @@ def risk(
     fmt: FormatOption = OutputFormat.table,
     limit: LimitOption = 50,
     paths: PathsOption = False,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
+    max_models: LookupModelsOption = DEFAULT_MAX_MODELS,
     query: Query = ANY_EDGE,
 ) -> None:
     """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
@@ -635,7 +666,9 @@ def risk(
     if not named and not data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
-        result = analyses.risk(query.load(snapshot, READS["risk"]), named,
+        lg, _ = answering(query, snapshot, named, "descendants", looking_up(offline, max_age, max_models),
+                          READS["risk"])
+        result = analyses.risk(lg, named,
                                data_risks=analyses.DATA_RISKS if data_risks else (),
                                dependencies=[d.value for d in dependency or ()], created_after=after,
                                created_before=before, sort=sort.value)
@@ -718,6 +751,8 @@ def check(
         typer.Option("--write-baseline", metavar="FILE", show_default=False,
                      help="Write every finding of this run to a baseline file (then waived: exit 0)."),
     ] = None,
+    offline: OfflineOption = False,
+    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
     query: Query = ANY_EDGE,
 ) -> None:
     """Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence drift,
@@ -730,7 +765,8 @@ def check(
     named = model_ids(compromised, compromised_file, required=False)
     ignores, accepted = waivers(ignore, baseline)
     with user_errors():
-        result = analyses.check(query.load(snapshot), checked, compromised=named, fail_on=fail_on.value,
+        lg, _ = answering(query, snapshot, checked, "ancestors", looking_up(offline, max_age))
+        result = analyses.check(lg, checked, compromised=named, fail_on=fail_on.value,
                                 include=[finding.value for finding in include or ()],
                                 ignore=ignores, baseline=accepted)
         if write_baseline is not None:
@@ -1080,10 +1116,19 @@ _LONGEST_SECONDS = 30 * 24 * 3600
 
 @app.command()
 def crawl(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Snapshot directory to write.")],
-    root: Annotated[
-        list[str] | None, typer.Option("--root", metavar="MODEL", show_default=False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="DIR", show_default=False,
+                                  help="Snapshot directory to write (with --update: default, the snapshot updated).")
+    ] = None,
+    seed: Annotated[
+        list[str] | None, typer.Option("--seed", metavar="MODEL", show_default=False,
                                        help="Crawl the descendants of this model (repeatable).")
+    ] = None,
+    root: Annotated[list[str] | None, typer.Option("--root", hidden=True, show_default=False)] = None,
+    update: Annotated[
+        Path | None, typer.Option("--update", metavar="SNAPSHOT", show_default=False,
+                                  help="Refresh this crawl snapshot with what changed on the Hub since it was made "
+                                  "(the same seeds and options; a new generation, or --out).")
     ] = None,
     author: Annotated[
         str | None, typer.Option(metavar="ORG", help="Bulk listing: models of this user or organisation.")
@@ -1162,7 +1207,7 @@ def crawl(
     history: HistoryOption = None,
     history_date: HistoryDateOption = None,
 ) -> None:
-    """Crawl the Hub (or HF_ENDPOINT): descendants of --root models and/or a bulk listing. Resumable.
+    """Crawl the Hub (or HF_ENDPOINT): descendants of --seed models and/or a bulk listing. Resumable.
 
     The token comes from HF_TOKEN or the huggingface_hub login (that one is sent only to the Hub itself unless
     --token-for-endpoint), and is never printed or stored. Exit 3: a partial snapshot (listings or records
@@ -1170,14 +1215,26 @@ def crawl(
     """
     from ptmgraph.sources.hub_api import FETCH_FILES, Limits
     from ptmgraph.sources.hub_api import crawl as crawl_hub
+    from ptmgraph.sources.hub_api import update as update_hub
 
     seconds = {"--timeout": timeout, "--connect-timeout": connect_timeout, "--max-wait": max_wait,
                "--request-deadline": request_deadline, "--deadline": deadline}
     for name, value in seconds.items():
         if not value <= _LONGEST_SECONDS:  # also NaN
             fail(f"{name} must be a number of seconds up to {_LONGEST_SECONDS:,}, not {value}", 2)
-    if not root and not (author or search or limit):
-        fail("give --root, or a bulk listing with --author, --search or --limit", 2)
+    seeds = [*(seed or []), *(root or [])]  # --root: the old name of --seed, kept for one release
+    if update is not None:
+        given = [name for name, value in (("--seed", seeds), ("--author", author), ("--search", search),
+                                          ("--sort", sort), ("--limit", limit), ("--max-depth", max_depth),
+                                          ("--fetch-files", fetch_files != "auto"), ("--check-bases", check_bases),
+                                          ("--ancestors", ancestors), ("--file-commits", file_commits))
+                 if not (value is None or value is False or value == [])]
+        if given:
+            fail(f"--update takes the seeds and options the snapshot was crawled with; {given[0]} cannot be given", 2)
+    elif out_dir is None:
+        fail("give --out DIR (or --update SNAPSHOT)", 2)
+    elif not seeds and not (author or search or limit):
+        fail("give --seed, or a bulk listing with --author, --search or --limit", 2)
     if fetch_files not in FETCH_FILES:
         fail(f"--fetch-files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}", 2)
     day = _history_slot(history, history_date)
@@ -1185,13 +1242,20 @@ def crawl(
                     workers=workers, request_deadline=request_deadline, deadline=deadline, max_requests=max_requests,
                     max_journal_bytes=max_journal_bytes)
     with user_errors():
-        result = crawl_hub(
-            root or [], out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,
-            fetch_files=fetch_files,  # type: ignore[arg-type]
-            state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
-            keep_state=keep_state, token_for_endpoint=token_for_endpoint,
-            author=author, search=search, sort=sort, limit=limit, limits=limits, file_commits=file_commits,
-        )
+        if update is not None:
+            result = update_hub(update, out_dir, endpoint=endpoint, max_models=max_models, state_dir=state_dir,
+                                progress=progress, keep_state=keep_state, limits=limits,
+                                token_for_endpoint=token_for_endpoint)
+            out_dir = result.snapshot
+        else:
+            assert out_dir is not None
+            result = crawl_hub(
+                seeds, out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,
+                fetch_files=fetch_files,  # type: ignore[arg-type]
+                state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
+                keep_state=keep_state, token_for_endpoint=token_for_endpoint,
+                author=author, search=search, sort=sort, limit=limit, limits=limits, file_commits=file_commits,
+            )
         st = result.stats
         lines = [
             f"wrote {'' if result.complete else 'a partial '}snapshot {out_dir}: "
@@ -1201,6 +1265,10 @@ def crawl(
             f"{plural(int(st['retries_other']), 'timeout or broken reply', 'timeouts or broken replies')} retried) in "
             f"{st['seconds']:.1f} s"
             + (f"; file listings of {plural(int(st['file_listings']), 'model')} with children" if file_commits else "")]
+        if update is not None:
+            lines.append(f"update: {plural(int(st['changes']), 'record')} changed since the snapshot; "
+                         f"{plural(int(st['requests']), 'request')}, where a full crawl would send about "
+                         f"{int(st['full_crawl_requests']):,}")
         if result.state_kept and not keep_state and not st["truncated"]:
             lines.append(f"kept the state directory {result.state_dir}: it holds files the crawl did not write")
         partial = []

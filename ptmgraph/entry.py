@@ -34,7 +34,8 @@ from ptmgraph.cli_runtime import (
     RelationChoice,
 )
 
-_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", "--paths": "paths", PROVENANCE: "provenance"}
+_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", "--paths": "paths", PROVENANCE: "provenance",
+          "--offline": "offline"}
 """Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
 
 _VALUED = {
@@ -46,12 +47,14 @@ _VALUED = {
     "--max-depth": "max_depth", "--depth": "max_depth",
     "--columns": "columns",
     "--from-file": "from_file",
+    "--max-age": "max_age",
 }
 """Options of both commands that take a value, by the parameter they set."""
 
 _ANCESTRY_ONLY = {"--max-paths": "max_paths"}
+_IMPACT_ONLY = {"--max-models": "max_models"}
 
-_SMALLEST = {"limit": 0, "max_depth": 1, "max_paths": 1}
+_SMALLEST = {"limit": 0, "max_depth": 1, "max_paths": 1, "max_models": 1}
 """The whole-number parameters and their least value (typer's ``min``)."""
 
 _CHOICES = {
@@ -100,7 +103,7 @@ def _value(name: str, text: str) -> Any:
         return int(text)
     if name in ("snapshot", "from_file"):
         return _path(text)
-    return text  # --columns: checked by the command itself
+    return text  # --columns, --max-age: checked by the command itself
 
 
 def lineage_call(argv: Sequence[str], environ: dict[str, str] | os._Environ[str] = os.environ) -> LineageCall | None:
@@ -128,7 +131,7 @@ def _parse(args: list[str]) -> LineageCall | None:
     if not args or args[0] not in ("ancestry", "impact"):
         return None
     call = LineageCall(command=args.pop(0), color=color, pager=pager)
-    valued = {**_VALUED, **(_ANCESTRY_ONLY if call.command == "ancestry" else {})}
+    valued = {**_VALUED, **(_ANCESTRY_ONLY if call.command == "ancestry" else _IMPACT_ONLY)}
     while args:
         word = args.pop(0)
         if word == "--":
@@ -155,6 +158,7 @@ def _parse(args: list[str]) -> LineageCall | None:
 def run_lineage(call: LineageCall) -> None:
     """Run ``call`` as ``ptmgraph.cli`` would, through the same body (:func:`ptmgraph.cli_runtime.print_lineage`)."""
     from ptmgraph import cli_runtime as run
+    from ptmgraph.lookup import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS, LookupOptions
 
     run.screen.configure(color=call.color, pager=call.pager)  # type: ignore[arg-type]
     values = call.values
@@ -173,6 +177,8 @@ def run_lineage(call: LineageCall) -> None:
         values.get("columns"),
         **({"max_paths": values["max_paths"]} if "max_paths" in values else {}),
         paths=values.get("paths", False),
+        look=LookupOptions(offline=values.get("offline", False), max_age=values.get("max_age", DEFAULT_MAX_AGE),
+                           max_models=values.get("max_models", DEFAULT_MAX_MODELS)),
     )
 
 

@@ -291,12 +291,16 @@ def test_hostile_ids_cannot_inject_into_the_html_explorer(hostile_drawn: DrawnGr
     page = graph_format("html").render(hostile_drawn, title=HOSTILE_TITLE).decode()
     parser = _Tags()
     parser.feed(page)
-    assert parser.tags.count("script") == 4  # the data, the licences, cytoscape and ours
+    assert parser.tags.count("script") == 5  # the data, the licences, cytoscape, the shared helpers and ours
     assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "header", "h1", "p", "div",
                                 "label", "input", "span", "output", "button", "main", "aside", "script"}
     assert "<script>alert(1)" not in page and "<script>alert(2)" not in page
     document = json.loads(parser.data["graph-data"])
     assert {n["id"] for n in document["nodes"]} >= {"base/model", *HOSTILE_IDS}
+    # the page links only the Hub id to its Hub page: the hostile ids are not Hub-shaped (README "Identity")
+    urls = {n["id"]: n["_url"] for n in document["nodes"]}
+    assert urls["base/model"] == "https://huggingface.co/base/model"
+    assert [urls[i] for i in HOSTILE_IDS] == [None] * len(HOSTILE_IDS)
     assert document["graph"]["title"] == HOSTILE_TITLE
     assert parser.data["title"] == parser.data["heading"] == HOSTILE_TITLE
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)
@@ -322,6 +326,16 @@ def test_every_format_accepts_ancestry_impact_both_and_a_whole_snapshot(bundled:
 
 
 # --- choosing a format and a target --------------------------------------------------------------------
+
+def test_each_registry_entry_names_its_format_and_extensions_as_the_format_class_does() -> None:
+    from ptmgraph.formats.registry import FORMAT_ENTRIES
+
+    assert [e.name for e in FORMAT_ENTRIES] == list(GRAPH_FORMATS)
+    for entry in FORMAT_ENTRIES:
+        fmt = GRAPH_FORMATS[entry.name]
+        assert (fmt.name, fmt.extensions) == (entry.name, entry.extensions)
+        assert type(fmt).__module__ == entry.module and GRAPH_FORMATS[entry.name] is fmt  # loaded once
+
 
 def test_the_file_name_chooses_the_format_and_a_clash_is_an_error() -> None:
     assert choose_format(None, Path("g.png")).name == "png"

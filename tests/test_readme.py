@@ -106,6 +106,32 @@ def test_the_snapshot_building_commands_run_on_the_examples_folder(
         assert run_examples(block, tmp_path / "out") == 10
 
 
+def test_the_look_up_examples_fetch_once_then_answer_from_the_cache(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look-up examples, written for the live Hub, run against the Hub-shaped server serving records
+    written here (the bases the Hub lists for these models); the first fetches, the others make no request
+    but the one `impact` of a model the bundled snapshot knows only from references."""
+    monkeypatch.chdir(REPO)
+    block = block_after("Looking up models the snapshot does not hold (the tests run these against the Hub-shaped "
+                        "test server):")
+
+    def record(model: str, base: str | None = None, relation: str = "finetune") -> dict[str, object]:
+        tags = [f"base_model:{base}", f"base_model:{relation}:{base}"] if base else []
+        return {"id": model, "author": model.split("/")[0], "tags": tags,
+                "cardData": {"base_model": base} if base else {}, "siblings": []}
+
+    served = [record("Qwen/Qwen2.5-7B"), record("Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B"),
+              record("mistralai/Mistral-7B-v0.1"),
+              record("mistralai/Mistral-7B-Instruct-v0.1", "mistralai/Mistral-7B-v0.1"),
+              record("TheBloke/Mistral-7B-v0.1-GGUF", "mistralai/Mistral-7B-v0.1", "quantized")]
+    with HubServer(HubData(records={r["id"]: r for r in served})) as server:  # type: ignore[misc]
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        assert run_examples(block, tmp_path / "out") == 5
+        asked = [e.path.split("?")[0] for e in server.requests()]
+    assert asked.count("/api/models/Qwen/Qwen2.5-7B-Instruct") == 1  # fetched once, then from the cache
+    assert "/api/models/mistralai/Mistral-7B-v0.1" in asked
+
+
 def test_the_tree_examples_are_what_an_80_column_terminal_shows() -> None:
     runner = CliRunner()
     (shown,) = blocks("text")
@@ -126,3 +152,21 @@ def test_the_local_example_builds_its_input_and_shows_a_local_path_and_a_broken_
     assert "local_path" in done.stdout and "/content/outputs/checkpoint-500" in done.stdout
     assert "problems: 1" in done.stdout and "not valid YAML" in done.stdout
     assert [p.name for p in tmp_path.iterdir()] == ["outputs"], "the demo writes into outputs/ only"
+
+
+def test_the_update_example_runs_offline_against_the_bundled_sample(tmp_path: Path) -> None:
+    """The over-time example: a crawl of the sample Hub as it was, an update after it changed, then a diff;
+    ``scripts/serve_sample_hub.py`` serves each state on 127.0.0.1 for one command and stops."""
+    (script,) = blocks("sh")
+    (tmp_path / "scripts").symlink_to(REPO / "scripts")
+    venv_bin = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "100", "NO_COLOR": "1"}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=True, timeout=600)
+    (said,) = re.findall(r"\(`(update: [^`]*)`\)", README.replace("\n", " "))
+    assert said in done.stderr
+    assert "exit 1: a watched model changed" in done.stdout
+    changes = (tmp_path / "outputs" / "r1-changes.md").read_text()
+    assert r"| descendant\_added |" in changes and "| license\\_changed | perplexity-ai/r1-1776 |" in changes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs", "scripts"], "the example writes into outputs/"
+    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["r1", "r1-changes.md", "r1-later"]
