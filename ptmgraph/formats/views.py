@@ -37,7 +37,7 @@ has a record): a tree reads these columns of the models table and no others."""
 def no_record(model: str) -> str:
     """What a view says of a model the snapshot knows only from references to it: that, and how to fetch it."""
     return (f"the snapshot has no record of {model}, only references to it; "
-            f"fetch it: ptmgraph crawl --root {model} --ancestors --max-depth 0 --out DIR")
+            f"fetch it: ptmgraph crawl --seed {model} --ancestors --max-depth 0 --out DIR")
 
 
 def lineage_summary(result: AnalysisResult) -> str:
