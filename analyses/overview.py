@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 
 from ptmgraph.graph import LineageGraph
+from ptmgraph.passes import condense, depth_array, reach_arrays, weak_components
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import condense, depth_array, reach_arrays, weak_components
 
 _METRIC_SCHEMA = {"section": pl.String(), "id": pl.String(), "count": pl.Int64()}
 

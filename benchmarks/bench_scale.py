@@ -26,8 +26,8 @@ from ptmgraph import snapshot
 from ptmgraph.analyses import ancestry, impact, reach_ranking, stats
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
+from ptmgraph.passes import reach_of_every_model
 from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference, Relation
-from ptmgraph.traverse import reach_of_every_model
 
 RELATIONS = [Relation.FINETUNE, Relation.ADAPTER, Relation.QUANTIZED]
 NAIVE_LIMIT = 100_000
