@@ -1,7 +1,7 @@
 """The ``ptmgraph`` command line: wires sources, snapshot, graph, analyses and formats together.
 
 The commands are declared here (typer); what they share, and the body of ``ancestry`` and ``impact``,
-is :mod:`ptmgraph.cli_runtime`, which :mod:`ptmgraph.entry` also runs without typer.
+is :mod:`ptmgraph.cli_output`, which :mod:`ptmgraph.entry` also runs without typer.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from ptmgraph.cli_conventions import App
-from ptmgraph.cli_runtime import (
+from ptmgraph.cli_output import (
     ANY_EDGE,
     MIN_CONFIDENCE,
     PROVENANCE,
@@ -148,7 +148,7 @@ terminal drops its other columns before these (never its first column either; se
 def query_command(name: str | None = None) -> Callable[[Callable[..., None]], Any]:
     """``app.command`` for a command that queries the lineage graph. It gets the query options, declared
     once (:data:`ConfidenceOption`, :data:`ProvenanceOption`), right after its ``--snapshot``; the command
-    receives them as one :class:`~ptmgraph.cli_runtime.Query` in its ``query`` parameter, which loads the
+    receives them as one :class:`~ptmgraph.cli_output.Query` in its ``query`` parameter, which loads the
     graph with them and holds every filter option given (for the answer's provenance)."""
 
     def decorate(function: Callable[..., None]) -> Any:

@@ -23,7 +23,7 @@ from typing import Any, get_args, get_origin
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from ptmgraph.cli_runtime import LARGEST_WHOLE_NUMBER
+from ptmgraph.cli_output import LARGEST_WHOLE_NUMBER
 
 try:  # typer's conversion interface (typer >= 0.20); older typers convert without pydantic anyway
     from typer._click.exceptions import BadParameter

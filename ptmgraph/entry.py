@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptmgraph.cli_runtime import (
+from ptmgraph.cli_output import (
     LARGEST_WHOLE_NUMBER,
     MIN_CONFIDENCE,
     PROVENANCE,
@@ -153,8 +153,8 @@ def _parse(args: list[str]) -> LineageCall | None:
 
 
 def run_lineage(call: LineageCall) -> None:
-    """Run ``call`` as ``ptmgraph.cli`` would, through the same body (:func:`ptmgraph.cli_runtime.print_lineage`)."""
-    from ptmgraph import cli_runtime as run
+    """Run ``call`` as ``ptmgraph.cli`` would, through the same body (:func:`ptmgraph.cli_output.print_lineage`)."""
+    from ptmgraph import cli_output as run
 
     run.screen.configure(color=call.color, pager=call.pager)  # type: ignore[arg-type]
     values = call.values

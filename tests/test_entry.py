@@ -16,7 +16,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from ptmgraph import cli, cli_runtime, entry
+from ptmgraph import cli, cli_output, entry
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS
 
 LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"
@@ -42,10 +42,10 @@ def through_entry(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any
     call = entry.lineage_call(argv, environ={})
     assert call is not None, argv
     seen: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(cli_runtime, "print_lineage", lambda *a, **k: seen.append(_normal(a, k)))
+    monkeypatch.setattr(cli_output, "print_lineage", lambda *a, **k: seen.append(_normal(a, k)))
     entry.run_lineage(call)
     assert len(seen) == 1
-    return (*seen[0], cli_runtime.screen.color, cli_runtime.screen.pager)
+    return (*seen[0], cli_output.screen.color, cli_output.screen.pager)
 
 
 PLAIN = [
@@ -104,7 +104,7 @@ def test_the_options_read_without_typer_are_the_commands_options() -> None:
     assert entry._CHOICES["min_confidence"] == tuple(c.value for c in cli.ConfidenceChoice)
     assert entry._CHOICES["relation"] == tuple(r.value for r in cli.RelationChoice)
     assert entry._CHOICES["color"] == tuple(c.value for c in cli.ColorChoice)
-    assert cli_runtime.DEFAULT_TREE_COLUMNS == DEFAULT_TREE_COLUMNS
+    assert cli_output.DEFAULT_TREE_COLUMNS == DEFAULT_TREE_COLUMNS
 
 
 TYPER = "import sys; from ptmgraph.cli import app; app(sys.argv[1:], prog_name='ptmgraph')"

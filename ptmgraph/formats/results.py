@@ -7,7 +7,7 @@ with a function ``document(results, *, raw, paths, provenance) -> Iterable[str]`
 that gives the text for one result or several (one per model asked about), in pieces, line break at the end
 included. ``raw`` keeps CSV cells as they are (``--csv-raw``); ``paths`` adds the deferred columns
 (``relation_path``, ``--paths``); a format may ignore either. ``provenance`` (the snapshot the answer comes
-from, the version, the filters: :func:`ptmgraph.cli_runtime.provenance`), when given, is written into the
+from, the version, the filters: :func:`ptmgraph.cli_output.provenance`), when given, is written into the
 document: JSON a ``provenance`` member, CSV leading ``# key: value`` comment lines, SARIF the run's
 ``properties``. This module imports nothing
 heavy: each format's module is imported when it is used.
