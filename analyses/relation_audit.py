@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
 
@@ -65,3 +66,11 @@ def audit_relations(lg: LineageGraph) -> AnalysisResult:
         },
         tables={"by_kind": by_kind},
     )
+
+
+COMMANDS = (
+    d.Analysis("audit-relations", "Edges where the Hub's relation label disagrees with the weights the child ships, "
+               "counted by kind.", (d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW), summary="RelationAuditSummary",
+               columns=("id", "kind", "downloads"), answer=("kind",)),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

@@ -16,8 +16,8 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from ptmgraph.analyses import check, reach_ranking
-from ptmgraph.analyses.check import SEVERITY, Ignore, UnknownFinding
+from ptmgraph.analyses.check import SEVERITY, Ignore, UnknownFinding, check
+from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.assemble import assemble
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph

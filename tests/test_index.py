@@ -27,7 +27,7 @@ from test_snapshot_safety import run_cli
 
 from ptmgraph import index as compact
 from ptmgraph import snapshot
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot, SnapshotError

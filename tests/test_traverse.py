@@ -12,7 +12,8 @@ import pytest
 from test_index import random_snapshot
 
 from ptmgraph import snapshot
-from ptmgraph.analyses import ancestry, impact, stats
+from ptmgraph.analyses.lineage import ancestry, impact
+from ptmgraph.analyses.overview import stats
 from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
