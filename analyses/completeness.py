@@ -165,6 +165,6 @@ COMMANDS = (
     d.Analysis("audit", "Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and "
                "their rates; edges whose declared, Hub and inferred relations disagree.",
                (d.SNAPSHOT, d.FORMAT, d.LIMIT.but(default=20), d.CSV_RAW), summary="CompletenessSummary",
-               columns=("n_missing", "id", "missing")),
+               function=completeness, columns=("n_missing", "id", "missing")),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

@@ -75,7 +75,7 @@ COMMANDS = (
                columns=("id", "downloads", "matched", "pipeline_tag", "license", "likes"), query=False),
     d.Analysis("list", "The models of one author, most downloaded first.",
                (d.Option(("--author",), "author", "The user or organisation.", metavar="ORG", required=True),
-                *_TABLE), summary="ListSummary", columns=("id", "downloads", "pipeline_tag", "license", "likes"),
-               query=False),
+                *_TABLE), summary="ListSummary", function=list_models,
+               columns=("id", "downloads", "pipeline_tag", "license", "likes"), query=False),
 )
 """The commands of this module's analyses (:mod:`ptmgraph.declaration`)."""

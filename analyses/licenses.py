@@ -286,7 +286,7 @@ def license_drift(lg: LineageGraph) -> AnalysisResult:
 COMMANDS = (
     d.Analysis("licenses", "Licence drift: edges whose derived model states another licence than its base, or none "
                "under a base whose licence must be passed on, with a verdict.",
-               (d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW), summary="LicenseDriftSummary",
+               (d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW), summary="LicenseDriftSummary", function=license_drift,
                columns=("id", "base", "base_license", "license", "verdict"),
                answer=("verdict", "base_license", "license")),
 )

@@ -189,15 +189,17 @@ COMMANDS = (
                          metavar="N", least=0)), summary="ModelInfoSummary"),
     d.Analysis("stats", "Counts: models, edges by relation and evidence, dangling references, roots, depths, "
                "components.", (d.SNAPSHOT, d.FORMAT, d.LIMIT.but(default=0), d.CSV_RAW), summary="StatsSummary",
+               function=stats,
                reads={"models": ["has_record"], "edges": ["relation_rule", "relation_confidence", "relations_disagree"],
                       "evidence": ["kind"], "dangling": ["reason"], "problems": ["model"]}),
     d.Analysis("dangling", "References that could not become edges (local paths, other sites, deleted or private "
                "models).",
                (d.Option(("--reason",), "reason", "Only this reason: " + ", ".join(r.value for r in DanglingReason)
                          + ".", "choice", metavar="REASON", choices=DanglingReason), *_TABLE),
-               summary="DanglingSummary", columns=("id", "reason", "raw", "field", "source"), answer=("reason",),
+               summary="DanglingSummary", function=dangling, columns=("id", "reason", "raw", "field", "source"),
+               answer=("reason",),
                query=False),
     d.Analysis("problems", "Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable "
-               "files.", _TABLE, summary="ProblemsSummary", query=False),
+               "files.", _TABLE, summary="ProblemsSummary", function=problems, query=False),
 )
 """The commands of this module's analyses (:mod:`ptmgraph.declaration`)."""

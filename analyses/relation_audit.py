@@ -71,6 +71,6 @@ def audit_relations(lg: LineageGraph) -> AnalysisResult:
 COMMANDS = (
     d.Analysis("audit-relations", "Edges where the Hub's relation label disagrees with the weights the child ships, "
                "counted by kind.", (d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW), summary="RelationAuditSummary",
-               columns=("id", "kind", "downloads"), answer=("kind",)),
+               function=audit_relations, columns=("id", "kind", "downloads"), answer=("kind",)),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 from importlib import import_module
 from pathlib import Path
@@ -61,24 +62,26 @@ def command_function(declared_as: Analysis, body: Callable[[Run], AnalysisResult
     return declared(command, options)
 
 
+def single_command(declared_as: Analysis, body: Callable[[Run], AnalysisResult | None]) -> Any:
+    """The command ``declared_as`` declares, running ``body``."""
+    single = typer.Typer(add_completion=False, rich_markup_mode=None)
+    single.command(declared_as.name, help=declared_as.help, cls=PlainCommand, context_settings=CONTEXT_SETTINGS)(
+        command_function(declared_as, body))
+    return typer.main.get_command(single)
+
+
 def build_command(name: str) -> Any:
     """The analysis command ``name``, built from its declaration and body (:mod:`ptmgraph.cli_commands`)."""
-    from ptmgraph.cli_commands import BODIES
+    from ptmgraph.cli_commands import BODIES, default_body
 
-    declared_as = declaration(name)
-    single = typer.Typer(add_completion=False, rich_markup_mode=None)
-    single.command(name, help=declared_as.help, cls=PlainCommand, context_settings=CONTEXT_SETTINGS)(
-        command_function(declared_as, BODIES[name]))
-    return typer.main.get_command(single)
+    return single_command(declaration(name), BODIES.get(name, default_body))
 
 
 class Group(PlainGroup):
     """The program's commands: the analyses' are built when asked for (see the module docstring)."""
 
-    lazy = {name: help_line for name, (_, help_line) in COMMANDS.items()}  # noqa: RUF012
-
     def build(self, name: str) -> Any:
-        return build_command(name)
+        return drawing(name) if name in DRAWINGS else build_command(name)
 
 
 app = App(
@@ -136,10 +139,6 @@ def main_options(
     screen.configure(color=color.value, pager=not no_pager)
 
 
-EXPORT_FORMATS = ("svg", "png", "dot", "html", "mermaid", "graphml", "gexf", "json", "cyclonedx")
-"""The names of :data:`ptmgraph.formats.registry.GRAPH_FORMATS`."""
-ExportFormat = Enum("ExportFormat", {name: name for name in EXPORT_FORMATS}, type=str)  # type: ignore[misc]
-"""The ``--format`` choices of ``export``: the registry's formats."""
 RankDir = Enum("RankDir", {name: name for name in ("TB", "LR", "BT", "RL")}, type=str)  # type: ignore[misc]
 
 DRAWN_MODEL = Option(("MODEL",), "model", "Model id (ORG/NAME or a Hub URL); none with --all.", argument=True)
@@ -156,7 +155,7 @@ EXPORT = Analysis(
      Option(("--impact",), "show_impact", "Draw what depends on MODEL.", "flag", False),
      Option(("--all",), "show_all", "Draw the whole snapshot (its edges of the --relation given).", "flag", False),
      Option(("--format", "-f"), "fmt", "Output format (default: from the --out file name, else svg).", "choice",
-            choices=ExportFormat),
+            choices=None),  # the registry's formats, read when the command is built (see drawing)
      MAX_NODES,
      Option(("--max-per-depth",), "max_per_depth", "Draw at most this many models at one depth (0: no limit; "
             "default: 8 for pictures).", "int", least=0),
@@ -167,7 +166,8 @@ EXPORT = Analysis(
             "many models).", metavar="LINE"),
      RELATION, MAX_DEPTH, SNAPSHOT),
 )
-"""``export``: a graph format (:mod:`ptmgraph.formats.registry`) drawing the lineage analyses' walks."""
+"""``export``: a graph format (:mod:`ptmgraph.formats.registry`) drawing the lineage analyses' walks; its
+``--format`` choices are the registry's (:func:`drawing`)."""
 EXPLORE = Analysis(
     "explore", "Write one offline HTML file to explore MODEL's ancestry and impact (depths left to right, each "
     "depth's models in clusters by relation that open on click), or with --all the whole snapshot: pan, zoom, "
@@ -193,8 +193,6 @@ def _write_export(
     ``title`` and ``subtitle`` replace the default title and caption. The whole-snapshot explorer (``--all``
     as HTML) sizes models by reach: each drawn model gets its ``reach`` (:func:`ptmgraph.analyses.reach.model_reach`)
     as an attribute."""
-    from dataclasses import replace
-
     from ptmgraph.analyses.lineage import ancestry, impact
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
     from ptmgraph.formats.subgraph import combine, snapshot_subgraph, with_file_hashes
@@ -241,8 +239,6 @@ def _write_export(
 
 
 def _with_reach(drawn: DrawnGraph, reach: dict[str, int]) -> DrawnGraph:
-    from dataclasses import replace
-
     nodes = tuple(
         replace(n, attributes={**n.attributes, "reach": reach[n.key]}) if n.kind != "more" and n.key in reach else n
         for n in drawn.nodes
@@ -276,8 +272,22 @@ def explore(run: Run) -> None:
                   max_depth=v["max_depth"], snapshot=v["snapshot"], query=run.query)
 
 
-for _declared, _body in ((EXPORT, export), (EXPLORE, explore)):
-    app.command(_declared.name, help=_declared.help)(command_function(_declared, _body))
+DRAWINGS: dict[str, tuple[Analysis, Callable[[Run], None]]] = {"export": (EXPORT, export),
+                                                               "explore": (EXPLORE, explore)}
+"""The commands that draw, built when asked for as the analyses' are (:class:`Group`)."""
+Group.lazy = {**{name: help_line for name, (_, help_line) in COMMANDS.items()},
+              **{name: declared_as.help for name, (declared_as, _) in DRAWINGS.items()}}
+
+
+def drawing(name: str) -> Any:
+    """The drawing command ``name``, ``--format`` choosing among the graph formats of the registry."""
+    from ptmgraph.declaration import choices
+    from ptmgraph.formats.registry import GRAPH_FORMATS
+
+    declared_as, body = DRAWINGS[name]
+    formats = choices("ExportFormat", GRAPH_FORMATS)
+    options = tuple(o.but(choices=formats) if o.param == "fmt" else o for o in declared_as.options)
+    return single_command(replace(declared_as, options=options), body)
 
 
 HistoryOption = Annotated[

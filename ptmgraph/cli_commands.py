@@ -125,60 +125,18 @@ def search(run: Run) -> AnalysisResult:
         return run.emit(search(run.load(), run.text))
 
 
-@body("list")
-def list_models(run: Run) -> AnalysisResult:
-    from ptmgraph.analyses.finding import list_models
+def default_body(run: Run) -> AnalysisResult:
+    """The body of a command that only runs its declared ``function``: the graph, and the options named like
+    its other parameters (a choice as its word); the result printed with the declared columns."""
+    import inspect
+    from enum import Enum
 
+    function = run.declared.function
+    assert function is not None, run.declared.name
+    wanted = list(inspect.signature(function).parameters)[1:]
+    given = {name: run.values[name] for name in wanted if name in run.values}
     with user_errors():
-        return run.emit(list_models(run.load(), run.author))
-
-
-@body("stats")
-def stats(run: Run) -> AnalysisResult:
-    from ptmgraph.analyses.overview import stats
-
-    with user_errors():
-        return run.emit(stats(run.load()))
-
-
-@body("dangling")
-def dangling(run: Run) -> AnalysisResult:
-    from ptmgraph.analyses.overview import dangling
-
-    with user_errors():
-        return run.emit(dangling(run.load(), reason=run.reason.value if run.reason else None))
-
-
-@body("problems")
-def problems(run: Run) -> AnalysisResult:
-    from ptmgraph.analyses.overview import problems
-
-    with user_errors():
-        return run.emit(problems(run.load()))
-
-
-@body("audit-relations")
-def audit_relations(run: Run) -> AnalysisResult:
-    from ptmgraph.analyses.relation_audit import audit_relations
-
-    with user_errors():
-        return run.emit(audit_relations(run.load()))
-
-
-@body("licenses")
-def licenses(run: Run) -> AnalysisResult:
-    from ptmgraph.analyses.licenses import license_drift
-
-    with user_errors():
-        return run.emit(license_drift(run.load()))
-
-
-@body("audit")
-def audit(run: Run) -> AnalysisResult:
-    from ptmgraph.analyses.completeness import completeness
-
-    with user_errors():
-        return run.emit(completeness(run.load()))
+        return run.emit(function(run.load(), **{k: v.value if isinstance(v, Enum) else v for k, v in given.items()}))
 
 
 @body("reach")

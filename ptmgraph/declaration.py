@@ -171,7 +171,9 @@ class Analysis:
     columns, most important first; ``answer``: the columns that answer the question, kept longest on a
     narrow terminal (:func:`ptmgraph.formats.console.drop_order`); ``fails``: its exit rule, true when
     the command exits 1 on this result (None: it exits 0 whenever it answers); ``query``: it walks the
-    graph, so it takes the :data:`QUERY` options."""
+    graph, so it takes the :data:`QUERY` options; ``function``: the analysis a command without a body of
+    its own (:mod:`ptmgraph.cli_commands`) calls, with the graph and the options named like its
+    parameters, and whose result it prints."""
 
     name: str
     help: str
@@ -182,6 +184,7 @@ class Analysis:
     reads: dict[str, list[str]] | None = None
     fails: Callable[[AnalysisResult], bool] | None = field(default=None, compare=False)
     query: bool = True
+    function: Callable[..., AnalysisResult] | None = field(default=None, compare=False)
 
     def all_options(self) -> tuple[Option, ...]:
         """Its options, with the :data:`QUERY` ones right after ``--snapshot`` when it queries the graph."""
