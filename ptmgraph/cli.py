@@ -354,7 +354,7 @@ def ingest(
     ] = False,
     kind: Annotated[
         str | None, typer.Option(metavar="KIND", show_default=False,
-                                 help="Force the input kind: hub-records, edge-list or local.")
+                                 help="Force the input kind (an unknown one is refused with the list of kinds).")
     ] = None,
     namespace: Annotated[
         str | None, typer.Option(metavar="ORG", show_default=False,
