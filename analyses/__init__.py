@@ -8,8 +8,6 @@ package imports none of them, so that a point query imports neither networkx nor
 
 from __future__ import annotations
 
-import pkgutil
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,6 +17,9 @@ if TYPE_CHECKING:
 def declarations() -> dict[str, tuple[str, Analysis]]:
     """Every command an analysis declares, by name: the module declaring it and its declaration. It imports
     every analysis (polars with them): the command line reads its index instead (:mod:`ptmgraph.commands`)."""
+    import pkgutil
+    from importlib import import_module
+
     found: dict[str, tuple[str, Analysis]] = {}
     for module in sorted(info.name for info in pkgutil.iter_modules(__path__)):
         for declared in getattr(import_module(f"{__name__}.{module}"), "COMMANDS", ()):

@@ -287,8 +287,7 @@ COMMANDS = (
                          "path", metavar="FILE"),
                 d.Option(("--include",), "include", "Also report this opt-in finding (repeatable): restricted (gated "
                          "with manual approval), card_updated (only an ancestor's card or other files changed).",
-                         "choice", metavar="FINDING", choices=d.choices("OptInFinding", OPT_IN), many=True,
-                         filter=True),
+                         "choice", metavar="FINDING", choices=d.choices("OptInFinding", OPT_IN), many=True),
                 d.IGNORE, d.BASELINE,
                 d.Option(("--write-baseline",), "write_baseline", "Write every finding of this run to a baseline "
                          "file (then waived: exit 0).", "path", metavar="FILE")),

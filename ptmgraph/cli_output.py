@@ -1,8 +1,9 @@
 """What every command does around its analysis, without typer: standard output, one-line errors and
 exit codes, printing a result as a table, JSON or CSV, and the body of ``ancestry`` and ``impact``.
 
-:mod:`ptmgraph.cli` declares the commands (typer); :mod:`ptmgraph.entry` runs a plain ``ancestry`` or
-``impact`` command line straight here, so these must import nothing heavy at module level: polars,
+:mod:`ptmgraph.cli` builds the commands (typer) from the analyses' declarations; :mod:`ptmgraph.entry`
+runs a plain ``ancestry`` or ``impact`` command line through the same body (:mod:`ptmgraph.cli_commands`)
+without typer, so these must import nothing heavy at module level: polars,
 numpy, rich and the analyses are imported by the code that uses them. Exit codes: 0 done, 1 bad
 input (or what risk and check report), 2 an unknown model or a bad value, 70 a bug of ours, 130
 interrupted, 141 the reader of standard output went away.

@@ -153,10 +153,9 @@ COMPROMISED = Option(("--compromised", "-c"), "compromised", "A model to treat a
 PATHS = Option(("--paths",), "paths", "JSON and CSV: add each row's relation_path (capped at 32 hops; rows always "
                "carry depth and via).", "flag", False)
 IGNORE = Option(("--ignore",), "ignore", "Waive findings of this kind (about MODEL only: the ancestor the finding "
-                "names); listed as waived, never failing (repeatable).", metavar="FINDING[:MODEL]", many=True,
-                filter=True)
+                "names); listed as waived, never failing (repeatable).", metavar="FINDING[:MODEL]", many=True)
 BASELINE = Option(("--baseline",), "baseline", "Waive the findings listed in this baseline file (written by check "
-                  "--write-baseline).", "path", metavar="FILE", filter=True)
+                  "--write-baseline).", "path", metavar="FILE")
 
 QUERY = (MIN_CONFIDENCE, PROVENANCE)
 """The options of every command that queries the lineage graph (the CLI hands them over as one ``Query``)."""
