@@ -56,13 +56,13 @@ class Run:
     def emit(self, result: AnalysisResult, columns: list[str] | None = None,
              table: Callable[[], None] | None = None) -> AnalysisResult:
         """Print ``result`` in the chosen format: the table with ``columns`` (default: the declared ones)."""
-        csv_raw, paths, limit = self.values.get("csv_raw", False), self.values.get("paths", False), self.values.get(
-            "limit", 0)
+        given = self.values
+        output = {"csv_raw": given.get("csv_raw", False), "paths": given.get("paths", False)}
         shown = list(self.declared.columns) if columns is None else columns
         if table is not None or not shown:
-            emit(result, self.fmt, limit, table, csv_raw=csv_raw, paths=paths)
+            emit(result, self.fmt, given.get("limit", 0), table, **output)
         else:
-            emit_table(result, self.fmt, limit, shown, csv_raw=csv_raw, paths=paths, answer=self.declared.answer)
+            emit_table(result, self.fmt, given.get("limit", 0), shown, answer=self.declared.answer, **output)
         return result
 
 
