@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer.main
 from typer.core import TyperArgument
 
@@ -73,3 +74,15 @@ def test_the_help_of_the_program_lists_every_command_with_its_first_words() -> N
     assert list(listed) == sorted(commands())
     assert listed["risk"].startswith("Everything a risky model puts at risk")
     assert listed["ingest"].startswith("Build a snapshot from files")
+
+
+def test_an_option_added_once_to_the_query_options_appears_on_every_command_that_walks_the_graph(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ptmgraph import declaration
+
+    extra = declaration.Option(("--extra-filter",), "extra_filter", "A new query option.", "flag", False)
+    monkeypatch.setattr(declaration, "QUERY", (*declaration.QUERY, extra))
+    for name in ("ancestry", "reach", "stale", "risk", "check"):
+        assert "--extra-filter" in {o for p in cli.build_command(name).params for o in p.opts}, name
+    assert "--extra-filter" not in {o for p in cli.build_command("search").params for o in p.opts}
