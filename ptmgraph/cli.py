@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from ptmgraph.cli_commands import Run
+from ptmgraph.cli_commands import BODIES, Run, default_body
 from ptmgraph.cli_conventions import CONTEXT_SETTINGS, App, PlainCommand, PlainGroup, declared
 from ptmgraph.cli_index import COMMANDS
 from ptmgraph.cli_output import (
@@ -72,8 +72,6 @@ def single_command(declared_as: Analysis, body: Callable[[Run], AnalysisResult |
 
 def build_command(name: str) -> Any:
     """The analysis command ``name``, built from its declaration and body (:mod:`ptmgraph.cli_commands`)."""
-    from ptmgraph.cli_commands import BODIES, default_body
-
     return single_command(declaration(name), BODIES.get(name, default_body))
 
 
