@@ -1,11 +1,11 @@
 """The ``ptmgraph`` command line: wires sources, snapshot, graph, analyses and formats together.
 
 The analyses' commands are built from their declarations (``COMMANDS`` in each ``analyses/*.py``, see
-:mod:`ptmgraph.declaration`), each when it runs: :data:`ptmgraph.cli_index.COMMANDS` names them (with
-their one-line help, for ``--help``) without importing them, and :mod:`ptmgraph.cli_commands` holds
-what each does besides its declaration. The commands that draw (``export``, ``explore``) and build
-snapshots (``ingest``, ``crawl``) are declared here. What every command shares is
-:mod:`ptmgraph.cli_output`, which :mod:`ptmgraph.entry` also runs without typer.
+:mod:`ptmgraph.declaration`), each when it runs. :data:`ptmgraph.cli_index.COMMANDS` holds their names,
+help and options (written from the declarations), so that ``--help`` and usage errors import no
+analysis; :mod:`ptmgraph.cli_commands` holds what each does besides its declaration. The commands that
+draw (``export``, ``explore``) and build snapshots (``ingest``, ``crawl``) are declared here. What every
+command shares is :mod:`ptmgraph.cli_output`, which :mod:`ptmgraph.entry` also runs without typer.
 """
 
 from __future__ import annotations
@@ -49,30 +49,38 @@ def declaration(name: str) -> Analysis:
     return next(declared for declared in module.COMMANDS if declared.name == name)
 
 
-def command_function(declared_as: Analysis, body: Callable[[Run], AnalysisResult | None]) -> Callable[..., None]:
+def command_function(declared_as: Analysis, body: Callable[[Run], AnalysisResult | None],
+                     run_as: Callable[[], Analysis] | None = None) -> Callable[..., None]:
     """The typer function of a declared command: its options as parameters; it runs ``body`` with them and
-    their query, then exits 1 when the declaration's exit rule (``fails``) holds for the result."""
+    their query, then exits 1 when the declaration's exit rule (``fails``) holds for the result.
+    ``run_as``: the whole declaration, read when the command runs (``declared_as`` is then the index's)."""
     options = declared_as.all_options()
 
     def command(**values: Any) -> None:
-        result = body(Run(values, Query.given(values, options), declared_as))
-        if result is not None and declared_as.fails is not None and declared_as.fails(result):
+        whole = run_as() if run_as is not None else declared_as
+        result = body(Run(values, Query.given(values, options), whole))
+        if result is not None and whole.fails is not None and whole.fails(result):
             raise typer.Exit(1)
 
     return declared(command, options)
 
 
-def single_command(declared_as: Analysis, body: Callable[[Run], AnalysisResult | None]) -> Any:
+def single_command(declared_as: Analysis, body: Callable[[Run], AnalysisResult | None],
+                   run_as: Callable[[], Analysis] | None = None) -> Any:
     """The command ``declared_as`` declares, running ``body``."""
     single = typer.Typer(add_completion=False, rich_markup_mode=None)
     single.command(declared_as.name, help=declared_as.help, cls=PlainCommand, context_settings=CONTEXT_SETTINGS)(
-        command_function(declared_as, body))
+        command_function(declared_as, body, run_as))
     return typer.main.get_command(single)
 
 
 def build_command(name: str) -> Any:
-    """The analysis command ``name``, built from its declaration and body (:mod:`ptmgraph.cli_commands`)."""
-    return single_command(declaration(name), BODIES.get(name, default_body))
+    """The analysis command ``name``: its options and help from the index (:mod:`ptmgraph.cli_index`, the
+    declarations' own, so that ``--help`` and a usage error import no analysis), its body
+    (:mod:`ptmgraph.cli_commands`) run with the whole declaration, read from its module when it runs."""
+    _, help_text, options, query = COMMANDS[name]
+    indexed = Analysis(name, help_text, options, query=query)
+    return single_command(indexed, BODIES.get(name, default_body), lambda: declaration(name))
 
 
 class Group(PlainGroup):
@@ -97,17 +105,47 @@ def command_index() -> str:
     checks the file against it; ``python -m ptmgraph.cli_index`` writes it)."""
     from ptmgraph.analyses import declarations
 
-    lines = [f"    {name!r}: ({module!r}, {declared_as.help!r}),"
-             for name, (module, declared_as) in sorted(declarations().items())]
-    return ('"""The analyses\' commands, by name: the module declaring each and its help (``--help`` lists them\n'
-            'without importing them). Written by ``python -m ptmgraph.cli_index`` from the declarations; do not\n'
-            'edit: tests/test_declarations.py checks it."""\n'
+    lines = []
+    for name, (module, declared_as) in sorted(declarations().items()):
+        options = "".join(f"\n            {_option_source(option)}," for option in declared_as.options)
+        lines.append(f"    {name!r}: (\n        {module!r},\n        {declared_as.help!r},\n        ({options}\n"
+                     f"        ),\n        {declared_as.query!r},\n    ),")
+    return ('"""The analyses\' commands, by name: the module declaring each, its help, its options and whether it\n'
+            "queries the graph, so that ``--help`` and a usage error import no analysis. Written by\n"
+            "``python -m ptmgraph.cli_index`` from the declarations; do not edit: tests/test_declarations.py\n"
+            'checks it."""\n'
             "# ruff: noqa: E501\n\n"
-            "COMMANDS: dict[str, tuple[str, str]] = {\n" + "\n".join(lines) + "\n}\n\n\n"
+            "from ptmgraph import declaration as d\n\n"
+            "COMMANDS: dict[str, tuple[str, str, tuple[d.Option, ...], bool]] = {\n" + "\n".join(lines) + "\n}\n\n\n"
             'if __name__ == "__main__":  # pragma: no cover - writes this file\n'
             "    from pathlib import Path\n\n"
             "    from ptmgraph.cli import command_index\n\n"
             "    Path(__file__).write_text(command_index())\n")
+
+
+def _option_source(option: Option) -> str:
+    """``option`` as Python source for the index: a shared option by its name in :mod:`ptmgraph.declaration`
+    (with ``.but`` for what a command changes), any other field by field, its choices by their words."""
+    from dataclasses import fields
+
+    from ptmgraph import declaration as shared
+
+    named = {key: value for key, value in vars(shared).items() if isinstance(value, Option)}
+    base_name = next((key for key, value in named.items() if value is option), None) or next(
+        (key for key, value in named.items() if (value.names, value.param) == (option.names, option.param)), None)
+    base = named[base_name] if base_name is not None else Option(option.names, option.param, option.help)
+    changed = [(f.name, getattr(option, f.name)) for f in fields(Option)
+               if getattr(option, f.name) != getattr(base, f.name)]
+    text = ", ".join(f"{key}={_value_source(value)}" for key, value in changed)
+    if base_name is not None:
+        return f"d.{base_name}.but({text})" if changed else f"d.{base_name}"
+    return f"d.Option({option.names!r}, {option.param!r}, {option.help!r}{', ' if text else ''}{text})"
+
+
+def _value_source(value: Any) -> str:
+    if isinstance(value, type) and issubclass(value, Enum):
+        return f"d.choices({value.__name__!r}, {tuple(member.value for member in value)!r})"
+    return repr(value.value if isinstance(value, Enum) else value)
 
 
 def _print_version(value: bool) -> None:
@@ -273,7 +311,7 @@ def explore(run: Run) -> None:
 DRAWINGS: dict[str, tuple[Analysis, Callable[[Run], None]]] = {"export": (EXPORT, export),
                                                                "explore": (EXPLORE, explore)}
 """The commands that draw, built when asked for as the analyses' are (:class:`Group`)."""
-Group.lazy = {**{name: help_line for name, (_, help_line) in COMMANDS.items()},
+Group.lazy = {**{name: entry[1] for name, entry in COMMANDS.items()},
               **{name: declared_as.help for name, (declared_as, _) in DRAWINGS.items()}}
 
 

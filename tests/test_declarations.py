@@ -66,6 +66,22 @@ def test_the_index_the_help_lists_is_the_declarations() -> None:
     assert set(COMMANDS) | {"export", "explore", "ingest", "crawl"} == set(commands())
 
 
+def test_the_index_holds_each_command_s_declared_options() -> None:
+    """What the index rebuilds (option by option, choices by their words) is what the analysis declares."""
+    from enum import Enum
+
+    from ptmgraph.analyses import declarations
+
+    def plain(option: Any) -> tuple[Any, ...]:
+        return tuple(tuple(c.value for c in v) if isinstance(v, type) and issubclass(v, Enum) else
+                     v.value if isinstance(v, Enum) else v for v in vars(option).values())
+
+    for name, (module, declared_as) in declarations().items():
+        indexed_module, help_text, options, query = COMMANDS[name]
+        assert (indexed_module, help_text, query) == (module, declared_as.help, declared_as.query), name
+        assert [plain(o) for o in options] == [plain(o) for o in declared_as.options], name
+
+
 def test_the_help_of_the_program_lists_every_command_with_its_first_words() -> None:
     from typer.testing import CliRunner
 
