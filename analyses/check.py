@@ -290,7 +290,7 @@ COMMANDS = (
                          "choice", metavar="FINDING", choices=d.choices("OptInFinding", OPT_IN), many=True),
                 d.IGNORE, d.BASELINE,
                 d.Option(("--write-baseline",), "write_baseline", "Write every finding of this run to a baseline "
-                         "file (then waived: exit 0).", "path", metavar="FILE")),
+                         "file (then waived: exit 0).", "path", metavar="FILE"), *d.LOOKUP),
                summary="CheckSummary", columns=("severity", "finding", "ancestor", "detail"),
                answer=("severity", "finding", "ancestor"), fails=lambda result: bool(result.summary["failed"])),
 )

@@ -88,7 +88,7 @@ def _watched_models(old: LineageGraph, new: LineageGraph, watch: Sequence[str]) 
             try:
                 found.append(old.resolve(model))
             except UnknownModelError:
-                raise UnknownModelError(model, new.index.closest(model)) from None
+                raise UnknownModelError(model, new.id_lookup.closest(model)) from None
     return list(dict.fromkeys(found))
 
 

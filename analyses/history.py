@@ -41,7 +41,7 @@ def _resolved(snapshots: list[tuple[str, LineageGraph]], model: str) -> str:
             return lg.resolve(model)
         except UnknownModelError:
             continue
-    closest = snapshots[-1][1].index.closest(model) if snapshots else []
+    closest = snapshots[-1][1].id_lookup.closest(model) if snapshots else []
     raise UnknownModelError(model, closest)
 
 

@@ -222,13 +222,13 @@ COLUMNS = d.Option(("--columns",), "columns", "Tree columns, most important firs
                    "created, likes, confidence (default: relation,downloads,license,created; the last drops first "
                    "when narrow).", metavar="A,B,...")
 _LINEAGE = (d.MODELS, d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.RELATION, d.MAX_DEPTH, FLAT, COLUMNS, d.FROM_FILE,
-            d.PATHS)
+            d.PATHS, *d.LOOKUP)
 COMMANDS = (
     d.Analysis("ancestry", "Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation.",
                (*_LINEAGE[:4], d.Option(("--max-paths",), "max_paths", "List at most this many paths to roots.", "int",
                                         200, metavar="N", least=1), *_LINEAGE[4:]),
                summary="AncestrySummary"),
     d.Analysis("impact", "What depends on MODEL: a tree of every transitive descendant (the blast radius), most "
-               "downloaded first.", _LINEAGE, summary="ImpactSummary"),
+               "downloaded first.", (*_LINEAGE, d.LOOKUP_MAX_MODELS), summary="ImpactSummary"),
 )
 """The commands of this module's analyses (:mod:`ptmgraph.declaration`)."""

@@ -347,7 +347,7 @@ COMMANDS = (
                          "YYYY-MM-DD).", metavar="DATE", filter=True),
                 d.Option(("--sort",), "sort", "Row order: most downloaded, nearest, or by id.", "choice", "downloads",
                          metavar="|".join(SORTS), choices=d.choices("RiskSort", SORTS)),
-                d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.PATHS),
+                d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.PATHS, *d.LOOKUP, d.LOOKUP_MAX_MODELS),
                summary="RiskSummary", columns=("id", "depth", "relation_path", "dependency", "downloads"),
                answer=("dependency", "risk"), fails=lambda result: result.rows.height > 0,
                reads={"models": ["downloads", "license", "created_at", "has_record", "weight_formats"],

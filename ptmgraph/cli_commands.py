@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ptmgraph.cli_output import (
     Query,
+    answering,
     emit,
     emit_table,
     fail,
@@ -31,6 +32,7 @@ from ptmgraph.words import plural
 if TYPE_CHECKING:
     from ptmgraph.declaration import Analysis
     from ptmgraph.graph import LineageGraph
+    from ptmgraph.lookup import LookupOptions
     from ptmgraph.result import AnalysisResult
 
 
@@ -65,6 +67,13 @@ class Run:
             emit_table(result, self.fmt, given.get("limit", 0), shown, answer=self.declared.answer, **output)
         return result
 
+    def look(self) -> LookupOptions:
+        """How the command may look up a model its snapshot has no record of (``declaration.LOOKUP``)."""
+        from ptmgraph.lookup import DEFAULT_MAX_MODELS, LookupOptions
+
+        return LookupOptions(offline=self.values["offline"], max_age=self.values["max_age"],
+                             max_models=self.values.get("max_models", DEFAULT_MAX_MODELS))
+
 
 BODIES: dict[str, Callable[[Run], AnalysisResult | None]] = {}
 """Each declared command's body, by the command's name."""
@@ -82,7 +91,7 @@ def _lineage(direction: str, run: Run) -> None:
     v = run.values
     print_lineage(direction, v["model"], v["from_file"], v["snapshot"], run.query,  # type: ignore[arg-type]
                   v["relation"], v["max_depth"], v["fmt"], v["limit"], v["csv_raw"], v["flat"], v["columns"],
-                  **({"max_paths": v["max_paths"]} if "max_paths" in v else {}), paths=v["paths"])
+                  **({"max_paths": v["max_paths"]} if "max_paths" in v else {}), paths=v["paths"], look=run.look())
 
 
 @body("ancestry")
@@ -101,7 +110,8 @@ def info(run: Run) -> AnalysisResult:
     from ptmgraph.formats import views
 
     with user_errors():
-        result = model_info(run.load(), run.model)
+        lg, _ = answering(run.query, run.snapshot, [run.model], "ancestors", run.look())
+        result = model_info(lg, run.model)
         return run.emit(result, table=lambda: views.print_model_info(out(), result, children=run.children))
 
 
@@ -117,7 +127,7 @@ def why(run: Run) -> AnalysisResult:
 
 @body("search")
 def search(run: Run) -> AnalysisResult:
-    from ptmgraph.analyses.finding import search
+    from ptmgraph.analyses.model_search import search
 
     if not run.text.strip():
         fail("give some text to search for", 2)
@@ -211,7 +221,8 @@ def risk(run: Run) -> AnalysisResult:
     if not named and not run.data_risks:
         fail("give --compromised ID, --from-file FILE or --data-risks", 2)
     with user_errors():
-        result = risk(run.load(), named, data_risks=DATA_RISKS if run.data_risks else (),
+        lg, _ = answering(run.query, run.snapshot, named, "descendants", run.look(), run.declared.reads)
+        result = risk(lg, named, data_risks=DATA_RISKS if run.data_risks else (),
                       dependencies=[d.value for d in run.dependency or ()], created_after=after,
                       created_before=before, sort=run.sort.value)
         columns = list(run.declared.columns)
@@ -246,7 +257,8 @@ def check(run: Run) -> AnalysisResult:
     ignores, accepted = waivers(run.ignore, run.baseline)
     fail_on = run.fail_on.value
     with user_errors():
-        result = check(run.load(), checked, compromised=named, fail_on=fail_on,
+        lg, _ = answering(run.query, run.snapshot, checked, "ancestors", run.look())
+        result = check(lg, checked, compromised=named, fail_on=fail_on,
                        include=[finding.value for finding in run.include or ()], ignore=ignores, baseline=accepted)
         if run.write_baseline is not None:
             from ptmgraph.baseline import write_baseline as write

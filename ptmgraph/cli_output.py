@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ptmgraph.graph import LineageGraph
+    from ptmgraph.lookup import LookupOptions
     from ptmgraph.result import AnalysisResult
 
 screen = Screen()
@@ -83,9 +84,10 @@ def _loaded(*classes: tuple[str, str]) -> tuple[type[BaseException], ...]:
     return tuple(getattr(sys.modules[module], name) for module, name in classes if module in sys.modules)
 
 
-_UNKNOWN_MODEL = (("ptmgraph.graph", "UnknownModelError"),)
+_UNKNOWN_MODEL = (("ptmgraph.graph", "UnknownModelError"), ("ptmgraph.lookup", "NotCovered"))
 _BAD_INPUT = (
     ("ptmgraph.snapshot", "SnapshotError"),
+    ("ptmgraph.lookup", "LookupRefused"),
     ("ptmgraph.sources.interface", "SourceError"),
     ("ptmgraph.formats.interface", "ExportError"),
     ("ptmgraph.model_list", "ModelListError"),
@@ -331,6 +333,40 @@ def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
     return lg
 
 
+def answering(
+    query: Query, snapshot: Path | None, models: list[str], need: Literal["ancestors", "descendants"],
+    look: LookupOptions | None, columns: dict[str, list[str]] | None = None,
+) -> tuple[LineageGraph, Path | None]:
+    """The graph that answers a question about ``models``, and its snapshot: the one given (``--snapshot``, or
+    the bundled one) when it has a record of every model, else a live look-up's (:mod:`ptmgraph.lookup`),
+    whose provenance the answer then carries; where it came from is said on stderr. ``look`` None: never."""
+    if look is not None:
+        from ptmgraph.lookup import parse_age
+
+        try:
+            parse_age(look.max_age)
+        except ValueError as e:
+            fail(f"--max-age: {e}", 2)
+    lg = query.load(snapshot, columns)
+    if look is None or not models:
+        return lg, snapshot
+    from ptmgraph import lookup
+
+    missing = lookup.uncovered(lg, models)
+    if not missing:
+        return lg, snapshot
+    from ptmgraph.snapshot import bundled_path
+
+    where = str(snapshot) if snapshot is not None else f"bundled with ptmgraph ({bundled_path()})"
+    found = lookup.look_up(lg, where, models, missing, need, look)
+    if found is None:
+        return lg, snapshot
+    note(found.note)
+    if found.path is None:
+        return lg, snapshot
+    return query.load(found.path, columns), found.path
+
+
 def model_ids(models: list[str] | None, from_file: Path | None, *, required: bool = True) -> list[str]:
     """The models named on the command line, then those of the ``--from-file`` list (each once)."""
     from ptmgraph.model_list import ModelListError, read_model_list
@@ -379,14 +415,16 @@ def print_lineage(
     *,
     max_paths: int = 200,
     paths: bool = False,
+    look: LookupOptions | None = None,
 ) -> None:
-    """``ancestry`` and ``impact``: one analysis per model, shown as trees, a flat table, JSON or CSV."""
+    """``ancestry`` and ``impact``: one analysis per model, shown as trees, a flat table, JSON or CSV; a
+    model the snapshot has no record of is looked up (``look``, :func:`answering`)."""
     models = model_ids(model, from_file)
     chosen = tree_columns(columns)
     with user_errors():
         from ptmgraph.analyses.lineage import ancestry, impact
 
-        lg = query.load(snapshot)
+        lg, snapshot = answering(query, snapshot, models, direction, look)
         relations = [r.value for r in relation or []]
         if direction == "ancestors":
             results = [ancestry(lg, m, max_paths=max_paths, relations=relations, max_depth=max_depth) for m in models]

@@ -17,6 +17,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ptmgraph.lookup import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS  # the standard library only at load
+
 if TYPE_CHECKING:
     from ptmgraph.result import AnalysisResult
 
@@ -156,6 +158,16 @@ IGNORE = Option(("--ignore",), "ignore", "Waive findings of this kind (about MOD
                 "names); listed as waived, never failing (repeatable).", metavar="FINDING[:MODEL]", many=True)
 BASELINE = Option(("--baseline",), "baseline", "Waive the findings listed in this baseline file (written by check "
                   "--write-baseline).", "path", metavar="FILE")
+
+OFFLINE = Option(("--offline",), "offline", "Never look a model up on the Hub (also HF_HUB_OFFLINE=1); by default a "
+                 "model the snapshot has no record of is fetched from HF_ENDPOINT and cached.", "flag", False)
+MAX_AGE = Option(("--max-age",), "max_age", "Reuse a looked-up answer younger than this: seconds, or with a unit "
+                 "(12h, 7d); 0: fetch again.", default=DEFAULT_MAX_AGE, metavar="AGE")
+LOOKUP_MAX_MODELS = Option(("--max-models",), "max_models", "A look-up holds at most this many descendants (the "
+                           "answer says when it cuts).", "int", DEFAULT_MAX_MODELS, metavar="N", least=1)
+LOOKUP = (OFFLINE, MAX_AGE)
+"""The options of a command that may look up a model its snapshot has no record of (:mod:`ptmgraph.lookup`);
+one that asks for descendants also takes :data:`LOOKUP_MAX_MODELS`."""
 
 QUERY = (MIN_CONFIDENCE, PROVENANCE)
 """The options of every command that queries the lineage graph (the CLI hands them over as one ``Query``)."""

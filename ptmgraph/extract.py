@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ptmgraph import reader
+from ptmgraph.ids import HUB_HOST_PATTERN, id_key
 from ptmgraph.records import (
     WEIGHT_FORMATS,
     EvidenceKind,
@@ -408,7 +409,7 @@ def references_from_config(child: str, config: Mapping[str, Any], source: str) -
     refs = []
     raw = config.get("_name_or_path")
     # a model saved under its own name says nothing about its base
-    if "_name_or_path" in config and not (isinstance(raw, str) and raw.strip().lower() == child.lower()):
+    if "_name_or_path" in config and not (isinstance(raw, str) and id_key(raw.strip()) == id_key(child)):
         refs.append(Reference(child, raw, EvidenceKind.CONFIG, f"{CONFIG}:_name_or_path", source))
     return refs + [
         Reference(child, repo, EvidenceKind.CONFIG_AUTO_MAP, f"{CONFIG}:auto_map", source, None, entry[:_PHRASE_CHARS])
@@ -468,7 +469,7 @@ _MERGE_MODEL = re.compile(
     r"""^[ \t]*(?:-[ \t]+)?(?:base_model|model)[ \t]*:[ \t]*["']?([^\s"'#{}\[\]]+)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
 _MERGE_BLOCK_CHARS = 65_536
 """A longer fenced block is not read for a mergekit configuration (real ones are a few hundred bytes)."""
-_HUB_LINK = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/[^\s)\]\"'<>]+", re.IGNORECASE)
+_HUB_LINK = re.compile(rf"https?://{HUB_HOST_PATTERN}/[^\s)\]\"'<>]+", re.IGNORECASE)
 _LEAD = re.compile(
     r"""^[\s:*_`]*(?:the\s+(?:original\s+)?(?:model\s+)?)?(?:\[[^\]]{0,200}\]\(\s*|<a\s+href=["']?)?""",
     re.IGNORECASE,
@@ -537,7 +538,7 @@ def references_from_card_text(
 
     def add(raw: str, field: str, relation: Relation | None, quote: str) -> None:
         relation = Relation.QUANTIZED if quantized_by and relation is not Relation.FINETUNE else relation
-        refs.setdefault((raw.lower(), field), Reference(
+        refs.setdefault((id_key(raw), field), Reference(
             child, raw, EvidenceKind.CARD_TEXT, field, source, relation, quote[:_PHRASE_CHARS]
         ))
 
@@ -579,7 +580,8 @@ def _lines_with_a_phrase(body: str) -> list[str]:
 
 
 def _names_itself(named: str, child: str) -> bool:
-    return named.rstrip("/").lower().endswith("/" + child.lower()) or named.lower() == child.lower()
+    named, child = id_key(named), id_key(child)
+    return named.rstrip("/").endswith("/" + child) or named == child
 
 
 def _prose(readme: str) -> str:

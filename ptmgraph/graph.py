@@ -20,7 +20,7 @@ import polars as pl
 
 from ptmgraph import index as compact_index
 from ptmgraph import snapshot as snapshot_io
-from ptmgraph.ids import IdIndex, lowercase_ids, normalize_reference, normalized_references
+from ptmgraph.ids import IdLookup, first_with_key, id_key, lowercase_ids, normalize_reference, normalized_references
 from ptmgraph.records import MODELS_SCHEMA
 from ptmgraph.relations import Confidence
 from ptmgraph.snapshot import Snapshot
@@ -76,9 +76,9 @@ class LineageGraph:
         return graph
 
     @cached_property
-    def index(self) -> IdIndex:
+    def id_lookup(self) -> IdLookup:
         """Every model id, looked up case-insensitively (built on first use: exact ids need none)."""
-        return IdIndex(self.compact.ids.to_list())
+        return IdLookup(self.compact.ids.to_list())
 
     node_columns: list[str] = NODE_ATTRIBUTES
     """The node attributes :meth:`nodes_at` and :meth:`nodes_of` give when not told which
@@ -110,7 +110,7 @@ class LineageGraph:
         return {row["id"]: row for row in self.nodes_at(positions).to_dicts()}
 
     def __contains__(self, model_id: object) -> bool:
-        return model_id in self.index
+        return model_id in self.id_lookup
 
     def resolve(self, query: str) -> str:
         """The canonical id for what a user typed (URL, other letter case, trailing slash ...).
@@ -125,13 +125,10 @@ class LineageGraph:
             return query
         norm = normalize_reference(query)
         for wanted in dict.fromkeys(text for text in (norm.id, query.strip()) if text):
-            found = self._any_case(wanted)
-            if found is not None:
-                return found
-        found = self.index.canonical(norm.id) if norm.id else None
-        if found is None:
-            raise UnknownModelError(query, self.index.closest(norm.id or query), self._dangling(norm.id))
-        return found
+            at = first_with_key(ids, wanted)
+            if at is not None:
+                return self.compact.name(at)
+        raise UnknownModelError(query, self.id_lookup.closest(norm.id or query), self._dangling(norm.id))
 
     def _dangling(self, model_id: str | None) -> dict[str, int]:
         """The dangling references that name ``model_id`` (in any letter case), counted by reason."""
@@ -141,21 +138,8 @@ class LineageGraph:
         if not dangling.height:
             return {}
         named = normalized_references(dangling["raw"])["id"]
-        hits = dangling.filter(lowercase_ids(named) == model_id.lower())
+        hits = dangling.filter(lowercase_ids(named) == id_key(model_id))
         return dict(hits.group_by("reason").len().iter_rows())
-
-    def _any_case(self, wanted: str) -> str | None:
-        """The first stored id equal to ``wanted`` but for letter case (the first spelling is canonical, as in
-        IdIndex), by a vectorised scan instead of a dict of every id. Only ids as long as ``wanted`` are
-        lowercased: lowercasing keeps a string's length, except that U+0130 (I with a dot) becomes two
-        characters, so shorter ids that are not ASCII are kept too."""
-        target = wanted.lower()
-        ids = self.compact.ids
-        lengths = ids.str.len_chars()
-        shorter_not_ascii = (lengths < len(target)) & (ids.str.len_bytes() != lengths)
-        candidates = ((lengths == len(target)) | shorter_not_ascii).arg_true()
-        same = candidates.filter(ids.gather(candidates).str.to_lowercase() == target)
-        return self.compact.name(int(same[0])) if same.len() else None
 
     def node(self, model_id: str) -> dict[str, Any]:
         """The node's attributes (see :data:`NODE_ATTRIBUTES`)."""

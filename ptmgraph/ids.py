@@ -1,8 +1,12 @@
 """Hub model ids: normalising what authors write into canonical ``ORG/NAME`` ids.
 
 A *reference* is whatever a card, config or table says a base model is. :func:`normalize_reference`
-turns it into a Hub id or a :class:`~ptmgraph.records.DanglingReason`; :class:`IdIndex` then maps
-ids that differ only in letter case onto the spelling the Hub uses.
+turns it into a Hub id or a :class:`~ptmgraph.records.DanglingReason`; :class:`IdLookup` then maps
+ids that differ only in letter case (:func:`id_key`) onto the spelling the Hub uses.
+
+This module is the one place ids are normalised, compared and turned into Hub addresses: the Hub's host
+names (:data:`HUB_HOSTS`), a reference's ``@revision`` (:func:`without_revision`), the comparison key
+(:func:`id_key`), the model page (:func:`hub_url`) and the package URL (:func:`hub_purl`).
 
 The column forms (:func:`normalized_references`, :func:`current_ids`, :func:`lowercase_ids`,
 :func:`local_path_ids`, :func:`unique_map`) give, for a Polars series, what the per-value functions give
@@ -33,7 +37,14 @@ if TYPE_CHECKING:
 # not start or end with '-' or '.'. Legacy canonical models have no namespace ("gpt2").
 _PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
 _HUB_ID = re.compile(rf"^(?:{_PART}/)?{_PART}$")
-_HUB_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
+HUB_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
+"""The host names whose model pages name a Hub repo (``https://hf.co/ORG/NAME`` too)."""
+HUB_PAGES = "https://huggingface.co/"
+"""Where a model's Hub page is: :func:`hub_url` puts the id after it."""
+HUB_HOST_PATTERN = "(?:" + "|".join(re.escape(host) for host in HUB_HOSTS) + ")"
+"""A regular expression for any of :data:`HUB_HOSTS` (to be compiled ignoring case): a Hub link in prose."""
+_HOST_PREFIXES = tuple(f"{host}/" for host in HUB_HOSTS)
+"""A reference that starts with one of these (any letter case) is a Hub link written without its scheme."""
 # Path segments that name a Hub page rather than part of the repo id.
 _URL_STOPS = {"tree", "blob", "resolve", "raw", "commit", "commits", "discussions", "settings", "edit"}
 # Directory names that turn up in `_name_or_path` when a model was saved from a training run.
@@ -64,14 +75,17 @@ def normalize_reference(raw: object) -> Normalized:
     text = raw.strip().strip("\"'`").strip()
     if not text:
         return Normalized(None, DanglingReason.EMPTY)
-    if "://" in text or text.lower().startswith(("huggingface.co/", "hf.co/", "www.huggingface.co/")):
+    if "://" in text or text.lower().startswith(_HOST_PREFIXES):
         return _from_url(text)
     if text.startswith(("./", "../", "/", "~", ".\\")) or "\\" in text or re.match(r"^[A-Za-z]:", text):
         return Normalized(None, DanglingReason.LOCAL_PATH)
-    text = text.rstrip("/")
-    if "@" in text:
-        text = text.split("@", 1)[0].rstrip("/")
-    return _checked(text)
+    return _checked(without_revision(text.rstrip("/")).rstrip("/"))
+
+
+def without_revision(reference: str) -> str:
+    """``ORG/NAME@REVISION`` -> ``ORG/NAME`` (unchanged without an ``@``): a snapshot holds one version of
+    each model, so a reference to a revision names the model."""
+    return reference.split("@", 1)[0]
 
 
 def _from_url(text: str) -> Normalized:
@@ -81,7 +95,7 @@ def _from_url(text: str) -> Normalized:
     host = (parts.hostname or "").lower()
     if parts.scheme == "hf":  # hf://ORG/NAME
         path = (parts.netloc + parts.path).strip("/")
-    elif host in _HUB_HOSTS:
+    elif host in HUB_HOSTS:
         path = parts.path.strip("/")
     elif parts.scheme == "file":
         return Normalized(None, DanglingReason.LOCAL_PATH)
@@ -97,7 +111,7 @@ def _from_url(text: str) -> Normalized:
         if segment in _URL_STOPS or len(kept) == 2:
             break
         kept.append(segment)
-    return _checked("/".join(kept).split("@", 1)[0])
+    return _checked(without_revision("/".join(kept)))
 
 
 def _checked(text: str) -> Normalized:
@@ -128,7 +142,13 @@ def hub_purl(model_id: str, sha: str | None = None) -> PackageURL | None:
 
 def hub_url(model_id: str) -> str | None:
     """The model's Hub page for a Hub-shaped id (:func:`is_hub_id`), None for a local id."""
-    return f"https://huggingface.co/{model_id}" if is_hub_id(model_id) else None
+    return f"{HUB_PAGES}{model_id}" if is_hub_id(model_id) else None
+
+
+def id_key(model_id: str) -> str:
+    """What two ids are compared by: ``Org/Name`` and ``org/name`` are one model on the Hub, so the key is
+    the id in lower case (``str.lower()``; :func:`lowercase_ids` for a column)."""
+    return model_id.lower()
 
 
 @cache
@@ -160,7 +180,7 @@ def looks_like_local_path(model_id: str) -> bool:
     return len(segments) == 2 and segments[0].lower() in _LOCAL_DIR_NAMES
 
 
-class IdIndex:
+class IdLookup:
     """Known ids, looked up case-insensitively (the Hub treats ``Org/Name`` and ``org/name`` alike)."""
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
@@ -170,17 +190,17 @@ class IdIndex:
 
     def add(self, model_id: str) -> None:
         """Remember ``model_id``; the first spelling seen is the canonical one."""
-        self._by_lower.setdefault(model_id.lower(), model_id)
+        self._by_lower.setdefault(id_key(model_id), model_id)
 
     def __contains__(self, model_id: object) -> bool:
-        return isinstance(model_id, str) and model_id.lower() in self._by_lower
+        return isinstance(model_id, str) and id_key(model_id) in self._by_lower
 
     def __len__(self) -> int:
         return len(self._by_lower)
 
     def canonical(self, model_id: str) -> str | None:
         """The known spelling of ``model_id``, or None if it is unknown."""
-        return self._by_lower.get(model_id.lower())
+        return self._by_lower.get(id_key(model_id))
 
     def closest(self, query: str, n: int = 5) -> list[str]:
         """Known ids most similar to ``query`` (for "did you mean" messages)."""
@@ -218,16 +238,15 @@ def unique_map(
 
 # An id normalize_reference returns unchanged: ORG/NAME in Hub characters, no '--' or '..', not a host name.
 _PLAIN_ID = rf"^{_PART}/{_PART}$"
-_HOST_PREFIXES = ["huggingface.co/", "hf.co/", "www.huggingface.co/"]
 
 
 def normalized_references(raws: pl.Series) -> pl.DataFrame:
     """:func:`normalize_reference` of each string in ``raws``: columns ``id`` and ``reason`` (its value)."""
     distinct = raws.drop_nulls().unique()
-    plain = (distinct.str.contains(_PLAIN_ID) & ~distinct.str.contains_any(["--", ".."])
-             & ~distinct.str.to_lowercase().str.starts_with(_HOST_PREFIXES[0])
-             & ~distinct.str.to_lowercase().str.starts_with(_HOST_PREFIXES[1])
-             & ~distinct.str.to_lowercase().str.starts_with(_HOST_PREFIXES[2]))
+    lowered = distinct.str.to_lowercase()
+    plain = distinct.str.contains(_PLAIN_ID) & ~distinct.str.contains_any(["--", ".."])
+    for prefix in _HOST_PREFIXES:
+        plain &= ~lowered.str.starts_with(prefix)
     others = distinct.filter(~plain)
     outcomes = [normalize_reference(raw) for raw in others.to_list()]
     table = pl.concat([
@@ -248,15 +267,29 @@ def current_ids(ids: pl.Series) -> pl.Series:
 
 
 def lowercase_ids(ids: pl.Series) -> pl.Series:
-    """``str.lower()`` of each id: the key :class:`IdIndex` compares ids by."""
+    """:func:`id_key` of each id: Polars for ASCII ids, Python for the rest (their Unicode case tables differ)."""
     lowered = ids.str.to_lowercase()
     unicode = ids.str.len_bytes() != ids.str.len_chars()
     if not unicode.any():
         return lowered
-    python = unique_map(ids, str.lower, pl.String(), candidates=lambda s: s.str.len_bytes() != s.str.len_chars())
+    python = unique_map(ids, id_key, pl.String(), candidates=lambda s: s.str.len_bytes() != s.str.len_chars())
     return pl.select(pl.when(unicode).then(python).otherwise(lowered))[python.name].rename(ids.name)
 
 
 def local_path_ids(ids: pl.Series) -> pl.Series:
     """:func:`looks_like_local_path` of each id."""
     return unique_map(ids, looks_like_local_path, pl.Boolean())
+
+
+def first_with_key(ids: pl.Series, model_id: str) -> int | None:
+    """The position of the first id in ``ids`` with the :func:`id_key` of ``model_id``: what
+    :meth:`IdLookup.canonical` answers (the first spelling is the canonical one), by a vectorised scan
+    instead of a dict of every id. Only ids as long as the key are lowercased: lowercasing keeps a string's
+    length, except that U+0130 (I with a dot) becomes two characters, so shorter ids that are not ASCII
+    are looked at too."""
+    target = id_key(model_id)
+    lengths = ids.str.len_chars()
+    shorter_not_ascii = (lengths < len(target)) & (ids.str.len_bytes() != lengths)
+    candidates = ((lengths == len(target)) | shorter_not_ascii).arg_true()
+    same = candidates.filter(lowercase_ids(ids.gather(candidates)) == target)
+    return int(same[0]) if same.len() else None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ptmgraph.ids import without_revision
+
 MAX_BYTES = 4 << 20
 """The largest model list read (4 MiB: some 50,000 ids)."""
 
@@ -35,7 +37,7 @@ def read_model_list(path: Path) -> list[str]:
         entry = line.split("#", 1)[0].strip()
         if not entry:
             continue
-        model = entry.split("@", 1)[0].strip()
+        model = without_revision(entry).strip()
         if not model or any(c.isspace() for c in model):
             raise ModelListError(f"{path}:{number}: not a model id: {entry[:80]!r}")
         ids[model] = None

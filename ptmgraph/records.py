@@ -2,7 +2,9 @@
 
 Sources turn metadata into :class:`ModelRecord` and :class:`Reference` objects (a :class:`Harvest`).
 ``assemble`` resolves references into edges and dangling references; ``snapshot`` stores the
-resulting Polars tables as Parquet; ``graph`` builds a NetworkX graph from them.
+resulting Polars tables as Parquet, with the compact index (:mod:`ptmgraph.index`) every query walks;
+``graph`` serves lookups on them (:class:`~ptmgraph.graph.LineageGraph`), and builds a NetworkX graph only
+for the Python API's ``lg.graph``.
 
 Direction: an edge goes from the *base* model to the *derived* (child) model.
 """

@@ -49,6 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from ptmgraph.ids import id_key
 from ptmgraph.records import EvidenceKind, Relation
 
 
@@ -385,12 +386,12 @@ def code_sources(auto_map: object, model_id: str | None = None) -> list[tuple[st
     ``model_id`` itself (letter case aside): neither is a source here (see :func:`own_code_files`).
     """
     found: dict[str, tuple[str, str]] = {}
-    own = (model_id or "").lower()
+    own = id_key(model_id or "")
     for key, reference in _auto_map_entries(auto_map):
         repo, sep, _ = reference.partition("--")
         repo = repo.strip()
-        if sep and repo and repo.lower() != own:
-            found.setdefault(repo.lower(), (repo, f"{key}: {reference}"))
+        if sep and repo and id_key(repo) != own:
+            found.setdefault(id_key(repo), (repo, f"{key}: {reference}"))
     return list(found.values())
 
 
@@ -404,11 +405,11 @@ def own_code_files(files: Iterable[str], auto_map: object = None, model_id: str 
     """The repo's own Python files that loading it with ``trust_remote_code=True`` runs, sorted: root
     ``*.py`` files its own ``auto_map`` entries name (``module.Class`` -> ``module.py``; or
     ``model_id--module.Class``), and root files named like remote code (:data:`CODE_FILE`)."""
-    own = (model_id or "").lower()
+    own = id_key(model_id or "")
     modules = set()
     for _, reference in _auto_map_entries(auto_map):
         repo, sep, rest = reference.partition("--")
-        if sep and repo.strip().lower() != own:
+        if sep and id_key(repo.strip()) != own:
             continue  # another repo's code (code_sources)
         module = (rest if sep else reference).rpartition(".")[0]
         if module:

@@ -1,6 +1,6 @@
 """The only graph walks: reach from a set of models, the roots, and the reach of every model.
 
-Words that mean one thing everywhere (``notes/design.md``); every other module refers here:
+Words that mean one thing everywhere (README "Definitions"); every other module refers here:
 
 - **root**: a model with no parent other than itself. An isolated model is its own root.
 - **depth** of a reached model: the fewest hops from the nearest source along the followed edges.

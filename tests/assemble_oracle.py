@@ -19,7 +19,7 @@ What it shares with the code under test, and so cannot catch a bug in:
 - the per-value readings of ``ptmgraph.extract``: ``weight_shape`` (what a file list shows),
   ``quantization_from_name`` and ``has_merge_signs`` (checked on hand-written names and repos in
   ``tests/test_relations.py``);
-- the id rules of ``ptmgraph.ids``: ``IdIndex``, ``current_id``, ``normalize_reference``,
+- the id rules of ``ptmgraph.ids``: ``IdLookup``, ``current_id``, ``normalize_reference``,
   ``looks_like_local_path`` (checked on hand-written ids in ``tests/test_ids_and_cards.py``);
 - the table schemas of ``ptmgraph.records`` and the harvest it is given (the sources' reading of the
   files is checked against the raw files elsewhere, e.g. ``tests/raw_sample.py``'s oracles).
@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields
 import polars as pl
 
 from ptmgraph import extract
-from ptmgraph.ids import IdIndex, current_id, looks_like_local_path, normalize_reference
+from ptmgraph.ids import IdLookup, current_id, looks_like_local_path, normalize_reference
 from ptmgraph.records import (
     DANGLING_SCHEMA,
     EDGES_SCHEMA,
@@ -64,7 +64,7 @@ _DECLARING_ORDER = (EvidenceKind.CARD_BASE_MODEL.value, EvidenceKind.EDGE_LIST.v
 _HUB_ORDER = tuple(k.value for k in _HUB)
 
 
-def merge_records(records: list[ModelRecord], index: IdIndex) -> dict[str, ModelRecord]:
+def merge_records(records: list[ModelRecord], index: IdLookup) -> dict[str, ModelRecord]:
     """One record per canonical id: scalar fields from the first source that knows them, lists united."""
     merged: dict[str, ModelRecord] = {}
     for record in records:
@@ -92,7 +92,7 @@ def _raw_text(raw: object) -> str:
 
 def assemble(harvest: Harvest) -> Snapshot:
     """Build the snapshot tables from everything the sources read."""
-    index = IdIndex(current_id(r.id) for r in harvest.records)
+    index = IdLookup(current_id(r.id) for r in harvest.records)
     for model_id in sorted(harvest.known_ids):
         index.add(current_id(model_id))
     records = merge_records(harvest.records, index)
@@ -155,7 +155,7 @@ def assemble(harvest: Harvest) -> Snapshot:
     )
 
 
-def _case_problems(harvest: Harvest, index: IdIndex) -> list[dict[str, object]]:
+def _case_problems(harvest: Harvest, index: IdLookup) -> list[dict[str, object]]:
     """One problem per model whose records spell its id in several letter cases: each spelling with the
     source of its first record, in reading order."""
     spellings: dict[str, dict[str, str]] = defaultdict(dict)  # model -> spelling -> first source

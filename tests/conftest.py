@@ -14,6 +14,15 @@ from raw_sample import TEST_DATA, hub_sample_dir
 from ptmgraph.graph import LineageGraph, load_graph
 
 
+@pytest.fixture(autouse=True)
+def no_live_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reaches the Hub or the user's cache: a model the snapshot has no record of is not looked up
+    (HF_HUB_OFFLINE), and look-ups go to the test's own folder. Tests of the look-up point it at the
+    Hub-shaped server (tests/test_lookup.py)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("PTMGRAPH_CACHE", str(tmp_path / "ptmgraph-cache"))
+
+
 @pytest.fixture(scope="session")
 def hub_sample() -> Path:
     """A folder laid out like the Hub sample (models.jsonl, readmes.jsonl, model_tree.jsonl): the test copy

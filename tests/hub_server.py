@@ -708,14 +708,15 @@ class HubServer:
 
 
 def point_hf_at(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> None:
-    """Point huggingface_hub at ``url``, with its cache and home in ``tmp_path``, telemetry off and no token."""
+    """Point huggingface_hub at ``url``, with its cache and home in ``tmp_path``, telemetry off, no token, and
+    online (the server is the network)."""
     from huggingface_hub import constants
 
     monkeypatch.setenv("HF_ENDPOINT", url)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     # huggingface_hub reads these at import time, so the environment alone comes too late for them. With
     # telemetry on, it would also fetch {import-time endpoint}/api/agent-harnesses once a process.

@@ -27,7 +27,7 @@ def _normal(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """print_lineage's arguments, with 'nothing given' spelled one way (typer gives () or None)."""
     direction, model, from_file, snapshot, confidence, relation, *rest = args
     return (direction, list(model or []), from_file, snapshot, confidence, list(relation or []), *rest,
-            kwargs.get("max_paths", 200))
+            kwargs.get("max_paths", 200), kwargs.get("look"))
 
 
 def through_typer(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
@@ -60,6 +60,8 @@ PLAIN = [
     ["--color=always", "ancestry", DEPTH3, "--max-paths", "3", "-s", "no/such/dir", "--columns="],
     ["ancestry", "--from-file", "models.txt", "--format=table", "--flat", "--flat"],
     ["ancestry"],
+    ["impact", LLAMA_CHAT, "--offline", "--max-age", "12h", "--max-models=20"],
+    ["ancestry", DEPTH3, "--max-age=0", "--offline"],
 ]
 
 
@@ -76,6 +78,7 @@ NOT_PLAIN = [
     ["impact", LLAMA_CHAT, "--limit", "ten"], ["impact", LLAMA_CHAT, "--depth", "0"], ["impact", LLAMA_CHAT, "-fjson"],
     ["impact", LLAMA_CHAT, "-f=json"], ["impact", LLAMA_CHAT, "--format", "JSON"], ["impact", LLAMA_CHAT, "--flat=1"],
     ["impact", LLAMA_CHAT, "--max-paths", "3"], ["impact", LLAMA_CHAT, "--limit"],
+    ["ancestry", DEPTH3, "--max-models", "3"], ["impact", LLAMA_CHAT, "--max-models", "0"],
     ["impact", LLAMA_CHAT, "-r", "bogus"],
     ["impact", LLAMA_CHAT, "--snapshot="], ["impact", "-", LLAMA_CHAT], ["impact", LLAMA_CHAT, "--no-pager"],
     ["--color", "blue", "impact", LLAMA_CHAT], ["--install-completion"], ["impact", LLAMA_CHAT, "--unknown"],
@@ -105,7 +108,8 @@ TYPER = "import sys; from ptmgraph.cli import app; app(sys.argv[1:], prog_name='
 
 
 def both_ways(argv: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
-    env = {"COLUMNS": "100", "NO_COLOR": "", "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    env = {"COLUMNS": "100", "NO_COLOR": "", "PYTHONPATH": str(Path(cli.__file__).parents[1]),
+           "PTMGRAPH_CACHE": str(cwd / "cache"), "HF_HUB_OFFLINE": "1"}
     quick = subprocess.run([sys.executable, "-m", "ptmgraph", *argv], capture_output=True, text=True, cwd=cwd,
                            env=env, timeout=120)
     slow = subprocess.run([sys.executable, "-c", TYPER, *argv], capture_output=True, text=True, cwd=cwd, env=env,
@@ -121,6 +125,7 @@ def both_ways(argv: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[s
         ["impact", LLAMA_CHAT, "--flat", "--limit", "5", "-r", "adapter"],
         ["ancestry", DEPTH3, "LLAMA-chat", "-f", "csv"],
         ["impact", "no-such/model"],
+        ["ancestry", "no-such/model", "--max-age", "soon"],
         ["impact", LLAMA_CHAT, "--snapshot", "no/such/dir"],
         ["impact", LLAMA_CHAT, "--columns", "colour"],
         ["impact", "--from-file", "models.txt", "-f", "json"],

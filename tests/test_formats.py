@@ -291,12 +291,16 @@ def test_hostile_ids_cannot_inject_into_the_html_explorer(hostile_drawn: DrawnGr
     page = graph_format("html").render(hostile_drawn, title=HOSTILE_TITLE).decode()
     parser = _Tags()
     parser.feed(page)
-    assert parser.tags.count("script") == 4  # the data, the licences, cytoscape and ours
+    assert parser.tags.count("script") == 5  # the data, the licences, cytoscape, the shared helpers and ours
     assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "header", "h1", "p", "div",
                                 "label", "input", "span", "output", "button", "main", "aside", "script"}
     assert "<script>alert(1)" not in page and "<script>alert(2)" not in page
     document = json.loads(parser.data["graph-data"])
     assert {n["id"] for n in document["nodes"]} >= {"base/model", *HOSTILE_IDS}
+    # the page links only the Hub id to its Hub page: the hostile ids are not Hub-shaped (README "Identity")
+    urls = {n["id"]: n["_url"] for n in document["nodes"]}
+    assert urls["base/model"] == "https://huggingface.co/base/model"
+    assert [urls[i] for i in HOSTILE_IDS] == [None] * len(HOSTILE_IDS)
     assert document["graph"]["title"] == HOSTILE_TITLE
     assert parser.data["title"] == parser.data["heading"] == HOSTILE_TITLE
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)

@@ -6,7 +6,7 @@ import pytest
 
 from ptmgraph.assemble import assemble
 from ptmgraph.extract import CardError, card_metadata, record_from_api
-from ptmgraph.ids import IdIndex, normalize_reference
+from ptmgraph.ids import IdLookup, normalize_reference
 from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Reference, Relation
 
 
@@ -50,7 +50,7 @@ def test_references_that_are_not_hub_ids_dangle_with_a_reason(raw: object, reaso
 
 
 def test_ids_differing_only_in_case_resolve_to_the_known_spelling() -> None:
-    index = IdIndex(["meta-llama/Llama-2-7b-hf"])
+    index = IdLookup(["meta-llama/Llama-2-7b-hf"])
     assert index.canonical("META-LLAMA/llama-2-7B-HF") == "meta-llama/Llama-2-7b-hf"
     assert index.canonical("meta-llama/other") is None
 

@@ -106,6 +106,32 @@ def test_the_snapshot_building_commands_run_on_the_examples_folder(
         assert run_examples(block, tmp_path / "out") == 10
 
 
+def test_the_look_up_examples_fetch_once_then_answer_from_the_cache(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look-up examples, written for the live Hub, run against the Hub-shaped server serving records
+    written here (the bases the Hub lists for these models); the first fetches, the others make no request
+    but the one `impact` of a model the bundled snapshot knows only from references."""
+    monkeypatch.chdir(REPO)
+    block = block_after("Looking up models the snapshot does not hold (the tests run these against the Hub-shaped "
+                        "test server):")
+
+    def record(model: str, base: str | None = None, relation: str = "finetune") -> dict[str, object]:
+        tags = [f"base_model:{base}", f"base_model:{relation}:{base}"] if base else []
+        return {"id": model, "author": model.split("/")[0], "tags": tags,
+                "cardData": {"base_model": base} if base else {}, "siblings": []}
+
+    served = [record("Qwen/Qwen2.5-7B"), record("Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B"),
+              record("mistralai/Mistral-7B-v0.1"),
+              record("mistralai/Mistral-7B-Instruct-v0.1", "mistralai/Mistral-7B-v0.1"),
+              record("TheBloke/Mistral-7B-v0.1-GGUF", "mistralai/Mistral-7B-v0.1", "quantized")]
+    with HubServer(HubData(records={r["id"]: r for r in served})) as server:  # type: ignore[misc]
+        point_hf_at(monkeypatch, tmp_path, server.url)
+        assert run_examples(block, tmp_path / "out") == 5
+        asked = [e.path.split("?")[0] for e in server.requests()]
+    assert asked.count("/api/models/Qwen/Qwen2.5-7B-Instruct") == 1  # fetched once, then from the cache
+    assert "/api/models/mistralai/Mistral-7B-v0.1" in asked
+
+
 def test_the_tree_examples_are_what_an_80_column_terminal_shows() -> None:
     runner = CliRunner()
     (shown,) = blocks("text")

@@ -147,7 +147,7 @@ def test_a_model_named_in_another_letter_case_resolves_to_its_first_spelling() -
             same = (pl.Series(ids).str.to_lowercase() == wanted.lower()).arg_true() if wanted else []
             if len(same):
                 return ids[same[0]]
-        found = lg.index.canonical(norm.id) if norm.id else None
+        found = lg.id_lookup.canonical(norm.id) if norm.id else None
         if found is None:
             raise UnknownModelError(query, [])
         return found

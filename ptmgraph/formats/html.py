@@ -9,7 +9,7 @@ Nothing is fetched when the file is viewed. The JavaScript libraries (cytoscape,
 MIT) are installed from npm by ``scripts/run`` (``js/package.json`` and its lock
 file) and copied with their licences into ``ptmgraph/formats/vendor/``; they are inlined, licences
 first, each time a file is written. The explorer's own script and style are
-``ptmgraph/formats/explorer/``.
+``ptmgraph/formats/explorer/`` (``page.js`` holds what both scripts share).
 
 The graph travels as node-link JSON (:mod:`ptmgraph.formats.node_link`) in a
 ``<script type="application/json">`` element, with ``<``, ``>`` and ``&`` written as ``\\u003c``
@@ -34,6 +34,7 @@ from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.layout import radial_layout
 from ptmgraph.formats.node_link import node_link_document
 from ptmgraph.formats.subgraph import RELATION_ORDER, DrawnGraph
+from ptmgraph.ids import hub_url
 
 VENDOR_DIR = Path(__file__).with_name("vendor")
 EXPLORER_DIR = Path(__file__).with_name("explorer")
@@ -79,9 +80,12 @@ def _csp_hash(body: str) -> str:
 
 
 def _styles(document: dict[str, Any]) -> None:
-    """Colours decided here, once, with the same rules as the Graphviz drawing."""
+    """Colours decided here, once, with the same rules as the Graphviz drawing; and each model's Hub page
+    (``_url``, :func:`ptmgraph.ids.hub_url`: null for a local id and for a summary node), which the page
+    links to as it is."""
     for node in document["nodes"]:
         kind = node.get("kind")
+        node["_url"] = None if kind == "more" else hub_url(str(node["id"]))
         node["_fill"] = FOCUS_FILL if kind == "focus" else MORE_FILL if kind == "more" else download_fill(
             node.get("downloads")
         )
@@ -111,6 +115,7 @@ class HtmlFormat(GraphFormat):
         licenses = "\n\n".join(_read(VENDOR_DIR / f"LICENSE.{package}") for package in packages)
         script = "snapshot.js" if whole else "explorer.js"
         app = _inline_script(_read(EXPLORER_DIR / script), script)
+        page = _inline_script(_read(EXPLORER_DIR / "page.js"), "page.js")  # the helpers both scripts share
         style = _read(EXPLORER_DIR / "explorer.css")
         if "*/" in licenses:
             raise ExportError("cannot inline the vendored licences: they contain '*/'")
@@ -126,7 +131,7 @@ class HtmlFormat(GraphFormat):
                 node["_x"], node["_y"] = positions[node["id"]]
         data = json_for_script(document)
 
-        scripts = [notice, *vendor, app]
+        scripts = [notice, *vendor, page, app]
         csp = "; ".join([
             "default-src 'none'",
             "script-src " + " ".join(_csp_hash(s) for s in scripts),

@@ -15,20 +15,7 @@
   var MIN_ZOOM_READABLE = 11 / FONT;
   var RELATION_ORDER = info.relation_order || [];
 
-  function el(tag, text, attrs) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    return node;
-  }
-  function hubUrl(id) {
-    return "https://huggingface.co/" + String(id).split("/").map(encodeURIComponent).join("/");
-  }
-  function visible(text) {  // bidi controls shown as code points, so no id can reorder what is around it
-    return String(text).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, function (c) {
-      return "[U+" + c.charCodeAt(0).toString(16).toUpperCase() + "]";
-    });
-  }
+  var el = ptmgraphPage.el, visible = ptmgraphPage.visible;
   function fmt(n) { return Number(n).toLocaleString("en-US"); }
   function clip(text, n) { text = visible(text); return text.length > n ? text.slice(0, n - 1) + "\u2026" : text; }
   function relationRank(rel) {
@@ -279,7 +266,7 @@
 
   // --- the panel ----------------------------------------------------------------------------------------
   var panel = document.getElementById("panel");
-  var SKIP = { id: 1, label: 1, _fill: 1, _outline: 1, depth: 1, kind: 1 };
+  var SKIP = { id: 1, label: 1, _fill: 1, _outline: 1, _url: 1, depth: 1, kind: 1 };
   function table(record, skip) {
     var t = el("table");
     Object.keys(record).sort().forEach(function (k) {
@@ -328,9 +315,7 @@
     panel.appendChild(el("p", directionText(view.level[id]) + (id === view.focus ? "" : " (" + visible(view.focus) + ")"),
       { "class": "where" }));
     if (r.kind !== "more") {
-      var link = el("a", "Open on the Hugging Face Hub", { rel: "noopener noreferrer", target: "_blank" });
-      link.href = hubUrl(r.id);
-      panel.appendChild(link);
+      if (r._url) panel.appendChild(ptmgraphPage.hubLink(r._url));
       if (id !== view.focus) panel.appendChild(button("Focus on this model", function () { refocus(id); }, "refocus"));
     } else {
       panel.appendChild(el("h3", "Hidden models"));

@@ -7,21 +7,7 @@
   var SigmaClass = Sigma.Sigma || Sigma;
   var NO_RELATION = "#8A8A8A";
 
-  function el(tag, text, attrs) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    return node;
-  }
-  function hubUrl(id) {
-    return "https://huggingface.co/" + String(id).split("/").map(encodeURIComponent).join("/");
-  }
-
-  function visible(text) {  // bidi controls shown as code points, so no id can reorder what is around it
-    return String(text).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, function (c) {
-      return "[U+" + c.charCodeAt(0).toString(16).toUpperCase() + "]";
-    });
-  }
+  var el = ptmgraphPage.el, visible = ptmgraphPage.visible;
 
   var graph = new graphology.Graph({ multi: false, type: "directed", allowSelfLoops: true });
   var byId = {}, relationOf = {}, colors = {};
@@ -103,16 +89,12 @@
 
   // --- the panel ------------------------------------------------------------------------------------------
   var panel = document.getElementById("panel");
-  var SKIP = { id: 1, label: 1, _fill: 1, _outline: 1, _x: 1, _y: 1, depth: 1, kind: 1 };
+  var SKIP = { id: 1, label: 1, _fill: 1, _outline: 1, _url: 1, _x: 1, _y: 1, depth: 1, kind: 1 };
   function showPanel(id) {
     var r = byId[id];
     panel.textContent = "";
     panel.appendChild(el("h2", visible(r.kind === "more" ? r.label : id)));
-    if (r.kind !== "more") {
-      var link = el("a", "Open on the Hugging Face Hub", { rel: "noopener noreferrer", target: "_blank" });
-      link.href = hubUrl(id);
-      panel.appendChild(link);
-    }
+    if (r._url) panel.appendChild(ptmgraphPage.hubLink(r._url));
     panel.appendChild(el("h3", "Record"));
     var t = el("table");
     Object.keys(r).sort().forEach(function (k) {

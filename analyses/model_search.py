@@ -1,4 +1,4 @@
-"""Finding models in a snapshot without knowing their exact id.
+"""Searching a snapshot for models without knowing their exact id.
 
 - **search** for TEXT: models whose id contains TEXT, whose author is TEXT, or that carry a Hub tag
   equal to TEXT, all ignoring letter case; ``matched`` says which (``id``, ``author``, ``tag``, the
