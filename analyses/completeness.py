@@ -9,7 +9,8 @@ Definitions:
   - ``license``: it states no licence (card ``license`` or ``license:`` tag);
   - ``base_model``: it is not a root (:mod:`ptmgraph.traverse`): the graph gives it a parent (from Hub tags,
     model trees or its files), but its card names no ``base_model``, so its author does not declare its
-    lineage. Roots are not assessed for this attribute;
+    lineage. Roots are not assessed for this attribute (one pass over the compact index finds them:
+    :func:`~ptmgraph.traverse.root_mask`);
   - ``datasets``: neither its card nor its ``dataset:`` tags name a training dataset;
   - ``pipeline_tag``: no task (Hub field or card);
   - ``library``: no library (Hub ``library_name`` or card);
@@ -29,12 +30,13 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import is_root
+from ptmgraph.traverse import root_mask
 
 ATTRIBUTES: tuple[str, ...] = (
     "license",
@@ -49,11 +51,51 @@ ATTRIBUTES: tuple[str, ...] = (
 
 RELATION_SOURCES: tuple[str, ...] = ("declared_relation", "hub_relation", "inferred_relation")
 
+MODEL_COLUMNS = ["id", "author", "downloads", "has_record", "license", "card_fields", "datasets", "pipeline_tag",
+                 "library", "has_card"]
+"""The ``models`` columns the audit reads (a stored snapshot reads only these)."""
 
-def _missing_flags(models: pl.DataFrame, has_parent: pl.Series) -> pl.DataFrame:
+EDGE_COLUMNS = [*RELATION_SOURCES, "relation"]
+"""The ``edges`` columns the audit reads."""
+
+
+def _has_parent(lg: LineageGraph) -> tuple[pl.Series, int]:
+    """Whether each row of the ``models`` table is not a root, in table order (one pass over the index), and
+    how many models the graph has."""
+    index = lg.compact
+    not_root = ~root_mask(index)
+    ids = lg.snapshot.columns("models", ["id"])["id"]
+    distinct = ids.n_unique()
+    if distinct == ids.len():
+        at = np.arange(index.rows)  # a row's position is its row number
+    else:  # an id repeated in the table is one model, at its first row (ptmgraph.index)
+        at = ids.to_frame().join(
+            ids.to_frame().with_row_index("at").unique("id", keep="first"), on="id", how="left",
+            maintain_order="left")["at"].to_numpy()
+    edge_only = index.nodes - index.rows  # each once, none with a row (ptmgraph.index)
+    return pl.Series("has_parent", not_root[at], dtype=pl.Boolean()), distinct + edge_only
+
+
+def _missing_lists(flags: pl.DataFrame) -> pl.DataFrame:
+    """``flags`` with ``missing`` (the attributes missed, in :data:`ATTRIBUTES` order) and ``n_missing``.
+
+    Each row's flags read as a bit set, joined to the list of every possible set: a million models build
+    their lists in one join instead of one list operation per attribute."""
+    bits = pl.sum_horizontal(
+        pl.col(f"missing_{a}").fill_null(False).cast(pl.UInt8) * (1 << i) for i, a in enumerate(ATTRIBUTES))
+    sets = range(1 << len(ATTRIBUTES))
+    lists = pl.DataFrame(
+        {"_bits": list(sets), "missing": [[a for i, a in enumerate(ATTRIBUTES) if s >> i & 1] for s in sets]},
+        schema={"_bits": pl.UInt8(), "missing": pl.List(pl.String())},
+    ).with_columns(n_missing=pl.col("missing").list.len().cast(pl.Int64()))
+    return (flags.with_columns(_bits=bits.cast(pl.UInt8))
+            .join(lists, on="_bits", how="left", maintain_order="left").drop("_bits"))
+
+
+def _missing_flags(models: pl.DataFrame) -> pl.DataFrame:
     """One boolean column ``missing_<attribute>`` per attribute (null: not assessed for it)."""
     fields = pl.col("card_fields").fill_null([])
-    return models.with_columns(has_parent=has_parent).select(
+    return models.select(
         "id",
         "author",
         "downloads",
@@ -100,8 +142,9 @@ def _rates(flags: pl.DataFrame) -> pl.DataFrame:
 
 def _disagreements(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The disagreeing edges grouped by their three stated relations, and one row per pair of sources."""
-    stated = pl.concat_list([pl.col(c) for c in RELATION_SOURCES]).list.drop_nulls()
-    marked = edges.with_columns(disagree=stated.list.n_unique() > 1)
+    # two stated relations differ: the set of stated relations has two or more members
+    differ = [(pl.col(left) != pl.col(right)).fill_null(False) for left, right in combinations(RELATION_SOURCES, 2)]
+    marked = edges.with_columns(disagree=pl.any_horizontal(differ))
     combos = (
         marked.filter("disagree")
         .group_by(*RELATION_SOURCES, "relation")
@@ -130,31 +173,28 @@ def completeness(lg: LineageGraph) -> AnalysisResult:
     ``tables``: ``rates`` (one row per attribute), ``disagreements`` (disagreeing edges by their declared,
     hub and inferred relations and the resolved one) and ``disagreement_pairs`` (each pair of sources).
     """
-    graph = lg.graph
-    models = lg.snapshot.models.filter(pl.col("has_record").fill_null(False))
-    has_parent = pl.Series([not is_root(graph, m) for m in models["id"]], dtype=pl.Boolean())
-    flags = _missing_flags(models, has_parent)
+    recorded = pl.col("has_record").fill_null(False)
+    has_parent, graph_models = _has_parent(lg)
+    models = lg.snapshot.columns("models", MODEL_COLUMNS).with_columns(has_parent).filter(recorded)
+    flags = _missing_flags(models)
     flag_columns = [f"missing_{a}" for a in ATTRIBUTES]
-    missing_list = pl.concat_list(
-        [pl.when(pl.col(f"missing_{a}")).then(pl.lit(a)).otherwise(None) for a in ATTRIBUTES]
-    ).list.drop_nulls()
     rows = (
-        flags.with_columns(missing=missing_list)
-        .with_columns(n_missing=pl.col("missing").list.len().cast(pl.Int64()))
+        _missing_lists(flags)
         .filter(pl.col("n_missing") > 0)
         .select("id", "author", "downloads", "n_missing", "missing", *flag_columns)
         .sort(["n_missing", "downloads", "id"], descending=[True, True, False], nulls_last=True)
     )
     rates = _rates(flags)
-    combos, pairs = _disagreements(lg.snapshot.edges)
+    edges = lg.snapshot.columns("edges", EDGE_COLUMNS)
+    combos, pairs = _disagreements(edges)
     return AnalysisResult(
         title="Missing attributes and relation disagreements",
         rows=rows,
         summary={
-            "models": graph.number_of_nodes(),
+            "models": graph_models,
             "models_assessed": models.height,
             "models_missing_any": rows.height,
-            "edges": lg.snapshot.edges.height,
+            "edges": edges.height,
             "edges_relations_disagree": int(combos["edges"].sum()) if combos.height else 0,
         },
         tables={"rates": rates, "disagreements": combos, "disagreement_pairs": pairs},

@@ -228,9 +228,9 @@ def license_drift(lg: LineageGraph) -> AnalysisResult:
     the ``verdict``, both licence classes and a ``detail`` (:func:`verdict_detail`). ``tables["by_pair"]``
     counts edges per (base licence, licence, verdict); ``tables["by_verdict"]`` per verdict.
     """
-    models = lg.snapshot.models.select("id", "license", "downloads", "has_record")
+    models = lg.snapshot.columns("models", ["id", "license", "downloads", "has_record"])
     edges = (
-        lg.snapshot.edges.select("base", "child", "relation")
+        lg.snapshot.columns("edges", ["base", "child", "relation"])
         .join(models.select("id", pl.col("license").alias("base_license")), left_on="base", right_on="id", how="left")
         .join(models, left_on="child", right_on="id", how="left")
     )

@@ -1,8 +1,9 @@
 """Whole-snapshot statistics and one model's neighbourhood.
 
-Definitions (*root*, *depth* and *reach* as in :mod:`ptmgraph.traverse`):
-- **depth** of a model (stats): its depth from the roots; a model no root reaches (inside a cycle)
-  has none. An isolated model is a root at depth 0.
+Definitions (*root* and *reach* as in :mod:`ptmgraph.traverse`):
+- **generation** of a model: the fewest hops from any root (a root is generation 0, an isolated model
+  too); a model no root reaches (inside a cycle) has none. *Depth* is never this: it counts hops from
+  the model a query asks about.
 - **component**: a weakly connected component of the graph; its *hub* is its model with the most children.
 - **cycle**: a strongly connected component of two or more models; a **self-loop** is a model naming itself.
 """
@@ -31,21 +32,27 @@ def _counts(section: str, frame: pl.DataFrame, column: str) -> list[dict[str, An
 
 
 def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
-    """Counts of models, edges by relation and evidence, dangling references, roots, depths, components."""
+    """Counts of models, edges by relation and evidence, dangling references, roots, generations, components."""
     snap, index = lg.snapshot, lg.compact
     condensed = condense(index)
-    depth = depth_array(index)
+    generation = depth_array(index)  # hops from the roots
     out_degree = np.diff(index.children.indptr)  # a self-loop counts, as networkx counts it
     in_degree = np.diff(index.parents.indptr)
+    # of each table only the columns counted (a stored snapshot reads no other)
+    edges = snap.columns("edges", ["relation", "relation_rule", "parent_confidence", "relation_confidence",
+                                   "relations_disagree"])
+    evidence = snap.columns("evidence", ["kind"])
+    dangling = snap.columns("dangling", ["reason"])
     rows: list[dict[str, Any]] = []
-    rows += _counts("edges_by_relation", snap.edges, "relation")
-    rows += _counts("edges_by_rule", snap.edges, "relation_rule")
-    rows += _counts("edges_by_parent_confidence", snap.edges, "parent_confidence")
-    rows += _counts("edges_by_relation_confidence", snap.edges, "relation_confidence")
-    rows += _counts("evidence_by_kind", snap.evidence, "kind")
-    rows += _counts("dangling_by_reason", snap.dangling, "reason")
-    by_depth = np.bincount(depth[depth >= 0])
-    rows += [{"section": "models_by_depth", "id": str(d), "count": int(n)} for d, n in enumerate(by_depth) if n]
+    rows += _counts("edges_by_relation", edges, "relation")
+    rows += _counts("edges_by_rule", edges, "relation_rule")
+    rows += _counts("edges_by_parent_confidence", edges, "parent_confidence")
+    rows += _counts("edges_by_relation_confidence", edges, "relation_confidence")
+    rows += _counts("evidence_by_kind", evidence, "kind")
+    rows += _counts("dangling_by_reason", dangling, "reason")
+    by_generation = np.bincount(generation[generation >= 0])
+    rows += [{"section": "models_by_generation", "id": str(g), "count": int(n)}
+             for g, n in enumerate(by_generation) if n]
     component = weak_components(index)
     size = np.bincount(component, minlength=index.nodes)
     several = np.flatnonzero(size > 1)  # components of two models or more, named by their smallest position
@@ -55,25 +62,25 @@ def stats(lg: LineageGraph, *, top: int = 10) -> AnalysisResult:
         busiest = members[out_degree[members] == out_degree[members].max()]
         rows.append({"section": "largest_components", "id": min(index.names(busiest)), "count": int(size[name])})
     # every root with an edge out, by its reach (reach_arrays: each descendant once)
-    with_children = np.flatnonzero((depth == 0) & (out_degree > 0))
+    with_children = np.flatnonzero((generation == 0) & (out_degree > 0))
     reach_of = reach_arrays(index, None, condensed).reach[with_children]
     ranked = pl.DataFrame({"id": pl.Series(index.names(with_children), dtype=pl.String()), "count": reach_of})
     ranked = ranked.sort(["count", "id"], descending=[True, False]).head(top)
     rows += [{"section": "top_roots_by_descendants", "id": r, "count": int(c)} for r, c in ranked.iter_rows()]
     summary = {
         "models": index.nodes,
-        "models_with_record": int(snap.models["has_record"].sum()),
+        "models_with_record": int(snap.columns("models", ["has_record"])["has_record"].sum()),
         "edges": len(index.children.neighbour),
-        "evidence": snap.evidence.height,
-        "dangling_references": snap.dangling.height,
-        "problems": snap.problems.height,
-        "roots": int((depth == 0).sum()),
+        "evidence": evidence.height,
+        "dangling_references": dangling.height,
+        "problems": snap.columns("problems", ["model"]).height,
+        "roots": int((generation == 0).sum()),
         "isolated_models": int(((out_degree == 0) & (in_degree == 0)).sum()),
-        "max_depth": max(int(depth.max()), 0) if index.nodes else 0,  # 0 when every model lies on a cycle
+        "max_generation": max(int(generation.max()), 0) if index.nodes else 0,  # 0: every model on a cycle
         "components": len(several),
         "self_loops": len(index.children.neighbour) - len(condensed.edges[0]),
         "cycles": int((condensed.size > 1).sum()),
-        "relation_disagreements": int(snap.edges["relations_disagree"].sum()),
+        "relation_disagreements": int(edges["relations_disagree"].sum()),
         "models_with_several_parents": int((in_degree > 1).sum()),
         "sources": snap.meta.get("sources", []),
     }

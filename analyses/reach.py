@@ -61,7 +61,7 @@ def _model_columns(lg: LineageGraph) -> pl.DataFrame:
     """``id``, ``author`` (the record's, else the id's owner) and ``downloads`` of every model, in position
     order (edge-only models: no downloads)."""
     index = lg.compact
-    table = lg.snapshot.models.select("author", "downloads")
+    table = lg.snapshot.columns("models", ["author", "downloads"])
     if index.nodes > table.height:
         table = pl.concat([table, table.clear(index.nodes - table.height)])
     table = table.insert_column(0, index.ids.alias("id"))

@@ -38,7 +38,7 @@ def _section_rows(result_rows: pl.DataFrame, section: str, key: str, value: str)
 
 
 def _date_range(lg: LineageGraph, column: str) -> tuple[datetime | None, datetime | None]:
-    values = lg.snapshot.models[column].drop_nulls()
+    values = lg.snapshot.columns("models", [column])[column].drop_nulls()
     return (values.min(), values.max()) if values.len() else (None, None)  # type: ignore[return-value]
 
 
@@ -99,18 +99,20 @@ def relation_section(rows: pl.DataFrame, edges: int) -> ReportSection:
     )
 
 
-def depth_section(rows: pl.DataFrame, overview: dict[str, Any]) -> ReportSection:
-    depths = _section_rows(rows, "models_by_depth", "depth", "models").with_columns(pl.col("depth").cast(pl.Int64))
+def generation_section(rows: pl.DataFrame, overview: dict[str, Any]) -> ReportSection:
+    generations = _section_rows(rows, "models_by_generation", "generation", "models").with_columns(
+        pl.col("generation").cast(pl.Int64))
     return ReportSection(
-        "Depth distribution",
+        "Generation distribution",
         lines=[
-            "Depth: the fewest hops from a root (README: Definitions); an isolated model is a root at depth 0, "
-            f"a model no root reaches (inside a cycle) has no depth. Deepest: {overview['max_depth']}."
+            "Generation: the fewest hops from a root (README: Definitions); an isolated model is a root, "
+            "generation 0; a model no root reaches (inside a cycle) has no generation. Highest: "
+            f"{overview['max_generation']}."
         ],
-        tables=[("models by depth", depths)],
+        tables=[("models by generation", generations)],
         figures=[
-            Figure("depth_distribution", "Models by depth", "bar", depths["depth"].to_list(),
-                   depths["models"].to_list(), xlabel="depth (hops from a root)", ylabel="models")
+            Figure("generation_distribution", "Models by generation", "bar", generations["generation"].to_list(),
+                   generations["models"].to_list(), xlabel="generation (hops from a root)", ylabel="models")
         ],
     )
 
@@ -186,26 +188,22 @@ def stale_section(lg: LineageGraph) -> ReportSection:
 def risk_section(lg: LineageGraph, by_model: AnalysisResult, top: int) -> ReportSection:
     data = risk(lg, data_risks=DATA_RISKS)
     own_risks = data.tables["sources"].group_by("id").agg(pl.col("risk").sort())
-    own = dict(own_risks.iter_rows())
-    rows = []
-    for base in by_model.rows.head(top)["id"]:
-        exposure = risk(lg, [base])
-        rows.append(
-            {
-                "base": base,
-                "affected_models": exposure.summary["affected_models"],
-                "affected_downloads": exposure.summary["affected_downloads"],
-                "runtime_code": exposure.summary["runtime_code_rows"],
-                "runtime": exposure.summary["runtime_rows"],
-                "inherited": exposure.summary["inherited_rows"],
-                "its own risks": own.get(base, []),
-            }
-        )
-    schema = {"base": pl.String(), "affected_models": pl.Int64(),
-              "affected_downloads": pl.Int64(), "runtime_code": pl.Int64(), "runtime": pl.Int64(),
-              "inherited": pl.Int64(),
-              "its own risks": pl.List(pl.String())}
-    exposure_table = pl.DataFrame(rows, schema=schema)
+    bases = by_model.rows.head(top).select(pl.col("id").alias("base"))
+    # one walk for every base: risk() walks each source on its own, and its rows say which source they are from
+    exposure = risk(lg, bases["base"].to_list()).rows
+    exposure_table = bases.join(
+        exposure.group_by("source").agg(
+            pl.len().cast(pl.Int64).alias("affected_models"),  # one row per model a source affects
+            pl.col("downloads").sum().cast(pl.Int64).alias("affected_downloads"),
+            *((pl.col("dependency") == kind).sum().cast(pl.Int64).alias(kind)
+              for kind in ("runtime_code", "runtime", "inherited")),
+        ),
+        left_on="base", right_on="source", how="left", maintain_order="left",
+    ).join(own_risks.rename({"id": "base", "risk": "its own risks"}), on="base", how="left", maintain_order="left")
+    exposure_table = exposure_table.with_columns(
+        pl.col("affected_models", "affected_downloads", "runtime_code", "runtime", "inherited").fill_null(0),
+        pl.col("its own risks").fill_null([]),
+    )
     d = data.summary
     return ReportSection(
         "Risk exposure",
@@ -303,8 +301,8 @@ def disagreement_section(tables: dict[str, pl.DataFrame], summary: dict[str, Any
 
 def check_section(lg: LineageGraph, top: int, ignore: Iterable[Ignore], baseline: Iterable[Identity]) -> ReportSection:
     """``check`` on the ``top`` most downloaded models with a record (most downloaded first, then by id)."""
-    models = lg.snapshot.models.filter(pl.col("has_record")).sort(["downloads", "id"], descending=[True, False],
-                                                                   nulls_last=True)
+    models = lg.snapshot.columns("models", ["id", "has_record", "downloads"]).filter(pl.col("has_record")).sort(
+        ["downloads", "id"], descending=[True, False], nulls_last=True)
     gate = check(lg, models["id"].head(top).to_list(), fail_on="medium", ignore=ignore, baseline=baseline)
     s = gate.summary
     return ReportSection(
@@ -339,7 +337,7 @@ def build_report(
         sections=[
             snapshot_section(lg, overview.summary, min_confidence),
             relation_section(overview.rows, overview.summary["edges"]),
-            depth_section(overview.rows, overview.summary),
+            generation_section(overview.rows, overview.summary),
             fan_out_section(by_model),
             reach_section(by_model, by_author, top),
             stale_section(lg),

@@ -93,7 +93,7 @@ _NAMED_FILES = 3
 def unsafe_file_rows(lg: LineageGraph, models: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(model, detail) for each model (of ``models``, or every model) with a file the Hub's scan calls
     ``unsafe``; ``detail`` names the first few such files and the scanners that flagged them. Model order."""
-    files = lg.snapshot.files.select("model", "path", "security_status", "security_detail").filter(
+    files = lg.snapshot.columns("files", ["model", "path", "security_status", "security_detail"]).filter(
         pl.col("security_status") == UNSAFE)
     if models is not None:
         files = files.filter(pl.col("model").is_in(list(models)))
@@ -144,7 +144,7 @@ def data_risk_sources(lg: LineageGraph, risks: Iterable[str] = DATA_RISKS) -> li
 def _by_position(lg: LineageGraph, columns: list[str]) -> pl.DataFrame:
     """``id`` and these ``models`` columns of every model in position order (null for edge-only models)."""
     index = lg.compact
-    table = lg.snapshot.models.select(columns)
+    table = lg.snapshot.columns("models", columns)
     if index.nodes > table.height:
         table = pl.concat([table, table.clear(index.nodes - table.height)])
     return table.insert_column(0, index.ids.alias("id"))

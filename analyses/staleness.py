@@ -91,7 +91,7 @@ def _files_after(lg: LineageGraph, pairs: pl.DataFrame) -> pl.DataFrame:
     """Per (id, ancestor) of ``pairs`` whose ancestor has file commits: ``known`` (true), the latest change
     after ``created_at`` of files that decide what is loaded (``content_at``) and of any file (``any_at``),
     and the paths of each kind (``content_paths``, ``other_paths``)."""
-    files = lg.snapshot.files.select("model", "path", "part", "last_commit_date").filter(
+    files = lg.snapshot.columns("files", ["model", "path", "part", "last_commit_date"]).filter(
         pl.col("last_commit_date").is_not_null())
     key = pairs.select("id", "ancestor", "created_at").filter(pl.col("ancestor").is_in(files["model"].implode()))
     if key.is_empty():
@@ -153,7 +153,7 @@ def _pair_rows(lg: LineageGraph, pairs: pl.DataFrame) -> list[pl.DataFrame]:
 def _node_table(lg: LineageGraph) -> pl.DataFrame:
     """``id`` and the columns the rule reads, for every model in position order (null for edge-only ones)."""
     index = lg.compact
-    table = lg.snapshot.models.select(_PAIR_COLUMNS)
+    table = lg.snapshot.columns("models", _PAIR_COLUMNS)
     if index.nodes > table.height:
         table = pl.concat([table, table.clear(index.nodes - table.height)])
     return table.insert_column(0, index.ids.alias("id"))
@@ -287,7 +287,7 @@ def stale_ancestors(lg: LineageGraph, model: str | None = None, *, since: Lineag
         )
         .with_columns(pl.col("rows", "models", "ancestors").fill_null(0))
     )
-    created = lg.snapshot.models.select("id", "created_at")
+    created = lg.snapshot.columns("models", ["id", "created_at"])
     if target is not None:
         created = created.filter(pl.col("id") == target)
     summary: dict[str, Any] = {

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="measure records that `generate` already wrote to this folder (skips generating)")
     run_cmd.add_argument("--json", type=Path, required=True, help="file to write the results to")
     run_cmd.add_argument("--work", type=Path, help="folder for data, snapshot and outputs (default: a temp dir)")
+    run_cmd.add_argument("--snapshot", type=Path,
+                         help="measure this snapshot, which `ptmgraph ingest` made of --generated (skips ingest)")
+    run_cmd.add_argument("--only", metavar="STEP,...", help="measure only these steps (names as in the table)")
     run_cmd.add_argument("--timeout", type=float, default=1800, help="seconds before a step is killed")
     run_cmd.add_argument("--repeat", type=int, default=1, help="runs per step; the median wall time is kept")
     run_cmd.add_argument("--naive-reach-limit", type=int, default=1_000_000,
@@ -88,10 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.models < 10:
         parser.error("--models must be at least 10")
+    if args.snapshot is not None and args.generated is None:
+        parser.error("--snapshot needs --generated, the records it was ingested from")
     with tempfile.TemporaryDirectory(prefix="ptmgraph-bench-") as scratch:
         work = args.work or Path(scratch)
         report = run(args.models, args.seed, work, args.timeout, args.naive_reach_limit, args.input,
-                     max(1, args.repeat), args.generated)
+                     max(1, args.repeat), args.generated, ingested=args.snapshot,
+                     only=set(args.only.split(",")) if args.only else None)
     document = asdict(report)
     _write_atomically(args.json, json.dumps(document, indent=1) + "\n")
     print(terminal_table(document))

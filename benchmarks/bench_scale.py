@@ -103,7 +103,7 @@ def run(n: int) -> None:
         timed("save snapshot (Parquet)", lambda: snapshot.save(snap, Path(tmp) / "snap"))
         loaded = timed("load snapshot", lambda: snapshot.load(Path(tmp) / "snap"))
     lg = timed("LineageGraph (compact index)", lambda: LineageGraph(loaded))
-    timed("build the networkx graph (lazily, for the whole-graph analyses)", lambda: lg.graph)
+    timed("build the networkx graph (the Python API's lg.graph; no command builds it)", lambda: lg.graph)
     top = max(lg.graph, key=lg.graph.out_degree)
     leaf = max(lg.graph, key=lambda m: lg.graph.in_degree(m) + len(m) * 0)  # any model with parents
     result = timed("impact of the largest hub", lambda: impact(lg, top))

@@ -164,6 +164,7 @@ def plan(data: Path, snapshot: Path, work: Path, shape: GeneratedShape, naive_re
         Step("export_capped", "`ptmgraph export --impact` of the biggest root, 150 nodes, SVG",
              [*cli, "export", root, "--impact", "--format", "svg", "--max-nodes", "150",
               "--snapshot", str(snapshot), "--out", str(work / "export.svg")]),
+        *analysis_steps(cli, snapshot, work, shape),
     ]
     if shape.seed >= 0:  # generated records: a refresh in which 1% of them changed, and the diff of the two
         changed, changed_snapshot = work / "data-changed", work / "snapshot-changed"
@@ -180,6 +181,30 @@ def plan(data: Path, snapshot: Path, work: Path, shape: GeneratedShape, naive_re
         if step.name in ("stale_all", "risk_top100") and not has_command(step.command[len(cli)]):
             step.note = f"not available: ptmgraph has no `{step.command[len(cli)]}` command yet (issue 6)"
     return steps
+
+
+def analysis_steps(cli: list[str], snapshot: Path, work: Path, shape: GeneratedShape) -> list[Step]:
+    """Every whole-snapshot analysis command, and the other kinds of export, each a cold run of the command a
+    user types (JSON output where the command has it): none of them may build the networkx graph (issue 18:
+    at 1,000,000 models each within 10 s, ``report`` 20 s, and 3 GiB)."""
+    snap = ["--snapshot", str(snapshot), "--format", "json"]
+    root, leaf = shape.biggest_root, shape.deep_leaf
+    return [
+        Step("audit_all", "missing attributes of every model (`ptmgraph audit`)", [*cli, "audit", *snap]),
+        Step("licenses_all", "licence drift over every edge (`ptmgraph licenses`)", [*cli, "licenses", *snap]),
+        Step("risk_data", "risks the data shows, from every source (`ptmgraph risk --data-risks`)",
+             [*cli, "risk", "--data-risks", *snap], ok_exit_codes=(0, 1)),
+        Step("check_root", "`ptmgraph check` of the biggest root", [*cli, "check", root, *snap],
+             ok_exit_codes=(0, 1)),  # check exits 1 when a finding is at --fail-on or above
+        Step("why_leaf", "`ptmgraph why` from the deepest model to the biggest root", [*cli, "why", leaf, root, *snap],
+             ok_exit_codes=(0, 1)),  # why exits 1 when there is no path
+        Step("export_graphml", "`ptmgraph export --impact` of the biggest root, every model, GraphML",
+             [*cli, "export", root, "--impact", "--snapshot", str(snapshot), "--out", str(work / "export.graphml")]),
+        Step("export_cyclonedx", "`ptmgraph export --ancestry` of the deepest model, CycloneDX ML-BOM",
+             [*cli, "export", leaf, "--ancestry", "--snapshot", str(snapshot), "--out", str(work / "bom.cdx.json")]),
+        Step("report", "the ecosystem report (`ptmgraph report`): Markdown, 14 figures",
+             [*cli, "report", "--snapshot", str(snapshot), "--out", str(work / "report")]),
+    ]
 
 
 def _last_json(path: Path) -> dict[str, Any] | None:
@@ -268,13 +293,15 @@ def shape_of_snapshot(snapshot: Path) -> GeneratedShape:
 
 
 def run(models: int, seed: int, work: Path, timeout_s: float, naive_reach_limit: int,
-        given: Path | None = None, repeat: int = 1, generated: Path | None = None) -> Report:
+        given: Path | None = None, repeat: int = 1, generated: Path | None = None, *,
+        ingested: Path | None = None, only: set[str] | None = None) -> Report:
     """Generate ``models`` records into ``work`` (or take the ``given`` input, or the records that
     ``python -m benchmarks generate`` wrote into ``generated``) and measure every step (see the module
-    docstring)."""
+    docstring); with ``ingested``, the snapshot already made of ``generated`` (ingest is not measured);
+    with ``only``, only the steps so named."""
     work.mkdir(parents=True, exist_ok=True)
-    data, snapshot = given or generated or work / "data", work / "snapshot"
-    if snapshot.exists():
+    data, snapshot = given or generated or work / "data", ingested or work / "snapshot"
+    if ingested is None and snapshot.exists():
         shutil.rmtree(snapshot)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     what = f"ingest of {given}" if given else f"Hub-shaped records generated with seed {seed}"
@@ -302,7 +329,9 @@ def run(models: int, seed: int, work: Path, timeout_s: float, naive_reach_limit:
     known = GENERATED_BY_SNAPSHOT if given is not None else set(asdict(shape)) - {"top_bases"}
     report.generated = {k: v for k, v in asdict(shape).items() if k in known}
     for step in plan(data, snapshot, work, shape, naive_reach_limit):
-        if given is not None and step.name == "ingest":
+        if (given is not None or ingested is not None) and step.name == "ingest":
+            continue
+        if only is not None and step.name not in only:
             continue
         print(f"  {step.name} ...", file=sys.stderr, flush=True)
         # Ingest writes the snapshot the others read: it runs once.

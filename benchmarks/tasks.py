@@ -4,7 +4,7 @@ Each task prints one JSON object on standard output (what it computed, so a run 
 its own timings where the runner needs them for an extrapolation).
 
 - ``load``: what every ptmgraph point query does first: read the snapshot and its compact index into a
-  :class:`LineageGraph` (the networkx graph is built only by the analyses that still need it).
+  :class:`LineageGraph` (no command builds the networkx graph: only the Python API's ``lg.graph`` does).
 - ``load_bare``: the simple alternative: read the two edge columns with polars, build a bare DiGraph.
 - ``naive_point_query MODEL descendants|ancestors``: load the whole graph bare, then one networkx
   traversal, and print the ids, as a short script a user might write.

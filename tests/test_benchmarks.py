@@ -97,7 +97,8 @@ def test_same_seed_same_records(tmp_path: Path) -> None:
 
 STEPS = ["generate", "import_polars", "import_polars_networkx", "ingest", "load", "stats", "impact_biggest_root",
          "impact_deep_leaf", "ancestry_biggest_root", "ancestry_deep_leaf", "reach_all", "stale_all",
-         "risk_top100", "export_capped", "changed_copy", "ingest_changed", "diff_1pct"]
+         "risk_top100", "export_capped", "audit_all", "licenses_all", "risk_data", "check_root", "why_leaf",
+         "export_graphml", "export_cyclonedx", "report", "changed_copy", "ingest_changed", "diff_1pct"]
 WITH_BASELINE = ["load", "impact_biggest_root", "impact_deep_leaf", "ancestry_biggest_root",
                  "ancestry_deep_leaf", "reach_all"]
 MAY_BE_MISSING = {"stale_all", "risk_top100"}  # analyses that issue 6 adds to the package

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
+import polars as pl
 from raw_sample import raw_edges, raw_front_matter, raw_license, raw_records
+from test_index import random_snapshot, tables
 
 from ptmgraph.analyses.completeness import completeness
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference, Relation
+from ptmgraph.snapshot import Snapshot
 
 
 def full(model_id: str, **changes: object) -> ModelRecord:
@@ -161,3 +165,66 @@ def test_rates_on_the_bundled_snapshot_match_the_raw_files(bundled: LineageGraph
     )
     assert int(combos["edges"].sum()) == misfiled > 500
 
+
+
+def networkx_base_model_audit(lg: LineageGraph) -> tuple[int, list[str]]:
+    """How many recorded models networkx gives a parent other than themselves (assessed for base_model), and
+    which of them state no base_model (sorted): the audit as it was computed before the index (on ``lg.graph``)."""
+    graph = lg.graph
+    models = lg.snapshot.models.filter(pl.col("has_record").fill_null(False))
+    assessed, missing = 0, []
+    for model, fields in zip(models["id"], models["card_fields"].to_list(), strict=True):
+        if set(graph.pred[model]) - {model}:
+            assessed += 1
+            if "base_model" not in (fields or []):
+                missing.append(model)
+    return assessed, sorted(missing)
+
+
+def base_model_audit(lg: LineageGraph) -> tuple[int, list[str]]:
+    """The same, as ``audit`` computes it."""
+    result = completeness(lg)
+    rate = result.tables["rates"].filter(pl.col("attribute") == "base_model").row(0, named=True)
+    missing = sorted(result.rows.filter(pl.col("missing_base_model"))["id"])
+    assert rate["missing"] == len(missing)
+    assert "graph" not in lg.__dict__  # the audit never builds the networkx graph
+    return rate["assessed"], missing
+
+
+def recorded(snap: Snapshot, without_base_model: set[str] = frozenset()) -> Snapshot:  # type: ignore[assignment]
+    """``snap`` with every models row a record of its own; the models in ``without_base_model`` state none."""
+    fields = pl.when(pl.col("id").is_in(list(without_base_model))).then(pl.lit([], dtype=pl.List(pl.String)))
+    models = snap.models.with_columns(
+        has_record=pl.lit(True), card_fields=fields.otherwise(pl.lit(["base_model"], dtype=pl.List(pl.String))))
+    return Snapshot(models=models, edges=snap.edges, evidence=snap.evidence, dangling=snap.dangling,
+                    problems=snap.problems)
+
+
+def test_the_base_model_audit_equals_networkx_on_the_bundled_snapshot(bundled: LineageGraph) -> None:
+    columnar = base_model_audit(LineageGraph(bundled.snapshot))
+    assert columnar == networkx_base_model_audit(bundled)
+    assert 0 < columnar[0] < bundled.snapshot.models["has_record"].sum()  # roots and models with a parent
+
+
+def test_the_base_model_audit_equals_networkx_on_edge_cases() -> None:
+    edges = [
+        ("o/a", "o/b", "finetune", "high"),
+        ("o/loop", "o/loop", "finetune", "high"),  # a self-loop only: a root
+        ("o/c1", "o/c2", None, "low"), ("o/c2", "o/c1", None, "low"),  # a cycle: both have a parent
+        ("o/edge-only", "o/d", "adapter", None),  # a base with no record of its own
+        ("o/b", "o/b", "merge", "medium"),  # a self-loop on a model that has another parent
+        ("o/a", "o/b", "quantized", "low"),  # the same pair named twice
+    ]
+    models = ["o/b", "o/a", "o/loop", "o/c1", "o/c2", "o/d", "o/alone", "o/b"]  # o/b has two rows: one model
+    lg = LineageGraph(recorded(tables(edges, models), without_base_model={"o/b", "o/c1", "o/d", "o/loop"}))
+    # assessed: o/b (both rows), o/c1, o/c2, o/d; not o/a, o/loop (itself only), o/alone or o/edge-only (no record)
+    assert base_model_audit(lg) == (5, ["o/b", "o/b", "o/c1", "o/d"])
+    assert base_model_audit(lg) == networkx_base_model_audit(lg)
+
+
+def test_the_base_model_audit_equals_networkx_on_random_graphs() -> None:
+    rng = random.Random(18)
+    for _ in range(60):
+        snap = random_snapshot(rng)  # self-loops, cycles, merges, repeated edges, edge-only models
+        lg = LineageGraph(recorded(snap, {m for m in snap.models["id"] if rng.random() < 0.5}))
+        assert base_model_audit(lg) == networkx_base_model_audit(lg)

@@ -327,6 +327,16 @@ def test_every_format_accepts_ancestry_impact_both_and_a_whole_snapshot(bundled:
 
 # --- choosing a format and a target --------------------------------------------------------------------
 
+def test_each_registry_entry_names_its_format_and_extensions_as_the_format_class_does() -> None:
+    from ptmgraph.formats.registry import FORMAT_ENTRIES
+
+    assert [e.name for e in FORMAT_ENTRIES] == list(GRAPH_FORMATS)
+    for entry in FORMAT_ENTRIES:
+        fmt = GRAPH_FORMATS[entry.name]
+        assert (fmt.name, fmt.extensions) == (entry.name, entry.extensions)
+        assert type(fmt).__module__ == entry.module and GRAPH_FORMATS[entry.name] is fmt  # loaded once
+
+
 def test_the_file_name_chooses_the_format_and_a_clash_is_an_error() -> None:
     assert choose_format(None, Path("g.png")).name == "png"
     assert choose_format(None, Path("G.GRAPHML")).name == "graphml"

@@ -57,7 +57,8 @@ def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph, h
     assert {t.replace(".png", ".svg") for t in pngs} <= set(targets)  # every figure in both formats
     headings = re.findall(r"^## \d+\. (.+)$", markdown, flags=re.M)
     assert headings == [
-        "Snapshot", "Relation mix", "Depth distribution", "Fan-out distribution", "Top models and authors by reach",
+        "Snapshot", "Relation mix", "Generation distribution", "Fan-out distribution",
+        "Top models and authors by reach",
         "Stale ancestors", "Licence drift", "Risk exposure", "Lineage check of the most downloaded models",
         "Missing attributes", "Relation disagreements",
     ]
@@ -74,6 +75,22 @@ def test_report_on_the_bundled_snapshot(tmp_path: Path, bundled: LineageGraph, h
     # A second run replaces the report in place, leaving nothing else behind.
     again = CliRunner().invoke(app, ["report", "--out", str(out)], catch_exceptions=False)
     assert again.exit_code == 0 and [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def test_the_risk_exposure_of_each_base_is_what_risk_says_of_that_base_alone(bundled: LineageGraph) -> None:
+    from ptmgraph.analyses.reach import reach_ranking
+    from ptmgraph.analyses.report import risk_section
+    from ptmgraph.analyses.risk import risk
+
+    by_model = reach_ranking(bundled, by="model", top=8)
+    table = risk_section(bundled, by_model, 8).tables[0][1]
+    assert table["base"].to_list() == by_model.rows["id"].head(8).to_list()
+    for row in table.iter_rows(named=True):
+        alone = risk(bundled, [row["base"]]).summary  # the section walks all bases at once
+        assert (row["affected_models"], row["affected_downloads"], row["runtime_code"], row["runtime"],
+                row["inherited"]) == (alone["affected_models"], alone["affected_downloads"],
+                                      alone["runtime_code_rows"], alone["runtime_rows"], alone["inherited_rows"])
+    assert table["affected_models"].min() > 0 and table["runtime"].max() > 0  # the sample has adapters
 
 
 def test_report_refuses_a_directory_that_is_not_a_report(tmp_path: Path) -> None:

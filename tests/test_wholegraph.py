@@ -241,16 +241,17 @@ def test_whole_graph_commands_on_a_malformed_snapshot_exit_1_naming_the_file(
 def networkx_stats(graph: nx.DiGraph, top: int) -> tuple[dict[str, int], list[tuple[str, str, int]]]:
     """The graph part of ``stats``, by networkx (the implementation ``stats`` had before the index)."""
     roots = [n for n in graph if set(graph.pred[n]) <= {n}]
-    depth = nx.multi_source_dijkstra_path_length(graph, roots) if roots else {}
+    generation = nx.multi_source_dijkstra_path_length(graph, roots) if roots else {}
     components = sorted(nx.weakly_connected_components(graph), key=len, reverse=True)
     summary = {
         "models": graph.number_of_nodes(), "edges": graph.number_of_edges(), "roots": len(roots),
-        "isolated_models": sum(1 for n in graph if graph.degree(n) == 0), "max_depth": max(depth.values(), default=0),
+        "isolated_models": sum(1 for n in graph if graph.degree(n) == 0),
+        "max_generation": max(generation.values(), default=0),
         "components": sum(1 for c in components if len(c) > 1), "self_loops": nx.number_of_selfloops(graph),
         "cycles": sum(1 for c in nx.strongly_connected_components(graph) if len(c) > 1),
         "models_with_several_parents": sum(1 for n in graph if graph.in_degree(n) > 1),
     }
-    rows = [("models_by_depth", str(d), n) for d, n in sorted(Counter(depth.values()).items())]
+    rows = [("models_by_generation", str(g), n) for g, n in sorted(Counter(generation.values()).items())]
     rows += [("largest_components", max(sorted(c), key=graph.out_degree), len(c)) for c in components[:top]
              if len(c) > 1]
     reach = {r: len(nx.descendants(graph, r)) for r in roots if graph.out_degree(r)}
@@ -268,7 +269,7 @@ def test_stats_equal_networkx_on_random_snapshots() -> None:
         result = stats(lg, top=top)
         summary, rows = networkx_stats(lg.graph, top)
         assert {k: result.summary[k] for k in summary} == summary
-        graph_sections = ("models_by_depth", "largest_components", "top_roots_by_descendants")
+        graph_sections = ("models_by_generation", "largest_components", "top_roots_by_descendants")
         assert [r for r in result.rows.iter_rows() if r[0] in graph_sections] == rows
 
 
