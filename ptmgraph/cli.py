@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -45,7 +44,8 @@ if TYPE_CHECKING:
 
 def declaration(name: str) -> Analysis:
     """The declaration of the analysis command ``name`` (imports its analysis)."""
-    module = import_module(f"ptmgraph.analyses.{COMMANDS[name][0]}")
+    # the import statement's machinery (importlib.import_module bypasses it: python -X importtime would not see it)
+    module = __import__(f"ptmgraph.analyses.{COMMANDS[name][0]}", fromlist=["COMMANDS"])
     return next(declared for declared in module.COMMANDS if declared.name == name)
 
 
