@@ -39,7 +39,7 @@ from ptmgraph.ids import normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access
 from ptmgraph.relations import RUNTIME_RELATIONS
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach
+from ptmgraph.traverse import walk
 
 Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
@@ -81,8 +81,8 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
     """(id, severity, finding, ancestor, depth, detail) for one resolved model id (module docstring);
     the opt-in findings named in ``include`` too."""
     graph = lg.compact
-    up = reach(graph, [model], direction="ancestors")
-    loaded = reach(graph, [model], direction="ancestors", relations=RUNTIME_RELATIONS)
+    up = walk(graph, [model], direction="ancestors")
+    loaded = walk(graph, [model], direction="ancestors", relations=RUNTIME_RELATIONS)
     lineage = {model: 0} | up.depth
     nodes = lg.nodes_of(list(lineage))  # every parent of a lineage model is in the lineage too
     wanted = set(SEVERITY) - set(OPT_IN) | set(include)

@@ -30,7 +30,7 @@ of its descendants. ``watched_changes`` counts these rows; ``ptmgraph diff --wat
 is not 0 (the one rule; nothing else decides the exit code).
 
 Everything is joins on the tables: descendants come from one walk of all watched models at once per
-snapshot (:func:`ptmgraph.traverse.reach_pairs`), and :func:`ptmgraph.extract.file_part` runs once per
+snapshot (:func:`ptmgraph.pair_walks.reach_pairs`), and :func:`ptmgraph.extract.file_part` runs once per
 distinct path of the models whose repo changed.
 """
 
@@ -45,8 +45,8 @@ import polars as pl
 from ptmgraph import declaration as d
 from ptmgraph.extract import file_part
 from ptmgraph.graph import LineageGraph, UnknownModelError
+from ptmgraph.pair_walks import reach_pairs
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach_pairs
 
 CHANGES = ("descendant_added", "descendant_removed", "model_added", "model_removed", "edge_added", "edge_removed",
            "relation_changed", "license_changed", "access_changed", "weights_changed")

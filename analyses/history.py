@@ -17,7 +17,7 @@ import polars as pl
 from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph, UnknownModelError
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach
+from ptmgraph.traverse import walk
 
 FIELDS = ("present", "parents", "license", "access", "downloads", "reach")
 """The columns whose change a row's ``changed`` names, in that order."""
@@ -57,7 +57,7 @@ def model_history(snapshots: list[tuple[str, LineageGraph]], model: str) -> Anal
         if row["present"]:
             node = lg.nodes_of([target])[target]
             row.update(parents=lg.parents(target), license=node["license"], access=node["access"],
-                       downloads=node["downloads"], reach=len(reach(lg.compact, [target])))
+                       downloads=node["downloads"], reach=len(walk(lg.compact, [target])))
         previous = rows[-1] if rows else None
         row["changed"] = [f for f in FIELDS if previous is not None and previous[f] != row[f]]
         rows.append(row)

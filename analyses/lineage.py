@@ -15,7 +15,7 @@ Definitions, on the lineage graph G (edge base -> derived); *root*, *depth* and 
   ``2 * PATH_END_HOPS`` hops with a marker (:func:`ptmgraph.traverse.relation_path_text`). Rows carry
   ``depth`` and ``via``; the path is built only for rows printed as a table, or in JSON and CSV when
   asked for (``--paths``; :meth:`AnalysisResult.output_rows`): for a few rows or a deep walk, from each
-  row's chain ends (:meth:`ptmgraph.traverse.Reach.relation_path_texts`), for many rows of a shallow walk
+  row's chain ends (:meth:`ptmgraph.traverse.Walk.relation_path_texts`), for many rows of a shallow walk
   every path at once, one table pass per depth (:func:`relation_paths`). Either way output is linear in
   the rows, however deep the walk.
 - **affected downloads**: the sum of the descendants' download counts (as recorded in the snapshot:
@@ -27,14 +27,15 @@ Definitions, on the lineage graph G (edge base -> derived); *root*, *depth* and 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from itertools import pairwise
+from typing import Any
 
 import polars as pl
 
 from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import Reach, cycle_members, paths_to_roots, reach, roots_at
+from ptmgraph.traverse import Walk, cycle_members, hop_relations, paths_to_roots, roots_at, walk
+from ptmgraph.tree_lines import LineageTree
 
 _NODE_COLUMNS = ("downloads", "likes", "spaces", "license", "created_at", "has_record")
 _ROW_SCHEMA = {
@@ -51,10 +52,9 @@ _ROW_SCHEMA = {
 }
 
 
-def _rows(lg: LineageGraph, found: Reach) -> pl.DataFrame:
+def _rows(lg: LineageGraph, found: Walk) -> pl.DataFrame:
     """One row per reached model: the walk's columns, then the node columns read from the models table
     for these rows only."""
-    assert found.positions is not None  # walks on lg.compact record positions
     ids = list(found)
     walk = pl.DataFrame(
         {
@@ -69,7 +69,7 @@ def _rows(lg: LineageGraph, found: Reach) -> pl.DataFrame:
     return frame.sort(["depth", "downloads", "id"], descending=[False, True, False], nulls_last=True)
 
 
-def with_relation_path(found: Reach, key: str = "id") -> Callable[[pl.DataFrame], pl.DataFrame]:
+def with_relation_path(found: Walk, key: str = "id") -> Callable[[pl.DataFrame], pl.DataFrame]:
     """Deferred column ``relation_path`` (the relations along ``found.path``, joined by ``>``), placed
     after ``relation``; rows whose ``key`` model the walk did not reach get null."""
 
@@ -93,7 +93,7 @@ per depth; otherwise each printed row's chain is walked (a chain 200,000 deep wo
 depth, and paths of every length)."""
 
 
-def relation_paths(found: Reach) -> pl.DataFrame:
+def relation_paths(found: Walk) -> pl.DataFrame:
     """``id`` and ``relation_path`` of every model ``found`` reached, one depth at a time: a model's path
     is its via's path and its own hop (a model one hop from a source: its hop alone)."""
     hops = pl.DataFrame(
@@ -130,14 +130,13 @@ def ancestry(
     model = lg.resolve(model)
     graph = lg.compact
     wanted = {str(r) for r in relations} if relations else None
-    found = reach(graph, [model], direction="ancestors", relations=wanted, max_depth=max_depth)
+    found = walk(graph, [model], direction="ancestors", relations=wanted, max_depth=max_depth)
     rows = _rows(lg, found)
-    assert found.positions is not None
     is_root = dict(zip(found, roots_at(graph, found.positions), strict=True))
     rows = rows.with_columns(pl.Series("is_root", [is_root[n] for n in rows["id"]], dtype=pl.Boolean()))
     paths, truncated = paths_to_roots(graph, model, max_paths)
     path_rows = [
-        {"root": p[0], "length": len(p) - 1, "path": p, "relations": _hop_relations(lg, p)}
+        {"root": p[0], "length": len(p) - 1, "path": p, "relations": hop_relations(graph, p)}
         for p in sorted(paths, key=lambda p: (len(p), p))
     ]
     roots = sorted(rows.filter(pl.col("is_root"))["id"].to_list()) if found else [model]
@@ -147,7 +146,7 @@ def ancestry(
         title=f"Ancestry of {model}",
         rows=rows,
         deferred=with_relation_path(found),
-        walk=found,
+        tree=_tree(lg, found, rows),
         summary={
             "model": model,
             "ancestors": rows.height,
@@ -172,15 +171,20 @@ def ancestry(
     )
 
 
-def _hop_relations(lg: LineageGraph, path: list[str]) -> list[str | None]:
-    """The relation of each edge along ``path`` (base first)."""
-    index = lg.compact
-    at = index.position_list(path)
-    codes = []
-    for a, b in pairwise(at):
-        offset = index.edge_offset(a, b)
-        codes.append(index.children.relation_code(offset) if offset is not None else -1)
-    return [index.relation_of(c) for c in codes]
+def _tree(lg: LineageGraph, found: Walk, rows: pl.DataFrame) -> LineageTree:
+    """The walk ``found`` ready to draw as a tree, siblings most downloaded first (unknown counts last),
+    from the downloads of the result's ``rows`` and of the source, read when the tree is first drawn."""
+    (source,) = found.sources
+    downloads: dict[str, Any] = {}
+
+    def order(model: str) -> int:
+        if not downloads:
+            downloads.update(rows.select("id", "downloads").iter_rows())
+            at = [lg.compact.position(source)]
+            downloads[source] = lg.nodes_at(at, ["downloads"])["downloads"][0]  # that column only
+        return -(downloads.get(model) or -1)
+
+    return LineageTree(lg.compact, found, order=order)
 
 
 def _totals(rows: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -194,7 +198,7 @@ def impact(
     """The blast radius of ``model``: every transitive descendant, with a summary by depth and relation."""
     model = lg.resolve(model)
     wanted = {str(r) for r in relations} if relations else None
-    found = reach(lg.compact, [model], relations=wanted, max_depth=max_depth)
+    found = walk(lg.compact, [model], relations=wanted, max_depth=max_depth)
     rows = _rows(lg, found)
     by_depth = _totals(rows, "depth").sort("depth")
     by_relation = _totals(rows, "relation").sort("models", descending=True)
@@ -202,7 +206,7 @@ def impact(
         title=f"Impact of {model}",
         rows=rows,
         deferred=with_relation_path(found),
-        walk=found,
+        tree=_tree(lg, found, rows),
         summary={
             "model": model,
             "affected_models": rows.height,

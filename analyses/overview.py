@@ -17,9 +17,9 @@ import polars as pl
 
 from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
+from ptmgraph.passes import condense, depth_array, reach_arrays, weak_components
 from ptmgraph.records import DanglingReason
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import condense, depth_array, reach_arrays, weak_components
 
 _METRIC_SCHEMA = {"section": pl.String(), "id": pl.String(), "count": pl.Int64()}
 

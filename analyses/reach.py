@@ -31,8 +31,9 @@ import polars as pl
 
 from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
+from ptmgraph.passes import Condensation, condense, group_reach_arrays, reach_arrays, reached_mask
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import Condensation, condense, group_reach_arrays, reach_arrays, reached_mask, root_mask
+from ptmgraph.traverse import root_mask
 
 By = Literal["model", "author"]
 

@@ -47,9 +47,10 @@ from ptmgraph import declaration as d
 from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
+from ptmgraph.pair_walks import PairWalk, walk_pairs
 from ptmgraph.relations import DEPENDENCY_ORDER, RUNTIME_RELATIONS, Dependency
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import PairWalk, relation_path_text, walk_pairs
+from ptmgraph.traverse import relation_path_text
 
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
 """Weight formats that load without running code; a model with any of them is not pickle-only."""

@@ -44,9 +44,10 @@ import polars as pl
 
 from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
+from ptmgraph.pair_walks import reach_pairs
 from ptmgraph.records import UNAVAILABLE, DanglingReason
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import reach, reach_pairs
+from ptmgraph.traverse import walk
 
 UNAVAILABLE_DANGLING = (DanglingReason.NOT_FOUND.value, DanglingReason.DISABLED.value)
 """Dangling-reference reasons that make the base unavailable (a gated base is not: see the module docstring)."""
@@ -181,7 +182,7 @@ def stale_ancestor_rows(lg: LineageGraph, models: Iterable[str] | None = None) -
         dead_refs.setdefault(holder, []).append((raw, detail))
     # Few models: walk up from each.
     for model in dict.fromkeys(models):
-        up = reach(graph, [model], direction="ancestors")
+        up = walk(graph, [model], direction="ancestors")
         at = graph.position_list([model, *up])
         model_at += [at[0]] * len(up)
         ancestor_at += at[1:]
@@ -196,7 +197,7 @@ def stale_ancestor_rows(lg: LineageGraph, models: Iterable[str] | None = None) -
 
 def _rows_of_every_model(lg: LineageGraph) -> pl.DataFrame:
     """:func:`stale_ancestor_rows` of every model, as a table, by one walk down from every model with a
-    child or a dead reference at once (:func:`ptmgraph.traverse.reach_pairs`) and column operations."""
+    child or a dead reference at once (:func:`ptmgraph.pair_walks.reach_pairs`) and column operations."""
     index = lg.compact
     dead = _dead_references(lg)
     holders = dead.join(pl.DataFrame({"holder": index.ids}).with_row_index("position"), on="holder")

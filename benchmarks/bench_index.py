@@ -22,7 +22,7 @@ import polars as pl
 from ptmgraph import index as compact
 from ptmgraph import snapshot
 from ptmgraph.graph import LineageGraph
-from ptmgraph.traverse import reach, root_mask
+from ptmgraph.traverse import root_mask, walk
 
 
 def timed(label: str, step):  # type: ignore[no-untyped-def]
@@ -54,7 +54,7 @@ def main() -> None:
     timed("digest of the tables (at save time only)", lambda: compact.fingerprint(snap.models, snap.edges))
     lg = LineageGraph(snap)
     model = sys.argv[2] if len(sys.argv) > 2 else lg.compact.name(int(np.flatnonzero(root_mask(lg.compact))[0]))
-    found = timed(f"reach on the index ({model})", lambda: reach(lg.compact, [model]))
+    found = timed(f"reach on the index ({model})", lambda: walk(lg.compact, [model]))
     print(f"  reached {len(found):,} models")
     timed("networkx graph (no longer built by queries)", lambda: lg.graph)
 

@@ -28,8 +28,8 @@ from ptmgraph.analyses.overview import stats
 from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
+from ptmgraph.passes import reach_of_every_model
 from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference, Relation
-from ptmgraph.traverse import reach_of_every_model
 
 RELATIONS = [Relation.FINETUNE, Relation.ADAPTER, Relation.QUANTIZED]
 NAIVE_LIMIT = 100_000

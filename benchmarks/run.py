@@ -29,6 +29,9 @@ NAIVE_REACH_SAMPLE = 100_000
 """Above ``--naive-reach-limit`` models, naive reach walks this many models and is extrapolated."""
 CHANGED_EVERY = 100
 """The ``diff`` benchmark changes one generated record in this many (1%)."""
+UPDATE_MODELS = 20_000
+"""The ``update_1pct`` benchmark crawls at most this many of the generated models (:mod:`benchmarks.bench_update`
+says why not all of them)."""
 
 
 @dataclass
@@ -176,6 +179,10 @@ def plan(data: Path, snapshot: Path, work: Path, shape: GeneratedShape, naive_re
             Step("diff_1pct", "`ptmgraph diff` of the two snapshots, watching the biggest root",
                  [*cli, "diff", str(snapshot), str(changed_snapshot), "--watch", root, "--format", "json"],
                  ok_exit_codes=(0, 1)),  # diff --watch exits 1 when a watched model changed
+            Step("update_1pct", f"`crawl`, `crawl --update` and a fresh crawl of {min(shape.models, UPDATE_MODELS):,} "
+                 "served models, 1% changed (benchmarks.bench_update)",
+                 [PYTHON, "-m", "benchmarks.bench_update", str(data), str(work / "update"),
+                  "--models", str(min(shape.models, UPDATE_MODELS)), "--every", str(CHANGED_EVERY)]),
         ]
     for step in steps:
         if step.name in ("stale_all", "risk_top100") and not has_command(step.command[len(cli)]):

@@ -96,21 +96,35 @@ def naive_reach(snapshot: Path, sample: int | None) -> dict[str, Any]:
             "load_seconds": round(loaded - started, 3), "walk_seconds": round(walked, 3)}
 
 
+def changed_record(record: dict[str, Any], modified: str | None = None) -> dict[str, Any]:
+    """``record`` as a refresh sees it after a commit: a new repo ``sha``, another licence (card and tag), one
+    more weight file, and ``lastModified`` set to ``modified`` when given."""
+    record = dict(record)
+    record["sha"] = hashlib.sha1(f"{record.get('sha')}:changed".encode()).hexdigest()
+    given = record.get("cardData")
+    card: dict[str, Any] = given if isinstance(given, dict) else {}
+    licence = "mit" if card.get("license") == "apache-2.0" else "apache-2.0"
+    record["cardData"] = {**card, "license": licence}
+    tags = [t for t in record.get("tags") or [] if not str(t).startswith("license:")]
+    record["tags"] = [*tags, f"license:{licence}"]
+    record["siblings"] = [*(record.get("siblings") or []), {"rfilename": "model-v2.safetensors"}]
+    if modified is not None:
+        record["lastModified"] = modified
+    return record
+
+
+def is_changed(number: int, every: int) -> bool:
+    """Whether the ``number``-th record (from 1) is one of the one in ``every`` that a refresh changes."""
+    return number % every == every // 2
+
+
 def change_records(data: Path, out: Path, every: int) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     records = changed = 0
     with open(data / "models.jsonl", encoding="utf-8") as source, open(out / "models.jsonl", "w") as target:
         for records, line in enumerate(source, 1):
-            if records % every == every // 2:
-                record = json.loads(line)
-                record["sha"] = hashlib.sha1(f"{record.get('sha')}:changed".encode()).hexdigest()
-                card = record.get("cardData") if isinstance(record.get("cardData"), dict) else {}
-                licence = "mit" if card.get("license") == "apache-2.0" else "apache-2.0"
-                record["cardData"] = {**card, "license": licence}
-                tags = [t for t in record.get("tags") or [] if not str(t).startswith("license:")]
-                record["tags"] = [*tags, f"license:{licence}"]
-                record["siblings"] = [*(record.get("siblings") or []), {"rfilename": "model-v2.safetensors"}]
-                line = json.dumps(record) + "\n"
+            if is_changed(records, every):
+                line = json.dumps(changed_record(json.loads(line))) + "\n"
                 changed += 1
             target.write(line)
     return {"records": records, "changed": changed}

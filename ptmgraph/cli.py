@@ -454,10 +454,19 @@ _LONGEST_SECONDS = 30 * 24 * 3600
 
 @app.command()
 def crawl(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Snapshot directory to write.")],
-    root: Annotated[
-        list[str] | None, typer.Option("--root", metavar="MODEL", show_default=False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="DIR", show_default=False,
+                                  help="Snapshot directory to write (with --update: default, the snapshot updated).")
+    ] = None,
+    seed: Annotated[
+        list[str] | None, typer.Option("--seed", metavar="MODEL", show_default=False,
                                        help="Crawl the descendants of this model (repeatable).")
+    ] = None,
+    root: Annotated[list[str] | None, typer.Option("--root", hidden=True, show_default=False)] = None,
+    update: Annotated[
+        Path | None, typer.Option("--update", metavar="SNAPSHOT", show_default=False,
+                                  help="Refresh this crawl snapshot with what changed on the Hub since it was made "
+                                  "(the same seeds and options; a new generation, or --out).")
     ] = None,
     author: Annotated[
         str | None, typer.Option(metavar="ORG", help="Bulk listing: models of this user or organisation.")
@@ -536,7 +545,7 @@ def crawl(
     history: HistoryOption = None,
     history_date: HistoryDateOption = None,
 ) -> None:
-    """Crawl the Hub (or HF_ENDPOINT): descendants of --root models and/or a bulk listing. Resumable.
+    """Crawl the Hub (or HF_ENDPOINT): descendants of --seed models and/or a bulk listing. Resumable.
 
     The token comes from HF_TOKEN or the huggingface_hub login (that one is sent only to the Hub itself unless
     --token-for-endpoint), and is never printed or stored. Exit 3: a partial snapshot (listings or records
@@ -544,14 +553,26 @@ def crawl(
     """
     from ptmgraph.sources.hub_api import FETCH_FILES, Limits
     from ptmgraph.sources.hub_api import crawl as crawl_hub
+    from ptmgraph.sources.hub_api import update as update_hub
 
     seconds = {"--timeout": timeout, "--connect-timeout": connect_timeout, "--max-wait": max_wait,
                "--request-deadline": request_deadline, "--deadline": deadline}
     for name, value in seconds.items():
         if not value <= _LONGEST_SECONDS:  # also NaN
             fail(f"{name} must be a number of seconds up to {_LONGEST_SECONDS:,}, not {value}", 2)
-    if not root and not (author or search or limit):
-        fail("give --root, or a bulk listing with --author, --search or --limit", 2)
+    seeds = [*(seed or []), *(root or [])]  # --root: the old name of --seed, kept for one release
+    if update is not None:
+        given = [name for name, value in (("--seed", seeds), ("--author", author), ("--search", search),
+                                          ("--sort", sort), ("--limit", limit), ("--max-depth", max_depth),
+                                          ("--fetch-files", fetch_files != "auto"), ("--check-bases", check_bases),
+                                          ("--ancestors", ancestors), ("--file-commits", file_commits))
+                 if not (value is None or value is False or value == [])]
+        if given:
+            fail(f"--update takes the seeds and options the snapshot was crawled with; {given[0]} cannot be given", 2)
+    elif out_dir is None:
+        fail("give --out DIR (or --update SNAPSHOT)", 2)
+    elif not seeds and not (author or search or limit):
+        fail("give --seed, or a bulk listing with --author, --search or --limit", 2)
     if fetch_files not in FETCH_FILES:
         fail(f"--fetch-files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}", 2)
     day = _history_slot(history, history_date)
@@ -559,13 +580,20 @@ def crawl(
                     workers=workers, request_deadline=request_deadline, deadline=deadline, max_requests=max_requests,
                     max_journal_bytes=max_journal_bytes)
     with user_errors():
-        result = crawl_hub(
-            root or [], out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,
-            fetch_files=fetch_files,  # type: ignore[arg-type]
-            state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
-            keep_state=keep_state, token_for_endpoint=token_for_endpoint,
-            author=author, search=search, sort=sort, limit=limit, limits=limits, file_commits=file_commits,
-        )
+        if update is not None:
+            result = update_hub(update, out_dir, endpoint=endpoint, max_models=max_models, state_dir=state_dir,
+                                progress=progress, keep_state=keep_state, limits=limits,
+                                token_for_endpoint=token_for_endpoint)
+            out_dir = result.snapshot
+        else:
+            assert out_dir is not None
+            result = crawl_hub(
+                seeds, out_dir, endpoint=endpoint, max_depth=max_depth, max_models=max_models,
+                fetch_files=fetch_files,  # type: ignore[arg-type]
+                state_dir=state_dir, progress=progress, check_bases=check_bases, ancestors=ancestors,
+                keep_state=keep_state, token_for_endpoint=token_for_endpoint,
+                author=author, search=search, sort=sort, limit=limit, limits=limits, file_commits=file_commits,
+            )
         st = result.stats
         lines = [
             f"wrote {'' if result.complete else 'a partial '}snapshot {out_dir}: "
@@ -575,6 +603,10 @@ def crawl(
             f"{plural(int(st['retries_other']), 'timeout or broken reply', 'timeouts or broken replies')} retried) in "
             f"{st['seconds']:.1f} s"
             + (f"; file listings of {plural(int(st['file_listings']), 'model')} with children" if file_commits else "")]
+        if update is not None:
+            lines.append(f"update: {plural(int(st['changes']), 'record')} changed since the snapshot; "
+                         f"{plural(int(st['requests']), 'request')}, where a full crawl would send about "
+                         f"{int(st['full_crawl_requests']):,}")
         if result.state_kept and not keep_state and not st["truncated"]:
             lines.append(f"kept the state directory {result.state_dir}: it holds files the crawl did not write")
         partial = []

@@ -444,7 +444,6 @@ def print_lineage(
             if flat:
                 views.print_lineage_flat(out(), result, limit=limit)
             else:
-                views.show_lineage_tree(screen, lg, result, direction=direction, relations=relations,
-                                        max_depth=max_depth, columns=chosen, limit=limit)
+                views.show_lineage_tree(screen, lg, result, columns=chosen, limit=limit)
 
         emit_many(results, fmt, limit, table, csv_raw=csv_raw, paths=paths)

@@ -49,7 +49,7 @@ class UnknownModelError(LookupError):
         if self.dangling:
             reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(self.dangling.items()))
             known = (f"; the snapshot knows it only as a dangling reference ({reasons}); fetch it: ptmgraph crawl "
-                     f"--root {query} --ancestors --max-depth 0 --out DIR")
+                     f"--seed {query} --ancestors --max-depth 0 --out DIR")
         hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
         super().__init__(f"unknown model '{query}'{known}{hint}")
 

@@ -5,9 +5,9 @@ A source-side piece, wired by the command line (never imported by an analysis). 
 - *covered*: the snapshot holds a record of the model (``has_record``); a model it does not hold, or knows
   only from references to it, is *uncovered* (:func:`uncovered`).
 - *what a question needs*: ``ancestors`` (``ancestry``, ``info``, ``check``): the models named and their
-  bases up to the roots, one record request per hop (``crawl --root M --ancestors --max-depth 0``);
+  bases up to the roots, one record request per hop (``crawl --seed M --ancestors --max-depth 0``);
   ``descendants`` (``impact``, ``risk``): the models named and every descendant, at most ``max_models``
-  of them (``crawl --root M --max-models N``). Both go through :func:`ptmgraph.sources.hub_api.crawl`, the
+  of them (``crawl --seed M --max-models N``). Both go through :func:`ptmgraph.sources.hub_api.crawl`, the
   ``crawl`` command's own code: its record rules, client, pacing, retries, journal (resumable) and token
   rule (``HF_TOKEN`` to the endpoint; the ``huggingface_hub`` login only to the Hub's own origins).
 - *the cache*: one snapshot per endpoint, need and set of models asked about together, under
@@ -141,9 +141,9 @@ def crawl_command(models: Sequence[str], need: Need, max_models: int = DEFAULT_M
     """The ``ptmgraph crawl`` command that writes what a question about ``models`` needs to ``DIR``."""
     import shlex
 
-    roots = " ".join(f"--root {shlex.quote(m)}" for m in models)
+    seeds = " ".join(f"--seed {shlex.quote(m)}" for m in models)
     bound = "--ancestors --max-depth 0" if need == "ancestors" else f"--max-models {max_models}"
-    return f"ptmgraph crawl {roots} {bound} --out DIR"
+    return f"ptmgraph crawl {seeds} {bound} --out DIR"
 
 
 def coverage(meta: Mapping[str, Any], where: str) -> str:
@@ -151,7 +151,7 @@ def coverage(meta: Mapping[str, Any], where: str) -> str:
     sources = "; ".join(str(s) for s in meta.get("sources") or []) or "no sources recorded"
     crawl = meta.get("crawl")
     if isinstance(crawl, Mapping):
-        seeds = [*(crawl.get("roots") or []),
+        seeds = [*(crawl.get("seeds") or crawl.get("roots") or []),
                  *(f"{key} {crawl[key]}" for key in ("author", "search") if crawl.get(key))]
         seeded = ", ".join(str(s) for s in seeds) or "none"
     else:
@@ -302,7 +302,7 @@ def _cut(meta: Mapping[str, Any]) -> bool:
 
 def _cache_dir(endpoint: str, need: Need, models: Sequence[str]) -> Path:
     """``ROOT/lookup/HOST-HASH/NEED/KEY``: one folder per endpoint, need and set of models as typed (a crawl's
-    journal is resumed only with the same roots, letter case included), each name ending in a hash of what it
+    journal is resumed only with the same seeds, letter case included), each name ending in a hash of what it
     stands for, so that names differing only in case stay apart on any file system."""
     host = re.sub(r"[^a-z0-9.-]+", "-", endpoint.split("://", 1)[-1].lower()).strip("-")[:60] or "endpoint"
     place = f"{host}-{_digest(endpoint, 8)}"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 if TYPE_CHECKING:
-    from ptmgraph.traverse import Reach
+    from ptmgraph.tree_lines import LineageTree
 
 
 @dataclass
@@ -22,9 +22,9 @@ class AnalysisResult:
     ``rows`` is the main table (one row per model, the model under ``id``); ``summary`` holds scalar
     facts and small lists; ``tables`` holds secondary tables (e.g. the summary by depth).
     ``deferred`` adds to given rows the columns built only when printed: a path per row held for
-    every row would make memory quadratic in depth (see :mod:`ptmgraph.traverse`). ``walk`` is the walk
-    the rows come from, when one does (ancestry, impact): a view that draws it (the lineage tree) takes
-    it instead of walking again.
+    every row would make memory quadratic in depth (see :mod:`ptmgraph.traverse`). ``tree`` is the walk
+    the rows come from, ready to draw, when one does (ancestry, impact): a view draws it (the lineage tree)
+    and never walks again.
     """
 
     title: str
@@ -32,7 +32,7 @@ class AnalysisResult:
     summary: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     deferred: Callable[[pl.DataFrame], pl.DataFrame] | None = None
-    walk: Reach | None = field(default=None, compare=False, repr=False)
+    tree: LineageTree | None = field(default=None, compare=False, repr=False)
 
     def output_rows(self, limit: int = 0, *, deferred: bool = True) -> pl.DataFrame:
         """The first ``limit`` rows (all when 0), with the deferred columns added unless ``deferred`` is

@@ -137,12 +137,16 @@ def bundled_path() -> Path:
     return Path(str(resources.files("ptmgraph") / "data" / "hub-sample"))
 
 
-SNAPSHOT_FILES = frozenset({"meta.json", compact.INDEX_FILE, *(f"{name}.parquet" for name in TABLES)})
+ATTACHMENTS = frozenset({"crawl-journal.jsonl.gz"})
+"""Files a generation may hold besides the tables (``save(attachments=...)``): the journal of the crawl that
+made it, which ``crawl --update`` starts from (:mod:`ptmgraph.sources.hub_api`)."""
+SNAPSHOT_FILES = frozenset({"meta.json", compact.INDEX_FILE, *(f"{name}.parquet" for name in TABLES), *ATTACHMENTS})
 """The files of a snapshot directory; a directory holding anything else is not one (and is never replaced)."""
 
 
-def save(snapshot: Snapshot, directory: Path) -> Path:
+def save(snapshot: Snapshot, directory: Path, attachments: dict[str, Path] | None = None) -> Path:
     """Write ``snapshot`` to ``directory`` as a new generation and make it current; returns the directory.
+    ``attachments``: files copied into the generation, by their name there (one of :data:`ATTACHMENTS`).
 
     The generation is written to a temporary sibling ``.NAME.tmp-*``, renamed into the snapshot as
     ``gen-N`` and made current by replacing ``CURRENT``; a crash at any moment leaves the previous
@@ -179,11 +183,11 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
             raise SnapshotError(f"{directory}: cannot write here ({err.strerror})") from None
         try:
             if layout == "generations":
-                _write_generation(snapshot, tmp)
+                _write_generation(snapshot, tmp, attachments or {})
                 _add_generation(tmp, directory)
                 _remove_unused_generations(directory)
             else:
-                _write_generation(snapshot, tmp / "gen-1")
+                _write_generation(snapshot, tmp / "gen-1", attachments or {})
                 _point(tmp, "gen-1")
                 _swap_in(tmp, directory)
         except OSError as err:
@@ -198,12 +202,16 @@ def save(snapshot: Snapshot, directory: Path) -> Path:
     return given
 
 
-def _write_generation(snapshot: Snapshot, target: Path) -> None:
+def _write_generation(snapshot: Snapshot, target: Path, attachments: dict[str, Path]) -> None:
     """Write the tables, the index and ``meta.json`` (with the index's manifest and every file's size)."""
     target.mkdir(exist_ok=True)
     for name, schema in TABLES.items():
         _write_table(snapshot.table(name), schema, target / f"{name}.parquet")
     manifest = compact.write(compact.build(snapshot.models, snapshot.edges), target / compact.INDEX_FILE)
+    for name, path in attachments.items():
+        if name not in ATTACHMENTS:
+            raise ValueError(f"{name}: not a file a snapshot holds")
+        shutil.copyfile(path, target / name)
     meta = {
         **snapshot.meta,
         "format_version": FORMAT_VERSION,

@@ -5,8 +5,10 @@ the way the Hugging Face Hub's API does, so that ``huggingface_hub`` itself (``H
 ``HfApi.model_info``, ``hf_hub_download``) can be pointed at it with ``HF_ENDPOINT`` / ``endpoint=``:
 
 - ``GET /api/models``: ``filter`` (tag match; repeated filters must all match), ``author``, ``search``
-  (substring of the id), ``sort`` (descending), ``limit`` (caps the page size), repeated ``expand``
-  (only those fields plus ``id``/``_id`` are returned); ``page_size`` models a page, with a GitHub-style
+  (substring of the id), ``sort`` (``direction=-1``, the default, newest or largest first; ``direction=1`` the
+  other way; records without the field last), ``limit`` (caps the page size), repeated ``expand`` (only those
+  fields plus ``id``/``_id`` are returned; without it the Hub's default fields, :data:`DEFAULT_LIST_FIELDS`:
+  the id-only listing an update uses); ``page_size`` models a page, with a GitHub-style
   ``Link: <...>; rel="next"`` header whose URL carries every parameter plus a ``cursor``.
 - ``GET /api/models/{id}`` and ``/api/models/{id}/revision/{rev}``: one record (404 ``RepoNotFound``).
 - ``GET /api/models/{id}/tree/{rev}`` (``recursive``, ``expand``; pages of :attr:`HubServer.tree_page_size`
@@ -49,11 +51,19 @@ before (``<parent>-<n>``, tagged as its children), so a crawl of it never ends b
 
 :func:`point_hf_at` sets up a test's environment for it: ``HF_ENDPOINT``, a cache and home in ``tmp_path``,
 telemetry off and no token.
+
+Two states of one data set, for ``crawl --update`` (:func:`two_states`): state 1 holds the models created
+before a cut-off date, as they were then, and the server's clock (the ``Date`` header of every answer,
+:attr:`HubServer.clock`) says the cut-off; state 2 holds all of them, with some modified (card, licence,
+weights; a later ``lastModified`` and commit) and some removed (deleted or made private: the Hub answers
+404 for both and lists neither), and a later clock. :meth:`HubServer.switch` changes state during a test.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
+import email.utils
 import hashlib
 import json
 import os
@@ -66,6 +76,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,6 +212,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the server's :attr:`HubServer.clock` when set, else now."""
+        clock = self.server.hub.clock
+        if clock is not None and timestamp is None:
+            return email.utils.format_datetime(clock, usegmt=True)
+        return super().date_time_string(timestamp)
 
     def do_GET(self) -> None:
         self._handle(head=False)
@@ -347,7 +365,8 @@ class _Handler(BaseHTTPRequestHandler):
             if sort not in SORT_KEYS:
                 self._error(400, f'"sort" must be one of {sorted(SORT_KEYS)}', head=head)
                 return
-            rows = sorted(rows, key=lambda r: (r.get(sort) is None, _neg(r.get(sort))))
+            ascending = _one(query, "direction") == "1"
+            rows = sorted(rows, key=lambda r: (r.get(sort) is None, r.get(sort) if ascending else _neg(r.get(sort))))
         size = hub.page_size
         limit = _one(query, "limit")
         if limit:
@@ -463,7 +482,7 @@ class _Reversed(str):
 
 
 class HubServer:
-    """The server, on 127.0.0.1 and a free port; a context manager that starts and stops it.
+    """The server, on 127.0.0.1 and a free port (or ``port``); a context manager that starts and stops it.
 
     ``page_size`` is the number of models per listing page (the Hub uses up to 1,000; tests use fewer
     so that paging is exercised). ``files`` adds repo files ((repo id, path) -> content) to the READMEs
@@ -475,8 +494,9 @@ class HubServer:
 
     def __init__(self, data: HubData, *, page_size: int = 50, files: dict[tuple[str, str], bytes] | None = None,
                  gated: set[str] | None = None, disabled: set[str] | None = None,
-                 trees: dict[str, list[dict[str, Any]]] | None = None) -> None:
+                 trees: dict[str, list[dict[str, Any]]] | None = None, port: int = 0) -> None:
         self.data = data
+        self.port = port
         self.trees = dict(trees or {})
         self.tree_page_size = 50
         self.page_size = page_size
@@ -505,12 +525,18 @@ class HubServer:
         self.next_page_host: str | None = None
         self.redirects: dict[str, str] = {}
         self.bodies: dict[str, bytes] = {}
+        self.clock: datetime | None = None
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
+    def switch(self, data: HubData, clock: datetime | None = None) -> None:
+        """Serve ``data`` from now on, with ``clock`` as the time every answer's ``Date`` header gives."""
+        with self._lock:
+            self.data, self.clock = data, clock
+
     # -- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> HubServer:
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", self.port), _Handler)
         self._httpd.hub = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="hub-server",
                                         daemon=True)
@@ -722,3 +748,74 @@ def point_hf_at(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> No
     # telemetry on, it would also fetch {import-time endpoint}/api/agent-harnesses once a process.
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+
+
+# -- two states of one data set ---------------------------------------------------------------------------------
+
+CUTOFF = "2025-03-01T00:00:00.000Z"
+"""The cut-off of :func:`two_states` for the test sample: state 1 holds the models created before it."""
+STATE_2_TIME = "2025-04-30T00:00:00.000Z"
+"""State 2's clock, after every date of the sample."""
+MODIFIED_AT = "2025-04-01T00:00:00.000Z"
+"""The ``lastModified`` of the models :data:`SAMPLE_CHANGES` modifies in state 2."""
+SAMPLE_CHANGES: dict[str, dict[str, Any]] = {
+    # relicensed (the card's licence and the Hub's licence tag)
+    "perplexity-ai/r1-1776": {"license": "apache-2.0"},
+    # new weights: a second safetensors shard
+    "RecurvAI/Recurv-Medical-Deepseek-R1": {"add_files": ["model-00002-of-00002.safetensors"]},
+    # its card now names another base (tags follow: the Hub derives them from the card)
+    "silence09/DeepSeek-R1-Small-2layers": {"base_model": "silence09/DeepSeek-R1-3layers"},
+}
+"""What :func:`two_states` changes in state 2 of the test sample, by model."""
+SAMPLE_REMOVED = ("mradermacher/DeepSeek-R1-GGUF", "zedx1/BlueAI", "raghu1155/DeepSeek-R1-Codegeneration-COT")
+"""The models of the test sample that state 2 no longer serves (deleted or made private)."""
+
+
+def _modified(record: dict[str, Any], change: dict[str, Any], when: str) -> dict[str, Any]:
+    out = copy.deepcopy(record)
+    card = dict(out.get("cardData") or {})
+    tags = list(out.get("tags") or [])
+    if "license" in change:
+        card["license"] = change["license"]
+        tags = [t for t in tags if not t.startswith("license:")] + [f"license:{change['license']}"]
+    if "add_files" in change:
+        out["siblings"] = list(out.get("siblings") or []) + [{"rfilename": name} for name in change["add_files"]]
+    if "base_model" in change:
+        card["base_model"] = change["base_model"]
+        tags = [t for t in tags if not t.startswith("base_model:")]
+        tags += [f"base_model:{change['base_model']}", f"base_model:finetune:{change['base_model']}"]
+    out["cardData"], out["tags"] = card, tags
+    out["lastModified"] = when
+    out["sha"] = _fake_hex(f"{out['id']} modified {when}")
+    return out
+
+
+def two_states(data: HubData, cutoff: str = CUTOFF, changes: dict[str, dict[str, Any]] | None = None,
+               removed: tuple[str, ...] = SAMPLE_REMOVED, modified_at: str = MODIFIED_AT) -> tuple[HubData, HubData]:
+    """State 1 and state 2 of ``data`` (see the module docstring).
+
+    State 1: the records created before ``cutoff`` (ISO 8601) or without a creation date (those the model
+    trees alone name), each as it was then: one last modified after the cut-off shows its creation date
+    and another commit instead. State 2: every record; those in ``changes`` (default :data:`SAMPLE_CHANGES`:
+    ``license``, extra weight files ``add_files``, a new ``base_model``) changed, with ``lastModified``
+    ``modified_at`` and a new commit; those in ``removed`` left out. READMEs are the same in both."""
+    changes = SAMPLE_CHANGES if changes is None else changes
+    first: dict[str, dict[str, Any]] = {}
+    for model_id, record in data.records.items():
+        created = record.get("createdAt")
+        if isinstance(created, str) and created >= cutoff:
+            continue
+        row = dict(record)
+        modified = row.get("lastModified")
+        if isinstance(modified, str) and modified >= cutoff:  # committed to again after the cut-off
+            row["lastModified"] = created
+            row["sha"] = _fake_hex(f"{model_id} as of {cutoff}")
+        first[model_id] = row
+    second = {model_id: (_modified(record, changes[model_id], modified_at) if model_id in changes else record)
+              for model_id, record in data.records.items() if model_id not in removed}
+    return HubData(first, dict(data.readmes)), HubData(second, dict(data.readmes))
+
+
+def iso_time(text: str) -> datetime:
+    """An ISO 8601 time as the Hub writes it (``...Z``), as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

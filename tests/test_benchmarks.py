@@ -98,7 +98,7 @@ def test_same_seed_same_records(tmp_path: Path) -> None:
 STEPS = ["generate", "import_polars", "import_polars_networkx", "ingest", "load", "stats", "impact_biggest_root",
          "impact_deep_leaf", "ancestry_biggest_root", "ancestry_deep_leaf", "reach_all", "stale_all",
          "risk_top100", "export_capped", "audit_all", "licenses_all", "risk_data", "check_root", "why_leaf",
-         "export_graphml", "export_cyclonedx", "report", "changed_copy", "ingest_changed", "diff_1pct"]
+         "export_graphml", "export_cyclonedx", "report", "changed_copy", "ingest_changed", "diff_1pct", "update_1pct"]
 WITH_BASELINE = ["load", "impact_biggest_root", "impact_deep_leaf", "ancestry_biggest_root",
                  "ancestry_deep_leaf", "reach_all"]
 MAY_BE_MISSING = {"stale_all", "risk_top100"}  # analyses that issue 6 adds to the package
@@ -140,6 +140,10 @@ def test_benchmark_command_smoke_run(tmp_path: Path) -> None:
     diff = json.loads((tmp_path / "work" / "diff_1pct.out").read_text())
     assert {r["change"] for r in diff["rows"]} >= {"license_changed", "weights_changed"}
     assert sum(r["change"] == "weights_changed" for r in diff["rows"]) == 20
+    # The update of a crawl of the same records, 1% changed, is the fresh crawl's snapshot for fewer requests.
+    update = steps["update_1pct"]["output"]
+    assert update["models"] == 2000 and update["changed"] == 20 and update["equal_to_fresh"] is True
+    assert update["update"]["requests"] < update["fresh"]["requests"] == update["crawl"]["requests"]
     # What a user reads: the table fits 80 columns; the Markdown table has a row per step.
     assert all(len(line) <= 80 for line in terminal_table(report).splitlines())
     assert all(f"| {name}" in markdown_table([report]) for name in STEPS)

@@ -44,8 +44,8 @@ COMMAND_LINES = [
     ["dangling", "--reason", "Local_Path"],
     ["reach", "--by", "author", "--top", "3", "-f", "json"],
     ["reach", "--top", "-3"],
-    ["crawl", "--out", "x", "--root", "a/b", "--workers", "33"],
-    ["crawl", "--out", "x", "--root", "a/b", "--timeout", "0"],
+    ["crawl", "--out", "x", "--seed", "a/b", "--workers", "33"],
+    ["crawl", "--out", "x", "--seed", "a/b", "--timeout", "0"],
     ["export", LLAMA_CHAT, "--impact", "--format", "tiff"],
     ["stats", "--min-confidence", "high", "-f", "json"],
 ]

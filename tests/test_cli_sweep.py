@@ -27,7 +27,7 @@ REQUIRED = {
     "risk": ["--compromised", SMALL], "check": [SMALL], "why": [SMALL, LLAMA_CHAT], "report": ["--out", "{tmp}/report"],
     "export": [SMALL, "--impact", "--format", "dot", "--out", "{tmp}/drawing.dot"],
     "explore": [SMALL, "--out", "{tmp}/explorer.html"],
-    "crawl": ["--root", "a/b", "--out", "{tmp}/crawl", "--endpoint", "http://127.0.0.1:9"],
+    "crawl": ["--seed", "a/b", "--out", "{tmp}/crawl", "--endpoint", "http://127.0.0.1:9"],
     "ingest": ["{tmp}/none.csv", "--out", "{tmp}/snap"],
     "diff": [str(bundled_path()), str(bundled_path())],
     "history": [SMALL, "--history", "{tmp}/history"],

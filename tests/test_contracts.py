@@ -54,7 +54,7 @@ BREAKS = [
     # (file, the import added to its end, the contract it breaks, what the output names)
     ("ptmgraph/records.py", "import ptmgraph.cli", "Layers: no import runs back up",
      "ptmgraph.records -> ptmgraph.cli"),
-    ("ptmgraph/formats/dot.py", "from ptmgraph.traverse import reach", "Formats never walk",
+    ("ptmgraph/formats/dot.py", "from ptmgraph.traverse import walk", "Formats never walk",
      "ptmgraph.formats.dot -> ptmgraph.traverse"),
     ("ptmgraph/formats/csv_table.py", "from ptmgraph.index import CompactGraph", "Formats never walk",
      "ptmgraph.formats.csv_table -> ptmgraph.index"),

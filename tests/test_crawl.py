@@ -278,7 +278,7 @@ def test_missing_and_disabled_roots_dangle(hub_data: HubData, tmp_path: Path, mo
         result = crawl(["nobody/does-not-exist", "EleutherAI/gpt-neox-20b", "bigscience/bloom"], tmp_path / "snap",
                        progress=False)
     snap = snapshot.load(result.snapshot)
-    reasons = dict(snap.dangling.filter(pl.col("field") == "crawl:root").select("raw", "reason").iter_rows())
+    reasons = dict(snap.dangling.filter(pl.col("field") == "crawl:seed").select("raw", "reason").iter_rows())
     assert reasons == {"nobody/does-not-exist": "not_found", "EleutherAI/gpt-neox-20b": "disabled"}
     recorded = set(snap.models.filter(pl.col("has_record"))["id"])
     assert "nobody/does-not-exist" not in set(snap.models["id"])
@@ -469,7 +469,7 @@ def test_crawl_command_writes_a_snapshot_and_reports_its_requests(hub: HubServer
     out = tmp_path / "crawled"
     before = hub.request_count
     proc = subprocess.run(
-        [sys.executable, "-m", "ptmgraph", "crawl", "--root", SMALL_ROOT, "--out", str(out), "--no-progress"],
+        [sys.executable, "-m", "ptmgraph", "crawl", "--seed", SMALL_ROOT, "--out", str(out), "--no-progress"],
         capture_output=True, text=True, env=env, check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -498,7 +498,7 @@ def test_crawl_command_bulk_listing_by_search(hub: HubServer, tmp_path: Path) ->
 def test_crawl_command_without_roots_or_listing_is_a_usage_error(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "ptmgraph", "crawl", "--out", str(tmp_path / "x")],
                           capture_output=True, text=True, check=False)
-    assert proc.returncode == 2 and "--root" in proc.stderr
+    assert proc.returncode == 2 and "--seed" in proc.stderr
 
 
 def test_an_ancestors_crawl_answers_where_a_model_comes_from(hub: HubServer, file_ingest: Snapshot,
@@ -783,7 +783,7 @@ def test_sigkill_at_20_random_moments_then_resume_gives_the_fault_free_snapshot(
     # The last run is the command line's, resuming from what the 20 killed runs journaled.
     env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1"}
     env.pop("HF_TOKEN", None)
-    command = [sys.executable, "-m", "ptmgraph", "crawl", "--root", SMALL_ROOT, "--out", str(out),
+    command = [sys.executable, "-m", "ptmgraph", "crawl", "--seed", SMALL_ROOT, "--out", str(out),
                "--state-dir", str(state), "--keep-state", "--no-progress"]
     finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=120)
     assert finished.returncode == 0, finished.stderr

@@ -74,7 +74,7 @@ def test_state_dir_dot_in_a_project_folder_is_refused_and_nothing_is_deleted(hub
     (project / "src").mkdir(parents=True)
     (project / "src" / "main.py").write_text("print('mine')\n")
     (project / "notes.txt").write_text("my notes\n")
-    proc = run_cli("--root", ROOT, "--out", "snap", "--state-dir", ".", env=cli_env(hub, tmp_path), cwd=project)
+    proc = run_cli("--seed", ROOT, "--out", "snap", "--state-dir", ".", env=cli_env(hub, tmp_path), cwd=project)
     assert proc.returncode == 1, proc.stderr
     assert "state directory" in proc.stderr and "--state-dir" in proc.stderr
     assert sorted(p.relative_to(project).as_posix() for p in project.rglob("*")) == ["notes.txt", "src", "src/main.py"]
@@ -86,7 +86,7 @@ def test_a_project_folder_as_state_dir_is_refused_untouched(hub: HubServer, tmp_
     project = tmp_path / "project"
     project.mkdir()
     (project / "train.py").write_text("x = 1\n")
-    proc = run_cli("--root", ROOT, "--out", str(tmp_path / "snap"), "--state-dir", str(project),
+    proc = run_cli("--seed", ROOT, "--out", str(tmp_path / "snap"), "--state-dir", str(project),
                    env=cli_env(hub, tmp_path))
     assert proc.returncode == 1
     assert f"{project}: not a crawl state directory" in proc.stderr and MARKER_NAME in proc.stderr
@@ -156,7 +156,7 @@ def test_a_file_or_a_symlink_as_state_dir_is_refused(hub: HubServer, tmp_path: P
 
 
 @pytest.mark.parametrize(("change", "flag"), [
-    ({"roots": ["u/b"]}, "--root"),
+    ({"seeds": ["u/b"]}, "--seed"),
     ({"max_depth": 1}, "--max-depth"),
     ({"fetch_files": "never"}, "--fetch-files"),
     ({"check_bases": True}, "--check-bases"),
@@ -172,10 +172,10 @@ def test_resuming_with_other_arguments_is_refused_naming_the_argument(hub: HubSe
     crawl([ROOT], tmp_path / "first", state_dir=state, keep_state=True, progress=False)
     journal = (state / JOURNAL_NAME).read_bytes()
     before = hub.request_count
-    arguments: dict[str, object] = {"roots": [ROOT], **change}
-    roots = arguments.pop("roots")
+    arguments: dict[str, object] = {"seeds": [ROOT], **change}
+    seeds = arguments.pop("seeds")
     with pytest.raises(SourceError, match=f"holds a crawl with other arguments: {flag} was "):
-        crawl(roots, tmp_path / "second", state_dir=state, progress=False, **arguments)  # type: ignore[arg-type]
+        crawl(seeds, tmp_path / "second", state_dir=state, progress=False, **arguments)  # type: ignore[arg-type]
     assert hub.request_count == before, "refused before any request"
     assert (state / JOURNAL_NAME).read_bytes() == journal and not (tmp_path / "second").exists()
 
@@ -203,7 +203,7 @@ def test_credentials_in_the_endpoint_go_to_its_origin_only_and_are_stored_nowher
     host = hub.url.removeprefix("http://")
     endpoint = f"http://alice:{SECRET}@{host}"
     out, state = tmp_path / "snap", tmp_path / "state"
-    proc = run_cli("--root", ROOT, "--out", str(out), "--state-dir", str(state), "--keep-state",
+    proc = run_cli("--seed", ROOT, "--out", str(out), "--state-dir", str(state), "--keep-state",
                    "--endpoint", endpoint, env=cli_env(hub, tmp_path))
     # The root's config.json is listed but missing: a problem row whose source is a URL of the endpoint.
     assert proc.returncode == 0, proc.stderr
@@ -218,7 +218,7 @@ def test_credentials_in_the_endpoint_go_to_its_origin_only_and_are_stored_nowher
 def test_credentials_are_not_in_error_messages(hub: HubServer, tmp_path: Path) -> None:
     hub.die_after(0, status=403)
     endpoint = f"http://alice:{SECRET}@{hub.url.removeprefix('http://')}"
-    proc = run_cli("--root", ROOT, "--out", str(tmp_path / "snap"), "--endpoint", endpoint, env=cli_env(hub, tmp_path))
+    proc = run_cli("--seed", ROOT, "--out", str(tmp_path / "snap"), "--endpoint", endpoint, env=cli_env(hub, tmp_path))
     assert proc.returncode == 1
     assert f"GET {hub.url}/api/models/{ROOT}" in proc.stderr and "403" in proc.stderr
     assert SECRET not in proc.stderr and "alice" not in proc.stderr
@@ -364,7 +364,7 @@ def test_times_beyond_any_clock_are_a_usage_error(option: list[str], tmp_path: P
 
     from ptmgraph.cli import app
 
-    result = CliRunner().invoke(app, ["crawl", "--root", ROOT, "--out", str(tmp_path / "snap"), *option])
+    result = CliRunner().invoke(app, ["crawl", "--seed", ROOT, "--out", str(tmp_path / "snap"), *option])
     assert result.exit_code == 2
     assert f"{option[0]} must be a number of seconds up to 2,592,000" in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -389,7 +389,7 @@ def endless(hub: HubServer) -> HubServer:
 
 def test_max_models_stops_an_endless_crawl_with_a_partial_snapshot(endless: HubServer, tmp_path: Path) -> None:
     out, state = tmp_path / "snap", tmp_path / "state"
-    proc = run_cli("--root", ROOT, "--out", str(out), "--state-dir", str(state), "--max-models", "40",
+    proc = run_cli("--seed", ROOT, "--out", str(out), "--state-dir", str(state), "--max-models", "40",
                    env=cli_env(endless, tmp_path))
     assert proc.returncode == 3, proc.stderr
     assert "wrote a partial snapshot" in proc.stderr and " 40 models" in proc.stderr
@@ -424,7 +424,7 @@ def test_the_journal_bound_stops_an_endless_crawl_resumably(endless: HubServer, 
 
 
 def test_a_complete_crawl_exits_0(hub: HubServer, tmp_path: Path) -> None:
-    proc = run_cli("--root", ROOT, "--out", str(tmp_path / "snap"), env=cli_env(hub, tmp_path))
+    proc = run_cli("--seed", ROOT, "--out", str(tmp_path / "snap"), env=cli_env(hub, tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert last_line(proc.stderr).startswith(f"wrote snapshot {tmp_path / 'snap'}: 4 models from 4 listings")
     assert json.loads((current_files(tmp_path / "snap") / "meta.json").read_text())["crawl"]["complete"] is True
@@ -439,7 +439,7 @@ def test_a_crawl_with_failed_listings_or_records_exits_3_and_says_so_last(hub: H
                                                                           records: int) -> None:
     hub.bodies = {body_for: b'{"error": "not what you asked for"}'}
     out = tmp_path / "snap"
-    proc = run_cli("--root", ROOT, "--out", str(out), env=cli_env(hub, tmp_path))
+    proc = run_cli("--seed", ROOT, "--out", str(out), env=cli_env(hub, tmp_path))
     assert proc.returncode == 3, proc.stderr
     assert "wrote a partial snapshot" in proc.stderr
     said = (f"{listings} listing{'' if listings == 1 else 's'} and {records} record{'' if records == 1 else 's'}")

@@ -36,7 +36,7 @@ def test_the_usual_names_are_shown() -> None:
     assert "-o, --out DIR" in usage("ingest") and "-o, --out DIR" in usage("report")
     assert "-o, --out FILE" in usage("export") and "-o, --out FILE" in usage("explore")
     assert "-c, --compromised MODEL" in usage("risk") and "-c, --compromised MODEL" in usage("check")
-    assert "--root MODEL" in usage("crawl") and "--endpoint URL" in usage("crawl")
+    assert "--seed MODEL" in usage("crawl") and "--endpoint URL" in usage("crawl")
     assert usage("why").splitlines()[0] == "Usage: ptmgraph why [OPTIONS] MODEL ANCESTOR"
     assert usage("search").splitlines()[0] == "Usage: ptmgraph search [OPTIONS] QUERY"
 

@@ -132,7 +132,7 @@ def test_a_crawl_keeps_its_snapshot_in_the_history_and_is_refused_a_second_time_
 
     records = {r["id"]: r for r in DAYS["2026-11-08"]}
     history = tmp_path / "history"
-    crawl = ["crawl", "--root", GEMMA, "--out", str(tmp_path / "snap"), "--no-progress", "--history", str(history),
+    crawl = ["crawl", "--seed", GEMMA, "--out", str(tmp_path / "snap"), "--no-progress", "--history", str(history),
              "--history-date", "2026-12-01"]
     with HubServer(HubData(records=records)) as server:  # type: ignore[arg-type]
         point_hf_at(monkeypatch, tmp_path, server.url)

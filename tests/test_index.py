@@ -31,7 +31,8 @@ from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot, SnapshotError
-from ptmgraph.traverse import is_root, paths_to_roots, reach, roots, tree_line_count, tree_lines
+from ptmgraph.traverse import is_root, paths_to_roots, roots, walk
+from ptmgraph.tree_lines import tree_line_count, tree_lines
 
 RELATIONS = ["finetune", "adapter", "quantized", "merge", "unknown", "distilled"]  # one outside the code table
 
@@ -64,28 +65,30 @@ def random_snapshot(rng: random.Random) -> Snapshot:
     return tables(edges, recorded)
 
 
-def assert_same_walk(lg: LineageGraph, source: str, **options: object) -> None:
-    on_index = reach(lg.compact, [source], **options)  # type: ignore[arg-type]
-    on_networkx = reach(lg.graph, [source], **options)  # type: ignore[arg-type]
-    assert list(on_index) == list(on_networkx)
-    assert on_index.depth == on_networkx.depth
-    assert on_index.via == on_networkx.via
-    assert on_index.relation == on_networkx.relation
-    assert on_index.positions is not None and lg.compact.names(on_index.positions) == list(on_index)
-    # and depths are networkx's shortest-path lengths on the followed edges, every via one hop nearer
-    direction = options.get("direction", "descendants")
-    wanted = options.get("relations")
-    graph = lg.graph if direction == "descendants" else lg.graph.reverse(copy=True)
-    followed = nx.DiGraph(
-        (a, b) for a, b, r in graph.edges(data="relation") if wanted is None or r in wanted  # type: ignore[operator]
-    )
+def networkx_walk(graph: nx.DiGraph, source: str, direction: str = "descendants",
+                  relations: set[str] | None = None, max_depth: int | None = None) -> list[tuple[str, int, str, str]]:
+    """What networkx's own breadth-first search finds from ``source`` (neighbours in id order) along the
+    followed edges: (model, depth, via, relation of the hop) in the order found."""
+    followed = graph if direction == "descendants" else graph.reverse(copy=True)
+    followed = followed.edge_subgraph([(a, b) for a, b, r in followed.edges(data="relation")
+                                       if relations is None or r in relations]).copy()
     followed.add_node(source)
-    lengths = nx.single_source_shortest_path_length(followed, source, cutoff=options.get("max_depth"))  # type: ignore[arg-type]
-    expected = {m: d for m, d in lengths.items() if m != source}
-    assert on_index.depth == expected
-    for model, depth in on_index.depth.items():
-        assert followed.has_edge(on_index.via[model], model)
-        assert lengths[on_index.via[model]] == depth - 1
+    depth = {source: 0}
+    found = []
+    for via, model in nx.bfs_edges(followed, source, depth_limit=max_depth, sort_neighbors=sorted):
+        depth[model] = depth[via] + 1
+        found.append((model, depth[model], via, followed.edges[via, model].get("relation")))
+    return found
+
+
+def assert_same_walk(lg: LineageGraph, source: str, **options: object) -> None:
+    """The walk on the index, and on the networkx graph (converted to the index), are networkx's own
+    breadth-first search: the same models in the same order, depths, vias and hop relations."""
+    expected = networkx_walk(lg.graph, source, **options)  # type: ignore[arg-type]
+    for graph in (lg.compact, lg.graph):
+        found = walk(graph, [source], **options)  # type: ignore[arg-type]
+        assert [(m, found.depth[m], found.via[m], found.relation[m]) for m in found] == expected
+        assert lg.compact.names(found.positions) == list(found)
 
 
 SIZES = ["small", "large"]
@@ -120,12 +123,11 @@ def index_walks_equal_networkx_walks_on_random_graphs() -> None:
                 relations = rng.choice([None, set(rng.sample(RELATIONS, 2))])
                 depth = rng.choice([None, 1, 2])
                 assert_same_walk(lg, source, direction=direction, relations=relations, max_depth=depth)
-                lines = list(tree_lines(lg.graph, source, direction=direction, relations=relations, max_depth=depth))
-                assert list(tree_lines(lg.compact, source, direction=direction, relations=relations,
-                                       max_depth=depth)) == lines
-                for graph in (lg.compact, lg.graph):  # counted without making the lines
-                    found = reach(graph, [source], direction=direction, relations=relations, max_depth=depth)
-                    assert tree_line_count(graph, source, found, direction=direction, relations=relations) == len(lines)
+                found = walk(lg.compact, [source], direction=direction, relations=relations, max_depth=depth)
+                lines = list(tree_lines(lg.compact, found))
+                assert list(tree_lines(lg.graph, walk(lg.graph, [source], direction=direction, relations=relations,
+                                                      max_depth=depth))) == lines
+                assert tree_line_count(lg.compact, found) == len(lines)  # counted without making the lines
             assert paths_to_roots(lg.compact, source, 5) == paths_to_roots(lg.graph, source, 5)
 
 
@@ -140,6 +142,26 @@ def test_index_walk_equals_networkx_walk_for_any_small_graph(pairs: list[tuple[i
             assert_same_walk(lg, f"m{start}")
             assert_same_walk(lg, f"m{start}", direction="ancestors")
             assert_same_walk(lg, f"m{start}", relations={"adapter", "merge"}, max_depth=2)
+
+
+NAMES = ["o/zeta", "o/alpha", "O/beta", "o/Alpha", "p/m10", "p/m2", "p/m1", "q", "a_b", "a-b"]
+"""Node ids added in this order, which is not id order, so that the walk's id order shows."""
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.sampled_from([*RELATIONS, None])), max_size=30),
+       st.integers(0, 9), st.sampled_from(["descendants", "ancestors"]),
+       st.sampled_from([None, {"adapter"}, {"finetune", "merge", "distilled"}]), st.sampled_from([None, 1, 2, 3]))
+def test_the_walk_of_a_networkx_graph_is_networkxs_breadth_first_search(
+        pairs: list[tuple[int, int, str | None]], start: int, direction: str, relations: set[str] | None,
+        max_depth: int | None) -> None:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(NAMES)
+    for a, b, relation in pairs:
+        graph.add_edge(NAMES[a], NAMES[b], relation=relation)
+    found = walk(graph, [NAMES[start]], direction=direction, relations=relations, max_depth=max_depth)  # type: ignore[arg-type]
+    assert [(m, found.depth[m], found.via[m], found.relation[m]) for m in found] == networkx_walk(
+        graph, NAMES[start], direction, relations, max_depth)
 
 
 @pytest.mark.slow

@@ -83,7 +83,7 @@ def test_ancestry_of_a_model_absent_from_the_snapshot_is_fetched_hop_by_hop(hub:
     assert hub.request_count == 3
     assert f"looked up on {hub.url} just now (3 HTTP requests)" in done.stderr
     assert answer["provenance"]["snapshot"].startswith(str(tmp_path / "cache"))
-    assert answer["provenance"]["crawl"]["roots"] == [LORA]
+    assert answer["provenance"]["crawl"]["seeds"] == [LORA]
 
 
 def test_a_second_question_is_answered_from_the_cache_without_a_request(hub: HubServer, tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_offline_makes_no_request_and_says_what_the_snapshot_covers(hub: HubServ
     # what the bundled snapshot covers, as its meta.json says: sources, date, and seeds (an ingest has none)
     assert "covers Hugging Face Hub sample, 2025" in message and "(written 20" in message
     assert "seeds: none" in message
-    assert f"ptmgraph crawl --root {LORA} --ancestors --max-depth 0 --out DIR" in message
+    assert f"ptmgraph crawl --seed {LORA} --ancestors --max-depth 0 --out DIR" in message
     assert not (tmp_path / "cache").exists()
 
 
@@ -176,7 +176,7 @@ def test_a_failing_slow_or_absent_server_gives_the_coverage_message(hub: HubServ
     assert f"the look-up on {endpoint} failed: " in done.stderr
     assert {"503": "503", "slow": "request deadline", "absent": "onnect"}[fault] in done.stderr
     assert "covers Hugging Face Hub sample, 2025" in done.stderr
-    assert f"ptmgraph crawl --root {LORA} --ancestors --max-depth 0 --out DIR" in done.stderr
+    assert f"ptmgraph crawl --seed {LORA} --ancestors --max-depth 0 --out DIR" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     if fault != "absent":
         assert 1 <= hub.request_count <= 4  # at most 4 tries

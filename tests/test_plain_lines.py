@@ -50,10 +50,8 @@ def test_a_fitted_line_prints_whole_as_rich_prints_it(pieces: list[tuple[str, st
                                               (ancestry, "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B")])
 def test_a_tree_on_plain_output_is_what_rich_prints(width: int, query: object, model: str) -> None:
     lg = load_graph()
-    direction = "ancestors" if query is ancestry else "descendants"
     result = query(lg, model)  # type: ignore[operator]
-    lines = views.lineage_tree(lg, result, direction=direction, relations=None, max_depth=None, limit=20,
-                               width=width)
+    lines = views.lineage_tree(lg, result, limit=20, width=width)
     shown = plain_text(lines, width)
     assert shown == through_rich(lines, width)
     unfolded = shown.replace("\n", "")  # at 8 columns every word is a line

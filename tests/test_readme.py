@@ -152,3 +152,21 @@ def test_the_local_example_builds_its_input_and_shows_a_local_path_and_a_broken_
     assert "local_path" in done.stdout and "/content/outputs/checkpoint-500" in done.stdout
     assert "problems: 1" in done.stdout and "not valid YAML" in done.stdout
     assert [p.name for p in tmp_path.iterdir()] == ["outputs"], "the demo writes into outputs/ only"
+
+
+def test_the_update_example_runs_offline_against_the_bundled_sample(tmp_path: Path) -> None:
+    """The over-time example: a crawl of the sample Hub as it was, an update after it changed, then a diff;
+    ``scripts/serve_sample_hub.py`` serves each state on 127.0.0.1 for one command and stops."""
+    (script,) = blocks("sh")
+    (tmp_path / "scripts").symlink_to(REPO / "scripts")
+    venv_bin = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "100", "NO_COLOR": "1"}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=True, timeout=600)
+    (said,) = re.findall(r"\(`(update: [^`]*)`\)", README.replace("\n", " "))
+    assert said in done.stderr
+    assert "exit 1: a watched model changed" in done.stdout
+    changes = (tmp_path / "outputs" / "r1-changes.md").read_text()
+    assert r"| descendant\_added |" in changes and "| license\\_changed | perplexity-ai/r1-1776 |" in changes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs", "scripts"], "the example writes into outputs/"
+    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["r1", "r1-changes.md", "r1-later"]

@@ -190,8 +190,7 @@ def test_a_tree_reading_its_columns_only_prints_what_the_full_rows_print(
     def tree(lg: LineageGraph) -> str:
         console = Console(file=io.StringIO(), width=240, color_system=None)
         query = impact if direction == "descendants" else ancestry
-        views.print_lineage_tree(console, lg, query(lg, model, max_depth=2), direction=direction,  # type: ignore[arg-type]
-                                 relations=None, max_depth=2, columns=list(TREE_COLUMNS), limit=0)
+        views.print_lineage_tree(console, lg, query(lg, model, max_depth=2), columns=list(TREE_COLUMNS), limit=0)
         return console.file.getvalue()  # type: ignore[attr-defined]
 
     shown = tree(load_graph())

@@ -207,7 +207,7 @@ def test_a_csv_answer_carries_its_provenance_when_asked(tmp_path: Path) -> None:
 def test_a_model_known_only_from_references_says_so_and_how_to_fetch_it(tmp_path: Path) -> None:
     repo(tmp_path / "models" / "acme" / "tuned", card_base="upstream/base")
     assert ingest(tmp_path / "models", "--out", tmp_path / "snap").exit_code == 0
-    fetch = "ptmgraph crawl --root upstream/base --ancestors --max-depth 0 --out DIR"
+    fetch = "ptmgraph crawl --seed upstream/base --ancestors --max-depth 0 --out DIR"
 
     ancestry = run("ancestry", "upstream/base", "-s", str(tmp_path / "snap")).stdout
     info = run("info", "upstream/base", "-s", str(tmp_path / "snap")).stdout
@@ -229,5 +229,5 @@ def test_a_model_known_only_as_a_dangling_reference_says_so_and_how_to_fetch_it(
     assert asked.exit_code == 2
     message = " ".join(asked.stderr.split())
     assert "the snapshot knows it only as a dangling reference (namespace_mismatch 2)" in message
-    assert "ptmgraph crawl --root acme/acme-base-ft --ancestors --max-depth 0 --out DIR" in message
+    assert "ptmgraph crawl --seed acme/acme-base-ft --ancestors --max-depth 0 --out DIR" in message
     assert never.exit_code == 2 and "dangling" not in never.stderr

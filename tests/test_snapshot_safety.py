@@ -274,7 +274,7 @@ def test_random_byte_damage_to_a_table_loads_or_is_a_snapshot_error(
         data[int(where * len(data))] = value
     snap = tmp_path / f"damaged-{os.getpid()}-{time.monotonic_ns()}"
     snap.mkdir()
-    for name in snapshot.SNAPSHOT_FILES:
+    for name in snapshot.SNAPSHOT_FILES - snapshot.ATTACHMENTS:
         (snap / name).write_bytes((bundled / name).read_bytes())
     (snap / f"{table}.parquet").write_bytes(bytes(data))
     try:
@@ -469,7 +469,7 @@ mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
 "$PTMGRAPH" ingest "$2" --out "$1/snap" > /dev/null 2>&1 || exit 78
 free=$(df -k --output=avail "$1" | tail -n 1)
 head -c $(( (free - 8) * 1024 )) /dev/zero > "$1/filler" 2> /dev/null  # 8 KiB left
-"$PTMGRAPH" crawl --root o/m0 --out "$1/snap" --state-dir "$3/state" --fetch-files never --no-progress 2> "$3/stderr"
+"$PTMGRAPH" crawl --seed o/m0 --out "$1/snap" --state-dir "$3/state" --fetch-files never --no-progress 2> "$3/stderr"
 echo $? > "$3/code"
 "$PTMGRAPH" impact o/m0 -s "$1/snap" -f json > "$3/after.json"
 ls -A "$1" "$1/snap" > "$3/left"

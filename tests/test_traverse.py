@@ -16,18 +16,11 @@ from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.analyses.overview import stats
 from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.graph import LineageGraph
+from ptmgraph.passes import depths_from_roots, reach_of_every_group, reach_of_every_model, reach_union
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
+from ptmgraph.relations import dependency
 from ptmgraph.snapshot import Snapshot
-from ptmgraph.traverse import (
-    depths_from_roots,
-    is_root,
-    paths_to_roots,
-    reach,
-    reach_of_every_group,
-    reach_of_every_model,
-    reach_union,
-    roots,
-)
+from ptmgraph.traverse import is_root, paths_to_roots, roots, walk
 
 
 def digraph(edges: list[tuple[str, str, str]], isolated: tuple[str, ...] = ()) -> nx.DiGraph:
@@ -54,34 +47,35 @@ def test_roots_are_models_with_no_parent_other_than_themselves() -> None:
 
 
 def test_reach_gives_depth_via_and_relation_path_per_model() -> None:
-    down = reach(DIAMOND, ["a"])
+    down = walk(DIAMOND, ["a"])
     assert dict(down.depth) == {"b": 1, "c": 1, "p": 1, "d": 2, "q": 2, "e": 3}
     assert down.via["d"] == "b"  # both b and c are one hop nearer; b comes first in id order
     assert down.path("e") == ["a", "b", "d", "e"]
     assert down.relation_path("e") == ["finetune", "merge", "adapter"]
     assert down.source("e") == "a"
-    up = reach(DIAMOND, ["e"], direction="ancestors")
+    up = walk(DIAMOND, ["e"], direction="ancestors")
     assert dict(up.depth) == {"d": 1, "b": 2, "c": 2, "a": 3}
     assert up.path("a") == ["a", "b", "d", "e"] and up.relation_path("a") == ["finetune", "merge", "adapter"]
 
 
 def test_reach_follows_only_the_given_relations_and_depth() -> None:
-    assert set(reach(DIAMOND, ["a"], relations=["finetune", "merge"])) == {"b", "p", "q", "d"}
-    assert set(reach(DIAMOND, ["a"], max_depth=1)) == {"b", "c", "p"}
+    assert set(walk(DIAMOND, ["a"], relations=["finetune", "merge"])) == {"b", "p", "q", "d"}
+    assert set(walk(DIAMOND, ["a"], max_depth=1)) == {"b", "c", "p"}
     # a source is never its own descendant, through a self-loop or a cycle
-    assert set(reach(DIAMOND, ["s"])) == {"t"}
-    assert set(reach(DIAMOND, ["p"])) == {"q"}
+    assert set(walk(DIAMOND, ["s"])) == {"t"}
+    assert set(walk(DIAMOND, ["p"])) == {"q"}
 
 
 def test_runtime_only_when_every_hop_is_an_adapter() -> None:
     graph = digraph([("base", "lora", "adapter"), ("lora", "lora2", "adapter"), ("base", "ft", "finetune"),
                      ("ft", "ftlora", "adapter")])
-    down = reach(graph, ["base"])
-    assert [m for m in sorted(down) if down.is_runtime(m)] == ["lora", "lora2"]
+    down = walk(graph, ["base"])
+    kinds = {m: dependency([(r, False) for r in down.relation_path(m)]).value for m in down}
+    assert kinds == {"lora": "runtime", "lora2": "runtime", "ft": "inherited", "ftlora": "inherited"}
 
 
 def test_reach_from_several_sources_takes_the_nearest() -> None:
-    down = reach(DIAMOND, ["b", "c"])
+    down = walk(DIAMOND, ["b", "c"])
     assert dict(down.depth) == {"d": 1, "e": 2}
     assert down.source("e") == "b"
 

@@ -24,17 +24,16 @@ from test_snapshot_safety import MALFORMED, _copy_bundled, run_cli
 from ptmgraph import snapshot
 from ptmgraph.graph import LineageGraph, load_graph, load_graph_columns
 from ptmgraph.index import CompactGraph
-from ptmgraph.traverse import (
-    _compact_of,
+from ptmgraph.pair_walks import walk_pairs
+from ptmgraph.passes import (
     condense,
     depth_array,
     group_reach_arrays,
-    reach,
     reach_arrays,
     reached_mask,
-    walk_pairs,
     weak_components,
 )
+from ptmgraph.traverse import compact, walk
 
 
 def expected_reach(graph: nx.DiGraph, weight: dict[str, int]) -> dict[str, tuple[int, int, int]]:
@@ -57,7 +56,7 @@ def expected_heights(graph: nx.DiGraph) -> dict[str, int]:
 
 
 def check_against_networkx(graph: nx.DiGraph, rng: random.Random) -> None:
-    index = _compact_of(graph)
+    index = compact(graph)
     names = index.ids.to_list()
     weight = {n: rng.randrange(-5, 1000) for n in names}
     condensed = condense(index)
@@ -160,7 +159,7 @@ def test_a_long_chain_above_merges_and_a_long_cycle() -> None:
     loop = [f"l{i}" for i in range(2000)]
     graph = nx.DiGraph(list(pairwise(chain)) + list(pairwise(loop)) + [(loop[-1], loop[0])])
     graph.add_edges_from([(chain[-1], "x"), (chain[-1], "y"), ("x", "z"), ("y", "z"), ("z", loop[0])])
-    index = _compact_of(graph)
+    index = compact(graph)
     counts = reach_arrays(index)
     reach = dict(zip(index.ids.to_list(), counts.reach.tolist(), strict=True))
     height = dict(zip(index.ids.to_list(), counts.subtree_height.tolist(), strict=True))
@@ -341,17 +340,17 @@ def test_walks_from_many_sources_at_once_equal_each_source_alone_on_random_snaps
         index = lg.compact
         relations = rng.choice([None, ["adapter"], ["finetune", "merge"]])
         sources = np.array(rng.sample(range(index.nodes), rng.randrange(1, index.nodes + 1)))
-        walk = walk_pairs(index, sources, relations)
+        pairs = walk_pairs(index, sources, relations)
         for source in sorted(set(sources.tolist())):
-            alone = reach(lg.graph, [index.name(source)], relations=relations)  # networkx, one source
-            mine = np.flatnonzero(walk.source == source)
-            assert index.names(walk.model[mine]) == list(alone)
-            assert walk.depth[mine].tolist() == [alone.depth[m] for m in alone]
-            assert index.names(walk.via[mine]) == [alone.via[m] for m in alone]
-            assert [index.relation_of(c) for c in walk.relation[mine].tolist()] == [alone.relation[m] for m in alone]
-            paths = walk.relation_codes(mine)
+            alone = walk(lg.graph, [index.name(source)], relations=relations)  # networkx, one source
+            mine = np.flatnonzero(pairs.source == source)
+            assert index.names(pairs.model[mine]) == list(alone)
+            assert pairs.depth[mine].tolist() == [alone.depth[m] for m in alone]
+            assert index.names(pairs.via[mine]) == [alone.via[m] for m in alone]
+            assert [index.relation_of(c) for c in pairs.relation[mine].tolist()] == [alone.relation[m] for m in alone]
+            paths = pairs.relation_codes(mine)
             assert [[index.relation_of(c) for c in p] for p in paths] == [alone.relation_path(m) for m in alone]
-        assert walk.find(np.array([sources[0]]), np.array([sources[0]])).tolist() == [-1]
+        assert pairs.find(np.array([sources[0]]), np.array([sources[0]])).tolist() == [-1]
 
 
 def test_stale_risk_and_check_do_not_build_the_networkx_graph() -> None:
@@ -385,12 +384,12 @@ def networkx_risk_rows(lg: LineageGraph) -> set[tuple[object, ...]]:
             sources.append((model, "license_conflict"))
     rows = set()
     for source, kind in sources:
-        every = reach(graph, [source])
-        runtime = reach(graph, [source], relations=["adapter"])
+        every = walk(graph, [source])
+        runtime = walk(graph, [source], relations=["adapter"])
         for model in every:
-            walk, dependency = (runtime, "runtime") if model in runtime else (every, "inherited")
-            rows.add((model, source, kind, walk.depth[model], walk.via[model], walk.relation[model], dependency,
-                      ">".join(str(r) for r in walk.relation_path(model))))
+            found, dependency = (runtime, "runtime") if model in runtime else (every, "inherited")
+            rows.add((model, source, kind, found.depth[model], found.via[model], found.relation[model], dependency,
+                      ">".join(str(r) for r in found.relation_path(model))))
     return rows
 
 

@@ -22,8 +22,9 @@
   path's dependency follows from its hops (README *Definitions*).
 - The subject keeps its pedigree: ``pedigree.ancestors`` lists every model of the set it derives
   from, ``pedigree.descendants`` every model derived from it, nearest first, each with
-  ``ptmgraph:depth``, ``ptmgraph:relation`` and the evidence of its own hop along a shortest path to
-  the subject (bom-refs ``pedigree:up:ID`` and ``pedigree:down:ID``).
+  ``ptmgraph:depth``, ``ptmgraph:relation`` and the evidence of its own hop along the shortest path the
+  analysis' walk found to the subject (its ``via``; bom-refs ``pedigree:up:ID`` and ``pedigree:down:ID``).
+  The BOM draws the walks the analyses made and never walks the graph itself.
 
 Evidence and ids come from untrusted metadata; the library's JSON serializer escapes them.
 """
@@ -32,8 +33,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import networkx as nx
 from cyclonedx.contrib.license.factories import LicenseFactory
 from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, Property, XsUri
 from cyclonedx.model.bom import Bom
@@ -47,6 +48,9 @@ from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
 from ptmgraph.ids import hub_purl, hub_url
 from ptmgraph.records import EvidenceKind
 from ptmgraph.relations import dependency
+
+if TYPE_CHECKING:
+    from ptmgraph.traverse import Direction
 
 MODEL_REF = "model:"
 """The bom-ref of a model of the set is ``model:`` and its id."""
@@ -142,27 +146,24 @@ def _component(node: DrawnNode, *, ref: str, depth: int | None, properties: Iter
     )
 
 
-def _pedigree(drawn: DrawnGraph, focus: str) -> Pedigree | None:
-    """The subject's ancestors and descendants in the set, nearest first (see the module docstring)."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(n.key for n in drawn.nodes)
-    graph.add_edges_from((e.tail, e.head, {"edge": e}) for e in drawn.edges if not e.is_summary)
-    up = nx.single_source_shortest_path(graph.reverse(copy=False), focus)  # focus ... key, walking to bases
-    down = nx.single_source_shortest_path(graph, focus)
+def _pedigree(drawn: DrawnGraph) -> Pedigree | None:
+    """The subject's ancestors and descendants in the set, nearest first (see the module docstring): the
+    models the analyses' walks found, each with the hop to its ``via`` (the next model towards the subject
+    on the walk's shortest path)."""
+    edges = {(e.tail, e.head): e for e in drawn.edges if not e.is_summary}
 
-    by_key = {n.key: n for n in drawn.nodes}
-
-    def described(paths: dict[str, list[str]], toward_focus: bool) -> list[Component]:
-        nodes = [by_key[key] for key in paths if key != focus and by_key[key].kind == "model"]
+    def described(direction: Direction) -> list[Component]:
+        nodes = [n for n in drawn.nodes if n.kind == "model" and n.walked == direction]
         found = []
         for node in sorted(nodes, key=lambda n: (n.depth, str(n.id))):
-            path = paths[node.key]
-            hop = graph.edges[path[-1], path[-2]] if toward_focus else graph.edges[path[-2], path[-1]]
-            ref = f"pedigree:{'up' if toward_focus else 'down'}:{node.key}"
-            found.append(_component(node, ref=ref, depth=node.depth, properties=_hop_properties(hop["edge"])))
+            via = str(node.via)
+            hop = edges.get((node.key, via) if direction == "ancestors" else (via, node.key))
+            ref = f"pedigree:{'up' if direction == 'ancestors' else 'down'}:{node.key}"
+            found.append(_component(node, ref=ref, depth=node.depth,
+                                    properties=_hop_properties(hop) if hop is not None else ()))
         return found
 
-    ancestors, descendants = described(up, True), described(down, False)
+    ancestors, descendants = described("ancestors"), described("descendants")
     return Pedigree(ancestors=ancestors or None, descendants=descendants or None) if ancestors or descendants else None
 
 
@@ -188,7 +189,7 @@ def build_bom(drawn: DrawnGraph, *, title: str) -> Bom:
                                     properties=properties, files=drawn.files.get(node.key, ()))
 
     subject = made[focus]
-    subject.pedigree = _pedigree(drawn, focus)
+    subject.pedigree = _pedigree(drawn)
     subject.description = title
     bom = _indexed_bom()
     bom.metadata.component = subject

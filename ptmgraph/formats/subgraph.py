@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -30,7 +30,12 @@ from ptmgraph.records import Relation
 from ptmgraph.result import AnalysisResult
 from ptmgraph.words import plural
 
-Direction = Literal["ancestry", "impact", "both", "snapshot"]
+if TYPE_CHECKING:  # a drawing draws the walk an analysis made, and imports no walk
+    from ptmgraph.traverse import Direction
+
+Scope = Literal["ancestry", "impact", "both", "snapshot"]
+"""What a drawing shows (``DrawnGraph.direction``): a model's ancestry, its impact, both, or a whole snapshot.
+Not a :data:`ptmgraph.traverse.Direction`, the direction of one walk."""
 NodeKind = Literal["focus", "model", "more"]
 
 RELATION_ORDER: tuple[str, ...] = tuple(r.value for r in Relation)
@@ -54,6 +59,8 @@ class DrawnNode:
     id: str | None = None
     depth: int = 0
     relation: str | None = None  # the hop into this model along its via chain (None for the focus)
+    via: str | None = None  # the model one hop nearer the focus on the walk's shortest path (None for the focus)
+    walked: Direction | None = None  # the walk that found it, ancestors or descendants (None: focus, snapshot)
     downloads: int | None = None
     likes: int | None = None
     license: str | None = None
@@ -105,7 +112,7 @@ class DrawnGraph:
     """
 
     focus: str | None  # None for a whole snapshot (see snapshot_subgraph)
-    direction: Direction
+    direction: Scope
     nodes: tuple[DrawnNode, ...]
     edges: tuple[DrawnEdge, ...]
     shown: int
@@ -183,7 +190,7 @@ def lineage_subgraph(
     lg: LineageGraph,
     result: AnalysisResult,
     *,
-    direction: Direction,
+    direction: Scope,
     max_nodes: int = 150,
     max_per_depth: int = 0,
     relations: Iterable[str] | None = None,
@@ -257,6 +264,7 @@ def lineage_subgraph(
         nodes.append(
             DrawnNode(
                 key=row["id"], kind="model", id=row["id"], depth=int(row["depth"]), relation=row["relation"],
+                via=row["via"], walked="ancestors" if direction == "ancestry" else "descendants",
                 **attrs(row["id"], row),
             )
         )
@@ -488,7 +496,7 @@ def _evidence_by_edge(lg: LineageGraph, ids: set[str]) -> dict[tuple[str, str], 
     return found
 
 
-def _caption(direction: Direction, shown: int, total: int, hidden: int, max_per_depth: int) -> str:
+def _caption(direction: Scope, shown: int, total: int, hidden: int, max_per_depth: int) -> str:
     """One plain sentence: how many models are drawn and, when some are not, which and where the rest are."""
     kin = "ancestors" if direction == "ancestry" else "descendants"
     if total == 0:

@@ -1,11 +1,11 @@
 """Format: a lineage tree for the terminal, as ``npm ls`` and ``cargo tree`` print one.
 
-One line per edge of :func:`ptmgraph.traverse.tree_lines`: branch drawing, the model id, then the
-*tree columns* (:data:`TREE_COLUMNS`). A model already shown ends in ``(*)`` and its branches are not
-repeated. The tree fits the terminal's width: ids are never cut; a line too wide for all its columns
-drops them right to left, i.e. the last of ``--columns`` first (by default ``created``, then
-``license``, ``downloads`` and ``relation`` last). A model with no record of its own (only named in
-a listing) shows its relation and ``no record``.
+One line per edge of the walk the analysis made (``AnalysisResult.tree``, :mod:`ptmgraph.tree_lines`): branch
+drawing, the model id, then the *tree columns* (:data:`TREE_COLUMNS`). A model already shown ends in ``(*)``
+and its branches are not repeated. The tree fits the terminal's width: ids are never cut; a line too wide for
+all its columns drops them right to left, i.e. the last of ``--columns`` first (by default ``created``, then
+``license``, ``downloads`` and ``relation`` last). A model with no record of its own (only named in a listing)
+shows its relation and ``no record``.
 
 The relation is said so that it reads the right way round (:func:`relation_label`): in an impact tree a
 line's model is derived from the model above (``finetune of ↑``); in an ancestry tree it is the base of
@@ -18,14 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 
 from ptmgraph.formats.lines import StyledLine, printable
 from ptmgraph.graph import LineageGraph
-from ptmgraph.index import CONFIDENCE_CODES
-from ptmgraph.traverse import Direction, Reach, TreeLine
+
+if TYPE_CHECKING:  # a format draws the walk an analysis made (result.tree), and imports no walk
+    from ptmgraph.traverse import Direction
+    from ptmgraph.tree_lines import TreeLine
 
 TREE_COLUMNS: dict[str, str] = {
     "relation": "the edge to the model above: finetune of ↑ (impact), base of ↑ (finetune) (ancestry)",
@@ -68,23 +70,10 @@ def compact_count(value: int | None) -> str:
     return str(value)
 
 
-def _edge_confidence(lg: LineageGraph, line: TreeLine) -> str | None:
-    """The parent confidence of the edge between ``line``'s model and the model above it (either way round)."""
-    assert line.parent is not None
-    index = lg.compact
-    parent, model = index.position_list([line.parent, line.model])
-    offset = index.edge_offset(parent, model)
-    if offset is None:
-        offset = index.edge_offset(model, parent)
-    code = index.children.confidence_code(offset) if offset is not None else -1
-    return CONFIDENCE_CODES[code] if code >= 0 else None
-
-
-def _cell(lg: LineageGraph, node: Mapping[str, Any], line: TreeLine, column: str,
-          direction: Direction) -> tuple[str, str]:
+def _cell(node: Mapping[str, Any], line: TreeLine, column: str, direction: Direction) -> tuple[str, str]:
     """The text of one tree column on ``line`` (whose model has the attributes ``node``), and its style."""
     if column == "relation":
-        if line.parent is None or line.relation is None:
+        if line.above is None or line.relation is None:
             return "", ""
         relation = line.relation
         return printable(relation_label(relation, direction)), RELATION_STYLES.get(relation, "")
@@ -98,9 +87,9 @@ def _cell(lg: LineageGraph, node: Mapping[str, Any], line: TreeLine, column: str
         created = node.get("created_at")
         return (created.strftime("%Y-%m-%d") if isinstance(created, datetime) else "-"), "dim"
     if column == "confidence":
-        if line.parent is None:
+        if line.above is None:
             return "", ""
-        return printable(str(_edge_confidence(lg, line) or "-")), "dim"
+        return printable(str(line.confidence or "-")), "dim"
     raise ValueError(f"unknown tree column {column!r}")
 
 
@@ -126,7 +115,7 @@ def render_tree(
     """The first ``limit`` lines (all when 0) as styled lines that fit ``width``, and how many lines were left out.
 
     ``marker`` adds a short word after the id (e.g. ``root``); it counts as part of the id and never drops.
-    ``line_count``, when the caller knows how many ``lines`` there are (:func:`ptmgraph.traverse.tree_line_count`),
+    ``line_count``, when the caller knows how many ``lines`` there are (:func:`ptmgraph.tree_lines.tree_line_count`),
     spares making the lines left out just to count them. ``direction`` is the walk's (see :func:`relation_label`).
     """
     stream = iter(lines)
@@ -144,10 +133,10 @@ def render_tree(
         node = nodes[line.model]
         if node.get("has_record") is False:
             # Known only as a name in a listing: the relation is all there is to show.
-            cells = [_cell(lg, node, line, c, direction) for c in columns if c in ("relation", "confidence")]
+            cells = [_cell(node, line, c, direction) for c in columns if c in ("relation", "confidence")]
             cells.append(("no record", "dim"))
         else:
-            cells = [_cell(lg, node, line, c, direction) for c in columns]
+            cells = [_cell(node, line, c, direction) for c in columns]
         rows.append((prefix, head, cells))
     texts = []
     for prefix, head, cells in rows:
@@ -171,12 +160,3 @@ def describe_columns(names: Iterable[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown column {unknown[0]!r}; choose from {', '.join(TREE_COLUMNS)}")
     return chosen
-
-
-def order_by_downloads(lg: LineageGraph, source: str, found: Reach) -> Callable[[str], Any]:
-    """A sibling order for the tree of the walk ``found`` from ``source``: most downloaded first, unknown
-    counts last. Reads the downloads of the walk's models only."""
-    assert found.positions is not None  # a walk on lg.compact
-    downloads = dict(zip(found, lg.nodes_at(found.positions, ["downloads"])["downloads"].to_list(), strict=True))
-    downloads[source] = lg.nodes_of([source])[source]["downloads"]
-    return lambda model: -(downloads.get(model) or -1)

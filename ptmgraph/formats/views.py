@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ptmgraph.formats.lines import StyledLine, folded, plain_text, printable, prose
-from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, order_by_downloads, render_tree
+from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS, render_tree
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult
-from ptmgraph.traverse import Direction, TreeLine, reach, roots_at, tree_line_count, tree_lines
 from ptmgraph.words import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from ptmgraph.terminal import Screen
+    from ptmgraph.tree_lines import TreeLine
 
 TREE_NODE_COLUMNS = ["downloads", "likes", "license", "created_at", "has_record"]
 """The node attributes :mod:`ptmgraph.formats.tree` shows or reads (its columns, and whether a model
@@ -37,7 +37,7 @@ has a record): a tree reads these columns of the models table and no others."""
 def no_record(model: str) -> str:
     """What a view says of a model the snapshot knows only from references to it: that, and how to fetch it."""
     return (f"the snapshot has no record of {model}, only references to it; "
-            f"fetch it: ptmgraph crawl --root {model} --ancestors --max-depth 0 --out DIR")
+            f"fetch it: ptmgraph crawl --seed {model} --ancestors --max-depth 0 --out DIR")
 
 
 def lineage_summary(result: AnalysisResult) -> str:
@@ -66,16 +66,12 @@ def show_lineage_tree(
     lg: LineageGraph,
     result: AnalysisResult,
     *,
-    direction: Direction,
-    relations: Sequence[str] | None,
-    max_depth: int | None,
     columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
     limit: int = 0,
 ) -> None:
     """:func:`print_lineage_tree` on standard output; plain output is written without rich's console."""
     width = screen.width if screen.plain else screen.console.width
-    lines = lineage_tree(lg, result, direction=direction, relations=relations, max_depth=max_depth,
-                         columns=columns, limit=limit, width=width)
+    lines = lineage_tree(lg, result, columns=columns, limit=limit, width=width)
     if screen.plain:
         screen.write(plain_text(lines, width))
     else:
@@ -89,50 +85,39 @@ def print_lineage_tree(
     lg: LineageGraph,
     result: AnalysisResult,
     *,
-    direction: Direction,
-    relations: Sequence[str] | None,
-    max_depth: int | None,
     columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
     limit: int = 0,
 ) -> None:
     """The summary paragraph, then the tree of ``result.summary["model"]`` (``limit`` lines, all when 0)."""
     from ptmgraph.formats.console import print_styled
 
-    print_styled(console, lineage_tree(lg, result, direction=direction, relations=relations, max_depth=max_depth,
-                                       columns=columns, limit=limit, width=console.width))
+    print_styled(console, lineage_tree(lg, result, columns=columns, limit=limit, width=console.width))
 
 
 def lineage_tree(
     lg: LineageGraph,
     result: AnalysisResult,
     *,
-    direction: Direction,
-    relations: Sequence[str] | None,
-    max_depth: int | None,
     columns: Sequence[str] = DEFAULT_TREE_COLUMNS,
     limit: int = 0,
     width: int,
 ) -> list[StyledLine]:
-    """The lines :func:`print_lineage_tree` prints at ``width`` columns."""
+    """The lines :func:`print_lineage_tree` prints at ``width`` columns: the tree of the walk the analysis
+    made (``result.tree``), its roots marked in an ancestry from the result's ``is_root`` column."""
+    tree = result.tree
+    if tree is None:
+        raise ValueError(f"{result.title}: not an ancestry or impact result, no tree to draw")
     shown = [prose(printable(lineage_summary(result)))]
-    lg = lg.with_node_columns(TREE_NODE_COLUMNS)
-    model = result.summary["model"]
-    found = result.walk
-    if found is None:
-        found = reach(lg.compact, [model], direction=direction, relations=relations or None, max_depth=max_depth)
-    walk = tree_lines(lg.compact, model, direction=direction, relations=relations or None, max_depth=max_depth,
-                      order=order_by_downloads(lg, model, found), found=found)
-    assert found.positions is not None
-    roots = set()
-    if direction == "ancestors":  # only an ancestry marks its roots
-        roots = {m for m, is_root in zip(found, roots_at(lg.compact, found.positions), strict=True) if is_root}
+    roots: set[str] = set()
+    if "is_root" in result.rows.columns:  # only an ancestry marks its roots
+        roots = set(result.rows.filter(pl.col("is_root"))["id"].to_list())
 
     def root_mark(line: TreeLine) -> str:
-        return "root" if direction == "ancestors" and line.level and line.model in roots else ""
+        return "root" if line.level and line.model in roots else ""
 
-    count = tree_line_count(lg.compact, model, found, direction=direction, relations=relations or None)
-    lines, left_out = render_tree(lg, walk, width=width, columns=columns, limit=limit, marker=root_mark,
-                                  line_count=count, direction=direction)
+    lines, left_out = render_tree(lg.with_node_columns(TREE_NODE_COLUMNS), tree.lines(), width=width,
+                                  columns=columns, limit=limit, marker=root_mark, line_count=tree.count(),
+                                  direction=tree.direction)
     shown += lines
     if left_out:
         shown.append(prose(f"{plural(left_out, 'more line')}; --limit 0 shows all, --depth N fewer levels, "

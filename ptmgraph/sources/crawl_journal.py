@@ -2,7 +2,9 @@
 
 *journal*: ``<state_dir>/journal.jsonl``, append-only JSON Lines: a header (version, crawl arguments), then one
 line per completed step: a seed fetch (``seed``), the bulk listing (``bulk``), a parent's listing
-(``children``), a base check (``base``) or a model's file listing (``file_commits``). A line holds the ids
+(``children``), a base check (``base``) or a model's file listing (``file_commits``); the crawl itself also
+keeps the Hub's clock of each run (``clock``) and an update's listing of changes (``changes``), lines
+:class:`CrawlState` passes over (``ptmgraph.sources.hub_api``). A line holds the ids
 its step returned, the raw Hub records (the
 dict shape of ``GET /api/models/{id}``, as in ``models.jsonl``) of the models that were new to the crawl,
 each with the results of the files fetched for it, and the problems the step met (``[source, model,
@@ -207,6 +209,8 @@ class Journal:
             raise SourceError(f"{self.path}: not a version-{JOURNAL_VERSION} crawl journal")
         before = header.get("arguments")
         before = before if isinstance(before, dict) else {}
+        if "--root" in before:  # written before --root was called --seed
+            before.setdefault("--seed", before.pop("--root"))
         for name, value in arguments.items():
             if before.get(name) != value:
                 self.close()

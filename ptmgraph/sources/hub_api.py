@@ -4,7 +4,7 @@ Definitions used throughout:
 
 - *endpoint*: the base URL of a Hub-compatible server: the ``endpoint`` argument, else ``HF_ENDPOINT``,
   else the library's default (https://huggingface.co).
-- *seed*: a model the crawl starts from, at *depth* 0: a root given by id (read with ``GET /api/models/{id}``),
+- *seed*: a model the crawl starts from, at *depth* 0: one given by id (read with ``GET /api/models/{id}``),
   or a model returned by the bulk listing (``GET /api/models`` with author / search / sort / limit).
 - *child* of P: a model the Hub returns for ``GET /api/models?filter=base_model:P``, i.e. one whose tags
   include ``base_model:P``; the Hub derives those tags from the child's card. The crawl never reads a
@@ -24,7 +24,7 @@ Cost: a descendants crawl makes one listing request per model that may have chil
 fetched (one GET each, never more than :data:`MAX_FILE_BYTES` read) only when the listing's ``siblings``
 say the repo has them, and only as ``fetch_files`` asks: ``"auto"`` reads ``adapter_config.json``,
 ``config.json`` and (when the record has no ``cardData``) ``README.md`` of the models read one by one (the
-roots, and bases looked up after the crawl) whose card and tags name no base, the one case where a file
+seeds given by id, and bases looked up after the crawl) whose card and tags name no base, the one case where a file
 is the only lineage evidence, and the ``README.md`` of a quantizer's card (``quantized_by``), which copies
 the original's ``base_model`` while its prose names the true parent (not for the models of a bulk listing,
 which stays at one request per page); ``"all"`` also reads
@@ -38,6 +38,10 @@ files its ``siblings`` name (one request per :data:`PATHS_PER_REQUEST` paths), o
 commit, LFS sha256, size and the Hub's security scan go to the snapshot's ``files`` table
 (:func:`ptmgraph.extract.files_from_entries`); leaves are never asked. No weight is downloaded.
 
+A crawl's snapshot keeps its journal (:data:`CRAWL_JOURNAL`) and its *Hub time* (the ``Date`` header of its
+first answer); :func:`update` (``crawl --update``) runs the same crawl again from them, reading only what
+changed since (see :func:`update` for what it asks, and the README's Definitions).
+
 Every record goes through :func:`ptmgraph.extract.record_from_api`, exactly like file-ingested records.
 Files are JSON- or YAML-safe-parsed, never executed. A reply or file that cannot be used (not JSON after
 every retry, the wrong shape, a hostile card) is a problem row and costs only that record or listing.
@@ -46,14 +50,20 @@ every retry, the wrong shape, a hostile card) is a problem row and costs only th
 from __future__ import annotations
 
 import contextlib
+import gzip
+import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,8 +89,9 @@ from ptmgraph.sources.crawl_journal import JOURNAL_NAME, MARKER_NAME, CrawlState
 from ptmgraph.sources.hub_client import BadReply, CrawlStop, HubClient, Limits, without_credentials
 from ptmgraph.sources.interface import SourceError
 
-__all__ = ["DEFAULT_MAX_MODELS", "EXPAND", "JOURNAL_NAME", "MARKER_NAME", "MAX_FILE_BYTES", "CrawlInterrupted",
-           "CrawlResult", "HubCrawl", "Limits", "crawl", "default_endpoint"]
+__all__ = ["CRAWL_JOURNAL", "DEFAULT_MAX_MODELS", "EXPAND", "JOURNAL_NAME", "MARKER_NAME", "MAX_FILE_BYTES",
+           "UPDATE_MARGIN", "CrawlInterrupted", "CrawlResult", "HubCrawl", "Limits", "Prior", "crawl",
+           "default_endpoint", "update"]
 
 EXPAND: list[str] = [
     "author", "cardData", "config", "createdAt", "disabled", "downloads", "downloadsAllTime", "gated",
@@ -100,6 +111,16 @@ FETCH_FILES: tuple[str, ...] = ("auto", "all", "never")
 PATHS_PER_REQUEST = 1000
 """Paths asked about in one ``paths-info`` request."""
 
+UPDATE_MARGIN = timedelta(hours=1)
+"""``crawl --update`` re-reads what changed since the snapshot's Hub time minus this (clocks and the Hub's
+listing index may lag)."""
+
+CRAWL_JOURNAL = "crawl-journal.jsonl.gz"
+"""The crawl's journal, kept in the snapshot it made (gzip JSON Lines): what ``crawl --update`` starts from."""
+
+_PRIOR_CHARACTERS = 4 << 30
+"""The most a kept journal may unpack to: four times the largest journal a crawl writes (``--max-journal-bytes``,
+1 GiB by default), so that a damaged or hostile file cannot fill the memory."""
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _LINEAGE_KINDS = (EvidenceKind.CARD_BASE_MODEL, EvidenceKind.HUB_TAG)
 _Line = dict[str, Any]
@@ -143,9 +164,9 @@ def default_endpoint() -> str:
 
 
 class HubCrawl:
-    """A descendants crawl of the Hub from ``roots`` (and/or a bulk listing), as a :class:`Source`.
+    """A descendants crawl of the Hub from ``seeds`` (and/or a bulk listing), as a :class:`Source`.
 
-    ``roots``: model ids (or Hub URLs) to start from. Bulk listing: ``author``, ``search``, ``sort`` and
+    ``seeds``: model ids (or Hub URLs) to start from. Bulk listing: ``author``, ``search``, ``sort`` and
     ``limit`` as in ``HfApi.list_models``; its models are seeds too (needs author, search or limit).
     ``max_depth``: list children only of models less than this many hops from a seed (None: no limit;
     0: only the seeds). ``max_models``: stop once this many models are recorded (the listing that reaches
@@ -163,8 +184,9 @@ class HubCrawl:
     The *crawl arguments* (:meth:`arguments`) are recorded in the journal; resuming with other ones is
     refused, naming the argument.
 
-    A root the Hub does not serve (404, gated, disabled) becomes a dangling reference (child and raw: the
-    root; kind ``model_tree``; field ``crawl:root``) and is still listed: children can outlive their base.
+    A seed the Hub does not serve (404, gated, disabled) becomes a dangling reference (child and raw: the
+    seed; kind ``model_tree``; field ``crawl:seed``, ``crawl:root`` in older snapshots) and is still listed:
+    children can outlive their base.
     Fetched files that fail (404 although listed, gated, too large, not JSON / YAML) become problems.
 
     After :meth:`harvest`, ``stats`` holds the run's counters: ``requests`` (HTTP requests sent, retries
@@ -175,11 +197,18 @@ class HubCrawl:
     ``truncated`` (1 when ``max_models`` stopped the crawl), ``listings_failed`` (listings not read, or
     ended early by hostile paging or ``max_pages``), ``records_failed`` (records not read or not usable),
     ``file_listings`` (models whose file listing was asked for, ``file_commits``) and ``seconds``.
+
+    ``prior``: the crawl this one updates (:class:`Prior`, ``crawl --update``): the crawl runs as a fresh one
+    with the same arguments would, but (see :func:`update`) reads what changed since the prior's Hub time in
+    one listing sorted by ``lastModified``, lists the children of a model the prior listed with none only from
+    those changes, lists the children of one it listed with some without ``expand`` (ids only) and takes the
+    unchanged records, fetched files and file listings of the prior instead of asking again. Its counters add
+    ``changes`` (records the change listing returned) and ``records_reused``.
     """
 
     def __init__(
         self,
-        roots: Sequence[str] = (),
+        seeds: Sequence[str] = (),
         *,
         author: str | None = None,
         search: str | None = None,
@@ -197,16 +226,17 @@ class HubCrawl:
         progress: bool = True,
         token_for_endpoint: bool = False,
         file_commits: bool = False,
+        prior: Prior | None = None,
     ) -> None:
-        if isinstance(roots, str):
-            roots = [roots]
-        self.roots = [_root_id(r) for r in roots]
+        if isinstance(seeds, str):
+            seeds = [seeds]
+        self.seeds = [_seed_id(r) for r in seeds]
         self.bulk = {k: v for k, v in {"author": author, "search": search, "sort": sort, "limit": limit}.items()
                      if v is not None}
         if self.bulk and not (author or search or limit):
             raise SourceError("a bulk listing needs an author, a search text or a limit")
-        if not self.roots and not self.bulk:
-            raise SourceError("nothing to crawl: give root model ids or a bulk listing (author / search / limit)")
+        if not self.seeds and not self.bulk:
+            raise SourceError("nothing to crawl: give seed model ids or a bulk listing (author / search / limit)")
         if fetch_files not in FETCH_FILES:
             raise SourceError(f"fetch_files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}")
         if max_depth is not None and max_depth < 0:
@@ -223,12 +253,26 @@ class HubCrawl:
         self.file_commits = file_commits
         self.limits = limits or Limits()
         self.progress = progress
+        self.prior = prior
+        self.hub_times: list[str] = []
+        """The ``Date`` of the first answer of each run: :attr:`hub_time` is the earliest."""
+        self._listed_rows: dict[str, int] = {}  # parent (or NUL + "bulk") -> ids its listing returned
         self.stats: dict[str, int | float] = {}
+
+    @property
+    def hub_time(self) -> str | None:
+        """When the crawl began by the Hub's clock (the ``Date`` header of its first answer), ISO 8601 in UTC."""
+        times = [t for t in (_http_date(d) for d in self.hub_times) if t is not None]
+        return min(times).isoformat(timespec="seconds") if times else None
+
+    def bulk_arguments(self) -> dict[str, Any]:
+        """The bulk listing as ``meta.json`` records it (each key, None when not given)."""
+        return {key: self.bulk.get(key) for key in ("author", "search", "sort", "limit")}
 
     def describe(self) -> str:
         parts = [f"hub crawl of {self.endpoint}"]
-        if self.roots:
-            parts.append("roots " + ", ".join(self.roots))
+        if self.seeds:
+            parts.append("seeds " + ", ".join(self.seeds))
         if self.bulk:
             parts.append("listing " + ", ".join(f"{k}={v}" for k, v in self.bulk.items()))
         if self.max_depth is not None:
@@ -239,18 +283,20 @@ class HubCrawl:
         """The crawl arguments: every argument that shapes what the crawl lists and keeps, under the name of
         its command-line option. Budgets (``max_models`` and the :class:`Limits` bounds other than
         ``max_pages``) are not among them: a crawl a budget stopped resumes with a larger one."""
-        return {"--endpoint": self.endpoint, "--root": sorted(self.roots), "--author": self.bulk.get("author"),
+        return {"--endpoint": self.endpoint, "--seed": sorted(self.seeds), "--author": self.bulk.get("author"),
                 "--search": self.bulk.get("search"), "--sort": self.bulk.get("sort"),
                 "--limit": self.bulk.get("limit"), "--max-depth": self.max_depth, "--fetch-files": self.fetch_files,
                 "--check-bases": self.check_bases, "--ancestors": self.ancestors,
-                "--file-commits": self.file_commits, "--max-pages": self.limits.max_pages}
+                "--file-commits": self.file_commits, "--max-pages": self.limits.max_pages,
+                **({"--update": self.prior.hub_time.isoformat()} if self.prior is not None else {})}
 
     # -- the crawl --------------------------------------------------------------------------------------------
     def harvest(self) -> Harvest:
         """Run (or resume) the crawl and return its records and references."""
         self.stats = {"requests": 0, "retries_429": 0, "retries_5xx": 0, "retries_other": 0, "models": 0,
                       "parents_listed": 0, "pages": 0, "parents_resumed": 0, "files_fetched": 0, "truncated": 0,
-                      "listings_failed": 0, "records_failed": 0, "file_listings": 0, "seconds": 0.0}
+                      "listings_failed": 0, "records_failed": 0, "file_listings": 0, "changes": 0,
+                      "records_reused": 0, "seconds": 0.0}
         started = time.monotonic()
         state = CrawlState()
         journal = Journal(self.state_dir, self.limits.max_journal_bytes) if self.state_dir is not None else None
@@ -261,24 +307,33 @@ class HubCrawl:
                     ThreadPoolExecutor(self.limits.steps, thread_name_prefix="crawl") as pool, \
                     self._progress_bar() as bar:
                 for line in journal.open(self.arguments()) if journal is not None else []:
+                    self._replay(line)
                     state.apply(line)
                 self.stats["parents_resumed"] = len(state.listed)
+                clocked = [False]
 
                 def record(*lines: _Line) -> list[str]:
                     # Applied one by one (each line's new records depend on the lines before it), made durable
                     # together: the fsync, not the network, is what bounds a crawl against a fast server.
+                    if not clocked[0] and client.first_date is not None:
+                        clocked[0] = True
+                        lines = ({"kind": "clock", "date": client.first_date}, *lines)
                     kept, fresh = [], []
                     for line in lines:
+                        self._replay(line)
                         kept.append(self._only_new(line, state))
                         fresh += state.apply(kept[-1])
-                        self.stats["parents_listed"] += line["kind"] == "children"
+                        self.stats["parents_listed"] += line["kind"] == "children" and not line.get("from_changes")
                     if journal is not None:
                         journal.append(*kept)
                     bar.update(state, self.stats)
                     return fresh
 
-                roots = [r for r in self.roots if r not in state.seeds]
-                self._run(pool, roots, lambda r: self._seed_line(client, r), record, state, doing, "reading root")
+                if self.prior is not None and not self.prior.changes_read:
+                    doing[0] = "listing the changes since the snapshot"
+                    record(self._changes_line(client))
+                seeds = [r for r in self.seeds if r not in state.seeds]
+                self._run(pool, seeds, lambda r: self._seed_line(client, r), record, state, doing, "reading seed")
                 if self.bulk and not state.bulk_done:
                     doing[0] = "running the bulk listing"
                     record(self._bulk_line(client))
@@ -316,6 +371,7 @@ class HubCrawl:
                 journal.close()
         out = self._build(state)
         self.stats["models"] = len(out.records)
+        self.stats["full_crawl_requests"] = self._full_crawl_requests(state)
         failed = [key.partition(":")[0] for key in state.failed]
         self.stats["listings_failed"] = failed.count("listing")
         self.stats["records_failed"] = failed.count("record") + len(state.entries) - len(out.records)
@@ -370,6 +426,10 @@ class HubCrawl:
         """``line`` with the records the state already holds left out (two listings of one level can both
         return a model of two parents), and cut at ``max_models`` (the listing is then not complete)."""
         records = [e for e in line.get("records", []) if e["row"]["id"] not in state.entries]
+        if line.get("kind") == "children" and line.get("complete") is False and not line.get("failed"):
+            # Cut by the max_models budget (its rows may all be known already): listing it again would be cut
+            # again, so the crawl stops here, partial, instead of listing the parent forever.
+            self.stats["truncated"] = 1
         if self.max_models is not None and len(state.entries) + len(records) > self.max_models:
             records = records[:max(0, self.max_models - len(state.entries))]
             kept = {e["row"]["id"] for e in records}
@@ -414,6 +474,9 @@ class HubCrawl:
         row = state.entries[model_id]["row"]
         sha = row.get("sha")
         revision = sha if isinstance(sha, str) and _COMMIT.match(sha) else "main"
+        before = self.prior.file_commits.get(model_id) if self.prior is not None else None
+        if before is not None and revision != "main" and before.get("revision") == revision:
+            return dict(before)  # the same commit: the same files
         paths = [s["rfilename"] for s in row.get("siblings") or []
                  if isinstance(s, Mapping) and isinstance(s.get("rfilename"), str)]
         where = f"{self.endpoint}/api/models/{model_id}"
@@ -448,27 +511,109 @@ class HubCrawl:
         if "sort" in self.bulk:
             params.append(("sort", _SORT_KEYS.get(str(self.bulk["sort"]), str(self.bulk["sort"]))))
         limit = self.bulk.get("limit")
+        # An update lists ids only, unless a limit makes the listing's order decide what it holds.
+        ids_only = self.prior is not None and limit is None
         return {"kind": "bulk", "query": self.bulk,
-                **self._listing(client, params, "bulk listing", int(limit) if limit is not None else None, "bulk")}
+                **self._listing(client, params, "bulk listing", int(limit) if limit is not None else None, "bulk",
+                                ids_only=ids_only)}
+
+    # -- an update (``prior``) ----------------------------------------------------------------------------------
+    def _replay(self, line: Mapping[str, Any]) -> None:
+        """Take in the lines :class:`CrawlState` does not know: the Hub's clock and an update's changes."""
+        if line.get("kind") in ("children", "bulk"):
+            self._listed_rows[str(line.get("parent", "\0bulk"))] = len(line.get("ids") or [])
+        if line.get("kind") == "clock" and isinstance(line.get("date"), str):
+            self.hub_times.append(line["date"])
+        elif line.get("kind") == "changes" and self.prior is not None:
+            self.prior.changes = {row["id"]: row for row in line.get("rows") or []}
+            self.prior.changes_read = True
+            self.stats["changes"] = len(self.prior.changes)
+
+    def _changes_scope(self) -> list[tuple[str, str]] | None:
+        """The query of the change listing: the whole Hub when the crawl follows children (a descendant may
+        appear anywhere), the bulk listing's author / search when it is all there is; None when a bulk listing
+        with a limit is all there is (it is read again in full, as its order decides what it holds)."""
+        if self.seeds or self.max_depth != 0:
+            return []
+        if "limit" in self.bulk:
+            return None
+        return [(key, str(self.bulk[key])) for key in ("author", "search") if key in self.bulk]
+
+    def _changes_line(self, client: HubClient) -> _Line:
+        """Every record of the scope modified since the prior's Hub time less :data:`UPDATE_MARGIN`: the listing
+        sorted by ``lastModified``, newest first, read up to the first older record."""
+        assert self.prior is not None
+        scope = self._changes_scope()
+        if scope is None:
+            return {"kind": "changes", "rows": []}
+        since = self.prior.since
+        params = [*scope, ("sort", "lastModified"), *(("expand", e) for e in EXPAND)]
+        try:
+            listing = client.list_models(params, older=lambda row: _older(row, since))
+        except BadReply as err:
+            raise CrawlStop(f"the listing of changes could not be read: {err}") from None
+        if listing.ended_early:
+            raise CrawlStop("the listing of changes could not be read in full: " + "; ".join(listing.problems))
+        with _counting(self.stats) as count:
+            count["pages"] += listing.pages
+        return {"kind": "changes", "since": since.isoformat(), "rows": listing.rows}
+
+    def _current_row(self, client: HubClient, model_id: str) -> dict[str, Any] | None:
+        """An update's record of a model a listing without ``expand`` returned: the changed one, else the
+        prior's (not modified since), else read now (None when the Hub does not serve it)."""
+        assert self.prior is not None
+        if model_id in self.prior.changes:
+            return self.prior.changes[model_id]
+        before = self.prior.entries.get(model_id)
+        if before is not None:
+            with _counting(self.stats) as count:
+                count["records_reused"] += 1
+            return dict(before["row"])
+        row, _, _ = self._model_info(client, model_id)
+        return row
+
+    def _full_crawl_requests(self, state: CrawlState) -> int:
+        """About what a fresh crawl giving this state sends without faults: each seed and checked base, the
+        pages of each listing (at the largest page the server gave, else the Hub's 1,000), every file fetched
+        and one request per file listing."""
+        page = int(self.stats.get("page_rows") or 0) or 1000
+        listings = sum(max(1, -(-rows // page)) for key, rows in self._listed_rows.items()
+                       if key in state.listed or key == "\0bulk")
+        files = sum(len(entry.get("files") or {}) for entry in state.entries.values())
+        return len(state.seeds) + listings + len(state.bases) + files + len(state.file_commits)
 
     def _children_line(self, client: HubClient, parent: str, state: CrawlState) -> _Line:
         budget = None if self.max_models is None else max(1, self.max_models - len(state.entries))
-        line = self._listing(client, [("filter", f"base_model:{parent}")], parent, budget, "child", state.entries)
+        before = self.prior.children.get(parent) if self.prior is not None else None
+        if before is not None and not before:  # listed with no children: any child it has now is a change
+            tag = f"base_model:{parent}"
+            rows = [row for row in self.prior.changes.values() if tag in (row.get("tags") or [])]  # type: ignore[union-attr]
+            records = [self._entry(client, row, "child") for row in rows if row["id"] not in state.entries]
+            return {"kind": "children", "parent": parent, "ids": [row["id"] for row in rows], "records": records,
+                    "complete": True, "problems": [], "from_changes": True}
+        line = self._listing(client, [("filter", f"base_model:{parent}")], parent, budget, "child", state.entries,
+                             ids_only=before is not None)
         return {"kind": "children", "parent": parent, **line}
 
     def _listing(self, client: HubClient, params: list[tuple[str, str]], what: str, max_rows: int | None,
-                 read: _Read, known: Mapping[str, Any] | None = None) -> _Line:
-        """One listing: ids, entries of the models not ``known``, completeness and problems."""
+                 read: _Read, known: Mapping[str, Any] | None = None, *, ids_only: bool = False) -> _Line:
+        """One listing: ids, entries of the models not ``known``, completeness and problems. ``ids_only``
+        (an update): the listing without ``expand``, each record then taken from the changes or the prior."""
         where = f"{self.endpoint}/api/models?{'&'.join(f'{k}={v}' for k, v in params)}"
         try:
-            listing = client.list_models([*params, *(("expand", e) for e in EXPAND)], max_rows=max_rows)
+            listing = client.list_models([*params, *(() if ids_only else (("expand", e) for e in EXPAND))],
+                                         max_rows=max_rows)
         except BadReply as err:
             return {"ids": [], "records": [], "complete": True, "failed": True,
                     "problems": [[where, None, f"listing of {what} not read: {err}"]]}
         with _counting(self.stats) as count:
             count["pages"] += listing.pages
         known = known or {}
-        records = [self._entry(client, row, read) for row in listing.rows if row["id"] not in known]
+        rows = listing.rows
+        if ids_only:
+            rows = [row for row in (self._current_row(client, r["id"]) for r in rows if r["id"] not in known)
+                    if row is not None]
+        records = [self._entry(client, row, read) for row in rows if row["id"] not in known]
         line = {"ids": [row["id"] for row in listing.rows], "records": records, "complete": listing.complete,
                 "problems": [[where, None, message] for message in listing.problems]}
         if listing.ended_early:
@@ -493,8 +638,11 @@ class HubCrawl:
     # -- files ------------------------------------------------------------------------------------------------
     def _entry(self, client: HubClient, row: dict[str, Any], read: _Read) -> dict[str, Any]:
         """A journal entry for one record: the row and the results of the files fetched for it. ``read``:
-        how the record was read (by itself: a root or a base; in a child listing; in the bulk listing)."""
-        return {"row": row, "files": {name: self._fetch(client, row, name)
+        how the record was read (by itself: a seed or a base; in a child listing; in the bulk listing)."""
+        before = self.prior.entries.get(str(row["id"])) if self.prior is not None else None
+        same = before is not None and _same_commit(before["row"], row)
+        kept: Mapping[str, Any] = before.get("files") or {} if same and before is not None else {}
+        return {"row": row, "files": {name: kept.get(name) or self._fetch(client, row, name)
                                       for name in self._wanted_files(row, read)}}
 
     def _wanted_files(self, row: Mapping[str, Any], read: _Read) -> list[str]:
@@ -552,9 +700,9 @@ class HubCrawl:
             out.records.append(record)
             out.references.extend(refs)
             out.known_ids.add(record.id)
-        for root, missing in state.seeds.items():
+        for seed, missing in state.seeds.items():
             if missing:
-                ref = Reference(root, root, EvidenceKind.MODEL_TREE, "crawl:root", f"{self.endpoint}/api/models/{root}")
+                ref = Reference(seed, seed, EvidenceKind.MODEL_TREE, "crawl:seed", f"{self.endpoint}/api/models/{seed}")
                 out.dangling.append((ref, DanglingReason(missing)))
         dead = {base: DanglingReason(reason) for base, reason in state.bases.items() if reason}
         if dead:
@@ -670,7 +818,7 @@ class _Bar:
                              rate=stats["requests"] / elapsed)
 
 
-def _root_id(raw: str) -> str:
+def _seed_id(raw: str) -> str:
     norm = normalize_reference(raw)
     if norm.id is None:
         raise SourceError(f"{raw!r} is not a Hub model id ({norm.reason.value if norm.reason else 'invalid'})")
@@ -690,8 +838,116 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def _older(row: Mapping[str, Any], since: datetime) -> bool:
+    """Whether a listed record was last modified before ``since`` (one without a readable date counts as older)."""
+    when = _iso_time(row.get("lastModified"))
+    return when is None or when < since
+
+
+def _iso_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.astimezone(timezone.utc) if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def _same_commit(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    sha = now.get("sha")
+    return isinstance(sha, str) and bool(_COMMIT.match(sha)) and before.get("sha") == sha
+
+
+@dataclass
+class Prior:
+    """What the crawl that made a snapshot knew, read from the journal it keeps (:data:`CRAWL_JOURNAL`): the
+    crawl arguments, its Hub time, the records with their fetched files (``entries``), the ids each model's
+    complete children listing returned (``children``) and the file listings (``file_commits``: id -> journal
+    line). ``changes``: the records the update's change listing returned (id -> record)."""
+
+    arguments: dict[str, Any]
+    hub_time: datetime
+    entries: dict[str, dict[str, Any]]
+    children: dict[str, list[str]]
+    file_commits: dict[str, dict[str, Any]]
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changes_read: bool = False
+
+    @property
+    def since(self) -> datetime:
+        return self.hub_time - UPDATE_MARGIN
+
+    @classmethod
+    def of_snapshot(cls, directory: Path) -> Prior:
+        """The prior of the snapshot in ``directory``; :class:`SourceError` (one line) when it is not a crawl's
+        snapshot that ``crawl --update`` can start from."""
+        if not directory.is_dir():
+            raise SourceError(f"{directory}: no such snapshot directory")
+        try:
+            meta = snapshot.stored_meta(directory)
+        except snapshot.SnapshotError as err:
+            raise SourceError(str(err)) from None
+        if meta is None:
+            raise SourceError(f"{directory}: not a ptmgraph snapshot")
+        made = meta.get("crawl")
+        if not isinstance(made, dict):
+            raise SourceError(f"{directory}: not made by 'ptmgraph crawl' (it records no crawl); only a crawl's "
+                              "snapshot can be updated")
+        if made.get("complete") is not True:
+            raise SourceError(f"{directory}: a partial crawl; finish it (the same crawl command resumes it) or crawl "
+                              "again before updating it")
+        path = snapshot.current_files(directory) / CRAWL_JOURNAL
+        hub_time = _iso_time(made.get("hub_time"))
+        if not path.is_file() or hub_time is None:
+            raise SourceError(f"{directory}: holds no crawl journal and Hub time (made by a ptmgraph before "
+                              "'crawl --update'); crawl it again")
+        entries: dict[str, dict[str, Any]] = {}
+        children: dict[str, list[str]] = {}
+        file_commits: dict[str, dict[str, Any]] = {}
+        arguments: Any = None
+        size = 0
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:  # line by line: it holds every record
+                for number, text in enumerate(handle):
+                    size += len(text)
+                    if size > _PRIOR_CHARACTERS:
+                        raise ValueError(f"over {_PRIOR_CHARACTERS:,} characters unpacked, more than a crawl writes")
+                    line = json.loads(text)
+                    if not isinstance(line, dict):
+                        raise ValueError(f"line {number + 1} is not an object")
+                    if number == 0:
+                        arguments = line.get("arguments") if line.get("kind") == "header" else None
+                        continue
+                    for entry in line.get("records") or []:
+                        entries.setdefault(entry["row"]["id"], entry)
+                    if line.get("kind") == "children" and line.get("complete") and not line.get("failed"):
+                        children[line["parent"]] = list(line.get("ids") or [])
+                    elif line.get("kind") == "file_commits":
+                        file_commits.setdefault(line["id"], line)
+        except (OSError, EOFError, ValueError, KeyError, TypeError, RecursionError) as err:
+            raise SourceError(f"{path}: not a readable crawl journal ({_first_line(err)})") from None
+        if not isinstance(arguments, dict):
+            raise SourceError(f"{path}: not a crawl journal (no header line)")
+        arguments = dict(arguments)
+        if "--root" in arguments:  # journals written before --root was called --seed
+            arguments.setdefault("--seed", arguments.pop("--root"))
+        arguments.pop("--update", None)
+        if not arguments.get("--seed") and not any(arguments.get(k) for k in ("--author", "--search", "--limit")):
+            raise SourceError(f"{directory}: its crawl records no seeds and no bulk listing; crawl it again")
+        return cls(arguments, hub_time, entries, children, file_commits)
+
+
 def crawl(
-    roots: Sequence[str],
+    seeds: Sequence[str],
     out_dir: Path | str,
     *,
     endpoint: str | None = None,
@@ -712,7 +968,7 @@ def crawl(
     token_for_endpoint: bool = False,
     file_commits: bool = False,
 ) -> CrawlResult:
-    """Crawl the descendants of ``roots`` (and of a bulk listing), assemble them and save the snapshot.
+    """Crawl the descendants of ``seeds`` (and of a bulk listing), assemble them and save the snapshot.
 
     ``state_dir`` defaults to ``<out_dir>.crawl`` next to the snapshot; it must not be the snapshot directory,
     nor hold it or lie inside it, and is used only as :class:`~ptmgraph.sources.crawl_journal.StateDirectory`
@@ -721,26 +977,119 @@ def crawl(
     resumes it. Once the snapshot is saved (atomically), what the crawl wrote in the state directory is
     removed, unless ``keep_state`` or the crawl was stopped by ``max_models`` (kept, so that a larger bound
     resumes it). Other arguments are those of :class:`HubCrawl`; the token and credentials are never logged or
-    stored.
+    stored. The snapshot keeps the crawl's journal (:data:`CRAWL_JOURNAL`) and its Hub time, from which
+    :func:`update` refreshes it.
     """
     out = Path(out_dir)
     state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
     _check_apart(state, out)
-    source = HubCrawl(roots, author=author, search=search, sort=sort, limit=limit, endpoint=endpoint, token=token,
+    source = HubCrawl(seeds, author=author, search=search, sort=sort, limit=limit, endpoint=endpoint, token=token,
                       max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
                       check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress,
                       token_for_endpoint=token_for_endpoint, file_commits=file_commits)
+    return _crawl_and_save(source, out, state, keep_state)
+
+
+def update(
+    snapshot_dir: Path | str,
+    out_dir: Path | str | None = None,
+    *,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    state_dir: Path | str | None = None,
+    progress: bool = True,
+    max_models: int | None = DEFAULT_MAX_MODELS,
+    keep_state: bool = False,
+    limits: Limits | None = None,
+    token_for_endpoint: bool = False,
+) -> CrawlResult:
+    """Refresh the crawl snapshot in ``snapshot_dir`` with what changed on the Hub since it was made, and save
+    the result to ``out_dir`` (default: ``snapshot_dir`` itself, as a new generation, atomically).
+
+    The crawl runs again with the arguments the snapshot's journal records (seeds, bulk listing, depth, fetch
+    policy, ...), as a :class:`HubCrawl` with that journal as its :class:`Prior`: one listing sorted by
+    ``lastModified`` (newest first; the whole Hub when children are followed, else the bulk listing's author
+    or search) read back to the snapshot's Hub time less :data:`UPDATE_MARGIN` gives every record created
+    or modified since; a model the snapshot listed with no children gets as children the changed records
+    tagged ``base_model:`` it (no request); a model it listed with children is listed again without
+    ``expand`` (ids only: a child missing from it was deleted, made private or disabled, or no longer names
+    it); seeds and checked bases are read again (a 404 is a removal); a model new to the crawl is listed in
+    full; files and file listings are fetched again only for a record whose commit (``sha``) changed.
+
+    The result equals a fresh crawl of the same seeds at the same moment in every table, except the counters
+    (downloads, likes) of records not modified since: the Hub moves them without moving ``lastModified``,
+    and the update keeps the snapshot's. The Hub read is ``endpoint``, else ``HF_ENDPOINT``, else the endpoint
+    the snapshot was crawled from (a mirror of the same Hub, or the same Hub at another address). Other
+    arguments as :func:`crawl`; :class:`SourceError` names a snapshot that cannot be updated.
+    """
+    given = Path(snapshot_dir)
+    prior = Prior.of_snapshot(given)
+    a = prior.arguments
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or str(a.get("--endpoint") or "") or None
+    out = Path(out_dir) if out_dir is not None else given
+    state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
+    _check_apart(state, out)
+    limits = limits or Limits()
+    if isinstance(a.get("--max-pages"), int):
+        limits = replace(limits, max_pages=a["--max-pages"])
+    fetch = str(a.get("--fetch-files") or "auto")
+    source = HubCrawl(list(a.get("--seed") or []), author=a.get("--author"), search=a.get("--search"),
+                      sort=a.get("--sort"), limit=a.get("--limit"), endpoint=endpoint, token=token,
+                      max_depth=a.get("--max-depth"), max_models=max_models,
+                      fetch_files=fetch if fetch in FETCH_FILES else "auto",  # type: ignore[arg-type]
+                      state_dir=state, check_bases=bool(a.get("--check-bases")), ancestors=bool(a.get("--ancestors")),
+                      limits=limits, progress=progress, token_for_endpoint=token_for_endpoint,
+                      file_commits=bool(a.get("--file-commits")), prior=prior)
+    return _crawl_and_save(source, out, state, keep_state)
+
+
+def _crawl_and_save(source: HubCrawl, out: Path, state: Path, keep_state: bool) -> CrawlResult:
+    """Run ``source``, assemble and save its snapshot with its journal, and clean up the state directory."""
     harvest = source.harvest()
     snap = assemble.assemble_tables(HarvestTables.of(harvest), consume=True, text_lists=False)
     stats = dict(source.stats)
     complete = not (stats["truncated"] or stats["listings_failed"] or stats["records_failed"])
-    snap.meta["crawl"] = {"endpoint": source.endpoint, "roots": source.roots, "author": author, "search": search,
-                          "sort": sort, "limit": limit, "max_depth": max_depth,
-                          "max_models": max_models, "fetch_files": fetch_files, "file_commits": file_commits,
+    snap.meta["crawl"] = {"endpoint": source.endpoint, "seeds": source.seeds, **source.bulk_arguments(),
+                          "max_depth": source.max_depth, "max_models": source.max_models,
+                          "fetch_files": source.fetch_files, "file_commits": source.file_commits,
+                          "check_bases": source.check_bases, "ancestors": source.ancestors,
+                          "max_pages": source.limits.max_pages, "hub_time": source.hub_time,
                           "complete": complete, "stats": stats}
-    path = snapshot.save(snap, out)
+    if source.prior is not None:
+        snap.meta["crawl"]["update"] = {"of": source.prior.hub_time.isoformat(timespec="seconds"),
+                                        "since": source.prior.since.isoformat(timespec="seconds"),
+                                        "requests": stats["requests"],
+                                        "full_crawl_requests": stats["full_crawl_requests"]}
+    packed = _packed_journal(state / JOURNAL_NAME, out)
+    try:
+        path = snapshot.save(snap, out, {CRAWL_JOURNAL: packed} if packed is not None else None)
+    finally:
+        if packed is not None:
+            packed.unlink(missing_ok=True)
     kept = keep_state or bool(stats["truncated"]) or not StateDirectory(state).remove()
     return CrawlResult(snapshot=path, stats=stats, state_dir=state, complete=complete, state_kept=kept)
+
+
+def _packed_journal(journal: Path, out: Path) -> Path | None:
+    """The journal gzipped into a temporary file beside ``out`` (None when there is no journal)."""
+    if not journal.is_file():
+        return None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.journal-", suffix=".gz", dir=out.parent)
+    except OSError as err:
+        raise snapshot.SnapshotError(f"{out}: cannot write the snapshot ({err.strerror or err})") from None
+    try:
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed, \
+                journal.open("rb") as source:
+            shutil.copyfileobj(source, packed)
+    except OSError as err:
+        Path(name).unlink(missing_ok=True)
+        raise snapshot.SnapshotError(f"{out}: cannot write the snapshot ({err.strerror or err})") from None
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
 
 
 def _check_apart(state: Path, out: Path) -> None:

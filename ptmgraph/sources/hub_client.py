@@ -44,7 +44,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
@@ -390,6 +390,8 @@ class HubClient:
         self._client = httpx2.Client(transport=transport, timeout=timeout, follow_redirects=False,
                                      limits=httpx2.Limits(max_connections=workers))
         self._pacer = _Pacer()
+        self.first_date: str | None = None
+        """The ``Date`` header of the first answer: the server's clock when the crawl began (``crawl --update``)."""
         self._slots = threading.BoundedSemaphore(max(1, limits.workers))
 
     def close(self) -> None:
@@ -412,10 +414,13 @@ class HubClient:
             raise BadReply(f"{shown(str(response.request.url))}: not a model record (a JSON object with an id)")
         return data
 
-    def list_models(self, params: list[tuple[str, str]], *, max_rows: int | None = None) -> Listing:
+    def list_models(self, params: list[tuple[str, str]], *, max_rows: int | None = None,
+                    older: Callable[[dict[str, Any]], bool] | None = None) -> Listing:
         """``GET /api/models`` with ``params``, following ``Link: rel="next"`` pages on the endpoint's origin.
 
-        Stops early (``complete`` False) once ``max_rows`` distinct records are read. A next page on another
+        Stops early (``complete`` False) once ``max_rows`` distinct records are read. With ``older`` (a listing
+        sorted newest first), the rows it is true of are left out and no page after the first such row is
+        read (``complete`` stays True: the rest is older still). A next page on another
         origin, a next URL already read (a cursor that repeats), a page of ids all seen before, or more than
         ``max_pages`` pages ends the listing with a problem: what was read so far is kept.
         """
@@ -434,12 +439,16 @@ class HubClient:
             if not isinstance(page, list):
                 raise BadReply(f"{shown(str(response.request.url))}: a listing page that is not a JSON list")
             new = 0
+            reached_older = False
             for item in page:
                 model_id = item.get("id") if isinstance(item, dict) else None
                 if not isinstance(model_id, str) or not model_id:
                     out.problems.append(f"{here}: a listed item that is not a model record")
                     continue
                 if model_id in seen_ids:
+                    continue
+                if older is not None and older(item):
+                    reached_older = True
                     continue
                 seen_ids.add(model_id)
                 new += 1
@@ -448,8 +457,10 @@ class HubClient:
                     out.complete = False
                     return out
             next_url = response.links.get("next", {}).get("url")
-            if next_url is None:
+            if next_url is None or reached_older:
                 return out
+            with self._stats_lock:  # a full page: the server's page size (the update's estimate of a crawl)
+                self.stats["page_rows"] = max(int(self.stats.get("page_rows", 0)), len(page))
             next_url = without_credentials(urljoin(str(response.request.url), next_url))
             if origin(next_url) != self.origin:
                 return out.end(f"{here}: next page on another origin ({_origin_text(next_url)}); not followed")
@@ -572,6 +583,8 @@ class HubClient:
                     failed = f"connection failed ({_first_line(err)})"
                 else:
                     self._pacer.observe(response.headers)
+                    if self.first_date is None and response.headers.get("date"):
+                        self.first_date = response.headers["date"]
                     status = response.status_code
                     if status in _RETRY_STATUSES:
                         failed = f"HTTP {status}"
