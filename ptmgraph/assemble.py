@@ -42,7 +42,8 @@ joined with ``;``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -67,7 +68,7 @@ from ptmgraph.records import (
     Relation,
 )
 from ptmgraph.relations import EdgeEvidence, WeightShape, decide, inferred_relation, parent_source
-from ptmgraph.snapshot import Snapshot
+from ptmgraph.snapshot import Snapshot, save
 
 _STRONG_VALUES = sorted(k.value for k in STRONG_KINDS)
 _DECLARING_VALUES = [EvidenceKind.CARD_BASE_MODEL.value, EvidenceKind.EDGE_LIST.value]
@@ -78,6 +79,18 @@ _QUANTIZED = Relation.QUANTIZED.value
 _EVIDENCE_KEY = ["base", "child", "kind", "field", "relation"]
 NAME_PARENT_HOPS = 32
 """How many generations below the listed base the ``name_parent`` rule looks for the named model."""
+
+
+def build_snapshot(tables: HarvestTables, directory: Path, meta: Mapping[str, Any] | None = None,
+                   attachments: dict[str, Path] | None = None) -> Snapshot:
+    """Assemble ``tables`` and save the snapshot to ``directory`` (:func:`ptmgraph.snapshot.save`, with its
+    ``attachments``), with ``meta`` added to its ``meta.json``: how ``ingest`` and the crawl make a snapshot.
+    ``tables`` is consumed (``assemble_tables(consume=True)``); the lists of names stay categorical until
+    they are written."""
+    snap = assemble_tables(tables, consume=True, text_lists=False)
+    snap.meta.update(meta or {})
+    save(snap, directory, attachments)
+    return snap
 
 
 def assemble(harvest: Harvest) -> Snapshot:
@@ -102,8 +115,10 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
     known = tables.known_ids.drop_nulls().unique().sort()
     record_ids = current_ids(tables.records["id"])
     spellings = _first_spellings(pl.concat([record_ids, current_ids(known)]))
-    case_problems = _case_collisions(record_ids, tables.records["source"], spellings)
-    records, merged_rows = _merge_records(tables.records, record_ids, spellings)
+    canonical = _known_spelling(record_ids, spellings)
+    case_problems = _case_collisions(record_ids, tables.records["source"], canonical)
+    del record_ids
+    records, merged_rows = _merge_records(tables.records, canonical)
     if consume:
         tables.records = tables.records.clear()
     records = _drained_sorted(records, "id", merged_rows)
@@ -171,12 +186,20 @@ def _drained_in_one_piece(frame: pl.DataFrame) -> pl.DataFrame:
 # --- records --------------------------------------------------------------------------------------
 
 
-def _case_collisions(ids: pl.Series, sources: pl.Series, spellings: pl.DataFrame) -> pl.DataFrame:
+def _case_collisions(ids: pl.Series, sources: pl.Series, canonical: pl.Series) -> pl.DataFrame:
     """A problem row for each model whose records carry ids that differ only in letter case, naming every
     spelling and where each was read. The Hub treats such ids as one repo, so they are one model: its
     records are merged under the spelling read first, the first record's values winning (as for exact
-    duplicates, :func:`_merge_records`); a crawl reads its records in the code-point order of their ids."""
-    frame = pl.DataFrame({"id": ids, "source": sources, "model": _known_spelling(ids, spellings)})
+    duplicates, :func:`_merge_records`); a crawl reads its records in the code-point order of their ids.
+
+    ``canonical``: the model of each record (its known spelling). A model has two spellings exactly when
+    one of its records is spelled otherwise than the model (the model's spelling is a record's), so only
+    the records of such models are looked at: usually none."""
+    other = ids != canonical
+    if not other.any():
+        return pl.DataFrame(schema=PROBLEMS_SCHEMA)
+    frame = pl.DataFrame({"id": ids, "source": sources, "model": canonical})
+    frame = frame.filter(pl.col("model").is_in(canonical.filter(other).implode()))
     spelled = frame.unique(["model", "id"], keep="first", maintain_order=True)
     clashing = spelled.filter(pl.col("model").is_duplicated())
     if not clashing.height:
@@ -190,15 +213,13 @@ def _case_collisions(ids: pl.Series, sources: pl.Series, spellings: pl.DataFrame
     return pl.DataFrame(rows, schema=PROBLEMS_SCHEMA)
 
 
-def _merge_records(
-    records: pl.DataFrame, current: pl.Series, spellings: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.Series | None]:
-    """The records under their canonical ids (:data:`RECORDS_SCHEMA` plus ``has_record``, true), and which
+def _merge_records(records: pl.DataFrame, canonical: pl.Series) -> tuple[pl.DataFrame, pl.Series | None]:
+    """The records under their ``canonical`` ids (:data:`RECORDS_SCHEMA` plus ``has_record``, true), and which
     rows are the merged ones: with an id that several records describe, their merged row is appended and
     the mask is false for the records themselves (None: every id has one record).
 
     The columns share their memory with ``records``: nothing is copied until :func:`_drained_sorted`."""
-    canonical = _known_spelling(current, spellings).rename("id")
+    canonical = canonical.rename("id")
     # Series only, no expressions: see assemble_tables on chunks.
     records = records.select(list(RECORDS_SCHEMA)).with_columns(
         canonical, pl.repeat(True, records.height, dtype=pl.Boolean(), eager=True).rename("has_record"))
@@ -452,15 +473,22 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
     )
     if rows["part"].any() or not rows["e"].is_sorted():
         rows = rows.sort("part", "e")
+    # The kinds of an edge's evidence, and those naming its own base (not a replaced one), as bit sets:
+    # one any() per kind is a fraction of the time and memory of a per-group unique and sort.
+    of_kind = {k: kind == k for k in _KIND_VALUES}
     edges = rows.group_by("edge_base", "child").agg(
         *(_first_relation(kinds).alias(name) for name, kinds in _STATED_BY.items()),
-        card_named=(kind == EvidenceKind.CARD_BASE_MODEL.value).any(),
-        loads_code=(kind == _AUTO_MAP).any(),
-        code_only=(kind == _AUTO_MAP).all(),
-        parent_kinds=kind.filter(~pl.col("part")).unique().sort().str.join(","),
-        evidence_kinds=kind.unique().sort(),
+        *(is_kind.any().alias(f"_any_{i}") for i, is_kind in enumerate(of_kind.values())),
+        *((is_kind & ~pl.col("part")).any().alias(f"_own_{i}") for i, is_kind in enumerate(of_kind.values())),
         n_evidence=pl.len().cast(pl.Int64()),
     ).rename({"edge_base": "base"})
+    flags = [f"{side}_{i}" for side in ("_any", "_own") for i in range(len(_KIND_VALUES))]
+    edges = edges.with_columns(evidence_bits=_bits("_any"), parent_kinds=_bits("_own")).drop(flags)
+    edges = edges.join(_KIND_LISTS, on="evidence_bits", how="left", maintain_order="left").with_columns(
+        card_named=_has_bit("evidence_bits", EvidenceKind.CARD_BASE_MODEL.value),
+        loads_code=_has_bit("evidence_bits", _AUTO_MAP),
+        code_only=pl.col("evidence_bits") == _KIND_BIT[_AUTO_MAP],
+    ).drop("evidence_bits")
     pair_facts = ["base", "child", "pair_at", "declared_bases", "hub_labels_other"]
     replacements = pl.concat([replaced.select("base", "child", "replaced_base", name_parent=pl.lit(False)),
                               named.select("base", "child", "replaced_base", name_parent=pl.lit(True))])
@@ -473,6 +501,34 @@ def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame,
             (kept if kept["e"].is_sorted() else kept.sort("e")).select(
                 [pl.col(c).cast(t) for c, t in EVIDENCE_SCHEMA.items()]),
             outweighed.cast(DANGLING_SCHEMA))  # type: ignore[arg-type]
+
+
+_KIND_VALUES = sorted(k.value for k in EvidenceKind)
+"""The evidence kinds in the order an edge lists them (``evidence_kinds``: sorted)."""
+_KIND_BIT = {k: 1 << i for i, k in enumerate(_KIND_VALUES)}
+
+
+def _kinds_of(bits: int) -> list[str]:
+    """The kinds in a set of bits (:data:`_KIND_BIT`), sorted."""
+    return [k for k in _KIND_VALUES if bits & _KIND_BIT[k]]
+
+
+_KIND_LISTS = pl.DataFrame({
+    "evidence_bits": pl.Series(range(1 << len(_KIND_VALUES)), dtype=pl.UInt32()),
+    "evidence_kinds": pl.Series([_kinds_of(bits) for bits in range(1 << len(_KIND_VALUES))],
+                                dtype=pl.List(pl.String())),
+})
+"""Each set of evidence kinds (as bits) -> its sorted list."""
+
+
+def _bits(prefix: str) -> pl.Expr:
+    """The set of kinds whose ``{prefix}_{i}`` flag is true, as bits (:data:`_KIND_BIT`)."""
+    return pl.sum_horizontal([pl.col(f"{prefix}_{i}").cast(pl.UInt32()) * (1 << i)
+                              for i in range(len(_KIND_VALUES))]).cast(pl.UInt32())
+
+
+def _has_bit(column: str, kind: str) -> pl.Expr:
+    return (pl.col(column) & _KIND_BIT[kind]) != 0
 
 
 _STATED_BY = {
@@ -665,8 +721,8 @@ def _outcome(fields: dict[str, Any]) -> dict[str, object]:
         weights=WeightShape(fields["weights"]), name_quantized=fields["name_quantized"],
         merge_signs=fields["merge_signs"], declared_bases=fields["declared_bases"],
         hub_labels_other=fields["hub_labels_other"],
-        parent=parent_source(fields["parent_kinds"].split(",") if fields["parent_kinds"] else [],
-                             prose_parent=fields["prose_parent"], name_parent=fields["name_parent"]),
+        parent=parent_source(_kinds_of(fields["parent_kinds"]), prose_parent=fields["prose_parent"],
+                             name_parent=fields["name_parent"]),
         prose_parent=fields["prose_parent"], name_parent=fields["name_parent"], seen=fields["seen"],
         code_only=fields["code_only"],
     )

@@ -402,7 +402,7 @@ def ingest(
 ) -> None:
     """Build a snapshot from files: Hub API records, READMEs, model trees, edge lists, local repos or the HF cache."""
     from ptmgraph import snapshot as snapshot_io
-    from ptmgraph.assemble import assemble_tables
+    from ptmgraph.assemble import build_snapshot
     from ptmgraph.records import HarvestTables
     from ptmgraph.sources import Input, open_input, recorded_inputs
     from ptmgraph.sources.interface import harvest_tables
@@ -434,9 +434,7 @@ def ingest(
                 fail(f"{target}: holds a snapshot of other sources ({made}), not of {now}; give --replace to "
                      f"replace it, or --add {target} SOURCE... to add sources to it")
         tables = HarvestTables.concat([harvest_tables(source) for _, source in opened])
-        snap = assemble_tables(tables, consume=True, text_lists=False)
-        snap.meta["inputs"] = [i.as_meta() for i in inputs]
-        snapshot_io.save(snap, target)
+        snap = build_snapshot(tables, target, {"inputs": [i.as_meta() for i in inputs]})
         note(f"wrote snapshot {target}: {plural(snap.models.height, 'model')}, {plural(snap.edges.height, 'edge')}, "
              f"{plural(snap.dangling.height, 'dangling reference')}, {plural(snap.problems.height, 'problem')}")
         _keep_in_history(target, history, day)

@@ -17,8 +17,6 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ptmgraph.lookup import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS  # the standard library only at load
-
 if TYPE_CHECKING:
     from ptmgraph.result import AnalysisResult
 
@@ -159,6 +157,10 @@ IGNORE = Option(("--ignore",), "ignore", "Waive findings of this kind (about MOD
 BASELINE = Option(("--baseline",), "baseline", "Waive the findings listed in this baseline file (written by check "
                   "--write-baseline).", "path", metavar="FILE")
 
+DEFAULT_MAX_AGE = "1d"
+"""Cached look-up answers younger than this are reused (``--max-age``; :mod:`ptmgraph.lookup`)."""
+DEFAULT_MAX_MODELS = 1000
+"""A descendants look-up holds at most this many models (``--max-models``)."""
 OFFLINE = Option(("--offline",), "offline", "Never look a model up on the Hub (also HF_HUB_OFFLINE=1); by default a "
                  "model the snapshot has no record of is fetched from HF_ENDPOINT and cached.", "flag", False)
 MAX_AGE = Option(("--max-age",), "max_age", "Reuse a looked-up answer younger than this: seconds, or with a unit "

@@ -119,16 +119,16 @@ def _security(status: object) -> tuple[str | None, str | None]:
     ``pickleImportScan``, ...) whose status is not ``safe``, with the virus names or the imports it flagged."""
     if not isinstance(status, Mapping):
         return None, None
-    verdict = _text(status.get("status"))
+    verdict = text_of(status.get("status"))
     notes = []
     for scanner, result in status.items():
-        if not isinstance(result, Mapping) or _text(result.get("status")) in (None, "safe"):
+        if not isinstance(result, Mapping) or text_of(result.get("status")) in (None, "safe"):
             continue
-        names = [_text(v) for v in _as_list(result.get("virusNames"))]
-        names += [f"{_text(i.get('module'))}.{_text(i.get('name'))}" for i in _as_list(result.get("imports"))
-                  if isinstance(i, Mapping) and _text(i.get("safety")) not in (None, "innocuous")]
+        names = [text_of(v) for v in _as_list(result.get("virusNames"))]
+        names += [f"{text_of(i.get('module'))}.{text_of(i.get('name'))}" for i in _as_list(result.get("imports"))
+                  if isinstance(i, Mapping) and text_of(i.get("safety")) not in (None, "innocuous")]
         named = ", ".join(n for n in names if n)
-        notes.append(f"{scanner}: {_text(result.get('status'))}" + (f" ({named})" if named else ""))
+        notes.append(f"{scanner}: {text_of(result.get('status'))}" + (f" ({named})" if named else ""))
     detail = "; ".join(notes)[:_DETAIL_CHARS] or None
     return (verdict.lower() if verdict else None), detail
 
@@ -143,7 +143,7 @@ def files_from_entries(model_id: str, entries: Iterable[object], source: str) ->
     for entry in entries:
         if not isinstance(entry, Mapping) or entry.get("type") not in (None, "file"):
             continue
-        path = _text(_first(entry, "path", "rfilename"))
+        path = text_of(_first(entry, "path", "rfilename"))
         if path is None or path in found:
             continue
         lfs: Mapping[str, Any] = entry["lfs"] if isinstance(entry.get("lfs"), Mapping) else {}
@@ -152,8 +152,8 @@ def files_from_entries(model_id: str, entries: Iterable[object], source: str) ->
         verdict, detail = _security(_first(entry, "securityFileStatus", "security"))
         found[path] = FileInfo(
             model=model_id, path=path, part=file_part(path), size=_int(entry.get("size")),
-            sha256=_text(_first(lfs, "oid", "sha256")), blob_id=_text(_first(entry, "oid", "blobId", "blob_id")),
-            last_commit_id=_text(_first(commit, "id", "oid")), last_commit_date=_time(commit.get("date")),
+            sha256=text_of(_first(lfs, "oid", "sha256")), blob_id=text_of(_first(entry, "oid", "blobId", "blob_id")),
+            last_commit_id=text_of(_first(commit, "id", "oid")), last_commit_date=time_of(commit.get("date")),
             security_status=verdict, security_detail=detail, source=source,
         )
     return list(found.values())
@@ -300,14 +300,17 @@ def _as_list(value: object) -> list[Any]:
     return [value]
 
 
-def _text(value: object) -> str | None:
+def text_of(value: object) -> str | None:
+    """A record's or card's text field: the value as text, stripped; None when empty, absent or a list or mapping."""
     if value is None or isinstance(value, dict | list):
         return None
     text = str(value).strip()
     return text or None
 
 
-def _time(value: object) -> datetime | None:
+def time_of(value: object) -> datetime | None:
+    """A record's timestamp: ISO 8601 text (``Z`` for UTC) or a datetime, UTC when it names no zone; None
+    when it is not one."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if not isinstance(value, str) or not value:
@@ -332,14 +335,17 @@ def _int(value: object) -> int | None:
 _NO_LICENSE = {"license", "licence", "none", "null", "n/a", "unknown", "tbd", "todo"}
 
 
-def _license(card: Mapping[str, Any], tags: Iterable[str]) -> str | None:
+def license_of(card: Mapping[str, Any], tags: Iterable[str]) -> str | None:
+    """A model's licence: the card's ``license`` (or ``licence``) values, lower case, joined with ``,``
+    (placeholders such as ``unknown`` name none; ``other`` with a ``license_name`` or ``license_link`` is
+    ``other:<name>``), else the first ``license:`` tag."""
     for key in ("license", "licence"):
         # Card generators leave placeholders such as `licence: license`: they name no licence.
-        values = [v for v in (_text(x) for x in _as_list(card.get(key))) if v and v.lower() not in _NO_LICENSE]
+        values = [v for v in (text_of(x) for x in _as_list(card.get(key))) if v and v.lower() not in _NO_LICENSE]
         if values:
             lic = ",".join(v.lower() for v in values)
             # `other` says what the licence is in license_name, or only where it is (license_link)
-            name = _text(card.get("license_name")) or _text(card.get("license_link"))
+            name = text_of(card.get("license_name")) or text_of(card.get("license_link"))
             return f"other:{name.lower()}" if lic == "other" and name else lic
     for tag in tags:
         if tag.startswith("license:"):
@@ -351,12 +357,12 @@ def apply_card(record: ModelRecord, card: Mapping[str, Any]) -> None:
     """Fill ``record`` from card metadata, keeping values it already has."""
     record.has_card = True
     record.card_fields = sorted(set(record.card_fields) | {str(k) for k in card})
-    record.license = record.license or _license(card, record.tags)
-    record.library = record.library or _text(card.get("library_name"))
-    record.pipeline_tag = record.pipeline_tag or _text(card.get("pipeline_tag"))
-    datasets = [d for d in (_text(x) for x in _as_list(card.get("datasets"))) if d]
+    record.license = record.license or license_of(card, record.tags)
+    record.library = record.library or text_of(card.get("library_name"))
+    record.pipeline_tag = record.pipeline_tag or text_of(card.get("pipeline_tag"))
+    datasets = [d for d in (text_of(x) for x in _as_list(card.get("datasets"))) if d]
     record.datasets = sorted(set(record.datasets) | set(datasets))
-    record.new_version = record.new_version or _text(card.get("new_version"))
+    record.new_version = record.new_version or text_of(card.get("new_version"))
 
 
 def references_from_card(child: str, card: Mapping[str, Any], source: str) -> list[Reference]:
@@ -533,7 +539,7 @@ def references_from_card_text(
     :data:`_PHRASE_CHARS`) is kept as the reference's ``quote``; nothing else of the prose is.
     """
     card = card or {}
-    quantized_by = _text(card.get("quantized_by"))
+    quantized_by = text_of(card.get("quantized_by"))
     refs: dict[tuple[str, str], Reference] = {}
 
     def add(raw: str, field: str, relation: Relation | None, quote: str) -> None:
@@ -543,7 +549,7 @@ def references_from_card_text(
         ))
 
     for key in _PROSE_FIELDS:
-        value = _text(card.get(key))
+        value = text_of(card.get(key))
         if value and "/" in value:  # a display name ("Meta Llama 2") names no repo
             add(value, f"{CARD}:{key}", None, f"{key}: {value}")
     body = _prose(readme) if readme else ""
@@ -636,7 +642,7 @@ def record_from_api(
     parsed ``cardData``). A README whose front matter is broken adds a :class:`Problem` to ``problems``.
     Raises ValueError when the row has no usable ``id``.
     """
-    model_id = _text(_first(row, "id", "modelId", "model_id"))
+    model_id = text_of(_first(row, "id", "modelId", "model_id"))
     if model_id is None:
         raise ValueError("record has no 'id'")
     tags = [t for t in _as_list(row.get("tags")) if isinstance(t, str)]
@@ -651,20 +657,20 @@ def record_from_api(
     private = row.get("private") if isinstance(row.get("private"), bool) else None
     record = ModelRecord(
         id=model_id,
-        author=_text(row.get("author")) or (model_id.split("/", 1)[0] if "/" in model_id else None),
-        sha=_text(row.get("sha")),
-        created_at=_time(_first(row, "createdAt", "created_at")),
-        last_modified=_time(_first(row, "lastModified", "last_modified")),
+        author=text_of(row.get("author")) or (model_id.split("/", 1)[0] if "/" in model_id else None),
+        sha=text_of(row.get("sha")),
+        created_at=time_of(_first(row, "createdAt", "created_at")),
+        last_modified=time_of(_first(row, "lastModified", "last_modified")),
         downloads=_int(row.get("downloads")),
         downloads_all_time=_int(_first(row, "downloadsAllTime", "downloads_all_time")),
         likes=_int(row.get("likes")),
         spaces=len(row["spaces"]) if isinstance(row.get("spaces"), list) else None,
-        library=_text(row.get("library_name")),
-        pipeline_tag=_text(row.get("pipeline_tag")),
+        library=text_of(row.get("library_name")),
+        pipeline_tag=text_of(row.get("pipeline_tag")),
         gated=None if gated is None else str(gated).lower(),
         disabled=disabled,
         private=private,
-        model_type=_text(config.get("model_type")),
+        model_type=text_of(config.get("model_type")),
         files=files,
         weight_formats=weight_formats(files),
         tags=tags,
@@ -687,7 +693,7 @@ def record_from_api(
         apply_card(record, card)
         refs += references_from_card(model_id, card, source)
         refs += references_from_card_text(model_id, readme if isinstance(readme, str) else None, card, source)
-    record.license = record.license or _license({}, tags)
+    record.license = record.license or license_of({}, tags)
     refs += references_from_tags(model_id, tags, source)
     refs += references_from_config(model_id, config, source)
     record.quantization = quantization_hint(record, config)
@@ -712,7 +718,7 @@ def quantization_hint(record: ModelRecord, config: Mapping[str, Any] | None = No
             return tool
     qc = (config or {}).get("quantization_config")
     if isinstance(qc, Mapping):
-        method = _text(qc.get("quant_method"))
+        method = text_of(qc.get("quant_method"))
         if method:
             return method.lower()
         if qc.get("load_in_4bit") or qc.get("load_in_8bit"):

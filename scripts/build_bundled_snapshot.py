@@ -11,8 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ptmgraph import snapshot
-from ptmgraph.assemble import assemble_tables
+from ptmgraph.assemble import build_snapshot
 from ptmgraph.sources.hub_records import HubRecordsSource
 from ptmgraph.sources.interface import harvest_tables
 
@@ -21,10 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     sample = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "data" / "hub-sample"
-    snap = assemble_tables(harvest_tables(HubRecordsSource.from_directory(sample)), consume=True,
-                           text_lists=False)
-    snap.meta["sources"] = [f"Hugging Face Hub sample, 2025 ({', '.join(sorted(p.name for p in sample.iterdir()))})"]
-    target = snapshot.save(snap, REPO / "ptmgraph" / "data" / "hub-sample")
+    target = REPO / "ptmgraph" / "data" / "hub-sample"
+    named = f"Hugging Face Hub sample, 2025 ({', '.join(sorted(p.name for p in sample.iterdir()))})"
+    snap = build_snapshot(harvest_tables(HubRecordsSource.from_directory(sample)), target, {"sources": [named]})
     print(f"{target}: {snap.models.height} models, {snap.edges.height} edges, {snap.evidence.height} evidence rows")
 
 

@@ -1,6 +1,6 @@
 """The columnar reader of models.jsonl reads every file exactly as the per-record reader does.
 
-The oracle is the per-record reader itself (``HubRecordsSource._read_models`` + ``HarvestTables.of``):
+The oracle is the per-record reader itself (``hub_rows.read_model_rows`` + ``HarvestTables.of``):
 for the real Hub sample, a generated file, and hand-made hostile lines, ``read_models_table`` must give
 the same records, references and problems, row for row and in the same order.
 """
@@ -21,14 +21,15 @@ from polars.testing import assert_frame_equal, assert_series_equal
 
 from benchmarks.generate import generate
 from ptmgraph.records import Harvest, HarvestTables
-from ptmgraph.sources import HubRecordsSource, SourceError, hub_columnar
+from ptmgraph.sources import HubRecordsSource, SourceError, hub_columnar, hub_columnar_checks
 from ptmgraph.sources.hub_columnar import read_models_table
+from ptmgraph.sources.hub_rows import read_model_rows
 
 
 def per_record(path: Path) -> HarvestTables:
     """The oracle: what the per-record reader makes of a models file."""
     harvest = Harvest()
-    HubRecordsSource(models=path)._read_models(path, harvest)
+    read_model_rows(path, harvest)
     return HarvestTables.of(harvest)
 
 
@@ -287,7 +288,7 @@ def test_the_source_offers_the_same_harvest_as_tables(hub_sample: Path) -> None:
 
 def test_python_whitespace_is_what_str_strip_removes() -> None:
     every = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
-    assert every == hub_columnar._PY_WHITESPACE
+    assert every == hub_columnar_checks._PY_WHITESPACE
 
 
 # Property: records built from pieces of every shape read the same by both paths.

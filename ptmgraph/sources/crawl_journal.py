@@ -1,4 +1,4 @@
-"""The crawl's journal: what a crawl has done, durable line by line, so that a killed crawl resumes.
+"""The crawl's journal: what a crawl has done, kept line by line, so that a killed crawl resumes.
 
 *journal*: ``<state_dir>/journal.jsonl``, append-only JSON Lines: a header (version, crawl arguments), then one
 line per completed step: a seed fetch (``seed``), the bulk listing (``bulk``), a parent's listing
@@ -9,8 +9,13 @@ its step returned, the raw Hub records (the
 dict shape of ``GET /api/models/{id}``, as in ``models.jsonl``) of the models that were new to the crawl,
 each with the results of the files fetched for it, and the problems the step met (``[source, model,
 message]``: a bad reply, a record of the wrong shape, hostile paging). A line is written whole (one
-``write``, flushed and fsynced; steps that complete together share one write and one fsync) only once its
-step is done, so a crash leaves at most a torn last line, which the next run drops. Replaying the lines
+``write`` to the file, steps that complete together sharing one) only once its step is done, so a crash
+leaves at most a torn last line, which the next run drops. A line is in the file once its ``write``
+returns: a crawl that is killed (SIGKILL) or fails keeps every step it completed. Lines are *synced*
+(fsync: on disk even if the machine goes down) in groups, at most :data:`SYNC_SECONDS` or
+:data:`SYNC_LINES` after they were written, and when the journal closes; a machine that crashes loses at
+most the last group's steps, which the next run does again (an fsync per line cost about half of a
+crawl's own time). Replaying the lines
 through :meth:`CrawlState.apply` rebuilds what the crawl knew; records are keyed by id, so a replayed
 record is never duplicated, and a bad record is a problem in its line, never an error on replay.
 
@@ -32,6 +37,7 @@ import contextlib
 import json
 import os
 import stat
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -51,6 +57,10 @@ MARKER_NAME = ".ptmgraph-crawl-state"
 """The marker file of a state directory (see the module docstring)."""
 _MARKER_TEXT = "ptmgraph crawl state directory"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+SYNC_SECONDS = 1.0
+"""How long a line written to the journal waits for its fsync, at most (see the module docstring)."""
+SYNC_LINES = 1000
+"""How many lines written to the journal wait for their fsync, at most."""
 
 
 class JournalFull(SourceError):
@@ -157,6 +167,8 @@ class Journal:
         self.max_bytes = max_bytes
         self._handle: IO[bytes] | None = None
         self._size = 0
+        self._unsynced = 0  # lines written since the last fsync
+        self._synced_at = time.monotonic()
 
     def open(self, arguments: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Claim the state directory, lock the journal, read its completed lines (dropping a torn last line),
@@ -200,6 +212,7 @@ class Journal:
         if not lines:
             self.append({"kind": "header", "v": JOURNAL_VERSION, "arguments": arguments,
                          "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+            self.sync()
             if not existed:
                 fsync_directory(self.path.parent)
             return []
@@ -221,7 +234,8 @@ class Journal:
         return lines[1:]
 
     def append(self, *entries: dict[str, Any]) -> None:
-        """Write these lines with one ``write`` and make them durable (one fsync) before returning."""
+        """Write these lines to the file with one ``write`` before returning (kept if the process is killed
+        next); they are synced with their group (see the module docstring)."""
         assert self._handle is not None, "journal is not open"
         text = "".join(json.dumps(entry, default=str, separators=(",", ":")) + "\n" for entry in entries)
         data = text.encode("utf-8")
@@ -230,12 +244,25 @@ class Journal:
         self._handle.write(data)
         self._size += len(data)
         self._handle.flush()
-        os.fsync(self._handle.fileno())
+        self._unsynced += len(entries)
+        if self._unsynced >= SYNC_LINES or time.monotonic() - self._synced_at >= SYNC_SECONDS:
+            self.sync()
+
+    def sync(self) -> None:
+        """fsync the lines written since the last sync, if any."""
+        if self._handle is not None and self._unsynced:
+            os.fsync(self._handle.fileno())
+        self._unsynced = 0
+        self._synced_at = time.monotonic()
 
     def close(self) -> None:
+        """Sync what was written and close the journal, which releases its lock."""
         if self._handle is not None:
-            self._handle.close()  # closing releases the lock
-            self._handle = None
+            try:
+                self.sync()
+            finally:
+                self._handle.close()
+                self._handle = None
 
 
 def _shown(value: object) -> str:

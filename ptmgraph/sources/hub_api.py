@@ -313,8 +313,8 @@ class HubCrawl:
                 clocked = [False]
 
                 def record(*lines: _Line) -> list[str]:
-                    # Applied one by one (each line's new records depend on the lines before it), made durable
-                    # together: the fsync, not the network, is what bounds a crawl against a fast server.
+                    # Applied one by one (each line's new records depend on the lines before it), written
+                    # together (one write; the journal syncs its lines in groups, see crawl_journal).
                     if not clocked[0] and client.first_date is not None:
                         clocked[0] = True
                         lines = ({"kind": "clock", "date": client.first_date}, *lines)
@@ -1046,23 +1046,23 @@ def update(
 def _crawl_and_save(source: HubCrawl, out: Path, state: Path, keep_state: bool) -> CrawlResult:
     """Run ``source``, assemble and save its snapshot with its journal, and clean up the state directory."""
     harvest = source.harvest()
-    snap = assemble.assemble_tables(HarvestTables.of(harvest), consume=True, text_lists=False)
     stats = dict(source.stats)
     complete = not (stats["truncated"] or stats["listings_failed"] or stats["records_failed"])
-    snap.meta["crawl"] = {"endpoint": source.endpoint, "seeds": source.seeds, **source.bulk_arguments(),
-                          "max_depth": source.max_depth, "max_models": source.max_models,
-                          "fetch_files": source.fetch_files, "file_commits": source.file_commits,
-                          "check_bases": source.check_bases, "ancestors": source.ancestors,
-                          "max_pages": source.limits.max_pages, "hub_time": source.hub_time,
-                          "complete": complete, "stats": stats}
+    crawled: dict[str, Any] = {
+        "endpoint": source.endpoint, "seeds": source.seeds, **source.bulk_arguments(),
+        "max_depth": source.max_depth, "max_models": source.max_models, "fetch_files": source.fetch_files,
+        "file_commits": source.file_commits, "check_bases": source.check_bases, "ancestors": source.ancestors,
+        "max_pages": source.limits.max_pages, "hub_time": source.hub_time, "complete": complete, "stats": stats}
     if source.prior is not None:
-        snap.meta["crawl"]["update"] = {"of": source.prior.hub_time.isoformat(timespec="seconds"),
-                                        "since": source.prior.since.isoformat(timespec="seconds"),
-                                        "requests": stats["requests"],
-                                        "full_crawl_requests": stats["full_crawl_requests"]}
+        crawled["update"] = {"of": source.prior.hub_time.isoformat(timespec="seconds"),
+                             "since": source.prior.since.isoformat(timespec="seconds"),
+                             "requests": stats["requests"],
+                             "full_crawl_requests": stats["full_crawl_requests"]}
     packed = _packed_journal(state / JOURNAL_NAME, out)
     try:
-        path = snapshot.save(snap, out, {CRAWL_JOURNAL: packed} if packed is not None else None)
+        assemble.build_snapshot(HarvestTables.of(harvest), out, {"crawl": crawled},
+                                {CRAWL_JOURNAL: packed} if packed is not None else None)
+        path = out
     finally:
         if packed is not None:
             packed.unlink(missing_ok=True)

@@ -8,38 +8,18 @@ Layouts (one JSON object per line, or the same columns in Parquet):
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
-from typing import Any
 
 from ptmgraph import extract
 from ptmgraph.records import Harvest, HarvestTables, ModelRecord, Problem
 from ptmgraph.sources.hub_columnar import read_models_table
+from ptmgraph.sources.hub_rows import Duplicates, read_model_rows
 from ptmgraph.sources.interface import SourceError
 from ptmgraph.sources.jsonl import read_rows
 
 _MODELS_NAMES = ("models.jsonl", "models.parquet", "models.json")
 _READMES_NAMES = ("readmes.jsonl", "readmes.parquet")
 _TREE_NAMES = ("model_tree.jsonl", "model_tree.parquet")
-
-
-class _Duplicates:
-    """Reports a row whose id an earlier row of the same file had, with different data.
-
-    Such rows are still read: records of one id are merged downstream (the first row's values win),
-    so the report is what tells the user two rows disagreed.
-    """
-
-    def __init__(self) -> None:
-        self.first: dict[str, tuple[str, str]] = {}  # id -> (location, digest of the row)
-
-    def check(self, model_id: str, where: str, row: dict[str, Any], problems: list[Problem]) -> None:
-        digest = hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()
-        seen = self.first.setdefault(model_id, (where, digest))
-        if seen[1] != digest:
-            message = f"same id as {seen[0]} with different data; merged, the first row's values win"
-            problems.append(Problem(where, model_id, message))
 
 
 class HubRecordsSource:
@@ -77,7 +57,7 @@ class HubRecordsSource:
     def harvest(self) -> Harvest:
         out = Harvest(sources=[self.describe()])
         if self.models is not None:
-            self._read_models(self.models, out)
+            read_model_rows(self.models, out)
         if self.readmes is not None:
             self._read_readmes(self.readmes, out)
         if self.tree is not None:
@@ -100,22 +80,8 @@ class HubRecordsSource:
         tables.known_ids = tables.known_ids.sort()  # as HarvestTables.of(harvest()) lists them
         return tables
 
-    def _read_models(self, path: Path, out: Harvest) -> None:
-        duplicates = _Duplicates()
-        for where, row in read_rows(path, out.problems):
-            try:
-                record, refs = extract.record_from_api(row, where, out.problems)
-            except ValueError as err:
-                out.problems.append(Problem(where, None, str(err)))
-                continue
-            duplicates.check(record.id, where, row, out.problems)
-            out.records.append(record)
-            out.references.extend(refs)
-            out.files.extend(extract.files_from_api(row, record.id, where))
-            out.known_ids.add(record.id)
-
     def _read_readmes(self, path: Path, out: Harvest) -> None:
-        duplicates = _Duplicates()
+        duplicates = Duplicates()
         for where, row in read_rows(path, out.problems):
             model_id, text = row.get("id"), row.get("readme")
             if not isinstance(model_id, str) or not model_id.strip():
@@ -140,7 +106,7 @@ class HubRecordsSource:
             out.references.extend(extract.references_from_card_text(model_id, text, card, where))
 
     def _read_tree(self, path: Path, out: Harvest) -> None:
-        duplicates = _Duplicates()
+        duplicates = Duplicates()
         for where, row in read_rows(path, out.problems):
             if not isinstance(row.get("id"), str):
                 out.problems.append(Problem(where, None, "model-tree row has no 'id'"))
