@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.analyses.risk import is_pickle_only, unsafe_file_rows
 from ptmgraph.analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
@@ -307,3 +308,26 @@ def check(
         .unique(["id", "finding", "ancestor", "detail"], maintain_order=True)
     )
     return _waived("Lineage check", frame, targets, fail_on=fail_on, ignore=ignore, baseline=baseline)
+
+
+COMMANDS = (
+    d.Analysis("check", "Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence "
+               "drift, files the Hub's scan calls unsafe, dangling references, pickle-only weights), each with a "
+               "severity; exit 1 at --fail-on or above.",
+               (d.MODELS, d.Option(("--fail-on",), "fail_on", "Exit 1 on a finding at this severity or above.",
+                                   "choice", "low", metavar="low|medium|high",
+                                   choices=d.choices("FailOn", SEVERITY_RANK)),
+                d.COMPROMISED, d.FROM_FILE, d.SNAPSHOT, d.FINDINGS_FORMAT, d.LIMIT, d.CSV_RAW,
+                d.Option(("--compromised-from-file",), "compromised_file", "More compromised models, one id a line.",
+                         "path", metavar="FILE"),
+                d.Option(("--include",), "include", "Also report this opt-in finding (repeatable): restricted (gated "
+                         "with manual approval), card_updated (only an ancestor's card or other files changed).",
+                         "choice", metavar="FINDING", choices=d.choices("OptInFinding", OPT_IN), many=True),
+                d.IGNORE, d.BASELINE,
+                d.Option(("--write-baseline",), "write_baseline", "Write every finding of this run to a baseline "
+                         "file (then waived: exit 0).", "path", metavar="FILE"), *d.LOOKUP),
+               summary="CheckSummary", columns=("severity", "finding", "ancestor", "detail"),
+               answer=("severity", "finding", "ancestor"), fails=lambda result: bool(result.summary["failed"])),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`); ``waived`` comes second when any
+finding is waived, and ``id`` first for several models."""

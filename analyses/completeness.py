@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import root_mask
@@ -215,3 +216,12 @@ def completeness(lg: LineageGraph) -> AnalysisResult[CompletenessSummary]:
         ),
         tables={"rates": rates, "disagreements": combos, "disagreement_pairs": pairs},
     )
+
+
+COMMANDS = (
+    d.Analysis("audit", "Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and "
+               "their rates; edges whose declared, Hub and inferred relations disagree.",
+               (d.SNAPSHOT, d.FORMAT, d.LIMIT.but(default=20), d.CSV_RAW), summary="CompletenessSummary",
+               function=completeness, columns=("n_missing", "id", "missing")),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

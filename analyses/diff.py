@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.extract import file_part
 from ptmgraph.graph import LineageGraph, UnknownModelError
 from ptmgraph.pair_walks import reach_pairs
@@ -227,3 +228,21 @@ def _where(lg: LineageGraph) -> str:
     if directory is None:
         return "memory"
     return str(directory.parent if directory.name.startswith("gen-") else directory)
+
+
+COMMANDS = (
+    d.Analysis("diff", "What changed from OLD to NEW: models and edges added and removed, relation, licence, access "
+               "and weight-file changes, new and removed descendants of --watch models; exit 1 when a watched one "
+               "changed.",
+               (d.Option(("OLD",), "old", "The earlier snapshot directory.", "path", argument=True, required=True),
+                d.Option(("NEW",), "new", "The later snapshot directory.", "path", argument=True, required=True),
+                d.Option(("--watch", "-w"), "watch", "Flag changes to this model and its descendants; exit 1 if any "
+                         "(repeatable).", metavar="MODEL", many=True),
+                d.Option(("--watch-from-file",), "watch_from_file", "More models to watch, one id a line (# comments, "
+                         "ORG/NAME@REVISION accepted).", "path", metavar="FILE"),
+                d.CHANGES_FORMAT, d.LIMIT, d.CSV_RAW),
+               summary="DiffSummary", columns=("change", "id", "old", "new", "base", "watch", "detail"),
+               fails=lambda result: bool(result.summary["watched_changes"])),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`); with watched models ``watched``
+comes third."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph, UnknownModelError
 from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import walk
@@ -86,3 +87,15 @@ def model_history(snapshots: list[tuple[str, LineageGraph]], model: str) -> Anal
         dates_with_changes=int((frame["changed"].list.len() > 0).sum()),
     )
     return AnalysisResult(title=f"History of {target}", rows=frame, summary=summary)
+
+
+COMMANDS = (
+    d.Analysis("history", "How MODEL's parents, licence, access, downloads and reach changed across the dated "
+               "snapshots of a history (written by ingest or crawl --history DIR).",
+               (d.MODEL, d.Option(("--history",), "history_dir", "The history: dated snapshots DIR/date=YYYY-MM-DD/.",
+                                  "path", metavar="DIR", required=True),
+                d.CHANGES_FORMAT, d.LIMIT.but(default=0), d.CSV_RAW),
+               summary="HistorySummary",
+               columns=("date", "parents", "license", "access", "downloads", "reach", "changed", "present")),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

@@ -52,6 +52,7 @@ from typing import Literal
 
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult, Summary
 
@@ -303,3 +304,13 @@ def license_drift(lg: LineageGraph) -> AnalysisResult[LicenseDriftSummary]:
         ),
         tables={"by_pair": by_pair, "by_verdict": by_verdict},
     )
+
+
+COMMANDS = (
+    d.Analysis("licenses", "Licence drift: edges whose derived model states another licence than its base, or none "
+               "under a base whose licence must be passed on, with a verdict.",
+               (d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW), summary="LicenseDriftSummary", function=license_drift,
+               columns=("id", "base", "base_license", "license", "verdict"),
+               answer=("verdict", "base_license", "license")),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

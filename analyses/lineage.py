@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult, AncestrySummary, ImpactSummary
 from ptmgraph.traverse import Walk, cycle_members, hop_relations, paths_to_roots, roots_at, walk
@@ -218,3 +219,20 @@ def impact(
         ),
         tables={"by_depth": by_depth, "by_relation": by_relation},
     )
+
+
+FLAT = d.Option(("--flat",), "flat", "A table, one row per model, instead of the tree.", "flag", False)
+COLUMNS = d.Option(("--columns",), "columns", "Tree columns, most important first: relation, downloads, license, "
+                   "created, likes, confidence (default: relation,downloads,license,created; the last drops first "
+                   "when narrow).", metavar="A,B,...")
+_LINEAGE = (d.MODELS, d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.RELATION, d.MAX_DEPTH, FLAT, COLUMNS, d.FROM_FILE,
+            d.PATHS, *d.LOOKUP)
+COMMANDS = (
+    d.Analysis("ancestry", "Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation.",
+               (*_LINEAGE[:4], d.Option(("--max-paths",), "max_paths", "List at most this many paths to roots.", "int",
+                                        200, metavar="N", least=1), *_LINEAGE[4:]),
+               summary="AncestrySummary"),
+    d.Analysis("impact", "What depends on MODEL: a tree of every transitive descendant (the blast radius), most "
+               "downloaded first.", (*_LINEAGE, d.LOOKUP_MAX_MODELS), summary="ImpactSummary"),
+)
+"""The commands of this module's analyses (:mod:`ptmgraph.declaration`)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult, Summary
 
@@ -85,3 +86,18 @@ def list_models(lg: LineageGraph, author: str) -> AnalysisResult[ListSummary]:
         rows=rows.select(_COLUMNS),
         summary=ListSummary(author=author, models=rows.height),
     )
+
+
+_TABLE = (d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.PROVENANCE)
+COMMANDS = (
+    d.Analysis("search", "Models whose id contains QUERY, whose author is QUERY or that carry the tag QUERY, most "
+               "downloaded first.",
+               (d.Option(("QUERY",), "text", "Part of an id, an author, or a Hub tag.", argument=True, required=True),
+                *_TABLE[:2], d.LIMIT.but(default=20), *_TABLE[3:]), summary="SearchSummary",
+               columns=("id", "downloads", "matched", "pipeline_tag", "license", "likes"), query=False),
+    d.Analysis("list", "The models of one author, most downloaded first.",
+               (d.Option(("--author",), "author", "The user or organisation.", metavar="ORG", required=True),
+                *_TABLE), summary="ListSummary", function=list_models,
+               columns=("id", "downloads", "pipeline_tag", "license", "likes"), query=False),
+)
+"""The commands of this module's analyses (:mod:`ptmgraph.declaration`)."""

@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.passes import condense, depth_array, reach_arrays, weak_components
+from ptmgraph.records import DanglingReason
 from ptmgraph.result import AnalysisResult, ModelInfoSummary, Summary
 
 
@@ -237,3 +239,27 @@ def problems(lg: LineageGraph) -> AnalysisResult[ProblemsSummary]:
     """Input that was read but could not be used: broken card YAML, bad JSON lines, unreadable files."""
     rows = lg.snapshot.problems.rename({"model": "id"}).select("id", "source", "message")
     return AnalysisResult(title="Input problems", rows=rows, summary=ProblemsSummary(problems=rows.height))
+
+
+_TABLE = (d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.PROVENANCE)
+COMMANDS = (
+    d.Analysis("info", "MODEL's record, its parents with the evidence of each edge, and its children by relation.",
+               (d.MODEL, d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW,
+                d.Option(("--children",), "children", "Children shown per relation (0: all).", "int", 10,
+                         metavar="N", least=0), *d.LOOKUP), summary="ModelInfoSummary"),
+    d.Analysis("stats", "Counts: models, edges by relation and evidence, dangling references, roots, depths, "
+               "components.", (d.SNAPSHOT, d.FORMAT, d.LIMIT.but(default=0), d.CSV_RAW), summary="StatsSummary",
+               function=stats,
+               reads={"models": ["has_record"], "edges": ["relation_rule", "relation_confidence", "relations_disagree"],
+                      "evidence": ["kind"], "dangling": ["reason"], "problems": ["model"]}),
+    d.Analysis("dangling", "References that could not become edges (local paths, other sites, deleted or private "
+               "models).",
+               (d.Option(("--reason",), "reason", "Only this reason: " + ", ".join(r.value for r in DanglingReason)
+                         + ".", "choice", metavar="REASON", choices=DanglingReason), *_TABLE),
+               summary="DanglingSummary", function=dangling, columns=("id", "reason", "raw", "field", "source"),
+               answer=("reason",),
+               query=False),
+    d.Analysis("problems", "Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable "
+               "files.", _TABLE, summary="ProblemsSummary", function=problems, query=False),
+)
+"""The commands of this module's analyses (:mod:`ptmgraph.declaration`)."""

@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.passes import Condensation, condense, group_reach_arrays, reach_arrays, reached_mask
 from ptmgraph.result import AnalysisResult, Summary
@@ -206,3 +207,19 @@ def reach_ranking(lg: LineageGraph, *, by: By = "model", top: int = 20) -> Analy
         summary=summary,
         tables={"fan_out": fan_out},
     )
+
+
+COMMANDS = (
+    d.Analysis("reach", "Fan-out and reach: direct and transitive dependents (each once), downloads-weighted, and "
+               "their spread.",
+               (d.Option(("--by",), "by", "Rank models, or authors by the union of their models' reach.", "choice",
+                         "model", metavar="model|author", choices=d.choices("By", By)),
+                d.Option(("--top",), "top", "Rank the top N (0: all).", "int", 20, metavar="N", least=0),
+                d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW),
+               summary="ReachSummary",
+               columns=("id", "direct_dependents", "reach", "reach_downloads", "downloads_unknown"), answer=("reach",),
+               # a million models: read the two columns the ranking shows, not the whole models table
+               reads={"models": ["author", "downloads"]}),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`); ``--by author`` shows ``models``
+instead of ``direct_dependents``."""

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.analyses.check import Identity, Ignore, check
 from ptmgraph.analyses.completeness import CompletenessSummary, completeness
 from ptmgraph.analyses.licenses import license_drift
@@ -348,3 +349,14 @@ def build_report(
             disagreement_section(audit.tables, audit.summary),
         ],
     )
+
+
+COMMANDS = (
+    d.Analysis("report", "Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot.",
+               (d.Option(("--out", "-o"), "out_dir", "Report directory to write.", "path", "outputs/report",
+                         metavar="DIR"),
+                d.Option(("--top",), "top", "Rows in each ranked table.", "int", 20, metavar="N", least=1),
+                d.SNAPSHOT, d.IGNORE, d.BASELINE),
+               summary="Report"),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`): files, not a table."""

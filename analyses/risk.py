@@ -44,6 +44,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
@@ -354,3 +355,29 @@ def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Call
         return rows.insert_column(rows.columns.index("relation") + 1, pl.Series("relation_path", paths, pl.String()))
 
     return expand
+
+
+COMMANDS = (
+    d.Analysis("risk", "Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected.",
+               (d.COMPROMISED, d.FROM_FILE.but(help="More compromised models, one id a line (# comments, "
+                                               "ORG/NAME@REVISION accepted)."),
+                d.Option(("--data-risks",), "data_risks", "Also spread pickle-only weights, missing and conflicting "
+                         "licences, files the Hub's scan calls unsafe.", "flag", False, filter=True),
+                d.Option(("--dependency",), "dependency", "Only affected models of this dependency kind: "
+                         + ", ".join(k.value for k in DEPENDENCY_ORDER) + " (repeatable).", "choice", metavar="KIND",
+                         choices=d.choices("DependencyChoice", [k.value for k in DEPENDENCY_ORDER]), many=True,
+                         filter=True),
+                d.Option(("--created-after",), "created_after", "Only affected models created on or after this day "
+                         "(ISO, YYYY-MM-DD).", metavar="DATE", filter=True),
+                d.Option(("--created-before",), "created_before", "Only affected models created before this day (ISO, "
+                         "YYYY-MM-DD).", metavar="DATE", filter=True),
+                d.Option(("--sort",), "sort", "Row order: most downloaded, nearest, or by id.", "choice", "downloads",
+                         metavar="|".join(SORTS), choices=d.choices("RiskSort", SORTS)),
+                d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.PATHS, *d.LOOKUP, d.LOOKUP_MAX_MODELS),
+               summary="RiskSummary", columns=("id", "depth", "relation_path", "dependency", "downloads"),
+               answer=("dependency", "risk"), fails=lambda result: result.rows.height > 0,
+               reads={"models": ["downloads", "license", "created_at", "has_record", "weight_formats"],
+                      "edges": ["loads_code"], "files": ["model", "path", "security_status", "security_detail"]}),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`); with a date window it adds
+``created_at``, and with several sources ``source, risk`` after the id."""

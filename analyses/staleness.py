@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.pair_walks import reach_pairs
 from ptmgraph.records import UNAVAILABLE, DanglingReason
@@ -335,3 +336,19 @@ def stale_ancestors(
     )
     title = f"Stale ancestors of {target}" if target else "Stale ancestors"
     return AnalysisResult(title=title, rows=rows, summary=summary, tables={"by_reason": by_reason})
+
+
+COMMANDS = (
+    d.Analysis("stale", "Stale ancestors: bases whose weights (or only card) changed after the model was made, with "
+               "a newer version, or unavailable (disabled or not found; gated is not).",
+               (d.Option(("MODEL",), "model", "Model id (default: every model).", argument=True),
+                d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW,
+                d.Option(("--since",), "since", "Only ancestors that changed after this earlier snapshot (what "
+                         "changed since I looked).", "path", metavar="OLD_SNAPSHOT", filter=True)),
+               summary="StaleSummary", columns=("id", "ancestor", "reason", "lag_days"), answer=("ancestor", "reason"),
+               reads={"models": ["created_at", "last_modified", "new_version", "access"],
+                      "dangling": ["child", "raw", "reason"],
+                      "files": ["model", "path", "part", "last_commit_date", "last_commit_id"]}),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`); of one MODEL it shows ``ancestor,
+reason, lag_days, depth`` and reads the whole snapshot."""

@@ -17,6 +17,7 @@ from itertools import pairwise
 
 import polars as pl
 
+from ptmgraph import declaration as d
 from ptmgraph.graph import LineageGraph
 from ptmgraph.result import AnalysisResult, WhySummary
 from ptmgraph.traverse import paths_between
@@ -63,3 +64,16 @@ def why(lg: LineageGraph, model: str, ancestor: str, *, max_paths: int = 20) -> 
         summary=WhySummary(model=model, ancestor=ancestor, paths=len(paths), paths_truncated=truncated,
                            shortest=min((len(p) - 1 for p in paths), default=None)),
     )
+
+
+COMMANDS = (
+    d.Analysis("why", "Every path by which MODEL derives from ANCESTOR, hop by hop with each edge's relation and "
+               "evidence; exit 1 when there is none.",
+               (d.MODEL.but(help="The derived model (ORG/NAME or a Hub URL)."),
+                d.Option(("ANCESTOR",), "ancestor", "The ancestor it may derive from.", argument=True, required=True),
+                d.SNAPSHOT, d.FORMAT,
+                d.Option(("--max-paths",), "max_paths", "List at most this many paths (merges multiply them).", "int",
+                         20, metavar="N", least=1), d.CSV_RAW),
+               summary="WhySummary", fails=lambda result: not result.summary["paths"]),
+)
+"""The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

@@ -14,7 +14,8 @@ import struct
 import sys
 import time
 
-from ptmgraph import analyses, load_graph
+from ptmgraph import load_graph
+from ptmgraph.analyses.lineage import impact
 from ptmgraph.formats import GRAPH_FORMATS, graph_format, lineage_subgraph
 from ptmgraph.formats.subgraph import with_file_hashes
 
@@ -30,7 +31,7 @@ def main() -> None:
     roots = [n for n in lg.graph if lg.graph.in_degree(n) == 0 and lg.graph.out_degree(n) > 0]
     sizes = []
     for root in roots:
-        result = analyses.impact(lg, root)
+        result = impact(lg, root)
         if result.rows.height < 20:
             continue
         drawn = lineage_subgraph(lg, result, direction="impact", max_nodes=png.default_max_nodes,
@@ -42,7 +43,7 @@ def main() -> None:
         print(f"| {root} | {total:,} | {shown} | {width:,} x {height:,} |")
 
     largest = max(sizes, key=lambda s: s[1])[0]
-    result = analyses.impact(lg, largest)
+    result = impact(lg, largest)
     print(f"\n| format ({largest}, its default cap) | models | seconds | bytes |\n| --- | ---: | ---: | ---: |")
     for name, fmt in GRAPH_FORMATS.items():
         start = time.perf_counter()

@@ -23,7 +23,9 @@ from pathlib import Path
 import networkx as nx
 
 from ptmgraph import snapshot
-from ptmgraph.analyses import ancestry, impact, reach_ranking, stats
+from ptmgraph.analyses.lineage import ancestry, impact
+from ptmgraph.analyses.overview import stats
+from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
 from ptmgraph.passes import reach_of_every_model

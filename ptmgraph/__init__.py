@@ -3,7 +3,8 @@
 Python API, in the order data flows::
 
     from ptmgraph import load_graph             # the bundled snapshot, or load_graph(Path(dir))
-    from ptmgraph.analyses import ancestry, impact, stats, model_info
+    from ptmgraph.analyses.lineage import ancestry, impact
+    from ptmgraph.analyses.overview import stats, model_info
     lg = load_graph()
     impact(lg, "meta-llama/Llama-2-7b-chat-hf").rows   # a Polars DataFrame
 """

@@ -1,57 +1,97 @@
 """The ``ptmgraph`` command line: wires sources, snapshot, graph, analyses and formats together.
 
-The commands are declared here (typer); what they share, and the body of ``ancestry`` and ``impact``,
-is :mod:`ptmgraph.cli_runtime`, which :mod:`ptmgraph.entry` also runs without typer.
+The analyses' commands are built from their declarations (``COMMANDS`` in each ``analyses/*.py``, see
+:mod:`ptmgraph.declaration`), each when it runs. :data:`ptmgraph.cli_index.COMMANDS` holds their names,
+help and options (written from the declarations), so that ``--help`` and usage errors import no
+analysis; :mod:`ptmgraph.cli_commands` holds what each does besides its declaration. The commands that
+draw (``export``, ``explore``) and build snapshots (``ingest``, ``crawl``) are declared here. What every
+command shares is :mod:`ptmgraph.cli_output`, which :mod:`ptmgraph.entry` also runs without typer.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from ptmgraph.cli_conventions import App
-from ptmgraph.cli_runtime import (
-    ANY_EDGE,
-    MIN_CONFIDENCE,
-    PROVENANCE,
-    READS,
-    ChangesFormat,
+from ptmgraph.cli_commands import BODIES, Run, default_body
+from ptmgraph.cli_conventions import CONTEXT_SETTINGS, App, PlainCommand, PlainGroup, declared
+from ptmgraph.cli_index import COMMANDS
+from ptmgraph.cli_output import (
     ColorChoice,
-    ConfidenceChoice,
-    FindingsFormat,
-    OutputFormat,
     Query,
     RelationChoice,
-    answering,
-    emit,
-    emit_table,
     fail,
-    load,
-    model_ids,
     note,
-    out,
-    print_lineage,
     screen,
     user_errors,
 )
-from ptmgraph.lookup import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS, LookupOptions
+from ptmgraph.declaration import MAX_DEPTH, RELATION, SNAPSHOT, Analysis, Option
 from ptmgraph.words import plural
 
 if TYPE_CHECKING:
     from ptmgraph.formats.subgraph import DrawnGraph
+    from ptmgraph.result import AnalysisResult
 
 # Everything heavier than typer (polars, networkx, rich, the analyses) is imported inside the commands,
 # so that --help, --version and completion start in a fraction of the time (benchmarks/bench_cli_start.py).
 
+
+def declaration(name: str) -> Analysis:
+    """The declaration of the analysis command ``name`` (imports its analysis)."""
+    # the import statement's machinery (importlib.import_module bypasses it: python -X importtime would not see it)
+    module = __import__(f"ptmgraph.analyses.{COMMANDS[name][0]}", fromlist=["COMMANDS"])
+    return next(declared for declared in module.COMMANDS if declared.name == name)
+
+
+def command_function(declared_as: Analysis, body: Callable[[Run], AnalysisResult | None],
+                     run_as: Callable[[], Analysis] | None = None) -> Callable[..., None]:
+    """The typer function of a declared command: its options as parameters; it runs ``body`` with them and
+    their query, then exits 1 when the declaration's exit rule (``fails``) holds for the result.
+    ``run_as``: the whole declaration, read when the command runs (``declared_as`` is then the index's)."""
+    options = declared_as.all_options()
+
+    def command(**values: Any) -> None:
+        whole = run_as() if run_as is not None else declared_as
+        result = body(Run(values, Query.given(values, options), whole))
+        if result is not None and whole.fails is not None and whole.fails(result):
+            raise typer.Exit(1)
+
+    return declared(command, options)
+
+
+def single_command(declared_as: Analysis, body: Callable[[Run], AnalysisResult | None],
+                   run_as: Callable[[], Analysis] | None = None) -> Any:
+    """The command ``declared_as`` declares, running ``body``."""
+    single = typer.Typer(add_completion=False, rich_markup_mode=None)
+    single.command(declared_as.name, help=declared_as.help, cls=PlainCommand, context_settings=CONTEXT_SETTINGS)(
+        command_function(declared_as, body, run_as))
+    return typer.main.get_command(single)
+
+
+def build_command(name: str) -> Any:
+    """The analysis command ``name``: its options and help from the index (:mod:`ptmgraph.cli_index`, the
+    declarations' own, so that ``--help`` and a usage error import no analysis), its body
+    (:mod:`ptmgraph.cli_commands`) run with the whole declaration, read from its module when it runs."""
+    _, help_text, options, query = COMMANDS[name]
+    indexed = Analysis(name, help_text, options, query=query)
+    return single_command(indexed, BODIES.get(name, default_body), lambda: declaration(name))
+
+
+class Group(PlainGroup):
+    """The program's commands: the analyses' are built when asked for (see the module docstring)."""
+
+    def build(self, name: str) -> Any:
+        return drawing(name) if name in DRAWINGS else build_command(name)
+
+
 app = App(
+    group=Group,
     name="ptmgraph",
     help="Lineage graphs of pre-trained models: where a model comes from, and what depends on it.",
     no_args_is_help=True,
@@ -60,150 +100,52 @@ app = App(
 )
 
 
-class DanglingReasonChoice(str, Enum):
-    not_a_string = "not_a_string"
-    empty = "empty"
-    local_path = "local_path"
-    other_site = "other_site"
-    invalid_id = "invalid_id"
-    not_found = "not_found"
-    gated = "gated"
-    disabled = "disabled"
-    outweighed = "outweighed"
-    namespace_mismatch = "namespace_mismatch"
+def command_index() -> str:
+    """The text of :mod:`ptmgraph.cli_index`, from the analyses' declarations (tests/test_declarations.py
+    checks the file against it; ``python -m ptmgraph.cli_index`` writes it)."""
+    from ptmgraph.analyses import declarations
+
+    lines = []
+    for name, (module, declared_as) in sorted(declarations().items()):
+        options = "".join(f"\n            {_option_source(option)}," for option in declared_as.options)
+        lines.append(f"    {name!r}: (\n        {module!r},\n        {declared_as.help!r},\n        ({options}\n"
+                     f"        ),\n        {declared_as.query!r},\n    ),")
+    return ('"""The analyses\' commands, by name: the module declaring each, its help, its options and whether it\n'
+            "queries the graph, so that ``--help`` and a usage error import no analysis. Written by\n"
+            "``python -m ptmgraph.cli_index`` from the declarations; do not edit: tests/test_declarations.py\n"
+            'checks it."""\n'
+            "# ruff: noqa: E501\n\n"
+            "from ptmgraph import declaration as d\n\n"
+            "COMMANDS: dict[str, tuple[str, str, tuple[d.Option, ...], bool]] = {\n" + "\n".join(lines) + "\n}\n\n\n"
+            'if __name__ == "__main__":  # pragma: no cover - writes this file\n'
+            "    from pathlib import Path\n\n"
+            "    from ptmgraph.cli import command_index\n\n"
+            "    Path(__file__).write_text(command_index())\n")
 
 
-EXPORT_FORMATS = ("svg", "png", "dot", "html", "mermaid", "graphml", "gexf", "json", "cyclonedx")
-"""The names of :data:`ptmgraph.formats.registry.GRAPH_FORMATS`."""
+def _option_source(option: Option) -> str:
+    """``option`` as Python source for the index: a shared option by its name in :mod:`ptmgraph.declaration`
+    (with ``.but`` for what a command changes), any other field by field, its choices by their words."""
+    from dataclasses import fields
 
-SnapshotOption = Annotated[
-    Path | None,
-    typer.Option("--snapshot", "-s", metavar="DIR", help="Snapshot directory (default: the bundled Hub sample).",
-                 show_default=False),
-]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="table|json|csv", help="Output format.")]
-LimitOption = Annotated[
-    int, typer.Option(min=0, metavar="N", help="Table rows (tree lines) to print (0: all). JSON and CSV are never cut.")
-]
-RelationOption = Annotated[
-    list[RelationChoice] | None,
-    typer.Option("--relation", "-r", metavar="RELATION", show_default=False,
-                 help="Follow only edges of this relation: finetune, adapter, quantized, merge, unknown "
-                 "(repeatable)."),
-]
-ConfidenceOption = Annotated[
-    ConfidenceChoice | None,
-    typer.Option(MIN_CONFIDENCE, metavar="low|medium|high", show_default=False,
-                 help="Drop edges whose parent confidence is below this (high: the child's card, Hub tags "
-                 "or an edge list; medium: the Hub's tree or config files only; low: card prose or the name)."),
-]
-"""The query option of :func:`query_command`: declared here only."""
-ProvenanceOption = Annotated[
-    bool,
-    typer.Option(PROVENANCE, help="CSV: begin with the answer's provenance as '# key: value' lines (snapshot, "
-                 "date, sources, seeds, version, filters); JSON always carries it."),
-]
-DepthOption = Annotated[
-    int | None,
-    typer.Option("--max-depth", "--depth", min=1, metavar="N", show_default=False,
-                 help="Follow at most this many hops."),
-]
-CsvRawOption = Annotated[
-    bool, typer.Option("--csv-raw", help="CSV: keep cells starting with = + - @ as they are (no leading ').")
-]
-ModelsArgument = Annotated[
-    list[str] | None,
-    typer.Argument(metavar="MODEL", show_default=False, help="Model ids (ORG/NAME or a Hub URL)."),
-]
-ModelsFileOption = Annotated[
-    Path | None,
-    typer.Option("--from-file", metavar="FILE", show_default=False,
-                 help="More model ids, one a line (# comments, ORG/NAME@REVISION accepted)."),
-]
-FlatOption = Annotated[bool, typer.Option("--flat", help="A table, one row per model, instead of the tree.")]
-PathsOption = Annotated[
-    bool, typer.Option("--paths", help="JSON and CSV: add each row's relation_path (capped at 32 hops; rows always "
-                       "carry depth and via).")
-]
-ColumnsOption = Annotated[
-    str | None,
-    typer.Option("--columns", metavar="A,B,...", show_default=False,
-                 help="Tree columns, most important first: relation, downloads, license, created, likes, "
-                 "confidence (default: relation,downloads,license,created; the last drops first when narrow)."),
-]
-OfflineOption = Annotated[
-    bool, typer.Option("--offline", help="Never look a model up on the Hub (also HF_HUB_OFFLINE=1); by default a "
-                       "model the snapshot has no record of is fetched from HF_ENDPOINT and cached.")
-]
-MaxAgeOption = Annotated[
-    str, typer.Option("--max-age", metavar="AGE", help="Reuse a looked-up answer younger than this: seconds, or "
-                      "with a unit (12h, 7d); 0: fetch again.")
-]
-LookupModelsOption = Annotated[
-    int, typer.Option("--max-models", min=1, metavar="N", help="A look-up holds at most this many descendants "
-                      "(the answer says when it cuts).")
-]
+    from ptmgraph import declaration as shared
+
+    named = {key: value for key, value in vars(shared).items() if isinstance(value, Option)}
+    base_name = next((key for key, value in named.items() if value is option), None) or next(
+        (key for key, value in named.items() if (value.names, value.param) == (option.names, option.param)), None)
+    base = named[base_name] if base_name is not None else Option(option.names, option.param, option.help)
+    changed = [(f.name, getattr(option, f.name)) for f in fields(Option)
+               if getattr(option, f.name) != getattr(base, f.name)]
+    text = ", ".join(f"{key}={_value_source(value)}" for key, value in changed)
+    if base_name is not None:
+        return f"d.{base_name}.but({text})" if changed else f"d.{base_name}"
+    return f"d.Option({option.names!r}, {option.param!r}, {option.help!r}{', ' if text else ''}{text})"
 
 
-def looking_up(offline: bool, max_age: str, max_models: int = DEFAULT_MAX_MODELS) -> LookupOptions:
-    """How a query may look up a model its snapshot has no record of (:mod:`ptmgraph.lookup`)."""
-    return LookupOptions(offline=offline, max_age=max_age, max_models=max_models)
-
-
-ANSWER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "licenses": ("verdict", "base_license", "license"),
-    "risk": ("dependency", "risk"),
-    "check": ("severity", "finding", "ancestor"),
-    "dangling": ("reason",),
-    "audit-relations": ("kind",),
-    "stale": ("ancestor", "reason"),
-    "reach": ("reach",),
-}
-"""The columns that answer each command's question, most important first: a table too wide for the
-terminal drops its other columns before these (never its first column either; see
-:func:`ptmgraph.formats.console.drop_order`). Declared here only."""
-
-
-def query_command(name: str | None = None) -> Callable[[Callable[..., None]], Any]:
-    """``app.command`` for a command that queries the lineage graph. It gets the query options, declared
-    once (:data:`ConfidenceOption`, :data:`ProvenanceOption`), right after its ``--snapshot``; the command
-    receives them as one :class:`~ptmgraph.cli_runtime.Query` in its ``query`` parameter, which loads the
-    graph with them and holds every filter option given (for the answer's provenance)."""
-
-    def decorate(function: Callable[..., None]) -> Any:
-        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-               for p in inspect.signature(function, eval_str=True).parameters.values() if p.name != "query"]
-        shared = [inspect.Parameter("min_confidence", inspect.Parameter.KEYWORD_ONLY, default=None,
-                                    annotation=ConfidenceOption),
-                  inspect.Parameter("provenance", inspect.Parameter.KEYWORD_ONLY, default=False,
-                                    annotation=ProvenanceOption)]
-        at = next((i + 1 for i, p in enumerate(own) if p.name == "snapshot"), len(own))
-        parameters = [*own[:at], *shared, *own[at:]]
-        defaults = {p.name: p.default for p in parameters}
-        names = {p.name: _option_name(p.annotation) for p in parameters}
-
-        @functools.wraps(function)
-        def command(**values: Any) -> None:
-            query = Query.given(values, defaults, {k: v for k, v in names.items() if v})
-            values.pop("min_confidence", None)
-            values.pop("provenance", None)
-            function(query=query, **values)
-
-        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in parameters}
-        return app.command(name)(command)
-
-    return decorate
-
-
-def _option_name(annotation: Any) -> str | None:
-    """The first long name of the typer option an ``Annotated`` parameter declares (None: none declared)."""
-    for info in getattr(annotation, "__metadata__", ()):
-        # typer.Option("--name", ...) inside Annotated: the first name is held as the option's default
-        for declared in (getattr(info, "default", None), *(getattr(info, "param_decls", None) or ())):
-            if isinstance(declared, str) and declared.startswith("--"):
-                return declared
-    return None
+def _value_source(value: Any) -> str:
+    if isinstance(value, type) and issubclass(value, Enum):
+        return f"d.choices({value.__name__!r}, {tuple(member.value for member in value)!r})"
+    return repr(value.value if isinstance(value, Enum) else value)
 
 
 def _print_version(value: bool) -> None:
@@ -233,622 +175,47 @@ def main_options(
     screen.configure(color=color.value, pager=not no_pager)
 
 
-@query_command()
-def ancestry(
-    model: ModelsArgument = None,
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    max_paths: Annotated[int, typer.Option(min=1, metavar="N", help="List at most this many paths to roots.")] = 200,
-    csv_raw: CsvRawOption = False,
-    relation: RelationOption = None,
-    max_depth: DepthOption = None,
-    flat: FlatOption = False,
-    columns: ColumnsOption = None,
-    from_file: ModelsFileOption = None,
-    paths: PathsOption = False,
-    offline: OfflineOption = False,
-    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Where MODEL comes from: a tree of its ancestors up to the roots, each with its relation."""
-    print_lineage("ancestors", model, from_file, snapshot, query, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns, max_paths=max_paths, paths=paths,
-                  look=looking_up(offline, max_age))
-
-
-@query_command()
-def impact(
-    model: ModelsArgument = None,
-    relation: RelationOption = None,
-    max_depth: DepthOption = None,
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    csv_raw: CsvRawOption = False,
-    flat: FlatOption = False,
-    columns: ColumnsOption = None,
-    from_file: ModelsFileOption = None,
-    paths: PathsOption = False,
-    offline: OfflineOption = False,
-    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
-    max_models: LookupModelsOption = DEFAULT_MAX_MODELS,
-    query: Query = ANY_EDGE,
-) -> None:
-    """What depends on MODEL: a tree of every transitive descendant (the blast radius), most downloaded first."""
-    print_lineage("descendants", model, from_file, snapshot, query, relation, max_depth,
-                  fmt, limit, csv_raw, flat, columns, paths=paths, look=looking_up(offline, max_age, max_models))
-
-
-@query_command()
-def info(
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL).")],
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    csv_raw: CsvRawOption = False,
-    children: Annotated[
-        int, typer.Option("--children", min=0, metavar="N", help="Children shown per relation (0: all).")
-    ] = 10,
-    offline: OfflineOption = False,
-    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
-    query: Query = ANY_EDGE,
-) -> None:
-    """MODEL's record, its parents with the evidence of each edge, and its children by relation."""
-    from ptmgraph import analyses
-    from ptmgraph.formats import views
-
-    with user_errors():
-        lg, _ = answering(query, snapshot, [model], "ancestors", looking_up(offline, max_age))
-        result = analyses.model_info(lg, model)
-        emit(result, fmt, limit, lambda: views.print_model_info(out(), result, children=children), csv_raw=csv_raw)
-
-
-
-@query_command()
-def why(
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="The derived model (ORG/NAME or a Hub URL).")],
-    ancestor: Annotated[str, typer.Argument(metavar="ANCESTOR", help="The ancestor it may derive from.")],
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    max_paths: Annotated[
-        int, typer.Option("--max-paths", min=1, metavar="N", help="List at most this many paths (merges multiply "
-                          "them).")
-    ] = 20,
-    csv_raw: CsvRawOption = False,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Every path by which MODEL derives from ANCESTOR, hop by hop with each edge's relation and evidence;
-    exit 1 when there is none."""
-    from ptmgraph import analyses
-    from ptmgraph.formats import views
-
-    with user_errors():
-        result = analyses.why(query.load(snapshot), model, ancestor, max_paths=max_paths)
-        emit(result, fmt, 0, lambda: views.show_why(screen, result), csv_raw=csv_raw)
-    if not result.summary.paths:
-        raise typer.Exit(1)
-
-
-@app.command()
-def search(
-    text: Annotated[str, typer.Argument(metavar="QUERY", help="Part of an id, an author, or a Hub tag.")],
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 20,
-    csv_raw: CsvRawOption = False,
-) -> None:
-    """Models whose id contains QUERY, whose author is QUERY or that carry the tag QUERY, most downloaded first."""
-    from ptmgraph import analyses
-
-    if not text.strip():
-        fail("give some text to search for", 2)
-    with user_errors():
-        result = analyses.search(load(snapshot), text)
-        columns = ["id", "downloads", "matched", "pipeline_tag", "license", "likes"]
-        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
-
-
-@app.command(name="list")
-def list_command(
-    author: Annotated[str, typer.Option("--author", metavar="ORG", help="The user or organisation.")],
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    csv_raw: CsvRawOption = False,
-) -> None:
-    """The models of one author, most downloaded first."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        result = analyses.list_models(load(snapshot), author)
-        columns = ["id", "downloads", "pipeline_tag", "license", "likes"]
-        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
-
-
-@query_command()
-def stats(
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 0,
-    csv_raw: CsvRawOption = False,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Counts: models, edges by relation and evidence, dangling references, roots, depths, components."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        emit(analyses.stats(query.load(snapshot, READS["stats"])), fmt, limit, csv_raw=csv_raw)
-
-
-@app.command()
-def dangling(
-    reason: Annotated[
-        DanglingReasonChoice | None,
-        typer.Option(metavar="REASON", show_default=False,
-                     help="Only this reason: " + ", ".join(r.value for r in DanglingReasonChoice) + "."),
-    ] = None,
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    csv_raw: CsvRawOption = False,
-) -> None:
-    """References that could not become edges (local paths, other sites, deleted or private models)."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        result = analyses.dangling(load(snapshot), reason=reason.value if reason else None)
-        columns = ["id", "reason", "raw", "field", "source"]
-        emit_table(result, fmt, limit, columns, csv_raw=csv_raw, answer=ANSWER_COLUMNS["dangling"])
-
-
-@app.command()
-def problems(
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    csv_raw: CsvRawOption = False,
-) -> None:
-    """Input that was read but not usable: broken model-card YAML, bad JSON lines, unreadable files."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        emit(analyses.problems(load(snapshot)), fmt, limit, csv_raw=csv_raw)
-
-
-@query_command("audit-relations")
-def audit_relations(
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    csv_raw: CsvRawOption = False,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Edges where the Hub's relation label disagrees with the weights the child ships, counted by kind."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        result = analyses.audit_relations(query.load(snapshot))
-
-        emit_table(result, fmt, limit, ["id", "kind", "downloads"], csv_raw=csv_raw,
-                   answer=ANSWER_COLUMNS["audit-relations"])
-
-
-@query_command()
-def licenses(
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Licence drift: edges whose derived model states another licence than its base, or none under a
-    base whose licence must be passed on, with a verdict."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        result = analyses.license_drift(query.load(snapshot))
-        columns = ["id", "base", "base_license", "license", "verdict"]
-        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["licenses"])
-
-
-@query_command()
-def audit(
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 20,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Missing attributes (licence, base_model, datasets, task, library, evaluation, card) and their
-    rates; edges whose declared, Hub and inferred relations disagree."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        result = analyses.completeness(query.load(snapshot))
-        columns = ["n_missing", "id", "missing"]
-        emit_table(result, fmt, limit, columns)
-
-
-class ReachBy(str, Enum):
-    model = "model"
-    author = "author"
-
-
-@query_command("reach")
-def reach_command(
-    by: Annotated[ReachBy, typer.Option("--by", help="Rank models, or authors by the union of their models' reach.")]
-    = ReachBy.model,
-    top: Annotated[int, typer.Option(min=0, help="Rank the top N (0: all).")] = 20,
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Fan-out and reach: direct and transitive dependents (each once), downloads-weighted, and their spread."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        # a million models: read the two columns the ranking shows, not the whole models table
-        result = analyses.reach_ranking(query.load(snapshot, READS["reach"]), by=by.value, top=top)
-        columns = ["id", "models" if by is ReachBy.author else "direct_dependents", "reach", "reach_downloads",
-                   "downloads_unknown"]
-        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["reach"])
-
-
-@query_command()
-def stale(
-    model: Annotated[
-        str | None, typer.Argument(metavar="MODEL", help="Model id (default: every model).", show_default=False)
-    ] = None,
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    since: Annotated[
-        Path | None,
-        typer.Option("--since", metavar="OLD_SNAPSHOT", show_default=False,
-                     help="Only ancestors that changed after this earlier snapshot (what changed since I looked)."),
-    ] = None,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Stale ancestors: bases whose weights (or only card) changed after the model was made, with a newer
-    version, or unavailable (disabled or not found; gated is not)."""
-    from ptmgraph import analyses
-
-    with user_errors():
-        lg = query.load(snapshot, None if model else READS["stale"])
-        earlier = query.load(since) if since is not None else None
-        result = analyses.stale_ancestors(lg, model, since=earlier)
-        columns = ["ancestor", "reason", "lag_days", "depth"] if model else ["id", "ancestor", "reason", "lag_days"]
-        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["stale"])
-
-
-@query_command()
-def diff(
-    old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier snapshot directory.")],
-    new: Annotated[Path, typer.Argument(metavar="NEW", help="The later snapshot directory.")],
-    watch: Annotated[
-        list[str] | None,
-        typer.Option("--watch", "-w", metavar="MODEL", show_default=False,
-                     help="Flag changes to this model and its descendants; exit 1 if any (repeatable)."),
-    ] = None,
-    watch_from_file: Annotated[
-        Path | None,
-        typer.Option("--watch-from-file", metavar="FILE", show_default=False,
-                     help="More models to watch, one id a line (# comments, ORG/NAME@REVISION accepted)."),
-    ] = None,
-    fmt: Annotated[
-        ChangesFormat, typer.Option("--format", "-f", metavar="table|json|csv|markdown", help="Output format.")
-    ] = ChangesFormat.table,
-    limit: LimitOption = 50,
-    csv_raw: CsvRawOption = False,
-    query: Query = ANY_EDGE,
-) -> None:
-    """What changed from OLD to NEW: models and edges added and removed, relation, licence, access and
-    weight-file changes, new and removed descendants of --watch models; exit 1 when a watched one changed."""
-    from ptmgraph import analyses
-
-    watched = model_ids(watch, watch_from_file, required=False)
-    with user_errors():
-        result = analyses.diff_snapshots(query.load(old), query.load(new), watched)
-        columns = ["change", "id", "old", "new", "base", "watch", "detail"]  # by priority: the last drops first
-        if watched:
-            columns.insert(2, "watched")
-        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
-    if result.summary.watched_changes:
-        raise typer.Exit(1)
-
-
-@query_command()
-def history(
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL).")],
-    history_dir: Annotated[
-        Path, typer.Option("--history", metavar="DIR", help="The history: dated snapshots DIR/date=YYYY-MM-DD/.")
-    ],
-    fmt: Annotated[
-        ChangesFormat, typer.Option("--format", "-f", metavar="table|json|csv|markdown", help="Output format.")
-    ] = ChangesFormat.table,
-    limit: LimitOption = 0,
-    csv_raw: CsvRawOption = False,
-    query: Query = ANY_EDGE,
-) -> None:
-    """How MODEL's parents, licence, access, downloads and reach changed across the dated snapshots of a
-    history (written by ingest or crawl --history DIR)."""
-    from ptmgraph import analyses
-    from ptmgraph.snapshot import SnapshotError, history_partitions
-
-    with user_errors():
-        partitions = history_partitions(history_dir)
-        if not partitions:
-            raise SnapshotError(f"{history_dir}: holds no dated snapshot (date=YYYY-MM-DD/)")
-        result = analyses.model_history([(day, query.load(path)) for day, path in partitions], model)
-        columns = ["date", "parents", "license", "access", "downloads", "reach", "changed", "present"]
-        emit_table(result, fmt, limit, columns, csv_raw=csv_raw)
-
-
-CompromisedOption = Annotated[
-    list[str] | None,
-    typer.Option("--compromised", "-c", metavar="MODEL", help="A model to treat as compromised (repeatable).",
-                 show_default=False),
-]
-FromFileOption = Annotated[
-    Path | None,
-    typer.Option("--from-file", metavar="FILE", show_default=False,
-                 help="More compromised models, one id a line (# comments, ORG/NAME@REVISION accepted)."),
-]
-
-
-class DependencyChoice(str, Enum):
-    runtime_code = "runtime_code"
-    runtime = "runtime"
-    inherited = "inherited"
-
-
-class RiskSort(str, Enum):
-    downloads = "downloads"
-    depth = "depth"
-    id = "id"
-
-
-def iso_date(option: str, value: str | None) -> datetime | None:
-    """``value`` of ``option`` as an aware datetime (a day is its midnight; no zone: UTC); exit 2 if it is
-    not an ISO date."""
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        fail(f"{option}: not an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM): {value!r}", 2)
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
-
-
-@query_command()
-def risk(
-    compromised: CompromisedOption = None,
-    from_file: FromFileOption = None,
-    data_risks: Annotated[
-        bool, typer.Option("--data-risks", help="Also spread pickle-only weights, missing and conflicting licences, "
-                     "files the Hub's scan calls unsafe.")
-    ] = False,
-    dependency: Annotated[
-        list[DependencyChoice] | None,
-        typer.Option("--dependency", metavar="KIND", show_default=False,
-                     help="Only affected models of this dependency kind: runtime_code, runtime, inherited "
-                     "(repeatable)."),
-    ] = None,
-    created_after: Annotated[
-        str | None, typer.Option("--created-after", metavar="DATE", show_default=False,
-                                 help="Only affected models created on or after this day (ISO, YYYY-MM-DD).")
-    ] = None,
-    created_before: Annotated[
-        str | None, typer.Option("--created-before", metavar="DATE", show_default=False,
-                                 help="Only affected models created before this day (ISO, YYYY-MM-DD).")
-    ] = None,
-    sort: Annotated[
-        RiskSort, typer.Option("--sort", metavar="downloads|depth|id",
-                               help="Row order: most downloaded, nearest, or by id.")
-    ] = RiskSort.downloads,
-    snapshot: SnapshotOption = None,
-    fmt: FormatOption = OutputFormat.table,
-    limit: LimitOption = 50,
-    paths: PathsOption = False,
-    offline: OfflineOption = False,
-    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
-    max_models: LookupModelsOption = DEFAULT_MAX_MODELS,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected."""
-    from ptmgraph import analyses
-
-    after = iso_date("--created-after", created_after)
-    before = iso_date("--created-before", created_before)
-    if after is not None and before is not None and after >= before:
-        fail(f"--created-after {created_after} is not before --created-before {created_before}", 2)
-    named = model_ids(compromised, from_file, required=False)
-    if not named and not data_risks:
-        fail("give --compromised ID, --from-file FILE or --data-risks", 2)
-    with user_errors():
-        lg, _ = answering(query, snapshot, named, "descendants", looking_up(offline, max_age, max_models),
-                          READS["risk"])
-        result = analyses.risk(lg, named,
-                               data_risks=analyses.DATA_RISKS if data_risks else (),
-                               dependencies=[d.value for d in dependency or ()], created_after=after,
-                               created_before=before, sort=sort.value)
-        columns = ["id", "depth", "relation_path", "dependency", "downloads"]
-        if after is not None or before is not None:  # the window's answer: when each was made
-            columns.append("created_at")
-        if result.summary.sources > 1:  # one source is named in the summary and the sources table
-            columns[1:1] = ["source", "risk"]
-        emit_table(result, fmt, limit, columns, paths=paths, answer=ANSWER_COLUMNS["risk"])
-    if result.rows.height:
-        raise typer.Exit(1)
-
-
-IgnoreOption = Annotated[
-    list[str] | None,
-    typer.Option("--ignore", metavar="FINDING[:MODEL]", show_default=False,
-                 help="Waive findings of this kind (about MODEL only: the ancestor the finding names); "
-                 "listed as waived, never failing (repeatable)."),
-]
-BaselineOption = Annotated[
-    Path | None,
-    typer.Option("--baseline", metavar="FILE", show_default=False,
-                 help="Waive the findings listed in this baseline file (written by check --write-baseline)."),
-]
-
-
-def waivers(ignore: list[str] | None, baseline: Path | None) -> tuple[list[Any], list[tuple[str, str, str]]]:
-    """The ``--ignore`` and ``--baseline`` waivers: exit 2 for an unknown finding, 1 for a bad baseline file."""
-    from ptmgraph.analyses.check import Ignore, UnknownFinding
-    from ptmgraph.baseline import BaselineError, read_baseline
-
-    try:
-        ignores = [Ignore.parse(text) for text in ignore or []]
-    except UnknownFinding as e:
-        fail(str(e), 2)
-    try:
-        return ignores, read_baseline(baseline) if baseline is not None else []
-    except BaselineError as e:
-        fail(str(e))
-
-
-class FailOn(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-
-
-class OptInFinding(str, Enum):
-    restricted = "restricted"
-    card_updated = "card_updated"
-
-
-@query_command()
-def check(
-    models: ModelsArgument = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on a finding at this severity or above.")]
-    = FailOn.low,
-    compromised: CompromisedOption = None,
-    from_file: ModelsFileOption = None,
-    snapshot: SnapshotOption = None,
-    fmt: Annotated[
-        FindingsFormat, typer.Option("--format", "-f", metavar="table|json|csv|sarif", help="Output format.")
-    ] = FindingsFormat.table,
-    limit: LimitOption = 50,
-    compromised_file: Annotated[
-        Path | None,
-        typer.Option("--compromised-from-file", metavar="FILE", show_default=False,
-                     help="More compromised models, one id a line."),
-    ] = None,
-    include: Annotated[
-        list[OptInFinding] | None,
-        typer.Option("--include", metavar="FINDING", show_default=False,
-                     help="Also report this opt-in finding (repeatable): restricted (gated with manual "
-                          "approval), card_updated (only an ancestor's card or other files changed)."),
-    ] = None,
-    ignore: IgnoreOption = None,
-    baseline: BaselineOption = None,
-    write_baseline: Annotated[
-        Path | None,
-        typer.Option("--write-baseline", metavar="FILE", show_default=False,
-                     help="Write every finding of this run to a baseline file (then waived: exit 0)."),
-    ] = None,
-    offline: OfflineOption = False,
-    max_age: MaxAgeOption = DEFAULT_MAX_AGE,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence drift,
-    files the Hub's scan calls unsafe, dangling references, pickle-only weights), each with a severity;
-    exit 1 at --fail-on or above."""
-    from ptmgraph import analyses
-    from ptmgraph.analyses.check import identities, waive
-
-    checked = model_ids(models, from_file)
-    named = model_ids(compromised, compromised_file, required=False)
-    ignores, accepted = waivers(ignore, baseline)
-    with user_errors():
-        lg, _ = answering(query, snapshot, checked, "ancestors", looking_up(offline, max_age))
-        result = analyses.check(lg, checked, compromised=named, fail_on=fail_on.value,
-                                include=[finding.value for finding in include or ()],
-                                ignore=ignores, baseline=accepted)
-        if write_baseline is not None:
-            from ptmgraph.baseline import write_baseline as write
-
-            found = identities(result.rows)
-            write(write_baseline, found)
-            result = waive(result, fail_on=fail_on.value, ignore=ignores, baseline=[*accepted, *found])
-            note(f"wrote {write_baseline}: {plural(len(found), 'finding')}")
-        for unmatched in result.summary.unmatched_ignores:
-            note(f"ptmgraph: note: --ignore {unmatched} matched no finding")
-        columns = ["severity", "finding", "ancestor", "detail"]
-        if result.summary.waived:
-            columns.insert(1, "waived")
-        if len(result.summary.models) > 1:
-            columns.insert(0, "id")
-        emit_table(result, fmt, limit, columns, answer=ANSWER_COLUMNS["check"])
-    if result.summary.failed:
-        raise typer.Exit(1)
-
-
-@query_command()
-def report(
-    out_dir: Annotated[
-        Path, typer.Option("--out", "-o", metavar="DIR", help="Report directory to write.")
-    ] = Path("outputs/report"),
-    top: Annotated[int, typer.Option(min=1, help="Rows in each ranked table.")] = 20,
-    snapshot: SnapshotOption = None,
-    ignore: IgnoreOption = None,
-    baseline: BaselineOption = None,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Write a Markdown report with tables and figures (PNG and SVG) about a whole snapshot."""
-    from ptmgraph import analyses
-    from ptmgraph.formats.markdown import ReportError, write_report  # matplotlib loads only for reports
-
-    ignores, accepted = waivers(ignore, baseline)
-    with user_errors():
-        try:
-            lg = query.load(snapshot)
-            report = analyses.build_report(lg, top=top, min_confidence=query.confidence, ignore=ignores,
-                                           baseline=accepted)
-            files = write_report(report, out_dir)
-        except ReportError as e:
-            fail(str(e))
-        note(f"wrote {out_dir / files[0].name} and {plural(len(files) - 1, 'figure file')}")
-
-
-ExportFormat = Enum("ExportFormat", {name: name for name in EXPORT_FORMATS}, type=str)  # type: ignore[misc]
-"""The ``--format`` choices of ``export``: the registry's formats."""
 RankDir = Enum("RankDir", {name: name for name in ("TB", "LR", "BT", "RL")}, type=str)  # type: ignore[misc]
 
-ExportFormatOption = Annotated[
-    ExportFormat | None,
-    typer.Option(
-        "--format", "-f", show_default=False, help="Output format (default: from the --out file name, else svg)."
-    ),
-]
-MaxNodesOption = Annotated[
-    int | None,
-    typer.Option(min=0, show_default=False,
-                 help="Draw at most this many models; the rest are counted in '+N more' nodes "
-                 "(0: no limit; default: 32 for pictures, no limit for HTML, GraphML, GEXF, JSON and CycloneDX)."),
-]
-MaxPerDepthOption = Annotated[
-    int | None,
-    typer.Option(min=0, show_default=False,
-                 help="Draw at most this many models at one depth (0: no limit; default: 8 for pictures)."),
-]
-TitleOption = Annotated[
-    str | None, typer.Option(metavar="TITLE", show_default=False,
-                             help="The title to write instead of the analysis's own.")
-]
-SubtitleOption = Annotated[
-    str | None,
-    typer.Option(metavar="LINE", show_default=False,
-                 help="The line under the title instead of the default (what is shown of how many models)."),
-]
-RankdirOption = Annotated[
-    RankDir | None,
-    typer.Option(show_default=False, help="Layout direction, base first (default: LR for impact, TB otherwise)."),
-]
+DRAWN_MODEL = Option(("MODEL",), "model", "Model id (ORG/NAME or a Hub URL); none with --all.", argument=True)
+MAX_NODES = Option(("--max-nodes",), "max_nodes", "Draw at most this many models; the rest are counted in '+N more' "
+                   "nodes (0: no limit; default: 32 for pictures, no limit for HTML, GraphML, GEXF, JSON and "
+                   "CycloneDX).", "int", least=0)
+EXPORT = Analysis(
+    "export", "Draw MODEL's ancestry, impact or both (give both flags), or with --all the whole snapshot, as a "
+    "picture, a graph file, an ML-BOM or HTML.",
+    (DRAWN_MODEL,
+     Option(("--out", "-o"), "out_file", "File to write, '-' for standard output (default: "
+            "outputs/DIRECTION-ORG__NAME.EXT).", metavar="FILE"),
+     Option(("--ancestry",), "show_ancestry", "Draw where MODEL comes from.", "flag", False),
+     Option(("--impact",), "show_impact", "Draw what depends on MODEL.", "flag", False),
+     Option(("--all",), "show_all", "Draw the whole snapshot (its edges of the --relation given).", "flag", False),
+     Option(("--format", "-f"), "fmt", "Output format (default: from the --out file name, else svg).", "choice",
+            choices=None),  # the registry's formats, read when the command is built (see drawing)
+     MAX_NODES,
+     Option(("--max-per-depth",), "max_per_depth", "Draw at most this many models at one depth (0: no limit; "
+            "default: 8 for pictures).", "int", least=0),
+     Option(("--rankdir",), "rankdir", "Layout direction, base first (default: LR for impact, TB otherwise).",
+            "choice", choices=RankDir),
+     Option(("--title",), "title", "The title to write instead of the analysis's own.", metavar="TITLE"),
+     Option(("--subtitle",), "subtitle", "The line under the title instead of the default (what is shown of how "
+            "many models).", metavar="LINE"),
+     RELATION, MAX_DEPTH, SNAPSHOT),
+)
+"""``export``: a graph format (:mod:`ptmgraph.formats.registry`) drawing the lineage analyses' walks; its
+``--format`` choices are the registry's (:func:`drawing`)."""
+EXPLORE = Analysis(
+    "explore", "Write one offline HTML file to explore MODEL's ancestry and impact (depths left to right, each "
+    "depth's models in clusters by relation that open on click), or with --all the whole snapshot: pan, zoom, "
+    "search, click.",
+    (DRAWN_MODEL,
+     Option(("--out", "-o"), "out_file", "HTML file to write (default: outputs/both-ORG__NAME.html; "
+            "outputs/snapshot.html with --all).", metavar="FILE"),
+     Option(("--all",), "show_all", "Draw every model of the snapshot (WebGL; coloured by relation, sized by "
+            "reach).", "flag", False),
+     MAX_NODES, RELATION, MAX_DEPTH, SNAPSHOT),
+)
+"""``explore``: the HTML graph format, both ways or the whole snapshot."""
 
 
 def _write_export(
@@ -862,9 +229,7 @@ def _write_export(
     ``title`` and ``subtitle`` replace the default title and caption. The whole-snapshot explorer (``--all``
     as HTML) sizes models by reach: each drawn model gets its ``reach`` (:func:`ptmgraph.analyses.reach.model_reach`)
     as an attribute."""
-    from dataclasses import replace
-
-    from ptmgraph import analyses
+    from ptmgraph.analyses.lineage import ancestry, impact
     from ptmgraph.formats import choose_format, lineage_subgraph, write_graph
     from ptmgraph.formats.subgraph import combine, snapshot_subgraph, with_file_hashes
 
@@ -881,11 +246,11 @@ def _write_export(
             which = f" ({', '.join(sorted(relations))} edges)" if relations else ""
             titles.append(f"The snapshot's lineage graph{which}")
         elif direction in ("ancestry", "both"):
-            up = analyses.ancestry(lg, model)
+            up = ancestry(lg, model)
             drawn = lineage_subgraph(lg, up, direction="ancestry", max_nodes=nodes_cap, max_per_depth=depth_cap)
             titles.append(up.title)
         if model is not None and direction in ("impact", "both"):
-            down = analyses.impact(lg, model, relations=relations, max_depth=max_depth)
+            down = impact(lg, model, relations=relations, max_depth=max_depth)
             below = lineage_subgraph(
                 lg, down, direction="impact", relations=relations, max_nodes=nodes_cap, max_per_depth=depth_cap
             )
@@ -910,8 +275,6 @@ def _write_export(
 
 
 def _with_reach(drawn: DrawnGraph, reach: dict[str, int]) -> DrawnGraph:
-    from dataclasses import replace
-
     nodes = tuple(
         replace(n, attributes={**n.attributes, "reach": reach[n.key]}) if n.kind != "more" and n.key in reach else n
         for n in drawn.nodes
@@ -919,75 +282,48 @@ def _with_reach(drawn: DrawnGraph, reach: dict[str, int]) -> DrawnGraph:
     return replace(drawn, nodes=nodes)
 
 
-@query_command()
-def export(
-    model: Annotated[
-        str | None, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL); none with --all.",
-                                   show_default=False)
-    ] = None,
-    out_file: Annotated[
-        str | None,
-        typer.Option("--out", "-o", metavar="FILE", help="File to write, '-' for standard output "
-                     "(default: outputs/DIRECTION-ORG__NAME.EXT)."),
-    ] = None,
-    show_ancestry: Annotated[bool, typer.Option("--ancestry", help="Draw where MODEL comes from.")] = False,
-    show_impact: Annotated[bool, typer.Option("--impact", help="Draw what depends on MODEL.")] = False,
-    show_all: Annotated[
-        bool, typer.Option("--all", help="Draw the whole snapshot (its edges of the --relation given).")
-    ] = False,
-    fmt: ExportFormatOption = None,
-    max_nodes: MaxNodesOption = None,
-    max_per_depth: MaxPerDepthOption = None,
-    rankdir: RankdirOption = None,
-    title: TitleOption = None,
-    subtitle: SubtitleOption = None,
-    relation: RelationOption = None,
-    max_depth: DepthOption = None,
-    snapshot: SnapshotOption = None,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Draw MODEL's ancestry, impact or both (give both flags), or with --all the whole snapshot, as a
-    picture, a graph file, an ML-BOM or HTML."""
-    if show_all and (model is not None or show_ancestry or show_impact):
+def export(run: Run) -> None:
+    v = run.values
+    if v["show_all"] and (v["model"] is not None or v["show_ancestry"] or v["show_impact"]):
         fail("--all draws the whole snapshot: give no MODEL, --ancestry or --impact with it", 2)
-    if not show_all and (model is None or not (show_ancestry or show_impact)):
+    if not v["show_all"] and (v["model"] is None or not (v["show_ancestry"] or v["show_impact"])):
         fail("give MODEL and --ancestry, --impact or both; or --all for the whole snapshot", 2)
     direction: Literal["ancestry", "impact", "both", "snapshot"] = (
-        "snapshot" if show_all else
-        "both" if show_ancestry and show_impact else "ancestry" if show_ancestry else "impact"
+        "snapshot" if v["show_all"] else
+        "both" if v["show_ancestry"] and v["show_impact"] else "ancestry" if v["show_ancestry"] else "impact"
     )
-    _write_export(model, out_file, fmt.value if fmt else None, direction=direction, max_nodes=max_nodes,
-                  max_per_depth=max_per_depth, rankdir=rankdir.value if rankdir else None, relation=relation,
-                  max_depth=max_depth, snapshot=snapshot, query=query, title=title, subtitle=subtitle)
+    _write_export(v["model"], v["out_file"], v["fmt"].value if v["fmt"] else None, direction=direction,
+                  max_nodes=v["max_nodes"], max_per_depth=v["max_per_depth"],
+                  rankdir=v["rankdir"].value if v["rankdir"] else None, relation=v["relation"],
+                  max_depth=v["max_depth"], snapshot=v["snapshot"], query=run.query, title=v["title"],
+                  subtitle=v["subtitle"])
 
-@query_command()
-def explore(
-    model: Annotated[
-        str | None, typer.Argument(metavar="MODEL", help="Model id (ORG/NAME or a Hub URL); none with --all.",
-                                   show_default=False)
-    ] = None,
-    out_file: Annotated[
-        str | None, typer.Option("--out", "-o", metavar="FILE", help="HTML file to write (default: "
-                                 "outputs/both-ORG__NAME.html; outputs/snapshot.html with --all).")
-    ] = None,
-    show_all: Annotated[
-        bool,
-        typer.Option("--all", help="Draw every model of the snapshot (WebGL; coloured by relation, sized by reach)."),
-    ] = False,
-    max_nodes: MaxNodesOption = None,
-    relation: RelationOption = None,
-    max_depth: DepthOption = None,
-    snapshot: SnapshotOption = None,
-    query: Query = ANY_EDGE,
-) -> None:
-    """Write one offline HTML file to explore MODEL's ancestry and impact (depths left to right, each depth's
-    models in clusters by relation that open on click), or with --all the whole snapshot: pan, zoom, search,
-    click."""
-    if show_all == (model is not None):
+
+def explore(run: Run) -> None:
+    v = run.values
+    if v["show_all"] == (v["model"] is not None):
         fail("give MODEL, or --all for the whole snapshot", 2)
-    _write_export(model, out_file, "html", direction="snapshot" if show_all else "both", max_nodes=max_nodes,
-                  max_per_depth=None, rankdir=None, relation=relation, max_depth=max_depth, snapshot=snapshot,
-                  query=query)
+    _write_export(v["model"], v["out_file"], "html", direction="snapshot" if v["show_all"] else "both",
+                  max_nodes=v["max_nodes"], max_per_depth=None, rankdir=None, relation=v["relation"],
+                  max_depth=v["max_depth"], snapshot=v["snapshot"], query=run.query)
+
+
+DRAWINGS: dict[str, tuple[Analysis, Callable[[Run], None]]] = {"export": (EXPORT, export),
+                                                               "explore": (EXPLORE, explore)}
+"""The commands that draw, built when asked for as the analyses' are (:class:`Group`)."""
+Group.lazy = {**{name: entry[1] for name, entry in COMMANDS.items()},
+              **{name: declared_as.help for name, (declared_as, _) in DRAWINGS.items()}}
+
+
+def drawing(name: str) -> Any:
+    """The drawing command ``name``, ``--format`` choosing among the graph formats of the registry."""
+    from ptmgraph.declaration import choices
+    from ptmgraph.formats.registry import GRAPH_FORMATS
+
+    declared_as, body = DRAWINGS[name]
+    formats = choices("ExportFormat", GRAPH_FORMATS)
+    options = tuple(o.but(choices=formats) if o.param == "fmt" else o for o in declared_as.options)
+    return single_command(replace(declared_as, options=options), body)
 
 
 HistoryOption = Annotated[
@@ -1054,7 +390,7 @@ def ingest(
     ] = False,
     kind: Annotated[
         str | None, typer.Option(metavar="KIND", show_default=False,
-                                 help="Force the input kind: hub-records, edge-list or local.")
+                                 help="Force the input kind (an unknown one is refused with the list of kinds).")
     ] = None,
     namespace: Annotated[
         str | None, typer.Option(metavar="ORG", show_default=False,

@@ -9,21 +9,25 @@ Typer (0.2x) checks each value with a pydantic validator built for it on every r
 start-up about 70 ms of CPU (pydantic's import and a validator per parameter). The values this
 command line takes (text, whole numbers with bounds, choices, paths, lists of these) are converted
 here instead, exactly as typer converts them; a value that would be an error, and any other kind of
-parameter, still goes through typer's own conversion, so every message stays typer's.
+parameter, still goes through typer's own conversion, so every message stays typer's. This uses typer's
+private conversion interface (``typer._coercion``), kept because dropping it was measured (issue 18,
+median CPU of 21 cold runs) to cost a command line typer parses 100-120 ms (``impact MODEL -f json``
+through typer: 397 ms with it, 516 ms without); with another typer it is simply not used.
 """
 
 from __future__ import annotations
 
-import re
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from ptmgraph.cli_runtime import LARGEST_WHOLE_NUMBER
+from ptmgraph.declaration import LARGEST_WHOLE_NUMBER, WHOLE_NUMBER, Option
 
 try:  # typer's conversion interface (typer >= 0.20); older typers convert without pydantic anyway
     from typer._click.exceptions import BadParameter
@@ -44,10 +48,6 @@ def plain_message(message: str) -> str:
     return message.replace("Value error, ", "")
 
 
-_WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]{0,17}")
-"""Whole numbers converted here (no sign, no leading zero, at most 18 digits); typer converts any other."""
-
-
 class _Slow(Exception):
     """A value for typer's own conversion: it may be an error, whose message typer words."""
 
@@ -61,7 +61,7 @@ def _quick_value(annotation: Any, info: Any, value: Any, param: Any, ctx: Any) -
     if annotation is str and isinstance(value, str):
         return value
     if annotation is int and not info.clamp:
-        if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value):
             number = int(value)
         elif type(value) is int:
             number = value
@@ -150,14 +150,80 @@ class PlainCommand(_PlainManners, TyperCommand):
 
 
 class PlainGroup(_PlainManners, TyperGroup):
-    pass
+    """The program's group of commands. Its ``lazy`` commands (name -> one-line help) are built by
+    ``build`` only when run or asked for their help: building one imports its analysis (and polars), which
+    the program's own ``--help`` and every other command do without."""
+
+    lazy: ClassVar[dict[str, str]] = {}
+
+    def build(self, name: str) -> Any:
+        """The lazy command ``name`` (a subclass builds it)."""
+        raise NotImplementedError(name)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*self.lazy, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name in self.lazy and name not in self.commands:
+            self.add_command(self.build(name), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = []
+        for name in names:
+            built = self.commands.get(name)
+            if built is None:
+                built = TyperCommand(name, help=self.lazy[name])
+            elif built.hidden:
+                continue
+            rows.append((name, built.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+_TYPES: dict[str, type] = {"flag": bool, "text": str, "int": int, "float": float, "path": Path}
+
+
+def parameter(option: Option) -> inspect.Parameter:
+    """``option`` as a typer parameter: its type, ``typer.Option`` or ``typer.Argument``, and its default."""
+    kind: Any = option.choices if option.kind == "choice" else _TYPES[option.kind]
+    default = option.initial
+    required = option.required and default is None
+    if option.many:
+        kind = list[kind]  # type: ignore[valid-type]
+    if default is None and not required:
+        kind = kind | None
+    common: dict[str, Any] = {"help": option.help, "metavar": option.metavar, "hidden": option.hidden}
+    if option.kind in ("int", "float"):
+        common.update(min=option.least, max=option.most)
+    if default is None or option.many:
+        common["show_default"] = False
+    if option.argument:
+        common["metavar"] = option.name
+        info = typer.Argument(**common)
+    else:
+        info = typer.Option(*option.names, **common)
+    return inspect.Parameter(option.param, inspect.Parameter.KEYWORD_ONLY,
+                             default=inspect.Parameter.empty if required else default,
+                             annotation=Annotated[kind, info])
+
+
+def declared(function: Callable[..., None], options: tuple[Option, ...]) -> Callable[..., None]:
+    """``function`` with the typer signature of ``options`` (what typer reads to make the command)."""
+    parameters = [parameter(option) for option in options]
+    function.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    function.__annotations__ = {p.name: p.annotation for p in parameters}
+    return function
 
 
 class App(typer.Typer):
     """A Typer application whose commands are :class:`PlainCommand` unless they name another class."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cls=PlainGroup, context_settings=CONTEXT_SETTINGS, rich_markup_mode=None, **kwargs)
+    def __init__(self, group: type[PlainGroup] = PlainGroup, **kwargs: Any) -> None:
+        super().__init__(cls=group, context_settings=CONTEXT_SETTINGS, rich_markup_mode=None, **kwargs)
 
     def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
         return super().command(*args, cls=cls or PlainCommand, **kwargs)

@@ -1,14 +1,17 @@
 """The ``ptmgraph`` program (the console script and ``python -m ptmgraph``).
 
-A point query (``ancestry`` or ``impact``) whose command line is plain runs without typer: typer's
-import and its per-parameter checks cost a cold query some 50 ms of CPU, a quarter of what the rest
-of it costs on the bundled snapshot. *Plain* means every word is one this module reads exactly as
-typer would: the options of the two commands (long, ``--name=value``, or the short ``-s``, ``-f``,
-``-r`` followed by a separate value), valid choices, whole numbers within bounds, paths typer would
-accept, ``--``, and the global ``--color`` and ``--no-pager`` before the command. Anything else (help,
-completion, another command, an unknown or repeated-in-one-word option, a value typer would refuse)
-goes to typer, which answers with its own help or message. ``tests/test_entry.py`` checks that both
-ways give the same output and exit code.
+A point query (``ancestry`` or ``impact``) whose command line is plain runs without typer. Measured on
+the bundled snapshot (median CPU of 21 cold runs, issue 18): ``impact MODEL -f json`` takes 259 ms this
+way and 397 ms through typer (``python -c 'import polars'``: 263 ms), so typer's import, its group and
+its per-parameter checks cost a cold query some 140 ms, far over the 50 ms that would allow dropping
+this reader. The options it reads are the declarations' (``COMMANDS`` in ``analyses/lineage.py``), the
+same the typer command is built from, and it runs the same body (:mod:`ptmgraph.cli_commands`), so the
+two cannot drift. *Plain* means every word is one this module reads exactly as typer would: the options
+of the two commands (long, ``--name=value``, or a short name followed by a separate value), valid
+choices, whole numbers within bounds, paths typer would accept, ``--``, and the global ``--color`` and
+``--no-pager`` before the command. Anything else (help, completion, another command, an unknown or
+repeated-in-one-word option, a value typer would refuse) goes to typer, which answers with its own help
+or message. ``tests/test_entry.py`` checks that both ways give the same output and exit code.
 
 On success the process ends with ``os._exit`` once standard output and error are flushed: a query
 at a million models holds large tables whose teardown would take a tenth of a second for nothing.
@@ -17,54 +20,25 @@ at a million models holds large tables whose teardown would take a tenth of a se
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptmgraph.cli_runtime import (
-    LARGEST_WHOLE_NUMBER,
-    MIN_CONFIDENCE,
-    PROVENANCE,
-    ColorChoice,
-    ConfidenceChoice,
-    OutputFormat,
-    RelationChoice,
-)
+from ptmgraph.declaration import LARGEST_WHOLE_NUMBER, WHOLE_NUMBER, ColorChoice, Option
 
-_FLAGS = {"--csv-raw": "csv_raw", "--flat": "flat", "--paths": "paths", PROVENANCE: "provenance",
-          "--offline": "offline"}
-"""Options of ``ancestry`` and ``impact`` that take no value, by the parameter they set."""
+POINT_QUERIES = ("ancestry", "impact")
+"""The commands read here when plain; their options are their declarations' (``analyses/lineage.py``)."""
 
-_VALUED = {
-    "--snapshot": "snapshot", "-s": "snapshot",
-    MIN_CONFIDENCE: "min_confidence",
-    "--format": "fmt", "-f": "fmt",
-    "--limit": "limit",
-    "--relation": "relation", "-r": "relation",
-    "--max-depth": "max_depth", "--depth": "max_depth",
-    "--columns": "columns",
-    "--from-file": "from_file",
-    "--max-age": "max_age",
-}
-"""Options of both commands that take a value, by the parameter they set."""
 
-_ANCESTRY_ONLY = {"--max-paths": "max_paths"}
-_IMPACT_ONLY = {"--max-models": "max_models"}
+def _options(command: str) -> dict[str, Option]:
+    """The options of ``command`` by every name they take (``--max-depth``, ``--depth``; ``-s``), from its
+    declaration: the same the typer command is built from, so the two cannot drift."""
+    from ptmgraph.analyses.lineage import COMMANDS
 
-_SMALLEST = {"limit": 0, "max_depth": 1, "max_paths": 1, "max_models": 1}
-"""The whole-number parameters and their least value (typer's ``min``)."""
-
-_CHOICES = {
-    name: tuple(choice.value for choice in enum)
-    for name, enum in (("fmt", OutputFormat), ("min_confidence", ConfidenceChoice), ("relation", RelationChoice),
-                       ("color", ColorChoice))
-}
-"""The parameters that take one of some words (case matters, as in typer): the CLI's own choices."""
-
-_WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]{0,17}")
+    declared = next(c for c in COMMANDS if c.name == command)
+    return {name: option for option in declared.all_options() if not option.argument for name in option.names}
 
 
 @dataclass
@@ -89,21 +63,27 @@ def _path(value: str) -> Path:
     return Path(value)
 
 
-def _value(name: str, text: str) -> Any:
-    """``text`` as the value of parameter ``name``, or :class:`_NotPlain` when typer should judge it."""
+def _value(option: Option, text: str) -> Any:
+    """``text`` as the value of ``option``, or :class:`_NotPlain` when typer should judge it."""
     if text.startswith("-"):  # typer may read it as the next option's name: let it say so
         raise _NotPlain
-    if name in _CHOICES:
-        if text not in _CHOICES[name]:
+    if option.choices is not None:
+        if text not in {choice.value for choice in option.choices}:
             raise _NotPlain
-        return text
-    if name in _SMALLEST:
-        if not _WHOLE_NUMBER.fullmatch(text) or not _SMALLEST[name] <= int(text) <= LARGEST_WHOLE_NUMBER:
+        return option.choices(text)
+    if option.kind == "int":
+        least = option.least if option.least is not None else 0
+        if not WHOLE_NUMBER.fullmatch(text) or not least <= int(text) <= LARGEST_WHOLE_NUMBER:
             raise _NotPlain
         return int(text)
-    if name in ("snapshot", "from_file"):
+    if option.kind == "path":
         return _path(text)
-    return text  # --columns, --max-age: checked by the command itself
+    if option.kind != "text":
+        raise _NotPlain
+    return text  # --columns: checked by the command itself
+
+
+_COLOR = Option(("--color",), "color", "", "choice", choices=ColorChoice)
 
 
 def lineage_call(argv: Sequence[str], environ: dict[str, str] | os._Environ[str] = os.environ) -> LineageCall | None:
@@ -123,15 +103,15 @@ def _parse(args: list[str]) -> LineageCall | None:
         if word == "--no-pager":
             pager = False
         elif word == "--color" and args:
-            color = _value("color", args.pop(0))
+            color = _value(_COLOR, args.pop(0)).value
         elif word.startswith("--color="):
-            color = _value("color", word.partition("=")[2])
+            color = _value(_COLOR, word.partition("=")[2]).value
         else:
             return None
-    if not args or args[0] not in ("ancestry", "impact"):
+    if not args or args[0] not in POINT_QUERIES:
         return None
     call = LineageCall(command=args.pop(0), color=color, pager=pager)
-    valued = {**_VALUED, **(_ANCESTRY_ONLY if call.command == "ancestry" else _IMPACT_ONLY)}
+    options = _options(call.command)
     while args:
         word = args.pop(0)
         if word == "--":
@@ -141,45 +121,37 @@ def _parse(args: list[str]) -> LineageCall | None:
             call.models.append(word)
             continue
         name, has_value, attached = word.partition("=")
-        if name.startswith("--") and name in _FLAGS and not has_value:
-            call.values[_FLAGS[name]] = True
-        elif name in valued and ((has_value and name.startswith("--")) or (not has_value and args)):
-            parameter = valued[name]
-            value = _value(parameter, attached if has_value else args.pop(0))
-            if parameter == "relation":
-                call.values.setdefault("relation", []).append(value)
+        option = options.get(name)
+        if option is None:
+            raise _NotPlain
+        if option.kind == "flag":
+            if has_value or not name.startswith("--"):
+                raise _NotPlain
+            call.values[option.param] = True
+        elif (has_value and name.startswith("--")) or (not has_value and args):
+            value = _value(option, attached if has_value else args.pop(0))
+            if option.many:
+                call.values.setdefault(option.param, []).append(value)
             else:
-                call.values[parameter] = value  # given twice: the last one counts, as in typer
+                call.values[option.param] = value  # given twice: the last one counts, as in typer
         else:
             raise _NotPlain
     return call
 
 
 def run_lineage(call: LineageCall) -> None:
-    """Run ``call`` as ``ptmgraph.cli`` would, through the same body (:func:`ptmgraph.cli_runtime.print_lineage`)."""
-    from ptmgraph import cli_runtime as run
-    from ptmgraph.lookup import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS, LookupOptions
+    """Run ``call`` as ``ptmgraph.cli`` would, through the same body (:mod:`ptmgraph.cli_commands`)."""
+    from ptmgraph.analyses.lineage import COMMANDS
+    from ptmgraph.cli_commands import BODIES, Run
+    from ptmgraph.cli_output import Query, screen
 
-    run.screen.configure(color=call.color, pager=call.pager)  # type: ignore[arg-type]
-    values = call.values
-    run.print_lineage(
-        "ancestors" if call.command == "ancestry" else "descendants",
-        call.models or None,
-        values.get("from_file"),
-        values.get("snapshot"),
-        run.Query.given(values, {}, {}),
-        [run.RelationChoice(r) for r in values["relation"]] if "relation" in values else None,
-        values.get("max_depth"),
-        run.OutputFormat(values.get("fmt", "table")),
-        values.get("limit", 50),
-        values.get("csv_raw", False),
-        values.get("flat", False),
-        values.get("columns"),
-        **({"max_paths": values["max_paths"]} if "max_paths" in values else {}),
-        paths=values.get("paths", False),
-        look=LookupOptions(offline=values.get("offline", False), max_age=values.get("max_age", DEFAULT_MAX_AGE),
-                           max_models=values.get("max_models", DEFAULT_MAX_MODELS)),
-    )
+    screen.configure(color=call.color, pager=call.pager)  # type: ignore[arg-type]
+    declared = next(c for c in COMMANDS if c.name == call.command)
+    options = declared.all_options()
+    values = {option.param: option.initial for option in options}
+    values.update(call.values)
+    values["model"] = call.models or None
+    BODIES[call.command](Run(values, Query.given(values, options), declared))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ptmgraph.declaration import DEFAULT_MAX_AGE, DEFAULT_MAX_MODELS  # declared with the look-up options
+
 if TYPE_CHECKING:
     from ptmgraph.graph import LineageGraph
 
@@ -44,10 +46,6 @@ if TYPE_CHECKING:
 
 Need = Literal["ancestors", "descendants"]
 
-DEFAULT_MAX_AGE = "1d"
-"""Cached answers younger than this are reused (``--max-age``)."""
-DEFAULT_MAX_MODELS = 1000
-"""A descendants look-up holds at most this many models (``--max-models``)."""
 REQUEST_DEADLINE = 15.0
 """Seconds one request may take, its tries included (``PTMGRAPH_LOOKUP_TIMEOUT`` changes it)."""
 TIMEOUT_VARIABLE = "PTMGRAPH_LOOKUP_TIMEOUT"

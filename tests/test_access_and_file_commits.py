@@ -14,7 +14,9 @@ import pytest
 from hub_server import HubData, HubServer, point_hf_at
 from typer.testing import CliRunner
 
-from ptmgraph.analyses import check, risk, stale_ancestors
+from ptmgraph.analyses.check import check
+from ptmgraph.analyses.risk import risk
+from ptmgraph.analyses.staleness import stale_ancestors
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph, load_graph
 from ptmgraph.sources.hub_api import crawl

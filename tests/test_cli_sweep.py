@@ -14,7 +14,7 @@ from typer.core import TyperOption
 from typer.testing import CliRunner
 
 from ptmgraph.cli import app
-from ptmgraph.cli_runtime import LARGEST_WHOLE_NUMBER
+from ptmgraph.cli_output import LARGEST_WHOLE_NUMBER
 from ptmgraph.snapshot import bundled_path
 
 LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"
@@ -42,8 +42,8 @@ def whole_number_options() -> list[tuple[str, str]]:
     """(command, option) for every option of every command that takes a whole number."""
     group = typer.main.get_command(app)
     found = []
-    for name, command in sorted(group.commands.items()):  # type: ignore[attr-defined]
-        for param in command.params:
+    for name in group.list_commands(None):  # type: ignore[attr-defined]
+        for param in group.get_command(None, name).params:  # type: ignore[attr-defined]
             annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
             if isinstance(param, TyperOption) and annotation in (int, list[int]):
                 found.append((name, max(param.opts, key=len)))

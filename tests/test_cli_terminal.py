@@ -207,15 +207,12 @@ def test_conventions_short_help_metavars_plain_errors_and_choices() -> None:
 
 
 def test_the_package_choices_match_the_command_line_choices() -> None:
-    from ptmgraph import cli
-    from ptmgraph.formats.registry import GRAPH_FORMATS
-    from ptmgraph.records import DanglingReason, Relation
+    from ptmgraph import declaration
+    from ptmgraph.records import Relation
     from ptmgraph.relations import Confidence
 
-    assert [c.value for c in cli.RelationChoice] == [r.value for r in Relation]
-    assert [c.value for c in cli.ConfidenceChoice] == [c.value for c in Confidence]
-    assert [c.value for c in cli.DanglingReasonChoice] == [r.value for r in DanglingReason]
-    assert list(cli.EXPORT_FORMATS) == list(GRAPH_FORMATS)
+    assert [c.value for c in declaration.RelationChoice] == [r.value for r in Relation]
+    assert [c.value for c in declaration.ConfidenceChoice] == [c.value for c in Confidence]
 
 
 def test_colour_follows_the_flag_and_no_color() -> None:

@@ -503,7 +503,7 @@ def test_crawl_command_without_roots_or_listing_is_a_usage_error(tmp_path: Path)
 
 def test_an_ancestors_crawl_answers_where_a_model_comes_from(hub: HubServer, file_ingest: Snapshot,
                                                               tmp_path: Path) -> None:
-    from ptmgraph.analyses import ancestry
+    from ptmgraph.analyses.lineage import ancestry
     from ptmgraph.graph import LineageGraph
 
     model = "AmberYifan/Gemma-7B-sft-SPIN-Gemma-2-27B"  # depth 3 below google/gemma-7b

@@ -15,7 +15,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from test_index import tables
 
 from ptmgraph import traverse
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.formats import lineage_subgraph
 from ptmgraph.formats.cyclonedx import build_bom
 from ptmgraph.formats.lines import plain_text

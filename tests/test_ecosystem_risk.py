@@ -12,8 +12,10 @@ from raw_sample import raw_edges, raw_records
 from test_lineage_sample import bfs
 from typer.testing import CliRunner
 
-from ptmgraph.analyses import check, reach_ranking, risk, stale_ancestors
-from ptmgraph.analyses.risk import DATA_RISKS
+from ptmgraph.analyses.check import check
+from ptmgraph.analyses.reach import reach_ranking
+from ptmgraph.analyses.risk import DATA_RISKS, risk
+from ptmgraph.analyses.staleness import stale_ancestors
 from ptmgraph.assemble import assemble
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph

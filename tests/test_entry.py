@@ -16,7 +16,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from ptmgraph import cli, cli_runtime, entry
+from ptmgraph import cli, cli_commands, cli_output, entry
 from ptmgraph.formats.tree import DEFAULT_TREE_COLUMNS
 
 LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"
@@ -32,20 +32,20 @@ def _normal(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
 
 def through_typer(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     seen: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(cli, "print_lineage", lambda *a, **k: seen.append(_normal(a, k)))
+    monkeypatch.setattr(cli_commands, "print_lineage", lambda *a, **k: seen.append(_normal(a, k)))
     done = CliRunner().invoke(cli.app, argv, catch_exceptions=False)
     assert done.exit_code == 0 and len(seen) == 1, done.output
-    return (*seen[0], cli.screen.color, cli.screen.pager)
+    return (*seen[0], cli_output.screen.color, cli_output.screen.pager)
 
 
 def through_entry(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     call = entry.lineage_call(argv, environ={})
     assert call is not None, argv
     seen: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(cli_runtime, "print_lineage", lambda *a, **k: seen.append(_normal(a, k)))
+    monkeypatch.setattr(cli_commands, "print_lineage", lambda *a, **k: seen.append(_normal(a, k)))
     entry.run_lineage(call)
     assert len(seen) == 1
-    return (*seen[0], cli_runtime.screen.color, cli_runtime.screen.pager)
+    return (*seen[0], cli_output.screen.color, cli_output.screen.pager)
 
 
 PLAIN = [
@@ -97,18 +97,11 @@ def test_shell_completion_is_typer_s() -> None:
 def test_the_options_read_without_typer_are_the_commands_options() -> None:
     group = typer.main.get_command(cli.app)
     for command in ("ancestry", "impact"):
-        params = group.commands[command].params  # type: ignore[attr-defined]
+        params = group.get_command(None, command).params  # type: ignore[attr-defined]
         declared = {name for p in params for name in p.opts if name.startswith("-")} - {"-h", "--help"}
-        read = set(entry._FLAGS) | set(entry._VALUED) | set(entry._ANCESTRY_ONLY if command == "ancestry"
-                                                              else entry._IMPACT_ONLY)
-        assert read == declared, command
-        smallest = {p.name: p.type_descriptor.parameter_info.min for p in params if p.name in entry._SMALLEST}
-        assert smallest == {n: m for n, m in entry._SMALLEST.items() if n in smallest}
-    assert entry._CHOICES["fmt"] == tuple(f.value for f in cli.OutputFormat)
-    assert entry._CHOICES["min_confidence"] == tuple(c.value for c in cli.ConfidenceChoice)
-    assert entry._CHOICES["relation"] == tuple(r.value for r in cli.RelationChoice)
-    assert entry._CHOICES["color"] == tuple(c.value for c in cli.ColorChoice)
-    assert cli_runtime.DEFAULT_TREE_COLUMNS == DEFAULT_TREE_COLUMNS
+        assert set(entry._options(command)) == declared, command
+        assert "--max-paths" in declared if command == "ancestry" else "--max-paths" not in declared
+    assert cli_output.DEFAULT_TREE_COLUMNS == DEFAULT_TREE_COLUMNS
 
 
 TYPER = "import sys; from ptmgraph.cli import app; app(sys.argv[1:], prog_name='ptmgraph')"
@@ -172,17 +165,16 @@ def test_a_tree_of_the_bundled_snapshot_into_a_pipe_loads_neither_numpy_nor_rich
     assert "columns: relation, downloads, confidence" in printed
 
 
-def test_importing_the_analyses_imports_none_and_named_like_their_module_stay_functions() -> None:
+def test_importing_the_analyses_imports_none_and_each_analysis_is_imported_from_its_module() -> None:
     code = (
-        "import sys, analyses\n"
+        "import sys, ptmgraph.analyses\n"
         "print(sorted(m for m in sys.modules if m.startswith('ptmgraph.analyses.')))\n"
-        "import analyses.risk, analyses.check, analyses.completeness\n"
-        "print([callable(analyses.risk), callable(analyses.check), callable(analyses.completeness)])\n"
-        "from analyses import risk, DATA_RISKS\n"
-        "print(risk.__module__, DATA_RISKS)"
+        "from ptmgraph.analyses.risk import DATA_RISKS, risk\n"
+        "import ptmgraph.analyses.risk as module\n"
+        "print(risk.__module__, module.__name__, DATA_RISKS)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     lines = done.stdout.splitlines()
     assert lines[0] == "[]"
-    assert lines[1] == "[True, True, True]"
-    assert lines[2] == "ptmgraph.analyses.risk ('pickle_only', 'no_license', 'license_conflict', 'unsafe_files')"
+    assert lines[1] == ("ptmgraph.analyses.risk ptmgraph.analyses.risk "
+                        "('pickle_only', 'no_license', 'license_conflict', 'unsafe_files')")

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, sync_playwright
 from test_formats import HOSTILE_TITLE, make_hostile_drawn
 from typer.testing import CliRunner
 
-from ptmgraph.analyses import impact
+from ptmgraph.analyses.lineage import impact
 from ptmgraph.cli import app
 from ptmgraph.formats import graph_format, lineage_subgraph
 from ptmgraph.graph import LineageGraph

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from ptmgraph import snapshot
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.assemble import assemble
 from ptmgraph.formats import DrawnGraph, ExportError, lineage_subgraph, write_graph
 from ptmgraph.graph import LineageGraph

@@ -23,7 +23,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from test_export import HOSTILE_IDS, HOSTILE_LICENSE
 
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.formats import GRAPH_FORMATS, DrawnGraph, ExportError, choose_format, graph_format, lineage_subgraph
 from ptmgraph.formats.subgraph import combine, snapshot_subgraph
 from ptmgraph.graph import LineageGraph

@@ -16,8 +16,8 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from ptmgraph.analyses import check, reach_ranking
-from ptmgraph.analyses.check import SEVERITY, Ignore, UnknownFinding
+from ptmgraph.analyses.check import SEVERITY, Ignore, UnknownFinding, check
+from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.assemble import assemble
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph
@@ -259,7 +259,7 @@ def test_sarif_is_for_findings_only(snap: str) -> None:
 
 
 def test_the_format_choices_are_the_result_formats() -> None:
-    from ptmgraph.cli_runtime import ChangesFormat, FindingsFormat, OutputFormat
+    from ptmgraph.cli_output import ChangesFormat, FindingsFormat, OutputFormat
     from ptmgraph.formats.results import RESULT_FORMATS
 
     assert list(RESULT_FORMATS) == ["table", "json", "csv", "sarif", "markdown"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ptmgraph import snapshot
-from ptmgraph.analyses import ancestry, impact, stats
+from ptmgraph.analyses.lineage import ancestry, impact
+from ptmgraph.analyses.overview import stats
 from ptmgraph.assemble import assemble
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import EvidenceKind, Harvest, ModelRecord, Reference

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from ptmgraph import index as compact
 from ptmgraph import snapshot
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA

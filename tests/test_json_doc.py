@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.cli import app
 from ptmgraph.formats.json_doc import result_to_json, results_to_json, row_lines
 from ptmgraph.graph import LineageGraph

@@ -184,7 +184,7 @@ def test_drift_on_the_bundled_snapshot_matches_the_raw_files(bundled: LineageGra
 
 
 def test_check_reports_each_licence_verdict_at_its_severity_and_not_its_look_alikes() -> None:
-    from ptmgraph.analyses import check
+    from ptmgraph.analyses.check import check
 
     licenses = {"o/gemma": "gemma", "o/mit": "mit", "o/llama": "llama2", "g/none": None, "m/none": None,
                 "m/other": "other", "l/apache": "apache-2.0", "l/gemma": "gemma"}

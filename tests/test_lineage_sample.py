@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from raw_sample import raw_edges
 
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 
 HEADINGS = {"finetunes": "finetune", "adapters": "adapter", "quantizations": "quantized", "merges": "merge"}
 

@@ -105,11 +105,11 @@ def test_a_closed_pipe_exits_141_without_a_traceback() -> None:
 
 
 def test_a_file_the_system_refuses_exits_1_not_70(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ptmgraph.cli_runtime
+    import ptmgraph.cli_output
 
     def refused(*_: object, **__: object) -> None:
         raise PermissionError(13, "Permission denied", "some/models.parquet")
 
-    monkeypatch.setattr(ptmgraph.cli_runtime, "load", refused)  # what every command loads the graph with
+    monkeypatch.setattr(ptmgraph.cli_output, "load", refused)  # what every command loads the graph with
     code, output = run("stats")
     assert code == 1 and "some/models.parquet: Permission denied" in output and "internal error" not in output

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.formats import views
 from ptmgraph.formats.console import print_styled
 from ptmgraph.formats.lines import StyledLine, plain_text, printable, prose

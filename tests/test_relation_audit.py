@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from ptmgraph.analyses import audit_relations
+from ptmgraph.analyses.relation_audit import audit_relations
 from ptmgraph.cli import app
 from ptmgraph.graph import load_graph
 

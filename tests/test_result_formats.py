@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ptmgraph import cli_runtime
+from ptmgraph import cli_output
 from ptmgraph.formats import results as registry
 from ptmgraph.formats.result_interface import DocumentFormat, ResultFormat, WriteOptions
 from ptmgraph.result import AnalysisResult, WhySummary
@@ -49,6 +49,6 @@ def test_a_new_format_is_a_module_and_a_registry_line(tmp_path: Path, monkeypatc
                         registry.FormatEntry("ids", "ids_format", "one model id a line"))
     answer = AnalysisResult("Why o/b derives from o/a", pl.DataFrame({"id": ["o/b", "o/a"]}),
                             WhySummary(model="o/b", ancestor="o/a", paths=1, paths_truncated=False, shortest=1))
-    cli_runtime.write_answer("ids", [answer], WriteOptions())
-    cli_runtime.screen.finish()
+    cli_output.write_answer("ids", [answer], WriteOptions())
+    cli_output.screen.finish()
     assert capsys.readouterr().out == "o/b\no/a\n"

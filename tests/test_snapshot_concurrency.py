@@ -78,7 +78,7 @@ def _worker(connection: Connection, target: str, source: str | None) -> None:
     """Serve jobs until told to stop: a writer saves the version read from ``source`` to ``target``, a
     reader opens ``target``, waits, and answers the impact query as the command line prints it."""
     from ptmgraph import snapshot
-    from ptmgraph.analyses import impact
+    from ptmgraph.analyses.lineage import impact
     from ptmgraph.formats.json_doc import result_document
     from ptmgraph.graph import load_graph
 

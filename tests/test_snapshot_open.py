@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ptmgraph import snapshot
-from ptmgraph.analyses import ancestry, impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph, UnknownModelError, load_graph
 from ptmgraph.ids import normalize_reference

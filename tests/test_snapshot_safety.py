@@ -433,7 +433,7 @@ def test_an_ingest_into_a_generation_of_a_snapshot_is_refused(tmp_path: Path) ->
 _QUERY_AS_NOBODY = """
 import os, sys
 from pathlib import Path
-from ptmgraph.analyses import impact
+from ptmgraph.analyses.lineage import impact
 from ptmgraph.graph import load_graph
 impact(load_graph(), "meta-llama/Llama-2-7b-chat-hf")  # every lazy import done while still allowed
 if os.geteuid() == 0:  # root writes anywhere: become nobody, for whom a read-only directory is read-only

@@ -12,7 +12,8 @@ import pytest
 from test_index import random_snapshot
 
 from ptmgraph import snapshot
-from ptmgraph.analyses import ancestry, impact, stats
+from ptmgraph.analyses.lineage import ancestry, impact
+from ptmgraph.analyses.overview import stats
 from ptmgraph.analyses.reach import reach_ranking
 from ptmgraph.graph import LineageGraph
 from ptmgraph.passes import depths_from_roots, reach_of_every_group, reach_of_every_model, reach_union

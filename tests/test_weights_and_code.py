@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ptmgraph.analyses import check, risk
+from ptmgraph.analyses.check import check
+from ptmgraph.analyses.risk import risk
 from ptmgraph.cli import app
 from ptmgraph.extract import weight_formats
 from ptmgraph.graph import LineageGraph, load_graph
@@ -170,7 +171,7 @@ def test_the_ml_bom_of_an_adapter_lists_the_code_its_base_runs(code_graph: Linea
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
-    from ptmgraph.analyses import ancestry
+    from ptmgraph.analyses.lineage import ancestry
     from ptmgraph.formats.registry import graph_format
     from ptmgraph.formats.subgraph import lineage_subgraph
 

@@ -259,7 +259,7 @@ def networkx_stats(graph: nx.DiGraph, top: int) -> tuple[dict[str, int], list[tu
 
 
 def test_stats_equal_networkx_on_random_snapshots() -> None:
-    from ptmgraph.analyses import stats
+    from ptmgraph.analyses.overview import stats
 
     rng = random.Random(30)
     for _ in range(80):
@@ -273,7 +273,7 @@ def test_stats_equal_networkx_on_random_snapshots() -> None:
 
 
 def test_stats_and_info_do_not_build_the_networkx_graph() -> None:
-    from ptmgraph.analyses import model_info, stats
+    from ptmgraph.analyses.overview import model_info, stats
 
     lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
     stats(lg)
@@ -321,7 +321,7 @@ def stale_snapshot(rng: random.Random) -> LineageGraph:
 
 @pytest.mark.slow
 def test_stale_ancestors_of_every_model_are_the_rows_of_each_model_on_random_snapshots() -> None:
-    from ptmgraph.analyses import stale_ancestors
+    from ptmgraph.analyses.staleness import stale_ancestors
 
     rng = random.Random(40)
     for _ in range(60):
@@ -354,7 +354,9 @@ def test_walks_from_many_sources_at_once_equal_each_source_alone_on_random_snaps
 
 
 def test_stale_risk_and_check_do_not_build_the_networkx_graph() -> None:
-    from ptmgraph.analyses import check, risk, stale_ancestors
+    from ptmgraph.analyses.check import check
+    from ptmgraph.analyses.risk import risk
+    from ptmgraph.analyses.staleness import stale_ancestors
 
     lg = LineageGraph(snapshot.load(snapshot.bundled_path()))
     stale_ancestors(lg)
@@ -392,7 +394,7 @@ def networkx_risk_rows(lg: LineageGraph) -> set[tuple[object, ...]]:
 
 
 def test_risk_of_every_data_risk_equals_networkx_walks_on_random_snapshots() -> None:
-    from ptmgraph.analyses import risk
+    from ptmgraph.analyses.risk import risk
 
     rng = random.Random(60)
     licenses = [None, "", "mit", "apache-2.0", "cc-by-nc-4.0", "llama2", "gpl-3.0", "other"]
@@ -414,7 +416,7 @@ def test_risk_of_every_data_risk_equals_networkx_walks_on_random_snapshots() -> 
 
 
 def test_drawing_a_models_lineage_does_not_build_the_networkx_graph() -> None:
-    from ptmgraph.analyses import ancestry, impact
+    from ptmgraph.analyses.lineage import ancestry, impact
     from ptmgraph.formats.subgraph import combine, lineage_subgraph
 
     lg = LineageGraph(snapshot.load(snapshot.bundled_path()))

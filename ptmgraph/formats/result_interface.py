@@ -41,7 +41,7 @@ class WriteOptions:
 
     ``raw`` keeps CSV cells as they are (``--csv-raw``); ``paths`` adds the deferred columns (``relation_path``,
     ``--paths``) to a document's rows; ``provenance`` (the snapshot the answer comes from, the version, the
-    filters: :func:`ptmgraph.cli_runtime.provenance`), when given, is written into a document (JSON a
+    filters: :func:`ptmgraph.cli_output.provenance`), when given, is written into a document (JSON a
     ``provenance`` member, CSV leading ``# key: value`` lines, SARIF the run's ``properties``, Markdown a
     last section) and names the filters in a table's header. The table view alone reads ``limit`` (the rows
     shown, all when 0), ``view`` (the command's own view of one result, such as a tree; default: its summary

@@ -1,8 +1,9 @@
 """What every command does around its analysis, without typer: standard output, one-line errors and
 exit codes, printing a result as a table, JSON or CSV, and the body of ``ancestry`` and ``impact``.
 
-:mod:`ptmgraph.cli` declares the commands (typer); :mod:`ptmgraph.entry` runs a plain ``ancestry`` or
-``impact`` command line straight here, so these must import nothing heavy at module level: polars,
+:mod:`ptmgraph.cli` builds the commands (typer) from the analyses' declarations; :mod:`ptmgraph.entry`
+runs a plain ``ancestry`` or ``impact`` command line through the same body (:mod:`ptmgraph.cli_commands`)
+without typer, so these must import nothing heavy at module level: polars,
 numpy, rich and the analyses are imported by the code that uses them. Exit codes: 0 done, 1 bad
 input (or what risk and check report), 2 an unknown model or a bad value, 70 a bug of ours, 130
 interrupted, 141 the reader of standard output went away.
@@ -19,6 +20,16 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
 
+from ptmgraph.declaration import (  # noqa: F401 (the choices, for the commands)
+    LARGEST_WHOLE_NUMBER,
+    ChangesFormat,
+    ColorChoice,
+    ConfidenceChoice,
+    FindingsFormat,
+    Option,
+    OutputFormat,
+    RelationChoice,
+)
 from ptmgraph.formats.result_interface import WriteOptions
 from ptmgraph.terminal import OutputError, Screen
 
@@ -28,11 +39,6 @@ if TYPE_CHECKING:
     from ptmgraph.graph import LineageGraph
     from ptmgraph.lookup import LookupOptions
     from ptmgraph.result import AnalysisResult, AncestrySummary, ImpactSummary
-
-LARGEST_WHOLE_NUMBER = 2**53 - 1
-"""The largest value of any whole-number option (9,007,199,254,740,991, the largest integer a JSON reader
-holds exactly); a larger one is a usage error (exit 2) before any command runs. Every count, depth and size
-option means the same up to it ("all" is 0 where an option has it)."""
 
 screen = Screen()
 """Standard output: the console commands print to, colour and pager (:mod:`ptmgraph.terminal`)."""
@@ -56,52 +62,6 @@ def note(message: str) -> None:
     from ptmgraph.formats.lines import printable
 
     _err().print(printable(message), soft_wrap=True)
-
-
-# The choices of options, spelled here so that parsing them imports nothing heavy; tests/test_cli_terminal.py
-# checks that they equal the package's own enums and registry (tests/test_gate.py: the result formats').
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class FindingsFormat(str, Enum):
-    """The formats of a command whose rows are findings (``check``): :class:`OutputFormat` and SARIF."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-    sarif = "sarif"
-
-
-class ChangesFormat(str, Enum):
-    """The formats of a command whose rows are changes (``diff``): :class:`OutputFormat` and Markdown."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
-class RelationChoice(str, Enum):
-    finetune = "finetune"
-    adapter = "adapter"
-    quantized = "quantized"
-    merge = "merge"
-    unknown = "unknown"
-
-
-class ConfidenceChoice(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-
-
-class ColorChoice(str, Enum):
-    auto = "auto"
-    always = "always"
-    never = "never"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -251,50 +211,33 @@ def _record_provenance(snapshot: Path | None, lg: LineageGraph, filters: dict[st
     })
 
 
-MIN_CONFIDENCE = "--min-confidence"
-"""The name of the query option that drops the weaker edges (:class:`Query`)."""
-
-
-NOT_FILTERS = frozenset({
-    "snapshot", "fmt", "limit", "csv_raw", "flat", "columns", "children", "max_paths", "top", "out_file", "out_dir",
-    "model", "models", "from_file", "compromised", "compromised_file", "write_baseline", "provenance",
-    "max_nodes", "max_per_depth", "rankdir", "fail_on", "by", "paths", "ancestor", "old", "new", "watch",
-    "watch_from_file", "history_dir", "title", "subtitle", "show_all", "ignore", "baseline", "include", "sort",
-    "offline", "max_age", "max_models",
-})
-"""The parameters of a query command that are not filters: what names the models and snapshots asked about,
-where and how the answer is printed, how it is grouped, sorted or waived, caps on how much of it is listed,
-and the exit threshold.
-Every other option given is a filter: it chooses what the answer holds."""
-PROVENANCE = "--provenance"
-"""The option that adds the provenance to a CSV answer (JSON always has it)."""
-
-
 @dataclass(frozen=True)
 class Query:
     """The options every command that queries the lineage graph takes, whatever else it takes: declared once
-    (:func:`ptmgraph.cli.query_command`; :mod:`ptmgraph.entry` reads them the same way) and handed to the
-    command as one value. ``min_confidence``: drop the edges below it (:data:`MIN_CONFIDENCE`);
-    ``filters``: every filter option given, by its name (see :data:`NOT_FILTERS`), ``min_confidence``
-    included; ``provenance``: CSV answers carry their provenance (:data:`PROVENANCE`)."""
+    (:data:`ptmgraph.declaration.QUERY`) and handed to the command as one value. ``min_confidence``: drop
+    the edges below it; ``filters``: every filter option given (:attr:`ptmgraph.declaration.Option.filter`),
+    by its name, ``min_confidence`` included; ``provenance``: CSV answers carry their provenance."""
 
     min_confidence: ConfidenceChoice | None = None
     filters: tuple[tuple[str, object], ...] = ()
     provenance: bool = False
 
     @classmethod
-    def given(cls, values: dict[str, object], defaults: dict[str, object], names: dict[str, str]) -> Query:
-        """The query of a command called with ``values`` (by parameter): the filters are the parameters
-        not in :data:`NOT_FILTERS` whose value is not their default, under their option ``names``
-        (``--`` and the parameter's name with dashes when not named), in the order of those names."""
+    def given(cls, values: dict[str, object], options: tuple[Option, ...]) -> Query:
+        """The query of a command called with ``values`` (by parameter) for its ``options``: the filters are
+        the options marked ``filter`` whose value is given and not their default, under their long names,
+        in the order of those names."""
         confidence = values.get("min_confidence")
         filters = []
-        for name, value in values.items():
-            if (name in NOT_FILTERS or value is None or value is False or value == defaults.get(name)
+        for option in options:
+            value = values.get(option.param)
+            if (not option.filter or value is None or value is False or value == option.default
                     or (isinstance(value, list | tuple) and not value)):
                 continue
             shown = [_choice(v) for v in value] if isinstance(value, list | tuple) else _choice(value)
-            filters.append((names.get(name) or "--" + name.replace("_", "-"), shown))
+            if shown == option.default:
+                continue
+            filters.append((option.name, shown))
         return cls(ConfidenceChoice(_choice(confidence)) if confidence else None, tuple(sorted(filters)),
                    bool(values.get("provenance")))
 
@@ -322,7 +265,7 @@ ANY_EDGE = Query()
 def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
          columns: dict[str, list[str]] | None = None, *, filters: dict[str, object] | None = None,
          in_csv: bool = False, answer: bool = True) -> LineageGraph:
-    """The snapshot's graph; with ``columns``, only those columns of its tables (see :data:`READS`). The
+    """The snapshot's graph; with ``columns``, only those columns of its tables (an analysis' ``reads``). The
     answer's :func:`provenance` is this snapshot's, with ``filters``, and a CSV answer carries it when
     ``in_csv`` (unless ``answer`` is False: a graph loaded to compare with)."""
     from ptmgraph.graph import load_graph, load_graph_columns
@@ -371,21 +314,6 @@ def answering(
     if found.path is None:
         return lg, snapshot
     return query.load(found.path, columns), found.path
-
-
-READS: dict[str, dict[str, list[str]]] = {
-    "reach": {"models": ["author", "downloads"]},
-    "stats": {"models": ["has_record"], "edges": ["relation_rule", "relation_confidence", "relations_disagree"],
-              "evidence": ["kind"],
-              "dangling": ["reason"], "problems": ["model"]},
-    "stale": {"models": ["created_at", "last_modified", "new_version", "access"],
-              "dangling": ["child", "raw", "reason"],
-              "files": ["model", "path", "part", "last_commit_date", "last_commit_id"]},
-    "risk": {"models": ["downloads", "license", "created_at", "has_record", "weight_formats"],
-             "edges": ["loads_code"],
-             "files": ["model", "path", "security_status", "security_detail"]},
-}
-"""The columns each whole-graph command reads (see :func:`ptmgraph.graph.load_graph_columns`)."""
 
 
 def model_ids(models: list[str] | None, from_file: Path | None, *, required: bool = True) -> list[str]:
