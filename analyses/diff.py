@@ -12,7 +12,7 @@ its id (a row of the ``models`` table: a record, or an id known only as a base),
 - ``license_changed``, ``access_changed``: a model in both whose ``license`` / ``access`` differs
   (a value that appears or disappears is a change; ``old``, ``new``).
 - ``weights_changed``: a model in both whose *weight files* (its files that
-  :func:`ptmgraph.extract.file_part` calls ``weights``) differ: a weight file added or removed in its
+  :func:`ptmgraph.file_rules.file_part` calls ``weights``) differ: a weight file added or removed in its
   ``files`` list, or a weight file listed in both snapshots' ``files`` tables whose content differs (its
   LFS ``sha256`` when both listings give one, else its ``blob_id``, else its ``last_commit_id``).
   ``detail`` names the files by how each changed; ``old`` the removed and changed ones, ``new`` the added
@@ -30,7 +30,7 @@ of its descendants. ``watched_changes`` counts these rows; ``ptmgraph diff --wat
 is not 0 (the one rule; nothing else decides the exit code).
 
 Everything is joins on the tables: descendants come from one walk of all watched models at once per
-snapshot (:func:`ptmgraph.pair_walks.reach_pairs`), and :func:`ptmgraph.extract.file_part` runs once per
+snapshot (:func:`ptmgraph.pair_walks.reach_pairs`), and :func:`ptmgraph.file_rules.file_part` runs once per
 distinct path of the models whose repo changed.
 """
 
@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 from ptmgraph import declaration as d
-from ptmgraph.extract import file_part
+from ptmgraph.file_rules import file_part
 from ptmgraph.graph import LineageGraph, UnknownModelError
 from ptmgraph.pair_walks import reach_pairs
 from ptmgraph.result import AnalysisResult, Summary

@@ -4,7 +4,7 @@ Definitions (*ancestor* and *depth* as in :mod:`ptmgraph.traverse`; *access* and
 :mod:`ptmgraph.records`). For a model m and each ancestor a of m, one row per reason that applies:
 
 - ``weights_updated``: a file of a that decides what a user loads (weights, config, tokenizer or code:
-  ``files.part`` other than ``other``, :func:`ptmgraph.extract.file_part`) was last changed by a commit
+  ``files.part`` other than ``other``, :func:`ptmgraph.file_rules.file_part`) was last changed by a commit
   after m was created, so m was built on an older revision of it. ``detail`` names those files.
 - ``card_updated``: files of a changed after m was created, but only other files (card, images, licence,
   results). ``detail`` names them.

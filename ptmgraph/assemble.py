@@ -15,11 +15,11 @@ table, and the edge names it in ``replaced_base``:
   base, hangs under X (quantizers copy the original card, ``base_model`` included);
 - ``name_parent``: a child with no record that only the Hub's model tree lists, under one base B and not
   as an adapter (an adapter hangs on the model it loads), whose name is X's name plus a quantization
-  suffix (:func:`ptmgraph.extract.name_parent_stem`, any author), hangs under X when exactly one model of
+  suffix (:func:`ptmgraph.file_rules.name_parent_stem`, any author), hangs under X when exactly one model of
   that name descends from B (within :data:`NAME_PARENT_HOPS` generations). It stays under B when two or
   more do (the name does not say which one was copied), and when the name is B's own name (then X is a
   re-upload of B, and B is what the name names). Names are compared ignoring letter case and a trailing
-  ``-hf`` (:data:`ptmgraph.extract.NAME_KEY_DROP`).
+  ``-hf`` (:data:`ptmgraph.file_rules.NAME_KEY_DROP`).
 
 ``declared_relation``, ``hub_relation``, ``inferred_relation`` and ``prose_relation`` are all kept, so
 disagreements can be reported (``relations_disagree``: declared, Hub and inferred differ).
@@ -48,7 +48,7 @@ from typing import Any
 
 import polars as pl
 
-from ptmgraph import extract
+from ptmgraph import file_rules
 from ptmgraph.ids import current_ids, local_path_ids, lowercase_ids, normalized_references, unique_map
 from ptmgraph.records import (
     DANGLING_SCHEMA,
@@ -559,7 +559,7 @@ def _name_parents(pairs: pl.DataFrame, gone: pl.DataFrame, records: pl.DataFrame
     listed = listed.filter(~pl.col("child").is_in(records["id"].implode()))
     if not listed.height:
         return empty
-    stems = unique_map(listed["child"], extract.name_parent_stem, pl.String(), candidates=_may_name_quantization)
+    stems = unique_map(listed["child"], file_rules.name_parent_stem, pl.String(), candidates=_may_name_quantization)
     listed = listed.with_columns(stem=_name_keys(stems), base_key=_name_keys(listed["base"].str.split("/").list.last()))
     listed = listed.filter(pl.col("stem").is_not_null() & (pl.col("stem") != pl.col("base_key")))
     if not listed.height:
@@ -581,7 +581,7 @@ def _name_parents(pairs: pl.DataFrame, gone: pl.DataFrame, records: pl.DataFrame
 
 def _name_keys(names: pl.Series) -> pl.Series:
     """The key two model names are compared by in rule ``name_parent`` (see the module docstring)."""
-    return lowercase_ids(names).str.replace(extract.NAME_KEY_DROP, "")
+    return lowercase_ids(names).str.replace(file_rules.NAME_KEY_DROP, "")
 
 
 def _descendants_of_listed(frontier: pl.DataFrame, up: pl.DataFrame) -> pl.Series:
@@ -606,12 +606,12 @@ def _with_child_quantization(pairs: pl.DataFrame, records: pl.DataFrame) -> pl.D
     """``pairs`` with ``child_quantization`` (its record's) and ``name_quantization`` (its name's)."""
     pairs = pairs.join(records.select(pl.col("id").alias("child"), pl.col("quantization").alias("child_quantization")),
                        on="child", how="left", maintain_order="left")
-    return pairs.with_columns(name_quantization=unique_map(pairs["child"], extract.quantization_from_name,
+    return pairs.with_columns(name_quantization=unique_map(pairs["child"], file_rules.quantization_from_name,
                                                           pl.String(), candidates=_may_name_quantization))
 
 
 def _may_name_quantization(ids: pl.Series) -> pl.Series:
-    """False only for ids :func:`extract.quantization_from_name` surely finds nothing in.
+    """False only for ids :func:`file_rules.quantization_from_name` surely finds nothing in.
 
     Every alternative of its pattern holds one of these letter groups (case aside), and on ASCII text
     only ASCII letters match them; other ids are always checked.
@@ -635,11 +635,11 @@ def _model_facts(records: pl.DataFrame) -> pl.DataFrame:
     base shares that quantization; ``merge_signs``; ``seen``: its files or card were read.
     """
     names = _distinct_items(records["files"])
-    full = names.filter(unique_map(names, lambda n: extract.has_full_weights([n]), pl.Boolean()))
-    adapter = names.filter(unique_map(names, lambda n: extract.has_adapter_files([n]), pl.Boolean()))
-    mergekit = names.filter(unique_map(names, lambda n: extract.has_merge_signs([n], []), pl.Boolean()))
+    full = names.filter(unique_map(names, lambda n: file_rules.has_full_weights([n]), pl.Boolean()))
+    adapter = names.filter(unique_map(names, lambda n: file_rules.has_adapter_files([n]), pl.Boolean()))
+    mergekit = names.filter(unique_map(names, lambda n: file_rules.has_merge_signs([n], []), pl.Boolean()))
     tags = _distinct_items(records["tags"])
-    merge_tags = tags.filter(unique_map(tags, lambda t: extract.has_merge_signs([], [t]), pl.Boolean()))
+    merge_tags = tags.filter(unique_map(tags, lambda t: file_rules.has_merge_signs([], [t]), pl.Boolean()))
 
     def any_in(column: str, values: pl.Series) -> pl.Expr:
         return pl.col(column).list.eval(pl.element().is_in(values.implode())).list.any().fill_null(False)
@@ -652,14 +652,14 @@ def _model_facts(records: pl.DataFrame) -> pl.DataFrame:
         seen=(pl.col("files").list.len().fill_null(0) > 0) | pl.col("has_card").fill_null(False),
         row=pl.int_range(pl.len(), dtype=pl.UInt32()),
     )
-    # extract.weight_shape reads only whether there are files, whether any is full / adapter weights, and
+    # file_rules.weight_shape reads only whether there are files, whether any is full / adapter weights, and
     # the quantization: call it once per combination, on the files of a model that has it.
     combos = facts.group_by("has_files", "full", "adapter", "quantization").agg(pl.col("row").first())
     samples = records["files"].gather(combos["row"]).to_list()
     shapes = combos.with_columns(
-        shape_quantized=pl.Series([extract.weight_shape(f or [], q).value
+        shape_quantized=pl.Series([file_rules.weight_shape(f or [], q).value
                                    for f, q in zip(samples, combos["quantization"], strict=True)], dtype=pl.String()),
-        shape_unquantized=pl.Series([extract.weight_shape(f or [], None).value for f in samples], dtype=pl.String()),
+        shape_unquantized=pl.Series([file_rules.weight_shape(f or [], None).value for f in samples], dtype=pl.String()),
     ).drop("row")
     return facts.join(shapes, on=["has_files", "full", "adapter", "quantization"], how="left", nulls_equal=True,
                       maintain_order="left").select("id", "quantization", "shape_quantized", "shape_unquantized",
@@ -674,7 +674,7 @@ def _with_edge_facts(edges: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
     edges = (edges.join(child_facts, left_on="child", right_on="child_id", how="left", maintain_order="left")
              .join(base_facts, on="base", how="left", maintain_order="left"))
     name_quantization = {
-        end: unique_map(edges[end], extract.quantization_from_name, pl.String(), candidates=_may_name_quantization)
+        end: unique_map(edges[end], file_rules.quantization_from_name, pl.String(), candidates=_may_name_quantization)
         for end in ("child", "base")
     }
     has_record = pl.col("child_shape_quantized").is_not_null()

@@ -233,7 +233,7 @@ class FileInfo:
     """One file of a repo as the Hub's file listing describes it (``GET /api/models/{id}/tree/{rev}?expand=true``,
     ``POST .../paths-info/{rev}``, or a record's ``siblings`` read with ``blobs=true``).
 
-    ``part``: what the file is to the model (``extract.file_part``: weights, config, tokenizer, code, other);
+    ``part``: what the file is to the model (``file_rules.file_part``: weights, config, tokenizer, code, other);
     ``sha256``: the LFS object id; ``blob_id``: the git object id; ``last_commit_*``: the last commit that
     changed the file; ``security_status``: the Hub's scan verdict (``safe``, ``unsafe``, ``suspicious``, ...)
     and ``security_detail`` the scanners that did not find it safe. None: not given.
@@ -404,7 +404,7 @@ EDGES_SCHEMA: dict[str, pl.DataType] = {
 FILES_SCHEMA: dict[str, pl.DataType] = {
     "model": pl.String(),
     "path": pl.String(),
-    "part": pl.String(),  # extract.file_part: weights, config, tokenizer, code, other
+    "part": pl.String(),  # file_rules.file_part: weights, config, tokenizer, code, other
     "size": pl.Int64(),
     "sha256": pl.String(),  # LFS object id
     "blob_id": pl.String(),  # git object id

@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from ptmgraph import extract
+from ptmgraph import extract, file_rules
 from ptmgraph.ids import normalize_reference
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def parent_precision(sample: Path) -> None:
               f"child's card or tags declare (rules {dict(rules)}; {part.height} edges in all)")
     names = full.filter(pl.col("relation_rule") == "name_parent")
     quantish = full.filter(pl.col("evidence_kinds").list.join(",") == "model_tree")
-    quantish = quantish.filter(pl.col("child").map_elements(lambda c: extract.name_parent_stem(c) is not None,
+    quantish = quantish.filter(pl.col("child").map_elements(lambda c: file_rules.name_parent_stem(c) is not None,
                                                           return_dtype=pl.Boolean()))
     print(f"name_parent on the sample: {names.height} of {quantish.height + names.height} tree-only children "
           f"named as quantized copies")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
-from ptmgraph import extract
+from ptmgraph import file_rules
 from ptmgraph.ids import IdLookup, current_id, looks_like_local_path, normalize_reference
 from ptmgraph.records import (
     DANGLING_SCHEMA,
@@ -245,7 +245,7 @@ def _name_parents(by_pair: dict[tuple[str, str], list[dict[str, object]]], stron
         return False
 
     def key(name: str) -> str:
-        return re.sub(extract.NAME_KEY_DROP, "", name.lower())
+        return re.sub(file_rules.NAME_KEY_DROP, "", name.lower())
 
     by_name: dict[str, set[str]] = defaultdict(set)
     for _, child in by_pair:
@@ -256,7 +256,7 @@ def _name_parents(by_pair: dict[tuple[str, str], list[dict[str, object]]], stron
             continue
         if Relation.ADAPTER.value in hub_labels[child]:
             continue
-        stem = extract.name_parent_stem(child)
+        stem = file_rules.name_parent_stem(child)
         if stem is None or key(stem) == key(base.split("/")[-1]):
             continue
         found = [m for m in sorted(by_name.get(key(stem), ())) if m not in (child, base) and descends(m, base)]
@@ -280,13 +280,13 @@ class _ChildFacts:
     @classmethod
     def of(cls, child: str, record: ModelRecord | None) -> _ChildFacts:
         if record is None:
-            return cls(child, None, extract.quantization_from_name(child), False, False,
+            return cls(child, None, file_rules.quantization_from_name(child), False, False,
                        WeightShape.UNKNOWN, WeightShape.UNKNOWN)
-        quantized = extract.weight_shape(record.files, record.quantization)
+        quantized = file_rules.weight_shape(record.files, record.quantization)
         return cls(
-            child, record, extract.quantization_from_name(child),
-            extract.has_merge_signs(record.files, record.tags), bool(record.files or record.has_card),
-            quantized, quantized if record.quantization is None else extract.weight_shape(record.files, None),
+            child, record, file_rules.quantization_from_name(child),
+            file_rules.has_merge_signs(record.files, record.tags), bool(record.files or record.has_card),
+            quantized, quantized if record.quantization is None else file_rules.weight_shape(record.files, None),
         )
 
     def weights(self, base: ModelRecord | None) -> WeightShape:
@@ -310,7 +310,7 @@ def _is_quantization(child: str, rows: list[dict[str, object]], records: dict[st
     record = records.get(child)
     return (
         (record is not None and record.quantization is not None)
-        or extract.quantization_from_name(child) is not None
+        or file_rules.quantization_from_name(child) is not None
         or Relation.QUANTIZED.value in hub_labels
         or any(r["relation"] == Relation.QUANTIZED.value for r in rows)
     )
@@ -344,7 +344,7 @@ def _edge(
         prose=_first_relation(rows, (EvidenceKind.CARD_TEXT.value,)),
         weights=weights,
         name_quantized=child.name_quantization is not None
-        and child.name_quantization != extract.quantization_from_name(base),
+        and child.name_quantization != file_rules.quantization_from_name(base),
         merge_signs=child.merge_signs,
         declared_bases=len(declared_bases),
         hub_labels_other=bool(hub_labels - {Relation.MERGE.value}),

@@ -350,6 +350,6 @@ def test_the_file_listing_is_read_even_when_max_models_cut_the_crawl(file_hub: H
     ("training_args.bin", "other"), ("optimizer.pt", "other"), ("checkpoint-500/model.safetensors", "other"),
 ])
 def test_each_file_is_weights_config_tokenizer_code_or_other(path: str, part: str) -> None:
-    from ptmgraph.extract import file_part
+    from ptmgraph.file_rules import file_part
 
     assert file_part(path) == part

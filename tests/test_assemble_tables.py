@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.generate import generate
-from ptmgraph import extract
+from ptmgraph import file_rules
 from ptmgraph.assemble import _may_name_quantization, assemble_tables
 from ptmgraph.ids import current_id, current_ids, lowercase_ids, normalize_reference, normalized_references
 from ptmgraph.records import (
@@ -224,7 +224,7 @@ def _reason(value: str) -> str | None:
                                                        fullmatch=True)))
 def test_names_the_quantization_check_skips_name_no_quantization(name: str) -> None:
     skipped = not _may_name_quantization(pl.Series([name]))[0]
-    assert not skipped or extract.quantization_from_name(name) is None
+    assert not skipped or file_rules.quantization_from_name(name) is None
 
 
 def test_consuming_the_tables_gives_the_same_snapshot_and_empties_them(hub_sample: Path) -> None:

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from ptmgraph import snapshot
 from ptmgraph.assemble import assemble
 from ptmgraph.cli import app
-from ptmgraph.extract import name_parent_stem, quantization_from_name, record_from_api, references_from_card_text
+from ptmgraph.extract import record_from_api, references_from_card_text
+from ptmgraph.file_rules import name_parent_stem, quantization_from_name
 from ptmgraph.records import Harvest
 from ptmgraph.relations import RULE_TABLE, Confidence, EdgeEvidence, RelationRule, WeightShape, decide
 from ptmgraph.sources.local import LocalReposSource

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from ptmgraph.analyses.check import check
 from ptmgraph.analyses.risk import risk
 from ptmgraph.cli import app
-from ptmgraph.extract import weight_formats
+from ptmgraph.file_rules import weight_formats
 from ptmgraph.graph import LineageGraph, load_graph
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from ptmgraph import extract, relations
+from ptmgraph import extract, file_rules, relations
 from ptmgraph.ids import lowercase_ids, unique_map
 from ptmgraph.records import (
     FILES_SCHEMA,
@@ -39,10 +39,10 @@ from ptmgraph.sources.hub_columnar_checks import (
 )
 
 _WEIGHT_EXT = "({})$".format("|".join(re.escape(s) for s in WEIGHT_FORMATS))
-_FULL_WEIGHTS = "(?i)" + extract.FULL_WEIGHTS.pattern
-_TRAINING_STATE = "(?i)" + extract.TRAINING_STATE.pattern
-_GGML_BIN = "(?i)" + extract.GGML_BIN.pattern
-_WEIGHT_SUFFIXES = "(?:{})$".format("|".join(re.escape(s) for s in extract.WEIGHT_SUFFIXES))
+_FULL_WEIGHTS = "(?i)" + file_rules.FULL_WEIGHTS.pattern
+_TRAINING_STATE = "(?i)" + file_rules.TRAINING_STATE.pattern
+_GGML_BIN = "(?i)" + file_rules.GGML_BIN.pattern
+_WEIGHT_SUFFIXES = "(?:{})$".format("|".join(re.escape(s) for s in file_rules.WEIGHT_SUFFIXES))
 _CODE_FILE = f"^(?:{relations.CODE_FILE.pattern})$"
 _AUTO_MAP_KEY = re.compile(r'"auto_map"\s*:\s*')
 
@@ -75,22 +75,22 @@ def _file_features(names: pl.DataFrame) -> pl.DataFrame:
     name = pl.col("text")
     features = distinct.with_columns(
         plain=name.str.contains(r"^[\x20-\x7e]*$"),
-        family=pl.when(name.str.contains(_GGML_BIN)).then(pl.lit("ggml")).otherwise(  # extract.weight_format
+        family=pl.when(name.str.contains(_GGML_BIN)).then(pl.lit("ggml")).otherwise(  # file_rules.weight_format
             name.str.to_lowercase().str.extract(_WEIGHT_EXT).replace_strict(
                 list(WEIGHT_FORMATS), list(WEIGHT_FORMATS.values()), default=None)),
         full=name.str.contains(_WEIGHT_SUFFIXES) & name.str.contains(_FULL_WEIGHTS)
         & ~(name.str.contains("/", literal=True) & name.str.contains(_TRAINING_STATE)),
         ggml_root=~name.str.contains("/", literal=True) & name.str.contains(_GGML_BIN),
         code=name.str.contains(_CODE_FILE),
-        tool=name.replace_strict(list(extract.QUANT_FILES), list(extract.QUANT_FILES.values()), default=None),
+        tool=name.replace_strict(list(file_rules.QUANT_FILES), list(file_rules.QUANT_FILES.values()), default=None),
     )
     if not features["plain"].all():
         odd = features.filter(~pl.col("plain"))["text"].to_list()
         python = pl.DataFrame({
             "text": odd,
-            "family_py": [extract.weight_format(n) for n in odd],
-            "full_py": [extract.has_full_weights([n]) for n in odd],
-            "ggml_py": ["/" not in n and bool(extract.GGML_BIN.search(n)) for n in odd],
+            "family_py": [file_rules.weight_format(n) for n in odd],
+            "full_py": [file_rules.has_full_weights([n]) for n in odd],
+            "ggml_py": ["/" not in n and bool(file_rules.GGML_BIN.search(n)) for n in odd],
             "code_py": [bool(relations.CODE_FILE.fullmatch(n)) for n in odd],
         }, schema={"text": pl.String(), "family_py": pl.String(), "full_py": pl.Boolean(), "ggml_py": pl.Boolean(),
                    "code_py": pl.Boolean()})
@@ -142,7 +142,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
     features = _file_features(names)
     per_row = _aligned(n, features.group_by("_row").agg(
         full=pl.col("full").any(), ggml_root=pl.col("ggml_root").any(), readme=(pl.col("text") == extract.CARD).any(),
-        **{f"quant_{tool}": (pl.col("tool") == tool).any() for tool in extract.QUANT_FILES.values()},
+        **{f"quant_{tool}": (pl.col("tool") == tool).any() for tool in file_rules.QUANT_FILES.values()},
     ))
     weight_formats = _sorted_sets(n, features.select("_row", "family").drop_nulls(), "family")
     # Own code files (extract.code_files): by name, and for a row with an auto_map by the same function.
@@ -197,7 +197,7 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
         .when(per_row["ggml_root"].fill_null(False) & ~full).then(pl.lit("ggml"))
         .otherwise(pl.coalesce(
             *[pl.when(per_row[f"quant_{tool}"].fill_null(False)).then(pl.lit(tool))
-              for tool in extract.QUANT_FILES.values()],
+              for tool in file_rules.QUANT_FILES.values()],
             pl.when(qc.is_not_null()).then(
                 pl.when(quant_method.is_not_null()).then(quant_method).when(bnb).then(pl.lit("bnb"))
                 .when(mlx).then(pl.lit("mlx")).otherwise(pl.lit("unspecified")))))

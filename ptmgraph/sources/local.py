@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ptmgraph import extract, reader
+from ptmgraph import extract, file_rules, reader
 from ptmgraph.ids import normalize_reference
 from ptmgraph.records import Harvest, ModelRecord, Problem, Reference
 from ptmgraph.sources.interface import SourceError
@@ -364,7 +364,7 @@ def read_repo(repo: LocalRepo, problems: list[Problem]) -> tuple[ModelRecord, li
         author=repo.id.split("/", 1)[0] if "/" in repo.id else None,
         sha=repo.sha,
         files=files,
-        weight_formats=extract.weight_formats(files),
+        weight_formats=file_rules.weight_formats(files),
         has_card=extract.CARD in files,
         source=str(repo.directory),
     )
