@@ -1,6 +1,7 @@
 """How one model changed across the dated snapshots of a history (``ptmgraph history MODEL --history DIR``).
 
-A *history* is a directory of dated snapshots, ``DIR/date=YYYY-MM-DD/`` (:func:`ptmgraph.snapshot.add_to_history`).
+A *history* is a directory of dated snapshots, ``DIR/date=YYYY-MM-DD/``
+(:func:`ptmgraph.snapshot_versions.add_to_history`).
 One row per date, oldest first: whether the model is in that snapshot (``present``: a row of its ``models``
 table), its ``parents`` (bases, in id order), ``license``, ``access``, ``downloads`` (the Hub's 30-day count
 that day) and ``reach`` (its transitive dependents, :mod:`ptmgraph.traverse`), and ``changed``: which of

@@ -346,7 +346,7 @@ def _history_slot(history: Path | None, day: str | None) -> str | None:
         return None
     from datetime import datetime, timezone
 
-    from ptmgraph.snapshot import SnapshotError, history_partition
+    from ptmgraph.snapshot_versions import SnapshotError, history_partition
 
     day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     try:
@@ -363,7 +363,7 @@ def _history_slot(history: Path | None, day: str | None) -> str | None:
 def _keep_in_history(out_dir: Path, history: Path | None, day: str | None) -> None:
     if history is None or day is None:
         return
-    from ptmgraph.snapshot import add_to_history
+    from ptmgraph.snapshot_versions import add_to_history
 
     partition = add_to_history(out_dir, history, day)
     note(f"kept it in the history as {partition}")

@@ -188,7 +188,7 @@ def diff(run: Run) -> AnalysisResult:
 @body("history")
 def history(run: Run) -> AnalysisResult:
     from ptmgraph.analyses.history import model_history
-    from ptmgraph.snapshot import SnapshotError, history_partitions
+    from ptmgraph.snapshot_versions import SnapshotError, history_partitions
 
     with user_errors():
         partitions = history_partitions(run.history_dir)

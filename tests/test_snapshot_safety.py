@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ptmgraph import snapshot
+from ptmgraph import snapshot, snapshot_versions
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import MODELS_SCHEMA
@@ -199,7 +199,7 @@ from pathlib import Path
 import polars as pl
 sys.path.insert(0, {tests!r})
 from test_snapshot_safety import tiny
-from ptmgraph import snapshot
+from ptmgraph import snapshot, snapshot_versions
 
 real_write = pl.LazyFrame.sink_parquet
 def write_then_hang(self, path, *args, **kwargs):
@@ -274,7 +274,7 @@ def test_random_byte_damage_to_a_table_loads_or_is_a_snapshot_error(
         data[int(where * len(data))] = value
     snap = tmp_path / f"damaged-{os.getpid()}-{time.monotonic_ns()}"
     snap.mkdir()
-    for name in snapshot.SNAPSHOT_FILES - snapshot.ATTACHMENTS:
+    for name in snapshot_versions.SNAPSHOT_FILES - snapshot_versions.ATTACHMENTS:
         (snap / name).write_bytes((bundled / name).read_bytes())
     (snap / f"{table}.parquet").write_bytes(bytes(data))
     try:
@@ -287,7 +287,7 @@ def test_random_byte_damage_to_a_table_loads_or_is_a_snapshot_error(
 
 _LOAD_AS_NOBODY = """
 import os, sys
-from ptmgraph import snapshot
+from ptmgraph import snapshot, snapshot_versions
 snapshot.load(snapshot.bundled_path())  # every lazy import done while still allowed
 if os.geteuid() == 0:  # root reads any directory: become nobody, for whom mode 000 means what it says
     os.setgroups([]); os.setgid(65534); os.setuid(65534)
