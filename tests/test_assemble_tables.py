@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from benchmarks.generate import generate
 from ptmgraph import file_rules
-from ptmgraph.assemble import _may_name_quantization, assemble_tables
+from ptmgraph.assemble import assemble_tables
+from ptmgraph.assemble_edges import _may_name_quantization
 from ptmgraph.ids import current_id, current_ids, lowercase_ids, normalize_reference, normalized_references
 from ptmgraph.records import (
     REFERENCES_SCHEMA,
