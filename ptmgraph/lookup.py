@@ -179,7 +179,7 @@ def look_up(lg: LineageGraph, where: str, models: Sequence[str], missing: Sequen
         os.environ["HF_HUB_OFFLINE"] = "1"
     from ptmgraph import snapshot as snapshot_io
     from ptmgraph.sources import hub_api  # first: it turns huggingface_hub's telemetry (a request) off before import
-    from ptmgraph.sources.hub_client import without_credentials
+    from ptmgraph.sources.hub_http import without_credentials
 
     endpoint = without_credentials(hub_api.default_endpoint())
     directory = _cache_dir(endpoint, need, asked)

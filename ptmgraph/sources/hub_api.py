@@ -86,7 +86,8 @@ from ptmgraph import assemble, extract, reader, snapshot
 from ptmgraph.ids import looks_like_local_path, normalize_reference
 from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, HarvestTables, ModelRecord, Problem, Reference
 from ptmgraph.sources.crawl_journal import JOURNAL_NAME, MARKER_NAME, CrawlState, Journal, JournalFull, StateDirectory
-from ptmgraph.sources.hub_client import BadReply, CrawlStop, HubClient, Limits, without_credentials
+from ptmgraph.sources.hub_client import HubClient, Limits
+from ptmgraph.sources.hub_http import BadReply, CrawlStop, without_credentials
 from ptmgraph.sources.interface import SourceError
 
 __all__ = ["CRAWL_JOURNAL", "DEFAULT_MAX_MODELS", "EXPAND", "JOURNAL_NAME", "MARKER_NAME", "MAX_FILE_BYTES",
@@ -179,7 +180,7 @@ class HubCrawl:
     pages and workers, deadlines and budgets (:class:`Limits`). ``progress``: a progress bar on stderr.
     ``endpoint``: credentials in it (``http://user:pw@host``) are sent as Basic credentials to its origin
     and appear nowhere else; ``token`` and ``token_for_endpoint``: see
-    :func:`ptmgraph.sources.hub_client.resolve_token`.
+    :func:`ptmgraph.sources.hub_http.resolve_token`.
 
     The *crawl arguments* (:meth:`arguments`) are recorded in the journal; resuming with other ones is
     refused, naming the argument.
