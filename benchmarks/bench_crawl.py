@@ -35,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from ptmgraph import snapshot  # noqa: E402
-from ptmgraph.sources.hub_api import Limits, crawl  # noqa: E402
+from ptmgraph.sources.hub_api import Limits  # noqa: E402
+from ptmgraph.sources.hub_crawl import crawl  # noqa: E402
 
 SAMPLE = HERE.parents[1] / "shared" / "data" / "hub-sample"
 SERVE = """

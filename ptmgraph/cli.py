@@ -550,8 +550,8 @@ def crawl(
     not read, or --max-models reached).
     """
     from ptmgraph.sources.hub_api import FETCH_FILES, Limits
-    from ptmgraph.sources.hub_api import crawl as crawl_hub
-    from ptmgraph.sources.hub_api import update as update_hub
+    from ptmgraph.sources.hub_crawl import crawl as crawl_hub
+    from ptmgraph.sources.hub_crawl import update as update_hub
 
     seconds = {"--timeout": timeout, "--connect-timeout": connect_timeout, "--max-wait": max_wait,
                "--request-deadline": request_deadline, "--deadline": deadline}

@@ -7,7 +7,7 @@ A source-side piece, wired by the command line (never imported by an analysis). 
 - *what a question needs*: ``ancestors`` (``ancestry``, ``info``, ``check``): the models named and their
   bases up to the roots, one record request per hop (``crawl --seed M --ancestors --max-depth 0``);
   ``descendants`` (``impact``, ``risk``): the models named and every descendant, at most ``max_models``
-  of them (``crawl --seed M --max-models N``). Both go through :func:`ptmgraph.sources.hub_api.crawl`, the
+  of them (``crawl --seed M --max-models N``). Both go through :func:`ptmgraph.sources.hub_crawl.crawl`, the
   ``crawl`` command's own code: its record rules, client, pacing, retries, journal (resumable) and token
   rule (``HF_TOKEN`` to the endpoint; the ``huggingface_hub`` login only to the Hub's own origins).
 - *the cache*: one snapshot per endpoint, need and set of models asked about together, under
@@ -178,7 +178,10 @@ def look_up(lg: LineageGraph, where: str, models: Sequence[str], missing: Sequen
     if offline:  # huggingface_hub, imported next (the endpoint and its credentials), then sends nothing either
         os.environ["HF_HUB_OFFLINE"] = "1"
     from ptmgraph import snapshot as snapshot_io
-    from ptmgraph.sources import hub_api  # first: it turns huggingface_hub's telemetry (a request) off before import
+    from ptmgraph.sources import (
+        hub_api,  # first: it turns huggingface_hub's telemetry (a request) off before import
+        hub_crawl,
+    )
     from ptmgraph.sources.hub_http import without_credentials
 
     endpoint = without_credentials(hub_api.default_endpoint())
@@ -209,10 +212,10 @@ def look_up(lg: LineageGraph, where: str, models: Sequence[str], missing: Sequen
         StateDirectory(state).remove()
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
-        result = hub_api.crawl(asked, directory, endpoint=hub_api.default_endpoint(), state_dir=state,
-                               progress=sys.stderr.isatty(), max_depth=0 if need == "ancestors" else None,
-                               ancestors=need == "ancestors", limits=_limits(),
-                               max_models=None if need == "ancestors" else options.max_models)
+        result = hub_crawl.crawl(asked, directory, endpoint=hub_api.default_endpoint(), state_dir=state,
+                                 progress=sys.stderr.isatty(), max_depth=0 if need == "ancestors" else None,
+                                 ancestors=need == "ancestors", limits=_limits(),
+                                 max_models=None if need == "ancestors" else options.max_models)
     except SourceError as err:
         cause = err.__cause__ or err  # the request's own error, without the crawl's advice on resuming
         said = (str(cause) or type(cause).__name__).splitlines()[0]

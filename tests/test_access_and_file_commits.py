@@ -19,7 +19,7 @@ from ptmgraph.analyses.risk import risk
 from ptmgraph.analyses.staleness import stale_ancestors
 from ptmgraph.cli import app
 from ptmgraph.graph import LineageGraph, load_graph
-from ptmgraph.sources.hub_api import crawl
+from ptmgraph.sources.hub_crawl import crawl
 
 CREATED = "2024-03-01T00:00:00.000Z"  # every child is made on this day
 BEFORE, AFTER = "2024-01-15T00:00:00.000Z", "2024-04-10T00:00:00.000Z"  # AFTER: 40 days later

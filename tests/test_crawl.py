@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from ptmgraph import snapshot
 from ptmgraph.assemble import assemble
 from ptmgraph.snapshot import Snapshot
-from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, Limits, crawl
+from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, Limits
+from ptmgraph.sources.hub_crawl import crawl
 from ptmgraph.sources.hub_records import HubRecordsSource
 from ptmgraph.sources.interface import SourceError
 

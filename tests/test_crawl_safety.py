@@ -18,7 +18,8 @@ from hub_server import HubData, HubServer, point_hf_at
 
 from ptmgraph.snapshot import current_files
 from ptmgraph.sources.crawl_journal import MARKER_NAME, StateDirectory
-from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, Limits, crawl
+from ptmgraph.sources.hub_api import JOURNAL_NAME, CrawlInterrupted, HubCrawl, Limits
+from ptmgraph.sources.hub_crawl import crawl
 from ptmgraph.sources.hub_http import resolve_token
 from ptmgraph.sources.interface import SourceError
 

@@ -9,7 +9,7 @@ import pytest
 from hub_server import HubData, HubServer, point_hf_at
 
 from ptmgraph import snapshot
-from ptmgraph.sources.hub_api import crawl
+from ptmgraph.sources.hub_crawl import crawl
 
 BASE = "mistralai/Mistral-Small-24B-Instruct-2501"
 TUNED = "arcee-ai/Arcee-Blitz"

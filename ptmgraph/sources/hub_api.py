@@ -39,31 +39,28 @@ commit, LFS sha256, size and the Hub's security scan go to the snapshot's ``file
 (:func:`ptmgraph.extract.files_from_entries`); leaves are never asked. No weight is downloaded.
 
 A crawl's snapshot keeps its journal (:data:`CRAWL_JOURNAL`) and its *Hub time* (the ``Date`` header of its
-first answer); :func:`update` (``crawl --update``) runs the same crawl again from them, reading only what
-changed since (see :func:`update` for what it asks, and the README's Definitions).
+first answer); :func:`~ptmgraph.sources.hub_crawl.update` (``crawl --update``) runs the same crawl again from
+them, reading only what changed since (see that function for what it asks, and the README's Definitions).
 
 Every record goes through :func:`ptmgraph.extract.record_from_api`, exactly like file-ingested records.
 Files are JSON- or YAML-safe-parsed, never executed. A reply or file that cannot be used (not JSON after
 every retry, the wrong shape, a hostile card) is a problem row and costs only that record or listing.
+
+This module holds :class:`HubCrawl`, one piece: its steps (seeds, listings, files, file commits, the update's
+change listing) are methods sharing one crawl's state, journal and client, which splitting would scatter.
+:mod:`ptmgraph.sources.hub_crawl` runs it and saves the snapshot (:func:`~ptmgraph.sources.hub_crawl.crawl`,
+:func:`~ptmgraph.sources.hub_crawl.update`); :mod:`ptmgraph.sources.hub_prior` reads what an update starts from.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
-import json
 import os
-import re
-import shutil
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,17 +79,26 @@ from huggingface_hub.errors import (
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ptmgraph import assemble, extract, reader, snapshot
+from ptmgraph import extract, reader
 from ptmgraph.ids import looks_like_local_path, normalize_reference
-from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, HarvestTables, ModelRecord, Problem, Reference
-from ptmgraph.sources.crawl_journal import JOURNAL_NAME, MARKER_NAME, CrawlState, Journal, JournalFull, StateDirectory
+from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Problem, Reference
+from ptmgraph.sources.crawl_journal import JOURNAL_NAME, MARKER_NAME, CrawlState, Journal, JournalFull
 from ptmgraph.sources.hub_client import HubClient, Limits
 from ptmgraph.sources.hub_http import BadReply, CrawlStop, without_credentials
+from ptmgraph.sources.hub_prior import (
+    _COMMIT,
+    CRAWL_JOURNAL,
+    UPDATE_MARGIN,
+    Prior,
+    _first_line,
+    _http_date,
+    _older,
+    _same_commit,
+)
 from ptmgraph.sources.interface import SourceError
 
 __all__ = ["CRAWL_JOURNAL", "DEFAULT_MAX_MODELS", "EXPAND", "JOURNAL_NAME", "MARKER_NAME", "MAX_FILE_BYTES",
-           "UPDATE_MARGIN", "CrawlInterrupted", "CrawlResult", "HubCrawl", "Limits", "Prior", "crawl",
-           "default_endpoint", "update"]
+           "UPDATE_MARGIN", "CrawlInterrupted", "HubCrawl", "Limits", "Prior", "default_endpoint"]
 
 EXPAND: list[str] = [
     "author", "cardData", "config", "createdAt", "disabled", "downloads", "downloadsAllTime", "gated",
@@ -112,17 +118,7 @@ FETCH_FILES: tuple[str, ...] = ("auto", "all", "never")
 PATHS_PER_REQUEST = 1000
 """Paths asked about in one ``paths-info`` request."""
 
-UPDATE_MARGIN = timedelta(hours=1)
-"""``crawl --update`` re-reads what changed since the snapshot's Hub time minus this (clocks and the Hub's
-listing index may lag)."""
 
-CRAWL_JOURNAL = "crawl-journal.jsonl.gz"
-"""The crawl's journal, kept in the snapshot it made (gzip JSON Lines): what ``crawl --update`` starts from."""
-
-_PRIOR_CHARACTERS = 4 << 30
-"""The most a kept journal may unpack to: four times the largest journal a crawl writes (``--max-journal-bytes``,
-1 GiB by default), so that a damaged or hostile file cannot fill the memory."""
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _LINEAGE_KINDS = (EvidenceKind.CARD_BASE_MODEL, EvidenceKind.HUB_TAG)
 _Line = dict[str, Any]
 _Read = Literal["alone", "child", "bulk"]
@@ -139,23 +135,6 @@ class CrawlInterrupted(SourceError):
     def __init__(self, message: str, stats: dict[str, int | float]) -> None:
         super().__init__(message)
         self.stats = stats
-
-
-@dataclass(frozen=True)
-class CrawlResult:
-    """What :func:`crawl` produced: the snapshot directory, the run's counters and the state directory.
-
-    ``complete``: no listing or record failed and ``max_models`` did not stop the crawl (see ``stats``:
-    ``listings_failed``, ``records_failed``, ``truncated``); otherwise the snapshot is a *partial* result.
-    ``state_kept``: the state directory is still there (``keep_state``, a crawl stopped by ``max_models``
-    keeps it for resuming, or it held files the crawl did not write).
-    """
-
-    snapshot: Path
-    stats: dict[str, int | float]
-    state_dir: Path
-    complete: bool = True
-    state_kept: bool = False
 
 
 def default_endpoint() -> str:
@@ -200,10 +179,11 @@ class HubCrawl:
     ``file_listings`` (models whose file listing was asked for, ``file_commits``) and ``seconds``.
 
     ``prior``: the crawl this one updates (:class:`Prior`, ``crawl --update``): the crawl runs as a fresh one
-    with the same arguments would, but (see :func:`update`) reads what changed since the prior's Hub time in
-    one listing sorted by ``lastModified``, lists the children of a model the prior listed with none only from
-    those changes, lists the children of one it listed with some without ``expand`` (ids only) and takes the
-    unchanged records, fetched files and file listings of the prior instead of asking again. Its counters add
+    with the same arguments would, but (see :func:`~ptmgraph.sources.hub_crawl.update`) reads what changed since
+    the prior's Hub time in one listing sorted by ``lastModified``, lists the children of a model the prior listed
+    with none only from those changes, lists the children of one it listed with some without ``expand`` (ids
+    only) and takes the unchanged records, fetched files and file listings of the prior instead of asking again.
+    Its counters add
     ``changes`` (records the change listing returned) and ``records_reused``.
     """
 
@@ -832,270 +812,3 @@ def _base_id(raw: object) -> str | None:
     if norm.id is None or looks_like_local_path(norm.id):
         return None
     return norm.id
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
-
-
-def _older(row: Mapping[str, Any], since: datetime) -> bool:
-    """Whether a listed record was last modified before ``since`` (one without a readable date counts as older)."""
-    when = _iso_time(row.get("lastModified"))
-    return when is None or when < since
-
-
-def _iso_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
-
-
-def _http_date(value: str) -> datetime | None:
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when.astimezone(timezone.utc) if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
-
-
-def _same_commit(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
-    sha = now.get("sha")
-    return isinstance(sha, str) and bool(_COMMIT.match(sha)) and before.get("sha") == sha
-
-
-@dataclass
-class Prior:
-    """What the crawl that made a snapshot knew, read from the journal it keeps (:data:`CRAWL_JOURNAL`): the
-    crawl arguments, its Hub time, the records with their fetched files (``entries``), the ids each model's
-    complete children listing returned (``children``) and the file listings (``file_commits``: id -> journal
-    line). ``changes``: the records the update's change listing returned (id -> record)."""
-
-    arguments: dict[str, Any]
-    hub_time: datetime
-    entries: dict[str, dict[str, Any]]
-    children: dict[str, list[str]]
-    file_commits: dict[str, dict[str, Any]]
-    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    changes_read: bool = False
-
-    @property
-    def since(self) -> datetime:
-        return self.hub_time - UPDATE_MARGIN
-
-    @classmethod
-    def of_snapshot(cls, directory: Path) -> Prior:
-        """The prior of the snapshot in ``directory``; :class:`SourceError` (one line) when it is not a crawl's
-        snapshot that ``crawl --update`` can start from."""
-        if not directory.is_dir():
-            raise SourceError(f"{directory}: no such snapshot directory")
-        try:
-            meta = snapshot.stored_meta(directory)
-        except snapshot.SnapshotError as err:
-            raise SourceError(str(err)) from None
-        if meta is None:
-            raise SourceError(f"{directory}: not a ptmgraph snapshot")
-        made = meta.get("crawl")
-        if not isinstance(made, dict):
-            raise SourceError(f"{directory}: not made by 'ptmgraph crawl' (it records no crawl); only a crawl's "
-                              "snapshot can be updated")
-        if made.get("complete") is not True:
-            raise SourceError(f"{directory}: a partial crawl; finish it (the same crawl command resumes it) or crawl "
-                              "again before updating it")
-        path = snapshot.current_files(directory) / CRAWL_JOURNAL
-        hub_time = _iso_time(made.get("hub_time"))
-        if not path.is_file() or hub_time is None:
-            raise SourceError(f"{directory}: holds no crawl journal and Hub time (made by a ptmgraph before "
-                              "'crawl --update'); crawl it again")
-        entries: dict[str, dict[str, Any]] = {}
-        children: dict[str, list[str]] = {}
-        file_commits: dict[str, dict[str, Any]] = {}
-        arguments: Any = None
-        size = 0
-        try:
-            with gzip.open(path, "rt", encoding="utf-8") as handle:  # line by line: it holds every record
-                for number, text in enumerate(handle):
-                    size += len(text)
-                    if size > _PRIOR_CHARACTERS:
-                        raise ValueError(f"over {_PRIOR_CHARACTERS:,} characters unpacked, more than a crawl writes")
-                    line = json.loads(text)
-                    if not isinstance(line, dict):
-                        raise ValueError(f"line {number + 1} is not an object")
-                    if number == 0:
-                        arguments = line.get("arguments") if line.get("kind") == "header" else None
-                        continue
-                    for entry in line.get("records") or []:
-                        entries.setdefault(entry["row"]["id"], entry)
-                    if line.get("kind") == "children" and line.get("complete") and not line.get("failed"):
-                        children[line["parent"]] = list(line.get("ids") or [])
-                    elif line.get("kind") == "file_commits":
-                        file_commits.setdefault(line["id"], line)
-        except (OSError, EOFError, ValueError, KeyError, TypeError, RecursionError) as err:
-            raise SourceError(f"{path}: not a readable crawl journal ({_first_line(err)})") from None
-        if not isinstance(arguments, dict):
-            raise SourceError(f"{path}: not a crawl journal (no header line)")
-        arguments = dict(arguments)
-        if "--root" in arguments:  # journals written before --root was called --seed
-            arguments.setdefault("--seed", arguments.pop("--root"))
-        arguments.pop("--update", None)
-        if not arguments.get("--seed") and not any(arguments.get(k) for k in ("--author", "--search", "--limit")):
-            raise SourceError(f"{directory}: its crawl records no seeds and no bulk listing; crawl it again")
-        return cls(arguments, hub_time, entries, children, file_commits)
-
-
-def crawl(
-    seeds: Sequence[str],
-    out_dir: Path | str,
-    *,
-    endpoint: str | None = None,
-    token: str | bool | None = None,
-    max_depth: int | None = None,
-    fetch_files: FetchFiles = "auto",
-    state_dir: Path | str | None = None,
-    progress: bool = True,
-    max_models: int | None = DEFAULT_MAX_MODELS,
-    check_bases: bool = False,
-    ancestors: bool = False,
-    keep_state: bool = False,
-    author: str | None = None,
-    search: str | None = None,
-    sort: str | None = None,
-    limit: int | None = None,
-    limits: Limits | None = None,
-    token_for_endpoint: bool = False,
-    file_commits: bool = False,
-) -> CrawlResult:
-    """Crawl the descendants of ``seeds`` (and of a bulk listing), assemble them and save the snapshot.
-
-    ``state_dir`` defaults to ``<out_dir>.crawl`` next to the snapshot; it must not be the snapshot directory,
-    nor hold it or lie inside it, and is used only as :class:`~ptmgraph.sources.crawl_journal.StateDirectory`
-    allows (a new or empty directory, or one a crawl marked). An interrupted crawl raises
-    :class:`CrawlInterrupted` and keeps its journal there; calling ``crawl`` again with the same arguments
-    resumes it. Once the snapshot is saved (atomically), what the crawl wrote in the state directory is
-    removed, unless ``keep_state`` or the crawl was stopped by ``max_models`` (kept, so that a larger bound
-    resumes it). Other arguments are those of :class:`HubCrawl`; the token and credentials are never logged or
-    stored. The snapshot keeps the crawl's journal (:data:`CRAWL_JOURNAL`) and its Hub time, from which
-    :func:`update` refreshes it.
-    """
-    out = Path(out_dir)
-    state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
-    _check_apart(state, out)
-    source = HubCrawl(seeds, author=author, search=search, sort=sort, limit=limit, endpoint=endpoint, token=token,
-                      max_depth=max_depth, max_models=max_models, fetch_files=fetch_files, state_dir=state,
-                      check_bases=check_bases, ancestors=ancestors, limits=limits, progress=progress,
-                      token_for_endpoint=token_for_endpoint, file_commits=file_commits)
-    return _crawl_and_save(source, out, state, keep_state)
-
-
-def update(
-    snapshot_dir: Path | str,
-    out_dir: Path | str | None = None,
-    *,
-    endpoint: str | None = None,
-    token: str | bool | None = None,
-    state_dir: Path | str | None = None,
-    progress: bool = True,
-    max_models: int | None = DEFAULT_MAX_MODELS,
-    keep_state: bool = False,
-    limits: Limits | None = None,
-    token_for_endpoint: bool = False,
-) -> CrawlResult:
-    """Refresh the crawl snapshot in ``snapshot_dir`` with what changed on the Hub since it was made, and save
-    the result to ``out_dir`` (default: ``snapshot_dir`` itself, as a new generation, atomically).
-
-    The crawl runs again with the arguments the snapshot's journal records (seeds, bulk listing, depth, fetch
-    policy, ...), as a :class:`HubCrawl` with that journal as its :class:`Prior`: one listing sorted by
-    ``lastModified`` (newest first; the whole Hub when children are followed, else the bulk listing's author
-    or search) read back to the snapshot's Hub time less :data:`UPDATE_MARGIN` gives every record created
-    or modified since; a model the snapshot listed with no children gets as children the changed records
-    tagged ``base_model:`` it (no request); a model it listed with children is listed again without
-    ``expand`` (ids only: a child missing from it was deleted, made private or disabled, or no longer names
-    it); seeds and checked bases are read again (a 404 is a removal); a model new to the crawl is listed in
-    full; files and file listings are fetched again only for a record whose commit (``sha``) changed.
-
-    The result equals a fresh crawl of the same seeds at the same moment in every table, except the counters
-    (downloads, likes) of records not modified since: the Hub moves them without moving ``lastModified``,
-    and the update keeps the snapshot's. The Hub read is ``endpoint``, else ``HF_ENDPOINT``, else the endpoint
-    the snapshot was crawled from (a mirror of the same Hub, or the same Hub at another address). Other
-    arguments as :func:`crawl`; :class:`SourceError` names a snapshot that cannot be updated.
-    """
-    given = Path(snapshot_dir)
-    prior = Prior.of_snapshot(given)
-    a = prior.arguments
-    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or str(a.get("--endpoint") or "") or None
-    out = Path(out_dir) if out_dir is not None else given
-    state = Path(state_dir) if state_dir is not None else out.with_name(out.name + ".crawl")
-    _check_apart(state, out)
-    limits = limits or Limits()
-    if isinstance(a.get("--max-pages"), int):
-        limits = replace(limits, max_pages=a["--max-pages"])
-    fetch = str(a.get("--fetch-files") or "auto")
-    source = HubCrawl(list(a.get("--seed") or []), author=a.get("--author"), search=a.get("--search"),
-                      sort=a.get("--sort"), limit=a.get("--limit"), endpoint=endpoint, token=token,
-                      max_depth=a.get("--max-depth"), max_models=max_models,
-                      fetch_files=fetch if fetch in FETCH_FILES else "auto",  # type: ignore[arg-type]
-                      state_dir=state, check_bases=bool(a.get("--check-bases")), ancestors=bool(a.get("--ancestors")),
-                      limits=limits, progress=progress, token_for_endpoint=token_for_endpoint,
-                      file_commits=bool(a.get("--file-commits")), prior=prior)
-    return _crawl_and_save(source, out, state, keep_state)
-
-
-def _crawl_and_save(source: HubCrawl, out: Path, state: Path, keep_state: bool) -> CrawlResult:
-    """Run ``source``, assemble and save its snapshot with its journal, and clean up the state directory."""
-    harvest = source.harvest()
-    stats = dict(source.stats)
-    complete = not (stats["truncated"] or stats["listings_failed"] or stats["records_failed"])
-    crawled: dict[str, Any] = {
-        "endpoint": source.endpoint, "seeds": source.seeds, **source.bulk_arguments(),
-        "max_depth": source.max_depth, "max_models": source.max_models, "fetch_files": source.fetch_files,
-        "file_commits": source.file_commits, "check_bases": source.check_bases, "ancestors": source.ancestors,
-        "max_pages": source.limits.max_pages, "hub_time": source.hub_time, "complete": complete, "stats": stats}
-    if source.prior is not None:
-        crawled["update"] = {"of": source.prior.hub_time.isoformat(timespec="seconds"),
-                             "since": source.prior.since.isoformat(timespec="seconds"),
-                             "requests": stats["requests"],
-                             "full_crawl_requests": stats["full_crawl_requests"]}
-    packed = _packed_journal(state / JOURNAL_NAME, out)
-    try:
-        assemble.build_snapshot(HarvestTables.of(harvest), out, {"crawl": crawled},
-                                {CRAWL_JOURNAL: packed} if packed is not None else None)
-        path = out
-    finally:
-        if packed is not None:
-            packed.unlink(missing_ok=True)
-    kept = keep_state or bool(stats["truncated"]) or not StateDirectory(state).remove()
-    return CrawlResult(snapshot=path, stats=stats, state_dir=state, complete=complete, state_kept=kept)
-
-
-def _packed_journal(journal: Path, out: Path) -> Path | None:
-    """The journal gzipped into a temporary file beside ``out`` (None when there is no journal)."""
-    if not journal.is_file():
-        return None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.journal-", suffix=".gz", dir=out.parent)
-    except OSError as err:
-        raise snapshot.SnapshotError(f"{out}: cannot write the snapshot ({err.strerror or err})") from None
-    try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed, \
-                journal.open("rb") as source:
-            shutil.copyfileobj(source, packed)
-    except OSError as err:
-        Path(name).unlink(missing_ok=True)
-        raise snapshot.SnapshotError(f"{out}: cannot write the snapshot ({err.strerror or err})") from None
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
-
-
-def _check_apart(state: Path, out: Path) -> None:
-    """Refuse a state directory that is the snapshot directory, holds it or lies inside it."""
-    state_at, out_at = Path(os.path.realpath(state)), Path(os.path.realpath(out))
-    if state_at == out_at or state_at in out_at.parents or out_at in state_at.parents:
-        raise SourceError(f"{state}: the state directory must be apart from the snapshot directory {out} "
-                          "(not the same, not inside it, not holding it); give another --state-dir")
