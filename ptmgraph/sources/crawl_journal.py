@@ -220,10 +220,7 @@ class Journal:
         if header.get("kind") != "header" or header.get("v") != JOURNAL_VERSION:
             self.close()
             raise SourceError(f"{self.path}: not a version-{JOURNAL_VERSION} crawl journal")
-        before = header.get("arguments")
-        before = before if isinstance(before, dict) else {}
-        if "--root" in before:  # written before --root was called --seed
-            before.setdefault("--seed", before.pop("--root"))
+        before = header_arguments(header.get("arguments"))
         for name, value in arguments.items():
             if before.get(name) != value:
                 self.close()
@@ -263,6 +260,15 @@ class Journal:
             finally:
                 self._handle.close()
                 self._handle = None
+
+
+def header_arguments(stored: object) -> dict[str, Any]:
+    """A journal header's crawl arguments, in today's names: ``--root`` (the name of ``--seed`` before
+    it was renamed) is read as ``--seed``; anything but an object is no arguments."""
+    arguments = dict(stored) if isinstance(stored, dict) else {}
+    if "--root" in arguments:
+        arguments.setdefault("--seed", arguments.pop("--root"))
+    return arguments
 
 
 def _shown(value: object) -> str:

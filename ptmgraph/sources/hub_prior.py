@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ptmgraph import snapshot
+from ptmgraph.sources.crawl_journal import header_arguments
 from ptmgraph.sources.interface import SourceError
 
 UPDATE_MARGIN = timedelta(hours=1)
@@ -132,9 +133,7 @@ class Prior:
             raise SourceError(f"{path}: not a readable crawl journal ({_first_line(err)})") from None
         if not isinstance(arguments, dict):
             raise SourceError(f"{path}: not a crawl journal (no header line)")
-        arguments = dict(arguments)
-        if "--root" in arguments:  # journals written before --root was called --seed
-            arguments.setdefault("--seed", arguments.pop("--root"))
+        arguments = header_arguments(arguments)
         arguments.pop("--update", None)
         if not arguments.get("--seed") and not any(arguments.get(k) for k in ("--author", "--search", "--limit")):
             raise SourceError(f"{directory}: its crawl records no seeds and no bulk listing; crawl it again")
