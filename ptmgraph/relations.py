@@ -51,21 +51,7 @@ from enum import Enum
 
 from ptmgraph.ids import id_key
 from ptmgraph.records import EvidenceKind, Relation
-
-
-class Confidence(str, Enum):
-    """How far an edge can be trusted (see the module docstring)."""
-
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
+from ptmgraph.vocabulary import Confidence as Confidence  # defined there, light, for the command line's choices
 
 
 class ParentSource(str, Enum):
