@@ -24,7 +24,7 @@ Any kind of the table above can be waived; naming another is an :class:`UnknownF
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -310,24 +310,45 @@ def check(
     return _waived("Lineage check", frame, targets, fail_on=fail_on, ignore=ignore, baseline=baseline)
 
 
+def ignores(texts: Iterable[str]) -> list[Ignore]:
+    """The ``--ignore`` rules ``texts`` (:meth:`Ignore.parse`); a usage error for an unknown finding."""
+    try:
+        return [Ignore.parse(text) for text in texts]
+    except UnknownFinding as e:
+        raise d.UsageError(str(e)) from None
+
+
+def _check_arguments(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``check``'s option values as :func:`check` takes them: MODEL as ``models``, the ``--ignore`` rules parsed."""
+    return {"models": values["model"], "ignore": ignores(values["ignore"])}
+
+
+def _check_columns(columns: list[str], result: AnalysisResult[CheckSummary], values: Mapping[str, Any]) -> list[str]:
+    """``check``'s table: ``waived`` second when a finding is waived, ``id`` first when several models are."""
+    return [*(["id"] if len(result.summary.models) > 1 else []), columns[0],
+            *(["waived"] if result.summary.waived else []), *columns[1:]]
+
+
 COMMANDS = (
     d.Analysis("check", "Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence "
                "drift, files the Hub's scan calls unsafe, dangling references, pickle-only weights), each with a "
                "severity; exit 1 at --fail-on or above.",
-               (d.MODELS, d.Option(("--fail-on",), "fail_on", "Exit 1 on a finding at this severity or above.",
-                                   "choice", "low", metavar="low|medium|high",
-                                   choices=d.choices("FailOn", SEVERITY_RANK)),
-                d.COMPROMISED, d.FROM_FILE, d.SNAPSHOT, d.FINDINGS_FORMAT, d.LIMIT, d.CSV_RAW,
+               (d.MODELS.but(least=1),
+                d.Option(("--fail-on",), "fail_on", "Exit 1 on a finding at this severity or above.", "choice", "low",
+                         metavar="low|medium|high", choices=d.choices("FailOn", SEVERITY_RANK)),
+                d.COMPROMISED, d.FROM_FILE, d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW,
                 d.Option(("--compromised-from-file",), "compromised_file", "More compromised models, one id a line.",
-                         "path", metavar="FILE"),
+                         "path", metavar="FILE", extends="compromised"),
                 d.Option(("--include",), "include", "Also report this opt-in finding (repeatable): restricted (gated "
                          "with manual approval), card_updated (only an ancestor's card or other files changed).",
                          "choice", metavar="FINDING", choices=d.choices("OptInFinding", OPT_IN), many=True),
                 d.IGNORE, d.BASELINE,
                 d.Option(("--write-baseline",), "write_baseline", "Write every finding of this run to a baseline "
                          "file (then waived: exit 0).", "path", metavar="FILE"), *d.LOOKUP),
-               summary="CheckSummary", columns=("severity", "finding", "ancestor", "detail"),
-               answer=("severity", "finding", "ancestor"), fails=lambda result: bool(result.summary["failed"])),
+               summary="CheckSummary", rows="findings", function=check, prepare=_check_arguments,
+               look_up=d.LookUp("model", "ancestors"), columns=("severity", "finding", "ancestor", "detail"),
+               adjust_columns=_check_columns, answer=("severity", "finding", "ancestor"),
+               fails=lambda result: bool(result.summary["failed"])),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`); ``waived`` comes second when any
 finding is waived, and ``id`` first for several models."""

@@ -37,9 +37,10 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -357,10 +358,32 @@ def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Call
     return expand
 
 
+def _risk_arguments(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``risk``'s option values as :func:`risk` takes them: the window's days checked and as times, the data risks
+    and dependency kinds named; a usage error for a bad day, an empty window, or no source at all."""
+    after = d.iso_date("--created-after", values["created_after"])
+    before = d.iso_date("--created-before", values["created_before"])
+    if after is not None and before is not None and after >= before:
+        raise d.UsageError(f"--created-after {values['created_after']} is not before --created-before "
+                           f"{values['created_before']}")
+    if not values["compromised"] and not values["data_risks"]:
+        raise d.UsageError("give --compromised ID, --from-file FILE or --data-risks")
+    return {"data_risks": DATA_RISKS if values["data_risks"] else (), "dependencies": values["dependency"],
+            "created_after": after, "created_before": before}
+
+
+def _risk_columns(columns: list[str], result: AnalysisResult[RiskSummary], values: Mapping[str, Any]) -> list[str]:
+    """``risk``'s table: ``source, risk`` second with several sources (one is named in the summary), and
+    ``created_at`` last with a window (its answer: when each was made)."""
+    shown = [columns[0], "source", "risk", *columns[1:]] if result.summary.sources > 1 else list(columns)
+    window = values["created_after"] is not None or values["created_before"] is not None
+    return [*shown, "created_at"] if window else shown
+
+
 COMMANDS = (
     d.Analysis("risk", "Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected.",
                (d.COMPROMISED, d.FROM_FILE.but(help="More compromised models, one id a line (# comments, "
-                                               "ORG/NAME@REVISION accepted)."),
+                                               "ORG/NAME@REVISION accepted).", extends="compromised"),
                 d.Option(("--data-risks",), "data_risks", "Also spread pickle-only weights, missing and conflicting "
                          "licences, files the Hub's scan calls unsafe.", "flag", False, filter=True),
                 d.Option(("--dependency",), "dependency", "Only affected models of this dependency kind: "
@@ -374,7 +397,9 @@ COMMANDS = (
                 d.Option(("--sort",), "sort", "Row order: most downloaded, nearest, or by id.", "choice", "downloads",
                          metavar="|".join(SORTS), choices=d.choices("RiskSort", SORTS)),
                 d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.PATHS, *d.LOOKUP, d.LOOKUP_MAX_MODELS),
-               summary="RiskSummary", columns=("id", "depth", "relation_path", "dependency", "downloads"),
+               summary="RiskSummary", function=risk, prepare=_risk_arguments,
+               look_up=d.LookUp("compromised", "descendants"),
+               columns=("id", "depth", "relation_path", "dependency", "downloads"), adjust_columns=_risk_columns,
                answer=("dependency", "risk"), fails=lambda result: result.rows.height > 0,
                reads={"models": ["downloads", "license", "created_at", "has_record", "weight_formats"],
                       "edges": ["loads_code"], "files": ["model", "path", "security_status", "security_detail"]}),

@@ -77,9 +77,10 @@ def test_the_index_holds_each_command_s_declared_options() -> None:
                      v.value if isinstance(v, Enum) else v for v in vars(option).values())
 
     for name, (module, declared_as) in declarations().items():
-        indexed_module, help_text, options, query = COMMANDS[name]
-        assert (indexed_module, help_text, query) == (module, declared_as.help, declared_as.query), name
-        assert [plain(o) for o in options] == [plain(o) for o in declared_as.options], name
+        indexed_module, indexed = COMMANDS[name]
+        assert (indexed_module, indexed.help, indexed.query, indexed.rows) == (
+            module, declared_as.help, declared_as.query, declared_as.rows), name
+        assert [plain(o) for o in indexed.options] == [plain(o) for o in declared_as.options], name
 
 
 def test_the_help_of_the_program_lists_every_command_with_its_first_words() -> None:
