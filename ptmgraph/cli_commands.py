@@ -5,8 +5,9 @@ A body gets one :class:`Run`: the option values by parameter name, the query the
 command's declaration; it answers (:meth:`Run.answer`: the option values read and prepared as the
 declaration says, the snapshot loaded, the declared function called), prints the result and returns it,
 and the command exits by the declaration's exit rule (:func:`ptmgraph.cli.build_command`). What is here
-besides is what only a command line does: ``ancestry``/``impact``'s trees, ``info``/``why``'s own views,
-``check --write-baseline`` and ``report``, which write files.
+besides is what only a command line does: ``ancestry``/``impact``'s trees (one result per model, each
+possibly looked up, :func:`~ptmgraph.cli_output.print_lineage`), ``why``'s view, ``check --write-baseline``
+and ``report``, which write files.
 """
 
 from __future__ import annotations
@@ -64,12 +65,14 @@ class Run:
     def emit(self, result: AnalysisResult, columns: list[str] | None = None,
              table: Callable[[], None] | None = None) -> AnalysisResult:
         """Print ``result`` in the chosen format: the table with ``columns`` (default: the declaration's for
-        this result and these values, :meth:`~ptmgraph.declaration.Analysis.columns_for`)."""
+        this result and these values, :meth:`~ptmgraph.declaration.Analysis.columns_for`), or the ``table``
+        view given (default: the declared view, :func:`view`)."""
         given = self.values
         output = {"csv_raw": given.get("csv_raw", False), "paths": given.get("paths", False)}
-        if columns is None:
-            columns = self.declared.columns_for(result, self.given or words(given, self.declared.all_options()))
-        shown = columns
+        values = self.given or words(given, self.declared.all_options())
+        if table is None and self.declared.view is not None:
+            table = view(self.declared.view, result, values)
+        shown = self.declared.columns_for(result, values) if columns is None else columns
         if table is not None or not shown:
             emit(result, self.fmt, given.get("limit", 0), table, **output)
         else:
@@ -126,6 +129,18 @@ def words(values: dict[str, Any], options: tuple[Option, ...]) -> dict[str, Any]
              for name, value in values.items()}
     given.update({option.param: [] for option in options if option.many and given.get(option.param) is None})
     return given
+
+
+def view(name: str, result: AnalysisResult, values: dict[str, Any]) -> Callable[[], None]:
+    """The table view ``name`` of :mod:`ptmgraph.formats.views` (a declaration's ``view``) drawing ``result``
+    on the console, with the option ``values`` named like its keyword parameters."""
+    import inspect
+
+    from ptmgraph.formats import views
+
+    draw = getattr(views, name)
+    wanted = [p.name for p in inspect.signature(draw).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    return lambda: draw(out(), result, **{key: values[key] for key in wanted})
 
 
 def read_paths(query: Query, options: tuple[Option, ...], given: dict[str, Any]) -> dict[str, Any]:
@@ -187,15 +202,6 @@ def ancestry(run: Run) -> None:
 @body("impact")
 def impact(run: Run) -> None:
     _lineage("descendants", run)
-
-
-@body("info")
-def info(run: Run) -> AnalysisResult:
-    from ptmgraph.formats import views
-
-    with user_errors():
-        result = run.answer()
-        return run.emit(result, table=lambda: views.print_model_info(out(), result, children=run.children))
 
 
 @body("why")

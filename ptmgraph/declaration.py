@@ -197,7 +197,10 @@ class Analysis:
     of ``--snapshot`` first (a command without that option: none), then the option values named like its
     other parameters, as :meth:`arguments` gives them. ``prepare``: what it does to the option values first,
     returning the values it changes or adds (checked, converted, renamed), or raising :class:`UsageError`
-    for a bad one. ``look_up``: the models it may look up (:class:`LookUp`)."""
+    for a bad one. ``look_up``: the models it may look up (:class:`LookUp`). ``view``: its own table view, by
+    its name in :mod:`ptmgraph.formats.views` (formats sit above the analyses: named, not imported), called
+    with the console, the result and the option values named like its keyword parameters (None: the table
+    format's summary and tables, with :meth:`columns_for`)."""
 
     name: str
     help: str
@@ -214,6 +217,7 @@ class Analysis:
     adjust_columns: Callable[[list[str], Any, Mapping[str, Any]], list[str]] | None = field(default=None,
                                                                                           compare=False)
     look_up: LookUp | None = None
+    view: str | None = None
 
     def all_options(self) -> tuple[Option, ...]:
         """Its options, with the :data:`QUERY` ones right after ``--snapshot`` when it queries the graph."""
