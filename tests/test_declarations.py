@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +150,14 @@ COMMANDS = (
 '''
 
 
+@pytest.fixture
+def forget_letters() -> Iterator[None]:
+    """The toy analysis' module is forgotten after its test."""
+    yield
+    sys.modules.pop("ptmgraph.analyses.letters", None)
+
+
+@pytest.mark.usefixtures("forget_letters")
 def test_an_analysis_is_its_module_and_its_index_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the README's layout section says a new analysis takes (besides its README row): its module, and its
     entry in the index, written by ``python -m ptmgraph.cli_index``. The command then takes the shared options
