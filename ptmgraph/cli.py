@@ -3,7 +3,9 @@
 The analyses' commands are built from their declarations (``COMMANDS`` in each ``analyses/*.py``, see
 :mod:`ptmgraph.declaration`), each when it runs. :data:`ptmgraph.cli_index.COMMANDS` holds their names,
 help and options (written from the declarations), so that ``--help`` and usage errors import no
-analysis; :mod:`ptmgraph.cli_commands` holds what each does besides its declaration. The commands that
+analysis; ``--format`` offers the result formats that serve each command's rows (the registry's, above
+the analyses: :func:`ptmgraph.cli_output.with_formats`); :mod:`ptmgraph.cli_commands` runs each command as
+its declaration says, and holds the few bodies of its own. The commands that
 draw (``export``, ``explore``) and build snapshots (``ingest``, ``crawl``) are declared here. What every
 command shares is :mod:`ptmgraph.cli_output`, which :mod:`ptmgraph.entry` also runs without typer.
 """

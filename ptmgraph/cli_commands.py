@@ -62,17 +62,16 @@ class Run:
         reads = None if whole else self.declared.reads
         return self.query.load(snapshot if snapshot is not None else self.values.get("snapshot"), reads)
 
-    def emit(self, result: AnalysisResult, columns: list[str] | None = None,
-             table: Callable[[], None] | None = None) -> AnalysisResult:
-        """Print ``result`` in the chosen format: the table with ``columns`` (default: the declaration's for
-        this result and these values, :meth:`~ptmgraph.declaration.Analysis.columns_for`), or the ``table``
-        view given (default: the declared view, :func:`view`)."""
+    def emit(self, result: AnalysisResult, table: Callable[[], None] | None = None) -> AnalysisResult:
+        """Print ``result`` in the chosen format: the table view ``table`` (default: the declared view,
+        :func:`view`), or the table showing the declaration's columns for this result and these values
+        (:meth:`~ptmgraph.declaration.Analysis.columns_for`)."""
         given = self.values
         output = {"csv_raw": given.get("csv_raw", False), "paths": given.get("paths", False)}
         values = self.given or words(given, self.declared.all_options())
         if table is None and self.declared.view is not None:
             table = view(self.declared.view, result, values)
-        shown = self.declared.columns_for(result, values) if columns is None else columns
+        shown = self.declared.columns_for(result, values)
         if table is not None or not shown:
             emit(result, self.fmt, given.get("limit", 0), table, **output)
         else:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from ptmgraph.vocabulary import Confidence, Relation
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ptmgraph.result import AnalysisResult
 
 LARGEST_WHOLE_NUMBER = 2**53 - 1
@@ -64,6 +65,8 @@ class UsageError(ValueError):
 def iso_date(option: str, value: str | None) -> datetime | None:
     """``value`` of ``option`` as an aware datetime (a day is its midnight; no zone: UTC); :class:`UsageError`
     if it is not an ISO date."""
+    from datetime import datetime, timezone
+
     if value is None:
         return None
     try:
@@ -110,7 +113,7 @@ class Option:
             return None
         if self.choices is not None:
             return self.choices(self.default)
-        return Path(self.default) if self.kind == "path" else self.default
+        return Path(self.default) if self.kind in PATH_KINDS else self.default
 
     @property
     def name(self) -> str:
