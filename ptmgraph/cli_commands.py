@@ -57,10 +57,9 @@ class Run:
         except KeyError:
             raise AttributeError(name) from None
 
-    def load(self, snapshot: Path | None = None, *, whole: bool = False) -> LineageGraph:
-        """The snapshot's graph with the query's edges: the declared columns only, unless ``whole``."""
-        reads = None if whole else self.declared.reads
-        return self.query.load(snapshot if snapshot is not None else self.values.get("snapshot"), reads)
+    def load(self, snapshot: Path | None = None) -> LineageGraph:
+        """The snapshot's graph (default: ``--snapshot``'s) with the query's edges and the declared columns."""
+        return self.query.load(snapshot if snapshot is not None else self.values.get("snapshot"), self.declared.reads)
 
     def emit(self, result: AnalysisResult, table: Callable[[], None] | None = None) -> AnalysisResult:
         """Print ``result`` in the chosen format: the table view ``table`` (default: the declared view,
