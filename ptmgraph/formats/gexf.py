@@ -20,7 +20,7 @@ from ptmgraph.formats.escaping import xml_text
 from ptmgraph.formats.graph_data import Column, edge_columns, node_columns
 from ptmgraph.formats.interface import GraphFormat
 from ptmgraph.formats.subgraph import DrawnGraph
-from ptmgraph.formats.xml_columns import attribute_text, blocks, escaped, first_seen, value_text
+from ptmgraph.formats.xml_columns import attribute_text, blocks, clean, escaped_series, first_seen, value_text
 
 TYPES = {"str": "string", "int": "long", "float": "double", "bool": "boolean"}
 """The GEXF type of each kind of column (networkx's names for Python's str, int, float and bool)."""
@@ -38,15 +38,17 @@ def _values(column: Column) -> pl.Series:
 def _elements(tag: str, ends: list[tuple[str, pl.Series]], columns: list[Column], ids: dict[str, str]
               ) -> Iterator[bytes]:
     columns = [c for c in columns if c.name in ids]  # the others are never present
-    frame = pl.DataFrame([values.alias(f"end{i}") for i, (_, values) in enumerate(ends)]
-                         + [_values(c).alias(f"v{i}") for i, c in enumerate(columns)])
+    frame = pl.DataFrame([escaped_series(clean(values), attribute="etree").alias(f"end{i}")
+                          for i, (_, values) in enumerate(ends)]
+                         + [escaped_series(_values(c), attribute="etree").alias(f"v{i}")
+                            for i, c in enumerate(columns)])
     opening: list[pl.Expr] = [pl.lit(f"      <{tag}")]
     for i, (name, _) in enumerate(ends):
-        opening += [pl.lit(f' {name}="'), escaped(pl.col(f"end{i}"), attribute="etree"), pl.lit('"')]
+        opening += [pl.lit(f' {name}="'), pl.col(f"end{i}"), pl.lit('"')]
     values = [
         pl.when(pl.col(f"v{i}").is_not_null())
         .then(pl.concat_str([pl.lit(f'          <attvalue for="{ids[c.name]}" value="'),
-                             escaped(pl.col(f"v{i}"), attribute="etree"), pl.lit('" />\n')]))
+                             pl.col(f"v{i}"), pl.lit('" />\n')]))
         .otherwise(pl.lit(""))
         for i, c in enumerate(columns)
     ]
@@ -112,6 +114,9 @@ class GexfFormat(GraphFormat):
     extensions = (".gexf",)
     description = "GEXF for Gephi"
     default_max_nodes = 0  # data: every model of the set
+
+    def write(self, drawn: DrawnGraph, stream: BinaryIO, *, title: str, rankdir: str | None = None) -> None:
+        write_gexf(drawn, stream)
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
         buffer = io.BytesIO()

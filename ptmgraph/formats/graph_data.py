@@ -29,11 +29,14 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from ptmgraph.formats.subgraph import DrawnGraph, DrawnNode, TableList, TableRow
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 Kind = Literal["str", "int", "float", "bool", "json"]
 """What a column holds: text, integers, floats, booleans, or (``flat=False`` only) JSON text of a list or object."""
@@ -67,6 +70,14 @@ def _same(value: str) -> str:
     return value
 
 
+def through(text: Callable[[str], str], values: list[str]) -> list[str]:
+    """``values`` through ``text``, which changes characters one by one: one call when it changes none."""
+    if text is _same:
+        return values
+    joined = "\n".join(values)
+    return values if text(joined) == joined else [text(v) for v in values]
+
+
 def _json_texts(values: list[Any], flat: bool, text: Callable[[str], str] = _same) -> pl.Series:
     """The JSON text of each list or object (:func:`project`), None kept; equal values encoded once."""
     done: dict[str, str] = {}
@@ -82,6 +93,45 @@ def _json_texts(values: list[Any], flat: bool, text: Callable[[str], str] = _sam
             encoded = done[memo] = text(projected if flat else json.dumps(projected, ensure_ascii=False))
         out.append(encoded)
     return pl.Series(out, dtype=pl.String)
+
+
+def json_scalar(expr: pl.Expr, dtype: PolarsDataType) -> pl.Expr | None:
+    """JSON text of a column of text, integers or booleans (``null`` for null): text by polars' JSON encoder
+    (the one-field object it encodes, unwrapped); None for another type."""
+    if dtype in (pl.String, pl.Null):
+        encoded = pl.struct(expr.cast(pl.String).alias("v")).struct.json_encode()
+        return encoded.str.slice(5, encoded.str.len_chars() - 6)  # {"v":...} -> ...
+    if dtype == pl.Boolean:
+        return pl.when(expr.is_null()).then(pl.lit("null")).when(expr).then(pl.lit("true")).otherwise(pl.lit("false"))
+    if dtype.is_integer():
+        return expr.cast(pl.String).fill_null("null")
+    return None
+
+
+def _json_lists(series: pl.Series) -> pl.Series | None:
+    """JSON text of each list of scalars or of flat objects (evidence rows), as :func:`json.dumps` writes
+    it (``", "`` and ``": "`` between items), a column at a time; None kept; None for other lists."""
+    dtype = series.dtype
+    if not isinstance(dtype, pl.List):
+        return None
+    inner = dtype.inner
+    if isinstance(inner, pl.Struct):
+        if not inner.fields:
+            return None
+        parts: list[pl.Expr] = []
+        for i, item in enumerate(inner.fields):
+            value = json_scalar(pl.element().struct.field(item.name), item.dtype)
+            if value is None:
+                return None
+            parts += [pl.lit(("{" if i == 0 else ", ") + json.dumps(item.name, ensure_ascii=False) + ": "), value]
+        encoded: pl.Expr | None = pl.concat_str([*parts, pl.lit("}")])
+    else:
+        encoded = json_scalar(pl.element(), inner)
+    if encoded is None:
+        return None
+    frame = series.alias("v").to_frame()
+    text = pl.concat_str([pl.lit("["), pl.col("v").list.eval(encoded).list.join(", "), pl.lit("]")])
+    return frame.select(pl.when(pl.col("v").is_null()).then(None).otherwise(text).alias("v"))["v"]
 
 
 def _iso(series: pl.Series) -> pl.Series:
@@ -111,7 +161,9 @@ def column_of(name: str, series: pl.Series, *, flat: bool) -> Column:
         return Column(name, "str", _iso(series))
     if dtype == pl.Null:
         return Column(name, "str", series.cast(pl.String))
-    texts = _json_texts(series.to_list(), flat)
+    texts = _json_lists(series)
+    if texts is None:
+        texts = _json_texts(series.to_list(), flat)
     return Column(name, "str" if flat else "json", texts)
 
 
@@ -128,7 +180,9 @@ def python_column(name: str, values: list[Any], *, flat: bool, text: Callable[[s
     if isinstance(first, float):
         return Column(name, "float", pl.Series(values, dtype=pl.Float64))
     if first is None or isinstance(first, str):
-        return Column(name, "str", pl.Series([None if v is None else text(v) for v in values], dtype=pl.String))
+        present_text = iter(through(text, [v for v in values if v is not None]))
+        return Column(name, "str", pl.Series([None if v is None else next(present_text) for v in values],
+                                             dtype=pl.String))
     texts = _json_texts(values, flat, text)
     return Column(name, "str" if flat else "json", texts)
 
@@ -221,7 +275,7 @@ def node_columns(drawn: DrawnGraph, *, flat: bool, text: Callable[[str], str] = 
             values = pl.select(pl.when(recorded).then(None).otherwise(values).alias(name))[name]
         columns.append(Column(name, walk[name].kind, values))
     columns += [c for name, c in late.items() if name not in placed]
-    return [text(n.key) for n in nodes], columns
+    return through(text, [n.key for n in nodes]), columns
 
 
 def edge_columns(drawn: DrawnGraph, *, flat: bool, text: Callable[[str], str] = _same
@@ -255,7 +309,10 @@ def edge_columns(drawn: DrawnGraph, *, flat: bool, text: Callable[[str], str] = 
     if "evidence" in table.columns:
         evidence = table["evidence"]
         if evidence.dtype != pl.String:  # the snapshot's rows (list of structs): JSON text of each non-empty list
-            evidence = _json_texts([v or None for v in evidence.to_list()], True)
+            evidence = evidence.to_frame("v").select(
+                pl.when(pl.col("v").list.len() > 0).then(pl.col("v")).alias("v"))["v"]
+            listed = _json_lists(evidence)
+            evidence = listed if listed is not None else _json_texts(evidence.to_list(), True)
         columns.append(Column("evidence", "str" if flat else "json", evidence.gather(at)))
     # listed as networkx lists a graph's edges: grouped by tail, in node order, each group in drawing order
     place = {n.key: i for i, n in enumerate(drawn.nodes)}
@@ -264,4 +321,4 @@ def edge_columns(drawn: DrawnGraph, *, flat: bool, text: Callable[[str], str] = 
         taken = pl.Series(order, dtype=pl.Int64)
         columns = [Column(c.name, c.kind, c.values.gather(taken)) for c in columns]
         edges = tuple(edges[i] for i in order)
-    return [text(e.tail) for e in edges], [text(e.head) for e in edges], columns
+    return through(text, [e.tail for e in edges]), through(text, [e.head for e in edges]), columns

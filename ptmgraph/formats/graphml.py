@@ -18,7 +18,15 @@ from ptmgraph.formats.escaping import xml_text
 from ptmgraph.formats.graph_data import Column, edge_columns, graph_values, node_columns, project
 from ptmgraph.formats.interface import GraphFormat
 from ptmgraph.formats.subgraph import DrawnGraph
-from ptmgraph.formats.xml_columns import attribute_text, blocks, element_text, escaped, first_seen, value_text
+from ptmgraph.formats.xml_columns import (
+    attribute_text,
+    blocks,
+    clean,
+    element_text,
+    escaped_series,
+    first_seen,
+    value_text,
+)
 
 TYPES = {"str": "string", "int": "long", "float": "double", "bool": "boolean"}
 """The GraphML type of each kind of column (networkx's names for Python's str, int, float and bool)."""
@@ -36,15 +44,16 @@ def _type_of(value: Any) -> str:
 def _elements(tag: str, ends: list[tuple[str, list[str]]], columns: list[Column]) -> Iterator[bytes]:
     """``<tag ends...>`` with one ``<data>`` per present attribute, for every element (row)."""
     frame = pl.DataFrame(
-        [pl.Series(f"end{i}", values, dtype=pl.String) for i, (_, values) in enumerate(ends)]
-        + [value_text(c, _BOOLEANS).alias(f"v{i}") for i, c in enumerate(columns)]
+        [escaped_series(clean(pl.Series(f"end{i}", values, dtype=pl.String)), attribute="lxml")
+         for i, (_, values) in enumerate(ends)]
+        + [escaped_series(value_text(c, _BOOLEANS)).alias(f"v{i}") for i, c in enumerate(columns)]
     )
     opening: list[pl.Expr | str] = [pl.lit(f"<{tag}")]
     for i, (name, _) in enumerate(ends):
-        opening += [pl.lit(f' {name}="'), escaped(pl.col(f"end{i}"), attribute="lxml"), pl.lit('"')]
+        opening += [pl.lit(f' {name}="'), pl.col(f"end{i}"), pl.lit('"')]
     data = [
         pl.when(pl.col(f"v{i}").is_not_null())
-        .then(pl.concat_str([pl.lit(f'  <data key="{attribute_text(c.name, "lxml")}">'), escaped(pl.col(f"v{i}")),
+        .then(pl.concat_str([pl.lit(f'  <data key="{attribute_text(c.name, "lxml")}">'), pl.col(f"v{i}"),
                              pl.lit("</data>\n")]))
         .otherwise(pl.lit(""))
         for i, c in enumerate(columns)
@@ -84,6 +93,9 @@ class GraphMLFormat(GraphFormat):
     extensions = (".graphml",)
     description = "GraphML for Cytoscape, yEd and Gephi"
     default_max_nodes = 0  # data: every model of the set
+
+    def write(self, drawn: DrawnGraph, stream: BinaryIO, *, title: str, rankdir: str | None = None) -> None:
+        write_graphml(drawn, stream, title=title)
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
         buffer = io.BytesIO()

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
-from ptmgraph.formats.graph_data import Column, edge_columns, graph_values, node_columns
+from ptmgraph.formats.graph_data import Column, edge_columns, graph_values, json_scalar, node_columns
 from ptmgraph.formats.interface import GraphFormat
 from ptmgraph.formats.subgraph import DrawnGraph
 
@@ -25,10 +25,11 @@ CHUNK = 16_384
 
 
 def _encoded(values: pl.Series) -> pl.Series:
-    """Each value as JSON (null where it is null): polars' JSON encoder on a one-field struct, unwrapped."""
-    frame = values.alias("v").to_frame().with_columns(pl.struct("v").struct.json_encode().alias("j"))
-    inner = pl.col("j").str.slice(5, pl.col("j").str.len_chars() - 6)  # {"v":...} -> ...
-    return frame.select(pl.when(pl.col("v").is_null()).then(None).otherwise(inner).alias("j"))["j"]
+    """Each value (text, integer, boolean) as JSON, null where it is null (:func:`json_scalar`)."""
+    encoded = json_scalar(pl.col("v"), values.dtype)
+    assert encoded is not None, values.dtype
+    return values.alias("v").to_frame().select(pl.when(pl.col("v").is_null()).then(None).otherwise(encoded)
+                                               .alias("v"))["v"]
 
 
 def _json_values(column: Column) -> pl.Series:
@@ -84,6 +85,9 @@ class NodeLinkJsonFormat(GraphFormat):
     extensions = (".json",)
     description = "node-link JSON (networkx, D3)"
     default_max_nodes = 0  # data: every model of the set
+
+    def write(self, drawn: DrawnGraph, stream: BinaryIO, *, title: str, rankdir: str | None = None) -> None:
+        write_node_link(drawn, stream, title=title)
 
     def render(self, drawn: DrawnGraph, *, title: str, rankdir: str | None = None) -> bytes:
         buffer = io.BytesIO()

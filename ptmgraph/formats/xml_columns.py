@@ -35,6 +35,14 @@ def clean(series: pl.Series) -> pl.Series:
     return pl.Series(series.name, values, dtype=pl.String)
 
 
+def escaped_series(series: pl.Series, *, attribute: Literal["lxml", "etree"] | None = None) -> pl.Series:
+    """:func:`escaped` of a column, read only when it holds a character to escape."""
+    special = "[&<>\r]" if attribute is None else "[&<>\"\n\r\t]"
+    if not series.str.contains(special).any():
+        return series
+    return series.to_frame("v").select(escaped(pl.col("v"), attribute=attribute).alias("v"))["v"].alias(series.name)
+
+
 def escaped(expr: pl.Expr, *, attribute: Literal["lxml", "etree"] | None = None) -> pl.Expr:
     """Entities for the markup characters of ``expr``: text (``attribute`` None), or an attribute value as
     libxml2 (``lxml``: tab ``&#9;``) or ElementTree (``etree``: tab ``&#09;``) writes it."""
@@ -88,4 +96,4 @@ def blocks(frame: pl.DataFrame, block: pl.Expr) -> Iterator[bytes]:
     """``block`` (one string per row of ``frame``) evaluated :data:`CHUNK` rows at a time, as UTF-8."""
     for start in range(0, frame.height, CHUNK):
         part = frame.slice(start, CHUNK).select(block.alias("block"))["block"]
-        yield "".join(part.to_list()).encode()
+        yield part.str.join("").item().encode()
