@@ -62,6 +62,10 @@ class TableRow(Mapping[str, Any]):
         """The row of :attr:`table` this mapping reads."""
         return self._at
 
+    def moved(self, table: pl.DataFrame, shift: int) -> TableRow:
+        """The same row in ``table``, which holds this one's rows ``shift`` rows further down."""
+        return TableRow(table, self._at + shift, self._hidden, self._present)
+
     def _values(self) -> dict[str, Any]:
         if self._row is None:
             row = self.table.row(self._at, named=True)
@@ -107,6 +111,10 @@ class TableList(Sequence[dict[str, Any]]):
 
     def __len__(self) -> int:
         return len(self._values())
+
+    def moved(self, table: pl.DataFrame, shift: int) -> TableList:
+        """The same list in ``table``, which holds this one's rows ``shift`` rows further down."""
+        return TableList(table, self._at + shift, self._column)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and list(self._values()) == list(other)
@@ -429,12 +437,42 @@ def combine(up: DrawnGraph, down: DrawnGraph) -> DrawnGraph:
         if (edge.tail, edge.head) not in pairs:
             pairs.add((edge.tail, edge.head))
             edges.append(edge)
+    records = _joined(up.records, down.records)
+    edge_records = _joined(up.edge_records, down.edge_records)
+    if records is not None:  # the models read the joined table, so a data format reads it a column at a time
+        nodes = [_moved_node(n, records, up.records, down.records) for n in nodes]
+    if edge_records is not None:
+        edges = [_moved_edge(e, edge_records, up.edge_records, down.edge_records) for e in edges]
     return DrawnGraph(
         focus=up.focus, direction="both", nodes=tuple(nodes), edges=tuple(edges), shown=up.shown + down.shown,
         total=up.total + down.total, hidden=up.hidden + down.hidden, max_nodes=max(up.max_nodes, down.max_nodes),
         max_per_depth=max(up.max_per_depth, down.max_per_depth),
         caption=f"ancestors: {up.caption}; descendants: {down.caption}", relations=down.relations,
+        records=records, edge_records=edge_records,
     )
+
+
+def _joined(up: pl.DataFrame | None, down: pl.DataFrame | None) -> pl.DataFrame | None:
+    """``up``'s rows, then ``down``'s (None unless both drawings hold their rows in a table)."""
+    return pl.concat([up, down], how="diagonal_relaxed") if up is not None and down is not None else None
+
+
+def _moved_node(node: DrawnNode, joined: pl.DataFrame, up: pl.DataFrame | None, down: pl.DataFrame | None
+                ) -> DrawnNode:
+    view = node.attributes
+    if isinstance(view, TableRow) and up is not None and (view.table is up or view.table is down):
+        return replace(node, attributes=view.moved(joined, 0 if view.table is up else up.height))
+    return node
+
+
+def _moved_edge(edge: DrawnEdge, joined: pl.DataFrame, up: pl.DataFrame | None, down: pl.DataFrame | None
+                ) -> DrawnEdge:
+    view, listed = edge.attributes, edge.evidence
+    if (isinstance(view, TableRow) and isinstance(listed, TableList) and up is not None
+            and (view.table is up or view.table is down)):
+        shift = 0 if view.table is up else up.height
+        return replace(edge, attributes=view.moved(joined, shift), evidence=listed.moved(joined, shift))
+    return edge
 
 
 def snapshot_subgraph(
