@@ -15,14 +15,16 @@ import networkx as nx
 import polars as pl
 import pytest
 
-from ptmgraph.analyses.lineage import impact
+from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.formats import graph_format, lineage_subgraph
+from ptmgraph.formats.subgraph import combine
 from ptmgraph.graph import LineageGraph
 from ptmgraph.records import DANGLING_SCHEMA, EDGES_SCHEMA, EVIDENCE_SCHEMA, MODELS_SCHEMA, PROBLEMS_SCHEMA
 from ptmgraph.snapshot import Snapshot
 
 BASE = "org/base"
 CHILD = "org/ch<&\"'ild"
+ROOT = "org/root"
 AUTHOR = "a<&\"'b\x01c"
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -32,20 +34,26 @@ def frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.Data
 
 
 @pytest.fixture(scope="module")
-def drawn() -> Any:
+def lg() -> LineageGraph:
+    """org/root -> org/base -> the child; org/root has no record (named only by the edge)."""
     models = [
         {"id": BASE, "author": AUTHOR, "downloads": 7, "has_record": True, "created_at": WHEN,
          "weight_formats": ["safetensors", "gguf"]},
         {"id": CHILD, "author": "org", "downloads": 3, "license": "x\x02y", "has_record": True},
     ]
     edges = [{"base": BASE, "child": CHILD, "relation": "finetune", "relation_rule": "declared",
-              "evidence_kinds": ["card_base_model"], "n_evidence": 1, "loads_code": False}]
+              "evidence_kinds": ["card_base_model"], "n_evidence": 1, "loads_code": False},
+             {"base": ROOT, "child": BASE, "relation": "merge", "relation_rule": "declared", "n_evidence": 0}]
     evidence = [{"base": BASE, "child": CHILD, "kind": "card_base_model", "field": "README.md:base_model",
                  "source": "models.jsonl:2", "raw": "<&\"'\x03"}]
     snap = Snapshot(models=frame(models, MODELS_SCHEMA), edges=frame(edges, EDGES_SCHEMA),
                     evidence=frame(evidence, EVIDENCE_SCHEMA), dangling=frame([], DANGLING_SCHEMA),
                     problems=frame([], PROBLEMS_SCHEMA))
-    lg = LineageGraph(snap)
+    return LineageGraph(snap)
+
+
+@pytest.fixture(scope="module")
+def drawn(lg: LineageGraph) -> Any:
     return lineage_subgraph(lg, impact(lg, BASE), direction="impact", max_nodes=100)
 
 
@@ -83,3 +91,16 @@ def test_a_data_export_reads_back_as_the_records_say(name: str, drawn: Any) -> N
     assert found == edge
     if name != "gexf":  # GEXF does not carry the graph's own attributes
         assert graph.graph["title"] == shown('Impact of <&"\'\x04') and graph.graph["shown"] == 1
+
+
+@pytest.mark.parametrize("name", ["graphml", "gexf", "json"])
+def test_both_ways_in_one_file_keep_each_models_attributes(name: str, lg: LineageGraph) -> None:
+    both = combine(lineage_subgraph(lg, ancestry(lg, BASE), direction="ancestry", max_nodes=100),
+                   lineage_subgraph(lg, impact(lg, BASE), direction="impact", max_nodes=100))
+    graph = read_back(name, graph_format(name).render(both, title="Both"))
+    assert set(graph.edges) == {(ROOT, BASE), (BASE, CHILD)}
+    assert dict(graph.nodes[ROOT]) == {"label": ROOT, "kind": "model", "depth": 1,
+                                       "relation": "merge"}  # no record: only what the walk knows
+    assert graph.nodes[CHILD]["author"] == "org" and graph.nodes[BASE]["downloads"] == 7
+    assert {k: v for k, v in graph.edges[ROOT, BASE].items() if k != "id"} == {
+        "relation": "merge", "relation_rule": "declared", "n_evidence": 0, "summary": False}
