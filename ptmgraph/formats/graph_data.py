@@ -308,6 +308,8 @@ def edge_columns(drawn: DrawnGraph, *, flat: bool, text: Callable[[str], str] = 
     columns.append(python_column("summary", [e.is_summary for e in edges], flat=flat))
     if "evidence" in table.columns:
         evidence = table["evidence"]
+        if evidence.dtype == pl.Null:  # a snapshot without evidence rows
+            evidence = evidence.cast(pl.String)
         if evidence.dtype != pl.String:  # the snapshot's rows (list of structs): JSON text of each non-empty list
             evidence = evidence.to_frame("v").select(
                 pl.when(pl.col("v").list.len() > 0).then(pl.col("v")).alias("v"))["v"]
