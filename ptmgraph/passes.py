@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ptmgraph.index import Adjacency, CompactGraph
 from ptmgraph.lazy import lazy_module
-from ptmgraph.traverse import Graph, _components, compact, root_mask
+from ptmgraph.traverse import Graph, compact, root_mask, strong_components
 
 if TYPE_CHECKING:
     import numpy as np
@@ -101,7 +101,7 @@ def _without_loops(adjacency: Adjacency, nodes: int) -> tuple[tuple[np.ndarray, 
     return (indptr, neighbour), owner
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
+def distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted (numpy 2's hash-based ``np.unique`` is many times slower on int64 keys)."""
     values = np.sort(values)
     if len(values) > 1:
@@ -117,7 +117,7 @@ def _csr(source: np.ndarray, target: np.ndarray, nodes: int) -> tuple[np.ndarray
     return indptr, target[order]
 
 
-def _offsets(indptr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def neighbour_offsets(indptr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every neighbour of every node in ``at`` (in order, neighbours in CSR order): the index into
     ``at`` it belongs to, and its offset in the CSR arrays."""
     first = indptr[at]
@@ -131,7 +131,7 @@ def _offsets(indptr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def _expand(csr: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every neighbour of every node in ``at`` (in order): the index into ``at`` it belongs to, and
     the neighbour."""
-    which, offsets = _offsets(csr[0], at)
+    which, offsets = neighbour_offsets(csr[0], at)
     return which, csr[1][offsets]
 
 
@@ -151,7 +151,7 @@ def _peel(csr: tuple[np.ndarray, np.ndarray], pending: np.ndarray) -> list[np.nd
         if not hit.size:
             break
         np.subtract.at(pending, hit, 1)
-        frontier = _distinct(hit[pending[hit] == 0])
+        frontier = distinct(hit[pending[hit] == 0])
     return rounds
 
 
@@ -187,14 +187,14 @@ def condense(index: CompactGraph) -> Condensation:
         successors: list[list[int]] = [[] for _ in range(len(at))]
         for o, w in zip(owner[inside].tolist(), local[neighbour[inside]].tolist(), strict=True):
             successors[o].append(w)
-        numbers, count = _components(successors)
+        numbers, count = strong_components(successors)
         number = np.array(numbers, dtype=np.int64)
         smallest = np.full(count, nodes, dtype=np.int64)
         np.minimum.at(smallest, number, at)
         component[at] = smallest[number]
         base, child = component[base], component[child]
         keep = base != child
-        pairs = _distinct(base[keep] * nodes + child[keep])
+        pairs = distinct(base[keep] * nodes + child[keep])
         base, child = pairs // nodes, pairs % nodes
         down_csr, up_csr = _csr(base, child, nodes), _csr(child, base, nodes)
     size = np.bincount(component, minlength=nodes)
@@ -224,7 +224,7 @@ def _handed_down(
     for k, taken in enumerate(rounds):
         step[taken] = k
     handing = np.diff(csr[0])[seed[0]] > 0  # a component with no child (parent) hands nothing on
-    seed_keys = _distinct(seed[0][handing] * width + seed[1][handing])
+    seed_keys = distinct(seed[0][handing] * width + seed[1][handing])
     seed_step = step[seed_keys // width]
     seed_order = np.argsort(seed_step, kind="stable")
     seed_keys = seed_keys[seed_order]
@@ -233,7 +233,7 @@ def _handed_down(
     waiting: list[list[np.ndarray]] = [[] for _ in rounds]
     found: list[np.ndarray] = []
     for k in range(len(rounds)):
-        keys = _distinct(np.concatenate(waiting[k])) if waiting[k] else np.zeros(0, dtype=np.int64)
+        keys = distinct(np.concatenate(waiting[k])) if waiting[k] else np.zeros(0, dtype=np.int64)
         waiting[k] = []
         found.append(keys)
         handed = np.concatenate([keys, seed_keys[seed_bounds[k]:seed_bounds[k + 1]]])
@@ -374,11 +374,11 @@ def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weig
         keep = counts[which] > own
         models.append(member[keep])
         model_group.append(keys[which][keep] % width)
-        pairs = _distinct(np.concatenate(models) * width + np.concatenate(model_group))
+        pairs = distinct(np.concatenate(models) * width + np.concatenate(model_group))
         models, model_group = [pairs // width], [pairs % width]
     model, above = models[0], model_group[0]
     base, child = condensed.edges
-    direct = _distinct(child * width + group[base]) % width
+    direct = distinct(child * width + group[base]) % width
     return GroupArrays(
         direct_dependents=np.bincount(direct, minlength=groups).astype(np.int64),
         reach=np.bincount(above, minlength=groups).astype(np.int64),
@@ -391,15 +391,15 @@ def reached_mask(index: CompactGraph, positions: np.ndarray, condensed: Condensa
     a model is, when a member other than itself reaches it."""
     condensed = condensed or condense(index)
     nodes = index.nodes
-    positions = _distinct(np.asarray(positions, dtype=np.int64))
+    positions = distinct(np.asarray(positions, dtype=np.int64))
     component = condensed.component
     member = np.zeros(nodes, dtype=bool)
     member[positions] = True
     members_in = np.bincount(component[positions], minlength=nodes)
     below = np.zeros(nodes, dtype=bool)
-    _, frontier = _expand(condensed.down, _distinct(component[positions]))
+    _, frontier = _expand(condensed.down, distinct(component[positions]))
     while frontier.size:
-        frontier = _distinct(frontier)
+        frontier = distinct(frontier)
         frontier = frontier[~below[frontier]]
         below[frontier] = True
         _, frontier = _expand(condensed.down, frontier)
@@ -416,7 +416,7 @@ def depth_array(index: CompactGraph) -> np.ndarray:
         depth[frontier] = level
         level += 1
         _, frontier = _expand(children, frontier)
-        frontier = _distinct(frontier)
+        frontier = distinct(frontier)
         frontier = frontier[depth[frontier] < 0]
     return depth
 
