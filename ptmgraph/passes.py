@@ -3,7 +3,8 @@
 The passes take the compact index only (a networkx graph is converted first,
 :func:`ptmgraph.traverse.compact`): :func:`condense` (strongly connected components and the rounds of the
 component DAG), :func:`reach_arrays` (reach of every model), :func:`group_reach_arrays` (of every group, e.g.
-author), :func:`reached_mask` (reach of a set), :func:`depth_array` and :func:`weak_components`;
+author), :func:`reached_mask` (reach of a set), :func:`depth_array` (by :func:`hops_from`, the one
+breadth-first pass on arrays) and :func:`weak_components`;
 :func:`reach_of_every_model`, :func:`reach_of_every_group`, :func:`reach_union` and :func:`depths_from_roots`
 give the same on either graph by model id (``tests/test_traverse.py``, ``tests/test_wholegraph.py`` check them
 against networkx). The words (*root*, *depth*, *reach*) are those of :mod:`ptmgraph.traverse`.
@@ -256,13 +257,20 @@ def _handed_down(
 
 
 @dataclass(frozen=True)
-class ReachArrays:
-    """:class:`ReachCounts` of every model as int64 arrays indexed by position (``reach_weight``: one
+class GroupArrays:
+    """:class:`GroupReach` of every group as int64 arrays indexed by group number (``reach_weight``: one
     column per column of the weights, when they have several)."""
 
     direct_dependents: np.ndarray
     reach: np.ndarray
     reach_weight: np.ndarray
+
+
+@dataclass(frozen=True)
+class ReachArrays(GroupArrays):
+    """:class:`ReachCounts` of every model as int64 arrays indexed by position: a model's counts are those
+    of the group of that one model (:class:`GroupArrays`), and its ``subtree_height``."""
+
     subtree_height: np.ndarray
 
 
@@ -331,16 +339,6 @@ def _sum_by(keys: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
     return total
 
 
-@dataclass(frozen=True)
-class GroupArrays:
-    """:class:`GroupReach` of every group as int64 arrays indexed by group number (``reach_weight``: one
-    column per column of the weights, when they have several)."""
-
-    direct_dependents: np.ndarray
-    reach: np.ndarray
-    reach_weight: np.ndarray
-
-
 def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weights: np.ndarray | None = None,
                        condensed: Condensation | None = None) -> GroupArrays:
     """:class:`GroupReach` of every group: ``group`` holds each position's group number (int64, below
@@ -396,29 +394,29 @@ def reached_mask(index: CompactGraph, positions: np.ndarray, condensed: Condensa
     member = np.zeros(nodes, dtype=bool)
     member[positions] = True
     members_in = np.bincount(component[positions], minlength=nodes)
-    below = np.zeros(nodes, dtype=bool)
-    _, frontier = _expand(condensed.down, distinct(component[positions]))
-    while frontier.size:
-        frontier = distinct(frontier)
-        frontier = frontier[~below[frontier]]
-        below[frontier] = True
-        _, frontier = _expand(condensed.down, frontier)
+    _, children = _expand(condensed.down, distinct(component[positions]))
+    below = hops_from(condensed.down, children, nodes) >= 0
     return below[component] | (members_in[component] - member > 0)  # type: ignore[no-any-return]
 
 
 def depth_array(index: CompactGraph) -> np.ndarray:
     """Every model's depth from the roots (roots 0) by position; -1 for the models no root reaches."""
-    depth = np.full(index.nodes, -1, dtype=np.int64)
-    frontier = np.flatnonzero(root_mask(index))
-    children = (index.children.indptr, index.children.neighbour)
+    return hops_from((index.children.indptr, index.children.neighbour), np.flatnonzero(root_mask(index)), index.nodes)
+
+
+def hops_from(csr: tuple[np.ndarray, np.ndarray], start: np.ndarray, nodes: int) -> np.ndarray:
+    """Each of ``nodes`` positions' fewest hops from the positions ``start`` (0 for them) along the CSR
+    (indptr, neighbour) ``csr``, -1 where no path leads: a breadth-first pass, a level at a time."""
+    hops = np.full(nodes, -1, dtype=np.int64)
+    frontier = distinct(np.asarray(start, dtype=np.int64))
     level = 0
     while frontier.size:
-        depth[frontier] = level
+        hops[frontier] = level
         level += 1
-        _, frontier = _expand(children, frontier)
+        _, frontier = _expand(csr, frontier)
         frontier = distinct(frontier)
-        frontier = frontier[depth[frontier] < 0]
-    return depth
+        frontier = frontier[hops[frontier] < 0]
+    return hops
 
 
 def _weights_of(index: CompactGraph, weights: Mapping[str, int | None] | None) -> np.ndarray | None:
