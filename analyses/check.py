@@ -35,7 +35,7 @@ from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.analyses.risk import is_pickle_only, unsafe_file_rows
 from ptmgraph.analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
-from ptmgraph.ids import normalize_reference
+from ptmgraph.ids import id_key, lowercase_ids, normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access
 from ptmgraph.relations import RUNTIME_RELATIONS
 from ptmgraph.result import AnalysisResult, Summary
@@ -172,11 +172,12 @@ class Ignore:
         return self.finding if self.model is None else f"{self.finding}:{self.model}"
 
     def matches(self) -> pl.Expr:
-        """Whether a row of findings is waived by this ignore."""
+        """Whether a row of findings is waived by this ignore, on rows with the key of their ancestor
+        (:func:`ptmgraph.ids.id_key`) in ``_ancestor``."""
         same = pl.col("finding") == self.finding
         if self.model is None:
             return same
-        return same & (pl.col("ancestor").str.to_lowercase() == self.model.lower())
+        return same & (pl.col("_ancestor") == id_key(self.model))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,13 +231,13 @@ def _waived(
     ignores = list(dict.fromkeys(ignore))
     known = pl.DataFrame(list(set(baseline)), schema=dict.fromkeys(["finding", "id", "ancestor"], pl.String()),
                          orient="row")
-    known = known.select(pl.col("finding"), pl.col("id", "ancestor").str.to_lowercase(), pl.lit(True).alias("_known"))
+    known = known.select("finding", _id=lowercase_ids(known["id"]), _ancestor=lowercase_ids(known["ancestor"]),
+                         _known=pl.lit(True))
     rows = rows.drop("waived", strict=False)
     ignored = pl.any_horizontal([i.matches() for i in ignores]) if ignores else pl.lit(False)
     frame = (
-        rows.with_columns(pl.col("id", "ancestor").str.to_lowercase().name.prefix("_"))
-        .join(known.rename({"id": "_id", "ancestor": "_ancestor"}), on=["finding", "_id", "_ancestor"], how="left",
-              maintain_order="left")
+        rows.with_columns(_id=lowercase_ids(rows["id"]), _ancestor=lowercase_ids(rows["ancestor"]))
+        .join(known, on=["finding", "_id", "_ancestor"], how="left", maintain_order="left")
         .with_columns(
             pl.when(ignored).then(pl.lit("ignore")).when(pl.col("_known").fill_null(False))
             .then(pl.lit("baseline")).otherwise(None).cast(pl.String()).alias("waived"),
@@ -244,8 +245,9 @@ def _waived(
         )
         .sort([pl.col("waived").is_not_null(), "_rank", "id", "depth", "finding", "ancestor"],
               descending=[False, True, False, False, False, False])
-        .select([*_ROW_SCHEMA, "waived"])
     )
+    matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
+    frame = frame.select([*_ROW_SCHEMA, "waived"])
     active = frame.filter(pl.col("waived").is_null())
     counts = {level: int((active["severity"] == level).sum()) for level in ("high", "medium", "low")}
     at_or_above = {s for s, r in SEVERITY_RANK.items() if r >= SEVERITY_RANK[fail_on]}
@@ -266,7 +268,6 @@ def _waived(
         .sort(["_rank", "finding"], descending=[True, False])
         .drop("_rank")
     )
-    matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
     return AnalysisResult(
         title=title,
         rows=frame,

@@ -80,7 +80,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ptmgraph import extract, reader
-from ptmgraph.ids import looks_like_local_path, normalize_reference
+from ptmgraph.ids import IdLookup, id_key, looks_like_local_path, normalize_reference
 from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Problem, Reference
 from ptmgraph.sources.crawl_journal import JOURNAL_NAME, MARKER_NAME, CrawlState, Journal, JournalFull
 from ptmgraph.sources.hub_client import HubClient, Limits
@@ -482,9 +482,9 @@ class HubCrawl:
 
     def _parents_without_file_listing(self, state: CrawlState) -> list[str]:
         """The crawled models that some record names as a base, whose file listing is not read yet."""
-        have = {model_id.lower(): model_id for model_id in state.entries}
-        parents = {have[base.lower()] for ref in self._build(state).references
-                   if (base := _base_id(ref.raw)) and base.lower() in have}
+        have = IdLookup(state.entries)
+        parents = {known for ref in self._build(state).references
+                   if (base := _base_id(ref.raw)) and (known := have.canonical(base))}
         return sorted(parents - set(state.file_commits))
 
     def _bulk_line(self, client: HubClient) -> _Line:
@@ -689,7 +689,7 @@ class HubCrawl:
         if dead:
             kept = []
             for ref in out.references:
-                reason = dead.get((_base_id(ref.raw) or "").lower())
+                reason = dead.get(id_key(_base_id(ref.raw) or ""))
                 if reason is None:
                     kept.append(ref)
                 else:
@@ -741,12 +741,12 @@ class HubCrawl:
 
     def _unchecked_bases(self, state: CrawlState) -> list[str]:
         """Ids the crawled records name as a base, that the crawl has no record of and has not checked yet."""
-        have = {model_id.lower() for model_id in state.entries}
+        have = IdLookup(state.entries)
         found: dict[str, str] = {}
         for ref in self._build(state).references:
             base = _base_id(ref.raw)
-            if base and base.lower() not in have and base.lower() not in state.bases:
-                found.setdefault(base.lower(), base)
+            if base and base not in have and id_key(base) not in state.bases:
+                found.setdefault(id_key(base), base)
         return sorted(found.values())
 
     @contextlib.contextmanager
