@@ -37,7 +37,7 @@ from ptmgraph.analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
 from ptmgraph.ids import id_key, lowercase_ids, normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access
-from ptmgraph.relations import RUNTIME_RELATIONS
+from ptmgraph.relations import PATH_OF, Dependency
 from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import walk
 
@@ -81,8 +81,13 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
     """(id, severity, finding, ancestor, depth, detail) for one resolved model id (module docstring);
     the opt-in findings named in ``include`` too."""
     graph = lg.compact
-    up = walk(graph, [model], direction="ancestors")
-    loaded = walk(graph, [model], direction="ancestors", relations=RUNTIME_RELATIONS)
+    # the runtime rule's paths (ptmgraph.relations.DEPENDENCY_PATHS), walked up from the model
+    code, runtime, inherited = (PATH_OF[kind] for kind in
+                                (Dependency.RUNTIME_CODE, Dependency.RUNTIME, Dependency.INHERITED))
+    up = walk(graph, [model], direction="ancestors", relations=inherited.relations)
+    loaded = walk(graph, [model], direction="ancestors", relations=runtime.relations)  # whose weights it loads
+    code_ends = loaded if code.relations == runtime.relations else walk(
+        graph, [model], direction="ancestors", relations=code.relations)  # a code hop into them runs its code
     lineage = {model: 0} | up.depth
     nodes = lg.nodes_of(list(lineage))  # every parent of a lineage model is in the lineage too
     wanted = set(SEVERITY) - set(OPT_IN) | set(include)
@@ -92,7 +97,7 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
         if finding in wanted:
             rows.append((model, severity or SEVERITY[finding], finding, ancestor, depth, detail))
 
-    runs = [model, *(m for m in lineage if m in loaded)]  # the models loading m loads, m first
+    runs = [model, *(m for m in lineage if m in code_ends)]  # the models whose code loading m runs, m first
     for member in runs:
         if nodes[member].get("code_files"):
             add("executes_repo_code", member, lineage[member], "ships " + ", ".join(nodes[member]["code_files"]))
