@@ -63,7 +63,7 @@ _TOP_SCHEMA: dict[str, pl.DataType] = {
     "config": pl.Struct({
         "model_type": _CAT,
         "_name_or_path": _CAT,
-        "auto_map": pl.String(),  # any keys: read from the line itself (_auto_maps)
+        "auto_map": pl.String(),  # any keys: read from the line itself (auto_maps_of)
         "quantization_config": pl.Struct({
             "quant_method": _CAT, "load_in_4bit": pl.Boolean(), "load_in_8bit": pl.Boolean(),
         }),
