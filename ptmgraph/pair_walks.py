@@ -32,7 +32,11 @@ def _contains(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
 def reach_pairs(index: CompactGraph, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(source, model, depth) int64 arrays: every model in the reach of each of ``sources`` (positions), with
     its depth from that source: the :func:`pair_levels` of every edge, without their order or via."""
-    found = list(pair_levels(index, sources, ordered=False))
+    return _columns(list(pair_levels(index, sources, ordered=False)))
+
+
+def _columns(found: list[PairLevel]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (source, model, depth) int64 columns of the levels ``found``, in order."""
     if not found:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
@@ -89,19 +93,13 @@ def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str
                first_hops: np.ndarray | None = None) -> PairWalk:
     """The :func:`pair_levels` of ``relations`` (all when None) and ``first_hops``, in order and with the
     via and relation of each pair, as one :class:`PairWalk`."""
-    children = index.children
     found = list(pair_levels(index, sources, relations, first_hops=first_hops))
-    empty = np.zeros(0, dtype=np.int64)
+    source, model, depth = _columns(found)
     if not found:
-        return PairWalk(empty, empty, empty, empty, np.zeros(0, dtype=np.int8), index.nodes)
-    return PairWalk(
-        source=np.concatenate([level.source for level in found]),
-        model=np.concatenate([level.model for level in found]),
-        depth=np.concatenate([np.full(len(level.model), level.depth, dtype=np.int64) for level in found]),
-        via=np.concatenate([level.via for level in found]),
-        relation=children.relation[np.concatenate([level.offset for level in found])],
-        nodes=index.nodes,
-    )
+        return PairWalk(source, model, depth, source, np.zeros(0, dtype=np.int8), index.nodes)
+    return PairWalk(source, model, depth, via=np.concatenate([level.via for level in found]),
+                    relation=index.children.relation[np.concatenate([level.offset for level in found])],
+                    nodes=index.nodes)
 
 
 @dataclass(frozen=True)
