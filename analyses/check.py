@@ -35,9 +35,9 @@ from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.analyses.risk import is_pickle_only, unsafe_file_rows
 from ptmgraph.analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
-from ptmgraph.ids import normalize_reference
+from ptmgraph.ids import id_key, lowercase_ids, normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access
-from ptmgraph.relations import RUNTIME_RELATIONS
+from ptmgraph.relations import PATH_OF, Dependency
 from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import walk
 
@@ -81,8 +81,13 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
     """(id, severity, finding, ancestor, depth, detail) for one resolved model id (module docstring);
     the opt-in findings named in ``include`` too."""
     graph = lg.compact
-    up = walk(graph, [model], direction="ancestors")
-    loaded = walk(graph, [model], direction="ancestors", relations=RUNTIME_RELATIONS)
+    # the runtime rule's paths (ptmgraph.relations.DEPENDENCY_PATHS), walked up from the model
+    code, runtime, inherited = (PATH_OF[kind] for kind in
+                                (Dependency.RUNTIME_CODE, Dependency.RUNTIME, Dependency.INHERITED))
+    up = walk(graph, [model], direction="ancestors", relations=inherited.relations)
+    loaded = walk(graph, [model], direction="ancestors", relations=runtime.relations)  # whose weights it loads
+    code_ends = loaded if code.relations == runtime.relations else walk(
+        graph, [model], direction="ancestors", relations=code.relations)  # a code hop into them runs its code
     lineage = {model: 0} | up.depth
     nodes = lg.nodes_of(list(lineage))  # every parent of a lineage model is in the lineage too
     wanted = set(SEVERITY) - set(OPT_IN) | set(include)
@@ -92,7 +97,7 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
         if finding in wanted:
             rows.append((model, severity or SEVERITY[finding], finding, ancestor, depth, detail))
 
-    runs = [model, *(m for m in lineage if m in loaded)]  # the models loading m loads, m first
+    runs = [model, *(m for m in lineage if m in code_ends)]  # the models whose code loading m runs, m first
     for member in runs:
         if nodes[member].get("code_files"):
             add("executes_repo_code", member, lineage[member], "ships " + ", ".join(nodes[member]["code_files"]))
@@ -172,11 +177,12 @@ class Ignore:
         return self.finding if self.model is None else f"{self.finding}:{self.model}"
 
     def matches(self) -> pl.Expr:
-        """Whether a row of findings is waived by this ignore."""
+        """Whether a row of findings is waived by this ignore, on rows with the key of their ancestor
+        (:func:`ptmgraph.ids.id_key`) in ``_ancestor``."""
         same = pl.col("finding") == self.finding
         if self.model is None:
             return same
-        return same & (pl.col("ancestor").str.to_lowercase() == self.model.lower())
+        return same & (pl.col("_ancestor") == id_key(self.model))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,13 +236,13 @@ def _waived(
     ignores = list(dict.fromkeys(ignore))
     known = pl.DataFrame(list(set(baseline)), schema=dict.fromkeys(["finding", "id", "ancestor"], pl.String()),
                          orient="row")
-    known = known.select(pl.col("finding"), pl.col("id", "ancestor").str.to_lowercase(), pl.lit(True).alias("_known"))
+    known = known.select("finding", _id=lowercase_ids(known["id"]), _ancestor=lowercase_ids(known["ancestor"]),
+                         _known=pl.lit(True))
     rows = rows.drop("waived", strict=False)
     ignored = pl.any_horizontal([i.matches() for i in ignores]) if ignores else pl.lit(False)
     frame = (
-        rows.with_columns(pl.col("id", "ancestor").str.to_lowercase().name.prefix("_"))
-        .join(known.rename({"id": "_id", "ancestor": "_ancestor"}), on=["finding", "_id", "_ancestor"], how="left",
-              maintain_order="left")
+        rows.with_columns(_id=lowercase_ids(rows["id"]), _ancestor=lowercase_ids(rows["ancestor"]))
+        .join(known, on=["finding", "_id", "_ancestor"], how="left", maintain_order="left")
         .with_columns(
             pl.when(ignored).then(pl.lit("ignore")).when(pl.col("_known").fill_null(False))
             .then(pl.lit("baseline")).otherwise(None).cast(pl.String()).alias("waived"),
@@ -244,8 +250,9 @@ def _waived(
         )
         .sort([pl.col("waived").is_not_null(), "_rank", "id", "depth", "finding", "ancestor"],
               descending=[False, True, False, False, False, False])
-        .select([*_ROW_SCHEMA, "waived"])
     )
+    matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
+    frame = frame.select([*_ROW_SCHEMA, "waived"])
     active = frame.filter(pl.col("waived").is_null())
     counts = {level: int((active["severity"] == level).sum()) for level in ("high", "medium", "low")}
     at_or_above = {s for s, r in SEVERITY_RANK.items() if r >= SEVERITY_RANK[fail_on]}
@@ -266,7 +273,6 @@ def _waived(
         .sort(["_rank", "finding"], descending=[True, False])
         .drop("_rank")
     )
-    matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
     return AnalysisResult(
         title=title,
         rows=frame,

@@ -50,7 +50,7 @@ from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
 from ptmgraph.pair_walks import PairWalk, walk_pairs
-from ptmgraph.relations import DEPENDENCY_ORDER, RUNTIME_RELATIONS, Dependency
+from ptmgraph.relations import DEPENDENCY_ORDER, DEPENDENCY_PATHS, Dependency
 from ptmgraph.result import AnalysisResult, Summary, omitted_when_none
 from ptmgraph.traverse import relation_path_text
 
@@ -225,14 +225,15 @@ def risk(
     sources: list[tuple[str, str, str]] = [(lg.resolve(m), "compromised", "named by the user") for m in compromised]
     sources += data_risk_sources(lg, data_risks) if data_risks else []
     sources = list(dict.fromkeys(sources))
-    # every source's walks at once: all edges, a code hop then adapter hops, adapter hops only; a row
-    # takes the path of the most direct walk that reaches it (DEPENDENCY_ORDER)
+    # every source's walks at once, one for the paths of each kind of the runtime rule (DEPENDENCY_PATHS);
+    # a row takes the path of the most direct walk that reaches it (DEPENDENCY_ORDER)
     named = pl.DataFrame(sources, schema={"id": pl.String(), "risk": pl.String(), "detail": pl.String()},
                          orient="row")
     at = graph.positions_of(named["id"].to_list())
-    every = walk_pairs(graph, at)
-    walks = {Dependency.RUNTIME_CODE: walk_pairs(graph, at, RUNTIME_RELATIONS, first_hops=_code_hops(lg)),
-             Dependency.RUNTIME: walk_pairs(graph, at, RUNTIME_RELATIONS), Dependency.INHERITED: every}
+    code_hops = _code_hops(lg)
+    walks = {path.kind: walk_pairs(graph, at, path.relations, first_hops=code_hops if path.code_hop else None)
+             for path in DEPENDENCY_PATHS}
+    every = walks[Dependency.INHERITED]
     depth, via, relation = every.depth.copy(), every.via.copy(), every.relation.copy()
     dependency = np.full(len(every.source), Dependency.INHERITED.value, dtype=object)
     decided = np.zeros(len(every.source), dtype=bool)

@@ -149,6 +149,19 @@ def test_waivers_in_python_keep_the_findings_and_unfail_the_check() -> None:
     assert waived.rows.select("finding", "ancestor", "waived").row(0) == ("compromised", "a/base", "baseline")
 
 
+def test_waivers_name_a_model_in_any_letter_case_beyond_ascii() -> None:
+    # a local id (not Hub-shaped) with letters outside ASCII: the Hub's case rule still makes one model of it
+    lg = LineageGraph(assemble(Harvest(records=[ModelRecord(id="Ωmega/Bäse", license="mit")])))
+    ignored = check(lg, ["Ωmega/Bäse"], compromised=["Ωmega/Bäse"], ignore=[Ignore.parse("compromised:ΩMEGA/BÄSE")])
+    assert ignored.rows.select("finding", "ancestor", "waived").rows() == [("compromised", "Ωmega/Bäse", "ignore")]
+    assert ignored.summary["unmatched_ignores"] == []
+    known = check(lg, ["Ωmega/Bäse"], compromised=["Ωmega/Bäse"],
+                  baseline=[("compromised", "ΩMEGA/BÄSE", "ωMEGA/bÄSE")])
+    assert known.rows.select("finding", "ancestor", "waived").rows() == [("compromised", "Ωmega/Bäse", "baseline")]
+    other = check(lg, ["Ωmega/Bäse"], compromised=["Ωmega/Bäse"], ignore=[Ignore.parse("compromised:Ωmega/Base")])
+    assert other.rows["waived"].to_list() == [None] and other.summary["unmatched_ignores"] == ["compromised:Ωmega/Base"]
+
+
 # ---------------------------------------------------------------- baselines
 
 
