@@ -500,3 +500,19 @@ def weak_components(index: CompactGraph) -> np.ndarray:
             if np.array_equal(jumped, label):
                 break
             label = jumped
+
+
+def edge_offsets(adjacency: Adjacency, owner: np.ndarray, neighbour: np.ndarray) -> np.ndarray:
+    """The offset in ``adjacency`` of each edge ``owner[i]`` -> ``neighbour[i]`` (positions); -1 where there is
+    no such edge. One pass over the adjacency lists of the distinct owners, whatever the number of edges asked."""
+    owner = np.asarray(owner, dtype=np.int64)
+    wanted = owner * (len(adjacency.indptr) - 1) + np.asarray(neighbour, dtype=np.int64)
+    owners = _distinct(owner)
+    which, offsets = _offsets(adjacency.indptr, owners)
+    keys = owners[which] * (len(adjacency.indptr) - 1) + adjacency.neighbour[offsets]
+    order = np.argsort(keys, kind="stable")
+    keys, offsets = keys[order], offsets[order]
+    if not len(keys):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[at] == wanted, offsets[at], -1)
