@@ -347,7 +347,9 @@ def risk(
 def _sources(lg: LineageGraph, compromised: Iterable[str], data_risks: Iterable[str]) -> pl.DataFrame:
     """The risk sources, each (model, risk) once: ``position``, ``id``, ``risk``, ``detail``; the
     ``compromised`` models first (in the order given), then those of :func:`data_risk_sources`."""
-    named = list(dict.fromkeys(lg.resolve(m) for m in compromised))
+    given = pl.Series(list(compromised), dtype=pl.String())
+    stored = given.is_in(lg.compact.ids.implode()).to_list()  # one pass over the ids for those typed as stored
+    named = list(dict.fromkeys(m if found else lg.resolve(m) for m, found in zip(given.to_list(), stored, strict=True)))
     frame = pl.DataFrame({
         "position": lg.compact.positions_of(named), "id": pl.Series(named, dtype=pl.String()),
         "risk": pl.Series(["compromised"] * len(named), dtype=pl.String()),
