@@ -347,11 +347,14 @@ def risk(
 def _sources(lg: LineageGraph, compromised: Iterable[str], data_risks: Iterable[str]) -> pl.DataFrame:
     """The risk sources, each (model, risk) once: ``position``, ``id``, ``risk``, ``detail``; the
     ``compromised`` models first (in the order given), then those of :func:`data_risk_sources`."""
-    given = pl.Series(list(compromised), dtype=pl.String())
-    stored = given.is_in(lg.compact.ids.implode()).to_list()  # one pass over the ids for those typed as stored
-    named = list(dict.fromkeys(m if found else lg.resolve(m) for m, found in zip(given.to_list(), stored, strict=True)))
+    given = list(compromised)
+    named: list[str] = []
+    if given:  # one pass over the ids finds those typed as stored; lg.resolve reads the others
+        stored = pl.Series(given, dtype=pl.String()).is_in(lg.compact.ids.implode()).to_list()
+        named = list(dict.fromkeys(m if found else lg.resolve(m) for m, found in zip(given, stored, strict=True)))
     frame = pl.DataFrame({
-        "position": lg.compact.positions_of(named), "id": pl.Series(named, dtype=pl.String()),
+        "position": lg.compact.positions_of(named) if named else np.zeros(0, dtype=np.int64),
+        "id": pl.Series(named, dtype=pl.String()),
         "risk": pl.Series(["compromised"] * len(named), dtype=pl.String()),
         "detail": pl.Series(["named by the user"] * len(named), dtype=pl.String())})
     data_risks = list(data_risks)
