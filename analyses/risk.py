@@ -49,10 +49,10 @@ from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
 from ptmgraph.pair_walks import PairWalk, walk_pairs
-from ptmgraph.passes import _csr, _distinct, _expand, edge_offsets
+from ptmgraph.passes import _csr, _distinct, _expand, distinct_rows, edge_offsets
 from ptmgraph.relations import DEPENDENCY_ORDER, RUNTIME_RELATIONS, Dependency
 from ptmgraph.result import AnalysisResult, Summary, omitted_when_none
-from ptmgraph.traverse import relation_path_text
+from ptmgraph.traverse import PATH_END_HOPS, relation_path_text
 
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
 """Weight formats that load without running code; a model with any of them is not pickle-only."""
@@ -399,17 +399,33 @@ def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Call
     from the walk that found the row (by its ``dependency``)."""
 
     def expand(rows: pl.DataFrame) -> pl.DataFrame:
-        paths: list[str] = [""] * rows.height
+        found: list[tuple[np.ndarray, ...]] = []  # (row, hops from the row's model, relation code) of every hop
         for dependency, walk in walks.items():
             mine = np.flatnonzero((rows["dependency"] == dependency).to_numpy())
-            if not len(mine):
-                continue
-            picked = rows[mine]
-            entries = walk.find(graph.positions_of(picked["source"].to_list()),
-                                graph.positions_of(picked["id"].to_list()))
-            for i, codes in zip(mine.tolist(), walk.relation_codes(entries), strict=True):
-                paths[i] = relation_path_text([str(graph.relation_of(c)) for c in codes])
-        return rows.insert_column(rows.columns.index("relation") + 1, pl.Series("relation_path", paths, pl.String()))
+            if len(mine):
+                entries = walk.find(graph.positions_of(rows["source"].gather(mine).to_list()),
+                                    graph.positions_of(rows["id"].gather(mine).to_list()))
+                which, hop, code = walk.relation_code_steps(entries)
+                found.append((mine[which], hop, code.astype(np.int64)))
+        row, hop, code = (np.concatenate([f[k] for f in found]) if found else np.zeros(0, dtype=np.int64)
+                          for k in range(3))
+        # one line of codes per row, source end first: the whole path, or over the cap its two ends and its
+        # length (what relation_path_text needs); each distinct line is written once
+        cap = 2 * PATH_END_HOPS
+        length = np.bincount(row, minlength=rows.height)
+        step, tail = length[row] - 1 - hop, hop + 1  # hops from the source; from the end, 1 for the last
+        column = np.where((length[row] <= cap) | (step < PATH_END_HOPS), step,
+                          np.where(tail <= PATH_END_HOPS, cap - tail, -1))
+        width = int(min(cap, length.max(initial=0)))
+        lines = np.full((rows.height, width + 1), -2, dtype=np.int32)  # -2: no hop; the last column: the length
+        kept = column >= 0
+        lines[row[kept], column[kept]] = code[kept]
+        lines[:, width] = length
+        distinct, which = distinct_rows(lines)
+        texts = [relation_path_text([str(graph.relation_of(c)) for c in line[:width].tolist() if c != -2],
+                                    int(line[width])) if line[width] else "" for line in distinct]
+        paths = pl.Series("relation_path", texts, dtype=pl.String()).gather(which)
+        return rows.insert_column(rows.columns.index("relation") + 1, paths)
 
     return expand
 

@@ -83,3 +83,16 @@ def test_edge_offsets_find_each_edge_in_the_id_ordered_lists_and_minus_one_for_n
     # positions a 0, c 1, b 2, d 3; a's children in id order: b (offset 0), c (1); b's: d (2)
     offsets = edge_offsets(graph.children, np.array([0, 0, 2, 2, 3]), np.array([1, 2, 3, 0, 0]))
     assert offsets.tolist() == [1, 0, 2, -1, -1]
+
+
+def test_relation_paths_over_32_hops_show_their_ends_around_a_marker() -> None:
+    # o/m0 -> o/m1 a finetune, then adapters down to o/m38, and o/m38 -> o/m39 a quantization: 39 hops
+    relation = {1: Relation.FINETUNE, 39: Relation.QUANTIZED}
+    edges = [(f"o/m{i - 1}", f"o/m{i}", relation.get(i, Relation.ADAPTER)) for i in range(1, 40)]
+    result = risk(lineage([ModelRecord(id="o/m0")], edges), ["o/m0"])
+    paths = dict(result.output_rows().select("id", "relation_path").rows())
+    assert paths["o/m2"] == "finetune>adapter"
+    assert paths["o/m32"] == ">".join(["finetune"] + ["adapter"] * 31)
+    assert paths["o/m33"] == ">".join(["finetune"] + ["adapter"] * 15 + ["…(1 more)…"] + ["adapter"] * 16)
+    assert paths["o/m39"] == ">".join(["finetune"] + ["adapter"] * 15 + ["…(7 more)…"] + ["adapter"] * 15
+                                      + ["quantized"])
