@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -158,7 +159,9 @@ def test_every_summary_type_has_its_document_checked() -> None:
     for module in pkgutil.iter_modules(ptmgraph.analyses.__path__):
         importlib.import_module(f"ptmgraph.analyses.{module.name}")
     checked = {t for _, t, _, _ in QUERIES} | {t for _, t, _, _ in ON_HISTORY}
-    assert set(Summary.__subclasses__()) == checked
+    # the types the installed modules define (a toy analysis another test wrote and forgot is not one)
+    defined = {t for t in Summary.__subclasses__() if getattr(sys.modules.get(t.__module__), t.__name__, None) is t}
+    assert defined == checked
 
 
 def test_stale_states_its_row_count_beside_the_rows() -> None:
