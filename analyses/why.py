@@ -73,7 +73,7 @@ COMMANDS = (
                 d.Option(("ANCESTOR",), "ancestor", "The ancestor it may derive from.", argument=True, required=True),
                 d.SNAPSHOT, d.FORMAT,
                 d.Option(("--max-paths",), "max_paths", "List at most this many paths (merges multiply them).", "int",
-                         20, metavar="N", least=1), d.CSV_RAW),
+                         20, metavar="N", least=1), d.CSV_RAW, *d.LOOKUP),
                summary="WhySummary", fails=lambda result: not result.summary["paths"]),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

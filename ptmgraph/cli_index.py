@@ -277,6 +277,8 @@ COMMANDS: dict[str, tuple[str, str, tuple[d.Option, ...], bool]] = {
             d.FORMAT,
             d.Option(('--max-paths',), 'max_paths', 'List at most this many paths (merges multiply them).', kind='int', default=20, metavar='N', least=1),
             d.CSV_RAW,
+            d.OFFLINE,
+            d.MAX_AGE,
         ),
         True,
     ),

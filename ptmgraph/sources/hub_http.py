@@ -190,16 +190,16 @@ class _Pacer:
         self._next = 0.0
         self._interval = 0.0
 
-    def wait(self, max_wait: float, waited: float, stop_at: float) -> float:
+    def wait(self, max_wait: float, waited: float, stop_at: float, knob: str = "--max-wait") -> float:
         """Sleep until this thread's attempt may start; returns the seconds slept. A wait that takes the
-        call's ``waited`` seconds past ``max_wait``, or ends past ``stop_at`` (the crawl's deadline), raises
-        :class:`CrawlStop` instead."""
+        call's ``waited`` seconds past ``max_wait`` (``knob`` changes it), or ends past ``stop_at`` (the crawl's
+        deadline), raises :class:`CrawlStop` instead."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             delay = start - now
             if waited + delay > max_wait:
-                raise CrawlStop(_over_max_wait("the server's RateLimit header", delay, waited, max_wait))
+                raise CrawlStop(_over_max_wait("the server's RateLimit header", delay, waited, max_wait, knob))
             if start > stop_at:
                 raise _DeadlinePassed()
             self._next = start + self._interval
@@ -240,9 +240,9 @@ def _seconds(digits: str) -> float:
     return float(digits) if len(digits) <= 15 else math.inf
 
 
-def _over_max_wait(who: str, asked: float, waited: float, max_wait: float) -> str:
+def _over_max_wait(who: str, asked: float, waited: float, max_wait: float, knob: str = "--max-wait") -> str:
     more = f" more, after {waited:.0f} s" if waited else ""
-    return f"{who} asks to wait {asked:.0f} s{more}, over the {max_wait:g} s limit (--max-wait)"
+    return f"{who} asks to wait {asked:.0f} s{more}, over the {max_wait:g} s limit ({knob})"
 
 
 class _DeadlinePassed(Exception):
