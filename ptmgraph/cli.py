@@ -646,10 +646,10 @@ def cache(
                                  help="clear: only look-ups older than this (seconds, or 12h, 7d).")
     ] = None,
 ) -> None:
-    """The cache of models looked up on the Hub: where it is, what it holds, and clearing it (as `pip cache`).
+    """The cache of models looked up on the Hub: where it is, what it holds, and clearing it (as pip cache does).
 
-    Whenever a look-up writes it, look-ups older than PTMGRAPH_CACHE_MAX_AGE (30d) are removed, then the oldest
-    past PTMGRAPH_CACHE_MAX_SIZE (1G) in all. Only the cache's own look-ups are removed, never another file.
+    Whenever a look-up writes it, look-ups older than PTMGRAPH_CACHE_MAX_AGE are removed, then the oldest past
+    PTMGRAPH_CACHE_MAX_SIZE in all (cache info shows both). Only the cache's own look-ups are ever removed.
     """
     from ptmgraph import lookup
 

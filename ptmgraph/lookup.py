@@ -30,7 +30,10 @@ A source-side piece, wired by the command line (never imported by an analysis). 
   any age is used, saying how old it is.
 - *bounds*: connect 5 s, read 10 s, each request at most 15 s with its retries (4 tries), the whole look-up
   at most 10 minutes; ``PTMGRAPH_LOOKUP_TIMEOUT`` (seconds) lowers or raises the 15 s (and the others with
-  it when lower). A server that does not answer, answers 5xx or refuses connections costs at most that.
+  it when lower). A server that does not answer, answers 5xx or refuses connections costs at most that. A
+  message about a bound names what the user changes: ``PTMGRAPH_LOOKUP_TIMEOUT``, or, for the look-up's own
+  fixed bounds, the ``crawl`` option that goes further (``Limits.knobs``), never a crawl option as if the
+  look-up command took it.
 
 When the answer cannot be fetched (offline, an absent, failing or slow server) and the snapshot does not
 know the model at all, :class:`NotCovered` says what the snapshot covers (its sources, date and seeds) and
@@ -435,7 +438,7 @@ def _limits() -> Any:
     fixed = "a look-up's own bound; `ptmgraph crawl` takes {}"  # what a user can change: crawl the model instead
     knobs = {"request_deadline": TIMEOUT_VARIABLE, "max_wait": fixed.format("--max-wait"),
              "deadline": fixed.format("--deadline"), "max_requests": fixed.format("--max-requests"),
-             "max_pages": fixed.format("--max-pages")}
+             "max_pages": fixed.format("--max-pages"), "max_journal_bytes": fixed.format("--max-journal-bytes")}
     return Limits(connect_timeout=min(5.0, deadline), read_timeout=min(10.0, deadline), request_deadline=deadline,
                   max_tries=4, max_wait=30.0, deadline=LOOKUP_DEADLINE, knobs=knobs)
 
