@@ -467,23 +467,28 @@ def _ago(age: float | None) -> str:
 
 
 class _Held:
-    """A ``flock`` on a cache entry's lock file, held until :meth:`release` or garbage collection. An exclusive
-    holder removes the file first (a process waiting on it then finds its lock on a file that is gone, and
-    tries again with a new one: :func:`_lock`), so no lock file outlives a fetch or a removal."""
+    """A ``flock`` on a cache entry's lock file, held until :meth:`release` or garbage collection. The file is
+    removed on release by whoever can then hold it exclusively (a process waiting on it then finds its lock on
+    a file that is gone, and tries again with a new one: :func:`_lock`), so no lock file outlives its users."""
 
-    def __init__(self, fd: int, path: Path, exclusive: bool) -> None:
+    def __init__(self, fd: int, path: Path) -> None:
         import weakref
 
-        self.release = weakref.finalize(self, _unlock, fd, path if exclusive else None)
+        self.release = weakref.finalize(self, _unlock, fd, path)
 
 
-def _unlock(fd: int, path: Path | None) -> None:
+def _unlock(fd: int, path: Path) -> None:
     import contextlib
+    import fcntl
 
-    if path is not None:
+    try:
         with contextlib.suppress(OSError):
-            os.unlink(path)
-    os.close(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a shared holder: only when no one else holds it
+            held, now = os.fstat(fd), os.stat(path, follow_symlinks=False)
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):  # still the file at path: it stays so
+                os.unlink(path)
+    finally:
+        os.close(fd)
 
 
 def _lock(path: Path, *, exclusive: bool, wait: float, waiting: Callable[[], None] | None = None) -> _Held | None:
@@ -519,7 +524,7 @@ def _lock(path: Path, *, exclusive: bool, wait: float, waiting: Callable[[], Non
             os.close(fd)
             raise
         if same:
-            return _Held(fd, path, exclusive)
+            return _Held(fd, path)
         os.close(fd)
 
 

@@ -95,6 +95,7 @@ def test_a_second_question_is_answered_from_the_cache_without_a_request(hub: Hub
     assert again.returncode == info.returncode == 0, again.stderr + info.stderr
     assert hub.request_count == asked
     assert again.stdout == first.stdout
+    assert not list((tmp_path / "cache").rglob("*.lock"))  # the readers' lock went with them
     assert "from the look-up cache" in again.stderr and " s ago" in again.stderr
     assert [(r["id"], r["direction"]) for r in json.loads(info.stdout)["rows"]] == [(CHAT, "parent")]
 
