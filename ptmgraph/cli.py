@@ -668,7 +668,8 @@ def cache(
             typer.echo(f"removed {plural(len(removed), 'look-up')} "
                        f"({lookup.size_text(sum(e.size for e in removed))}) from {root}")
             if busy:
-                typer.echo(f"kept {plural(len(busy), 'look-up')} another ptmgraph process is using")
+                typer.echo(f"kept {plural(len(busy), 'look-up')}: in use by another ptmgraph process, or holding "
+                           "files ptmgraph did not write")
         else:
             entries = lookup.cache_entries()
             if action.value == "list":

@@ -698,7 +698,7 @@ def prune(bounds: CacheBounds, keep: Path | None = None, root: Path | None = Non
 
 def clear(older_than: float | None = None, root: Path | None = None) -> tuple[list[CacheEntry], list[CacheEntry]]:
     """Remove every cache entry (``older_than``: only those older than this many seconds): the entries
-    removed, and those kept because another process is using them."""
+    removed, and those kept (another process is using them, or a part holds files a look-up did not write)."""
     import time
 
     now = time.time()

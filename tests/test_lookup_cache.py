@@ -137,8 +137,23 @@ def test_cache_clear_keeps_a_look_up_another_process_is_using(hub: HubServer, tm
         fcntl.flock(lock.fileno(), fcntl.LOCK_SH)  # what a look-up answering from it holds
         done = cache_command("clear", cache=cache)
     assert done.returncode == 0, done.stderr
-    assert "removed 0 look-ups" in done.stdout and "kept 1 look-up another ptmgraph process is using" in done.stdout
+    assert "removed 0 look-ups" in done.stdout and "kept 1 look-up: in use by another ptmgraph process" in done.stdout
     assert list(entries(cache)) == [key(LORA)]
+
+
+def test_cache_clear_keeps_a_look_up_a_query_is_reading(hub: HubServer, tmp_path: Path) -> None:
+    from ptmgraph.snapshot import open_snapshot
+
+    cache = tmp_path / "cache"
+    assert ptmgraph("ancestry", LORA, endpoint=hub.url, cache=cache).returncode == 0
+    (entry,) = entries(cache).values()
+    reading = open_snapshot(entry)  # as `ptmgraph ... --snapshot ENTRY` holds it while it reads
+    kept = cache_command("clear", cache=cache)
+    assert "kept 1 look-up" in kept.stdout and list(entries(cache)) == [key(LORA)]
+    assert reading.models.height == 3  # still readable
+    del reading
+    done = cache_command("clear", cache=cache)
+    assert done.stdout.startswith("removed 1 look-up (") and not entries(cache)
 
 
 def test_a_cache_clear_with_no_cache_creates_nothing(tmp_path: Path) -> None:
