@@ -651,7 +651,7 @@ def cache(
     Whenever a look-up writes it, look-ups older than PTMGRAPH_CACHE_MAX_AGE are removed, then the oldest past
     PTMGRAPH_CACHE_MAX_SIZE in all (cache info shows both). Only the cache's own look-ups are ever removed.
     """
-    from ptmgraph import lookup
+    from ptmgraph import lookup_cache as lookup
 
     with user_errors():
         if older_than is not None and action.value != "clear":
