@@ -4,7 +4,7 @@ A source-side piece, wired by the command line (never imported by an analysis). 
 
 - *covered*: the snapshot holds a record of the model (``has_record``); a model it does not hold, or knows
   only from references to it, is *uncovered* (:func:`uncovered`).
-- *what a question needs*: ``ancestors`` (``ancestry``, ``info``, ``check``): the models named and their
+- *what a question needs*: ``ancestors`` (``ancestry``, ``info``, ``check``, ``why``): the models named and their
   bases up to the roots, one record request per hop (``crawl --seed M --ancestors --max-depth 0``);
   ``descendants`` (``impact``, ``risk``): the models named and every descendant, at most ``max_models``
   of them (``crawl --seed M --max-models N``). Both go through :func:`ptmgraph.sources.hub_crawl.crawl`, the
@@ -36,7 +36,7 @@ the ``ptmgraph crawl`` command that gets the model: an unknown model, exit 2.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -239,8 +239,9 @@ def look_up(lg: LineageGraph, where: str, models: Sequence[str], missing: Sequen
 
 def _fetch(directory: Path, meta: Mapping[str, Any] | None, asked: list[str], endpoint: str, need: Need,
            options: LookupOptions, bounds: CacheBounds, unavailable: _Unavailable, held: HeldLock,
-           cached: Any, raw_endpoint: str, crawl: Any) -> Found:
-    """Fetch what the question needs into ``directory`` (holding its lock), then prune the cache."""
+           cached: Callable[..., Found], raw_endpoint: str, crawl: Callable[..., Any]) -> Found:
+    """Fetch what the question needs into ``directory`` (holding its lock ``held``) with ``crawl`` (the crawl's
+    own function), then prune the cache; ``cached`` answers from the older entry ``meta`` when the fetch fails."""
     import sys
 
     from ptmgraph.sources.crawl_journal import StateDirectory
