@@ -140,18 +140,21 @@ def age_text(age: float | None) -> str:
 class HeldLock:
     """A ``flock`` on a cache entry's lock file, held until :meth:`release` or garbage collection. The file is
     removed on release by whoever can then hold it exclusively (a process waiting on it then finds its lock on
-    a file that is gone, and tries again with a new one: :func:`_lock`), so no lock file outlives its users."""
+    a file that is gone, and tries again with a new one: :func:`lock_file`), so no lock file outlives its
+    users. ``fd`` None: no lock (a reader of a cache it may not write, where no look-up can write either)."""
 
-    def __init__(self, fd: int, path: Path) -> None:
+    def __init__(self, fd: int | None, path: Path) -> None:
         import weakref
 
         self.release = weakref.finalize(self, _unlock, fd, path)
 
 
-def _unlock(fd: int, path: Path) -> None:
+def _unlock(fd: int | None, path: Path) -> None:
     import contextlib
     import fcntl
 
+    if fd is None:
+        return
     try:
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a shared holder: only when no one else holds it
@@ -165,14 +168,25 @@ def _unlock(fd: int, path: Path) -> None:
 def lock_file(path: Path, *, exclusive: bool, wait: float,
               waiting: Callable[[], None] | None = None) -> HeldLock | None:
     """The lock on ``path`` (created if need be), exclusive or shared, waiting at most ``wait`` seconds (calling
-    ``waiting`` once if it must wait); None when it is not had in time."""
+    ``waiting`` once if it must wait); None when it is not had in time. A shared lock in a folder this process
+    may not write (a read-only cache) is taken on the file opened for reading, or is no lock when there is no
+    file: nothing can write that folder's entries then."""
+    import errno
     import fcntl
     import time
 
     give_up = time.monotonic() + wait
     told = False
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as err:
+            if exclusive or err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return HeldLock(None, path)
         try:
             while True:
                 try:

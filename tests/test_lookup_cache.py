@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hub_server import HubServer
 from test_lookup import BASE, CHAT, LORA, hub, ptmgraph, record_requests
 
@@ -205,3 +206,34 @@ def test_two_look_ups_of_one_model_at_once_both_answer_and_fetch_it_once(hub: Hu
     assert "looked up on" in first_err and "from the look-up cache" in second_err
     assert f"waiting for another ptmgraph look-up of {LORA} (" in second_err
     assert not list(cache.rglob("*.lock"))  # no lock file outlives the look-ups
+
+
+_ON_A_READ_ONLY_CACHE = """
+set -u
+cache=$1
+shift
+mount --bind "$cache" "$cache" && mount -o remount,bind,ro "$cache" || exit 77
+touch "$cache/probe" 2> /dev/null && exit 77
+"$@"
+"""
+
+
+def test_a_read_only_cache_still_answers_what_it_holds(hub: HubServer, tmp_path: Path) -> None:
+    import shutil
+
+    cache = tmp_path / "cache"
+    first = ptmgraph("ancestry", LORA, endpoint=hub.url, cache=cache)
+    assert first.returncode == 0, first.stderr
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to mount the cache read-only")
+    namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    environ = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_TOKEN")}
+    environ.update({"HF_ENDPOINT": hub.url, "PTMGRAPH_CACHE": str(cache), "HF_HOME": str(tmp_path / "hf-home"),
+                    "HF_HUB_DISABLE_TELEMETRY": "1", "COLUMNS": "120", "NO_COLOR": "1"})
+    done = subprocess.run([*namespace, "sh", "-c", _ON_A_READ_ONLY_CACHE, "sh", str(cache), sys.executable, "-m",
+                           "ptmgraph", "ancestry", LORA], capture_output=True, text=True, env=environ, timeout=120)
+    if done.returncode == 77 or "unshare" in done.stderr:
+        pytest.skip(f"cannot mount the cache read-only here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == first.stdout and "from the look-up cache" in done.stderr
+    assert hub.request_count == 3
