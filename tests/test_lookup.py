@@ -53,13 +53,18 @@ def hub() -> Any:
         yield server
 
 
-def ptmgraph(*args: str, endpoint: str, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """The command line as a user runs it, pointed at ``endpoint``, online, with its cache in ``cache``."""
+def environment(endpoint: str, cache: Path, **env: str) -> dict[str, str]:
+    """A user's environment pointed at ``endpoint``, online, with the look-up cache in ``cache``."""
     environ = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
     environ.update({"HF_ENDPOINT": endpoint, "PTMGRAPH_CACHE": str(cache), "HF_HOME": str(cache.parent / "hf-home"),
                     "HF_HUB_DISABLE_TELEMETRY": "1", "COLUMNS": "120", "NO_COLOR": "1", **env})
-    return subprocess.run([sys.executable, "-m", "ptmgraph", *args], capture_output=True, text=True, env=environ,
-                          timeout=120, check=False)
+    return environ
+
+
+def ptmgraph(*args: str, endpoint: str, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it, pointed at ``endpoint``, online, with its cache in ``cache``."""
+    return subprocess.run([sys.executable, "-m", "ptmgraph", *args], capture_output=True, text=True,
+                          env=environment(endpoint, cache, **env), timeout=120, check=False)
 
 
 def record_requests(hub: HubServer, since: int = 0) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from hub_server import HubServer
-from test_lookup import BASE, CHAT, LORA, hub, ptmgraph, record_requests
+from test_lookup import BASE, CHAT, LORA, environment, hub, ptmgraph, record_requests
 
 __all__ = ["hub"]  # the fixture
 
@@ -171,10 +171,7 @@ def test_cache_refuses_a_bad_age_and_an_older_than_without_clear(tmp_path: Path)
 
 
 def _started(*args: str, endpoint: str, cache: Path, stderr: Path) -> subprocess.Popen[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
-    environ.update({"HF_ENDPOINT": endpoint, "PTMGRAPH_CACHE": str(cache), "HF_HOME": str(cache.parent / "hf-home"),
-                    "HF_HUB_DISABLE_TELEMETRY": "1", "COLUMNS": "120", "NO_COLOR": "1",
-                    "PTMGRAPH_LOOKUP_TIMEOUT": "600"})  # the held answer takes as long as the test needs
+    environ = environment(endpoint, cache, PTMGRAPH_LOOKUP_TIMEOUT="600")  # the held answer takes what it needs
     return subprocess.Popen([sys.executable, "-m", "ptmgraph", *args], stdout=subprocess.PIPE, text=True,
                             stderr=stderr.open("w"), env=environ)
 
@@ -227,11 +224,9 @@ def test_a_read_only_cache_still_answers_what_it_holds(hub: HubServer, tmp_path:
     if shutil.which("unshare") is None:
         pytest.skip("no unshare(1) to mount the cache read-only")
     namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
-    environ = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_TOKEN")}
-    environ.update({"HF_ENDPOINT": hub.url, "PTMGRAPH_CACHE": str(cache), "HF_HOME": str(tmp_path / "hf-home"),
-                    "HF_HUB_DISABLE_TELEMETRY": "1", "COLUMNS": "120", "NO_COLOR": "1"})
     done = subprocess.run([*namespace, "sh", "-c", _ON_A_READ_ONLY_CACHE, "sh", str(cache), sys.executable, "-m",
-                           "ptmgraph", "ancestry", LORA], capture_output=True, text=True, env=environ, timeout=120)
+                           "ptmgraph", "ancestry", LORA], capture_output=True, text=True,
+                          env=environment(hub.url, cache), timeout=120)
     if done.returncode == 77 or "unshare" in done.stderr:
         pytest.skip(f"cannot mount the cache read-only here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
