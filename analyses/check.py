@@ -24,7 +24,7 @@ Any kind of the table above can be waived; naming another is an :class:`UnknownF
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,9 +35,9 @@ from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.analyses.risk import is_pickle_only, unsafe_file_rows
 from ptmgraph.analyses.staleness import CRAWL_DANGLING, stale_ancestor_rows
 from ptmgraph.graph import LineageGraph
-from ptmgraph.ids import normalize_reference
+from ptmgraph.ids import id_key, lowercase_ids, normalize_reference
 from ptmgraph.records import DANGLING_ACCESS, Access
-from ptmgraph.relations import RUNTIME_RELATIONS
+from ptmgraph.relations import PATH_OF, Dependency
 from ptmgraph.result import AnalysisResult, Summary
 from ptmgraph.traverse import walk
 
@@ -81,8 +81,13 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
     """(id, severity, finding, ancestor, depth, detail) for one resolved model id (module docstring);
     the opt-in findings named in ``include`` too."""
     graph = lg.compact
-    up = walk(graph, [model], direction="ancestors")
-    loaded = walk(graph, [model], direction="ancestors", relations=RUNTIME_RELATIONS)
+    # the runtime rule's paths (ptmgraph.relations.DEPENDENCY_PATHS), walked up from the model
+    code, runtime, inherited = (PATH_OF[kind] for kind in
+                                (Dependency.RUNTIME_CODE, Dependency.RUNTIME, Dependency.INHERITED))
+    up = walk(graph, [model], direction="ancestors", relations=inherited.relations)
+    loaded = walk(graph, [model], direction="ancestors", relations=runtime.relations)  # whose weights it loads
+    code_ends = loaded if code.relations == runtime.relations else walk(
+        graph, [model], direction="ancestors", relations=code.relations)  # a code hop into them runs its code
     lineage = {model: 0} | up.depth
     nodes = lg.nodes_of(list(lineage))  # every parent of a lineage model is in the lineage too
     wanted = set(SEVERITY) - set(OPT_IN) | set(include)
@@ -92,7 +97,7 @@ def lineage_findings(lg: LineageGraph, model: str, compromised: set[str],
         if finding in wanted:
             rows.append((model, severity or SEVERITY[finding], finding, ancestor, depth, detail))
 
-    runs = [model, *(m for m in lineage if m in loaded)]  # the models loading m loads, m first
+    runs = [model, *(m for m in lineage if m in code_ends)]  # the models whose code loading m runs, m first
     for member in runs:
         if nodes[member].get("code_files"):
             add("executes_repo_code", member, lineage[member], "ships " + ", ".join(nodes[member]["code_files"]))
@@ -172,11 +177,12 @@ class Ignore:
         return self.finding if self.model is None else f"{self.finding}:{self.model}"
 
     def matches(self) -> pl.Expr:
-        """Whether a row of findings is waived by this ignore."""
+        """Whether a row of findings is waived by this ignore, on rows with the key of their ancestor
+        (:func:`ptmgraph.ids.id_key`) in ``_ancestor``."""
         same = pl.col("finding") == self.finding
         if self.model is None:
             return same
-        return same & (pl.col("ancestor").str.to_lowercase() == self.model.lower())
+        return same & (pl.col("_ancestor") == id_key(self.model))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,13 +236,13 @@ def _waived(
     ignores = list(dict.fromkeys(ignore))
     known = pl.DataFrame(list(set(baseline)), schema=dict.fromkeys(["finding", "id", "ancestor"], pl.String()),
                          orient="row")
-    known = known.select(pl.col("finding"), pl.col("id", "ancestor").str.to_lowercase(), pl.lit(True).alias("_known"))
+    known = known.select("finding", _id=lowercase_ids(known["id"]), _ancestor=lowercase_ids(known["ancestor"]),
+                         _known=pl.lit(True))
     rows = rows.drop("waived", strict=False)
     ignored = pl.any_horizontal([i.matches() for i in ignores]) if ignores else pl.lit(False)
     frame = (
-        rows.with_columns(pl.col("id", "ancestor").str.to_lowercase().name.prefix("_"))
-        .join(known.rename({"id": "_id", "ancestor": "_ancestor"}), on=["finding", "_id", "_ancestor"], how="left",
-              maintain_order="left")
+        rows.with_columns(_id=lowercase_ids(rows["id"]), _ancestor=lowercase_ids(rows["ancestor"]))
+        .join(known, on=["finding", "_id", "_ancestor"], how="left", maintain_order="left")
         .with_columns(
             pl.when(ignored).then(pl.lit("ignore")).when(pl.col("_known").fill_null(False))
             .then(pl.lit("baseline")).otherwise(None).cast(pl.String()).alias("waived"),
@@ -244,8 +250,9 @@ def _waived(
         )
         .sort([pl.col("waived").is_not_null(), "_rank", "id", "depth", "finding", "ancestor"],
               descending=[False, True, False, False, False, False])
-        .select([*_ROW_SCHEMA, "waived"])
     )
+    matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
+    frame = frame.select([*_ROW_SCHEMA, "waived"])
     active = frame.filter(pl.col("waived").is_null())
     counts = {level: int((active["severity"] == level).sum()) for level in ("high", "medium", "low")}
     at_or_above = {s for s, r in SEVERITY_RANK.items() if r >= SEVERITY_RANK[fail_on]}
@@ -266,7 +273,6 @@ def _waived(
         .sort(["_rank", "finding"], descending=[True, False])
         .drop("_rank")
     )
-    matched = {str(i) for i in ignores if frame.select(i.matches().any()).item()}
     return AnalysisResult(
         title=title,
         rows=frame,
@@ -310,24 +316,45 @@ def check(
     return _waived("Lineage check", frame, targets, fail_on=fail_on, ignore=ignore, baseline=baseline)
 
 
+def ignores(texts: Iterable[str]) -> list[Ignore]:
+    """The ``--ignore`` rules ``texts`` (:meth:`Ignore.parse`); a usage error for an unknown finding."""
+    try:
+        return [Ignore.parse(text) for text in texts]
+    except UnknownFinding as e:
+        raise d.UsageError(str(e)) from None
+
+
+def _check_arguments(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``check``'s option values as :func:`check` takes them: MODEL as ``models``, the ``--ignore`` rules parsed."""
+    return {"models": values["model"], "ignore": ignores(values["ignore"])}
+
+
+def _check_columns(columns: list[str], result: AnalysisResult[CheckSummary], values: Mapping[str, Any]) -> list[str]:
+    """``check``'s table: ``waived`` second when a finding is waived, ``id`` first when several models are."""
+    return [*(["id"] if len(result.summary.models) > 1 else []), columns[0],
+            *(["waived"] if result.summary.waived else []), *columns[1:]]
+
+
 COMMANDS = (
     d.Analysis("check", "Lineage findings of each model (stale, risky, unavailable or compromised ancestors, licence "
                "drift, files the Hub's scan calls unsafe, dangling references, pickle-only weights), each with a "
                "severity; exit 1 at --fail-on or above.",
-               (d.MODELS, d.Option(("--fail-on",), "fail_on", "Exit 1 on a finding at this severity or above.",
-                                   "choice", "low", metavar="low|medium|high",
-                                   choices=d.choices("FailOn", SEVERITY_RANK)),
-                d.COMPROMISED, d.FROM_FILE, d.SNAPSHOT, d.FINDINGS_FORMAT, d.LIMIT, d.CSV_RAW,
+               (d.MODELS.but(least=1),
+                d.Option(("--fail-on",), "fail_on", "Exit 1 on a finding at this severity or above.", "choice", "low",
+                         metavar="low|medium|high", choices=d.choices("FailOn", SEVERITY_RANK)),
+                d.COMPROMISED, d.FROM_FILE, d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW,
                 d.Option(("--compromised-from-file",), "compromised_file", "More compromised models, one id a line.",
-                         "path", metavar="FILE"),
+                         "path", metavar="FILE", extends="compromised"),
                 d.Option(("--include",), "include", "Also report this opt-in finding (repeatable): restricted (gated "
                          "with manual approval), card_updated (only an ancestor's card or other files changed).",
                          "choice", metavar="FINDING", choices=d.choices("OptInFinding", OPT_IN), many=True),
                 d.IGNORE, d.BASELINE,
                 d.Option(("--write-baseline",), "write_baseline", "Write every finding of this run to a baseline "
                          "file (then waived: exit 0).", "path", metavar="FILE"), *d.LOOKUP),
-               summary="CheckSummary", columns=("severity", "finding", "ancestor", "detail"),
-               answer=("severity", "finding", "ancestor"), fails=lambda result: bool(result.summary["failed"])),
+               summary="CheckSummary", rows="findings", function=check, prepare=_check_arguments,
+               look_up=d.LookUp("model", "ancestors"), columns=("severity", "finding", "ancestor", "detail"),
+               adjust_columns=_check_columns, answer=("severity", "finding", "ancestor"),
+               fails=lambda result: bool(result.summary["failed"])),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`); ``waived`` comes second when any
 finding is waived, and ``id`` first for several models."""

@@ -234,14 +234,17 @@ COMMANDS = (
     d.Analysis("diff", "What changed from OLD to NEW: models and edges added and removed, relation, licence, access "
                "and weight-file changes, new and removed descendants of --watch models; exit 1 when a watched one "
                "changed.",
-               (d.Option(("OLD",), "old", "The earlier snapshot directory.", "path", argument=True, required=True),
-                d.Option(("NEW",), "new", "The later snapshot directory.", "path", argument=True, required=True),
+               (d.Option(("OLD",), "old", "The earlier snapshot directory.", "snapshot", argument=True, required=True),
+                d.Option(("NEW",), "new", "The later snapshot directory.", "snapshot", argument=True, required=True),
                 d.Option(("--watch", "-w"), "watch", "Flag changes to this model and its descendants; exit 1 if any "
                          "(repeatable).", metavar="MODEL", many=True),
                 d.Option(("--watch-from-file",), "watch_from_file", "More models to watch, one id a line (# comments, "
-                         "ORG/NAME@REVISION accepted).", "path", metavar="FILE"),
-                d.CHANGES_FORMAT, d.LIMIT, d.CSV_RAW),
-               summary="DiffSummary", columns=("change", "id", "old", "new", "base", "watch", "detail"),
+                         "ORG/NAME@REVISION accepted).", "path", metavar="FILE", extends="watch"),
+                d.FORMAT, d.LIMIT, d.CSV_RAW),
+               summary="DiffSummary", rows="changes", function=diff_snapshots,
+               columns=("change", "id", "old", "new", "base", "watch", "detail"),
+               adjust_columns=lambda columns, result, values: (
+                   [*columns[:2], "watched", *columns[2:]] if values["watch"] else columns),
                fails=lambda result: bool(result.summary["watched_changes"])),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`); with watched models ``watched``

@@ -93,10 +93,10 @@ def model_history(snapshots: list[tuple[str, LineageGraph]], model: str) -> Anal
 COMMANDS = (
     d.Analysis("history", "How MODEL's parents, licence, access, downloads and reach changed across the dated "
                "snapshots of a history (written by ingest or crawl --history DIR).",
-               (d.MODEL, d.Option(("--history",), "history_dir", "The history: dated snapshots DIR/date=YYYY-MM-DD/.",
-                                  "path", metavar="DIR", required=True),
-                d.CHANGES_FORMAT, d.LIMIT.but(default=0), d.CSV_RAW),
-               summary="HistorySummary",
+               (d.MODEL, d.Option(("--history",), "snapshots", "The history: dated snapshots DIR/date=YYYY-MM-DD/.",
+                                  "history", metavar="DIR", required=True),
+                d.FORMAT, d.LIMIT.but(default=0), d.CSV_RAW),
+               summary="HistorySummary", rows="changes", function=model_history,
                columns=("date", "parents", "license", "access", "downloads", "reach", "changed", "present")),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

@@ -11,7 +11,9 @@ Both sort by downloads (most first, unknown counts last), then id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -88,12 +90,20 @@ def list_models(lg: LineageGraph, author: str) -> AnalysisResult[ListSummary]:
     )
 
 
+def _some_text(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``search``'s QUERY checked: some text to look for."""
+    if not values["text"].strip():
+        raise d.UsageError("give some text to search for")
+    return {}
+
+
 _TABLE = (d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.PROVENANCE)
 COMMANDS = (
     d.Analysis("search", "Models whose id contains QUERY, whose author is QUERY or that carry the tag QUERY, most "
                "downloaded first.",
                (d.Option(("QUERY",), "text", "Part of an id, an author, or a Hub tag.", argument=True, required=True),
-                *_TABLE[:2], d.LIMIT.but(default=20), *_TABLE[3:]), summary="SearchSummary",
+                *_TABLE[:2], d.LIMIT.but(default=20), *_TABLE[3:]), summary="SearchSummary", function=search,
+               prepare=_some_text,
                columns=("id", "downloads", "matched", "pipeline_tag", "license", "likes"), query=False),
     d.Analysis("list", "The models of one author, most downloaded first.",
                (d.Option(("--author",), "author", "The user or organisation.", metavar="ORG", required=True),

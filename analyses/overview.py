@@ -246,7 +246,8 @@ COMMANDS = (
     d.Analysis("info", "MODEL's record, its parents with the evidence of each edge, and its children by relation.",
                (d.MODEL, d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW,
                 d.Option(("--children",), "children", "Children shown per relation (0: all).", "int", 10,
-                         metavar="N", least=0), *d.LOOKUP), summary="ModelInfoSummary"),
+                         metavar="N", least=0), *d.LOOKUP), summary="ModelInfoSummary", function=model_info,
+               look_up=d.LookUp("model", "ancestors"), view="print_model_info"),
     d.Analysis("stats", "Counts: models, edges by relation and evidence, dangling references, roots, depths, "
                "components.", (d.SNAPSHOT, d.FORMAT, d.LIMIT.but(default=0), d.CSV_RAW), summary="StatsSummary",
                function=stats,

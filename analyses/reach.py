@@ -216,8 +216,10 @@ COMMANDS = (
                          "model", metavar="model|author", choices=d.choices("By", By)),
                 d.Option(("--top",), "top", "Rank the top N (0: all).", "int", 20, metavar="N", least=0),
                 d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW),
-               summary="ReachSummary",
+               summary="ReachSummary", function=reach_ranking,
                columns=("id", "direct_dependents", "reach", "reach_downloads", "downloads_unknown"), answer=("reach",),
+               adjust_columns=lambda columns, result, values: (
+                   [columns[0], "models", *columns[2:]] if values["by"] == "author" else columns),
                # a million models: read the two columns the ranking shows, not the whole models table
                reads={"models": ["author", "downloads"]}),
 )

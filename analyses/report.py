@@ -14,7 +14,7 @@ from datetime import datetime
 import polars as pl
 
 from ptmgraph import declaration as d
-from ptmgraph.analyses.check import Identity, Ignore, check
+from ptmgraph.analyses.check import Identity, Ignore, check, ignores
 from ptmgraph.analyses.completeness import CompletenessSummary, completeness
 from ptmgraph.analyses.licenses import license_drift
 from ptmgraph.analyses.overview import StatsSummary, stats
@@ -357,6 +357,7 @@ COMMANDS = (
                          metavar="DIR"),
                 d.Option(("--top",), "top", "Rows in each ranked table.", "int", 20, metavar="N", least=1),
                 d.SNAPSHOT, d.IGNORE, d.BASELINE),
-               summary="Report"),
+               summary="Report", function=build_report,
+               prepare=lambda values: {"ignore": ignores(values["ignore"])}),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`): files, not a table."""

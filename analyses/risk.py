@@ -37,9 +37,10 @@ Definitions (*reach*, *depth*, *runtime* and *inherited* as in :mod:`ptmgraph.tr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -49,7 +50,7 @@ from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
 from ptmgraph.pair_walks import PairWalk, walk_pairs
-from ptmgraph.relations import DEPENDENCY_ORDER, RUNTIME_RELATIONS, Dependency
+from ptmgraph.relations import DEPENDENCY_ORDER, DEPENDENCY_PATHS, Dependency
 from ptmgraph.result import AnalysisResult, Summary, omitted_when_none
 from ptmgraph.traverse import relation_path_text
 
@@ -224,14 +225,15 @@ def risk(
     sources: list[tuple[str, str, str]] = [(lg.resolve(m), "compromised", "named by the user") for m in compromised]
     sources += data_risk_sources(lg, data_risks) if data_risks else []
     sources = list(dict.fromkeys(sources))
-    # every source's walks at once: all edges, a code hop then adapter hops, adapter hops only; a row
-    # takes the path of the most direct walk that reaches it (DEPENDENCY_ORDER)
+    # every source's walks at once, one for the paths of each kind of the runtime rule (DEPENDENCY_PATHS);
+    # a row takes the path of the most direct walk that reaches it (DEPENDENCY_ORDER)
     named = pl.DataFrame(sources, schema={"id": pl.String(), "risk": pl.String(), "detail": pl.String()},
                          orient="row")
     at = graph.positions_of(named["id"].to_list())
-    every = walk_pairs(graph, at)
-    walks = {Dependency.RUNTIME_CODE: walk_pairs(graph, at, RUNTIME_RELATIONS, first_hops=_code_hops(lg)),
-             Dependency.RUNTIME: walk_pairs(graph, at, RUNTIME_RELATIONS), Dependency.INHERITED: every}
+    code_hops = _code_hops(lg)
+    walks = {path.kind: walk_pairs(graph, at, path.relations, first_hops=code_hops if path.code_hop else None)
+             for path in DEPENDENCY_PATHS}
+    every = walks[Dependency.INHERITED]
     depth, via, relation = every.depth.copy(), every.via.copy(), every.relation.copy()
     dependency = np.full(len(every.source), Dependency.INHERITED.value, dtype=object)
     decided = np.zeros(len(every.source), dtype=bool)
@@ -357,10 +359,32 @@ def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Call
     return expand
 
 
+def _risk_arguments(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``risk``'s option values as :func:`risk` takes them: the window's days checked and as times, the data risks
+    and dependency kinds named; a usage error for a bad day, an empty window, or no source at all."""
+    after = d.iso_date("--created-after", values["created_after"])
+    before = d.iso_date("--created-before", values["created_before"])
+    if after is not None and before is not None and after >= before:
+        raise d.UsageError(f"--created-after {values['created_after']} is not before --created-before "
+                           f"{values['created_before']}")
+    if not values["compromised"] and not values["data_risks"]:
+        raise d.UsageError("give --compromised ID, --from-file FILE or --data-risks")
+    return {"data_risks": DATA_RISKS if values["data_risks"] else (), "dependencies": values["dependency"],
+            "created_after": after, "created_before": before}
+
+
+def _risk_columns(columns: list[str], result: AnalysisResult[RiskSummary], values: Mapping[str, Any]) -> list[str]:
+    """``risk``'s table: ``source, risk`` second with several sources (one is named in the summary), and
+    ``created_at`` last with a window (its answer: when each was made)."""
+    shown = [columns[0], "source", "risk", *columns[1:]] if result.summary.sources > 1 else list(columns)
+    window = values["created_after"] is not None or values["created_before"] is not None
+    return [*shown, "created_at"] if window else shown
+
+
 COMMANDS = (
     d.Analysis("risk", "Everything a risky model puts at risk, most downloaded first; exit 1 if anything is affected.",
                (d.COMPROMISED, d.FROM_FILE.but(help="More compromised models, one id a line (# comments, "
-                                               "ORG/NAME@REVISION accepted)."),
+                                               "ORG/NAME@REVISION accepted).", extends="compromised"),
                 d.Option(("--data-risks",), "data_risks", "Also spread pickle-only weights, missing and conflicting "
                          "licences, files the Hub's scan calls unsafe.", "flag", False, filter=True),
                 d.Option(("--dependency",), "dependency", "Only affected models of this dependency kind: "
@@ -374,7 +398,9 @@ COMMANDS = (
                 d.Option(("--sort",), "sort", "Row order: most downloaded, nearest, or by id.", "choice", "downloads",
                          metavar="|".join(SORTS), choices=d.choices("RiskSort", SORTS)),
                 d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW, d.PATHS, *d.LOOKUP, d.LOOKUP_MAX_MODELS),
-               summary="RiskSummary", columns=("id", "depth", "relation_path", "dependency", "downloads"),
+               summary="RiskSummary", function=risk, prepare=_risk_arguments,
+               look_up=d.LookUp("compromised", "descendants"),
+               columns=("id", "depth", "relation_path", "dependency", "downloads"), adjust_columns=_risk_columns,
                answer=("dependency", "risk"), fails=lambda result: result.rows.height > 0,
                reads={"models": ["downloads", "license", "created_at", "has_record", "weight_formats"],
                       "edges": ["loads_code"], "files": ["model", "path", "security_status", "security_detail"]}),

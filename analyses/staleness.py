@@ -344,11 +344,14 @@ COMMANDS = (
                (d.Option(("MODEL",), "model", "Model id (default: every model).", argument=True),
                 d.SNAPSHOT, d.FORMAT, d.LIMIT, d.CSV_RAW,
                 d.Option(("--since",), "since", "Only ancestors that changed after this earlier snapshot (what "
-                         "changed since I looked).", "path", metavar="OLD_SNAPSHOT", filter=True)),
-               summary="StaleSummary", columns=("id", "ancestor", "reason", "lag_days"), answer=("ancestor", "reason"),
+                         "changed since I looked).", "snapshot", metavar="OLD_SNAPSHOT", filter=True)),
+               summary="StaleSummary", function=stale_ancestors, columns=("id", "ancestor", "reason", "lag_days"),
+               adjust_columns=lambda columns, result, values: (
+                   ["ancestor", "reason", "lag_days", "depth"] if values["model"] is not None else columns),
+               answer=("ancestor", "reason"),
                reads={"models": ["created_at", "last_modified", "new_version", "access"],
                       "dangling": ["child", "raw", "reason"],
                       "files": ["model", "path", "part", "last_commit_date", "last_commit_id"]}),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`); of one MODEL it shows ``ancestor,
-reason, lag_days, depth`` and reads the whole snapshot."""
+reason, lag_days, depth``."""

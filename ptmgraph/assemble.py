@@ -49,7 +49,7 @@ from typing import Any
 
 import polars as pl
 
-from ptmgraph.assemble_edges import _edges
+from ptmgraph.assemble_edges import build_edges
 from ptmgraph.ids import current_ids, local_path_ids, lowercase_ids, normalized_references
 from ptmgraph.records import (
     DANGLING_SCHEMA,
@@ -117,7 +117,7 @@ def assemble_tables(tables: HarvestTables, *, consume: bool = False, text_lists:
     ref_dangling = resolved.filter(pl.col("reason").is_not_null()).select(list(DANGLING_SCHEMA))
     evidence = _dedupe_evidence(resolved)
     del resolved
-    edges, kept, outweighed = _edges(evidence, records)
+    edges, kept, outweighed = build_edges(evidence, records)
     del evidence  # kept holds what is saved of it
 
     index = pl.concat([spellings, added.select("lower", "spelling")])

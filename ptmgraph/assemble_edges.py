@@ -29,7 +29,7 @@ NAME_PARENT_HOPS = 32
 """How many generations below the listed base the ``name_parent`` rule looks for the named model."""
 
 
-def _edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def build_edges(evidence: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The edges, the evidence kept (rows of the edges and of the bases they replace), and the dangling
     rows of weak evidence that strong evidence outweighs."""
     kind = pl.col("kind")

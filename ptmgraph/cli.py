@@ -3,7 +3,9 @@
 The analyses' commands are built from their declarations (``COMMANDS`` in each ``analyses/*.py``, see
 :mod:`ptmgraph.declaration`), each when it runs. :data:`ptmgraph.cli_index.COMMANDS` holds their names,
 help and options (written from the declarations), so that ``--help`` and usage errors import no
-analysis; :mod:`ptmgraph.cli_commands` holds what each does besides its declaration. The commands that
+analysis; ``--format`` offers the result formats that serve each command's rows (the registry's, above
+the analyses: :func:`ptmgraph.cli_output.with_formats`); :mod:`ptmgraph.cli_commands` runs each command as
+its declaration says, and holds the few bodies of its own. The commands that
 draw (``export``, ``explore``) and build snapshots (``ingest``, ``crawl``) are declared here. What every
 command shares is :mod:`ptmgraph.cli_output`, which :mod:`ptmgraph.entry` also runs without typer.
 """
@@ -22,16 +24,9 @@ import typer
 from ptmgraph.cli_commands import BODIES, Run, default_body
 from ptmgraph.cli_conventions import CONTEXT_SETTINGS, App, PlainCommand, PlainGroup, declared
 from ptmgraph.cli_index import COMMANDS
-from ptmgraph.cli_output import (
-    ColorChoice,
-    Query,
-    RelationChoice,
-    fail,
-    note,
-    screen,
-    user_errors,
-)
-from ptmgraph.declaration import MAX_DEPTH, RELATION, SNAPSHOT, Analysis, Option
+from ptmgraph.cli_output import Query, fail, note, screen, user_errors, with_formats
+from ptmgraph.declaration import MAX_DEPTH, RELATION, SNAPSHOT, Analysis, ColorChoice, Option
+from ptmgraph.vocabulary import Relation
 from ptmgraph.words import plural
 
 if TYPE_CHECKING:
@@ -76,11 +71,17 @@ def single_command(declared_as: Analysis, body: Callable[[Run], AnalysisResult |
 
 def build_command(name: str) -> Any:
     """The analysis command ``name``: its options and help from the index (:mod:`ptmgraph.cli_index`, the
-    declarations' own, so that ``--help`` and a usage error import no analysis), its body
+    declarations' own, so that ``--help`` and a usage error import no analysis), ``--format`` choosing among
+    the result formats that serve its rows (:func:`ptmgraph.cli_output.with_formats`), its body
     (:mod:`ptmgraph.cli_commands`) run with the whole declaration, read from its module when it runs."""
-    _, help_text, options, query = COMMANDS[name]
-    indexed = Analysis(name, help_text, options, query=query)
+    indexed = indexed_command(name)
     return single_command(indexed, BODIES.get(name, default_body), lambda: declaration(name))
+
+
+def indexed_command(name: str) -> Analysis:
+    """What the index holds of the analysis command ``name``, its ``--format`` choices filled in."""
+    _, indexed = COMMANDS[name]
+    return replace(indexed, options=with_formats(indexed.options, indexed.rows))
 
 
 class Group(PlainGroup):
@@ -108,15 +109,17 @@ def command_index() -> str:
     lines = []
     for name, (module, declared_as) in sorted(declarations().items()):
         options = "".join(f"\n            {_option_source(option)}," for option in declared_as.options)
-        lines.append(f"    {name!r}: (\n        {module!r},\n        {declared_as.help!r},\n        ({options}\n"
-                     f"        ),\n        {declared_as.query!r},\n    ),")
-    return ('"""The analyses\' commands, by name: the module declaring each, its help, its options and whether it\n'
-            "queries the graph, so that ``--help`` and a usage error import no analysis. Written by\n"
-            "``python -m ptmgraph.cli_index`` from the declarations; do not edit: tests/test_declarations.py\n"
-            'checks it."""\n'
+        rows = "" if declared_as.rows == Analysis.rows else f", rows={declared_as.rows!r}"
+        query = "" if declared_as.query else ", query=False"
+        lines.append(f"    {name!r}: ({module!r}, d.Analysis(\n        {name!r},\n        {declared_as.help!r},\n"
+                     f"        ({options}\n        ){rows}{query},\n    )),")
+    return ('"""The analyses\' commands, by name: the module declaring each, and its name, help, options, kind of\n'
+            "rows and whether it queries the graph, so that ``--help`` and a usage error import no analysis.\n"
+            "Written by ``python -m ptmgraph.cli_index`` from the declarations; do not edit:\n"
+            'tests/test_declarations.py checks it."""\n'
             "# ruff: noqa: E501\n\n"
             "from ptmgraph import declaration as d\n\n"
-            "COMMANDS: dict[str, tuple[str, str, tuple[d.Option, ...], bool]] = {\n" + "\n".join(lines) + "\n}\n\n\n"
+            "COMMANDS: dict[str, tuple[str, d.Analysis]] = {\n" + "\n".join(lines) + "\n}\n\n\n"
             'if __name__ == "__main__":  # pragma: no cover - writes this file\n'
             "    from pathlib import Path\n\n"
             "    from ptmgraph.cli import command_index\n\n"
@@ -221,7 +224,7 @@ EXPLORE = Analysis(
 def _write_export(
     model: str | None, out_file: str | None, name: str | None, *,
     direction: Literal["ancestry", "impact", "both", "snapshot"],
-    max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[RelationChoice] | None,
+    max_nodes: int | None, max_per_depth: int | None, rankdir: str | None, relation: list[Relation] | None,
     max_depth: int | None, snapshot: Path | None, query: Query, title: str | None = None,
     subtitle: str | None = None,
 ) -> None:
@@ -311,7 +314,7 @@ def explore(run: Run) -> None:
 DRAWINGS: dict[str, tuple[Analysis, Callable[[Run], None]]] = {"export": (EXPORT, export),
                                                                "explore": (EXPLORE, explore)}
 """The commands that draw, built when asked for as the analyses' are (:class:`Group`)."""
-Group.lazy = {**{name: entry[1] for name, entry in COMMANDS.items()},
+Group.lazy = {**{name: indexed.help for name, (_, indexed) in COMMANDS.items()},
               **{name: declared_as.help for name, (declared_as, _) in DRAWINGS.items()}}
 
 

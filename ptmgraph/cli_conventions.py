@@ -27,7 +27,7 @@ from typing import Annotated, Any, ClassVar, get_args, get_origin
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from ptmgraph.declaration import LARGEST_WHOLE_NUMBER, WHOLE_NUMBER, Option
+from ptmgraph.declaration import LARGEST_WHOLE_NUMBER, PATH_KINDS, WHOLE_NUMBER, Option
 
 try:  # typer's conversion interface (typer >= 0.20); older typers convert without pydantic anyway
     from typer._click.exceptions import BadParameter
@@ -184,7 +184,8 @@ class PlainGroup(_PlainManners, TyperGroup):
                 formatter.write_dl(rows)
 
 
-_TYPES: dict[str, type] = {"flag": bool, "text": str, "int": int, "float": float, "path": Path}
+_TYPES: dict[str, type] = {"flag": bool, "text": str, "int": int, "float": float,
+                           **dict.fromkeys(PATH_KINDS, Path)}
 
 
 def parameter(option: Option) -> inspect.Parameter:

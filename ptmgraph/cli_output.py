@@ -17,21 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
 
-from ptmgraph.declaration import (  # noqa: F401 (the choices, for the commands)
-    LARGEST_WHOLE_NUMBER,
-    ChangesFormat,
-    ColorChoice,
-    ConfidenceChoice,
-    FindingsFormat,
-    Option,
-    OutputFormat,
-    RelationChoice,
-)
+from ptmgraph.declaration import FORMAT, Option, UsageError, choices
 from ptmgraph.formats.result_interface import WriteOptions
 from ptmgraph.terminal import OutputError, Screen
+from ptmgraph.vocabulary import Confidence, Relation
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -99,7 +92,8 @@ _EXITS = (("typer", "Exit"), ("typer", "Abort"))
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the errors users cause into one-line messages and exit codes (2: unknown model or bad value)."""
+    """Turn the errors users cause into one-line messages and exit codes (2: unknown model or bad value, such as
+    a :class:`~ptmgraph.declaration.UsageError` of an analysis' ``prepare``)."""
     try:
         try:
             yield
@@ -120,7 +114,7 @@ def user_errors() -> Iterator[None]:
     except Exception as e:
         if isinstance(e, _loaded(*_EXITS)):
             raise
-        if isinstance(e, _loaded(*_UNKNOWN_MODEL)):
+        if isinstance(e, (UsageError, *_loaded(*_UNKNOWN_MODEL))):
             fail(str(e), 2)
         if isinstance(e, _loaded(*_BAD_INPUT)):
             fail(str(e))
@@ -135,6 +129,24 @@ def user_errors() -> Iterator[None]:
         fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (set PTMGRAPH_DEBUG=1 for the traceback)", 70)
 
 
+@cache
+def format_choices(rows: str) -> type[Enum]:
+    """The ``--format`` choices of a command whose rows are of the kind ``rows`` (:attr:`Analysis.rows`): the
+    result formats that serve them (:func:`ptmgraph.formats.results.formats_for`), in the registry's order."""
+    from ptmgraph.formats.results import formats_for
+
+    return choices("Format", formats_for(rows))
+
+
+def with_formats(options: tuple[Option, ...], rows: str) -> tuple[Option, ...]:
+    """``options`` with :data:`~ptmgraph.declaration.FORMAT` choosing among the result formats that serve
+    ``rows`` (:func:`format_choices`), and showing them as its metavar."""
+    formats = format_choices(rows)
+    metavar = "|".join(word.value for word in formats)
+    return tuple(option.but(choices=formats, metavar=metavar) if option.names == FORMAT.names and
+                 option.choices is None else option for option in options)
+
+
 def write_answer(fmt: str, results: list[AnalysisResult], options: WriteOptions) -> None:
     """Write ``results`` on standard output in the result format ``fmt`` (:mod:`ptmgraph.formats.results`),
     with the provenance of the answer (:func:`provenance`; CSV only with ``--provenance``)."""
@@ -146,7 +158,7 @@ def write_answer(fmt: str, results: list[AnalysisResult], options: WriteOptions)
 
 def emit(
     result: AnalysisResult,
-    fmt: OutputFormat | FindingsFormat | ChangesFormat,
+    fmt: Enum,
     limit: int,
     table: Callable[[], None] | None = None,
     *,
@@ -161,7 +173,7 @@ def emit(
 
 
 def emit_table(
-    result: AnalysisResult, fmt: OutputFormat | FindingsFormat | ChangesFormat, limit: int, columns: list[str], *,
+    result: AnalysisResult, fmt: Enum, limit: int, columns: list[str], *,
     csv_raw: bool = False, paths: bool = False, answer: tuple[str, ...] = (),
 ) -> None:
     """:func:`emit`, the table showing ``columns`` of the main table in that order; on a narrow terminal
@@ -172,7 +184,7 @@ def emit_table(
 
 
 def emit_many(
-    results: list[AnalysisResult], fmt: OutputFormat, limit: int, table: Callable[[AnalysisResult], None],
+    results: list[AnalysisResult], fmt: Enum, limit: int, table: Callable[[AnalysisResult], None],
     *, csv_raw: bool = False, paths: bool = False,
 ) -> None:
     """One result as :func:`emit` prints it; several: one tree or table each, or one document (JSON:
@@ -218,7 +230,7 @@ class Query:
     the edges below it; ``filters``: every filter option given (:attr:`ptmgraph.declaration.Option.filter`),
     by its name, ``min_confidence`` included; ``provenance``: CSV answers carry their provenance."""
 
-    min_confidence: ConfidenceChoice | None = None
+    min_confidence: Confidence | None = None
     filters: tuple[tuple[str, object], ...] = ()
     provenance: bool = False
 
@@ -238,7 +250,7 @@ class Query:
             if shown == option.default:
                 continue
             filters.append((option.name, shown))
-        return cls(ConfidenceChoice(_choice(confidence)) if confidence else None, tuple(sorted(filters)),
+        return cls(Confidence(_choice(confidence)) if confidence else None, tuple(sorted(filters)),
                    bool(values.get("provenance")))
 
     def load(self, snapshot: Path | None, columns: dict[str, list[str]] | None = None) -> LineageGraph:
@@ -262,7 +274,7 @@ ANY_EDGE = Query()
 """The query of a command line that names no query option: every edge."""
 
 
-def load(snapshot: Path | None, min_confidence: ConfidenceChoice | None = None,
+def load(snapshot: Path | None, min_confidence: Confidence | None = None,
          columns: dict[str, list[str]] | None = None, *, filters: dict[str, object] | None = None,
          in_csv: bool = False, answer: bool = True) -> LineageGraph:
     """The snapshot's graph; with ``columns``, only those columns of its tables (an analysis' ``reads``). The
@@ -354,9 +366,9 @@ def print_lineage(
     from_file: Path | None,
     snapshot: Path | None,
     query: Query,
-    relation: list[RelationChoice] | None,
+    relation: list[Relation] | None,
     max_depth: int | None,
-    fmt: OutputFormat,
+    fmt: Enum,
     limit: int,
     csv_raw: bool,
     flat: bool,

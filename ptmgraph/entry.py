@@ -4,7 +4,8 @@ A point query (``ancestry`` or ``impact``) whose command line is plain runs with
 the bundled snapshot (median CPU of 21 cold runs, issue 18): ``impact MODEL -f json`` takes 259 ms this
 way and 397 ms through typer (``python -c 'import polars'``: 263 ms), so typer's import, its group and
 its per-parameter checks cost a cold query some 140 ms, far over the 50 ms that would allow dropping
-this reader. The options it reads are the declarations' (``COMMANDS`` in ``analyses/lineage.py``), the
+this reader. The options it reads are the declarations' (``COMMANDS`` in ``analyses/lineage.py``, as the
+generated index :mod:`ptmgraph.cli_index` holds them, with the result formats as ``--format``'s choices), the
 same the typer command is built from, and it runs the same body (:mod:`ptmgraph.cli_commands`), so the
 two cannot drift. *Plain* means every word is one this module reads exactly as typer would: the options
 of the two commands (long, ``--name=value``, or a short name followed by a separate value), valid
@@ -26,19 +27,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptmgraph.declaration import LARGEST_WHOLE_NUMBER, WHOLE_NUMBER, ColorChoice, Option
+from ptmgraph.declaration import LARGEST_WHOLE_NUMBER, PATH_KINDS, WHOLE_NUMBER, ColorChoice, Option
 
 POINT_QUERIES = ("ancestry", "impact")
 """The commands read here when plain; their options are their declarations' (``analyses/lineage.py``)."""
 
 
-def _options(command: str) -> dict[str, Option]:
-    """The options of ``command`` by every name they take (``--max-depth``, ``--depth``; ``-s``), from its
-    declaration: the same the typer command is built from, so the two cannot drift."""
-    from ptmgraph.analyses.lineage import COMMANDS
+def _declared_options(command: str) -> tuple[Option, ...]:
+    """The options of ``command`` as the typer command is built from them (:func:`ptmgraph.cli.indexed_command`):
+    the index's (the declaration's own), ``--format`` choosing among the result formats that serve its rows."""
+    from ptmgraph.cli_index import COMMANDS
+    from ptmgraph.cli_output import with_formats
 
-    declared = next(c for c in COMMANDS if c.name == command)
-    return {name: option for option in declared.all_options() if not option.argument for name in option.names}
+    _, indexed = COMMANDS[command]
+    return with_formats(indexed.all_options(), indexed.rows)
+
+
+def _options(command: str) -> dict[str, Option]:
+    """The options of ``command`` by every name they take (``--max-depth``, ``--depth``; ``-s``): the same the
+    typer command is built from (:func:`_declared_options`), so the two cannot drift."""
+    return {name: option for option in _declared_options(command) if not option.argument for name in option.names}
 
 
 @dataclass
@@ -76,7 +84,7 @@ def _value(option: Option, text: str) -> Any:
         if not WHOLE_NUMBER.fullmatch(text) or not least <= int(text) <= LARGEST_WHOLE_NUMBER:
             raise _NotPlain
         return int(text)
-    if option.kind == "path":
+    if option.kind in PATH_KINDS:
         return _path(text)
     if option.kind != "text":
         raise _NotPlain
@@ -147,7 +155,7 @@ def run_lineage(call: LineageCall) -> None:
 
     screen.configure(color=call.color, pager=call.pager)  # type: ignore[arg-type]
     declared = next(c for c in COMMANDS if c.name == call.command)
-    options = declared.all_options()
+    options = _declared_options(call.command)
     values = {option.param: option.initial for option in options}
     values.update(call.values)
     values["model"] = call.models or None

@@ -145,6 +145,14 @@ def hub_url(model_id: str) -> str | None:
     return f"{HUB_PAGES}{model_id}" if is_hub_id(model_id) else None
 
 
+def written_id(text: str) -> str | None:
+    """``text`` as a model id when it is written as one, white space around it aside: the id
+    :func:`normalize_reference` reads in it when that is the text itself (not one read out of a URL, a
+    revision or a legacy name); else None."""
+    text = text.strip()
+    return text if normalize_reference(text).id == text else None
+
+
 def id_key(model_id: str) -> str:
     """What two ids are compared by: ``Org/Name`` and ``org/name`` are one model on the Hub, so the key is
     the id in lower case (``str.lower()``; :func:`lowercase_ids` for a column)."""

@@ -3,7 +3,8 @@
 The passes take the compact index only (a networkx graph is converted first,
 :func:`ptmgraph.traverse.compact`): :func:`condense` (strongly connected components and the rounds of the
 component DAG), :func:`reach_arrays` (reach of every model), :func:`group_reach_arrays` (of every group, e.g.
-author), :func:`reached_mask` (reach of a set), :func:`depth_array` and :func:`weak_components`;
+author), :func:`reached_mask` (reach of a set), :func:`depth_array` (by :func:`hops_from`, the one
+breadth-first pass on arrays) and :func:`weak_components`;
 :func:`reach_of_every_model`, :func:`reach_of_every_group`, :func:`reach_union` and :func:`depths_from_roots`
 give the same on either graph by model id (``tests/test_traverse.py``, ``tests/test_wholegraph.py`` check them
 against networkx). The words (*root*, *depth*, *reach*) are those of :mod:`ptmgraph.traverse`.
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ptmgraph.index import Adjacency, CompactGraph
 from ptmgraph.lazy import lazy_module
-from ptmgraph.traverse import Graph, _components, compact, root_mask
+from ptmgraph.traverse import Graph, compact, root_mask, strong_components
 
 if TYPE_CHECKING:
     import numpy as np
@@ -101,7 +102,7 @@ def _without_loops(adjacency: Adjacency, nodes: int) -> tuple[tuple[np.ndarray, 
     return (indptr, neighbour), owner
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
+def distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted (numpy 2's hash-based ``np.unique`` is many times slower on int64 keys)."""
     values = np.sort(values)
     if len(values) > 1:
@@ -117,7 +118,7 @@ def _csr(source: np.ndarray, target: np.ndarray, nodes: int) -> tuple[np.ndarray
     return indptr, target[order]
 
 
-def _offsets(indptr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def neighbour_offsets(indptr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every neighbour of every node in ``at`` (in order, neighbours in CSR order): the index into
     ``at`` it belongs to, and its offset in the CSR arrays."""
     first = indptr[at]
@@ -131,7 +132,7 @@ def _offsets(indptr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def _expand(csr: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every neighbour of every node in ``at`` (in order): the index into ``at`` it belongs to, and
     the neighbour."""
-    which, offsets = _offsets(csr[0], at)
+    which, offsets = neighbour_offsets(csr[0], at)
     return which, csr[1][offsets]
 
 
@@ -151,7 +152,7 @@ def _peel(csr: tuple[np.ndarray, np.ndarray], pending: np.ndarray) -> list[np.nd
         if not hit.size:
             break
         np.subtract.at(pending, hit, 1)
-        frontier = _distinct(hit[pending[hit] == 0])
+        frontier = distinct(hit[pending[hit] == 0])
     return rounds
 
 
@@ -187,14 +188,14 @@ def condense(index: CompactGraph) -> Condensation:
         successors: list[list[int]] = [[] for _ in range(len(at))]
         for o, w in zip(owner[inside].tolist(), local[neighbour[inside]].tolist(), strict=True):
             successors[o].append(w)
-        numbers, count = _components(successors)
+        numbers, count = strong_components(successors)
         number = np.array(numbers, dtype=np.int64)
         smallest = np.full(count, nodes, dtype=np.int64)
         np.minimum.at(smallest, number, at)
         component[at] = smallest[number]
         base, child = component[base], component[child]
         keep = base != child
-        pairs = _distinct(base[keep] * nodes + child[keep])
+        pairs = distinct(base[keep] * nodes + child[keep])
         base, child = pairs // nodes, pairs % nodes
         down_csr, up_csr = _csr(base, child, nodes), _csr(child, base, nodes)
     size = np.bincount(component, minlength=nodes)
@@ -224,7 +225,7 @@ def _handed_down(
     for k, taken in enumerate(rounds):
         step[taken] = k
     handing = np.diff(csr[0])[seed[0]] > 0  # a component with no child (parent) hands nothing on
-    seed_keys = _distinct(seed[0][handing] * width + seed[1][handing])
+    seed_keys = distinct(seed[0][handing] * width + seed[1][handing])
     seed_step = step[seed_keys // width]
     seed_order = np.argsort(seed_step, kind="stable")
     seed_keys = seed_keys[seed_order]
@@ -233,7 +234,7 @@ def _handed_down(
     waiting: list[list[np.ndarray]] = [[] for _ in rounds]
     found: list[np.ndarray] = []
     for k in range(len(rounds)):
-        keys = _distinct(np.concatenate(waiting[k])) if waiting[k] else np.zeros(0, dtype=np.int64)
+        keys = distinct(np.concatenate(waiting[k])) if waiting[k] else np.zeros(0, dtype=np.int64)
         waiting[k] = []
         found.append(keys)
         handed = np.concatenate([keys, seed_keys[seed_bounds[k]:seed_bounds[k + 1]]])
@@ -256,13 +257,20 @@ def _handed_down(
 
 
 @dataclass(frozen=True)
-class ReachArrays:
-    """:class:`ReachCounts` of every model as int64 arrays indexed by position (``reach_weight``: one
+class GroupArrays:
+    """:class:`GroupReach` of every group as int64 arrays indexed by group number (``reach_weight``: one
     column per column of the weights, when they have several)."""
 
     direct_dependents: np.ndarray
     reach: np.ndarray
     reach_weight: np.ndarray
+
+
+@dataclass(frozen=True)
+class ReachArrays(GroupArrays):
+    """:class:`ReachCounts` of every model as int64 arrays indexed by position: a model's counts are those
+    of the group of that one model (:class:`GroupArrays`), and its ``subtree_height``."""
+
     subtree_height: np.ndarray
 
 
@@ -331,16 +339,6 @@ def _sum_by(keys: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
     return total
 
 
-@dataclass(frozen=True)
-class GroupArrays:
-    """:class:`GroupReach` of every group as int64 arrays indexed by group number (``reach_weight``: one
-    column per column of the weights, when they have several)."""
-
-    direct_dependents: np.ndarray
-    reach: np.ndarray
-    reach_weight: np.ndarray
-
-
 def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weights: np.ndarray | None = None,
                        condensed: Condensation | None = None) -> GroupArrays:
     """:class:`GroupReach` of every group: ``group`` holds each position's group number (int64, below
@@ -374,11 +372,11 @@ def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weig
         keep = counts[which] > own
         models.append(member[keep])
         model_group.append(keys[which][keep] % width)
-        pairs = _distinct(np.concatenate(models) * width + np.concatenate(model_group))
+        pairs = distinct(np.concatenate(models) * width + np.concatenate(model_group))
         models, model_group = [pairs // width], [pairs % width]
     model, above = models[0], model_group[0]
     base, child = condensed.edges
-    direct = _distinct(child * width + group[base]) % width
+    direct = distinct(child * width + group[base]) % width
     return GroupArrays(
         direct_dependents=np.bincount(direct, minlength=groups).astype(np.int64),
         reach=np.bincount(above, minlength=groups).astype(np.int64),
@@ -391,34 +389,34 @@ def reached_mask(index: CompactGraph, positions: np.ndarray, condensed: Condensa
     a model is, when a member other than itself reaches it."""
     condensed = condensed or condense(index)
     nodes = index.nodes
-    positions = _distinct(np.asarray(positions, dtype=np.int64))
+    positions = distinct(np.asarray(positions, dtype=np.int64))
     component = condensed.component
     member = np.zeros(nodes, dtype=bool)
     member[positions] = True
     members_in = np.bincount(component[positions], minlength=nodes)
-    below = np.zeros(nodes, dtype=bool)
-    _, frontier = _expand(condensed.down, _distinct(component[positions]))
-    while frontier.size:
-        frontier = _distinct(frontier)
-        frontier = frontier[~below[frontier]]
-        below[frontier] = True
-        _, frontier = _expand(condensed.down, frontier)
+    _, children = _expand(condensed.down, distinct(component[positions]))
+    below = hops_from(condensed.down, children, nodes) >= 0
     return below[component] | (members_in[component] - member > 0)  # type: ignore[no-any-return]
 
 
 def depth_array(index: CompactGraph) -> np.ndarray:
     """Every model's depth from the roots (roots 0) by position; -1 for the models no root reaches."""
-    depth = np.full(index.nodes, -1, dtype=np.int64)
-    frontier = np.flatnonzero(root_mask(index))
-    children = (index.children.indptr, index.children.neighbour)
+    return hops_from((index.children.indptr, index.children.neighbour), np.flatnonzero(root_mask(index)), index.nodes)
+
+
+def hops_from(csr: tuple[np.ndarray, np.ndarray], start: np.ndarray, nodes: int) -> np.ndarray:
+    """Each of ``nodes`` positions' fewest hops from the positions ``start`` (0 for them) along the CSR
+    (indptr, neighbour) ``csr``, -1 where no path leads: a breadth-first pass, a level at a time."""
+    hops = np.full(nodes, -1, dtype=np.int64)
+    frontier = distinct(np.asarray(start, dtype=np.int64))
     level = 0
     while frontier.size:
-        depth[frontier] = level
+        hops[frontier] = level
         level += 1
-        _, frontier = _expand(children, frontier)
-        frontier = _distinct(frontier)
-        frontier = frontier[depth[frontier] < 0]
-    return depth
+        _, frontier = _expand(csr, frontier)
+        frontier = distinct(frontier)
+        frontier = frontier[hops[frontier] < 0]
+    return hops
 
 
 def _weights_of(index: CompactGraph, weights: Mapping[str, int | None] | None) -> np.ndarray | None:

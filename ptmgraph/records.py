@@ -17,51 +17,7 @@ from enum import Enum
 
 import polars as pl
 
-
-class Relation(str, Enum):
-    """How a derived model was made from its base."""
-
-    FINETUNE = "finetune"
-    ADAPTER = "adapter"
-    QUANTIZED = "quantized"
-    MERGE = "merge"
-    UNKNOWN = "unknown"
-
-    @classmethod
-    def parse(cls, value: object) -> Relation | None:
-        """Map the spellings found on the Hub and in datasets to a relation; None if unrecognised."""
-        if not isinstance(value, str):
-            return None
-        key = value.strip().lower().replace("-", "_").replace(" ", "_")
-        return _RELATION_SPELLINGS.get(key)
-
-
-_RELATION_SPELLINGS: dict[str, Relation] = {
-    "finetune": Relation.FINETUNE,
-    "fine_tune": Relation.FINETUNE,
-    "finetunes": Relation.FINETUNE,
-    "finetuned": Relation.FINETUNE,
-    "fine_tuned": Relation.FINETUNE,
-    "adapter": Relation.ADAPTER,
-    "adapters": Relation.ADAPTER,
-    "lora": Relation.ADAPTER,
-    "qlora": Relation.ADAPTER,
-    "peft": Relation.ADAPTER,
-    "gguf": Relation.QUANTIZED,
-    "gptq": Relation.QUANTIZED,
-    "awq": Relation.QUANTIZED,
-    "exl2": Relation.QUANTIZED,
-    "quantized": Relation.QUANTIZED,
-    "quantization": Relation.QUANTIZED,
-    "quantizations": Relation.QUANTIZED,
-    "quantised": Relation.QUANTIZED,
-    "quant": Relation.QUANTIZED,
-    "merge": Relation.MERGE,
-    "merges": Relation.MERGE,
-    "merged": Relation.MERGE,
-    "model_merge": Relation.MERGE,
-    "unknown": Relation.UNKNOWN,
-}
+from ptmgraph.vocabulary import Relation as Relation  # defined there, light, for the command line's choices
 
 
 class EvidenceKind(str, Enum):

@@ -51,21 +51,7 @@ from enum import Enum
 
 from ptmgraph.ids import id_key
 from ptmgraph.records import EvidenceKind, Relation
-
-
-class Confidence(str, Enum):
-    """How far an edge can be trusted (see the module docstring)."""
-
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
+from ptmgraph.vocabulary import Confidence as Confidence  # defined there, light, for the command line's choices
 
 
 class ParentSource(str, Enum):
@@ -336,9 +322,43 @@ class Dependency(str, Enum):
     INHERITED = "inherited"  # carries a copy made from the source's weights
 
 
-DEPENDENCY_ORDER: tuple[Dependency, ...] = (Dependency.RUNTIME_CODE, Dependency.RUNTIME, Dependency.INHERITED)
+@dataclass(frozen=True)
+class DependencyPath:
+    """The paths by which a model depends on a source as ``kind``, hops from the source end: the first
+    hop loads the source's code (``code_hop``: its child's ``auto_map`` names the source) or else is one of
+    ``relations``; every later hop is one of ``relations`` (None: any relation). A walk finds them from
+    the source down (the code hops, then ``relations``) or from the model up (``relations``, then a code
+    hop into the models reached or the model itself)."""
+
+    kind: Dependency
+    code_hop: bool
+    relations: frozenset[str] | None
+
+    def allows(self, relation: str | None) -> bool:
+        """Whether a hop of ``relation`` may come after the first."""
+        return self.relations is None or relation in self.relations
+
+    def follows(self, hops: Sequence[tuple[str | None, bool]]) -> bool:
+        """Whether the path of ``hops`` (source end first, each ``(relation, loads_code)``) is one of these."""
+        if not hops:
+            return self.relations is None and not self.code_hop
+        first = hops[0][1] if self.code_hop else self.allows(hops[0][0])
+        return first and all(self.allows(relation) for relation, _ in hops[1:])
+
+
+DEPENDENCY_PATHS: tuple[DependencyPath, ...] = (
+    DependencyPath(Dependency.RUNTIME_CODE, code_hop=True, relations=RUNTIME_RELATIONS),
+    DependencyPath(Dependency.RUNTIME, code_hop=False, relations=RUNTIME_RELATIONS),
+    DependencyPath(Dependency.INHERITED, code_hop=False, relations=None),
+)
+"""The runtime rule (:func:`dependency`): each kind with its paths, most direct first."""
+
+DEPENDENCY_ORDER: tuple[Dependency, ...] = tuple(path.kind for path in DEPENDENCY_PATHS)
 """Most direct exposure first: when several paths join a model to a source, the first kind any path has wins
 (the source's code executing is the most direct; loading its weights the next)."""
+
+PATH_OF: dict[Dependency, DependencyPath] = {path.kind: path for path in DEPENDENCY_PATHS}
+"""The :class:`DependencyPath` of each kind."""
 
 
 def dependency(hops: Sequence[tuple[str | None, bool]]) -> Dependency:
@@ -348,14 +368,10 @@ def dependency(hops: Sequence[tuple[str | None, bool]]) -> Dependency:
 
     ``runtime_code`` when the first hop loads the source's code and every later hop is an adapter (each
     loads the model above it, which runs the source's code); ``runtime`` when every hop is an adapter;
-    else ``inherited``. Across several paths the strongest wins (:data:`DEPENDENCY_ORDER`).
+    else ``inherited``: the first kind of :data:`DEPENDENCY_PATHS` whose paths it is. Across several
+    paths the strongest wins (:data:`DEPENDENCY_ORDER`).
     """
-    later_runtime = all(relation in RUNTIME_RELATIONS for relation, _ in hops[1:])
-    if hops and hops[0][1] and later_runtime:
-        return Dependency.RUNTIME_CODE
-    if hops and later_runtime and hops[0][0] in RUNTIME_RELATIONS:
-        return Dependency.RUNTIME
-    return Dependency.INHERITED
+    return next(path.kind for path in DEPENDENCY_PATHS if path.follows(hops))
 
 
 def strongest(dependencies: Iterable[Dependency]) -> Dependency:

@@ -39,21 +39,21 @@ from polars.exceptions import PanicException
 from ptmgraph import index as compact
 from ptmgraph.records import FILES_SCHEMA, access_of
 from ptmgraph.snapshot_versions import (
-    _GENERATION,
     ATTACHMENTS,
+    GENERATION_NAME,
     POINTER,
     TABLES,
+    Pin,
     SnapshotError,
-    _add_generation,
-    _check_replaceable,
-    _locked,
-    _Pin,
-    _pinned,
-    _point,
-    _read_meta,
-    _remove_leftovers,
-    _remove_unused_generations,
-    _swap_in,
+    add_generation,
+    check_replaceable,
+    pin_current,
+    point_current,
+    read_meta,
+    remove_leftovers,
+    remove_unused_generations,
+    save_lock,
+    swap_in,
 )
 from ptmgraph.snapshot_versions import current_files as current_files  # where its callers look for it
 from ptmgraph.snapshot_versions import stored_meta as stored_meta
@@ -151,17 +151,17 @@ def save(snapshot: Snapshot, directory: Path, attachments: dict[str, Path] | Non
     given = Path(directory)
     directory = Path(os.path.abspath(given))  # not resolve(): a symlink is refused, never followed
     parent = directory.parent
-    if _GENERATION.fullmatch(directory.name) and os.path.lexists(parent / POINTER):
+    if GENERATION_NAME.fullmatch(directory.name) and os.path.lexists(parent / POINTER):
         raise SnapshotError(f"{directory}: is a generation inside the snapshot {parent}; give {parent} instead")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SnapshotError(f"{directory}: cannot write here ({err.strerror})") from None
-    with _locked(parent / f".{directory.name}.lock", directory):
-        _remove_leftovers(directory)
-        layout = _check_replaceable(directory)
+    with save_lock(parent / f".{directory.name}.lock", directory):
+        remove_leftovers(directory)
+        layout = check_replaceable(directory)
         if layout == "generations":
-            _remove_unused_generations(directory)
+            remove_unused_generations(directory)
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
             as_made_by_user(tmp)  # it becomes the snapshot folder (or a generation): not mkdtemp's 0700
@@ -170,12 +170,12 @@ def save(snapshot: Snapshot, directory: Path, attachments: dict[str, Path] | Non
         try:
             if layout == "generations":
                 _write_generation(snapshot, tmp, attachments or {})
-                _add_generation(tmp, directory)
-                _remove_unused_generations(directory)
+                add_generation(tmp, directory)
+                remove_unused_generations(directory)
             else:
                 _write_generation(snapshot, tmp / "gen-1", attachments or {})
-                _point(tmp, "gen-1")
-                _swap_in(tmp, directory)
+                point_current(tmp, "gen-1")
+                swap_in(tmp, directory)
         except OSError as err:
             shutil.rmtree(tmp, ignore_errors=True)
             raise SnapshotError(f"{directory}: cannot write the snapshot ({err.strerror or err})") from None
@@ -276,11 +276,11 @@ def _load(directory: Path, meta: dict[str, Any], paths: dict[str, Path]) -> Snap
     return Snapshot(meta=meta, index=index, directory=directory, **frames)
 
 
-def _opened(directory: Path) -> tuple[Path, _Pin | None, dict[str, Any], dict[str, Path]]:
+def _opened(directory: Path) -> tuple[Path, Pin | None, dict[str, Any], dict[str, Path]]:
     """The directory of the snapshot's current version, the lock that keeps it, its metadata and its table
     paths, once checked as :func:`_checked_files` checks them."""
     _check_directory(directory)
-    files, pin = _pinned(directory)
+    files, pin = pin_current(directory)
     try:
         meta, paths = _checked_files(files)
     except BaseException:
@@ -304,7 +304,7 @@ def _checked_files(directory: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     meta_path = directory / "meta.json"
     if not meta_path.is_file():
         raise SnapshotError(f"{directory}: not a ptmgraph snapshot (no meta.json)")
-    meta = _read_meta(meta_path)
+    meta = read_meta(meta_path)
     if meta.get("format_version") not in READ_FORMATS:
         raise SnapshotError(f"{meta_path}: snapshot format {meta.get('format_version')!r} is not one this "
                             f"version reads ({' or '.join(map(str, READ_FORMATS))})")
@@ -410,7 +410,7 @@ class StoredSnapshot(Snapshot):
     columns are asked for (:meth:`columns`), and kept (see :func:`open_snapshot`). ``directory`` is the
     directory of the version's files (a generation); the lock on it is held while this object lives."""
 
-    def __init__(self, directory: Path, meta: dict[str, Any], paths: dict[str, Path], pin: _Pin | None) -> None:
+    def __init__(self, directory: Path, meta: dict[str, Any], paths: dict[str, Path], pin: Pin | None) -> None:
         # The dataclass fields are filled on first use: no call to Snapshot.__init__.
         self.directory = self._files = directory
         self.meta = meta

@@ -32,7 +32,8 @@ from ptmgraph.umask import as_made_by_user
 
 POINTER = "CURRENT"
 """The file naming a snapshot's current generation."""
-_GENERATION = re.compile(r"gen-([0-9]{1,12})")
+GENERATION_NAME = re.compile(r"gen-([0-9]{1,12})")
+"""The name of a generation's folder, ``gen-N`` (N its number, the next save's one more than the highest)."""
 _POINTER_TMP = f".{POINTER}.tmp-"
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "models": MODELS_SCHEMA,
@@ -55,20 +56,20 @@ SNAPSHOT_FILES = frozenset({"meta.json", compact.INDEX_FILE, *(f"{name}.parquet"
 """The files of a snapshot directory; a directory holding anything else is not one (and is never replaced)."""
 
 
-def _add_generation(written: Path, directory: Path) -> None:
+def add_generation(written: Path, directory: Path) -> None:
     """Move the generation ``written`` into the snapshot ``directory`` and make it current."""
-    numbers = [int(m.group(1)) for name in os.listdir(directory) if (m := _GENERATION.fullmatch(name))]
+    numbers = [int(m.group(1)) for name in os.listdir(directory) if (m := GENERATION_NAME.fullmatch(name))]
     generation = directory / f"gen-{max(numbers, default=0) + 1}"
     written.rename(generation)
     try:
-        _point(directory, generation.name)
+        point_current(directory, generation.name)
     except BaseException:
         if _pointed(directory / POINTER) != generation.name:  # never current: no reader can hold it
             shutil.rmtree(generation, ignore_errors=True)
         raise
 
 
-def _point(directory: Path, name: str) -> None:
+def point_current(directory: Path, name: str) -> None:
     """Make ``CURRENT`` in ``directory`` name the generation ``name``: a new file renamed over it."""
     fd, tmp = tempfile.mkstemp(prefix=_POINTER_TMP, dir=directory)
     try:
@@ -82,7 +83,7 @@ def _point(directory: Path, name: str) -> None:
         raise
 
 
-def _swap_in(tmp: Path, directory: Path) -> None:
+def swap_in(tmp: Path, directory: Path) -> None:
     """Rename the complete snapshot ``tmp`` to ``directory``, replacing an empty or format 1 one."""
     old = None
     if os.path.lexists(directory):
@@ -98,16 +99,16 @@ def _swap_in(tmp: Path, directory: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _remove_unused_generations(directory: Path) -> None:
+def remove_unused_generations(directory: Path) -> None:
     """Remove the generations of ``directory`` that ``CURRENT`` does not name and no reader holds.
 
     A generation is renamed out of the snapshot (to a ``.NAME.old-*`` sibling) while this process holds
     an exclusive ``flock`` on it, so a reader that opened it before cannot take its shared lock on it
-    until it is gone from its path, which the reader checks (:func:`_pinned`).
+    until it is gone from its path, which the reader checks (:func:`pin_current`).
     """
     current = _pointed(directory / POINTER)
     for name in os.listdir(directory):
-        if name != current and _GENERATION.fullmatch(name):
+        if name != current and GENERATION_NAME.fullmatch(name):
             gone = directory.parent / f".{directory.name}.old-{os.getpid()}-{name}"
             if _moved_if_unused(directory / name, gone):
                 shutil.rmtree(gone, ignore_errors=True)
@@ -136,7 +137,7 @@ def _moved_if_unused(generation: Path, gone: Path) -> bool:
 
 
 @contextmanager
-def _locked(path: Path, directory: Path) -> Iterator[None]:
+def save_lock(path: Path, directory: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if need be) while saving to ``directory``, and
     remove the file when done.
 
@@ -191,7 +192,7 @@ def _layout(directory: Path, names: set[str]) -> Literal["flat", "generations"] 
         return None
     for name in names - {POINTER}:
         path = directory / name
-        if _GENERATION.fullmatch(name):
+        if GENERATION_NAME.fullmatch(name):
             if not (stat.S_ISDIR(path.lstat().st_mode) and _is_flat(path, set(os.listdir(path)))):
                 return None
         elif not (name.startswith(_POINTER_TMP) and stat.S_ISREG(path.lstat().st_mode)):
@@ -217,7 +218,7 @@ def _is_flat(directory: Path, names: set[str]) -> bool:
 _META_BYTES = 1024 * 1024
 
 
-def _check_replaceable(directory: Path) -> Literal["absent", "flat", "generations"]:
+def check_replaceable(directory: Path) -> Literal["absent", "flat", "generations"]:
     """How ``directory`` is laid out (absent or empty: ``absent``); SnapshotError when it may not be replaced."""
     if not os.path.lexists(directory):
         return "absent"
@@ -237,7 +238,7 @@ def _check_replaceable(directory: Path) -> Literal["absent", "flat", "generation
     return layout
 
 
-def _remove_leftovers(directory: Path) -> None:
+def remove_leftovers(directory: Path) -> None:
     """Remove the temporary and old directories of saves to ``directory`` that were killed midway (or
     generations a reader held), when they hold only snapshot parts (:func:`_only_snapshot_parts`)."""
     for pattern in (f".{directory.name}.tmp-*", f".{directory.name}.old-*"):
@@ -266,7 +267,7 @@ def _only_snapshot_parts(path: Path) -> bool:
         return True
     for name in names:
         inside = path / name
-        if _GENERATION.fullmatch(name):
+        if GENERATION_NAME.fullmatch(name):
             if inside.is_symlink() or not inside.is_dir() or not set(os.listdir(inside)) <= SNAPSHOT_FILES:
                 return False
         elif name != POINTER and not name.startswith(_POINTER_TMP):
@@ -287,7 +288,7 @@ def remove_snapshot(directory: Path) -> bool:
         return False
     if layout is None:
         return False
-    generations = sorted(name for name in names if _GENERATION.fullmatch(name))
+    generations = sorted(name for name in names if GENERATION_NAME.fullmatch(name))
     held: list[int] = []
     try:
         for name in generations:
@@ -322,14 +323,14 @@ def stored_meta(directory: Path) -> dict[str, Any] | None:
     refuses those);
     :class:`SnapshotError` when it cannot be read."""
     absolute = Path(os.path.abspath(directory))
-    if _GENERATION.fullmatch(absolute.name) and os.path.lexists(absolute.parent / POINTER):
+    if GENERATION_NAME.fullmatch(absolute.name) and os.path.lexists(absolute.parent / POINTER):
         return None
     if not is_snapshot_directory(directory):
         return None
-    return _read_meta(current_files(directory) / "meta.json")
+    return read_meta(current_files(directory) / "meta.json")
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
+def read_meta(path: Path) -> dict[str, Any]:
     """The JSON object in the ``meta.json`` at ``path``, read within :data:`_META_BYTES`;
     :class:`SnapshotError` naming the file when it cannot be read or is not such an object."""
     try:
@@ -368,12 +369,12 @@ def _pointed(pointer: Path) -> str | None:
     finally:
         os.close(fd)
     name = raw.decode("ascii", "replace").strip()
-    if not _GENERATION.fullmatch(name):
+    if not GENERATION_NAME.fullmatch(name):
         raise SnapshotError(f"{pointer}: does not name a generation (gen-N)")
     return name
 
 
-class _Pin:
+class Pin:
     """A shared ``flock`` on one generation directory: a save does not remove it while this is held.
 
     Released by :meth:`release`, or when the object is garbage-collected."""
@@ -386,7 +387,7 @@ _OPEN_TRIES = 100
 """How often a reader reads ``CURRENT`` again when the generation it named was being removed."""
 
 
-def _pinned(directory: Path) -> tuple[Path, _Pin | None]:
+def pin_current(directory: Path) -> tuple[Path, Pin | None]:
     """The directory holding the current version's files, and a shared lock on it (format 1: the
     directory itself, no lock).
 
@@ -422,7 +423,7 @@ def _pinned(directory: Path) -> tuple[Path, _Pin | None]:
         except FileNotFoundError:
             same = False
         if same:
-            return generation, _Pin(fd)
+            return generation, Pin(fd)
         os.close(fd)
     raise SnapshotError(f"{directory}: replaced {_OPEN_TRIES} times while being opened; try again")
 
@@ -464,7 +465,7 @@ def add_to_history(directory: Path, history: Path, day: str | None = None) -> Pa
     partition = history_partition(history, day)
     try:
         history.mkdir(parents=True, exist_ok=True)
-        files, pin = _pinned(Path(directory))
+        files, pin = pin_current(Path(directory))
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{history.name}.{partition.name}.tmp-", dir=history.parent))
             try:

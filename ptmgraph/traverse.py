@@ -362,7 +362,7 @@ def _level_by_arrays(adjacency: Adjacency, frontier: Any, seen: bytearray, codes
     return taken, owner[firsts], adjacency.relation[offsets[firsts]]
 
 
-def _shown_neighbours(index: CompactGraph, source: str, found: Walk) -> Callable[[str], list[tuple[str, int]]]:
+def walk_neighbours(index: CompactGraph, source: str, found: Walk) -> Callable[[str], list[tuple[str, int]]]:
     """For a model of the walk ``found`` from ``source``: its neighbours in the walk's direction that are
     the source or reached, each with the offset of its edge in that direction's adjacency."""
     adjacency = index.parents if found.direction == "ancestors" else index.children
@@ -447,7 +447,7 @@ def paths_between(graph: Graph, model: str, ancestor: str, max_paths: int) -> tu
         return [], False
     down = walk(index, [ancestor], direction="descendants")
     between = {m for m in up if m in down} | {model, ancestor}
-    parents_of = _shown_neighbours(index, model, up)
+    parents_of = walk_neighbours(index, model, up)
 
     def parents(node: str) -> list[str]:
         return sorted({p for p, _ in parents_of(node) if p in between and p != node})
@@ -463,14 +463,14 @@ def cycle_members(graph: Graph, models: Iterable[str]) -> set[str]:
     at = index.position_list(members)
     local = {p: i for i, p in enumerate(at)}
     successors = [[local[c] for c in index.children.neighbours(p) if c in local] for p in at]
-    component, count = _components(successors)
+    component, count = strong_components(successors)
     size = [0] * count
     for c in component:
         size[c] += 1
     return {m for m, c in zip(members, component, strict=True) if size[c] > 1}
 
 
-def _components(successors: list[list[int]]) -> tuple[list[int], int]:
+def strong_components(successors: list[list[int]]) -> tuple[list[int], int]:
     """Strongly connected components (Tarjan's algorithm, iterative): each model's component number and
     the count. Components are numbered sinks first, so a component's children have smaller numbers."""
     count = len(successors)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ptmgraph.index import CONFIDENCE_CODES, CompactGraph
 from ptmgraph.lazy import lazy_module
-from ptmgraph.passes import _offsets
-from ptmgraph.traverse import Direction, Graph, Walk, _shown_neighbours, compact
+from ptmgraph.passes import neighbour_offsets
+from ptmgraph.traverse import Direction, Graph, Walk, compact, walk_neighbours
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,7 +88,7 @@ def tree_lines(graph: Graph, found: Walk, *, order: Callable[[str], Any] | None 
     adjacency = index.parents if found.direction == "ancestors" else index.children
     codes = _codes(index, found)
     key = order or (lambda model: model)
-    shown = _shown_neighbours(index, source, found)
+    shown = walk_neighbours(index, source, found)
     relation_names = [*index.relation_names, None]  # code -1 (no relation) picks the last
 
     def branches(node: str) -> list[tuple[str, int]]:
@@ -128,7 +128,7 @@ def tree_line_count(graph: Graph, found: Walk) -> int:
     at = np.fromiter(shown, dtype=np.int64, count=len(shown))
     is_shown = np.zeros(index.nodes, dtype=bool)
     is_shown[at] = True
-    owner, offsets = _offsets(adjacency.indptr, at)
+    owner, offsets = neighbour_offsets(adjacency.indptr, at)
     other = adjacency.neighbour[offsets]
     counted = is_shown[other] & (other != at[owner])
     if codes is not None:

@@ -14,7 +14,7 @@ from typer.core import TyperOption
 from typer.testing import CliRunner
 
 from ptmgraph.cli import app
-from ptmgraph.cli_output import LARGEST_WHOLE_NUMBER
+from ptmgraph.declaration import LARGEST_WHOLE_NUMBER
 from ptmgraph.snapshot import bundled_path
 
 LLAMA_CHAT = "meta-llama/Llama-2-7b-chat-hf"

@@ -206,13 +206,15 @@ def test_conventions_short_help_metavars_plain_errors_and_choices() -> None:
     assert local.exit_code == 0 and json.loads(local.stdout)["reason_filter"] == "local_path"
 
 
-def test_the_package_choices_match_the_command_line_choices() -> None:
-    from ptmgraph import declaration
-    from ptmgraph.records import Relation
-    from ptmgraph.relations import Confidence
-
-    assert [c.value for c in declaration.RelationChoice] == [r.value for r in Relation]
-    assert [c.value for c in declaration.ConfidenceChoice] == [c.value for c in Confidence]
+def test_the_relation_and_confidence_choices_are_the_data_model_s_words() -> None:
+    helped = " ".join(runner.invoke(app, ["ancestry", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "--min-confidence low|medium|high" in helped
+    assert "finetune, adapter, quantized, merge, unknown (repeatable)" in helped
+    bad = runner.invoke(app, ["impact", LLAMA, "--relation", "lora"])
+    assert bad.exit_code == 2
+    assert all(f"'{word}'" in bad.stderr for word in ("finetune", "adapter", "quantized", "merge", "unknown"))
+    bad = runner.invoke(app, ["stale", "--min-confidence", "certain"])
+    assert bad.exit_code == 2 and all(f"'{word}'" in bad.stderr for word in ("low", "medium", "high"))
 
 
 def test_colour_follows_the_flag_and_no_color() -> None:

@@ -386,3 +386,17 @@ def test_the_picture_cap_keeps_at_most_eight_per_depth_nearest_and_the_top_of_ea
     hidden = [i for n in drawn.nodes if n.kind == "more" for i in n.hidden_ids]
     assert sorted(hidden + [n.id for n in kept]) == sorted(rows)
     assert "at most 8 per depth" in drawn.caption
+
+
+@pytest.mark.parametrize("name", ["graphml", "gexf", "json"])
+def test_the_whole_snapshot_as_a_data_file_reads_back_as_networkx_holds_it(name: str, bundled: LineageGraph) -> None:
+    """Every node and edge of the bundled snapshot, with every attribute, as networkx's graph of it has them."""
+    drawn = snapshot_subgraph(bundled, max_nodes=10**9)
+    flat = name != "json"
+    graph = read_back(name, graph_format(name).render(drawn, title="The snapshot"))
+    assert set(graph.nodes) == set(bundled.graph.nodes) and set(graph.edges) == set(bundled.graph.edges)
+    for model_id in bundled.graph.nodes:
+        assert dict(graph.nodes[model_id]) == expected_node(bundled, model_id, "model", 0, None, flat), model_id
+    for base, child in bundled.graph.edges:
+        found = {k: v for k, v in graph.edges[base, child].items() if k != "id"}  # GEXF adds an edge id
+        assert found == expected_edge(bundled, base, child, flat), (base, child)

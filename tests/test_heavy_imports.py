@@ -55,3 +55,10 @@ def test_exporting_an_ml_bom_loads_the_cyclonedx_library(tmp_path: Path) -> None
     loaded, code = imported(["export", LLAMA_CHAT, "--ancestry", "--out", str(tmp_path / "bom.cdx.json")], tmp_path)
     assert code == 0 and (tmp_path / "bom.cdx.json").stat().st_size > 0
     assert "cyclonedx" in loaded  # the format still finds its library when it is used
+
+
+@pytest.mark.parametrize("data_file", ["impact.graphml", "impact.gexf", "impact.json"])
+def test_exporting_a_data_file_loads_no_networkx(tmp_path: Path, data_file: str) -> None:
+    loaded, code = imported(["export", LLAMA_CHAT, "--impact", "--out", str(tmp_path / data_file)], tmp_path)
+    assert code == 0 and (tmp_path / data_file).stat().st_size > 0
+    assert "networkx" not in loaded

@@ -288,7 +288,7 @@ def test_the_source_offers_the_same_harvest_as_tables(hub_sample: Path) -> None:
 
 def test_python_whitespace_is_what_str_strip_removes() -> None:
     every = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
-    assert every == hub_columnar_checks._PY_WHITESPACE
+    assert every == hub_columnar_checks.PY_WHITESPACE
 
 
 # Property: records built from pieces of every shape read the same by both paths.

@@ -155,7 +155,7 @@ def _save_worker(target: str, tag: str, start_at: float) -> str:
 
     ``inside`` is created with O_EXCL, so two processes inside the lock at once would fail to create it.
     """
-    real_locked = snapshot._locked
+    real_locked = snapshot.save_lock
     inside = Path(target).parent / "inside"
 
     @contextlib.contextmanager
@@ -169,7 +169,7 @@ def _save_worker(target: str, tag: str, start_at: float) -> str:
                 os.close(fd)
                 os.unlink(inside)
 
-    snapshot._locked = watched  # type: ignore[assignment]
+    snapshot.save_lock = watched  # type: ignore[assignment]
     time.sleep(max(0.0, start_at - time.time()))
     try:
         for round_ in range(3):

@@ -84,6 +84,11 @@ def test_an_explicit_model_id_overrides_the_folder_names(local_repos: Path) -> N
     assert [r.id for r in harvest.records] == ["me/minilm-copy"]
     with pytest.raises(SourceError, match="not a Hub model id"):
         LocalReposSource(local_repos, model_id="not a/valid/id")
+    # white space around the id is dropped; a URL, a revision or a legacy name is not an id as written
+    assert LocalReposSource(local_repos, model_id=" me/minilm-copy\n").model_id == "me/minilm-copy"
+    for other in ("https://huggingface.co/me/minilm-copy", "me/minilm-copy@main", "gpt2"):
+        with pytest.raises(SourceError, match=f"'{other}': not a Hub model id"):
+            LocalReposSource(local_repos, model_id=f" {other}")
 
 
 # --- the Hugging Face cache ------------------------------------------------------------------------

@@ -167,6 +167,30 @@ def test_check_flags_the_repos_whose_python_a_model_runs(code_graph: LineageGrap
     assert findings(code_graph, "o/base", "executes_repo_code") == set()
 
 
+def test_check_and_risk_read_one_runtime_rule(code_graph: LineageGraph, tmp_path: Path) -> None:
+    # check walks up from each model, risk down from each source: the repos whose code check says a model
+    # runs by an auto_map are the sources risk calls it runtime_code for, and the ancestors whose pickle
+    # weights check calls high (loaded directly) are the sources risk calls it runtime for
+    models = code_graph.compact.ids.to_list()
+    dependency = {(r["source"], r["id"]): r["dependency"] for source in models
+                  for r in risk(code_graph, [source]).rows.iter_rows(named=True)}
+    for model in models:
+        by_check = {a for _, a, detail in findings(code_graph, model, "executes_repo_code") if "auto_map" in detail}
+        assert by_check == {s for (s, m), kind in dependency.items() if m == model and kind == "runtime_code"}, model
+    assert {m for (s, m), kind in dependency.items() if s == "o/code" and kind == "runtime_code"} == {
+        "o/small", "o/small-lora", "o/other", "o/lora2"}
+    pickled = ingest(tmp_path, [
+        record("p/base", ["pytorch_model.bin"]), record("p/lora", ["adapter_config.json", "adapter_model.bin"],
+                                                         tags=["base_model:p/base", "base_model:adapter:p/base"]),
+        record("p/ft", ["model.safetensors"], tags=["base_model:p/lora", "base_model:finetune:p/lora"])])
+    assert findings(pickled, "p/lora", "pickle_only") == {("high", "p/base", "pickle"),
+                                                          ("high", "p/lora", "pickle")}
+    assert findings(pickled, "p/ft", "pickle_only") == {("medium", "p/base", "pickle"),
+                                                        ("medium", "p/lora", "pickle")}
+    assert {(r["source"], r["id"], r["dependency"]) for r in risk(pickled, ["p/base"]).rows.iter_rows(named=True)} == {
+        ("p/base", "p/lora", "runtime"), ("p/base", "p/ft", "inherited")}
+
+
 def test_the_ml_bom_of_an_adapter_lists_the_code_its_base_runs(code_graph: LineageGraph) -> None:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator

@@ -24,7 +24,7 @@ from test_snapshot_safety import MALFORMED, _copy_bundled, run_cli
 from ptmgraph import snapshot
 from ptmgraph.graph import LineageGraph, load_graph, load_graph_columns
 from ptmgraph.index import CompactGraph
-from ptmgraph.pair_walks import walk_pairs
+from ptmgraph.pair_walks import reach_pairs, walk_pairs
 from ptmgraph.passes import (
     condense,
     depth_array,
@@ -351,6 +351,45 @@ def test_walks_from_many_sources_at_once_equal_each_source_alone_on_random_snaps
             paths = pairs.relation_codes(mine)
             assert [[index.relation_of(c) for c in p] for p in paths] == [alone.relation_path(m) for m in alone]
         assert pairs.find(np.array([sources[0]]), np.array([sources[0]])).tolist() == [-1]
+
+
+def test_reach_from_many_sources_at_once_is_networkx_reach_of_each_source_on_random_snapshots() -> None:
+    rng = random.Random(51)
+    for _ in range(100):
+        lg = LineageGraph(random_snapshot(rng))
+        index, graph = lg.compact, lg.graph
+        sources = np.array(rng.sample(range(index.nodes), rng.randrange(1, index.nodes + 1)))
+        source, model, depth = reach_pairs(index, sources)
+        found = Counter(zip(index.names(source), index.names(model), depth.tolist(), strict=True))
+        expected = Counter((index.name(s), m, d) for s in set(sources.tolist())
+                           for m, d in nx.single_source_shortest_path_length(graph, index.name(s)).items()
+                           if m != index.name(s))  # a model is never in its own reach, even on a cycle
+        assert found == expected
+
+
+def test_walks_whose_first_hop_is_given_are_networkx_walks_after_that_hop_on_random_snapshots() -> None:
+    rng = random.Random(52)
+    for _ in range(100):
+        lg = LineageGraph(random_snapshot(rng))
+        index, graph = lg.compact, lg.graph
+        edges = [(b, c) for b, c in graph.edges if b != c]
+        firsts = rng.sample(edges, rng.randrange(0, len(edges) + 1))
+        sources = np.array(rng.sample(range(index.nodes), rng.randrange(1, index.nodes + 1)))
+        offsets = np.array([index.edge_offset(index.position(b), index.position(c)) for b, c in firsts], dtype=np.int64)
+        pairs = walk_pairs(index, sources, ["adapter"], first_hops=offsets)
+        adapters = graph.edge_subgraph([(b, c) for b, c, r in graph.edges(data="relation") if r == "adapter"])
+        for at in set(sources.tolist()):
+            source = index.name(at)
+            depth: dict[str, int] = {}
+            for _, child in sorted(e for e in firsts if e[0] == source):
+                depth.setdefault(child, 1)
+            after = adapters.subgraph(set(adapters) - {source})  # a walk never passes its source again
+            for child in list(depth):
+                if child in after:
+                    for model, hops in nx.single_source_shortest_path_length(after, child).items():
+                        depth[model] = min(depth.get(model, hops + 1), hops + 1)
+            mine = np.flatnonzero(pairs.source == at)
+            assert dict(zip(index.names(pairs.model[mine]), pairs.depth[mine].tolist(), strict=True)) == depth
 
 
 def test_stale_risk_and_check_do_not_build_the_networkx_graph() -> None:

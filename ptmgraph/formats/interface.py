@@ -9,7 +9,7 @@ cut from. Each concrete format lives in a file of its own; :mod:`ptmgraph.format
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 from ptmgraph.formats.subgraph import DrawnGraph
 
@@ -44,3 +44,8 @@ class GraphFormat(ABC):
         ``rankdir`` (``TB``, ``LR``, ``BT``, ``RL``) sets the direction of a laid-out drawing, base
         before derived; None lets the format choose. Formats that carry no layout ignore it.
         """
+
+    def write(self, drawn: DrawnGraph, stream: BinaryIO, *, title: str, rankdir: str | None = None) -> None:
+        """Write the file :meth:`render` makes to ``stream``; a data format writes it in pieces, never holding
+        it whole. Raises :class:`ExportError`."""
+        stream.write(self.render(drawn, title=title, rankdir=rankdir))

@@ -11,6 +11,7 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +24,12 @@ STDOUT = "-"
 
 def write_bytes_atomically(data: bytes, out: Path) -> Path:
     """Write ``data`` to ``out`` via a temporary file in the same directory and ``os.replace``."""
+    return write_stream_atomically(lambda handle: handle.write(data), out)
+
+
+def write_stream_atomically(fill: Callable[[BinaryIO], object], out: Path) -> Path:
+    """Write to ``out`` what ``fill`` writes to the stream it is given (in pieces: the file is never held whole),
+    via a temporary file in the same directory and ``os.replace``: if ``fill`` raises, ``out`` is untouched."""
     out = Path(out)
     try:
         mode = os.stat(out).st_mode
@@ -41,7 +48,7 @@ def write_bytes_atomically(data: bytes, out: Path) -> Path:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, (mode & 0o777) if mode is not None else new_mode(directory=False))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ptmgraph.formats.interface import ExportError, GraphFormat
-from ptmgraph.formats.output import STDOUT, write_output
+from ptmgraph.formats.output import STDOUT, write_output, write_stream_atomically
 
 if TYPE_CHECKING:
     from ptmgraph.formats.subgraph import DrawnGraph
@@ -128,8 +128,11 @@ def choose_format(name: str | None, out: Path | None) -> GraphFormat:
 def write_graph(drawn: DrawnGraph, out: Path | str, fmt: str, title: str, *, rankdir: str | None = None) -> Path | None:
     """Render ``drawn`` as the format called ``fmt`` and write it to ``out`` (``-``: standard output).
 
-    The file is rendered completely before anything is written, so a failure raises
+    A file is written by the format in pieces (:meth:`GraphFormat.write`) to a temporary file renamed over
+    ``out`` at the end, and standard output gets the file once it is rendered completely, so a failure raises
     :class:`ExportError` and leaves an existing ``out`` untouched. Returns the path written (None for stdout).
     """
-    data = graph_format(fmt).render(drawn, title=title, rankdir=rankdir)
-    return write_output(data, out)
+    chosen = graph_format(fmt)
+    if str(out) == STDOUT:
+        return write_output(chosen.render(drawn, title=title, rankdir=rankdir), out)
+    return write_stream_atomically(lambda stream: chosen.write(drawn, stream, title=title, rankdir=rankdir), Path(out))

@@ -19,9 +19,9 @@ summary nodes add up to ``hidden``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import polars as pl
 
@@ -46,6 +46,82 @@ def relation_sort_key(relation: str) -> tuple[int, str]:
     return (RELATION_ORDER.index(relation), "") if relation in RELATION_ORDER else (len(RELATION_ORDER), relation)
 
 
+class TableRow(Mapping[str, Any]):
+    """Row ``index`` of ``table`` as a read-only mapping of its columns but ``hidden``, read on first use:
+    a drawn model's attributes stay in one table (read by the data formats a column at a time) instead of a
+    dict per model. Empty when ``table[present]`` is null at the row (a model with no ``models`` row)."""
+
+    __slots__ = ("_at", "_hidden", "_present", "_row", "table")
+
+    def __init__(self, table: pl.DataFrame, index: int, hidden: tuple[str, ...] = (), present: str | None = None):
+        self.table, self._at, self._hidden, self._present = table, index, hidden, present
+        self._row: dict[str, Any] | None = None
+
+    @property
+    def row(self) -> int:
+        """The row of :attr:`table` this mapping reads."""
+        return self._at
+
+    def moved(self, table: pl.DataFrame, shift: int) -> TableRow:
+        """The same row in ``table``, which holds this one's rows ``shift`` rows further down."""
+        return TableRow(table, self._at + shift, self._hidden, self._present)
+
+    def _values(self) -> dict[str, Any]:
+        if self._row is None:
+            row = self.table.row(self._at, named=True)
+            empty = self._present is not None and row.get(self._present) is None
+            self._row = {} if empty else {k: v for k, v in row.items() if k not in self._hidden}
+        return self._row
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __repr__(self) -> str:
+        return repr(self._values())
+
+
+class TableList(Sequence[dict[str, Any]]):
+    """The list held in column ``column`` of row ``index`` of ``table`` (a list of structs: an edge's
+    evidence rows) as a read-only sequence of dicts, read on first use; empty when null."""
+
+    __slots__ = ("_at", "_column", "_items", "table")
+
+    def __init__(self, table: pl.DataFrame, index: int, column: str):
+        self.table, self._at, self._column = table, index, column
+        self._items: list[dict[str, Any]] | None = None
+
+    def _values(self) -> list[dict[str, Any]]:
+        if self._items is None:
+            value = self.table[self._column][self._at] if self._column in self.table.columns else None
+            self._items = list(value) if value is not None else []
+        return self._items
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | Sequence[dict[str, Any]]:
+        return self._values()[i]
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def moved(self, table: pl.DataFrame, shift: int) -> TableList:
+        """The same list in ``table``, which holds this one's rows ``shift`` rows further down."""
+        return TableList(table, self._at + shift, self._column)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self._values()) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # a list of dicts: not hashable
+
+
 @dataclass(frozen=True)
 class DrawnNode:
     """One box of the picture: the focus, a related model, or a ``+K more`` summary of hidden models.
@@ -68,8 +144,10 @@ class DrawnNode:
     anchor: str | None = None
     hidden_by_relation: dict[str, int] = field(default_factory=dict)
     hidden_ids: tuple[str, ...] = ()
-    attributes: dict[str, Any] = field(default_factory=dict, compare=False)
-    """The model's node attributes in the graph (:data:`ptmgraph.graph.NODE_ATTRIBUTES`); empty for ``more``."""
+    attributes: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """The model's node attributes in the graph (:data:`ptmgraph.graph.NODE_ATTRIBUTES`); empty for ``more``
+    and for a model with no ``models`` row. A drawing cut from a snapshot holds them in one table
+    (:attr:`DrawnGraph.records`; this is a :class:`TableRow` of it)."""
 
     @property
     def hidden_count(self) -> int:
@@ -93,10 +171,12 @@ class DrawnEdge:
     relation: str | None
     relation_rule: str | None = None
     evidence_kinds: tuple[str, ...] = ()
-    attributes: dict[str, Any] = field(default_factory=dict, compare=False)
-    """The edge's columns in the snapshot (relation, the rule, the relations side by side ...)."""
-    evidence: tuple[dict[str, Any], ...] = field(default=(), compare=False)
-    """The snapshot's evidence rows for this edge (kind, field, source, relation, raw)."""
+    attributes: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """The edge's columns in the snapshot (relation, the rule, the relations side by side ...); a
+    :class:`TableRow` of :attr:`DrawnGraph.edge_records` in a drawing cut from a snapshot."""
+    evidence: Sequence[Mapping[str, Any]] = field(default=(), compare=False)
+    """The snapshot's evidence rows for this edge (kind, field, source, relation, raw) without base and child;
+    a :class:`TableList` of :attr:`DrawnGraph.edge_records` in a drawing cut from a snapshot."""
 
     @property
     def is_summary(self) -> bool:
@@ -125,6 +205,13 @@ class DrawnGraph:
     files: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict, compare=False)
     """(path, part, sha256) of each drawn model's files whose sha256 is known, by model id: filled by
     :func:`with_file_hashes` for the formats that list them (an ML-BOM), empty otherwise."""
+    records: pl.DataFrame | None = field(default=None, compare=False)
+    """The drawn models' attributes as one table (``id``, null for a model with no ``models`` row, and the
+    node attributes), which the models' :attr:`DrawnNode.attributes` read (:class:`TableRow`); None when
+    they are plain mappings (a drawing made by hand). The data formats read it a column at a time."""
+    edge_records: pl.DataFrame | None = field(default=None, compare=False)
+    """The drawn model edges' ``edges`` rows, and their evidence rows as a list column ``evidence``, as one
+    table, which :attr:`DrawnEdge.attributes` and :attr:`DrawnEdge.evidence` read; None as for records."""
 
     @property
     def capped(self) -> bool:
@@ -220,72 +307,70 @@ def lineage_subgraph(
         elif isinstance(summary, ImpactSummary) and isinstance(summary.relations_followed, list):
             wanted = set(summary.relations_followed)
 
-    rows: dict[str, dict[str, Any]] = {}
-    for row in result.rows.iter_rows(named=True):
-        if row["id"] != focus:
-            rows.setdefault(row["id"], row)
-    order = sorted(rows.values(), key=cap_order_key)
-    total = len(order)
+    table = result.rows.filter(pl.col("id") != focus).unique("id", keep="first", maintain_order=True)
+    for column in ("downloads", "likes", "license", "has_record"):
+        if column not in table.columns:
+            table = table.with_columns(pl.lit(None).alias(column))
+    # cap_order_key's order, as a sort of the table (nearest, most downloads with unknown last, id)
+    order_table = table.sort([pl.col("depth"), pl.col("downloads").is_null(), pl.col("downloads"), pl.col("id")],
+                             descending=[False, False, True, False], maintain_order=True)
+    total = order_table.height
 
-    kept = _kept_models(order, focus, rows, max_nodes, max_per_depth)
-    kept_order = [r for r in order if r["id"] in kept]
-
-    # Every hidden model goes to the summary node of its nearest kept model along its via chain. A via
-    # is one hop nearer, so it comes earlier in cap order and its anchor is already known.
     hidden_under: dict[str, list[dict[str, Any]]] = {}
-    anchor_of: dict[str, str] = {}
-    for row in order:
-        if row["id"] in kept:
-            continue
-        via = row["via"]
-        anchor = via if via == focus or via in kept else anchor_of.get(via, focus)
-        anchor_of[row["id"]] = anchor
-        hidden_under.setdefault(anchor, []).append(row)
+    if total <= max_nodes and not max_per_depth:
+        kept_table = order_table  # the cap rule keeps every model when all fit: no row needs reading one by one
+        kept: set[str] = set()
+    else:
+        order = order_table.to_dicts()
+        rows = {row["id"]: row for row in order}
+        kept = _kept_models(order, focus, rows, max_nodes, max_per_depth)
+        kept_table = order_table.filter(pl.col("id").is_in(list(kept)))
+        # Every hidden model goes to the summary node of its nearest kept model along its via chain. A via
+        # is one hop nearer, so it comes earlier in cap order and its anchor is already known.
+        anchor_of: dict[str, str] = {}
+        for row in order:
+            if row["id"] in kept:
+                continue
+            via = row["via"]
+            anchor = via if via == focus or via in kept else anchor_of.get(via, focus)
+            anchor_of[row["id"]] = anchor
+            hidden_under.setdefault(anchor, []).append(row)
 
-    drawn_ids = {focus} | kept
-    found = _node_attributes(lg, [focus, *(r["id"] for r in kept_order)])
+    kept_ids: list[str] = kept_table["id"].to_list()
+    drawn_ids = [focus, *kept_ids]
+    records = _model_records(lg, drawn_ids)
+    walked: Direction = "ancestors" if direction == "ancestry" else "descendants"
+    from_rows = {c: [None, *kept_table[c].to_list()] for c in ("downloads", "likes", "license", "has_record")}
+    found = {c: records[c].to_list() if c in records.columns else [None] * len(drawn_ids)
+             for c in ("downloads", "likes", "license", "has_record")}
+    depths, relations, vias = ([0, *kept_table[c].to_list()] for c in ("depth", "relation", "via"))
+    nodes: list[DrawnNode] = []
+    for i, model_id in enumerate(drawn_ids):
+        # the record's value, else the walk's row's (a model named only by an edge has no record)
+        downloads, likes, license_, has_record = (
+            found[c][i] if found[c][i] is not None else from_rows[c][i]
+            for c in ("downloads", "likes", "license", "has_record"))
+        nodes.append(DrawnNode(
+            key=model_id, kind="model" if i else "focus", id=model_id, depth=int(depths[i]),
+            relation=relations[i] if i else None, via=vias[i] if i else None, walked=walked if i else None,
+            downloads=_int_or_none(downloads), likes=_int_or_none(likes),
+            license=license_ if isinstance(license_, str) else None,
+            has_record=has_record if isinstance(has_record, bool) else None,
+            attributes=TableRow(records, i, hidden=("id",), present="id"),
+        ))
 
-    def attrs(model_id: str, row: dict[str, Any] | None) -> dict[str, Any]:
-        data = dict(found[model_id])
-        record = dict(data)
-        if row is not None:
-            for column in ("downloads", "likes", "license", "has_record"):
-                if data.get(column) is None and row.get(column) is not None:
-                    data[column] = row[column]
-        return {
-            "downloads": _int_or_none(data.get("downloads")),
-            "likes": _int_or_none(data.get("likes")),
-            "license": data.get("license") if isinstance(data.get("license"), str) else None,
-            "has_record": data.get("has_record") if isinstance(data.get("has_record"), bool) else None,
-            "attributes": record,
-        }
-
-    nodes: list[DrawnNode] = [DrawnNode(key=focus, kind="focus", id=focus, depth=0, **attrs(focus, None))]
-    for row in kept_order:
-        nodes.append(
-            DrawnNode(
-                key=row["id"], kind="model", id=row["id"], depth=int(row["depth"]), relation=row["relation"],
-                via=row["via"], walked="ancestors" if direction == "ancestry" else "descendants",
-                **attrs(row["id"], row),
-            )
-        )
-
-    edges: list[DrawnEdge] = []
     position = {n.key: i for i, n in enumerate(nodes)}
-    evidence = _evidence_by_edge(lg, drawn_ids)
-    for base, child, data in _edges_among(lg, drawn_ids):
-        relation = data.get("relation")
-        if wanted is not None and relation not in wanted:
-            continue
-        kinds = data.get("evidence_kinds") or ()
-        edges.append(
-            DrawnEdge(
-                tail=base, head=child, relation=str(relation) if relation is not None else Relation.UNKNOWN.value,
-                relation_rule=data.get("relation_rule"), evidence_kinds=tuple(str(k) for k in kinds),
-                attributes=dict(data), evidence=tuple(evidence.get((base, child), ())),
-            )
-        )
-    edges.sort(key=lambda e: (position[e.tail], position[e.head]))
+    edge_table = _edges_among(lg, drawn_ids)
+    if wanted is not None:
+        edge_table = edge_table.filter(pl.col("relation").is_in(sorted(wanted)))
+    places = pl.DataFrame({"id": drawn_ids, "at": range(len(drawn_ids))}, schema={"id": pl.String, "at": pl.Int64})
+    edge_table = (
+        edge_table.join(places.rename({"id": "base", "at": "_tail"}), on="base")
+        .join(places.rename({"id": "child", "at": "_head"}), on="child")
+        .sort("_tail", "_head").drop("_tail", "_head")
+    )
+    edge_table = _with_evidence(lg, edge_table, drawn_ids)
+    edges = _drawn_edges(edge_table)
 
     used_keys = set(drawn_ids)
     anchors = sorted(hidden_under, key=lambda a: position[a])
@@ -311,13 +396,14 @@ def lineage_subgraph(
             else DrawnEdge(tail=key, head=anchor, relation=None)
         )
 
-    shown = len(kept)
+    shown = len(kept_ids)
     hidden = total - shown
     caption = _caption(direction, shown, total, hidden, max_per_depth)
     return DrawnGraph(
         focus=focus, direction=direction, nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
         hidden=hidden, max_nodes=max_nodes, max_per_depth=max_per_depth, caption=caption,
         relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
+        records=records, edge_records=edge_table,
     )
 
 
@@ -350,12 +436,42 @@ def combine(up: DrawnGraph, down: DrawnGraph) -> DrawnGraph:
         if (edge.tail, edge.head) not in pairs:
             pairs.add((edge.tail, edge.head))
             edges.append(edge)
+    records = _joined(up.records, down.records)
+    edge_records = _joined(up.edge_records, down.edge_records)
+    if records is not None:  # the models read the joined table, so a data format reads it a column at a time
+        nodes = [_moved_node(n, records, up.records, down.records) for n in nodes]
+    if edge_records is not None:
+        edges = [_moved_edge(e, edge_records, up.edge_records, down.edge_records) for e in edges]
     return DrawnGraph(
         focus=up.focus, direction="both", nodes=tuple(nodes), edges=tuple(edges), shown=up.shown + down.shown,
         total=up.total + down.total, hidden=up.hidden + down.hidden, max_nodes=max(up.max_nodes, down.max_nodes),
         max_per_depth=max(up.max_per_depth, down.max_per_depth),
         caption=f"ancestors: {up.caption}; descendants: {down.caption}", relations=down.relations,
+        records=records, edge_records=edge_records,
     )
+
+
+def _joined(up: pl.DataFrame | None, down: pl.DataFrame | None) -> pl.DataFrame | None:
+    """``up``'s rows, then ``down``'s (None unless both drawings hold their rows in a table)."""
+    return pl.concat([up, down], how="diagonal_relaxed") if up is not None and down is not None else None
+
+
+def _moved_node(node: DrawnNode, joined: pl.DataFrame, up: pl.DataFrame | None, down: pl.DataFrame | None
+                ) -> DrawnNode:
+    view = node.attributes
+    if isinstance(view, TableRow) and up is not None and (view.table is up or view.table is down):
+        return replace(node, attributes=view.moved(joined, 0 if view.table is up else up.height))
+    return node
+
+
+def _moved_edge(edge: DrawnEdge, joined: pl.DataFrame, up: pl.DataFrame | None, down: pl.DataFrame | None
+                ) -> DrawnEdge:
+    view, listed = edge.attributes, edge.evidence
+    if (isinstance(view, TableRow) and isinstance(listed, TableList) and up is not None
+            and (view.table is up or view.table is down)):
+        shift = 0 if view.table is up else up.height
+        return replace(edge, attributes=view.moved(joined, shift), evidence=listed.moved(joined, shift))
+    return edge
 
 
 def snapshot_subgraph(
@@ -406,29 +522,23 @@ def snapshot_subgraph(
     )
     order: list[str] = [*placed.to_list(), *alone["id"].to_list()]
     kept = order[:max_nodes]
-    kept_set = set(kept)
-    found = _node_attributes(lg, kept)
+    records = _model_records(lg, kept)
+    found = {c: records[c].to_list() if c in records.columns else [None] * len(kept)
+             for c in ("downloads", "likes", "license", "has_record")}
     nodes = [
         DrawnNode(
-            key=m, kind="model", id=m, downloads=_int_or_none(found[m].get("downloads")),
-            likes=_int_or_none(found[m].get("likes")),
-            license=found[m].get("license") if isinstance(found[m].get("license"), str) else None,
-            has_record=found[m].get("has_record") if isinstance(found[m].get("has_record"), bool) else None,
-            attributes=found[m],
+            key=m, kind="model", id=m, downloads=_int_or_none(found["downloads"][i]),
+            likes=_int_or_none(found["likes"][i]),
+            license=found["license"][i] if isinstance(found["license"][i], str) else None,
+            has_record=found["has_record"][i] if isinstance(found["has_record"][i], bool) else None,
+            attributes=TableRow(records, i, hidden=("id",), present="id"),
         )
-        for m in kept
+        for i, m in enumerate(kept)
     ]
-    evidence = _evidence_by_edge(lg, kept_set)
     shown_edges = followed.filter(pl.col("base").is_in(kept) & pl.col("child").is_in(kept)).drop(
         "row", "base_position")
-    edges = [
-        DrawnEdge(
-            tail=d["base"], head=d["child"], relation=str(d.get("relation") or Relation.UNKNOWN.value),
-            relation_rule=d.get("relation_rule"), evidence_kinds=tuple(str(k) for k in d.get("evidence_kinds") or ()),
-            attributes=d, evidence=tuple(evidence.get((d["base"], d["child"]), ())),
-        )
-        for d in shown_edges.iter_rows(named=True)
-    ]
+    shown_edges = _with_evidence(lg, shown_edges, kept)
+    edges = _drawn_edges(shown_edges)
     hidden = order[max_nodes:]
     if hidden:
         children = set(followed["child"].to_list())
@@ -447,6 +557,7 @@ def snapshot_subgraph(
         focus=None, direction="snapshot", nodes=tuple(nodes), edges=tuple(edges), shown=shown, total=total,
         hidden=total - shown, max_nodes=max_nodes, caption=caption,
         relations=tuple(sorted(wanted, key=relation_sort_key)) if wanted is not None else None,
+        records=records, edge_records=shown_edges,
     )
 
 
@@ -464,37 +575,54 @@ def with_file_hashes(lg: LineageGraph, drawn: DrawnGraph) -> DrawnGraph:
     return replace(drawn, files={m: tuple(f) for m, f in found.items()})
 
 
-def _node_attributes(lg: LineageGraph, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Each model's attributes as the networkx graph holds them (:data:`ptmgraph.graph.NODE_ATTRIBUTES`
-    of its ``models`` row; none for a model named only by an edge), read for these models only."""
+def _model_records(lg: LineageGraph, ids: list[str]) -> pl.DataFrame:
+    """One row per model of ``ids``, in that order: ``id`` and its node attributes as the networkx graph holds
+    them (:data:`ptmgraph.graph.NODE_ATTRIBUTES` of its ``models`` row), read for these models only; every
+    column null, ``id`` included, for a model named only by an edge (it has no attributes)."""
     positions = lg.compact.positions_of(ids)
     if not lg.compact.rows:  # every model is named only by an edge
-        return {m: {} for m in ids}
-    rows = lg.nodes_at(positions).to_dicts()
-    recorded = (positions < lg.compact.rows).tolist()
-    return {row.pop("id"): row if has_row else {} for row, has_row in zip(rows, recorded, strict=True)}
+        return pl.DataFrame({"id": [None] * len(ids)}, schema={"id": pl.String})
+    rows = lg.nodes_at(positions)
+    recorded = pl.Series(positions < lg.compact.rows)
+    return rows.with_columns(pl.when(recorded).then(pl.col("id")).alias("id"))
 
 
-def _edges_among(lg: LineageGraph, ids: set[str]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(base, child, its ``edges`` row) of every edge between two of ``ids``, the last row of a pair named
-    twice (as the networkx graph keeps it): the drawn models' subgraph, without building the whole graph."""
-    wanted = sorted(ids)
-    rows = lg.snapshot.edges.filter(pl.col("base").is_in(wanted) & pl.col("child").is_in(wanted))
-    rows = rows.unique(["base", "child"], keep="last", maintain_order=True)
-    return [(row["base"], row["child"], row) for row in rows.iter_rows(named=True)]
+def _edges_among(lg: LineageGraph, ids: list[str]) -> pl.DataFrame:
+    """The ``edges`` row of every edge between two of ``ids``, the last row of a pair named twice (as the
+    networkx graph keeps it): the drawn models' subgraph, without building the whole graph."""
+    wanted = pl.Series(sorted(set(ids)), dtype=pl.String)
+    rows = lg.snapshot.edges.filter(pl.col("base").is_in(wanted.implode()) & pl.col("child").is_in(wanted.implode()))
+    return rows.unique(["base", "child"], keep="last", maintain_order=True)
 
 
-def _evidence_by_edge(lg: LineageGraph, ids: set[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """The evidence rows whose base and child are both in ``ids``, by (base, child)."""
+def _with_evidence(lg: LineageGraph, edges: pl.DataFrame, ids: list[str]) -> pl.DataFrame:
+    """``edges`` with a column ``evidence``: the evidence rows of each edge (without base and child), in the
+    snapshot's order, as a list of structs; null for an edge with none."""
     table = lg.snapshot.evidence
     if table.height == 0:
-        return {}
-    wanted = sorted(ids)
-    rows = table.filter(pl.col("base").is_in(wanted) & pl.col("child").is_in(wanted))
-    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows.iter_rows(named=True):
-        found.setdefault((row["base"], row["child"]), []).append(row)
-    return found
+        return edges.with_columns(pl.lit(None).alias("evidence"))
+    wanted = pl.Series(sorted(set(ids)), dtype=pl.String)
+    fields = [c for c in table.columns if c not in ("base", "child")]
+    found = (
+        table.filter(pl.col("base").is_in(wanted.implode()) & pl.col("child").is_in(wanted.implode()))
+        .group_by("base", "child", maintain_order=True).agg(pl.struct(fields).alias("evidence"))
+    )
+    return edges.join(found, on=["base", "child"], how="left", maintain_order="left")
+
+
+def _drawn_edges(table: pl.DataFrame) -> list[DrawnEdge]:
+    """The drawn edges of ``edges`` rows (with their ``evidence``), reading their attributes from the table."""
+    relations = table["relation"].to_list() if "relation" in table.columns else [None] * table.height
+    rules = table["relation_rule"].to_list() if "relation_rule" in table.columns else [None] * table.height
+    kinds = table["evidence_kinds"].to_list() if "evidence_kinds" in table.columns else [None] * table.height
+    return [
+        DrawnEdge(
+            tail=base, head=child, relation=str(relations[i]) if relations[i] is not None else Relation.UNKNOWN.value,
+            relation_rule=rules[i], evidence_kinds=tuple(str(k) for k in kinds[i] or ()),
+            attributes=TableRow(table, i, hidden=("evidence",)), evidence=TableList(table, i, "evidence"),
+        )
+        for i, (base, child) in enumerate(zip(table["base"].to_list(), table["child"].to_list(), strict=True))
+    ]
 
 
 def _caption(direction: Scope, shown: int, total: int, hidden: int, max_per_depth: int) -> str:

@@ -44,6 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from ptmgraph.ids import id_key
 from ptmgraph.sources.interface import SourceError
 
 try:  # POSIX: keep two crawls from appending to one journal
@@ -297,8 +298,9 @@ class CrawlState:
     listing line holds the entries of its new models only, and ``ids``, every model it returned);
     ``depth``: id -> depth, for seeds and children (checked bases have none, they are not descended);
     ``order``: ids in the order they were discovered (breadth-first); ``listed``: parents whose listing
-    completed; ``seeds``: root -> dangling reason (None when found); ``bases``: lower-case id -> dangling
-    reason (None when found) for checked bases; ``problems``: (source, model, message) of every line, once;
+    completed; ``seeds``: root -> dangling reason (None when found); ``bases``: the id's key
+    (:func:`ptmgraph.ids.id_key`) -> dangling reason (None when found) for checked bases; ``problems``:
+    (source, model, message) of every line, once;
     ``failed``: the listings (``listing:<parent>``, ``listing:bulk``) and records (``record:<id>``) that could
     not be read, or were ended early by a problem (lines marked ``failed``);
     ``file_commits``: id -> (revision, the entries of its file listing), for models whose listing was read.
@@ -333,7 +335,7 @@ class CrawlState:
                 self.listed.add(line["parent"])
             depth = self.depth.get(line["parent"], 0) + 1
         elif kind == "base":
-            self.bases[line["id"].lower()] = line.get("missing")
+            self.bases[id_key(line["id"])] = line.get("missing")
         elif kind == "file_commits":
             self.file_commits.setdefault(line["id"], (str(line.get("revision")), list(line.get("entries") or [])))
         if line.get("failed"):

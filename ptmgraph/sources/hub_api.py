@@ -80,22 +80,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ptmgraph import extract, reader
-from ptmgraph.ids import looks_like_local_path, normalize_reference
+from ptmgraph.ids import IdLookup, id_key, looks_like_local_path, normalize_reference
 from ptmgraph.records import DanglingReason, EvidenceKind, Harvest, ModelRecord, Problem, Reference
 from ptmgraph.sources.crawl_journal import JOURNAL_NAME, MARKER_NAME, CrawlState, Journal, JournalFull
 from ptmgraph.sources.hub_client import HubClient, Limits
 from ptmgraph.sources.hub_http import BadReply, CrawlStop, without_credentials
 from ptmgraph.sources.hub_prior import (
-    _COMMIT,
+    COMMIT_SHA,
     CRAWL_JOURNAL,
     UPDATE_MARGIN,
     Prior,
-    _first_line,
-    _http_date,
-    _older,
-    _same_commit,
+    http_date,
+    modified_before,
+    same_commit,
 )
-from ptmgraph.sources.interface import SourceError
+from ptmgraph.sources.interface import SourceError, first_line
 
 __all__ = ["CRAWL_JOURNAL", "DEFAULT_MAX_MODELS", "EXPAND", "JOURNAL_NAME", "MARKER_NAME", "MAX_FILE_BYTES",
            "UPDATE_MARGIN", "CrawlInterrupted", "HubCrawl", "Limits", "Prior", "default_endpoint"]
@@ -243,7 +242,7 @@ class HubCrawl:
     @property
     def hub_time(self) -> str | None:
         """When the crawl began by the Hub's clock (the ``Date`` header of its first answer), ISO 8601 in UTC."""
-        times = [t for t in (_http_date(d) for d in self.hub_times) if t is not None]
+        times = [t for t in (http_date(d) for d in self.hub_times) if t is not None]
         return min(times).isoformat(timespec="seconds") if times else None
 
     def bulk_arguments(self) -> dict[str, Any]:
@@ -346,7 +345,7 @@ class HubCrawl:
                      else "run the same crawl again to resume")
             kept = (f"completed steps are kept in {journal.path}; {again}"
                     if journal is not None else "no state directory was given, so nothing is kept")
-            raise CrawlInterrupted(f"crawl interrupted while {doing[0]}: {_first_line(err)}; {kept}",
+            raise CrawlInterrupted(f"crawl interrupted while {doing[0]}: {first_line(err)}; {kept}",
                                    dict(self.stats)) from err
         finally:
             if journal is not None:
@@ -455,7 +454,7 @@ class HubCrawl:
         """The file listing of one model (module docstring): its entries as the Hub gave them."""
         row = state.entries[model_id]["row"]
         sha = row.get("sha")
-        revision = sha if isinstance(sha, str) and _COMMIT.match(sha) else "main"
+        revision = sha if isinstance(sha, str) and COMMIT_SHA.match(sha) else "main"
         before = self.prior.file_commits.get(model_id) if self.prior is not None else None
         if before is not None and revision != "main" and before.get("revision") == revision:
             return dict(before)  # the same commit: the same files
@@ -473,7 +472,7 @@ class HubCrawl:
                 entries = listing.rows
                 problems += [[where, model_id, message] for message in listing.problems]
         except (RepositoryNotFoundError, DisabledRepoError, RevisionNotFoundError) as err:  # gated is a subclass
-            problems.append([where, model_id, f"file listing not read: {_first_line(err)}"])
+            problems.append([where, model_id, f"file listing not read: {first_line(err)}"])
         except BadReply as err:
             problems.append([where, model_id, f"file listing not read: {err}"])
         with _counting(self.stats) as count:
@@ -483,9 +482,9 @@ class HubCrawl:
 
     def _parents_without_file_listing(self, state: CrawlState) -> list[str]:
         """The crawled models that some record names as a base, whose file listing is not read yet."""
-        have = {model_id.lower(): model_id for model_id in state.entries}
-        parents = {have[base.lower()] for ref in self._build(state).references
-                   if (base := _base_id(ref.raw)) and base.lower() in have}
+        have = IdLookup(state.entries)
+        parents = {known for ref in self._build(state).references
+                   if (base := _base_id(ref.raw)) and (known := have.canonical(base))}
         return sorted(parents - set(state.file_commits))
 
     def _bulk_line(self, client: HubClient) -> _Line:
@@ -531,7 +530,7 @@ class HubCrawl:
         since = self.prior.since
         params = [*scope, ("sort", "lastModified"), *(("expand", e) for e in EXPAND)]
         try:
-            listing = client.list_models(params, older=lambda row: _older(row, since))
+            listing = client.list_models(params, older=lambda row: modified_before(row, since))
         except BadReply as err:
             raise CrawlStop(f"the listing of changes could not be read: {err}") from None
         if listing.ended_early:
@@ -622,7 +621,7 @@ class HubCrawl:
         """A journal entry for one record: the row and the results of the files fetched for it. ``read``:
         how the record was read (by itself: a seed or a base; in a child listing; in the bulk listing)."""
         before = self.prior.entries.get(str(row["id"])) if self.prior is not None else None
-        same = before is not None and _same_commit(before["row"], row)
+        same = before is not None and same_commit(before["row"], row)
         kept: Mapping[str, Any] = before.get("files") or {} if same and before is not None else {}
         return {"row": row, "files": {name: kept.get(name) or self._fetch(client, row, name)
                                       for name in self._wanted_files(row, read)}}
@@ -658,7 +657,7 @@ class HubCrawl:
     def _fetch(self, client: HubClient, row: Mapping[str, Any], name: str) -> dict[str, Any]:
         """Download one small file (see :meth:`HubClient.get_file`) at the listed commit, else ``main``."""
         sha = row.get("sha")
-        revision = sha if isinstance(sha, str) and _COMMIT.match(sha) else "main"
+        revision = sha if isinstance(sha, str) and COMMIT_SHA.match(sha) else "main"
         with _counting(self.stats) as count:
             count["files_fetched"] += 1
         return client.get_file(str(row["id"]), revision, name, MAX_FILE_BYTES)
@@ -673,7 +672,7 @@ class HubCrawl:
             try:
                 record, refs = extract.record_from_api(entry["row"], source)
             except (ValueError, TypeError, RecursionError) as err:  # one bad record costs only that record
-                out.problems.append(Problem(source, model_id, f"record not read: {_first_line(err)}"))
+                out.problems.append(Problem(source, model_id, f"record not read: {first_line(err)}"))
                 continue
             refs += self._apply_files(record, entry.get("files", {}), out.problems)
             if model_id in state.file_commits:
@@ -690,7 +689,7 @@ class HubCrawl:
         if dead:
             kept = []
             for ref in out.references:
-                reason = dead.get((_base_id(ref.raw) or "").lower())
+                reason = dead.get(id_key(_base_id(ref.raw) or ""))
                 if reason is None:
                     kept.append(ref)
                 else:
@@ -742,12 +741,12 @@ class HubCrawl:
 
     def _unchecked_bases(self, state: CrawlState) -> list[str]:
         """Ids the crawled records name as a base, that the crawl has no record of and has not checked yet."""
-        have = {model_id.lower() for model_id in state.entries}
+        have = IdLookup(state.entries)
         found: dict[str, str] = {}
         for ref in self._build(state).references:
             base = _base_id(ref.raw)
-            if base and base.lower() not in have and base.lower() not in state.bases:
-                found.setdefault(base.lower(), base)
+            if base and base not in have and id_key(base) not in state.bases:
+                found.setdefault(id_key(base), base)
         return sorted(found.values())
 
     @contextlib.contextmanager

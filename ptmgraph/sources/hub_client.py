@@ -64,25 +64,25 @@ from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
 from ptmgraph import reader
 from ptmgraph.records import Problem
 from ptmgraph.sources.hub_http import (
-    _DEFAULT_PORTS,
+    DEFAULT_PORTS,
     BadReply,
     CrawlStop,
+    DeadlinePassed,
+    Pacer,
+    SameOriginTransport,
     TooLarge,
-    _deadline,
-    _DeadlinePassed,
-    _over_max_wait,
-    _Pacer,
-    _SameOriginTransport,
-    _seconds,
-    _transport,
+    deadline_transport,
     origin,
+    over_max_wait,
     ratelimit,
     resolve_token,
+    seconds_of,
     shown,
+    socket_deadline,
     split_credentials,
     without_credentials,
 )
-from ptmgraph.sources.interface import SourceError
+from ptmgraph.sources.interface import SourceError, first_line
 from ptmgraph.words import plural
 
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -173,7 +173,7 @@ class HubClient:
                  stats: dict[str, int | float] | None = None, *, token_for_endpoint: bool = False) -> None:
         self.endpoint, credentials = split_credentials(endpoint.rstrip("/"))
         self.origin = origin(self.endpoint)
-        if self.origin[0] not in _DEFAULT_PORTS or not self.origin[1] or self.origin[2] < 0:
+        if self.origin[0] not in DEFAULT_PORTS or not self.origin[1] or self.origin[2] < 0:
             raise SourceError(f"{self.endpoint!r} is not an http(s) URL")
         self.limits = limits
         self.stats = stats if stats is not None else {}
@@ -190,10 +190,10 @@ class HubClient:
             self._headers = build_hf_headers(token=chosen or False)
         timeout = httpx2.Timeout(limits.read_timeout, connect=limits.connect_timeout)
         workers = max(limits.workers, 1)
-        transport = _SameOriginTransport(self.origin, _transport(workers))
+        transport = SameOriginTransport(self.origin, deadline_transport(workers))
         self._client = httpx2.Client(transport=transport, timeout=timeout, follow_redirects=False,
                                      limits=httpx2.Limits(max_connections=workers))
-        self._pacer = _Pacer()
+        self._pacer = Pacer()
         self.first_date: str | None = None
         """The ``Date`` header of the first answer: the server's clock when the crawl began (``crawl --update``)."""
         self._slots = threading.BoundedSemaphore(max(1, limits.workers))
@@ -385,7 +385,7 @@ class HubClient:
                     if time.monotonic() < ends:
                         failed = f"no data for {limits.read_timeout:g} s"
                 except httpx2.TransportError as err:
-                    failed = f"connection failed ({_first_line(err)})"
+                    failed = f"connection failed ({first_line(err)})"
                 else:
                     self._pacer.observe(response.headers)
                     if self.first_date is None and response.headers.get("date"):
@@ -411,19 +411,19 @@ class HubClient:
                 if attempt == limits.max_tries:
                     break
                 if asked is not None and waited + asked > limits.max_wait:
-                    raise CrawlStop(f"GET {where}: " + _over_max_wait("the server", asked, waited, limits.max_wait,
-                                                                       limits.knob("max_wait")))
+                    raise CrawlStop(f"GET {where}: " + over_max_wait("the server", asked, waited, limits.max_wait,
+                                                                      limits.knob("max_wait")))
                 now = time.monotonic()
                 if asked is None:
                     time.sleep(max(0.0, min(backoff * random.uniform(0.75, 1.25), deadline - now, self._stop_at - now)))
                     backoff = min(_MAX_BACKOFF, backoff * 2)
                 elif now + asked > self._stop_at:
-                    raise _DeadlinePassed()
+                    raise DeadlinePassed()
                 else:
                     time.sleep(asked)
                     waited += asked
                     deadline += asked
-        except _DeadlinePassed:
+        except DeadlinePassed:
             out_of_time = True
         if out_of_time or time.monotonic() >= self._stop_at:
             raise CrawlStop(f"the crawl's {limits.deadline:g} s deadline ({limits.knob('deadline')}) passed; "
@@ -463,7 +463,7 @@ class HubClient:
         method, body = ("GET", None) if form is None else ("POST", urlencode(form).encode())
         headers = self._headers if form is None else {**self._headers,
                                                       "Content-Type": "application/x-www-form-urlencoded"}
-        with self._slots, _deadline(deadline), \
+        with self._slots, socket_deadline(deadline), \
                 self._client.stream(method, url, params=query, headers=headers, content=body) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes and response.status_code == 200:
@@ -486,7 +486,7 @@ class HubClient:
                           | RevisionNotFoundError):
                 raise
             raise CrawlStop(f"GET {shown(str(response.request.url))}: HTTP {response.status_code} "
-                            f"({_first_line(err)})") from None
+                            f"({first_line(err)})") from None
 
     def _count(self, key: str) -> None:
         with self._stats_lock:
@@ -499,14 +499,9 @@ def _asked_wait(response: httpx2.Response) -> float | None:
     if response.status_code == 429 and info is not None and info[0] == 0:
         return info[1]
     value = response.headers.get("retry-after", "").strip()
-    return _seconds(value) if value.isascii() and value.isdigit() else None
+    return seconds_of(value) if value.isascii() and value.isdigit() else None
 
 
 def _origin_text(url: str) -> str:
     scheme, host, port = origin(url)
     return f"{scheme}://{host}:{port}"
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]

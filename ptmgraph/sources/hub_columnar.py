@@ -81,17 +81,17 @@ from ptmgraph.records import (
     Problem,
 )
 from ptmgraph.sources.hub_columnar_checks import (
-    _FILE_DETAILS,
-    _FLAT_SIBLING,
-    _SUSPICIOUS,
-    _card,
-    _counted,
-    _depth_ok,
-    _parse,
-    _render_marked,
+    FILE_DETAILS,
+    FLAT_SIBLING,
+    SUSPICIOUS,
+    depth_ok,
+    keys_accounted,
+    parse_lines,
+    read_cards,
+    render_marked,
 )
-from ptmgraph.sources.hub_columnar_lines import _LIMITS, MiB, _Batch, _batches, _line_texts
-from ptmgraph.sources.hub_columnar_rows import _PROBLEM_KEYS, _RECORD_KEYS, _REFERENCE_KEYS, _auto_maps, _fast, _Part
+from ptmgraph.sources.hub_columnar_lines import LIMITS, Batch, MiB, line_texts, read_batches
+from ptmgraph.sources.hub_columnar_rows import PROBLEM_KEYS, RECORD_KEYS, REFERENCE_KEYS, Part, auto_maps_of, fast_part
 from ptmgraph.sources.hub_rows import Duplicates, read_model_rows
 from ptmgraph.sources.interface import SourceError
 
@@ -104,7 +104,7 @@ FAST_LINE_BYTES = 4 * MiB
 # --- the per-record path --------------------------------------------------------------------------
 
 
-def _per_record(name: str, items: list[tuple[int, int, bytes]]) -> _Part:
+def _per_record(name: str, items: list[tuple[int, int, bytes]]) -> Part:
     """The per-record reader on ``(line number, file offset, line)``: what
     :func:`~ptmgraph.sources.hub_rows.read_model_rows` does per line."""
     harvest = Harvest()
@@ -114,7 +114,7 @@ def _per_record(name: str, items: list[tuple[int, int, bytes]]) -> _Part:
     objects = refused = 0
     for lineno, offset, line in items:
         where = f"{name}:{lineno}"
-        row = reader.json_object(line, where, limits=_LIMITS)
+        row = reader.json_object(line, where, limits=LIMITS)
         if isinstance(row, Problem):
             refused += 1
             harvest.problems.append(row)
@@ -134,7 +134,7 @@ def _per_record(name: str, items: list[tuple[int, int, bytes]]) -> _Part:
             reference_lines.extend([lineno] * len(refs))
         problem_lines.extend([lineno] * (len(harvest.problems) - before))
     tables = HarvestTables.of(harvest)
-    return _Part(
+    return Part(
         records=tables.records.with_columns(
             _line=pl.Series([n for n, _ in record_lines], dtype=pl.Int64()),
             _offset=pl.Series([o for _, o in record_lines], dtype=pl.Int64()),
@@ -160,50 +160,50 @@ def _per_record(name: str, items: list[tuple[int, int, bytes]]) -> _Part:
 class _Parsed:
     """A batch after the checks before parsing and the parse: what :func:`_finish` needs."""
 
-    batch: _Batch
+    batch: Batch
     lines: pl.Series  # the kept lines as text
     rows: np.ndarray  # the lines Polars parsed (indices into the batch's lines) ...
     frame: pl.DataFrame  # ... and their fields
     slow: set[int]  # lines for the per-record path so far
 
 
-def _prepare(batch: _Batch) -> _Parsed:
+def _prepare(batch: Batch) -> _Parsed:
     """The checks before parsing, and the parse (run ahead of :func:`_finish` on another thread)."""
     if len(batch.starts) == 0:
         return _Parsed(batch, pl.Series(dtype=pl.String()), np.zeros(0, np.int64), pl.DataFrame(), set())
-    lines = _line_texts(batch)
+    lines = line_texts(batch)
     size = pl.Series(batch.ends - batch.starts)
     fast = (lines.is_not_null() & (size <= FAST_LINE_BYTES) & lines.str.starts_with("{")
-            & ~lines.str.contains(_SUSPICIOUS) & ~lines.str.contains(_FILE_DETAILS)).fill_null(False)
+            & ~lines.str.contains(SUSPICIOUS) & ~lines.str.contains(FILE_DETAILS)).fill_null(False)
     # Deeper than the bound needs more brackets than that, not counting flat file entries (each adds
     # one level at most): only lines over that are checked exactly.
-    deep = fast & (lines.str.count_matches(r"[\[{]") > _LIMITS.depth)
+    deep = fast & (lines.str.count_matches(r"[\[{]") > LIMITS.depth)
     if deep.any():
         index = deep.arg_true()
         some = lines.gather(index)
-        bound = some.str.count_matches(r"[\[{]") - some.str.count_matches(_FLAT_SIBLING) + 1
-        index = index.filter(bound > _LIMITS.depth)
-        fast = fast.scatter(index, _depth_ok(lines.gather(index)))
+        bound = some.str.count_matches(r"[\[{]") - some.str.count_matches(FLAT_SIBLING) + 1
+        index = index.filter(bound > LIMITS.depth)
+        fast = fast.scatter(index, depth_ok(lines.gather(index)))
     slow = set(fast.not_().arg_true().to_list())
-    rows, frame, failed = _parse(batch, fast.arg_true().to_numpy().astype(np.int64))
+    rows, frame, failed = parse_lines(batch, fast.arg_true().to_numpy().astype(np.int64))
     slow.update(failed)
     return _Parsed(batch, lines, rows, frame, slow)
 
 
-def _finish(name: str, parsed: _Parsed) -> _Part:
+def _finish(name: str, parsed: _Parsed) -> Part:
     """Rows of a parsed batch: the fast path for the lines it reads exactly, the per-record path for the rest."""
     batch, rows, frame, slow = parsed.batch, parsed.rows, parsed.frame, parsed.slow
-    parts: list[_Part] = []
+    parts: list[Part] = []
     if batch.problems:
         parts.append(_problems_part(batch.problems))
     if len(rows):
         row_lines = parsed.lines.gather(rows)
-        frame, unrendered = _render_marked(frame, row_lines)
-        card = _card(frame, row_lines)
+        frame, unrendered = render_marked(frame, row_lines)
+        card = read_cards(frame, row_lines)
         # gated is Polars' rendering: a number, list or object there is not the text Python makes of it.
         gated_plain = frame["gated"].is_null() | ~frame["gated"].str.contains(r"^(?:-?[0-9]|\[|\{)")
-        auto_maps, unread = _auto_maps(frame, row_lines)
-        ok = (_counted(frame, card, row_lines) & frame["card_data"].is_null() & frame["card"].is_null()
+        auto_maps, unread = auto_maps_of(frame, row_lines)
+        ok = (keys_accounted(frame, card, row_lines) & frame["card_data"].is_null() & frame["card"].is_null()
               & frame["readme"].is_null() & ~card.refuse & gated_plain & ~unrendered & ~unread).fill_null(False)
         if not ok.all():
             slow.update(rows[(~ok).to_numpy()].tolist())
@@ -211,18 +211,19 @@ def _finish(name: str, parsed: _Parsed) -> _Part:
             auto_maps = {i: auto_maps[row] for i, row in enumerate(kept) if row in auto_maps}
             frame, card, rows = frame.filter(ok), card.filter(ok), rows[ok.to_numpy()]
         if len(rows):
-            parts.append(_fast(name, frame, batch.linenos[rows], batch.offset + batch.starts[rows], card, auto_maps))
+            parts.append(fast_part(name, frame, batch.linenos[rows], batch.offset + batch.starts[rows], card,
+                                   auto_maps))
     if slow:
         items = [(int(batch.linenos[i]), batch.offset + int(batch.starts[i]), batch.line(i)) for i in sorted(slow)]
         parts.append(_per_record(name, items))
     return _concat_parts(parts)
 
 
-def _problems_part(problems: list[tuple[int, Problem]]) -> _Part:
+def _problems_part(problems: list[tuple[int, Problem]]) -> Part:
     tables = HarvestTables.of(Harvest(problems=[p for _, p in problems]))
-    return _Part(
-        records=pl.DataFrame(schema=_RECORD_KEYS),
-        references=pl.DataFrame(schema=_REFERENCE_KEYS),
+    return Part(
+        records=pl.DataFrame(schema=RECORD_KEYS),
+        references=pl.DataFrame(schema=REFERENCE_KEYS),
         problems=tables.problems.with_columns(
             _line=pl.Series([n for n, _ in problems], dtype=pl.Int64()), _sub=pl.lit(0, pl.Int64())),
         objects=0,
@@ -230,18 +231,18 @@ def _problems_part(problems: list[tuple[int, Problem]]) -> _Part:
     )
 
 
-def _concat_parts(parts: list[_Part]) -> _Part:
+def _concat_parts(parts: list[Part]) -> Part:
     """Parts of one batch as one, rows in line order."""
     if not parts:
-        return _Part(pl.DataFrame(schema=_RECORD_KEYS), pl.DataFrame(schema=_REFERENCE_KEYS),
-                     pl.DataFrame(schema=_PROBLEM_KEYS), 0, 0)
+        return Part(pl.DataFrame(schema=RECORD_KEYS), pl.DataFrame(schema=REFERENCE_KEYS),
+                     pl.DataFrame(schema=PROBLEM_KEYS), 0, 0)
     if len(parts) == 1:
         return parts[0]
-    return _Part(
-        records=pl.concat([p.records.cast(_RECORD_KEYS) for p in parts]).sort("_line", maintain_order=True),
-        references=pl.concat([p.references.cast(_REFERENCE_KEYS) for p in parts]).sort(
+    return Part(
+        records=pl.concat([p.records.cast(RECORD_KEYS) for p in parts]).sort("_line", maintain_order=True),
+        references=pl.concat([p.references.cast(REFERENCE_KEYS) for p in parts]).sort(
             "_line", "_group", "_pos", maintain_order=True),
-        problems=pl.concat([p.problems.cast(_PROBLEM_KEYS) for p in parts]).sort("_line", "_sub", maintain_order=True),
+        problems=pl.concat([p.problems.cast(PROBLEM_KEYS) for p in parts]).sort("_line", "_sub", maintain_order=True),
         objects=sum(p.objects for p in parts),
         refused=sum(p.refused for p in parts),
         files=pl.concat([p.files for p in parts]),
@@ -270,7 +271,7 @@ def read_models_table(path: Path, *, batch_bytes: int = BATCH_BYTES) -> HarvestT
             # Polars releases the GIL while it parses: the next batch is parsed while this one is finished.
             with path.open("rb") as handle, ThreadPoolExecutor(max_workers=1) as ahead:
                 previous: Future[_Parsed] | None = None
-                for batch in _batches(handle, path.name, batch_bytes):
+                for batch in read_batches(handle, path.name, batch_bytes):
                     current = ahead.submit(_prepare, batch)
                     if previous is not None:
                         parked.add(_finish(path.name, previous.result()))
@@ -301,11 +302,11 @@ class _Parked:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.parts: dict[str, list[pl.DataFrame | Path]] = {"records": [], "references": []}
-        self.problems: list[pl.DataFrame] = [pl.DataFrame(schema=_PROBLEM_KEYS)]
+        self.problems: list[pl.DataFrame] = [pl.DataFrame(schema=PROBLEM_KEYS)]
         self.files: list[pl.DataFrame] = [pl.DataFrame(schema=FILES_SCHEMA)]  # file listings are rare: in memory
         self.objects = self.refused = 0
 
-    def add(self, part: _Part) -> None:
+    def add(self, part: Part) -> None:
         for kind, frame in (("records", part.records), ("references", part.references)):
             if self.folder is None or frame.is_empty():
                 self.parts[kind].append(frame)
@@ -313,7 +314,7 @@ class _Parked:
                 file = self.folder / f"{kind}-{len(self.parts[kind])}.arrow"
                 frame.write_ipc(file)
                 self.parts[kind].append(file)
-        self.problems.append(part.problems.cast(_PROBLEM_KEYS))
+        self.problems.append(part.problems.cast(PROBLEM_KEYS))
         self.files.append(part.files)
         self.objects += part.objects
         self.refused += part.refused
@@ -324,10 +325,10 @@ class _Parked:
         return pl.concat([pl.DataFrame(schema=schema), *(f.cast(schema) for f in frames)])
 
     def records(self) -> pl.DataFrame:
-        return self._load("records", _RECORD_KEYS)
+        return self._load("records", RECORD_KEYS)
 
     def references(self) -> pl.DataFrame:
-        return self._load("references", _REFERENCE_KEYS)
+        return self._load("references", REFERENCE_KEYS)
 
 
 def _repeated_ids(path: Path, records: pl.DataFrame) -> pl.DataFrame:
@@ -342,7 +343,7 @@ def _repeated_ids(path: Path, records: pl.DataFrame) -> pl.DataFrame:
         with path.open("rb") as handle:
             for model_id, where, lineno, offset in repeated.iter_rows():
                 handle.seek(offset)
-                row = reader.json_object(handle.readline(_LIMITS.document_bytes + 1), where, limits=_LIMITS)
+                row = reader.json_object(handle.readline(LIMITS.document_bytes + 1), where, limits=LIMITS)
                 before = len(problems)
                 if isinstance(row, Problem):  # the file changed since: report what it holds now
                     problems.append(row)
@@ -350,4 +351,4 @@ def _repeated_ids(path: Path, records: pl.DataFrame) -> pl.DataFrame:
                     duplicates.check(model_id, where, row, problems)
                 lines.extend([lineno] * (len(problems) - before))
     return HarvestTables.of(Harvest(problems=problems)).problems.with_columns(
-        _line=pl.Series(lines, dtype=pl.Int64()), _sub=pl.lit(1, pl.Int64())).cast(_PROBLEM_KEYS)
+        _line=pl.Series(lines, dtype=pl.Int64()), _sub=pl.lit(1, pl.Int64())).cast(PROBLEM_KEYS)

@@ -16,9 +16,9 @@ import polars as pl
 from ptmgraph import extract
 from ptmgraph.ids import unique_map
 from ptmgraph.records import Relation, access_of
-from ptmgraph.sources.hub_columnar_lines import _LIMITS, _Batch, _lines_bytes
+from ptmgraph.sources.hub_columnar_lines import LIMITS, Batch, lines_bytes
 
-_PY_WHITESPACE = (
+PY_WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
@@ -26,7 +26,7 @@ _PY_WHITESPACE = (
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
 """A JSON string literal (in a line Polars parsed, or in Polars' own rendering of a value)."""
-_SUSPICIOUS = "|".join([
+SUSPICIOUS = "|".join([
     r"[\x00-\x09\x0b\x0c\x0e-\x1f\ufeff\ue000-\ue003]",  # control characters, a BOM, the marks of _MARKS
     r"\r[^\n]",  # a carriage return not ending the line
     r"\\u[dD][89a-fA-F]|\\u00[0-7]|\\u[eE]00[0-3]",  # escaped surrogates, ASCII characters, marks
@@ -34,7 +34,7 @@ _SUSPICIOUS = "|".join([
 ])
 """What sends a line to the per-record path before parsing (see the module docstring), where the
 reader's 100-digit bound on integers applies."""
-_FILE_DETAILS = r'"(?:{})"\s*:'.format("|".join(("tree", *extract.FILE_DETAIL_KEYS)))
+FILE_DETAILS = r'"(?:{})"\s*:'.format("|".join(("tree", *extract.FILE_DETAIL_KEYS)))
 """Keys of a file listing in a record (:func:`ptmgraph.extract.files_from_api`): such lines go per record."""
 
 _CAT = pl.Categorical()
@@ -63,7 +63,7 @@ _TOP_SCHEMA: dict[str, pl.DataType] = {
     "config": pl.Struct({
         "model_type": _CAT,
         "_name_or_path": _CAT,
-        "auto_map": pl.String(),  # any keys: read from the line itself (_auto_maps)
+        "auto_map": pl.String(),  # any keys: read from the line itself (auto_maps_of)
         "quantization_config": pl.Struct({
             "quant_method": _CAT, "load_in_4bit": pl.Boolean(), "load_in_8bit": pl.Boolean(),
         }),
@@ -90,7 +90,9 @@ _CARD_PROSE_KEYS = ("quantized_by", "original_model", "model_link", "model_creat
 """Card fields that make card-text references: a row whose card names one takes the per-record path."""
 _INNER_CONTAINER = rf'({_STRING})|[\[{{](?:{_STRING}|[^"\[\]{{}}])*[\]}}]'
 _LIST_OF_STRINGS = rf"^\[(?:{_STRING}(?:, {_STRING})*)?\]$"
-_FLAT_SIBLING = r'\{"rfilename": ?"[^"\\]*"\}'
+FLAT_SIBLING = r'\{"rfilename": ?"[^"\\]*"\}'
+"""A file-list entry holding its name only (``{"rfilename": "..."}``): its bracket adds one level at most,
+so a line's depth bound does not count it."""
 
 _MARKS = {"\\\\": "\ue000", "\\t": "\ue001", "\\b": "\ue002", "\\f": "\ue003"}
 """JSON escapes that Polars writes back wrongly when it renders a nested value as a String (a backslash,
@@ -98,33 +100,37 @@ tab, backspace or form feed comes out raw), each replaced by a private-use chara
 line's card is rendered, and turned back in what is read from it. Lines holding those characters
 take the per-record path."""
 _UNESCAPED = {"\\\\": "\\", "\\t": "\t", "\\b": "\b", "\\f": "\f"}
-_NO_LIST = pl.List(pl.String())
+STRING_LIST = pl.List(pl.String())
+"""The type of a list of strings (an empty one fills a missing list)."""
 
 
 # --- Python-exact string functions ----------------------------------------------------------------
 
 
-def _when(condition: pl.Series, then: pl.Series | pl.Expr, otherwise: pl.Series | pl.Expr | None = None) -> pl.Series:
+def select_when(condition: pl.Series, then: pl.Series | pl.Expr,
+                otherwise: pl.Series | pl.Expr | None = None) -> pl.Series:
+    """``then`` where ``condition`` holds, else ``otherwise`` (null when None), as a Series."""
     expr = pl.when(condition).then(then)
     return pl.select(expr if otherwise is None else expr.otherwise(otherwise)).to_series()
 
 
-def _coalesce(*columns: pl.Series | pl.Expr) -> pl.Series:
+def coalesced(*columns: pl.Series | pl.Expr) -> pl.Series:
+    """The first non-null of ``columns``, row by row, as a Series."""
     return pl.select(pl.coalesce(*columns)).to_series()
 
 
-def _strip(s: pl.Series) -> pl.Series:
+def py_strip(s: pl.Series) -> pl.Series:
     """``str.strip()`` (Python's whitespace, not Rust's)."""
-    return s.str.strip_chars(_PY_WHITESPACE)
+    return s.str.strip_chars(PY_WHITESPACE)
 
 
-def _text(s: pl.Series) -> pl.Series:
+def text_column(s: pl.Series) -> pl.Series:
     """:func:`extract.text_of` of strings: stripped, None when empty."""
-    stripped = _strip(s.cast(pl.String()))
-    return _when(stripped.str.len_bytes() > 0, stripped).rename(s.name)
+    stripped = py_strip(s.cast(pl.String()))
+    return select_when(stripped.str.len_bytes() > 0, stripped).rename(s.name)
 
 
-def _access(gated: pl.Series, disabled: pl.Series, private: pl.Series) -> pl.Series:
+def access_column(gated: pl.Series, disabled: pl.Series, private: pl.Series) -> pl.Series:
     """:func:`ptmgraph.records.access_of` of each row, called once per distinct (gated, disabled, private)."""
     rows = pl.DataFrame({"g": gated, "d": disabled, "p": private}, schema={
         "g": pl.String(), "d": pl.Boolean(), "p": pl.Boolean()})
@@ -141,50 +147,51 @@ _CANONICAL_TIME = (
 """The Hub's timestamp spelling; Polars parses it as Python does (an impossible date is null in both)."""
 
 
-def _times(s: pl.Series) -> pl.Series:
+def time_column(s: pl.Series) -> pl.Series:
     """:func:`extract.time_of` of strings: the Hub's spelling by Polars, any other by Python."""
     canonical = s.str.contains(_CANONICAL_TIME)
     parsed = s.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us", time_zone="UTC", strict=False)
     if canonical.fill_null(True).all():
         return parsed
-    python = unique_map(_when(~canonical, s), extract.time_of, pl.Datetime("us", "UTC"))
-    return _when(canonical, parsed, python).rename(s.name)
+    python = unique_map(select_when(~canonical, s), extract.time_of, pl.Datetime("us", "UTC"))
+    return select_when(canonical, parsed, python).rename(s.name)
 
 
-def _relation(value: str) -> str | None:
+def relation_value(value: str) -> str | None:
+    """The relation a label names (:meth:`ptmgraph.records.Relation.parse`), as its value; None for none."""
     parsed = Relation.parse(value)
     return parsed.value if parsed else None
 
 
-def _aligned(n: int, frame: pl.DataFrame) -> pl.DataFrame:
+def aligned(n: int, frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` (keyed by ``_row``, at most one row each) as ``n`` rows in ``_row`` order; null where absent."""
     return pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64(), eager=True)}).join(
         frame, on="_row", how="left", maintain_order="left")
 
 
-def _sorted_sets(n: int, pairs: pl.DataFrame, column: str) -> pl.Series:
+def sorted_sets(n: int, pairs: pl.DataFrame, column: str) -> pl.Series:
     """Per row, the sorted distinct values of ``column`` among ``pairs`` (``_row``, ``column``); [] for none.
     (Exploded and grouped: Polars' per-list unique and sort are far slower.)"""
     grouped = pairs.unique(["_row", column]).sort("_row", column).group_by("_row", maintain_order=True).agg(column)
-    return _aligned(n, grouped)[column].fill_null(pl.lit([], _NO_LIST))
+    return aligned(n, grouped)[column].fill_null(pl.lit([], STRING_LIST))
 
 
 # --- the fast path: checks ------------------------------------------------------------------------
 
 
-def _depth_ok(lines: pl.Series) -> pl.Series:
+def depth_ok(lines: pl.Series) -> pl.Series:
     """True where a line's brackets (outside strings) nest at most the reader's depth and balance."""
     brackets = lines.str.replace_all(_STRING, "").str.replace_all(r"[^\[\]{}]", "")
     done = brackets.str.len_bytes() == 0
-    for _ in range(_LIMITS.depth):
+    for _ in range(LIMITS.depth):
         if done.all():
             break
-        brackets = _when(done, brackets, brackets.str.replace_all(r"\[\]|\{\}", ""))
+        brackets = select_when(done, brackets, brackets.str.replace_all(r"\[\]|\{\}", ""))
         done = brackets.str.len_bytes() == 0
     return done
 
 
-def _parse(batch: _Batch, rows: np.ndarray) -> tuple[np.ndarray, pl.DataFrame, list[int]]:
+def parse_lines(batch: Batch, rows: np.ndarray) -> tuple[np.ndarray, pl.DataFrame, list[int]]:
     """Lines ``rows`` parsed with the schema: the rows parsed, their frame, and the rows that failed.
     A failing part is split 16 ways until its bad lines are found (one bad line costs about one extra
     parse of the batch)."""
@@ -196,7 +203,7 @@ def _parse(batch: _Batch, rows: np.ndarray) -> tuple[np.ndarray, pl.DataFrame, l
         if len(part) == 0:
             continue
         try:
-            frame: pl.DataFrame | None = pl.read_ndjson(_lines_bytes(batch, part), schema=_TOP_SCHEMA)
+            frame: pl.DataFrame | None = pl.read_ndjson(lines_bytes(batch, part), schema=_TOP_SCHEMA)
         except Exception:
             frame = None
         if frame is not None and frame.height == len(part):
@@ -215,7 +222,7 @@ def _flat_object(rendering: pl.Series) -> pl.Series:
     """Object renderings with every nested list and object removed: their keys and scalar values."""
     flat = rendering.str.strip_prefix("{").str.strip_suffix("}")
     active = flat.str.contains(r"[\[{]").fill_null(False)
-    for _ in range(_LIMITS.depth + 1):
+    for _ in range(LIMITS.depth + 1):
         index = active.arg_true()
         if index.is_empty():
             break
@@ -238,7 +245,7 @@ def _value_kind(flat: pl.Series, key: str) -> pl.Series:
     """What a flattened object holds at ``key``: ``"`` a string, ``c`` a list or object, ``n`` null,
     another character a number or boolean; null when the key is absent."""
     first = flat.str.extract(rf'(?:^|, )"{re.escape(key)}": (.?)')
-    return _when(first.is_in(["", ","]), pl.lit("c"), first)
+    return select_when(first.is_in(["", ","]), pl.lit("c"), first)
 
 
 def _decode_objects(renderings: pl.Series, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.Series]:
@@ -260,7 +267,7 @@ def _decode_objects(renderings: pl.Series, schema: dict[str, pl.DataType]) -> tu
             else:
                 kept.append(i)
         frame = _read_json_lines([renderings[i] for i in kept], schema)
-    return _aligned(len(renderings), frame.with_columns(_row=pl.Series(kept, dtype=pl.Int64()))).drop("_row"), failed
+    return aligned(len(renderings), frame.with_columns(_row=pl.Series(kept, dtype=pl.Int64()))).drop("_row"), failed
 
 
 def _read_json_lines(texts: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -281,7 +288,7 @@ def _unmark(values: pl.Series | pl.Expr) -> Any:
     return values
 
 
-def _render_marked(frame: pl.DataFrame, lines: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+def render_marked(frame: pl.DataFrame, lines: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
     """``frame`` with cardData and transformersInfo rendered again from marked lines (see :data:`_MARKS`)
     where the line holds an escape Polars renders wrongly; and the rows where that failed."""
     rendered = frame["cardData"].is_not_null() | frame["transformersInfo"].is_not_null()
@@ -301,7 +308,7 @@ def _render_marked(frame: pl.DataFrame, lines: pl.Series) -> tuple[pl.DataFrame,
 
 
 @dataclass
-class _Card:
+class CardColumns:
     """The card of each parsed row (null where the row has no card object)."""
 
     present: pl.Series  # bool: cardData is an object
@@ -312,25 +319,27 @@ class _Card:
     texts: dict[str, pl.Series]  # _CARD_TEXT_KEYS: the string (unstripped); null for any other value
     refuse: pl.Series  # bool: the row takes the per-record path
 
-    def filter(self, keep: pl.Series) -> _Card:
+    def filter(self, keep: pl.Series) -> CardColumns:
         def each(d: dict[str, pl.Series]) -> dict[str, pl.Series]:
             return {k: v.filter(keep) for k, v in d.items()}
 
-        return _Card(self.present.filter(keep), self.fields.filter(keep), self.counted.filter(keep),
+        return CardColumns(self.present.filter(keep), self.fields.filter(keep), self.counted.filter(keep),
                      each(self.kinds), each(self.lists), each(self.texts), self.refuse.filter(keep))
 
 
-def _card(frame: pl.DataFrame, lines: pl.Series) -> _Card:
+def read_cards(frame: pl.DataFrame, lines: pl.Series) -> CardColumns:
+    """The card of each parsed row of ``frame`` (``lines``: the rows' lines), read from Polars' rendering of
+    ``cardData``, with the rows it cannot read exactly marked ``refuse``."""
     n = frame.height
     rendering = frame["cardData"]
     # A string can render like an object: the line itself says which it is (the key count, checked
     # with this, makes the first "cardData" in the line the top-level one).
     first = lines.str.extract(r'"cardData"\s*:\s*(.)')
     present = (rendering.is_not_null() & (first == "{")).fill_null(False)
-    flat = _flat_object(_when(present, rendering))
+    flat = _flat_object(select_when(present, rendering))
     pairs = _key_pairs(flat)
-    fields = _sorted_sets(n, pairs, "key")
-    per_row = _aligned(n, pairs.group_by("_row").agg(
+    fields = sorted_sets(n, pairs, "key")
+    per_row = aligned(n, pairs.group_by("_row").agg(
         keys=pl.len(), distinct=pl.col("key").n_unique(), escaped=pl.col("key").str.contains(r"\\").any(),
         counted=pl.col("key").is_in(list(_COUNTED_KEYS)).sum()))
     refuse = (per_row["keys"] != per_row["distinct"]) | per_row["escaped"]
@@ -341,7 +350,7 @@ def _card(frame: pl.DataFrame, lines: pl.Series) -> _Card:
     for key in (*_CARD_LIST_KEYS, *_CARD_TEXT_KEYS):  # numbers, booleans: Python's str() is not Polars' text
         if key != "base_model_relation":  # read only when it is a string
             refuse = refuse | (kinds[key].is_not_null() & ~kinds[key].is_in(['"', "n", "c"]))
-    decoded, unreadable = _decode_objects(_when(present, rendering),
+    decoded, unreadable = _decode_objects(select_when(present, rendering),
                                           {k: pl.String() for k in (*_CARD_LIST_KEYS, *_CARD_TEXT_KEYS)})
     refuse = refuse | unreadable
     lists: dict[str, pl.Series] = {}
@@ -350,15 +359,15 @@ def _card(frame: pl.DataFrame, lines: pl.Series) -> _Card:
         many = kinds[key] == "c"
         strings = value.str.contains(_LIST_OF_STRINGS)
         refuse = refuse | (many & ~strings)
-        joined = _coalesce(pl.when(kinds[key] == '"').then(pl.concat_list(value)),
-                           _when(many & strings, value).str.json_decode(_NO_LIST))
+        joined = coalesced(pl.when(kinds[key] == '"').then(pl.concat_list(value)),
+                           select_when(many & strings, value).str.json_decode(STRING_LIST))
         lists[key] = joined.list.eval(_unmark(pl.element()))
-    texts = {k: _unmark(_when(kinds[k] == '"', decoded[k])) for k in _CARD_TEXT_KEYS}
-    return _Card(present, fields, per_row["counted"].fill_null(0), kinds, lists, texts,
+    texts = {k: _unmark(select_when(kinds[k] == '"', decoded[k])) for k in _CARD_TEXT_KEYS}
+    return CardColumns(present, fields, per_row["counted"].fill_null(0), kinds, lists, texts,
                  (refuse.fill_null(False) & present).rename("refuse"))
 
 
-def _counted(frame: pl.DataFrame, card: _Card, lines: pl.Series) -> pl.Series:
+def keys_accounted(frame: pl.DataFrame, card: CardColumns, lines: pl.Series) -> pl.Series:
     """True where every counted key in the line is accounted for by a parsed value."""
     top = pl.sum_horizontal([frame[k].is_not_null().cast(pl.Int64()) for k in _TOP_SCHEMA])
     config = frame["config"]
@@ -367,8 +376,8 @@ def _counted(frame: pl.DataFrame, card: _Card, lines: pl.Series) -> pl.Series:
     quant = pl.sum_horizontal([qc.struct.field(k).is_not_null().cast(pl.Int64()) for k in _QUANT_KEYS])
     files = frame["siblings"].list.eval(pl.element().struct.field("rfilename").is_not_null().sum()).list.first()
     info = frame["transformersInfo"]
-    info_pairs = _key_pairs(_flat_object(_when(info.str.starts_with("{").fill_null(False), info)))
-    in_info = _aligned(frame.height, info_pairs.group_by("_row").agg(
+    info_pairs = _key_pairs(_flat_object(select_when(info.str.starts_with("{").fill_null(False), info)))
+    in_info = aligned(frame.height, info_pairs.group_by("_row").agg(
         counted=pl.col("key").is_in(list(_COUNTED_KEYS)).sum()))["counted"]
     expected = pl.select(top + nested.fill_null(0) + quant.fill_null(0)).to_series() + files.fill_null(0) \
         + card.counted + in_info.fill_null(0)

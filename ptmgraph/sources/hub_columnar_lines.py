@@ -14,7 +14,8 @@ from ptmgraph import reader
 from ptmgraph.records import Problem
 
 MiB = 1024 * 1024
-_LIMITS = reader.DEFAULT_LIMITS
+LIMITS = reader.DEFAULT_LIMITS
+"""The reader's bounds (:data:`ptmgraph.reader.DEFAULT_LIMITS`): the columnar reader keeps the same ones."""
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -22,7 +23,7 @@ _BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
-class _Batch:
+class Batch:
     """Whole lines of the file: ``block`` starts at file offset ``offset``; per kept (non-blank,
     bounded) line, its position among the block's lines, its start and end in ``block`` (without the
     ``\\n``, after a BOM on line 1) and its number."""
@@ -42,13 +43,13 @@ class _Batch:
         return self.block[int(self.starts[i]) : end + 1 if end < len(self.block) else end]
 
 
-def _batches(handle: IO[bytes], name: str, batch_bytes: int) -> Iterator[_Batch]:
+def read_batches(handle: IO[bytes], name: str, batch_bytes: int) -> Iterator[Batch]:
     """The file in batches of whole lines, numbered and bounded as :func:`reader.json_lines` does.
 
     A batch ends at the last line end of what was read; the file is sought back to the start of the
     line cut short, which the next batch reads again (so no block is copied to join two reads).
     """
-    limit = _LIMITS.document_bytes
+    limit = LIMITS.document_bytes
     lineno = 1  # the number of the next line to start
     offset = 0  # the file offset of the next read
     while True:
@@ -64,7 +65,7 @@ def _batches(handle: IO[bytes], name: str, batch_bytes: int) -> Iterator[_Batch]
                     cut += _skip_rest_of_line(handle)
                     at_end = False
                     problem = Problem(f"{name}:{lineno}", None, f"line is over the {limit:,}-byte limit; not read")
-                    yield _Batch(offset=offset, problems=[(lineno, problem)])
+                    yield Batch(offset=offset, problems=[(lineno, problem)])
                     lineno += 1
                     offset += cut
                     continue
@@ -72,7 +73,7 @@ def _batches(handle: IO[bytes], name: str, batch_bytes: int) -> Iterator[_Batch]
                 handle.seek(offset + cut)
         except OSError as err:
             where = f"{name}:{lineno}"
-            yield _Batch(problems=[(lineno, Problem(where, None, f"cannot be read ({err.strerror or err})"))])
+            yield Batch(problems=[(lineno, Problem(where, None, f"cannot be read ({err.strerror or err})"))])
             return
         if cut:
             batch, lines = _split(chunk[:cut] if cut < len(chunk) else chunk, offset, lineno, name)
@@ -83,9 +84,9 @@ def _batches(handle: IO[bytes], name: str, batch_bytes: int) -> Iterator[_Batch]
             return
 
 
-def _split(block: bytes, offset: int, first: int, name: str) -> tuple[_Batch, int]:
+def _split(block: bytes, offset: int, first: int, name: str) -> tuple[Batch, int]:
     """The lines of ``block`` (which ends at a line end or the end of the file), numbered from ``first``."""
-    limit = _LIMITS.document_bytes
+    limit = LIMITS.document_bytes
     newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
     starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
     ends = np.concatenate((newlines, [len(block)])).astype(np.int64)
@@ -109,7 +110,7 @@ def _split(block: bytes, offset: int, first: int, name: str) -> tuple[_Batch, in
         for n in linenos[over].tolist()
     ]
     keep = np.flatnonzero(~blank & ~over)
-    batch = _Batch(block, offset, keep, starts[keep], ends[keep], linenos[keep], bom and 0 in keep[:1], problems)
+    batch = Batch(block, offset, keep, starts[keep], ends[keep], linenos[keep], bom and 0 in keep[:1], problems)
     return batch, count
 
 
@@ -122,7 +123,7 @@ def _skip_rest_of_line(handle: IO[bytes]) -> int:
             return skipped
 
 
-def _lines_bytes(batch: _Batch, rows: np.ndarray) -> bytes:
+def lines_bytes(batch: Batch, rows: np.ndarray) -> bytes:
     """Lines ``rows`` (sorted) as JSON Lines bytes: runs of adjacent lines are sliced, not copied line by line."""
     if len(rows) == 0:
         return b""
@@ -136,7 +137,7 @@ def _lines_bytes(batch: _Batch, rows: np.ndarray) -> bytes:
     return b"\n".join(batch.block[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)) + b"\n"
 
 
-def _line_texts(batch: _Batch) -> pl.Series:
+def line_texts(batch: Batch) -> pl.Series:
     """The kept lines as text (without the ``\\n``); null for a line that is not UTF-8."""
     try:
         text = batch.block.decode("utf-8")

@@ -1,6 +1,6 @@
 """The columnar reader's fast path, part two (:mod:`ptmgraph.sources.hub_columnar`): the records and references of
 a batch's parsed rows, each column by the rule :func:`ptmgraph.extract.record_from_api` applies per record,
-in the same order; and the shape of a batch's output (:class:`_Part`)."""
+in the same order; and the shape of a batch's output (:class:`Part`)."""
 
 from __future__ import annotations
 
@@ -24,18 +24,18 @@ from ptmgraph.records import (
     Reference,
 )
 from ptmgraph.sources.hub_columnar_checks import (
-    _NO_LIST,
-    _PY_WHITESPACE,
-    _access,
-    _aligned,
-    _Card,
-    _coalesce,
-    _relation,
-    _sorted_sets,
-    _strip,
-    _text,
-    _times,
-    _when,
+    PY_WHITESPACE,
+    STRING_LIST,
+    CardColumns,
+    access_column,
+    aligned,
+    coalesced,
+    py_strip,
+    relation_value,
+    select_when,
+    sorted_sets,
+    text_column,
+    time_column,
 )
 
 _WEIGHT_EXT = "({})$".format("|".join(re.escape(s) for s in WEIGHT_FORMATS))
@@ -48,7 +48,7 @@ _AUTO_MAP_KEY = re.compile(r'"auto_map"\s*:\s*')
 
 
 @dataclass
-class _Part:
+class Part:
     """Output of some lines: tables with ordering columns (``_line``; ``_group``/``_pos`` for references,
     ``_sub`` for problems) and, per record, ``_offset`` for reading again lines of repeated ids."""
 
@@ -60,9 +60,11 @@ class _Part:
     files: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FILES_SCHEMA))  # per-record lines only
 
 
-_RECORD_KEYS = pl.Schema({**RECORDS_SCHEMA, "_line": pl.Int64(), "_offset": pl.Int64()})
-_REFERENCE_KEYS = pl.Schema({**REFERENCES_SCHEMA, "_line": pl.Int64(), "_group": pl.Int64(), "_pos": pl.Int64()})
-_PROBLEM_KEYS = pl.Schema({**PROBLEMS_SCHEMA, "_line": pl.Int64(), "_sub": pl.Int64()})
+RECORD_KEYS = pl.Schema({**RECORDS_SCHEMA, "_line": pl.Int64(), "_offset": pl.Int64()})
+REFERENCE_KEYS = pl.Schema({**REFERENCES_SCHEMA, "_line": pl.Int64(), "_group": pl.Int64(), "_pos": pl.Int64()})
+PROBLEM_KEYS = pl.Schema({**PROBLEMS_SCHEMA, "_line": pl.Int64(), "_sub": pl.Int64()})
+"""The columns of a :class:`Part`'s records, references and problems: the harvest's, and the keys that put
+the rows of every part back in the order of the lines (``_line``, then the place within a line)."""
 
 
 # --- the fast path: rows --------------------------------------------------------------------------
@@ -104,7 +106,7 @@ def _file_features(names: pl.DataFrame) -> pl.DataFrame:
                       how="left", maintain_order="left")
 
 
-def _auto_maps(frame: pl.DataFrame, lines: pl.Series) -> tuple[dict[int, object], pl.Series]:
+def auto_maps_of(frame: pl.DataFrame, lines: pl.Series) -> tuple[dict[int, object], pl.Series]:
     """Row -> its ``config.auto_map`` value, for the rows that have one, read by Python's JSON parser from
     the line itself (Polars renders a nested value without escaping it), when the line holds that key
     once (the key count, checked with this, makes it the config's); and where that failed (per-record path)."""
@@ -123,14 +125,14 @@ def _auto_maps(frame: pl.DataFrame, lines: pl.Series) -> tuple[dict[int, object]
     return found, pl.Series(failed, dtype=pl.Boolean())
 
 
-def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarray, card: _Card,
-          auto_maps: dict[int, object]) -> _Part:
+def fast_part(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarray, card: CardColumns,
+          auto_maps: dict[int, object]) -> Part:
     """Records, references and problems of parsed rows that passed every check."""
     n = frame.height
     row = pl.int_range(n, dtype=pl.Int64(), eager=True).alias("_row")
     line = pl.Series("_line", linenos, dtype=pl.Int64())
     source = (pl.lit(f"{name}:") + line.cast(pl.String())).alias("source")
-    model_id = _text(_coalesce(frame["id"], frame["modelId"], frame["model_id"])).rename("id")
+    model_id = text_column(coalesced(frame["id"], frame["modelId"], frame["model_id"])).rename("id")
     missing = model_id.is_null()
     problems = pl.DataFrame({"_line": line.filter(missing)}).select(
         source=pl.lit(f"{name}:") + pl.col("_line").cast(pl.String()), model=pl.lit(None, pl.String()),
@@ -140,20 +142,20 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
     files = frame["siblings"].list.eval(pl.element().struct.field("rfilename")).list.drop_nulls()
     names = pl.DataFrame({"_row": row, "name": files}).explode("name").drop_nulls("name")
     features = _file_features(names)
-    per_row = _aligned(n, features.group_by("_row").agg(
+    per_row = aligned(n, features.group_by("_row").agg(
         full=pl.col("full").any(), ggml_root=pl.col("ggml_root").any(), readme=(pl.col("text") == extract.CARD).any(),
         **{f"quant_{tool}": (pl.col("tool") == tool).any() for tool in file_rules.QUANT_FILES.values()},
     ))
-    weight_formats = _sorted_sets(n, features.select("_row", "family").drop_nulls(), "family")
+    weight_formats = sorted_sets(n, features.select("_row", "family").drop_nulls(), "family")
     # Own code files (extract.code_files): by name, and for a row with an auto_map by the same function.
-    code_files = _sorted_sets(n, features.filter(pl.col("code")).select("_row", "text"), "text")
+    code_files = sorted_sets(n, features.filter(pl.col("code")).select("_row", "text"), "text")
     if auto_maps:
         at = list(auto_maps)
         listed = files.gather(at).to_list()
         own = pl.DataFrame({"_row": pl.Series(at, dtype=pl.Int64()), "own": pl.Series([
             relations.own_code_files(f or [], auto_maps[i], model_id[i]) for i, f in zip(at, listed, strict=True)
-        ], dtype=_NO_LIST)})
-        code_files = _when(_aligned(n, own)["own"].is_not_null(), _aligned(n, own)["own"], code_files)
+        ], dtype=STRING_LIST)})
+        code_files = select_when(aligned(n, own)["own"].is_not_null(), aligned(n, own)["own"], code_files)
     files = files.cast(NAME_LIST).fill_null(pl.lit([], NAME_LIST))
     has_siblings = frame["siblings"].is_not_null()
 
@@ -166,29 +168,30 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
     licence_tags = tag_rows.filter(pl.col("tag").str.starts_with("license:")).group_by(
         "_row", maintain_order=True).first()
     licence_tags = licence_tags.with_columns(lic=lowercase_ids(licence_tags["tag"].str.slice(len("license:"))))
-    tag_license = _aligned(n, licence_tags)["lic"]
+    tag_license = aligned(n, licence_tags)["lic"]
 
     # The card (extract.apply_card): it fills only what the record lacks.
-    card_license = _card_license(card.lists["license"].fill_null(pl.lit([], _NO_LIST)),
-                                 card.lists["licence"].fill_null(pl.lit([], _NO_LIST)),
-                                 _coalesce(_text(card.texts["license_name"]), _text(card.texts["license_link"])))
-    license_ = _coalesce(pl.when(card.present).then(card_license), tag_license)
-    library = _coalesce(_text(frame["library_name"]), _text(card.texts["library_name"]))
-    pipeline = _coalesce(_text(frame["pipeline_tag"]), _text(card.texts["pipeline_tag"]))
+    card_license = _card_license(card.lists["license"].fill_null(pl.lit([], STRING_LIST)),
+                                 card.lists["licence"].fill_null(pl.lit([], STRING_LIST)),
+                                 coalesced(text_column(card.texts["license_name"]),
+                                           text_column(card.texts["license_link"])))
+    license_ = coalesced(pl.when(card.present).then(card_license), tag_license)
+    library = coalesced(text_column(frame["library_name"]), text_column(card.texts["library_name"]))
+    pipeline = coalesced(text_column(frame["pipeline_tag"]), text_column(card.texts["pipeline_tag"]))
     dataset_pairs = pl.concat([
         tag_rows.filter(pl.col("tag").str.starts_with("dataset:")).select("_row", d=pl.col("tag").str.slice(8)),
         pl.DataFrame({"_row": row, "d": card.lists["datasets"]}).explode("d").select(
-            "_row", d=pl.col("d").str.strip_chars(_PY_WHITESPACE)).filter(pl.col("d").str.len_bytes() > 0),
+            "_row", d=pl.col("d").str.strip_chars(PY_WHITESPACE)).filter(pl.col("d").str.len_bytes() > 0),
     ])
-    datasets = _sorted_sets(n, dataset_pairs, "d")
-    has_card = _when(card.present, pl.lit(True), pl.when(has_siblings).then(per_row["readme"].fill_null(False)))
-    card_fields = _when(card.present, card.fields, pl.lit([], _NO_LIST))
+    datasets = sorted_sets(n, dataset_pairs, "d")
+    has_card = select_when(card.present, pl.lit(True), pl.when(has_siblings).then(per_row["readme"].fill_null(False)))
+    card_fields = select_when(card.present, card.fields, pl.lit([], STRING_LIST))
 
     # Quantization (extract.quantization_hint): files first, then config.json's quantization_config.
     config = frame["config"]
     full = per_row["full"].fill_null(False)
     qc = config.struct.field("quantization_config")
-    quant_method = lowercase_ids(_text(qc.struct.field("quant_method")))
+    quant_method = lowercase_ids(text_column(qc.struct.field("quant_method")))
     bnb = qc.struct.field("load_in_4bit").fill_null(False) | qc.struct.field("load_in_8bit").fill_null(False)
     mlx = lowercase_ids(library.fill_null("")) == "mlx"
     quantization = pl.select(
@@ -203,15 +206,15 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
                 .when(mlx).then(pl.lit("mlx")).otherwise(pl.lit("unspecified")))))
     ).to_series()
 
-    author_prefix = _when(model_id.str.contains("/", literal=True), model_id.str.extract(r"^([^/]*)/"))
+    author_prefix = select_when(model_id.str.contains("/", literal=True), model_id.str.extract(r"^([^/]*)/"))
     records = pl.DataFrame({
         "id": model_id,
-        "author": _coalesce(_text(frame["author"]), author_prefix),
-        "sha": _text(frame["sha"]),
-        "created_at": _times(_coalesce(frame["createdAt"], frame["created_at"]).cast(pl.String())),
-        "last_modified": _times(_coalesce(frame["lastModified"], frame["last_modified"]).cast(pl.String())),
+        "author": coalesced(text_column(frame["author"]), author_prefix),
+        "sha": text_column(frame["sha"]),
+        "created_at": time_column(coalesced(frame["createdAt"], frame["created_at"]).cast(pl.String())),
+        "last_modified": time_column(coalesced(frame["lastModified"], frame["last_modified"]).cast(pl.String())),
         "downloads": frame["downloads"],
-        "downloads_all_time": _coalesce(frame["downloadsAllTime"], frame["downloads_all_time"]),
+        "downloads_all_time": coalesced(frame["downloadsAllTime"], frame["downloads_all_time"]),
         "likes": frame["likes"],
         "spaces": frame["spaces"].list.len().cast(pl.Int64()),
         "license": license_,
@@ -220,26 +223,26 @@ def _fast(name: str, frame: pl.DataFrame, linenos: np.ndarray, offsets: np.ndarr
         "gated": lowercase_ids(frame["gated"]),
         "disabled": frame["disabled"],
         "private": frame["private"],
-        "access": _access(lowercase_ids(frame["gated"]), frame["disabled"], frame["private"]),
-        "model_type": _text(config.struct.field("model_type")),
+        "access": access_column(lowercase_ids(frame["gated"]), frame["disabled"], frame["private"]),
+        "model_type": text_column(config.struct.field("model_type")),
         "files": files,
         "weight_formats": weight_formats,
         "has_card": has_card,
         "card_fields": card_fields,
         "datasets": datasets,
         "tags": tags,
-        "new_version": _text(card.texts["new_version"]),
+        "new_version": text_column(card.texts["new_version"]),
         "quantization": quantization,
         "code_files": code_files,
         "source": pl.select(source).to_series(),
         "_line": line,
         "_offset": pl.Series(offsets, dtype=pl.Int64()),
-    }, schema=_RECORD_KEYS).filter(~missing)
+    }, schema=RECORD_KEYS).filter(~missing)
     code_refs = [(i, pos, ref) for i, value in auto_maps.items() if model_id[i] is not None
                  for pos, ref in enumerate(extract.references_from_config(model_id[i], {"auto_map": value}, ""))]
     references = _references(row, model_id, line, source, card, tag_rows, config, code_refs).filter(
         pl.col("child").is_not_null())
-    return _Part(records, references, problems.cast(_PROBLEM_KEYS), objects=n, refused=0)
+    return Part(records, references, problems.cast(PROBLEM_KEYS), objects=n, refused=0)
 
 
 def _card_license(license_: pl.Series, licence: pl.Series, license_name: pl.Series) -> pl.Series:
@@ -262,7 +265,7 @@ def _card_license(license_: pl.Series, licence: pl.Series, license_name: pl.Seri
                                         return_dtype=pl.String())
 
 
-def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl.Expr, card: _Card,
+def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl.Expr, card: CardColumns,
                 tag_rows: pl.DataFrame, config: pl.Series,
                 code_refs: list[tuple[int, int, Reference]]) -> pl.DataFrame:
     """References of parsed rows in the per-record order: card base_model, tags, config.json
@@ -275,8 +278,9 @@ def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl
     # Card base_model (references_from_card): strings split at commas, or null (the raw value None).
     kind = card.kinds["base_model"]
     card_refs = base.with_columns(
-        raw=card.lists["base_model"], relation=unique_map(card.texts["base_model_relation"], _relation, pl.String()),
-        field=_when(kind == "c", pl.lit(f"{extract.CARD}:base_model[]"), pl.lit(f"{extract.CARD}:base_model")),
+        raw=card.lists["base_model"],
+        relation=unique_map(card.texts["base_model_relation"], relation_value, pl.String()),
+        field=select_when(kind == "c", pl.lit(f"{extract.CARD}:base_model[]"), pl.lit(f"{extract.CARD}:base_model")),
         _null=kind == "n", _present=card.present,
     ).filter(pl.col("_present") & pl.col("_null").is_not_null())
     null_refs = card_refs.filter(pl.col("_null")).with_columns(
@@ -298,7 +302,7 @@ def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl
         rest=pl.col("tag").str.slice(len("base_model:")))
     bm = bm.with_columns(head=pl.col("rest").str.extract(r"^([^:]*):"),
                          tail=pl.col("rest").str.extract(r"^[^:]*:(.*)$"))
-    bm = bm.with_columns(relation=unique_map(bm["head"], _relation, pl.String()))
+    bm = bm.with_columns(relation=unique_map(bm["head"], relation_value, pl.String()))
     with_relation = bm.filter(pl.col("relation").is_not_null()).unique(
         subset=["_row", "tail"], keep="first", maintain_order=True)
     plain = bm.filter(pl.col("relation").is_null()).join(
@@ -315,7 +319,7 @@ def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl
 
     # config.json _name_or_path (references_from_config): not when it names the model itself.
     raw = config.struct.field("_name_or_path").cast(pl.String())
-    own = (lowercase_ids(_strip(raw)) == lowercase_ids(model_id)).fill_null(False)
+    own = (lowercase_ids(py_strip(raw)) == lowercase_ids(model_id)).fill_null(False)
     config_refs = base.with_columns(raw=raw, _own=own).filter(pl.col("raw").is_not_null() & ~pl.col("_own"))
     parts.append(config_refs.select(
         "child", "raw", raw_is_text=pl.lit(True), kind=pl.lit(EvidenceKind.CONFIG.value),
@@ -329,4 +333,4 @@ def _references(row: pl.Series, model_id: pl.Series, line: pl.Series, source: pl
         parts.append(made.join(base, on="_row", how="left").select(
             "child", "raw", raw_is_text=pl.lit(True), kind="kind", field="field", source="source", relation=none,
             quote="quote", _line="_line", _group=pl.lit(5, pl.Int64()), _pos="_pos"))
-    return pl.concat([p.cast(_REFERENCE_KEYS) for p in parts]).sort("_line", "_group", "_pos")
+    return pl.concat([p.cast(REFERENCE_KEYS) for p in parts]).sort("_line", "_group", "_pos")

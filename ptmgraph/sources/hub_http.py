@@ -43,7 +43,8 @@ class TooLarge(BadReply):
         self.size = size
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+"""The port of a URL that names none, by scheme: part of an origin (scheme, host, port)."""
 
 
 _HUB_ORIGINS = frozenset({("https", "huggingface.co", 443), ("https", "hf.co", 443)})
@@ -60,7 +61,7 @@ def origin(url: str) -> tuple[str, str, int]:
         port = parts.port
     except ValueError:  # not a port number: no origin requests can be sent to
         return scheme, "", -1
-    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme, 0)
+    return scheme, (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme, 0)
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -154,7 +155,7 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
         time.sleep(seconds)
 
 
-def _transport(workers: int) -> httpx2.HTTPTransport:
+def deadline_transport(workers: int) -> httpx2.HTTPTransport:
     """An httpx transport whose connections keep the request deadlines (see *deadlines*)."""
     transport = httpx2.HTTPTransport(retries=0)
     limits = httpx2.Limits(max_connections=workers)
@@ -166,7 +167,7 @@ def _transport(workers: int) -> httpx2.HTTPTransport:
     return transport
 
 
-class _SameOriginTransport(httpx2.BaseTransport):
+class SameOriginTransport(httpx2.BaseTransport):
     """Refuses, before anything is sent, every request to an origin other than the endpoint's."""
 
     def __init__(self, allowed: tuple[str, str, int], inner: httpx2.BaseTransport) -> None:
@@ -182,7 +183,7 @@ class _SameOriginTransport(httpx2.BaseTransport):
         self.inner.close()
 
 
-class _Pacer:
+class Pacer:
     """Spreads attempts over the rate-limit window the server reports (see *pacing* above)."""
 
     def __init__(self) -> None:
@@ -199,9 +200,9 @@ class _Pacer:
             start = max(now, self._next)
             delay = start - now
             if waited + delay > max_wait:
-                raise CrawlStop(_over_max_wait("the server's RateLimit header", delay, waited, max_wait, knob))
+                raise CrawlStop(over_max_wait("the server's RateLimit header", delay, waited, max_wait, knob))
             if start > stop_at:
-                raise _DeadlinePassed()
+                raise DeadlinePassed()
             self._next = start + self._interval
         if delay > 0:
             time.sleep(delay)
@@ -232,25 +233,27 @@ def ratelimit(headers: Mapping[str, str]) -> tuple[int, float] | None:
     remaining, reset = fields.get("r", ""), fields.get("t", "")
     if not (remaining.isascii() and remaining.isdigit() and reset.isascii() and reset.isdigit()):
         return None
-    return min(int(remaining[:18]), 10**18), _seconds(reset)
+    return min(int(remaining[:18]), 10**18), seconds_of(reset)
 
 
-def _seconds(digits: str) -> float:
+def seconds_of(digits: str) -> float:
     """A count of seconds written in ASCII digits, infinite when absurdly long."""
     return float(digits) if len(digits) <= 15 else math.inf
 
 
-def _over_max_wait(who: str, asked: float, waited: float, max_wait: float, knob: str = "--max-wait") -> str:
+def over_max_wait(who: str, asked: float, waited: float, max_wait: float, knob: str = "--max-wait") -> str:
+    """The message of a wait refused: ``who`` asked to wait ``asked`` seconds (after ``waited`` already),
+    more than ``max_wait`` allows (``knob`` changes it: the crawl's ``--max-wait`` unless said)."""
     more = f" more, after {waited:.0f} s" if waited else ""
     return f"{who} asks to wait {asked:.0f} s{more}, over the {max_wait:g} s limit ({knob})"
 
 
-class _DeadlinePassed(Exception):
+class DeadlinePassed(Exception):
     """The crawl's deadline passed (turned into a :class:`CrawlStop` naming it by the call)."""
 
 
 @contextlib.contextmanager
-def _deadline(at: float) -> Iterator[None]:
+def socket_deadline(at: float) -> Iterator[None]:
     """Bound this thread's socket reads and writes by ``at`` (see *deadlines*)."""
     _DEADLINE.at = at
     try:

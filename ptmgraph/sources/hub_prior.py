@@ -14,7 +14,7 @@ from typing import Any
 
 from ptmgraph import snapshot
 from ptmgraph.sources.crawl_journal import header_arguments
-from ptmgraph.sources.interface import SourceError
+from ptmgraph.sources.interface import SourceError, first_line
 
 UPDATE_MARGIN = timedelta(hours=1)
 """``crawl --update`` re-reads what changed since the snapshot's Hub time minus this (clocks and the Hub's
@@ -26,15 +26,12 @@ CRAWL_JOURNAL = "crawl-journal.jsonl.gz"
 _PRIOR_CHARACTERS = 4 << 30
 """The most a kept journal may unpack to: four times the largest journal a crawl writes (``--max-journal-bytes``,
 1 GiB by default), so that a damaged or hostile file cannot fill the memory."""
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+"""A commit id as the Hub writes it (40 lower-case hex digits): a revision a request may pin, and a ``sha`` two
+records can be compared by."""
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
-
-
-def _older(row: Mapping[str, Any], since: datetime) -> bool:
+def modified_before(row: Mapping[str, Any], since: datetime) -> bool:
     """Whether a listed record was last modified before ``since`` (one without a readable date counts as older)."""
     when = _iso_time(row.get("lastModified"))
     return when is None or when < since
@@ -50,7 +47,8 @@ def _iso_time(value: object) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
-def _http_date(value: str) -> datetime | None:
+def http_date(value: str) -> datetime | None:
+    """An HTTP ``Date`` header's time, in UTC (a date without a zone is read as UTC); None when unreadable."""
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -58,9 +56,11 @@ def _http_date(value: str) -> datetime | None:
     return when.astimezone(timezone.utc) if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
-def _same_commit(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+def same_commit(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    """Whether a record listed ``now`` is at the commit of the one kept from ``before``: both carry one
+    :data:`COMMIT_SHA`, the same (a record without a readable sha is never taken as unchanged)."""
     sha = now.get("sha")
-    return isinstance(sha, str) and bool(_COMMIT.match(sha)) and before.get("sha") == sha
+    return isinstance(sha, str) and bool(COMMIT_SHA.match(sha)) and before.get("sha") == sha
 
 
 @dataclass
@@ -130,7 +130,7 @@ class Prior:
                     elif line.get("kind") == "file_commits":
                         file_commits.setdefault(line["id"], line)
         except (OSError, EOFError, ValueError, KeyError, TypeError, RecursionError) as err:
-            raise SourceError(f"{path}: not a readable crawl journal ({_first_line(err)})") from None
+            raise SourceError(f"{path}: not a readable crawl journal ({first_line(err)})") from None
         if not isinstance(arguments, dict):
             raise SourceError(f"{path}: not a crawl journal (no header line)")
         arguments = header_arguments(arguments)

@@ -11,6 +11,13 @@ class SourceError(Exception):
     """Input a source cannot read. The message names the input and the problem, in one line."""
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (its type's name when it has none): how a problem row or a
+    one-line message quotes an exception."""
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
+
+
 class Source(Protocol):
     """Something that yields model records and lineage references.
 

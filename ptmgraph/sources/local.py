@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ptmgraph import extract, file_rules, reader
-from ptmgraph.ids import normalize_reference
+from ptmgraph.ids import id_key, normalize_reference, written_id
 from ptmgraph.records import Harvest, ModelRecord, Problem, Reference
 from ptmgraph.sources.interface import SourceError
 
@@ -84,9 +84,10 @@ class LocalReposSource:
         self.path = Path(path)
         self.namespace = namespace
         if model_id is not None:
-            model_id = model_id.strip()
-            if normalize_reference(model_id).id != model_id:
-                raise SourceError(f"{model_id!r}: not a Hub model id (expected ORG/NAME)")
+            written = written_id(model_id)
+            if written is None:
+                raise SourceError(f"{model_id.strip()!r}: not a Hub model id (expected ORG/NAME)")
+            model_id = written
         self.model_id = model_id
 
     def describe(self) -> str:
@@ -118,13 +119,13 @@ class LocalReposSource:
         found = [self._flat_id(repo) if repo.flat else repo for repo in found]
         unique: dict[str, LocalRepo] = {}
         for repo in found:
-            other = unique.get(repo.id.lower())
+            other = unique.get(id_key(repo.id))
             if other is not None:
                 problems.append(
                     Problem(str(repo.directory), repo.id, f"same model id as {other.directory}; not read")
                 )
                 continue
-            unique[repo.id.lower()] = repo
+            unique[id_key(repo.id)] = repo
         return list(unique.values())
 
     def _flat_id(self, repo: LocalRepo) -> LocalRepo:
@@ -132,7 +133,7 @@ class LocalReposSource:
         name = repo.directory.name if repo.directory.name else repo.id
         named = (_read_json(repo, extract.CONFIG, []) or {}).get("_name_or_path")
         hub_id = normalize_reference(named).id if isinstance(named, str) else None
-        if hub_id is not None and "/" in hub_id and hub_id.split("/", 1)[1].lower() == name.lower():
+        if hub_id is not None and "/" in hub_id and id_key(hub_id.split("/", 1)[1]) == id_key(name):
             return LocalRepo(repo.directory, hub_id, repo.contain, repo.sha, flat=True)
         if self.namespace is not None and _valid_part(name):
             return LocalRepo(repo.directory, f"{self.namespace}/{name}", repo.contain, repo.sha, flat=True)
