@@ -50,9 +50,10 @@ from ptmgraph.analyses.licenses import classify_license_pair
 from ptmgraph.graph import LineageGraph
 from ptmgraph.index import CompactGraph
 from ptmgraph.pair_walks import PairWalk, walk_pairs
+from ptmgraph.passes import csr_of, distinct, distinct_rows, edge_offsets, neighbours_of
 from ptmgraph.relations import DEPENDENCY_ORDER, DEPENDENCY_PATHS, Dependency
 from ptmgraph.result import AnalysisResult, Summary, omitted_when_none
-from ptmgraph.traverse import relation_path_text
+from ptmgraph.traverse import PATH_END_HOPS, relation_path_text
 
 SAFE_FORMATS = frozenset({"safetensors", "gguf", "ggml", "onnx"})
 """Weight formats that load without running code; a model with any of them is not pickle-only."""
@@ -96,24 +97,29 @@ _NAMED_FILES = 3
 def unsafe_file_rows(lg: LineageGraph, models: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(model, detail) for each model (of ``models``, or every model) with a file the Hub's scan calls
     ``unsafe``; ``detail`` names the first few such files and the scanners that flagged them. Model order."""
+    return _unsafe_files(lg, models).rows()
+
+
+def _unsafe_files(lg: LineageGraph, models: Iterable[str] | None = None) -> pl.DataFrame:
+    """:func:`unsafe_file_rows` as a frame: ``model``, ``detail``."""
     files = lg.snapshot.columns("files", ["model", "path", "security_status", "security_detail"]).filter(
         pl.col("security_status") == UNSAFE)
     if models is not None:
         files = files.filter(pl.col("model").is_in(list(models)))
-    if files.is_empty():
-        return []
     named = pl.when(pl.col("security_detail").is_not_null()).then(
         pl.format("{} ({})", "path", "security_detail")).otherwise(pl.col("path"))
     grouped = files.sort("model", "path").group_by("model", maintain_order=True).agg(
         named.head(_NAMED_FILES).str.join("; ").alias("shown"), pl.len().alias("n"))
     detail = pl.when(pl.col("n") > _NAMED_FILES).then(
         pl.format("{}; {} more", "shown", pl.col("n").cast(pl.Int64()) - _NAMED_FILES)).otherwise(pl.col("shown"))
-    return grouped.select("model", pl.format("unsafe by the Hub's scan: {}", detail)).rows()
+    return grouped.select(pl.col("model").cast(pl.String()),
+                          pl.format("unsafe by the Hub's scan: {}", detail).cast(pl.String()).alias("detail"))
 
 
-def data_risk_sources(lg: LineageGraph, risks: Iterable[str] = DATA_RISKS) -> list[tuple[str, str, str]]:
-    """(model, risk, detail) for every model the data shows to carry one of ``risks`` (module docstring),
-    in graph order (each model's risks in :data:`DATA_RISKS` order), by column operations on every model."""
+def data_risk_sources(lg: LineageGraph, risks: Iterable[str] = DATA_RISKS) -> pl.DataFrame:
+    """Every model the data shows to carry one of ``risks`` (module docstring), once per risk: ``position``
+    (Int64), ``id``, ``risk``, ``detail``, in graph order (each model's risks in :data:`DATA_RISKS` order),
+    by column operations on every model."""
     wanted = set(risks)
     unknown = wanted - set(DATA_RISKS)
     if unknown:
@@ -125,23 +131,23 @@ def data_risk_sources(lg: LineageGraph, risks: Iterable[str] = DATA_RISKS) -> li
         pickle_only = formats.list.contains("pickle") & ~formats.list.eval(
             pl.element().is_in(list(SAFE_FORMATS))).list.any()
         parts.append(table.filter(pickle_only.fill_null(False)).select(
-            "position", "id", pl.lit("pickle_only").alias("risk"),
-            formats.list.sort().list.join(", ").alias("detail")))
+            "position", pl.lit("pickle_only").alias("risk"), formats.list.sort().list.join(", ").alias("detail")))
     if "no_license" in wanted:
         unlicensed = pl.col("has_record").fill_null(False) & (pl.col("license").is_null() | (pl.col("license") == ""))
         parts.append(table.filter(unlicensed).select(
-            "position", "id", pl.lit("no_license").alias("risk"), pl.lit("no licence stated").alias("detail")))
+            "position", pl.lit("no_license").alias("risk"), pl.lit("no licence stated").alias("detail")))
     if "license_conflict" in wanted:
-        parts.append(_license_conflicts(lg, table))
+        parts.append(_license_conflicts(lg, table["license"]))
     if "unsafe_files" in wanted:
-        unsafe = pl.DataFrame(unsafe_file_rows(lg), schema={"id": pl.String(), "detail": pl.String()}, orient="row")
-        parts.append(table.select("position", "id").join(unsafe, on="id").select(
-            "position", "id", pl.lit("unsafe_files").alias("risk"), "detail"))
-    if not parts:
-        return []
-    found = pl.concat(parts).with_columns(
-        pl.col("risk").replace_strict({r: i for i, r in enumerate(DATA_RISKS)}, return_dtype=pl.Int64()).alias("order"))
-    return found.sort("position", "order").select("id", "risk", "detail").rows()
+        unsafe = _unsafe_files(lg)
+        if unsafe.height:
+            parts.append(table.select("position", "id").join(unsafe, left_on="id", right_on="model").select(
+                "position", pl.lit("unsafe_files").alias("risk"), "detail"))
+    schema = {"position": pl.Int64(), "risk": pl.String(), "detail": pl.String()}
+    found = pl.concat([part.cast(schema) for part in parts]) if parts else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+    order = pl.col("risk").replace_strict({r: i for i, r in enumerate(DATA_RISKS)}, return_dtype=pl.Int8())
+    found = found.sort(pl.col("position"), order)
+    return found.select("position", lg.compact.ids.gather(found["position"]).alias("id"), "risk", "detail")
 
 
 def _by_position(lg: LineageGraph, columns: list[str]) -> pl.DataFrame:
@@ -153,29 +159,40 @@ def _by_position(lg: LineageGraph, columns: list[str]) -> pl.DataFrame:
     return table.insert_column(0, index.ids.alias("id"))
 
 
-def _license_conflicts(lg: LineageGraph, table: pl.DataFrame) -> pl.DataFrame:
-    """license_conflict rows: each model with a licence, against its first parent (in id order, itself
-    left out) whose licence makes the verdict ``likely_violation``."""
-    children = lg.compact.children
-    base = np.repeat(np.arange(lg.compact.nodes, dtype=np.int64), np.diff(children.indptr))
-    child = children.neighbour.astype(np.int64)
-    keep = base != child
-    licenses = table.select("id", "license")
-    edges = pl.concat([
-        licenses[base[keep]].rename({"id": "base", "license": "base_license"}),
-        licenses[child[keep]].with_columns(pl.Series("position", child[keep], dtype=pl.UInt32())),
-    ], how="horizontal").filter(pl.col("license").is_not_null() & (pl.col("license") != ""))
-    verdicts = edges.select("base_license", "license").unique()
-    verdicts = verdicts.with_columns(pl.Series("verdict", [
-        classify_license_pair(b, c) for b, c in verdicts.iter_rows()], dtype=pl.String()))
-    conflicts = (
-        edges.join(verdicts, on=["base_license", "license"], how="left", nulls_equal=True)
-        .filter(pl.col("verdict") == "likely_violation")
-        .sort("base").unique("position", keep="first")
-    )
-    return conflicts.select(
-        "position", "id", pl.lit("license_conflict").alias("risk"),
-        pl.format("{} ({}) -> {}", "base", pl.col("base_license").fill_null("None"), "license").alias("detail"))
+def _license_conflicts(lg: LineageGraph, licenses: pl.Series) -> pl.DataFrame:
+    """license_conflict rows (``position``, ``risk``, ``detail``) from every model's licence (by position):
+    each model with a licence, against its first parent (in id order, itself left out) whose licence makes
+    the verdict ``likely_violation``.
+
+    On arrays: each distinct licence is a code (null the last), each distinct (parent, child) pair of codes
+    gets one verdict, and the parents' adjacency lists each model's parents in id order."""
+    graph = lg.compact
+    stated = licenses.drop_nulls().unique().sort()
+    names: list[str | None] = [*stated.to_list(), None]
+    code = licenses.cast(pl.Enum(stated.to_list())).to_physical().fill_null(len(stated)).to_numpy().astype(np.int64)
+    parents = graph.parents
+    child = np.repeat(np.arange(graph.nodes, dtype=np.int64), np.diff(parents.indptr))
+    base = parents.neighbour.astype(np.int64)
+    licensed = np.array([bool(name) for name in names])  # a child stating a licence ("" states none)
+    keep = (base != child) & licensed[code[child]]
+    child, base = child[keep], base[keep]
+    pair = code[base] * len(names) + code[child]
+    pairs = np.unique(pair)
+    violation = np.array([classify_license_pair(names[p // len(names)], names[p % len(names)]) == "likely_violation"
+                          for p in pairs.tolist()], dtype=bool)
+    hit = violation[np.searchsorted(pairs, pair)] if len(pairs) else np.zeros(0, dtype=bool)
+    child, base = child[hit], base[hit]
+    first = np.ones(len(child), dtype=bool)  # each child's first such parent: its parents come in id order
+    first[1:] = child[1:] != child[:-1]
+    child, base = child[first], base[first]
+    shown = pl.Series([name if name is not None else "None" for name in names], dtype=pl.String())
+    return pl.DataFrame({
+        "position": child,
+        "base": graph.ids.gather(base),
+        "base_license": shown.gather(code[base]),
+        "license": shown.gather(code[child]),
+    }).select("position", pl.lit("license_conflict").alias("risk"),
+              pl.format("{} ({}) -> {}", "base", "base_license", "license").alias("detail"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,82 +232,88 @@ def risk(
 ) -> AnalysisResult[RiskSummary]:
     """Every model affected by the ``compromised`` models and by the sources of ``data_risks`` (a subset
     of :data:`DATA_RISKS`), with totals by risk and by source; narrowed by the filters and in the
-    ``sort`` order of the module docstring."""
+    ``sort`` order of the module docstring.
+
+    Columns all the way: the sources are a frame (:func:`data_risk_sources`), every source is walked at
+    once (:func:`ptmgraph.pair_walks.walk_pairs`), and the rows, totals and tables are array and frame
+    operations on positions; nothing is done per source or per row in Python."""
     kinds = [str(k) for k in dependencies]
     unknown = sorted(set(kinds) - {d.value for d in DEPENDENCY_ORDER}) + ([sort] if sort not in SORTS else [])
     if unknown:
         raise ValueError(f"unknown dependency kind or sort {unknown[0]!r}")
     graph = lg.compact
     attributes = _by_position(lg, ["downloads", "license", "created_at", "has_record"])
-    sources: list[tuple[str, str, str]] = [(lg.resolve(m), "compromised", "named by the user") for m in compromised]
-    sources += data_risk_sources(lg, data_risks) if data_risks else []
-    sources = list(dict.fromkeys(sources))
+    named = _sources(lg, compromised, data_risks)
+    at = named["position"].to_numpy()
     # every source's walks at once, one for the paths of each kind of the runtime rule (DEPENDENCY_PATHS);
     # a row takes the path of the most direct walk that reaches it (DEPENDENCY_ORDER)
-    named = pl.DataFrame(sources, schema={"id": pl.String(), "risk": pl.String(), "detail": pl.String()},
-                         orient="row")
-    at = graph.positions_of(named["id"].to_list())
     code_hops = _code_hops(lg)
     walks = {path.kind: walk_pairs(graph, at, path.relations, first_hops=code_hops if path.code_hop else None)
              for path in DEPENDENCY_PATHS}
     every = walks[Dependency.INHERITED]
-    depth, via, relation = every.depth.copy(), every.via.copy(), every.relation.copy()
-    dependency = np.full(len(every.source), Dependency.INHERITED.value, dtype=object)
+    depth, via, relation = every.depth.copy(), every.via.copy(), every.relation.astype(np.int64)
+    dependency = np.full(len(every.source), DEPENDENCY_ORDER.index(Dependency.INHERITED), dtype=np.int64)
     decided = np.zeros(len(every.source), dtype=bool)
-    for kind in DEPENDENCY_ORDER[:-1]:
+    for code, kind in enumerate(DEPENDENCY_ORDER[:-1]):
         entry = walks[kind].find(every.source, every.model)
         take = (entry >= 0) & ~decided
         for mine, theirs in ((depth, walks[kind].depth), (via, walks[kind].via), (relation, walks[kind].relation)):
             mine[take] = theirs[entry[take]]
-        dependency[take] = kind.value
+        dependency[take] = code
         decided |= take
 
-    relation_names = np.array([*graph.relation_names, None], dtype=object)  # code -1 picks None
-    pairs = pl.concat([
-        pl.DataFrame({"position": every.source}),
-        attributes[every.model],
-        pl.DataFrame({
-            "depth": depth,
-            "via": graph.ids.gather(via),
-            "relation": pl.Series(relation_names[relation].tolist(), dtype=pl.String()),
-            "dependency": pl.Series(dependency.tolist(), dtype=pl.String()),
-        }),
-    ], how="horizontal")
-    by_source = named.with_columns(pl.Series("position", at), graph.ids.gather(at).alias("source"))
-    frame = pairs.join(by_source.select("position", "source", "risk"), on="position").select(list(_ROW_SCHEMA)).cast(
-        _ROW_SCHEMA)  # type: ignore[arg-type]
+    # one row per (pair, risk of its source): each pair once for each source row at its source's position;
+    # the filters and the order work on arrays of positions and codes, then the frame is built once
+    pair, source_row = neighbours_of(csr_of(at, np.arange(len(at), dtype=np.int64), graph.nodes), every.source)
     filters: list[str] = []
+    keep = np.ones(len(pair), dtype=bool)
     if kinds:
-        frame = frame.filter(pl.col("dependency").is_in(kinds))
+        keep &= np.isin(dependency[pair], [DEPENDENCY_ORDER.index(Dependency(k)) for k in kinds])
         filters.append("dependency " + " or ".join(kinds))
+    created = attributes["created_at"].cast(_ROW_SCHEMA["created_at"])
     if created_after is not None:
-        frame = frame.filter(pl.col("created_at") >= created_after)
+        keep &= (created >= created_after).fill_null(False).to_numpy()[every.model[pair]]
         filters.append(f"created on or after {_day(created_after)}")
     if created_before is not None:
-        frame = frame.filter(pl.col("created_at") < created_before)
+        keep &= (created < created_before).fill_null(False).to_numpy()[every.model[pair]]
         filters.append(f"created before {_day(created_before)}")
-    order, descending = SORTS[sort]
-    frame = frame.sort(order, descending=descending, nulls_last=True)
+    pair, source_row = pair[keep], source_row[keep]
+    model, source = every.model[pair], every.source[pair]
+    used = distinct(np.concatenate([model, source]))  # compared by id: by the rank of each id among these
+    id_rank = graph.ids.gather(used).rank("dense").to_numpy()
+    risk_names = sorted(named["risk"].unique().to_list())
+    order = _row_order(sort, {
+        "downloads": attributes["downloads"].gather(model), "id": id_rank[np.searchsorted(used, model)],
+        "depth": depth[pair], "source": id_rank[np.searchsorted(used, source)],
+        "risk": named["risk"].cast(pl.Enum(risk_names)).to_physical().to_numpy()[source_row]})
+    pair, source_row, model, source = pair[order], source_row[order], model[order], source[order]
+    relation_names = pl.Series([*graph.relation_names, None], dtype=pl.String())  # code -1 picks None
+    frame = pl.concat([
+        attributes[model],
+        pl.DataFrame({
+            "source": graph.ids.gather(source),
+            "risk": named["risk"].gather(source_row),
+            "depth": depth[pair],
+            "via": graph.ids.gather(via[pair]),
+            "relation": relation_names.gather(np.where(relation[pair] < 0, len(graph.relation_names), relation[pair])),
+            "dependency": pl.Series([k.value for k in DEPENDENCY_ORDER], dtype=pl.String()).gather(dependency[pair]),
+        }),
+    ], how="horizontal").select(list(_ROW_SCHEMA)).cast(_ROW_SCHEMA)  # type: ignore[arg-type]
     if filters:  # what the filters left of each source's reach
-        counts = dict(frame.group_by("source").agg(pl.col("id").n_unique()).rows())
-        reached = np.array([counts.get(s, 0) for s in graph.ids.gather(at).to_list()], dtype=np.int64)
+        reached = np.bincount(distinct(source * graph.nodes + model) // max(graph.nodes, 1),
+                              minlength=graph.nodes)[at]
     else:
-        reached = np.bincount(every.source, minlength=graph.nodes)[at] if len(at) else np.zeros(0, dtype=np.int64)
-    source_rows = list(zip(named["id"].to_list(), named["risk"].to_list(), named["detail"].to_list(),
-                           reached.tolist(), attributes["downloads"].gather(at).to_list(), strict=True))
-    affected = frame.unique("id")
-    source_table = pl.DataFrame(
-        source_rows,
-        schema={"id": pl.String(), "risk": pl.String(), "detail": pl.String(), "affected_models": pl.Int64(),
-                "downloads": pl.Int64()},
-        orient="row",
+        reached = np.bincount(every.source, minlength=graph.nodes)[at]
+    source_table = named.select(
+        "id", "risk", "detail", pl.Series("affected_models", reached, dtype=pl.Int64()),
+        attributes["downloads"].gather(at).cast(pl.Int64()),
     ).sort(["affected_models", "id"], descending=[True, False])
     by_risk = (
-        source_table.group_by("risk").agg(pl.col("id").n_unique().alias("sources"))
+        named.group_by("risk").agg(pl.col("position").n_unique().alias("sources"))
         .join(
-            frame.group_by("risk").agg(
-                pl.col("id").n_unique().alias("affected_models"),
-                pl.col("downloads").filter(pl.col("id").is_first_distinct()).sum().alias("affected_downloads"),
+            frame.select("risk", "downloads", pl.Series("model", model)).group_by("risk").agg(
+                pl.col("model").n_unique().alias("affected_models"),
+                pl.col("downloads").filter(pl.col("model").is_first_distinct()).sum().alias("affected_downloads"),
             ),
             on="risk",
             how="left",
@@ -298,16 +321,21 @@ def risk(
         .with_columns(pl.col("affected_models", "affected_downloads").fill_null(0))
         .sort(["affected_models", "risk"], descending=[True, False])
     )
+    hit = np.zeros(graph.nodes, dtype=bool)
+    hit[model] = True
+    affected = attributes["downloads"].filter(pl.Series(hit))
+    dependency_rows = frame["dependency"].value_counts()
+    rows_of = dict(zip(dependency_rows["dependency"].to_list(), dependency_rows["count"].to_list(), strict=True))
     summary = RiskSummary(
         filters="; ".join(filters) if filters else None,
-        sources=len({s for s, _, _ in sources}),
-        risks=sorted({k for _, k, _ in sources}),
-        affected_models=affected.height,
-        affected_downloads=int(affected["downloads"].sum() or 0),
-        models_without_download_count=int(affected["downloads"].null_count()),
-        runtime_code_rows=int((frame["dependency"] == Dependency.RUNTIME_CODE.value).sum()),
-        runtime_rows=int((frame["dependency"] == Dependency.RUNTIME.value).sum()),
-        inherited_rows=int((frame["dependency"] == Dependency.INHERITED.value).sum()),
+        sources=named["position"].n_unique(),
+        risks=sorted(named["risk"].unique().to_list()),
+        affected_models=affected.len(),
+        affected_downloads=int(affected.sum() or 0),
+        models_without_download_count=affected.null_count(),
+        runtime_code_rows=int(rows_of.get(Dependency.RUNTIME_CODE.value, 0)),
+        runtime_rows=int(rows_of.get(Dependency.RUNTIME.value, 0)),
+        inherited_rows=int(rows_of.get(Dependency.INHERITED.value, 0)),
     )
     return AnalysisResult(
         title="Risk propagation",
@@ -316,6 +344,36 @@ def risk(
         tables={"by_risk": by_risk, "sources": source_table},
         deferred=_with_relation_path(graph, {kind.value: walk for kind, walk in walks.items()}),
     )
+
+
+def _sources(lg: LineageGraph, compromised: Iterable[str], data_risks: Iterable[str]) -> pl.DataFrame:
+    """The risk sources, each (model, risk) once: ``position``, ``id``, ``risk``, ``detail``; the
+    ``compromised`` models first (in the order given), then those of :func:`data_risk_sources`."""
+    given = list(compromised)
+    named: list[str] = []
+    if given:  # one pass over the ids finds those typed as stored; lg.resolve reads the others
+        stored = pl.Series(given, dtype=pl.String()).is_in(lg.compact.ids.implode()).to_list()
+        named = list(dict.fromkeys(m if found else lg.resolve(m) for m, found in zip(given, stored, strict=True)))
+    frame = pl.DataFrame({
+        "position": lg.compact.positions_of(named) if named else np.zeros(0, dtype=np.int64),
+        "id": pl.Series(named, dtype=pl.String()),
+        "risk": pl.Series(["compromised"] * len(named), dtype=pl.String()),
+        "detail": pl.Series(["named by the user"] * len(named), dtype=pl.String())})
+    data_risks = list(data_risks)
+    return pl.concat([frame, data_risk_sources(lg, data_risks)]) if data_risks else frame
+
+
+def _row_order(sort: str, keys: dict[str, pl.Series | np.ndarray]) -> np.ndarray:
+    """The order of the rows by the columns of :data:`SORTS` ``sort``, given as numbers that sort as the
+    column does (ids as their rank), each with its direction; unknown (null) values last."""
+    columns, descending = SORTS[sort]
+    last = np.iinfo(np.int64).max
+    arrays = []
+    for column, down in zip(columns, descending, strict=True):
+        values = pl.Series(keys[column]).cast(pl.Int64())
+        key = values.fill_null(0).to_numpy()
+        arrays.append(np.where(values.is_null().to_numpy(), last, -key if down else key))
+    return np.lexsort(arrays[::-1])
 
 
 def _day(when: datetime) -> str:
@@ -333,10 +391,9 @@ def _code_hops(lg: LineageGraph) -> np.ndarray:
     code = edges.filter(pl.col("loads_code").fill_null(False) & (pl.col("base") != pl.col("child")))
     if code.is_empty():
         return np.zeros(0, dtype=np.int64)
-    bases = graph.position_list(code["base"].to_list())
-    children = graph.position_list(code["child"].to_list())
-    offsets = [graph.edge_offset(b, c) for b, c in zip(bases, children, strict=True)]
-    return np.array([o for o in offsets if o is not None], dtype=np.int64)
+    offsets = edge_offsets(graph.children, graph.positions_of(code["base"].to_list()),
+                           graph.positions_of(code["child"].to_list()))
+    return offsets[offsets >= 0]
 
 
 def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -344,17 +401,33 @@ def _with_relation_path(graph: CompactGraph, walks: dict[str, PairWalk]) -> Call
     from the walk that found the row (by its ``dependency``)."""
 
     def expand(rows: pl.DataFrame) -> pl.DataFrame:
-        paths: list[str] = [""] * rows.height
+        found: list[tuple[np.ndarray, ...]] = []  # (row, hops from the row's model, relation code) of every hop
         for dependency, walk in walks.items():
             mine = np.flatnonzero((rows["dependency"] == dependency).to_numpy())
-            if not len(mine):
-                continue
-            picked = rows[mine]
-            entries = walk.find(graph.positions_of(picked["source"].to_list()),
-                                graph.positions_of(picked["id"].to_list()))
-            for i, codes in zip(mine.tolist(), walk.relation_codes(entries), strict=True):
-                paths[i] = relation_path_text([str(graph.relation_of(c)) for c in codes])
-        return rows.insert_column(rows.columns.index("relation") + 1, pl.Series("relation_path", paths, pl.String()))
+            if len(mine):
+                entries = walk.find(graph.positions_of(rows["source"].gather(mine).to_list()),
+                                    graph.positions_of(rows["id"].gather(mine).to_list()))
+                which, hop, code = walk.relation_code_steps(entries)
+                found.append((mine[which], hop, code.astype(np.int64)))
+        row, hop, code = (np.concatenate([f[k] for f in found]) if found else np.zeros(0, dtype=np.int64)
+                          for k in range(3))
+        # one line of codes per row, source end first: the whole path, or over the cap its two ends and its
+        # length (what relation_path_text needs); each distinct line is written once
+        cap = 2 * PATH_END_HOPS
+        length = np.bincount(row, minlength=rows.height)
+        step, tail = length[row] - 1 - hop, hop + 1  # hops from the source; from the end, 1 for the last
+        column = np.where((length[row] <= cap) | (step < PATH_END_HOPS), step,
+                          np.where(tail <= PATH_END_HOPS, cap - tail, -1))
+        width = int(min(cap, length.max(initial=0)))
+        lines = np.full((rows.height, width + 1), -2, dtype=np.int32)  # -2: no hop; the last column: the length
+        kept = column >= 0
+        lines[row[kept], column[kept]] = code[kept]
+        lines[:, width] = length
+        distinct, which = distinct_rows(lines)
+        texts = [relation_path_text([str(graph.relation_of(c)) for c in line[:width].tolist() if c != -2],
+                                    int(line[width])) if line[width] else "" for line in distinct]
+        paths = pl.Series("relation_path", texts, dtype=pl.String()).gather(which)
+        return rows.insert_column(rows.columns.index("relation") + 1, paths)
 
     return expand
 

@@ -77,16 +77,29 @@ class PairWalk:
     def relation_codes(self, entries: np.ndarray) -> list[list[int]]:
         """The relation codes along the via chain of each entry, source end first."""
         chains: list[list[int]] = [[] for _ in entries]
+        which, _, codes = self.relation_code_steps(entries)
+        for i, code in zip(which.tolist(), codes.tolist(), strict=True):
+            chains[i].append(code)
+        return [chain[::-1] for chain in chains]
+
+    def relation_code_steps(self, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`relation_codes` as arrays, one element per hop: (the index into ``entries``, the hop's
+        distance from the entry's model (0: the hop into it), its relation code), a hop distance at a time."""
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         source = self.source[entries]
         live = np.arange(len(entries))
         at = np.asarray(entries, dtype=np.int64)
+        step = 0
         while live.size:
-            for i, code in zip(live.tolist(), self.relation[at].tolist(), strict=True):
-                chains[i].append(code)
+            found.append((live, np.full(len(live), step, dtype=np.int64), self.relation[at]))
             via = self.via[at]
             more = via != source[live]
             live, at = live[more], self.find(source[live][more], via[more])
-        return [chain[::-1] for chain in chains]
+            step += 1
+        if not found:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=self.relation.dtype)
+        return tuple(np.concatenate([f[k] for f in found]) for k in range(3))  # type: ignore[return-value]
 
 
 def walk_pairs(index: CompactGraph, sources: np.ndarray, relations: Iterable[str] | None = None, *,

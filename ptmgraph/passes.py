@@ -110,7 +110,7 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _csr(source: np.ndarray, target: np.ndarray, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+def csr_of(source: np.ndarray, target: np.ndarray, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """CSR (indptr, neighbour) of the pairs source -> target over ``nodes`` positions."""
     order = np.argsort(source, kind="stable")
     indptr = np.zeros(nodes + 1, dtype=np.int64)
@@ -129,7 +129,7 @@ def neighbour_offsets(indptr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, n
     return np.repeat(np.arange(len(at), dtype=np.int64), counts), offsets
 
 
-def _expand(csr: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def neighbours_of(csr: tuple[np.ndarray, np.ndarray], at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every neighbour of every node in ``at`` (in order): the index into ``at`` it belongs to, and
     the neighbour."""
     which, offsets = neighbour_offsets(csr[0], at)
@@ -148,7 +148,7 @@ def _peel(csr: tuple[np.ndarray, np.ndarray], pending: np.ndarray) -> list[np.nd
     frontier = np.flatnonzero(pending == 0)
     while frontier.size:
         rounds.append(frontier)
-        _, hit = _expand(csr, frontier)
+        _, hit = neighbours_of(csr, frontier)
         if not hit.size:
             break
         np.subtract.at(pending, hit, 1)
@@ -183,7 +183,7 @@ def condense(index: CompactGraph) -> Condensation:
         at = np.flatnonzero(core)
         local = np.full(nodes, -1, dtype=np.int64)
         local[at] = np.arange(len(at))
-        owner, neighbour = _expand(down_csr, at)
+        owner, neighbour = neighbours_of(down_csr, at)
         inside = local[neighbour] >= 0
         successors: list[list[int]] = [[] for _ in range(len(at))]
         for o, w in zip(owner[inside].tolist(), local[neighbour[inside]].tolist(), strict=True):
@@ -197,7 +197,7 @@ def condense(index: CompactGraph) -> Condensation:
         keep = base != child
         pairs = distinct(base[keep] * nodes + child[keep])
         base, child = pairs // nodes, pairs % nodes
-        down_csr, up_csr = _csr(base, child, nodes), _csr(child, base, nodes)
+        down_csr, up_csr = csr_of(base, child, nodes), csr_of(child, base, nodes)
     size = np.bincount(component, minlength=nodes)
     if core.any():  # there are cycles: the rounds are the component DAG's
         rounds = _peel(up_csr, np.where(size > 0, np.diff(down_csr[0]), _NEVER))
@@ -241,7 +241,7 @@ def _handed_down(
         if not handed.size:
             continue
         handed = handed[has_target[handed // width]]  # most components are leaves: nothing to hand on
-        which, target = _expand(csr, handed // width)
+        which, target = neighbours_of(csr, handed // width)
         if not target.size:
             continue
         moved = target * width + handed[which] % width
@@ -361,13 +361,13 @@ def group_reach_arrays(index: CompactGraph, group: np.ndarray, groups: int, weig
     if not cyclic.any():  # every component is one model: a component's pairs are its model's
         models, model_group = [holder], [above]
     else:
-        members = _csr(component, np.arange(nodes, dtype=np.int64), nodes)
-        which, model = _expand(members, holder)
+        members = csr_of(component, np.arange(nodes, dtype=np.int64), nodes)
+        which, model = neighbours_of(members, holder)
         model_group = [above[which]]
         models = [model]
         # a cycle's members: the groups of its other members are above each of them
         keys, counts = np.unique(component[cyclic] * width + group[cyclic], return_counts=True)
-        which, member = _expand(members, keys // width)
+        which, member = neighbours_of(members, keys // width)
         own = group[member] == keys[which] % width
         keep = counts[which] > own
         models.append(member[keep])
@@ -394,7 +394,7 @@ def reached_mask(index: CompactGraph, positions: np.ndarray, condensed: Condensa
     member = np.zeros(nodes, dtype=bool)
     member[positions] = True
     members_in = np.bincount(component[positions], minlength=nodes)
-    _, children = _expand(condensed.down, distinct(component[positions]))
+    _, children = neighbours_of(condensed.down, distinct(component[positions]))
     below = hops_from(condensed.down, children, nodes) >= 0
     return below[component] | (members_in[component] - member > 0)  # type: ignore[no-any-return]
 
@@ -413,7 +413,7 @@ def hops_from(csr: tuple[np.ndarray, np.ndarray], start: np.ndarray, nodes: int)
     while frontier.size:
         hops[frontier] = level
         level += 1
-        _, frontier = _expand(csr, frontier)
+        _, frontier = neighbours_of(csr, frontier)
         frontier = distinct(frontier)
         frontier = frontier[hops[frontier] < 0]
     return hops
@@ -498,3 +498,33 @@ def weak_components(index: CompactGraph) -> np.ndarray:
             if np.array_equal(jumped, label):
                 break
             label = jumped
+
+
+def edge_offsets(adjacency: Adjacency, owner: np.ndarray, neighbour: np.ndarray) -> np.ndarray:
+    """The offset in ``adjacency`` of each edge ``owner[i]`` -> ``neighbour[i]`` (positions); -1 where there is
+    no such edge. One pass over the adjacency lists of the distinct owners, whatever the number of edges asked."""
+    owner = np.asarray(owner, dtype=np.int64)
+    wanted = owner * (len(adjacency.indptr) - 1) + np.asarray(neighbour, dtype=np.int64)
+    owners = distinct(owner)
+    which, offsets = neighbour_offsets(adjacency.indptr, owners)
+    keys = owners[which] * (len(adjacency.indptr) - 1) + adjacency.neighbour[offsets]
+    order = np.argsort(keys, kind="stable")
+    keys, offsets = keys[order], offsets[order]
+    if not len(keys):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[at] == wanted, offsets[at], -1)
+
+
+def distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a 2-D integer array, sorted, and the index of each row among them (what
+    ``np.unique(matrix, axis=0, return_inverse=True)`` gives, by a lexsort: ten times faster)."""
+    if not len(matrix):
+        return matrix, np.zeros(0, dtype=np.int64)
+    order = np.lexsort(matrix.T[::-1])
+    ordered = matrix[order]
+    first = np.ones(len(matrix), dtype=bool)
+    first[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    which = np.empty(len(matrix), dtype=np.int64)
+    which[order] = np.cumsum(first) - 1
+    return ordered[first], which
