@@ -73,7 +73,8 @@ COMMANDS = (
                 d.Option(("ANCESTOR",), "ancestor", "The ancestor it may derive from.", argument=True, required=True),
                 d.SNAPSHOT, d.FORMAT,
                 d.Option(("--max-paths",), "max_paths", "List at most this many paths (merges multiply them).", "int",
-                         20, metavar="N", least=1), d.CSV_RAW),
-               summary="WhySummary", fails=lambda result: not result.summary["paths"]),
+                         20, metavar="N", least=1), d.CSV_RAW, *d.LOOKUP),
+               summary="WhySummary", fails=lambda result: not result.summary["paths"],
+               look_up=d.LookUp("model", "ancestors")),
 )
 """The command of this module's analysis (:mod:`ptmgraph.declaration`)."""

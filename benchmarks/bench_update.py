@@ -104,6 +104,7 @@ def bench(data: Path, work: Path, models: int, every: int) -> dict[str, Any]:
         server.clock = clock
         os.environ.update(HF_ENDPOINT=server.url, HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_IMPLICIT_TOKEN="1")
         os.environ.pop("HF_TOKEN", None)
+        os.environ.pop("HF_HUB_OFFLINE", None)  # the server is the network here: a crawl refuses to run offline
         out: dict[str, Any] = {"models": len(first), "seeds": len(seeds),
                                "changed": sum(1 for m in first if first[m] is not second[m])}
         out["crawl"] = _measured("crawl", [*crawl, *seed_args, "--out", str(work / "crawl")], work, server)

@@ -576,6 +576,10 @@ def crawl(
         fail("give --seed, or a bulk listing with --author, --search or --limit", 2)
     if fetch_files not in FETCH_FILES:
         fail(f"--fetch-files must be one of {', '.join(FETCH_FILES)}, not {fetch_files!r}", 2)
+    from ptmgraph.lookup import hub_offline
+
+    if offline := hub_offline():  # huggingface_hub's switch: no request at all (README, exit codes)
+        fail(f"{offline} forbids any request to the Hub, and a crawl makes them; unset HF_HUB_OFFLINE to crawl")
     day = _history_slot(history, history_date)
     limits = Limits(connect_timeout=connect_timeout, read_timeout=timeout, max_wait=max_wait, max_pages=max_pages,
                     workers=workers, request_deadline=request_deadline, deadline=deadline, max_requests=max_requests,
@@ -628,6 +632,60 @@ def crawl(
             note("ptmgraph: the partial snapshot was not added to the history")
     if not result.complete:
         raise SystemExit(3)
+
+
+CacheAction = Enum("CacheAction", {name: name for name in ("info", "list", "dir", "clear")}, type=str)  # type: ignore[misc]
+
+
+@app.command()
+def cache(
+    action: Annotated[
+        CacheAction, typer.Argument(metavar="ACTION", show_default=False,
+                                    help="info: where the look-up cache is, its size and bounds; list: each look-up "
+                                    "kept; dir: the folder alone; clear: remove the look-ups.")
+    ],
+    older_than: Annotated[
+        str | None, typer.Option("--older-than", metavar="AGE", show_default=False,
+                                 help="clear: only look-ups older than this (seconds, or 12h, 7d).")
+    ] = None,
+) -> None:
+    """The cache of models looked up on the Hub: where it is, what it holds, and clearing it (as pip cache does).
+
+    Whenever a look-up writes it, look-ups older than PTMGRAPH_CACHE_MAX_AGE are removed, then the oldest past
+    PTMGRAPH_CACHE_MAX_SIZE in all (cache info shows both). Only the cache's own look-ups are ever removed.
+    """
+    from ptmgraph import lookup_cache as lookup
+
+    with user_errors():
+        if older_than is not None and action.value != "clear":
+            fail("--older-than goes with clear", 2)
+        try:
+            age = None if older_than is None else lookup.parse_age(older_than)
+        except ValueError as err:
+            fail(f"--older-than: {err}", 2)
+        root = lookup.cache_root()
+        if action.value == "dir":
+            typer.echo(str(root))
+        elif action.value == "clear":
+            removed, busy = lookup.clear(age)
+            typer.echo(f"removed {plural(len(removed), 'look-up')} "
+                       f"({lookup.size_text(sum(e.size for e in removed))}) from {root}")
+            if busy:
+                typer.echo(f"kept {plural(len(busy), 'look-up')}: in use by another ptmgraph process, or holding "
+                           "files ptmgraph did not write")
+        else:
+            entries = lookup.cache_entries()
+            if action.value == "list":
+                for entry in entries:
+                    typer.echo(f"{lookup.ago(entry.written):>12}  {lookup.size_text(entry.size):>10}  "
+                               f"{entry.need:<11}  {', '.join(entry.models) or entry.path.name}  {entry.endpoint}")
+            else:
+                bounds = lookup.cache_bounds()
+                size = lookup.size_text(sum(e.size for e in entries))
+                typer.echo(f"look-up cache: {root}\nlook-ups: {len(entries):,} ({size})")
+                if entries:
+                    typer.echo(f"oldest: {lookup.ago(entries[0].written)}; newest: {lookup.ago(entries[-1].written)}")
+                typer.echo(f"bounds: {bounds.said()} (pruned whenever a look-up is written)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

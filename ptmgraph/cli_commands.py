@@ -206,9 +206,19 @@ def impact(run: Run) -> None:
 def why(run: Run) -> AnalysisResult:
     from ptmgraph.analyses.why import why
     from ptmgraph.formats import views
+    from ptmgraph.graph import UnknownModelError
 
     with user_errors():
-        result = why(run.load(), run.model, run.ancestor, max_paths=run.max_paths)
+        look = run.declared.look_up
+        assert look is not None
+        lg, answered = answering(run.query, run.snapshot, [run.model], look.need, run.look(), run.declared.reads)
+        try:
+            result = why(lg, run.model, run.ancestor, max_paths=run.max_paths)
+        except UnknownModelError:
+            if answered == run.snapshot:
+                raise
+            run.load().resolve(run.ancestor)  # unknown to the snapshot as well: the usage error, with its closest ids
+            fail(f"{run.model} does not derive from {run.ancestor}: its whole ancestry, looked up, does not hold it")
         return run.emit(result, table=lambda: views.show_why(screen, result))
 
 

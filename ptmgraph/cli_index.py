@@ -259,6 +259,8 @@ COMMANDS: dict[str, tuple[str, d.Analysis]] = {
             d.FORMAT,
             d.Option(('--max-paths',), 'max_paths', 'List at most this many paths (merges multiply them).', kind='int', default=20, metavar='N', least=1),
             d.CSV_RAW,
+            d.OFFLINE,
+            d.MAX_AGE,
         ),
     )),
 }

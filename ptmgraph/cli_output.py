@@ -81,7 +81,7 @@ def _loaded(*classes: tuple[str, str]) -> tuple[type[BaseException], ...]:
 _UNKNOWN_MODEL = (("ptmgraph.graph", "UnknownModelError"), ("ptmgraph.lookup", "NotCovered"))
 _BAD_INPUT = (
     ("ptmgraph.snapshot", "SnapshotError"),
-    ("ptmgraph.lookup", "LookupRefused"),
+    ("ptmgraph.lookup_cache", "LookupRefused"),
     ("ptmgraph.sources.interface", "SourceError"),
     ("ptmgraph.formats.interface", "ExportError"),
     ("ptmgraph.model_list", "ModelListError"),

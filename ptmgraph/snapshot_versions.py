@@ -275,6 +275,48 @@ def _only_snapshot_parts(path: Path) -> bool:
     return True
 
 
+def remove_snapshot(directory: Path) -> bool:
+    """Remove the snapshot in ``directory``, and the directory, file by file: only what a save writes
+    (``CURRENT`` and its temporary files, generations of :data:`SNAPSHOT_FILES`, or format 1's files), and
+    only when no reader holds a generation: each is locked exclusively first, as a save does before removing
+    an old one. True when it is gone; False when ``directory`` is not a snapshot, a reader holds it, or
+    something appeared in it meanwhile (what is left stays in place)."""
+    try:
+        names = set(os.listdir(directory))
+        layout = _layout(directory, names) if not directory.is_symlink() else None
+    except OSError:
+        return False
+    if layout is None:
+        return False
+    generations = sorted(name for name in names if GENERATION_NAME.fullmatch(name))
+    held: list[int] = []
+    try:
+        for name in generations:
+            fd = os.open(directory / name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            held.append(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # a reader holds it
+            except OSError:
+                pass  # no locks on this file system
+        for name in sorted(names - set(generations), key=lambda n: n != POINTER):  # CURRENT first: no new reader
+            os.unlink(directory / name)
+        for name in generations:
+            for part in os.listdir(directory / name):
+                if part not in SNAPSHOT_FILES:
+                    return False
+                os.unlink(directory / name / part)
+            os.rmdir(directory / name)
+        os.rmdir(directory)
+    except OSError:
+        return False
+    finally:
+        for fd in held:
+            os.close(fd)
+    return True
+
+
 def stored_meta(directory: Path) -> dict[str, Any] | None:
     """The ``meta.json`` of the snapshot in ``directory`` (its current version), or None when ``directory``
     is not a snapshot (absent, empty, anything else, a generation inside one: :func:`ptmgraph.snapshot.save`

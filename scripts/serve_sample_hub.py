@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
                 threading.Event().wait()
             except KeyboardInterrupt:
                 return 130
-        env = {key: value for key, value in os.environ.items() if key not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+        # the command's network is this server: HF_HUB_OFFLINE, which would make a crawl refuse, is not passed on
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE")}
         env.update(HF_ENDPOINT=server.url, HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_IMPLICIT_TOKEN="1")
         return subprocess.run(command, env=env, check=False).returncode
 

@@ -31,7 +31,9 @@ Faults, for resilience tests: :meth:`HubServer.inject` (statuses or fault kinds 
 next k fails, by an error status or by closing the connection) and :meth:`HubServer.random_faults` (a
 seeded share of all answers). Fault kinds besides a status: ``close`` (the connection is closed without an
 answer), ``cut`` (half the body, then the connection closes: fewer bytes than ``Content-Length``),
-``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``slow`` (no answer
+``truncated`` (a 200 whose JSON body is cut in half, ``Content-Length`` matching), ``hold`` (the answer,
+logged at once, goes out one byte every :attr:`HubServer.hold_seconds`, so that the client's read timeout never
+meets it, until :meth:`HubServer.release`, then whole: the client is kept in its request), ``slow`` (no answer
 until the client hangs up, or :attr:`HubServer.slow_seconds` have passed: logged at once, with status 0;
 a client's timeout shorter than that always meets it, however loaded the machine), ``trickle`` (the whole
 answer, status line included, one byte every :attr:`HubServer.trickle_seconds`), ``429``
@@ -205,6 +207,26 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that gave up on a slow answer closed its end: nothing to report
 
 
+class _HeldWriter:
+    """The ``hold`` fault's writer: one byte every ``hold_seconds`` until the server is released."""
+
+    def __init__(self, inner: Any, hub: HubServer) -> None:
+        self.inner, self.hub = inner, hub
+
+    def write(self, data: bytes) -> int:
+        for at in range(len(data)):
+            if self.hub.released.is_set():
+                self.inner.write(data[at:])
+                break
+            self.inner.write(data[at:at + 1])
+            self.inner.flush()
+            self.hub.released.wait(self.hub.hold_seconds)
+        return len(data)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -282,6 +304,18 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.server.hub
         hub._maybe_kill()
         fault = hub._next_fault(self.path)
+        if fault == "hold":
+            inner = self.wfile
+            self.wfile = _HeldWriter(inner, hub)  # type: ignore[assignment]
+            try:
+                self._answer(fault, head=head)
+            finally:
+                self.wfile = inner
+            return
+        self._answer(fault, head=head)
+
+    def _answer(self, fault: int | str | None, *, head: bool) -> None:
+        hub = self.server.hub
         if fault == "close":
             self.close_connection = True
             hub._log(self, 0, "close")
@@ -518,6 +552,8 @@ class HubServer:
         self._kill: tuple[int, int] | None = None
         self.slow_seconds = 60.0
         self.trickle_seconds = 0.05
+        self.hold_seconds = 1.0
+        self.released = threading.Event()
         self.extra_headers: dict[str, str] = {}
         self.invent_children = 0
         self.link_to_self = False
@@ -596,6 +632,10 @@ class HubServer:
         fault kinds (see the module docstring)."""
         with self._lock:
             self._queued.extend((status, match) for status in statuses)
+
+    def release(self) -> None:
+        """Let the answers the ``hold`` fault keeps go out whole."""
+        self.released.set()
 
     def inject_every(self, k: int, status: int, *, match: str | None = None) -> None:
         """Answer every ``k``-th request (counting those whose path contains ``match``) with ``status``."""

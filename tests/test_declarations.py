@@ -66,7 +66,7 @@ def test_the_index_the_help_lists_is_the_declarations() -> None:
     """``ptmgraph --help`` lists the commands from ``ptmgraph/cli_index.py``; it is written from the
     declarations (``python -m ptmgraph.cli_index``), and must say what they say."""
     assert Path(cli.__file__).with_name("cli_index.py").read_text(encoding="utf-8") == cli.command_index()
-    assert set(COMMANDS) | {"export", "explore", "ingest", "crawl"} == set(commands())
+    assert set(COMMANDS) | {"export", "explore", "ingest", "crawl", "cache"} == set(commands())
 
 
 def test_the_index_holds_each_command_s_declared_options() -> None:

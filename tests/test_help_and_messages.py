@@ -17,7 +17,8 @@ from ptmgraph.words import plural
 
 runner = CliRunner()
 COMMANDS = ["ancestry", "impact", "info", "why", "search", "list", "stats", "dangling", "problems", "audit-relations",
-            "licenses", "audit", "reach", "stale", "risk", "check", "report", "export", "explore", "ingest", "crawl"]
+            "licenses", "audit", "reach", "stale", "risk", "check", "report", "export", "explore", "ingest", "crawl",
+            "cache"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

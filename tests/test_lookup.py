@@ -53,13 +53,18 @@ def hub() -> Any:
         yield server
 
 
-def ptmgraph(*args: str, endpoint: str, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """The command line as a user runs it, pointed at ``endpoint``, online, with its cache in ``cache``."""
+def environment(endpoint: str, cache: Path, **env: str) -> dict[str, str]:
+    """A user's environment pointed at ``endpoint``, online, with the look-up cache in ``cache``."""
     environ = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
     environ.update({"HF_ENDPOINT": endpoint, "PTMGRAPH_CACHE": str(cache), "HF_HOME": str(cache.parent / "hf-home"),
                     "HF_HUB_DISABLE_TELEMETRY": "1", "COLUMNS": "120", "NO_COLOR": "1", **env})
-    return subprocess.run([sys.executable, "-m", "ptmgraph", *args], capture_output=True, text=True, env=environ,
-                          timeout=120, check=False)
+    return environ
+
+
+def ptmgraph(*args: str, endpoint: str, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it, pointed at ``endpoint``, online, with its cache in ``cache``."""
+    return subprocess.run([sys.executable, "-m", "ptmgraph", *args], capture_output=True, text=True,
+                          env=environment(endpoint, cache, **env), timeout=120, check=False)
 
 
 def record_requests(hub: HubServer, since: int = 0) -> list[str]:
@@ -95,6 +100,7 @@ def test_a_second_question_is_answered_from_the_cache_without_a_request(hub: Hub
     assert again.returncode == info.returncode == 0, again.stderr + info.stderr
     assert hub.request_count == asked
     assert again.stdout == first.stdout
+    assert not list((tmp_path / "cache").rglob("*.lock"))  # the readers' lock went with them
     assert "from the look-up cache" in again.stderr and " s ago" in again.stderr
     assert [(r["id"], r["direction"]) for r in json.loads(info.stdout)["rows"]] == [(CHAT, "parent")]
 
@@ -174,7 +180,9 @@ def test_a_failing_slow_or_absent_server_gives_the_coverage_message(hub: HubServ
     done = ptmgraph("ancestry", LORA, endpoint=endpoint, cache=tmp_path / "cache", PTMGRAPH_LOOKUP_TIMEOUT="1")
     assert done.returncode == 2, done.stderr
     assert f"the look-up on {endpoint} failed: " in done.stderr
-    assert {"503": "503", "slow": "request deadline", "absent": "onnect"}[fault] in done.stderr
+    said = {"503": "503", "slow": "request deadline (PTMGRAPH_LOOKUP_TIMEOUT)", "absent": "onnect"}[fault]
+    assert said in done.stderr
+    assert "--request-deadline" not in done.stderr  # a crawl option: the look-up commands have none
     assert "covers Hugging Face Hub sample, 2025" in done.stderr
     assert f"ptmgraph crawl --seed {LORA} --ancestors --max-depth 0 --out DIR" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
@@ -302,3 +310,64 @@ def test_ages_are_seconds_or_a_number_with_a_unit(text: str, seconds: float) -> 
 def test_other_ages_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not an age"):
         parse_age(text)
+
+
+def test_a_server_asking_to_wait_too_long_names_what_the_user_can_change(hub: HubServer, tmp_path: Path) -> None:
+    hub.inject("429-after-100")
+    done = ptmgraph("ancestry", LORA, endpoint=hub.url, cache=tmp_path / "cache")
+    assert done.returncode == 2
+    assert "asks to wait 100 s, over the 30 s limit (a look-up's own bound; `ptmgraph crawl` takes --max-wait)" \
+        in done.stderr
+    assert f"ptmgraph crawl --seed {LORA} --ancestors --max-depth 0 --out DIR" in done.stderr
+    assert hub.request_count == 1
+
+
+def test_why_looks_up_a_model_absent_from_the_snapshot(hub: HubServer, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    done = ptmgraph("why", LORA, BASE, "-f", "json", endpoint=hub.url, cache=cache)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert [(r["child"], r["base"], r["relation"]) for r in answer["rows"]] == [(LORA, CHAT, "adapter"),
+                                                                                (CHAT, BASE, "finetune")]
+    assert record_requests(hub) == [LORA, CHAT, BASE]
+    assert f"looked up on {hub.url} just now (3 HTTP requests)" in done.stderr
+    again = ptmgraph("why", LORA, CHAT, endpoint=hub.url, cache=cache)  # the same ancestry, from the cache
+    assert again.returncode == 0, again.stderr
+    assert hub.request_count == 3 and "from the look-up cache" in again.stderr
+
+
+def test_why_of_a_looked_up_model_and_a_model_outside_its_ancestry_is_no_path(hub: HubServer, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    unrelated = ptmgraph("why", LORA, "google/gemma-7b", endpoint=hub.url, cache=cache)  # in the bundled snapshot
+    assert unrelated.returncode == 1  # no path (README, exit codes)
+    assert f"{LORA} does not derive from google/gemma-7b" in unrelated.stderr
+    typo = ptmgraph("why", LORA, "google/gemma-7c", endpoint=hub.url, cache=cache)
+    assert typo.returncode == 2 and "did you mean google/gemma-7b" in typo.stderr
+    assert record_requests(hub) == [LORA, CHAT, BASE]
+
+
+def test_why_offline_makes_no_request(hub: HubServer, tmp_path: Path) -> None:
+    done = ptmgraph("why", LORA, BASE, "--offline", endpoint=hub.url, cache=tmp_path / "cache")
+    assert done.returncode == 2
+    assert "not looked up: offline (--offline)" in done.stderr
+    assert hub.request_count == 0
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", "on"])
+def test_crawl_refuses_when_hf_hub_offline_is_set(hub: HubServer, tmp_path: Path, value: str) -> None:
+    done = ptmgraph("crawl", "--seed", BASE, "--out", str(tmp_path / "snap"), endpoint=hub.url,
+                    cache=tmp_path / "cache", HF_HUB_OFFLINE=value)
+    assert done.returncode == 1
+    assert done.stderr == (f"ptmgraph: error: HF_HUB_OFFLINE={value} forbids any request to the Hub, and a crawl "
+                           "makes them; unset HF_HUB_OFFLINE to crawl\n")
+    assert hub.request_count == 0 and not (tmp_path / "snap").exists()
+    update = ptmgraph("crawl", "--update", str(tmp_path / "snap"), endpoint=hub.url, cache=tmp_path / "cache",
+                      HF_HUB_OFFLINE=value)
+    assert update.returncode == 1 and "HF_HUB_OFFLINE" in update.stderr and hub.request_count == 0
+
+
+def test_crawl_runs_when_hf_hub_offline_is_off(hub: HubServer, tmp_path: Path) -> None:
+    done = ptmgraph("crawl", "--seed", BASE, "--max-depth", "0", "--no-progress", "--out", str(tmp_path / "snap"),
+                    endpoint=hub.url, cache=tmp_path / "cache", HF_HUB_OFFLINE="0")
+    assert done.returncode == 0, done.stderr
+    assert record_requests(hub) == [BASE]

@@ -126,7 +126,7 @@ def test_the_look_up_examples_fetch_once_then_answer_from_the_cache(tmp_path: Pa
               record("TheBloke/Mistral-7B-v0.1-GGUF", "mistralai/Mistral-7B-v0.1", "quantized")]
     with HubServer(HubData(records={r["id"]: r for r in served})) as server:  # type: ignore[misc]
         point_hf_at(monkeypatch, tmp_path, server.url)
-        assert run_examples(block, tmp_path / "out") == 5
+        assert run_examples(block, tmp_path / "out") == 7
         asked = [e.path.split("?")[0] for e in server.requests()]
     assert asked.count("/api/models/Qwen/Qwen2.5-7B-Instruct") == 1  # fetched once, then from the cache
     assert "/api/models/mistralai/Mistral-7B-v0.1" in asked

@@ -469,7 +469,8 @@ mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
 "$PTMGRAPH" ingest "$2" --out "$1/snap" > /dev/null 2>&1 || exit 78
 free=$(df -k --output=avail "$1" | tail -n 1)
 head -c $(( (free - 8) * 1024 )) /dev/zero > "$1/filler" 2> /dev/null  # 8 KiB left
-"$PTMGRAPH" crawl --seed o/m0 --out "$1/snap" --state-dir "$3/state" --fetch-files never --no-progress 2> "$3/stderr"
+HF_HUB_OFFLINE=0 "$PTMGRAPH" crawl --seed o/m0 --out "$1/snap" --state-dir "$3/state" --fetch-files never \\
+    --no-progress 2> "$3/stderr"
 echo $? > "$3/code"
 "$PTMGRAPH" impact o/m0 -s "$1/snap" -f json > "$3/after.json"
 ls -A "$1" "$1/snap" > "$3/left"

@@ -162,10 +162,11 @@ class StateDirectory:
 class Journal:
     """The append-only journal of one state directory (see the module docstring)."""
 
-    def __init__(self, directory: Path, max_bytes: int | None = None) -> None:
+    def __init__(self, directory: Path, max_bytes: int | None = None, knob: str = "--max-journal-bytes") -> None:
         self.directory = StateDirectory(directory)
         self.path = directory / JOURNAL_NAME
         self.max_bytes = max_bytes
+        self.knob = knob  # what changes max_bytes, as the message says it
         self._handle: IO[bytes] | None = None
         self._size = 0
         self._unsynced = 0  # lines written since the last fsync
@@ -238,7 +239,7 @@ class Journal:
         text = "".join(json.dumps(entry, default=str, separators=(",", ":")) + "\n" for entry in entries)
         data = text.encode("utf-8")
         if self.max_bytes is not None and self._size + len(data) > self.max_bytes:
-            raise JournalFull(f"the journal reached its {self.max_bytes:,}-byte bound (--max-journal-bytes)")
+            raise JournalFull(f"the journal reached its {self.max_bytes:,}-byte bound ({self.knob})")
         self._handle.write(data)
         self._size += len(data)
         self._handle.flush()

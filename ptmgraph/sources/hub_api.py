@@ -279,7 +279,8 @@ class HubCrawl:
                       "records_reused": 0, "seconds": 0.0}
         started = time.monotonic()
         state = CrawlState()
-        journal = Journal(self.state_dir, self.limits.max_journal_bytes) if self.state_dir is not None else None
+        journal = Journal(self.state_dir, self.limits.max_journal_bytes, self.limits.knob("max_journal_bytes")) \
+            if self.state_dir is not None else None
         doing = ["starting"]
         try:
             with HubClient(self._endpoint_url, self._token, self.limits, self.stats,

@@ -109,6 +109,10 @@ class Limits:
     asks for come on top); ``deadline``: the longest a crawl may run; ``max_requests``: requests one run
     may send; ``max_journal_bytes``: the size the crawl's journal may reach (None: no bound). Passing any
     of these stops the crawl, resumable (a larger bound lets the rest finish).
+
+    ``knobs``: what the user changes to move a bound, by field name, as the messages that name the bound say
+    it (:meth:`knob`): the ``crawl`` command's option unless given (a look-up's environment variable, or the
+    look-up's own fixed bound).
     """
 
     connect_timeout: float = 10.0
@@ -122,6 +126,11 @@ class Limits:
     deadline: float | None = 6 * 3600.0
     max_requests: int | None = 250_000
     max_journal_bytes: int | None = 1 << 30
+    knobs: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def knob(self, name: str) -> str:
+        """What a message names for the bound ``name`` (a field): ``knobs[name]``, else the ``crawl`` option."""
+        return self.knobs.get(name) or "--" + name.replace("_", "-")
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout", "max_wait", "request_deadline", "deadline"):
@@ -226,7 +235,7 @@ class HubClient:
         seen_ids: set[str] = set()
         while url is not None:
             if out.pages >= self.limits.max_pages:
-                return out.end(f"listing stopped after {out.pages} pages (the --max-pages limit)")
+                return out.end(f"listing stopped after {out.pages} pages (the {self.limits.knob('max_pages')} limit)")
             response, page = self._call(url, query, parse=True)
             seen_urls.add(str(response.request.url))
             here = shown(str(response.request.url))
@@ -286,7 +295,8 @@ class HubClient:
         seen: set[str] = set()
         while url is not None:
             if out.pages >= self.limits.max_pages:
-                out.problems.append(f"tree listing stopped after {out.pages} pages (the --max-pages limit)")
+                limit = self.limits.knob("max_pages")
+                out.problems.append(f"tree listing stopped after {out.pages} pages (the {limit} limit)")
                 out.complete = False
                 return out
             response, page = self._call(url, query, parse=True)
@@ -358,7 +368,7 @@ class HubClient:
                 asked: float | None = None
                 failed = ""  # what this attempt met; stays empty when the deadline cut it off
                 try:
-                    paced = self._pacer.wait(limits.max_wait, waited, self._stop_at)
+                    paced = self._pacer.wait(limits.max_wait, waited, self._stop_at, limits.knob("max_wait"))
                 except CrawlStop as err:
                     raise CrawlStop(f"GET {where}: {err}") from None
                 waited += paced
@@ -401,7 +411,8 @@ class HubClient:
                 if attempt == limits.max_tries:
                     break
                 if asked is not None and waited + asked > limits.max_wait:
-                    raise CrawlStop(f"GET {where}: " + over_max_wait("the server", asked, waited, limits.max_wait))
+                    raise CrawlStop(f"GET {where}: " + over_max_wait("the server", asked, waited, limits.max_wait,
+                                                                      limits.knob("max_wait")))
                 now = time.monotonic()
                 if asked is None:
                     time.sleep(max(0.0, min(backoff * random.uniform(0.75, 1.25), deadline - now, self._stop_at - now)))
@@ -415,14 +426,14 @@ class HubClient:
         except DeadlinePassed:
             out_of_time = True
         if out_of_time or time.monotonic() >= self._stop_at:
-            raise CrawlStop(f"the crawl's {limits.deadline:g} s deadline (--deadline) passed; "
+            raise CrawlStop(f"the crawl's {limits.deadline:g} s deadline ({limits.knob('deadline')}) passed; "
                             f"last request: GET {where}")
         if failure.startswith("a reply that is not JSON") and tries == limits.max_tries:
             raise BadReply(f"GET {where}: {failure}; {plural(tries, 'try', 'tries')}")
         if tries < limits.max_tries or time.monotonic() >= deadline:
             met = f"{failure}; " if failure else ""
             raise CrawlStop(f"GET {where}: {met}no complete answer within the {limits.request_deadline:g} s request "
-                            f"deadline (--request-deadline), {plural(tries, 'try', 'tries')}")
+                            f"deadline ({limits.knob('request_deadline')}), {plural(tries, 'try', 'tries')}")
         raise CrawlStop(f"GET {where}: {failure}; {plural(tries, 'try', 'tries')}")
 
     def _get_following_redirects(self, url: str, params: list[tuple[str, str]] | None,
@@ -445,7 +456,8 @@ class HubClient:
         full, up to ``max_bytes`` (a longer one raises BadReply)."""
         with self._stats_lock:
             if self.limits.max_requests is not None and self.stats["requests"] >= self.limits.max_requests:
-                raise CrawlStop(f"the crawl sent {self.stats['requests']:,} requests, its bound (--max-requests)")
+                raise CrawlStop(f"the crawl sent {self.stats['requests']:,} requests, its bound "
+                                f"({self.limits.knob('max_requests')})")
             self.stats["requests"] += 1
         query = httpx2.QueryParams(tuple(params)) if params else None  # None: keep the query a next-page URL carries
         method, body = ("GET", None) if form is None else ("POST", urlencode(form).encode())

@@ -191,16 +191,16 @@ class Pacer:
         self._next = 0.0
         self._interval = 0.0
 
-    def wait(self, max_wait: float, waited: float, stop_at: float) -> float:
+    def wait(self, max_wait: float, waited: float, stop_at: float, knob: str = "--max-wait") -> float:
         """Sleep until this thread's attempt may start; returns the seconds slept. A wait that takes the
-        call's ``waited`` seconds past ``max_wait``, or ends past ``stop_at`` (the crawl's deadline), raises
-        :class:`CrawlStop` instead."""
+        call's ``waited`` seconds past ``max_wait`` (``knob`` changes it), or ends past ``stop_at`` (the crawl's
+        deadline), raises :class:`CrawlStop` instead."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             delay = start - now
             if waited + delay > max_wait:
-                raise CrawlStop(over_max_wait("the server's RateLimit header", delay, waited, max_wait))
+                raise CrawlStop(over_max_wait("the server's RateLimit header", delay, waited, max_wait, knob))
             if start > stop_at:
                 raise DeadlinePassed()
             self._next = start + self._interval
@@ -241,11 +241,11 @@ def seconds_of(digits: str) -> float:
     return float(digits) if len(digits) <= 15 else math.inf
 
 
-def over_max_wait(who: str, asked: float, waited: float, max_wait: float) -> str:
+def over_max_wait(who: str, asked: float, waited: float, max_wait: float, knob: str = "--max-wait") -> str:
     """The message of a wait refused: ``who`` asked to wait ``asked`` seconds (after ``waited`` already),
-    more than ``--max-wait`` allows."""
+    more than ``max_wait`` allows (``knob`` changes it: the crawl's ``--max-wait`` unless said)."""
     more = f" more, after {waited:.0f} s" if waited else ""
-    return f"{who} asks to wait {asked:.0f} s{more}, over the {max_wait:g} s limit (--max-wait)"
+    return f"{who} asks to wait {asked:.0f} s{more}, over the {max_wait:g} s limit ({knob})"
 
 
 class DeadlinePassed(Exception):
