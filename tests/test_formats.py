@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html.parser
-import io
 import itertools
 import json
 import re
@@ -17,10 +16,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from graph_files import read_back
 from test_export import HOSTILE_IDS, HOSTILE_LICENSE
 
 from ptmgraph.analyses.lineage import ancestry, impact
@@ -86,14 +85,6 @@ def llama_impact(bundled: LineageGraph) -> tuple[DrawnGraph, dict[str, tuple[int
     result = impact(bundled, LLAMA_CHAT)
     rows = {r["id"]: (r["depth"], r["relation"]) for r in result.rows.iter_rows(named=True)}
     return lineage_subgraph(bundled, result, direction="impact", max_nodes=60), rows
-
-
-def read_back(name: str, data: bytes) -> nx.DiGraph:
-    if name == "graphml":
-        return nx.read_graphml(io.BytesIO(data))
-    if name == "gexf":
-        return nx.read_gexf(io.BytesIO(data))
-    return nx.node_link_graph(json.loads(data), edges="edges")
 
 
 @pytest.mark.parametrize("name", ["graphml", "gexf", "json"])

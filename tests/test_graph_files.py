@@ -7,13 +7,11 @@ character shown as ``\\x01`` in XML (JSON carries it), lists as JSON text in XML
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 from typing import Any
 
-import networkx as nx
 import polars as pl
 import pytest
+from graph_files import read_back
 
 from ptmgraph.analyses.lineage import ancestry, impact
 from ptmgraph.formats import graph_format, lineage_subgraph
@@ -55,14 +53,6 @@ def lg() -> LineageGraph:
 @pytest.fixture(scope="module")
 def drawn(lg: LineageGraph) -> Any:
     return lineage_subgraph(lg, impact(lg, BASE), direction="impact", max_nodes=100)
-
-
-def read_back(name: str, data: bytes) -> nx.DiGraph:
-    if name == "graphml":
-        return nx.read_graphml(io.BytesIO(data))
-    if name == "gexf":
-        return nx.read_gexf(io.BytesIO(data))
-    return nx.node_link_graph(json.loads(data), edges="edges")
 
 
 @pytest.mark.parametrize("name", ["graphml", "gexf", "json"])

@@ -60,6 +60,19 @@ def _elements(tag: str, ends: list[tuple[str, pl.Series]], columns: list[Column]
     yield from blocks(frame, block)
 
 
+def _write_section(stream: BinaryIO, tag: str, ends: list[tuple[str, pl.Series]] | None, columns: list[Column],
+                   ids: dict[str, str]) -> None:
+    """The ``<nodes>`` or ``<edges>`` section (``tag``: node, edge) to ``stream``: one element a row of
+    ``ends`` (its own attributes), empty when there is none."""
+    if ends is None:
+        stream.write(f"    <{tag}s />\n".encode())
+        return
+    stream.write(f"    <{tag}s>\n".encode())
+    for piece in _elements(tag, ends, columns, ids):
+        stream.write(piece)
+    stream.write(f"    </{tag}s>\n".encode())
+
+
 def _by_name(seen: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """One attribute per name, of the first type met (GEXF attributes are keyed by title)."""
     found: dict[str, str] = {}
@@ -90,22 +103,10 @@ def write_gexf(drawn: DrawnGraph, stream: BinaryIO) -> None:
             out.append("    </attributes>\n")
     stream.write("".join(out).encode())
     node_ends = [("id", pl.Series(keys, dtype=pl.String)), ("label", labels.fill_null(pl.Series(keys)))]
-    if keys:
-        stream.write(b"    <nodes>\n")
-        for piece in _elements("node", node_ends, nodes, node_ids):
-            stream.write(piece)
-        stream.write(b"    </nodes>\n")
-    else:
-        stream.write(b"    <nodes />\n")
-    if tails:
-        edge_ends = [("source", pl.Series(tails, dtype=pl.String)), ("target", pl.Series(heads, dtype=pl.String)),
-                     ("id", pl.Series([str(i) for i in range(len(tails))], dtype=pl.String))]
-        stream.write(b"    <edges>\n")
-        for piece in _elements("edge", edge_ends, edges, edge_ids):
-            stream.write(piece)
-        stream.write(b"    </edges>\n")
-    else:
-        stream.write(b"    <edges />\n")
+    _write_section(stream, "node", node_ends if keys else None, nodes, node_ids)
+    edge_ends = [("source", pl.Series(tails, dtype=pl.String)), ("target", pl.Series(heads, dtype=pl.String)),
+                 ("id", pl.Series([str(i) for i in range(len(tails))], dtype=pl.String))]
+    _write_section(stream, "edge", edge_ends if tails else None, edges, edge_ids)
     stream.write(b"  </graph>\n</gexf>\n")
 
 
