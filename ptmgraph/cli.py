@@ -31,7 +31,7 @@ from ptmgraph.declaration import MAX_DEPTH, RELATION, SNAPSHOT, Analysis, ColorC
 from ptmgraph.vocabulary import Relation
 
 if TYPE_CHECKING:
-    from ptmgraph.formats.subgraph import DrawnGraph
+    from ptmgraph.formats.drawing import DrawnGraph
     from ptmgraph.result import AnalysisResult
 
 # Everything heavier than typer (polars, networkx, rich, the analyses) is imported inside the commands,

@@ -29,12 +29,12 @@ from ptmgraph.cli import app
 from ptmgraph.formats.console import frame_table
 from ptmgraph.formats.csv_table import result_to_csv
 from ptmgraph.formats.dot import DotFormat, SvgFormat
+from ptmgraph.formats.drawing import DrawnEdge, DrawnGraph, DrawnNode
 from ptmgraph.formats.escaping import printable, xml_text
 from ptmgraph.formats.figures import render_figure
 from ptmgraph.formats.gexf import GexfFormat
 from ptmgraph.formats.graphml import GraphMLFormat
 from ptmgraph.formats.markdown import escape_markdown, markdown_table
-from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
 from ptmgraph.result import AnalysisResult, Figure
 
 NASTY = ["\x00", "\x01", "\x1b[2J", "\x1b]8;;http://x\x07link\x1b]8;;\x07", "\ufffe", "\uffff", "\ud800", "\udfff",

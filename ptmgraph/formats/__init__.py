@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from ptmgraph.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from ptmgraph.formats.drawing import DrawnEdge, DrawnGraph, DrawnNode
     from ptmgraph.formats.interface import ExportError, GraphFormat
     from ptmgraph.formats.registry import GRAPH_FORMATS, choose_format, graph_format, write_graph
-    from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode, lineage_subgraph
+    from ptmgraph.formats.subgraph import lineage_subgraph
 
 # Imported on first use: the terminal formats (console, tree, views) must not load Graphviz and
 # CycloneDX through this package.
@@ -24,9 +25,9 @@ _LAZY = {
     "choose_format": "ptmgraph.formats.registry",
     "graph_format": "ptmgraph.formats.registry",
     "write_graph": "ptmgraph.formats.registry",
-    "DrawnEdge": "ptmgraph.formats.subgraph",
-    "DrawnGraph": "ptmgraph.formats.subgraph",
-    "DrawnNode": "ptmgraph.formats.subgraph",
+    "DrawnEdge": "ptmgraph.formats.drawing",
+    "DrawnGraph": "ptmgraph.formats.drawing",
+    "DrawnNode": "ptmgraph.formats.drawing",
     "lineage_subgraph": "ptmgraph.formats.subgraph",
 }
 

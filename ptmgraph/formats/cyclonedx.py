@@ -43,8 +43,8 @@ from cyclonedx.model.component import Component, ComponentType, Pedigree
 from cyclonedx.model.dependency import Dependable, Dependency
 from cyclonedx.output.json import JsonV1Dot6
 
+from ptmgraph.formats.drawing import DrawnEdge, DrawnGraph, DrawnNode
 from ptmgraph.formats.interface import ExportError, GraphFormat
-from ptmgraph.formats.subgraph import DrawnEdge, DrawnGraph, DrawnNode
 from ptmgraph.ids import hub_purl, hub_url
 from ptmgraph.records import EvidenceKind
 from ptmgraph.relations import dependency

@@ -1,4 +1,4 @@
-"""Draw a :class:`~ptmgraph.formats.subgraph.DrawnGraph` with Graphviz: DOT source, SVG or PNG.
+"""Draw a :class:`~ptmgraph.formats.drawing.DrawnGraph` with Graphviz: DOT source, SVG or PNG.
 
 Layout: base before derived, left to right for impact sets (depth runs across the page, the
 children of one model stacked in one column) and top to bottom for ancestries; ``rankdir`` changes
@@ -35,9 +35,9 @@ from typing import ClassVar, Literal
 
 import graphviz
 
+from ptmgraph.formats.drawing import RELATION_ORDER, DrawnEdge, DrawnGraph, DrawnNode
 from ptmgraph.formats.escaping import visible
 from ptmgraph.formats.interface import ExportError, GraphFormat
-from ptmgraph.formats.subgraph import RELATION_ORDER, DrawnEdge, DrawnGraph, DrawnNode
 from ptmgraph.ids import hub_url
 
 RankDir = Literal["TB", "LR", "BT", "RL"]

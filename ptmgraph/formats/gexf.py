@@ -16,10 +16,10 @@ from typing import BinaryIO
 import polars as pl
 
 from ptmgraph import __version__
+from ptmgraph.formats.drawing import DrawnGraph
 from ptmgraph.formats.escaping import xml_text
 from ptmgraph.formats.graph_data import Column, edge_columns, node_columns
 from ptmgraph.formats.interface import GraphFormat
-from ptmgraph.formats.subgraph import DrawnGraph
 from ptmgraph.formats.xml_columns import attribute_text, blocks, clean, escaped_series, first_seen, value_text
 
 TYPES = {"str": "string", "int": "long", "float": "double", "bool": "boolean"}

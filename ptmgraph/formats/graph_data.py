@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from ptmgraph.formats.subgraph import DrawnGraph, DrawnNode, TableList, TableRow
+from ptmgraph.formats.drawing import DrawnGraph, DrawnNode, TableList, TableRow
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType

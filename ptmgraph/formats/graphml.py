@@ -14,10 +14,10 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
+from ptmgraph.formats.drawing import DrawnGraph
 from ptmgraph.formats.escaping import xml_text
 from ptmgraph.formats.graph_data import Column, edge_columns, graph_values, node_columns, project
 from ptmgraph.formats.interface import GraphFormat
-from ptmgraph.formats.subgraph import DrawnGraph
 from ptmgraph.formats.xml_columns import (
     attribute_text,
     blocks,

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from ptmgraph.formats.dot import FOCUS_FILL, MORE_FILL, download_fill, layout_direction, relation_style
+from ptmgraph.formats.drawing import RELATION_ORDER, DrawnGraph
 from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.layout import radial_layout
 from ptmgraph.formats.node_link import node_link_document
-from ptmgraph.formats.subgraph import RELATION_ORDER, DrawnGraph
 from ptmgraph.ids import hub_url
 
 VENDOR_DIR = Path(__file__).with_name("vendor")

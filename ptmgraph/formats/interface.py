@@ -1,6 +1,6 @@
 """The export interface: a graph format turns a drawable subgraph into bytes.
 
-A *drawable subgraph* is a :class:`~ptmgraph.formats.subgraph.DrawnGraph`: the models chosen to be
+A *drawable subgraph* is a :class:`~ptmgraph.formats.drawing.DrawnGraph`: the models chosen to be
 shown (with their record attributes), the edges among them (with their evidence) and the ``+N more``
 nodes that count what the cap left out. Every format accepts any drawable subgraph, whatever it was
 cut from. Each concrete format lives in a file of its own; :mod:`ptmgraph.formats.registry` lists them.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import BinaryIO, ClassVar
 
-from ptmgraph.formats.subgraph import DrawnGraph
+from ptmgraph.formats.drawing import DrawnGraph
 
 
 class ExportError(Exception):

@@ -27,8 +27,8 @@ from ptmgraph.formats.dot import (
     layout_direction,
     relation_style,
 )
+from ptmgraph.formats.drawing import DrawnGraph, DrawnNode
 from ptmgraph.formats.interface import GraphFormat
-from ptmgraph.formats.subgraph import DrawnGraph, DrawnNode
 
 _PLAIN = re.compile(r"[A-Za-z0-9 /._:,\-]")
 _ARROWS = {"adapter": "-.->", "merge": "==>"}

@@ -16,9 +16,9 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
+from ptmgraph.formats.drawing import DrawnGraph
 from ptmgraph.formats.graph_data import Column, edge_columns, graph_values, json_scalar, node_columns
 from ptmgraph.formats.interface import GraphFormat
-from ptmgraph.formats.subgraph import DrawnGraph
 
 CHUNK = 16_384
 """Nodes or edges written at a time."""

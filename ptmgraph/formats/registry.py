@@ -23,7 +23,7 @@ from ptmgraph.formats.interface import ExportError, GraphFormat
 from ptmgraph.formats.output import STDOUT, write_output, write_stream_atomically
 
 if TYPE_CHECKING:
-    from ptmgraph.formats.subgraph import DrawnGraph
+    from ptmgraph.formats.drawing import DrawnGraph
 
 
 @dataclass(frozen=True)
