@@ -269,6 +269,6 @@ COMMANDS: dict[str, tuple[str, d.Analysis]] = {
 if __name__ == "__main__":  # pragma: no cover - writes this file
     from pathlib import Path
 
-    from ptmgraph.cli import command_index
+    from ptmgraph.cli_index_writer import command_index
 
     Path(__file__).write_text(command_index())

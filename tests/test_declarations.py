@@ -14,7 +14,7 @@ import pytest
 import typer.main
 from typer.core import TyperArgument
 
-from ptmgraph import cli
+from ptmgraph import cli, cli_index_writer
 from ptmgraph.cli_index import COMMANDS
 
 README = Path(__file__).parents[1] / "README.md"
@@ -65,7 +65,7 @@ def test_every_command_that_walks_the_graph_takes_the_query_options() -> None:
 def test_the_index_the_help_lists_is_the_declarations() -> None:
     """``ptmgraph --help`` lists the commands from ``ptmgraph/cli_index.py``; it is written from the
     declarations (``python -m ptmgraph.cli_index``), and must say what they say."""
-    assert Path(cli.__file__).with_name("cli_index.py").read_text(encoding="utf-8") == cli.command_index()
+    assert Path(cli.__file__).with_name("cli_index.py").read_text(encoding="utf-8") == cli_index_writer.command_index()
     assert set(COMMANDS) | {"export", "explore", "ingest", "crawl", "cache"} == set(commands())
 
 
@@ -171,7 +171,7 @@ def test_an_analysis_is_its_module_and_its_index_entry(tmp_path: Path, monkeypat
     (tmp_path / "letters.py").write_text(TOY, encoding="utf-8")
     monkeypatch.setattr(ptmgraph.analyses, "__path__", [*ptmgraph.analyses.__path__, str(tmp_path)])
     index: dict[str, Any] = {}
-    exec(compile(cli.command_index(), "cli_index.py", "exec"), index)  # the index as it would be written
+    exec(compile(cli_index_writer.command_index(), "cli_index.py", "exec"), index)  # the index as it would be written
     assert set(index["COMMANDS"]) == {*cli_index.COMMANDS, "letters"}
     monkeypatch.setattr(cli_index, "COMMANDS", index["COMMANDS"])
     monkeypatch.setattr(cli, "COMMANDS", index["COMMANDS"])
