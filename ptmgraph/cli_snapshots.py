@@ -358,6 +358,8 @@ def cache(
         else:
             entries = lookup.cache_entries()
             if action.value == "list":
+                if not entries:
+                    typer.echo(f"no look-ups kept in {root}")
                 for entry in entries:
                     typer.echo(f"{lookup.ago(entry.written):>12}  {lookup.size_text(entry.size):>10}  "
                                f"{entry.need:<11}  {', '.join(entry.models) or entry.path.name}  {entry.endpoint}")

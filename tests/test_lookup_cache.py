@@ -92,6 +92,7 @@ def cache_command(*args: str, cache: Path, **env: str) -> subprocess.CompletedPr
 
 def test_cache_info_list_and_dir_say_where_the_look_ups_are_and_what_they_hold(hub: HubServer, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
+    assert cache_command("list", cache=cache).stdout == f"no look-ups kept in {cache}\n"
     assert ptmgraph("ancestry", LORA, endpoint=hub.url, cache=cache).returncode == 0
     assert ptmgraph("impact", BASE, endpoint=hub.url, cache=cache).returncode == 0
     total = sum(size(p) for p in entries(cache).values())
