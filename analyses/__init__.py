@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def declarations() -> dict[str, tuple[str, Analysis]]:
     """Every command an analysis declares, by name: the module declaring it and its declaration. It imports
-    every analysis (polars with them): the command line reads its index instead (:mod:`ptmgraph.commands`)."""
+    every analysis (polars with them): the command line reads its index instead (:mod:`ptmgraph.cli_index`)."""
     import pkgutil
     from importlib import import_module
 
