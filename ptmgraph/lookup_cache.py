@@ -393,11 +393,13 @@ def clear(older_than: float | None = None, root: Path | None = None) -> tuple[li
 
 def size_text(size: float) -> str:
     """A size for people: ``512 B``, ``1.5 KiB``, ``2.0 MiB``."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    if size < 1024:
+        return f"{size:.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
         size /= 1024
-    return f"{size:.1f} TiB"  # pragma: no cover - the loop returns
+        if size < 1024 or unit == "GiB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 def ago(when: float) -> str:
